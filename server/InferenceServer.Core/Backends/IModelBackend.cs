@@ -1,0 +1,23 @@
+namespace InferenceServer.Core.Backends;
+
+/// <summary>
+/// A runtime that can execute a kind of model file (ONNX Runtime today; LibTorch later).
+/// The protocols never see a backend: they reach models through the model manager.
+/// </summary>
+public interface IModelBackend
+{
+    /// <summary>The config <c>backend</c> name this runtime answers to, e.g. <c>onnxruntime</c>.</summary>
+    string Name { get; }
+
+    /// <summary>The config <c>platform</c> name this runtime answers to, e.g. <c>onnxruntime_onnx</c>.</summary>
+    string Platform { get; }
+
+    /// <summary>The file a version folder holds when the config names none, e.g. <c>model.onnx</c>.</summary>
+    string DefaultModelFilename { get; }
+
+    /// <summary>
+    /// Creates one execution instance of the model at <see cref="InstanceOptions.ModelPath"/>.
+    /// Throws <see cref="BackendException"/> with the runtime's reason when the file cannot be loaded.
+    /// </summary>
+    IModelInstance CreateInstance(InstanceOptions options);
+}

@@ -1,0 +1,21 @@
+using InferenceServer.Core.Tensors;
+
+namespace InferenceServer.Core.Backends;
+
+/// <summary>
+/// One loaded copy of a model that executes one batch at a time. Instances are not shared
+/// between threads concurrently: the scheduler hands each batch to one idle instance.
+/// </summary>
+public interface IModelInstance : IDisposable
+{
+    /// <summary>The inputs and outputs the model file declares.</summary>
+    ModelSignature Signature { get; }
+
+    /// <summary>
+    /// Runs the model. <paramref name="inputs"/> are given by name, with shapes already resolved
+    /// (no -1) and types matching <see cref="Signature"/>. Returns one new tensor per name in
+    /// <paramref name="outputNames"/>, in that order; the caller owns and disposes them.
+    /// Throws <see cref="BackendException"/> when the runtime reports an error.
+    /// </summary>
+    Tensor[] Run(IReadOnlyList<Tensor> inputs, IReadOnlyList<string> outputNames);
+}

@@ -1,0 +1,12 @@
+namespace InferenceServer.Core.Backends;
+
+/// <summary>How to create one model instance.</summary>
+/// <param name="ModelPath">Absolute path of the model file.</param>
+/// <param name="Kind">Where it runs.</param>
+/// <param name="DeviceId">GPU ordinal for <see cref="InstanceKind.Gpu"/>; ignored on CPU.</param>
+/// <param name="Parameters">The config's <c>parameters</c> (e.g. <c>intra_op_thread_count</c>), names as Triton's backend uses them.</param>
+public sealed record InstanceOptions(
+    string ModelPath,
+    InstanceKind Kind,
+    int DeviceId,
+    IReadOnlyDictionary<string, string> Parameters);

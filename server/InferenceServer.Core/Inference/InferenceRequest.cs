@@ -1,0 +1,41 @@
+using InferenceServer.Core.Tensors;
+
+namespace InferenceServer.Core.Inference;
+
+/// <summary>
+/// One inference request as the protocols hand it to the core: decoded tensors (owned by the
+/// request until it is disposed) and the scheduling parameters of the v2 protocol.
+/// </summary>
+public sealed class InferenceRequest : IDisposable
+{
+    /// <summary>Model name.</summary>
+    public required string ModelName { get; init; }
+
+    /// <summary>Requested version; null or empty means the policy's choice (the latest ready one).</summary>
+    public string? ModelVersion { get; init; }
+
+    /// <summary>The client's request id, echoed in the response; may be empty.</summary>
+    public string Id { get; init; } = "";
+
+    /// <summary>Input tensors, by the names the client used.</summary>
+    public List<Tensor> Inputs { get; } = [];
+
+    /// <summary>Names of the outputs to return; empty means all of them.</summary>
+    public List<string> RequestedOutputs { get; } = [];
+
+    /// <summary>The <c>priority</c> parameter; 0 means the model's default level.</summary>
+    public int Priority { get; set; }
+
+    /// <summary>The <c>timeout</c> parameter in microseconds; 0 means the queue policy's default.</summary>
+    public long TimeoutMicroseconds { get; set; }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var input in Inputs)
+        {
+            input.Dispose();
+        }
+        Inputs.Clear();
+    }
+}
