@@ -15,7 +15,7 @@ public sealed class InferenceRequest : IDisposable
     public string? ModelVersion { get; init; }
 
     /// <summary>The client's request id, echoed in the response; may be empty.</summary>
-    public string Id { get; init; } = "";
+    public string Id { get; set; } = "";
 
     /// <summary>Input tensors, by the names the client used.</summary>
     public List<Tensor> Inputs { get; } = [];

@@ -54,6 +54,17 @@ public sealed class Tensor : IDisposable
         return new Tensor(name, dataType, shape, buffer, byteLength);
     }
 
+    /// <summary>
+    /// Makes a tensor of the first <paramref name="length"/> bytes of <paramref name="pooledBuffer"/>,
+    /// which must come from <see cref="ArrayPool{T}.Shared"/>; the tensor takes ownership of it. For
+    /// decoders that only know the exact size once they have written the data (BYTES).
+    /// </summary>
+    public static Tensor Adopt(string name, DataType dataType, long[] shape, byte[] pooledBuffer, int length)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, pooledBuffer.Length);
+        return new Tensor(name, dataType, shape, pooledBuffer, length);
+    }
+
     /// <summary>Copies <paramref name="data"/> into a new pooled tensor.</summary>
     public static Tensor Copy(string name, DataType dataType, long[] shape, ReadOnlySpan<byte> data)
     {

@@ -1,0 +1,160 @@
+using InferenceServer.Core.Repository;
+using InferenceServer.Core.Tensors;
+
+namespace InferenceServer.Core.Inference;
+
+/// <summary>
+/// Checks a request against its model's config before it reaches a scheduler, so every protocol
+/// gets the same precise 400s: unknown or missing inputs, wrong datatypes, shapes, batch sizes,
+/// byte counts and requested outputs.
+/// </summary>
+public static class RequestValidator
+{
+    /// <summary>Throws <see cref="InferenceException"/> (InvalidArgument) naming the first problem found.</summary>
+    public static void Validate(ModelConfig config, InferenceRequest request)
+    {
+        var batchSize = -1L;
+        for (var i = 0; i < request.Inputs.Count; i++)
+        {
+            var input = request.Inputs[i];
+            for (var j = 0; j < i; j++)
+            {
+                if (request.Inputs[j].Name == input.Name)
+                {
+                    throw Fail($"input '{input.Name}' is given more than once");
+                }
+            }
+            var expected = FindTensor(config.Inputs, input.Name)
+                ?? throw Fail($"unknown input '{input.Name}' for model '{config.Name}'; its inputs are: {NameList(config.Inputs)}");
+            ValidateInput(config, expected, input, ref batchSize);
+        }
+
+        foreach (var expected in config.Inputs)
+        {
+            if (!expected.Optional && FindInput(request, expected.Name) is null)
+            {
+                throw Fail($"missing input '{expected.Name}' for model '{config.Name}' (expected {expected.DataType.ProtocolName()} {ShapeMath.Format(ExpectedShape(config, expected))})");
+            }
+        }
+
+        for (var i = 0; i < request.RequestedOutputs.Count; i++)
+        {
+            var name = request.RequestedOutputs[i];
+            if (FindTensor(config.Outputs, name) is null)
+            {
+                throw Fail($"unknown output '{name}' requested from model '{config.Name}'; its outputs are: {NameList(config.Outputs)}");
+            }
+            if (request.RequestedOutputs.IndexOf(name) != i)
+            {
+                throw Fail($"output '{name}' is requested more than once");
+            }
+        }
+    }
+
+    /// <summary>The full shape a client sends for <paramref name="tensor"/>: -1 leads when the model batches.</summary>
+    public static long[] ExpectedShape(ModelConfig config, TensorConfig tensor) =>
+        config.MaxBatchSize > 0 ? [-1, .. tensor.Dims] : tensor.Dims;
+
+    private static void ValidateInput(ModelConfig config, TensorConfig expected, Tensors.Tensor input, ref long batchSize)
+    {
+        if (input.DataType != expected.DataType)
+        {
+            throw Fail($"input '{input.Name}' has datatype {input.DataType.ProtocolName()} but model '{config.Name}' expects {expected.DataType.ProtocolName()}");
+        }
+
+        var shape = input.Shape;
+        var batching = config.MaxBatchSize > 0;
+        var expectedRank = expected.Dims.Length + (batching ? 1 : 0);
+        if (shape.Length != expectedRank || !DimsMatch(shape.AsSpan(batching ? 1 : 0), expected.Dims))
+        {
+            throw Fail($"input '{input.Name}' has shape {ShapeMath.Format(shape)} but model '{config.Name}' expects {ShapeMath.Format(ExpectedShape(config, expected))}"
+                + (batching ? $" where the first dimension is the batch size (1 to {config.MaxBatchSize})" : ""));
+        }
+        foreach (var dim in shape)
+        {
+            if (dim < 0)
+            {
+                throw Fail($"input '{input.Name}' has a negative dimension in shape {ShapeMath.Format(shape)}");
+            }
+        }
+        if (batching)
+        {
+            var batch = shape[0];
+            if (batch < 1 || batch > config.MaxBatchSize)
+            {
+                throw Fail($"input '{input.Name}' has batch size {batch} but model '{config.Name}' accepts 1 to {config.MaxBatchSize}");
+            }
+            if (batchSize >= 0 && batch != batchSize)
+            {
+                throw Fail($"input '{input.Name}' has batch size {batch} but an earlier input has batch size {batchSize}; all inputs must agree");
+            }
+            batchSize = batch;
+        }
+
+        long count;
+        try
+        {
+            count = ShapeMath.ElementCount(shape);
+        }
+        catch (OverflowException)
+        {
+            throw Fail($"input '{input.Name}' has shape {ShapeMath.Format(shape)}, whose element count overflows");
+        }
+
+        if (expected.DataType == DataType.Bytes)
+        {
+            if (!BytesTensorLayout.TryCountElements(input.Data, out var actual, out var error))
+            {
+                throw Fail($"input '{input.Name}' has malformed BYTES data: {error}");
+            }
+            if (actual != count)
+            {
+                throw Fail($"input '{input.Name}' has {actual} BYTES elements but shape {ShapeMath.Format(shape)} needs {count}");
+            }
+        }
+        else if (input.ByteLength != count * expected.DataType.ElementSize())
+        {
+            throw Fail($"input '{input.Name}' has {input.ByteLength} bytes of data but shape {ShapeMath.Format(shape)} of {expected.DataType.ProtocolName()} needs {count * expected.DataType.ElementSize()}");
+        }
+    }
+
+    private static bool DimsMatch(ReadOnlySpan<long> actual, long[] expected)
+    {
+        for (var i = 0; i < expected.Length; i++)
+        {
+            if (expected[i] != -1 && expected[i] != actual[i])
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static TensorConfig? FindTensor(IReadOnlyList<TensorConfig> tensors, string name)
+    {
+        foreach (var tensor in tensors)
+        {
+            if (tensor.Name == name)
+            {
+                return tensor;
+            }
+        }
+        return null;
+    }
+
+    private static Tensors.Tensor? FindInput(InferenceRequest request, string name)
+    {
+        foreach (var input in request.Inputs)
+        {
+            if (input.Name == name)
+            {
+                return input;
+            }
+        }
+        return null;
+    }
+
+    private static string NameList(IReadOnlyList<TensorConfig> tensors) => string.Join(", ", tensors.Select(t => t.Name));
+
+    private static InferenceException Fail(string message) => InferenceException.Invalid(message);
+}

@@ -1,0 +1,216 @@
+using InferenceServer.Core.Backends;
+using InferenceServer.Core.Repository;
+using InferenceServer.Core.Scheduling;
+using InferenceServer.Core.Tensors;
+using Microsoft.Extensions.Logging;
+
+namespace InferenceServer.Core.Models;
+
+/// <summary>
+/// Turns a model folder into a <see cref="ModelEntry"/>: reads (or auto-completes) its config,
+/// picks the backend, chooses versions by the version policy, creates the instances of each and
+/// checks the config against the model file. Every failure becomes an UNAVAILABLE entry or version
+/// with a reason; nothing here throws for a bad model.
+/// </summary>
+public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, ModelManagerOptions options, ILogger<ModelLoader> logger)
+{
+    private readonly IModelBackend[] _backends = backends.ToArray();
+
+    /// <summary>Loads every version the policy selects; the entry lists failures with reasons.</summary>
+    public async Task<ModelEntry> LoadAsync(ModelDirectory directory, CancellationToken cancellationToken)
+    {
+        ModelConfig config;
+        IModelBackend backend;
+        try
+        {
+            config = ReadConfig(directory);
+            backend = ChooseBackend(config, directory);
+        }
+        catch (ModelLoadException e)
+        {
+            LogModelFailed(directory.Name, e.Message);
+            return new ModelEntry(directory.Name, new Dictionary<long, ModelVersion>(), e.Message);
+        }
+
+        var selected = config.VersionPolicy.Select(directory.Versions.Keys.ToArray());
+        if (selected.Count == 0)
+        {
+            var reason = directory.Versions.Count == 0
+                ? $"model folder '{directory.Path}' has no numeric version folders"
+                : $"no version folder ({string.Join(", ", directory.Versions.Keys)}) matches the version_policy";
+            LogModelFailed(directory.Name, reason);
+            return new ModelEntry(directory.Name, new Dictionary<long, ModelVersion>(), reason);
+        }
+
+        var versions = new Dictionary<long, ModelVersion>();
+        foreach (var number in selected)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            // Session creation is CPU-bound native work; keep it off the caller's thread.
+            var version = await Task.Run(() => LoadVersion(directory, config, backend, number, directory.Versions[number]), cancellationToken).ConfigureAwait(false);
+            versions[number] = version;
+        }
+        return new ModelEntry(directory.Name, versions, "");
+    }
+
+    private ModelConfig ReadConfig(ModelDirectory directory)
+    {
+        ModelConfig config;
+        if (directory.ConfigPath is null)
+        {
+            if (options.StrictModelConfig)
+            {
+                throw new ModelLoadException($"'{directory.Path}' has no {ModelRepositoryScanner.ConfigFileName} and --strict-model-config is set");
+            }
+            config = new ModelConfig { Name = directory.Name };
+        }
+        else
+        {
+            try
+            {
+                var result = ModelConfigReader.ReadFile(directory.ConfigPath);
+                foreach (var warning in result.Warnings)
+                {
+                    LogConfigWarning(directory.Name, warning);
+                }
+                config = result.Config;
+            }
+            catch (ModelConfigException e)
+            {
+                throw new ModelLoadException(e.Message);
+            }
+            catch (IOException e)
+            {
+                throw new ModelLoadException($"cannot read '{directory.ConfigPath}': {e.Message}");
+            }
+        }
+
+        if (config.Name.Length == 0)
+        {
+            config = config with { Name = directory.Name };
+        }
+        else if (config.Name != directory.Name)
+        {
+            throw new ModelLoadException($"config name '{config.Name}' does not match the model folder name '{directory.Name}'");
+        }
+        if (options.StrictModelConfig && (config.Inputs.Count == 0 || config.Outputs.Count == 0))
+        {
+            throw new ModelLoadException($"config.pbtxt of '{directory.Name}' lists no {(config.Inputs.Count == 0 ? "inputs" : "outputs")} and --strict-model-config is set");
+        }
+        return config;
+    }
+
+    private IModelBackend ChooseBackend(ModelConfig config, ModelDirectory directory)
+    {
+        foreach (var backend in _backends)
+        {
+            if ((config.Backend.Length > 0 && config.Backend == backend.Name) || (config.Platform.Length > 0 && config.Platform == backend.Platform))
+            {
+                return backend;
+            }
+        }
+        if (config.Backend.Length > 0 || config.Platform.Length > 0)
+        {
+            var asked = config.Backend.Length > 0 ? $"backend '{config.Backend}'" : $"platform '{config.Platform}'";
+            throw new ModelLoadException($"{asked} is not available; this server has: {string.Join(", ", _backends.Select(b => $"{b.Name} ({b.Platform})"))}");
+        }
+        // Neither is named: pick the backend whose default file the version folders hold, as Triton's auto-complete does.
+        var fileName = config.DefaultModelFilename;
+        foreach (var backend in _backends)
+        {
+            var name = fileName.Length > 0 ? fileName : backend.DefaultModelFilename;
+            if (directory.Versions.Values.Any(v => File.Exists(Path.Combine(v, name))) && (fileName.Length == 0 || name.EndsWith(Path.GetExtension(backend.DefaultModelFilename), StringComparison.Ordinal)))
+            {
+                return backend;
+            }
+        }
+        throw new ModelLoadException($"config names no platform or backend and no version folder holds a model file any backend recognizes ({string.Join(", ", _backends.Select(b => b.DefaultModelFilename))})");
+    }
+
+    private ModelVersion LoadVersion(ModelDirectory directory, ModelConfig config, IModelBackend backend, long number, string versionPath)
+    {
+        var fileName = config.DefaultModelFilename.Length > 0 ? config.DefaultModelFilename : backend.DefaultModelFilename;
+        var modelPath = Path.Combine(versionPath, fileName);
+        if (!File.Exists(modelPath))
+        {
+            return Failed(directory.Name, number, $"model file '{modelPath}' not found", config);
+        }
+
+        var plan = PlanInstances(config, modelPath);
+        var instances = new List<IModelInstance>(plan.Count);
+        try
+        {
+            var startedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+            instances.Add(backend.CreateInstance(plan[0]));
+            var signature = instances[0].Signature;
+            var completed = options.StrictModelConfig ? config : ConfigAutoCompleter.Complete(config, signature, backend, options.DefaultMaxBatchSize);
+            var mismatch = ConfigSignatureValidator.FindMismatch(completed, signature);
+            if (mismatch is not null)
+            {
+                DisposeAll(instances);
+                return Failed(directory.Name, number, mismatch, completed);
+            }
+            for (var i = 1; i < plan.Count; i++)
+            {
+                instances.Add(backend.CreateInstance(plan[i]));
+            }
+
+            var scheduler = new InstancePoolScheduler(directory.Name, instances);
+            LogVersionLoaded(directory.Name, number, backend.Name, instances.Count, Describe(completed.Inputs, completed), Describe(completed.Outputs, completed),
+                System.Diagnostics.Stopwatch.GetElapsedTime(startedAt).TotalMilliseconds);
+            return ModelVersion.Ready(directory.Name, number, completed, scheduler, instances.Count);
+        }
+        catch (BackendException e)
+        {
+            DisposeAll(instances);
+            return Failed(directory.Name, number, $"failed to load '{modelPath}': {e.Message}", config);
+        }
+    }
+
+    private static List<InstanceOptions> PlanInstances(ModelConfig config, string modelPath)
+    {
+        var plan = new List<InstanceOptions>();
+        var groups = config.InstanceGroups.Count > 0 ? config.InstanceGroups : [new InstanceGroupConfig()];
+        foreach (var group in groups)
+        {
+            IReadOnlyList<int> devices = group.Kind == InstanceKind.Gpu && group.Gpus.Count > 0 ? group.Gpus : [0];
+            foreach (var device in devices)
+            {
+                for (var i = 0; i < group.Count; i++)
+                {
+                    plan.Add(new InstanceOptions(modelPath, group.Kind, device, config.Parameters));
+                }
+            }
+        }
+        return plan;
+    }
+
+    private ModelVersion Failed(string name, long number, string reason, ModelConfig? config)
+    {
+        LogVersionFailed(name, number, reason);
+        return ModelVersion.Failed(name, number, reason, config);
+    }
+
+    private static void DisposeAll(List<IModelInstance> instances)
+    {
+        foreach (var instance in instances)
+        {
+            instance.Dispose();
+        }
+    }
+
+    private static string Describe(IReadOnlyList<TensorConfig> tensors, ModelConfig config) =>
+        string.Join(", ", tensors.Select(t => $"{t.Name} {t.DataType.ProtocolName()} {ShapeMath.Format(Inference.RequestValidator.ExpectedShape(config, t))}"));
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded model '{Model}' version {Version} on {Backend} with {Instances} instance(s) in {Milliseconds:F0} ms; inputs: {Inputs}; outputs: {Outputs}")]
+    private partial void LogVersionLoaded(string model, long version, string backend, int instances, string inputs, string outputs, double milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Model '{Model}' version {Version} is UNAVAILABLE: {Reason}")]
+    private partial void LogVersionFailed(string model, long version, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Model '{Model}' is UNAVAILABLE: {Reason}")]
+    private partial void LogModelFailed(string model, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model '{Model}': {Warning}")]
+    private partial void LogConfigWarning(string model, string warning);
+}

@@ -1,0 +1,396 @@
+using System.Text.Json;
+using InferenceServer.Core.Inference;
+using InferenceServer.Core.Repository;
+using InferenceServer.Core.Tensors;
+
+namespace InferenceServer.Protocols.Http;
+
+/// <summary>
+/// Decodes a v2 REST infer body: the JSON request, optionally followed by binary tensor data
+/// (the binary tensor extension), or a raw binary body for a single-input model.
+/// </summary>
+internal static class InferRequestDecoder
+{
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 64 };
+
+    /// <summary>
+    /// Decodes <paramref name="json"/> and takes the data of inputs that carry
+    /// <c>binary_data_size</c> from <paramref name="binary"/>, in the order the inputs appear.
+    /// </summary>
+    public static InferenceRequest Decode(string model, string? version, ReadOnlySpan<byte> json, ReadOnlySpan<byte> binary, out OutputFormat format)
+    {
+        var request = new InferenceRequest { ModelName = model, ModelVersion = version };
+        try
+        {
+            var binaryOffset = 0;
+            var reader = new Utf8JsonReader(json, ReaderOptions);
+            ReadTopLevel(ref reader, json, binary, ref binaryOffset, request, out format);
+            if (binaryOffset != binary.Length)
+            {
+                throw InferenceException.Invalid($"the body carries {binary.Length} bytes of binary data after the JSON header but the inputs' binary_data_size add up to {binaryOffset}");
+            }
+            return request;
+        }
+        catch (JsonException e)
+        {
+            request.Dispose();
+            throw InferenceException.Invalid($"malformed JSON in the request: {e.Message}");
+        }
+        catch
+        {
+            request.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Decodes a raw binary body (<c>Inference-Header-Content-Length: 0</c>): the whole body is the
+    /// data of the model's only input. Its shape comes from the config; one variable dimension
+    /// (the batch dimension counts) is solved from the body's size. All outputs return as binary.
+    /// </summary>
+    public static InferenceRequest DecodeRaw(string model, string? version, ModelConfig config, ReadOnlySpan<byte> body)
+    {
+        if (config.Inputs.Count != 1)
+        {
+            throw InferenceException.Invalid($"a raw binary request (Inference-Header-Content-Length: 0) needs a model with exactly one input; '{model}' has {config.Inputs.Count}");
+        }
+        var input = config.Inputs[0];
+        var shape = RequestValidator.ExpectedShape(config, input).ToArray();
+        var variable = -1;
+        for (var i = 0; i < shape.Length; i++)
+        {
+            if (shape[i] != -1)
+            {
+                continue;
+            }
+            if (variable >= 0 && input.DataType != DataType.Bytes)
+            {
+                throw InferenceException.Invalid($"a raw binary request cannot give input '{input.Name}' of shape {ShapeMath.Format(shape)} more than one variable dimension; send a JSON header");
+            }
+            variable = i;
+        }
+
+        if (input.DataType == DataType.Bytes)
+        {
+            // The body is one BYTES element; every variable dimension is 1.
+            for (var i = 0; i < shape.Length; i++)
+            {
+                shape[i] = shape[i] == -1 ? 1 : shape[i];
+            }
+            var tensor = Tensor.Allocate(input.Name, DataType.Bytes, shape, body.Length + BytesTensorLayout.PrefixSize);
+            BytesTensorLayout.WriteElement(tensor.Data, body);
+            return WithInput(model, version, tensor);
+        }
+
+        long known = input.DataType.ElementSize();
+        foreach (var dim in shape)
+        {
+            known *= dim == -1 ? 1 : dim;
+        }
+        if (variable >= 0)
+        {
+            if (known == 0 || body.Length % known != 0)
+            {
+                throw InferenceException.Invalid($"a raw binary body of {body.Length} bytes is not a whole number of {input.DataType.ProtocolName()} {ShapeMath.Format(shape)} items for input '{input.Name}'");
+            }
+            shape[variable] = body.Length / known;
+        }
+        return WithInput(model, version, Tensor.Copy(input.Name, input.DataType, shape, body));
+    }
+
+    private static InferenceRequest WithInput(string model, string? version, Tensor tensor)
+    {
+        var request = new InferenceRequest { ModelName = model, ModelVersion = version };
+        request.Inputs.Add(tensor);
+        return request;
+    }
+
+    private static void ReadTopLevel(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, ReadOnlySpan<byte> binary, ref int binaryOffset, InferenceRequest request, out OutputFormat format)
+    {
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw InferenceException.Invalid("the request body must be a JSON object");
+        }
+        var binaryByDefault = false;
+        Dictionary<string, bool>? perOutput = null;
+        var sawInputs = false;
+        string? id = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("id"))
+            {
+                reader.Read();
+                id = reader.TokenType == JsonTokenType.String ? reader.GetString() : throw InferenceException.Invalid("'id' must be a string");
+            }
+            else if (reader.ValueTextEquals("parameters"))
+            {
+                reader.Read();
+                ReadRequestParameters(ref reader, request, ref binaryByDefault);
+            }
+            else if (reader.ValueTextEquals("inputs"))
+            {
+                reader.Read();
+                ExpectArray(ref reader, "inputs");
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    request.Inputs.Add(ReadInput(ref reader, json, binary, ref binaryOffset, request.Inputs.Count));
+                }
+                sawInputs = true;
+            }
+            else if (reader.ValueTextEquals("outputs"))
+            {
+                reader.Read();
+                ExpectArray(ref reader, "outputs");
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    ReadOutput(ref reader, request, ref perOutput);
+                }
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+        if (!sawInputs)
+        {
+            throw InferenceException.Invalid("the request has no 'inputs'");
+        }
+        if (reader.Read())
+        {
+            throw InferenceException.Invalid("unexpected data after the JSON request object; binary data needs the Inference-Header-Content-Length header");
+        }
+        if (id is not null)
+        {
+            request.Id = id;
+        }
+        format = perOutput is null && !binaryByDefault ? OutputFormat.AllJson : new OutputFormat(binaryByDefault, perOutput);
+    }
+
+    private static void ReadRequestParameters(ref Utf8JsonReader reader, InferenceRequest request, ref bool binaryByDefault)
+    {
+        ExpectObject(ref reader, "parameters");
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("binary_data_output"))
+            {
+                reader.Read();
+                binaryByDefault = ReadBool(ref reader, "parameters.binary_data_output");
+            }
+            else if (reader.ValueTextEquals("priority"))
+            {
+                reader.Read();
+                request.Priority = (int)ReadNonNegative(ref reader, "parameters.priority", int.MaxValue);
+            }
+            else if (reader.ValueTextEquals("timeout"))
+            {
+                reader.Read();
+                request.TimeoutMicroseconds = ReadNonNegative(ref reader, "parameters.timeout", long.MaxValue);
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+    }
+
+    private static Tensor ReadInput(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, ReadOnlySpan<byte> binary, ref int binaryOffset, int index)
+    {
+        ExpectObject(ref reader, $"inputs[{index}]");
+        string? name = null;
+        long[]? shape = null;
+        var type = DataType.Invalid;
+        long binarySize = -1;
+        int dataStart = -1, dataEnd = -1;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("name"))
+            {
+                reader.Read();
+                name = reader.TokenType == JsonTokenType.String ? reader.GetString() : throw InferenceException.Invalid($"inputs[{index}].name must be a string");
+            }
+            else if (reader.ValueTextEquals("datatype"))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.String || !DataTypes.TryParseProtocolName(reader.GetString(), out type))
+                {
+                    throw InferenceException.Invalid($"inputs[{index}].datatype must be one of {string.Join(", ", DataTypes.All.Select(t => t.ProtocolName()))}");
+                }
+            }
+            else if (reader.ValueTextEquals("shape"))
+            {
+                reader.Read();
+                shape = ReadShape(ref reader, $"inputs[{index}].shape");
+            }
+            else if (reader.ValueTextEquals("parameters"))
+            {
+                reader.Read();
+                ExpectObject(ref reader, $"inputs[{index}].parameters");
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    var isSize = reader.ValueTextEquals("binary_data_size");
+                    reader.Read();
+                    if (isSize)
+                    {
+                        binarySize = ReadNonNegative(ref reader, $"inputs[{index}].parameters.binary_data_size", int.MaxValue);
+                    }
+                    else
+                    {
+                        reader.Skip();
+                    }
+                }
+            }
+            else if (reader.ValueTextEquals("data"))
+            {
+                reader.Read();
+                // The datatype and shape may come after the data, so remember where it is and decode it last.
+                dataStart = (int)reader.TokenStartIndex;
+                reader.Skip();
+                dataEnd = (int)reader.BytesConsumed;
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        var label = name is null ? $"inputs[{index}]" : $"input '{name}'";
+        if (name is null)
+        {
+            throw InferenceException.Invalid($"{label} has no 'name'");
+        }
+        if (type == DataType.Invalid)
+        {
+            throw InferenceException.Invalid($"{label} has no 'datatype'");
+        }
+        if (shape is null)
+        {
+            throw InferenceException.Invalid($"{label} has no 'shape'");
+        }
+        if (binarySize >= 0)
+        {
+            if (dataStart >= 0)
+            {
+                throw InferenceException.Invalid($"{label} has both 'data' and a binary_data_size; give one");
+            }
+            if (binarySize > binary.Length - binaryOffset)
+            {
+                throw InferenceException.Invalid($"{label} declares binary_data_size {binarySize} but only {binary.Length - binaryOffset} bytes of binary data remain in the body");
+            }
+            var tensor = Tensor.Copy(name, type, shape, binary.Slice(binaryOffset, (int)binarySize));
+            binaryOffset += (int)binarySize;
+            return tensor;
+        }
+        if (dataStart < 0)
+        {
+            throw InferenceException.Invalid($"{label} has neither 'data' nor a binary_data_size parameter");
+        }
+        return JsonTensorDecoder.Decode(name, type, shape, json[dataStart..dataEnd]);
+    }
+
+    private static void ReadOutput(ref Utf8JsonReader reader, InferenceRequest request, ref Dictionary<string, bool>? perOutput)
+    {
+        var index = request.RequestedOutputs.Count;
+        ExpectObject(ref reader, $"outputs[{index}]");
+        string? name = null;
+        bool? binary = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("name"))
+            {
+                reader.Read();
+                name = reader.TokenType == JsonTokenType.String ? reader.GetString() : throw InferenceException.Invalid($"outputs[{index}].name must be a string");
+            }
+            else if (reader.ValueTextEquals("parameters"))
+            {
+                reader.Read();
+                ExpectObject(ref reader, $"outputs[{index}].parameters");
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    if (reader.ValueTextEquals("binary_data"))
+                    {
+                        reader.Read();
+                        binary = ReadBool(ref reader, $"outputs[{index}].parameters.binary_data");
+                    }
+                    else if (reader.ValueTextEquals("classification"))
+                    {
+                        throw InferenceException.Invalid($"outputs[{index}] asks for the classification extension, which this server does not support");
+                    }
+                    else
+                    {
+                        reader.Read();
+                        reader.Skip();
+                    }
+                }
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+        if (name is null)
+        {
+            throw InferenceException.Invalid($"outputs[{index}] has no 'name'");
+        }
+        request.RequestedOutputs.Add(name);
+        if (binary is not null)
+        {
+            (perOutput ??= new Dictionary<string, bool>(StringComparer.Ordinal))[name] = binary.Value;
+        }
+    }
+
+    private static long[] ReadShape(ref Utf8JsonReader reader, string field)
+    {
+        ExpectArray(ref reader, field);
+        Span<long> dims = stackalloc long[16];
+        var rank = 0;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var dim) || dim < 0)
+            {
+                throw InferenceException.Invalid($"{field} must be an array of non-negative integers");
+            }
+            if (rank == dims.Length)
+            {
+                throw InferenceException.Invalid($"{field} has more than {dims.Length} dimensions");
+            }
+            dims[rank++] = dim;
+        }
+        return dims[..rank].ToArray();
+    }
+
+    private static bool ReadBool(ref Utf8JsonReader reader, string field) => reader.TokenType switch
+    {
+        JsonTokenType.True => true,
+        JsonTokenType.False => false,
+        _ => throw InferenceException.Invalid($"{field} must be true or false"),
+    };
+
+    private static long ReadNonNegative(ref Utf8JsonReader reader, string field, long max)
+    {
+        if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var value) || value < 0 || value > max)
+        {
+            throw InferenceException.Invalid($"{field} must be an integer from 0 to {max}");
+        }
+        return value;
+    }
+
+    private static void ExpectObject(ref Utf8JsonReader reader, string field)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw InferenceException.Invalid($"{field} must be a JSON object");
+        }
+    }
+
+    private static void ExpectArray(ref Utf8JsonReader reader, string field)
+    {
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            throw InferenceException.Invalid($"{field} must be a JSON array");
+        }
+    }
+}

@@ -1,0 +1,222 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text.Json;
+using InferenceServer.Core.Inference;
+using InferenceServer.Core.Tensors;
+
+namespace InferenceServer.Protocols.Http;
+
+/// <summary>
+/// Decodes the JSON <c>data</c> of a v2 input (flat or nested arrays) straight into a pooled tensor
+/// buffer in the binary layout: no boxing, no per-element objects.
+/// </summary>
+internal static class JsonTensorDecoder
+{
+    /// <summary>Decodes <paramref name="json"/> (one complete JSON value) as <paramref name="shape"/> elements of <paramref name="type"/>.</summary>
+    public static Tensor Decode(string name, DataType type, long[] shape, ReadOnlySpan<byte> json)
+    {
+        var count = ElementCount(name, shape);
+        // Every JSON element takes at least one byte, so a shape larger than the text is a lie
+        // that must not make us allocate its size.
+        if (count > json.Length)
+        {
+            throw InferenceException.Invalid($"input '{name}' has shape {ShapeMath.Format(shape)} ({count} elements) but its data holds fewer elements");
+        }
+        return type == DataType.Bytes ? DecodeBytes(name, shape, count, json) : DecodeFixed(name, type, shape, (int)count, json);
+    }
+
+    private static Tensor DecodeFixed(string name, DataType type, long[] shape, int count, ReadOnlySpan<byte> json)
+    {
+        var size = type.ElementSize();
+        var tensor = Tensor.Allocate(name, type, shape, checked(count * size));
+        try
+        {
+            var data = tensor.Data;
+            var reader = new Utf8JsonReader(json);
+            var written = 0;
+            while (reader.Read())
+            {
+                if (reader.TokenType is JsonTokenType.StartArray or JsonTokenType.EndArray)
+                {
+                    continue;
+                }
+                if (written == count)
+                {
+                    throw TooMany(name, shape, count);
+                }
+                WriteElement(name, type, ref reader, data.Slice(written * size, size), written);
+                written++;
+            }
+            if (written != count)
+            {
+                throw InferenceException.Invalid($"input '{name}' has {written} data elements but shape {ShapeMath.Format(shape)} needs {count}");
+            }
+            return tensor;
+        }
+        catch
+        {
+            tensor.Dispose();
+            throw;
+        }
+    }
+
+    private static void WriteElement(string name, DataType type, ref Utf8JsonReader reader, Span<byte> destination, int index)
+    {
+        if (type == DataType.Bool)
+        {
+            destination[0] = reader.TokenType switch
+            {
+                JsonTokenType.True => 1,
+                JsonTokenType.False => 0,
+                _ => throw BadElement(name, type, ref reader, index, "true or false"),
+            };
+            return;
+        }
+        if (reader.TokenType != JsonTokenType.Number)
+        {
+            throw BadElement(name, type, ref reader, index, "a number");
+        }
+        switch (type)
+        {
+            case DataType.Int8:
+                destination[0] = (byte)checked((sbyte)ReadInteger(name, type, ref reader, index, sbyte.MinValue, sbyte.MaxValue));
+                break;
+            case DataType.Int16:
+                BinaryPrimitives.WriteInt16LittleEndian(destination, (short)ReadInteger(name, type, ref reader, index, short.MinValue, short.MaxValue));
+                break;
+            case DataType.Int32:
+                BinaryPrimitives.WriteInt32LittleEndian(destination, (int)ReadInteger(name, type, ref reader, index, int.MinValue, int.MaxValue));
+                break;
+            case DataType.Int64:
+                BinaryPrimitives.WriteInt64LittleEndian(destination, ReadInteger(name, type, ref reader, index, long.MinValue, long.MaxValue));
+                break;
+            case DataType.UInt8:
+                destination[0] = (byte)ReadUnsigned(name, type, ref reader, index, byte.MaxValue);
+                break;
+            case DataType.UInt16:
+                BinaryPrimitives.WriteUInt16LittleEndian(destination, (ushort)ReadUnsigned(name, type, ref reader, index, ushort.MaxValue));
+                break;
+            case DataType.UInt32:
+                BinaryPrimitives.WriteUInt32LittleEndian(destination, (uint)ReadUnsigned(name, type, ref reader, index, uint.MaxValue));
+                break;
+            case DataType.UInt64:
+                BinaryPrimitives.WriteUInt64LittleEndian(destination, ReadUnsigned(name, type, ref reader, index, ulong.MaxValue));
+                break;
+            case DataType.Fp16:
+                BinaryPrimitives.WriteHalfLittleEndian(destination, (Half)ReadDouble(name, type, ref reader, index));
+                break;
+            case DataType.Bf16:
+                BinaryPrimitives.WriteUInt16LittleEndian(destination, BFloat16Bits.FromSingle((float)ReadDouble(name, type, ref reader, index)));
+                break;
+            case DataType.Fp32:
+                BinaryPrimitives.WriteSingleLittleEndian(destination, (float)ReadDouble(name, type, ref reader, index));
+                break;
+            case DataType.Fp64:
+                BinaryPrimitives.WriteDoubleLittleEndian(destination, ReadDouble(name, type, ref reader, index));
+                break;
+            default:
+                throw InferenceException.Invalid($"input '{name}' has unsupported datatype {type.ProtocolName()}");
+        }
+    }
+
+    private static long ReadInteger(string name, DataType type, ref Utf8JsonReader reader, int index, long min, long max)
+    {
+        if (!reader.TryGetInt64(out var value) || value < min || value > max)
+        {
+            throw BadElement(name, type, ref reader, index, $"an integer from {min} to {max}");
+        }
+        return value;
+    }
+
+    private static ulong ReadUnsigned(string name, DataType type, ref Utf8JsonReader reader, int index, ulong max)
+    {
+        if (!reader.TryGetUInt64(out var value) || value > max)
+        {
+            throw BadElement(name, type, ref reader, index, $"an integer from 0 to {max}");
+        }
+        return value;
+    }
+
+    private static double ReadDouble(string name, DataType type, ref Utf8JsonReader reader, int index)
+    {
+        if (!reader.TryGetDouble(out var value))
+        {
+            throw BadElement(name, type, ref reader, index, "a number");
+        }
+        return value;
+    }
+
+    private static Tensor DecodeBytes(string name, long[] shape, long count, ReadOnlySpan<byte> json)
+    {
+        // Unescaped strings are never longer than their JSON text, so this bound always holds.
+        var capacity = checked((int)(count * BytesTensorLayout.PrefixSize) + json.Length);
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, capacity));
+        try
+        {
+            var reader = new Utf8JsonReader(json);
+            var written = 0L;
+            var offset = 0;
+            while (reader.Read())
+            {
+                if (reader.TokenType is JsonTokenType.StartArray or JsonTokenType.EndArray)
+                {
+                    continue;
+                }
+                if (reader.TokenType != JsonTokenType.String)
+                {
+                    throw BadElement(name, DataType.Bytes, ref reader, (int)written, "a string");
+                }
+                if (written == count)
+                {
+                    throw TooMany(name, shape, count);
+                }
+                var length = reader.CopyString(buffer.AsSpan(offset + BytesTensorLayout.PrefixSize));
+                BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(offset), (uint)length);
+                offset += BytesTensorLayout.PrefixSize + length;
+                written++;
+            }
+            if (written != count)
+            {
+                throw InferenceException.Invalid($"input '{name}' has {written} data elements but shape {ShapeMath.Format(shape)} needs {count}");
+            }
+            return Tensor.Adopt(name, DataType.Bytes, shape, buffer, offset);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
+    private static long ElementCount(string name, long[] shape)
+    {
+        foreach (var dim in shape)
+        {
+            if (dim < 0)
+            {
+                throw InferenceException.Invalid($"input '{name}' has a negative dimension in shape {ShapeMath.Format(shape)}");
+            }
+        }
+        try
+        {
+            return ShapeMath.ElementCount(shape);
+        }
+        catch (OverflowException)
+        {
+            throw InferenceException.Invalid($"input '{name}' has shape {ShapeMath.Format(shape)}, whose element count overflows");
+        }
+    }
+
+    private static InferenceException TooMany(string name, long[] shape, long count) =>
+        InferenceException.Invalid($"input '{name}' has more data elements than shape {ShapeMath.Format(shape)} allows ({count})");
+
+    private static InferenceException BadElement(string name, DataType type, ref Utf8JsonReader reader, int index, string expected)
+    {
+        var text = System.Text.Encoding.UTF8.GetString(reader.HasValueSequence ? reader.ValueSequence.ToArray() : reader.ValueSpan);
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            text = $"\"{text}\"";
+        }
+        return InferenceException.Invalid($"input '{name}' element {index} is {text} but {type.ProtocolName()} needs {expected}");
+    }
+}

@@ -1,0 +1,89 @@
+using System.Text.Json;
+using InferenceServer.Core.Inference;
+using InferenceServer.Core.Models;
+using InferenceServer.Core.Repository;
+using InferenceServer.Core.Tensors;
+
+namespace InferenceServer.Protocols.Http;
+
+/// <summary>The JSON bodies of the v2 metadata endpoints.</summary>
+internal static class MetadataJson
+{
+    /// <summary><c>GET /v2</c>: name, version, extensions.</summary>
+    public static void WriteServer(Utf8JsonWriter writer, ServerInfo info)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("name"u8, info.Name);
+        writer.WriteString("version"u8, info.Version);
+        writer.WriteStartArray("extensions"u8);
+        foreach (var extension in info.Extensions)
+        {
+            writer.WriteStringValue(extension);
+        }
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
+
+    /// <summary><c>GET /v2/models/{m}[/versions/{v}]</c>: name, ready versions, platform, inputs and outputs as clients send them.</summary>
+    public static void WriteModel(Utf8JsonWriter writer, ModelEntry entry, ModelVersion version)
+    {
+        var config = version.Config!;
+        writer.WriteStartObject();
+        writer.WriteString("name"u8, entry.Name);
+        writer.WriteStartArray("versions"u8);
+        foreach (var candidate in entry.Versions.Values.OrderBy(v => v.Version))
+        {
+            if (candidate.State == ModelState.Ready)
+            {
+                writer.WriteStringValue(candidate.VersionText);
+            }
+        }
+        writer.WriteEndArray();
+        writer.WriteString("platform"u8, config.Platform);
+        WriteTensors(writer, "inputs"u8, config, config.Inputs);
+        WriteTensors(writer, "outputs"u8, config, config.Outputs);
+        writer.WriteEndObject();
+    }
+
+    private static void WriteTensors(Utf8JsonWriter writer, ReadOnlySpan<byte> property, ModelConfig config, IReadOnlyList<TensorConfig> tensors)
+    {
+        writer.WriteStartArray(property);
+        foreach (var tensor in tensors)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("name"u8, tensor.Name);
+            writer.WriteString("datatype"u8, tensor.DataType.ProtocolName());
+            writer.WriteStartArray("shape"u8);
+            foreach (var dim in RequestValidator.ExpectedShape(config, tensor))
+            {
+                writer.WriteNumberValue(dim);
+            }
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+        writer.WriteEndArray();
+    }
+
+    /// <summary><c>POST /v2/repository/index</c>: one object per model version.</summary>
+    public static void WriteIndex(Utf8JsonWriter writer, IReadOnlyList<ModelIndexEntry> index, bool readyOnly)
+    {
+        writer.WriteStartArray();
+        foreach (var row in index)
+        {
+            if (readyOnly && row.State != ModelState.Ready)
+            {
+                continue;
+            }
+            writer.WriteStartObject();
+            writer.WriteString("name"u8, row.Name);
+            if (row.Version.Length > 0)
+            {
+                writer.WriteString("version"u8, row.Version);
+            }
+            writer.WriteString("state"u8, row.State.ProtocolName());
+            writer.WriteString("reason"u8, row.Reason);
+            writer.WriteEndObject();
+        }
+        writer.WriteEndArray();
+    }
+}

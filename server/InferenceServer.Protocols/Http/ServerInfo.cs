@@ -1,0 +1,14 @@
+namespace InferenceServer.Protocols.Http;
+
+/// <summary>What <c>GET /v2</c> reports about the server.</summary>
+public sealed class ServerInfo
+{
+    /// <summary>The server's name.</summary>
+    public string Name { get; init; } = "inference-server";
+
+    /// <summary>The server's version (the assembly's informational version).</summary>
+    public string Version { get; init; } = typeof(ServerInfo).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    /// <summary>The v2 protocol extensions this server implements.</summary>
+    public IReadOnlyList<string> Extensions { get; init; } = ["binary_tensor_data", "model_repository", "model_configuration"];
+}

@@ -1,0 +1,258 @@
+using System.Buffers;
+using System.Text.Json;
+using InferenceServer.Core.Inference;
+using InferenceServer.Core.Models;
+using InferenceServer.Core.Repository;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace InferenceServer.Protocols.Http;
+
+/// <summary>The KServe v2 (Open Inference Protocol) REST endpoints, including Triton's binary tensor extension.</summary>
+public static partial class V2Endpoints
+{
+    /// <summary>Maps every <c>/v2</c> route onto <paramref name="app"/>.</summary>
+    public static IEndpointRouteBuilder MapV2Endpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/v2", Guard(ServerMetadataAsync));
+        app.MapGet("/v2/health/live", Guard(LiveAsync));
+        app.MapGet("/v2/health/ready", Guard(ReadyAsync));
+        app.MapGet("/v2/models/{model}", Guard(ModelMetadataAsync));
+        app.MapGet("/v2/models/{model}/versions/{version}", Guard(ModelMetadataAsync));
+        app.MapGet("/v2/models/{model}/ready", Guard(ModelReadyAsync));
+        app.MapGet("/v2/models/{model}/versions/{version}/ready", Guard(ModelReadyAsync));
+        app.MapGet("/v2/models/{model}/config", Guard(ModelConfigAsync));
+        app.MapGet("/v2/models/{model}/versions/{version}/config", Guard(ModelConfigAsync));
+        app.MapPost("/v2/models/{model}/infer", Guard(InferAsync));
+        app.MapPost("/v2/models/{model}/versions/{version}/infer", Guard(InferAsync));
+        app.MapPost("/v2/repository/index", Guard(RepositoryIndexAsync));
+        return app;
+    }
+
+    private static Task ServerMetadataAsync(HttpContext context) =>
+        WriteJsonAsync(context, StatusCodes.Status200OK, writer => MetadataJson.WriteServer(writer, context.RequestServices.GetRequiredService<ServerInfo>()));
+
+    private static Task LiveAsync(HttpContext context)
+    {
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        return Task.CompletedTask;
+    }
+
+    private static Task ReadyAsync(HttpContext context)
+    {
+        var manager = context.RequestServices.GetRequiredService<ModelManager>();
+        var stopping = context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.IsCancellationRequested;
+        context.Response.StatusCode = manager.StartupComplete && !stopping ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+        return Task.CompletedTask;
+    }
+
+    private static Task ModelMetadataAsync(HttpContext context)
+    {
+        var manager = context.RequestServices.GetRequiredService<ModelManager>();
+        var (model, version) = Route(context);
+        var resolved = manager.Resolve(model, version);
+        var entry = manager.Models[model];
+        return WriteJsonAsync(context, StatusCodes.Status200OK, writer => MetadataJson.WriteModel(writer, entry, resolved));
+    }
+
+    private static Task ModelReadyAsync(HttpContext context)
+    {
+        var manager = context.RequestServices.GetRequiredService<ModelManager>();
+        var (model, version) = Route(context);
+        manager.Resolve(model, version);
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        return Task.CompletedTask;
+    }
+
+    private static Task ModelConfigAsync(HttpContext context)
+    {
+        var manager = context.RequestServices.GetRequiredService<ModelManager>();
+        var (model, version) = Route(context);
+        var config = manager.Resolve(model, version).Config!;
+        return WriteJsonAsync(context, StatusCodes.Status200OK, writer => ModelConfigJson.Write(writer, config));
+    }
+
+    private static async Task RepositoryIndexAsync(HttpContext context)
+    {
+        var manager = context.RequestServices.GetRequiredService<ModelManager>();
+        var limit = context.RequestServices.GetRequiredService<IOptions<HttpProtocolOptions>>().Value.MaxRequestBodyBytes;
+        var readyOnly = false;
+        using (var body = await RequestBody.ReadAsync(context.Request, limit, context.RequestAborted).ConfigureAwait(false))
+        {
+            if (body.Length > 0)
+            {
+                readyOnly = ReadReadyFilter(body.Span);
+            }
+        }
+        var index = manager.Index();
+        await WriteJsonAsync(context, StatusCodes.Status200OK, writer => MetadataJson.WriteIndex(writer, index, readyOnly)).ConfigureAwait(false);
+    }
+
+    private static bool ReadReadyFilter(ReadOnlySpan<byte> body)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(body);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                throw InferenceException.Invalid("the repository index request body must be a JSON object");
+            }
+            var readyOnly = false;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isReady = reader.ValueTextEquals("ready");
+                reader.Read();
+                if (isReady)
+                {
+                    readyOnly = reader.TokenType switch
+                    {
+                        JsonTokenType.True => true,
+                        JsonTokenType.False => false,
+                        _ => throw InferenceException.Invalid("'ready' must be true or false"),
+                    };
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+            return readyOnly;
+        }
+        catch (JsonException e)
+        {
+            throw InferenceException.Invalid($"malformed JSON in the request: {e.Message}");
+        }
+    }
+
+    private static async Task InferAsync(HttpContext context)
+    {
+        var services = context.RequestServices;
+        var manager = services.GetRequiredService<ModelManager>();
+        var limit = services.GetRequiredService<IOptions<HttpProtocolOptions>>().Value.MaxRequestBodyBytes;
+        var (model, version) = Route(context);
+        var target = manager.Resolve(model, version);
+        var headerLength = ReadHeaderLength(context.Request);
+
+        InferenceRequest request;
+        OutputFormat format;
+        using (var body = await RequestBody.ReadAsync(context.Request, limit, context.RequestAborted).ConfigureAwait(false))
+        {
+            if (headerLength == 0)
+            {
+                request = InferRequestDecoder.DecodeRaw(model, version, target.Config!, body.Span);
+                format = OutputFormat.AllBinary;
+            }
+            else
+            {
+                var jsonLength = headerLength ?? body.Length;
+                if (jsonLength > body.Length)
+                {
+                    throw InferenceException.Invalid($"{InferenceHeaders.HeaderContentLength} is {jsonLength} but the body has only {body.Length} bytes");
+                }
+                request = InferRequestDecoder.Decode(model, version, body.Span[..jsonLength], body.Span[jsonLength..], out format);
+            }
+        }
+
+        using (request)
+        {
+            using var response = await target.InferAsync(request, context.RequestAborted).ConfigureAwait(false);
+            await WriteInferResponseAsync(context, response, format).ConfigureAwait(false);
+        }
+    }
+
+    private static int? ReadHeaderLength(HttpRequest request)
+    {
+        var values = request.Headers[InferenceHeaders.HeaderContentLength];
+        if (values.Count == 0)
+        {
+            return null;
+        }
+        if (!int.TryParse(values[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var length))
+        {
+            throw InferenceException.Invalid($"{InferenceHeaders.HeaderContentLength} must be a non-negative integer, not '{values[0]}'");
+        }
+        return length;
+    }
+
+    private static async Task WriteInferResponseAsync(HttpContext context, InferenceResponse response, OutputFormat format)
+    {
+        using var json = new PooledBufferWriter();
+        var binaryLength = InferResponseEncoder.WriteJson(json, response, format);
+        var http = context.Response;
+        http.StatusCode = StatusCodes.Status200OK;
+        if (binaryLength > 0 || format == OutputFormat.AllBinary)
+        {
+            http.ContentType = "application/octet-stream";
+            http.Headers[InferenceHeaders.HeaderContentLength] = json.WrittenCount.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        else
+        {
+            http.ContentType = "application/json";
+        }
+        http.ContentLength = json.WrittenCount + binaryLength;
+        var body = http.BodyWriter;
+        body.Write(json.WrittenMemory.Span);
+        foreach (var output in response.Outputs)
+        {
+            if (format.IsBinary(output.Name))
+            {
+                body.Write(output.Data);
+            }
+        }
+        await body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static (string Model, string? Version) Route(HttpContext context)
+    {
+        var values = context.Request.RouteValues;
+        return ((string)values["model"]!, values.TryGetValue("version", out var version) ? (string?)version : null);
+    }
+
+    private static async Task WriteJsonAsync(HttpContext context, int status, Action<Utf8JsonWriter> write)
+    {
+        using var body = new PooledBufferWriter(1024);
+        using (var writer = new Utf8JsonWriter(body))
+        {
+            write(writer);
+        }
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        context.Response.ContentLength = body.WrittenCount;
+        await context.Response.Body.WriteAsync(body.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    // Every handler's failures become a v2 error body; nothing a client sends escapes as an unhandled exception.
+    private static RequestDelegate Guard(Func<HttpContext, Task> handler) => async context =>
+    {
+        try
+        {
+            await handler(context).ConfigureAwait(false);
+        }
+        catch (InferenceException e)
+        {
+            await HttpErrors.WriteAsync(context, HttpErrors.StatusCode(e.Kind), e.Message).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException e)
+        {
+            await HttpErrors.WriteAsync(context, e.StatusCode, e.Message).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; there is no one to answer.
+        }
+        catch (Exception e)
+        {
+            var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(V2Endpoints));
+            LogUnhandled(logger, context.Request.Path, e);
+            await HttpErrors.WriteAsync(context, StatusCodes.Status500InternalServerError, $"internal error: {e.Message}").ConfigureAwait(false);
+        }
+    };
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled error serving {Path}")]
+    private static partial void LogUnhandled(ILogger logger, PathString path, Exception exception);
+}

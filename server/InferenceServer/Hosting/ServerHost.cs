@@ -1,0 +1,181 @@
+using System.Net;
+using InferenceServer.Core.Backends;
+using InferenceServer.Core.Models;
+using InferenceServer.OnnxRuntime;
+using InferenceServer.Protocols.Http;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace InferenceServer.Hosting;
+
+/// <summary>
+/// The server as an embeddable object: configuration, services, Kestrel endpoints and the model
+/// repository. <c>serve</c> runs one until SIGTERM; functional tests start one on loopback port 0.
+/// </summary>
+internal sealed partial class ServerHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private ServerHost(WebApplication app) => _app = app;
+
+    /// <summary>The resolved services, for tests and diagnostics.</summary>
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>The model manager.</summary>
+    public ModelManager Models => _app.Services.GetRequiredService<ModelManager>();
+
+    /// <summary>The base address of the HTTP/REST endpoint once started, e.g. <c>http://127.0.0.1:8000</c>.</summary>
+    public Uri HttpAddress
+    {
+        get
+        {
+            var address = _app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+            return new Uri(address.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "[::1]", StringComparison.Ordinal));
+        }
+    }
+
+    /// <summary>
+    /// Builds a host. Settings are layered, later winning: the defaults shipped next to the binary,
+    /// <c>config/appsettings.json</c> under <paramref name="contentRoot"/>, environment variables,
+    /// then <paramref name="settings"/> (the command line).
+    /// </summary>
+    public static ServerHost Create(IReadOnlyDictionary<string, string?> settings, string? contentRoot = null)
+    {
+        var root = Path.GetFullPath(contentRoot ?? Directory.GetCurrentDirectory());
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = root });
+        builder.Configuration.Sources.Clear();
+        builder.Configuration
+            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "config", "appsettings.json"), optional: true)
+            .AddJsonFile(Path.Combine(root, "config", "appsettings.json"), optional: true)
+            .AddEnvironmentVariables()
+            .AddInMemoryCollection(settings);
+
+        var configuration = builder.Configuration;
+        ConfigureLogging(builder, configuration);
+
+        var services = builder.Services;
+        services.Configure<ModelManagerOptions>(configuration.GetSection("Server"));
+        services.Configure<HttpProtocolOptions>(configuration.GetSection("Http"));
+        services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(configuration.GetValue("Server:ShutdownTimeoutSeconds", 30)));
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<ModelManagerOptions>>().Value);
+        services.AddSingleton<IModelBackend, OnnxRuntimeBackend>();
+        services.AddSingleton<ModelLoader>();
+        services.AddSingleton<ModelManager>();
+        services.AddSingleton(new ServerInfo());
+
+        var address = ParseAddress(configuration.GetValue("Http:Address", "0.0.0.0")!);
+        var port = configuration.GetValue("Http:Port", 8000);
+        var maxBody = configuration.GetValue("Http:MaxRequestBodyBytes", new HttpProtocolOptions().MaxRequestBodyBytes);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = maxBody;
+            kestrel.Listen(address, port, listen => listen.Protocols = HttpProtocols.Http1);
+        });
+
+        var app = builder.Build();
+        app.MapV2Endpoints();
+        return new ServerHost(app);
+    }
+
+    /// <summary>Starts listening, then loads the repository; the server reports ready once loading is done.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        var options = Services.GetRequiredService<ModelManagerOptions>();
+        var logger = Services.GetRequiredService<ILogger<ServerHost>>();
+        var repository = Path.GetFullPath(options.ModelRepository, _app.Environment.ContentRootPath);
+        if (!Directory.Exists(repository))
+        {
+            throw new DirectoryNotFoundException($"model repository '{repository}' does not exist (set it with --model-repository)");
+        }
+        options.ModelRepository = repository;
+
+        await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+        LogListening(logger, HttpAddress, options.ModelControlMode, repository);
+        if (options.ModelControlMode == ModelControlMode.Poll)
+        {
+            LogPollNotYet(logger);
+        }
+        await Models.LoadRepositoryAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var row in Models.Index())
+        {
+            LogIndexRow(logger, row.Name, row.Version.Length > 0 ? row.Version : "-", row.State.ProtocolName(), row.Reason);
+        }
+        LogReady(logger, HttpAddress);
+    }
+
+    /// <summary>Runs <c>serve</c>: start, serve until SIGTERM/Ctrl+C, drain, stop. Returns the process exit code.</summary>
+    public static async Task<int> RunAsync(IReadOnlyDictionary<string, string?> settings)
+    {
+        ServerHost host;
+        try
+        {
+            host = Create(settings);
+        }
+        catch (Exception e) when (e is FormatException or InvalidOperationException or ArgumentException)
+        {
+            await Console.Error.WriteLineAsync($"inference-server: bad setting: {e.Message}").ConfigureAwait(false);
+            return 2;
+        }
+
+        await using (host.ConfigureAwait(false))
+        {
+            try
+            {
+                await host.StartAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is DirectoryNotFoundException or IOException)
+            {
+                await Console.Error.WriteLineAsync($"inference-server: {e.Message}").ConfigureAwait(false);
+                return 1;
+            }
+            // Stopping lets Kestrel finish in-flight requests (up to the shutdown timeout) before the
+            // models drain and release their instances.
+            await host._app.WaitForShutdownAsync().ConfigureAwait(false);
+        }
+        return 0;
+    }
+
+    private static void ConfigureLogging(WebApplicationBuilder builder, IConfiguration configuration)
+    {
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-dd HH:mm:ss.fff ";
+            o.UseUtcTimestamp = true;
+        });
+        builder.Logging.AddConfiguration(configuration.GetSection("Logging"));
+        if (configuration.GetValue("Server:LogVerbose", 0) > 0)
+        {
+            builder.Logging.SetMinimumLevel(LogLevel.Debug);
+        }
+    }
+
+    private static IPAddress ParseAddress(string text) => text switch
+    {
+        "localhost" => IPAddress.Loopback,
+        _ when IPAddress.TryParse(text, out var address) => address,
+        _ => throw new FormatException($"Http:Address '{text}' is not an IP address"),
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "HTTP/REST (KServe v2) listening on {Address}; model control mode {Mode}; repository {Repository}")]
+    private static partial void LogListening(ILogger logger, Uri address, ModelControlMode mode, string repository);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model control mode 'poll' loads the repository at startup; watching it for changes is not implemented yet")]
+    private static partial void LogPollNotYet(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "  {Model} version {Version}: {State} {Reason}")]
+    private static partial void LogIndexRow(ILogger logger, string model, string version, string state, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ready: serving on {Address}")]
+    private static partial void LogReady(ILogger logger, Uri address);
+}
