@@ -928,7 +928,9 @@ internal sealed class ModelConfigTreeReader
         var key = keyField is null ? "" : ReadString(keyField, $"{path}.key");
         if (key.Length == 0)
         {
-            throw FieldError(keyField ?? entry, $"{path}.key", "must specify a non-empty 'key'");
+            throw keyField is null
+                ? FieldError(entry, $"{path}.key", "must specify a non-empty 'key'")
+                : ValueError(keyField, $"{path}.key", "must specify a non-empty 'key'");
         }
         return key;
     }
@@ -965,12 +967,9 @@ internal sealed class ModelConfigTreeReader
         }
         if (value < min || value > max)
         {
-            var reason = (min, max) switch
-            {
-                (0, _) when value < 0 => $"must not be negative, got {value}",
-                (_, long.MaxValue or int.MaxValue) => $"must be at least {min}, got {value}",
-                _ => $"must be between {min} and {max}, got {value}",
-            };
+            var reason = value > max ? $"must be at most {max}, got {value}"
+                : min == 0 ? $"must not be negative, got {value}"
+                : $"must be at least {min}, got {value}";
             throw ValueError(f, path, reason);
         }
         return value;
