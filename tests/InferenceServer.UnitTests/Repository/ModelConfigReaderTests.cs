@@ -1,0 +1,511 @@
+using InferenceServer.Core.Backends;
+using InferenceServer.Core.Repository;
+using InferenceServer.Core.Tensors;
+
+namespace InferenceServer.UnitTests.Repository;
+
+public sealed class ModelConfigReaderTests
+{
+    private const string MinimalIo = """
+        input { name: "IN" data_type: TYPE_FP32 dims: [ 4 ] }
+        output { name: "OUT" data_type: TYPE_FP32 dims: [ 4 ] }
+        """;
+
+    private static ModelConfigReadResult Read(string text) => ModelConfigReader.Parse(text, "config.pbtxt");
+
+    private static ModelConfig Config(string text)
+    {
+        var result = Read(text);
+        Assert.Empty(result.Warnings);
+        return result.Config;
+    }
+
+    [Fact]
+    public void Empty_file_gives_Triton_defaults()
+    {
+        var config = Config("");
+        Assert.Equal("", config.Name);
+        Assert.Equal(0, config.MaxBatchSize);
+        Assert.Empty(config.Inputs);
+        Assert.Same(VersionPolicy.Default, config.VersionPolicy);
+        Assert.Empty(config.InstanceGroups);
+        Assert.Null(config.DynamicBatching);
+        Assert.Null(config.Optimization);
+        Assert.Empty(config.Parameters);
+        Assert.Empty(config.ModelWarmup);
+    }
+
+    [Fact]
+    public void Reads_top_level_scalars()
+    {
+        var config = Config("""
+            name: "resnet"
+            platform: "onnxruntime_onnx"
+            backend: "onnxruntime"
+            max_batch_size: 32
+            default_model_filename: "model_v2.onnx"
+            """);
+        Assert.Equal("resnet", config.Name);
+        Assert.Equal("onnxruntime_onnx", config.Platform);
+        Assert.Equal("onnxruntime", config.Backend);
+        Assert.Equal(32, config.MaxBatchSize);
+        Assert.Equal("model_v2.onnx", config.DefaultModelFilename);
+    }
+
+    [Fact]
+    public void Reads_inputs_with_every_field()
+    {
+        var config = Config("""
+            max_batch_size: 4
+            input {
+              name: "image"
+              data_type: TYPE_UINT8
+              format: FORMAT_NHWC
+              dims: [ 224, 224, 3 ]
+              optional: true
+              is_shape_tensor: false
+              allow_ragged_batch: false
+            }
+            input [
+              { name: "flat", data_type: TYPE_FP32, dims: [ 6 ], reshape: { shape: [ 2, 3 ] } },
+              { name: "text" data_type: TYPE_STRING dims: -1 }
+            ]
+            """);
+        Assert.Equal(3, config.Inputs.Count);
+        var image = config.Inputs[0];
+        Assert.Equal("image", image.Name);
+        Assert.Equal(DataType.UInt8, image.DataType);
+        Assert.Equal("FORMAT_NHWC", image.Format);
+        Assert.Equal([224L, 224, 3], image.Dims);
+        Assert.True(image.Optional);
+        Assert.Null(image.Reshape);
+        Assert.Equal([2L, 3], config.Inputs[1].Reshape!);
+        Assert.False(config.Inputs[1].Optional);
+        Assert.Equal("", config.Inputs[1].Format);
+        Assert.Equal(DataType.Bytes, config.Inputs[2].DataType);
+        Assert.Equal([-1L], config.Inputs[2].Dims);
+    }
+
+    [Fact]
+    public void Reads_outputs_with_label_file_and_reshape()
+    {
+        var config = Config("""
+            max_batch_size: 8
+            output {
+              name: "probs"
+              data_type: TYPE_FP16
+              dims: [ 1000 ]
+              reshape { shape: [ 1, 1000 ] }
+              label_filename: "labels.txt"
+              is_shape_tensor: false
+            }
+            """);
+        var output = Assert.Single(config.Outputs);
+        Assert.Equal(DataType.Fp16, output.DataType);
+        Assert.Equal([1L, 1000], output.Reshape!);
+        Assert.Equal("labels.txt", output.LabelFilename);
+    }
+
+    [Theory]
+    [InlineData("TYPE_BOOL", DataType.Bool)]
+    [InlineData("TYPE_UINT8", DataType.UInt8)]
+    [InlineData("TYPE_UINT16", DataType.UInt16)]
+    [InlineData("TYPE_UINT32", DataType.UInt32)]
+    [InlineData("TYPE_UINT64", DataType.UInt64)]
+    [InlineData("TYPE_INT8", DataType.Int8)]
+    [InlineData("TYPE_INT16", DataType.Int16)]
+    [InlineData("TYPE_INT32", DataType.Int32)]
+    [InlineData("TYPE_INT64", DataType.Int64)]
+    [InlineData("TYPE_FP16", DataType.Fp16)]
+    [InlineData("TYPE_FP32", DataType.Fp32)]
+    [InlineData("TYPE_FP64", DataType.Fp64)]
+    [InlineData("TYPE_STRING", DataType.Bytes)]
+    [InlineData("TYPE_BF16", DataType.Bf16)]
+    [InlineData("11", DataType.Fp32)]
+    [InlineData("13", DataType.Bytes)]
+    public void Reads_every_data_type_by_name_or_proto_number(string written, DataType expected)
+    {
+        var config = Config($"input {{ name: 'x' data_type: {written} dims: 1 }}");
+        Assert.Equal(expected, config.Inputs[0].DataType);
+    }
+
+    [Fact]
+    public void Reshape_to_scalar_is_allowed_for_batching_models()
+    {
+        var config = Config("max_batch_size: 8 input { name: 'x' data_type: TYPE_INT64 dims: [1] reshape: { shape: [] } }");
+        Assert.Equal([], config.Inputs[0].Reshape!);
+    }
+
+    [Fact]
+    public void Reshape_with_variable_dims_is_not_counted()
+    {
+        var config = Config("input { name: 'x' data_type: TYPE_FP32 dims: [-1, 6] reshape { shape: [-1, 2, 3] } }");
+        Assert.Equal([-1L, 2, 3], config.Inputs[0].Reshape!);
+    }
+
+    [Fact]
+    public void Reads_version_policy_latest()
+    {
+        var policy = Config("version_policy: { latest: { num_versions: 2 } }").VersionPolicy;
+        Assert.Equal(VersionPolicyKind.Latest, policy.Kind);
+        Assert.Equal(2, policy.NumVersions);
+    }
+
+    [Fact]
+    public void Reads_version_policy_all()
+    {
+        Assert.Equal(VersionPolicyKind.All, Config("version_policy { all {} }").VersionPolicy.Kind);
+        Assert.Equal(VersionPolicyKind.All, Config("version_policy: < all: < > >").VersionPolicy.Kind);
+    }
+
+    [Fact]
+    public void Reads_version_policy_specific()
+    {
+        var policy = Config("version_policy { specific { versions: [1, 3] versions: 7 } }").VersionPolicy;
+        Assert.Equal(VersionPolicyKind.Specific, policy.Kind);
+        Assert.Equal([1L, 3, 7], policy.Versions);
+    }
+
+    [Fact]
+    public void Empty_version_policy_keeps_the_default()
+    {
+        Assert.Same(VersionPolicy.Default, Config("version_policy {}").VersionPolicy);
+    }
+
+    [Fact]
+    public void Reads_instance_groups()
+    {
+        var config = Config("""
+            instance_group [
+              { name: "cpu_pool" count: 4 kind: KIND_CPU },
+              { count: 2 kind: KIND_GPU gpus: [ 0, 1 ] }
+            ]
+            instance_group { kind: KIND_AUTO }
+            """);
+        Assert.Equal(3, config.InstanceGroups.Count);
+        Assert.Equal(("cpu_pool", 4, InstanceKind.Cpu), (config.InstanceGroups[0].Name, config.InstanceGroups[0].Count, config.InstanceGroups[0].Kind));
+        Assert.Empty(config.InstanceGroups[0].Gpus);
+        Assert.Equal(("", 2, InstanceKind.Gpu), (config.InstanceGroups[1].Name, config.InstanceGroups[1].Count, config.InstanceGroups[1].Kind));
+        Assert.Equal([0, 1], config.InstanceGroups[1].Gpus);
+        Assert.Equal((1, InstanceKind.Auto), (config.InstanceGroups[2].Count, config.InstanceGroups[2].Kind));
+    }
+
+    [Fact]
+    public void Instance_count_zero_means_one()
+    {
+        Assert.Equal(1, Config("instance_group { count: 0 kind: KIND_CPU }").InstanceGroups[0].Count);
+    }
+
+    [Fact]
+    public void Kind_model_is_read_as_auto_with_a_warning()
+    {
+        var result = Read("instance_group { kind: KIND_MODEL }");
+        Assert.Equal(InstanceKind.Auto, result.Config.InstanceGroups[0].Kind);
+        var warning = Assert.Single(result.Warnings);
+        Assert.Contains("KIND_MODEL", warning.Message);
+        Assert.Equal("instance_group[0].kind", warning.FieldPath);
+    }
+
+    [Fact]
+    public void Reads_dynamic_batching_with_priority_queue_policies()
+    {
+        var config = Config("""
+            max_batch_size: 16
+            dynamic_batching {
+              preferred_batch_size: [ 4, 8 ]
+              preferred_batch_size: 16
+              max_queue_delay_microseconds: 500
+              preserve_ordering: true
+              priority_levels: 3
+              default_priority_level: 2
+              default_queue_policy {
+                timeout_action: DELAY
+                default_timeout_microseconds: 100000
+                allow_timeout_override: true
+                max_queue_size: 64
+              }
+              priority_queue_policy {
+                key: 1
+                value: { timeout_action: REJECT max_queue_size: 8 }
+              }
+              priority_queue_policy: [
+                { key: 3, value { default_timeout_microseconds: 5000 allow_timeout_override: false } }
+              ]
+            }
+            """);
+        var batching = config.DynamicBatching!;
+        Assert.Equal([4, 8, 16], batching.PreferredBatchSizes);
+        Assert.Equal(500, batching.MaxQueueDelayMicroseconds);
+        Assert.True(batching.PreserveOrdering);
+        Assert.Equal(3, batching.PriorityLevels);
+        Assert.Equal(2, batching.DefaultPriorityLevel);
+        Assert.Equal(
+            new QueuePolicyConfig { TimeoutAction = TimeoutAction.Delay, DefaultTimeoutMicroseconds = 100_000, AllowTimeoutOverride = true, MaxQueueSize = 64 },
+            batching.DefaultQueuePolicy);
+        Assert.Equal(2, batching.PriorityQueuePolicy.Count);
+        Assert.Equal(new QueuePolicyConfig { TimeoutAction = TimeoutAction.Reject, MaxQueueSize = 8 }, batching.PriorityQueuePolicy[1]);
+        Assert.Equal(new QueuePolicyConfig { DefaultTimeoutMicroseconds = 5000 }, batching.PriorityQueuePolicy[3]);
+    }
+
+    [Fact]
+    public void Empty_dynamic_batching_turns_batching_on_with_defaults()
+    {
+        var batching = Config("max_batch_size: 8 dynamic_batching { }").DynamicBatching!;
+        Assert.Empty(batching.PreferredBatchSizes);
+        Assert.Equal(0, batching.MaxQueueDelayMicroseconds);
+        Assert.Equal(0, batching.PriorityLevels);
+        Assert.Equal(new QueuePolicyConfig(), batching.DefaultQueuePolicy);
+        Assert.Empty(batching.PriorityQueuePolicy);
+    }
+
+    [Fact]
+    public void Reads_parameters_in_both_entry_syntaxes()
+    {
+        var config = Config("""
+            parameters { key: "intra_op_thread_count" value: { string_value: "4" } }
+            parameters: { key: "execution_mode" value { string_value: "1" } }
+            parameters [ { key: "empty" value: {} } ]
+            """);
+        Assert.Equal(3, config.Parameters.Count);
+        Assert.Equal("4", config.Parameters["intra_op_thread_count"]);
+        Assert.Equal("1", config.Parameters["execution_mode"]);
+        Assert.Equal("", config.Parameters["empty"]);
+    }
+
+    [Fact]
+    public void Duplicate_parameter_key_keeps_the_last_with_a_warning()
+    {
+        var result = Read("""
+            parameters { key: "a" value: { string_value: "1" } }
+            parameters { key: "a" value: { string_value: "2" } }
+            """);
+        Assert.Equal("2", result.Config.Parameters["a"]);
+        var warning = Assert.Single(result.Warnings);
+        Assert.Equal(2, warning.Line);
+        Assert.Contains("more than once", warning.Message);
+    }
+
+    [Fact]
+    public void Reads_model_warmup()
+    {
+        var config = Config("""
+            max_batch_size: 8
+            input { name: "a" data_type: TYPE_FP32 dims: [ 4 ] }
+            input { name: "b" data_type: TYPE_INT64 dims: [ -1 ] }
+            input { name: "c" data_type: TYPE_STRING dims: [ 1 ] }
+            model_warmup [
+              {
+                name: "zeros"
+                batch_size: 8
+                count: 3
+                inputs { key: "a" value: { data_type: TYPE_FP32 dims: [ 4 ] zero_data: true } }
+                inputs { key: "b" value: { data_type: TYPE_INT64 dims: [ 7 ] random_data: true } }
+                inputs { key: "c" value: { data_type: TYPE_STRING dims: [ 1 ] input_data_file: "c.bin" } }
+              },
+              { name: "defaults" inputs { key: "a" value { data_type: TYPE_FP32 dims: 4 random_data: true } } count: 0 }
+            ]
+            """);
+        Assert.Equal(2, config.ModelWarmup.Count);
+        var warmup = config.ModelWarmup[0];
+        Assert.Equal(("zeros", 8, 3), (warmup.Name, warmup.BatchSize, warmup.Count));
+        Assert.Equal(3, warmup.Inputs.Count);
+        Assert.Equal(WarmupDataSource.Zero, warmup.Inputs["a"].Source);
+        Assert.Equal([4L], warmup.Inputs["a"].Dims);
+        Assert.Equal(WarmupDataSource.Random, warmup.Inputs["b"].Source);
+        Assert.Equal(DataType.Int64, warmup.Inputs["b"].DataType);
+        Assert.Equal(WarmupDataSource.File, warmup.Inputs["c"].Source);
+        Assert.Equal("c.bin", warmup.Inputs["c"].InputDataFile);
+        Assert.Equal((1, 1), (config.ModelWarmup[1].BatchSize, config.ModelWarmup[1].Count));
+    }
+
+    [Fact]
+    public void Reads_optimization()
+    {
+        var config = Config("""
+            optimization {
+              graph { level: -1 }
+              priority: PRIORITY_MAX
+              execution_accelerators {
+                gpu_execution_accelerator [
+                  { name: "tensorrt" parameters { key: "precision_mode" value: "FP16" } parameters { key: "max_workspace_size_bytes" value: "1073741824" } }
+                ]
+                cpu_execution_accelerator: [ { name: "openvino" } ]
+              }
+              cuda { graphs: true }
+              input_pinned_memory { enable: false }
+              output_pinned_memory: { enable: true }
+              gather_kernel_buffer_threshold: 0
+              eager_batching: true
+            }
+            """);
+        var optimization = config.Optimization!;
+        Assert.Equal(-1, optimization.GraphLevel);
+        Assert.Equal("PRIORITY_MAX", optimization.Priority);
+        var trt = Assert.Single(optimization.GpuExecutionAccelerators);
+        Assert.Equal("tensorrt", trt.Name);
+        Assert.Equal("FP16", trt.Parameters["precision_mode"]);
+        Assert.Equal("1073741824", trt.Parameters["max_workspace_size_bytes"]);
+        Assert.Equal("openvino", Assert.Single(optimization.CpuExecutionAccelerators).Name);
+        Assert.Empty(optimization.CpuExecutionAccelerators[0].Parameters);
+    }
+
+    [Fact]
+    public void Optimization_without_graph_leaves_level_unset()
+    {
+        var optimization = Config("optimization { priority: PRIORITY_DEFAULT }").Optimization!;
+        Assert.Null(optimization.GraphLevel);
+        Assert.Equal(0, Config("optimization { graph {} }").Optimization!.GraphLevel);
+    }
+
+    [Fact]
+    public void Unsupported_Triton_fields_warn_and_are_ignored()
+    {
+        var result = Read("""
+            name: "m"
+            runtime: "model.py"
+            sequence_batching { max_sequence_idle_microseconds: 5000000 }
+            response_cache { enable: true }
+            cc_model_filenames { key: "7.5" value: "model.plan" }
+            metric_tags { key: "team" value: "search" }
+            model_transaction_policy { decoupled: true }
+            batch_input { kind: BATCH_ELEMENT_COUNT target_name: "N" data_type: TYPE_INT32 source_input: "x" }
+            batch_input { kind: BATCH_ELEMENT_COUNT target_name: "M" data_type: TYPE_INT32 source_input: "x" }
+            batch_output { target_name: "y" kind: BATCH_SCATTER_WITH_INPUT_SHAPE source_input: "x" }
+            model_repository_agents { agents [ { name: "checksum" } ] }
+            model_operations { op_library_filename: "libops.so" }
+            model_metrics { }
+            """);
+        Assert.Equal("m", result.Config.Name);
+        Assert.Equal(
+            ["runtime", "sequence_batching", "response_cache", "cc_model_filenames", "metric_tags", "model_transaction_policy",
+             "batch_input", "batch_output", "model_repository_agents", "model_operations", "model_metrics"],
+            result.Warnings.Select(w => w.FieldPath));
+        Assert.Equal("config.pbtxt:3: field 'sequence_batching' is not supported by this server; ignored", result.Warnings[1].ToString());
+    }
+
+    [Fact]
+    public void Ensemble_scheduling_warns_and_is_ignored()
+    {
+        var result = Read("platform: 'ensemble' ensemble_scheduling { step [ { model_name: 'a' model_version: -1 } ] }");
+        Assert.Equal("ensemble_scheduling", Assert.Single(result.Warnings).FieldPath);
+    }
+
+    [Fact]
+    public void Unknown_fields_warn_with_line_and_path()
+    {
+        var result = Read("""
+            name: "m"
+            max_batch: 8
+            input {
+              name: "x"
+              data_type: TYPE_FP32
+              dims: [ 1 ]
+              shape: [ 1 ]
+            }
+            dynamic_batching { max_queue_delay_us: 5 }
+            """);
+        Assert.Equal(
+            ["config.pbtxt:2: unknown field 'max_batch'; ignored",
+             "config.pbtxt:7: unknown field 'input[0].shape'; ignored",
+             "config.pbtxt:9: unknown field 'dynamic_batching.max_queue_delay_us'; ignored"],
+            result.Warnings.Select(w => w.ToString()));
+        Assert.Equal(0, result.Config.MaxBatchSize);
+    }
+
+    [Fact]
+    public void Unknown_field_given_many_times_warns_once()
+    {
+        Assert.Single(Read("foo: 1 foo: 2 foo { }").Warnings);
+    }
+
+    [Fact]
+    public void Fields_of_the_other_tensor_direction_are_unknown()
+    {
+        var result = Read("""
+            input { name: "x" data_type: TYPE_FP32 dims: 1 label_filename: "l.txt" }
+            output { name: "y" data_type: TYPE_FP32 dims: 1 optional: true format: FORMAT_NCHW }
+            """);
+        Assert.Equal(["input[0].label_filename", "output[0].optional", "output[0].format"], result.Warnings.Select(w => w.FieldPath));
+    }
+
+    [Fact]
+    public void Shape_tensor_and_ragged_flags_warn_only_when_set()
+    {
+        var result = Read("input { name: 'x' data_type: TYPE_INT32 dims: 1 is_shape_tensor: true allow_ragged_batch: true }");
+        Assert.Equal(["input[0].is_shape_tensor", "input[0].allow_ragged_batch"], result.Warnings.Select(w => w.FieldPath));
+    }
+
+    [Fact]
+    public void Unsupported_instance_group_fields_warn()
+    {
+        var result = Read("instance_group { kind: KIND_CPU passive: true rate_limiter { priority: 2 } host_policy: 'numa0' }");
+        Assert.Equal(
+            ["instance_group[0].passive", "instance_group[0].rate_limiter", "instance_group[0].host_policy"],
+            result.Warnings.Select(w => w.FieldPath));
+    }
+
+    [Fact]
+    public void Enum_bool_and_numeric_literal_forms_are_accepted()
+    {
+        var config = Config("""
+            max_batch_size: 0x10
+            input { name: 'x' data_type: TYPE_FP32 dims: [ 010 ] optional: t }
+            dynamic_batching { preserve_ordering: 1 default_queue_policy { timeout_action: 1 allow_timeout_override: True } }
+            instance_group { kind: 2 }
+            """);
+        Assert.Equal(16, config.MaxBatchSize);
+        Assert.Equal([8L], config.Inputs[0].Dims);
+        Assert.True(config.Inputs[0].Optional);
+        Assert.True(config.DynamicBatching!.PreserveOrdering);
+        Assert.Equal(TimeoutAction.Delay, config.DynamicBatching.DefaultQueuePolicy.TimeoutAction);
+        Assert.True(config.DynamicBatching.DefaultQueuePolicy.AllowTimeoutOverride);
+        Assert.Equal(InstanceKind.Cpu, config.InstanceGroups[0].Kind);
+    }
+
+    [Fact]
+    public void Escaped_and_concatenated_strings_reach_the_config()
+    {
+        var config = Config("name: 'my' \"_model\"\nparameters { key: 'path' value { string_value: \"C:\\\\models\\tx\" } }");
+        Assert.Equal("my_model", config.Name);
+        Assert.Equal("C:\\models\tx", config.Parameters["path"]);
+    }
+
+    [Fact]
+    public void Reads_a_file_and_names_its_path_in_messages()
+    {
+        var directory = Directory.CreateTempSubdirectory("config-reader-");
+        try
+        {
+            var path = Path.Combine(directory.FullName, "config.pbtxt");
+            File.WriteAllText(path, "name: \"m\"\nbogus: 1\n" + MinimalIo);
+            var result = ModelConfigReader.ReadFile(path);
+            Assert.Equal("m", result.Config.Name);
+            Assert.Equal(path, Assert.Single(result.Warnings).FileName);
+
+            File.WriteAllText(path, "name: 5");
+            var e = Assert.Throws<ModelConfigException>(() => ModelConfigReader.ReadFile(path));
+            Assert.StartsWith(path + ":1:7: name:", e.Message);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Reads_a_file_asynchronously()
+    {
+        var directory = Directory.CreateTempSubdirectory("config-reader-");
+        try
+        {
+            var path = Path.Combine(directory.FullName, "config.pbtxt");
+            await File.WriteAllTextAsync(path, "name: \"m\"\n" + MinimalIo);
+            var result = await ModelConfigReader.ReadFileAsync(path);
+            Assert.Equal("IN", result.Config.Inputs[0].Name);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+}
