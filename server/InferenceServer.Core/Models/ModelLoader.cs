@@ -71,7 +71,7 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
                 var result = ModelConfigReader.ReadFile(directory.ConfigPath);
                 foreach (var warning in result.Warnings)
                 {
-                    LogConfigWarning(directory.Name, warning);
+                    LogConfigWarning(directory.Name, warning.ToString());
                 }
                 config = result.Config;
             }
