@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using InferenceServer.Core.Backends;
 using InferenceServer.Core.Tensors;
-using InferenceServer.OnnxRuntime.Native;
+using InferenceServer.OnnxRuntime.Interop;
 
 namespace InferenceServer.OnnxRuntime;
 

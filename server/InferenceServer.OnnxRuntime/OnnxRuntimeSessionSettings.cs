@@ -1,6 +1,6 @@
 using System.Globalization;
 using InferenceServer.Core.Backends;
-using InferenceServer.OnnxRuntime.Native;
+using InferenceServer.OnnxRuntime.Interop;
 
 namespace InferenceServer.OnnxRuntime;
 

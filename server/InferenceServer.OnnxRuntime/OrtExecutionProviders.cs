@@ -1,5 +1,5 @@
 using InferenceServer.Core.Backends;
-using InferenceServer.OnnxRuntime.Native;
+using InferenceServer.OnnxRuntime.Interop;
 
 namespace InferenceServer.OnnxRuntime;
 

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace InferenceServer.OnnxRuntime.Native;
+namespace InferenceServer.OnnxRuntime.Interop;
 
 /// <summary>
 /// A fixed list of NUL-terminated UTF-8 strings and the <c>char**</c> table that points at them, in

@@ -1,7 +1,7 @@
 using InferenceServer.Core.Backends;
 using InferenceServer.Core.Tensors;
 
-namespace InferenceServer.OnnxRuntime.Native;
+namespace InferenceServer.OnnxRuntime.Interop;
 
 /// <summary>
 /// Maps ONNX Runtime's <c>ONNXTensorElementDataType</c> to <see cref="DataType"/>. Both use ONNX's

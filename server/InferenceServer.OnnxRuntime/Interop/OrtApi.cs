@@ -2,7 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using InferenceServer.Core.Backends;
 
-namespace InferenceServer.OnnxRuntime.Native;
+namespace InferenceServer.OnnxRuntime.Interop;
 
 /// <summary>
 /// The entries of ONNX Runtime's C API table (<c>struct OrtApi</c> in onnxruntime_c_api.h) that this

@@ -2,7 +2,7 @@ using System.Reflection;
 using System.Runtime.InteropServices;
 using InferenceServer.Core.Backends;
 
-namespace InferenceServer.OnnxRuntime.Native;
+namespace InferenceServer.OnnxRuntime.Interop;
 
 /// <summary>
 /// The process-wide ONNX Runtime state: the loaded library, its API table, the one <c>OrtEnv</c>,

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace InferenceServer.OnnxRuntime.Native;
+namespace InferenceServer.OnnxRuntime.Interop;
 
 /// <summary>Conversions between .NET strings and the NUL-terminated UTF-8 strings the C API uses.</summary>
 internal static unsafe class Utf8String

@@ -1,4 +1,4 @@
-namespace InferenceServer.OnnxRuntime.Native;
+namespace InferenceServer.OnnxRuntime.Interop;
 
 /// <summary>An <c>OrtSession</c>.</summary>
 internal sealed unsafe class OrtSessionHandle : OrtHandle

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace InferenceServer.OnnxRuntime.Native;
+namespace InferenceServer.OnnxRuntime.Interop;
 
 /// <summary>
 /// Owns one native ONNX Runtime object and releases it exactly once. The handle object is created

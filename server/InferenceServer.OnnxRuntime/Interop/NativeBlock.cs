@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace InferenceServer.OnnxRuntime.Native;
+namespace InferenceServer.OnnxRuntime.Interop;
 
 /// <summary>One block of zeroed native memory, freed exactly once.</summary>
 internal sealed unsafe class NativeBlock : SafeHandle

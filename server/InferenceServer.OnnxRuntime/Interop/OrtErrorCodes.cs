@@ -1,4 +1,4 @@
-namespace InferenceServer.OnnxRuntime.Native;
+namespace InferenceServer.OnnxRuntime.Interop;
 
 /// <summary>Names of ONNX Runtime's <c>OrtErrorCode</c> values, as <see cref="Core.Backends.BackendException.Code"/> carries them.</summary>
 internal static class OrtErrorCodes
