@@ -54,9 +54,7 @@ internal sealed unsafe class OrtApi
     private const int CreateCpuMemoryInfoSlot = 69;
     private const int AllocatorFreeSlot = 76;
     private const int GetAllocatorWithDefaultOptionsSlot = 78;
-    private const int ReleaseEnvSlot = 92;
     private const int ReleaseStatusSlot = 93;
-    private const int ReleaseMemoryInfoSlot = 94;
     private const int ReleaseSessionSlot = 95;
     private const int ReleaseValueSlot = 96;
     private const int ReleaseTypeInfoSlot = 98;
@@ -105,9 +103,7 @@ internal sealed unsafe class OrtApi
         CreateCpuMemoryInfo = (delegate* unmanaged[Cdecl]<int, int, nint*, nint>)slot[CreateCpuMemoryInfoSlot];
         AllocatorFree = (delegate* unmanaged[Cdecl]<nint, void*, nint>)slot[AllocatorFreeSlot];
         GetAllocatorWithDefaultOptions = (delegate* unmanaged[Cdecl]<nint*, nint>)slot[GetAllocatorWithDefaultOptionsSlot];
-        ReleaseEnv = (delegate* unmanaged[Cdecl]<nint, void>)slot[ReleaseEnvSlot];
         ReleaseStatus = (delegate* unmanaged[Cdecl]<nint, void>)slot[ReleaseStatusSlot];
-        ReleaseMemoryInfo = (delegate* unmanaged[Cdecl]<nint, void>)slot[ReleaseMemoryInfoSlot];
         ReleaseSession = (delegate* unmanaged[Cdecl]<nint, void>)slot[ReleaseSessionSlot];
         ReleaseValue = (delegate* unmanaged[Cdecl]<nint, void>)slot[ReleaseValueSlot];
         ReleaseTypeInfo = (delegate* unmanaged[Cdecl]<nint, void>)slot[ReleaseTypeInfoSlot];
@@ -154,9 +150,7 @@ internal sealed unsafe class OrtApi
     public readonly delegate* unmanaged[Cdecl]<int, int, nint*, nint> CreateCpuMemoryInfo;
     public readonly delegate* unmanaged[Cdecl]<nint, void*, nint> AllocatorFree;
     public readonly delegate* unmanaged[Cdecl]<nint*, nint> GetAllocatorWithDefaultOptions;
-    public readonly delegate* unmanaged[Cdecl]<nint, void> ReleaseEnv;
     public readonly delegate* unmanaged[Cdecl]<nint, void> ReleaseStatus;
-    public readonly delegate* unmanaged[Cdecl]<nint, void> ReleaseMemoryInfo;
     public readonly delegate* unmanaged[Cdecl]<nint, void> ReleaseSession;
     public readonly delegate* unmanaged[Cdecl]<nint, void> ReleaseValue;
     public readonly delegate* unmanaged[Cdecl]<nint, void> ReleaseTypeInfo;

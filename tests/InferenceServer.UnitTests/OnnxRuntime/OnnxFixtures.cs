@@ -14,6 +14,8 @@ internal static class OnnxFixtures
 
     public static string AddSub => Path.Combine(Folder.Value, "add_sub.onnx");
 
+    public static string UnsupportedFloat8 => Path.Combine(Folder.Value, "unsupported_float8.onnx");
+
     public static InstanceOptions Options(string path, IReadOnlyDictionary<string, string>? parameters = null, InstanceKind kind = InstanceKind.Cpu) =>
         new(path, kind, 0, parameters ?? new Dictionary<string, string>());
 

@@ -32,6 +32,16 @@ public sealed class OnnxRuntimeFailureTests : IDisposable
     }
 
     [Fact]
+    public void Unsupported_element_type_is_refused_by_name()
+    {
+        var error = Assert.Throws<BackendException>(
+            () => new OnnxRuntimeBackend().CreateInstance(OnnxFixtures.Options(OnnxFixtures.UnsupportedFloat8)));
+        Assert.Contains("'UNUSED_FLOAT8'", error.Message);
+        Assert.Contains("FLOAT8E4M3FN", error.Message);
+        Assert.Equal("NOT_IMPLEMENTED", error.Code);
+    }
+
+    [Fact]
     public void Gpu_kind_is_refused_with_reason()
     {
         var error = Assert.Throws<BackendException>(
