@@ -121,6 +121,7 @@ internal sealed unsafe class OnnxRuntimeInstance : IModelInstance
         new Span<nint>(runOutputValues, signatureOutputs).Clear();
 
         Span<bool> seen = signatureInputs <= 256 ? stackalloc bool[signatureInputs] : new bool[signatureInputs];
+        Span<bool> requested = signatureOutputs <= 256 ? stackalloc bool[signatureOutputs] : new bool[signatureOutputs];
         try
         {
             for (var i = 0; i < inputCount; i++)
@@ -157,6 +158,11 @@ internal sealed unsafe class OnnxRuntimeInstance : IModelInstance
                 {
                     throw new BackendException($"output '{outputNames[i]}' is not an output of this model", "INVALID_ARGUMENT");
                 }
+                if (requested[index])
+                {
+                    throw new BackendException($"output '{outputNames[i]}' is requested more than once", "INVALID_ARGUMENT");
+                }
+                requested[index] = true;
                 runOutputNames[i] = _outputNames.Pointers[index];
             }
 

@@ -61,7 +61,11 @@ internal sealed unsafe class OrtRuntime
     private static OrtRuntime Load()
     {
         var library = LoadLibrary();
-        var getApiBase = (delegate* unmanaged[Cdecl]<nint>)NativeLibrary.GetExport(library, "OrtGetApiBase");
+        if (!NativeLibrary.TryGetExport(library, "OrtGetApiBase", out var getApiBaseExport))
+        {
+            throw new BackendException("the loaded libonnxruntime has no OrtGetApiBase export; it is not an ONNX Runtime library", "NO_MODEL");
+        }
+        var getApiBase = (delegate* unmanaged[Cdecl]<nint>)getApiBaseExport;
         var apiBase = (nint*)getApiBase();
         var getApi = (delegate* unmanaged[Cdecl]<uint, nint>)apiBase[0];
         var getVersionString = (delegate* unmanaged[Cdecl]<byte*>)apiBase[1];

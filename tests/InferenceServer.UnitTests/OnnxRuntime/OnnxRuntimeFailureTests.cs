@@ -98,6 +98,10 @@ public sealed class OnnxRuntimeFailureTests : IDisposable
         Assert.Contains("'INPUT9'", unknownInput.Message);
         var unknownOutput = Assert.Throws<BackendException>(() => instance.Run([input0, input1], ["OUTPUT7"]));
         Assert.Contains("'OUTPUT7'", unknownOutput.Message);
+        var twice = Assert.Throws<BackendException>(() => instance.Run([input0, input1], ["OUTPUT1", "OUTPUT1"]));
+        Assert.Contains("'OUTPUT1' is requested more than once", twice.Message);
+        var duplicateInput = Assert.Throws<BackendException>(() => instance.Run([input0, input0], ["OUTPUT0"]));
+        Assert.Contains("'INPUT0' is given more than once", duplicateInput.Message);
 
         // The instance is still usable after refused runs.
         var outputs = instance.Run([input0, input1], ["OUTPUT0"]);
