@@ -63,7 +63,7 @@ internal sealed unsafe class OrtRuntime
         var library = LoadLibrary();
         if (!NativeLibrary.TryGetExport(library, "OrtGetApiBase", out var getApiBaseExport))
         {
-            throw new BackendException("the loaded libonnxruntime has no OrtGetApiBase export; it is not an ONNX Runtime library", "NO_MODEL");
+            throw new BackendException("the loaded libonnxruntime has no OrtGetApiBase export; it is not an ONNX Runtime library", "FAIL");
         }
         var getApiBase = (delegate* unmanaged[Cdecl]<nint>)getApiBaseExport;
         var apiBase = (nint*)getApiBase();
