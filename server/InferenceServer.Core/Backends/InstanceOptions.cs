@@ -9,4 +9,11 @@ public sealed record InstanceOptions(
     string ModelPath,
     InstanceKind Kind,
     int DeviceId,
-    IReadOnlyDictionary<string, string> Parameters);
+    IReadOnlyDictionary<string, string> Parameters)
+{
+    /// <summary>
+    /// The config's <c>optimization.graph.level</c>, as Triton reads it (for ONNX Runtime: -1 basic,
+    /// 1 extended, anything else all optimizations); null when the config does not give one.
+    /// </summary>
+    public int? GraphOptimizationLevel { get; init; }
+}
