@@ -178,7 +178,7 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
             {
                 for (var i = 0; i < group.Count; i++)
                 {
-                    plan.Add(new InstanceOptions(modelPath, group.Kind, device, config.Parameters));
+                    plan.Add(new InstanceOptions(modelPath, group.Kind, device, config.Parameters) { GraphOptimizationLevel = config.Optimization?.GraphLevel });
                 }
             }
         }

@@ -3,7 +3,7 @@ namespace InferenceServer.Core.Repository;
 /// <summary>The parts of <c>optimization</c> this server acts on.</summary>
 public sealed record OptimizationConfig
 {
-    /// <summary><c>graph.level</c>: -1 basic, 0 (default) extended... as Triton's ORT backend maps it; null when not given.</summary>
+    /// <summary><c>graph.level</c>: -1 basic, 0 or absent (default) all... as Triton's ORT backend maps it; null when not given.</summary>
     public int? GraphLevel { get; init; }
 
     /// <summary><c>priority</c>, e.g. <c>PRIORITY_DEFAULT</c>; empty when not given.</summary>

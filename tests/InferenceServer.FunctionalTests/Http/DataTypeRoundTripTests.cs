@@ -62,9 +62,9 @@ public sealed class DataTypeRoundTripTests(ServerFixture server) : IClassFixture
     public async Task BinaryRoundTrip(string datatype, string onnxName, string values)
     {
         var blobs = Cases.Select(c => Encode((string)c[0], (string)c[2])).ToArray();
-        var request = $$"""
-            {"inputs": [{{string.Join(",", Cases.Select((c, i) => $$"""{"name": "IN_{{c[1]}}", "datatype": "{{c[0]}}", "shape": [1, 3], "parameters": {"binary_data_size": {{blobs[i].Length}}}}"""))}}],
-             "outputs": [{"name": "OUT_{{onnxName}}", "parameters": {"binary_data": true}}]}
+        var request = $$$"""
+            {"inputs": [{{{string.Join(",", Cases.Select((c, i) => $$$"""{"name": "IN_{{{c[1]}}}", "datatype": "{{{c[0]}}}", "shape": [1, 3], "parameters": {"binary_data_size": {{{blobs[i].Length}}}}}"""))}}}],
+             "outputs": [{"name": "OUT_{{{onnxName}}}", "parameters": {"binary_data": true}}]}
             """;
         var response = await _client.PostBinaryAsync("/v2/models/identity/infer", request, blobs);
         Assert.Equal(HttpStatusCode.OK, response.Response.StatusCode);

@@ -95,8 +95,10 @@ public sealed class ErrorTests(ServerFixture server) : IClassFixture<ServerFixtu
     [Fact]
     public async Task BodyOverTheLimitIs413()
     {
-        var content = new ByteArrayContent(new byte[5 * 1024 * 1024]);
-        var response = await _client.PostAsync("/v2/models/simple/infer", content);
+        // Expect: 100-continue lets the server refuse before the client sends 5 MiB it would discard.
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v2/models/simple/infer") { Content = new ByteArrayContent(new byte[5 * 1024 * 1024]) };
+        request.Headers.ExpectContinue = true;
+        var response = await _client.SendAsync(request);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         Assert.Contains("exceeds the limit", await response.Content.ReadAsStringAsync());
     }
