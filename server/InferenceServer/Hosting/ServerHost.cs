@@ -18,6 +18,7 @@ namespace InferenceServer.Hosting;
 internal sealed partial class ServerHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private int _disposed;
 
     private ServerHost(WebApplication app) => _app = app;
 
@@ -162,8 +163,13 @@ internal sealed partial class ServerHost : IAsyncDisposable
         _ => throw new FormatException($"Http:Address '{text}' is not an IP address"),
     };
 
+    /// <summary>Stops (finishing in-flight requests, then draining the models) and releases everything; safe to call twice.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
     }
