@@ -12,5 +12,5 @@ public interface IScheduler : IAsyncDisposable
     /// Runs <paramref name="work"/> on some instance and completes with its outputs (owned by the caller).
     /// Faults with an <see cref="Inference.InferenceException"/> when the work cannot run.
     /// </summary>
-    Task<Tensor[]> ScheduleAsync(SchedulerWork work, CancellationToken cancellationToken);
+    ValueTask<Tensor[]> ScheduleAsync(SchedulerWork work, CancellationToken cancellationToken);
 }

@@ -33,7 +33,7 @@ public sealed class InstancePoolScheduler : IScheduler
     }
 
     /// <inheritdoc />
-    public Task<Tensor[]> ScheduleAsync(SchedulerWork work, CancellationToken cancellationToken)
+    public ValueTask<Tensor[]> ScheduleAsync(SchedulerWork work, CancellationToken cancellationToken)
     {
         var pending = new PendingWork(work, cancellationToken);
         if (!_queue.Writer.TryWrite(pending))
@@ -41,7 +41,7 @@ public sealed class InstancePoolScheduler : IScheduler
             pending.Dispose();
             throw new InferenceException(InferenceErrorKind.Unavailable, $"model '{_modelName}' is unloading and takes no new requests");
         }
-        return pending.Completion.Task;
+        return new ValueTask<Tensor[]>(pending.Completion.Task);
     }
 
     private async Task RunWorkerAsync(IModelInstance instance)

@@ -28,15 +28,11 @@ internal sealed partial class ServerHost : IAsyncDisposable
     /// <summary>The model manager.</summary>
     public ModelManager Models => _app.Services.GetRequiredService<ModelManager>();
 
-    /// <summary>The base address of the HTTP/REST endpoint once started, e.g. <c>http://127.0.0.1:8000</c>.</summary>
-    public Uri HttpAddress
-    {
-        get
-        {
-            var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            return new Uri(address.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "[::1]", StringComparison.Ordinal));
-        }
-    }
+    /// <summary>The address the HTTP/REST endpoint is bound to once started, e.g. <c>http://0.0.0.0:8000</c>.</summary>
+    public string BoundHttpAddress => _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+
+    /// <summary>An address a local client can reach the HTTP/REST endpoint at (a wildcard bind becomes loopback).</summary>
+    public Uri HttpAddress => new(BoundHttpAddress.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "[::1]", StringComparison.Ordinal));
 
     /// <summary>
     /// Builds a host. Settings are layered, later winning: the defaults shipped next to the binary,
@@ -95,7 +91,8 @@ internal sealed partial class ServerHost : IAsyncDisposable
         options.ModelRepository = repository;
 
         await _app.StartAsync(cancellationToken).ConfigureAwait(false);
-        LogListening(logger, HttpAddress, options.ModelControlMode, repository);
+        _app.Lifetime.ApplicationStopping.Register(() => LogStopping(logger));
+        LogListening(logger, BoundHttpAddress, options.ModelControlMode, repository);
         if (options.ModelControlMode == ModelControlMode.Poll)
         {
             LogPollNotYet(logger);
@@ -105,7 +102,7 @@ internal sealed partial class ServerHost : IAsyncDisposable
         {
             LogIndexRow(logger, row.Name, row.Version.Length > 0 ? row.Version : "-", row.State.ProtocolName(), row.Reason);
         }
-        LogReady(logger, HttpAddress);
+        LogReady(logger, BoundHttpAddress);
     }
 
     /// <summary>Runs <c>serve</c>: start, serve until SIGTERM/Ctrl+C, drain, stop. Returns the process exit code.</summary>
@@ -175,7 +172,7 @@ internal sealed partial class ServerHost : IAsyncDisposable
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "HTTP/REST (KServe v2) listening on {Address}; model control mode {Mode}; repository {Repository}")]
-    private static partial void LogListening(ILogger logger, Uri address, ModelControlMode mode, string repository);
+    private static partial void LogListening(ILogger logger, string address, ModelControlMode mode, string repository);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Model control mode 'poll' loads the repository at startup; watching it for changes is not implemented yet")]
     private static partial void LogPollNotYet(ILogger logger);
@@ -184,5 +181,8 @@ internal sealed partial class ServerHost : IAsyncDisposable
     private static partial void LogIndexRow(ILogger logger, string model, string version, string state, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Ready: serving on {Address}")]
-    private static partial void LogReady(ILogger logger, Uri address);
+    private static partial void LogReady(ILogger logger, string address);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stopping: no new connections; finishing in-flight requests, then draining the models")]
+    private static partial void LogStopping(ILogger logger);
 }
