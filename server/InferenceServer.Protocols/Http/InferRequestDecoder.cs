@@ -197,7 +197,7 @@ internal static class InferRequestDecoder
 
     private static Tensor ReadInput(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, ReadOnlySpan<byte> binary, ref int binaryOffset, int index)
     {
-        ExpectObject(ref reader, $"inputs[{index}]");
+        ExpectObject(ref reader, new JsonFieldPath("inputs", index));
         string? name = null;
         long[]? shape = null;
         var type = DataType.Invalid;
@@ -213,7 +213,7 @@ internal static class InferRequestDecoder
             else if (reader.ValueTextEquals("datatype"))
             {
                 reader.Read();
-                if (reader.TokenType != JsonTokenType.String || !DataTypes.TryParseProtocolName(reader.GetString(), out type))
+                if (!TryReadDataType(ref reader, out type))
                 {
                     throw InferenceException.Invalid($"inputs[{index}].datatype must be one of {string.Join(", ", DataTypes.All.Select(t => t.ProtocolName()))}");
                 }
@@ -221,19 +221,19 @@ internal static class InferRequestDecoder
             else if (reader.ValueTextEquals("shape"))
             {
                 reader.Read();
-                shape = ReadShape(ref reader, $"inputs[{index}].shape");
+                shape = ReadShape(ref reader, new JsonFieldPath("inputs", index, "shape"));
             }
             else if (reader.ValueTextEquals("parameters"))
             {
                 reader.Read();
-                ExpectObject(ref reader, $"inputs[{index}].parameters");
+                ExpectObject(ref reader, new JsonFieldPath("inputs", index, "parameters"));
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
                     var isSize = reader.ValueTextEquals("binary_data_size");
                     reader.Read();
                     if (isSize)
                     {
-                        binarySize = ReadNonNegative(ref reader, $"inputs[{index}].parameters.binary_data_size", int.MaxValue);
+                        binarySize = ReadNonNegative(ref reader, new JsonFieldPath("inputs", index, "parameters.binary_data_size"), int.MaxValue);
                     }
                     else
                     {
@@ -256,28 +256,27 @@ internal static class InferRequestDecoder
             }
         }
 
-        var label = name is null ? $"inputs[{index}]" : $"input '{name}'";
         if (name is null)
         {
-            throw InferenceException.Invalid($"{label} has no 'name'");
+            throw InferenceException.Invalid($"inputs[{index}] has no 'name'");
         }
         if (type == DataType.Invalid)
         {
-            throw InferenceException.Invalid($"{label} has no 'datatype'");
+            throw InferenceException.Invalid($"input '{name}' has no 'datatype'");
         }
         if (shape is null)
         {
-            throw InferenceException.Invalid($"{label} has no 'shape'");
+            throw InferenceException.Invalid($"input '{name}' has no 'shape'");
         }
         if (binarySize >= 0)
         {
             if (dataStart >= 0)
             {
-                throw InferenceException.Invalid($"{label} has both 'data' and a binary_data_size; give one");
+                throw InferenceException.Invalid($"input '{name}' has both 'data' and a binary_data_size; give one");
             }
             if (binarySize > binary.Length - binaryOffset)
             {
-                throw InferenceException.Invalid($"{label} declares binary_data_size {binarySize} but only {binary.Length - binaryOffset} bytes of binary data remain in the body");
+                throw InferenceException.Invalid($"input '{name}' declares binary_data_size {binarySize} but only {binary.Length - binaryOffset} bytes of binary data remain in the body");
             }
             var tensor = Tensor.Copy(name, type, shape, binary.Slice(binaryOffset, (int)binarySize));
             binaryOffset += (int)binarySize;
@@ -285,7 +284,7 @@ internal static class InferRequestDecoder
         }
         if (dataStart < 0)
         {
-            throw InferenceException.Invalid($"{label} has neither 'data' nor a binary_data_size parameter");
+            throw InferenceException.Invalid($"input '{name}' has neither 'data' nor a binary_data_size parameter");
         }
         return JsonTensorDecoder.Decode(name, type, shape, json[dataStart..dataEnd]);
     }
@@ -293,7 +292,7 @@ internal static class InferRequestDecoder
     private static void ReadOutput(ref Utf8JsonReader reader, InferenceRequest request, ref Dictionary<string, bool>? perOutput)
     {
         var index = request.RequestedOutputs.Count;
-        ExpectObject(ref reader, $"outputs[{index}]");
+        ExpectObject(ref reader, new JsonFieldPath("outputs", index));
         string? name = null;
         bool? binary = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -306,13 +305,13 @@ internal static class InferRequestDecoder
             else if (reader.ValueTextEquals("parameters"))
             {
                 reader.Read();
-                ExpectObject(ref reader, $"outputs[{index}].parameters");
+                ExpectObject(ref reader, new JsonFieldPath("outputs", index, "parameters"));
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
                     if (reader.ValueTextEquals("binary_data"))
                     {
                         reader.Read();
-                        binary = ReadBool(ref reader, $"outputs[{index}].parameters.binary_data");
+                        binary = ReadBool(ref reader, new JsonFieldPath("outputs", index, "parameters.binary_data"));
                     }
                     else if (reader.ValueTextEquals("classification"))
                     {
@@ -342,7 +341,7 @@ internal static class InferRequestDecoder
         }
     }
 
-    private static long[] ReadShape(ref Utf8JsonReader reader, string field)
+    private static long[] ReadShape(ref Utf8JsonReader reader, JsonFieldPath field)
     {
         ExpectArray(ref reader, field);
         Span<long> dims = stackalloc long[16];
@@ -362,14 +361,30 @@ internal static class InferRequestDecoder
         return dims[..rank].ToArray();
     }
 
-    private static bool ReadBool(ref Utf8JsonReader reader, string field) => reader.TokenType switch
+    // Parses the datatype in place rather than through GetString: it is one of a few fixed names,
+    // and a string per input per request for it is garbage.
+    private static bool TryReadDataType(ref Utf8JsonReader reader, out DataType type)
+    {
+        type = DataType.Invalid;
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            return false;
+        }
+        // The longest name (UINT16) is 36 bytes of JSON even with every character \u-escaped, and the
+        // unescaped text never has more UTF-16 characters than the raw text has bytes.
+        Span<char> name = stackalloc char[64];
+        var length = reader.HasValueSequence ? reader.ValueSequence.Length : reader.ValueSpan.Length;
+        return length <= name.Length && DataTypes.TryParseProtocolName(name[..reader.CopyString(name)], out type);
+    }
+
+    private static bool ReadBool(ref Utf8JsonReader reader, JsonFieldPath field) => reader.TokenType switch
     {
         JsonTokenType.True => true,
         JsonTokenType.False => false,
         _ => throw InferenceException.Invalid($"{field} must be true or false"),
     };
 
-    private static long ReadNonNegative(ref Utf8JsonReader reader, string field, long max)
+    private static long ReadNonNegative(ref Utf8JsonReader reader, JsonFieldPath field, long max)
     {
         if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var value) || value < 0 || value > max)
         {
@@ -378,7 +393,7 @@ internal static class InferRequestDecoder
         return value;
     }
 
-    private static void ExpectObject(ref Utf8JsonReader reader, string field)
+    private static void ExpectObject(ref Utf8JsonReader reader, JsonFieldPath field)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
         {
@@ -386,7 +401,7 @@ internal static class InferRequestDecoder
         }
     }
 
-    private static void ExpectArray(ref Utf8JsonReader reader, string field)
+    private static void ExpectArray(ref Utf8JsonReader reader, JsonFieldPath field)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
         {

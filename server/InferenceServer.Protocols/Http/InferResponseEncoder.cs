@@ -10,11 +10,33 @@ namespace InferenceServer.Protocols.Http;
 /// </summary>
 internal static class InferResponseEncoder
 {
+    // A writer per thread, reset onto each response's buffer: a new Utf8JsonWriter was most of what
+    // encoding a response allocated. WriteJson is synchronous and never nested, so a thread's writer
+    // is only ever used by one response at a time.
+    [ThreadStatic]
+    private static Utf8JsonWriter? _threadWriter;
+
     /// <summary>Writes the JSON part into <paramref name="json"/>; returns how many bytes of binary data follow it.</summary>
     public static long WriteJson(PooledBufferWriter json, InferenceResponse response, OutputFormat format)
     {
+        var writer = _threadWriter;
+        if (writer is null)
+        {
+            writer = _threadWriter = new Utf8JsonWriter(json, new JsonWriterOptions { SkipValidation = true });
+        }
+        else
+        {
+            // Also drops whatever a response that failed half-way left in the writer.
+            writer.Reset(json);
+        }
+        var binaryLength = WriteResponse(writer, response, format);
+        writer.Flush();
+        return binaryLength;
+    }
+
+    private static long WriteResponse(Utf8JsonWriter writer, InferenceResponse response, OutputFormat format)
+    {
         long binaryLength = 0;
-        using var writer = new Utf8JsonWriter(json, new JsonWriterOptions { SkipValidation = true });
         writer.WriteStartObject();
         writer.WriteString("model_name"u8, response.ModelName);
         writer.WriteString("model_version"u8, response.ModelVersion);
