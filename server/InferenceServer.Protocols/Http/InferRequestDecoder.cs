@@ -203,6 +203,22 @@ internal static class InferRequestDecoder
         var type = DataType.Invalid;
         long binarySize = -1;
         int dataStart = -1, dataEnd = -1;
+        Tensor? decoded = null;
+        try
+        {
+            ReadInputFields(ref reader, json, index, ref name, ref shape, ref type, ref binarySize, ref dataStart, ref dataEnd, ref decoded);
+            return FinishInput(json, binary, ref binaryOffset, index, name, shape, type, binarySize, dataStart, dataEnd, ref decoded);
+        }
+        catch
+        {
+            decoded?.Dispose();
+            throw;
+        }
+    }
+
+    private static void ReadInputFields(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, int index, ref string? name, ref long[]? shape, ref DataType type,
+        ref long binarySize, ref int dataStart, ref int dataEnd, ref Tensor? decoded)
+    {
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("name"))
@@ -244,10 +260,22 @@ internal static class InferRequestDecoder
             else if (reader.ValueTextEquals("data"))
             {
                 reader.Read();
-                // The datatype and shape may come after the data, so remember where it is and decode it last.
-                dataStart = (int)reader.TokenStartIndex;
-                reader.Skip();
-                dataEnd = (int)reader.BytesConsumed;
+                if (dataStart >= 0 || decoded is not null)
+                {
+                    throw InferenceException.Invalid($"inputs[{index}] has 'data' more than once");
+                }
+                if (name is not null && shape is not null && type != DataType.Invalid && binarySize < 0)
+                {
+                    // The usual order (name, datatype, shape, data): decode in this one pass.
+                    decoded = JsonTensorDecoder.Decode(name, type, shape, ref reader, json.Length - reader.TokenStartIndex);
+                }
+                else
+                {
+                    // The datatype or shape comes after the data: remember where it is and decode it last.
+                    dataStart = (int)reader.TokenStartIndex;
+                    reader.Skip();
+                    dataEnd = (int)reader.BytesConsumed;
+                }
             }
             else
             {
@@ -256,6 +284,11 @@ internal static class InferRequestDecoder
             }
         }
 
+    }
+
+    private static Tensor FinishInput(ReadOnlySpan<byte> json, ReadOnlySpan<byte> binary, ref int binaryOffset, int index, string? name, long[]? shape, DataType type,
+        long binarySize, int dataStart, int dataEnd, ref Tensor? decoded)
+    {
         if (name is null)
         {
             throw InferenceException.Invalid($"inputs[{index}] has no 'name'");
@@ -270,7 +303,7 @@ internal static class InferRequestDecoder
         }
         if (binarySize >= 0)
         {
-            if (dataStart >= 0)
+            if (dataStart >= 0 || decoded is not null)
             {
                 throw InferenceException.Invalid($"input '{name}' has both 'data' and a binary_data_size; give one");
             }
@@ -281,6 +314,12 @@ internal static class InferRequestDecoder
             var tensor = Tensor.Copy(name, type, shape, binary.Slice(binaryOffset, (int)binarySize));
             binaryOffset += (int)binarySize;
             return tensor;
+        }
+        if (decoded is not null)
+        {
+            var result = decoded;
+            decoded = null;
+            return result;
         }
         if (dataStart < 0)
         {

@@ -15,29 +15,50 @@ internal static class JsonTensorDecoder
     /// <summary>Decodes <paramref name="json"/> (one complete JSON value) as <paramref name="shape"/> elements of <paramref name="type"/>.</summary>
     public static Tensor Decode(string name, DataType type, long[] shape, ReadOnlySpan<byte> json)
     {
+        var reader = new Utf8JsonReader(json);
+        if (!reader.Read())
+        {
+            throw InferenceException.Invalid($"input '{name}' has empty data");
+        }
+        return Decode(name, type, shape, ref reader, json.Length);
+    }
+
+    /// <summary>
+    /// Decodes the JSON value whose first token <paramref name="reader"/> is on, leaving the reader on
+    /// its last token, so a request whose inputs give datatype and shape before data is read once.
+    /// <paramref name="remainingBytes"/> bounds how many elements the text can possibly hold.
+    /// </summary>
+    public static Tensor Decode(string name, DataType type, long[] shape, ref Utf8JsonReader reader, long remainingBytes)
+    {
         var count = ElementCount(name, shape);
         // Every JSON element takes at least one byte, so a shape larger than the text is a lie
         // that must not make us allocate its size.
-        if (count > json.Length)
+        if (count > remainingBytes)
         {
             throw InferenceException.Invalid($"input '{name}' has shape {ShapeMath.Format(shape)} ({count} elements) but its data holds fewer elements");
         }
-        return type == DataType.Bytes ? DecodeBytes(name, shape, count, json) : DecodeFixed(name, type, shape, (int)count, json);
+        return type == DataType.Bytes ? DecodeBytes(name, shape, count, ref reader) : DecodeFixed(name, type, shape, (int)count, ref reader);
     }
 
-    private static Tensor DecodeFixed(string name, DataType type, long[] shape, int count, ReadOnlySpan<byte> json)
+    private static Tensor DecodeFixed(string name, DataType type, long[] shape, int count, ref Utf8JsonReader reader)
     {
         var size = type.ElementSize();
         var tensor = Tensor.Allocate(name, type, shape, checked(count * size));
         try
         {
             var data = tensor.Data;
-            var reader = new Utf8JsonReader(json);
             var written = 0;
-            while (reader.Read())
+            var depth = 0;
+            do
             {
-                if (reader.TokenType is JsonTokenType.StartArray or JsonTokenType.EndArray)
+                if (reader.TokenType == JsonTokenType.StartArray)
                 {
+                    depth++;
+                    continue;
+                }
+                if (reader.TokenType == JsonTokenType.EndArray)
+                {
+                    depth--;
                     continue;
                 }
                 if (written == count)
@@ -47,6 +68,7 @@ internal static class JsonTensorDecoder
                 WriteElement(name, type, ref reader, data.Slice(written * size, size), written);
                 written++;
             }
+            while (depth > 0 && reader.Read());
             if (written != count)
             {
                 throw InferenceException.Invalid($"input '{name}' has {written} data elements but shape {ShapeMath.Format(shape)} needs {count}");
@@ -146,20 +168,30 @@ internal static class JsonTensorDecoder
         return value;
     }
 
-    private static Tensor DecodeBytes(string name, long[] shape, long count, ReadOnlySpan<byte> json)
+    private static Tensor DecodeBytes(string name, long[] shape, long count, ref Utf8JsonReader reader)
     {
-        // Unescaped strings are never longer than their JSON text, so this bound always holds.
-        var capacity = checked((int)(count * BytesTensorLayout.PrefixSize) + json.Length);
+        // Measure the value's text on a copy of the reader: unescaped strings are never longer
+        // than their JSON text, so prefixes plus that length always suffice.
+        var probe = reader;
+        probe.Skip();
+        var textLength = probe.BytesConsumed - reader.TokenStartIndex;
+        var capacity = checked((int)(count * BytesTensorLayout.PrefixSize + textLength));
         var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, capacity));
         try
         {
-            var reader = new Utf8JsonReader(json);
             var written = 0L;
             var offset = 0;
-            while (reader.Read())
+            var depth = 0;
+            do
             {
-                if (reader.TokenType is JsonTokenType.StartArray or JsonTokenType.EndArray)
+                if (reader.TokenType == JsonTokenType.StartArray)
                 {
+                    depth++;
+                    continue;
+                }
+                if (reader.TokenType == JsonTokenType.EndArray)
+                {
+                    depth--;
                     continue;
                 }
                 if (reader.TokenType != JsonTokenType.String)
@@ -175,6 +207,7 @@ internal static class JsonTensorDecoder
                 offset += BytesTensorLayout.PrefixSize + length;
                 written++;
             }
+            while (depth > 0 && reader.Read());
             if (written != count)
             {
                 throw InferenceException.Invalid($"input '{name}' has {written} data elements but shape {ShapeMath.Format(shape)} needs {count}");
