@@ -30,7 +30,7 @@ internal static class HttpErrors
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
         using var body = new PooledBufferWriter(256);
-        using (var writer = new Utf8JsonWriter(body))
+        using (var writer = new Utf8JsonWriter(body, V2Json.WriterOptions))
         {
             writer.WriteStartObject();
             writer.WriteString("error"u8, message);

@@ -22,7 +22,7 @@ internal static class InferResponseEncoder
         var writer = _threadWriter;
         if (writer is null)
         {
-            writer = _threadWriter = new Utf8JsonWriter(json, new JsonWriterOptions { SkipValidation = true });
+            writer = _threadWriter = new Utf8JsonWriter(json, V2Json.UncheckedWriterOptions);
         }
         else
         {

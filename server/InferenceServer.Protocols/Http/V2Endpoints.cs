@@ -216,7 +216,7 @@ public static partial class V2Endpoints
     private static async Task WriteJsonAsync(HttpContext context, int status, Action<Utf8JsonWriter> write)
     {
         using var body = new PooledBufferWriter(1024);
-        using (var writer = new Utf8JsonWriter(body))
+        using (var writer = new Utf8JsonWriter(body, V2Json.WriterOptions))
         {
             write(writer);
         }
