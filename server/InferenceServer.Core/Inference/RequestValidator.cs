@@ -112,9 +112,14 @@ public static class RequestValidator
                 throw Fail($"input '{input.Name}' has {actual} BYTES elements but shape {ShapeMath.Format(shape)} needs {count}");
             }
         }
-        else if (input.ByteLength != count * expected.DataType.ElementSize())
+        else
         {
-            throw Fail($"input '{input.Name}' has {input.ByteLength} bytes of data but shape {ShapeMath.Format(shape)} of {expected.DataType.ProtocolName()} needs {count * expected.DataType.ElementSize()}");
+            // Wide enough that a hostile shape (2^61 INT64 elements = 2^64 bytes) cannot wrap to the data's length.
+            var needed = (Int128)count * expected.DataType.ElementSize();
+            if (input.ByteLength != needed)
+            {
+                throw Fail($"input '{input.Name}' has {input.ByteLength} bytes of data but shape {ShapeMath.Format(shape)} of {expected.DataType.ProtocolName()} needs {needed}");
+            }
         }
     }
 

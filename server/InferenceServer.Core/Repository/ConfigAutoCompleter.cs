@@ -80,6 +80,7 @@ public static class ConfigAutoCompleter
         {
             Name = t.Name,
             DataType = t.DataType,
-            Dims = batching ? t.Shape[1..] : t.Shape,
+            // A scalar has no batch dimension to drop; the validator then explains why it cannot batch.
+            Dims = batching && t.Shape.Length > 0 ? t.Shape[1..] : t.Shape,
         }).ToArray();
 }

@@ -17,6 +17,7 @@ public sealed class InstancePoolScheduler : IScheduler
     private readonly IReadOnlyList<IModelInstance> _instances;
     private readonly Task[] _workers;
     private readonly string _modelName;
+    private int _instancesDisposed;
 
     /// <summary>Starts one worker per instance; the scheduler owns the instances from now on.</summary>
     public InstancePoolScheduler(string modelName, IReadOnlyList<IModelInstance> instances)
@@ -84,6 +85,11 @@ public sealed class InstancePoolScheduler : IScheduler
     {
         _queue.Writer.TryComplete();
         await Task.WhenAll(_workers).ConfigureAwait(false);
+        // A second DisposeAsync (a model unloaded, then the manager shut down) must not release native sessions twice.
+        if (Interlocked.Exchange(ref _instancesDisposed, 1) != 0)
+        {
+            return;
+        }
         foreach (var instance in _instances)
         {
             instance.Dispose();

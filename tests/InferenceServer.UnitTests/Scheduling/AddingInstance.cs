@@ -1,0 +1,58 @@
+using System.Buffers.Binary;
+using InferenceServer.Core.Backends;
+using InferenceServer.Core.Tensors;
+
+namespace InferenceServer.UnitTests.Scheduling;
+
+/// <summary>
+/// An honest instance: every requested output is the element-wise sum of its INT32 inputs. When
+/// given a gate, each run announces itself on <c>entered</c> and then waits for the test to release
+/// the gate, so tests control exactly how many runs are in flight.
+/// </summary>
+internal sealed class AddingInstance(SemaphoreSlim? gate = null, SemaphoreSlim? entered = null) : IModelInstance
+{
+    private int _runs;
+    private int _disposals;
+
+    public int Runs => Volatile.Read(ref _runs);
+
+    public int Disposals => Volatile.Read(ref _disposals);
+
+    /// <summary>Thrown by the next runs instead of computing, when set.</summary>
+    public Exception? Failure { get; set; }
+
+    public ModelSignature Signature { get; } = new(
+        [new TensorInfo("a", DataType.Int32, [-1]), new TensorInfo("b", DataType.Int32, [-1])],
+        [new TensorInfo("sum", DataType.Int32, [-1])]);
+
+    public Tensor[] Run(IReadOnlyList<Tensor> inputs, IReadOnlyList<string> outputNames)
+    {
+        ObjectDisposedException.ThrowIf(Disposals > 0, this);
+        Interlocked.Increment(ref _runs);
+        entered?.Release();
+        gate?.Wait();
+        if (Failure is { } failure)
+        {
+            throw failure;
+        }
+        var outputs = new Tensor[outputNames.Count];
+        for (var o = 0; o < outputs.Length; o++)
+        {
+            var length = inputs[0].ByteLength;
+            var output = Tensor.Allocate(outputNames[o], DataType.Int32, inputs[0].Shape, length);
+            for (var i = 0; i < length; i += 4)
+            {
+                var sum = 0;
+                foreach (var input in inputs)
+                {
+                    sum += BinaryPrimitives.ReadInt32LittleEndian(input.Data[i..]);
+                }
+                BinaryPrimitives.WriteInt32LittleEndian(output.Data[i..], sum);
+            }
+            outputs[o] = output;
+        }
+        return outputs;
+    }
+
+    public void Dispose() => Interlocked.Increment(ref _disposals);
+}

@@ -1,0 +1,232 @@
+using System.Buffers.Binary;
+using InferenceServer.Core.Backends;
+using InferenceServer.Core.Inference;
+using InferenceServer.Core.Scheduling;
+using InferenceServer.Core.Tensors;
+
+namespace InferenceServer.UnitTests.Scheduling;
+
+public sealed class InstancePoolSchedulerTests
+{
+    // Only a guard against a hung test run; no assertion depends on how long anything takes.
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    private static Tensor Int32s(string name, params int[] values)
+    {
+        var tensor = Tensor.Allocate(name, DataType.Int32, [values.Length], values.Length * 4);
+        for (var i = 0; i < values.Length; i++)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(tensor.Data[(i * 4)..], values[i]);
+        }
+        return tensor;
+    }
+
+    private static int[] Values(Tensor tensor)
+    {
+        var values = new int[tensor.ByteLength / 4];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = BinaryPrimitives.ReadInt32LittleEndian(tensor.Data[(i * 4)..]);
+        }
+        return values;
+    }
+
+    private static SchedulerWork Work(int a, int b) => new([Int32s("a", a, a), Int32s("b", b, -b)], ["sum"], 0, 0);
+
+    private static async Task<int[]> SumOf(Task<Tensor[]> task)
+    {
+        var outputs = await task.WaitAsync(Patience);
+        using var output = Assert.Single(outputs);
+        Assert.Equal("sum", output.Name);
+        return Values(output);
+    }
+
+    private static async Task WaitForRuns(SemaphoreSlim entered, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            Assert.True(await entered.WaitAsync(Patience), $"only {i} of {count} runs started");
+        }
+    }
+
+    [Fact]
+    public async Task Each_caller_gets_the_result_of_its_own_request()
+    {
+        var instances = new[] { new AddingInstance(), new AddingInstance() };
+        await using var scheduler = new InstancePoolScheduler("m", instances);
+
+        var tasks = Enumerable.Range(0, 64).Select(i => scheduler.ScheduleAsync(Work(i, 1000 * i), CancellationToken.None)).ToArray();
+
+        for (var i = 0; i < tasks.Length; i++)
+        {
+            Assert.Equal(new[] { 1001 * i, -999 * i }, await SumOf(tasks[i]));
+        }
+        Assert.Equal(64, instances.Sum(x => x.Runs));
+    }
+
+    [Fact]
+    public async Task Every_instance_runs_a_request_at_the_same_time()
+    {
+        using var gate = new SemaphoreSlim(0);
+        using var entered = new SemaphoreSlim(0);
+        var instances = Enumerable.Range(0, 3).Select(_ => new AddingInstance(gate, entered)).ToArray();
+        await using var scheduler = new InstancePoolScheduler("m", instances);
+
+        var first = Enumerable.Range(0, 3).Select(i => scheduler.ScheduleAsync(Work(i, 1), CancellationToken.None)).ToArray();
+        await WaitForRuns(entered, 3);
+
+        // All three are inside Run at once, one per instance.
+        Assert.All(instances, x => Assert.Equal(1, x.Runs));
+        var fourth = scheduler.ScheduleAsync(Work(10, 1), CancellationToken.None);
+        Assert.False(fourth.IsCompleted);
+
+        gate.Release(4);
+        await WaitForRuns(entered, 1);
+        Assert.Equal(new[] { 11, 9 }, await SumOf(fourth));
+        for (var i = 0; i < first.Length; i++)
+        {
+            Assert.Equal(new[] { i + 1, i - 1 }, await SumOf(first[i]));
+        }
+    }
+
+    [Fact]
+    public async Task A_request_cancelled_while_queued_is_never_run()
+    {
+        using var gate = new SemaphoreSlim(0);
+        using var entered = new SemaphoreSlim(0);
+        var instance = new AddingInstance(gate, entered);
+        await using var scheduler = new InstancePoolScheduler("m", [instance]);
+
+        var running = scheduler.ScheduleAsync(Work(1, 2), CancellationToken.None);
+        await WaitForRuns(entered, 1);
+        using var cancellation = new CancellationTokenSource();
+        var queued = scheduler.ScheduleAsync(Work(3, 4), cancellation.Token);
+        Assert.False(queued.IsCompleted);
+
+        await cancellation.CancelAsync();
+        var error = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => queued.WaitAsync(Patience));
+        Assert.True(queued.IsCanceled);
+        Assert.Equal(cancellation.Token, error.CancellationToken);
+
+        gate.Release(2);
+        Assert.Equal(new[] { 3, -1 }, await SumOf(running));
+        // One worker takes the queue in order: by the time the next request has run, the cancelled
+        // one has been taken off the queue, and it must have been dropped rather than run.
+        Assert.Equal(new[] { 5, 5 }, await SumOf(scheduler.ScheduleAsync(Work(5, 0), CancellationToken.None)));
+        Assert.Equal(2, instance.Runs);
+    }
+
+    [Fact]
+    public async Task A_request_with_an_already_cancelled_token_is_cancelled_and_never_run()
+    {
+        var instance = new AddingInstance();
+        await using var scheduler = new InstancePoolScheduler("m", [instance]);
+
+        var task = scheduler.ScheduleAsync(Work(1, 1), new CancellationToken(canceled: true));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => task);
+        Assert.True(task.IsCanceled);
+
+        Assert.Equal(new[] { 2, 0 }, await SumOf(scheduler.ScheduleAsync(Work(1, 1), CancellationToken.None)));
+        Assert.Equal(1, instance.Runs);
+    }
+
+    [Fact]
+    public async Task A_request_cancelled_while_running_completes_as_cancelled()
+    {
+        using var gate = new SemaphoreSlim(0);
+        using var entered = new SemaphoreSlim(0);
+        var instance = new AddingInstance(gate, entered);
+        await using var scheduler = new InstancePoolScheduler("m", [instance]);
+        using var cancellation = new CancellationTokenSource();
+
+        var task = scheduler.ScheduleAsync(Work(1, 1), cancellation.Token);
+        await WaitForRuns(entered, 1);
+        await cancellation.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => task.WaitAsync(Patience));
+
+        // The run it could not stop still finishes, and the instance goes on serving.
+        gate.Release(2);
+        Assert.Equal(new[] { 4, 0 }, await SumOf(scheduler.ScheduleAsync(Work(2, 2), CancellationToken.None)));
+    }
+
+    [Theory]
+    [InlineData("INVALID_ARGUMENT", InferenceErrorKind.InvalidArgument)]
+    [InlineData("FAIL", InferenceErrorKind.Internal)]
+    [InlineData("RUNTIME_EXCEPTION", InferenceErrorKind.Internal)]
+    [InlineData(null, InferenceErrorKind.Internal)]
+    public async Task A_backend_error_becomes_an_inference_error_by_its_code(string? code, InferenceErrorKind kind)
+    {
+        var instance = new AddingInstance();
+        await using var scheduler = new InstancePoolScheduler("m", [instance]);
+        var cause = new BackendException("shape [2] is not [3]", code);
+        instance.Failure = cause;
+
+        var error = await Assert.ThrowsAsync<InferenceException>(() => scheduler.ScheduleAsync(Work(1, 1), CancellationToken.None).WaitAsync(Patience));
+
+        Assert.Equal(kind, error.Kind);
+        Assert.Equal("model 'm' failed to run: shape [2] is not [3]", error.Message);
+        Assert.Same(cause, error.InnerException);
+    }
+
+    [Fact]
+    public async Task Any_other_exception_is_internal_and_the_worker_survives_it()
+    {
+        var instance = new AddingInstance { Failure = new InvalidOperationException("boom") };
+        await using var scheduler = new InstancePoolScheduler("m", [instance]);
+
+        var error = await Assert.ThrowsAsync<InferenceException>(() => scheduler.ScheduleAsync(Work(1, 1), CancellationToken.None).WaitAsync(Patience));
+        Assert.Equal(InferenceErrorKind.Internal, error.Kind);
+        Assert.Equal("model 'm' failed to run: boom", error.Message);
+        Assert.IsType<InvalidOperationException>(error.InnerException);
+
+        instance.Failure = null;
+        Assert.Equal(new[] { 7, 3 }, await SumOf(scheduler.ScheduleAsync(Work(5, 2), CancellationToken.None)));
+    }
+
+    [Fact]
+    public async Task Dispose_lets_accepted_work_finish_then_refuses_new_work_then_disposes_instances_once()
+    {
+        using var gate = new SemaphoreSlim(0);
+        using var entered = new SemaphoreSlim(0);
+        var instances = new[] { new AddingInstance(gate, entered), new AddingInstance(gate, entered) };
+        var scheduler = new InstancePoolScheduler("m", instances);
+
+        var running = new[] { scheduler.ScheduleAsync(Work(1, 1), CancellationToken.None), scheduler.ScheduleAsync(Work(2, 2), CancellationToken.None) };
+        await WaitForRuns(entered, 2);
+        var queued = scheduler.ScheduleAsync(Work(3, 3), CancellationToken.None);
+
+        var disposal = scheduler.DisposeAsync().AsTask();
+        var refused = await Assert.ThrowsAsync<InferenceException>(() => scheduler.ScheduleAsync(Work(9, 9), CancellationToken.None));
+        Assert.Equal(InferenceErrorKind.Unavailable, refused.Kind);
+        Assert.Equal("model 'm' is unloading and takes no new requests", refused.Message);
+        Assert.False(disposal.IsCompleted);
+        Assert.All(instances, x => Assert.Equal(0, x.Disposals));
+
+        gate.Release(3);
+        Assert.Equal(new[] { 2, 0 }, await SumOf(running[0]));
+        Assert.Equal(new[] { 4, 0 }, await SumOf(running[1]));
+        Assert.Equal(new[] { 6, 0 }, await SumOf(queued));
+        await disposal.WaitAsync(Patience);
+        Assert.All(instances, x => Assert.Equal(1, x.Disposals));
+        Assert.Equal(3, instances.Sum(x => x.Runs));
+
+        await scheduler.DisposeAsync();
+        Assert.All(instances, x => Assert.Equal(1, x.Disposals));
+        Assert.Equal(InferenceErrorKind.Unavailable, (await Assert.ThrowsAsync<InferenceException>(() => scheduler.ScheduleAsync(Work(1, 1), CancellationToken.None))).Kind);
+    }
+
+    [Fact]
+    public async Task Dispose_of_an_idle_scheduler_disposes_every_instance()
+    {
+        var instances = Enumerable.Range(0, 4).Select(_ => new AddingInstance()).ToArray();
+        await new InstancePoolScheduler("m", instances).DisposeAsync();
+        Assert.All(instances, x => Assert.Equal(1, x.Disposals));
+        Assert.All(instances, x => Assert.Equal(0, x.Runs));
+    }
+
+    [Fact]
+    public void A_pool_needs_an_instance()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new InstancePoolScheduler("m", []));
+    }
+}
