@@ -55,7 +55,7 @@ public sealed class InstancePoolSchedulerTests
         var instances = new[] { new AddingInstance(), new AddingInstance() };
         await using var scheduler = new InstancePoolScheduler("m", instances);
 
-        var tasks = Enumerable.Range(0, 64).Select(i => scheduler.ScheduleAsync(Work(i, 1000 * i), CancellationToken.None)).ToArray();
+        var tasks = Enumerable.Range(0, 64).Select(i => scheduler.ScheduleAsync(Work(i, 1000 * i), CancellationToken.None).AsTask()).ToArray();
 
         for (var i = 0; i < tasks.Length; i++)
         {
@@ -72,12 +72,12 @@ public sealed class InstancePoolSchedulerTests
         var instances = Enumerable.Range(0, 3).Select(_ => new AddingInstance(gate, entered)).ToArray();
         await using var scheduler = new InstancePoolScheduler("m", instances);
 
-        var first = Enumerable.Range(0, 3).Select(i => scheduler.ScheduleAsync(Work(i, 1), CancellationToken.None)).ToArray();
+        var first = Enumerable.Range(0, 3).Select(i => scheduler.ScheduleAsync(Work(i, 1), CancellationToken.None).AsTask()).ToArray();
         await WaitForRuns(entered, 3);
 
         // All three are inside Run at once, one per instance.
         Assert.All(instances, x => Assert.Equal(1, x.Runs));
-        var fourth = scheduler.ScheduleAsync(Work(10, 1), CancellationToken.None);
+        var fourth = scheduler.ScheduleAsync(Work(10, 1), CancellationToken.None).AsTask();
         Assert.False(fourth.IsCompleted);
 
         gate.Release(4);
@@ -97,10 +97,10 @@ public sealed class InstancePoolSchedulerTests
         var instance = new AddingInstance(gate, entered);
         await using var scheduler = new InstancePoolScheduler("m", [instance]);
 
-        var running = scheduler.ScheduleAsync(Work(1, 2), CancellationToken.None);
+        var running = scheduler.ScheduleAsync(Work(1, 2), CancellationToken.None).AsTask();
         await WaitForRuns(entered, 1);
         using var cancellation = new CancellationTokenSource();
-        var queued = scheduler.ScheduleAsync(Work(3, 4), cancellation.Token);
+        var queued = scheduler.ScheduleAsync(Work(3, 4), cancellation.Token).AsTask();
         Assert.False(queued.IsCompleted);
 
         await cancellation.CancelAsync();
@@ -112,7 +112,7 @@ public sealed class InstancePoolSchedulerTests
         Assert.Equal(new[] { 3, -1 }, await SumOf(running));
         // One worker takes the queue in order: by the time the next request has run, the cancelled
         // one has been taken off the queue, and it must have been dropped rather than run.
-        Assert.Equal(new[] { 5, 5 }, await SumOf(scheduler.ScheduleAsync(Work(5, 0), CancellationToken.None)));
+        Assert.Equal(new[] { 5, 5 }, await SumOf(scheduler.ScheduleAsync(Work(5, 0), CancellationToken.None).AsTask()));
         Assert.Equal(2, instance.Runs);
     }
 
@@ -122,11 +122,11 @@ public sealed class InstancePoolSchedulerTests
         var instance = new AddingInstance();
         await using var scheduler = new InstancePoolScheduler("m", [instance]);
 
-        var task = scheduler.ScheduleAsync(Work(1, 1), new CancellationToken(canceled: true));
+        var task = scheduler.ScheduleAsync(Work(1, 1), new CancellationToken(canceled: true)).AsTask();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => task);
         Assert.True(task.IsCanceled);
 
-        Assert.Equal(new[] { 2, 0 }, await SumOf(scheduler.ScheduleAsync(Work(1, 1), CancellationToken.None)));
+        Assert.Equal(new[] { 2, 0 }, await SumOf(scheduler.ScheduleAsync(Work(1, 1), CancellationToken.None).AsTask()));
         Assert.Equal(1, instance.Runs);
     }
 
@@ -139,14 +139,14 @@ public sealed class InstancePoolSchedulerTests
         await using var scheduler = new InstancePoolScheduler("m", [instance]);
         using var cancellation = new CancellationTokenSource();
 
-        var task = scheduler.ScheduleAsync(Work(1, 1), cancellation.Token);
+        var task = scheduler.ScheduleAsync(Work(1, 1), cancellation.Token).AsTask();
         await WaitForRuns(entered, 1);
         await cancellation.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => task.WaitAsync(Patience));
 
         // The run it could not stop still finishes, and the instance goes on serving.
         gate.Release(2);
-        Assert.Equal(new[] { 4, 0 }, await SumOf(scheduler.ScheduleAsync(Work(2, 2), CancellationToken.None)));
+        Assert.Equal(new[] { 4, 0 }, await SumOf(scheduler.ScheduleAsync(Work(2, 2), CancellationToken.None).AsTask()));
     }
 
     [Theory]
@@ -161,7 +161,7 @@ public sealed class InstancePoolSchedulerTests
         var cause = new BackendException("shape [2] is not [3]", code);
         instance.Failure = cause;
 
-        var error = await Assert.ThrowsAsync<InferenceException>(() => scheduler.ScheduleAsync(Work(1, 1), CancellationToken.None).WaitAsync(Patience));
+        var error = await Assert.ThrowsAsync<InferenceException>(() => scheduler.ScheduleAsync(Work(1, 1), CancellationToken.None).AsTask().WaitAsync(Patience));
 
         Assert.Equal(kind, error.Kind);
         Assert.Equal("model 'm' failed to run: shape [2] is not [3]", error.Message);
@@ -174,13 +174,13 @@ public sealed class InstancePoolSchedulerTests
         var instance = new AddingInstance { Failure = new InvalidOperationException("boom") };
         await using var scheduler = new InstancePoolScheduler("m", [instance]);
 
-        var error = await Assert.ThrowsAsync<InferenceException>(() => scheduler.ScheduleAsync(Work(1, 1), CancellationToken.None).WaitAsync(Patience));
+        var error = await Assert.ThrowsAsync<InferenceException>(() => scheduler.ScheduleAsync(Work(1, 1), CancellationToken.None).AsTask().WaitAsync(Patience));
         Assert.Equal(InferenceErrorKind.Internal, error.Kind);
         Assert.Equal("model 'm' failed to run: boom", error.Message);
         Assert.IsType<InvalidOperationException>(error.InnerException);
 
         instance.Failure = null;
-        Assert.Equal(new[] { 7, 3 }, await SumOf(scheduler.ScheduleAsync(Work(5, 2), CancellationToken.None)));
+        Assert.Equal(new[] { 7, 3 }, await SumOf(scheduler.ScheduleAsync(Work(5, 2), CancellationToken.None).AsTask()));
     }
 
     [Fact]
@@ -191,12 +191,12 @@ public sealed class InstancePoolSchedulerTests
         var instances = new[] { new AddingInstance(gate, entered), new AddingInstance(gate, entered) };
         var scheduler = new InstancePoolScheduler("m", instances);
 
-        var running = new[] { scheduler.ScheduleAsync(Work(1, 1), CancellationToken.None), scheduler.ScheduleAsync(Work(2, 2), CancellationToken.None) };
+        var running = new[] { scheduler.ScheduleAsync(Work(1, 1), CancellationToken.None).AsTask(), scheduler.ScheduleAsync(Work(2, 2), CancellationToken.None).AsTask() };
         await WaitForRuns(entered, 2);
-        var queued = scheduler.ScheduleAsync(Work(3, 3), CancellationToken.None);
+        var queued = scheduler.ScheduleAsync(Work(3, 3), CancellationToken.None).AsTask();
 
         var disposal = scheduler.DisposeAsync().AsTask();
-        var refused = await Assert.ThrowsAsync<InferenceException>(() => scheduler.ScheduleAsync(Work(9, 9), CancellationToken.None));
+        var refused = await Assert.ThrowsAsync<InferenceException>(() => scheduler.ScheduleAsync(Work(9, 9), CancellationToken.None).AsTask());
         Assert.Equal(InferenceErrorKind.Unavailable, refused.Kind);
         Assert.Equal("model 'm' is unloading and takes no new requests", refused.Message);
         Assert.False(disposal.IsCompleted);
@@ -212,7 +212,7 @@ public sealed class InstancePoolSchedulerTests
 
         await scheduler.DisposeAsync();
         Assert.All(instances, x => Assert.Equal(1, x.Disposals));
-        Assert.Equal(InferenceErrorKind.Unavailable, (await Assert.ThrowsAsync<InferenceException>(() => scheduler.ScheduleAsync(Work(1, 1), CancellationToken.None))).Kind);
+        Assert.Equal(InferenceErrorKind.Unavailable, (await Assert.ThrowsAsync<InferenceException>(() => scheduler.ScheduleAsync(Work(1, 1), CancellationToken.None).AsTask())).Kind);
     }
 
     [Fact]
