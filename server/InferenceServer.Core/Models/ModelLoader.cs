@@ -114,12 +114,15 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
             var asked = config.Backend.Length > 0 ? $"backend '{config.Backend}'" : $"platform '{config.Platform}'";
             throw new ModelLoadException($"{asked} is not available; this server has: {string.Join(", ", _backends.Select(b => $"{b.Name} ({b.Platform})"))}");
         }
-        // Neither is named: pick the backend whose default file the version folders hold, as Triton's auto-complete does.
+        // Neither is named: as Triton's auto-complete does, pick the backend that recognizes the
+        // model file, by its extension when the config names the file, else by its default file.
         var fileName = config.DefaultModelFilename;
         foreach (var backend in _backends)
         {
-            var name = fileName.Length > 0 ? fileName : backend.DefaultModelFilename;
-            if (directory.Versions.Values.Any(v => File.Exists(Path.Combine(v, name))) && (fileName.Length == 0 || name.EndsWith(Path.GetExtension(backend.DefaultModelFilename), StringComparison.Ordinal)))
+            var recognized = fileName.Length > 0
+                ? Path.GetExtension(fileName) == Path.GetExtension(backend.DefaultModelFilename)
+                : directory.Versions.Values.Any(v => File.Exists(Path.Combine(v, backend.DefaultModelFilename)));
+            if (recognized)
             {
                 return backend;
             }
