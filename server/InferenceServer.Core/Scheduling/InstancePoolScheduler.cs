@@ -17,13 +17,22 @@ public sealed class InstancePoolScheduler : IScheduler
     private readonly IReadOnlyList<IModelInstance> _instances;
     private readonly Task[] _workers;
     private readonly string _modelName;
+    private readonly ISchedulerObserver _observer;
+    private readonly bool _batchDimension;
+    private readonly TimeProvider _time = TimeProvider.System;
 
     /// <summary>Starts one worker per instance; the scheduler owns the instances from now on.</summary>
-    public InstancePoolScheduler(string modelName, IReadOnlyList<IModelInstance> instances)
+    /// <param name="modelName">For error messages.</param>
+    /// <param name="instances">The instances to run requests on.</param>
+    /// <param name="observer">Told about queueing, executions and outcomes (statistics and metrics).</param>
+    /// <param name="batchDimension">True when the model batches (max_batch_size &gt; 0): a request then counts as its first dimension.</param>
+    public InstancePoolScheduler(string modelName, IReadOnlyList<IModelInstance> instances, ISchedulerObserver? observer = null, bool batchDimension = false)
     {
         ArgumentOutOfRangeException.ThrowIfZero(instances.Count);
         _modelName = modelName;
         _instances = instances;
+        _observer = observer ?? NullSchedulerObserver.Instance;
+        _batchDimension = batchDimension;
         _workers = new Task[instances.Count];
         for (var i = 0; i < instances.Count; i++)
         {
@@ -35,10 +44,13 @@ public sealed class InstancePoolScheduler : IScheduler
     /// <inheritdoc />
     public ValueTask<Tensor[]> ScheduleAsync(SchedulerWork work, CancellationToken cancellationToken)
     {
-        var pending = new PendingWork(work, cancellationToken);
+        var pending = new PendingWork(work, cancellationToken, _time.GetTimestamp());
+        _observer.RequestQueued();
         if (!_queue.Writer.TryWrite(pending))
         {
             pending.Dispose();
+            _observer.RequestDequeued();
+            _observer.RequestFailed(SchedulerFailure.Other, TimeSpan.Zero);
             throw new InferenceException(InferenceErrorKind.Unavailable, $"model '{_modelName}' is unloading and takes no new requests");
         }
         return new ValueTask<Tensor[]>(pending.Completion.Task);
@@ -50,16 +62,28 @@ public sealed class InstancePoolScheduler : IScheduler
         {
             using (pending)
             {
+                _observer.RequestDequeued();
+                var queue = _time.GetElapsedTime(pending.EnqueuedAt);
                 // A request whose client went away while it waited is dropped without running.
                 if (pending.Completion.Task.IsCompleted)
                 {
+                    _observer.RequestFailed(SchedulerFailure.Canceled, queue);
                     continue;
                 }
                 try
                 {
+                    // The backend binds inputs, runs and copies outputs in one call, so all of it counts as compute_infer.
+                    var started = _time.GetTimestamp();
                     var outputs = instance.Run(pending.Work.Inputs, pending.Work.OutputNames);
-                    if (!pending.Completion.TrySetResult(outputs))
+                    var infer = _time.GetElapsedTime(started);
+                    _observer.BatchExecuted(BatchSize(pending.Work), TimeSpan.Zero, infer, TimeSpan.Zero);
+                    if (pending.Completion.TrySetResult(outputs))
                     {
+                        _observer.RequestSucceeded(queue, TimeSpan.Zero, infer, TimeSpan.Zero);
+                    }
+                    else
+                    {
+                        _observer.RequestFailed(SchedulerFailure.Canceled, queue);
                         foreach (var output in outputs)
                         {
                             output.Dispose();
@@ -69,15 +93,22 @@ public sealed class InstancePoolScheduler : IScheduler
                 catch (BackendException e)
                 {
                     var kind = e.Code == "INVALID_ARGUMENT" ? InferenceErrorKind.InvalidArgument : InferenceErrorKind.Internal;
-                    pending.Completion.TrySetException(new InferenceException(kind, $"model '{_modelName}' failed to run: {e.Message}", e));
+                    Fail(pending, new InferenceException(kind, $"model '{_modelName}' failed to run: {e.Message}", e), SchedulerFailure.Backend, queue);
                 }
                 catch (Exception e)
                 {
-                    pending.Completion.TrySetException(new InferenceException(InferenceErrorKind.Internal, $"model '{_modelName}' failed to run: {e.Message}", e));
+                    Fail(pending, new InferenceException(InferenceErrorKind.Internal, $"model '{_modelName}' failed to run: {e.Message}", e), SchedulerFailure.Other, queue);
                 }
             }
         }
     }
+
+    // The observer hears what the caller sees: a request cancelled while it ran counts as cancelled.
+    private void Fail(PendingWork pending, InferenceException error, SchedulerFailure failure, TimeSpan queue) =>
+        _observer.RequestFailed(pending.Completion.TrySetException(error) ? failure : SchedulerFailure.Canceled, queue);
+
+    private int BatchSize(SchedulerWork work) =>
+        _batchDimension && work.Inputs.Count > 0 && work.Inputs[0].Shape.Length > 0 ? (int)work.Inputs[0].Shape[0] : 1;
 
     /// <summary>Refuses new work, lets every accepted request finish, then releases the instances.</summary>
     public async ValueTask DisposeAsync()
@@ -94,9 +125,10 @@ public sealed class InstancePoolScheduler : IScheduler
     {
         private readonly CancellationTokenRegistration _cancellation;
 
-        public PendingWork(SchedulerWork work, CancellationToken cancellationToken)
+        public PendingWork(SchedulerWork work, CancellationToken cancellationToken, long enqueuedAt)
         {
             Work = work;
+            EnqueuedAt = enqueuedAt;
             if (cancellationToken.CanBeCanceled)
             {
                 _cancellation = cancellationToken.UnsafeRegister(
@@ -105,6 +137,8 @@ public sealed class InstancePoolScheduler : IScheduler
         }
 
         public SchedulerWork Work { get; }
+
+        public long EnqueuedAt { get; }
 
         public TaskCompletionSource<Tensor[]> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
