@@ -76,13 +76,12 @@ public sealed class InstancePoolScheduler : IScheduler
                     var started = _time.GetTimestamp();
                     var outputs = instance.Run(pending.Work.Inputs, pending.Work.OutputNames);
                     var infer = _time.GetElapsedTime(started);
+                    // Reported before completing, so the statistics already hold a request when its caller sees the response.
                     _observer.BatchExecuted(BatchSize(pending.Work), TimeSpan.Zero, infer, TimeSpan.Zero);
-                    if (pending.Completion.TrySetResult(outputs))
+                    _observer.RequestSucceeded(queue, TimeSpan.Zero, infer, TimeSpan.Zero);
+                    if (!pending.Completion.TrySetResult(outputs))
                     {
-                        _observer.RequestSucceeded(queue, TimeSpan.Zero, infer, TimeSpan.Zero);
-                    }
-                    else
-                    {
+                        // The client went away while it ran: its compute counts, and it counts as cancelled.
                         _observer.RequestFailed(SchedulerFailure.Canceled, queue);
                         foreach (var output in outputs)
                         {
@@ -103,9 +102,12 @@ public sealed class InstancePoolScheduler : IScheduler
         }
     }
 
-    // The observer hears what the caller sees: a request cancelled while it ran counts as cancelled.
-    private void Fail(PendingWork pending, InferenceException error, SchedulerFailure failure, TimeSpan queue) =>
-        _observer.RequestFailed(pending.Completion.TrySetException(error) ? failure : SchedulerFailure.Canceled, queue);
+    // Reported before completing, like success; a request cancelled while it ran counts as cancelled.
+    private void Fail(PendingWork pending, InferenceException error, SchedulerFailure failure, TimeSpan queue)
+    {
+        _observer.RequestFailed(pending.Completion.Task.IsCompleted ? SchedulerFailure.Canceled : failure, queue);
+        pending.Completion.TrySetException(error);
+    }
 
     private int BatchSize(SchedulerWork work) =>
         _batchDimension && work.Inputs.Count > 0 && work.Inputs[0].Shape.Length > 0 ? (int)work.Inputs[0].Shape[0] : 1;
