@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Runs every test of the solution on a fresh Debian machine with the .NET SDK.
-# The build installs what it needs itself: npm (Debian package, when missing and we are root)
-# fetches the ONNX Runtime native library once into ~/.cache/inference-server.
+# It installs what it needs itself (as root): the Debian packages below; the build then fetches
+# the ONNX Runtime native library once into ~/.cache/inference-server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v npm >/dev/null 2>&1; then
+# Debian packages the build and the tests use: npm fetches the ONNX Runtime native library;
+# python3-prometheus-client is the independent parser the metrics tests check /metrics with.
+need_debs=()
+command -v npm >/dev/null 2>&1 || need_debs+=(npm)
+/usr/bin/python3 -c "import prometheus_client" 2>/dev/null || need_debs+=(python3-prometheus-client)
+if [ ${#need_debs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "npm is missing; installing the Debian package (it fetches the ONNX Runtime native library)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+    echo "installing Debian packages: ${need_debs[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_debs[@]}" >/dev/null
   else
-    echo "npm is missing: install Node.js/npm (Debian: apt-get install npm); the build uses it to fetch ONNX Runtime" >&2
+    echo "missing Debian packages: ${need_debs[*]} (apt-get install ${need_debs[*]})" >&2
     exit 1
   fi
 fi

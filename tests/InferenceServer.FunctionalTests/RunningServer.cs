@@ -9,11 +9,15 @@ internal sealed class RunningServer : IAsyncDisposable
     {
         Host = host;
         Client = new HttpClient { BaseAddress = host.HttpAddress };
+        MetricsClient = new HttpClient { BaseAddress = host.MetricsAddress };
     }
 
     public ServerHost Host { get; }
 
     public HttpClient Client { get; }
+
+    /// <summary>A client pointed at the metrics endpoint (its own port).</summary>
+    public HttpClient MetricsClient { get; }
 
     public static async Task<RunningServer> StartAsync(string repository, params (string Key, string Value)[] settings)
     {
@@ -22,6 +26,7 @@ internal sealed class RunningServer : IAsyncDisposable
             ["Server:ModelRepository"] = repository,
             ["Http:Address"] = "127.0.0.1",
             ["Http:Port"] = "0",
+            ["Metrics:Port"] = "0",
             ["Logging:LogLevel:Default"] = "Warning",
         };
         foreach (var (key, value) in settings)
@@ -44,6 +49,7 @@ internal sealed class RunningServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
+        MetricsClient.Dispose();
         await Host.DisposeAsync();
     }
 }

@@ -1,4 +1,6 @@
+using System.Globalization;
 using InferenceServer.Core.Backends;
+using InferenceServer.Core.Monitoring;
 using InferenceServer.Core.Repository;
 using InferenceServer.Core.Scheduling;
 using InferenceServer.Core.Tensors;
@@ -10,9 +12,10 @@ namespace InferenceServer.Core.Models;
 /// Turns a model folder into a <see cref="ModelEntry"/>: reads (or auto-completes) its config,
 /// picks the backend, chooses versions by the version policy, creates the instances of each and
 /// checks the config against the model file. Every failure becomes an UNAVAILABLE entry or version
-/// with a reason; nothing here throws for a bad model.
+/// with a reason; nothing here throws for a bad model. Each READY version gets its own
+/// <see cref="ModelStatistics"/>, recording into <paramref name="metrics"/> when the server has them.
 /// </summary>
-public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, ModelManagerOptions options, ILogger<ModelLoader> logger)
+public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, ModelManagerOptions options, ILogger<ModelLoader> logger, InferenceMetrics? metrics = null)
 {
     private readonly IModelBackend[] _backends = backends.ToArray();
 
@@ -158,10 +161,13 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
                 instances.Add(backend.CreateInstance(plan[i]));
             }
 
-            var scheduler = new InstancePoolScheduler(directory.Name, instances);
+            var statistics = new ModelStatistics(directory.Name, number.ToString(CultureInfo.InvariantCulture), completed.MaxBatchSize, metrics);
+            var scheduler = new InstancePoolScheduler(directory.Name, instances, statistics, batchDimension: completed.MaxBatchSize > 0);
+            var loadDuration = System.Diagnostics.Stopwatch.GetElapsedTime(startedAt);
+            statistics.VersionLoaded(loadDuration);
             LogVersionLoaded(directory.Name, number, backend.Name, instances.Count, Describe(completed.Inputs, completed), Describe(completed.Outputs, completed),
-                System.Diagnostics.Stopwatch.GetElapsedTime(startedAt).TotalMilliseconds);
-            return ModelVersion.Ready(directory.Name, number, completed, scheduler, instances.Count);
+                loadDuration.TotalMilliseconds);
+            return ModelVersion.Ready(directory.Name, number, completed, scheduler, instances.Count, statistics);
         }
         catch (BackendException e)
         {

@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using System.Globalization;
 using InferenceServer.Core.Backends;
 using InferenceServer.Core.Inference;
+using InferenceServer.Core.Monitoring;
 using InferenceServer.Core.Repository;
 using InferenceServer.Core.Scheduling;
 using InferenceServer.Core.Tensors;
@@ -16,7 +18,7 @@ public sealed class ModelVersion : IAsyncDisposable
     private readonly IScheduler? _scheduler;
     private readonly string[] _allOutputNames = [];
 
-    private ModelVersion(string name, long version, ModelState state, string reason, ModelConfig? config, IScheduler? scheduler, int instanceCount)
+    private ModelVersion(string name, long version, ModelState state, string reason, ModelConfig? config, IScheduler? scheduler, int instanceCount, ModelStatistics? statistics)
     {
         Name = name;
         Version = version;
@@ -26,6 +28,7 @@ public sealed class ModelVersion : IAsyncDisposable
         Config = config;
         _scheduler = scheduler;
         InstanceCount = instanceCount;
+        Statistics = statistics;
         if (config is not null)
         {
             _allOutputNames = config.Outputs.Select(o => o.Name).ToArray();
@@ -53,30 +56,53 @@ public sealed class ModelVersion : IAsyncDisposable
     /// <summary>How many instances serve this version.</summary>
     public int InstanceCount { get; }
 
-    /// <summary>A version that serves.</summary>
-    public static ModelVersion Ready(string name, long version, ModelConfig config, IScheduler scheduler, int instanceCount) =>
-        new(name, version, ModelState.Ready, "", config, scheduler, instanceCount);
+    /// <summary>What this version has served (the statistics extension, the metrics); null unless READY.</summary>
+    public ModelStatistics? Statistics { get; }
+
+    /// <summary>A version that serves; <paramref name="statistics"/> should be the scheduler's observer (a fresh, unmetered one when null).</summary>
+    public static ModelVersion Ready(string name, long version, ModelConfig config, IScheduler scheduler, int instanceCount, ModelStatistics? statistics = null) =>
+        new(name, version, ModelState.Ready, "", config, scheduler, instanceCount,
+            statistics ?? new ModelStatistics(name, version.ToString(CultureInfo.InvariantCulture), config.MaxBatchSize));
 
     /// <summary>A version that failed to load.</summary>
     public static ModelVersion Failed(string name, long version, string reason, ModelConfig? config = null) =>
-        new(name, version, ModelState.Unavailable, reason, config, null, 0);
+        new(name, version, ModelState.Unavailable, reason, config, null, 0, null);
 
     /// <summary>Validates the request against the config, runs it and returns the outputs it asked for.</summary>
     public async Task<InferenceResponse> InferAsync(InferenceRequest request, CancellationToken cancellationToken)
     {
-        if (_scheduler is null || Config is null)
+        if (_scheduler is null || Config is null || Statistics is null)
         {
             throw new InferenceException(InferenceErrorKind.Unavailable, $"model '{Name}' version {VersionText} is not ready: {Reason}");
         }
-        RequestValidator.Validate(Config, request);
-        ApplyInputReshapes(Config, request);
+        var startedAt = Stopwatch.GetTimestamp();
+        var scheduled = false;
+        try
+        {
+            RequestValidator.Validate(Config, request);
+            ApplyInputReshapes(Config, request);
 
-        IReadOnlyList<string> outputNames = request.RequestedOutputs.Count > 0 ? request.RequestedOutputs : _allOutputNames;
-        var work = new SchedulerWork(request.Inputs, outputNames, request.Priority, request.TimeoutMicroseconds);
-        var outputs = await _scheduler.ScheduleAsync(work, cancellationToken).ConfigureAwait(false);
-        ApplyOutputReshapes(Config, outputs);
-        return new InferenceResponse(Name, VersionText, request.Id, outputs);
+            IReadOnlyList<string> outputNames = request.RequestedOutputs.Count > 0 ? request.RequestedOutputs : _allOutputNames;
+            var work = new SchedulerWork(request.Inputs, outputNames, request.Priority, request.TimeoutMicroseconds);
+            scheduled = true;
+            var outputs = await _scheduler.ScheduleAsync(work, cancellationToken).ConfigureAwait(false);
+            scheduled = false;
+            ApplyOutputReshapes(Config, outputs);
+            var response = new InferenceResponse(Name, VersionText, request.Id, outputs);
+            Statistics.InferenceSucceeded(BatchSize(Config, request), Stopwatch.GetElapsedTime(startedAt));
+            return response;
+        }
+        catch (Exception)
+        {
+            // A failure inside the scheduler was counted there, with its reason; any other is OTHER.
+            Statistics.InferenceFailed(Stopwatch.GetElapsedTime(startedAt), reportedByScheduler: scheduled);
+            throw;
+        }
     }
+
+    // Triton counts a request as as many inferences as its batch dimension holds.
+    private static long BatchSize(ModelConfig config, InferenceRequest request) =>
+        config.MaxBatchSize > 0 && request.Inputs.Count > 0 && request.Inputs[0].Shape.Length > 0 ? request.Inputs[0].Shape[0] : 1;
 
     // The model sees the config's reshape.shape; the client sent dims. Bytes are unchanged, only the shape.
     private static void ApplyInputReshapes(ModelConfig config, InferenceRequest request)
@@ -142,5 +168,12 @@ public sealed class ModelVersion : IAsyncDisposable
     }
 
     /// <summary>Stops taking requests, finishes the accepted ones and releases the instances.</summary>
-    public ValueTask DisposeAsync() => _scheduler?.DisposeAsync() ?? ValueTask.CompletedTask;
+    public async ValueTask DisposeAsync()
+    {
+        if (_scheduler is not null)
+        {
+            await _scheduler.DisposeAsync().ConfigureAwait(false);
+        }
+        Statistics?.Dispose();
+    }
 }

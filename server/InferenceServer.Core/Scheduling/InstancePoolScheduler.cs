@@ -17,14 +17,23 @@ public sealed class InstancePoolScheduler : IScheduler
     private readonly IReadOnlyList<IModelInstance> _instances;
     private readonly Task[] _workers;
     private readonly string _modelName;
+    private readonly ISchedulerObserver _observer;
+    private readonly bool _batchDimension;
+    private readonly TimeProvider _time = TimeProvider.System;
     private int _instancesDisposed;
 
     /// <summary>Starts one worker per instance; the scheduler owns the instances from now on.</summary>
-    public InstancePoolScheduler(string modelName, IReadOnlyList<IModelInstance> instances)
+    /// <param name="modelName">For error messages.</param>
+    /// <param name="instances">The instances to run requests on.</param>
+    /// <param name="observer">Told about queueing, executions and outcomes (statistics and metrics).</param>
+    /// <param name="batchDimension">True when the model batches (max_batch_size &gt; 0): a request then counts as its first dimension.</param>
+    public InstancePoolScheduler(string modelName, IReadOnlyList<IModelInstance> instances, ISchedulerObserver? observer = null, bool batchDimension = false)
     {
         ArgumentOutOfRangeException.ThrowIfZero(instances.Count);
         _modelName = modelName;
         _instances = instances;
+        _observer = observer ?? NullSchedulerObserver.Instance;
+        _batchDimension = batchDimension;
         _workers = new Task[instances.Count];
         for (var i = 0; i < instances.Count; i++)
         {
@@ -36,10 +45,13 @@ public sealed class InstancePoolScheduler : IScheduler
     /// <inheritdoc />
     public ValueTask<Tensor[]> ScheduleAsync(SchedulerWork work, CancellationToken cancellationToken)
     {
-        var pending = new PendingWork(work, cancellationToken);
+        var pending = new PendingWork(work, cancellationToken, _time.GetTimestamp());
+        _observer.RequestQueued();
         if (!_queue.Writer.TryWrite(pending))
         {
             pending.Dispose();
+            _observer.RequestDequeued();
+            _observer.RequestFailed(SchedulerFailure.Other, TimeSpan.Zero);
             throw new InferenceException(InferenceErrorKind.Unavailable, $"model '{_modelName}' is unloading and takes no new requests");
         }
         return new ValueTask<Tensor[]>(pending.Completion.Task);
@@ -51,16 +63,27 @@ public sealed class InstancePoolScheduler : IScheduler
         {
             using (pending)
             {
+                _observer.RequestDequeued();
+                var queue = _time.GetElapsedTime(pending.EnqueuedAt);
                 // A request whose client went away while it waited is dropped without running.
                 if (pending.Completion.Task.IsCompleted)
                 {
+                    _observer.RequestFailed(SchedulerFailure.Canceled, queue);
                     continue;
                 }
                 try
                 {
+                    // The backend binds inputs, runs and copies outputs in one call, so all of it counts as compute_infer.
+                    var started = _time.GetTimestamp();
                     var outputs = instance.Run(pending.Work.Inputs, pending.Work.OutputNames);
+                    var infer = _time.GetElapsedTime(started);
+                    // Reported before completing, so the statistics already hold a request when its caller sees the response.
+                    _observer.BatchExecuted(BatchSize(pending.Work), TimeSpan.Zero, infer, TimeSpan.Zero);
+                    _observer.RequestSucceeded(queue, TimeSpan.Zero, infer, TimeSpan.Zero);
                     if (!pending.Completion.TrySetResult(outputs))
                     {
+                        // The client went away while it ran: its compute counts, and it counts as cancelled.
+                        _observer.RequestFailed(SchedulerFailure.Canceled, queue);
                         foreach (var output in outputs)
                         {
                             output.Dispose();
@@ -70,15 +93,25 @@ public sealed class InstancePoolScheduler : IScheduler
                 catch (BackendException e)
                 {
                     var kind = e.Code == "INVALID_ARGUMENT" ? InferenceErrorKind.InvalidArgument : InferenceErrorKind.Internal;
-                    pending.Completion.TrySetException(new InferenceException(kind, $"model '{_modelName}' failed to run: {e.Message}", e));
+                    Fail(pending, new InferenceException(kind, $"model '{_modelName}' failed to run: {e.Message}", e), SchedulerFailure.Backend, queue);
                 }
                 catch (Exception e)
                 {
-                    pending.Completion.TrySetException(new InferenceException(InferenceErrorKind.Internal, $"model '{_modelName}' failed to run: {e.Message}", e));
+                    Fail(pending, new InferenceException(InferenceErrorKind.Internal, $"model '{_modelName}' failed to run: {e.Message}", e), SchedulerFailure.Other, queue);
                 }
             }
         }
     }
+
+    // Reported before completing, like success; a request cancelled while it ran counts as cancelled.
+    private void Fail(PendingWork pending, InferenceException error, SchedulerFailure failure, TimeSpan queue)
+    {
+        _observer.RequestFailed(pending.Completion.Task.IsCompleted ? SchedulerFailure.Canceled : failure, queue);
+        pending.Completion.TrySetException(error);
+    }
+
+    private int BatchSize(SchedulerWork work) =>
+        _batchDimension && work.Inputs.Count > 0 && work.Inputs[0].Shape.Length > 0 ? (int)work.Inputs[0].Shape[0] : 1;
 
     /// <summary>Refuses new work, lets every accepted request finish, then releases the instances.</summary>
     public async ValueTask DisposeAsync()
@@ -100,9 +133,10 @@ public sealed class InstancePoolScheduler : IScheduler
     {
         private readonly CancellationTokenRegistration _cancellation;
 
-        public PendingWork(SchedulerWork work, CancellationToken cancellationToken)
+        public PendingWork(SchedulerWork work, CancellationToken cancellationToken, long enqueuedAt)
         {
             Work = work;
+            EnqueuedAt = enqueuedAt;
             if (cancellationToken.CanBeCanceled)
             {
                 _cancellation = cancellationToken.UnsafeRegister(
@@ -111,6 +145,8 @@ public sealed class InstancePoolScheduler : IScheduler
         }
 
         public SchedulerWork Work { get; }
+
+        public long EnqueuedAt { get; }
 
         public TaskCompletionSource<Tensor[]> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

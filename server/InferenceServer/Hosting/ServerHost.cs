@@ -1,11 +1,11 @@
 using System.Net;
 using InferenceServer.Core.Backends;
 using InferenceServer.Core.Models;
+using InferenceServer.Core.Monitoring;
 using InferenceServer.OnnxRuntime;
 using InferenceServer.Protocols.Http;
+using InferenceServer.Protocols.Metrics;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
@@ -18,9 +18,14 @@ namespace InferenceServer.Hosting;
 internal sealed partial class ServerHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly Listeners _listeners;
     private int _disposed;
 
-    private ServerHost(WebApplication app) => _app = app;
+    private ServerHost(WebApplication app, Listeners listeners)
+    {
+        _app = app;
+        _listeners = listeners;
+    }
 
     /// <summary>The resolved services, for tests and diagnostics.</summary>
     public IServiceProvider Services => _app.Services;
@@ -29,10 +34,16 @@ internal sealed partial class ServerHost : IAsyncDisposable
     public ModelManager Models => _app.Services.GetRequiredService<ModelManager>();
 
     /// <summary>The address the HTTP/REST endpoint is bound to once started, e.g. <c>http://0.0.0.0:8000</c>.</summary>
-    public string BoundHttpAddress => _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+    public string BoundHttpAddress => Bound(_listeners.Http);
 
     /// <summary>An address a local client can reach the HTTP/REST endpoint at (a wildcard bind becomes loopback).</summary>
-    public Uri HttpAddress => new(BoundHttpAddress.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "[::1]", StringComparison.Ordinal));
+    public Uri HttpAddress => Reachable(BoundHttpAddress);
+
+    /// <summary>The address the Prometheus metrics endpoint is bound to once started, e.g. <c>http://0.0.0.0:8002</c>.</summary>
+    public string BoundMetricsAddress => Bound(_listeners.Metrics);
+
+    /// <summary>An address a local client can scrape <c>/metrics</c> at (a wildcard bind becomes loopback).</summary>
+    public Uri MetricsAddress => Reachable(BoundMetricsAddress);
 
     /// <summary>
     /// Builds a host. Settings are layered, later winning: the defaults shipped next to the binary,
@@ -62,20 +73,44 @@ internal sealed partial class ServerHost : IAsyncDisposable
         services.AddSingleton<ModelLoader>();
         services.AddSingleton<ModelManager>();
         services.AddSingleton(new ServerInfo());
+        services.AddSingleton<InferenceMetrics>();
+        services.AddSingleton<HostMetrics>();
+        services.AddPrometheusMetrics();
 
-        var address = ParseAddress(configuration.GetValue("Http:Address", "0.0.0.0")!);
+        var httpAddressText = configuration.GetValue("Http:Address", "0.0.0.0")!;
+        var address = ParseAddress(httpAddressText, "Http:Address");
         var port = configuration.GetValue("Http:Port", 8000);
+        // As in Triton, the metrics endpoint binds the HTTP address unless told otherwise.
+        var metricsAddress = ParseAddress(configuration.GetValue("Metrics:Address", httpAddressText)!, "Metrics:Address");
+        var metricsPort = configuration.GetValue("Metrics:Port", 8002);
+        if (metricsPort != 0 && metricsPort == port)
+        {
+            throw new ArgumentException($"Metrics:Port and Http:Port are both {port}; the metrics endpoint needs a port of its own");
+        }
         var maxBody = configuration.GetValue("Http:MaxRequestBodyBytes", new HttpProtocolOptions().MaxRequestBodyBytes);
+        var listeners = new Listeners();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = maxBody;
-            kestrel.Listen(address, port, listen => listen.Protocols = HttpProtocols.Http1);
+            kestrel.Listen(address, port, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1;
+                listeners.Http = listen;
+            });
+            kestrel.Listen(metricsAddress, metricsPort, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1;
+                listen.UseMetricsConnections();
+                listeners.Metrics = listen;
+            });
         });
 
         var app = builder.Build();
+        // Requests on the metrics port are answered here and never reach the v2 routes.
+        app.UseMetricsEndpoint();
         app.MapV2Endpoints();
-        return new ServerHost(app);
+        return new ServerHost(app, listeners);
     }
 
     /// <summary>Starts listening, then loads the repository; the server reports ready once loading is done.</summary>
@@ -90,9 +125,13 @@ internal sealed partial class ServerHost : IAsyncDisposable
         }
         options.ModelRepository = repository;
 
+        // The listener and the host gauges exist before any model loads, so no series is missed.
+        MetricsEndpoint.StartCollecting(Services);
+        Services.GetRequiredService<HostMetrics>();
         await _app.StartAsync(cancellationToken).ConfigureAwait(false);
         _app.Lifetime.ApplicationStopping.Register(() => LogStopping(logger));
         LogListening(logger, BoundHttpAddress, options.ModelControlMode, repository);
+        LogMetricsListening(logger, BoundMetricsAddress);
         if (options.ModelControlMode == ModelControlMode.Poll)
         {
             LogPollNotYet(logger);
@@ -153,12 +192,27 @@ internal sealed partial class ServerHost : IAsyncDisposable
         }
     }
 
-    private static IPAddress ParseAddress(string text) => text switch
+    private static IPAddress ParseAddress(string text, string key) => text switch
     {
         "localhost" => IPAddress.Loopback,
         _ when IPAddress.TryParse(text, out var address) => address,
-        _ => throw new FormatException($"Http:Address '{text}' is not an IP address"),
+        _ => throw new FormatException($"{key} '{text}' is not an IP address"),
     };
+
+    // Kestrel writes the port it bound (when asked for 0) back into the endpoint's ListenOptions.
+    private static string Bound(ListenOptions? listen) =>
+        listen?.IPEndPoint is { } endpoint ? $"http://{endpoint}" : throw new InvalidOperationException("the server has not started");
+
+    private static Uri Reachable(string bound) =>
+        new(bound.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "[::1]", StringComparison.Ordinal));
+
+    // The two Kestrel endpoints, captured when Kestrel is configured so their bound ports can be read after start.
+    private sealed class Listeners
+    {
+        public ListenOptions? Http { get; set; }
+
+        public ListenOptions? Metrics { get; set; }
+    }
 
     /// <summary>Stops (finishing in-flight requests, then draining the models) and releases everything; safe to call twice.</summary>
     public async ValueTask DisposeAsync()
@@ -173,6 +227,9 @@ internal sealed partial class ServerHost : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "HTTP/REST (KServe v2) listening on {Address}; model control mode {Mode}; repository {Repository}")]
     private static partial void LogListening(ILogger logger, string address, ModelControlMode mode, string repository);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Prometheus metrics listening on {Address}/metrics")]
+    private static partial void LogMetricsListening(ILogger logger, string address);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Model control mode 'poll' loads the repository at startup; watching it for changes is not implemented yet")]
     private static partial void LogPollNotYet(ILogger logger);
