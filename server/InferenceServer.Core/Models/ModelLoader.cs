@@ -10,11 +10,13 @@ namespace InferenceServer.Core.Models;
 /// Turns a model folder into a <see cref="ModelEntry"/>: reads (or auto-completes) its config,
 /// picks the backend, chooses versions by the version policy, creates the instances of each and
 /// checks the config against the model file. Every failure becomes an UNAVAILABLE entry or version
-/// with a reason; nothing here throws for a bad model.
+/// with a reason; nothing here throws for a bad model. <paramref name="timeProvider"/> (default
+/// <see cref="TimeProvider.System"/>) is the clock of the schedulers' delays, timeouts and durations.
 /// </summary>
-public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, ModelManagerOptions options, ILogger<ModelLoader> logger)
+public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, ModelManagerOptions options, ILogger<ModelLoader> logger, TimeProvider? timeProvider = null)
 {
     private readonly IModelBackend[] _backends = backends.ToArray();
+    private readonly TimeProvider _timeProvider = timeProvider ?? TimeProvider.System;
 
     /// <summary>Loads every version the policy selects; the entry lists failures with reasons.</summary>
     public async Task<ModelEntry> LoadAsync(ModelDirectory directory, CancellationToken cancellationToken)
@@ -155,7 +157,7 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
                 instances.Add(backend.CreateInstance(plan[i]));
             }
 
-            var scheduler = new InstancePoolScheduler(directory.Name, instances);
+            var scheduler = CreateScheduler(directory.Name, completed, instances);
             LogVersionLoaded(directory.Name, number, backend.Name, instances.Count, Describe(completed.Inputs, completed), Describe(completed.Outputs, completed),
                 System.Diagnostics.Stopwatch.GetElapsedTime(startedAt).TotalMilliseconds);
             return ModelVersion.Ready(directory.Name, number, completed, scheduler, instances.Count);
@@ -166,6 +168,13 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
             return Failed(directory.Name, number, $"failed to load '{modelPath}': {e.Message}", config);
         }
     }
+
+    // Triton's choice: the dynamic batcher for a model that batches and asks for it, else one request per instance.
+    // Statistics are not connected yet: the observer is the null one.
+    private IScheduler CreateScheduler(string name, ModelConfig config, List<IModelInstance> instances) =>
+        config.DynamicBatching is { } batching && config.MaxBatchSize > 0
+            ? new DynamicBatchScheduler(name, config.MaxBatchSize, batching, instances, _timeProvider, NullSchedulerObserver.Instance)
+            : new InstancePoolScheduler(name, instances, _timeProvider, NullSchedulerObserver.Instance);
 
     private static List<InstanceOptions> PlanInstances(ModelConfig config, string modelPath)
     {

@@ -17,13 +17,21 @@ public sealed class InstancePoolScheduler : IScheduler
     private readonly IReadOnlyList<IModelInstance> _instances;
     private readonly Task[] _workers;
     private readonly string _modelName;
+    private readonly TimeProvider _time;
+    private readonly ISchedulerObserver _observer;
 
-    /// <summary>Starts one worker per instance; the scheduler owns the instances from now on.</summary>
-    public InstancePoolScheduler(string modelName, IReadOnlyList<IModelInstance> instances)
+    /// <summary>
+    /// Starts one worker per instance; the scheduler owns the instances from now on. Durations are
+    /// measured with <paramref name="timeProvider"/> (default <see cref="TimeProvider.System"/>) and
+    /// reported to <paramref name="observer"/> (default <see cref="NullSchedulerObserver.Instance"/>).
+    /// </summary>
+    public InstancePoolScheduler(string modelName, IReadOnlyList<IModelInstance> instances, TimeProvider? timeProvider = null, ISchedulerObserver? observer = null)
     {
         ArgumentOutOfRangeException.ThrowIfZero(instances.Count);
         _modelName = modelName;
         _instances = instances;
+        _time = timeProvider ?? TimeProvider.System;
+        _observer = observer ?? NullSchedulerObserver.Instance;
         _workers = new Task[instances.Count];
         for (var i = 0; i < instances.Count; i++)
         {
@@ -35,10 +43,14 @@ public sealed class InstancePoolScheduler : IScheduler
     /// <inheritdoc />
     public ValueTask<Tensor[]> ScheduleAsync(SchedulerWork work, CancellationToken cancellationToken)
     {
-        var pending = new PendingWork(work, cancellationToken);
+        var pending = new PendingWork(work, _time.GetTimestamp(), this, cancellationToken);
+        // Counted before the write: a worker may dequeue it (and count that) at once.
+        _observer.RequestQueued();
         if (!_queue.Writer.TryWrite(pending))
         {
+            _observer.RequestDequeued();
             pending.Dispose();
+            _observer.RequestFailed(SchedulerFailure.Other, TimeSpan.Zero);
             throw new InferenceException(InferenceErrorKind.Unavailable, $"model '{_modelName}' is unloading and takes no new requests");
         }
         return new ValueTask<Tensor[]>(pending.Completion.Task);
@@ -50,16 +62,27 @@ public sealed class InstancePoolScheduler : IScheduler
         {
             using (pending)
             {
-                // A request whose client went away while it waited is dropped without running.
-                if (pending.Completion.Task.IsCompleted)
+                // A request whose client went away while it waited is dropped without running; its
+                // cancellation callback already reported it.
+                if (!pending.TryStart())
                 {
                     continue;
                 }
+                var started = _time.GetTimestamp();
+                var queued = _time.GetElapsedTime(pending.EnqueuedAt, started);
                 try
                 {
                     var outputs = instance.Run(pending.Work.Inputs, pending.Work.OutputNames);
-                    if (!pending.Completion.TrySetResult(outputs))
+                    var ran = _time.GetElapsedTime(started);
+                    _observer.BatchExecuted(1, TimeSpan.Zero, ran, TimeSpan.Zero);
+                    if (pending.Completion.TrySetResult(outputs))
                     {
+                        _observer.RequestSucceeded(queued, TimeSpan.Zero, ran, TimeSpan.Zero);
+                    }
+                    else
+                    {
+                        // The client went away while it ran: nobody will take the outputs.
+                        _observer.RequestFailed(SchedulerFailure.Canceled, queued);
                         foreach (var output in outputs)
                         {
                             output.Dispose();
@@ -68,11 +91,13 @@ public sealed class InstancePoolScheduler : IScheduler
                 }
                 catch (BackendException e)
                 {
+                    _observer.RequestFailed(SchedulerFailure.Backend, queued);
                     var kind = e.Code == "INVALID_ARGUMENT" ? InferenceErrorKind.InvalidArgument : InferenceErrorKind.Internal;
                     pending.Completion.TrySetException(new InferenceException(kind, $"model '{_modelName}' failed to run: {e.Message}", e));
                 }
                 catch (Exception e)
                 {
+                    _observer.RequestFailed(SchedulerFailure.Other, queued);
                     pending.Completion.TrySetException(new InferenceException(InferenceErrorKind.Internal, $"model '{_modelName}' failed to run: {e.Message}", e));
                 }
             }
@@ -92,21 +117,53 @@ public sealed class InstancePoolScheduler : IScheduler
 
     private sealed class PendingWork : IDisposable
     {
-        private readonly CancellationTokenRegistration _cancellation;
+        private const int Waiting = 0;
+        private const int Started = 1;
+        private const int Canceled = 2;
 
-        public PendingWork(SchedulerWork work, CancellationToken cancellationToken)
+        private readonly CancellationTokenRegistration _cancellation;
+        private readonly InstancePoolScheduler _owner;
+        private int _state;
+
+        public PendingWork(SchedulerWork work, long enqueuedAt, InstancePoolScheduler owner, CancellationToken cancellationToken)
         {
             Work = work;
+            EnqueuedAt = enqueuedAt;
+            _owner = owner;
             if (cancellationToken.CanBeCanceled)
             {
-                _cancellation = cancellationToken.UnsafeRegister(
-                    static (state, token) => ((TaskCompletionSource<Tensor[]>)state!).TrySetCanceled(token), Completion);
+                _cancellation = cancellationToken.UnsafeRegister(static (state, token) => ((PendingWork)state!).Cancel(token), this);
             }
         }
 
         public SchedulerWork Work { get; }
 
+        public long EnqueuedAt { get; }
+
         public TaskCompletionSource<Tensor[]> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Claims the request for a worker; false when its client already went away.</summary>
+        public bool TryStart()
+        {
+            if (Interlocked.CompareExchange(ref _state, Started, Waiting) != Waiting)
+            {
+                return false;
+            }
+            _owner._observer.RequestDequeued();
+            return true;
+        }
+
+        // A waiting request is counted out here; a running one finishes on its instance and the
+        // worker reports it (and disposes the outputs nobody takes).
+        private void Cancel(CancellationToken token)
+        {
+            if (Interlocked.CompareExchange(ref _state, Canceled, Waiting) == Waiting)
+            {
+                _owner._observer.RequestDequeued();
+                _owner._observer.RequestFailed(SchedulerFailure.Canceled, _owner._time.GetElapsedTime(EnqueuedAt));
+            }
+            Completion.TrySetCanceled(token);
+        }
 
         public void Dispose() => _cancellation.Dispose();
     }
