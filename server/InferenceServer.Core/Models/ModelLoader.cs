@@ -14,10 +14,14 @@ namespace InferenceServer.Core.Models;
 /// checks the config against the model file. Every failure becomes an UNAVAILABLE entry or version
 /// with a reason; nothing here throws for a bad model. Each READY version gets its own
 /// <see cref="ModelStatistics"/>, recording into <paramref name="metrics"/> when the server has them.
+/// <paramref name="timeProvider"/> (default <see cref="TimeProvider.System"/>) is the clock of the
+/// schedulers' delays, timeouts and durations.
 /// </summary>
-public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, ModelManagerOptions options, ILogger<ModelLoader> logger, InferenceMetrics? metrics = null)
+public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, ModelManagerOptions options, ILogger<ModelLoader> logger,
+    InferenceMetrics? metrics = null, TimeProvider? timeProvider = null)
 {
     private readonly IModelBackend[] _backends = backends.ToArray();
+    private readonly TimeProvider _timeProvider = timeProvider ?? TimeProvider.System;
 
     /// <summary>Loads every version the policy selects; the entry lists failures with reasons.</summary>
     public async Task<ModelEntry> LoadAsync(ModelDirectory directory, CancellationToken cancellationToken)
@@ -162,7 +166,7 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
             }
 
             var statistics = new ModelStatistics(directory.Name, number.ToString(CultureInfo.InvariantCulture), completed.MaxBatchSize, metrics);
-            var scheduler = new InstancePoolScheduler(directory.Name, instances, statistics, batchDimension: completed.MaxBatchSize > 0);
+            var scheduler = CreateScheduler(directory.Name, completed, instances, statistics);
             var loadDuration = System.Diagnostics.Stopwatch.GetElapsedTime(startedAt);
             statistics.VersionLoaded(loadDuration);
             LogVersionLoaded(directory.Name, number, backend.Name, instances.Count, Describe(completed.Inputs, completed), Describe(completed.Outputs, completed),
@@ -175,6 +179,14 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
             return Failed(directory.Name, number, $"failed to load '{modelPath}': {e.Message}", config);
         }
     }
+
+    // Triton's choice: the dynamic batcher for a model that batches and asks for it, else one request per instance.
+    // Batching models with a dynamic_batching block get the dynamic batcher; every other model
+    // Triton's default scheduler (one request per instance at a time).
+    private IScheduler CreateScheduler(string name, ModelConfig config, List<IModelInstance> instances, ISchedulerObserver observer) =>
+        config.DynamicBatching is { } batching && config.MaxBatchSize > 0
+            ? new DynamicBatchScheduler(name, config.MaxBatchSize, batching, instances, _timeProvider, observer)
+            : new InstancePoolScheduler(name, instances, _timeProvider, observer, batchDimension: config.MaxBatchSize > 0);
 
     private static List<InstanceOptions> PlanInstances(ModelConfig config, string modelPath)
     {

@@ -17,21 +17,24 @@ public sealed class InstancePoolScheduler : IScheduler
     private readonly IReadOnlyList<IModelInstance> _instances;
     private readonly Task[] _workers;
     private readonly string _modelName;
+    private readonly TimeProvider _time;
     private readonly ISchedulerObserver _observer;
     private readonly bool _batchDimension;
-    private readonly TimeProvider _time = TimeProvider.System;
     private int _instancesDisposed;
 
-    /// <summary>Starts one worker per instance; the scheduler owns the instances from now on.</summary>
-    /// <param name="modelName">For error messages.</param>
-    /// <param name="instances">The instances to run requests on.</param>
-    /// <param name="observer">Told about queueing, executions and outcomes (statistics and metrics).</param>
-    /// <param name="batchDimension">True when the model batches (max_batch_size &gt; 0): a request then counts as its first dimension.</param>
-    public InstancePoolScheduler(string modelName, IReadOnlyList<IModelInstance> instances, ISchedulerObserver? observer = null, bool batchDimension = false)
+    /// <summary>
+    /// Starts one worker per instance; the scheduler owns the instances from now on. Durations are
+    /// measured with <paramref name="timeProvider"/> (default <see cref="TimeProvider.System"/>) and
+    /// reported to <paramref name="observer"/> (default <see cref="NullSchedulerObserver.Instance"/>).
+    /// <paramref name="batchDimension"/>: the model batches (max_batch_size &gt; 0), so a request
+    /// counts as its first dimension in the batch statistics.
+    /// </summary>
+    public InstancePoolScheduler(string modelName, IReadOnlyList<IModelInstance> instances, TimeProvider? timeProvider = null, ISchedulerObserver? observer = null, bool batchDimension = false)
     {
         ArgumentOutOfRangeException.ThrowIfZero(instances.Count);
         _modelName = modelName;
         _instances = instances;
+        _time = timeProvider ?? TimeProvider.System;
         _observer = observer ?? NullSchedulerObserver.Instance;
         _batchDimension = batchDimension;
         _workers = new Task[instances.Count];
@@ -45,12 +48,13 @@ public sealed class InstancePoolScheduler : IScheduler
     /// <inheritdoc />
     public ValueTask<Tensor[]> ScheduleAsync(SchedulerWork work, CancellationToken cancellationToken)
     {
-        var pending = new PendingWork(work, cancellationToken, _time.GetTimestamp());
+        var pending = new PendingWork(work, _time.GetTimestamp(), this, cancellationToken);
+        // Counted before the write: a worker may dequeue it (and count that) at once.
         _observer.RequestQueued();
         if (!_queue.Writer.TryWrite(pending))
         {
-            pending.Dispose();
             _observer.RequestDequeued();
+            pending.Dispose();
             _observer.RequestFailed(SchedulerFailure.Other, TimeSpan.Zero);
             throw new InferenceException(InferenceErrorKind.Unavailable, $"model '{_modelName}' is unloading and takes no new requests");
         }
@@ -63,27 +67,32 @@ public sealed class InstancePoolScheduler : IScheduler
         {
             using (pending)
             {
-                _observer.RequestDequeued();
-                var queue = _time.GetElapsedTime(pending.EnqueuedAt);
-                // A request whose client went away while it waited is dropped without running.
-                if (pending.Completion.Task.IsCompleted)
+                // A request whose client went away while it waited is dropped without running; its
+                // cancellation callback already reported it.
+                if (!pending.TryStart())
                 {
-                    _observer.RequestFailed(SchedulerFailure.Canceled, queue);
                     continue;
                 }
+                var started = _time.GetTimestamp();
+                var queued = _time.GetElapsedTime(pending.EnqueuedAt, started);
                 try
                 {
-                    // The backend binds inputs, runs and copies outputs in one call, so all of it counts as compute_infer.
-                    var started = _time.GetTimestamp();
                     var outputs = instance.Run(pending.Work.Inputs, pending.Work.OutputNames);
-                    var infer = _time.GetElapsedTime(started);
-                    // Reported before completing, so the statistics already hold a request when its caller sees the response.
-                    _observer.BatchExecuted(BatchSize(pending.Work), TimeSpan.Zero, infer, TimeSpan.Zero);
-                    _observer.RequestSucceeded(queue, TimeSpan.Zero, infer, TimeSpan.Zero);
+                    var ran = _time.GetElapsedTime(started);
+                    _observer.BatchExecuted(BatchSize(pending.Work), TimeSpan.Zero, ran, TimeSpan.Zero);
+                    // Statistics are recorded before the caller is released, so a client that reads
+                    // them after its response already finds its request counted.
+                    if (!pending.Completion.Task.IsCompleted)
+                    {
+                        _observer.RequestSucceeded(queued, TimeSpan.Zero, ran, TimeSpan.Zero);
+                    }
+                    else
+                    {
+                        _observer.RequestFailed(SchedulerFailure.Canceled, queued);
+                    }
                     if (!pending.Completion.TrySetResult(outputs))
                     {
-                        // The client went away while it ran: its compute counts, and it counts as cancelled.
-                        _observer.RequestFailed(SchedulerFailure.Canceled, queue);
+                        // The client went away while it ran: nobody will take the outputs.
                         foreach (var output in outputs)
                         {
                             output.Dispose();
@@ -92,22 +101,17 @@ public sealed class InstancePoolScheduler : IScheduler
                 }
                 catch (BackendException e)
                 {
+                    _observer.RequestFailed(SchedulerFailure.Backend, queued);
                     var kind = e.Code == "INVALID_ARGUMENT" ? InferenceErrorKind.InvalidArgument : InferenceErrorKind.Internal;
-                    Fail(pending, new InferenceException(kind, $"model '{_modelName}' failed to run: {e.Message}", e), SchedulerFailure.Backend, queue);
+                    pending.Completion.TrySetException(new InferenceException(kind, $"model '{_modelName}' failed to run: {e.Message}", e));
                 }
                 catch (Exception e)
                 {
-                    Fail(pending, new InferenceException(InferenceErrorKind.Internal, $"model '{_modelName}' failed to run: {e.Message}", e), SchedulerFailure.Other, queue);
+                    _observer.RequestFailed(SchedulerFailure.Other, queued);
+                    pending.Completion.TrySetException(new InferenceException(InferenceErrorKind.Internal, $"model '{_modelName}' failed to run: {e.Message}", e));
                 }
             }
         }
-    }
-
-    // Reported before completing, like success; a request cancelled while it ran counts as cancelled.
-    private void Fail(PendingWork pending, InferenceException error, SchedulerFailure failure, TimeSpan queue)
-    {
-        _observer.RequestFailed(pending.Completion.Task.IsCompleted ? SchedulerFailure.Canceled : failure, queue);
-        pending.Completion.TrySetException(error);
     }
 
     private int BatchSize(SchedulerWork work) =>
@@ -118,7 +122,6 @@ public sealed class InstancePoolScheduler : IScheduler
     {
         _queue.Writer.TryComplete();
         await Task.WhenAll(_workers).ConfigureAwait(false);
-        // A second DisposeAsync (a model unloaded, then the manager shut down) must not release native sessions twice.
         if (Interlocked.Exchange(ref _instancesDisposed, 1) != 0)
         {
             return;
@@ -131,16 +134,22 @@ public sealed class InstancePoolScheduler : IScheduler
 
     private sealed class PendingWork : IDisposable
     {
-        private readonly CancellationTokenRegistration _cancellation;
+        private const int Waiting = 0;
+        private const int Started = 1;
+        private const int Canceled = 2;
 
-        public PendingWork(SchedulerWork work, CancellationToken cancellationToken, long enqueuedAt)
+        private readonly CancellationTokenRegistration _cancellation;
+        private readonly InstancePoolScheduler _owner;
+        private int _state;
+
+        public PendingWork(SchedulerWork work, long enqueuedAt, InstancePoolScheduler owner, CancellationToken cancellationToken)
         {
             Work = work;
             EnqueuedAt = enqueuedAt;
+            _owner = owner;
             if (cancellationToken.CanBeCanceled)
             {
-                _cancellation = cancellationToken.UnsafeRegister(
-                    static (state, token) => ((TaskCompletionSource<Tensor[]>)state!).TrySetCanceled(token), Completion);
+                _cancellation = cancellationToken.UnsafeRegister(static (state, token) => ((PendingWork)state!).Cancel(token), this);
             }
         }
 
@@ -149,6 +158,29 @@ public sealed class InstancePoolScheduler : IScheduler
         public long EnqueuedAt { get; }
 
         public TaskCompletionSource<Tensor[]> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Claims the request for a worker; false when its client already went away.</summary>
+        public bool TryStart()
+        {
+            if (Interlocked.CompareExchange(ref _state, Started, Waiting) != Waiting)
+            {
+                return false;
+            }
+            _owner._observer.RequestDequeued();
+            return true;
+        }
+
+        // A waiting request is counted out here; a running one finishes on its instance and the
+        // worker reports it (and disposes the outputs nobody takes).
+        private void Cancel(CancellationToken token)
+        {
+            if (Interlocked.CompareExchange(ref _state, Canceled, Waiting) == Waiting)
+            {
+                _owner._observer.RequestDequeued();
+                _owner._observer.RequestFailed(SchedulerFailure.Canceled, _owner._time.GetElapsedTime(EnqueuedAt));
+            }
+            Completion.TrySetCanceled(token);
+        }
 
         public void Dispose() => _cancellation.Dispose();
     }

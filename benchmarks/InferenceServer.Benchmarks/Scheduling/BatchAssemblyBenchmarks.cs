@@ -1,0 +1,67 @@
+using BenchmarkDotNet.Attributes;
+using InferenceServer.Core.Scheduling;
+using InferenceServer.Core.Tensors;
+
+namespace InferenceServer.Benchmarks.Scheduling;
+
+/// <summary>
+/// Assembling a batch of <see cref="Requests"/> income-shaped requests (FP32 [1,58]) into one
+/// pooled input and scattering a [n,1] output back into per-request tensors: the copy work the
+/// dynamic batcher adds around the model. Divide the allocation by <see cref="Requests"/> for
+/// bytes per request; the per-request output tensors are results handed to callers.
+/// </summary>
+[MemoryDiagnoser]
+public class BatchAssemblyBenchmarks
+{
+    private static readonly string[] OutputNames = ["output"];
+
+    private SchedulerWork[] _works = null!;
+    private Tensor[] _assembled = null!;
+    private Tensor[]?[] _results = null!;
+    private Tensor[] _outputs = null!;
+    private Tensor _output = null!;
+
+    [Params(1, 8, 32, 64)]
+    public int Requests { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _works = new SchedulerWork[Requests];
+        for (var i = 0; i < Requests; i++)
+        {
+            var input = Tensor.Allocate("input", DataType.Fp32, [1, 58], 58 * sizeof(float));
+            input.Data.Fill((byte)i);
+            _works[i] = new SchedulerWork([input], OutputNames, 0, 0);
+        }
+        _assembled = new Tensor[1];
+        _results = new Tensor[]?[Requests];
+        _output = Tensor.Allocate("output", DataType.Fp32, [Requests, 1], Requests * sizeof(float));
+        _outputs = [_output];
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        foreach (var work in _works)
+        {
+            work.Inputs[0].Dispose();
+        }
+        _output.Dispose();
+    }
+
+    [Benchmark]
+    public int AssembleAndScatter()
+    {
+        BatchAssembler.AssembleInputs(_works, Requests, Requests, _assembled);
+        var bytes = _assembled[0].ByteLength;
+        BatchAssembler.DisposeAll(_assembled, 1);
+        BatchAssembler.ScatterOutputs(_outputs, _works, Requests, Requests, _results);
+        for (var i = 0; i < Requests; i++)
+        {
+            _results[i]![0].Dispose();
+            _results[i] = null;
+        }
+        return bytes;
+    }
+}

@@ -1,0 +1,44 @@
+using BenchmarkDotNet.Attributes;
+using InferenceServer.Core.Repository;
+using InferenceServer.Core.Scheduling;
+using InferenceServer.Core.Tensors;
+
+namespace InferenceServer.Benchmarks.Scheduling;
+
+/// <summary>
+/// The dynamic batcher's own cost per request: enqueue, the drainer's hand-off to an instance's
+/// thread, completion through the pooled ValueTask. One request at a time against a trivial
+/// instance, so what is measured is the scheduler (and two thread hops), not a model.
+/// </summary>
+[MemoryDiagnoser]
+public class DynamicBatchSchedulerBenchmarks
+{
+    private static readonly string[] OutputNames = ["output"];
+
+    private DynamicBatchScheduler _scheduler = null!;
+    private SchedulerWork _work = null!;
+    private Tensor _input = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _scheduler = new DynamicBatchScheduler("income", 64, new DynamicBatchingConfig(), [new EchoInstance()], TimeProvider.System, NullSchedulerObserver.Instance);
+        _input = Tensor.Allocate("input", DataType.Fp32, [1, 58], 58 * sizeof(float));
+        _work = new SchedulerWork([_input], OutputNames, 0, 0);
+    }
+
+    [GlobalCleanup]
+    public async Task Cleanup()
+    {
+        await _scheduler.DisposeAsync();
+        _input.Dispose();
+    }
+
+    /// <summary>One request through the scheduler; the outputs (one [1,1] tensor) are the result and are released.</summary>
+    [Benchmark]
+    public async Task EnqueueToCompletion()
+    {
+        var outputs = await _scheduler.ScheduleAsync(_work, CancellationToken.None);
+        outputs[0].Dispose();
+    }
+}

@@ -1,0 +1,90 @@
+using InferenceServer.Core.Repository;
+using InferenceServer.Core.Scheduling;
+using InferenceServer.Core.Tensors;
+using InferenceServer.UnitTests.TestDoubles;
+
+namespace InferenceServer.UnitTests.Scheduling;
+
+/// <summary>
+/// A <see cref="DynamicBatchScheduler"/> over <see cref="AddOneInstance"/>s with a manual clock and
+/// a recording observer. Request <c>id</c> sends INT32 rows whose elements are <c>id * 100 + k</c>,
+/// so every output can be checked against the request it belongs to.
+/// </summary>
+internal sealed class DynamicBatchHarness : IAsyncDisposable
+{
+    public static readonly string[] Outputs = ["OUTPUT0"];
+
+    private readonly List<Tensor> _inputs = [];
+
+    public DynamicBatchHarness(int maxBatchSize, DynamicBatchingConfig config, int instanceCount = 1)
+    {
+        Instances = new AddOneInstance[instanceCount];
+        for (var i = 0; i < instanceCount; i++)
+        {
+            Instances[i] = new AddOneInstance();
+        }
+        Scheduler = new DynamicBatchScheduler("m", maxBatchSize, config, Instances, Clock, Observer);
+    }
+
+    public ManualTimeProvider Clock { get; } = new();
+
+    public RecordingSchedulerObserver Observer { get; } = new();
+
+    public AddOneInstance[] Instances { get; }
+
+    public AddOneInstance Instance => Instances[0];
+
+    public DynamicBatchScheduler Scheduler { get; }
+
+    /// <summary>Sends request <paramref name="id"/> with <paramref name="rows"/> rows of <paramref name="width"/> INT32 elements.</summary>
+    public Task<Tensor[]> Send(int id, int rows = 1, int width = 2, int priority = 0, long timeoutMicroseconds = 0, CancellationToken cancellationToken = default)
+    {
+        var values = new int[rows * width];
+        for (var k = 0; k < values.Length; k++)
+        {
+            values[k] = (id * 100) + k;
+        }
+        var input = AddOneInstance.Int32Tensor("INPUT0", [rows, width], values);
+        _inputs.Add(input);
+        return Scheduler.ScheduleAsync(new SchedulerWork([input], Outputs, priority, timeoutMicroseconds), cancellationToken).AsTask();
+    }
+
+    /// <summary>Checks that <paramref name="outputs"/> are request <paramref name="id"/>'s inputs plus one, in its shape.</summary>
+    public static void AssertAddedOne(Tensor[] outputs, int id, int rows = 1, int width = 2)
+    {
+        var output = Assert.Single(outputs);
+        Assert.Equal("OUTPUT0", output.Name);
+        Assert.Equal(DataType.Int32, output.DataType);
+        Assert.Equal(new long[] { rows, width }, output.Shape);
+        var expected = new int[rows * width];
+        for (var k = 0; k < expected.Length; k++)
+        {
+            expected[k] = (id * 100) + k + 1;
+        }
+        Assert.Equal(expected, AddOneInstance.ReadInt32(output));
+        output.Dispose();
+    }
+
+    /// <summary>Occupies the (single) instance with a full batch held on its gate; returns the blocker's task.</summary>
+    public async Task<Task<Tensor[]>> BlockInstanceAsync(int id, int maxBatchSize, AddOneInstance? instance = null)
+    {
+        instance ??= Instance;
+        instance.Close();
+        var blocker = Send(id, rows: maxBatchSize);
+        await instance.WaitForRunStartAsync();
+        return blocker;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var instance in Instances)
+        {
+            instance.Open();
+        }
+        await Scheduler.DisposeAsync();
+        foreach (var input in _inputs)
+        {
+            input.Dispose();
+        }
+    }
+}
