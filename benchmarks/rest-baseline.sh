@@ -36,7 +36,7 @@ url="http://127.0.0.1:$port/v2/models/income/infer"
 # wrk sends a fixed body from a Lua script; one script per protocol.
 lua() { # body-file content-type [header-length]
   printf 'local f = io.open("%s", "rb"); wrk.body = f:read("*a"); f:close()\nwrk.method = "POST"\nwrk.headers["Content-Type"] = "%s"\n' "$1" "$2"
-  [ -n "${3:-}" ] && printf 'wrk.headers["Inference-Header-Content-Length"] = "%s"\n' "$3"
+  if [ -n "${3:-}" ]; then printf 'wrk.headers["Inference-Header-Content-Length"] = "%s"\n' "$3"; fi
 }
 lua "$work/income.json" application/json >"$work/json.lua"
 lua "$work/income.bin" application/octet-stream "$(cat "$work/income.bin.len")" >"$work/binary.lua"
