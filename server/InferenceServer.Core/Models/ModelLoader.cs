@@ -23,8 +23,14 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
     private readonly IModelBackend[] _backends = backends.ToArray();
     private readonly TimeProvider _timeProvider = timeProvider ?? TimeProvider.System;
 
-    /// <summary>Loads every version the policy selects; the entry lists failures with reasons.</summary>
-    public async Task<ModelEntry> LoadAsync(ModelDirectory directory, CancellationToken cancellationToken)
+    /// <summary>The backend parameter that sets a session's intra-op thread count (Triton's name).</summary>
+    public const string IntraOpThreadCount = "intra_op_thread_count";
+
+    /// <summary>
+    /// Reads a model folder's config, backend and selected versions without loading anything, so the
+    /// manager can divide the machine's cores among all the instances it is about to create.
+    /// </summary>
+    public ModelLoadPlan Plan(ModelDirectory directory)
     {
         ModelConfig config;
         IModelBackend backend;
@@ -35,8 +41,7 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
         }
         catch (ModelLoadException e)
         {
-            LogModelFailed(directory.Name, e.Message);
-            return new ModelEntry(directory.Name, new Dictionary<long, ModelVersion>(), e.Message);
+            return ModelLoadPlan.Failed(directory, e.Message);
         }
 
         var selected = config.VersionPolicy.Select(directory.Versions.Keys.ToArray());
@@ -45,16 +50,39 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
             var reason = directory.Versions.Count == 0
                 ? $"model folder '{directory.Path}' has no numeric version folders"
                 : $"no version folder ({string.Join(", ", directory.Versions.Keys)}) matches the version_policy";
-            LogModelFailed(directory.Name, reason);
-            return new ModelEntry(directory.Name, new Dictionary<long, ModelVersion>(), reason);
+            return ModelLoadPlan.Failed(directory, reason);
+        }
+        return new ModelLoadPlan(directory, config, backend, selected, "");
+    }
+
+    /// <summary>Plans and loads one model on its own, giving its instances the machine's cores.</summary>
+    public Task<ModelEntry> LoadAsync(ModelDirectory directory, CancellationToken cancellationToken)
+    {
+        var plan = Plan(directory);
+        return LoadAsync(plan, CpuThreadBudget.ThreadsPerInstance(Environment.ProcessorCount, plan.CpuInstanceCount), cancellationToken);
+    }
+
+    /// <summary>
+    /// Loads every version the plan selects; the entry lists failures with reasons. Instances whose
+    /// config does not set <c>intra_op_thread_count</c> get <paramref name="intraOpThreads"/>.
+    /// </summary>
+    public async Task<ModelEntry> LoadAsync(ModelLoadPlan plan, int intraOpThreads, CancellationToken cancellationToken)
+    {
+        var directory = plan.Directory;
+        if (plan.Config is null || plan.Backend is null)
+        {
+            LogModelFailed(directory.Name, plan.FailureReason);
+            return new ModelEntry(directory.Name, new Dictionary<long, ModelVersion>(), plan.FailureReason);
         }
 
+        var config = plan.Config;
+        var backend = plan.Backend;
         var versions = new Dictionary<long, ModelVersion>();
-        foreach (var number in selected)
+        foreach (var number in plan.Versions)
         {
             cancellationToken.ThrowIfCancellationRequested();
             // Session creation is CPU-bound native work; keep it off the caller's thread.
-            var version = await Task.Run(() => LoadVersion(directory, config, backend, number, directory.Versions[number]), cancellationToken).ConfigureAwait(false);
+            var version = await Task.Run(() => LoadVersion(directory, config, backend, number, directory.Versions[number], intraOpThreads), cancellationToken).ConfigureAwait(false);
             versions[number] = version;
         }
         return new ModelEntry(directory.Name, versions, "");
@@ -137,7 +165,7 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
         throw new ModelLoadException($"config names no platform or backend and no version folder holds a model file any backend recognizes ({string.Join(", ", _backends.Select(b => b.DefaultModelFilename))})");
     }
 
-    private ModelVersion LoadVersion(ModelDirectory directory, ModelConfig config, IModelBackend backend, long number, string versionPath)
+    private ModelVersion LoadVersion(ModelDirectory directory, ModelConfig config, IModelBackend backend, long number, string versionPath, int intraOpThreads)
     {
         var fileName = config.DefaultModelFilename.Length > 0 ? config.DefaultModelFilename : backend.DefaultModelFilename;
         var modelPath = Path.Combine(versionPath, fileName);
@@ -146,7 +174,7 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
             return Failed(directory.Name, number, $"model file '{modelPath}' not found", config);
         }
 
-        var plan = PlanInstances(config, modelPath);
+        var plan = PlanInstances(config, modelPath, intraOpThreads);
         var instances = new List<IModelInstance>(plan.Count);
         try
         {
@@ -188,8 +216,13 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
             ? new DynamicBatchScheduler(name, config.MaxBatchSize, batching, instances, _timeProvider, observer)
             : new InstancePoolScheduler(name, instances, _timeProvider, observer, batchDimension: config.MaxBatchSize > 0);
 
-    private static List<InstanceOptions> PlanInstances(ModelConfig config, string modelPath)
+    private static List<InstanceOptions> PlanInstances(ModelConfig config, string modelPath, int intraOpThreads)
     {
+        var parameters = config.Parameters;
+        if (!parameters.ContainsKey(IntraOpThreadCount))
+        {
+            parameters = new Dictionary<string, string>(parameters) { [IntraOpThreadCount] = intraOpThreads.ToString(CultureInfo.InvariantCulture) };
+        }
         var plan = new List<InstanceOptions>();
         var groups = config.InstanceGroups.Count > 0 ? config.InstanceGroups : [new InstanceGroupConfig()];
         foreach (var group in groups)
@@ -199,7 +232,7 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
             {
                 for (var i = 0; i < group.Count; i++)
                 {
-                    plan.Add(new InstanceOptions(modelPath, group.Kind, device, config.Parameters) { GraphOptimizationLevel = config.Optimization?.GraphLevel });
+                    plan.Add(new InstanceOptions(modelPath, group.Kind, device, parameters) { GraphOptimizationLevel = config.Optimization?.GraphLevel });
                 }
             }
         }

@@ -37,12 +37,17 @@ public sealed partial class ModelManager(ModelLoader loader, ModelManagerOptions
             directories = directories.Where(d => wanted.Contains(d.Name)).ToList();
         }
 
-        var loads = new Task<ModelEntry>[directories.Count];
+        // Plan every model first, so the cores can be divided among all the instances at once.
+        var plans = directories.Select(loader.Plan).ToList();
+        var cpuInstances = plans.Sum(p => p.CpuInstanceCount);
+        var threads = CpuThreadBudget.ThreadsPerInstance(Environment.ProcessorCount, cpuInstances);
+        LogThreadBudget(Environment.ProcessorCount, cpuInstances, threads);
+
+        var loads = new Task<ModelEntry>[plans.Count];
         using var limiter = new SemaphoreSlim(Math.Max(1, Environment.ProcessorCount));
-        for (var i = 0; i < directories.Count; i++)
+        for (var i = 0; i < plans.Count; i++)
         {
-            var directory = directories[i];
-            loads[i] = LoadLimitedAsync(directory, limiter, cancellationToken);
+            loads[i] = LoadLimitedAsync(plans[i], threads, limiter, cancellationToken);
         }
         var entries = await Task.WhenAll(loads).ConfigureAwait(false);
 
@@ -55,12 +60,12 @@ public sealed partial class ModelManager(ModelLoader loader, ModelManagerOptions
         _startupComplete = true;
     }
 
-    private async Task<ModelEntry> LoadLimitedAsync(ModelDirectory directory, SemaphoreSlim limiter, CancellationToken cancellationToken)
+    private async Task<ModelEntry> LoadLimitedAsync(ModelLoadPlan plan, int intraOpThreads, SemaphoreSlim limiter, CancellationToken cancellationToken)
     {
         await limiter.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await loader.LoadAsync(directory, cancellationToken).ConfigureAwait(false);
+            return await loader.LoadAsync(plan, intraOpThreads, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -133,6 +138,9 @@ public sealed partial class ModelManager(ModelLoader loader, ModelManagerOptions
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "CPU threads: {Cores} core(s) shared by {Instances} CPU instance(s): {Threads} intra-op thread(s) each, unless a model's parameters set intra_op_thread_count")]
+    private partial void LogThreadBudget(int cores, int instances, int threads);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "--load-model names '{Model}', which is not in the repository '{Repository}'")]
     private partial void LogMissingModel(string model, string repository);
