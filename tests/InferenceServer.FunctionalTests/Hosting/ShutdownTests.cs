@@ -3,6 +3,7 @@ using InferenceServer.FunctionalTests.Http;
 
 namespace InferenceServer.FunctionalTests.Hosting;
 
+[Collection(TimingSensitive.Name)]
 public sealed class ShutdownTests
 {
     private const string SlowConfig = """
