@@ -50,6 +50,22 @@ public class BatchAssemblyBenchmarks
         _output.Dispose();
     }
 
+    /// <summary>
+    /// The baseline: what a typical Python-style server does, concatenating the requests' arrays into
+    /// a new batch array and copying each request's rows out into new arrays.
+    /// </summary>
+    [Benchmark(Baseline = true)]
+    public int NaiveConcatenateAndSplit()
+    {
+        var batch = _works.SelectMany(w => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(w.Inputs[0].Data).ToArray()).ToArray();
+        var rows = new float[Requests][];
+        for (var i = 0; i < Requests; i++)
+        {
+            rows[i] = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(_output.Data).Slice(i, 1).ToArray();
+        }
+        return batch.Length + rows.Length;
+    }
+
     [Benchmark]
     public int AssembleAndScatter()
     {
