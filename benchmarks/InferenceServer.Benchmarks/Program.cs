@@ -1,10 +1,22 @@
 using BenchmarkDotNet.Running;
+using InferenceServer.Benchmarks.Raw;
 
 namespace InferenceServer.Benchmarks;
 
-/// <summary>Entry point: <c>dotnet run -c Release --project benchmarks/InferenceServer.Benchmarks -- --filter '*'</c>.</summary>
+/// <summary>
+/// Entry point: <c>dotnet run -c Release --project benchmarks/InferenceServer.Benchmarks -- --filter '*'</c>
+/// for the BenchmarkDotNet suite, or <c>-- raw-throughput --model PATH ...</c> for the in-process
+/// model throughput loop (see <see cref="RawThroughput"/>).
+/// </summary>
 internal static class Program
 {
-    private static void Main(string[] args) =>
+    private static int Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == RawThroughput.Mode)
+        {
+            return RawThroughput.Run(args[1..]);
+        }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, ShortMemoryConfig.Create());
+        return 0;
+    }
 }
