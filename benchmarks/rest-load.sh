@@ -79,6 +79,10 @@ for model in $models; do
   curl -s "localhost:$port/v2/models/$model/stats" | /usr/bin/python3 -c '
 import json, sys
 s = json.load(sys.stdin)["model_stats"][0]
-sizes = ", ".join("%d:%d" % (b["batch_size"], b["compute_infer"]["count"]) for b in s["batch_stats"])
-print("%s: %d inferences in %d executions; executions by batch size: %s" % (s["name"], s["inference_count"], s["execution_count"], sizes))'
+runs = [(b["batch_size"], b["compute_infer"]["count"]) for b in s["batch_stats"]]
+batched = sum(n for size, n in runs if size > 1)
+largest = max((size for size, _ in runs), default=0)
+print("%s: %d inferences in %d executions (mean batch %.2f, largest %d, %.0f%% of executions batched)" % (
+    s["name"], s["inference_count"], s["execution_count"], s["inference_count"] / max(1, s["execution_count"]),
+    largest, 100.0 * batched / max(1, s["execution_count"])))'
 done
