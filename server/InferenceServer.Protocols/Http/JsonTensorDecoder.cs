@@ -49,18 +49,9 @@ internal static class JsonTensorDecoder
             var data = tensor.Data;
             var written = 0;
             var depth = 0;
-            do
+            var first = true;
+            while (MoveToElement(ref reader, ref depth, ref first))
             {
-                if (reader.TokenType == JsonTokenType.StartArray)
-                {
-                    depth++;
-                    continue;
-                }
-                if (reader.TokenType == JsonTokenType.EndArray)
-                {
-                    depth--;
-                    continue;
-                }
                 if (written == count)
                 {
                     throw TooMany(name, shape, count);
@@ -68,7 +59,6 @@ internal static class JsonTensorDecoder
                 WriteElement(name, type, ref reader, data.Slice(written * size, size), written);
                 written++;
             }
-            while (depth > 0 && reader.Read());
             if (written != count)
             {
                 throw InferenceException.Invalid($"input '{name}' has {written} data elements but shape {ShapeMath.Format(shape)} needs {count}");
@@ -79,6 +69,33 @@ internal static class JsonTensorDecoder
         {
             tensor.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Moves to the next element (a non-array token) of the value the reader started on, flattening
+    /// nested arrays; false once the value ends, with the reader on its last token.
+    /// </summary>
+    private static bool MoveToElement(ref Utf8JsonReader reader, ref int depth, ref bool first)
+    {
+        while (true)
+        {
+            if (!first && (depth == 0 || !reader.Read()))
+            {
+                return false;
+            }
+            first = false;
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.StartArray:
+                    depth++;
+                    break;
+                case JsonTokenType.EndArray:
+                    depth--;
+                    break;
+                default:
+                    return true;
+            }
         }
     }
 
@@ -187,18 +204,9 @@ internal static class JsonTensorDecoder
             var written = 0L;
             var offset = 0;
             var depth = 0;
-            do
+            var first = true;
+            while (MoveToElement(ref reader, ref depth, ref first))
             {
-                if (reader.TokenType == JsonTokenType.StartArray)
-                {
-                    depth++;
-                    continue;
-                }
-                if (reader.TokenType == JsonTokenType.EndArray)
-                {
-                    depth--;
-                    continue;
-                }
                 if (reader.TokenType != JsonTokenType.String)
                 {
                     throw BadElement(name, DataType.Bytes, ref reader, (int)written, "a string");
@@ -212,7 +220,6 @@ internal static class JsonTensorDecoder
                 offset += BytesTensorLayout.PrefixSize + length;
                 written++;
             }
-            while (depth > 0 && reader.Read());
             if (written != count)
             {
                 throw InferenceException.Invalid($"input '{name}' has {written} data elements but shape {ShapeMath.Format(shape)} needs {count}");

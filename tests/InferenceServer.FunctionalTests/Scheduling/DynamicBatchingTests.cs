@@ -33,7 +33,7 @@ public sealed partial class DynamicBatchingTests
         """;
 
     // Enough work to keep the only instance busy for seconds.
-    private const long Busy = 150_000;
+    private const long Busy = 500_000;
 
     [Fact]
     public async Task ConcurrentRequestsRunInRealBatchesAndEachGetsItsOwnResult()
@@ -168,7 +168,11 @@ public sealed partial class DynamicBatchingTests
         var busy = server.Client.PostJsonAsync("/v2/models/slow/infer", SlowRequest(Busy));
         await Task.Delay(500);
         await WaitForPendingAsync(server, "slow", 0);
-        Assert.False(busy.IsCompleted, "the busy request ended too soon; raise Busy");
+        if (busy.IsCompleted)
+        {
+            var (response, body) = await busy;
+            Assert.Fail($"the busy request ended within half a second ({(int)response.StatusCode}: {body?.ToJsonString()[..Math.Min(200, body.ToJsonString().Length)]}); raise Busy");
+        }
         return busy;
     }
 
