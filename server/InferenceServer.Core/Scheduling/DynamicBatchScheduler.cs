@@ -211,7 +211,7 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
         }
         if (wake)
         {
-            DrainNow();
+            ScheduleDrain();
         }
         return new ValueTask<Tensor[]>(request, request.Version);
     }
@@ -245,18 +245,6 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
         if (Interlocked.CompareExchange(ref _drainScheduled, 1, 0) == 0)
         {
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
-        }
-    }
-
-    // An instance is idle, so the drain has work to hand out at once: run it on the caller's thread
-    // rather than queueing it to the pool, saving a thread hop on the latency path. The scheduled
-    // flag still admits one drainer at a time; if one is already running it will see this request.
-    private void DrainNow()
-    {
-        Volatile.Write(ref _drainRequested, 1);
-        if (Interlocked.CompareExchange(ref _drainScheduled, 1, 0) == 0)
-        {
-            ((IThreadPoolWorkItem)this).Execute();
         }
     }
 
