@@ -27,6 +27,7 @@ internal sealed class RunningServer : IAsyncDisposable
             ["Http:Address"] = "127.0.0.1",
             ["Http:Port"] = "0",
             ["Metrics:Port"] = "0",
+            ["Grpc:Port"] = "0",
             ["Logging:LogLevel:Default"] = "Warning",
         };
         foreach (var (key, value) in settings)

@@ -80,46 +80,13 @@ public static partial class V2Endpoints
         return WriteJsonAsync(context, StatusCodes.Status200OK, writer => ModelConfigJsonWriter.Write(writer, config));
     }
 
-    // Statistics of every READY version, of one model's READY versions, or of one version.
     private static Task ModelStatisticsAsync(HttpContext context)
     {
         var manager = context.RequestServices.GetRequiredService<ModelManager>();
         var values = context.Request.RouteValues;
         var model = values.TryGetValue("model", out var name) ? (string?)name : null;
         var version = values.TryGetValue("version", out var number) ? (string?)number : null;
-        var snapshots = new List<Core.Monitoring.ModelStatisticsSnapshot>();
-        if (model is null)
-        {
-            foreach (var entry in manager.Models.Values.OrderBy(e => e.Name, StringComparer.Ordinal))
-            {
-                foreach (var candidate in entry.Versions.Values.OrderBy(v => v.Version))
-                {
-                    if (candidate.Statistics is not null)
-                    {
-                        snapshots.Add(candidate.Statistics.Snapshot());
-                    }
-                }
-            }
-        }
-        else if (version is not null || !manager.Models.TryGetValue(model, out var entry))
-        {
-            // Resolve answers an unknown model or version, or one that is not READY, as every other endpoint does.
-            snapshots.Add(manager.Resolve(model, version).Statistics!.Snapshot());
-        }
-        else
-        {
-            foreach (var candidate in entry.Versions.Values.OrderBy(v => v.Version))
-            {
-                if (candidate.Statistics is not null)
-                {
-                    snapshots.Add(candidate.Statistics.Snapshot());
-                }
-            }
-            if (snapshots.Count == 0)
-            {
-                manager.Resolve(model, null);
-            }
-        }
+        var snapshots = ModelStatisticsSelection.Select(manager, model, version);
         return WriteJsonAsync(context, StatusCodes.Status200OK, writer => StatisticsJson.Write(writer, snapshots));
     }
 

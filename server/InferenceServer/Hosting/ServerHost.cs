@@ -3,6 +3,8 @@ using InferenceServer.Core.Backends;
 using InferenceServer.Core.Models;
 using InferenceServer.Core.Monitoring;
 using InferenceServer.OnnxRuntime;
+using System.Security.Cryptography.X509Certificates;
+using InferenceServer.Protocols.Grpc;
 using InferenceServer.Protocols.Http;
 using InferenceServer.Protocols.Metrics;
 using Microsoft.AspNetCore.Builder;
@@ -39,6 +41,12 @@ internal sealed partial class ServerHost : IAsyncDisposable
     /// <summary>An address a local client can reach the HTTP/REST endpoint at (a wildcard bind becomes loopback).</summary>
     public Uri HttpAddress => Reachable(BoundHttpAddress);
 
+    /// <summary>The address the gRPC endpoint is bound to once started, e.g. <c>http://0.0.0.0:8001</c> (<c>https</c> with TLS); throws when gRPC is disabled.</summary>
+    public string BoundGrpcAddress => Bound(_listeners.Grpc, _listeners.GrpcTls ? "https" : "http");
+
+    /// <summary>An address a local client can reach the gRPC endpoint at (a wildcard bind becomes loopback).</summary>
+    public Uri GrpcAddress => Reachable(BoundGrpcAddress);
+
     /// <summary>The address the Prometheus metrics endpoint is bound to once started, e.g. <c>http://0.0.0.0:8002</c>.</summary>
     public string BoundMetricsAddress => Bound(_listeners.Metrics);
 
@@ -67,6 +75,7 @@ internal sealed partial class ServerHost : IAsyncDisposable
         var services = builder.Services;
         services.Configure<ModelManagerOptions>(configuration.GetSection("Server"));
         services.Configure<HttpProtocolOptions>(configuration.GetSection("Http"));
+        services.Configure<GrpcProtocolOptions>(configuration.GetSection("Grpc"));
         services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(configuration.GetValue("Server:ShutdownTimeoutSeconds", 30)));
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<ModelManagerOptions>>().Value);
         services.AddSingleton<IModelBackend, OnnxRuntimeBackend>();
@@ -76,6 +85,7 @@ internal sealed partial class ServerHost : IAsyncDisposable
         services.AddSingleton<InferenceMetrics>();
         services.AddSingleton<HostMetrics>();
         services.AddPrometheusMetrics();
+        services.AddInferenceGrpc();
 
         var httpAddressText = configuration.GetValue("Http:Address", "0.0.0.0")!;
         var address = ParseAddress(httpAddressText, "Http:Address");
@@ -87,6 +97,7 @@ internal sealed partial class ServerHost : IAsyncDisposable
         {
             throw new ArgumentException($"Metrics:Port and Http:Port are both {port}; the metrics endpoint needs a port of its own");
         }
+        var grpc = ReadGrpcEndpoint(configuration, httpAddressText, port, metricsPort);
         var maxBody = configuration.GetValue("Http:MaxRequestBodyBytes", new HttpProtocolOptions().MaxRequestBodyBytes);
         var listeners = new Listeners();
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -104,11 +115,28 @@ internal sealed partial class ServerHost : IAsyncDisposable
                 listen.UseMetricsConnections();
                 listeners.Metrics = listen;
             });
+            if (grpc is { } endpoint)
+            {
+                kestrel.Listen(endpoint.Address, endpoint.Port, listen =>
+                {
+                    // Cleartext gRPC is HTTP/2 with prior knowledge; with TLS, ALPN negotiates h2.
+                    listen.Protocols = HttpProtocols.Http2;
+                    if (endpoint.Certificate is { } certificate)
+                    {
+                        listen.UseHttps(certificate);
+                        listeners.GrpcTls = true;
+                    }
+                    listen.UseGrpcConnections();
+                    listeners.Grpc = listen;
+                });
+            }
         });
 
         var app = builder.Build();
         // Requests on the metrics port are answered here and never reach the v2 routes.
         app.UseMetricsEndpoint();
+        // Likewise for the gRPC port and the gRPC services.
+        app.UseInferenceGrpc();
         app.MapV2Endpoints();
         return new ServerHost(app, listeners);
     }
@@ -131,6 +159,10 @@ internal sealed partial class ServerHost : IAsyncDisposable
         await _app.StartAsync(cancellationToken).ConfigureAwait(false);
         _app.Lifetime.ApplicationStopping.Register(() => LogStopping(logger));
         LogListening(logger, BoundHttpAddress, options.ModelControlMode, repository);
+        if (_listeners.Grpc is not null)
+        {
+            LogGrpcListening(logger, BoundGrpcAddress);
+        }
         LogMetricsListening(logger, BoundMetricsAddress);
         if (options.ModelControlMode == ModelControlMode.Poll)
         {
@@ -192,6 +224,41 @@ internal sealed partial class ServerHost : IAsyncDisposable
         }
     }
 
+    // The gRPC endpoint: on unless Grpc:Enabled is false; the HTTP address unless Grpc:Address says otherwise; TLS when
+    // Grpc:ServerCertificate and Grpc:ServerKey name PEM files.
+    private static (IPAddress Address, int Port, X509Certificate2? Certificate)? ReadGrpcEndpoint(IConfiguration configuration, string httpAddress, int httpPort, int metricsPort)
+    {
+        if (!configuration.GetValue("Grpc:Enabled", true))
+        {
+            return null;
+        }
+        var address = ParseAddress(configuration.GetValue("Grpc:Address", httpAddress)!, "Grpc:Address");
+        var port = configuration.GetValue("Grpc:Port", 8001);
+        if (port != 0 && (port == httpPort || port == metricsPort))
+        {
+            throw new ArgumentException($"Grpc:Port {port} is also the HTTP or metrics port; the gRPC endpoint needs a port of its own");
+        }
+        var certificatePath = configuration.GetValue<string>("Grpc:ServerCertificate");
+        var keyPath = configuration.GetValue<string>("Grpc:ServerKey");
+        if (string.IsNullOrEmpty(certificatePath) != string.IsNullOrEmpty(keyPath))
+        {
+            throw new ArgumentException("gRPC TLS needs both Grpc:ServerCertificate and Grpc:ServerKey (PEM files)");
+        }
+        X509Certificate2? certificate = null;
+        if (!string.IsNullOrEmpty(certificatePath))
+        {
+            try
+            {
+                certificate = X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
+            }
+            catch (Exception e) when (e is IOException or System.Security.Cryptography.CryptographicException or UnauthorizedAccessException)
+            {
+                throw new ArgumentException($"cannot read the gRPC TLS certificate '{certificatePath}' with key '{keyPath}': {e.Message}", e);
+            }
+        }
+        return (address, port, certificate);
+    }
+
     private static IPAddress ParseAddress(string text, string key) => text switch
     {
         "localhost" => IPAddress.Loopback,
@@ -200,18 +267,22 @@ internal sealed partial class ServerHost : IAsyncDisposable
     };
 
     // Kestrel writes the port it bound (when asked for 0) back into the endpoint's ListenOptions.
-    private static string Bound(ListenOptions? listen) =>
-        listen?.IPEndPoint is { } endpoint ? $"http://{endpoint}" : throw new InvalidOperationException("the server has not started");
+    private static string Bound(ListenOptions? listen, string scheme = "http") =>
+        listen?.IPEndPoint is { } endpoint ? $"{scheme}://{endpoint}" : throw new InvalidOperationException("the endpoint is not enabled or the server has not started");
 
     private static Uri Reachable(string bound) =>
         new(bound.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "[::1]", StringComparison.Ordinal));
 
-    // The two Kestrel endpoints, captured when Kestrel is configured so their bound ports can be read after start.
+    // The Kestrel endpoints, captured when Kestrel is configured so their bound ports can be read after start.
     private sealed class Listeners
     {
         public ListenOptions? Http { get; set; }
 
         public ListenOptions? Metrics { get; set; }
+
+        public ListenOptions? Grpc { get; set; }
+
+        public bool GrpcTls { get; set; }
     }
 
     /// <summary>Stops (finishing in-flight requests, then draining the models) and releases everything; safe to call twice.</summary>
@@ -227,6 +298,9 @@ internal sealed partial class ServerHost : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "HTTP/REST (KServe v2) listening on {Address}; model control mode {Mode}; repository {Repository}")]
     private static partial void LogListening(ILogger logger, string address, ModelControlMode mode, string repository);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "gRPC (inference.GRPCInferenceService, grpc.health.v1.Health) listening on {Address}")]
+    private static partial void LogGrpcListening(ILogger logger, string address);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Prometheus metrics listening on {Address}/metrics")]
     private static partial void LogMetricsListening(ILogger logger, string address);

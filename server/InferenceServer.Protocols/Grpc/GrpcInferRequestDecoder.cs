@@ -1,0 +1,228 @@
+using System.Buffers;
+using InferenceServer.Core.Inference;
+using InferenceServer.Core.Tensors;
+using InferenceServer.Protocols.Grpc.Messages;
+using InferTensor = InferenceServer.Protocols.Grpc.Messages.ModelInferRequest.Types.InferInputTensor;
+using RequestedOutput = InferenceServer.Protocols.Grpc.Messages.ModelInferRequest.Types.InferRequestedOutputTensor;
+
+namespace InferenceServer.Protocols.Grpc;
+
+/// <summary>
+/// Decodes a <c>ModelInferRequest</c> where it lies in the call's buffers into an <see cref="InferenceRequest"/>.
+/// The top level is read field by field so each <c>raw_input_contents</c> entry is copied once, straight into its
+/// pooled tensor; the small sub-messages (input and output descriptions, parameters) go through the generated parsers.
+/// </summary>
+internal static class GrpcInferRequestDecoder
+{
+    private const string MessageName = "ModelInferRequest";
+
+    public static InferenceRequest Decode(ReadOnlySequence<byte> message)
+    {
+        string modelName = "", modelVersion = "", id = "";
+        List<InferTensor>? inputs = null;
+        List<ReadOnlySequence<byte>>? raw = null;
+        var request = (InferenceRequest?)null;
+        var priority = 0;
+        var timeout = 0L;
+        List<string>? outputs = null;
+
+        var reader = new ProtoWireReader(message, MessageName);
+        while (!reader.End)
+        {
+            var (field, wireType) = reader.ReadTag();
+            switch (field)
+            {
+                case 1:
+                    reader.Expect(field, wireType, ProtoWireReader.LengthDelimited);
+                    modelName = reader.ReadString();
+                    break;
+                case 2:
+                    reader.Expect(field, wireType, ProtoWireReader.LengthDelimited);
+                    modelVersion = reader.ReadString();
+                    break;
+                case 3:
+                    reader.Expect(field, wireType, ProtoWireReader.LengthDelimited);
+                    id = reader.ReadString();
+                    break;
+                case 4:
+                    reader.Expect(field, wireType, ProtoWireReader.LengthDelimited);
+                    ReadRequestParameter(reader.ReadLengthDelimited(), ref priority, ref timeout);
+                    break;
+                case 5:
+                    reader.Expect(field, wireType, ProtoWireReader.LengthDelimited);
+                    (inputs ??= []).Add(Parse(InferTensor.Parser, reader.ReadLengthDelimited(), "inputs"));
+                    break;
+                case 6:
+                    reader.Expect(field, wireType, ProtoWireReader.LengthDelimited);
+                    (outputs ??= []).Add(ReadRequestedOutput(Parse(RequestedOutput.Parser, reader.ReadLengthDelimited(), "outputs")));
+                    break;
+                case 7:
+                    reader.Expect(field, wireType, ProtoWireReader.LengthDelimited);
+                    (raw ??= []).Add(reader.ReadLengthDelimited());
+                    break;
+                default:
+                    reader.Skip(wireType);
+                    break;
+            }
+        }
+
+        if (modelName.Length == 0)
+        {
+            throw InferenceException.Invalid("the request names no model (model_name is empty)");
+        }
+        request = new InferenceRequest
+        {
+            ModelName = modelName,
+            ModelVersion = modelVersion.Length == 0 ? null : modelVersion,
+            Id = id,
+            Priority = priority,
+            TimeoutMicroseconds = timeout,
+        };
+        try
+        {
+            AddInputs(request, inputs, raw);
+            if (outputs is not null)
+            {
+                request.RequestedOutputs.AddRange(outputs);
+            }
+            return request;
+        }
+        catch
+        {
+            request.Dispose();
+            throw;
+        }
+    }
+
+    private static void AddInputs(InferenceRequest request, List<InferTensor>? inputs, List<ReadOnlySequence<byte>>? raw)
+    {
+        if (inputs is null)
+        {
+            return;
+        }
+        if (raw is not null && raw.Count != inputs.Count)
+        {
+            throw InferenceException.Invalid($"the request has {inputs.Count} inputs but {raw.Count} raw_input_contents entries; when raw contents are used, every input needs one, in order");
+        }
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            var input = inputs[i];
+            var name = input.Name;
+            if (name.Length == 0)
+            {
+                throw InferenceException.Invalid($"inputs[{i}] has no name");
+            }
+            if (!DataTypes.TryParseProtocolName(input.Datatype, out var type))
+            {
+                throw InferenceException.Invalid($"input '{name}' has datatype '{input.Datatype}', which is not a v2 datatype");
+            }
+            var shape = new long[input.Shape.Count];
+            for (var d = 0; d < shape.Length; d++)
+            {
+                shape[d] = input.Shape[d];
+                if (shape[d] < 0)
+                {
+                    throw InferenceException.Invalid($"input '{name}' has a negative dimension in its shape {ShapeMath.Format(shape.AsSpan(0, d + 1))}");
+                }
+            }
+            var typed = input.Contents is { } contents ? TensorContentsDecoder.UsedList(contents) : null;
+            if (raw is not null)
+            {
+                if (typed is not null)
+                {
+                    throw InferenceException.Invalid($"input '{name}' has data in both contents.{typed} and raw_input_contents; give one");
+                }
+                request.Inputs.Add(FromRaw(name, type, shape, raw[i]));
+            }
+            else if (typed is not null || (input.Contents is not null && ShapeMath.ElementCount(shape) == 0))
+            {
+                request.Inputs.Add(TensorContentsDecoder.Decode(name, type, shape, input.Contents!));
+            }
+            else
+            {
+                throw InferenceException.Invalid($"input '{name}' has no data: set its contents or raw_input_contents");
+            }
+        }
+    }
+
+    // The one copy of a raw input: from the request's buffers into the pooled tensor the scheduler will use.
+    private static Tensor FromRaw(string name, DataType type, long[] shape, ReadOnlySequence<byte> data)
+    {
+        var tensor = Tensor.Allocate(name, type, shape, (int)data.Length);
+        data.CopyTo(tensor.Data);
+        return tensor;
+    }
+
+    // A map<string, InferParameter> entry: key = 1, value = 2.
+    private static void ReadRequestParameter(ReadOnlySequence<byte> entry, ref int priority, ref long timeout)
+    {
+        var reader = new ProtoWireReader(entry, MessageName + ".parameters");
+        var key = "";
+        ReadOnlySequence<byte> value = default;
+        while (!reader.End)
+        {
+            var (field, wireType) = reader.ReadTag();
+            if (field == 1 && wireType == ProtoWireReader.LengthDelimited)
+            {
+                key = reader.ReadString();
+            }
+            else if (field == 2 && wireType == ProtoWireReader.LengthDelimited)
+            {
+                value = reader.ReadLengthDelimited();
+            }
+            else
+            {
+                reader.Skip(wireType);
+            }
+        }
+        switch (key)
+        {
+            case "priority":
+                priority = (int)Integer(key, Parse(InferParameter.Parser, value, "parameters"), int.MaxValue);
+                break;
+            case "timeout":
+                timeout = Integer(key, Parse(InferParameter.Parser, value, "parameters"), long.MaxValue);
+                break;
+            default:
+                // binary_data_output, sequence and other parameters have no meaning here; they are ignored as over REST.
+                break;
+        }
+    }
+
+    private static long Integer(string key, InferParameter parameter, long max)
+    {
+        var (value, ok) = parameter.ParameterChoiceCase switch
+        {
+            InferParameter.ParameterChoiceOneofCase.Int64Param => (parameter.Int64Param, parameter.Int64Param >= 0 && parameter.Int64Param <= max),
+            InferParameter.ParameterChoiceOneofCase.Uint64Param => ((long)Math.Min(parameter.Uint64Param, (ulong)long.MaxValue), parameter.Uint64Param <= (ulong)max),
+            _ => (0L, false),
+        };
+        return ok ? value : throw InferenceException.Invalid($"parameter '{key}' must be an integer from 0 to {max} in int64_param or uint64_param");
+    }
+
+    private static string ReadRequestedOutput(RequestedOutput output)
+    {
+        if (output.Name.Length == 0)
+        {
+            throw InferenceException.Invalid("a requested output has no name");
+        }
+        if (output.Parameters.ContainsKey("classification"))
+        {
+            throw InferenceException.Invalid($"output '{output.Name}': the classification extension is not supported");
+        }
+        return output.Name;
+    }
+
+    private static T Parse<T>(Google.Protobuf.MessageParser<T> parser, ReadOnlySequence<byte> bytes, string field)
+        where T : Google.Protobuf.IMessage<T>
+    {
+        try
+        {
+            return parser.ParseFrom(bytes);
+        }
+        catch (Google.Protobuf.InvalidProtocolBufferException e)
+        {
+            throw InferenceException.Invalid($"malformed {MessageName}.{field}: {e.Message}");
+        }
+    }
+}
