@@ -1,0 +1,180 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Runtime.InteropServices;
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using Google.Protobuf;
+using InferenceServer.Core.Inference;
+using InferenceServer.Core.Tensors;
+using InferenceServer.Grpc;
+using InferenceServer.Protocols.Grpc;
+using InferenceServer.Protocols.Grpc.Messages;
+
+namespace InferenceServer.Benchmarks.Grpc;
+
+/// <summary>
+/// Per-call cost of the gRPC codec: unframing and decoding a <c>ModelInferRequest</c> with raw contents into pooled
+/// tensors, and encoding a <c>ModelInferResponse</c> into a framed message in the response pipe. Payloads: an
+/// <c>income</c> request (FP32 [1,58] in, [1,1] out) and a batch of 64 images (FP32 [64,3,224,224] in, 38.5 MB;
+/// [64,1000] class scores out). The baseline is what Google.Protobuf does by itself: parse the whole message (raw
+/// contents copied into ByteStrings) then copy each into a tensor; on the way out, copy each output into a ByteString,
+/// serialize to a new array, then copy that into the frame.
+/// </summary>
+/// <remarks>Public and unsealed because BenchmarkDotNet derives its generated runner from it.</remarks>
+[MemoryDiagnoser]
+[CategoriesColumn]
+[GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
+public class GrpcCodecBenchmarks
+{
+    private ReadOnlySequence<byte> _frame;
+    private InferenceResponse? _response;
+    private Pipe _pipe = new();
+    private byte[]? _captured;
+    private bool _capture;
+
+    [Params(GrpcPayload.Income, GrpcPayload.Images64)]
+    public GrpcPayload Payload { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var (inputShape, outputShape) = Payload == GrpcPayload.Income
+            ? (new long[] { 1, 58 }, new long[] { 1, 1 })
+            : (new long[] { 64, 3, 224, 224 }, new long[] { 64, 1000 });
+        var request = new ModelInferRequest { ModelName = "m", Id = "42" };
+        var input = new ModelInferRequest.Types.InferInputTensor { Name = "input", Datatype = "FP32" };
+        input.Shape.AddRange(inputShape);
+        request.Inputs.Add(input);
+        request.RawInputContents.Add(ByteString.CopyFrom(Floats(ShapeMath.ElementCount(inputShape), seed: 1)));
+        var message = request.ToByteArray();
+        var frame = new byte[GrpcFrame.HeaderSize + message.Length];
+        GrpcFrame.WriteHeader(frame, compressed: false, message.Length);
+        message.CopyTo(frame, GrpcFrame.HeaderSize);
+        _frame = new ReadOnlySequence<byte>(frame);
+
+        var output = Tensor.Copy("scores", DataType.Fp32, outputShape, Floats(ShapeMath.ElementCount(outputShape), seed: 2));
+        _response = new InferenceResponse("m", "1", "42", [output]);
+        // No back-pressure: the benchmark drains the pipe after each call, as the socket would.
+        _pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false));
+        Check(inputShape);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _response?.Dispose();
+
+    [Benchmark(Baseline = true, Description = "Google.Protobuf parse + copy")]
+    [BenchmarkCategory("Decode")]
+    public int DecodeBaseline()
+    {
+        Unframe(out var message);
+        var request = ModelInferRequest.Parser.ParseFrom(message);
+        var total = 0;
+        for (var i = 0; i < request.Inputs.Count; i++)
+        {
+            var input = request.Inputs[i];
+            using var tensor = Tensor.Copy(input.Name, DataType.Fp32, [.. input.Shape], request.RawInputContents[i].Span);
+            total += tensor.ByteLength;
+        }
+        return total;
+    }
+
+    [Benchmark(Description = "wire reader, one copy")]
+    [BenchmarkCategory("Decode")]
+    public int Decode()
+    {
+        Unframe(out var message);
+        using var request = GrpcInferRequestDecoder.Decode(message);
+        return request.Inputs[0].ByteLength;
+    }
+
+    [Benchmark(Baseline = true, Description = "copy to ByteString + ToByteArray + frame")]
+    [BenchmarkCategory("Encode")]
+    public long EncodeBaseline()
+    {
+        var message = new ModelInferResponse { ModelName = _response!.ModelName, ModelVersion = _response.ModelVersion, Id = _response.Id };
+        foreach (var output in _response.Outputs)
+        {
+            var tensor = new ModelInferResponse.Types.InferOutputTensor { Name = output.Name, Datatype = "FP32" };
+            tensor.Shape.AddRange(output.Shape);
+            message.Outputs.Add(tensor);
+            message.RawOutputContents.Add(ByteString.CopyFrom(output.Data));
+        }
+        var bytes = message.ToByteArray();
+        var span = _pipe.Writer.GetSpan(GrpcFrame.HeaderSize + bytes.Length);
+        GrpcFrame.WriteHeader(span, compressed: false, bytes.Length);
+        bytes.CopyTo(span[GrpcFrame.HeaderSize..]);
+        _pipe.Writer.Advance(GrpcFrame.HeaderSize + bytes.Length);
+        return Drain();
+    }
+
+    [Benchmark(Description = "wrap outputs + write into the pipe")]
+    [BenchmarkCategory("Encode")]
+    public long Encode()
+    {
+        var writer = new GrpcMessageWriter(_pipe.Writer, int.MaxValue, compression: null, CancellationToken.None);
+        writer.WriteProtobuf(GrpcInferResponseEncoder.ToMessage(_response!));
+        return Drain();
+    }
+
+    private void Unframe(out ReadOnlySequence<byte> message)
+    {
+        if (!GrpcFrame.TryRead(_frame, int.MaxValue, out _, out message))
+        {
+            throw new InvalidOperationException("the frame is incomplete");
+        }
+    }
+
+    // Hands the written bytes to the reader side and releases them, as Kestrel does once they are on the socket.
+    private long Drain()
+    {
+        _pipe.Writer.FlushAsync().GetAwaiter().GetResult();
+        _pipe.Reader.TryRead(out var result);
+        var length = result.Buffer.Length;
+        if (_capture)
+        {
+            _captured = result.Buffer.ToArray();
+        }
+        _pipe.Reader.AdvanceTo(result.Buffer.End);
+        return length;
+    }
+
+    private static byte[] Floats(long count, int seed)
+    {
+        var random = new Random(seed);
+        var values = new float[count];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = random.NextSingle();
+        }
+        return MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
+    }
+
+    // Both paths must produce the same bytes before their costs are compared.
+    private void Check(long[] inputShape)
+    {
+        Unframe(out var message);
+        using var ours = GrpcInferRequestDecoder.Decode(message);
+        var parsed = ModelInferRequest.Parser.ParseFrom(message);
+        if (!ours.Inputs[0].Data.SequenceEqual(parsed.RawInputContents[0].Span) || !ours.Inputs[0].Shape.AsSpan().SequenceEqual(inputShape))
+        {
+            throw new InvalidOperationException("the decoder and Google.Protobuf disagree on the input");
+        }
+        _capture = true;
+        EncodeBaseline();
+        var baseline = _captured!;
+        Encode();
+        var encoded = _captured!;
+        _capture = false;
+        if (!baseline.AsSpan().SequenceEqual(encoded))
+        {
+            throw new InvalidOperationException($"the encoders wrote different frames ({encoded.Length} and {baseline.Length} bytes)");
+        }
+    }
+}
+
+/// <summary>The gRPC payloads: one <c>income</c> row, or a batch of 64 ImageNet-sized images.</summary>
+public enum GrpcPayload
+{
+    Income,
+    Images64,
+}
