@@ -2,6 +2,7 @@ using System.Buffers;
 using InferenceServer.Core.Inference;
 using InferenceServer.Core.Tensors;
 using InferenceServer.Protocols.Grpc.Messages;
+using DataType = InferenceServer.Core.Tensors.DataType;
 using InferTensor = InferenceServer.Protocols.Grpc.Messages.ModelInferRequest.Types.InferInputTensor;
 using RequestedOutput = InferenceServer.Protocols.Grpc.Messages.ModelInferRequest.Types.InferRequestedOutputTensor;
 

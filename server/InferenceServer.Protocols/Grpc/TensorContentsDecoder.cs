@@ -4,6 +4,7 @@ using Google.Protobuf.Collections;
 using InferenceServer.Core.Inference;
 using InferenceServer.Core.Tensors;
 using InferenceServer.Protocols.Grpc.Messages;
+using DataType = InferenceServer.Core.Tensors.DataType;
 
 namespace InferenceServer.Protocols.Grpc;
 

@@ -5,6 +5,7 @@ using InferenceServer.Core.Inference;
 using InferenceServer.Core.Tensors;
 using InferenceServer.Protocols.Grpc;
 using InferenceServer.Protocols.Grpc.Messages;
+using DataType = InferenceServer.Core.Tensors.DataType;
 using InferenceServer.UnitTests.TestDoubles;
 using InputTensor = InferenceServer.Protocols.Grpc.Messages.ModelInferRequest.Types.InferInputTensor;
 
