@@ -2,8 +2,9 @@ using System.Buffers;
 
 namespace InferenceServer.Grpc;
 
-/// <summary>An <see cref="IBufferWriter{T}"/> over an array rented from the shared pool, reusable across messages with <see cref="Reset"/>.</summary>
-internal sealed class PooledBufferWriter(int initialCapacity = 4096) : IBufferWriter<byte>, IDisposable
+/// <summary>An <see cref="IBufferWriter{T}"/> over an array rented from the shared pool, reusable across messages with <see cref="Reset"/>;
+/// the gRPC layer stages compressed messages in it, and the REST encoders build bodies in it.</summary>
+public sealed class PooledBufferWriter(int initialCapacity = 4096) : IBufferWriter<byte>, IDisposable
 {
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(initialCapacity);
     private int _written;
@@ -11,12 +12,16 @@ internal sealed class PooledBufferWriter(int initialCapacity = 4096) : IBufferWr
     /// <summary>What has been written so far.</summary>
     public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _written);
 
+    /// <summary>What has been written so far, as memory (valid until the next write, reset or dispose).</summary>
+    public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
+
     /// <summary>Number of bytes written.</summary>
     public int WrittenCount => _written;
 
     /// <summary>Forgets what was written, keeping the array for the next message.</summary>
     public void Reset() => _written = 0;
 
+    /// <inheritdoc />
     public void Advance(int count)
     {
         if ((uint)count > (uint)(_buffer.Length - _written))
@@ -26,12 +31,14 @@ internal sealed class PooledBufferWriter(int initialCapacity = 4096) : IBufferWr
         _written += count;
     }
 
+    /// <inheritdoc />
     public Memory<byte> GetMemory(int sizeHint = 0)
     {
         Ensure(sizeHint);
         return _buffer.AsMemory(_written);
     }
 
+    /// <inheritdoc />
     public Span<byte> GetSpan(int sizeHint = 0)
     {
         Ensure(sizeHint);
@@ -51,6 +58,7 @@ internal sealed class PooledBufferWriter(int initialCapacity = 4096) : IBufferWr
         _buffer = larger;
     }
 
+    /// <summary>Returns the array to the pool.</summary>
     public void Dispose()
     {
         var buffer = Interlocked.Exchange(ref _buffer, []);

@@ -9,6 +9,7 @@ using InferenceServer.Core.Tensors;
 using InferenceServer.Grpc;
 using InferenceServer.Protocols.Grpc;
 using InferenceServer.Protocols.Grpc.Messages;
+using DataType = InferenceServer.Core.Tensors.DataType;
 
 namespace InferenceServer.Benchmarks.Grpc;
 

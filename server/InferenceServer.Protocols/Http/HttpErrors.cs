@@ -1,5 +1,6 @@
 using System.Text.Json;
 using InferenceServer.Core.Inference;
+using InferenceServer.Grpc;
 using Microsoft.AspNetCore.Http;
 
 namespace InferenceServer.Protocols.Http;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using InferenceServer.Core.Inference;
 using InferenceServer.Core.Tensors;
+using InferenceServer.Grpc;
 
 namespace InferenceServer.Protocols.Http;
 
