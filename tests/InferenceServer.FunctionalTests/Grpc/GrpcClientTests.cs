@@ -101,6 +101,7 @@ public sealed class GrpcClientTests(GrpcClientTests.Suite suite) : IClassFixture
         "stream_mixes_models_and_contents",
         "stream_failing_requests_answer_with_their_id_and_the_stream_goes_on",
         "stream_malformed_message_answers_an_error_and_the_stream_goes_on",
+        "concurrent_streams_each_get_their_own_answers",
         "stream_with_no_requests_ends_cleanly",
     ];
 

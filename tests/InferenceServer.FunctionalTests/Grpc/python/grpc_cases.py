@@ -19,6 +19,7 @@ import threading
 import time
 import traceback
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import numpy as np
@@ -805,6 +806,33 @@ def stream_malformed_message_answers_an_error_and_the_stream_goes_on(ctx):
     assert len(answers) == 5 and len(errors) == 1, answers
     ids = sorted(a.infer_response.id for a in answers if not a.error_message)
     assert ids == ["ok-0", "ok-1", "ok-2", "ok-3"], ids
+
+
+@case("main")
+def concurrent_streams_each_get_their_own_answers(ctx):
+    # Sixteen streams at once, half on the shared channel (one HTTP/2 connection) and half on channels of their own.
+    def one_stream(s):
+        client = ctx.new_client() if s % 2 else ctx.client
+        try:
+            requests = [infer_request(ctx, "identity", identity_inputs(DATATYPES, rows=1 + i % 3), request_id=f"{s}-{i}") if i % 4 == 0
+                        else simple_request(ctx, s * 100 + i, i, request_id=f"{s}-{i}") for i in range(40)]
+            answers = {}
+            for answer in client.stream(requests):
+                assert not answer.error_message, answer.error_message
+                answers[answer.infer_response.id] = answer.infer_response
+            assert len(answers) == 40, (s, sorted(answers))
+            for i in range(40):
+                if i % 4 == 0:
+                    for datatype in DATATYPES:
+                        check_identity_output(answers[f"{s}-{i}"], datatype, rows=1 + i % 3)
+                else:
+                    check_simple(answers[f"{s}-{i}"], s * 100 + i, i)
+        finally:
+            if client is not ctx.client:
+                client.close()
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(one_stream, range(16)))
 
 
 @case("main")
