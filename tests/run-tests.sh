@@ -6,10 +6,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the build and the tests use: npm fetches the ONNX Runtime native library;
-# python3-prometheus-client is the independent parser the metrics tests check /metrics with.
+# python3-prometheus-client is the independent parser the metrics tests check /metrics with;
+# python3-grpcio, python3-protobuf and python3-numpy make the independent gRPC client the gRPC
+# functional tests drive the server with (tests/InferenceServer.FunctionalTests/Grpc/python).
 need_debs=()
 command -v npm >/dev/null 2>&1 || need_debs+=(npm)
 /usr/bin/python3 -c "import prometheus_client" 2>/dev/null || need_debs+=(python3-prometheus-client)
+/usr/bin/python3 -c "import grpc" 2>/dev/null || need_debs+=(python3-grpcio)
+/usr/bin/python3 -c "import google.protobuf" 2>/dev/null || need_debs+=(python3-protobuf)
+/usr/bin/python3 -c "import numpy" 2>/dev/null || need_debs+=(python3-numpy)
 if [ ${#need_debs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing Debian packages: ${need_debs[*]}"

@@ -102,7 +102,7 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
         // Timers and worker threads must not capture whichever request's context created the model.
         using (ExecutionContext.SuppressFlow())
         {
-            _timer = timeProvider.CreateTimer(static state => ((DynamicBatchScheduler)state!).ScheduleDrain(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _timer = timeProvider.CreateTimer(static state => ((DynamicBatchScheduler)state!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         }
         _workers = new BatchWorker[instances.Count];
         _idle = new BatchWorker[instances.Count];
@@ -458,6 +458,19 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
         worker.Count = count;
         worker.TotalSize = total;
         return true;
+    }
+
+    // The timer is one-shot: once it fired nothing is armed, even when the timestamp has not reached the due time yet
+    // (the timer queue counts on a coarser clock and may fire a few milliseconds early). Forgetting the due time makes
+    // the drain below arm it again; otherwise that drain would see it still "armed" for a time that never comes, and
+    // expiries and batch delays would wait for the next request or finished batch.
+    private void OnTimer()
+    {
+        lock (_lock)
+        {
+            _timerDue = long.MaxValue;
+        }
+        ScheduleDrain();
     }
 
     private void ArmTimerLocked(long now, long wakeAt)

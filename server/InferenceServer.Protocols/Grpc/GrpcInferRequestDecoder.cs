@@ -126,6 +126,9 @@ internal static class GrpcInferRequestDecoder
                     throw InferenceException.Invalid($"input '{name}' has a negative dimension in its shape {ShapeMath.Format(shape.AsSpan(0, d + 1))}");
                 }
             }
+            // Checked once here, so the element counts taken below cannot overflow into an OverflowException (INTERNAL,
+            // and on a stream the end of the whole call) for what is only a bad request.
+            CheckElementCount(name, shape);
             var typed = input.Contents is { } contents ? TensorContentsDecoder.UsedList(contents) : null;
             if (raw is not null)
             {
@@ -143,6 +146,18 @@ internal static class GrpcInferRequestDecoder
             {
                 throw InferenceException.Invalid($"input '{name}' has no data: set its contents or raw_input_contents");
             }
+        }
+    }
+
+    private static void CheckElementCount(string name, long[] shape)
+    {
+        try
+        {
+            ShapeMath.ElementCount(shape);
+        }
+        catch (OverflowException)
+        {
+            throw InferenceException.Invalid($"input '{name}' has shape {ShapeMath.Format(shape)}, whose element count overflows");
         }
     }
 

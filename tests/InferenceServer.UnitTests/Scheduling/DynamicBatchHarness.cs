@@ -16,14 +16,15 @@ internal sealed class DynamicBatchHarness : IAsyncDisposable
 
     private readonly List<Tensor> _inputs = [];
 
-    public DynamicBatchHarness(int maxBatchSize, DynamicBatchingConfig config, int instanceCount = 1)
+    /// <param name="clockView">What the scheduler sees of <see cref="Clock"/> (default: the clock itself), e.g. timers that fire early.</param>
+    public DynamicBatchHarness(int maxBatchSize, DynamicBatchingConfig config, int instanceCount = 1, Func<ManualTimeProvider, TimeProvider>? clockView = null)
     {
         Instances = new AddOneInstance[instanceCount];
         for (var i = 0; i < instanceCount; i++)
         {
             Instances[i] = new AddOneInstance();
         }
-        Scheduler = new DynamicBatchScheduler("m", maxBatchSize, config, Instances, Clock, Observer);
+        Scheduler = new DynamicBatchScheduler("m", maxBatchSize, config, Instances, clockView?.Invoke(Clock) ?? Clock, Observer);
     }
 
     public ManualTimeProvider Clock { get; } = new();

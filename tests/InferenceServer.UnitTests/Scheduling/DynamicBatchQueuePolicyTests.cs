@@ -91,6 +91,29 @@ public sealed class DynamicBatchQueuePolicyTests
     }
 
     [Fact]
+    public async Task A_timer_that_fires_before_the_deadline_is_armed_again()
+    {
+        // Half a millisecond early: the drain it triggers sees the request not yet expired and must wait again.
+        await using var h = new DynamicBatchHarness(1, new DynamicBatchingConfig
+        {
+            DefaultQueuePolicy = new QueuePolicyConfig { TimeoutAction = TimeoutAction.Reject, DefaultTimeoutMicroseconds = 5_000 },
+        }, clockView: clock => new TestDoubles.EarlyTimerClock(clock, TimeSpan.FromMicroseconds(500)));
+        var blocker = await h.BlockInstanceAsync(99, 1);
+        var late = h.Send(1);
+        await h.Clock.WaitForArmedTimerAsync();
+
+        h.Clock.Advance(TimeSpan.FromMicroseconds(4_500));
+        await h.Clock.WaitForArmedTimerAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        h.Clock.Advance(TimeSpan.FromMicroseconds(500));
+
+        var e = await Assert.ThrowsAsync<InferenceException>(() => late.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(InferenceErrorKind.DeadlineExceeded, e.Kind);
+        Assert.False(blocker.IsCompleted);
+        h.Instance.Open();
+        await blocker;
+    }
+
+    [Fact]
     public async Task A_delay_timeout_runs_after_the_requests_of_its_level_that_did_not_time_out()
     {
         await using var h = new DynamicBatchHarness(1, new DynamicBatchingConfig
