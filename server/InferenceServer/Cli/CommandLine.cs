@@ -89,9 +89,11 @@ internal static class CommandLine
         text.AppendLine("the command line wins.");
         text.AppendLine();
         text.AppendLine("Flags:");
+        // The widest flag sets the column, so a long name never runs into its description.
+        var width = Flags.Max(f => f.Name.Length) + 2;
         foreach (var flag in Flags)
         {
-            text.Append("  ").Append(flag.Name.PadRight(24)).AppendLine(flag.Help);
+            text.Append("  ").Append(flag.Name.PadRight(width)).AppendLine(flag.Help);
         }
         return text.ToString();
     }
