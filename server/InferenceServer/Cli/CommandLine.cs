@@ -16,6 +16,10 @@ internal static class CommandLine
         new("--model-repository", "Server:ModelRepository", "Path of the model repository (default: models)."),
         new("--model-control-mode", "Server:ModelControlMode", "none | poll | explicit (default: none)."),
         new("--load-model", "Server:LoadModels", "With explicit control: a model to load at startup; repeat for several.", Repeats: true),
+        new("--repository-poll-secs", "Server:RepositoryPollSeconds", "With poll control: rescan the repository this often, besides file-system events (default: 15; 0: events only)."),
+        new("--repository-poll-quiet-ms", "Server:RepositoryPollQuietMilliseconds", "With poll control: a version folder loads once its files are unchanged this long (default: 2000)."),
+        new("--repository-poll-marker", "Server:RepositoryPollMarker", "With poll control: load a version folder only once it holds a file of this name (default: none)."),
+        new("--model-load-thread-count", "Server:ModelLoadThreadCount", "How many models load at the same time (default: 4)."),
         new("--strict-model-config", "Server:StrictModelConfig", "Refuse models whose config.pbtxt is missing or incomplete (default: false).", IsSwitch: true),
         new("--http-address", "Http:Address", "Address the HTTP/REST endpoint binds (default: 0.0.0.0)."),
         new("--http-port", "Http:Port", "HTTP/REST port (default: 8000; 0 picks a free port)."),
@@ -85,7 +89,7 @@ internal static class CommandLine
         text.AppendLine("Flags:");
         foreach (var flag in Flags)
         {
-            text.Append("  ").Append(flag.Name.PadRight(24)).AppendLine(flag.Help);
+            text.Append("  ").Append(flag.Name.PadRight(28)).AppendLine(flag.Help);
         }
         return text.ToString();
     }

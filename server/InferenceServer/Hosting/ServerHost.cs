@@ -132,10 +132,6 @@ internal sealed partial class ServerHost : IAsyncDisposable
         _app.Lifetime.ApplicationStopping.Register(() => LogStopping(logger));
         LogListening(logger, BoundHttpAddress, options.ModelControlMode, repository);
         LogMetricsListening(logger, BoundMetricsAddress);
-        if (options.ModelControlMode == ModelControlMode.Poll)
-        {
-            LogPollNotYet(logger);
-        }
         await Models.LoadRepositoryAsync(cancellationToken).ConfigureAwait(false);
         foreach (var row in Models.Index())
         {
@@ -230,9 +226,6 @@ internal sealed partial class ServerHost : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Prometheus metrics listening on {Address}/metrics")]
     private static partial void LogMetricsListening(ILogger logger, string address);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Model control mode 'poll' loads the repository at startup; watching it for changes is not implemented yet")]
-    private static partial void LogPollNotYet(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "  {Model} version {Version}: {State} {Reason}")]
     private static partial void LogIndexRow(ILogger logger, string model, string version, string state, string reason);
