@@ -41,7 +41,8 @@ public sealed class RepositoryChangeTracker
     /// </summary>
     public void Baseline(IReadOnlyList<ModelFolderState> scan)
     {
-        var now = _time.GetTimestamp();
+        // What the startup load used counts as settled: only a later change has to wait out the quiet interval.
+        var now = _time.GetTimestamp() - _quietTicks;
         _models.Clear();
         foreach (var model in scan)
         {

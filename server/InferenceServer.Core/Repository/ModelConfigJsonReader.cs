@@ -38,11 +38,8 @@ public static class ModelConfigJsonReader
                 throw new ModelConfigException(sourceName, 1, 1, null, "a JSON model config must be an object");
             }
             root = ReadObject(ref reader, positions, sourceName);
-            if (reader.Read())
-            {
-                var (line, column) = positions.Of(reader.TokenStartIndex);
-                throw new ModelConfigException(sourceName, line, column, null, "unexpected text after the config object");
-            }
+            // Text after the object is malformed JSON to the reader.
+            reader.Read();
         }
         catch (JsonException e)
         {
