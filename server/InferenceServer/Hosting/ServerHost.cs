@@ -125,6 +125,12 @@ internal sealed partial class ServerHost : IAsyncDisposable
         }
         options.ModelRepository = repository;
 
+        var threshold = _app.Configuration.GetValue("Server:NativeMmapThresholdBytes", NativeAllocator.DefaultMmapThresholdBytes);
+        if (NativeAllocator.FixMmapThreshold(threshold) is { } glibc)
+        {
+            LogAllocator(logger, glibc, threshold);
+        }
+
         // The listener and the host gauges exist before any model loads, so no series is missed.
         MetricsEndpoint.StartCollecting(Services);
         Services.GetRequiredService<HostMetrics>();
@@ -223,6 +229,9 @@ internal sealed partial class ServerHost : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "HTTP/REST (KServe v2) listening on {Address}; model control mode {Mode}; repository {Repository}")]
     private static partial void LogListening(ILogger logger, string address, ModelControlMode mode, string repository);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Native allocator: glibc {Version}, mmap threshold fixed at {Bytes} bytes, so an unloaded model's memory goes back to the OS")]
+    private static partial void LogAllocator(ILogger logger, string version, int bytes);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Prometheus metrics listening on {Address}/metrics")]
     private static partial void LogMetricsListening(ILogger logger, string address);
