@@ -293,6 +293,11 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
             DisposeAll(instances);
             return Failed(directory.Name, number, e.Message, config);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException)
+        {
+            DisposeAll(instances);
+            return Failed(directory.Name, number, $"failed to {stage} '{modelPath}': {e.Message}", config);
+        }
     }
 
     // Triton's choice: the dynamic batcher for a model that batches and asks for it, else one request per instance.

@@ -287,23 +287,33 @@ public sealed partial class ModelManager : IAsyncDisposable
         var configKey = ModelLoader.ConfigKey(plan.Config);
         var ready = new Dictionary<long, ModelVersion>();
         var failed = new Dictionary<long, ModelVersion>();
+        // The token only bounds the waiting: once a load has started it runs to the end (as in
+        // Triton, a client that goes away does not leave a model half-changed).
         await _loadSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var threads = intraOpThreads ?? ThreadsFor(plan, name);
             foreach (var number in plan.Versions)
             {
-                cancellationToken.ThrowIfCancellationRequested();
                 var signature = signatures is not null && signatures.TryGetValue(number, out var given) ? given : FolderSignature.Compute(directory.Versions[number]);
                 if (serving.TryGetValue(number, out var existing) && existing.FilesSignature.Length > 0
                     && existing.FilesSignature == signature && existing.ConfigKey == configKey
-                    && await KeepAsync(existing, plan.Config, directory, cancellationToken).ConfigureAwait(false))
+                    && await KeepAsync(existing, plan.Config, directory).ConfigureAwait(false))
                 {
                     ready[number] = existing;
                     continue;
                 }
                 var owned = uploaded?.Acquire();
-                var loaded = await _loader.LoadVersionAsync(plan, number, threads, signature, owned, cancellationToken).ConfigureAwait(false);
+                ModelVersion loaded;
+                try
+                {
+                    loaded = await _loader.LoadVersionAsync(plan, number, threads, signature, owned, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch
+                {
+                    owned?.Dispose();
+                    throw;
+                }
                 if (loaded.State == ModelState.Ready)
                 {
                     ready[number] = loaded;
@@ -314,6 +324,12 @@ public sealed partial class ModelManager : IAsyncDisposable
                     failed[number] = loaded;
                 }
             }
+        }
+        catch
+        {
+            // Nothing is published: what this attempt loaded is released again.
+            StartRetiring(ready.Values.Where(v => !serving.ContainsValue(v)).ToList());
+            throw;
         }
         finally
         {
@@ -344,7 +360,7 @@ public sealed partial class ModelManager : IAsyncDisposable
     }
 
     // An unchanged version stays; when only instance counts changed it is resized in place. False: reload it instead.
-    private async Task<bool> KeepAsync(ModelVersion existing, ModelConfig config, ModelDirectory directory, CancellationToken cancellationToken)
+    private async Task<bool> KeepAsync(ModelVersion existing, ModelConfig config, ModelDirectory directory)
     {
         var groups = VersionInstances.Effective(config);
         var current = existing.Instances?.Groups;
@@ -356,7 +372,7 @@ public sealed partial class ModelManager : IAsyncDisposable
         bool resized;
         try
         {
-            resized = await existing.ResizeAsync(groups, directory.Path, cancellationToken).ConfigureAwait(false);
+            resized = await existing.ResizeAsync(groups, directory.Path, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e) when (e is ModelLoadException or Backends.BackendException)
         {

@@ -151,9 +151,9 @@ internal sealed partial class ModelRepositoryPoller : IAsyncDisposable
         {
             await _apply(name, () => _latest.TryRemove(name, out var change) ? change : null).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        catch (OperationCanceledException)
         {
-            // Shutting down.
+            // Shutting down: the manager stopped taking changes.
         }
         catch (Exception e)
         {

@@ -109,22 +109,41 @@ public sealed class ModelVersion : IAsyncDisposable
     public static ModelVersion Failed(string name, long version, string reason, ModelConfig? config = null) =>
         new(name, version, ModelState.Unavailable, reason, config, null, 0, null);
 
-    /// <summary>Validates the request against the config, runs it and returns the outputs it asked for.</summary>
-    public async Task<InferenceResponse> InferAsync(InferenceRequest request, CancellationToken cancellationToken)
-    {
-        if (!TryEnter())
-        {
-            throw NotServing();
-        }
-        return await RunEnteredAsync(request, cancellationToken).ConfigureAwait(false);
-    }
+    /// <summary>
+    /// Validates the request against the config, runs it and returns the outputs it asked for.
+    /// Fails (Unavailable) once the version is retired; <see cref="ModelManager.InferAsync"/> then
+    /// runs the request on the version that replaced it instead.
+    /// </summary>
+    public Task<InferenceResponse> InferAsync(InferenceRequest request, CancellationToken cancellationToken) =>
+        TryEnter() ? RunEnteredAsync(request, cancellationToken) : Task.FromException<InferenceResponse>(NotServing());
 
     /// <summary>Runs a request admitted by <see cref="TryEnter"/>, ending its admission when it is done.</summary>
     internal async Task<InferenceResponse> RunEnteredAsync(InferenceRequest request, CancellationToken cancellationToken)
     {
+        var config = _config!;
+        var statistics = Statistics!;
+        var startedAt = Stopwatch.GetTimestamp();
+        var scheduled = false;
         try
         {
-            return await RunAsync(request, cancellationToken).ConfigureAwait(false);
+            RequestValidator.Validate(config, request);
+            ApplyInputReshapes(config, request);
+
+            IReadOnlyList<string> outputNames = request.RequestedOutputs.Count > 0 ? request.RequestedOutputs : _allOutputNames;
+            var work = new SchedulerWork(request.Inputs, outputNames, request.Priority, request.TimeoutMicroseconds);
+            scheduled = true;
+            var outputs = await _scheduler!.ScheduleAsync(work, cancellationToken).ConfigureAwait(false);
+            scheduled = false;
+            ApplyOutputReshapes(config, outputs);
+            var response = new InferenceResponse(Name, VersionText, request.Id, outputs);
+            statistics.InferenceSucceeded(BatchSize(config, request), Stopwatch.GetElapsedTime(startedAt));
+            return response;
+        }
+        catch (Exception)
+        {
+            // A failure inside the scheduler was counted there, with its reason; any other is OTHER.
+            statistics.InferenceFailed(Stopwatch.GetElapsedTime(startedAt), reportedByScheduler: scheduled);
+            throw;
         }
         finally
         {
@@ -166,36 +185,6 @@ public sealed class ModelVersion : IAsyncDisposable
         if (Interlocked.Decrement(ref _leases) == RetiredBit)
         {
             _idle.TrySetResult();
-        }
-    }
-
-    // Runs an admitted request.
-    private async Task<InferenceResponse> RunAsync(InferenceRequest request, CancellationToken cancellationToken)
-    {
-        var config = _config!;
-        var statistics = Statistics!;
-        var startedAt = Stopwatch.GetTimestamp();
-        var scheduled = false;
-        try
-        {
-            RequestValidator.Validate(config, request);
-            ApplyInputReshapes(config, request);
-
-            IReadOnlyList<string> outputNames = request.RequestedOutputs.Count > 0 ? request.RequestedOutputs : _allOutputNames;
-            var work = new SchedulerWork(request.Inputs, outputNames, request.Priority, request.TimeoutMicroseconds);
-            scheduled = true;
-            var outputs = await _scheduler!.ScheduleAsync(work, cancellationToken).ConfigureAwait(false);
-            scheduled = false;
-            ApplyOutputReshapes(config, outputs);
-            var response = new InferenceResponse(Name, VersionText, request.Id, outputs);
-            statistics.InferenceSucceeded(BatchSize(config, request), Stopwatch.GetElapsedTime(startedAt));
-            return response;
-        }
-        catch (Exception)
-        {
-            // A failure inside the scheduler was counted there, with its reason; any other is OTHER.
-            statistics.InferenceFailed(Stopwatch.GetElapsedTime(startedAt), reportedByScheduler: scheduled);
-            throw;
         }
     }
 
