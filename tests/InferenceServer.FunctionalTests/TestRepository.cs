@@ -25,6 +25,18 @@ internal sealed class TestRepository : IDisposable
         return this;
     }
 
+    /// <summary>Writes one version folder of an existing (or new) model.</summary>
+    public string AddVersion(string name, int version, byte[] model, string fileName = "model.onnx")
+    {
+        var folder = System.IO.Path.Combine(Path, name, version.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(folder);
+        File.WriteAllBytes(System.IO.Path.Combine(folder, fileName), model);
+        return folder;
+    }
+
+    /// <summary>The bytes of a fixture model from tests/fixtures/onnx.</summary>
+    public static byte[] Fixture(string fixture) => File.ReadAllBytes(System.IO.Path.Combine(RepositoryPaths.OnnxFixtures, fixture));
+
     /// <summary>Adds a fixture model from tests/fixtures/onnx.</summary>
     public TestRepository AddFixture(string name, string fixture, string? config = null, params int[] versions) =>
         Add(name, config, File.ReadAllBytes(System.IO.Path.Combine(RepositoryPaths.OnnxFixtures, fixture)), "model.onnx", versions);

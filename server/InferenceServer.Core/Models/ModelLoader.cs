@@ -30,13 +30,19 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
     /// Reads a model folder's config, backend and selected versions without loading anything, so the
     /// manager can divide the machine's cores among all the instances it is about to create.
     /// </summary>
-    public ModelLoadPlan Plan(ModelDirectory directory)
+    public ModelLoadPlan Plan(ModelDirectory directory) => Plan(directory, null);
+
+    /// <summary>
+    /// As <see cref="Plan(ModelDirectory)"/>, with <paramref name="configOverride"/> (the repository
+    /// API's <c>config</c> parameter) used instead of the folder's config.pbtxt when given.
+    /// </summary>
+    public ModelLoadPlan Plan(ModelDirectory directory, ModelConfig? configOverride)
     {
         ModelConfig config;
         IModelBackend backend;
         try
         {
-            config = ReadConfig(directory);
+            config = configOverride is null ? ReadConfig(directory) : CheckConfig(directory, configOverride);
             backend = ChooseBackend(config, directory);
         }
         catch (ModelLoadException e)
@@ -75,15 +81,12 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
             return new ModelEntry(directory.Name, new Dictionary<long, ModelVersion>(), plan.FailureReason);
         }
 
-        var config = plan.Config;
-        var backend = plan.Backend;
         var versions = new Dictionary<long, ModelVersion>();
         foreach (var number in plan.Versions)
         {
             cancellationToken.ThrowIfCancellationRequested();
             // Session creation is CPU-bound native work; keep it off the caller's thread.
-            var version = await Task.Run(() => LoadVersion(directory, config, backend, number, directory.Versions[number], intraOpThreads), cancellationToken).ConfigureAwait(false);
-            versions[number] = version;
+            versions[number] = await LoadVersionAsync(plan, number, intraOpThreads, null, null, cancellationToken).ConfigureAwait(false);
         }
         return new ModelEntry(directory.Name, versions, "");
     }
@@ -120,6 +123,11 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
             }
         }
 
+        return CheckConfig(directory, config);
+    }
+
+    private ModelConfig CheckConfig(ModelDirectory directory, ModelConfig config)
+    {
         if (config.Name.Length == 0)
         {
             config = config with { Name = directory.Name };
@@ -165,8 +173,43 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
         throw new ModelLoadException($"config names no platform or backend and no version folder holds a model file any backend recognizes ({string.Join(", ", _backends.Select(b => b.DefaultModelFilename))})");
     }
 
-    private ModelVersion LoadVersion(ModelDirectory directory, ModelConfig config, IModelBackend backend, long number, string versionPath, int intraOpThreads)
+    /// <summary>
+    /// Loads version <paramref name="number"/> of a plan that can load: creates its instances, checks
+    /// and completes the config, runs the warm-up on every instance, and only then builds the
+    /// scheduler: the version returned is READY (it has not served yet) or UNAVAILABLE with the
+    /// reason. <paramref name="filesSignature"/> is what the caller saw of the version folder (computed
+    /// here when null); <paramref name="owned"/> is released when the version is unloaded.
+    /// </summary>
+    internal Task<ModelVersion> LoadVersionAsync(ModelLoadPlan plan, long number, int intraOpThreads, string? filesSignature, IDisposable? owned,
+        CancellationToken cancellationToken)
     {
+        if (plan.Config is null || plan.Backend is null)
+        {
+            throw new ArgumentException("the plan cannot load: " + plan.FailureReason, nameof(plan));
+        }
+        // Session creation and warm-up are CPU-bound native work; keep them off the caller's thread.
+        return Task.Run(() => LoadVersion(plan, number, intraOpThreads, filesSignature, owned), cancellationToken);
+    }
+
+    /// <summary>The config as read, spelled canonically without instance counts: two configs with equal keys differ at most in those counts.</summary>
+    internal static string ConfigKey(ModelConfig config)
+    {
+        var normalized = config with { InstanceGroups = config.InstanceGroups.Select(g => g with { Count = 0 }).ToArray() };
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            ModelConfigJsonWriter.Write(writer, normalized);
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    private ModelVersion LoadVersion(ModelLoadPlan loadPlan, long number, int intraOpThreads, string? filesSignature, IDisposable? owned)
+    {
+        var directory = loadPlan.Directory;
+        var config = loadPlan.Config!;
+        var backend = loadPlan.Backend!;
+        var versionPath = directory.Versions[number];
+        filesSignature ??= FolderSignature.Compute(versionPath);
         var fileName = config.DefaultModelFilename.Length > 0 ? config.DefaultModelFilename : backend.DefaultModelFilename;
         var modelPath = Path.Combine(versionPath, fileName);
         if (!File.Exists(modelPath))
@@ -174,13 +217,17 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
             return Failed(directory.Name, number, $"model file '{modelPath}' not found", config);
         }
 
-        var plan = PlanInstances(config, modelPath, intraOpThreads);
-        var instances = new List<IModelInstance>(plan.Count);
+        var groups = VersionInstances.Effective(config);
+        var parameters = InstanceParameters(config, intraOpThreads);
+        var byGroup = new List<List<IModelInstance>>();
+        var instances = new List<IModelInstance>();
+        var stage = "load";
         try
         {
             var startedAt = System.Diagnostics.Stopwatch.GetTimestamp();
-            instances.Add(backend.CreateInstance(plan[0]));
-            var signature = instances[0].Signature;
+            var first = backend.CreateInstance(Options(config, groups[0], modelPath, parameters));
+            instances.Add(first);
+            var signature = first.Signature;
             var completed = options.StrictModelConfig ? config : ConfigAutoCompleter.Complete(config, signature, backend, options.DefaultMaxBatchSize);
             var mismatch = ConfigSignatureValidator.FindMismatch(completed, signature);
             if (mismatch is not null)
@@ -188,9 +235,43 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
                 DisposeAll(instances);
                 return Failed(directory.Name, number, mismatch, completed);
             }
-            for (var i = 1; i < plan.Count; i++)
+            var firstPlaced = false;
+            foreach (var group in groups)
             {
-                instances.Add(backend.CreateInstance(plan[i]));
+                var members = new List<IModelInstance>();
+                byGroup.Add(members);
+                var perDevice = group.Kind == InstanceKind.Gpu && group.Gpus.Count > 0 ? group.Gpus : [0];
+                foreach (var device in perDevice)
+                {
+                    for (var i = 0; i < group.Count; i++)
+                    {
+                        if (!firstPlaced)
+                        {
+                            // The instance made first (to read the model's signature) is group 0's first.
+                            members.Add(first);
+                            firstPlaced = true;
+                            continue;
+                        }
+                        var instance = backend.CreateInstance(Options(config, group, modelPath, parameters) with { DeviceId = device });
+                        instances.Add(instance);
+                        members.Add(instance);
+                    }
+                }
+            }
+
+            // Warm-up runs on every instance before the version can take any request.
+            stage = "warm up";
+            var warmupExecutions = 0;
+            if (completed.ModelWarmup.Count > 0)
+            {
+                var warmupStarted = System.Diagnostics.Stopwatch.GetTimestamp();
+                using var warmup = ModelWarmup.Prepare(completed, directory.Path);
+                foreach (var instance in instances)
+                {
+                    warmupExecutions += warmup.Run(instance);
+                }
+                LogWarmedUp(directory.Name, number, completed.ModelWarmup.Count, instances.Count, warmupExecutions,
+                    System.Diagnostics.Stopwatch.GetElapsedTime(warmupStarted).TotalMilliseconds);
             }
 
             var statistics = new ModelStatistics(directory.Name, number.ToString(CultureInfo.InvariantCulture), completed.MaxBatchSize, metrics);
@@ -199,12 +280,23 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
             statistics.VersionLoaded(loadDuration);
             LogVersionLoaded(directory.Name, number, backend.Name, instances.Count, Describe(completed.Inputs, completed), Describe(completed.Outputs, completed),
                 loadDuration.TotalMilliseconds);
-            return ModelVersion.Ready(directory.Name, number, completed, scheduler, instances.Count, statistics);
+            return ModelVersion.Loaded(directory.Name, number, completed, scheduler, statistics, ConfigKey(config), filesSignature,
+                new VersionInstances(backend, modelPath, parameters, config.Optimization?.GraphLevel, groups, byGroup), owned, warmupExecutions);
         }
         catch (BackendException e)
         {
             DisposeAll(instances);
-            return Failed(directory.Name, number, $"failed to load '{modelPath}': {e.Message}", config);
+            return Failed(directory.Name, number, $"failed to {stage} '{modelPath}': {e.Message}", config);
+        }
+        catch (ModelLoadException e)
+        {
+            DisposeAll(instances);
+            return Failed(directory.Name, number, e.Message, config);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException)
+        {
+            DisposeAll(instances);
+            return Failed(directory.Name, number, $"failed to {stage} '{modelPath}': {e.Message}", config);
         }
     }
 
@@ -216,28 +308,21 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
             ? new DynamicBatchScheduler(name, config.MaxBatchSize, batching, instances, _timeProvider, observer)
             : new InstancePoolScheduler(name, instances, _timeProvider, observer, batchDimension: config.MaxBatchSize > 0);
 
-    private static List<InstanceOptions> PlanInstances(ModelConfig config, string modelPath, int intraOpThreads)
+    private static IReadOnlyDictionary<string, string> InstanceParameters(ModelConfig config, int intraOpThreads)
     {
         var parameters = config.Parameters;
         if (!parameters.ContainsKey(IntraOpThreadCount))
         {
             parameters = new Dictionary<string, string>(parameters) { [IntraOpThreadCount] = intraOpThreads.ToString(CultureInfo.InvariantCulture) };
         }
-        var plan = new List<InstanceOptions>();
-        var groups = config.InstanceGroups.Count > 0 ? config.InstanceGroups : [new InstanceGroupConfig()];
-        foreach (var group in groups)
-        {
-            IReadOnlyList<int> devices = group.Kind == InstanceKind.Gpu && group.Gpus.Count > 0 ? group.Gpus : [0];
-            foreach (var device in devices)
-            {
-                for (var i = 0; i < group.Count; i++)
-                {
-                    plan.Add(new InstanceOptions(modelPath, group.Kind, device, parameters) { GraphOptimizationLevel = config.Optimization?.GraphLevel });
-                }
-            }
-        }
-        return plan;
+        return parameters;
     }
+
+    private static InstanceOptions Options(ModelConfig config, InstanceGroupConfig group, string modelPath, IReadOnlyDictionary<string, string> parameters) =>
+        new(modelPath, group.Kind, group.Kind == InstanceKind.Gpu && group.Gpus.Count > 0 ? group.Gpus[0] : 0, parameters)
+        {
+            GraphOptimizationLevel = config.Optimization?.GraphLevel,
+        };
 
     private ModelVersion Failed(string name, long number, string reason, ModelConfig? config)
     {
@@ -258,6 +343,9 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Loaded model '{Model}' version {Version} on {Backend} with {Instances} instance(s) in {Milliseconds:F0} ms; inputs: {Inputs}; outputs: {Outputs}")]
     private partial void LogVersionLoaded(string model, long version, string backend, int instances, string inputs, string outputs, double milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Warmed up model '{Model}' version {Version}: {Samples} sample(s) on {Instances} instance(s), {Executions} execution(s) in {Milliseconds:F0} ms")]
+    private partial void LogWarmedUp(string model, long version, int samples, int instances, int executions, double milliseconds);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Model '{Model}' version {Version} is UNAVAILABLE: {Reason}")]
     private partial void LogVersionFailed(string model, long version, string reason);

@@ -10,24 +10,38 @@ using InferenceServer.Core.Tensors;
 namespace InferenceServer.Core.Models;
 
 /// <summary>
-/// One version of a model: READY with its completed config and a scheduler over its instances, or
-/// UNAVAILABLE with the reason it could not load. Immutable apart from being disposed.
+/// One version of a model and its lifecycle. A version is built LOADING (instances created, warm-up
+/// run) and enters a snapshot only once READY; when the version policy retires it, or its model is
+/// unloaded, it turns UNLOADING: it takes no new requests, finishes those it accepted, then
+/// releases its instances (and their native memory) and ends UNAVAILABLE with the reason
+/// "unloaded". A version that failed to load is UNAVAILABLE from the start, with its reason.
 /// </summary>
 public sealed class ModelVersion : IAsyncDisposable
 {
+    // _leases counts the requests inside InferAsync; this bit, once set, refuses new ones.
+    private const int RetiredBit = 1 << 30;
+
     private readonly IScheduler? _scheduler;
+    private readonly TaskCompletionSource _idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _retireLock = new();
     private readonly string[] _allOutputNames = [];
+    private volatile ModelState _state;
+    private volatile string _reason;
+    private volatile ModelConfig? _config;
+    private int _leases;
+    private int _instanceCount;
+    private Task? _retirement;
 
     private ModelVersion(string name, long version, ModelState state, string reason, ModelConfig? config, IScheduler? scheduler, int instanceCount, ModelStatistics? statistics)
     {
         Name = name;
         Version = version;
         VersionText = version.ToString(CultureInfo.InvariantCulture);
-        State = state;
-        Reason = reason;
-        Config = config;
+        _state = state;
+        _reason = reason;
+        _config = config;
         _scheduler = scheduler;
-        InstanceCount = instanceCount;
+        _instanceCount = instanceCount;
         Statistics = statistics;
         if (config is not null)
         {
@@ -44,59 +58,133 @@ public sealed class ModelVersion : IAsyncDisposable
     /// <summary>Version number as the protocols spell it.</summary>
     public string VersionText { get; }
 
-    /// <summary>READY or UNAVAILABLE.</summary>
-    public ModelState State { get; }
+    /// <summary>READY while it serves; UNLOADING while a retired version drains; UNAVAILABLE when it failed to load or was unloaded.</summary>
+    public ModelState State => _state;
 
     /// <summary>Why the version is not READY; empty when it is.</summary>
-    public string Reason { get; }
+    public string Reason => _reason;
 
     /// <summary>The completed config (what <c>/config</c> returns); null when loading failed before it was known.</summary>
-    public ModelConfig? Config { get; }
+    public ModelConfig? Config => _config;
 
-    /// <summary>How many instances serve this version.</summary>
-    public int InstanceCount { get; }
+    /// <summary>How many instances serve this version (changes when instance_group counts change in place).</summary>
+    public int InstanceCount => Volatile.Read(ref _instanceCount);
 
-    /// <summary>What this version has served (the statistics extension, the metrics); null unless READY.</summary>
+    /// <summary>What this version has served (the statistics extension, the metrics); null unless it loaded.</summary>
     public ModelStatistics? Statistics { get; }
+
+    /// <summary>How many warm-up executions ran on this version's instances before it took traffic.</summary>
+    public int WarmupExecutions { get; internal set; }
+
+    /// <summary>The config as read (before completion), spelled canonically with instance counts left out: equal keys mean only the counts may differ.</summary>
+    internal string ConfigKey { get; init; } = "";
+
+    /// <summary>The version folder's <see cref="FolderSignature"/> when it was loaded.</summary>
+    internal string FilesSignature { get; init; } = "";
+
+    /// <summary>The instances by group, for in-place resizing; null for versions built outside the loader.</summary>
+    internal VersionInstances? Instances { get; init; }
+
+    /// <summary>Released once the version's instances are gone (e.g. the temporary folder of uploaded model files).</summary>
+    internal IDisposable? Owned { get; init; }
 
     /// <summary>A version that serves; <paramref name="statistics"/> should be the scheduler's observer (a fresh, unmetered one when null).</summary>
     public static ModelVersion Ready(string name, long version, ModelConfig config, IScheduler scheduler, int instanceCount, ModelStatistics? statistics = null) =>
         new(name, version, ModelState.Ready, "", config, scheduler, instanceCount,
             statistics ?? new ModelStatistics(name, version.ToString(CultureInfo.InvariantCulture), config.MaxBatchSize));
 
+    /// <summary>A version the loader built: READY, with what lifecycle changes need to know about it.</summary>
+    internal static ModelVersion Loaded(string name, long version, ModelConfig config, IScheduler scheduler, ModelStatistics statistics,
+        string configKey, string filesSignature, VersionInstances instances, IDisposable? owned, int warmupExecutions) =>
+        new(name, version, ModelState.Ready, "", config, scheduler, instances.Count, statistics)
+        {
+            ConfigKey = configKey,
+            FilesSignature = filesSignature,
+            Instances = instances,
+            Owned = owned,
+            WarmupExecutions = warmupExecutions,
+        };
+
     /// <summary>A version that failed to load.</summary>
     public static ModelVersion Failed(string name, long version, string reason, ModelConfig? config = null) =>
         new(name, version, ModelState.Unavailable, reason, config, null, 0, null);
 
-    /// <summary>Validates the request against the config, runs it and returns the outputs it asked for.</summary>
-    public async Task<InferenceResponse> InferAsync(InferenceRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Validates the request against the config, runs it and returns the outputs it asked for.
+    /// Fails (Unavailable) once the version is retired; <see cref="ModelManager.InferAsync"/> then
+    /// runs the request on the version that replaced it instead.
+    /// </summary>
+    public Task<InferenceResponse> InferAsync(InferenceRequest request, CancellationToken cancellationToken) =>
+        TryEnter() ? RunEnteredAsync(request, cancellationToken) : Task.FromException<InferenceResponse>(NotServing());
+
+    /// <summary>Runs a request admitted by <see cref="TryEnter"/>, ending its admission when it is done.</summary>
+    internal async Task<InferenceResponse> RunEnteredAsync(InferenceRequest request, CancellationToken cancellationToken)
     {
-        if (_scheduler is null || Config is null || Statistics is null)
-        {
-            throw new InferenceException(InferenceErrorKind.Unavailable, $"model '{Name}' version {VersionText} is not ready: {Reason}");
-        }
+        var config = _config!;
+        var statistics = Statistics!;
         var startedAt = Stopwatch.GetTimestamp();
         var scheduled = false;
         try
         {
-            RequestValidator.Validate(Config, request);
-            ApplyInputReshapes(Config, request);
+            RequestValidator.Validate(config, request);
+            ApplyInputReshapes(config, request);
 
             IReadOnlyList<string> outputNames = request.RequestedOutputs.Count > 0 ? request.RequestedOutputs : _allOutputNames;
             var work = new SchedulerWork(request.Inputs, outputNames, request.Priority, request.TimeoutMicroseconds);
             scheduled = true;
-            var outputs = await _scheduler.ScheduleAsync(work, cancellationToken).ConfigureAwait(false);
+            var outputs = await _scheduler!.ScheduleAsync(work, cancellationToken).ConfigureAwait(false);
             scheduled = false;
-            ApplyOutputReshapes(Config, outputs);
+            ApplyOutputReshapes(config, outputs);
             var response = new InferenceResponse(Name, VersionText, request.Id, outputs);
-            Statistics.InferenceSucceeded(BatchSize(Config, request), Stopwatch.GetElapsedTime(startedAt));
+            statistics.InferenceSucceeded(BatchSize(config, request), Stopwatch.GetElapsedTime(startedAt));
             return response;
         }
         catch (Exception)
         {
             // A failure inside the scheduler was counted there, with its reason; any other is OTHER.
-            Statistics.InferenceFailed(Stopwatch.GetElapsedTime(startedAt), reportedByScheduler: scheduled);
+            statistics.InferenceFailed(Stopwatch.GetElapsedTime(startedAt), reportedByScheduler: scheduled);
             throw;
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <summary>The failure a request gets from a version that does not (or no longer) serve.</summary>
+    internal InferenceException NotServing() => _scheduler is null
+        ? new InferenceException(InferenceErrorKind.Unavailable, $"model '{Name}' version {VersionText} is not ready: {Reason}")
+        : new InferenceException(InferenceErrorKind.Unavailable, $"model '{Name}' version {VersionText} is unloading and takes no new requests");
+
+    /// <summary>
+    /// Admits a request unless the version is retired (or never loaded). Once admitted, the request
+    /// runs to the end even if the version is retired meanwhile: retirement waits for it.
+    /// </summary>
+    internal bool TryEnter()
+    {
+        if (_scheduler is null)
+        {
+            return false;
+        }
+        var leases = Volatile.Read(ref _leases);
+        while ((leases & RetiredBit) == 0)
+        {
+            var seen = Interlocked.CompareExchange(ref _leases, leases + 1, leases);
+            if (seen == leases)
+            {
+                return true;
+            }
+            leases = seen;
+        }
+        return false;
+    }
+
+    /// <summary>Ends a request admitted by <see cref="TryEnter"/>.</summary>
+    internal void Exit()
+    {
+        if (Interlocked.Decrement(ref _leases) == RetiredBit)
+        {
+            _idle.TrySetResult();
         }
     }
 
@@ -167,13 +255,126 @@ public sealed class ModelVersion : IAsyncDisposable
         return null;
     }
 
-    /// <summary>Stops taking requests, finishes the accepted ones and releases the instances.</summary>
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// Grows or shrinks the instance groups to <paramref name="groups"/> (which differ from the
+    /// current ones only in CPU counts) while the version serves: new instances are created and warmed
+    /// up before they take work; a removed instance finishes what it runs, then is released. False
+    /// when the change cannot be made in place (the caller reloads instead).
+    /// </summary>
+    internal async Task<bool> ResizeAsync(IReadOnlyList<InstanceGroupConfig> groups, string modelFolder, CancellationToken cancellationToken)
     {
-        if (_scheduler is not null)
+        var instances = Instances;
+        if (instances is null || _scheduler is null || !instances.CanResizeTo(groups) || !TryEnter())
         {
-            await _scheduler.DisposeAsync().ConfigureAwait(false);
+            return false;
         }
-        Statistics?.Dispose();
+        try
+        {
+            for (var g = 0; g < groups.Count; g++)
+            {
+                var delta = groups[g].Count - instances.InGroup(g).Count;
+                if (delta > 0)
+                {
+                    var group = g;
+                    var created = await Task.Run(() => CreateWarmInstances(instances, group, delta, modelFolder), cancellationToken).ConfigureAwait(false);
+                    foreach (var instance in created)
+                    {
+                        if (!_scheduler.TryAddInstance(instance))
+                        {
+                            instance.Dispose();
+                            return false;
+                        }
+                        instances.Added(g, instance);
+                        Interlocked.Increment(ref _instanceCount);
+                    }
+                }
+                for (var i = 0; i < -delta; i++)
+                {
+                    var current = instances.InGroup(g);
+                    var instance = current[^1];
+                    if (!await _scheduler.RemoveInstanceAsync(instance).ConfigureAwait(false))
+                    {
+                        return false;
+                    }
+                    instances.Removed(g, instance);
+                    Interlocked.Decrement(ref _instanceCount);
+                    instance.Dispose();
+                }
+            }
+            instances.Resized(groups);
+            var config = _config!;
+            if (config.InstanceGroups.Count == groups.Count)
+            {
+                _config = config with { InstanceGroups = config.InstanceGroups.Select((c, i) => c with { Count = groups[i].Count }).ToArray() };
+            }
+            return true;
+        }
+        finally
+        {
+            Exit();
+        }
     }
+
+    private List<IModelInstance> CreateWarmInstances(VersionInstances instances, int group, int count, string modelFolder)
+    {
+        var created = new List<IModelInstance>(count);
+        try
+        {
+            using var warmup = ModelWarmup.Prepare(_config!, modelFolder);
+            for (var i = 0; i < count; i++)
+            {
+                var instance = instances.Create(group);
+                created.Add(instance);
+                WarmupExecutions += warmup.Run(instance);
+            }
+            return created;
+        }
+        catch
+        {
+            foreach (var instance in created)
+            {
+                instance.Dispose();
+            }
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Retires the version: UNLOADING at once (new requests are refused, so the caller must already
+    /// have taken it out of the snapshot), then, once every admitted request has finished, its
+    /// instances are released and it is UNAVAILABLE "unloaded". Idempotent; completes when done.
+    /// </summary>
+    internal Task RetireAsync()
+    {
+        lock (_retireLock)
+        {
+            return _retirement ??= RetireCoreAsync();
+        }
+    }
+
+    private async Task RetireCoreAsync()
+    {
+        if (_scheduler is null)
+        {
+            Owned?.Dispose();
+            return;
+        }
+        _state = ModelState.Unloading;
+        _reason = "unloading: finishing the requests it accepted";
+        if (Interlocked.Add(ref _leases, RetiredBit) == RetiredBit)
+        {
+            _idle.TrySetResult();
+        }
+        await _idle.Task.ConfigureAwait(false);
+        // Nothing is admitted any more and every admitted request has finished: the scheduler's
+        // queue is empty, so disposing it only stops its workers and releases the instances.
+        await _scheduler.DisposeAsync().ConfigureAwait(false);
+        Statistics?.Dispose();
+        Owned?.Dispose();
+        _reason = "unloaded";
+        _state = ModelState.Unavailable;
+    }
+
+    /// <summary>Stops taking requests, finishes the accepted ones and releases the instances.</summary>
+    public async ValueTask DisposeAsync() => await RetireAsync().ConfigureAwait(false);
 }

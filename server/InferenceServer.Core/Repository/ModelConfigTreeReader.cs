@@ -957,7 +957,7 @@ internal sealed class ModelConfigTreeReader
 
     private long ReadInt64(TextField f, string path, long min, long max)
     {
-        if (f.Kind != TextValueKind.Integer)
+        if (f.Kind != TextValueKind.Integer && !(f.FromJson && f.Kind == TextValueKind.String))
         {
             throw ValueError(f, path, $"expected an integer, found {Describe(f)}");
         }
@@ -977,7 +977,8 @@ internal sealed class ModelConfigTreeReader
 
     private int ReadEnum(TextField f, string path, string[] names, string what)
     {
-        if (f.Kind == TextValueKind.Identifier)
+        // JSON writes an enum value as a string.
+        if (f.Kind == TextValueKind.Identifier || (f.FromJson && f.Kind == TextValueKind.String))
         {
             var index = Array.IndexOf(names, f.Text);
             if (index >= 0)

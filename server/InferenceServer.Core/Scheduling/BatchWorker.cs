@@ -43,6 +43,9 @@ internal sealed class BatchWorker
     /// <summary>Sum of the batch dimensions of <see cref="Requests"/>.</summary>
     public int TotalSize { get; set; }
 
+    /// <summary>Set (under the scheduler's lock) when the instance is being removed: after its current batch it leaves instead of going idle.</summary>
+    public bool Retiring { get; set; }
+
     /// <summary>Chains workers a drain pass started, to wake them outside the lock.</summary>
     public BatchWorker? NextStarted { get; set; }
 

@@ -29,17 +29,18 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
     private readonly PriorityLevel[] _levels;
     private readonly int _defaultLevel;
     private readonly int _scanLimit;
-    private readonly IReadOnlyList<IModelInstance> _instances;
-    private readonly BatchWorker[] _workers;
-    private readonly BatchWorker[] _idle;
     private readonly TimeProvider _time;
     private readonly ISchedulerObserver _observer;
     private readonly ITimer _timer;
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    // Guarded by _lock.
+    // Guarded by _lock: every worker (a removed one leaves once its batch is done), the idle ones.
+    private readonly List<BatchWorker> _workers = [];
+    private BatchWorker[] _idle;
     private int _idleCount;
+    private int _retiringCount;
+    private int _nextWorkerIndex;
     private int _pending;
     private long _nextDeadline = long.MaxValue;
     private long _timerDue = long.MaxValue;
@@ -75,7 +76,6 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
         _maxBatchSize = maxBatchSize;
         _time = timeProvider;
         _observer = observer;
-        _instances = instances;
         _preserveOrdering = config.PreserveOrdering;
         _delayTicks = ToTicks(config.MaxQueueDelayMicroseconds, timeProvider.TimestampFrequency);
         _scanLimit = Math.Max(64, 4 * maxBatchSize);
@@ -104,18 +104,85 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
         {
             _timer = timeProvider.CreateTimer(static state => ((DynamicBatchScheduler)state!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         }
-        _workers = new BatchWorker[instances.Count];
         _idle = new BatchWorker[instances.Count];
-        for (var i = 0; i < instances.Count; i++)
+        var started = new List<BatchWorker>(instances.Count);
+        lock (_lock)
         {
-            var worker = new BatchWorker(instances[i], i, maxBatchSize);
-            _workers[i] = worker;
-            _idle[_idleCount++] = worker;
+            foreach (var instance in instances)
+            {
+                started.Add(AddWorkerLocked(instance));
+            }
         }
-        foreach (var worker in _workers)
+        foreach (var worker in started)
         {
             worker.Start($"batcher {modelName} #{worker.Index}", RunWorker);
         }
+    }
+
+    private BatchWorker AddWorkerLocked(IModelInstance instance)
+    {
+        var worker = new BatchWorker(instance, _nextWorkerIndex++, _maxBatchSize);
+        _workers.Add(worker);
+        if (_idle.Length < _workers.Count)
+        {
+            Array.Resize(ref _idle, Math.Max(_workers.Count, 2 * _idle.Length));
+        }
+        _idle[_idleCount++] = worker;
+        return worker;
+    }
+
+    /// <inheritdoc />
+    public bool TryAddInstance(IModelInstance instance)
+    {
+        BatchWorker worker;
+        lock (_lock)
+        {
+            if (_closing)
+            {
+                return false;
+            }
+            worker = AddWorkerLocked(instance);
+        }
+        // A batch handed to it before its thread runs waits in its semaphore.
+        worker.Start($"batcher {_modelName} #{worker.Index}", RunWorker);
+        ScheduleDrain();
+        return true;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> RemoveInstanceAsync(IModelInstance instance)
+    {
+        BatchWorker? worker;
+        var idle = false;
+        lock (_lock)
+        {
+            worker = _workers.Find(w => ReferenceEquals(w.Instance, instance));
+            if (worker is null || worker.Retiring || _workers.Count - _retiringCount <= 1)
+            {
+                return false;
+            }
+            var at = Array.IndexOf(_idle, worker, 0, _idleCount);
+            if (at >= 0)
+            {
+                // Idle: it leaves now.
+                _idle[at] = _idle[--_idleCount];
+                _idle[_idleCount] = null!;
+                _workers.Remove(worker);
+                idle = true;
+            }
+            else
+            {
+                // Busy (or just handed a batch): it finishes that batch, then leaves instead of going idle.
+                worker.Retiring = true;
+                _retiringCount++;
+            }
+        }
+        if (idle)
+        {
+            worker.Stop();
+        }
+        await worker.Exited.ConfigureAwait(false);
+        return true;
     }
 
     /// <inheritdoc />
@@ -303,7 +370,7 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
                 started = worker;
             }
             ArmTimerLocked(now, wakeAt);
-            drained = _closing && _pending == 0 && _idleCount == _workers.Length;
+            drained = _closing && _pending == 0 && _idleCount == _workers.Count;
         }
 
         while (expired is not null)
@@ -501,11 +568,26 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
         while (worker.WaitForBatch())
         {
             ExecuteBatch(worker);
+            bool leaving;
             lock (_lock)
             {
-                _idle[_idleCount++] = worker;
+                leaving = worker.Retiring;
+                if (leaving)
+                {
+                    _workers.Remove(worker);
+                    _retiringCount--;
+                }
+                else
+                {
+                    _idle[_idleCount++] = worker;
+                }
             }
+            // Also when leaving: a dispose may be waiting for every remaining worker to be idle.
             ScheduleDrain();
+            if (leaving)
+            {
+                return;
+            }
         }
     }
 
@@ -700,18 +782,23 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
             }
             ScheduleDrain();
             await _drained.Task.ConfigureAwait(false);
-            foreach (var worker in _workers)
+            BatchWorker[] workers;
+            lock (_lock)
+            {
+                workers = _workers.ToArray();
+            }
+            foreach (var worker in workers)
             {
                 worker.Stop();
             }
-            foreach (var worker in _workers)
+            foreach (var worker in workers)
             {
                 await worker.Exited.ConfigureAwait(false);
             }
             _timer.Dispose();
-            foreach (var instance in _instances)
+            foreach (var worker in workers)
             {
-                instance.Dispose();
+                worker.Instance.Dispose();
             }
         }
         finally

@@ -13,4 +13,18 @@ public interface IScheduler : IAsyncDisposable
     /// Faults with an <see cref="Inference.InferenceException"/> when the work cannot run.
     /// </summary>
     ValueTask<Tensor[]> ScheduleAsync(SchedulerWork work, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Starts giving work to one more instance, which the scheduler owns from now on. False when the
+    /// scheduler is shutting down; the caller then keeps (and disposes) the instance.
+    /// </summary>
+    bool TryAddInstance(Backends.IModelInstance instance);
+
+    /// <summary>
+    /// Stops giving work to <paramref name="instance"/>; completes once the work it is running has
+    /// finished, handing the instance back to the caller to dispose. Queued work stays queued for the
+    /// other instances. False (and nothing changes) when it is not one of this scheduler's instances
+    /// or is the last one.
+    /// </summary>
+    ValueTask<bool> RemoveInstanceAsync(Backends.IModelInstance instance);
 }

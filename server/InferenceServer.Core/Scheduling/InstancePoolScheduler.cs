@@ -14,12 +14,14 @@ public sealed class InstancePoolScheduler : IScheduler
 {
     private readonly Channel<PendingWork> _queue = Channel.CreateUnbounded<PendingWork>(
         new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
-    private readonly IReadOnlyList<IModelInstance> _instances;
-    private readonly Task[] _workers;
+    private readonly Lock _lock = new();
+    // Guarded by _lock: the instances taking work now; a removed one leaves as soon as it is idle.
+    private readonly List<Worker> _workers = [];
     private readonly string _modelName;
     private readonly TimeProvider _time;
     private readonly ISchedulerObserver _observer;
     private readonly bool _batchDimension;
+    private bool _closing;
     private int _instancesDisposed;
 
     /// <summary>
@@ -33,16 +35,57 @@ public sealed class InstancePoolScheduler : IScheduler
     {
         ArgumentOutOfRangeException.ThrowIfZero(instances.Count);
         _modelName = modelName;
-        _instances = instances;
         _time = timeProvider ?? TimeProvider.System;
         _observer = observer ?? NullSchedulerObserver.Instance;
         _batchDimension = batchDimension;
-        _workers = new Task[instances.Count];
-        for (var i = 0; i < instances.Count; i++)
+        lock (_lock)
         {
-            var instance = instances[i];
-            _workers[i] = Task.Run(() => RunWorkerAsync(instance));
+            foreach (var instance in instances)
+            {
+                StartWorkerLocked(instance);
+            }
         }
+    }
+
+    private void StartWorkerLocked(IModelInstance instance)
+    {
+        var worker = new Worker(instance);
+        _workers.Add(worker);
+        worker.Loop = Task.Run(() => RunWorkerAsync(worker));
+    }
+
+    /// <inheritdoc />
+    public bool TryAddInstance(IModelInstance instance)
+    {
+        lock (_lock)
+        {
+            if (_closing)
+            {
+                return false;
+            }
+            StartWorkerLocked(instance);
+            return true;
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> RemoveInstanceAsync(IModelInstance instance)
+    {
+        Worker? worker;
+        lock (_lock)
+        {
+            worker = _workers.Find(w => ReferenceEquals(w.Instance, instance));
+            if (worker is null || _workers.Count == 1)
+            {
+                return false;
+            }
+            _workers.Remove(worker);
+        }
+        // It takes nothing more from the queue; what it runs now finishes and answers its caller.
+        await worker.Stop.CancelAsync().ConfigureAwait(false);
+        await worker.Loop.ConfigureAwait(false);
+        worker.Stop.Dispose();
+        return true;
     }
 
     /// <inheritdoc />
@@ -61,10 +104,33 @@ public sealed class InstancePoolScheduler : IScheduler
         return new ValueTask<Tensor[]>(pending.Completion.Task);
     }
 
-    private async Task RunWorkerAsync(IModelInstance instance)
+    private async Task RunWorkerAsync(Worker worker)
     {
-        await foreach (var pending in _queue.Reader.ReadAllAsync().ConfigureAwait(false))
+        var instance = worker.Instance;
+        var reader = _queue.Reader;
+        while (true)
         {
+            // Waiting, not reading, is what a removal cancels: a request is only taken by TryRead
+            // below, so a canceled wait never loses one.
+            try
+            {
+                if (!await reader.WaitToReadAsync(worker.Stop.Token).ConfigureAwait(false))
+                {
+                    return;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            if (worker.Stop.IsCancellationRequested)
+            {
+                return;
+            }
+            if (!reader.TryRead(out var pending))
+            {
+                continue;
+            }
             using (pending)
             {
                 // A request whose client went away while it waited is dropped without running; its
@@ -120,16 +186,33 @@ public sealed class InstancePoolScheduler : IScheduler
     /// <summary>Refuses new work, lets every accepted request finish, then releases the instances.</summary>
     public async ValueTask DisposeAsync()
     {
+        Worker[] workers;
+        lock (_lock)
+        {
+            _closing = true;
+            workers = _workers.ToArray();
+        }
         _queue.Writer.TryComplete();
-        await Task.WhenAll(_workers).ConfigureAwait(false);
+        await Task.WhenAll(workers.Select(w => w.Loop)).ConfigureAwait(false);
         if (Interlocked.Exchange(ref _instancesDisposed, 1) != 0)
         {
             return;
         }
-        foreach (var instance in _instances)
+        foreach (var worker in workers)
         {
-            instance.Dispose();
+            worker.Instance.Dispose();
+            worker.Stop.Dispose();
         }
+    }
+
+    private sealed class Worker(IModelInstance instance)
+    {
+        public IModelInstance Instance { get; } = instance;
+
+        /// <summary>Canceled when the instance is removed from the pool.</summary>
+        public CancellationTokenSource Stop { get; } = new();
+
+        public Task Loop { get; set; } = Task.CompletedTask;
     }
 
     private sealed class PendingWork : IDisposable

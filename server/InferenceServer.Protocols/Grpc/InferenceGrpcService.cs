@@ -34,21 +34,23 @@ internal sealed class InferenceGrpcService(ModelManager manager, ServerInfo info
             .AddUnary(ServiceName, "ModelConfig", Unary(ModelConfigRequest.Parser, (r, _) => ModelConfig(r)))
             .AddUnary(ServiceName, "ModelStatistics", Unary(ModelStatisticsRequest.Parser, (r, _) => ModelStatistics(r)))
             .AddUnary(ServiceName, "RepositoryIndex", Unary(RepositoryIndexRequest.Parser, (r, _) => RepositoryIndex(r)))
+            .AddUnary(ServiceName, "RepositoryModelLoad", UnaryAsync(RepositoryModelLoadRequest.Parser, RepositoryModelLoadAsync))
+            .AddUnary(ServiceName, "RepositoryModelUnload", UnaryAsync(RepositoryModelUnloadRequest.Parser, RepositoryModelUnloadAsync))
             .AddUnary(ServiceName, "ModelInfer", ModelInferAsync)
             .AddDuplexStreaming(ServiceName, "ModelStreamInfer", new GrpcStreamInfer(this).RunAsync);
     }
 
     /// <summary>Runs one inference request decoded from a <c>ModelInferRequest</c>; the caller disposes the response.</summary>
-    internal async Task<InferenceResponse> InferAsync(InferenceRequest request, GrpcCallContext context)
+    internal Task<InferenceResponse> InferAsync(InferenceRequest request, GrpcCallContext context)
     {
-        var target = manager.Resolve(request.ModelName, request.ModelVersion);
         if (context.Deadline is { } deadline)
         {
             // The deadline also becomes the queue timeout, where the model's queue policy lets a request set one.
             var remaining = (long)Math.Max(1, (deadline - DateTimeOffset.UtcNow).TotalMicroseconds);
             request.TimeoutMicroseconds = request.TimeoutMicroseconds == 0 ? remaining : Math.Min(request.TimeoutMicroseconds, remaining);
         }
-        return await target.InferAsync(request, context.CancellationToken).ConfigureAwait(false);
+        // Through the manager, as REST does: a request that meets a version being retired runs on its successor.
+        return manager.InferAsync(request, context.CancellationToken);
     }
 
     private async ValueTask ModelInferAsync(ReadOnlySequence<byte> message, GrpcMessageWriter writer, GrpcCallContext context)
@@ -185,6 +187,62 @@ internal sealed class InferenceGrpcService(ModelManager manager, ServerInfo info
         return response;
     }
 
+    // Answers once the model serves, or with the reason the load failed; the same call REST's load makes.
+    private async Task<IMessage> RepositoryModelLoadAsync(RepositoryModelLoadRequest request, GrpcCallContext context)
+    {
+        string? config = null;
+        var files = new Dictionary<string, ReadOnlyMemory<byte>>(StringComparer.Ordinal);
+        foreach (var (key, value) in request.Parameters)
+        {
+            if (key == "config")
+            {
+                config = value.ParameterChoiceCase == ModelRepositoryParameter.ParameterChoiceOneofCase.StringParam
+                    ? value.StringParam
+                    : throw InferenceException.Invalid("parameter 'config' must be a string_param holding the model configuration as JSON");
+            }
+            else if (key.StartsWith("file:", StringComparison.Ordinal))
+            {
+                files[key["file:".Length..]] = value.ParameterChoiceCase == ModelRepositoryParameter.ParameterChoiceOneofCase.BytesParam
+                    ? value.BytesParam.Memory
+                    : throw InferenceException.Invalid($"parameter '{key}' must be a bytes_param holding the file's content");
+            }
+        }
+        var overrides = config is null && files.Count == 0 ? null : new ModelLoadOverrides(config, files);
+        await manager.LoadModelAsync(request.ModelName, overrides, context.CancellationToken).ConfigureAwait(false);
+        return new RepositoryModelLoadResponse();
+    }
+
+    private async Task<IMessage> RepositoryModelUnloadAsync(RepositoryModelUnloadRequest request, GrpcCallContext context)
+    {
+        var unloadDependents = false;
+        if (request.Parameters.TryGetValue("unload_dependents", out var value))
+        {
+            unloadDependents = value.ParameterChoiceCase == ModelRepositoryParameter.ParameterChoiceOneofCase.BoolParam
+                ? value.BoolParam
+                : throw InferenceException.Invalid("parameter 'unload_dependents' must be a bool_param");
+        }
+        await manager.UnloadModelAsync(request.ModelName, unloadDependents, context.CancellationToken).ConfigureAwait(false);
+        return new RepositoryModelUnloadResponse();
+    }
+
+    /// <summary>A unary method like <see cref="Unary"/> whose work is asynchronous (loading a model).</summary>
+    internal static GrpcUnaryHandler UnaryAsync<TRequest>(MessageParser<TRequest> parser, Func<TRequest, GrpcCallContext, Task<IMessage>> handle)
+        where TRequest : IMessage<TRequest>
+    {
+        return async (message, writer, context) =>
+        {
+            var request = ParseRequest(parser, message);
+            try
+            {
+                writer.WriteProtobuf(await handle(request, context).ConfigureAwait(false));
+            }
+            catch (InferenceException e)
+            {
+                throw GrpcErrors.ToStatus(e);
+            }
+        };
+    }
+
     /// <summary>
     /// A unary method whose request and response are small: parsed with the generated parser, answered from a
     /// synchronous function; a malformed request is INVALID_ARGUMENT and core errors map to their status.
@@ -194,15 +252,7 @@ internal sealed class InferenceGrpcService(ModelManager manager, ServerInfo info
     {
         return (message, writer, context) =>
         {
-            TRequest request;
-            try
-            {
-                request = parser.ParseFrom(message);
-            }
-            catch (InvalidProtocolBufferException e)
-            {
-                throw new GrpcStatusException(GrpcStatusCode.InvalidArgument, $"malformed {typeof(TRequest).Name}: {e.Message}");
-            }
+            var request = ParseRequest(parser, message);
             try
             {
                 writer.WriteProtobuf(handle(request, context));
@@ -213,5 +263,18 @@ internal sealed class InferenceGrpcService(ModelManager manager, ServerInfo info
             }
             return ValueTask.CompletedTask;
         };
+    }
+
+    private static TRequest ParseRequest<TRequest>(MessageParser<TRequest> parser, ReadOnlySequence<byte> message)
+        where TRequest : IMessage<TRequest>
+    {
+        try
+        {
+            return parser.ParseFrom(message);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new GrpcStatusException(GrpcStatusCode.InvalidArgument, $"malformed {typeof(TRequest).Name}: {e.Message}");
+        }
     }
 }

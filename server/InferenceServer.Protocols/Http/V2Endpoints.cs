@@ -32,6 +32,8 @@ public static partial class V2Endpoints
         app.MapPost("/v2/models/{model}/infer", Guard(InferAsync));
         app.MapPost("/v2/models/{model}/versions/{version}/infer", Guard(InferAsync));
         app.MapPost("/v2/repository/index", Guard(RepositoryIndexAsync));
+        app.MapPost("/v2/repository/models/{model}/load", Guard(RepositoryLoadAsync));
+        app.MapPost("/v2/repository/models/{model}/unload", Guard(RepositoryUnloadAsync));
         app.MapGet("/v2/models/stats", Guard(ModelStatisticsAsync));
         app.MapGet("/v2/models/{model}/stats", Guard(ModelStatisticsAsync));
         app.MapGet("/v2/models/{model}/versions/{version}/stats", Guard(ModelStatisticsAsync));
@@ -107,6 +109,38 @@ public static partial class V2Endpoints
         await WriteJsonAsync(context, StatusCodes.Status200OK, writer => MetadataJson.WriteIndex(writer, index, readyOnly)).ConfigureAwait(false);
     }
 
+    // Answers once the model serves (or the load failed, with the reason); success has an empty body, as in Triton.
+    private static async Task RepositoryLoadAsync(HttpContext context)
+    {
+        var manager = context.RequestServices.GetRequiredService<ModelManager>();
+        var limit = context.RequestServices.GetRequiredService<IOptions<HttpProtocolOptions>>().Value.MaxRequestBodyBytes;
+        var (model, _) = Route(context);
+        ModelLoadOverrides? overrides;
+        using (var body = await RequestBody.ReadAsync(context.Request, limit, context.RequestAborted).ConfigureAwait(false))
+        {
+            overrides = RepositoryRequestReader.ReadLoad(body.Span);
+        }
+        await manager.LoadModelAsync(model, overrides, context.RequestAborted).ConfigureAwait(false);
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentLength = 0;
+    }
+
+    // Answers once the model's versions have finished their requests and released their instances.
+    private static async Task RepositoryUnloadAsync(HttpContext context)
+    {
+        var manager = context.RequestServices.GetRequiredService<ModelManager>();
+        var limit = context.RequestServices.GetRequiredService<IOptions<HttpProtocolOptions>>().Value.MaxRequestBodyBytes;
+        var (model, _) = Route(context);
+        bool unloadDependents;
+        using (var body = await RequestBody.ReadAsync(context.Request, limit, context.RequestAborted).ConfigureAwait(false))
+        {
+            unloadDependents = RepositoryRequestReader.ReadUnload(body.Span);
+        }
+        await manager.UnloadModelAsync(model, unloadDependents, context.RequestAborted).ConfigureAwait(false);
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentLength = 0;
+    }
+
     private static bool ReadReadyFilter(ReadOnlySpan<byte> body)
     {
         try
@@ -174,7 +208,9 @@ public static partial class V2Endpoints
 
         using (request)
         {
-            using var response = await target.InferAsync(request, context.RequestAborted).ConfigureAwait(false);
+            // Through the manager, not the version resolved above: if that version is retired meanwhile,
+            // the request runs on the one that replaced it.
+            using var response = await manager.InferAsync(request, context.RequestAborted).ConfigureAwait(false);
             await WriteInferResponseAsync(context, response, format).ConfigureAwait(false);
         }
     }

@@ -153,6 +153,12 @@ internal sealed partial class ServerHost : IAsyncDisposable
         }
         options.ModelRepository = repository;
 
+        var threshold = _app.Configuration.GetValue("Server:NativeMmapThresholdBytes", NativeAllocator.DefaultMmapThresholdBytes);
+        if (NativeAllocator.FixMmapThreshold(threshold) is { } glibc)
+        {
+            LogAllocator(logger, glibc, threshold);
+        }
+
         // The listener and the host gauges exist before any model loads, so no series is missed.
         MetricsEndpoint.StartCollecting(Services);
         Services.GetRequiredService<HostMetrics>();
@@ -164,10 +170,6 @@ internal sealed partial class ServerHost : IAsyncDisposable
             LogGrpcListening(logger, BoundGrpcAddress);
         }
         LogMetricsListening(logger, BoundMetricsAddress);
-        if (options.ModelControlMode == ModelControlMode.Poll)
-        {
-            LogPollNotYet(logger);
-        }
         await Models.LoadRepositoryAsync(cancellationToken).ConfigureAwait(false);
         foreach (var row in Models.Index())
         {
@@ -302,11 +304,11 @@ internal sealed partial class ServerHost : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "gRPC (inference.GRPCInferenceService, grpc.health.v1.Health) listening on {Address}")]
     private static partial void LogGrpcListening(ILogger logger, string address);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Native allocator: glibc {Version}, mmap threshold fixed at {Bytes} bytes, so an unloaded model's memory goes back to the OS")]
+    private static partial void LogAllocator(ILogger logger, string version, int bytes);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Prometheus metrics listening on {Address}/metrics")]
     private static partial void LogMetricsListening(ILogger logger, string address);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Model control mode 'poll' loads the repository at startup; watching it for changes is not implemented yet")]
-    private static partial void LogPollNotYet(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "  {Model} version {Version}: {State} {Reason}")]
     private static partial void LogIndexRow(ILogger logger, string model, string version, string state, string reason);

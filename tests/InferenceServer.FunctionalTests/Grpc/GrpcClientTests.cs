@@ -25,6 +25,7 @@ public sealed class GrpcClientTests(GrpcClientTests.Suite suite) : IClassFixture
         "model_statistics_of_all_models",
         "model_statistics_unknown_model_is_not_found",
         "repository_index",
+        "repository_load_outside_explicit_mode_is_unavailable",
         "health_check_server_is_serving",
         "health_check_unknown_service_is_not_found",
         "unknown_method_is_unimplemented",

@@ -13,6 +13,7 @@ The results file holds one entry per case: its name, whether it passed, the fail
 
 import argparse
 import json
+import os
 import re
 import sys
 import threading
@@ -1119,6 +1120,105 @@ def gzip_responses_on_a_stream(ctx):
 @case("gzip")
 def gzip_errors_still_carry_their_status(ctx):
     expect_status(grpc.StatusCode.NOT_FOUND, ctx.client.call, "ModelInfer", simple_request(ctx, 1, 1, model="nope"))
+
+
+# ---------------------------------------------------------------------------------------------- repository API
+# Suite "repository": a server in explicit model control mode over a repository holding `simple`, nothing loaded.
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "fixtures", "onnx")
+
+
+def repository_parameter(ctx, **choice):
+    return ctx.m("ModelRepositoryParameter", **choice)
+
+
+def load(ctx, model, **parameters):
+    request = ctx.m("RepositoryModelLoadRequest", model_name=model)
+    for key, value in parameters.items():
+        request.parameters[key].CopyFrom(value)
+    return ctx.client.call("RepositoryModelLoad", request, timeout=60)
+
+
+def unload(ctx, model, **parameters):
+    request = ctx.m("RepositoryModelUnloadRequest", model_name=model)
+    for key, value in parameters.items():
+        request.parameters[key].CopyFrom(value)
+    return ctx.client.call("RepositoryModelUnload", request, timeout=60)
+
+
+def is_ready(ctx, model):
+    return ctx.client.call("ModelReady", ctx.m("ModelReadyRequest", name=model)).ready
+
+
+@case("repository")
+def repository_load_then_unload(ctx):
+    assert not is_ready(ctx, "simple"), "explicit mode loads nothing without --load-model"
+    load(ctx, "simple")
+    assert is_ready(ctx, "simple")
+    check_simple(ctx.client.call("ModelInfer", simple_request(ctx, 2, 3)), 2, 3)
+    rows = {(m.name, m.version): m.state for m in ctx.client.call("RepositoryIndex", ctx.m("RepositoryIndexRequest")).models}
+    assert rows.get(("simple", "1")) == "READY", rows
+    unload(ctx, "simple", unload_dependents=repository_parameter(ctx, bool_param=False))
+    assert not is_ready(ctx, "simple")
+    # An unloaded model has left the served snapshot: the same NOT_FOUND as REST's 404.
+    expect_status(grpc.StatusCode.NOT_FOUND, ctx.client.call, "ModelInfer", simple_request(ctx, 2, 3))
+
+
+@case("repository")
+def repository_load_with_config_and_uploaded_file(ctx):
+    config = json.dumps({
+        "name": "uploaded",
+        "backend": "onnxruntime",
+        "max_batch_size": 8,
+        "input": [{"name": "INPUT0", "data_type": "TYPE_INT32", "dims": [16]},
+                  {"name": "INPUT1", "data_type": "TYPE_INT32", "dims": [16]}],
+        "output": [{"name": "OUTPUT0", "data_type": "TYPE_INT32", "dims": [16]},
+                   {"name": "OUTPUT1", "data_type": "TYPE_INT32", "dims": [16]}],
+    })
+    with open(os.path.join(FIXTURES, "add_sub.onnx"), "rb") as f:
+        model = f.read()
+    load(ctx, "uploaded", config=repository_parameter(ctx, string_param=config),
+         **{"file:1/model.onnx": repository_parameter(ctx, bytes_param=model)})
+    check_simple(ctx.client.call("ModelInfer", simple_request(ctx, 5, 1, model="uploaded")), 5, 1)
+    unload(ctx, "uploaded")
+    assert not is_ready(ctx, "uploaded")
+
+
+@case("repository")
+def repository_upload_escaping_the_model_folder_is_invalid(ctx):
+    config = json.dumps({"name": "escape", "backend": "onnxruntime", "max_batch_size": 0})
+    for path in ("../outside/model.onnx", "1/../../model.onnx", "/etc/model.onnx"):
+        expect_status(grpc.StatusCode.INVALID_ARGUMENT, load, ctx, "escape",
+                      config=repository_parameter(ctx, string_param=config),
+                      **{"file:" + path: repository_parameter(ctx, bytes_param=b"x")})
+
+
+@case("repository")
+def repository_parameters_of_the_wrong_kind_are_invalid(ctx):
+    expect_status(grpc.StatusCode.INVALID_ARGUMENT, load, ctx, "simple", config=repository_parameter(ctx, bytes_param=b"{}"))
+    expect_status(grpc.StatusCode.INVALID_ARGUMENT, load, ctx, "simple",
+                  **{"file:1/model.onnx": repository_parameter(ctx, string_param="not bytes")})
+    expect_status(grpc.StatusCode.INVALID_ARGUMENT, unload, ctx, "simple", unload_dependents=repository_parameter(ctx, int64_param=1))
+
+
+@case("repository")
+def repository_load_of_an_unknown_model_is_not_found(ctx):
+    expect_status(grpc.StatusCode.NOT_FOUND, load, ctx, "nope")
+
+
+@case("repository")
+def repository_load_of_a_bad_config_is_invalid_and_changes_nothing(ctx):
+    load(ctx, "simple")
+    expect_status(grpc.StatusCode.INVALID_ARGUMENT, load, ctx, "simple", config=repository_parameter(ctx, string_param="{not json"))
+    check_simple(ctx.client.call("ModelInfer", simple_request(ctx, 1, 1)), 1, 1)
+    unload(ctx, "simple")
+
+
+@case("main")
+def repository_load_outside_explicit_mode_is_unavailable(ctx):
+    error = expect_status(grpc.StatusCode.UNAVAILABLE, ctx.client.call, "RepositoryModelLoad", ctx.m("RepositoryModelLoadRequest", model_name="simple"))
+    assert "explicit" in error.details(), error.details()
+    expect_status(grpc.StatusCode.UNAVAILABLE, ctx.client.call, "RepositoryModelUnload", ctx.m("RepositoryModelUnloadRequest", model_name="simple"))
 
 
 # ---------------------------------------------------------------------------------------------- runner

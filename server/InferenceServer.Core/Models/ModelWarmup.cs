@@ -1,0 +1,232 @@
+using System.Buffers.Binary;
+using InferenceServer.Core.Backends;
+using InferenceServer.Core.Repository;
+using InferenceServer.Core.Tensors;
+
+namespace InferenceServer.Core.Models;
+
+/// <summary>
+/// Runs a config's <c>model_warmup</c> samples on an instance before it takes traffic, as Triton
+/// does: each sample's inputs are made once (<c>zero_data</c>, <c>random_data</c>, or the raw bytes of
+/// <c>input_data_file</c> under the model's <c>warmup</c> folder), replicated <c>batch_size</c> times
+/// along the batch dimension, and run <c>count</c> times on every instance. Any failure fails the
+/// version's load with a reason that names the sample.
+/// </summary>
+internal sealed class ModelWarmup : IDisposable
+{
+    /// <summary>The folder, inside the model folder, that <c>input_data_file</c> names files in (Triton's name).</summary>
+    public const string WarmupFolderName = "warmup";
+
+    private readonly List<(ModelWarmupConfig Sample, Tensor[] Inputs)> _samples = [];
+    private readonly string[] _outputNames;
+
+    private ModelWarmup(ModelConfig config)
+    {
+        _outputNames = config.Outputs.Select(o => o.Name).ToArray();
+    }
+
+    /// <summary>True when the config has no warm-up samples.</summary>
+    public bool IsEmpty => _samples.Count == 0;
+
+    /// <summary>
+    /// Builds the warm-up inputs of <paramref name="config"/> (completed), reading data files from
+    /// <paramref name="modelFolder"/>/warmup. Throws <see cref="ModelLoadException"/> naming the sample and input when one cannot be made.
+    /// </summary>
+    public static ModelWarmup Prepare(ModelConfig config, string modelFolder)
+    {
+        var warmup = new ModelWarmup(config);
+        try
+        {
+            foreach (var sample in config.ModelWarmup)
+            {
+                var inputs = new List<Tensor>();
+                try
+                {
+                    foreach (var (name, input) in sample.Inputs)
+                    {
+                        inputs.Add(MakeInput(config, sample, name, input, modelFolder));
+                    }
+                }
+                catch
+                {
+                    foreach (var tensor in inputs)
+                    {
+                        tensor.Dispose();
+                    }
+                    throw;
+                }
+                warmup._samples.Add((sample, inputs.ToArray()));
+            }
+        }
+        catch
+        {
+            warmup.Dispose();
+            throw;
+        }
+        return warmup;
+    }
+
+    /// <summary>Runs every sample <c>count</c> times on <paramref name="instance"/>; returns how many executions ran.</summary>
+    public int Run(IModelInstance instance)
+    {
+        var executions = 0;
+        foreach (var (sample, inputs) in _samples)
+        {
+            for (var i = 0; i < sample.Count; i++)
+            {
+                Tensor[] outputs;
+                try
+                {
+                    outputs = instance.Run(inputs, _outputNames);
+                }
+                catch (BackendException e)
+                {
+                    throw new ModelLoadException($"warm-up sample '{sample.Name}' failed: {e.Message}");
+                }
+                foreach (var output in outputs)
+                {
+                    output.Dispose();
+                }
+                executions++;
+            }
+        }
+        return executions;
+    }
+
+    private static Tensor MakeInput(ModelConfig config, ModelWarmupConfig sample, string name, WarmupInputConfig input, string modelFolder)
+    {
+        var tensorConfig = config.Inputs.FirstOrDefault(t => t.Name == name)
+            ?? throw new ModelLoadException($"warm-up sample '{sample.Name}' names input '{name}', which is not an input of the model");
+        if (input.DataType != tensorConfig.DataType)
+        {
+            throw new ModelLoadException($"warm-up sample '{sample.Name}' gives input '{name}' as {input.DataType.ConfigName()} but the model takes {tensorConfig.DataType.ConfigName()}");
+        }
+        var batching = config.MaxBatchSize > 0;
+        if (!batching && sample.BatchSize > 1)
+        {
+            throw new ModelLoadException($"warm-up sample '{sample.Name}' has batch_size {sample.BatchSize} but the model does not batch (max_batch_size 0)");
+        }
+        var batch = batching ? sample.BatchSize : 1;
+        var elements = ShapeMath.ElementCount(input.Dims);
+        // The model sees the config's reshape, as a request's inputs do.
+        var modelDims = tensorConfig.Reshape ?? input.Dims;
+        long[] shape = batching ? [batch, .. modelDims] : (long[])modelDims.Clone();
+
+        var one = MakeSample(sample, name, input, elements, modelFolder);
+        var tensor = Tensor.Allocate(name, input.DataType, shape, checked(one.Length * batch));
+        for (var b = 0; b < batch; b++)
+        {
+            one.CopyTo(tensor.Data[(b * one.Length)..]);
+        }
+        return tensor;
+    }
+
+    // One batch element's bytes in the v2 binary layout.
+    private static byte[] MakeSample(ModelWarmupConfig sample, string name, WarmupInputConfig input, long elements, string modelFolder)
+    {
+        var type = input.DataType;
+        var size = type.ElementSize();
+        switch (input.Source)
+        {
+            case WarmupDataSource.File:
+            {
+                var folder = Path.GetFullPath(Path.Combine(modelFolder, WarmupFolderName));
+                var path = Path.GetFullPath(Path.Combine(folder, input.InputDataFile));
+                if (!path.StartsWith(folder + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+                {
+                    throw new ModelLoadException($"warm-up sample '{sample.Name}' input '{name}': input_data_file '{input.InputDataFile}' is outside the model's {WarmupFolderName} folder");
+                }
+                byte[] data;
+                try
+                {
+                    data = File.ReadAllBytes(path);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    throw new ModelLoadException($"warm-up sample '{sample.Name}' input '{name}': cannot read '{path}': {e.Message}");
+                }
+                if (type == DataType.Bytes)
+                {
+                    if (!BytesTensorLayout.TryCountElements(data, out var count, out var error) || count != elements)
+                    {
+                        throw new ModelLoadException($"warm-up sample '{sample.Name}' input '{name}': '{path}' must hold {elements} length-prefixed BYTES elements ({error ?? $"found {count}"})");
+                    }
+                }
+                else if (data.LongLength != elements * size)
+                {
+                    throw new ModelLoadException($"warm-up sample '{sample.Name}' input '{name}': '{path}' has {data.LongLength} bytes but {type.ConfigName()} {ShapeMath.Format(input.Dims)} needs {elements * size}");
+                }
+                return data;
+            }
+            case WarmupDataSource.Random:
+                return RandomSample(type, elements);
+            default:
+                // Zero data; a BYTES element of zero data is the empty string.
+                return type == DataType.Bytes ? new byte[checked(elements * BytesTensorLayout.PrefixSize)] : new byte[checked(elements * size)];
+        }
+    }
+
+    private static byte[] RandomSample(DataType type, long elements)
+    {
+        var random = Random.Shared;
+        if (type == DataType.Bytes)
+        {
+            // Short printable strings: a string model can read them whatever its encoding.
+            const int length = 8;
+            var data = new byte[checked(elements * (BytesTensorLayout.PrefixSize + length))];
+            var at = 0;
+            Span<byte> text = stackalloc byte[length];
+            for (long i = 0; i < elements; i++)
+            {
+                for (var c = 0; c < length; c++)
+                {
+                    text[c] = (byte)('a' + random.Next(26));
+                }
+                at += BytesTensorLayout.WriteElement(data.AsSpan(at), text);
+            }
+            return data;
+        }
+        var size = type.ElementSize();
+        var bytes = new byte[checked(elements * size)];
+        var span = bytes.AsSpan();
+        for (long i = 0; i < elements; i++)
+        {
+            var element = span.Slice((int)(i * size), size);
+            // Floating types get values in [0, 1) rather than random bits, which could be NaN or inf.
+            switch (type)
+            {
+                case DataType.Bool:
+                    element[0] = (byte)random.Next(2);
+                    break;
+                case DataType.Fp32:
+                    BinaryPrimitives.WriteSingleLittleEndian(element, random.NextSingle());
+                    break;
+                case DataType.Fp64:
+                    BinaryPrimitives.WriteDoubleLittleEndian(element, random.NextDouble());
+                    break;
+                case DataType.Fp16:
+                    BinaryPrimitives.WriteHalfLittleEndian(element, (Half)random.NextSingle());
+                    break;
+                case DataType.Bf16:
+                    BinaryPrimitives.WriteUInt16LittleEndian(element, (ushort)(BitConverter.SingleToUInt32Bits(random.NextSingle()) >> 16));
+                    break;
+                default:
+                    random.NextBytes(element);
+                    break;
+            }
+        }
+        return bytes;
+    }
+
+    public void Dispose()
+    {
+        foreach (var (_, inputs) in _samples)
+        {
+            foreach (var tensor in inputs)
+            {
+                tensor.Dispose();
+            }
+        }
+        _samples.Clear();
+    }
+}

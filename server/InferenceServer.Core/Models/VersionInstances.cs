@@ -1,0 +1,77 @@
+using InferenceServer.Core.Backends;
+using InferenceServer.Core.Repository;
+
+namespace InferenceServer.Core.Models;
+
+/// <summary>
+/// The instances of one loaded version by instance group, and how to make more of them, so that a
+/// config change of only <c>instance_group</c> counts can grow or shrink the version in place.
+/// Changed only under the model manager's per-model lock.
+/// </summary>
+internal sealed class VersionInstances
+{
+    private readonly IModelBackend _backend;
+    private readonly string _modelPath;
+    private readonly IReadOnlyDictionary<string, string> _parameters;
+    private readonly int? _graphLevel;
+    private readonly List<List<IModelInstance>> _byGroup;
+
+    public VersionInstances(IModelBackend backend, string modelPath, IReadOnlyDictionary<string, string> parameters, int? graphLevel,
+        IReadOnlyList<InstanceGroupConfig> groups, List<List<IModelInstance>> byGroup)
+    {
+        _backend = backend;
+        _modelPath = modelPath;
+        _parameters = parameters;
+        _graphLevel = graphLevel;
+        Groups = groups;
+        _byGroup = byGroup;
+    }
+
+    /// <summary>The groups as the config gives them (one default group when it gives none).</summary>
+    public IReadOnlyList<InstanceGroupConfig> Groups { get; private set; }
+
+    /// <summary>Where new instances' model file lives.</summary>
+    public string ModelPath => _modelPath;
+
+    public int Count => _byGroup.Sum(g => g.Count);
+
+    /// <summary>The groups a config gives, or the one default group when it gives none.</summary>
+    public static IReadOnlyList<InstanceGroupConfig> Effective(ModelConfig config) =>
+        config.InstanceGroups.Count > 0 ? config.InstanceGroups : [new InstanceGroupConfig()];
+
+    /// <summary>
+    /// True when <paramref name="groups"/> differ from the current ones only in CPU groups' counts:
+    /// then the change is made by adding or removing instances. GPU groups place instances per device
+    /// and are reloaded instead.
+    /// </summary>
+    public bool CanResizeTo(IReadOnlyList<InstanceGroupConfig> groups)
+    {
+        if (groups.Count != Groups.Count)
+        {
+            return false;
+        }
+        for (var i = 0; i < groups.Count; i++)
+        {
+            var (now, next) = (Groups[i], groups[i]);
+            if (now.Name != next.Name || now.Kind != next.Kind || !now.Gpus.SequenceEqual(next.Gpus)
+                || (now.Count != next.Count && now.Kind == InstanceKind.Gpu) || next.Count < 1)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>Creates one instance of group <paramref name="group"/> (not yet counted in it).</summary>
+    public IModelInstance Create(int group) =>
+        _backend.CreateInstance(new InstanceOptions(_modelPath, Groups[group].Kind, 0, _parameters) { GraphOptimizationLevel = _graphLevel });
+
+    public IReadOnlyList<IModelInstance> InGroup(int group) => _byGroup[group];
+
+    public void Added(int group, IModelInstance instance) => _byGroup[group].Add(instance);
+
+    public void Removed(int group, IModelInstance instance) => _byGroup[group].Remove(instance);
+
+    /// <summary>Records the new group list once a resize is done.</summary>
+    public void Resized(IReadOnlyList<InstanceGroupConfig> groups) => Groups = groups;
+}

@@ -1,0 +1,98 @@
+using System.Text;
+using InferenceServer.Core.Repository;
+using InferenceServer.Core.Tensors;
+
+namespace InferenceServer.UnitTests.Repository;
+
+/// <summary>A model config in JSON (the repository API's config parameter) reads like the same config.pbtxt.</summary>
+public sealed class ModelConfigJsonReaderTests
+{
+    private static string Canonical(ModelConfig config) => Encoding.UTF8.GetString(ModelConfigJsonWriter.ToUtf8Bytes(config));
+
+    [Theory]
+    [InlineData(nameof(ModelConfigExampleTests.Simple))]
+    [InlineData(nameof(ModelConfigExampleTests.Classifier))]
+    public void What_the_config_endpoint_writes_reads_back_as_the_same_config(string example)
+    {
+        var text = example == nameof(ModelConfigExampleTests.Simple) ? ModelConfigExampleTests.Simple : ModelConfigExampleTests.Classifier;
+        var config = ModelConfigReader.Parse(text).Config;
+        var json = Canonical(config);
+
+        var read = ModelConfigJsonReader.Parse(json).Config;
+
+        Assert.Equal(json, Canonical(read));
+    }
+
+    [Fact]
+    public void Protobuf_json_spellings_are_accepted()
+    {
+        // lowerCamelCase names, 64-bit integers and enums as strings, maps as objects, null as "not given".
+        const string json = """
+            {
+              "name": "m", "backend": "onnxruntime", "maxBatchSize": 8, "platform": null,
+              "input": [{"name": "X", "dataType": "TYPE_FP32", "dims": ["3", "-1"], "reshape": {"shape": [3, "-1"]}}],
+              "output": [{"name": "Y", "data_type": 11, "dims": [2]}],
+              "versionPolicy": {"specific": {"versions": ["1", 3]}},
+              "instanceGroup": [{"count": 2, "kind": "KIND_CPU"}],
+              "dynamicBatching": {
+                "maxQueueDelayMicroseconds": "500", "priorityLevels": 2, "defaultPriorityLevel": 1,
+                "priorityQueuePolicy": {"2": {"timeoutAction": "DELAY", "maxQueueSize": 4}}
+              },
+              "parameters": {"intra_op_thread_count": {"string_value": "1"}},
+              "modelWarmup": [{"name": "w", "batchSize": 2, "count": 3,
+                               "inputs": {"X": {"dataType": "TYPE_FP32", "dims": [3, 4], "zeroData": true}}}]
+            }
+            """;
+
+        var config = ModelConfigJsonReader.Parse(json).Config;
+
+        Assert.Equal(8, config.MaxBatchSize);
+        Assert.Equal([3L, -1L], config.Inputs[0].Dims);
+        Assert.Equal([3L, -1L], config.Inputs[0].Reshape!);
+        Assert.Equal(DataType.Fp32, config.Outputs[0].DataType);
+        Assert.Equal(VersionPolicyKind.Specific, config.VersionPolicy.Kind);
+        Assert.Equal([1L, 3L], config.VersionPolicy.Versions);
+        Assert.Equal(2, config.InstanceGroups[0].Count);
+        Assert.Equal(500, config.DynamicBatching!.MaxQueueDelayMicroseconds);
+        Assert.Equal(TimeoutAction.Delay, config.DynamicBatching.PriorityQueuePolicy[2].TimeoutAction);
+        Assert.Equal(4, config.DynamicBatching.PriorityQueuePolicy[2].MaxQueueSize);
+        Assert.Equal("1", config.Parameters["intra_op_thread_count"]);
+        var warmup = Assert.Single(config.ModelWarmup);
+        Assert.Equal((2, 3), (warmup.BatchSize, warmup.Count));
+        Assert.Equal(WarmupDataSource.Zero, warmup.Inputs["X"].Source);
+    }
+
+    [Theory]
+    [InlineData("""{"max_batch_size": "many"}""", "max_batch_size", "integer")]
+    [InlineData("""{"max_batch_size": 1.5}""", "max_batch_size", "integer")]
+    [InlineData("""{"input": [{"name": "X", "data_type": "TYPE_NOPE", "dims": [1]}]}""", "input[0].data_type", "TYPE_NOPE")]
+    [InlineData("""{"name": ["a"]}""", "name", "not a repeated field")]
+    [InlineData("""{"dynamic_batching": 5}""", "dynamic_batching", "message")]
+    public void Wrong_values_are_reported_with_their_field_and_position(string json, string field, string reason)
+    {
+        var error = Assert.Throws<ModelConfigException>(() => ModelConfigJsonReader.Parse(json, "load parameter 'config'"));
+        Assert.Equal("load parameter 'config'", error.FileName);
+        Assert.Equal(field, error.FieldPath);
+        Assert.Contains(reason, error.Message);
+        Assert.Equal(1, error.Line);
+        Assert.True(error.Column > 1);
+    }
+
+    [Theory]
+    [InlineData("[]", "must be an object")]
+    [InlineData("{\"name\": ", "malformed JSON")]
+    [InlineData("{} {}", "malformed JSON")]
+    public void Text_that_is_not_one_json_object_is_refused(string json, string reason)
+    {
+        var error = Assert.Throws<ModelConfigException>(() => ModelConfigJsonReader.Parse(json));
+        Assert.Contains(reason, error.Message);
+    }
+
+    [Fact]
+    public void Unknown_fields_are_warnings_as_in_config_pbtxt()
+    {
+        var result = ModelConfigJsonReader.Parse("""{"name": "m", "sequenceBatching": {}, "whatever": 1}""");
+        Assert.Contains(result.Warnings, w => w.FieldPath == "sequence_batching");
+        Assert.Contains(result.Warnings, w => w.FieldPath == "whatever");
+    }
+}
