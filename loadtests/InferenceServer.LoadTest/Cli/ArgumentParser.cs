@@ -301,7 +301,7 @@ internal static class ArgumentParser
             Connections = s.TryGetValue("connections", out var connections) ? Integer(connections, "--connections", 1, 100_000) : null,
             MaxInFlight = s.TryGetValue("max-in-flight", out var inFlight) ? Integer(inFlight, "--max-in-flight", 1, 10_000_000) : 10_000,
             LateThreshold = s.TryGetValue("late-threshold", out var late) ? DurationText.Parse(late, "--late-threshold") : TimeSpan.FromMilliseconds(1),
-            SpinWindow = s.TryGetValue("spin-window", out var spin) ? DurationText.Parse(spin, "--spin-window") : TimeSpan.FromMilliseconds(1),
+            SpinWindow = s.TryGetValue("spin-window", out var spin) ? DurationText.Parse(spin, "--spin-window") : TimeSpan.FromMilliseconds(2),
             SampleInterval = s.TryGetValue("sample-interval", out var sample) ? PositiveDuration(sample, "--sample-interval") : TimeSpan.FromSeconds(1),
             Sla = sla,
             SlaText = slaText,

@@ -24,7 +24,7 @@ internal static class Flags
         new("connections", "N", "HTTP/1.1 connections (REST; default: concurrency, or 256 open loop) or HTTP/2 pools (gRPC)."),
         new("max-in-flight", "N", "Open loop: requests outstanding at most; beyond, the schedule waits and lateness shows it (default 10000)."),
         new("late-threshold", "D", "Open loop: a request starting this much after its intended time is late (default 1ms)."),
-        new("spin-window", "D", "Open loop: spin on the clock this long before each send instead of trusting the ~1 ms timer (default 1ms; 0 saves CPU)."),
+        new("spin-window", "D", "Open loop: spin on the clock this long before each send instead of trusting the timer, which fires up to a few ms late on a busy machine (default 2ms; 0 saves CPU)."),
         new("sample-interval", "D", "Length of one point of the time series (default 1s)."),
         new("sla", "LIST", "Assertions, e.g. \"p99<20ms,errors<0.1%,throughput>=2000\"; exit 1 when one fails."),
         new("find-max-rate", null, "Capacity search: bisect short open-loop runs for the highest rate meeting --sla."),

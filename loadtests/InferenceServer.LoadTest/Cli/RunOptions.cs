@@ -48,7 +48,7 @@ internal sealed record RunOptions
 
     public TimeSpan LateThreshold { get; init; } = TimeSpan.FromMilliseconds(1);
 
-    public TimeSpan SpinWindow { get; init; } = TimeSpan.FromMilliseconds(1);
+    public TimeSpan SpinWindow { get; init; } = TimeSpan.FromMilliseconds(2);
 
     public TimeSpan SampleInterval { get; init; } = TimeSpan.FromSeconds(1);
 

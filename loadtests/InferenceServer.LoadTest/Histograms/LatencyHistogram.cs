@@ -103,6 +103,11 @@ internal sealed class LatencyHistogram
         }
         var rank = (long)Math.Ceiling(Math.Clamp(percentile, 0, 100) / 100 * count);
         rank = Math.Clamp(rank, 1, count);
+        if (rank == count)
+        {
+            // The top rank is the maximum, known exactly (also when it lies past the trackable range).
+            return Max;
+        }
         long seen = 0;
         for (var i = 0; i < _counts.Length; i++)
         {

@@ -21,7 +21,8 @@ internal sealed class LoadRunner(TimeProvider time)
         using var main = new Measurement(plan.LateThreshold);
         var state = new RunState(time, plan, target, warmup, main, progress);
         using var stopSampling = new CancellationTokenSource();
-        var sampler = state.SampleAsync(stopSampling.Token);
+        using var samplerClock = new ClockWaiter(time);
+        var sampler = state.SampleAsync(samplerClock, stopSampling.Token);
         try
         {
             if (plan.Mode == LoadMode.Open)
@@ -36,10 +37,11 @@ internal sealed class LoadRunner(TimeProvider time)
         }
         finally
         {
-            await stopSampling.CancelAsync().ConfigureAwait(false);
+            // Cancel, not CancelAsync: the sampler must stop before the last sample is taken.
+            stopSampling.Cancel();
             await sampler.ConfigureAwait(false);
         }
-        state.TakeSample(time.GetTimestamp());
+        state.TakeSample(time.GetTimestamp(), final: true);
         return state.Summarize(cancellationToken.IsCancellationRequested);
     }
 
@@ -56,16 +58,18 @@ internal sealed class LoadRunner(TimeProvider time)
         private readonly long _measureStart;
         private readonly long _end;
         private readonly double _frequency;
-        private readonly SemaphoreSlim _slots;
+        private readonly Lock _slotLock = new();
+        private readonly InlineSignal _slotFreed = new();
+        private int _slotsInUse;
+        private bool _waitingForSlot;
         private readonly List<TimeSample> _samples = [];
         private readonly LatencyHistogram _interval = new();
-        private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Completed by the last request to finish; the run continues on that thread (see InlineSignal for why).
+        private readonly TaskCompletionSource _drained = new();
         private long _inFlight = 1; // the driver holds one until it finishes, so the count reaches 0 only at the end
         private long _lastSample;
         private long _totalSuccesses;
         private long _totalErrors;
-        private long _totalLate;
-        private long _lastTick;
 
         public RunState(TimeProvider time, RunPlan plan, IInferenceTarget target, Measurement warmup, Measurement main, Action<ProgressSnapshot>? progress)
         {
@@ -81,8 +85,6 @@ internal sealed class LoadRunner(TimeProvider time)
             _measureStart = _start + Timestamps(plan.Warmup.TotalSeconds);
             _end = _start + Timestamps(_profile.Duration.TotalSeconds);
             _lastSample = _start;
-            _lastTick = _start;
-            _slots = new SemaphoreSlim(Math.Max(1, plan.MaxInFlight));
         }
 
         public async Task RunOpenAsync(CancellationToken cancellationToken)
@@ -98,8 +100,8 @@ internal sealed class LoadRunner(TimeProvider time)
             var tasks = new Task[workers];
             for (var w = 0; w < workers; w++)
             {
-                var worker = w;
-                tasks[w] = Task.Run(() => WorkAsync(worker, workers, cancellationToken), CancellationToken.None);
+                // Each worker runs here until its first request is under way, then on whichever thread completes it.
+                tasks[w] = WorkAsync(w, workers, cancellationToken);
             }
             await Task.WhenAll(tasks).ConfigureAwait(false);
         }
@@ -115,18 +117,38 @@ internal sealed class LoadRunner(TimeProvider time)
 
         private ValueTask DispatchAsync(long sequence, long intended, long now)
         {
-            if (!_slots.Wait(0))
+            lock (_slotLock)
             {
-                return DispatchAfterSlotAsync(sequence, intended);
+                if (_slotsInUse >= _plan.MaxInFlight)
+                {
+                    _waitingForSlot = true;
+                    return DispatchAfterSlotAsync(sequence, intended, _slotFreed.Arm());
+                }
+                _slotsInUse++;
             }
             Start(sequence, intended, now);
             return default;
         }
 
-        private async ValueTask DispatchAfterSlotAsync(long sequence, long intended)
+        private async ValueTask DispatchAfterSlotAsync(long sequence, long intended, ValueTask slotFreed)
         {
-            await _slots.WaitAsync().ConfigureAwait(false);
+            // The request that frees a slot hands it over to this one, which starts late by the wait.
+            await slotFreed.ConfigureAwait(false);
             Start(sequence, intended, _time.GetTimestamp());
+        }
+
+        private void ReleaseSlot()
+        {
+            lock (_slotLock)
+            {
+                if (!_waitingForSlot)
+                {
+                    _slotsInUse--;
+                    return;
+                }
+                _waitingForSlot = false;
+            }
+            _slotFreed.Set();
         }
 
         private void Start(long sequence, long intended, long now)
@@ -134,10 +156,15 @@ internal sealed class LoadRunner(TimeProvider time)
             var measurement = intended < _measureStart ? _warmup : _main;
             measurement.RecordStart(Nanoseconds(now - intended), openLoop: true);
             Interlocked.Increment(ref _inFlight);
-            // Off the driver's thread: the synchronous part of sending (taking a connection, writing the request) would
-            // otherwise delay the next arrivals at high rates.
             var input = (int)(sequence % _target.InputCount);
-            ThreadPool.UnsafeQueueUserWorkItem(static s => _ = s.Self.ExecuteOpenAsync(s.Measurement, s.Intended, s.Input), (Self: this, Measurement: measurement, Intended: intended, Input: input), preferLocal: false);
+            if (_plan.DispatchOnThreadPool)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(static s => _ = s.Self.ExecuteOpenAsync(s.Measurement, s.Intended, s.Input), (Self: this, Measurement: measurement, Intended: intended, Input: input), preferLocal: false);
+            }
+            else
+            {
+                _ = ExecuteOpenAsync(measurement, intended, input);
+            }
         }
 
         private async Task ExecuteOpenAsync(Measurement measurement, long intended, int input)
@@ -148,48 +175,56 @@ internal sealed class LoadRunner(TimeProvider time)
             }
             finally
             {
-                _slots.Release();
+                ReleaseSlot();
                 Finished();
             }
         }
 
         private async Task WorkAsync(int worker, int workers, CancellationToken cancellationToken)
         {
-            long sequence = worker;
-            while (!cancellationToken.IsCancellationRequested)
+            ClockWaiter? parking = null;
+            try
             {
-                var now = _time.GetTimestamp();
-                if (now >= _end)
+                long sequence = worker;
+                while (!cancellationToken.IsCancellationRequested)
                 {
-                    return;
-                }
-                var level = _profile.LevelAt((now - _start) / _frequency);
-                if (worker >= Math.Ceiling(level - 1e-9))
-                {
-                    // Not needed at this point of the ramp: look again shortly.
-                    var wait = TimeSpan.FromSeconds(Math.Min(0.01, (_end - now) / _frequency));
-                    try
-                    {
-                        await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException)
+                    var now = _time.GetTimestamp();
+                    if (now >= _end)
                     {
                         return;
                     }
-                    continue;
+                    var level = _profile.LevelAt((now - _start) / _frequency);
+                    if (worker >= Math.Ceiling(level - 1e-9))
+                    {
+                        // Not needed at this point of the ramp: look again shortly.
+                        parking ??= new ClockWaiter(_time);
+                        try
+                        {
+                            await parking.WaitAsync(TimeSpan.FromSeconds(Math.Min(0.01, (_end - now) / _frequency)), cancellationToken).ConfigureAwait(false);
+                        }
+                        catch (OperationCanceledException)
+                        {
+                            return;
+                        }
+                        continue;
+                    }
+                    var measurement = now < _measureStart ? _warmup : _main;
+                    measurement.RecordStart(0, openLoop: false);
+                    Interlocked.Increment(ref _inFlight);
+                    try
+                    {
+                        await ExecuteAsync(measurement, now, (int)(sequence % _target.InputCount)).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        Finished();
+                    }
+                    sequence += workers;
                 }
-                var measurement = now < _measureStart ? _warmup : _main;
-                measurement.RecordStart(0, openLoop: false);
-                Interlocked.Increment(ref _inFlight);
-                try
-                {
-                    await ExecuteAsync(measurement, now, (int)(sequence % _target.InputCount)).ConfigureAwait(false);
-                }
-                finally
-                {
-                    Finished();
-                }
-                sequence += workers;
+            }
+            finally
+            {
+                parking?.Dispose();
             }
         }
 
@@ -224,14 +259,18 @@ internal sealed class LoadRunner(TimeProvider time)
             }
         }
 
-        public async Task SampleAsync(CancellationToken cancellationToken)
+        public async Task SampleAsync(ClockWaiter clock, CancellationToken cancellationToken)
         {
-            using var timer = new PeriodicTimer(_plan.SampleInterval, _time);
+            var interval = Timestamps(_plan.SampleInterval.TotalSeconds);
+            var next = _start + interval;
             try
             {
-                while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+                while (true)
                 {
-                    TakeSample(_time.GetTimestamp());
+                    var wait = TimeSpan.FromSeconds((next - _time.GetTimestamp()) / _frequency);
+                    await clock.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
+                    TakeSample(next);
+                    next += interval;
                 }
             }
             catch (OperationCanceledException)
@@ -240,16 +279,32 @@ internal sealed class LoadRunner(TimeProvider time)
             }
         }
 
-        /// <summary>Turns what every shard gained since the last sample into one interval of the time series.</summary>
-        public void TakeSample(long now)
+        /// <summary>
+        /// Turns what every shard gained since the last sample into one interval of the time series. The last call
+        /// (<paramref name="final"/>) covers the drain after the load stopped; when that is shorter than half an
+        /// interval it is folded into the previous sample, whose histogram is still at hand, rather than plotted as a
+        /// sliver whose rates mean nothing.
+        /// </summary>
+        public void TakeSample(long now, bool final = false)
         {
             var intervalSeconds = (now - _lastSample) / _frequency;
             if (intervalSeconds <= 0)
             {
                 return;
             }
-            _interval.Reset();
-            long sent = 0, errors = 0;
+            var fold = final && _samples.Count > 0 && intervalSeconds < _plan.SampleInterval.TotalSeconds / 2;
+            TimeSample? previous = null;
+            if (fold)
+            {
+                previous = _samples[^1];
+                _samples.RemoveAt(_samples.Count - 1);
+                intervalSeconds += previous.IntervalSeconds;
+            }
+            else
+            {
+                _interval.Reset();
+            }
+            long sent = previous?.Sent ?? 0, errors = 0;
             foreach (var measurement in (ReadOnlySpan<Measurement>)[_warmup, _main])
             {
                 foreach (var shard in measurement.Shards)
@@ -265,13 +320,14 @@ internal sealed class LoadRunner(TimeProvider time)
             }
             _lastSample = now;
             var successes = _interval.Count;
-            _totalSuccesses += successes;
+            _totalSuccesses += successes - (previous?.Successes ?? 0);
             _totalErrors += errors;
+            errors += previous?.Errors ?? 0;
             var seconds = (now - _measureStart) / _frequency;
             var elapsed = (now - _start) / _frequency;
             var sample = new TimeSample(
                 Seconds: seconds,
-                Warmup: now <= _measureStart,
+                Warmup: seconds - (intervalSeconds / 2) < 0,
                 IntervalSeconds: intervalSeconds,
                 Successes: successes,
                 Errors: errors,
@@ -285,18 +341,16 @@ internal sealed class LoadRunner(TimeProvider time)
                 InFlight: Math.Max(0, Interlocked.Read(ref _inFlight) - 1),
                 TargetLevel: _profile.LevelAt(Math.Max(0, elapsed - (intervalSeconds / 2))));
             _samples.Add(sample);
-            if (_progress is not null && now > _lastTick)
+            if (_progress is not null && !final)
             {
-                _lastTick = now;
                 long late = 0;
                 foreach (var shard in _main.Shards)
                 {
                     late += Volatile.Read(ref shard.Late);
                 }
-                _totalLate = late;
                 _progress(new ProgressSnapshot(_plan.Mode, Math.Min(elapsed, _profile.Duration.TotalSeconds), _profile.Duration.TotalSeconds, now < _measureStart,
                     _profile.LevelAt(Math.Min(elapsed, _profile.Duration.TotalSeconds)), sample.SendRate, sample.Throughput, sample.P99Ms,
-                    _totalSuccesses, _totalErrors, _totalLate, sample.InFlight));
+                    _totalSuccesses, _totalErrors, late, sample.InFlight));
             }
         }
 

@@ -16,6 +16,7 @@ internal sealed class OpenLoopDriver(TimeProvider time, TimeSpan spinWindow)
     /// </summary>
     public async Task RunAsync(ArrivalSchedule schedule, long startTimestamp, Func<long, long, long, ValueTask> dispatch, CancellationToken cancellationToken)
     {
+        using var waiter = new ClockWaiter(time);
         var frequency = (double)time.TimestampFrequency;
         long sequence = 0;
         while (!cancellationToken.IsCancellationRequested && schedule.TryNext(out var offset))
@@ -24,35 +25,43 @@ internal sealed class OpenLoopDriver(TimeProvider time, TimeSpan spinWindow)
             var now = time.GetTimestamp();
             if (now < intended)
             {
-                await WaitUntilAsync(intended, now, cancellationToken).ConfigureAwait(false);
+                if (!await WaitUntilAsync(waiter, intended, now, cancellationToken).ConfigureAwait(false))
+                {
+                    return;
+                }
                 now = time.GetTimestamp();
             }
             await dispatch(sequence++, intended, now).ConfigureAwait(false);
         }
     }
 
-    private async ValueTask WaitUntilAsync(long target, long now, CancellationToken cancellationToken)
+    private async ValueTask<bool> WaitUntilAsync(ClockWaiter waiter, long target, long now, CancellationToken cancellationToken)
     {
         var remaining = TimeSpan.FromTicks((long)((target - now) * (double)TimeSpan.TicksPerSecond / time.TimestampFrequency));
         if (remaining > spinWindow)
         {
             try
             {
-                await Task.Delay(remaining - spinWindow, time, cancellationToken).ConfigureAwait(false);
+                await waiter.WaitAsync(remaining - spinWindow, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
-                return;
+                return false;
             }
         }
         if (spinWindow > TimeSpan.Zero)
         {
             var spinner = default(SpinWait);
-            while (time.GetTimestamp() < target && !cancellationToken.IsCancellationRequested)
+            while (time.GetTimestamp() < target)
             {
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    return false;
+                }
                 // Never Sleep(1): that is the millisecond granularity the spin exists to avoid.
                 spinner.SpinOnce(sleep1Threshold: -1);
             }
         }
+        return true;
     }
 }

@@ -31,6 +31,12 @@ internal sealed record RunPlan
     /// <summary>Seeds the Poisson schedule.</summary>
     public int Seed { get; init; } = 1;
 
+    /// <summary>
+    /// Open loop: start each request on the thread pool, so the synchronous part of sending (taking a connection,
+    /// writing the request) does not delay the next arrivals. Tests turn it off to keep every step on their thread.
+    /// </summary>
+    public bool DispatchOnThreadPool { get; init; } = true;
+
     /// <summary>Length of one time-series interval.</summary>
     public TimeSpan SampleInterval { get; init; } = TimeSpan.FromSeconds(1);
 

@@ -258,7 +258,7 @@ internal static class HtmlReport
             Title = "Latency by percentile",
             XLabel = "percentile",
             YLabel = "latency (ms)",
-            Series = [new ChartSeries("latency", "#e4572e", SeriesKind.Line, points), new ChartSeries("points", "#e4572e", SeriesKind.Markers, points)],
+            Series = [new ChartSeries("latency", "#e4572e", SeriesKind.Line, points), new ChartSeries("", "#e4572e", SeriesKind.Markers, points)],
             XTicks = [(0, "0%"), (1, "90%"), (2, "99%"), (3, "99.9%"), (4, "99.99%"), (5, "99.999%")],
             ReferenceLines = [.. run.Options.Sla.Where(a => a.Metric == SlaMetric.Percentile).Select(a => (a.Limit, $"SLA {a.Text}", "#c0392b"))],
         };

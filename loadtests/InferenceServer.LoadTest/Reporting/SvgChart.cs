@@ -10,7 +10,7 @@ namespace InferenceServer.LoadTest.Reporting;
 /// </summary>
 internal sealed class SvgChart
 {
-    private const double Left = 64, Right = 16, Top = 34, Bottom = 46;
+    private const double Left = 64, Right = 28, Top = 34, Bottom = 46;
 
     public required string Title { get; init; }
 
@@ -145,13 +145,17 @@ internal sealed class SvgChart
         {
             var y = Y(value);
             svg.Append(CultureInfo.InvariantCulture, $"<line stroke=\"{color}\" stroke-width=\"1.5\" stroke-dasharray=\"3 3\" x1=\"{N(Left)}\" x2=\"{N(Left + plotW)}\" y1=\"{N(y)}\" y2=\"{N(y)}\"/>");
-            svg.Append(CultureInfo.InvariantCulture, $"<text class=\"ref-label\" fill=\"{color}\" x=\"{N(Left + plotW - 4)}\" y=\"{N(y - 4)}\" text-anchor=\"end\">{Escape(label)}</text>");
+            svg.Append(CultureInfo.InvariantCulture, $"<text class=\"ref-label\" fill=\"{color}\" x=\"{N(Left + 6)}\" y=\"{N(y - 4)}\">{Escape(label)}</text>");
         }
 
         // Legend, right-aligned above the plot.
         var legendX = Width - Right;
         foreach (var series in Enumerable.Reverse(Series))
         {
+            if (series.Name.Length == 0)
+            {
+                continue;
+            }
             var textWidth = (series.Name.Length * 6.2) + 18;
             legendX -= textWidth;
             svg.Append(CultureInfo.InvariantCulture, $"<rect fill=\"{series.Color}\" x=\"{N(legendX)}\" y=\"{N(Top - 14)}\" width=\"10\" height=\"10\"/>");
