@@ -261,8 +261,8 @@ internal sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, TimeProv
 
             // One measurement per protocol in use, with that protocol's first run's inputs; a bare --ceiling measures REST JSON with a small tensor.
             var groups = prepared.Count == 0
-                ? [(Protocol.RestJson, (IReadOnlyList<InferenceInput>)[SyntheticInput()], 32)]
-                : prepared.GroupBy(p => p.Options.Protocol).Select(g => (g.Key, g.First().Inputs, Math.Max(32, g.Where(p => p.Options.Mode == LoadMode.Closed).Select(p => (int)p.Options.Profile.MaxLevel).DefaultIfEmpty(0).Max()))).ToList();
+                ? [(global.CeilingProtocol, (IReadOnlyList<InferenceInput>)[SyntheticInput()], global.CeilingConcurrency)]
+                : prepared.GroupBy(p => p.Options.Protocol).Select(g => (g.Key, g.First().Inputs, Math.Max(global.CeilingConcurrency, g.Where(p => p.Options.Mode == LoadMode.Closed).Select(p => (int)p.Options.Profile.MaxLevel).DefaultIfEmpty(0).Max()))).ToList();
             foreach (var (protocol, inputs, concurrency) in groups)
             {
                 if (cancellationToken.IsCancellationRequested)

@@ -35,7 +35,17 @@ internal static class ArgumentParser
             }
             var global = BuildGlobal(cli);
             var onlyCeiling = global.ServeTrivialPort is not null || (global.Ceiling && !cli.ContainsKey("model"));
-            return new Invocation(global, onlyCeiling ? [] : [BuildRun("run", cli)]);
+            if (onlyCeiling)
+            {
+                // A bare --ceiling measures the protocol and concurrency given, if any.
+                global = global with
+                {
+                    CeilingProtocol = cli.TryGetValue("protocol", out var protocol) ? ProtocolNames.Parse(protocol) : Protocol.RestJson,
+                    CeilingConcurrency = cli.TryGetValue("concurrency", out var concurrency) ? Integer(concurrency, "--concurrency", 1, 100_000) : 32,
+                };
+                return new Invocation(global, []);
+            }
+            return new Invocation(global, [BuildRun("run", cli)]);
         }
 
         ScenarioFile file;

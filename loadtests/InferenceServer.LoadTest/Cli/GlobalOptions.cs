@@ -15,6 +15,12 @@ internal sealed record GlobalOptions
 
     public TimeSpan CeilingDuration { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>A bare <c>--ceiling</c> (no runs): the protocol to measure.</summary>
+    public Targets.Protocol CeilingProtocol { get; init; } = Targets.Protocol.RestJson;
+
+    /// <summary>Workers of the ceiling measurement: at least 32, or the largest closed-loop run's.</summary>
+    public int CeilingConcurrency { get; init; } = 32;
+
     /// <summary>Warn when a run reaches this share of the ceiling.</summary>
     public double CeilingWarnShare { get; init; } = 0.8;
 

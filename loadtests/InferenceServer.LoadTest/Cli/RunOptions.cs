@@ -68,8 +68,14 @@ internal sealed record RunOptions
     public int MaxTrials { get; init; } = 15;
 
     /// <summary>The connections actually used.</summary>
+    /// <remarks>
+    /// HTTP/1.1 carries one request at a time per connection, so REST gets one per worker (256 for open loop, where
+    /// in-flight requests are not bounded by workers). HTTP/2 multiplexes: one connection per 100 concurrent calls
+    /// (the server's default stream limit) for closed loop, and a few for open loop; more connections only add
+    /// threads and context switches on a small machine.
+    /// </remarks>
     public int EffectiveConnections => Connections ?? (Protocol == Protocol.Grpc
-        ? Math.Clamp((int)Math.Ceiling(Profile.MaxLevel / 100), 2, 8)
+        ? Mode == LoadMode.Closed ? Math.Clamp((int)Math.Ceiling(Profile.MaxLevel / 100), 1, 8) : Math.Clamp(Environment.ProcessorCount / 2, 1, 4)
         : Mode == LoadMode.Closed ? Math.Max(1, (int)Math.Ceiling(Profile.MaxLevel)) : 256);
 
     /// <summary>The warm-up level: the first stage's target, or the constant level.</summary>
