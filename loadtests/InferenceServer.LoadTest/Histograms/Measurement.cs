@@ -41,6 +41,9 @@ internal sealed class Measurement : IDisposable
 
     public void RecordSuccess(long latencyNanoseconds) => Shard.Latency.Record(latencyNanoseconds);
 
+    /// <summary>A successful response arrived inside the measured window.</summary>
+    public void RecordWindowSuccess() => Shard.WindowSuccesses++;
+
     public void RecordError(ErrorKey error, string? detail)
     {
         Shard.Errors++;
@@ -68,11 +71,11 @@ internal sealed class Measurement : IDisposable
     }
 
     /// <summary>Merges every shard (call once the phase's requests have all completed).</summary>
-    public (LatencyHistogram Latency, LatencyHistogram Lateness, long Sent, long Late, long Errors) Merge()
+    public (LatencyHistogram Latency, LatencyHistogram Lateness, long Sent, long Late, long Errors, long WindowSuccesses) Merge()
     {
         var latency = new LatencyHistogram();
         var lateness = new LatencyHistogram();
-        long sent = 0, late = 0, errors = 0;
+        long sent = 0, late = 0, errors = 0, window = 0;
         foreach (var shard in _shards.Values)
         {
             latency.Add(shard.Latency);
@@ -80,8 +83,9 @@ internal sealed class Measurement : IDisposable
             sent += shard.Sent;
             late += shard.Late;
             errors += shard.Errors;
+            window += shard.WindowSuccesses;
         }
-        return (latency, lateness, sent, late, errors);
+        return (latency, lateness, sent, late, errors, window);
     }
 
     public void Dispose() => _shards.Dispose();

@@ -21,6 +21,9 @@ internal sealed class RecorderShard
     /// <summary>Requests that failed.</summary>
     public long Errors;
 
+    /// <summary>Successful responses that arrived inside the measured window, whichever phase sent them (throughput).</summary>
+    public long WindowSuccesses;
+
     // The sampler's view of this shard at its previous tick.
     internal readonly long[] SeenLatency = new long[LatencyHistogram.BucketCount];
     internal long SeenLatencyMax;

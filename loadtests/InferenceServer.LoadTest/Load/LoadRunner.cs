@@ -33,6 +33,10 @@ internal sealed class LoadRunner(TimeProvider time)
             {
                 await state.RunClosedAsync(cancellationToken).ConfigureAwait(false);
             }
+            if (cancellationToken.IsCancellationRequested)
+            {
+                state.Interrupt();
+            }
             await state.DrainAsync().ConfigureAwait(false);
         }
         finally
@@ -67,6 +71,7 @@ internal sealed class LoadRunner(TimeProvider time)
         // Completed by the last request to finish; the run continues on that thread (see InlineSignal for why).
         private readonly TaskCompletionSource _drained = new();
         private long _inFlight = 1; // the driver holds one until it finishes, so the count reaches 0 only at the end
+        private long _windowEnd;
         private long _lastSample;
         private long _totalSuccesses;
         private long _totalErrors;
@@ -84,8 +89,12 @@ internal sealed class LoadRunner(TimeProvider time)
             _start = time.GetTimestamp();
             _measureStart = _start + Timestamps(plan.Warmup.TotalSeconds);
             _end = _start + Timestamps(_profile.Duration.TotalSeconds);
+            _windowEnd = _end;
             _lastSample = _start;
         }
+
+        /// <summary>Ends the measured window now (Ctrl+C), so throughput divides by the time actually measured.</summary>
+        public void Interrupt() => Interlocked.Exchange(ref _windowEnd, Math.Clamp(_time.GetTimestamp(), _measureStart, _end));
 
         public async Task RunOpenAsync(CancellationToken cancellationToken)
         {
@@ -238,6 +247,10 @@ internal sealed class LoadRunner(TimeProvider time)
                 if (outcome.Success)
                 {
                     measurement.RecordSuccess(Nanoseconds(end - intended));
+                    if (end >= _measureStart && end < _windowEnd)
+                    {
+                        _main.RecordWindowSuccess();
+                    }
                 }
                 else
                 {
@@ -356,9 +369,8 @@ internal sealed class LoadRunner(TimeProvider time)
 
         public RunSummary Summarize(bool interrupted)
         {
-            var (latency, lateness, sent, late, errors) = _main.Merge();
-            var measuredEnd = Math.Min(_time.GetTimestamp(), _end);
-            var seconds = interrupted ? Math.Max(0, (measuredEnd - _measureStart) / _frequency) : _plan.Profile.Duration.TotalSeconds;
+            var (latency, lateness, sent, late, errors, windowSuccesses) = _main.Merge();
+            var seconds = Math.Max(0, (_windowEnd - _measureStart) / _frequency);
             return new RunSummary
             {
                 Mode = _plan.Mode,
@@ -367,6 +379,7 @@ internal sealed class LoadRunner(TimeProvider time)
                 Sent = sent,
                 Errors = errors,
                 Late = late,
+                WindowSuccesses = windowSuccesses,
                 ErrorsByKind = _main.ErrorCounts(),
                 Seconds = seconds,
                 TimeSeries = _samples,

@@ -19,6 +19,9 @@ internal sealed class RunSummary
 
     public required long Late { get; init; }
 
+    /// <summary>Successful responses that arrived inside the measured window (from either phase), for throughput.</summary>
+    public required long WindowSuccesses { get; init; }
+
     public required IReadOnlyList<ErrorCount> ErrorsByKind { get; init; }
 
     /// <summary>Length of the measured window in seconds.</summary>
@@ -42,8 +45,12 @@ internal sealed class RunSummary
     /// <summary>Requests that ended (succeeded or failed).</summary>
     public long Completed => Successes + Errors;
 
-    /// <summary>Successful requests per second over the measured window.</summary>
-    public double Throughput => Seconds <= 0 ? 0 : Successes / Seconds;
+    /// <summary>
+    /// Successful responses per second that arrived within the measured window. Not the window's requests over its
+    /// length: when the server or the generator falls behind, requests of the window are answered after it, and
+    /// counting them would report the rate asked for rather than the rate served.
+    /// </summary>
+    public double Throughput => Seconds <= 0 ? 0 : WindowSuccesses / Seconds;
 
     /// <summary>Requests started per second over the measured window.</summary>
     public double SendRate => Seconds <= 0 ? 0 : Sent / Seconds;

@@ -231,6 +231,7 @@ internal static class JsonResultWriter
         w.WriteNumber("errors", s.Errors);
         Number(w, "errorRate", s.ErrorShare);
         Number(w, "throughput", s.Throughput);
+        w.WriteNumber("successesInWindow", s.WindowSuccesses);
         Number(w, "sendRate", s.SendRate);
         Number(w, "durationSeconds", s.Seconds);
         w.WriteNumber("warmupRequests", s.WarmupRequests);

@@ -30,7 +30,7 @@ public sealed class MeasurementTests
         workers.ForEach(w => w.Start());
         workers.ForEach(w => w.Join());
 
-        var (latency, lateness, sent, late, errors) = measurement.Merge();
+        var (latency, lateness, sent, late, errors, _) = measurement.Merge();
         Assert.Equal(threads, measurement.Shards.Count);
         Assert.Equal(threads * perThread, sent);
         Assert.Equal(threads * perThread / 2, late);

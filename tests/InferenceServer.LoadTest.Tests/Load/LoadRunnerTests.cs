@@ -47,6 +47,9 @@ public sealed class LoadRunnerTests
         // The schedule slipped by 40 ms per request; the last one started 3.96 s late.
         Assert.Equal(3960, summary.Lateness.Max / 1e6, 1);
         Assert.Equal(100, summary.IntendedRate);
+        // Throughput is what was served within the 1 s window (responses at 50, 100, … 1000 ms), not the 100/s asked for.
+        Assert.Equal(19, summary.WindowSuccesses);
+        Assert.Equal(19, summary.Throughput, 6);
     }
 
     [Fact]

@@ -27,6 +27,7 @@ internal static class Summaries
             Sent = count + errors,
             Errors = errors,
             Late = late,
+            WindowSuccesses = count,
             ErrorsByKind = errors == 0 ? [] : [new ErrorCount(ErrorKey.Http(503), errors, "model busy")],
             Seconds = seconds,
             TimeSeries = series ?? [],
