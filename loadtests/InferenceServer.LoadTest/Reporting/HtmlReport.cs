@@ -171,11 +171,15 @@ internal static class HtmlReport
 
         var latencyChecks = run.Options.Sla.Where(a => a.Metric == SlaMetric.Percentile).ToList();
         var percentile = latencyChecks.Count > 0 ? latencyChecks.Max(a => a.Percentile) : 99;
+        var latencies = capacity.Trials.Where(t => t.Summary is { Successes: > 0 }).Select(t => t.Summary!.PercentileMs(percentile)).ToList();
+        // A failing trial can be 100× slower than the passing ones; a log scale keeps both readable.
+        var wide = latencies.Count > 0 && latencies.Min() > 0 && latencies.Max() / latencies.Min() > 20;
         var chart = new SvgChart
         {
             Title = $"Capacity search: p{percentile.ToString("0.###", CultureInfo.InvariantCulture)} by offered rate",
             XLabel = "offered rate (requests/s)",
-            YLabel = "latency (ms)",
+            YLabel = wide ? "latency (ms, log scale)" : "latency (ms)",
+            YLog = wide,
             Width = 1120,
             Height = 280,
             Series =
