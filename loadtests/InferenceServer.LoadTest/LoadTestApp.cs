@@ -242,6 +242,7 @@ internal sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, TimeProv
     {
         var measurements = new List<CeilingMeasurement>();
         TrivialEndpoint? endpoint = null;
+        TrivialProcess? child = null;
         try
         {
             Uri restUrl, grpcUrl;
@@ -252,6 +253,11 @@ internal sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, TimeProv
                 grpcUrl = new UriBuilder(url) { Port = url.Port + 1 }.Uri;
                 where = $"{url} (gRPC at port {url.Port + 1})";
             }
+            else if ((child = await TrivialProcess.TryStartAsync(cancellationToken).ConfigureAwait(false)) is not null)
+            {
+                (restUrl, grpcUrl) = (child.HttpAddress, child.GrpcAddress);
+                where = "a trivial endpoint in a child process";
+            }
             else
             {
                 endpoint = await TrivialEndpoint.StartAsync(IPAddress.Loopback, 0, cancellationToken).ConfigureAwait(false);
@@ -259,10 +265,12 @@ internal sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, TimeProv
                 where = "a trivial endpoint in this process";
             }
 
-            // One measurement per protocol in use, with that protocol's first run's inputs; a bare --ceiling measures REST JSON with a small tensor.
+            // One measurement per protocol in use, with that protocol's first run's inputs and the same client set-up:
+            // closed-loop runs' concurrency (the largest), or 32 workers for open loop. A bare --ceiling measures the
+            // protocol and concurrency given, with a small tensor.
             var groups = prepared.Count == 0
                 ? [(global.CeilingProtocol, (IReadOnlyList<InferenceInput>)[SyntheticInput()], global.CeilingConcurrency)]
-                : prepared.GroupBy(p => p.Options.Protocol).Select(g => (g.Key, g.First().Inputs, Math.Max(global.CeilingConcurrency, g.Where(p => p.Options.Mode == LoadMode.Closed).Select(p => (int)p.Options.Profile.MaxLevel).DefaultIfEmpty(0).Max()))).ToList();
+                : prepared.GroupBy(p => p.Options.Protocol).Select(g => (g.Key, g.First().Inputs, g.Where(p => p.Options.Mode == LoadMode.Closed).Select(p => (int)p.Options.Profile.MaxLevel).DefaultIfEmpty(global.CeilingConcurrency).Max())).ToList();
             foreach (var (protocol, inputs, concurrency) in groups)
             {
                 if (cancellationToken.IsCancellationRequested)
@@ -278,7 +286,8 @@ internal sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, TimeProv
                     Mode = LoadMode.Closed,
                     Profile = LoadProfile.Constant(concurrency, global.CeilingDuration),
                     LoadText = $"concurrency {concurrency}",
-                    Warmup = TimeSpan.FromSeconds(1),
+                    // Both ends JIT-compile their hot paths during the first second or two.
+                    Warmup = TimeSpan.FromSeconds(2),
                 };
                 stdout.WriteLine($"measuring the generator's ceiling: {protocol.Name()}, concurrency {concurrency}, {Units.Seconds(global.CeilingDuration.TotalSeconds)} against {where}");
                 var summary = await ExecuteAsync(options, inputs, options.Url, $"generator ceiling, {protocol.Name()}", cancellationToken).ConfigureAwait(false);
@@ -294,6 +303,10 @@ internal sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, TimeProv
             {
                 await endpoint.DisposeAsync().ConfigureAwait(false);
             }
+            if (child is not null)
+            {
+                await child.DisposeAsync().ConfigureAwait(false);
+            }
         }
         return measurements;
     }
@@ -304,10 +317,13 @@ internal sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, TimeProv
     private async Task<int> ServeTrivialAsync(int port, CancellationToken cancellationToken)
     {
         await using var endpoint = await TrivialEndpoint.StartAsync(IPAddress.Any, port, cancellationToken).ConfigureAwait(false);
-        stdout.WriteLine($"trivial endpoint: REST (HTTP/1.1) on port {endpoint.HttpAddress.Port}, gRPC (HTTP/2) on port {endpoint.GrpcAddress.Port}; Ctrl+C stops it");
+        // One parsable line: a parent loadtest reads it to find the ports (see TrivialProcess).
+        stdout.WriteLine($"{TrivialProcess.ReadyPrefix}rest={endpoint.HttpAddress} grpc={endpoint.GrpcAddress}");
+        stdout.WriteLine("(REST over HTTP/1.1, gRPC over HTTP/2 cleartext; Ctrl+C stops it)");
+        await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+            await TrivialProcess.WaitForParentExitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

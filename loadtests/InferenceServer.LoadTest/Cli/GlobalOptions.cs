@@ -18,7 +18,7 @@ internal sealed record GlobalOptions
     /// <summary>A bare <c>--ceiling</c> (no runs): the protocol to measure.</summary>
     public Targets.Protocol CeilingProtocol { get; init; } = Targets.Protocol.RestJson;
 
-    /// <summary>Workers of the ceiling measurement: at least 32, or the largest closed-loop run's.</summary>
+    /// <summary>Workers of the ceiling measurement when no closed-loop run says otherwise (a bare --ceiling, open-loop runs).</summary>
     public int CeilingConcurrency { get; init; } = 32;
 
     /// <summary>Warn when a run reaches this share of the ceiling.</summary>
