@@ -9,16 +9,12 @@ namespace InferenceServer.LoadTest.Cli;
 /// <summary>
 /// Turns the command line (and a scenario file's defaults and scenarios) into an <see cref="Invocation"/>. Settings
 /// are layered — scenario file defaults, then the scenario, then the command line — and a layer that sets the load
-/// (concurrency, rate, stages) or its length (duration, stages) replaces what lower layers said about it, so a
-/// scenario can say <c>rate</c> where the defaults said <c>concurrency</c>. Within one layer, contradictions are errors.
+/// (concurrency, rate, stages) replaces what lower layers said about it, so a scenario can say <c>rate</c> where the
+/// defaults said <c>concurrency</c> (see <see cref="Merge"/>). Contradictions that remain are errors.
 /// </summary>
 internal static class ArgumentParser
 {
-    private static readonly string[][] OverrideGroups =
-    [
-        ["concurrency", "rate", "stages", "loop", "find-max-rate"],
-        ["duration", "stages"],
-    ];
+    private static readonly string[] LoadKeys = ["concurrency", "rate", "stages", "loop", "find-max-rate"];
 
     public static Invocation Parse(IReadOnlyList<string> args)
     {
@@ -140,19 +136,24 @@ internal static class ArgumentParser
         return settings;
     }
 
-    /// <summary><paramref name="upper"/> over <paramref name="lower"/>, a set load or length replacing the lower one's.</summary>
+    /// <summary>
+    /// <paramref name="upper"/> over <paramref name="lower"/>: a load set above replaces the load below, and stages
+    /// set above replace a duration below (they carry their own length). A duration set above stages below is left
+    /// to clash, because shortening a ramp has no single meaning.
+    /// </summary>
     public static Dictionary<string, string> Merge(IReadOnlyDictionary<string, string> lower, IReadOnlyDictionary<string, string> upper)
     {
         var merged = new Dictionary<string, string>(lower, StringComparer.Ordinal);
-        foreach (var group in OverrideGroups)
+        if (LoadKeys.Any(upper.ContainsKey))
         {
-            if (group.Any(upper.ContainsKey))
+            foreach (var key in LoadKeys)
             {
-                foreach (var key in group)
-                {
-                    merged.Remove(key);
-                }
+                merged.Remove(key);
             }
+        }
+        if (upper.ContainsKey("stages"))
+        {
+            merged.Remove("duration");
         }
         foreach (var (key, value) in upper)
         {

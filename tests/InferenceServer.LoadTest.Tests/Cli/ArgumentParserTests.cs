@@ -119,5 +119,9 @@ public sealed class ArgumentParserTests
         var rate = ArgumentParser.Merge(defaults, new Dictionary<string, string> { ["rate"] = "100" });
         Assert.False(rate.ContainsKey("concurrency"));
         Assert.Equal("30s", rate["duration"]);
+
+        // A duration above stages does not silently drop the ramp: the two clash and the user is told.
+        var clash = ArgumentParser.Merge(merged, new Dictionary<string, string> { ["duration"] = "2s" });
+        Assert.Equal(("10s:100", "2s"), (clash["stages"], clash["duration"]));
     }
 }
