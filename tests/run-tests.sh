@@ -25,6 +25,9 @@ if [ ${#need_debs[@]} -gt 0 ]; then
   fi
 fi
 
+# The solution holds every test project: unit, functional (real server on loopback) and the load generator's
+# (tests/InferenceServer.LoadTest.Tests: histogram accuracy, fake-clock scheduling, and short load runs against the
+# real server over REST and gRPC); the line at the end sums them all.
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0

@@ -1,0 +1,32 @@
+namespace InferenceServer.LoadTest.Histograms;
+
+/// <summary>
+/// What one thread records: written only by its owner thread (plain increments), read by the sampler for interval
+/// deltas and merged at the end. The <c>Seen…</c> fields belong to the sampler alone.
+/// </summary>
+internal sealed class RecorderShard
+{
+    /// <summary>Latency of successful requests, from intended start to the end of the response.</summary>
+    public LatencyHistogram Latency { get; } = new();
+
+    /// <summary>Open loop: how late each request started against its intended time.</summary>
+    public LatencyHistogram Lateness { get; } = new();
+
+    /// <summary>Requests started.</summary>
+    public long Sent;
+
+    /// <summary>Requests that started later than the late threshold.</summary>
+    public long Late;
+
+    /// <summary>Requests that failed.</summary>
+    public long Errors;
+
+    /// <summary>Successful responses that arrived inside the measured window, whichever phase sent them (throughput).</summary>
+    public long WindowSuccesses;
+
+    // The sampler's view of this shard at its previous tick.
+    internal readonly long[] SeenLatency = new long[LatencyHistogram.BucketCount];
+    internal long SeenLatencyMax;
+    internal long SeenSent;
+    internal long SeenErrors;
+}
