@@ -5,7 +5,7 @@ It serves the `income` MLP with the same weights as our server (read from the sa
 with python3-onnx and evaluated with numpy), speaking the KServe v2 JSON protocol on the same
 paths, so the same load generator drives both:
 
-    GET  /v2/health/ready
+    GET  /v2/health/ready, /v2/models/income/ready
     GET  /v2/models/income            (metadata, so the harness can generate inputs)
     POST /v2/models/income/infer      (JSON tensors)
 
@@ -71,6 +71,11 @@ MODEL = load_mlp(os.environ[MODEL_ENV]) if MODEL_ENV in os.environ else None
 
 @app.get("/v2/health/ready")
 def ready():
+    return {}
+
+
+@app.get("/v2/models/income/ready")
+def model_ready():
     return {}
 
 

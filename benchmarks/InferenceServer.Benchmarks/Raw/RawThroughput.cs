@@ -195,9 +195,10 @@ internal static class RawThroughput
                     }
                     sum += value;
                 }
-                if (Math.Abs(sum - 1) > 1e-3)
+                // A classifier's row is a softmax over its classes; a one-column output (income) is a probability.
+                if (width > 1 ? Math.Abs(sum - 1) > 1e-3 : sum is < 0 or > 1)
                 {
-                    throw new InvalidOperationException($"output row {row} sums to {sum}, not 1");
+                    throw new InvalidOperationException(width > 1 ? $"output row {row} sums to {sum}, not 1" : $"output row {row} is {sum}, not a probability");
                 }
             }
         }
