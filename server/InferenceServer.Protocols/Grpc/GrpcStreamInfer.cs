@@ -60,6 +60,11 @@ internal sealed class GrpcStreamInfer(InferenceGrpcService service)
                 // The deadline passed or the client reset the stream: the call itself ends with that status.
                 return;
             }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // A fault in the runtime fails this request, as REST answers it with 500; the stream carries on.
+                answer = Failure($"internal error: {e.Message}", (request.ModelName, request.ModelVersion ?? "", request.Id));
+            }
             using (response)
             {
                 await WriteAsync(responses, writeLock, answer).ConfigureAwait(false);
