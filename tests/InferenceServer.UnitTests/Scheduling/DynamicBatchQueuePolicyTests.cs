@@ -61,6 +61,9 @@ public sealed class DynamicBatchQueuePolicyTests
 
         h.Instance.Open();
         await blocker;
+        // The freed instance makes the drainer arm the delay timer; advancing before that would move the clock under
+        // a drainer that read the old time, leave the timer due a second later than the clock, and hang the test.
+        await h.Clock.WaitForArmedTimerAsync();
         h.Clock.Advance(TimeSpan.FromSeconds(1));
         DynamicBatchHarness.AssertAddedOne(await a, 1);
         DynamicBatchHarness.AssertAddedOne(await b, 2);
@@ -211,6 +214,9 @@ public sealed class DynamicBatchQueuePolicyTests
 
         h.Instance.Open();
         await blocker;
+        // The freed instance makes the drainer arm the delay timer; advancing before that would move the clock under
+        // a drainer that read the old time, leave the timer due a second later than the clock, and hang the test.
+        await h.Clock.WaitForArmedTimerAsync();
         h.Clock.Advance(TimeSpan.FromSeconds(1));
         DynamicBatchHarness.AssertAddedOne(await high, 3);
         DynamicBatchHarness.AssertAddedOne(await low[0], 1);
