@@ -42,6 +42,9 @@ public sealed class GrpcCallContext : IDisposable
     /// <summary>When the call's deadline passes, or <see langword="null"/> for none.</summary>
     public DateTimeOffset? Deadline { get; }
 
+    /// <summary>Time left until the deadline on the call's clock (zero once past), or <see langword="null"/> for none.</summary>
+    public TimeSpan? TimeRemaining => Deadline is { } deadline ? TimeSpan.FromTicks(Math.Max(0, (deadline - _timeProvider.GetUtcNow()).Ticks)) : null;
+
     /// <summary>Cancelled at the deadline or when the client resets the stream; pass it to everything the call waits on.</summary>
     public CancellationToken CancellationToken { get; }
 

@@ -21,6 +21,10 @@ public sealed record ModelEntry(string Name, IReadOnlyDictionary<long, ModelVers
     /// <summary>True once the model was unloaded (or its folder removed): requests find no such model, the index still lists it.</summary>
     public bool Unloaded { get; init; }
 
+    /// <summary>The READY versions in ascending order, as model metadata lists them.</summary>
+    public IEnumerable<ModelVersion> ReadyVersions() =>
+        Versions.Values.Where(v => v.State == ModelState.Ready).OrderBy(v => v.Version);
+
     /// <summary>The highest-numbered READY version, or null.</summary>
     public ModelVersion? LatestReady()
     {

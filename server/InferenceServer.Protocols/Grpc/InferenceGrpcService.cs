@@ -43,10 +43,10 @@ internal sealed class InferenceGrpcService(ModelManager manager, ServerInfo info
     /// <summary>Runs one inference request decoded from a <c>ModelInferRequest</c>; the caller disposes the response.</summary>
     internal Task<InferenceResponse> InferAsync(InferenceRequest request, GrpcCallContext context)
     {
-        if (context.Deadline is { } deadline)
+        if (context.TimeRemaining is { } left)
         {
             // The deadline also becomes the queue timeout, where the model's queue policy lets a request set one.
-            var remaining = (long)Math.Max(1, (deadline - DateTimeOffset.UtcNow).TotalMicroseconds);
+            var remaining = (long)Math.Max(1, left.TotalMicroseconds);
             request.TimeoutMicroseconds = request.TimeoutMicroseconds == 0 ? remaining : Math.Min(request.TimeoutMicroseconds, remaining);
         }
         // Through the manager, as REST does: a request that meets a version being retired runs on its successor.
@@ -94,12 +94,9 @@ internal sealed class InferenceGrpcService(ModelManager manager, ServerInfo info
         var entry = manager.Models[request.Name];
         var config = version.Config!;
         var response = new ModelMetadataResponse { Name = entry.Name, Platform = config.Platform };
-        foreach (var candidate in entry.Versions.Values.OrderBy(v => v.Version))
+        foreach (var ready in entry.ReadyVersions())
         {
-            if (candidate.State == ModelState.Ready)
-            {
-                response.Versions.Add(candidate.VersionText);
-            }
+            response.Versions.Add(ready.VersionText);
         }
         AddTensors(response.Inputs, config, config.Inputs);
         AddTensors(response.Outputs, config, config.Outputs);

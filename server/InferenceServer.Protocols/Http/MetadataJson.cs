@@ -31,12 +31,9 @@ internal static class MetadataJson
         writer.WriteStartObject();
         writer.WriteString("name"u8, entry.Name);
         writer.WriteStartArray("versions"u8);
-        foreach (var candidate in entry.Versions.Values.OrderBy(v => v.Version))
+        foreach (var ready in entry.ReadyVersions())
         {
-            if (candidate.State == ModelState.Ready)
-            {
-                writer.WriteStringValue(candidate.VersionText);
-            }
+            writer.WriteStringValue(ready.VersionText);
         }
         writer.WriteEndArray();
         writer.WriteString("platform"u8, config.Platform);
