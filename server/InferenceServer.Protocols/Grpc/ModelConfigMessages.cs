@@ -1,7 +1,7 @@
 using InferenceServer.Core.Backends;
 using InferenceServer.Core.Repository;
 using InferenceServer.Core.Tensors;
-using Pb = InferenceServer.Protocols.Grpc.Messages;
+using Messages = InferenceServer.Protocols.Grpc.Messages;
 
 namespace InferenceServer.Protocols.Grpc;
 
@@ -15,11 +15,11 @@ namespace InferenceServer.Protocols.Grpc;
 internal static class ModelConfigMessages
 {
     /// <summary>The config as a message, ready to put in a <c>ModelConfigResponse</c>.</summary>
-    public static Pb.ModelConfig ToMessage(ModelConfig config)
+    public static Messages.ModelConfig ToMessage(ModelConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
 
-        var message = new Pb.ModelConfig
+        var message = new Messages.ModelConfig
         {
             Name = config.Name,
             Platform = config.Platform,
@@ -31,7 +31,7 @@ internal static class ModelConfigMessages
 
         foreach (var input in config.Inputs)
         {
-            var tensor = new Pb.ModelInput
+            var tensor = new Messages.ModelInput
             {
                 Name = input.Name,
                 DataType = ToMessage(input.DataType),
@@ -45,7 +45,7 @@ internal static class ModelConfigMessages
 
         foreach (var output in config.Outputs)
         {
-            var tensor = new Pb.ModelOutput
+            var tensor = new Messages.ModelOutput
             {
                 Name = output.Name,
                 DataType = ToMessage(output.DataType),
@@ -68,7 +68,7 @@ internal static class ModelConfigMessages
         for (var i = 0; i < config.InstanceGroups.Count; i++)
         {
             var group = config.InstanceGroups[i];
-            var groupMessage = new Pb.ModelInstanceGroup
+            var groupMessage = new Messages.ModelInstanceGroup
             {
                 // As Triton and the JSON writer do: an unnamed group is reported as "<model>_<index>".
                 Name = group.Name.Length > 0 ? group.Name : $"{config.Name}_{i}",
@@ -81,7 +81,7 @@ internal static class ModelConfigMessages
 
         foreach (var (key, value) in config.Parameters)
         {
-            message.Parameters.Add(key, new Pb.ModelParameter { StringValue = value });
+            message.Parameters.Add(key, new Messages.ModelParameter { StringValue = value });
         }
 
         foreach (var warmup in config.ModelWarmup)
@@ -93,75 +93,75 @@ internal static class ModelConfigMessages
     }
 
     /// <summary>Our element type as the config's <c>TYPE_*</c> enum (whose numbers differ from ours).</summary>
-    public static Pb.DataType ToMessage(DataType type) => type switch
+    public static Messages.DataType ToMessage(DataType type) => type switch
     {
-        DataType.Bool => Pb.DataType.TypeBool,
-        DataType.UInt8 => Pb.DataType.TypeUint8,
-        DataType.UInt16 => Pb.DataType.TypeUint16,
-        DataType.UInt32 => Pb.DataType.TypeUint32,
-        DataType.UInt64 => Pb.DataType.TypeUint64,
-        DataType.Int8 => Pb.DataType.TypeInt8,
-        DataType.Int16 => Pb.DataType.TypeInt16,
-        DataType.Int32 => Pb.DataType.TypeInt32,
-        DataType.Int64 => Pb.DataType.TypeInt64,
-        DataType.Fp16 => Pb.DataType.TypeFp16,
-        DataType.Bf16 => Pb.DataType.TypeBf16,
-        DataType.Fp32 => Pb.DataType.TypeFp32,
-        DataType.Fp64 => Pb.DataType.TypeFp64,
-        DataType.Bytes => Pb.DataType.TypeString,
-        _ => Pb.DataType.TypeInvalid,
+        DataType.Bool => Messages.DataType.TypeBool,
+        DataType.UInt8 => Messages.DataType.TypeUint8,
+        DataType.UInt16 => Messages.DataType.TypeUint16,
+        DataType.UInt32 => Messages.DataType.TypeUint32,
+        DataType.UInt64 => Messages.DataType.TypeUint64,
+        DataType.Int8 => Messages.DataType.TypeInt8,
+        DataType.Int16 => Messages.DataType.TypeInt16,
+        DataType.Int32 => Messages.DataType.TypeInt32,
+        DataType.Int64 => Messages.DataType.TypeInt64,
+        DataType.Fp16 => Messages.DataType.TypeFp16,
+        DataType.Bf16 => Messages.DataType.TypeBf16,
+        DataType.Fp32 => Messages.DataType.TypeFp32,
+        DataType.Fp64 => Messages.DataType.TypeFp64,
+        DataType.Bytes => Messages.DataType.TypeString,
+        _ => Messages.DataType.TypeInvalid,
     };
 
-    private static Pb.ModelInstanceGroup.Types.Kind ToMessage(InstanceKind kind) => kind switch
+    private static Messages.ModelInstanceGroup.Types.Kind ToMessage(InstanceKind kind) => kind switch
     {
-        InstanceKind.Cpu => Pb.ModelInstanceGroup.Types.Kind.Cpu,
-        InstanceKind.Gpu => Pb.ModelInstanceGroup.Types.Kind.Gpu,
-        _ => Pb.ModelInstanceGroup.Types.Kind.Auto,
+        InstanceKind.Cpu => Messages.ModelInstanceGroup.Types.Kind.Cpu,
+        InstanceKind.Gpu => Messages.ModelInstanceGroup.Types.Kind.Gpu,
+        _ => Messages.ModelInstanceGroup.Types.Kind.Auto,
     };
 
     // The reader accepts only these names; empty means the field was not given.
-    private static Pb.ModelInput.Types.Format ToFormat(string format) => format switch
+    private static Messages.ModelInput.Types.Format ToFormat(string format) => format switch
     {
-        "FORMAT_NHWC" => Pb.ModelInput.Types.Format.Nhwc,
-        "FORMAT_NCHW" => Pb.ModelInput.Types.Format.Nchw,
-        "" or "FORMAT_NONE" => Pb.ModelInput.Types.Format.None,
+        "FORMAT_NHWC" => Messages.ModelInput.Types.Format.Nhwc,
+        "FORMAT_NCHW" => Messages.ModelInput.Types.Format.Nchw,
+        "" or "FORMAT_NONE" => Messages.ModelInput.Types.Format.None,
         _ => throw new ArgumentException($"unknown input format '{format}'", nameof(format)),
     };
 
-    private static Pb.ModelOptimizationPolicy.Types.ModelPriority ToPriority(string priority) => priority switch
+    private static Messages.ModelOptimizationPolicy.Types.ModelPriority ToPriority(string priority) => priority switch
     {
-        "PRIORITY_MAX" => Pb.ModelOptimizationPolicy.Types.ModelPriority.PriorityMax,
-        "PRIORITY_MIN" => Pb.ModelOptimizationPolicy.Types.ModelPriority.PriorityMin,
-        "" or "PRIORITY_DEFAULT" => Pb.ModelOptimizationPolicy.Types.ModelPriority.PriorityDefault,
+        "PRIORITY_MAX" => Messages.ModelOptimizationPolicy.Types.ModelPriority.PriorityMax,
+        "PRIORITY_MIN" => Messages.ModelOptimizationPolicy.Types.ModelPriority.PriorityMin,
+        "" or "PRIORITY_DEFAULT" => Messages.ModelOptimizationPolicy.Types.ModelPriority.PriorityDefault,
         _ => throw new ArgumentException($"unknown model priority '{priority}'", nameof(priority)),
     };
 
     // Null means no reshape; an empty array is a real reshape to a scalar and must stay present.
-    private static Pb.ModelTensorReshape? ToReshape(long[]? reshape)
+    private static Messages.ModelTensorReshape? ToReshape(long[]? reshape)
     {
         if (reshape is null)
         {
             return null;
         }
-        var message = new Pb.ModelTensorReshape();
+        var message = new Messages.ModelTensorReshape();
         message.Shape.Add(reshape);
         return message;
     }
 
-    private static Pb.ModelVersionPolicy ToMessage(VersionPolicy policy)
+    private static Messages.ModelVersionPolicy ToMessage(VersionPolicy policy)
     {
-        var message = new Pb.ModelVersionPolicy();
+        var message = new Messages.ModelVersionPolicy();
         switch (policy.Kind)
         {
             case VersionPolicyKind.All:
-                message.All = new Pb.ModelVersionPolicy.Types.All();
+                message.All = new Messages.ModelVersionPolicy.Types.All();
                 break;
             case VersionPolicyKind.Specific:
-                message.Specific = new Pb.ModelVersionPolicy.Types.Specific();
+                message.Specific = new Messages.ModelVersionPolicy.Types.Specific();
                 message.Specific.Versions.Add(policy.Versions);
                 break;
             default:
-                message.Latest = new Pb.ModelVersionPolicy.Types.Latest { NumVersions = checked((uint)policy.NumVersions) };
+                message.Latest = new Messages.ModelVersionPolicy.Types.Latest { NumVersions = checked((uint)policy.NumVersions) };
                 break;
         }
         return message;
@@ -169,9 +169,9 @@ internal static class ModelConfigMessages
 
     // The wire has unsigned fields where our records use signed ones; the reader rejects negative
     // values, so a checked conversion only fails for a record built wrongly in code.
-    private static Pb.ModelDynamicBatching ToMessage(DynamicBatchingConfig batching)
+    private static Messages.ModelDynamicBatching ToMessage(DynamicBatchingConfig batching)
     {
-        var message = new Pb.ModelDynamicBatching
+        var message = new Messages.ModelDynamicBatching
         {
             MaxQueueDelayMicroseconds = checked((ulong)batching.MaxQueueDelayMicroseconds),
             PreserveOrdering = batching.PreserveOrdering,
@@ -187,27 +187,27 @@ internal static class ModelConfigMessages
         return message;
     }
 
-    private static Pb.ModelQueuePolicy ToMessage(QueuePolicyConfig policy) => new()
+    private static Messages.ModelQueuePolicy ToMessage(QueuePolicyConfig policy) => new()
     {
         TimeoutAction = policy.TimeoutAction == TimeoutAction.Delay
-            ? Pb.ModelQueuePolicy.Types.TimeoutAction.Delay
-            : Pb.ModelQueuePolicy.Types.TimeoutAction.Reject,
+            ? Messages.ModelQueuePolicy.Types.TimeoutAction.Delay
+            : Messages.ModelQueuePolicy.Types.TimeoutAction.Reject,
         DefaultTimeoutMicroseconds = checked((ulong)policy.DefaultTimeoutMicroseconds),
         AllowTimeoutOverride = policy.AllowTimeoutOverride,
         MaxQueueSize = checked((uint)policy.MaxQueueSize),
     };
 
-    private static Pb.ModelOptimizationPolicy ToMessage(OptimizationConfig optimization)
+    private static Messages.ModelOptimizationPolicy ToMessage(OptimizationConfig optimization)
     {
-        var message = new Pb.ModelOptimizationPolicy { Priority = ToPriority(optimization.Priority) };
+        var message = new Messages.ModelOptimizationPolicy { Priority = ToPriority(optimization.Priority) };
         if (optimization.GraphLevel is { } level)
         {
-            message.Graph = new Pb.ModelOptimizationPolicy.Types.Graph { Level = level };
+            message.Graph = new Messages.ModelOptimizationPolicy.Types.Graph { Level = level };
         }
         // Like the JSON writer: the accelerators message appears only when it lists something.
         if (optimization.CpuExecutionAccelerators.Count > 0 || optimization.GpuExecutionAccelerators.Count > 0)
         {
-            var accelerators = new Pb.ModelOptimizationPolicy.Types.ExecutionAccelerators();
+            var accelerators = new Messages.ModelOptimizationPolicy.Types.ExecutionAccelerators();
             AddAccelerators(accelerators.GpuExecutionAccelerator, optimization.GpuExecutionAccelerators);
             AddAccelerators(accelerators.CpuExecutionAccelerator, optimization.CpuExecutionAccelerators);
             message.ExecutionAccelerators = accelerators;
@@ -216,12 +216,12 @@ internal static class ModelConfigMessages
     }
 
     private static void AddAccelerators(
-        Google.Protobuf.Collections.RepeatedField<Pb.ModelOptimizationPolicy.Types.ExecutionAccelerators.Types.Accelerator> target,
+        Google.Protobuf.Collections.RepeatedField<Messages.ModelOptimizationPolicy.Types.ExecutionAccelerators.Types.Accelerator> target,
         IReadOnlyList<ExecutionAcceleratorConfig> accelerators)
     {
         foreach (var accelerator in accelerators)
         {
-            var message = new Pb.ModelOptimizationPolicy.Types.ExecutionAccelerators.Types.Accelerator { Name = accelerator.Name };
+            var message = new Messages.ModelOptimizationPolicy.Types.ExecutionAccelerators.Types.Accelerator { Name = accelerator.Name };
             foreach (var (key, value) in accelerator.Parameters)
             {
                 message.Parameters.Add(key, value);
@@ -230,9 +230,9 @@ internal static class ModelConfigMessages
         }
     }
 
-    private static Pb.ModelWarmup ToMessage(ModelWarmupConfig warmup)
+    private static Messages.ModelWarmup ToMessage(ModelWarmupConfig warmup)
     {
-        var message = new Pb.ModelWarmup
+        var message = new Messages.ModelWarmup
         {
             Name = warmup.Name,
             BatchSize = checked((uint)warmup.BatchSize),
@@ -240,7 +240,7 @@ internal static class ModelConfigMessages
         };
         foreach (var (name, input) in warmup.Inputs)
         {
-            var inputMessage = new Pb.ModelWarmup.Types.Input { DataType = ToMessage(input.DataType) };
+            var inputMessage = new Messages.ModelWarmup.Types.Input { DataType = ToMessage(input.DataType) };
             inputMessage.Dims.Add(input.Dims);
             switch (input.Source)
             {

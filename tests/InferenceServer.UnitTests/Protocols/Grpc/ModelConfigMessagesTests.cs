@@ -4,7 +4,7 @@ using InferenceServer.Core.Repository;
 using InferenceServer.Core.Tensors;
 using InferenceServer.Protocols.Grpc;
 using InferenceServer.UnitTests.Repository;
-using Pb = InferenceServer.Protocols.Grpc.Messages;
+using Messages = InferenceServer.Protocols.Grpc.Messages;
 
 namespace InferenceServer.UnitTests.Protocols.Grpc;
 
@@ -110,7 +110,7 @@ public sealed class ModelConfigMessagesTests
         return result.Config;
     }
 
-    private static Pb.ModelConfig RichMessage() => ModelConfigMessages.ToMessage(Read(Rich));
+    private static Messages.ModelConfig RichMessage() => ModelConfigMessages.ToMessage(Read(Rich));
 
     [Fact]
     public void Carries_the_top_level_fields_and_the_version_policy()
@@ -119,9 +119,9 @@ public sealed class ModelConfigMessagesTests
         Assert.Equal(("rich", "onnxruntime_onnx", "onnxruntime"), (message.Name, message.Platform, message.Backend));
         Assert.Equal(16, message.MaxBatchSize);
         Assert.Equal("weights.onnx", message.DefaultModelFilename);
-        Assert.Equal(Pb.ModelVersionPolicy.PolicyChoiceOneofCase.Specific, message.VersionPolicy.PolicyChoiceCase);
+        Assert.Equal(Messages.ModelVersionPolicy.PolicyChoiceOneofCase.Specific, message.VersionPolicy.PolicyChoiceCase);
         Assert.Equal([3L, 7], message.VersionPolicy.Specific.Versions);
-        Assert.Equal(Pb.ModelConfig.SchedulingChoiceOneofCase.DynamicBatching, message.SchedulingChoiceCase);
+        Assert.Equal(Messages.ModelConfig.SchedulingChoiceOneofCase.DynamicBatching, message.SchedulingChoiceCase);
     }
 
     [Fact]
@@ -131,26 +131,26 @@ public sealed class ModelConfigMessagesTests
         Assert.Equal(["image", "text", "flat"], message.Input.Select(i => i.Name));
 
         var image = message.Input[0];
-        Assert.Equal((Pb.DataType.TypeUint8, Pb.ModelInput.Types.Format.Nhwc), (image.DataType, image.Format));
+        Assert.Equal((Messages.DataType.TypeUint8, Messages.ModelInput.Types.Format.Nhwc), (image.DataType, image.Format));
         Assert.Equal([224L, 224, 3], image.Dims);
         Assert.Null(image.Reshape);
         Assert.False(image.Optional);
 
         var text = message.Input[1];
-        Assert.Equal((Pb.DataType.TypeString, Pb.ModelInput.Types.Format.None), (text.DataType, text.Format));
+        Assert.Equal((Messages.DataType.TypeString, Messages.ModelInput.Types.Format.None), (text.DataType, text.Format));
         Assert.Equal([-1L], text.Dims);
         Assert.True(text.Optional);
 
         var flat = message.Input[2];
-        Assert.Equal(Pb.DataType.TypeBf16, flat.DataType);
+        Assert.Equal(Messages.DataType.TypeBf16, flat.DataType);
         Assert.Equal([2L, 3], flat.Reshape.Shape);
 
         var scores = message.Output[0];
-        Assert.Equal(("scores", Pb.DataType.TypeFp16, "labels.txt"), (scores.Name, scores.DataType, scores.LabelFilename));
+        Assert.Equal(("scores", Messages.DataType.TypeFp16, "labels.txt"), (scores.Name, scores.DataType, scores.LabelFilename));
         Assert.Equal([2L, 5], scores.Dims);
         Assert.Equal([10L], scores.Reshape.Shape);
         var count = message.Output[1];
-        Assert.Equal((Pb.DataType.TypeInt64, ""), (count.DataType, count.LabelFilename));
+        Assert.Equal((Messages.DataType.TypeInt64, ""), (count.DataType, count.LabelFilename));
         Assert.Null(count.Reshape);
     }
 
@@ -159,11 +159,11 @@ public sealed class ModelConfigMessagesTests
     {
         var groups = RichMessage().InstanceGroup;
         Assert.Equal(3, groups.Count);
-        Assert.Equal(("cpus", Pb.ModelInstanceGroup.Types.Kind.Cpu, 3), (groups[0].Name, groups[0].Kind, groups[0].Count));
+        Assert.Equal(("cpus", Messages.ModelInstanceGroup.Types.Kind.Cpu, 3), (groups[0].Name, groups[0].Kind, groups[0].Count));
         Assert.Empty(groups[0].Gpus);
-        Assert.Equal(("rich_1", Pb.ModelInstanceGroup.Types.Kind.Gpu, 2), (groups[1].Name, groups[1].Kind, groups[1].Count));
+        Assert.Equal(("rich_1", Messages.ModelInstanceGroup.Types.Kind.Gpu, 2), (groups[1].Name, groups[1].Kind, groups[1].Count));
         Assert.Equal([0, 1], groups[1].Gpus);
-        Assert.Equal(("rich_2", Pb.ModelInstanceGroup.Types.Kind.Auto, 1), (groups[2].Name, groups[2].Kind, groups[2].Count));
+        Assert.Equal(("rich_2", Messages.ModelInstanceGroup.Types.Kind.Auto, 1), (groups[2].Name, groups[2].Kind, groups[2].Count));
     }
 
     [Fact]
@@ -176,14 +176,14 @@ public sealed class ModelConfigMessagesTests
         Assert.Equal((3UL, 2UL), (batching.PriorityLevels, batching.DefaultPriorityLevel));
 
         var fallback = batching.DefaultQueuePolicy;
-        Assert.Equal(Pb.ModelQueuePolicy.Types.TimeoutAction.Delay, fallback.TimeoutAction);
+        Assert.Equal(Messages.ModelQueuePolicy.Types.TimeoutAction.Delay, fallback.TimeoutAction);
         Assert.Equal(70000UL, fallback.DefaultTimeoutMicroseconds);
         Assert.True(fallback.AllowTimeoutOverride);
         Assert.Equal(100U, fallback.MaxQueueSize);
 
         Assert.Equal([1UL, 3], batching.PriorityQueuePolicy.Keys.Order().ToArray());
         Assert.Equal(10U, batching.PriorityQueuePolicy[1].MaxQueueSize);
-        Assert.Equal(Pb.ModelQueuePolicy.Types.TimeoutAction.Reject, batching.PriorityQueuePolicy[3].TimeoutAction);
+        Assert.Equal(Messages.ModelQueuePolicy.Types.TimeoutAction.Reject, batching.PriorityQueuePolicy[3].TimeoutAction);
         Assert.Equal(9UL, batching.PriorityQueuePolicy[3].DefaultTimeoutMicroseconds);
     }
 
@@ -197,7 +197,7 @@ public sealed class ModelConfigMessagesTests
 
         var optimization = message.Optimization;
         Assert.Equal(-1, optimization.Graph.Level);
-        Assert.Equal(Pb.ModelOptimizationPolicy.Types.ModelPriority.PriorityMax, optimization.Priority);
+        Assert.Equal(Messages.ModelOptimizationPolicy.Types.ModelPriority.PriorityMax, optimization.Priority);
         var tensorrt = Assert.Single(optimization.ExecutionAccelerators.GpuExecutionAccelerator);
         Assert.Equal("tensorrt", tensorrt.Name);
         Assert.Equal("FP16", tensorrt.Parameters["precision_mode"]);
@@ -208,33 +208,33 @@ public sealed class ModelConfigMessagesTests
         var warmup = Assert.Single(message.ModelWarmup);
         Assert.Equal(("mixed", 4U, 3U), (warmup.Name, warmup.BatchSize, warmup.Count));
         var image = warmup.Inputs["image"];
-        Assert.Equal(Pb.ModelWarmup.Types.Input.InputDataTypeOneofCase.RandomData, image.InputDataTypeCase);
-        Assert.Equal(Pb.DataType.TypeUint8, image.DataType);
+        Assert.Equal(Messages.ModelWarmup.Types.Input.InputDataTypeOneofCase.RandomData, image.InputDataTypeCase);
+        Assert.Equal(Messages.DataType.TypeUint8, image.DataType);
         Assert.Equal([224L, 224, 3], image.Dims);
         var text = warmup.Inputs["text"];
-        Assert.Equal(Pb.ModelWarmup.Types.Input.InputDataTypeOneofCase.InputDataFile, text.InputDataTypeCase);
+        Assert.Equal(Messages.ModelWarmup.Types.Input.InputDataTypeOneofCase.InputDataFile, text.InputDataTypeCase);
         Assert.Equal("text.bin", text.InputDataFile);
-        Assert.Equal(Pb.ModelWarmup.Types.Input.InputDataTypeOneofCase.ZeroData, warmup.Inputs["flat"].InputDataTypeCase);
+        Assert.Equal(Messages.ModelWarmup.Types.Input.InputDataTypeOneofCase.ZeroData, warmup.Inputs["flat"].InputDataTypeCase);
     }
 
     [Fact]
     public void Leaves_unset_parts_unset_and_fills_defaults_like_the_JSON_writer()
     {
         var message = ModelConfigMessages.ToMessage(Read(ModelConfigExampleTests.Simple));
-        Assert.Equal(Pb.ModelVersionPolicy.PolicyChoiceOneofCase.Latest, message.VersionPolicy.PolicyChoiceCase);
+        Assert.Equal(Messages.ModelVersionPolicy.PolicyChoiceOneofCase.Latest, message.VersionPolicy.PolicyChoiceCase);
         Assert.Equal(1U, message.VersionPolicy.Latest.NumVersions);
-        Assert.Equal(Pb.ModelConfig.SchedulingChoiceOneofCase.None, message.SchedulingChoiceCase);
+        Assert.Equal(Messages.ModelConfig.SchedulingChoiceOneofCase.None, message.SchedulingChoiceCase);
         Assert.Null(message.Optimization);
         Assert.Empty(message.InstanceGroup);
         Assert.Empty(message.Parameters);
         Assert.Empty(message.ModelWarmup);
 
         var all = ModelConfigMessages.ToMessage(new ModelConfig { Name = "m", VersionPolicy = new VersionPolicy { Kind = VersionPolicyKind.All } });
-        Assert.Equal(Pb.ModelVersionPolicy.PolicyChoiceOneofCase.All, all.VersionPolicy.PolicyChoiceCase);
+        Assert.Equal(Messages.ModelVersionPolicy.PolicyChoiceOneofCase.All, all.VersionPolicy.PolicyChoiceCase);
 
         // Only a priority given: no graph and no accelerators message, as in the JSON.
         var optimization = ModelConfigMessages.ToMessage(new ModelConfig { Name = "m", Optimization = new OptimizationConfig() }).Optimization;
-        Assert.Equal(Pb.ModelOptimizationPolicy.Types.ModelPriority.PriorityDefault, optimization.Priority);
+        Assert.Equal(Messages.ModelOptimizationPolicy.Types.ModelPriority.PriorityDefault, optimization.Priority);
         Assert.Null(optimization.Graph);
         Assert.Null(optimization.ExecutionAccelerators);
     }
@@ -247,7 +247,7 @@ public sealed class ModelConfigMessagesTests
             Name = "m",
             Inputs = [new TensorConfig { Name = "x", DataType = DataType.Fp32, Dims = [1], Reshape = [] }],
         };
-        var parsed = Pb.ModelConfig.Parser.ParseFrom(ModelConfigMessages.ToMessage(config).ToByteArray());
+        var parsed = Messages.ModelConfig.Parser.ParseFrom(ModelConfigMessages.ToMessage(config).ToByteArray());
         Assert.NotNull(parsed.Input[0].Reshape);
         Assert.Empty(parsed.Input[0].Reshape.Shape);
     }
@@ -255,27 +255,27 @@ public sealed class ModelConfigMessagesTests
     [Fact]
     public void Every_data_type_maps_to_the_enum_value_named_as_in_the_config()
     {
-        var names = Pb.ModelConfigReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.EnumDescriptor>("DataType");
+        var names = Messages.ModelConfigReflection.Descriptor.FindTypeByName<Google.Protobuf.Reflection.EnumDescriptor>("DataType");
         foreach (var type in DataTypes.All)
         {
             var value = ModelConfigMessages.ToMessage(type);
-            Assert.NotEqual(Pb.DataType.TypeInvalid, value);
+            Assert.NotEqual(Messages.DataType.TypeInvalid, value);
             Assert.Equal(type.ConfigName(), names.FindValueByNumber((int)value).Name);
         }
-        Assert.Equal(Pb.DataType.TypeInvalid, ModelConfigMessages.ToMessage(DataType.Invalid));
+        Assert.Equal(Messages.DataType.TypeInvalid, ModelConfigMessages.ToMessage(DataType.Invalid));
     }
 
     [Fact]
     public void Survives_a_round_trip_through_protobuf_bytes()
     {
         var message = RichMessage();
-        var parsed = Pb.ModelConfig.Parser.ParseFrom(message.ToByteArray());
+        var parsed = Messages.ModelConfig.Parser.ParseFrom(message.ToByteArray());
         Assert.Equal(message, parsed);
         Assert.Equal("rich_1", parsed.InstanceGroup[1].Name);
         Assert.Equal(9UL, parsed.DynamicBatching.PriorityQueuePolicy[3].DefaultTimeoutMicroseconds);
         Assert.Equal("text.bin", parsed.ModelWarmup[0].Inputs["text"].InputDataFile);
 
-        var response = Pb.ModelConfigResponse.Parser.ParseFrom(new Pb.ModelConfigResponse { Config = message }.ToByteArray());
+        var response = Messages.ModelConfigResponse.Parser.ParseFrom(new Messages.ModelConfigResponse { Config = message }.ToByteArray());
         Assert.Equal(message, response.Config);
     }
 
@@ -284,49 +284,49 @@ public sealed class ModelConfigMessagesTests
     // favour fields whose numbers do not follow their order in the message.
     public static TheoryData<string, IMessage, byte[]> WireCases() => new()
     {
-        { "ModelConfig.max_batch_size = 4", new Pb.ModelConfig { MaxBatchSize = 8 }, [0x20, 0x08] },
-        { "ModelConfig.name = 1", new Pb.ModelConfig { Name = "m" }, [0x0A, 0x01, (byte)'m'] },
-        { "ModelConfig.backend = 17", new Pb.ModelConfig { Backend = "b" }, [0x8A, 0x01, 0x01, (byte)'b'] },
-        { "ModelConfig.runtime = 25", new Pb.ModelConfig { Runtime = "r" }, [0xCA, 0x01, 0x01, (byte)'r'] },
-        { "ModelConfig.version_policy = 3", new Pb.ModelConfig { VersionPolicy = new() }, [0x1A, 0x00] },
-        { "ModelConfig.instance_group = 7", Config(c => c.InstanceGroup.Add(new Pb.ModelInstanceGroup())), [0x3A, 0x00] },
-        { "ModelConfig.default_model_filename = 8", new Pb.ModelConfig { DefaultModelFilename = "f" }, [0x42, 0x01, (byte)'f'] },
-        { "ModelConfig.dynamic_batching = 11", new Pb.ModelConfig { DynamicBatching = new() }, [0x5A, 0x00] },
-        { "ModelConfig.optimization = 12", new Pb.ModelConfig { Optimization = new() }, [0x62, 0x00] },
-        { "ModelConfig.sequence_batching = 13", new Pb.ModelConfig { SequenceBatching = new() }, [0x6A, 0x00] },
-        { "ModelConfig.ensemble_scheduling = 15", new Pb.ModelConfig { EnsembleScheduling = new() }, [0x7A, 0x00] },
-        { "ModelConfig.model_warmup = 16", Config(c => c.ModelWarmup.Add(new Pb.ModelWarmup())), [0x82, 0x01, 0x00] },
-        { "ModelConfig.response_cache = 24", new Pb.ModelConfig { ResponseCache = new() }, [0xC2, 0x01, 0x00] },
+        { "ModelConfig.max_batch_size = 4", new Messages.ModelConfig { MaxBatchSize = 8 }, [0x20, 0x08] },
+        { "ModelConfig.name = 1", new Messages.ModelConfig { Name = "m" }, [0x0A, 0x01, (byte)'m'] },
+        { "ModelConfig.backend = 17", new Messages.ModelConfig { Backend = "b" }, [0x8A, 0x01, 0x01, (byte)'b'] },
+        { "ModelConfig.runtime = 25", new Messages.ModelConfig { Runtime = "r" }, [0xCA, 0x01, 0x01, (byte)'r'] },
+        { "ModelConfig.version_policy = 3", new Messages.ModelConfig { VersionPolicy = new() }, [0x1A, 0x00] },
+        { "ModelConfig.instance_group = 7", Config(c => c.InstanceGroup.Add(new Messages.ModelInstanceGroup())), [0x3A, 0x00] },
+        { "ModelConfig.default_model_filename = 8", new Messages.ModelConfig { DefaultModelFilename = "f" }, [0x42, 0x01, (byte)'f'] },
+        { "ModelConfig.dynamic_batching = 11", new Messages.ModelConfig { DynamicBatching = new() }, [0x5A, 0x00] },
+        { "ModelConfig.optimization = 12", new Messages.ModelConfig { Optimization = new() }, [0x62, 0x00] },
+        { "ModelConfig.sequence_batching = 13", new Messages.ModelConfig { SequenceBatching = new() }, [0x6A, 0x00] },
+        { "ModelConfig.ensemble_scheduling = 15", new Messages.ModelConfig { EnsembleScheduling = new() }, [0x7A, 0x00] },
+        { "ModelConfig.model_warmup = 16", Config(c => c.ModelWarmup.Add(new Messages.ModelWarmup())), [0x82, 0x01, 0x00] },
+        { "ModelConfig.response_cache = 24", new Messages.ModelConfig { ResponseCache = new() }, [0xC2, 0x01, 0x00] },
         // map entry: key = 1, value = 2
-        { "ModelConfig.parameters = 14", Config(c => c.Parameters.Add("k", new Pb.ModelParameter { StringValue = "v" })),
+        { "ModelConfig.parameters = 14", Config(c => c.Parameters.Add("k", new Messages.ModelParameter { StringValue = "v" })),
             [0x72, 0x08, 0x0A, 0x01, (byte)'k', 0x12, 0x03, 0x0A, 0x01, (byte)'v'] },
-        { "ModelInstanceGroup.kind = 4", new Pb.ModelInstanceGroup { Kind = Pb.ModelInstanceGroup.Types.Kind.Cpu }, [0x20, 0x02] },
-        { "ModelInstanceGroup.count = 2", new Pb.ModelInstanceGroup { Count = 5 }, [0x10, 0x05] },
+        { "ModelInstanceGroup.kind = 4", new Messages.ModelInstanceGroup { Kind = Messages.ModelInstanceGroup.Types.Kind.Cpu }, [0x20, 0x02] },
+        { "ModelInstanceGroup.count = 2", new Messages.ModelInstanceGroup { Count = 5 }, [0x10, 0x05] },
         { "ModelInstanceGroup.gpus = 3 (packed)", Group(g => g.Gpus.Add([0, 1])), [0x1A, 0x02, 0x00, 0x01] },
-        { "ModelInput.data_type = 2, TYPE_FP32 = 11", new Pb.ModelInput { DataType = Pb.DataType.TypeFp32 }, [0x10, 0x0B] },
-        { "ModelInput.format = 3, FORMAT_NCHW = 2", new Pb.ModelInput { Format = Pb.ModelInput.Types.Format.Nchw }, [0x18, 0x02] },
+        { "ModelInput.data_type = 2, TYPE_FP32 = 11", new Messages.ModelInput { DataType = Messages.DataType.TypeFp32 }, [0x10, 0x0B] },
+        { "ModelInput.format = 3, FORMAT_NCHW = 2", new Messages.ModelInput { Format = Messages.ModelInput.Types.Format.Nchw }, [0x18, 0x02] },
         { "ModelInput.dims = 4 (packed)", Input(i => i.Dims.Add([-1L])), [0x22, 0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01] },
-        { "ModelInput.optional = 8", new Pb.ModelInput { Optional = true }, [0x40, 0x01] },
-        { "ModelOutput.label_filename = 4", new Pb.ModelOutput { LabelFilename = "l" }, [0x22, 0x01, (byte)'l'] },
-        { "ModelOutput.reshape = 5", new Pb.ModelOutput { Reshape = new() }, [0x2A, 0x00] },
-        { "ModelOutput.data_type = 2, TYPE_STRING = 13", new Pb.ModelOutput { DataType = Pb.DataType.TypeString }, [0x10, 0x0D] },
-        { "ModelVersionPolicy.specific = 3", new Pb.ModelVersionPolicy { Specific = new() }, [0x1A, 0x00] },
-        { "ModelVersionPolicy.all = 2", new Pb.ModelVersionPolicy { All = new() }, [0x12, 0x00] },
-        { "ModelDynamicBatching.max_queue_delay_microseconds = 2", new Pb.ModelDynamicBatching { MaxQueueDelayMicroseconds = 3 }, [0x10, 0x03] },
-        { "ModelDynamicBatching.priority_levels = 4", new Pb.ModelDynamicBatching { PriorityLevels = 2 }, [0x20, 0x02] },
-        { "ModelDynamicBatching.default_queue_policy = 6", new Pb.ModelDynamicBatching { DefaultQueuePolicy = new() }, [0x32, 0x00] },
-        { "ModelDynamicBatching.priority_queue_policy = 7", Batching(b => b.PriorityQueuePolicy.Add(1, new Pb.ModelQueuePolicy())),
+        { "ModelInput.optional = 8", new Messages.ModelInput { Optional = true }, [0x40, 0x01] },
+        { "ModelOutput.label_filename = 4", new Messages.ModelOutput { LabelFilename = "l" }, [0x22, 0x01, (byte)'l'] },
+        { "ModelOutput.reshape = 5", new Messages.ModelOutput { Reshape = new() }, [0x2A, 0x00] },
+        { "ModelOutput.data_type = 2, TYPE_STRING = 13", new Messages.ModelOutput { DataType = Messages.DataType.TypeString }, [0x10, 0x0D] },
+        { "ModelVersionPolicy.specific = 3", new Messages.ModelVersionPolicy { Specific = new() }, [0x1A, 0x00] },
+        { "ModelVersionPolicy.all = 2", new Messages.ModelVersionPolicy { All = new() }, [0x12, 0x00] },
+        { "ModelDynamicBatching.max_queue_delay_microseconds = 2", new Messages.ModelDynamicBatching { MaxQueueDelayMicroseconds = 3 }, [0x10, 0x03] },
+        { "ModelDynamicBatching.priority_levels = 4", new Messages.ModelDynamicBatching { PriorityLevels = 2 }, [0x20, 0x02] },
+        { "ModelDynamicBatching.default_queue_policy = 6", new Messages.ModelDynamicBatching { DefaultQueuePolicy = new() }, [0x32, 0x00] },
+        { "ModelDynamicBatching.priority_queue_policy = 7", Batching(b => b.PriorityQueuePolicy.Add(1, new Messages.ModelQueuePolicy())),
             [0x3A, 0x04, 0x08, 0x01, 0x12, 0x00] },
-        { "ModelQueuePolicy.timeout_action = 1, DELAY = 1", new Pb.ModelQueuePolicy { TimeoutAction = Pb.ModelQueuePolicy.Types.TimeoutAction.Delay }, [0x08, 0x01] },
-        { "ModelQueuePolicy.max_queue_size = 4", new Pb.ModelQueuePolicy { MaxQueueSize = 7 }, [0x20, 0x07] },
+        { "ModelQueuePolicy.timeout_action = 1, DELAY = 1", new Messages.ModelQueuePolicy { TimeoutAction = Messages.ModelQueuePolicy.Types.TimeoutAction.Delay }, [0x08, 0x01] },
+        { "ModelQueuePolicy.max_queue_size = 4", new Messages.ModelQueuePolicy { MaxQueueSize = 7 }, [0x20, 0x07] },
         { "ModelOptimizationPolicy.priority = 2, PRIORITY_MIN = 2",
-            new Pb.ModelOptimizationPolicy { Priority = Pb.ModelOptimizationPolicy.Types.ModelPriority.PriorityMin }, [0x10, 0x02] },
-        { "ModelOptimizationPolicy.execution_accelerators = 4", new Pb.ModelOptimizationPolicy { ExecutionAccelerators = new() }, [0x22, 0x00] },
-        { "ExecutionAccelerators.cpu_execution_accelerator = 2", Accelerators(a => a.CpuExecutionAccelerator.Add(new Pb.ModelOptimizationPolicy.Types.ExecutionAccelerators.Types.Accelerator())), [0x12, 0x00] },
-        { "ModelWarmup.Input.random_data = 4", new Pb.ModelWarmup.Types.Input { RandomData = true }, [0x20, 0x01] },
-        { "ModelWarmup.Input.input_data_file = 5", new Pb.ModelWarmup.Types.Input { InputDataFile = "d" }, [0x2A, 0x01, (byte)'d'] },
-        { "ModelWarmup.count = 4", new Pb.ModelWarmup { Count = 2 }, [0x20, 0x02] },
-        { "ModelConfigResponse.config = 1", new Pb.ModelConfigResponse { Config = new() }, [0x0A, 0x00] },
+            new Messages.ModelOptimizationPolicy { Priority = Messages.ModelOptimizationPolicy.Types.ModelPriority.PriorityMin }, [0x10, 0x02] },
+        { "ModelOptimizationPolicy.execution_accelerators = 4", new Messages.ModelOptimizationPolicy { ExecutionAccelerators = new() }, [0x22, 0x00] },
+        { "ExecutionAccelerators.cpu_execution_accelerator = 2", Accelerators(a => a.CpuExecutionAccelerator.Add(new Messages.ModelOptimizationPolicy.Types.ExecutionAccelerators.Types.Accelerator())), [0x12, 0x00] },
+        { "ModelWarmup.Input.random_data = 4", new Messages.ModelWarmup.Types.Input { RandomData = true }, [0x20, 0x01] },
+        { "ModelWarmup.Input.input_data_file = 5", new Messages.ModelWarmup.Types.Input { InputDataFile = "d" }, [0x2A, 0x01, (byte)'d'] },
+        { "ModelWarmup.count = 4", new Messages.ModelWarmup { Count = 2 }, [0x20, 0x02] },
+        { "ModelConfigResponse.config = 1", new Messages.ModelConfigResponse { Config = new() }, [0x0A, 0x00] },
     };
 
     [Theory]
@@ -350,11 +350,11 @@ public sealed class ModelConfigMessagesTests
             0x3A, 0x04, 0x20, 0x01, 0x10, 0x02, // instance_group { kind = KIND_GPU, count = 2 }
             0x5A, 0x02, 0x10, 0x64,           // dynamic_batching { max_queue_delay_microseconds = 100 }
         ];
-        var message = Pb.ModelConfig.Parser.ParseFrom(wire);
+        var message = Messages.ModelConfig.Parser.ParseFrom(wire);
         Assert.Equal(("m", 16), (message.Name, message.MaxBatchSize));
-        Assert.Equal(Pb.DataType.TypeInt32, message.Input[0].DataType);
+        Assert.Equal(Messages.DataType.TypeInt32, message.Input[0].DataType);
         Assert.Equal([3L, 4], message.Input[0].Dims);
-        Assert.Equal((Pb.ModelInstanceGroup.Types.Kind.Gpu, 2), (message.InstanceGroup[0].Kind, message.InstanceGroup[0].Count));
+        Assert.Equal((Messages.ModelInstanceGroup.Types.Kind.Gpu, 2), (message.InstanceGroup[0].Kind, message.InstanceGroup[0].Count));
         Assert.Equal(100UL, message.DynamicBatching.MaxQueueDelayMicroseconds);
     }
 
@@ -438,12 +438,12 @@ public sealed class ModelConfigMessagesTests
         return directory?.FullName ?? throw new InvalidOperationException("cannot find InferenceServer.sln above " + AppContext.BaseDirectory);
     }
 
-    private static Pb.ModelConfig Config(Action<Pb.ModelConfig> fill) => With(new Pb.ModelConfig(), fill);
-    private static Pb.ModelInstanceGroup Group(Action<Pb.ModelInstanceGroup> fill) => With(new Pb.ModelInstanceGroup(), fill);
-    private static Pb.ModelInput Input(Action<Pb.ModelInput> fill) => With(new Pb.ModelInput(), fill);
-    private static Pb.ModelDynamicBatching Batching(Action<Pb.ModelDynamicBatching> fill) => With(new Pb.ModelDynamicBatching(), fill);
-    private static Pb.ModelOptimizationPolicy.Types.ExecutionAccelerators Accelerators(Action<Pb.ModelOptimizationPolicy.Types.ExecutionAccelerators> fill) =>
-        With(new Pb.ModelOptimizationPolicy.Types.ExecutionAccelerators(), fill);
+    private static Messages.ModelConfig Config(Action<Messages.ModelConfig> fill) => With(new Messages.ModelConfig(), fill);
+    private static Messages.ModelInstanceGroup Group(Action<Messages.ModelInstanceGroup> fill) => With(new Messages.ModelInstanceGroup(), fill);
+    private static Messages.ModelInput Input(Action<Messages.ModelInput> fill) => With(new Messages.ModelInput(), fill);
+    private static Messages.ModelDynamicBatching Batching(Action<Messages.ModelDynamicBatching> fill) => With(new Messages.ModelDynamicBatching(), fill);
+    private static Messages.ModelOptimizationPolicy.Types.ExecutionAccelerators Accelerators(Action<Messages.ModelOptimizationPolicy.Types.ExecutionAccelerators> fill) =>
+        With(new Messages.ModelOptimizationPolicy.Types.ExecutionAccelerators(), fill);
 
     private static T With<T>(T message, Action<T> fill)
     {
