@@ -3,8 +3,9 @@ using InferenceServer.Core.Backends;
 namespace InferenceServer.OnnxRuntime;
 
 /// <summary>
-/// Runs ONNX models with ONNX Runtime through its C API. The native library is loaded on the first
-/// <see cref="CreateInstance"/>; all instances share one ONNX Runtime environment.
+/// Runs ONNX models with ONNX Runtime through its official managed API (Microsoft.ML.OnnxRuntime,
+/// or Microsoft.ML.OnnxRuntime.Gpu.Linux in the GPU build). The native library is loaded on first
+/// use; all instances share one ONNX Runtime environment.
 /// </summary>
 public sealed class OnnxRuntimeBackend : IModelBackend
 {
@@ -16,6 +17,25 @@ public sealed class OnnxRuntimeBackend : IModelBackend
 
     /// <inheritdoc />
     public string DefaultModelFilename => "model.onnx";
+
+    /// <inheritdoc />
+    public BackendRuntime Runtime
+    {
+        get
+        {
+            try
+            {
+                return new BackendRuntime(Name, "ONNX Runtime", OrtRuntime.Shared.Version, OrtRuntime.Flavor);
+            }
+            catch (BackendException e)
+            {
+                return new BackendRuntime(Name, "ONNX Runtime", $"unavailable: {e.Message}", OrtRuntime.Flavor);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<int> GpuDevices => OrtExecutionProviders.VisibleGpus();
 
     /// <inheritdoc />
     public IModelInstance CreateInstance(InstanceOptions options)

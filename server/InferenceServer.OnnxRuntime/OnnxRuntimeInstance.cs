@@ -1,97 +1,91 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Runtime.InteropServices;
 using InferenceServer.Core.Backends;
 using InferenceServer.Core.Tensors;
-using InferenceServer.OnnxRuntime.Interop;
+using Microsoft.ML.OnnxRuntime;
 
 namespace InferenceServer.OnnxRuntime;
 
 /// <summary>
-/// One ONNX Runtime session. Inputs of fixed-size types are handed to ONNX Runtime over their pinned
-/// pooled buffers without a copy; outputs are allocated by ONNX Runtime and copied once into pooled
-/// tensors. Everything a run needs besides its tensors (name tables, value slots, pin slots) is
-/// allocated when the instance is created, which is safe because an instance runs on one thread at a time.
+/// One ONNX Runtime session. Inputs of fixed-size types are handed to ONNX Runtime as
+/// <see cref="OrtValue"/>s over their tensors' pinned, 64-byte aligned pooled buffers, without a
+/// copy. Outputs whose shapes follow from the inputs (static dimensions, or symbolic ones the model
+/// also gives an input) are pre-allocated as pooled tensors that ONNX Runtime writes into; any other
+/// output is allocated by ONNX Runtime and copied once into a pooled tensor. Name tables and value
+/// slots are made when the instance is created, which is safe because an instance runs on one thread at a time.
 /// </summary>
-internal sealed unsafe class OnnxRuntimeInstance : IModelInstance
+internal sealed class OnnxRuntimeInstance : IModelInstance
 {
-    private readonly OrtRuntime _runtime;
-    private readonly OrtApi _api;
-    private readonly OrtSessionHandle _session;
-    private readonly nint _sessionPointer;
-    private readonly NativeStringArray _inputNames;
-    private readonly NativeStringArray _outputNames;
+    private readonly InferenceSession _session;
+    private readonly RunOptions _runOptions = new();
+    private readonly string _modelPath;
+    private readonly string[] _inputNames;
     private readonly Dictionary<string, int> _inputIndex;
     private readonly Dictionary<string, int> _outputIndex;
     private readonly DataType[] _inputTypes;
-    // Per-run scratch: input name pointers, input values, output name pointers, output values.
-    private readonly NativeBlock _runSlots;
+    private readonly OutputShapePlan?[] _outputPlans;
+    // Per-run slots, indexed like the model's inputs; cleared after every run.
+    private readonly OrtValue?[] _inputValues;
+    private readonly Tensor?[] _inputTensors;
     private readonly MemoryHandle[] _pins;
+    private bool _predictOutputs = true;
     private bool _disposed;
 
-    private OnnxRuntimeInstance(OrtRuntime runtime, OrtSessionHandle session, ModelSignature signature)
+    private OnnxRuntimeInstance(InferenceSession session, ModelSignature signature, OutputShapePlan?[] outputPlans, string modelPath)
     {
-        _runtime = runtime;
-        _api = runtime.Api;
         _session = session;
-        _sessionPointer = session.DangerousGetHandle();
+        _modelPath = modelPath;
         Signature = signature;
+        _outputPlans = outputPlans;
 
         var inputCount = signature.Inputs.Count;
-        var outputCount = signature.Outputs.Count;
-        var inputNames = new string[inputCount];
+        _inputNames = new string[inputCount];
         _inputTypes = new DataType[inputCount];
         _inputIndex = new Dictionary<string, int>(inputCount, StringComparer.Ordinal);
         for (var i = 0; i < inputCount; i++)
         {
-            inputNames[i] = signature.Inputs[i].Name;
+            _inputNames[i] = signature.Inputs[i].Name;
             _inputTypes[i] = signature.Inputs[i].DataType;
-            _inputIndex[inputNames[i]] = i;
+            _inputIndex[_inputNames[i]] = i;
         }
-        var outputNames = new string[outputCount];
-        _outputIndex = new Dictionary<string, int>(outputCount, StringComparer.Ordinal);
-        for (var i = 0; i < outputCount; i++)
+        _outputIndex = new Dictionary<string, int>(signature.Outputs.Count, StringComparer.Ordinal);
+        for (var i = 0; i < signature.Outputs.Count; i++)
         {
-            outputNames[i] = signature.Outputs[i].Name;
-            _outputIndex[outputNames[i]] = i;
+            _outputIndex[signature.Outputs[i].Name] = i;
         }
-
+        _inputValues = new OrtValue?[inputCount];
+        _inputTensors = new Tensor?[inputCount];
         _pins = new MemoryHandle[inputCount];
-        _inputNames = NativeStringArray.Create(inputNames);
-        _outputNames = NativeStringArray.Create(outputNames);
-        _runSlots = NativeBlock.Allocate((nuint)(2 * (inputCount + outputCount)) * (nuint)sizeof(nint));
     }
 
     public ModelSignature Signature { get; }
+
+    /// <summary>Where this instance runs, e.g. <c>CPUExecutionProvider</c> or <c>CUDAExecutionProvider (device 0)</c>.</summary>
+    public string Placement { get; private init; } = OrtExecutionProviders.CpuProvider;
 
     public static OnnxRuntimeInstance Create(InstanceOptions options)
     {
         // Parameters are checked before the library is touched, so a config error reads as one.
         var settings = OnnxRuntimeSessionSettings.From(options);
         var runtime = OrtRuntime.Shared;
-        var api = runtime.Api;
-
-        using var sessionOptions = new OrtSessionOptionsHandle();
-        nint rawOptions;
-        var status = api.CreateSessionOptions(&rawOptions);
-        sessionOptions.Attach(rawOptions);
-        api.Check(status, "ONNX Runtime could not create session options");
-        settings.ApplyTo(api, rawOptions);
-        OrtExecutionProviders.Configure(runtime, sessionOptions, options.Kind, options.DeviceId);
-
-        var session = new OrtSessionHandle();
+        var gpu = OrtExecutionProviders.WantsGpu(options, runtime);
+        InferenceSession session;
+        string placement;
         try
         {
-            var path = Utf8String.ToNullTerminated(options.ModelPath);
-            nint rawSession;
-            fixed (byte* pathPointer = path)
-            {
-                status = api.CreateSession(runtime.Env, pathPointer, rawOptions, &rawSession);
-            }
-            session.Attach(rawSession);
-            api.Check(status, $"ONNX Runtime could not load model '{options.ModelPath}'");
-            var signature = ReadSignature(api, runtime.DefaultAllocator, rawSession);
-            return new OnnxRuntimeInstance(runtime, session, signature);
+            (session, placement) = gpu
+                ? OpenOnGpu(options, settings, runtime)
+                : (Open(options, settings, null), OrtExecutionProviders.CpuProvider);
+        }
+        catch (KeyNotFoundException e)
+        {
+            throw OrtErrors.Unnamed(e, "ONNX Runtime could not load the model file");
+        }
+
+        try
+        {
+            var (signature, plans) = ReadSignature(session);
+            return new OnnxRuntimeInstance(session, signature, plans, options.ModelPath) { Placement = placement };
         }
         catch
         {
@@ -106,21 +100,12 @@ internal sealed unsafe class OnnxRuntimeInstance : IModelInstance
         var inputCount = inputs.Count;
         var outputCount = outputNames.Count;
         var signatureInputs = _inputTypes.Length;
-        var signatureOutputs = _outputNames.Count;
+        var signatureOutputs = _outputPlans.Length;
         if (outputCount > signatureOutputs)
         {
             throw new BackendException($"{outputCount} outputs requested but the model has {signatureOutputs}", "INVALID_ARGUMENT");
         }
 
-        var slots = (nint*)_runSlots.Pointer;
-        var runInputNames = (byte**)slots;
-        var runInputValues = slots + signatureInputs;
-        var runOutputNames = (byte**)(runInputValues + signatureInputs);
-        var runOutputValues = (nint*)(runOutputNames + signatureOutputs);
-        new Span<nint>(runInputValues, signatureInputs).Clear();
-        new Span<nint>(runOutputValues, signatureOutputs).Clear();
-
-        Span<bool> seen = signatureInputs <= 256 ? stackalloc bool[signatureInputs] : new bool[signatureInputs];
         Span<bool> requested = signatureOutputs <= 256 ? stackalloc bool[signatureOutputs] : new bool[signatureOutputs];
         try
         {
@@ -131,25 +116,24 @@ internal sealed unsafe class OnnxRuntimeInstance : IModelInstance
                 {
                     throw new BackendException($"input '{tensor.Name}' is not an input of this model", "INVALID_ARGUMENT");
                 }
-                if (seen[index])
+                if (_inputTensors[index] is not null)
                 {
                     throw new BackendException($"input '{tensor.Name}' is given more than once", "INVALID_ARGUMENT");
                 }
-                seen[index] = true;
+                _inputTensors[index] = tensor;
                 if (tensor.DataType != _inputTypes[index])
                 {
                     throw new BackendException(
                         $"input '{tensor.Name}' is {tensor.DataType.ProtocolName()} but the model expects {_inputTypes[index].ProtocolName()}",
                         "INVALID_ARGUMENT");
                 }
-                runInputNames[i] = _inputNames.Pointers[index];
-                runInputValues[i] = tensor.DataType == DataType.Bytes ? CreateStringValue(tensor) : CreatePinnedValue(tensor, ref _pins[i]);
+                _inputValues[index] = tensor.DataType == DataType.Bytes ? CreateStringValue(tensor) : CreatePinnedValue(tensor, ref _pins[index]);
             }
             for (var i = 0; i < signatureInputs; i++)
             {
-                if (!seen[i])
+                if (_inputTensors[i] is null)
                 {
-                    throw new BackendException($"input '{Signature.Inputs[i].Name}' is missing", "INVALID_ARGUMENT");
+                    throw new BackendException($"input '{_inputNames[i]}' is missing", "INVALID_ARGUMENT");
                 }
             }
             for (var i = 0; i < outputCount; i++)
@@ -163,51 +147,43 @@ internal sealed unsafe class OnnxRuntimeInstance : IModelInstance
                     throw new BackendException($"output '{outputNames[i]}' is requested more than once", "INVALID_ARGUMENT");
                 }
                 requested[index] = true;
-                runOutputNames[i] = _outputNames.Pointers[index];
             }
 
-            _api.Check(
-                _api.Run(_sessionPointer, 0, runInputNames, runInputValues, (nuint)inputCount, runOutputNames, (nuint)outputCount, runOutputValues),
-                "ONNX Runtime failed to run the model");
-
-            var results = new Tensor[outputCount];
-            var made = 0;
-            try
+            if (_predictOutputs && PredictShapes(outputNames) is { } shapes)
             {
-                for (; made < outputCount; made++)
+                try
                 {
-                    results[made] = CopyOutput(runOutputValues[made], outputNames[made]);
+                    return RunIntoTensors(outputNames, shapes);
                 }
-                return results;
-            }
-            catch
-            {
-                for (var i = 0; i < made; i++)
+                catch (OnnxRuntimeException)
                 {
-                    results[i].Dispose();
+                    // The model computed a shape other than its declared dimensions promise (ONNX Runtime
+                    // refuses a pre-allocated output of another shape). Run again letting ONNX Runtime
+                    // allocate; if that works, this model's declarations are not to be trusted.
+                    var results = RunAndCopy(outputNames);
+                    _predictOutputs = false;
+                    return results;
                 }
-                throw;
             }
+            return RunAndCopy(outputNames);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw OrtErrors.Translate(e, "ONNX Runtime failed to run the model", _modelPath);
+        }
+        catch (KeyNotFoundException e)
+        {
+            throw OrtErrors.Unnamed(e, "ONNX Runtime failed to run the model");
         }
         finally
         {
             for (var i = 0; i < signatureInputs; i++)
             {
-                if (runInputValues[i] != 0)
-                {
-                    _api.ReleaseValue(runInputValues[i]);
-                    runInputValues[i] = 0;
-                }
+                _inputValues[i]?.Dispose();
+                _inputValues[i] = null;
+                _inputTensors[i] = null;
                 _pins[i].Dispose();
                 _pins[i] = default;
-            }
-            for (var i = 0; i < signatureOutputs; i++)
-            {
-                if (runOutputValues[i] != 0)
-                {
-                    _api.ReleaseValue(runOutputValues[i]);
-                    runOutputValues[i] = 0;
-                }
             }
         }
     }
@@ -220,38 +196,75 @@ internal sealed unsafe class OnnxRuntimeInstance : IModelInstance
         }
         _disposed = true;
         _session.Dispose();
-        _inputNames.Dispose();
-        _outputNames.Dispose();
-        _runSlots.Dispose();
+        _runOptions.Dispose();
     }
 
-    private nint CreatePinnedValue(Tensor tensor, ref MemoryHandle pin)
+    private static InferenceSession Open(InstanceOptions options, OnnxRuntimeSessionSettings settings, Action<SessionOptions>? providers)
     {
-        var shape = tensor.Shape;
+        using var sessionOptions = new SessionOptions();
+        try
+        {
+            settings.ApplyTo(sessionOptions);
+            providers?.Invoke(sessionOptions);
+            return new InferenceSession(options.ModelPath, sessionOptions);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            // The managed API cannot describe some element types and fails the session without naming the tensor.
+            if (OnnxGraphTypes.FindUnsupported(options.ModelPath, type => OrtElementTypes.TryToDataType(type, out _)) is { } unsupported)
+            {
+                throw OrtElementTypes.Unsupported(unsupported.ElementType, unsupported.Role, unsupported.Name);
+            }
+            throw OrtErrors.Translate(e, "ONNX Runtime could not load the model file", options.ModelPath);
+        }
+    }
+
+    // KIND_GPU fails with the reason; KIND_AUTO falls back to the CPU when the GPU cannot be used.
+    private static (InferenceSession Session, string Placement) OpenOnGpu(InstanceOptions options, OnnxRuntimeSessionSettings settings, OrtRuntime runtime)
+    {
+        if (options.Kind == InstanceKind.Gpu && OrtExecutionProviders.GpuUnavailableReason(runtime) is { } reason)
+        {
+            throw new BackendException(
+                $"KIND_GPU requested (device {options.DeviceId}) but {reason}. Use KIND_CPU or KIND_AUTO, or run the GPU build of the server.",
+                "NOT_IMPLEMENTED");
+        }
+        var tensorRt = OrtExecutionProviders.TensorRtOptions(options);
+        try
+        {
+            var session = Open(options, settings, sessionOptions => OrtExecutionProviders.AttachGpu(sessionOptions, options.DeviceId, tensorRt));
+            return (session, OrtExecutionProviders.DescribeGpu(options.DeviceId, tensorRt));
+        }
+        catch (BackendException e) when (options.Kind == InstanceKind.Gpu)
+        {
+            throw OrtExecutionProviders.CudaFailed(options.DeviceId, e);
+        }
+        catch (BackendException) when (options.Kind == InstanceKind.Auto)
+        {
+            return (Open(options, settings, null), OrtExecutionProviders.CpuProvider);
+        }
+    }
+
+    private OrtValue CreatePinnedValue(Tensor tensor, ref MemoryHandle pin)
+    {
         var expected = checked(ElementCount(tensor) * tensor.DataType.ElementSize());
         if (tensor.ByteLength != expected)
         {
             throw new BackendException(
-                $"input '{tensor.Name}' holds {tensor.ByteLength} bytes but shape {ShapeMath.Format(shape)} of {tensor.DataType.ProtocolName()} needs {expected}",
+                $"input '{tensor.Name}' holds {tensor.ByteLength} bytes but shape {ShapeMath.Format(tensor.Shape)} of {tensor.DataType.ProtocolName()} needs {expected}",
                 "INVALID_ARGUMENT");
         }
+        // The buffer is on the pinned object heap already; the pin is what makes that a promise.
         pin = tensor.Memory.Pin();
-        nint value;
-        long none = 0;
-        fixed (long* dims = shape)
+        unsafe
         {
-            _api.Check(
-                _api.CreateTensorWithDataAsOrtValue(
-                    _runtime.CpuMemoryInfo, pin.Pointer, (nuint)tensor.ByteLength, shape.Length == 0 ? &none : dims, (nuint)shape.Length, (int)tensor.DataType, &value),
-                "ONNX Runtime could not wrap an input tensor");
+            return OrtValue.CreateTensorValueWithData(
+                OrtMemoryInfo.DefaultInstance, OrtElementTypes.ToOrt(tensor.DataType), tensor.Shape, (nint)pin.Pointer, tensor.ByteLength);
         }
-        return value;
     }
 
-    // BYTES arrive as [u32 length][bytes] per element. FillStringTensor copies NUL-terminated strings
-    // from one scratch block in a single call; an element with an embedded NUL would be cut short
-    // that way, so such a tensor is filled element by element through sized buffers instead.
-    private nint CreateStringValue(Tensor tensor)
+    // BYTES arrive as [u32 length][bytes] per element. Each element is copied into ONNX Runtime's
+    // string tensor through a buffer sized to it, so embedded NULs and invalid UTF-8 pass unchanged.
+    private static OrtValue CreateStringValue(Tensor tensor)
     {
         var count = ElementCount(tensor);
         ReadOnlySpan<byte> data = tensor.Data;
@@ -259,16 +272,10 @@ internal sealed unsafe class OnnxRuntimeInstance : IModelInstance
         {
             throw new BackendException($"BYTES input '{tensor.Name}' is shorter than its shape {ShapeMath.Format(tensor.Shape)} needs", "INVALID_ARGUMENT");
         }
-        var payload = 0L;
-        var hasNul = false;
         var position = 0;
         for (var i = 0L; i < count; i++)
         {
-            var length = ReadLength(tensor, data, position);
-            var element = data.Slice(position + sizeof(uint), length);
-            hasNul |= element.Contains((byte)0);
-            payload += length;
-            position += sizeof(uint) + length;
+            position += sizeof(uint) + ReadLength(tensor, data, position);
         }
         if (position != data.Length)
         {
@@ -277,181 +284,169 @@ internal sealed unsafe class OnnxRuntimeInstance : IModelInstance
                 "INVALID_ARGUMENT");
         }
 
-        var shape = tensor.Shape;
-        nint value;
-        long none = 0;
-        fixed (long* dims = shape)
-        {
-            _api.Check(
-                _api.CreateTensorAsOrtValue(_runtime.DefaultAllocator, shape.Length == 0 ? &none : dims, (nuint)shape.Length, OrtElementTypes.String, &value),
-                "ONNX Runtime could not create a string tensor");
-        }
+        var value = OrtValue.CreateTensorWithEmptyStrings(OrtAllocator.DefaultInstance, tensor.Shape);
         try
         {
-            if (count == 0)
+            position = 0;
+            for (var i = 0; i < count; i++)
             {
-                return value;
-            }
-            if (hasNul)
-            {
-                FillStringsBySize(value, data, count);
-            }
-            else
-            {
-                FillStringsTerminated(value, data, count, payload);
+                var length = BinaryPrimitives.ReadInt32LittleEndian(data.Slice(position));
+                value.StringTensorSetElementAt(data.Slice(position + sizeof(uint), length), i);
+                position += sizeof(uint) + length;
             }
             return value;
         }
         catch
         {
-            _api.ReleaseValue(value);
+            value.Dispose();
             throw;
         }
     }
 
-    private void FillStringsTerminated(nint value, ReadOnlySpan<byte> data, long count, long payload)
+    // The shapes of the requested outputs, when every one follows from the inputs; else null.
+    private long[][]? PredictShapes(IReadOnlyList<string> outputNames)
     {
-        var tableBytes = (nuint)count * (nuint)sizeof(byte*);
-        var scratch = (byte*)NativeMemory.Alloc(tableBytes + (nuint)payload + (nuint)count);
+        var count = outputNames.Count;
+        for (var i = 0; i < count; i++)
+        {
+            if (_outputPlans[_outputIndex[outputNames[i]]] is null)
+            {
+                return null;
+            }
+        }
+        var shapes = new long[count][];
+        for (var i = 0; i < count; i++)
+        {
+            shapes[i] = _outputPlans[_outputIndex[outputNames[i]]]!.Resolve(_inputTensors);
+        }
+        return shapes;
+    }
+
+    private Tensor[] RunIntoTensors(IReadOnlyList<string> outputNames, long[][] shapes)
+    {
+        var count = outputNames.Count;
+        var results = new Tensor[count];
+        var values = new OrtValue[count];
+        var pins = new MemoryHandle[count];
+        var ran = false;
         try
         {
-            var table = (byte**)scratch;
-            var text = scratch + tableBytes;
-            var position = 0;
-            for (var i = 0L; i < count; i++)
+            for (var i = 0; i < count; i++)
             {
-                var length = BinaryPrimitives.ReadInt32LittleEndian(data.Slice(position));
-                data.Slice(position + sizeof(uint), length).CopyTo(new Span<byte>(text, length));
-                text[length] = 0;
-                table[i] = text;
-                text += length + 1;
-                position += sizeof(uint) + length;
+                var info = Signature.Outputs[_outputIndex[outputNames[i]]];
+                var byteLength = checked(ShapeMath.ElementCount(shapes[i]) * info.DataType.ElementSize());
+                if (byteLength > Tensor.MaxByteLength)
+                {
+                    throw new BackendException($"output '{info.Name}' is {byteLength} bytes, more than one tensor can hold", "RUNTIME_EXCEPTION");
+                }
+                results[i] = Tensor.Allocate(info.Name, info.DataType, shapes[i], (int)byteLength);
+                pins[i] = results[i].Memory.Pin();
+                unsafe
+                {
+                    values[i] = OrtValue.CreateTensorValueWithData(
+                        OrtMemoryInfo.DefaultInstance, OrtElementTypes.ToOrt(info.DataType), shapes[i], (nint)pins[i].Pointer, byteLength);
+                }
             }
-            _api.Check(_api.FillStringTensor(value, table, (nuint)count), "ONNX Runtime could not fill a string tensor");
+            _session.Run(_runOptions, _inputNames, _inputValues!, outputNames, values);
+            ran = true;
+            return results;
         }
         finally
         {
-            NativeMemory.Free(scratch);
-        }
-    }
-
-    private void FillStringsBySize(nint value, ReadOnlySpan<byte> data, long count)
-    {
-        var position = 0;
-        for (var i = 0L; i < count; i++)
-        {
-            var length = BinaryPrimitives.ReadInt32LittleEndian(data.Slice(position));
-            byte* buffer;
-            _api.Check(
-                _api.GetResizedStringTensorElementBuffer(value, (nuint)i, (nuint)length, &buffer),
-                "ONNX Runtime could not size a string element");
-            data.Slice(position + sizeof(uint), length).CopyTo(new Span<byte>(buffer, length));
-            position += sizeof(uint) + length;
-        }
-    }
-
-    private Tensor CopyOutput(nint value, string name)
-    {
-        nint info;
-        _api.Check(_api.GetTensorTypeAndShape(value, &info), "ONNX Runtime could not describe an output");
-        int elementType;
-        long[] shape;
-        try
-        {
-            _api.Check(_api.GetTensorElementType(info, &elementType), "ONNX Runtime could not read an output's element type");
-            nuint rank;
-            _api.Check(_api.GetDimensionsCount(info, &rank), "ONNX Runtime could not read an output's rank");
-            shape = rank == 0 ? [] : new long[rank];
-            fixed (long* dims = shape)
+            for (var i = 0; i < count; i++)
             {
-                long none = 0;
-                _api.Check(_api.GetDimensions(info, rank == 0 ? &none : dims, rank), "ONNX Runtime could not read an output's shape");
+                values[i]?.Dispose();
+                pins[i].Dispose();
+                if (!ran)
+                {
+                    results[i]?.Dispose();
+                }
             }
         }
-        finally
-        {
-            _api.ReleaseTensorTypeAndShapeInfo(info);
-        }
+    }
 
-        var dataType = OrtElementTypes.ToDataType(elementType, "output", name);
+    private Tensor[] RunAndCopy(IReadOnlyList<string> outputNames)
+    {
+        using var values = _session.Run(_runOptions, _inputNames, _inputValues!, outputNames);
+        var results = new Tensor[values.Count];
+        var made = 0;
+        try
+        {
+            for (; made < results.Length; made++)
+            {
+                results[made] = CopyOutput(values[made], outputNames[made]);
+            }
+            return results;
+        }
+        catch
+        {
+            for (var i = 0; i < made; i++)
+            {
+                results[i].Dispose();
+            }
+            throw;
+        }
+    }
+
+    private static Tensor CopyOutput(OrtValue value, string name)
+    {
+        var info = value.GetTensorTypeAndShape();
+        var dataType = OrtElementTypes.ToDataType(info.ElementDataType, "output", name);
+        var shape = info.Shape;
         var count = ShapeMath.ElementCount(shape);
         if (dataType == DataType.Bytes)
         {
             return CopyStringOutput(value, name, shape, count);
         }
-
         var byteLength = checked(count * dataType.ElementSize());
-        if (byteLength > Array.MaxLength)
+        if (byteLength > Tensor.MaxByteLength)
         {
             throw new BackendException($"output '{name}' is {byteLength} bytes, more than one tensor can hold", "RUNTIME_EXCEPTION");
         }
-        var tensor = Tensor.Allocate(name, dataType, shape, (int)byteLength);
-        if (byteLength > 0)
-        {
-            try
-            {
-                void* source;
-                _api.Check(_api.GetTensorMutableData(value, &source), "ONNX Runtime could not expose an output's data");
-                new ReadOnlySpan<byte>(source, (int)byteLength).CopyTo(tensor.Data);
-            }
-            catch
-            {
-                tensor.Dispose();
-                throw;
-            }
-        }
-        return tensor;
+        return Tensor.Copy(name, dataType, shape, byteLength == 0 ? [] : value.GetTensorDataAsSpan<byte>());
     }
 
-    // ONNX Runtime hands strings back as one run of bytes plus start offsets. They are read straight
-    // into the tail of the result buffer and then moved forward element by element to make room for
-    // each length prefix; a destination never overtakes a source not yet moved, so no second buffer is needed.
-    private Tensor CopyStringOutput(nint value, string name, long[] shape, long count)
+    // Strings come back one element at a time; they are laid out as [u32 length][bytes] in one
+    // pooled buffer that grows as needed and then becomes the tensor's.
+    private static Tensor CopyStringOutput(OrtValue value, string name, long[] shape, long count)
     {
-        nuint payload;
-        _api.Check(_api.GetStringTensorDataLength(value, &payload), "ONNX Runtime could not size a string output");
-        var byteLength = checked((long)payload + (sizeof(uint) * count));
-        if (byteLength > Array.MaxLength)
-        {
-            throw new BackendException($"BYTES output '{name}' is {byteLength} bytes, more than one tensor can hold", "RUNTIME_EXCEPTION");
-        }
-        var tensor = Tensor.Allocate(name, DataType.Bytes, shape, (int)byteLength);
         if (count == 0)
         {
-            return tensor;
+            return Tensor.Allocate(name, DataType.Bytes, shape, 0);
         }
-        var offsets = ArrayPool<nuint>.Shared.Rent((int)count);
+        if (count > Tensor.MaxByteLength / sizeof(uint))
+        {
+            throw new BackendException($"BYTES output '{name}' has {count} elements, more than one tensor can hold", "RUNTIME_EXCEPTION");
+        }
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(Tensor.MaxByteLength, count * (sizeof(uint) + 16)));
+        var length = 0;
         try
         {
-            var data = tensor.Data;
-            var headers = (int)(sizeof(uint) * count);
-            byte none = 0;
-            fixed (byte* tail = data.Slice(headers))
-            fixed (nuint* offsetPointer = offsets)
-            {
-                _api.Check(
-                    _api.GetStringTensorContent(value, payload == 0 ? &none : tail, payload, offsetPointer, (nuint)count),
-                    "ONNX Runtime could not read a string output");
-            }
             for (var i = 0; i < count; i++)
             {
-                var start = (int)offsets[i];
-                var end = i + 1 < count ? (int)offsets[i + 1] : (int)payload;
-                var length = end - start;
-                var destination = (sizeof(uint) * i) + start;
-                data.Slice(headers + start, length).CopyTo(data.Slice(destination + sizeof(uint)));
-                BinaryPrimitives.WriteInt32LittleEndian(data.Slice(destination), length);
+                var element = value.GetStringElementAsSpan(i);
+                var needed = (long)length + sizeof(uint) + element.Length;
+                if (needed > Tensor.MaxByteLength)
+                {
+                    throw new BackendException($"BYTES output '{name}' is more than {Tensor.MaxByteLength} bytes, more than one tensor can hold", "RUNTIME_EXCEPTION");
+                }
+                if (needed > buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(Tensor.MaxByteLength, Math.Max(needed, 2L * buffer.Length)));
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+                BinaryPrimitives.WriteInt32LittleEndian(buffer.AsSpan(length), element.Length);
+                element.CopyTo(buffer.AsSpan(length + sizeof(uint)));
+                length = (int)needed;
             }
-            return tensor;
+            return Tensor.Adopt(name, DataType.Bytes, shape, buffer, length);
         }
         catch
         {
-            tensor.Dispose();
+            ArrayPool<byte>.Shared.Return(buffer);
             throw;
-        }
-        finally
-        {
-            ArrayPool<nuint>.Shared.Return(offsets);
         }
     }
 
@@ -481,92 +476,55 @@ internal sealed unsafe class OnnxRuntimeInstance : IModelInstance
         return ShapeMath.ElementCount(tensor.Shape);
     }
 
-    private static ModelSignature ReadSignature(OrtApi api, nint allocator, nint session)
+    private static (ModelSignature Signature, OutputShapePlan?[] Plans) ReadSignature(InferenceSession session)
     {
-        nuint inputCount;
-        nuint outputCount;
-        api.Check(api.SessionGetInputCount(session, &inputCount), "ONNX Runtime could not count the model's inputs");
-        api.Check(api.SessionGetOutputCount(session, &outputCount), "ONNX Runtime could not count the model's outputs");
-        var inputs = new TensorInfo[(int)inputCount];
+        var inputNames = session.InputNames;
+        var inputs = new TensorInfo[inputNames.Count];
+        var inputSymbols = new string[inputNames.Count][];
         for (var i = 0; i < inputs.Length; i++)
         {
-            inputs[i] = ReadTensorInfo(api, allocator, session, i, isInput: true);
+            var metadata = session.InputMetadata[inputNames[i]];
+            inputs[i] = ReadTensorInfo(inputNames[i], metadata, "input");
+            inputSymbols[i] = metadata.SymbolicDimensions;
         }
-        var outputs = new TensorInfo[(int)outputCount];
+        var outputNames = session.OutputNames;
+        var outputs = new TensorInfo[outputNames.Count];
+        var plans = new OutputShapePlan?[outputNames.Count];
         for (var i = 0; i < outputs.Length; i++)
         {
-            outputs[i] = ReadTensorInfo(api, allocator, session, i, isInput: false);
+            var metadata = session.OutputMetadata[outputNames[i]];
+            outputs[i] = ReadTensorInfo(outputNames[i], metadata, "output");
+            plans[i] = outputs[i].DataType == DataType.Bytes ? null : OutputShapePlan.Create(outputs[i].Shape, metadata.SymbolicDimensions, inputSymbols);
         }
-        return new ModelSignature(inputs, outputs);
+        return (new ModelSignature(inputs, outputs), plans);
     }
 
-    private static TensorInfo ReadTensorInfo(OrtApi api, nint allocator, nint session, int index, bool isInput)
+    private static TensorInfo ReadTensorInfo(string name, NodeMetadata metadata, string role)
     {
-        var role = isInput ? "input" : "output";
-        byte* rawName;
-        api.Check(
-            isInput ? api.SessionGetInputName(session, (nuint)index, allocator, &rawName) : api.SessionGetOutputName(session, (nuint)index, allocator, &rawName),
-            "ONNX Runtime could not read a tensor name");
-        string name;
-        try
+        if (metadata.OnnxValueType != OnnxValueType.ONNX_TYPE_TENSOR)
         {
-            name = Utf8String.Read(rawName);
+            throw new BackendException(
+                $"{role} '{name}' is not a tensor (ONNX value kind {OnnxValueKind(metadata.OnnxValueType)}); the onnxruntime backend serves tensors only",
+                "NOT_IMPLEMENTED");
         }
-        finally
+        var dataType = OrtElementTypes.ToDataType(metadata.ElementDataType, role, name);
+        var dims = metadata.Dimensions;
+        var shape = new long[dims.Length];
+        // Symbolic and unknown dimensions come back as -1 already; anything negative means "dynamic".
+        for (var d = 0; d < dims.Length; d++)
         {
-            api.Check(api.AllocatorFree(allocator, rawName), "ONNX Runtime could not free a tensor name");
+            shape[d] = dims[d] < 0 ? -1 : dims[d];
         }
-
-        nint typeInfo;
-        api.Check(
-            isInput ? api.SessionGetInputTypeInfo(session, (nuint)index, &typeInfo) : api.SessionGetOutputTypeInfo(session, (nuint)index, &typeInfo),
-            "ONNX Runtime could not read a tensor type");
-        try
-        {
-            nint tensorInfo;
-            api.Check(api.CastTypeInfoToTensorInfo(typeInfo, &tensorInfo), "ONNX Runtime could not read a tensor type");
-            if (tensorInfo == 0)
-            {
-                int onnxType;
-                api.Check(api.GetOnnxTypeFromTypeInfo(typeInfo, &onnxType), "ONNX Runtime could not read a value type");
-                throw new BackendException(
-                    $"{role} '{name}' is not a tensor (ONNX value kind {OnnxValueKind(onnxType)}); the onnxruntime backend serves tensors only",
-                    "NOT_IMPLEMENTED");
-            }
-            int elementType;
-            api.Check(api.GetTensorElementType(tensorInfo, &elementType), "ONNX Runtime could not read an element type");
-            var dataType = OrtElementTypes.ToDataType(elementType, role, name);
-            nuint rank;
-            api.Check(api.GetDimensionsCount(tensorInfo, &rank), "ONNX Runtime could not read a rank");
-            var shape = rank == 0 ? [] : new long[rank];
-            fixed (long* dims = shape)
-            {
-                long none = 0;
-                api.Check(api.GetDimensions(tensorInfo, rank == 0 ? &none : dims, rank), "ONNX Runtime could not read a shape");
-            }
-            // Symbolic and unknown dimensions come back as -1 already; anything negative means "dynamic".
-            for (var d = 0; d < shape.Length; d++)
-            {
-                if (shape[d] < 0)
-                {
-                    shape[d] = -1;
-                }
-            }
-            return new TensorInfo(name, dataType, shape);
-        }
-        finally
-        {
-            api.ReleaseTypeInfo(typeInfo);
-        }
+        return new TensorInfo(name, dataType, shape);
     }
 
-    private static string OnnxValueKind(int onnxType) => onnxType switch
+    private static string OnnxValueKind(OnnxValueType type) => type switch
     {
-        2 => "SEQUENCE",
-        3 => "MAP",
-        4 => "OPAQUE",
-        5 => "SPARSETENSOR",
-        6 => "OPTIONAL",
+        OnnxValueType.ONNX_TYPE_SEQUENCE => "SEQUENCE",
+        OnnxValueType.ONNX_TYPE_MAP => "MAP",
+        OnnxValueType.ONNX_TYPE_OPAQUE => "OPAQUE",
+        OnnxValueType.ONNX_TYPE_SPARSETENSOR => "SPARSETENSOR",
+        OnnxValueType.ONNX_TYPE_OPTIONAL => "OPTIONAL",
         _ => "UNKNOWN",
     };
 }

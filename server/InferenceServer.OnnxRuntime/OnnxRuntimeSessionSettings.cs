@@ -1,6 +1,6 @@
 using System.Globalization;
 using InferenceServer.Core.Backends;
-using InferenceServer.OnnxRuntime.Interop;
+using Microsoft.ML.OnnxRuntime;
 
 namespace InferenceServer.OnnxRuntime;
 
@@ -60,29 +60,30 @@ internal sealed record OnnxRuntimeSessionSettings
         _ => OptimizationAll,
     };
 
-    public unsafe void ApplyTo(OrtApi api, nint sessionOptions)
+    /// <summary>Sets what the config asked for on <paramref name="options"/>; everything else keeps ONNX Runtime's defaults.</summary>
+    public void ApplyTo(SessionOptions options)
     {
         if (IntraOpThreads is { } intra)
         {
-            api.Check(api.SetIntraOpNumThreads(sessionOptions, intra), $"setting {IntraOpThreadCount}");
+            options.IntraOpNumThreads = intra;
         }
         if (InterOpThreads is { } inter)
         {
-            api.Check(api.SetInterOpNumThreads(sessionOptions, inter), $"setting {InterOpThreadCount}");
+            options.InterOpNumThreads = inter;
         }
         if (ParallelExecution is { } parallel)
         {
-            api.Check(api.SetSessionExecutionMode(sessionOptions, parallel ? 1 : 0), $"setting {ExecutionMode}");
+            options.ExecutionMode = parallel ? Microsoft.ML.OnnxRuntime.ExecutionMode.ORT_PARALLEL : Microsoft.ML.OnnxRuntime.ExecutionMode.ORT_SEQUENTIAL;
         }
         if (MemArena is { } arena)
         {
-            api.Check(arena ? api.EnableCpuMemArena(sessionOptions) : api.DisableCpuMemArena(sessionOptions), $"setting {EnableMemArena}");
+            options.EnableCpuMemArena = arena;
         }
         if (MemPattern is { } pattern)
         {
-            api.Check(pattern ? api.EnableMemPattern(sessionOptions) : api.DisableMemPattern(sessionOptions), $"setting {EnableMemPattern}");
+            options.EnableMemoryPattern = pattern;
         }
-        api.Check(api.SetSessionGraphOptimizationLevel(sessionOptions, GraphOptimizationLevel), "setting the graph optimization level");
+        options.GraphOptimizationLevel = (Microsoft.ML.OnnxRuntime.GraphOptimizationLevel)GraphOptimizationLevel;
     }
 
     private static int? ThreadCount(IReadOnlyDictionary<string, string> parameters, string name)

@@ -5,7 +5,6 @@ using InferenceServer.Core.Backends;
 using InferenceServer.Core.Repository;
 using InferenceServer.Core.Tensors;
 using InferenceServer.OnnxRuntime;
-using InferenceServer.OnnxRuntime.Interop;
 
 namespace InferenceServer.Benchmarks.Raw;
 
@@ -13,7 +12,7 @@ namespace InferenceServer.Benchmarks.Raw;
 /// The <c>raw-throughput</c> mode: how many images per second one model instance gives when it is
 /// called in a loop on one thread, with no server in front of it. The instance comes from
 /// <see cref="OnnxRuntimeBackend"/> — the code the server runs, including its zero-copy input
-/// binding and its one copy of each output into a pooled tensor — and gets the same
+/// binding and its outputs written into (or copied once into) pooled tensors — and gets the same
 /// <see cref="InstanceOptions"/> the server's loader would build from the model's
 /// <c>config.pbtxt</c>, so thread settings match unless overridden here.
 /// Kept out of BenchmarkDotNet: one ResNet-50 batch takes seconds on a small machine, which its

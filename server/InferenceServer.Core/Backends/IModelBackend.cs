@@ -20,4 +20,17 @@ public interface IModelBackend
     /// Throws <see cref="BackendException"/> with the runtime's reason when the file cannot be loaded.
     /// </summary>
     IModelInstance CreateInstance(InstanceOptions options);
+
+    /// <summary>
+    /// The runtime behind this backend, for the server metadata and the startup log. May load the
+    /// runtime's native library; never throws (a runtime that cannot load says why in its version).
+    /// Defaults to the backend's name alone, so test doubles need not describe themselves.
+    /// </summary>
+    BackendRuntime Runtime => new(Name, Name, "", "");
+
+    /// <summary>
+    /// The GPU ordinals this backend can place instances on, for a KIND_GPU instance group that lists
+    /// no <c>gpus</c> (Triton then uses every visible GPU); empty when it runs on CPU only.
+    /// </summary>
+    IReadOnlyList<int> GpuDevices => [];
 }

@@ -1,3 +1,5 @@
+using InferenceServer.Core.Repository;
+
 namespace InferenceServer.Core.Backends;
 
 /// <summary>How to create one model instance.</summary>
@@ -16,4 +18,10 @@ public sealed record InstanceOptions(
     /// 1 extended, anything else all optimizations); null when the config does not give one.
     /// </summary>
     public int? GraphOptimizationLevel { get; init; }
+
+    /// <summary>
+    /// The config's <c>optimization.execution_accelerators.gpu_execution_accelerator</c> entries
+    /// (e.g. <c>tensorrt</c>), for instances placed on a GPU.
+    /// </summary>
+    public IReadOnlyList<ExecutionAcceleratorConfig> GpuExecutionAccelerators { get; init; } = [];
 }

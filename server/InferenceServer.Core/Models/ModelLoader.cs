@@ -212,9 +212,11 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
         filesSignature ??= FolderSignature.Compute(versionPath);
         var fileName = config.DefaultModelFilename.Length > 0 ? config.DefaultModelFilename : backend.DefaultModelFilename;
         var modelPath = Path.Combine(versionPath, fileName);
+        // Reasons reach clients (repository index, load errors): the file as the model folder holds it, never the server's path.
+        var shownPath = $"{Path.GetFileName(versionPath)}/{fileName}";
         if (!File.Exists(modelPath))
         {
-            return Failed(directory.Name, number, $"model file '{modelPath}' not found", config);
+            return Failed(directory.Name, number, $"model file '{shownPath}' not found", config);
         }
 
         var groups = VersionInstances.Effective(config);
@@ -225,7 +227,7 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
         try
         {
             var startedAt = System.Diagnostics.Stopwatch.GetTimestamp();
-            var first = backend.CreateInstance(Options(config, groups[0], modelPath, parameters));
+            var first = backend.CreateInstance(Options(config, groups[0], modelPath, parameters, backend));
             instances.Add(first);
             var signature = first.Signature;
             var completed = options.StrictModelConfig ? config : ConfigAutoCompleter.Complete(config, signature, backend, options.DefaultMaxBatchSize);
@@ -240,7 +242,7 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
             {
                 var members = new List<IModelInstance>();
                 byGroup.Add(members);
-                var perDevice = group.Kind == InstanceKind.Gpu && group.Gpus.Count > 0 ? group.Gpus : [0];
+                var perDevice = Devices(group, backend);
                 foreach (var device in perDevice)
                 {
                     for (var i = 0; i < group.Count; i++)
@@ -252,7 +254,7 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
                             firstPlaced = true;
                             continue;
                         }
-                        var instance = backend.CreateInstance(Options(config, group, modelPath, parameters) with { DeviceId = device });
+                        var instance = backend.CreateInstance(Options(config, group, modelPath, parameters, backend) with { DeviceId = device });
                         instances.Add(instance);
                         members.Add(instance);
                     }
@@ -286,7 +288,7 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
         catch (BackendException e)
         {
             DisposeAll(instances);
-            return Failed(directory.Name, number, $"failed to {stage} '{modelPath}': {e.Message}", config);
+            return Failed(directory.Name, number, $"failed to {stage} '{shownPath}': {e.Message}", config);
         }
         catch (ModelLoadException e)
         {
@@ -296,7 +298,7 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException)
         {
             DisposeAll(instances);
-            return Failed(directory.Name, number, $"failed to {stage} '{modelPath}': {e.Message}", config);
+            return Failed(directory.Name, number, $"failed to {stage} '{shownPath}': {e.Message}", config);
         }
     }
 
@@ -318,11 +320,21 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
         return parameters;
     }
 
-    private static InstanceOptions Options(ModelConfig config, InstanceGroupConfig group, string modelPath, IReadOnlyDictionary<string, string> parameters) =>
-        new(modelPath, group.Kind, group.Kind == InstanceKind.Gpu && group.Gpus.Count > 0 ? group.Gpus[0] : 0, parameters)
+    private static InstanceOptions Options(ModelConfig config, InstanceGroupConfig group, string modelPath, IReadOnlyDictionary<string, string> parameters,
+        IModelBackend backend) =>
+        new(modelPath, group.Kind, Devices(group, backend)[0], parameters)
         {
             GraphOptimizationLevel = config.Optimization?.GraphLevel,
+            GpuExecutionAccelerators = config.Optimization?.GpuExecutionAccelerators ?? [],
         };
+
+    // As in Triton: a KIND_GPU group places its count on each listed GPU, or on every GPU the backend
+    // sees when none is listed. Device 0 when it sees none, so the backend reports why it cannot run there.
+    private static IReadOnlyList<int> Devices(InstanceGroupConfig group, IModelBackend backend) =>
+        group.Kind != InstanceKind.Gpu ? [0]
+        : group.Gpus.Count > 0 ? group.Gpus
+        : backend.GpuDevices.Count > 0 ? backend.GpuDevices
+        : [0];
 
     private ModelVersion Failed(string name, long number, string reason, ModelConfig? config)
     {

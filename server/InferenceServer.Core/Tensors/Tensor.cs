@@ -7,21 +7,32 @@ namespace InferenceServer.Core.Tensors;
 /// extension lays them out: little-endian, row-major, no padding; BOOL one byte per element;
 /// BYTES as a 4-byte little-endian length followed by that many bytes, per element.
 /// Every datatype therefore has one representation, from the wire to the backend and back.
-/// Dispose returns the buffer to the pool; a tensor is owned by exactly one holder at a time.
+/// The data of every type but BYTES starts on a 64-byte boundary in memory that never moves
+/// (<see cref="AlignedBufferPool"/>), so a backend reads it in place and gives the same answer for
+/// the same values wherever they landed; BYTES are copied element by element by every backend and
+/// use <see cref="ArrayPool{T}.Shared"/>.
+/// Dispose returns the buffer to its pool; a tensor is owned by exactly one holder at a time.
 /// </summary>
 public sealed class Tensor : IDisposable
 {
     private byte[]? _buffer;
+    private readonly int _offset;
     private readonly int _length;
+    private readonly bool _aligned;
 
-    private Tensor(string name, DataType dataType, long[] shape, byte[] buffer, int length)
+    private Tensor(string name, DataType dataType, long[] shape, byte[] buffer, int offset, int length, bool aligned)
     {
         Name = name;
         DataType = dataType;
         Shape = shape;
         _buffer = buffer;
+        _offset = offset;
         _length = length;
+        _aligned = aligned;
     }
+
+    /// <summary>The largest <see cref="ByteLength"/> a tensor can have.</summary>
+    public static int MaxByteLength => AlignedBufferPool.MaxLength;
 
     /// <summary>The tensor's name as the model knows it.</summary>
     public string Name { get; }
@@ -36,10 +47,10 @@ public sealed class Tensor : IDisposable
     public long ElementCount => ShapeMath.ElementCount(Shape);
 
     /// <summary>The element bytes.</summary>
-    public Span<byte> Data => Buffer.AsSpan(0, _length);
+    public Span<byte> Data => Buffer.AsSpan(_offset, _length);
 
     /// <summary>The element bytes as memory, for asynchronous writers.</summary>
-    public Memory<byte> Memory => Buffer.AsMemory(0, _length);
+    public Memory<byte> Memory => Buffer.AsMemory(_offset, _length);
 
     /// <summary>Length of <see cref="Data"/> in bytes.</summary>
     public int ByteLength => _length;
@@ -50,19 +61,35 @@ public sealed class Tensor : IDisposable
     public static Tensor Allocate(string name, DataType dataType, long[] shape, int byteLength)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(byteLength);
-        var buffer = byteLength == 0 ? [] : ArrayPool<byte>.Shared.Rent(byteLength);
-        return new Tensor(name, dataType, shape, buffer, byteLength);
+        if (byteLength == 0)
+        {
+            return new Tensor(name, dataType, shape, [], 0, 0, aligned: false);
+        }
+        if (dataType == DataType.Bytes)
+        {
+            return new Tensor(name, dataType, shape, ArrayPool<byte>.Shared.Rent(byteLength), 0, byteLength, aligned: false);
+        }
+        var buffer = AlignedBufferPool.Rent(byteLength, out var offset);
+        return new Tensor(name, dataType, shape, buffer, offset, byteLength, aligned: true);
     }
 
     /// <summary>
     /// Makes a tensor of the first <paramref name="length"/> bytes of <paramref name="pooledBuffer"/>,
     /// which must come from <see cref="ArrayPool{T}.Shared"/>; the tensor takes ownership of it. For
-    /// decoders that only know the exact size once they have written the data (BYTES).
+    /// decoders that only know the exact size once they have written the data (BYTES). A tensor of
+    /// any other type needs aligned memory, so its bytes are copied there and the array goes back to the pool.
     /// </summary>
     public static Tensor Adopt(string name, DataType dataType, long[] shape, byte[] pooledBuffer, int length)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(length, pooledBuffer.Length);
-        return new Tensor(name, dataType, shape, pooledBuffer, length);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        if (dataType == DataType.Bytes)
+        {
+            return new Tensor(name, dataType, shape, pooledBuffer, 0, length, aligned: false);
+        }
+        var tensor = Copy(name, dataType, shape, pooledBuffer.AsSpan(0, length));
+        ArrayPool<byte>.Shared.Return(pooledBuffer);
+        return tensor;
     }
 
     /// <summary>Copies <paramref name="data"/> into a new pooled tensor.</summary>
@@ -78,14 +105,22 @@ public sealed class Tensor : IDisposable
     {
         var buffer = Buffer;
         _buffer = null;
-        return new Tensor(name, DataType, shape, buffer, _length);
+        return new Tensor(name, DataType, shape, buffer, _offset, _length, _aligned);
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
         var buffer = Interlocked.Exchange(ref _buffer, null);
-        if (buffer is { Length: > 0 })
+        if (buffer is not { Length: > 0 })
+        {
+            return;
+        }
+        if (_aligned)
+        {
+            AlignedBufferPool.Return(buffer);
+        }
+        else
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }

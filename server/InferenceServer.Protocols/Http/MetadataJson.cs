@@ -9,7 +9,7 @@ namespace InferenceServer.Protocols.Http;
 /// <summary>The JSON bodies of the v2 metadata endpoints.</summary>
 internal static class MetadataJson
 {
-    /// <summary><c>GET /v2</c>: name, version, extensions.</summary>
+    /// <summary><c>GET /v2</c>: name, version, extensions, and the backends' runtimes (an extra field).</summary>
     public static void WriteServer(Utf8JsonWriter writer, ServerInfo info)
     {
         writer.WriteStartObject();
@@ -21,6 +21,20 @@ internal static class MetadataJson
             writer.WriteStringValue(extension);
         }
         writer.WriteEndArray();
+        if (info.Backends.Count > 0)
+        {
+            writer.WriteStartArray("backends"u8);
+            foreach (var backend in info.Backends)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("name"u8, backend.Backend);
+                writer.WriteString("runtime"u8, backend.Runtime);
+                writer.WriteString("version"u8, backend.Version);
+                writer.WriteString("flavor"u8, backend.Flavor);
+                writer.WriteEndObject();
+            }
+            writer.WriteEndArray();
+        }
         writer.WriteEndObject();
     }
 

@@ -1,3 +1,5 @@
+using InferenceServer.Core.Backends;
+
 namespace InferenceServer.Protocols.Http;
 
 /// <summary>What <c>GET /v2</c> reports about the server.</summary>
@@ -11,4 +13,10 @@ public sealed class ServerInfo
 
     /// <summary>The v2 protocol extensions this server implements.</summary>
     public IReadOnlyList<string> Extensions { get; init; } = ["binary_tensor_data", "model_repository", "model_repository(unload_dependents)", "model_configuration", "schedule_policy", "statistics"];
+
+    /// <summary>
+    /// The runtimes behind the backends (e.g. ONNX Runtime 1.32.0, cpu build). REST reports them in an extra
+    /// <c>backends</c> field, which KServe clients ignore; KServe's gRPC ServerMetadataResponse has no field for them.
+    /// </summary>
+    public IReadOnlyList<BackendRuntime> Backends { get; init; } = [];
 }

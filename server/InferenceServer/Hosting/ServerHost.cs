@@ -81,7 +81,7 @@ internal sealed partial class ServerHost : IAsyncDisposable
         services.AddSingleton<IModelBackend, OnnxRuntimeBackend>();
         services.AddSingleton<ModelLoader>();
         services.AddSingleton<ModelManager>();
-        services.AddSingleton(new ServerInfo());
+        services.AddSingleton(sp => new ServerInfo { Backends = sp.GetServices<IModelBackend>().Select(b => b.Runtime).ToArray() });
         services.AddSingleton<InferenceMetrics>();
         services.AddSingleton<HostMetrics>();
         services.AddPrometheusMetrics();
@@ -170,6 +170,10 @@ internal sealed partial class ServerHost : IAsyncDisposable
             LogGrpcListening(logger, BoundGrpcAddress);
         }
         LogMetricsListening(logger, BoundMetricsAddress);
+        foreach (var runtime in Services.GetRequiredService<ServerInfo>().Backends)
+        {
+            LogBackend(logger, runtime.Backend, runtime.Runtime, runtime.Version, runtime.Flavor);
+        }
         await Models.LoadRepositoryAsync(cancellationToken).ConfigureAwait(false);
         foreach (var row in Models.Index())
         {
@@ -309,6 +313,9 @@ internal sealed partial class ServerHost : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Prometheus metrics listening on {Address}/metrics")]
     private static partial void LogMetricsListening(ILogger logger, string address);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Backend {Backend}: {Runtime} {Version} ({Flavor} build)")]
+    private static partial void LogBackend(ILogger logger, string backend, string runtime, string version, string flavor);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "  {Model} version {Version}: {State} {Reason}")]
     private static partial void LogIndexRow(ILogger logger, string model, string version, string state, string reason);

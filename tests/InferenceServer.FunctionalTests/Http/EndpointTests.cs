@@ -15,6 +15,12 @@ public sealed class EndpointTests(ServerFixture server) : IClassFixture<ServerFi
         Assert.Equal("inference-server", body!["name"]!.GetValue<string>());
         Assert.False(string.IsNullOrEmpty(body["version"]!.GetValue<string>()));
         Assert.Contains("binary_tensor_data", body["extensions"]!.AsArray().Select(e => e!.GetValue<string>()));
+        // The runtime behind the backend, in a field of its own so the version stays the server's.
+        var backend = Assert.Single(body["backends"]!.AsArray())!;
+        Assert.Equal("onnxruntime", backend["name"]!.GetValue<string>());
+        Assert.Equal("ONNX Runtime", backend["runtime"]!.GetValue<string>());
+        Assert.StartsWith("1.32.", backend["version"]!.GetValue<string>());
+        Assert.Equal("cpu", backend["flavor"]!.GetValue<string>());
     }
 
     [Fact]

@@ -16,6 +16,10 @@ internal static class OnnxFixtures
 
     public static string UnsupportedFloat8 => Path.Combine(Folder.Value, "unsupported_float8.onnx");
 
+    public static string EinsumReduce => Path.Combine(Folder.Value, "einsum_reduce.onnx");
+
+    public static string InstanceNorm => Path.Combine(Folder.Value, "instance_norm.onnx");
+
     public static InstanceOptions Options(string path, IReadOnlyDictionary<string, string>? parameters = null, InstanceKind kind = InstanceKind.Cpu) =>
         new(path, kind, 0, parameters ?? new Dictionary<string, string>());
 

@@ -1,4 +1,6 @@
-using InferenceServer.OnnxRuntime.Interop;
+using InferenceServer.Core.Backends;
+using InferenceServer.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime;
 
 namespace InferenceServer.UnitTests.OnnxRuntime;
 
@@ -8,25 +10,39 @@ public sealed class OrtRuntimeTests
     public void Library_loads_and_reports_itself()
     {
         var runtime = OrtRuntime.Shared;
-        Assert.StartsWith("1.", runtime.Version);
-        Assert.Contains("CPUExecutionProvider", runtime.AvailableProviders);
-        Assert.NotEqual(0, runtime.Env);
-        Assert.NotEqual(0, runtime.CpuMemoryInfo);
-        Assert.NotEqual(0, runtime.DefaultAllocator);
+        Assert.StartsWith("1.32.", runtime.Version);
+        Assert.Contains("CPUExecutionProvider", runtime.Providers);
+        Assert.Contains(OrtRuntime.Flavor, new[] { "cpu", "gpu" });
+        Assert.Equal(new BackendRuntime("onnxruntime", "ONNX Runtime", runtime.Version, OrtRuntime.Flavor), new OnnxRuntimeBackend().Runtime);
     }
 
     [Fact]
-    public unsafe void Status_from_onnx_runtime_becomes_backend_exception_with_code_name()
+    public void Onnx_runtime_error_becomes_backend_exception_with_code_name_and_no_server_path()
     {
-        var api = OrtRuntime.Shared.Api;
-        nint status;
-        fixed (byte* text = "model is on fire\0"u8)
+        var folder = Directory.CreateTempSubdirectory("ort-error-").FullName;
+        try
         {
-            status = api.CreateStatus(7, text);
+            var path = Path.Combine(folder, "model", "1", "model.onnx");
+            var error = Assert.Throws<OnnxRuntimeException>(() => new InferenceSession(path));
+            var translated = OrtErrors.Translate(error, "while testing", path);
+            Assert.Equal("NO_SUCHFILE", translated.Code);
+            Assert.StartsWith("while testing: ", translated.Message);
+            Assert.Contains("1/model.onnx", translated.Message);
+            Assert.DoesNotContain(folder, translated.Message);
+            Assert.DoesNotContain("[ErrorCode", translated.Message);
         }
-        var error = Assert.Throws<InferenceServer.Core.Backends.BackendException>(() => api.Check(status, "while testing"));
-        Assert.Equal("while testing: model is on fire", error.Message);
-        Assert.Equal("INVALID_PROTOBUF", error.Code);
-        api.Check(0, "success costs nothing");
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
+
+    [Theory]
+    [InlineData("[ErrorCode:InvalidArgument] bad input", "INVALID_ARGUMENT", "bad input")]
+    [InlineData("[ErrorCode:InvalidProtobuf] not a model", "INVALID_PROTOBUF", "not a model")]
+    [InlineData("[ErrorCode:ShapeInferenceNotRegistered] provider broke", "EP_FAIL", "provider broke")]
+    [InlineData("[ErrorCode:RequirementNotRegistered] stopped", "MODEL_LOAD_CANCELED", "stopped")]
+    [InlineData("no code here", "FAIL", "no code here")]
+    public void Managed_error_names_map_to_the_c_api_codes(string text, string code, string message) =>
+        Assert.Equal((code, message), OrtErrors.Split(text));
 }

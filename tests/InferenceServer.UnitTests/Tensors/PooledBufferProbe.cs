@@ -3,9 +3,10 @@ using System.Diagnostics.Tracing;
 namespace InferenceServer.UnitTests.Tensors;
 
 /// <summary>
-/// Counts buffers rented from any <see cref="System.Buffers.ArrayPool{T}"/> and not returned, on the
-/// calling thread only, by listening to the runtime's own ArrayPool event source. Other tests that
-/// rent on other threads at the same time do not disturb the count.
+/// Counts buffers rented from any <see cref="System.Buffers.ArrayPool{T}"/> or from the aligned pool
+/// behind tensors and not returned, on the calling thread only, by listening to the runtime's own
+/// ArrayPool event source and the tensor pool's (same event shape). Other tests that rent on other
+/// threads at the same time do not disturb the count.
 /// </summary>
 internal sealed class PooledBufferProbe : EventListener
 {
@@ -34,7 +35,7 @@ internal sealed class PooledBufferProbe : EventListener
     protected override void OnEventSourceCreated(EventSource eventSource)
     {
         // Runs from the base constructor too, before this class's fields exist: touch none of them.
-        if (eventSource.Name == "System.Buffers.ArrayPoolEventSource")
+        if (eventSource.Name is "System.Buffers.ArrayPoolEventSource" or "InferenceServer.TensorBuffers")
         {
             EnableEvents(eventSource, EventLevel.Verbose);
         }

@@ -1,15 +1,19 @@
 using InferenceServer.Core.Backends;
 using InferenceServer.Core.Tensors;
+using Microsoft.ML.OnnxRuntime.Tensors;
 
-namespace InferenceServer.OnnxRuntime.Interop;
+namespace InferenceServer.OnnxRuntime;
 
 /// <summary>
-/// Maps ONNX Runtime's <c>ONNXTensorElementDataType</c> to <see cref="DataType"/>. Both use ONNX's
+/// Maps ONNX Runtime's <see cref="TensorElementType"/> to <see cref="DataType"/>. Both use ONNX's
 /// TensorProto codes, so a supported type converts with a cast; the rest are refused by name.
 /// </summary>
 internal static class OrtElementTypes
 {
-    public const int String = 8;
+    public static TensorElementType ToOrt(DataType dataType) => (TensorElementType)(int)dataType;
+
+    public static DataType ToDataType(TensorElementType elementType, string role, string tensorName) =>
+        ToDataType((int)elementType, role, tensorName);
 
     public static bool TryToDataType(int elementType, out DataType dataType)
     {
@@ -30,13 +34,15 @@ internal static class OrtElementTypes
     {
         if (!TryToDataType(elementType, out var dataType))
         {
-            throw new BackendException(
-                $"{role} '{tensorName}' has element type {Name(elementType)}, which this server does not support " +
-                "(supported: BOOL, UINT8/16/32/64, INT8/16/32/64, FP16, BF16, FP32, FP64, BYTES).",
-                "NOT_IMPLEMENTED");
+            throw Unsupported(elementType, role, tensorName);
         }
         return dataType;
     }
+
+    public static BackendException Unsupported(int elementType, string role, string tensorName) =>
+        new($"{role} '{tensorName}' has element type {Name(elementType)}, which this server does not support " +
+            "(supported: BOOL, UINT8/16/32/64, INT8/16/32/64, FP16, BF16, FP32, FP64, BYTES).",
+            "NOT_IMPLEMENTED");
 
     public static string Name(int elementType) => elementType switch
     {
