@@ -1,11 +1,12 @@
-# Build: the SDK image plus npm, which the build uses to fetch ONNX Runtime's native library.
+# Build: the SDK image; ONNX Runtime comes from NuGet (add --build-arg ORT_FLAVOR=gpu for the CUDA build,
+# which also needs a CUDA 12 + cuDNN 9 runtime image in place of the one below).
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
-RUN apt-get update && apt-get install -y --no-install-recommends npm && rm -rf /var/lib/apt/lists/*
+ARG ORT_FLAVOR=cpu
 WORKDIR /src
 COPY . .
-RUN dotnet publish server/InferenceServer/InferenceServer.csproj -c Release -o /app
+RUN dotnet publish server/InferenceServer/InferenceServer.csproj -c Release -p:OrtFlavor=$ORT_FLAVOR -o /app
 
-# Run: the ASP.NET runtime, the published server (libonnxruntime.so.1 sits beside it) and the sample models.
+# Run: the ASP.NET runtime, the published server (libonnxruntime.so sits beside it) and the sample models.
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
 WORKDIR /app
 COPY --from=build /app .

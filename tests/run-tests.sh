@@ -1,16 +1,14 @@
 #!/usr/bin/env bash
 # Runs every test of the solution on a fresh Debian machine with the .NET SDK.
-# It installs what it needs itself (as root): the Debian packages below; the build then fetches
-# the ONNX Runtime native library once into ~/.cache/inference-server.
+# It installs what it needs itself (as root): the Debian packages below. ONNX Runtime comes from
+# NuGet with the rest of the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the build and the tests use: npm fetches the ONNX Runtime native library;
-# python3-prometheus-client is the independent parser the metrics tests check /metrics with;
+# Debian packages the tests use: python3-prometheus-client is the independent parser the metrics tests check /metrics with;
 # python3-grpcio, python3-protobuf and python3-numpy make the independent gRPC client the gRPC
 # functional tests drive the server with (tests/InferenceServer.FunctionalTests/Grpc/python).
 need_debs=()
-command -v npm >/dev/null 2>&1 || need_debs+=(npm)
 /usr/bin/python3 -c "import prometheus_client" 2>/dev/null || need_debs+=(python3-prometheus-client)
 /usr/bin/python3 -c "import grpc" 2>/dev/null || need_debs+=(python3-grpcio)
 /usr/bin/python3 -c "import google.protobuf" 2>/dev/null || need_debs+=(python3-protobuf)
