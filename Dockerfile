@@ -1,5 +1,5 @@
 # Build: the SDK image; ONNX Runtime comes from NuGet (add --build-arg ORT_FLAVOR=gpu for the CUDA build,
-# which also needs a CUDA 12 + cuDNN 9 runtime image in place of the one below).
+# which needs the CUDA 13 and cuDNN 9 libraries, and TensorRT 10 for the tensorrt accelerator, in the run image).
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 ARG ORT_FLAVOR=cpu
 WORKDIR /src

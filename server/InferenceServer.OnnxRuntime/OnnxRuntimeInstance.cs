@@ -206,6 +206,13 @@ internal sealed class OnnxRuntimeInstance : IModelInstance
         {
             settings.ApplyTo(sessionOptions);
             providers?.Invoke(sessionOptions);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw OrtErrors.Translate(e, "ONNX Runtime could not set up the session's execution providers", options.ModelPath);
+        }
+        try
+        {
             return new InferenceSession(options.ModelPath, sessionOptions);
         }
         catch (OnnxRuntimeException e)
