@@ -20,6 +20,8 @@ internal static class OnnxFixtures
 
     public static string InstanceNorm => Path.Combine(Folder.Value, "instance_norm.onnx");
 
+    public static string MisdeclaredShape => Path.Combine(Folder.Value, "misdeclared_shape.onnx");
+
     public static InstanceOptions Options(string path, IReadOnlyDictionary<string, string>? parameters = null, InstanceKind kind = InstanceKind.Cpu) =>
         new(path, kind, 0, parameters ?? new Dictionary<string, string>());
 
