@@ -18,8 +18,9 @@ namespace InferenceServer.Core.Tensors;
 /// <see cref="System.Buffers.ArrayPool{T}.Shared"/> hands out arrays that start wherever the GC put
 /// them (8-byte aligned) and may move while unpinned, and no library pool offers pinned, aligned
 /// buffers of any size (Kestrel's pinned pool is internal and has fixed 4 KiB blocks).
-/// Buckets are powers of two from 64 bytes to 1 GiB; each keeps a bounded number of arrays and a
-/// bucket unused between two full (gen 2) collections gives half of them back.
+/// Buckets are powers of two from 64 bytes to 1 GiB; each keeps at most 32 arrays and 64 MiB (at
+/// least one array). At every full (gen 2) collection a bucket unused since the previous one gives
+/// half of its arrays back, and all buckets empty when the machine's memory load is high.
 /// </remarks>
 internal static class AlignedBufferPool
 {
@@ -28,8 +29,8 @@ internal static class AlignedBufferPool
 
     private const int MinShift = 6;
     private const int MaxShift = 30;
-    private const long RetainedBytesPerBucket = 256L * 1024 * 1024;
-    private const int MaxRetainedPerBucket = 64;
+    private const long RetainedBytesPerBucket = 64L * 1024 * 1024;
+    private const int MaxRetainedPerBucket = 32;
 
     private static readonly Bucket[] Buckets = CreateBuckets();
 
@@ -95,9 +96,11 @@ internal static class AlignedBufferPool
 
     private static void Trim()
     {
+        var memory = GC.GetGCMemoryInfo();
+        var pressed = memory.MemoryLoadBytes >= memory.HighMemoryLoadThresholdBytes * 9 / 10;
         foreach (var bucket in Buckets)
         {
-            bucket.Trim();
+            bucket.Trim(all: pressed);
         }
     }
 
@@ -136,13 +139,13 @@ internal static class AlignedBufferPool
             }
         }
 
-        public void Trim()
+        public void Trim(bool all)
         {
             lock (_lock)
             {
-                if (!_used)
+                if (all || !_used)
                 {
-                    var keep = _count / 2;
+                    var keep = all ? 0 : _count / 2;
                     Array.Clear(_arrays, keep, _count - keep);
                     _count = keep;
                 }

@@ -106,5 +106,28 @@ public sealed class TensorAlignmentTests
         Assert.True(seen);
     }
 
+    [Fact]
+    public void A_bucket_left_unused_gives_its_buffers_back_after_full_collections()
+    {
+        // A size class (8 MiB) no other test uses.
+        var array = RentAndReturn(6_000_000);
+        // The first full collection sees the bucket used since the last one; the second finds it idle.
+        for (var i = 0; i < 3; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        GC.Collect();
+        Assert.False(array.IsAlive);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference RentAndReturn(int size)
+    {
+        using var tensor = Tensor.Allocate("x", DataType.UInt8, [size], size);
+        Assert.True(MemoryMarshal.TryGetArray<byte>(tensor.Memory, out var segment));
+        return new WeakReference(segment.Array);
+    }
+
     private static unsafe long Address(Tensor tensor) => (long)Unsafe.AsPointer(ref MemoryMarshal.GetReference(tensor.Data));
 }
