@@ -59,7 +59,8 @@ internal static class OrtExecutionProviders
 
     /// <summary>The error a KIND_GPU instance fails with when the GPU build could not start CUDA: what is visible and ONNX Runtime's own reason.</summary>
     public static BackendException CudaFailed(int device, BackendException cause) =>
-        new($"KIND_GPU requested (device {device}) but ONNX Runtime could not start CUDA there ({DescribeVisibleGpus()}): {cause.Message}",
+        new($"KIND_GPU requested (device {device}) but ONNX Runtime could not start CUDA there ({DescribeVisibleGpus()}; the GPU build needs an " +
+            $"NVIDIA driver and the CUDA 13 and cuDNN 9 libraries): {cause.Message}",
             cause.Code ?? "EP_FAIL", cause);
 
     /// <summary>The TensorRT provider's options when the config's <c>gpu_execution_accelerator</c> names <c>tensorrt</c>; else null.</summary>
