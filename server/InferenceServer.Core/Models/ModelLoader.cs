@@ -38,16 +38,23 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
     /// </summary>
     public ModelLoadPlan Plan(ModelDirectory directory, ModelConfig? configOverride)
     {
+        ModelConfig? read = null;
         ModelConfig config;
         IModelBackend backend;
         try
         {
-            config = configOverride is null ? ReadConfig(directory) : CheckConfig(directory, configOverride);
+            read = configOverride ?? ReadConfig(directory);
+            if (options.StrictModelConfig && read.UnknownFields.Count > 0)
+            {
+                // Triton refuses unknown fields outright; strict mode does too, instead of warning.
+                return ModelLoadPlan.Failed(directory, ModelConfigWarning.UnknownFieldsError(read.UnknownFields, "unknown fields are errors with --strict-model-config"));
+            }
+            config = CheckConfig(directory, read);
             backend = ChooseBackend(config, directory);
         }
         catch (ModelLoadException e)
         {
-            return ModelLoadPlan.Failed(directory, e.Message);
+            return ModelLoadPlan.Failed(directory, ModelConfigWarning.AppendUnknownFields(e.Message, read?.UnknownFields ?? []));
         }
 
         var selected = config.VersionPolicy.Select(directory.Versions.Keys.ToArray());
@@ -56,7 +63,7 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
             var reason = directory.Versions.Count == 0
                 ? $"model folder '{directory.Path}' has no numeric version folders"
                 : $"no version folder ({string.Join(", ", directory.Versions.Keys)}) matches the version_policy";
-            return ModelLoadPlan.Failed(directory, reason);
+            return ModelLoadPlan.Failed(directory, ModelConfigWarning.AppendUnknownFields(reason, config.UnknownFields));
         }
         return new ModelLoadPlan(directory, config, backend, selected, "");
     }
@@ -122,8 +129,7 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
                 throw new ModelLoadException($"cannot read '{directory.ConfigPath}': {e.Message}");
             }
         }
-
-        return CheckConfig(directory, config);
+        return config;
     }
 
     private ModelConfig CheckConfig(ModelDirectory directory, ModelConfig config)
@@ -338,6 +344,8 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
 
     private ModelVersion Failed(string name, long number, string reason, ModelConfig? config)
     {
+        // A misspelt field is the likeliest cause of a failure it precedes: the reason names what was ignored.
+        reason = ModelConfigWarning.AppendUnknownFields(reason, config?.UnknownFields ?? []);
         LogVersionFailed(name, number, reason);
         return ModelVersion.Failed(name, number, reason, config);
     }

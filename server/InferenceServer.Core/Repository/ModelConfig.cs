@@ -45,4 +45,10 @@ public sealed record ModelConfig
 
     /// <summary><c>default_model_filename</c>; empty means the backend's default.</summary>
     public string DefaultModelFilename { get; init; } = "";
+
+    /// <summary>
+    /// Fields of the config as written that the schema does not have, ignored when it was read. Not part of the
+    /// configuration: carried so that a load that fails later can name them (<see cref="ModelConfigWarning.AppendUnknownFields"/>).
+    /// </summary>
+    public IReadOnlyList<ModelConfigWarning> UnknownFields { get; init; } = [];
 }

@@ -7,8 +7,10 @@ public static class ModelConfigReader
 {
     /// <summary>Parses and validates config text.</summary>
     /// <param name="text">The file's contents.</param>
-    /// <param name="fileName">Used only in messages, e.g. <c>models/simple/config.pbtxt</c>.</param>
-    /// <exception cref="ModelConfigException">Syntax error, wrong value type, or failed validation.</exception>
+    /// <param name="fileName">Used only in messages, e.g. <c>simple/config.pbtxt</c>.</param>
+    /// <exception cref="ModelConfigException">
+    /// Syntax error, wrong value type, failed validation, or a feature this server does not implement.
+    /// </exception>
     public static ModelConfigReadResult Parse(string text, string fileName = "config.pbtxt")
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -27,12 +29,17 @@ public static class ModelConfigReader
         return new ModelConfigReadResult { Config = config, Warnings = reader.Warnings };
     }
 
-    /// <summary>Reads, parses and validates a config file; messages name the path as given.</summary>
-    /// <exception cref="ModelConfigException">Syntax error, wrong value type, or failed validation.</exception>
+    /// <summary>
+    /// Reads, parses and validates a config file. Messages name it as <paramref name="displayName"/>, by default its
+    /// model folder and file name (<c>simple/config.pbtxt</c>, see <see cref="ModelConfigLocation.DisplayName"/>): they
+    /// reach clients, which have no business with the server's paths.
+    /// </summary>
+    /// <exception cref="ModelConfigException">As <see cref="Parse"/>.</exception>
     /// <exception cref="IOException">The file cannot be read.</exception>
-    public static ModelConfigReadResult ReadFile(string path) => Parse(File.ReadAllText(path), path);
+    public static ModelConfigReadResult ReadFile(string path, string? displayName = null) =>
+        Parse(File.ReadAllText(path), displayName ?? ModelConfigLocation.DisplayName(path));
 
-    /// <inheritdoc cref="ReadFile(string)"/>
-    public static async Task<ModelConfigReadResult> ReadFileAsync(string path, CancellationToken cancellationToken = default) =>
-        Parse(await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false), path);
+    /// <inheritdoc cref="ReadFile(string, string)"/>
+    public static async Task<ModelConfigReadResult> ReadFileAsync(string path, string? displayName = null, CancellationToken cancellationToken = default) =>
+        Parse(await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false), displayName ?? ModelConfigLocation.DisplayName(path));
 }

@@ -24,23 +24,10 @@ internal sealed class ModelConfigTreeReader
     private static readonly string[] PriorityNames = ["PRIORITY_DEFAULT", "PRIORITY_MAX", "PRIORITY_MIN"];
     private static readonly string[] TimeoutActionNames = ["REJECT", "DELAY"];
 
-    // ModelConfig fields that exist in Triton but that this server does not act on; the value
-    // says whether the field holds a message (so a scalar there is still reported as wrong).
-    private static readonly Dictionary<string, bool> UnsupportedTopLevel = new(StringComparer.Ordinal)
-    {
-        ["runtime"] = false,
-        ["batch_input"] = true,
-        ["batch_output"] = true,
-        ["sequence_batching"] = true,
-        ["ensemble_scheduling"] = true,
-        ["cc_model_filenames"] = true,
-        ["metric_tags"] = true,
-        ["model_operations"] = true,
-        ["model_transaction_policy"] = true,
-        ["model_repository_agents"] = true,
-        ["response_cache"] = true,
-        ["model_metrics"] = true,
-    };
+    // ModelConfig fields that exist in Triton, that this server does not act on, and whose absence changes nothing a
+    // client sees (metric labels, per-GPU model files): warned about and ignored. A field that asks for behaviour this
+    // server does not have (a scheduler, a cache, decoupled responses) fails the load instead; see ReadUnsupportedFeature.
+    private static readonly string[] IgnoredTopLevel = ["cc_model_filenames", "metric_tags", "model_metrics"];
 
     private readonly string _fileName;
     private readonly List<ModelConfigWarning> _warnings = [];
@@ -53,7 +40,25 @@ internal sealed class ModelConfigTreeReader
 
     public IReadOnlyList<ModelConfigWarning> Warnings => _warnings;
 
+    /// <summary>
+    /// Reads the config. A failure's message ends with the unknown fields ignored before it, since a misspelt field
+    /// is the likeliest cause of the error that follows it.
+    /// </summary>
     public ModelConfig Read(TextMessage root)
+    {
+        try
+        {
+            return ReadConfig(root);
+        }
+        catch (ModelConfigException e)
+        {
+            throw e.WithUnknownFields(UnknownFields());
+        }
+    }
+
+    private List<ModelConfigWarning> UnknownFields() => _warnings.FindAll(w => w.IsUnknownField);
+
+    private ModelConfig ReadConfig(TextMessage root)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
         string name = "", platform = "", backend = "", defaultModelFilename = "";
@@ -69,6 +74,8 @@ internal sealed class ModelConfigTreeReader
         var warmups = new List<(ModelWarmupConfig Config, TextField Field, TextField? BatchSizeField)>();
         OptimizationConfig? optimization = null;
         TextField? scheduling = null;
+        var runtime = "";
+        TextField? runtimeField = null;
 
         foreach (var f in root.Fields)
         {
@@ -82,6 +89,10 @@ internal sealed class ModelConfigTreeReader
                 case "platform":
                     Singular(seen, f, path);
                     platform = ReadString(f, path);
+                    if (platform == "ensemble")
+                    {
+                        throw ValueError(f, path, "ensemble models are not supported by this server");
+                    }
                     break;
                 case "backend":
                     Singular(seen, f, path);
@@ -116,7 +127,19 @@ internal sealed class ModelConfigTreeReader
                 case "sequence_batching" or "ensemble_scheduling":
                     Singular(seen, f, path);
                     OneOf(ref scheduling, f, path);
-                    Unsupported(f, path, isMessage: true);
+                    ReadUnsupportedFeature(f, path);
+                    break;
+                case "runtime":
+                    Singular(seen, f, path);
+                    runtime = ReadString(f, path);
+                    runtimeField = f;
+                    break;
+                case "batch_input" or "batch_output":
+                    ReadUnsupportedFeature(f, path);
+                    break;
+                case "model_operations" or "model_transaction_policy" or "model_repository_agents" or "response_cache":
+                    Singular(seen, f, path);
+                    ReadUnsupportedFeature(f, path);
                     break;
                 case "parameters":
                     ReadParameter(f, $"parameters[{parameterCount++}]", parameters);
@@ -129,16 +152,22 @@ internal sealed class ModelConfigTreeReader
                     optimization = ReadOptimization(f, path);
                     break;
                 default:
-                    if (UnsupportedTopLevel.TryGetValue(f.Name, out var isMessage))
+                    if (Array.IndexOf(IgnoredTopLevel, f.Name) >= 0)
                     {
-                        Unsupported(f, path, isMessage);
+                        Unsupported(f, path, isMessage: true);
                     }
                     else
                     {
-                        Unknown(f, path);
+                        Unknown(f, path, ModelConfigFields.Model);
                     }
                     break;
             }
+        }
+
+        // Triton's default runtime for a backend is that backend's own library; any other runtime is custom code.
+        if (runtimeField is not null && runtime.Length > 0 && runtime != $"libtriton_{backend}.so")
+        {
+            throw ValueError(runtimeField, "runtime", $"runtime '{runtime}' is not supported by this server: it runs models with its own backends, not backend libraries or Python models");
         }
 
         CheckTensors(inputs, "input", maxBatchSize);
@@ -188,7 +217,77 @@ internal sealed class ModelConfigTreeReader
             ModelWarmup = warmups.ConvertAll(w => w.Config),
             Optimization = optimization,
             DefaultModelFilename = defaultModelFilename,
+            UnknownFields = UnknownFields(),
         };
+    }
+
+    // A field that asks for behaviour this server does not implement. Serving the model as if the field were absent
+    // would answer differently from what its author asked (a stateful model as stateless, a decoupled one with one
+    // response), so the load fails naming the feature. Settings that ask for nothing (enable: false, an empty
+    // message) are accepted.
+    private void ReadUnsupportedFeature(TextField f, string path)
+    {
+        var message = ReadMessage(f, path);
+        switch (f.Name)
+        {
+            case "sequence_batching":
+                throw FieldError(f, path, "stateful models (sequence batching) are not supported by this server");
+            case "ensemble_scheduling":
+                throw FieldError(f, path, "ensemble models are not supported by this server");
+            case "batch_input" or "batch_output":
+                throw FieldError(f, path, "batch inputs and outputs (ragged batching) are not supported by this server");
+            case "response_cache":
+                if (ReadEnableFlag(message, path, "enable", ModelConfigFields.ResponseCache))
+                {
+                    throw FieldError(f, path, "the response cache is not supported by this server; set 'enable: false' or remove it");
+                }
+                break;
+            case "model_transaction_policy":
+                if (ReadEnableFlag(message, path, "decoupled", ModelConfigFields.TransactionPolicy))
+                {
+                    throw FieldError(f, path, "decoupled models (any number of responses per request) are not supported by this server");
+                }
+                break;
+            case "model_repository_agents":
+                if (message.Fields.Count > 0)
+                {
+                    throw FieldError(f, path, "repository agents (such as checksum or decryption) are not supported by this server");
+                }
+                break;
+            case "model_operations":
+                if (message.Fields.Count > 0)
+                {
+                    throw FieldError(f, path, "custom operation libraries are not supported by this server");
+                }
+                break;
+            case "rate_limiter":
+                if (message.Fields.Count > 0)
+                {
+                    throw FieldError(f, path, "the rate limiter (instance resources and priority) is not supported by this server");
+                }
+                break;
+        }
+    }
+
+    // The one bool of a small message such as response_cache { enable: true }.
+    private bool ReadEnableFlag(TextMessage message, string path, string name, string[] known)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var value = false;
+        foreach (var g in message.Fields)
+        {
+            var p = $"{path}.{g.Name}";
+            if (g.Name == name)
+            {
+                Singular(seen, g, p);
+                value = ReadBool(g, p);
+            }
+            else
+            {
+                Unknown(g, p, known);
+            }
+        }
+        return value;
     }
 
     private void CheckTensors(List<TensorEntry> tensors, string what, int maxBatchSize)
@@ -270,7 +369,7 @@ internal sealed class ModelConfigTreeReader
                     }
                     break;
                 default:
-                    Unknown(g, p);
+                    Unknown(g, p, isInput ? ModelConfigFields.Input : ModelConfigFields.Output);
                     break;
             }
         }
@@ -347,7 +446,7 @@ internal sealed class ModelConfigTreeReader
             }
             else
             {
-                Unknown(g, p);
+                Unknown(g, p, ModelConfigFields.Reshape);
             }
         }
         return shape.ToArray();
@@ -394,7 +493,7 @@ internal sealed class ModelConfigTreeReader
                         }
                         else
                         {
-                            Unknown(h, q);
+                            Unknown(h, q, ModelConfigFields.VersionPolicyLatest);
                         }
                     }
                     if (numVersions == 0)
@@ -409,7 +508,7 @@ internal sealed class ModelConfigTreeReader
                     OneOf(ref choice, g, p);
                     foreach (var h in ReadMessage(g, p).Fields)
                     {
-                        Unknown(h, $"{p}.{h.Name}");
+                        Unknown(h, $"{p}.{h.Name}", ModelConfigFields.VersionPolicyAll);
                     }
                     policy = new VersionPolicy { Kind = VersionPolicyKind.All };
                     break;
@@ -426,7 +525,7 @@ internal sealed class ModelConfigTreeReader
                         }
                         else
                         {
-                            Unknown(h, q);
+                            Unknown(h, q, ModelConfigFields.VersionPolicySpecific);
                         }
                     }
                     if (versions.Count == 0)
@@ -437,7 +536,7 @@ internal sealed class ModelConfigTreeReader
                     break;
                 }
                 default:
-                    Unknown(g, p);
+                    Unknown(g, p, ModelConfigFields.VersionPolicy);
                     break;
             }
         }
@@ -491,14 +590,18 @@ internal sealed class ModelConfigTreeReader
                     gpus.Add(ReadInt32(g, $"{p}[{gpus.Count}]", 0, int.MaxValue));
                     gpusField ??= g;
                     break;
-                case "rate_limiter" or "secondary_devices":
+                case "rate_limiter":
+                    Singular(seen, g, p);
+                    ReadUnsupportedFeature(g, p);
+                    break;
+                case "secondary_devices":
                     Unsupported(g, p, isMessage: true);
                     break;
                 case "profile" or "passive" or "host_policy":
                     Unsupported(g, p, isMessage: false);
                     break;
                 default:
-                    Unknown(g, p);
+                    Unknown(g, p, ModelConfigFields.InstanceGroup);
                     break;
             }
         }
@@ -566,7 +669,7 @@ internal sealed class ModelConfigTreeReader
                     break;
                 }
                 default:
-                    Unknown(g, p);
+                    Unknown(g, p, ModelConfigFields.DynamicBatching);
                     break;
             }
         }
@@ -630,7 +733,7 @@ internal sealed class ModelConfigTreeReader
                     policy = policy with { MaxQueueSize = ReadInt32(g, p, 0, int.MaxValue) };
                     break;
                 default:
-                    Unknown(g, p);
+                    Unknown(g, p, ModelConfigFields.QueuePolicy);
                     break;
             }
         }
@@ -656,7 +759,7 @@ internal sealed class ModelConfigTreeReader
                 }
                 else
                 {
-                    Unknown(g, p);
+                    Unknown(g, p, ModelConfigFields.Parameter);
                 }
             }
         }
@@ -713,7 +816,7 @@ internal sealed class ModelConfigTreeReader
                     break;
                 }
                 default:
-                    Unknown(g, p);
+                    Unknown(g, p, ModelConfigFields.Warmup);
                     break;
             }
         }
@@ -763,7 +866,7 @@ internal sealed class ModelConfigTreeReader
                     }
                     break;
                 default:
-                    Unknown(g, p);
+                    Unknown(g, p, ModelConfigFields.WarmupInput);
                     break;
             }
         }
@@ -803,7 +906,7 @@ internal sealed class ModelConfigTreeReader
                         }
                         else
                         {
-                            Unknown(h, q);
+                            Unknown(h, q, ModelConfigFields.OptimizationGraph);
                         }
                     }
                     // An empty graph {} still says level 0 in proto3.
@@ -832,7 +935,7 @@ internal sealed class ModelConfigTreeReader
                     ReadBool(g, p);
                     break;
                 default:
-                    Unknown(g, p);
+                    Unknown(g, p, ModelConfigFields.Optimization);
                     break;
             }
         }
@@ -855,7 +958,7 @@ internal sealed class ModelConfigTreeReader
                     gpu.Add(ReadAccelerator(g, $"{p}[{gpu.Count}]"));
                     break;
                 default:
-                    Unknown(g, p);
+                    Unknown(g, p, ModelConfigFields.ExecutionAccelerators);
                     break;
             }
         }
@@ -885,7 +988,7 @@ internal sealed class ModelConfigTreeReader
                     break;
                 }
                 default:
-                    Unknown(g, p);
+                    Unknown(g, p, ModelConfigFields.Accelerator);
                     break;
             }
         }
@@ -916,7 +1019,7 @@ internal sealed class ModelConfigTreeReader
                     value = g;
                     break;
                 default:
-                    Unknown(g, p);
+                    Unknown(g, p, ModelConfigFields.MapEntry);
                     break;
             }
         }
@@ -1031,7 +1134,13 @@ internal sealed class ModelConfigTreeReader
         chosen = f;
     }
 
-    private void Unknown(TextField f, string path) => Warn(f, path, $"unknown field '{path}'; ignored");
+    private void Unknown(TextField f, string path, string[] known)
+    {
+        if (_warnedPaths.Add(path + "\nunknown"))
+        {
+            _warnings.Add(ModelConfigWarning.UnknownField(_fileName, f.Line, f.Column, path, FieldNameSuggester.Closest(f.Name, known)));
+        }
+    }
 
     private void Unsupported(TextField f, string path, bool isMessage)
     {
@@ -1049,7 +1158,7 @@ internal sealed class ModelConfigTreeReader
         // Repeated occurrences of one ignored field say the same thing; once is enough.
         if (_warnedPaths.Add(path + "\n" + message))
         {
-            _warnings.Add(new ModelConfigWarning(_fileName, f.Line, path, message));
+            _warnings.Add(new ModelConfigWarning(_fileName, f.Line, f.Column, path, message));
         }
     }
 

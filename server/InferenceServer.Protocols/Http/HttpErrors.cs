@@ -20,15 +20,28 @@ internal static class HttpErrors
         _ => StatusCodes.Status500InternalServerError,
     };
 
-    /// <summary>Writes <c>{"error": message}</c> with <paramref name="status"/>, unless the response has already started.</summary>
-    public static async Task WriteAsync(HttpContext context, int status, string message)
+    /// <summary>
+    /// Replaces whatever the response held with <paramref name="status"/>, the optional <paramref name="header"/> and
+    /// <c>{"error": message}</c>, unless the response has already started.
+    /// </summary>
+    public static Task WriteAsync(HttpContext context, int status, string message, (string Name, string Value)? header = null)
     {
         if (context.Response.HasStarted)
         {
-            return;
+            return Task.CompletedTask;
         }
         context.Response.Clear();
         context.Response.StatusCode = status;
+        if (header is { } extra)
+        {
+            context.Response.Headers[extra.Name] = extra.Value;
+        }
+        return WriteBodyAsync(context, message);
+    }
+
+    /// <summary>Writes <c>{"error": message}</c> as the body of the response's status, keeping its headers (a 405's <c>Allow</c>).</summary>
+    public static async Task WriteBodyAsync(HttpContext context, string message)
+    {
         context.Response.ContentType = "application/json";
         using var body = new PooledBufferWriter(256);
         using (var writer = new Utf8JsonWriter(body, V2Json.WriterOptions))

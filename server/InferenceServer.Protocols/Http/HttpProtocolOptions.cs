@@ -3,6 +3,15 @@ namespace InferenceServer.Protocols.Http;
 /// <summary>Settings of the REST front-end (configuration section <c>Http</c>).</summary>
 public sealed class HttpProtocolOptions
 {
-    /// <summary>Largest request body accepted; larger ones get 413. Large enough for a batch of images by default.</summary>
+    /// <summary>
+    /// Largest request body accepted, before and after decompression; larger ones get 413. Large enough for a batch of
+    /// images by default.
+    /// </summary>
     public long MaxRequestBodyBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>
+    /// Smallest successful response compressed for a client that accepts gzip or deflate. Below about a network packet
+    /// the compressed body saves no round trip and its framing can make it larger.
+    /// </summary>
+    public long ResponseCompressionMinimumBytes { get; set; } = 1024;
 }

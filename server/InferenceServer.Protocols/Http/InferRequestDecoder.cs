@@ -245,14 +245,18 @@ internal static class InferRequestDecoder
                 ExpectObject(ref reader, new JsonFieldPath("inputs", index, "parameters"));
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
-                    var isSize = reader.ValueTextEquals("binary_data_size");
-                    reader.Read();
-                    if (isSize)
+                    if (reader.ValueTextEquals("binary_data_size"))
                     {
+                        reader.Read();
                         binarySize = ReadNonNegative(ref reader, new JsonFieldPath("inputs", index, "parameters.binary_data_size"), int.MaxValue);
+                    }
+                    else if (IsSharedMemoryParameter(ref reader))
+                    {
+                        throw SharedMemoryNotSupported(reader, $"input '{name ?? $"inputs[{index}]"}'", "refers to", "send its data in the request body");
                     }
                     else
                     {
+                        reader.Read();
                         reader.Skip();
                     }
                 }
@@ -356,6 +360,10 @@ internal static class InferRequestDecoder
                     {
                         throw InferenceException.Invalid($"outputs[{index}] asks for the classification extension, which this server does not support");
                     }
+                    else if (IsSharedMemoryParameter(ref reader))
+                    {
+                        throw SharedMemoryNotSupported(reader, $"output '{name ?? $"outputs[{index}]"}'", "asks to be written to", "leave the shared-memory parameters out to get it in the response");
+                    }
                     else
                     {
                         reader.Read();
@@ -378,6 +386,31 @@ internal static class InferRequestDecoder
         {
             (perOutput ??= new Dictionary<string, bool>(StringComparer.Ordinal))[name] = binary.Value;
         }
+    }
+
+    // Triton's shared-memory parameters: shared_memory_region, shared_memory_byte_size, shared_memory_offset.
+    private static bool IsSharedMemoryParameter(ref Utf8JsonReader reader) =>
+        reader.ValueTextEquals("shared_memory_region") || reader.ValueTextEquals("shared_memory_byte_size") || reader.ValueTextEquals("shared_memory_offset");
+
+    // Without this, an input whose data is in a region would be answered "has neither 'data' nor a binary_data_size".
+    // The reader (a copy) is on the first shared-memory parameter; the region is named if it is given there or later.
+    private static InferenceException SharedMemoryNotSupported(Utf8JsonReader reader, string tensor, string verb, string instead)
+    {
+        var region = "";
+        do
+        {
+            var isRegion = reader.ValueTextEquals("shared_memory_region");
+            reader.Read();
+            if (isRegion && reader.TokenType == JsonTokenType.String)
+            {
+                region = $" '{reader.GetString()}'";
+                break;
+            }
+            reader.Skip();
+        }
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName);
+        return InferenceException.Invalid(
+            $"{tensor} {verb} shared-memory region{region}, but this server does not support shared memory (system or CUDA); {instead}");
     }
 
     private static long[] ReadShape(ref Utf8JsonReader reader, JsonFieldPath field)

@@ -12,6 +12,8 @@ namespace InferenceServer.Protocols.Http;
 /// </summary>
 internal static class JsonTensorDecoder
 {
+    private const string FloatExpected = "a number, \"NaN\", \"Infinity\" or \"-Infinity\"";
+
     /// <summary>Decodes <paramref name="json"/> (one complete JSON value) as <paramref name="shape"/> elements of <paramref name="type"/>.</summary>
     public static Tensor Decode(string name, DataType type, long[] shape, ReadOnlySpan<byte> json)
     {
@@ -111,9 +113,15 @@ internal static class JsonTensorDecoder
             };
             return;
         }
+        var isFloat = type is DataType.Fp16 or DataType.Bf16 or DataType.Fp32 or DataType.Fp64;
+        if (isFloat && reader.TokenType == JsonTokenType.String)
+        {
+            WriteNonFinite(name, type, ref reader, destination, index);
+            return;
+        }
         if (reader.TokenType != JsonTokenType.Number)
         {
-            throw BadElement(name, type, ref reader, index, "a number");
+            throw BadElement(name, type, ref reader, index, isFloat ? FloatExpected : "a number");
         }
         switch (type)
         {
@@ -151,7 +159,7 @@ internal static class JsonTensorDecoder
                 // Parsing straight to float is faster than through double and rounds once, not twice.
                 if (!reader.TryGetSingle(out var single))
                 {
-                    throw BadElement(name, type, ref reader, index, "a number");
+                    throw BadElement(name, type, ref reader, index, FloatExpected);
                 }
                 BinaryPrimitives.WriteSingleLittleEndian(destination, single);
                 break;
@@ -160,6 +168,30 @@ internal static class JsonTensorDecoder
                 break;
             default:
                 throw InferenceException.Invalid($"input '{name}' has unsupported datatype {type.ProtocolName()}");
+        }
+    }
+
+    // JSON has no NaN or infinity; the encoder writes them as these strings (JsonTensorEncoder), and they must read back.
+    private static void WriteNonFinite(string name, DataType type, ref Utf8JsonReader reader, Span<byte> destination, int index)
+    {
+        var value = reader.ValueTextEquals("NaN") ? double.NaN
+            : reader.ValueTextEquals("Infinity") ? double.PositiveInfinity
+            : reader.ValueTextEquals("-Infinity") ? double.NegativeInfinity
+            : throw BadElement(name, type, ref reader, index, FloatExpected);
+        switch (type)
+        {
+            case DataType.Fp16:
+                BinaryPrimitives.WriteHalfLittleEndian(destination, (Half)value);
+                break;
+            case DataType.Bf16:
+                BinaryPrimitives.WriteUInt16LittleEndian(destination, BFloat16Bits.FromSingle((float)value));
+                break;
+            case DataType.Fp32:
+                BinaryPrimitives.WriteSingleLittleEndian(destination, (float)value);
+                break;
+            default:
+                BinaryPrimitives.WriteDoubleLittleEndian(destination, value);
+                break;
         }
     }
 
@@ -185,7 +217,7 @@ internal static class JsonTensorDecoder
     {
         if (!reader.TryGetDouble(out var value))
         {
-            throw BadElement(name, type, ref reader, index, "a number");
+            throw BadElement(name, type, ref reader, index, FloatExpected);
         }
         return value;
     }

@@ -12,7 +12,12 @@ public sealed class ServerInfo
     public string Version { get; init; } = typeof(ServerInfo).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
     /// <summary>The v2 protocol extensions this server implements.</summary>
-    public IReadOnlyList<string> Extensions { get; init; } = ["binary_tensor_data", "model_repository", "model_repository(unload_dependents)", "model_configuration", "schedule_policy", "statistics"];
+    /// <remarks>
+    /// Triton's names. Not listed, because not implemented: classification, system_shared_memory, cuda_shared_memory,
+    /// trace, logging, generate (their REST paths answer 501).
+    /// </remarks>
+    public IReadOnlyList<string> Extensions { get; init; } =
+        ["binary_tensor_data", "model_repository", "model_repository(unload_dependents)", "model_configuration", "schedule_policy", "parameters", "statistics"];
 
     /// <summary>
     /// The runtimes behind the backends (e.g. ONNX Runtime 1.32.0, cpu build). REST reports them in an extra

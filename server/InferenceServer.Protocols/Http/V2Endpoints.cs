@@ -17,7 +17,7 @@ namespace InferenceServer.Protocols.Http;
 /// <summary>The KServe v2 (Open Inference Protocol) REST endpoints, including Triton's binary tensor extension.</summary>
 public static partial class V2Endpoints
 {
-    /// <summary>Maps every <c>/v2</c> route onto <paramref name="app"/>.</summary>
+    /// <summary>Maps every <c>/v2</c> route onto <paramref name="app"/>; <see cref="V2Http.UseV2Http"/> does, with the REST middleware.</summary>
     public static IEndpointRouteBuilder MapV2Endpoints(this IEndpointRouteBuilder app)
     {
         app.MapGet("/v2", Guard(ServerMetadataAsync));
@@ -37,8 +37,28 @@ public static partial class V2Endpoints
         app.MapGet("/v2/models/stats", Guard(ModelStatisticsAsync));
         app.MapGet("/v2/models/{model}/stats", Guard(ModelStatisticsAsync));
         app.MapGet("/v2/models/{model}/versions/{version}/stats", Guard(ModelStatisticsAsync));
+
+        // Triton's extensions this server does not implement, at Triton's paths (http_server.cc), so a client asking for
+        // one learns that rather than getting a bare 404.
+        const string SendInBody = "send tensor data in the request body (JSON, or binary with the binary_tensor_data extension)";
+        const string Generate = "the generate extension is not supported by this server; use the model's infer endpoint";
+        app.Map("/v2/systemsharedmemory/{**action}", NotSupported($"the system shared memory extension is not supported by this server; {SendInBody}"));
+        app.Map("/v2/cudasharedmemory/{**action}", NotSupported($"the CUDA shared memory extension is not supported by this server; {SendInBody}"));
+        app.Map("/v2/trace/setting", NotSupported("the trace extension is not supported by this server"));
+        app.Map("/v2/models/{model}/trace/setting", NotSupported("the trace extension is not supported by this server"));
+        app.Map("/v2/logging", NotSupported("the logging extension is not supported by this server"));
+        app.Map("/v2/models/{model}/generate", NotSupported(Generate));
+        app.Map("/v2/models/{model}/generate_stream", NotSupported(Generate));
+        app.Map("/v2/models/{model}/versions/{version}/generate", NotSupported(Generate));
+        app.Map("/v2/models/{model}/versions/{version}/generate_stream", NotSupported(Generate));
         return app;
     }
+
+    // 501 Not Implemented: the server lacks the functionality, whatever the request; it is what Triton answers when a
+    // feature is switched off (TRITONSERVER_ERROR_UNSUPPORTED, e.g. client shared memory disallowed), it tells a client
+    // that retrying will not help (unlike 503), and it matches the UNIMPLEMENTED of the same calls over gRPC.
+    private static RequestDelegate NotSupported(string message) => context =>
+        HttpErrors.WriteAsync(context, StatusCodes.Status501NotImplemented, message);
 
     private static Task ServerMetadataAsync(HttpContext context) =>
         WriteJsonAsync(context, StatusCodes.Status200OK, writer => MetadataJson.WriteServer(writer, context.RequestServices.GetRequiredService<ServerInfo>()));
@@ -52,8 +72,15 @@ public static partial class V2Endpoints
     private static Task ReadyAsync(HttpContext context)
     {
         var manager = context.RequestServices.GetRequiredService<ModelManager>();
-        var stopping = context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.IsCancellationRequested;
-        context.Response.StatusCode = manager.StartupComplete && !stopping ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+        if (context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.IsCancellationRequested)
+        {
+            return HttpErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "the server is not ready: it is shutting down");
+        }
+        if (!manager.StartupComplete)
+        {
+            return HttpErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "the server is not ready: the model repository is still loading");
+        }
+        context.Response.StatusCode = StatusCodes.Status200OK;
         return Task.CompletedTask;
     }
 
@@ -289,7 +316,9 @@ public static partial class V2Endpoints
         }
         catch (BadHttpRequestException e)
         {
-            await HttpErrors.WriteAsync(context, e.StatusCode, e.Message).ConfigureAwait(false);
+            // A 415 names the codings the body may come in, as Triton's does.
+            var header = e.StatusCode == StatusCodes.Status415UnsupportedMediaType ? ("Accept-Encoding", RequestBody.AcceptedEncodings) : ((string, string)?)null;
+            await HttpErrors.WriteAsync(context, e.StatusCode, e.Message, header).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {

@@ -86,6 +86,7 @@ internal sealed partial class ServerHost : IAsyncDisposable
         services.AddSingleton<HostMetrics>();
         services.AddPrometheusMetrics();
         services.AddInferenceGrpc();
+        services.AddV2Http();
 
         var httpAddressText = configuration.GetValue("Http:Address", "0.0.0.0")!;
         var address = ParseAddress(httpAddressText, "Http:Address");
@@ -107,6 +108,7 @@ internal sealed partial class ServerHost : IAsyncDisposable
             kestrel.Listen(address, port, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1;
+                listen.UseV2Connections();
                 listeners.Http = listen;
             });
             kestrel.Listen(metricsAddress, metricsPort, listen =>
@@ -137,7 +139,7 @@ internal sealed partial class ServerHost : IAsyncDisposable
         app.UseMetricsEndpoint();
         // Likewise for the gRPC port and the gRPC services.
         app.UseInferenceGrpc();
-        app.MapV2Endpoints();
+        app.UseV2Http();
         return new ServerHost(app, listeners);
     }
 

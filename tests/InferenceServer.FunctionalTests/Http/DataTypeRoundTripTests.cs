@@ -71,6 +71,26 @@ public sealed class DataTypeRoundTripTests(ServerFixture server) : IClassFixture
         Assert.Equal(Encode(datatype, values), response.Binary[$"OUT_{onnxName}"]);
     }
 
+    // JSON has no NaN or infinity: the server writes them as strings, and a client that sends back what it got
+    // (a float output fed to the next model) must be understood. Through a real model, in JSON both ways.
+    [Theory]
+    [InlineData("FP16", "FLOAT16")]
+    [InlineData("BF16", "BFLOAT16")]
+    [InlineData("FP32", "FLOAT")]
+    [InlineData("FP64", "DOUBLE")]
+    public async Task NonFiniteFloatsRoundTripInJson(string datatype, string onnxName)
+    {
+        const string NonFinite = "\"NaN\", \"Infinity\", \"-Infinity\"";
+        var request = $$"""
+            {"inputs": [{{AllInputs((t, n, v) => $$"""{"name": "IN_{{n}}", "datatype": "{{t}}", "shape": [1, 3], "data": [{{(t == datatype ? NonFinite : v)}}]}""")}}],
+             "outputs": [{"name": "OUT_{{onnxName}}"}]}
+            """;
+        var (response, body) = await _client.PostJsonAsync("/v2/models/identity/infer", request);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, body?.ToJsonString());
+        var output = Assert.Single(body!["outputs"]!.AsArray())!;
+        Assert.Equal(["NaN", "Infinity", "-Infinity"], output["data"]!.AsArray().Select(v => v!.GetValue<string>()));
+    }
+
     // JSON numbers may be spelled differently (3.4e38 vs 3.4E+38); compare their values.
     private static string Normalize(string datatype, JsonNode value) => datatype switch
     {

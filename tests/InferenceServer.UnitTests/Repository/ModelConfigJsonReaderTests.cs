@@ -91,8 +91,23 @@ public sealed class ModelConfigJsonReaderTests
     [Fact]
     public void Unknown_fields_are_warnings_as_in_config_pbtxt()
     {
-        var result = ModelConfigJsonReader.Parse("""{"name": "m", "sequenceBatching": {}, "whatever": 1}""");
-        Assert.Contains(result.Warnings, w => w.FieldPath == "sequence_batching");
-        Assert.Contains(result.Warnings, w => w.FieldPath == "whatever");
+        var result = ModelConfigJsonReader.Parse("""{"name": "m", "maxBatchsize": 4, "whatever": 1}""", "load parameter 'config'");
+        Assert.Equal(
+            ["load parameter 'config':1:15: unknown field 'max_batchsize' was ignored (did you mean 'max_batch_size'?)",
+             "load parameter 'config':1:34: unknown field 'whatever' was ignored"],
+            result.Warnings.Select(w => w.ToString()));
+        Assert.Equal(result.Warnings, result.Config.UnknownFields);
+    }
+
+    [Theory]
+    [InlineData("""{"name": "m", "sequenceBatching": {}}""", "sequence_batching: stateful models (sequence batching) are not supported by this server")]
+    [InlineData("""{"name": "m", "responseCache": {"enable": true}}""", "response_cache: the response cache is not supported by this server")]
+    [InlineData("""{"name": "m", "instanceGroup": [{"rateLimiter": {"priority": 1}}]}""", "instance_group[0].rate_limiter: the rate limiter")]
+    [InlineData("""{"name": "m", "model_transaction_policy": {"decoupled": true}}""", "decoupled models")]
+    [InlineData("""{"name": "m", "platform": "ensemble", "ensembleScheduling": {"step": []}}""", "platform: ensemble models are not supported by this server")]
+    public void Unsupported_features_fail_as_in_config_pbtxt(string json, string expected)
+    {
+        var e = Assert.Throws<ModelConfigException>(() => ModelConfigJsonReader.Parse(json));
+        Assert.Contains(expected, e.Message);
     }
 }

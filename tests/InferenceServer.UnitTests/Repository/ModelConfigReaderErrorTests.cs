@@ -77,7 +77,7 @@ public sealed class ModelConfigReaderErrorTests
     [InlineData("dynamic_batching: true", "dynamic_batching", "expected a message")]
     [InlineData("version_policy { latest: 1 }", "version_policy.latest", "expected a message")]
     [InlineData("sequence_batching: 1", "sequence_batching", "expected a message")]
-    [InlineData("runtime { }", "runtime", "expected a value, found a message")]
+    [InlineData("runtime { }", "runtime", "expected a quoted string, found a message")]
     [InlineData("parameters { key: 'a' value: 'b' }", "parameters[0].value", "expected a message")]
     [InlineData("parameters { key: 7 value { string_value: 'b' } }", "parameters[0].key", "expected a quoted string")]
     public void Rejects_wrong_value_types(string text, string path, string reasonPart)

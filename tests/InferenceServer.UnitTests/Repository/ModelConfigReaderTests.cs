@@ -358,40 +358,60 @@ public sealed class ModelConfigReaderTests
     }
 
     [Fact]
-    public void Unsupported_Triton_fields_warn_and_are_ignored()
+    public void Triton_fields_that_change_no_answer_warn_and_are_ignored()
     {
         var result = Read("""
             name: "m"
-            runtime: "model.py"
-            sequence_batching { max_sequence_idle_microseconds: 5000000 }
-            response_cache { enable: true }
             cc_model_filenames { key: "7.5" value: "model.plan" }
             metric_tags { key: "team" value: "search" }
-            model_transaction_policy { decoupled: true }
-            batch_input { kind: BATCH_ELEMENT_COUNT target_name: "N" data_type: TYPE_INT32 source_input: "x" }
-            batch_input { kind: BATCH_ELEMENT_COUNT target_name: "M" data_type: TYPE_INT32 source_input: "x" }
-            batch_output { target_name: "y" kind: BATCH_SCATTER_WITH_INPUT_SHAPE source_input: "x" }
-            model_repository_agents { agents [ { name: "checksum" } ] }
-            model_operations { op_library_filename: "libops.so" }
             model_metrics { }
+            runtime: ""
+            response_cache { enable: false }
+            model_transaction_policy { decoupled: false }
+            model_repository_agents { }
+            model_operations { }
             """);
         Assert.Equal("m", result.Config.Name);
-        Assert.Equal(
-            ["runtime", "sequence_batching", "response_cache", "cc_model_filenames", "metric_tags", "model_transaction_policy",
-             "batch_input", "batch_output", "model_repository_agents", "model_operations", "model_metrics"],
-            result.Warnings.Select(w => w.FieldPath));
-        Assert.Equal("config.pbtxt:3: field 'sequence_batching' is not supported by this server; ignored", result.Warnings[1].ToString());
+        Assert.Equal(["cc_model_filenames", "metric_tags", "model_metrics"], result.Warnings.Select(w => w.FieldPath));
+        Assert.Equal("config.pbtxt:2:1: field 'cc_model_filenames' is not supported by this server; ignored", result.Warnings[0].ToString());
+        Assert.Empty(result.Config.UnknownFields);
     }
 
-    [Fact]
-    public void Ensemble_scheduling_warns_and_is_ignored()
+    // A config that asks for something this server does not do must not load as if it had not asked: a stateful
+    // model served as stateless answers wrongly. The reason names the feature and where the config asked for it.
+    public static readonly TheoryData<string, string> UnsupportedFeatures = new()
     {
-        var result = Read("platform: 'ensemble' ensemble_scheduling { step [ { model_name: 'a' model_version: -1 } ] }");
-        Assert.Equal("ensemble_scheduling", Assert.Single(result.Warnings).FieldPath);
+        { "sequence_batching { max_sequence_idle_microseconds: 5000000 }", "config.pbtxt:2:1: sequence_batching: stateful models (sequence batching) are not supported by this server" },
+        { "sequence_batching { }", "config.pbtxt:2:1: sequence_batching: stateful models (sequence batching) are not supported" },
+        { "platform: 'ensemble'", "config.pbtxt:2:11: platform: ensemble models are not supported by this server" },
+        { "ensemble_scheduling { step [ { model_name: 'a' model_version: -1 } ] }", "config.pbtxt:2:1: ensemble_scheduling: ensemble models are not supported by this server" },
+        { "response_cache { enable: true }", "config.pbtxt:2:1: response_cache: the response cache is not supported by this server" },
+        { "model_transaction_policy { decoupled: true }", "config.pbtxt:2:1: model_transaction_policy: decoupled models (any number of responses per request) are not supported" },
+        { "instance_group { kind: KIND_CPU rate_limiter { resources [ { name: 'R1' count: 4 } ] } }", "config.pbtxt:2:33: instance_group[0].rate_limiter: the rate limiter (instance resources and priority) is not supported" },
+        { "instance_group { rate_limiter { priority: 2 } }", "instance_group[0].rate_limiter: the rate limiter" },
+        { "batch_input { kind: BATCH_ELEMENT_COUNT target_name: 'N' data_type: TYPE_INT32 source_input: 'x' }", "batch_input: batch inputs and outputs (ragged batching) are not supported" },
+        { "batch_output { target_name: 'y' kind: BATCH_SCATTER_WITH_INPUT_SHAPE source_input: 'x' }", "batch_output: batch inputs and outputs (ragged batching) are not supported" },
+        { "model_repository_agents { agents [ { name: 'checksum' } ] }", "model_repository_agents: repository agents (such as checksum or decryption) are not supported" },
+        { "model_operations { op_library_filename: 'libops.so' }", "model_operations: custom operation libraries are not supported" },
+        { "runtime: 'model.py'", "config.pbtxt:2:10: runtime: runtime 'model.py' is not supported by this server" },
+    };
+
+    [Theory]
+    [MemberData(nameof(UnsupportedFeatures))]
+    public void Features_this_server_does_not_implement_fail_naming_the_feature(string field, string expected)
+    {
+        var e = Assert.Throws<ModelConfigException>(() => Read("name: 'm'\n" + field));
+        Assert.Contains(expected, e.Message);
     }
 
     [Fact]
-    public void Unknown_fields_warn_with_line_and_path()
+    public void The_default_runtime_of_the_backend_is_accepted()
+    {
+        Assert.Equal("onnxruntime", Config("backend: 'onnxruntime' runtime: 'libtriton_onnxruntime.so'").Backend);
+    }
+
+    [Fact]
+    public void Unknown_fields_warn_with_location_and_the_closest_known_field()
     {
         var result = Read("""
             name: "m"
@@ -403,13 +423,49 @@ public sealed class ModelConfigReaderTests
               shape: [ 1 ]
             }
             dynamic_batching { max_queue_delay_us: 5 }
+            max_batchsize: 4
+            instance_group { cuont: 2 }
             """);
         Assert.Equal(
-            ["config.pbtxt:2: unknown field 'max_batch'; ignored",
-             "config.pbtxt:7: unknown field 'input[0].shape'; ignored",
-             "config.pbtxt:9: unknown field 'dynamic_batching.max_queue_delay_us'; ignored"],
+            ["config.pbtxt:2:1: unknown field 'max_batch' was ignored (did you mean 'max_batch_size'?)",
+             "config.pbtxt:7:3: unknown field 'input[0].shape' was ignored (did you mean 'reshape'?)",
+             "config.pbtxt:9:20: unknown field 'dynamic_batching.max_queue_delay_us' was ignored",
+             "config.pbtxt:10:1: unknown field 'max_batchsize' was ignored (did you mean 'max_batch_size'?)",
+             "config.pbtxt:11:18: unknown field 'instance_group[0].cuont' was ignored (did you mean 'count'?)"],
             result.Warnings.Select(w => w.ToString()));
+        Assert.All(result.Warnings, w => Assert.True(w.IsUnknownField));
+        Assert.Equal(["max_batch_size", "reshape", null, "max_batch_size", "count"], result.Warnings.Select(w => w.Suggestion));
         Assert.Equal(0, result.Config.MaxBatchSize);
+        Assert.Equal(result.Warnings, result.Config.UnknownFields);
+    }
+
+    [Fact]
+    public void A_failure_after_an_unknown_field_ends_with_it()
+    {
+        // The misspelt max_batch_size leaves max_batch_size 0, so the preferred batch size is what fails.
+        var e = Assert.Throws<ModelConfigException>(() => Read("""
+            max_batchsize: 8
+            dynamic_batching { preferred_batch_size: 4 }
+            """));
+        Assert.Equal(
+            "config.pbtxt:2:42: dynamic_batching.preferred_batch_size: preferred batch size 4 is larger than max_batch_size 0; "
+            + "note: config.pbtxt:1:1: unknown field 'max_batchsize' was ignored (did you mean 'max_batch_size'?)",
+            e.Message);
+        Assert.Equal("max_batchsize", Assert.Single(e.UnknownFields).FieldPath);
+    }
+
+    [Fact]
+    public void The_note_of_unknown_fields_is_appended_to_any_reason()
+    {
+        var unknown = Read("max_batchsize: 8\ninput { name: 'x' data_type: TYPE_FP32 dmis: 4 dims: 4 }").Config.UnknownFields;
+        Assert.Equal(
+            "version 1: shape mismatch; note: config.pbtxt:1:1: unknown field 'max_batchsize' was ignored (did you mean 'max_batch_size'?); "
+            + "config.pbtxt:2:40: unknown field 'input[0].dmis' was ignored (did you mean 'dims'?)",
+            ModelConfigWarning.AppendUnknownFields("version 1: shape mismatch", unknown));
+        Assert.Equal("unchanged", ModelConfigWarning.AppendUnknownFields("unchanged", []));
+        Assert.Equal(
+            "config.pbtxt:1:1: unknown field 'max_batchsize' (did you mean 'max_batch_size'?); config.pbtxt:2:40: unknown field 'input[0].dmis' (did you mean 'dims'?); strict",
+            ModelConfigWarning.UnknownFieldsError(unknown, "strict"));
     }
 
     [Fact]
@@ -438,9 +494,9 @@ public sealed class ModelConfigReaderTests
     [Fact]
     public void Unsupported_instance_group_fields_warn()
     {
-        var result = Read("instance_group { kind: KIND_CPU passive: true rate_limiter { priority: 2 } host_policy: 'numa0' }");
+        var result = Read("instance_group { kind: KIND_CPU passive: true rate_limiter { } host_policy: 'numa0' }");
         Assert.Equal(
-            ["instance_group[0].passive", "instance_group[0].rate_limiter", "instance_group[0].host_policy"],
+            ["instance_group[0].passive", "instance_group[0].host_policy"],
             result.Warnings.Select(w => w.FieldPath));
     }
 
@@ -471,20 +527,24 @@ public sealed class ModelConfigReaderTests
     }
 
     [Fact]
-    public void Reads_a_file_and_names_its_path_in_messages()
+    public void Reads_a_file_and_names_it_by_model_folder_in_messages()
     {
         var directory = Directory.CreateTempSubdirectory("config-reader-");
         try
         {
+            // Messages reach clients (repository index, load API): the model folder and file, never the server's path.
             var path = Path.Combine(directory.FullName, "config.pbtxt");
+            var shown = directory.Name + "/config.pbtxt";
             File.WriteAllText(path, "name: \"m\"\nbogus: 1\n" + MinimalIo);
             var result = ModelConfigReader.ReadFile(path);
             Assert.Equal("m", result.Config.Name);
-            Assert.Equal(path, Assert.Single(result.Warnings).FileName);
+            Assert.Equal(shown, Assert.Single(result.Warnings).FileName);
 
             File.WriteAllText(path, "name: 5");
             var e = Assert.Throws<ModelConfigException>(() => ModelConfigReader.ReadFile(path));
-            Assert.StartsWith(path + ":1:7: name:", e.Message);
+            Assert.StartsWith(shown + ":1:7: name:", e.Message);
+            Assert.DoesNotContain(directory.FullName, e.Message);
+            Assert.StartsWith("given/config.pbtxt:1:7", Assert.Throws<ModelConfigException>(() => ModelConfigReader.ReadFile(path, "given/config.pbtxt")).Message);
         }
         finally
         {

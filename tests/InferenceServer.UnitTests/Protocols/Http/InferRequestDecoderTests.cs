@@ -395,4 +395,35 @@ public sealed class InferRequestDecoderTests
         using var request = InferRequestDecoder.DecodeRaw("m", null, Config(0, Input(DataType.Bytes, 1)), []);
         Assert.Equal(new byte[] { 0, 0, 0, 0 }, Assert.Single(request.Inputs).Data.ToArray());
     }
+
+    // Triton's client sets these parameters after register_system_shared_memory / set_shared_memory; without a check the
+    // input would be refused as having no data, which sends the user looking in the wrong place.
+    public static readonly TheoryData<string, string> SharedMemoryRequests = new()
+    {
+        {
+            """{"inputs":[{"name":"a","datatype":"INT32","shape":[2],"parameters":{"shared_memory_region":"input_data","shared_memory_byte_size":8}}]}""",
+            "input 'a' refers to shared-memory region 'input_data', but this server does not support shared memory (system or CUDA); send its data in the request body"
+        },
+        {
+            """{"inputs":[{"name":"a","datatype":"INT32","shape":[2],"parameters":{"shared_memory_byte_size":8,"shared_memory_offset":0,"shared_memory_region":"r1"}}]}""",
+            "input 'a' refers to shared-memory region 'r1', but this server"
+        },
+        {
+            """{"inputs":[{"parameters":{"shared_memory_byte_size":8},"name":"a","datatype":"INT32","shape":[2]}]}""",
+            "input 'inputs[0]' refers to shared-memory region, but this server does not support shared memory"
+        },
+        {
+            $$$"""{"inputs":[{{{OneInput}}}],"outputs":[{"name":"y","parameters":{"shared_memory_region":"output_data","shared_memory_byte_size":8}}]}""",
+            "output 'y' asks to be written to shared-memory region 'output_data', but this server does not support shared memory (system or CUDA); leave the shared-memory parameters out to get it in the response"
+        },
+    };
+
+    [Theory]
+    [MemberData(nameof(SharedMemoryRequests))]
+    public void Shared_memory_parameters_are_refused_naming_the_region(string json, string expected)
+    {
+        Assert.StartsWith(expected, Rejected(json));
+        // Behind a binary body as well: the JSON header is read the same way.
+        Assert.StartsWith(expected, Rejected(json, Int32s(1, 2)));
+    }
 }

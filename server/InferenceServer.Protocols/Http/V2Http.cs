@@ -1,0 +1,72 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.ResponseCompression;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace InferenceServer.Protocols.Http;
+
+/// <summary>
+/// The REST front-end on its Kestrel endpoint: connections accepted there are marked, and their requests get response
+/// compression (gzip, deflate) and a <c>{"error": ...}</c> body on every error, including the routing's own 404 and 405.
+/// Requests on the other ports (metrics, gRPC) see none of it.
+/// </summary>
+public static class V2Http
+{
+    /// <summary>Registers response compression as the REST front-end uses it.</summary>
+    public static IServiceCollection AddV2Http(this IServiceCollection services)
+    {
+        services.AddResponseCompression(options =>
+        {
+            // Triton's two; the order breaks ties between equal q-values.
+            options.Providers.Add<GzipCompressionProvider>();
+            options.Providers.Add<DeflateCompressionProvider>();
+            // JSON, and the binary tensor extension's JSON header plus tensors.
+            options.MimeTypes = ["application/json", "application/octet-stream"];
+        });
+        services.Replace(ServiceDescriptor.Singleton<IResponseCompressionProvider, V2ResponseCompressionProvider>());
+        return services;
+    }
+
+    /// <summary>Marks the connections of <paramref name="listen"/> as REST connections.</summary>
+    public static ListenOptions UseV2Connections(this ListenOptions listen)
+    {
+        listen.Use(next => connection =>
+        {
+            connection.Features.Set(V2ConnectionFeature.Instance);
+            return next(connection);
+        });
+        return listen;
+    }
+
+    /// <summary>Adds the REST middleware for marked connections and maps every <c>/v2</c> route.</summary>
+    public static TApp UseV2Http<TApp>(this TApp app) where TApp : IApplicationBuilder, IEndpointRouteBuilder
+    {
+        app.UseWhen(
+            context => context.Features.Get<V2ConnectionFeature>() is not null,
+            rest => rest
+                .UseStatusCodePages(WriteStatusBodyAsync)
+                .UseResponseCompression());
+        app.MapV2Endpoints();
+        return app;
+    }
+
+    // An error status that left no body (no route, a wrong method, a handler that set only a status) gets one.
+    private static Task WriteStatusBodyAsync(StatusCodeContext status)
+    {
+        var context = status.HttpContext;
+        var request = context.Request;
+        var code = context.Response.StatusCode;
+        var message = code switch
+        {
+            StatusCodes.Status404NotFound => $"no endpoint {request.Method} {request.Path} on this server",
+            StatusCodes.Status405MethodNotAllowed => $"method {request.Method} is not allowed on {request.Path}; allowed: {context.Response.Headers.Allow}",
+            _ => ReasonPhrases.GetReasonPhrase(code),
+        };
+        return HttpErrors.WriteBodyAsync(context, message);
+    }
+}
