@@ -189,6 +189,12 @@ internal sealed class MaxRateSearch
         }
         var trial = await _runTrial(rate, full).ConfigureAwait(false);
         _trials.Add(trial);
+        if (_cancellationToken.IsCancellationRequested)
+        {
+            // Cut short, it failed for want of time, not of capacity: listed, but no verdict rests on it.
+            _stopReason = "interrupted";
+            return null;
+        }
         return trial;
     }
 
