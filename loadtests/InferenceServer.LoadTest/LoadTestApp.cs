@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Net;
 using InferenceServer.Grpc.Client;
 using InferenceServer.LoadTest.Capacity;
@@ -35,8 +36,7 @@ internal sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, TimeProv
         _liveDisplay = terminal && !global.NoProgress;
         if (global.Help)
         {
-            HelpText.Write(stdout);
-            return ExitCodes.Passed;
+            return LoadTestCommand.Root.Parse(["--help"]).Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
         }
         if (global.ServeTrivialPort is { } port)
         {
@@ -104,17 +104,17 @@ internal sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, TimeProv
         return exitCode;
     }
 
+    // One line: a script's log shows what was wrong without the whole help.
     private int Usage(string message)
     {
         stderr.WriteLine($"loadtest: {message}");
-        stderr.WriteLine("Run 'loadtest --help' for usage.");
         return ExitCodes.Usage;
     }
 
     private static string Describe(RunOptions o)
     {
         var load = o.FindMaxRate
-            ? $"capacity search from {Units.Rate(o.StartRate)}, {Units.Seconds(o.Profile.Duration.TotalSeconds)} per trial"
+            ? $"capacity search from {Units.Rate(o.StartRate)}, trials of {Units.Seconds(o.Profile.Duration.TotalSeconds)} to {Units.Seconds(o.MaxTrialDuration.TotalSeconds)}, sized for {Units.Count(TrialLength.SamplesFor(o.Sla))} samples"
             : $"{o.LoadText}{(o.Mode == LoadMode.Open ? $", {(o.Arrival == ArrivalProcess.Poisson ? "poisson" : "constant")} arrivals" : "")}, {Units.Seconds(o.Profile.Duration.TotalSeconds)}";
         var warmup = o.Warmup > TimeSpan.Zero ? $" (+{Units.Seconds(o.Warmup.TotalSeconds)} warm-up{(o.FindMaxRate ? " each" : "")})" : "";
         var inputs = o.InputFile is null ? $"generated inputs, batch {o.BatchSize}" : $"inputs from {o.InputFile}";
@@ -178,17 +178,23 @@ internal sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, TimeProv
 
     private async Task<RunReport> SearchCapacityAsync(RunOptions options, IReadOnlyList<InferenceInput> inputs, CeilingMeasurement? ceiling, CancellationToken cancellationToken)
     {
-        var result = await MaxRateSearch.SearchAsync(options.StartRate, options.MaxRate, options.Precision, options.MaxTrials, async rate =>
+        // Trials are sized for the SLA's percentile: full ones (bisection, repeats) gather its samples, scouting ones a tenth.
+        var samples = TrialLength.SamplesFor(options.Sla);
+        var result = await MaxRateSearch.SearchAsync(options.StartRate, options.MaxRate, options.Precision, options.MaxTrials, async (rate, full) =>
         {
+            var wanted = full ? samples : samples / 10;
+            var duration = TrialLength.Duration(rate, wanted, options.Profile.Duration, options.MaxTrialDuration);
             var trialOptions = options with
             {
-                Profile = LoadProfile.Constant(rate, options.Profile.Duration),
+                Profile = LoadProfile.Constant(rate, duration),
                 LoadText = $"rate {Units.Number(rate)}/s",
             };
-            var summary = await ExecuteAsync(trialOptions, inputs, options.Url, $"{options.Name}: capacity trial at {Units.Rate(rate)}", cancellationToken).ConfigureAwait(false);
+            var load = LoadAverage.TryRead();
+            var summary = await ExecuteAsync(trialOptions, inputs, options.Url,
+                $"{options.Name}: capacity trial at {Units.Rate(rate)} ({(full ? "full" : "scouting")}, {Units.Seconds(duration.TotalSeconds)})", cancellationToken).ConfigureAwait(false);
             var checks = SlaEvaluator.Evaluate(options.Sla, summary);
             var passed = !summary.Interrupted && summary.Successes > 0 && checks.All(c => c.Passed);
-            return new CapacityTrial(rate, passed, summary, checks);
+            return new CapacityTrial(rate, passed, summary, checks) { Full = full, Duration = duration, SamplesWanted = wanted, LoadAverage = load };
         }, cancellationToken).ConfigureAwait(false);
 
         var shown = result.Trials.LastOrDefault(t => t.Passed && t.Rate == result.MaxRate) ?? result.Trials.LastOrDefault();
@@ -202,7 +208,19 @@ internal sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, TimeProv
         {
             warnings.Add("in some trials the generator fell behind its schedule (over 1% of requests started late): near those rates the capacity found may be the generator's rather than the server's");
         }
-        if (ceiling is not null && result.MaxRate is { } max && max >= ceiling.Throughput * 0.8)
+        if (result.NoisyRates.Count > 0)
+        {
+            warnings.Add($"trials at the same rate disagreed at {string.Join(", ", result.NoisyRates.Select(Units.Rate))} (a repeat decided): the machine or the server was noisy there, so the capacity may move by more than the interval between runs");
+        }
+        if (result.Trials.Any(t => t.Full && t.Summary is { } s && s.Successes < t.SamplesWanted))
+        {
+            warnings.Add($"some full trials gathered fewer than the {Units.Count(samples)} samples the SLA's percentile needs (they were capped at --max-trial-duration {Units.Seconds(options.MaxTrialDuration.TotalSeconds)}): their percentiles rest on fewer slow requests");
+        }
+        if (result.MaxRate is not null && !result.Confirmed && !cancellationToken.IsCancellationRequested)
+        {
+            warnings.Add("the capacity found was not confirmed by a repeated full trial (the search stopped first): raise --max-trials");
+        }
+                if (ceiling is not null && result.MaxRate is { } max && max >= ceiling.Throughput * 0.8)
         {
             warnings.Add($"the capacity found ({Units.Rate(max)}) is at {Units.Share(max / ceiling.Throughput)} of the generator's own ceiling ({Units.Rate(ceiling.Throughput)}): the server may be able to do more than this machine can offer");
         }

@@ -9,14 +9,14 @@ internal sealed class RunningServer : IAsyncDisposable
     {
         Host = host;
         Client = new HttpClient { BaseAddress = host.HttpAddress };
-        MetricsClient = new HttpClient { BaseAddress = host.MetricsAddress };
+        MetricsClient = new HttpClient { BaseAddress = host.MetricsEnabled ? host.MetricsAddress : null };
     }
 
     public ServerHost Host { get; }
 
     public HttpClient Client { get; }
 
-    /// <summary>A client pointed at the metrics endpoint (its own port).</summary>
+    /// <summary>A client pointed at the metrics endpoint (its own port); without a base address when metrics are off.</summary>
     public HttpClient MetricsClient { get; }
 
     public static async Task<RunningServer> StartAsync(string repository, params (string Key, string Value)[] settings)

@@ -1,3 +1,6 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Parsing;
 using System.Globalization;
 using InferenceServer.LoadTest.Load;
 using InferenceServer.LoadTest.Scenarios;
@@ -7,10 +10,12 @@ using InferenceServer.LoadTest.Targets;
 namespace InferenceServer.LoadTest.Cli;
 
 /// <summary>
-/// Turns the command line (and a scenario file's defaults and scenarios) into an <see cref="Invocation"/>. Settings
-/// are layered — scenario file defaults, then the scenario, then the command line — and a layer that sets the load
-/// (concurrency, rate, stages) replaces what lower layers said about it, so a scenario can say <c>rate</c> where the
-/// defaults said <c>concurrency</c> (see <see cref="Merge"/>). Contradictions that remain are errors.
+/// Turns the command line (and a scenario file's defaults and scenarios) into an <see cref="Invocation"/>, through
+/// System.CommandLine (<see cref="LoadTestCommand"/>). Settings are layered — scenario file defaults, then the scenario,
+/// then the command line — and a layer that sets the load (concurrency, rate, stages) replaces what lower layers said
+/// about it, so a scenario can say <c>rate</c> where the defaults said <c>concurrency</c> (see <see cref="Merge"/>). Each
+/// scenario's layered settings are parsed by the same command as the command line, so a value in a file is checked
+/// exactly as a flag is. Contradictions that remain are errors.
 /// </summary>
 internal static class ArgumentParser
 {
@@ -18,30 +23,32 @@ internal static class ArgumentParser
 
     public static Invocation Parse(IReadOnlyList<string> args)
     {
-        var cli = ParseArguments(args);
-        if (cli.ContainsKey("help"))
+        var parsed = LoadTestCommand.Root.Parse(args, LoadTestCommand.Configuration);
+        if (parsed.Action is HelpAction)
         {
             return new Invocation(new GlobalOptions { Help = true }, []);
         }
+        ThrowOnError(parsed);
+        var cli = Given(parsed);
         if (!cli.TryGetValue("scenario-file", out var scenarioPath))
         {
             if (cli.ContainsKey("scenario"))
             {
                 throw new UsageException("--scenario needs --scenario-file");
             }
-            var global = BuildGlobal(cli);
+            var global = BuildGlobal(parsed);
             var onlyCeiling = global.ServeTrivialPort is not null || (global.Ceiling && !cli.ContainsKey("model"));
             if (onlyCeiling)
             {
                 // A bare --ceiling measures the protocol and concurrency given, if any.
                 global = global with
                 {
-                    CeilingProtocol = cli.TryGetValue("protocol", out var protocol) ? ProtocolNames.Parse(protocol) : Protocol.RestJson,
-                    CeilingConcurrency = cli.TryGetValue("concurrency", out var concurrency) ? Integer(concurrency, "--concurrency", 1, 100_000) : 32,
+                    CeilingProtocol = parsed.GetResult(LoadTestCommand.Protocol) is null ? Protocol.RestJson : parsed.GetValue(LoadTestCommand.Protocol),
+                    CeilingConcurrency = IsGiven(parsed, LoadTestCommand.Concurrency) ? parsed.GetValue(LoadTestCommand.Concurrency) : 32,
                 };
                 return new Invocation(global, []);
             }
-            return new Invocation(global, [BuildRun("run", cli)]);
+            return new Invocation(global, [BuildRun("run", parsed)]);
         }
 
         ScenarioFile file;
@@ -61,13 +68,13 @@ internal static class ArgumentParser
         {
             foreach (var key in layer.Keys)
             {
-                if (Flags.Find(key) is null || key is "scenario-file" or "scenario" or "help")
+                if (!LoadTestCommand.All.Any(o => o.Name == "--" + key) || key is "scenario-file" or "scenario")
                 {
                     throw new UsageException($"--scenario-file {scenarioPath}: unknown setting '{key}'");
                 }
             }
         }
-        var globals = Merge(file.Defaults, cli);
+        var globals = Reparse(Merge(file.Defaults, cli));
         var selected = file.Scenarios;
         if (cli.TryGetValue("scenario", out var wanted))
         {
@@ -80,10 +87,9 @@ internal static class ArgumentParser
         var runs = new List<RunOptions>();
         foreach (var scenario in selected)
         {
-            var settings = Merge(Merge(file.Defaults, scenario.Settings), cli);
             try
             {
-                runs.Add(BuildRun(scenario.Name, settings));
+                runs.Add(BuildRun(scenario.Name, Reparse(Merge(Merge(file.Defaults, scenario.Settings), cli))));
             }
             catch (UsageException e)
             {
@@ -93,48 +99,80 @@ internal static class ArgumentParser
         return new Invocation(BuildGlobal(globals), runs);
     }
 
-    /// <summary>Reads <c>--name value</c>, <c>--name=value</c> and switches into a table keyed by flag name.</summary>
-    public static Dictionary<string, string> ParseArguments(IReadOnlyList<string> args)
+    /// <summary>
+    /// Throws the first problem as one line: an unknown flag or stray argument, a flag given twice or without its value,
+    /// else the first value that did not parse (our parsers' messages name the flag and what it takes).
+    /// </summary>
+    private static void ThrowOnError(ParseResult parsed)
     {
-        var settings = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 0; i < args.Count; i++)
+        if (parsed.Errors.Count == 0)
         {
-            var arg = args[i];
-            if (arg is "-h" or "-?")
+            return;
+        }
+        if (parsed.UnmatchedTokens.Count > 0)
+        {
+            var token = parsed.UnmatchedTokens[0];
+            // A switch takes its value only when it reads as true or false; anything else is left over after it.
+            var tokens = parsed.Tokens;
+            for (var i = 1; i < tokens.Count; i++)
             {
-                arg = "--help";
+                if (tokens[i].Value == token && tokens[i].Type == TokenType.Argument && tokens[i - 1].Type == TokenType.Option
+                    && LoadTestCommand.All.FirstOrDefault(o => o.Name == tokens[i - 1].Value) is Option<bool> toggle)
+                {
+                    throw new UsageException($"{toggle.Name}: '{token}' is not true or false");
+                }
             }
-            if (!arg.StartsWith("--", StringComparison.Ordinal))
+            throw new UsageException(token.StartsWith('-')
+                ? $"unknown flag '{token.Split('=', ':')[0]}' (see --help)"
+                : $"unexpected argument '{token}' (flags start with --; see --help)");
+        }
+        foreach (var option in LoadTestCommand.All)
+        {
+            if (parsed.GetResult(option) is not { Implicit: false } result)
             {
-                throw new UsageException($"unexpected argument '{arg}' (flags start with --; see --help)");
+                continue;
             }
-            var equals = arg.IndexOf('=', StringComparison.Ordinal);
-            var name = equals < 0 ? arg[2..] : arg[2..equals];
-            var flag = Flags.Find(name) ?? throw new UsageException($"unknown flag '--{name}' (see --help)");
-            string value;
-            if (equals >= 0)
+            if (result.IdentifierTokenCount > 1 || result.Tokens.Count > option.Arity.MaximumNumberOfValues)
             {
-                value = arg[(equals + 1)..];
+                throw new UsageException($"{option.Name} is given twice");
             }
-            else if (flag.IsSwitch)
+            if (result.Tokens.Count < option.Arity.MinimumNumberOfValues)
             {
-                value = i + 1 < args.Count && bool.TryParse(args[i + 1], out _) ? args[++i] : "true";
-            }
-            else if (i + 1 < args.Count)
-            {
-                value = args[++i];
-            }
-            else
-            {
-                throw new UsageException($"--{name} needs a value ({flag.Value})");
-            }
-            if (!settings.TryAdd(name, value))
-            {
-                throw new UsageException($"--{name} is given twice");
+                throw new UsageException($"{option.Name} needs a value ({option.HelpName})");
             }
         }
-        return settings;
+        throw new UsageException(parsed.Errors[0].Message);
     }
+
+    /// <summary>The flags given explicitly, by name without dashes, with their text (a bare switch is "true").</summary>
+    private static Dictionary<string, string> Given(ParseResult parsed)
+    {
+        var given = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var option in LoadTestCommand.All)
+        {
+            if (parsed.GetResult(option) is { Implicit: false } result)
+            {
+                given[option.Name[2..]] = result.Tokens.Count == 0 ? "true" : result.Tokens[0].Value;
+            }
+        }
+        return given;
+    }
+
+    /// <summary>Layered settings parsed by the command, as if they had been typed.</summary>
+    private static ParseResult Reparse(IReadOnlyDictionary<string, string> settings)
+    {
+        var args = new List<string>(settings.Count);
+        foreach (var (key, value) in settings)
+        {
+            // One token per setting: the value may start with a dash or hold spaces.
+            args.Add($"--{key}={value}");
+        }
+        var parsed = LoadTestCommand.Root.Parse(args, LoadTestCommand.Configuration);
+        ThrowOnError(parsed);
+        return parsed;
+    }
+
+    private static bool IsGiven(ParseResult parsed, Option option) => parsed.GetResult(option) is { Implicit: false };
 
     /// <summary>
     /// <paramref name="upper"/> over <paramref name="lower"/>: a load set above replaces the load below, and stages
@@ -162,43 +200,39 @@ internal static class ArgumentParser
         return merged;
     }
 
-    private static GlobalOptions BuildGlobal(IReadOnlyDictionary<string, string> s)
+    private static GlobalOptions BuildGlobal(ParseResult p)
     {
-        var ceilingUrl = s.TryGetValue("ceiling-url", out var url) ? ParseUrl(url, "--ceiling-url") : null;
+        var ceilingUrl = p.GetValue(LoadTestCommand.CeilingUrl);
         return new GlobalOptions
         {
-            JsonPath = s.GetValueOrDefault("json"),
-            ReportPath = s.GetValueOrDefault("report"),
-            Ceiling = Switch(s, "ceiling") || ceilingUrl is not null,
+            JsonPath = p.GetValue(LoadTestCommand.Json),
+            ReportPath = p.GetValue(LoadTestCommand.Report),
+            Ceiling = p.GetValue(LoadTestCommand.Ceiling) || ceilingUrl is not null,
             CeilingUrl = ceilingUrl,
-            CeilingDuration = s.TryGetValue("ceiling-duration", out var d) ? PositiveDuration(d, "--ceiling-duration") : TimeSpan.FromSeconds(5),
-            CeilingWarnShare = s.TryGetValue("ceiling-warn", out var w) ? Share(w, "--ceiling-warn") : 0.8,
-            ServeTrivialPort = s.TryGetValue("serve-trivial", out var port) ? Integer(port, "--serve-trivial", 0, 65534) : null,
-            NoProgress = Switch(s, "no-progress"),
+            CeilingDuration = IsGiven(p, LoadTestCommand.CeilingDuration) ? p.GetValue(LoadTestCommand.CeilingDuration) : TimeSpan.FromSeconds(5),
+            CeilingWarnShare = p.GetValue(LoadTestCommand.CeilingWarn),
+            ServeTrivialPort = IsGiven(p, LoadTestCommand.ServeTrivial) ? p.GetValue(LoadTestCommand.ServeTrivial) : null,
+            NoProgress = p.GetValue(LoadTestCommand.NoProgress),
         };
     }
 
-    private static RunOptions BuildRun(string name, IReadOnlyDictionary<string, string> s)
+    private static RunOptions BuildRun(string name, ParseResult p)
     {
-        var protocol = s.TryGetValue("protocol", out var p) ? ProtocolNames.Parse(p) : Protocol.RestJson;
-        var url = s.TryGetValue("url", out var u) ? ParseUrl(u, "--url") : new Uri(protocol == Protocol.Grpc ? "http://127.0.0.1:8001" : "http://127.0.0.1:8000");
-        var model = s.GetValueOrDefault("model");
+        var protocol = IsGiven(p, LoadTestCommand.Protocol) ? p.GetValue(LoadTestCommand.Protocol) : Protocol.RestJson;
+        var url = p.GetValue(LoadTestCommand.Url) ?? new Uri(protocol == Protocol.Grpc ? "http://127.0.0.1:8001" : "http://127.0.0.1:8000");
+        var model = p.GetValue(LoadTestCommand.Model);
         if (string.IsNullOrWhiteSpace(model))
         {
             throw new UsageException("--model is required (the model to load-test)");
         }
 
-        var findMaxRate = Switch(s, "find-max-rate");
-        var hasConcurrency = s.TryGetValue("concurrency", out var concurrencyText);
-        var hasRate = s.TryGetValue("rate", out var rateText);
-        var hasStages = s.TryGetValue("stages", out var stagesText);
-        var hasDuration = s.TryGetValue("duration", out var durationText);
-        var loop = s.GetValueOrDefault("loop");
-        if (loop is not null and not "open" and not "closed")
-        {
-            throw new UsageException($"--loop: '{loop}' is not open or closed");
-        }
-        if (loop is not null && !hasStages)
+        var findMaxRate = p.GetValue(LoadTestCommand.FindMaxRate);
+        var hasConcurrency = IsGiven(p, LoadTestCommand.Concurrency);
+        var hasRate = IsGiven(p, LoadTestCommand.Rate);
+        var hasStages = IsGiven(p, LoadTestCommand.Stages);
+        var hasDuration = IsGiven(p, LoadTestCommand.Duration);
+        var hasLoop = IsGiven(p, LoadTestCommand.Loop);
+        if (hasLoop && !hasStages)
         {
             throw new UsageException("--loop says what --stages targets are; without --stages use --concurrency (closed) or --rate (open)");
         }
@@ -219,16 +253,16 @@ internal static class ArgumentParser
             throw new UsageException("--find-max-rate searches open-loop rates; drop --concurrency/--stages");
         }
 
-        var duration = hasDuration ? PositiveDuration(durationText!, "--duration") : TimeSpan.FromSeconds(findMaxRate ? 5 : 10);
+        var duration = hasDuration ? p.GetValue(LoadTestCommand.Duration) : TimeSpan.FromSeconds(findMaxRate ? 5 : 10);
         IReadOnlyList<Stage>? stages = null;
         LoadMode mode;
         LoadProfile profile;
         string loadText;
-        double? rate = hasRate ? PositiveNumber(rateText!, "--rate") : null;
+        double? rate = hasRate ? p.GetValue(LoadTestCommand.Rate) : null;
         if (hasStages)
         {
-            stages = StagesText.Parse(stagesText!);
-            mode = loop == "closed" ? LoadMode.Closed : LoadMode.Open;
+            stages = p.GetValue(LoadTestCommand.Stages)!;
+            mode = hasLoop ? p.GetValue(LoadTestCommand.Loop) : LoadMode.Open;
             profile = new LoadProfile(stages);
             loadText = $"stages {StagesText.Format(stages)} ({(mode == LoadMode.Open ? "requests/s" : "workers")})";
             if (mode == LoadMode.Closed && stages.Any(st => st.Target != Math.Floor(st.Target)))
@@ -239,7 +273,7 @@ internal static class ArgumentParser
         else if (findMaxRate)
         {
             mode = LoadMode.Open;
-            var start = s.TryGetValue("start-rate", out var startText) ? PositiveNumber(startText, "--start-rate") : rate ?? 100;
+            var start = IsGiven(p, LoadTestCommand.StartRate) ? p.GetValue(LoadTestCommand.StartRate) : rate ?? 100;
             profile = LoadProfile.Constant(start, duration);
             loadText = "capacity search";
         }
@@ -252,42 +286,32 @@ internal static class ArgumentParser
         else
         {
             mode = LoadMode.Closed;
-            var concurrency = hasConcurrency ? Integer(concurrencyText!, "--concurrency", 1, 100_000) : 1;
+            var concurrency = p.GetValue(LoadTestCommand.Concurrency);
             profile = LoadProfile.Constant(concurrency, duration);
             loadText = $"concurrency {concurrency}";
         }
 
-        var arrival = ArrivalProcess.Constant;
-        if (s.TryGetValue("arrival", out var arrivalText))
+        if (IsGiven(p, LoadTestCommand.Arrival) && mode != LoadMode.Open)
         {
-            if (mode != LoadMode.Open)
-            {
-                throw new UsageException("--arrival applies to open loop (--rate, --stages or --find-max-rate)");
-            }
-            arrival = arrivalText.ToLowerInvariant() switch
-            {
-                "constant" or "uniform" => ArrivalProcess.Constant,
-                "poisson" => ArrivalProcess.Poisson,
-                _ => throw new UsageException($"--arrival: '{arrivalText}' is not constant or poisson"),
-            };
+            throw new UsageException("--arrival applies to open loop (--rate, --stages or --find-max-rate)");
         }
 
-        var input = s.GetValueOrDefault("input");
-        if (input is not null && (s.ContainsKey("batch-size") || s.ContainsKey("distinct-inputs")))
+        var input = p.GetValue(LoadTestCommand.Input);
+        if (input is not null && (IsGiven(p, LoadTestCommand.BatchSize) || IsGiven(p, LoadTestCommand.DistinctInputs)))
         {
             throw new UsageException("--batch-size and --distinct-inputs shape generated inputs; the requests in --input carry their own");
         }
 
-        IReadOnlyList<SlaAssertion> sla = s.TryGetValue("sla", out var slaText) ? SlaParser.Parse(slaText) : [];
+        var sla = p.GetValue(LoadTestCommand.Sla) ?? [];
         if (findMaxRate && sla.Count == 0)
         {
             throw new UsageException("--find-max-rate needs --sla: the capacity is the highest rate that meets it");
         }
-        foreach (var flag in (string[])["start-rate", "max-rate", "precision", "max-trials"])
+        foreach (var option in (Option[])[LoadTestCommand.StartRate, LoadTestCommand.MaxRate, LoadTestCommand.Precision, LoadTestCommand.MaxTrials, LoadTestCommand.MaxTrialDuration])
         {
-            if (!findMaxRate && s.ContainsKey(flag))
+            if (!findMaxRate && IsGiven(p, option))
             {
-                throw new UsageException($"--{flag} belongs to --find-max-rate");
+                throw new UsageException($"{option.Name} belongs to --find-max-rate");
             }
         }
 
@@ -296,87 +320,32 @@ internal static class ArgumentParser
             Name = name,
             Url = url,
             Model = model,
-            Version = s.GetValueOrDefault("version"),
+            Version = p.GetValue(LoadTestCommand.ModelVersion),
             Protocol = protocol,
             Mode = mode,
             Profile = profile,
             LoadText = loadText,
             Stages = stages,
-            Arrival = arrival,
-            Warmup = s.TryGetValue("warmup", out var warmup) ? DurationText.Parse(warmup, "--warmup") : TimeSpan.FromSeconds(hasStages ? 0 : findMaxRate ? 1 : 2),
+            Arrival = IsGiven(p, LoadTestCommand.Arrival) ? p.GetValue(LoadTestCommand.Arrival) : ArrivalProcess.Constant,
+            Warmup = IsGiven(p, LoadTestCommand.Warmup) ? p.GetValue(LoadTestCommand.Warmup) : TimeSpan.FromSeconds(hasStages ? 0 : findMaxRate ? 1 : 2),
             InputFile = input,
-            BatchSize = s.TryGetValue("batch-size", out var batch) ? Integer(batch, "--batch-size", 1, 1 << 20) : 1,
-            DistinctInputs = s.TryGetValue("distinct-inputs", out var distinct) ? Integer(distinct, "--distinct-inputs", 1, 100_000) : 16,
-            Seed = s.TryGetValue("seed", out var seed) ? Integer(seed, "--seed", 0, int.MaxValue) : 1,
-            Timeout = s.TryGetValue("timeout", out var timeout) ? PositiveDuration(timeout, "--timeout") : TimeSpan.FromSeconds(10),
-            Connections = s.TryGetValue("connections", out var connections) ? Integer(connections, "--connections", 1, 100_000) : null,
-            MaxInFlight = s.TryGetValue("max-in-flight", out var inFlight) ? Integer(inFlight, "--max-in-flight", 1, 10_000_000) : 10_000,
-            LateThreshold = s.TryGetValue("late-threshold", out var late) ? DurationText.Parse(late, "--late-threshold") : TimeSpan.FromMilliseconds(1),
-            SpinWindow = s.TryGetValue("spin-window", out var spin) ? DurationText.Parse(spin, "--spin-window") : TimeSpan.FromMilliseconds(2),
-            SampleInterval = s.TryGetValue("sample-interval", out var sample) ? PositiveDuration(sample, "--sample-interval") : TimeSpan.FromSeconds(1),
+            BatchSize = p.GetValue(LoadTestCommand.BatchSize),
+            DistinctInputs = p.GetValue(LoadTestCommand.DistinctInputs),
+            Seed = p.GetValue(LoadTestCommand.Seed),
+            Timeout = IsGiven(p, LoadTestCommand.Timeout) ? p.GetValue(LoadTestCommand.Timeout) : TimeSpan.FromSeconds(10),
+            Connections = IsGiven(p, LoadTestCommand.Connections) ? p.GetValue(LoadTestCommand.Connections) : null,
+            MaxInFlight = p.GetValue(LoadTestCommand.MaxInFlight),
+            LateThreshold = IsGiven(p, LoadTestCommand.LateThreshold) ? p.GetValue(LoadTestCommand.LateThreshold) : TimeSpan.FromMilliseconds(1),
+            SpinWindow = IsGiven(p, LoadTestCommand.SpinWindow) ? p.GetValue(LoadTestCommand.SpinWindow) : TimeSpan.FromMilliseconds(2),
+            SampleInterval = IsGiven(p, LoadTestCommand.SampleInterval) ? p.GetValue(LoadTestCommand.SampleInterval) : TimeSpan.FromSeconds(1),
             Sla = sla,
-            SlaText = slaText,
+            SlaText = p.GetResult(LoadTestCommand.Sla) is { Implicit: false } slaResult ? slaResult.Tokens[0].Value : null,
             FindMaxRate = findMaxRate,
             StartRate = profile.MaxLevel,
-            MaxRate = s.TryGetValue("max-rate", out var maxRate) ? PositiveNumber(maxRate, "--max-rate") : 1_000_000,
-            Precision = s.TryGetValue("precision", out var precision) ? Share(precision, "--precision") : 0.05,
-            MaxTrials = s.TryGetValue("max-trials", out var trials) ? Integer(trials, "--max-trials", 1, 1000) : 15,
+            MaxRate = p.GetValue(LoadTestCommand.MaxRate),
+            Precision = p.GetValue(LoadTestCommand.Precision),
+            MaxTrials = p.GetValue(LoadTestCommand.MaxTrials),
+            MaxTrialDuration = IsGiven(p, LoadTestCommand.MaxTrialDuration) ? p.GetValue(LoadTestCommand.MaxTrialDuration) : TimeSpan.FromSeconds(60),
         };
-    }
-
-    private static Uri ParseUrl(string text, string flag)
-    {
-        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
-        {
-            throw new UsageException($"{flag}: '{text}' is not an http:// or https:// address");
-        }
-        return uri;
-    }
-
-    private static bool Switch(IReadOnlyDictionary<string, string> s, string name) =>
-        s.TryGetValue(name, out var value) && (bool.TryParse(value, out var on) ? on : throw new UsageException($"--{name}: '{value}' is not true or false"));
-
-    private static int Integer(string text, string flag, int min, int max)
-    {
-        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
-        {
-            throw new UsageException($"{flag}: '{text}' is not a whole number from {min} to {max}");
-        }
-        return value;
-    }
-
-    private static double PositiveNumber(string text, string flag)
-    {
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || value <= 0 || !double.IsFinite(value))
-        {
-            throw new UsageException($"{flag}: '{text}' is not a positive number");
-        }
-        return value;
-    }
-
-    private static TimeSpan PositiveDuration(string text, string flag)
-    {
-        var value = DurationText.Parse(text, flag);
-        if (value <= TimeSpan.Zero)
-        {
-            throw new UsageException($"{flag}: '{text}' must be longer than zero");
-        }
-        return value;
-    }
-
-    /// <summary>A share written as <c>80%</c> or <c>0.8</c>.</summary>
-    private static double Share(string text, string flag)
-    {
-        var percent = text.EndsWith('%');
-        if (!double.TryParse(percent ? text[..^1] : text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || value <= 0)
-        {
-            throw new UsageException($"{flag}: '{text}' is not a share such as 5% or 0.05");
-        }
-        value = percent ? value / 100 : value;
-        if (value > 1)
-        {
-            throw new UsageException($"{flag}: '{text}' is more than 100%");
-        }
-        return value;
     }
 }

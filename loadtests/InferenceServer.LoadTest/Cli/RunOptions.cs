@@ -65,7 +65,10 @@ internal sealed record RunOptions
     /// <summary>Capacity search stops once the bracket is narrower than this share of its upper end.</summary>
     public double Precision { get; init; } = 0.05;
 
-    public int MaxTrials { get; init; } = 15;
+    public int MaxTrials { get; init; } = 40;
+
+    /// <summary>Capacity search: no trial runs longer than this, however few samples a low rate gathers in it.</summary>
+    public TimeSpan MaxTrialDuration { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>The connections actually used.</summary>
     /// <remarks>

@@ -1,32 +1,26 @@
-using System.Numerics;
-using System.Runtime.CompilerServices;
+using HdrHistogram;
 
 namespace InferenceServer.LoadTest.Histograms;
 
 /// <summary>
-/// A high-dynamic-range histogram of durations in nanoseconds with log-linear buckets: values below 256 ns each get a
-/// bucket of their own; above, every power-of-two range [2^e, 2^(e+1)) is split into 128 equal buckets. A bucket is
-/// thus never wider than 1/128 of its lower bound, and reporting its midpoint is off by at most 1/256 (0.4%) of any
-/// value in it, from 1 ns up to <see cref="MaxTrackable"/> (about 68.7 s) in 3,840 counters (30 KB).
+/// Durations in nanoseconds, counted in an HdrHistogram from 1 ns to <see cref="HighestTrackable"/> (60 s) at
+/// <see cref="SignificantDigits"/> significant digits: every value shares its counter only with values within 1/1024
+/// of it, and is reported as the middle of that range, so a reported percentile is off by at most 1/2048 (0.05%).
+/// Next to the counts it keeps the exact count, minimum, maximum and sum, which HdrHistogram only approximates.
 /// </summary>
 /// <remarks>
-/// One writer at a time: recording is plain increments, no locks or interlocked operations. A reader on another
-/// thread may read the counters while the writer records (see <see cref="AddDeltaTo"/>); each counter only grows,
-/// so what it sees is a slightly older but consistent-enough picture.
+/// One writer at a time (a thread's own histogram, or a merge); concurrent recording goes through
+/// <see cref="LatencyRecorder"/>. Values past the trackable range count at its top and keep their exact maximum.
 /// </remarks>
 internal sealed class LatencyHistogram
 {
-    /// <summary>log2 of the buckets per power of two.</summary>
-    public const int SubBucketBits = 7;
+    /// <summary>The largest value counted apart from others: 60 s. Larger values count here; their exact maximum is kept.</summary>
+    public const long HighestTrackable = 60_000_000_000;
 
-    /// <summary>The largest value kept apart from others; larger values count in the last bucket (their exact maximum is kept).</summary>
-    public const long MaxTrackable = (1L << 36) - 1;
+    /// <summary>Decimal digits of resolution at every magnitude.</summary>
+    public const int SignificantDigits = 3;
 
-    /// <summary>How many buckets cover 0..<see cref="MaxTrackable"/>.</summary>
-    public static readonly int BucketCount = IndexOf(MaxTrackable) + 1;
-
-    private const int SubBuckets = 1 << SubBucketBits;
-    private readonly long[] _counts = new long[BucketCount];
+    private readonly LongHistogram _counts = Create();
     private long _count;
     private long _min = long.MaxValue;
     private long _max;
@@ -35,64 +29,36 @@ internal sealed class LatencyHistogram
     /// <summary>Values recorded.</summary>
     public long Count => Volatile.Read(ref _count);
 
-    /// <summary>The smallest value recorded exactly (0 when empty).</summary>
+    /// <summary>The smallest value recorded, exactly (0 when empty).</summary>
     public long Min => _count == 0 ? 0 : _min;
 
-    /// <summary>The largest value recorded exactly (0 when empty).</summary>
+    /// <summary>The largest value recorded, exactly (0 when empty).</summary>
     public long Max => _max;
 
-    /// <summary>Mean of the recorded values (0 when empty).</summary>
+    /// <summary>Mean of the recorded values, exactly (0 when empty).</summary>
     public double Mean => _count == 0 ? 0 : _sum / _count;
 
+    /// <summary>An empty HdrHistogram of this range and resolution.</summary>
+    public static LongHistogram Create() => new(1, HighestTrackable, SignificantDigits);
+
     /// <summary>Records one value in nanoseconds; negative values count as 0.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Record(long nanoseconds)
     {
         if (nanoseconds < 0)
         {
             nanoseconds = 0;
         }
-        _counts[IndexOf(Math.Min(nanoseconds, MaxTrackable))]++;
+        _counts.RecordValue(Math.Min(nanoseconds, HighestTrackable));
         _sum += nanoseconds;
-        if (nanoseconds < _min)
-        {
-            _min = nanoseconds;
-        }
-        if (nanoseconds > _max)
-        {
-            _max = nanoseconds;
-        }
-        // Published last, so a reader that sees the count also sees (at least) the value's bucket on x64/arm64 alike.
+        _min = Math.Min(_min, nanoseconds);
+        _max = Math.Max(_max, nanoseconds);
         Volatile.Write(ref _count, _count + 1);
     }
 
-    /// <summary>The bucket a value falls in.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int IndexOf(long value)
-    {
-        var shift = Math.Max(0, BitOperations.Log2((ulong)value) - SubBucketBits);
-        return (shift << SubBucketBits) + (int)(value >> shift);
-    }
-
-    /// <summary>The smallest value of bucket <paramref name="index"/>.</summary>
-    public static long LowerBound(int index)
-    {
-        var shift = Math.Max(0, (index >> SubBucketBits) - 1);
-        return (long)(index - (shift << SubBucketBits)) << shift;
-    }
-
-    /// <summary>How many consecutive values bucket <paramref name="index"/> holds.</summary>
-    public static long Width(int index) => 1L << Math.Max(0, (index >> SubBucketBits) - 1);
-
-    /// <summary>The value reported for bucket <paramref name="index"/>: its middle.</summary>
-    public static long Representative(int index) => LowerBound(index) + (Width(index) >> 1);
-
-    /// <summary>How many values fell in bucket <paramref name="index"/>.</summary>
-    public long CountAt(int index) => _counts[index];
-
     /// <summary>
     /// The value at percentile <paramref name="percentile"/> (0–100) by nearest rank: the smallest recorded value with at
-    /// least that share of values at or below it, as its bucket's middle, clamped to the exact minimum and maximum.
+    /// least that share of values at or below it, as the middle of its counter's range, clamped to the exact minimum
+    /// and maximum.
     /// </summary>
     public long ValueAtPercentile(double percentile)
     {
@@ -108,82 +74,61 @@ internal sealed class LatencyHistogram
             // The top rank is the maximum, known exactly (also when it lies past the trackable range).
             return Max;
         }
-        long seen = 0;
-        for (var i = 0; i < _counts.Length; i++)
+        // HdrHistogram rounds the rank to the nearest; asking for rank/count exactly gives the nearest rank itself.
+        var value = _counts.GetValueAtPercentile(100.0 * rank / count);
+        return Math.Clamp(_counts.MedianEquivalentValue(value), Min, Max);
+    }
+
+    /// <summary>The value reported for <paramref name="nanoseconds"/>: the middle of the range counted with it.</summary>
+    public long Representative(long nanoseconds) => _counts.MedianEquivalentValue(Math.Min(nanoseconds, HighestTrackable));
+
+    /// <summary>The lowest value counted together with <paramref name="nanoseconds"/>.</summary>
+    public long LowestEquivalent(long nanoseconds) => _counts.LowestEquivalentValue(nanoseconds);
+
+    /// <summary>How many consecutive values are counted together with <paramref name="nanoseconds"/>.</summary>
+    public long EquivalentRange(long nanoseconds) => _counts.SizeOfEquivalentValueRange(nanoseconds);
+
+    /// <summary>How many values were counted together with <paramref name="nanoseconds"/> (past the range: at its top).</summary>
+    public long CountAt(long nanoseconds) => _counts.GetCountAtValue(Math.Clamp(nanoseconds, 0, HighestTrackable));
+
+    /// <summary>Every non-empty counter, lowest first: the values it holds [Low, High) and how many.</summary>
+    public IEnumerable<(long Low, long High, long Count)> Counters()
+    {
+        foreach (var value in _counts.RecordedValues())
         {
-            seen += _counts[i];
-            if (seen >= rank)
-            {
-                return Math.Clamp(Representative(i), Min, Max);
-            }
+            var low = _counts.LowestEquivalentValue(value.ValueIteratedTo);
+            yield return (low, low + _counts.SizeOfEquivalentValueRange(low), value.CountAtValueIteratedTo);
         }
-        return Max;
     }
 
     /// <summary>Adds every value of <paramref name="other"/> to this histogram (merging per-thread histograms).</summary>
     public void Add(LatencyHistogram other)
     {
-        var count = other.Count;
+        if (other.Count == 0)
+        {
+            return;
+        }
+        AddCounts(other._counts, other._count, other._min, other._max, other._sum);
+    }
+
+    /// <summary>Adds HdrHistogram counts whose count, extremes and sum are known (exactly or not) from elsewhere.</summary>
+    internal void AddCounts(HistogramBase counts, long count, long min, long max, double sum)
+    {
         if (count == 0)
         {
             return;
         }
-        for (var i = 0; i < _counts.Length; i++)
-        {
-            _counts[i] += other._counts[i];
-        }
+        _counts.Add(counts);
         _count += count;
-        _sum += other._sum;
-        _min = Math.Min(_min, other._min);
-        _max = Math.Max(_max, other._max);
-    }
-
-    /// <summary>
-    /// Adds to <paramref name="target"/> what this histogram gained since <paramref name="seen"/> (a private copy of
-    /// the counters, updated here), so a reader can take interval histograms while the writer goes on recording.
-    /// The interval's minimum and maximum are approximated by its buckets' bounds, except when the overall maximum is
-    /// new (then it is exact).
-    /// </summary>
-    public void AddDeltaTo(LatencyHistogram target, long[] seen, ref long seenMax)
-    {
-        var max = _max;
-        long added = 0;
-        var low = long.MaxValue;
-        long high = 0;
-        for (var i = 0; i < _counts.Length; i++)
-        {
-            var now = _counts[i];
-            var delta = now - seen[i];
-            if (delta == 0)
-            {
-                continue;
-            }
-            seen[i] = now;
-            target._counts[i] += delta;
-            added += delta;
-            target._sum += delta * (double)Representative(i);
-            low = Math.Min(low, LowerBound(i));
-            high = LowerBound(i) + Width(i) - 1;
-        }
-        if (added == 0)
-        {
-            return;
-        }
-        if (max > seenMax)
-        {
-            // The overall maximum grew, so this interval holds it: the exact value is known.
-            high = max;
-            seenMax = max;
-        }
-        target._count += added;
-        target._min = Math.Min(target._min, low);
-        target._max = Math.Max(target._max, high);
+        _sum += sum;
+        _min = Math.Min(_min, min);
+        _max = Math.Max(_max, max);
     }
 
     /// <summary>Forgets every value.</summary>
     public void Reset()
     {
-        Array.Clear(_counts);
+        _counts.Reset();
         _count = 0;
         _sum = 0;
         _min = long.MaxValue;

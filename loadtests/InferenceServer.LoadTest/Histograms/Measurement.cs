@@ -78,7 +78,7 @@ internal sealed class Measurement : IDisposable
         long sent = 0, late = 0, errors = 0, window = 0;
         foreach (var shard in _shards.Values)
         {
-            latency.Add(shard.Latency);
+            latency.Add(shard.Latency.Total());
             lateness.Add(shard.Lateness);
             sent += shard.Sent;
             late += shard.Late;

@@ -7,7 +7,7 @@ namespace InferenceServer.LoadTest.Histograms;
 internal sealed class RecorderShard
 {
     /// <summary>Latency of successful requests, from intended start to the end of the response.</summary>
-    public LatencyHistogram Latency { get; } = new();
+    public LatencyRecorder Latency { get; } = new();
 
     /// <summary>Open loop: how late each request started against its intended time.</summary>
     public LatencyHistogram Lateness { get; } = new();
@@ -25,8 +25,6 @@ internal sealed class RecorderShard
     public long WindowSuccesses;
 
     // The sampler's view of this shard at its previous tick.
-    internal readonly long[] SeenLatency = new long[LatencyHistogram.BucketCount];
-    internal long SeenLatencyMax;
     internal long SeenSent;
     internal long SeenErrors;
 }

@@ -322,7 +322,7 @@ internal sealed class LoadRunner(TimeProvider time)
             {
                 foreach (var shard in measurement.Shards)
                 {
-                    shard.Latency.AddDeltaTo(_interval, shard.SeenLatency, ref shard.SeenLatencyMax);
+                    shard.Latency.AddIntervalTo(_interval);
                     var shardSent = Volatile.Read(ref shard.Sent);
                     sent += shardSent - shard.SeenSent;
                     shard.SeenSent = shardSent;

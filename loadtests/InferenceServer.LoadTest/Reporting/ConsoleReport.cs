@@ -40,9 +40,9 @@ internal static class ConsoleReport
             {
                 var t = trial.Summary;
                 var figures = t is null ? "" : $"throughput {Units.Rate(t.Throughput)}, p99 {Units.Ms(t.PercentileMs(99))}, errors {Units.Share(t.ErrorShare)}{(trial.GeneratorBehind ? $", generator behind ({Units.Share(t.LateShare)} late)" : "")}";
-                o.WriteLine($"  trial        {Units.Rate(trial.Rate),10}  {(trial.Passed ? "pass" : "FAIL")}  {figures}");
+                o.WriteLine($"  trial        {Units.Rate(trial.Rate),10}  {(trial.Passed ? "pass" : "FAIL")}  {figures}  [{CapacityText.Sizing(trial)}]");
             }
-            o.WriteLine($"  capacity     {(capacity.MaxRate is { } max ? Units.Rate(max) : "none")} — {capacity.StopReason}");
+            o.WriteLine($"  capacity     {CapacityText.Answer(capacity)} — {capacity.StopReason}");
         }
         foreach (var check in run.Checks)
         {

@@ -14,22 +14,40 @@ internal static class HistogramExport
     /// <summary>Non-empty bins of 1/16 of a power of two (about 4.4% wide), in milliseconds.</summary>
     public static IReadOnlyList<(double LowMs, double HighMs, long Count)> Bins(LatencyHistogram histogram)
     {
-        const int group = 8;
         var bins = new List<(double, double, long)>();
-        for (var start = 0; start < LatencyHistogram.BucketCount; start += group)
+        long low = -1, high = 0, count = 0;
+        foreach (var counter in histogram.Counters())
         {
-            long count = 0;
-            for (var i = start; i < start + group && i < LatencyHistogram.BucketCount; i++)
+            var (binLow, binHigh) = Bin(counter.Low);
+            if (binLow != low)
             {
-                count += histogram.CountAt(i);
+                if (count > 0)
+                {
+                    bins.Add((low / 1e6, high / 1e6, count));
+                }
+                (low, high, count) = (binLow, binHigh, 0);
             }
-            if (count > 0)
-            {
-                var last = Math.Min(start + group, LatencyHistogram.BucketCount) - 1;
-                bins.Add((LatencyHistogram.LowerBound(start) / 1e6, (LatencyHistogram.LowerBound(last) + LatencyHistogram.Width(last)) / 1e6, count));
-            }
+            count += counter.Count;
+        }
+        if (count > 0)
+        {
+            bins.Add((low / 1e6, high / 1e6, count));
         }
         return bins;
+    }
+
+    // The bin [low, high) holding a value: a sixteenth of its power of two (single nanoseconds below 16 ns). HdrHistogram's
+    // counters are powers of two wide and aligned, so each lies in one bin.
+    private static (long Low, long High) Bin(long value)
+    {
+        if (value < 16)
+        {
+            return (value, value + 1);
+        }
+        var power = 1L << System.Numerics.BitOperations.Log2((ulong)value);
+        var width = power / 16;
+        var low = value - ((value - power) % width);
+        return (low, low + width);
     }
 
     /// <summary>Latency (ms) at each of <see cref="SpectrumPercentiles"/>.</summary>

@@ -70,7 +70,7 @@ internal static class HtmlReport
         h.Append("<table>");
         Row(h, "target", $"{o.Model}{(o.Version is null ? "" : $" version {o.Version}")} at {o.Url} over {o.Protocol.Name()}");
         Row(h, "load", o.FindMaxRate
-            ? $"capacity search: open loop, {Units.Seconds(o.Profile.Duration.TotalSeconds)} per trial (+{Units.Seconds(o.Warmup.TotalSeconds)} warm-up), {(o.Arrival == ArrivalProcess.Poisson ? "poisson" : "constant")} arrivals"
+            ? $"capacity search: open loop, trials of {Units.Seconds(o.Profile.Duration.TotalSeconds)} to {Units.Seconds(o.MaxTrialDuration.TotalSeconds)} sized for {Units.Count(Capacity.TrialLength.SamplesFor(o.Sla))} samples (+{Units.Seconds(o.Warmup.TotalSeconds)} warm-up), {(o.Arrival == ArrivalProcess.Poisson ? "poisson" : "constant")} arrivals"
             : $"{(o.Mode == LoadMode.Open ? "open" : "closed")} loop, {o.LoadText}{(o.Mode == LoadMode.Open ? $", {(o.Arrival == ArrivalProcess.Poisson ? "poisson" : "constant")} arrivals" : "")}, {Units.Seconds(o.Profile.Duration.TotalSeconds)} measured after {Units.Seconds(o.Warmup.TotalSeconds)} warm-up");
         Row(h, "inputs", o.InputFile is null ? $"{o.DistinctInputs} generated from the model's metadata, batch size {o.BatchSize}, seed {o.Seed}" : $"from {o.InputFile}");
         Row(h, "client", $"{o.EffectiveConnections} {(o.Protocol == Protocol.Grpc ? "HTTP/2 connection pools" : "HTTP/1.1 connections")}, timeout {Units.Seconds(o.Timeout.TotalSeconds)}");
@@ -155,14 +155,15 @@ internal static class HtmlReport
 
     private static void RenderCapacity(StringBuilder h, RunReport run, Capacity.CapacityResult capacity)
     {
-        h.Append("<h3>Capacity: ").Append(E(capacity.MaxRate is { } max ? Units.Rate(max) : "no passing rate")).Append("</h3>");
+        h.Append("<h3>Capacity: ").Append(E(capacity.MaxRate is null ? "no passing rate" : CapacityText.Answer(capacity))).Append("</h3>");
         h.Append("<p class=\"meta\">").Append(E(capacity.StopReason)).Append("</p>");
-        h.Append("<table><tr><th>#</th><th>rate</th><th>verdict</th><th>throughput</th><th>p50</th><th>p99</th><th>errors</th><th>late starts</th><th>failed</th></tr>");
+        h.Append("<table><tr><th>#</th><th>rate</th><th>verdict</th><th>trial</th><th>throughput</th><th>p50</th><th>p99</th><th>errors</th><th>late starts</th><th>failed</th></tr>");
         var i = 0;
         foreach (var trial in capacity.Trials)
         {
             var t = trial.Summary;
-            h.Append("<tr>").Append(Num((++i).ToString(CultureInfo.InvariantCulture))).Append(Num(Units.Rate(trial.Rate))).Append("<td>").Append(Badge(trial.Passed, trial.Passed ? "pass" : "FAIL")).Append("</td>");
+            h.Append("<tr>").Append(Num((++i).ToString(CultureInfo.InvariantCulture))).Append(Num(Units.Rate(trial.Rate))).Append("<td>").Append(Badge(trial.Passed, trial.Passed ? "pass" : "FAIL")).Append("</td>")
+                .Append("<td>").Append(E(CapacityText.Sizing(trial))).Append("</td>");
             h.Append(Num(t is null ? "—" : Units.Rate(t.Throughput))).Append(Num(t is null || t.Successes == 0 ? "—" : Units.Ms(t.PercentileMs(50)))).Append(Num(t is null || t.Successes == 0 ? "—" : Units.Ms(t.PercentileMs(99))));
             h.Append(Num(t is null ? "—" : Units.Share(t.ErrorShare))).Append(Num(t is null ? "—" : Units.Share(t.LateShare)));
             h.Append("<td>").Append(E(string.Join("; ", trial.Checks.Where(c => !c.Passed).Select(c => c.Detail)))).Append("</td></tr>");

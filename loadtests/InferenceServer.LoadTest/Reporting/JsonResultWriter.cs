@@ -173,6 +173,14 @@ internal static class JsonResultWriter
             w.WriteStartObject("capacity");
             NumberOrNull(w, "maxRate", capacity.MaxRate);
             NumberOrNull(w, "lowestFailingRate", capacity.LowestFailingRate);
+            NumberOrNull(w, "uncertainty", capacity.Uncertainty);
+            w.WriteBoolean("confirmed", capacity.Confirmed);
+            w.WriteStartArray("noisyRates");
+            foreach (var rate in capacity.NoisyRates)
+            {
+                w.WriteNumberValue(rate);
+            }
+            w.WriteEndArray();
             w.WriteString("stopReason", capacity.StopReason);
             w.WriteStartArray("trials");
             foreach (var trial in capacity.Trials)
@@ -180,8 +188,13 @@ internal static class JsonResultWriter
                 w.WriteStartObject();
                 Number(w, "rate", trial.Rate);
                 w.WriteBoolean("passed", trial.Passed);
+                w.WriteBoolean("full", trial.Full);
+                Number(w, "durationSeconds", trial.Duration.TotalSeconds);
+                w.WriteNumber("samplesWanted", trial.SamplesWanted);
+                NumberOrNull(w, "loadAverage", trial.LoadAverage);
                 if (trial.Summary is { } t)
                 {
+                    w.WriteNumber("samples", t.Successes);
                     Number(w, "throughput", t.Throughput);
                     Number(w, "p50Ms", t.PercentileMs(50));
                     Number(w, "p99Ms", t.PercentileMs(99));

@@ -1,190 +1,138 @@
 using System.Collections.Concurrent;
-using System.Diagnostics.Metrics;
-using System.Runtime.CompilerServices;
-using InferenceServer.Core.Scheduling;
+using Prometheus;
 
 namespace InferenceServer.Core.Monitoring;
 
 /// <summary>
-/// The per-model instruments, named as Triton names its Prometheus metrics so that existing
-/// dashboards work unchanged, plus a few histograms of our own. One per server (it comes from the
-/// server's <see cref="IMeterFactory"/>); every <see cref="ModelStatistics"/> records through it.
+/// The per-model Prometheus metrics, named, typed and labelled as Triton's so that existing
+/// dashboards work unchanged, plus a few histograms of our own. One per server, in the server's own
+/// <see cref="CollectorRegistry"/>; every <see cref="ModelStatistics"/> records through the
+/// <see cref="ModelSeries"/> it gets here.
 /// </summary>
 /// <remarks>
-/// As in Kestrel's metrics, each recording method checks <see cref="Instrument.Enabled"/> and
-/// records in a separate non-inlined method, so a server nobody listens to pays one branch per call.
-/// The flag is read from the instrument rather than cached per model version because a version
-/// lives far longer than a listener's subscription may take to arrive.
+/// The instruments are prometheus-net's own rather than <c>System.Diagnostics.Metrics</c> instruments
+/// exported through its MeterAdapter: the adapter prefixes the meter's name, exposes counters as
+/// gauges and drops series idle for five minutes, all of which break Triton's names and types. A
+/// version's series are resolved once when it is created, so recording is a few interlocked adds on
+/// fields, with no label lookup and no allocation.
 /// </remarks>
 public sealed class InferenceMetrics
 {
-    /// <summary>The meter's name; the Prometheus exposition listens to this meter.</summary>
-    public const string MeterName = "InferenceServer";
-
     /// <summary>Bucket bounds (µs) of the latency histograms: 100 µs to 10 s.</summary>
     internal static readonly double[] LatencyBucketsUs =
         [100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000, 10_000_000];
 
     /// <summary>Bucket bounds of the batch-size histogram: powers of two up to 1024.</summary>
-    internal static readonly long[] BatchSizeBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+    internal static readonly double[] BatchSizeBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 
-    private readonly Counter<long> _requestSuccess;
-    private readonly Counter<long> _requestFailure;
-    private readonly Counter<long> _inferenceCount;
-    private readonly Counter<long> _executionCount;
-    private readonly Counter<double> _requestDuration;
-    private readonly Counter<double> _queueDuration;
-    private readonly Counter<double> _computeInputDuration;
-    private readonly Counter<double> _computeInferDuration;
-    private readonly Counter<double> _computeOutputDuration;
-    private readonly Histogram<double> _requestHistogram;
-    private readonly Histogram<double> _queueHistogram;
-    private readonly Histogram<double> _computeInferHistogram;
-    private readonly Histogram<long> _batchSizeHistogram;
+    private static readonly string[] BaseLabels = [ModelSeries.Model, ModelSeries.Version];
 
-    // The versions currently loaded, for the observable gauges; touched only on load, unload and scrape.
+    // The versions currently loaded, for the gauges; touched only on load, unload and scrape.
     private readonly ConcurrentDictionary<ModelStatistics, byte> _live = new();
+    private readonly Lock _gaugeLock = new();
+    private readonly Gauge _pending;
+    private readonly Gauge _loadDuration;
 
-    /// <summary>Creates the meter and its instruments.</summary>
-    public InferenceMetrics(IMeterFactory meterFactory)
+    /// <summary>Creates the metrics in <paramref name="registry"/> (the server's own, never the process-wide default).</summary>
+    public InferenceMetrics(CollectorRegistry registry)
     {
-        var meter = meterFactory.Create(MeterName);
-        _requestSuccess = meter.CreateCounter<long>("nv_inference_request_success", description: "Number of successful inference requests, all batch sizes");
-        _requestFailure = meter.CreateCounter<long>("nv_inference_request_failure", description: "Number of failed inference requests, all batch sizes");
-        _inferenceCount = meter.CreateCounter<long>("nv_inference_count", description: "Number of inferences performed (a request counts as its batch size)");
-        _executionCount = meter.CreateCounter<long>("nv_inference_exec_count", description: "Number of model executions performed");
-        _requestDuration = meter.CreateCounter<double>("nv_inference_request_duration_us", unit: "us",
-            description: "Cumulative duration of successful inference requests in microseconds");
-        _queueDuration = meter.CreateCounter<double>("nv_inference_queue_duration_us", unit: "us",
-            description: "Cumulative time successful requests waited in the queue in microseconds");
-        _computeInputDuration = meter.CreateCounter<double>("nv_inference_compute_input_duration_us", unit: "us",
-            description: "Cumulative compute input duration in microseconds");
-        _computeInferDuration = meter.CreateCounter<double>("nv_inference_compute_infer_duration_us", unit: "us",
-            description: "Cumulative compute inference duration in microseconds");
-        _computeOutputDuration = meter.CreateCounter<double>("nv_inference_compute_output_duration_us", unit: "us",
-            description: "Cumulative compute output duration in microseconds");
-        meter.CreateObservableGauge("nv_inference_pending_request_count", ObservePending,
-            description: "Instantaneous number of pending requests awaiting execution per-model");
-        meter.CreateObservableGauge("nv_model_load_duration_secs", ObserveLoadDuration, unit: "s",
-            description: "Model load time in seconds");
-
-        var latencyAdvice = new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBucketsUs };
-        _requestHistogram = meter.CreateHistogram("nv_inference_request_histogram_us", unit: "us",
-            description: "Histogram of successful inference request durations in microseconds", tags: null, advice: latencyAdvice);
-        _queueHistogram = meter.CreateHistogram("nv_inference_queue_histogram_us", unit: "us",
-            description: "Histogram of the time successful requests waited in the queue in microseconds", tags: null, advice: latencyAdvice);
-        _computeInferHistogram = meter.CreateHistogram("nv_inference_compute_infer_histogram_us", unit: "us",
-            description: "Histogram of model execution (compute infer) durations in microseconds, one per execution", tags: null, advice: latencyAdvice);
-        _batchSizeHistogram = meter.CreateHistogram("nv_inference_batch_size_histogram", unit: null,
-            description: "Histogram of the batch size of each model execution", tags: null,
-            advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = BatchSizeBuckets });
+        var factory = Metrics.WithCustomRegistry(registry);
+        RequestSuccess = Counter(factory, "nv_inference_request_success", "Number of successful inference requests, all batch sizes");
+        RequestFailure = factory.CreateCounter("nv_inference_request_failure", "Number of failed inference requests, all batch sizes",
+            new CounterConfiguration { LabelNames = [ModelSeries.Model, ModelSeries.Reason, ModelSeries.Version], SuppressInitialValue = true });
+        InferenceCount = Counter(factory, "nv_inference_count", "Number of inferences performed (a request counts as its batch size)");
+        ExecutionCount = Counter(factory, "nv_inference_exec_count", "Number of model executions performed");
+        RequestDuration = Counter(factory, "nv_inference_request_duration_us", "Cumulative duration of successful inference requests in microseconds");
+        QueueDuration = Counter(factory, "nv_inference_queue_duration_us", "Cumulative time successful requests waited in the queue in microseconds");
+        ComputeInputDuration = Counter(factory, "nv_inference_compute_input_duration_us", "Cumulative compute input duration in microseconds");
+        ComputeInferDuration = Counter(factory, "nv_inference_compute_infer_duration_us", "Cumulative compute inference duration in microseconds");
+        ComputeOutputDuration = Counter(factory, "nv_inference_compute_output_duration_us", "Cumulative compute output duration in microseconds");
+        _pending = factory.CreateGauge("nv_inference_pending_request_count", "Instantaneous number of pending requests awaiting execution per-model",
+            new GaugeConfiguration { LabelNames = BaseLabels });
+        _loadDuration = factory.CreateGauge("nv_model_load_duration_secs", "Model load time in seconds",
+            new GaugeConfiguration { LabelNames = BaseLabels });
+        RequestHistogram = Histogram(factory, "nv_inference_request_histogram_us",
+            "Histogram of successful inference request durations in microseconds", LatencyBucketsUs);
+        QueueHistogram = Histogram(factory, "nv_inference_queue_histogram_us",
+            "Histogram of the time successful requests waited in the queue in microseconds", LatencyBucketsUs);
+        ComputeInferHistogram = Histogram(factory, "nv_inference_compute_infer_histogram_us",
+            "Histogram of model execution (compute infer) durations in microseconds, one per execution", LatencyBucketsUs);
+        BatchSizeHistogram = Histogram(factory, "nv_inference_batch_size_histogram", "Histogram of the batch size of each model execution", BatchSizeBuckets);
+        registry.AddBeforeCollectCallback(UpdateGauges);
     }
+
+    internal Counter RequestSuccess { get; }
+
+    internal Counter RequestFailure { get; }
+
+    internal Counter InferenceCount { get; }
+
+    internal Counter ExecutionCount { get; }
+
+    internal Counter RequestDuration { get; }
+
+    internal Counter QueueDuration { get; }
+
+    internal Counter ComputeInputDuration { get; }
+
+    internal Counter ComputeInferDuration { get; }
+
+    internal Counter ComputeOutputDuration { get; }
+
+    internal Histogram RequestHistogram { get; }
+
+    internal Histogram QueueHistogram { get; }
+
+    internal Histogram ComputeInferHistogram { get; }
+
+    internal Histogram BatchSizeHistogram { get; }
+
+    /// <summary>The series of one version, unpublished until <see cref="VersionLoaded"/>.</summary>
+    internal ModelSeries CreateSeries(string model, string version) => new(this, model, version);
 
     /// <summary>A version loaded: its gauges appear and its counters show zero until its first request, as Triton's do.</summary>
-    internal void VersionLoaded(ModelStatistics statistics)
+    internal void VersionLoaded(ModelStatistics statistics, ModelSeries series)
     {
         _live[statistics] = 0;
-        if (_requestSuccess.Enabled)
-        {
-            VersionLoadedCore(statistics.Tags);
-        }
+        series.Publish();
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void VersionLoadedCore(ModelMetricTags tags)
-    {
-        _requestSuccess.Add(0, tags.Base);
-        foreach (var reason in Enum.GetValues<SchedulerFailure>())
-        {
-            _requestFailure.Add(0, tags.Failure(reason));
-        }
-        _inferenceCount.Add(0, tags.Base);
-        _executionCount.Add(0, tags.Base);
-        _requestDuration.Add(0, tags.Base);
-        _queueDuration.Add(0, tags.Base);
-        _computeInputDuration.Add(0, tags.Base);
-        _computeInferDuration.Add(0, tags.Base);
-        _computeOutputDuration.Add(0, tags.Base);
-    }
-
-    /// <summary>A version unloaded: its gauges go away (its counters stay, being cumulative).</summary>
+    /// <summary>A version unloaded: its gauges go at the next scrape (its counters stay, being cumulative).</summary>
     internal void VersionUnloaded(ModelStatistics statistics) => _live.TryRemove(statistics, out _);
 
-    internal void RequestSucceeded(ModelMetricTags tags, long inferences, double durationUs)
+    private static Counter Counter(MetricFactory factory, string name, string help) =>
+        factory.CreateCounter(name, help, new CounterConfiguration { LabelNames = BaseLabels, SuppressInitialValue = true });
+
+    private static Histogram Histogram(MetricFactory factory, string name, string help, double[] buckets) =>
+        factory.CreateHistogram(name, help, new HistogramConfiguration { LabelNames = BaseLabels, Buckets = buckets, SuppressInitialValue = true });
+
+    // Runs before every scrape (possibly several at once): the gauges show the loaded versions' current values, and a
+    // series whose version is gone is removed. Keyed by labels rather than by statistics object, so a version reloaded
+    // under the same number keeps its series while the old object is retired.
+    private void UpdateGauges()
     {
-        if (_requestSuccess.Enabled)
+        lock (_gaugeLock)
         {
-            RequestSucceededCore(tags, inferences, durationUs);
+            var live = new HashSet<(string, string)>();
+            foreach (var statistics in _live.Keys)
+            {
+                live.Add((statistics.Name, statistics.Version));
+                _pending.WithLabels(statistics.Name, statistics.Version).Set(statistics.PendingRequests);
+                _loadDuration.WithLabels(statistics.Name, statistics.Version).Set(statistics.LoadDuration.TotalSeconds);
+            }
+            RemoveUnloaded(_pending, live);
+            RemoveUnloaded(_loadDuration, live);
         }
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void RequestSucceededCore(ModelMetricTags tags, long inferences, double durationUs)
+    private static void RemoveUnloaded(Gauge gauge, HashSet<(string, string)> live)
     {
-        _requestSuccess.Add(1, tags.Base);
-        _inferenceCount.Add(inferences, tags.Base);
-        _requestDuration.Add(durationUs, tags.Base);
-        _requestHistogram.Record(durationUs, tags.Base);
-    }
-
-    internal void RequestFailed(ModelMetricTags tags, SchedulerFailure reason)
-    {
-        if (_requestFailure.Enabled)
+        foreach (var labels in gauge.GetAllLabelValues())
         {
-            RequestFailedCore(tags, reason);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void RequestFailedCore(ModelMetricTags tags, SchedulerFailure reason) => _requestFailure.Add(1, tags.Failure(reason));
-
-    internal void RequestComputed(ModelMetricTags tags, double queueUs, double computeInputUs, double computeInferUs, double computeOutputUs)
-    {
-        if (_queueDuration.Enabled)
-        {
-            RequestComputedCore(tags, queueUs, computeInputUs, computeInferUs, computeOutputUs);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void RequestComputedCore(ModelMetricTags tags, double queueUs, double computeInputUs, double computeInferUs, double computeOutputUs)
-    {
-        _queueDuration.Add(queueUs, tags.Base);
-        _computeInputDuration.Add(computeInputUs, tags.Base);
-        _computeInferDuration.Add(computeInferUs, tags.Base);
-        _computeOutputDuration.Add(computeOutputUs, tags.Base);
-        _queueHistogram.Record(queueUs, tags.Base);
-    }
-
-    internal void BatchExecuted(ModelMetricTags tags, int batchSize, double computeInferUs)
-    {
-        if (_executionCount.Enabled)
-        {
-            BatchExecutedCore(tags, batchSize, computeInferUs);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void BatchExecutedCore(ModelMetricTags tags, int batchSize, double computeInferUs)
-    {
-        _executionCount.Add(1, tags.Base);
-        _batchSizeHistogram.Record(batchSize, tags.Base);
-        _computeInferHistogram.Record(computeInferUs, tags.Base);
-    }
-
-    private IEnumerable<Measurement<long>> ObservePending()
-    {
-        foreach (var statistics in _live.Keys)
-        {
-            yield return new Measurement<long>(statistics.PendingRequests, statistics.Tags.Base);
-        }
-    }
-
-    private IEnumerable<Measurement<double>> ObserveLoadDuration()
-    {
-        foreach (var statistics in _live.Keys)
-        {
-            yield return new Measurement<double>(statistics.LoadDuration.TotalSeconds, statistics.Tags.Base);
+            if (!live.Contains((labels[0], labels[1])))
+            {
+                gauge.RemoveLabelled(labels);
+            }
         }
     }
 }

@@ -8,7 +8,7 @@ namespace InferenceServer.Core.Monitoring;
 /// <see cref="InferenceMetrics"/>, the Prometheus series. The scheduler reports queueing and
 /// executions as its <see cref="ISchedulerObserver"/>; the version reports each request's outcome
 /// and end-to-end duration. Recording is lock-free and allocation-free (Interlocked on fields,
-/// tag lists built once); only the first execution of a new batch size allocates its counters.
+/// series resolved once); only the first execution of a new batch size allocates its counters.
 /// </summary>
 /// <remarks>
 /// A failed request is counted once: by the scheduler's <see cref="RequestFailed"/> (which knows
@@ -22,6 +22,7 @@ public sealed class ModelStatistics : ISchedulerObserver, IDisposable
     private const int MaxDirectBatchSize = 4096;
 
     private readonly InferenceMetrics? _metrics;
+    private readonly ModelSeries? _series;
     private readonly TimeProvider _time;
     private readonly BatchCounters?[] _batches;
     private readonly ConcurrentDictionary<int, BatchCounters> _largeBatches = new();
@@ -48,8 +49,8 @@ public sealed class ModelStatistics : ISchedulerObserver, IDisposable
     {
         Name = model;
         Version = version;
-        Tags = new ModelMetricTags(model, version);
         _metrics = metrics;
+        _series = metrics?.CreateSeries(model, version);
         _time = timeProvider ?? TimeProvider.System;
         _batches = new BatchCounters?[Math.Clamp(maxBatchSize, 1, MaxDirectBatchSize) + 1];
     }
@@ -66,13 +67,14 @@ public sealed class ModelStatistics : ISchedulerObserver, IDisposable
     /// <summary>How long loading the version took (0 until <see cref="VersionLoaded"/>).</summary>
     public TimeSpan LoadDuration => TimeSpan.FromTicks(Volatile.Read(ref _loadDurationTicks));
 
-    internal ModelMetricTags Tags { get; }
-
     /// <summary>The version is serving: remembers its load time and shows its series in the metrics.</summary>
     public void VersionLoaded(TimeSpan loadDuration)
     {
         Volatile.Write(ref _loadDurationTicks, loadDuration.Ticks);
-        _metrics?.VersionLoaded(this);
+        if (_metrics is not null)
+        {
+            _metrics.VersionLoaded(this, _series!);
+        }
     }
 
     /// <inheritdoc />
@@ -89,7 +91,7 @@ public sealed class ModelStatistics : ISchedulerObserver, IDisposable
         batch.ComputeInput.Add(Ns(computeInput));
         batch.ComputeInfer.Add(Ns(computeInfer));
         batch.ComputeOutput.Add(Ns(computeOutput));
-        _metrics?.BatchExecuted(Tags, batchSize, computeInfer.TotalMicroseconds);
+        _series?.BatchExecuted(batchSize, computeInfer.TotalMicroseconds);
     }
 
     /// <inheritdoc />
@@ -99,7 +101,7 @@ public sealed class ModelStatistics : ISchedulerObserver, IDisposable
         _computeInput.Add(Ns(computeInput));
         _computeInfer.Add(Ns(computeInfer));
         _computeOutput.Add(Ns(computeOutput));
-        _metrics?.RequestComputed(Tags, queue.TotalMicroseconds, computeInput.TotalMicroseconds, computeInfer.TotalMicroseconds, computeOutput.TotalMicroseconds);
+        _series?.RequestComputed(queue.TotalMicroseconds, computeInput.TotalMicroseconds, computeInfer.TotalMicroseconds, computeOutput.TotalMicroseconds);
     }
 
     /// <inheritdoc />
@@ -107,7 +109,7 @@ public sealed class ModelStatistics : ISchedulerObserver, IDisposable
     {
         // Triton counts queue time for successful requests only; a failure's time is in its end-to-end duration.
         _fail.AddCountOnly();
-        _metrics?.RequestFailed(Tags, failure);
+        _series?.RequestFailed(failure);
     }
 
     /// <summary>A request finished successfully after <paramref name="duration"/> end to end.</summary>
@@ -118,7 +120,7 @@ public sealed class ModelStatistics : ISchedulerObserver, IDisposable
         _success.Add(Ns(duration));
         Interlocked.Add(ref _inferenceCount, inferences);
         TouchLastInference();
-        _metrics?.RequestSucceeded(Tags, inferences, duration.TotalMicroseconds);
+        _series?.RequestSucceeded(inferences, duration.TotalMicroseconds);
     }
 
     /// <summary>A request failed after <paramref name="duration"/> end to end.</summary>
@@ -136,7 +138,7 @@ public sealed class ModelStatistics : ISchedulerObserver, IDisposable
         else
         {
             _fail.Add(Ns(duration));
-            _metrics?.RequestFailed(Tags, SchedulerFailure.Other);
+            _series?.RequestFailed(SchedulerFailure.Other);
         }
         TouchLastInference();
     }

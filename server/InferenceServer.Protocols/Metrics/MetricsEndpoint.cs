@@ -1,27 +1,19 @@
-using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.DependencyInjection;
+using Prometheus;
 
 namespace InferenceServer.Protocols.Metrics;
 
 /// <summary>
-/// <c>GET /metrics</c> in the Prometheus text format, served on its own Kestrel endpoint (the
-/// metrics port, 8002 by default, as Triton does) and nowhere else: connections accepted there are
-/// marked, and their requests never reach the v2 routes.
+/// <c>GET /metrics</c> in the Prometheus text format, served by prometheus-net's exporter from the server's own
+/// registry on its own Kestrel endpoint (the metrics port, 8002 by default, as Triton does) and nowhere else:
+/// connections accepted there are marked, and their requests never reach the v2 routes.
 /// </summary>
 public static class MetricsEndpoint
 {
     /// <summary>The path Prometheus scrapes.</summary>
     public const string Path = "/metrics";
-
-    /// <summary>Registers the collector that aggregates the server's instruments for scraping.</summary>
-    public static IServiceCollection AddPrometheusMetrics(this IServiceCollection services) =>
-        services.AddSingleton<MetricsCollector>();
-
-    /// <summary>Starts aggregating now, so series recorded while the models load are not missed.</summary>
-    public static void StartCollecting(IServiceProvider services) => services.GetRequiredService<MetricsCollector>();
 
     /// <summary>Marks the connections of <paramref name="listen"/> as metrics connections.</summary>
     public static ListenOptions UseMetricsConnections(this ListenOptions listen)
@@ -34,35 +26,32 @@ public static class MetricsEndpoint
         return listen;
     }
 
-    /// <summary>Answers every request of a metrics connection: <c>/metrics</c>, or 404.</summary>
-    public static IApplicationBuilder UseMetricsEndpoint(this IApplicationBuilder app) => app.Use((context, next) =>
-        context.Features.Get<MetricsConnectionFeature>() is null ? next(context) : ServeAsync(context));
-
-    private static async Task ServeAsync(HttpContext context)
-    {
-        var request = context.Request;
-        var response = context.Response;
-        if (request.Path != Path)
+    /// <summary>Answers every request of a metrics connection: <c>GET</c>/<c>HEAD /metrics</c> from <paramref name="registry"/>, else 404 or 405.</summary>
+    public static IApplicationBuilder UseMetricsEndpoint(this IApplicationBuilder app, CollectorRegistry registry) =>
+        app.MapWhen(static context => context.Features.Get<MetricsConnectionFeature>() is not null, metrics =>
         {
-            response.StatusCode = StatusCodes.Status404NotFound;
-            return;
-        }
-        if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
-        {
-            response.StatusCode = StatusCodes.Status405MethodNotAllowed;
-            response.Headers.Allow = "GET, HEAD";
-            return;
-        }
-        var collector = context.RequestServices.GetRequiredService<MetricsCollector>();
-        var text = new StringBuilder(16 * 1024);
-        PrometheusTextWriter.Write(text, collector.Collect());
-        var body = Encoding.UTF8.GetBytes(text.ToString());
-        response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = PrometheusTextWriter.ContentType;
-        response.ContentLength = body.Length;
-        if (HttpMethods.IsGet(request.Method))
-        {
-            await response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
-        }
-    }
+            metrics.Use(static (context, next) =>
+            {
+                var request = context.Request;
+                if (request.Path != Path)
+                {
+                    context.Response.StatusCode = StatusCodes.Status404NotFound;
+                    return Task.CompletedTask;
+                }
+                if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
+                {
+                    context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+                    context.Response.Headers.Allow = "GET, HEAD";
+                    return Task.CompletedTask;
+                }
+                return next(context);
+            });
+            metrics.UseMetricServer(settings =>
+            {
+                settings.Registry = registry;
+                // Triton answers in the Prometheus text format only. OpenMetrics, which a scraper may ask for, would
+                // rename every counter with a _total suffix and break the dashboards that query Triton's names.
+                settings.EnableOpenMetrics = false;
+            }, url: null);
+        });
 }

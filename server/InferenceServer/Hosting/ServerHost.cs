@@ -10,6 +10,7 @@ using InferenceServer.Protocols.Metrics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
+using Prometheus;
 
 namespace InferenceServer.Hosting;
 
@@ -47,8 +48,11 @@ internal sealed partial class ServerHost : IAsyncDisposable
     /// <summary>An address a local client can reach the gRPC endpoint at (a wildcard bind becomes loopback).</summary>
     public Uri GrpcAddress => Reachable(BoundGrpcAddress);
 
-    /// <summary>The address the Prometheus metrics endpoint is bound to once started, e.g. <c>http://0.0.0.0:8002</c>.</summary>
+    /// <summary>The address the Prometheus metrics endpoint is bound to once started, e.g. <c>http://0.0.0.0:8002</c>; throws when metrics are disabled.</summary>
     public string BoundMetricsAddress => Bound(_listeners.Metrics);
+
+    /// <summary>Whether the Prometheus metrics endpoint is on (<c>Metrics:Enabled</c>, default true).</summary>
+    public bool MetricsEnabled => _listeners.Metrics is not null;
 
     /// <summary>An address a local client can scrape <c>/metrics</c> at (a wildcard bind becomes loopback).</summary>
     public Uri MetricsAddress => Reachable(BoundMetricsAddress);
@@ -82,23 +86,19 @@ internal sealed partial class ServerHost : IAsyncDisposable
         services.AddSingleton<ModelLoader>();
         services.AddSingleton<ModelManager>();
         services.AddSingleton(sp => new ServerInfo { Backends = sp.GetServices<IModelBackend>().Select(b => b.Runtime).ToArray() });
+        // Each server its own registry: several run in one test process, and prometheus-net's process-wide default
+        // registry would mix their series (and add .NET process metrics that Triton does not expose).
+        services.AddSingleton(_ => Prometheus.Metrics.NewCustomRegistry());
         services.AddSingleton<InferenceMetrics>();
         services.AddSingleton<HostMetrics>();
-        services.AddPrometheusMetrics();
         services.AddInferenceGrpc();
         services.AddV2Http();
 
         var httpAddressText = configuration.GetValue("Http:Address", "0.0.0.0")!;
         var address = ParseAddress(httpAddressText, "Http:Address");
         var port = configuration.GetValue("Http:Port", 8000);
-        // As in Triton, the metrics endpoint binds the HTTP address unless told otherwise.
-        var metricsAddress = ParseAddress(configuration.GetValue("Metrics:Address", httpAddressText)!, "Metrics:Address");
-        var metricsPort = configuration.GetValue("Metrics:Port", 8002);
-        if (metricsPort != 0 && metricsPort == port)
-        {
-            throw new ArgumentException($"Metrics:Port and Http:Port are both {port}; the metrics endpoint needs a port of its own");
-        }
-        var grpc = ReadGrpcEndpoint(configuration, httpAddressText, port, metricsPort);
+        var metrics = ReadMetricsEndpoint(configuration, httpAddressText, port);
+        var grpc = ReadGrpcEndpoint(configuration, httpAddressText, port, metrics?.Port ?? -1);
         var maxBody = configuration.GetValue("Http:MaxRequestBodyBytes", new HttpProtocolOptions().MaxRequestBodyBytes);
         var listeners = new Listeners();
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -111,12 +111,15 @@ internal sealed partial class ServerHost : IAsyncDisposable
                 listen.UseV2Connections();
                 listeners.Http = listen;
             });
-            kestrel.Listen(metricsAddress, metricsPort, listen =>
+            if (metrics is { } metricsEndpoint)
             {
-                listen.Protocols = HttpProtocols.Http1;
-                listen.UseMetricsConnections();
-                listeners.Metrics = listen;
-            });
+                kestrel.Listen(metricsEndpoint.Address, metricsEndpoint.Port, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1;
+                    listen.UseMetricsConnections();
+                    listeners.Metrics = listen;
+                });
+            }
             if (grpc is { } endpoint)
             {
                 kestrel.Listen(endpoint.Address, endpoint.Port, listen =>
@@ -136,7 +139,10 @@ internal sealed partial class ServerHost : IAsyncDisposable
 
         var app = builder.Build();
         // Requests on the metrics port are answered here and never reach the v2 routes.
-        app.UseMetricsEndpoint();
+        if (metrics is not null)
+        {
+            app.UseMetricsEndpoint(app.Services.GetRequiredService<CollectorRegistry>());
+        }
         // Likewise for the gRPC port and the gRPC services.
         app.UseInferenceGrpc();
         app.UseV2Http();
@@ -161,8 +167,7 @@ internal sealed partial class ServerHost : IAsyncDisposable
             LogAllocator(logger, glibc, threshold);
         }
 
-        // The listener and the host gauges exist before any model loads, so no series is missed.
-        MetricsEndpoint.StartCollecting(Services);
+        // The host gauges exist before the first scrape.
         Services.GetRequiredService<HostMetrics>();
         await _app.StartAsync(cancellationToken).ConfigureAwait(false);
         _app.Lifetime.ApplicationStopping.Register(() => LogStopping(logger));
@@ -171,7 +176,10 @@ internal sealed partial class ServerHost : IAsyncDisposable
         {
             LogGrpcListening(logger, BoundGrpcAddress);
         }
-        LogMetricsListening(logger, BoundMetricsAddress);
+        if (_listeners.Metrics is not null)
+        {
+            LogMetricsListening(logger, BoundMetricsAddress);
+        }
         foreach (var runtime in Services.GetRequiredService<ServerInfo>().Backends)
         {
             LogBackend(logger, runtime.Backend, runtime.Runtime, runtime.Version, runtime.Flavor);
@@ -230,6 +238,23 @@ internal sealed partial class ServerHost : IAsyncDisposable
         {
             builder.Logging.SetMinimumLevel(LogLevel.Debug);
         }
+    }
+
+    // The metrics endpoint: on unless Metrics:Enabled is false (Triton's --allow-metrics); as in Triton, on the HTTP
+    // address unless Metrics:Address says otherwise.
+    private static (IPAddress Address, int Port)? ReadMetricsEndpoint(IConfiguration configuration, string httpAddress, int httpPort)
+    {
+        if (!configuration.GetValue("Metrics:Enabled", true))
+        {
+            return null;
+        }
+        var address = ParseAddress(configuration.GetValue("Metrics:Address", httpAddress)!, "Metrics:Address");
+        var port = configuration.GetValue("Metrics:Port", 8002);
+        if (port != 0 && port == httpPort)
+        {
+            throw new ArgumentException($"Metrics:Port and Http:Port are both {port}; the metrics endpoint needs a port of its own");
+        }
+        return (address, port);
     }
 
     // The gRPC endpoint: on unless Grpc:Enabled is false; the HTTP address unless Grpc:Address says otherwise; TLS when

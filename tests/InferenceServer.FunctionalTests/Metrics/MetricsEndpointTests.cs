@@ -185,6 +185,49 @@ public sealed class MetricsEndpointTests
         Assert.Contains("nv_inference_pending_request_count{model=\"simple\",version=\"1\"} 0\n", text);
     }
 
+    [Fact]
+    public async Task HeadAnswersLikeGetWithoutABodyAndOpenMetricsIsNotOffered()
+    {
+        using var repository = new TestRepository();
+        repository.AddSample("simple");
+        await using var server = await RunningServer.StartAsync(repository.Path);
+
+        using var head = await server.MetricsClient.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/metrics"));
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Equal("text/plain; version=0.0.4; charset=utf-8", head.Content.Headers.ContentType!.ToString());
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+
+        // A scraper that prefers OpenMetrics still gets Triton's format, where counters keep their names (no _total).
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+        request.Headers.Accept.ParseAdd("application/openmetrics-text; version=1.0.0");
+        using var response = await server.MetricsClient.SendAsync(request);
+        Assert.Equal("text/plain; version=0.0.4; charset=utf-8", response.Content.Headers.ContentType!.ToString());
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Contains("nv_inference_request_success{model=\"simple\",version=\"1\"} 0\n", text);
+        Assert.DoesNotContain("nv_inference_request_success_total", text);
+        Assert.DoesNotContain("# EOF", text);
+    }
+
+    [Fact]
+    public async Task MetricsCanBeTurnedOffOrBoundToTheirOwnAddress()
+    {
+        using var repository = new TestRepository();
+        repository.AddSample("simple");
+        await using (var off = await RunningServer.StartAsync(repository.Path, ("Metrics:Enabled", "false")))
+        {
+            Assert.False(off.Host.MetricsEnabled);
+            Assert.Throws<InvalidOperationException>(() => off.Host.BoundMetricsAddress);
+            Assert.Equal(HttpStatusCode.NotFound, (await off.Client.GetAsync("/metrics")).StatusCode);
+            var (ok, _) = await off.Client.PostJsonAsync("/v2/models/simple/infer", SimpleRequest(1));
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        }
+
+        await using var own = await RunningServer.StartAsync(repository.Path, ("Metrics:Address", "0.0.0.0"));
+        Assert.StartsWith("http://127.0.0.1:", own.Host.BoundHttpAddress, StringComparison.Ordinal);
+        Assert.StartsWith("http://0.0.0.0:", own.Host.BoundMetricsAddress, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await own.MetricsClient.GetAsync("/metrics")).StatusCode);
+    }
+
     // One sample's value: the family is looked up by name and type, the sample by suffix and exact labels.
     // (The reference parser reports counter samples with a _total suffix.)
     private static double Value(JsonArray families, string name, string type, Dictionary<string, string> labels, string suffix = "")

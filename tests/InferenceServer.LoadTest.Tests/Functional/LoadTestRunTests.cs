@@ -119,14 +119,23 @@ public sealed class LoadTestRunTests(ServerFixture server) : IClassFixture<Serve
     public async Task Capacity_search_reports_the_highest_passing_rate()
     {
         var (exitCode, output, error) = await RunAsync("--url", server.HttpAddress.ToString(), "--model", "income", "--protocol", "rest-binary",
-            "--find-max-rate", "--sla", "p99<30s,errors<=0", "--start-rate", "50", "--max-rate", "100", "--duration", "0.5s", "--warmup", "0s", "--json", File_("r.json"));
+            "--find-max-rate", "--sla", "p99<30s,errors<=0", "--start-rate", "50", "--max-rate", "100", "--duration", "0.5s", "--max-trial-duration", "1s",
+            "--warmup", "0s", "--json", File_("r.json"));
 
         Assert.True(exitCode == 0, output + error);
         using var json = JsonDocument.Parse(File.ReadAllBytes(File_("r.json")));
         var capacity = OnlyRun(json).GetProperty("capacity");
         Assert.Equal(100, capacity.GetProperty("maxRate").GetDouble());
         Assert.Equal([50.0, 100], capacity.GetProperty("trials").EnumerateArray().Select(t => t.GetProperty("rate").GetDouble()));
-        Assert.Contains("capacity     100/s", output, StringComparison.Ordinal);
+        // Scouting trials, sized for a tenth of p99's 10,000 samples, capped at --max-trial-duration.
+        Assert.All(capacity.GetProperty("trials").EnumerateArray(), t =>
+        {
+            Assert.False(t.GetProperty("full").GetBoolean());
+            Assert.Equal(1000, t.GetProperty("samplesWanted").GetInt64());
+            Assert.Equal(1, t.GetProperty("durationSeconds").GetDouble(), 6);
+        });
+        Assert.Equal(JsonValueKind.Null, capacity.GetProperty("uncertainty").ValueKind);
+        Assert.Contains("capacity     100/s (at least 100/s", output, StringComparison.Ordinal);
     }
 
     [Fact]

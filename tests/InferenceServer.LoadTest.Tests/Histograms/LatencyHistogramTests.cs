@@ -9,33 +9,36 @@ public sealed class LatencyHistogramTests
     private const long Second = 1_000_000_000;
 
     [Fact]
-    public void Buckets_tile_the_range_without_gaps_and_stay_within_1_in_128_of_their_lower_bound()
+    public void Counters_tile_the_range_without_gaps_and_stay_within_1_in_1024_of_their_lower_bound()
     {
-        Assert.Equal(3840, LatencyHistogram.BucketCount);
+        var histogram = new LatencyHistogram();
         long expectedLower = 0;
-        for (var i = 0; i < LatencyHistogram.BucketCount; i++)
+        var counters = 0;
+        while (expectedLower <= LatencyHistogram.HighestTrackable)
         {
-            var lower = LatencyHistogram.LowerBound(i);
-            var width = LatencyHistogram.Width(i);
+            var lower = histogram.LowestEquivalent(expectedLower);
+            var width = histogram.EquivalentRange(expectedLower);
             Assert.Equal(expectedLower, lower);
-            Assert.Equal(i, LatencyHistogram.IndexOf(lower));
-            Assert.Equal(i, LatencyHistogram.IndexOf(lower + width - 1));
-            Assert.True(width == 1 || width * 128 <= lower, $"bucket {i}: width {width} at {lower}");
+            Assert.Equal(lower, histogram.LowestEquivalent(lower + width - 1));
+            Assert.True(width == 1 || width * 1024 <= lower, $"counter at {lower}: width {width}");
             expectedLower = lower + width;
+            counters++;
         }
-        Assert.Equal(LatencyHistogram.MaxTrackable + 1, expectedLower);
+        // 26 powers of two of 1,024 counters each (the first 2,048 values one apiece): about 220 KB of counts.
+        Assert.InRange(counters, 26_000, 28_000);
     }
 
     [Fact]
-    public void Every_value_from_1_us_to_60_s_is_reported_within_half_a_percent()
+    public void Every_value_from_1_us_to_60_s_is_reported_within_a_twentieth_of_a_percent()
     {
+        var histogram = new LatencyHistogram();
         var random = new Random(7);
         for (var n = 0; n < 200_000; n++)
         {
             // Log-uniform over seven decades.
             var value = (long)Math.Exp(Math.Log(Microsecond) + (random.NextDouble() * (Math.Log(60.0 * Second) - Math.Log(Microsecond))));
-            var reported = LatencyHistogram.Representative(LatencyHistogram.IndexOf(value));
-            Assert.True(Math.Abs(reported - value) <= value / 256.0 + 0.5, $"{value} reported as {reported}");
+            var reported = histogram.Representative(value);
+            Assert.True(Math.Abs(reported - value) <= value / 2048.0 + 0.5, $"{value} reported as {reported}");
         }
     }
 
@@ -77,7 +80,7 @@ public sealed class LatencyHistogramTests
         Assert.Equal(3, histogram.Count);
         Assert.Equal(0, histogram.Min);
         Assert.Equal(100 * Second, histogram.Max);
-        Assert.Equal(1, histogram.CountAt(LatencyHistogram.BucketCount - 1));
+        Assert.Equal(1, histogram.CountAt(LatencyHistogram.HighestTrackable));
         Assert.Equal(100 * Second, histogram.ValueAtPercentile(100));
     }
 
@@ -121,33 +124,28 @@ public sealed class LatencyHistogramTests
         Assert.Equal(single.Min, merged.Min);
         Assert.Equal(single.Max, merged.Max);
         Assert.Equal(single.Mean, merged.Mean, 6);
-        for (var i = 0; i < LatencyHistogram.BucketCount; i++)
-        {
-            Assert.Equal(single.CountAt(i), merged.CountAt(i));
-        }
+        Assert.Equal(single.Counters(), merged.Counters());
     }
 
     [Fact]
     public void Interval_deltas_hold_exactly_what_was_recorded_since_the_previous_one()
     {
-        var histogram = new LatencyHistogram();
-        var seen = new long[LatencyHistogram.BucketCount];
-        long seenMax = 0;
+        var histogram = new LatencyRecorder();
         foreach (var ms in (long[])[1, 2, 3])
         {
             histogram.Record(ms * Millisecond);
         }
         var first = new LatencyHistogram();
-        histogram.AddDeltaTo(first, seen, ref seenMax);
+        histogram.AddIntervalTo(first);
 
         foreach (var ms in (long[])[10, 20])
         {
             histogram.Record(ms * Millisecond);
         }
         var second = new LatencyHistogram();
-        histogram.AddDeltaTo(second, seen, ref seenMax);
+        histogram.AddIntervalTo(second);
         var third = new LatencyHistogram();
-        histogram.AddDeltaTo(third, seen, ref seenMax);
+        histogram.AddIntervalTo(third);
 
         Assert.Equal(3, first.Count);
         Assert.Equal(2, second.Count);
@@ -155,6 +153,43 @@ public sealed class LatencyHistogramTests
         Assert.Equal(20 * Millisecond, second.Max);
         Assert.InRange(second.ValueAtPercentile(50), 9.95 * Millisecond, 10.05 * Millisecond);
         Assert.InRange(first.ValueAtPercentile(100), 2.98 * Millisecond, 3.02 * Millisecond);
+
+        // The intervals taken add up to everything, and the total keeps the exact extremes and mean.
+        var total = histogram.Total();
+        Assert.Equal(5, total.Count);
+        Assert.Equal(1 * Millisecond, total.Min);
+        Assert.Equal(20 * Millisecond, total.Max);
+        Assert.Equal(7.2 * Millisecond, total.Mean, 6);
+    }
+
+    [Fact]
+    public void Intervals_taken_while_the_owner_records_lose_and_double_count_nothing()
+    {
+        var recorder = new LatencyRecorder();
+        var intervals = new LatencyHistogram();
+        var done = false;
+        var writer = new Thread(() =>
+        {
+            for (var i = 0; i < 200_000; i++)
+            {
+                recorder.Record(Microsecond + (i % 5000));
+            }
+            Volatile.Write(ref done, true);
+        });
+        writer.Start();
+        var taken = 0;
+        while (!Volatile.Read(ref done))
+        {
+            recorder.AddIntervalTo(intervals);
+            taken++;
+        }
+        writer.Join();
+        recorder.AddIntervalTo(intervals);
+
+        Assert.True(taken > 0);
+        Assert.Equal(200_000, intervals.Count);
+        Assert.Equal(200_000, recorder.Total().Count);
+        Assert.Equal(Microsecond + 4999, recorder.Total().Max);
     }
 
     private static long NearestRank(long[] sorted, double percentile)

@@ -38,9 +38,9 @@ public sealed class ReportTests
         {
             var summary = Summaries.With(Enumerable.Range(0, 500).Select(i => rate / 50 * (1 + (i / 500.0))), seconds: 5, mode: LoadMode.Open, series: Summaries.Series());
             var checks = SlaEvaluator.Evaluate(options.Sla, summary);
-            return new CapacityTrial(rate, checks.All(c => c.Passed), summary, checks);
+            return new CapacityTrial(rate, checks.All(c => c.Passed), summary, checks) { Full = rate > 200, Duration = TimeSpan.FromSeconds(5), SamplesWanted = 10_000, LoadAverage = 1.5 };
         }).ToList();
-        var result = new CapacityResult(200, 300, trials, "bracketed");
+        var result = new CapacityResult(200, 300, trials, "bracketed") { Confirmed = true, NoisyRates = [300] };
         return new RunReport { Options = options, Summary = trials[1].Summary, Checks = trials[1].Checks, Capacity = result, ExitCode = 0 };
     }
 
@@ -118,6 +118,27 @@ public sealed class ReportTests
         Assert.Equal([100.0, 200, 400, 300], capacity.GetProperty("trials").EnumerateArray().Select(t => t.GetProperty("rate").GetDouble()));
         Assert.Equal([true, true, false, false], capacity.GetProperty("trials").EnumerateArray().Select(t => t.GetProperty("passed").GetBoolean()));
         Assert.NotEmpty(capacity.GetProperty("trials")[2].GetProperty("failed").EnumerateArray());
+        Assert.Equal(0.2, capacity.GetProperty("uncertainty").GetDouble(), 9);
+        Assert.True(capacity.GetProperty("confirmed").GetBoolean());
+        Assert.Equal([300.0], capacity.GetProperty("noisyRates").EnumerateArray().Select(r => r.GetDouble()));
+        var trial = capacity.GetProperty("trials")[3];
+        Assert.True(trial.GetProperty("full").GetBoolean());
+        Assert.Equal(5, trial.GetProperty("durationSeconds").GetDouble());
+        Assert.Equal(10_000, trial.GetProperty("samplesWanted").GetInt64());
+        Assert.Equal(500, trial.GetProperty("samples").GetInt64());
+        Assert.Equal(1.5, trial.GetProperty("loadAverage").GetDouble());
+    }
+
+    [Fact]
+    public void The_console_gives_the_capacity_with_its_interval_and_how_each_trial_was_sized()
+    {
+        using var text = new StringWriter();
+        ConsoleReport.WriteRun(text, CapacityRun());
+        var output = text.ToString();
+
+        Assert.Contains("capacity     200/s (between 200/s and 300/s, ±20%; confirmed by a repeated full trial) — bracketed", output, StringComparison.Ordinal);
+        Assert.Contains("[scouting, 5.0 s, 500 samples (wanted 10,000), load 1.5]", output, StringComparison.Ordinal);
+        Assert.Contains("[full, 5.0 s, 500 samples (wanted 10,000), load 1.5]", output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -150,6 +171,7 @@ public sealed class ReportTests
         Assert.Contains("Latency distribution", titles);
         Assert.Contains("Latency by percentile", titles);
         Assert.Contains(titles, t => t.StartsWith("Capacity search", StringComparison.Ordinal));
+        Assert.Contains(document.Descendants(xhtml + "h3"), h => h.Value.Contains("between 200/s and 300/s, ±20%", StringComparison.Ordinal));
         Assert.All(charts, c => Assert.True(c.Descendants().Count() > 10));
         Assert.Contains(document.Descendants(xhtml + "h2"), h => h.Value.StartsWith("steady <&> \"quoted\"", StringComparison.Ordinal));
         Assert.Contains(document.Descendants(xhtml + "code"), c => c.Value == "p99<20ms");

@@ -1,6 +1,6 @@
 using InferenceServer.Core.Monitoring;
 using InferenceServer.Core.Scheduling;
-using InferenceServer.Protocols.Metrics;
+using Prometheus;
 
 namespace InferenceServer.UnitTests.Monitoring;
 
@@ -116,21 +116,26 @@ public sealed class ModelStatisticsTests
         Assert.Equal(0, statistics.PendingRequests);
     }
 
+    private const string M2 = "model=\"m\",version=\"2\"";
+
     [Fact]
-    public void StatisticsFeedTheTritonNamedInstruments()
+    public async Task StatisticsFeedTheTritonNamedSeries()
     {
-        using var factory = new TestMeterFactory();
-        using var collector = new MetricsCollector(factory);
-        var metrics = new InferenceMetrics(factory);
+        var registry = Metrics.NewCustomRegistry();
+        var metrics = new InferenceMetrics(registry);
         var statistics = new ModelStatistics("m", "2", maxBatchSize: 8, metrics);
+
+        // Created but not yet loaded: nothing shows.
+        Assert.Empty((await Scrape.TakeAsync(registry)).Series("nv_inference_request_success"));
+
         statistics.VersionLoaded(TimeSpan.FromMilliseconds(1500));
         ISchedulerObserver observer = statistics;
-
         observer.RequestQueued();
-        var families = Collect(collector);
-        Assert.Equal(1, Single(families, "nv_inference_pending_request_count").Value);
-        Assert.Equal(1.5, Single(families, "nv_model_load_duration_secs").Value);
-        Assert.Equal(0, Single(families, "nv_inference_request_success").Value);
+        var scrape = await Scrape.TakeAsync(registry);
+        Assert.Equal(1, scrape.Value("nv_inference_pending_request_count", M2));
+        Assert.Equal(1.5, scrape.Value("nv_model_load_duration_secs", M2));
+        Assert.Equal(0, scrape.Value("nv_inference_request_success", M2));
+        Assert.Equal(0, scrape.Value("nv_inference_request_histogram_us_count", M2));
 
         observer.RequestDequeued();
         observer.BatchExecuted(3, Us, 100 * Us, Us);
@@ -140,37 +145,104 @@ public sealed class ModelStatisticsTests
         statistics.InferenceFailed(6 * Us, reportedByScheduler: true);
         statistics.InferenceFailed(1 * Us, reportedByScheduler: false);
 
-        families = Collect(collector);
-        Assert.Equal(0, Single(families, "nv_inference_pending_request_count").Value);
-        Assert.Equal(1, Single(families, "nv_inference_request_success").Value);
-        Assert.Equal(3, Single(families, "nv_inference_count").Value);
-        Assert.Equal(1, Single(families, "nv_inference_exec_count").Value);
-        Assert.Equal(150, Single(families, "nv_inference_request_duration_us").Value, 6);
-        Assert.Equal(20, Single(families, "nv_inference_queue_duration_us").Value, 6);
-        Assert.Equal(100, Single(families, "nv_inference_compute_infer_duration_us").Value, 6);
-        var failures = families["nv_inference_request_failure"].Series.ToDictionary(s => s.Labels.Single(l => l.Key == "reason").Value, s => s.Value);
-        Assert.Equal(new Dictionary<string, double> { ["REJECTED"] = 1, ["OTHER"] = 1, ["BACKEND"] = 0, ["CANCELED"] = 0 }, failures);
-        var batchSizes = Single(families, "nv_inference_batch_size_histogram");
-        Assert.Equal(3, batchSizes.Sum);
-        Assert.Equal(1, batchSizes.BucketCounts![2]); // the le=4 bucket
-
-        Assert.All(families["nv_inference_count"].Series, s => Assert.Equal(
-            [new KeyValuePair<string, string>("model", "m"), new("version", "2")], s.Labels));
+        scrape = await Scrape.TakeAsync(registry);
+        Assert.Equal(0, scrape.Value("nv_inference_pending_request_count", M2));
+        Assert.Equal(1, scrape.Value("nv_inference_request_success", M2));
+        Assert.Equal(3, scrape.Value("nv_inference_count", M2));
+        Assert.Equal(1, scrape.Value("nv_inference_exec_count", M2));
+        Assert.Equal(150, scrape.Value("nv_inference_request_duration_us", M2)!.Value, 6);
+        Assert.Equal(20, scrape.Value("nv_inference_queue_duration_us", M2)!.Value, 6);
+        Assert.Equal(100, scrape.Value("nv_inference_compute_infer_duration_us", M2)!.Value, 6);
+        Assert.Equal(
+            new Dictionary<string, double>
+            {
+                ["model=\"m\",reason=\"REJECTED\",version=\"2\""] = 1,
+                ["model=\"m\",reason=\"OTHER\",version=\"2\""] = 1,
+                ["model=\"m\",reason=\"BACKEND\",version=\"2\""] = 0,
+                ["model=\"m\",reason=\"CANCELED\",version=\"2\""] = 0,
+            },
+            scrape.Series("nv_inference_request_failure"));
+        Assert.Equal(3, scrape.Value("nv_inference_batch_size_histogram_sum", M2));
+        Assert.Equal(0, scrape.Value("nv_inference_batch_size_histogram_bucket", M2 + ",le=\"2\""));
+        Assert.Equal(1, scrape.Value("nv_inference_batch_size_histogram_bucket", M2 + ",le=\"4\""));
+        Assert.Equal([M2], scrape.Series("nv_inference_count").Keys);
 
         // Unloaded: the gauges go, the cumulative counters stay.
         statistics.Dispose();
-        families = Collect(collector);
-        Assert.Empty(families["nv_inference_pending_request_count"].Series);
-        Assert.Empty(families["nv_model_load_duration_secs"].Series);
-        Assert.Equal(1, Single(families, "nv_inference_request_success").Value);
+        scrape = await Scrape.TakeAsync(registry);
+        Assert.Empty(scrape.Series("nv_inference_pending_request_count"));
+        Assert.Empty(scrape.Series("nv_model_load_duration_secs"));
+        Assert.Equal(1, scrape.Value("nv_inference_request_success", M2));
+
+        // Loaded again under the same number: the counters go on from where they were, the gauges come back.
+        var reloaded = new ModelStatistics("m", "2", maxBatchSize: 8, metrics);
+        reloaded.VersionLoaded(TimeSpan.FromSeconds(2));
+        reloaded.InferenceSucceeded(1, 10 * Us);
+        scrape = await Scrape.TakeAsync(registry);
+        Assert.Equal(2, scrape.Value("nv_inference_request_success", M2));
+        Assert.Equal(2, scrape.Value("nv_model_load_duration_secs", M2));
     }
 
     [Fact]
-    public void RecordingAllocatesNothingOnceWarm()
+    public async Task TypesAndBucketsAreTritonsAndTheHistogramsEndInInf()
     {
-        using var factory = new TestMeterFactory();
-        using var collector = new MetricsCollector(factory);
-        var statistics = new ModelStatistics("m", "1", maxBatchSize: 8, new InferenceMetrics(factory));
+        var registry = Metrics.NewCustomRegistry();
+        var statistics = new ModelStatistics("m", "2", maxBatchSize: 8, new InferenceMetrics(registry));
+        statistics.VersionLoaded(TimeSpan.FromSeconds(1));
+        statistics.InferenceSucceeded(1, 300 * Us);
+        statistics.InferenceSucceeded(1, TimeSpan.FromSeconds(20));
+
+        var scrape = await Scrape.TakeAsync(registry);
+        foreach (var counter in (string[])["nv_inference_request_success", "nv_inference_request_failure", "nv_inference_count", "nv_inference_exec_count",
+            "nv_inference_request_duration_us", "nv_inference_queue_duration_us", "nv_inference_compute_input_duration_us",
+            "nv_inference_compute_infer_duration_us", "nv_inference_compute_output_duration_us"])
+        {
+            Assert.Equal("counter", scrape.Type(counter));
+        }
+        Assert.Equal("gauge", scrape.Type("nv_inference_pending_request_count"));
+        Assert.Equal("gauge", scrape.Type("nv_model_load_duration_secs"));
+        foreach (var histogram in (string[])["nv_inference_request_histogram_us", "nv_inference_queue_histogram_us",
+            "nv_inference_compute_infer_histogram_us", "nv_inference_batch_size_histogram"])
+        {
+            Assert.Equal("histogram", scrape.Type(histogram));
+        }
+
+        string Le(double bound) => $"{M2},le=\"{bound.ToString(System.Globalization.CultureInfo.InvariantCulture)}\"";
+        var latency = scrape.Series("nv_inference_request_histogram_us_bucket");
+        Assert.Equal([.. InferenceMetrics.LatencyBucketsUs.Select(Le), $"{M2},le=\"+Inf\""], latency.Keys);
+        Assert.Equal(0, latency[Le(250)]);
+        Assert.Equal(1, latency[Le(500)]);
+        Assert.Equal(1, latency[Le(10_000_000)]);
+        Assert.Equal(2, latency[$"{M2},le=\"+Inf\""]);
+        Assert.Equal(2, scrape.Value("nv_inference_request_histogram_us_count", M2));
+        Assert.Equal([.. InferenceMetrics.BatchSizeBuckets.Select(Le), $"{M2},le=\"+Inf\""], scrape.Series("nv_inference_batch_size_histogram_bucket").Keys);
+    }
+
+    [Fact]
+    public async Task EachServerHasItsOwnRegistryAndNoProcessMetrics()
+    {
+        var ours = Metrics.NewCustomRegistry();
+        var theirs = Metrics.NewCustomRegistry();
+        new ModelStatistics("a", "1", 0, new InferenceMetrics(ours)).VersionLoaded(TimeSpan.Zero);
+        new ModelStatistics("b", "1", 0, new InferenceMetrics(theirs)).VersionLoaded(TimeSpan.Zero);
+        _ = new HostMetrics(ours);
+
+        var scrape = await Scrape.TakeAsync(ours);
+        Assert.Equal(["model=\"a\",version=\"1\""], scrape.Series("nv_inference_request_success").Keys);
+        // Only Triton's families: no process_ or dotnet_ series from prometheus-net's defaults.
+        Assert.All(scrape.Text.Split('\n', StringSplitOptions.RemoveEmptyEntries), line => Assert.Contains("nv_", line, StringComparison.Ordinal));
+        if (OperatingSystem.IsLinux())
+        {
+            Assert.InRange(scrape.Value("nv_cpu_utilization")!.Value, 0, 1);
+            Assert.InRange(scrape.Value("nv_cpu_memory_used_bytes")!.Value, 1, scrape.Value("nv_cpu_memory_total_bytes")!.Value);
+        }
+    }
+
+    [Fact]
+    public async Task RecordingAllocatesNothingOnceWarm()
+    {
+        var registry = Metrics.NewCustomRegistry();
+        var statistics = new ModelStatistics("m", "1", maxBatchSize: 8, new InferenceMetrics(registry));
         statistics.VersionLoaded(TimeSpan.FromSeconds(1));
 
         void Request()
@@ -192,12 +264,6 @@ public sealed class ModelStatisticsTests
             Request();
         }
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
-        Assert.Equal(1001, Single(Collect(collector), "nv_inference_request_success").Value);
+        Assert.Equal(1001, (await Scrape.TakeAsync(registry)).Value("nv_inference_request_success", "model=\"m\",version=\"1\""));
     }
-
-    private static Dictionary<string, MetricFamilySnapshot> Collect(MetricsCollector collector) =>
-        collector.Collect().ToDictionary(f => f.Name);
-
-    private static MetricSeriesSnapshot Single(Dictionary<string, MetricFamilySnapshot> families, string name) =>
-        Assert.Single(families[name].Series);
 }
