@@ -39,6 +39,7 @@ internal static class GrpcErrors
                 return ToRpcException(e);
             case InferenceException or OperationCanceledException or IOException or InvalidOperationException when cancelled:
                 // Grpc.AspNetCore has already answered DEADLINE_EXCEEDED at the deadline; after a reset nothing is sent.
+                // Its deadline is on the system clock, so that is the clock to compare with.
                 var deadlinePassed = context.Deadline <= DateTime.UtcNow;
                 GrpcLog.CallCancelled(logger, context.Method, deadlinePassed ? "its deadline passed" : "the client cancelled it");
                 return new RpcException(new Status(deadlinePassed ? StatusCode.DeadlineExceeded : StatusCode.Cancelled, deadlinePassed ? "Deadline exceeded." : "The call was cancelled."));
