@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Net;
-using InferenceServer.Grpc.Client;
 using InferenceServer.LoadTest.Capacity;
 using InferenceServer.LoadTest.Ceiling;
 using InferenceServer.LoadTest.Cli;
@@ -142,7 +141,7 @@ internal sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, TimeProv
     }
 
     private static IInferenceTarget CreateTarget(RunOptions options, Uri url, IReadOnlyList<InferenceInput> inputs) => options.Protocol == Protocol.Grpc
-        ? new GrpcTarget(new GrpcClient(url, new GrpcClientOptions { Connections = options.EffectiveConnections, UserAgent = "inference-server-loadtest" }), options.Model, options.Version, inputs, options.Timeout)
+        ? new GrpcTarget(url, options.EffectiveConnections, options.Model, options.Version, inputs, options.Timeout)
         : new RestTarget(url, options.Model, options.Version, options.Protocol, inputs, options.EffectiveConnections, TimeSpan.FromSeconds(10));
 
     private async Task<RunSummary> ExecuteAsync(RunOptions options, IReadOnlyList<InferenceInput> inputs, Uri url, string title, CancellationToken cancellationToken)

@@ -6,7 +6,6 @@ using BenchmarkDotNet.Configs;
 using Google.Protobuf;
 using InferenceServer.Core.Inference;
 using InferenceServer.Core.Tensors;
-using InferenceServer.Grpc;
 using InferenceServer.Protocols.Grpc;
 using InferenceServer.Protocols.Grpc.Messages;
 using DataType = InferenceServer.Core.Tensors.DataType;
@@ -14,12 +13,13 @@ using DataType = InferenceServer.Core.Tensors.DataType;
 namespace InferenceServer.Benchmarks.Grpc;
 
 /// <summary>
-/// Per-call cost of the gRPC codec: unframing and decoding a <c>ModelInferRequest</c> with raw contents into pooled
-/// tensors, and encoding a <c>ModelInferResponse</c> into a framed message in the response pipe. Payloads: an
-/// <c>income</c> request (FP32 [1,58] in, [1,1] out) and a batch of 64 images (FP32 [64,3,224,224] in, 38.5 MB;
-/// [64,1000] class scores out). The baseline is what Google.Protobuf does by itself: parse the whole message (raw
-/// contents copied into ByteStrings) then copy each into a tensor; on the way out, copy each output into a ByteString,
-/// serialize to a new array, then copy that into the frame.
+/// Per-call cost of the gRPC codec, as the ModelInfer marshallers run inside Grpc.AspNetCore: decoding a
+/// <c>ModelInferRequest</c> with raw contents from the received payload into pooled tensors, and writing a
+/// <c>ModelInferResponse</c> from the output tensors, with its length declared first, into the response pipe (after
+/// the 5-byte prefix the library writes there). Payloads: an <c>income</c> request (FP32 [1,58] in, [1,1] out) and a
+/// batch of 64 images (FP32 [64,3,224,224] in, 38.5 MB; [64,1000] class scores out). The baseline is what
+/// Google.Protobuf does by itself: parse the whole message (raw contents copied into ByteStrings) then copy each into
+/// a tensor; on the way out, copy each output into a ByteString, serialize to a new array, then copy that into the pipe.
 /// </summary>
 /// <remarks>Public and unsealed because BenchmarkDotNet derives its generated runner from it.</remarks>
 [MemoryDiagnoser]
@@ -27,7 +27,9 @@ namespace InferenceServer.Benchmarks.Grpc;
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
 public class GrpcCodecBenchmarks
 {
-    private ReadOnlySequence<byte> _frame;
+    private ReadOnlySequence<byte> _payload;
+    private PayloadContext? _received;
+    private PipeSerializationContext? _sending;
     private InferenceResponse? _response;
     private Pipe _pipe = new();
     private byte[]? _captured;
@@ -47,16 +49,14 @@ public class GrpcCodecBenchmarks
         input.Shape.AddRange(inputShape);
         request.Inputs.Add(input);
         request.RawInputContents.Add(ByteString.CopyFrom(Floats(ShapeMath.ElementCount(inputShape), seed: 1)));
-        var message = request.ToByteArray();
-        var frame = new byte[GrpcFrame.HeaderSize + message.Length];
-        GrpcFrame.WriteHeader(frame, compressed: false, message.Length);
-        message.CopyTo(frame, GrpcFrame.HeaderSize);
-        _frame = new ReadOnlySequence<byte>(frame);
+        _payload = new ReadOnlySequence<byte>(request.ToByteArray());
+        _received = new PayloadContext(_payload);
 
         var output = Tensor.Copy("scores", DataType.Fp32, outputShape, Floats(ShapeMath.ElementCount(outputShape), seed: 2));
         _response = new InferenceResponse("m", "1", "42", [output]);
         // No back-pressure: the benchmark drains the pipe after each call, as the socket would.
         _pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false));
+        _sending = new PipeSerializationContext(_pipe.Writer);
         Check(inputShape);
     }
 
@@ -67,8 +67,7 @@ public class GrpcCodecBenchmarks
     [BenchmarkCategory("Decode")]
     public int DecodeBaseline()
     {
-        Unframe(out var message);
-        var request = ModelInferRequest.Parser.ParseFrom(message);
+        var request = ModelInferRequest.Parser.ParseFrom(_payload);
         var total = 0;
         for (var i = 0; i < request.Inputs.Count; i++)
         {
@@ -79,16 +78,15 @@ public class GrpcCodecBenchmarks
         return total;
     }
 
-    [Benchmark(Description = "wire reader, one copy")]
+    [Benchmark(Description = "ModelInfer marshaller: wire reader, one copy")]
     [BenchmarkCategory("Decode")]
     public int Decode()
     {
-        Unframe(out var message);
-        using var request = GrpcInferRequestDecoder.Decode(message);
+        using var request = ModelInferMarshallers.Request.ContextualDeserializer(_received!);
         return request.Inputs[0].ByteLength;
     }
 
-    [Benchmark(Baseline = true, Description = "copy to ByteString + ToByteArray + frame")]
+    [Benchmark(Baseline = true, Description = "copy to ByteString + ToByteArray + copy")]
     [BenchmarkCategory("Encode")]
     public long EncodeBaseline()
     {
@@ -101,28 +99,19 @@ public class GrpcCodecBenchmarks
             message.RawOutputContents.Add(ByteString.CopyFrom(output.Data));
         }
         var bytes = message.ToByteArray();
-        var span = _pipe.Writer.GetSpan(GrpcFrame.HeaderSize + bytes.Length);
-        GrpcFrame.WriteHeader(span, compressed: false, bytes.Length);
-        bytes.CopyTo(span[GrpcFrame.HeaderSize..]);
-        _pipe.Writer.Advance(GrpcFrame.HeaderSize + bytes.Length);
+        _sending!.SetPayloadLength(bytes.Length);
+        _pipe.Writer.Write(bytes);
         return Drain();
     }
 
-    [Benchmark(Description = "wrap outputs + write into the pipe")]
+    // What the ModelInfer response marshaller does, less releasing the response (which it owns in the server): the
+    // response here is reused by every call.
+    [Benchmark(Description = "ModelInfer marshaller: wrap outputs + write into the pipe")]
     [BenchmarkCategory("Encode")]
     public long Encode()
     {
-        var writer = new GrpcMessageWriter(_pipe.Writer, int.MaxValue, compression: null, CancellationToken.None);
-        writer.WriteProtobuf(GrpcInferResponseEncoder.ToMessage(_response!));
+        ProtobufMarshallers.Write(GrpcInferResponseEncoder.ToMessage(_response!), _sending!, int.MaxValue);
         return Drain();
-    }
-
-    private void Unframe(out ReadOnlySequence<byte> message)
-    {
-        if (!GrpcFrame.TryRead(_frame, int.MaxValue, out _, out message))
-        {
-            throw new InvalidOperationException("the frame is incomplete");
-        }
     }
 
     // Hands the written bytes to the reader side and releases them, as Kestrel does once they are on the socket.
@@ -153,9 +142,8 @@ public class GrpcCodecBenchmarks
     // Both paths must produce the same bytes before their costs are compared.
     private void Check(long[] inputShape)
     {
-        Unframe(out var message);
-        using var ours = GrpcInferRequestDecoder.Decode(message);
-        var parsed = ModelInferRequest.Parser.ParseFrom(message);
+        using var ours = ModelInferMarshallers.Request.ContextualDeserializer(_received!);
+        var parsed = ModelInferRequest.Parser.ParseFrom(_payload);
         if (!ours.Inputs[0].Data.SequenceEqual(parsed.RawInputContents[0].Span) || !ours.Inputs[0].Shape.AsSpan().SequenceEqual(inputShape))
         {
             throw new InvalidOperationException("the decoder and Google.Protobuf disagree on the input");
@@ -168,7 +156,7 @@ public class GrpcCodecBenchmarks
         _capture = false;
         if (!baseline.AsSpan().SequenceEqual(encoded))
         {
-            throw new InvalidOperationException($"the encoders wrote different frames ({encoded.Length} and {baseline.Length} bytes)");
+            throw new InvalidOperationException($"the encoders wrote different messages ({encoded.Length} and {baseline.Length} bytes)");
         }
     }
 }

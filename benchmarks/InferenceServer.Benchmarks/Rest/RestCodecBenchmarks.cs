@@ -2,7 +2,7 @@ using System.Buffers;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using InferenceServer.Core.Inference;
-using InferenceServer.Grpc;
+using InferenceServer.Protocols.Buffers;
 using InferenceServer.Protocols.Http;
 
 namespace InferenceServer.Benchmarks.Rest;

@@ -1,5 +1,5 @@
 using System.Net;
-using InferenceServer.Grpc;
+using Grpc.AspNetCore.Server.Model;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -47,15 +47,13 @@ internal sealed class TrivialEndpoint : IAsyncDisposable
             kestrel.Listen(address, port, listen => listen.Protocols = HttpProtocols.Http1);
             kestrel.Listen(address, port == 0 ? 0 : port + 1, listen => listen.Protocols = HttpProtocols.Http2);
         });
+        builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = 256 * 1024 * 1024);
+        builder.Services.AddSingleton<TrivialGrpcService>();
+        builder.Services.AddSingleton<IServiceMethodProvider<TrivialGrpcService>, TrivialGrpcMethodProvider>();
         var app = builder.Build();
-        var registry = new GrpcServiceRegistry().AddUnary("inference.GRPCInferenceService", "ModelInfer", static (_, response, _) =>
-        {
-            // An empty ModelInferResponse is zero bytes of protobuf.
-            response.WriteMessage(ReadOnlySpan<byte>.Empty);
-            return ValueTask.CompletedTask;
-        });
-        app.UseGrpc(registry, new GrpcServerOptions { MaxReceiveMessageSize = 256 * 1024 * 1024 });
-        app.Run(static async context =>
+        app.MapGrpcService<TrivialGrpcService>();
+        // An endpoint rather than terminal middleware, so the gRPC endpoint above is reached too.
+        app.MapFallback(static async context =>
         {
             var request = context.Request;
             if (!HttpMethods.IsPost(request.Method) || !(request.Path.Value ?? "").EndsWith("/infer", StringComparison.Ordinal))

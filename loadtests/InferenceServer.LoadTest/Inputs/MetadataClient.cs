@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using Google.Protobuf;
-using InferenceServer.Grpc.Client;
+using Grpc.Core;
 using InferenceServer.LoadTest.Targets;
 using InferenceServer.Protocols.Grpc.Messages;
 
@@ -100,24 +99,40 @@ internal static class MetadataClient
 
     private static async Task<ModelMetadata> FetchGrpcAsync(Uri url, string model, string? version, CancellationToken cancellationToken)
     {
-        using var client = new GrpcClient(url, new GrpcClientOptions { UserAgent = "inference-server-loadtest" });
-        var metadata = await client.UnaryAsync("/inference.GRPCInferenceService/ModelMetadata",
-            GrpcClient.Frame(new ModelMetadataRequest { Name = model, Version = version ?? "" }.ToByteArray()), cancellationToken: cancellationToken).ConfigureAwait(false);
-        if (!metadata.IsOk)
+        using var channel = GrpcChannels.Create(url, TimeSpan.FromSeconds(10));
+        var client = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
+        ModelMetadataResponse response;
+        try
         {
-            throw new TargetUnavailableException($"ModelMetadata for '{model}' answered {ErrorKey.Grpc(metadata.Status)}: {metadata.Message}");
+            response = await client.ModelMetadataAsync(new ModelMetadataRequest { Name = model, Version = version ?? "" }, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
-        var ready = await client.UnaryAsync("/inference.GRPCInferenceService/ModelReady",
-            GrpcClient.Frame(new ModelReadyRequest { Name = model, Version = version ?? "" }.ToByteArray()), cancellationToken: cancellationToken).ConfigureAwait(false);
-        if (!ready.IsOk || !ModelReadyResponse.Parser.ParseFrom(ready.Response.Span).Ready)
+        catch (RpcException e)
         {
-            throw new TargetUnavailableException($"model '{model}' is not ready (gRPC ModelReady: {(ready.IsOk ? "false" : ErrorKey.Grpc(ready.Status).ToString())})");
+            throw Unavailable(url, e, $"ModelMetadata for '{model}'");
         }
-        var response = ModelMetadataResponse.Parser.ParseFrom(metadata.Response.Span);
+        bool ready;
+        try
+        {
+            ready = (await client.ModelReadyAsync(new ModelReadyRequest { Name = model, Version = version ?? "" }, cancellationToken: cancellationToken).ConfigureAwait(false)).Ready;
+        }
+        catch (RpcException e)
+        {
+            throw Unavailable(url, e, $"ModelReady for '{model}'");
+        }
+        if (!ready)
+        {
+            throw new TargetUnavailableException($"model '{model}' is not ready (gRPC ModelReady: false)");
+        }
         static List<TensorMetadata> Convert(IEnumerable<ModelMetadataResponse.Types.TensorMetadata> tensors) =>
             [.. tensors.Select(t => new TensorMetadata(t.Name, t.Datatype, [.. t.Shape]))];
         return new ModelMetadata(response.Name, [.. response.Versions], response.Platform, Convert(response.Inputs), Convert(response.Outputs));
     }
+
+    // A call that got no gRPC answer at all could not reach the server; one that did says what the server answered.
+    private static TargetUnavailableException Unavailable(Uri url, RpcException e, string what) =>
+        e.Status.DebugException is { } transport
+            ? new TargetUnavailableException($"cannot reach {url}: {transport.GetBaseException().Message}")
+            : new TargetUnavailableException($"{what} answered {ErrorKey.Grpc(e.StatusCode)}: {e.Status.Detail}");
 
     private static string Truncate(string text) => text.Length > 200 ? text[..200] + "…" : text;
 }

@@ -3,7 +3,6 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
 using Google.Protobuf;
-using InferenceServer.Grpc.Client;
 using InferenceServer.Protocols.Grpc.Messages;
 
 namespace InferenceServer.LoadTest.Inputs;
@@ -71,7 +70,7 @@ internal static class RequestBodies
         return (buffer.WrittenSpan.ToArray(), headerLength);
     }
 
-    /// <summary>A framed <c>ModelInferRequest</c> with the tensors in <c>raw_input_contents</c>.</summary>
+    /// <summary>A serialized <c>ModelInferRequest</c> with the tensors in <c>raw_input_contents</c>, sent as it is every time.</summary>
     public static byte[] Grpc(InferenceInput input, string model, string? version)
     {
         var request = new ModelInferRequest { ModelName = model, ModelVersion = version ?? "" };
@@ -86,7 +85,7 @@ internal static class RequestBodies
         {
             request.Outputs.Add(new ModelInferRequest.Types.InferRequestedOutputTensor { Name = output });
         }
-        return GrpcClient.Frame(request.ToByteArray());
+        return request.ToByteArray();
     }
 
     private static void WriteTensorHeader(Utf8JsonWriter writer, InputTensor tensor)

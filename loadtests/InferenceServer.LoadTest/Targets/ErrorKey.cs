@@ -1,5 +1,5 @@
 using System.Globalization;
-using InferenceServer.Grpc;
+using Grpc.Core;
 
 namespace InferenceServer.LoadTest.Targets;
 
@@ -14,37 +14,37 @@ internal readonly record struct ErrorKey(ErrorCategory Category, int Code)
 
     public static ErrorKey Http(int status) => new(ErrorCategory.Http, status);
 
-    public static ErrorKey Grpc(GrpcStatusCode status) => new(ErrorCategory.Grpc, (int)status);
+    public static ErrorKey Grpc(StatusCode status) => new(ErrorCategory.Grpc, (int)status);
 
     /// <summary>The label in reports: <c>HTTP 503</c>, <c>gRPC UNAVAILABLE</c>, <c>timeout</c>, <c>connection</c>, <c>other</c>.</summary>
     public override string ToString() => Category switch
     {
         ErrorCategory.Http => "HTTP " + Code.ToString(CultureInfo.InvariantCulture),
-        ErrorCategory.Grpc => "gRPC " + GrpcName((GrpcStatusCode)Code),
+        ErrorCategory.Grpc => "gRPC " + GrpcName((StatusCode)Code),
         ErrorCategory.Timeout => "timeout",
         ErrorCategory.Connection => "connection",
         _ => "other",
     };
 
-    private static string GrpcName(GrpcStatusCode code) => code switch
+    private static string GrpcName(StatusCode code) => code switch
     {
-        GrpcStatusCode.Ok => "OK",
-        GrpcStatusCode.Cancelled => "CANCELLED",
-        GrpcStatusCode.Unknown => "UNKNOWN",
-        GrpcStatusCode.InvalidArgument => "INVALID_ARGUMENT",
-        GrpcStatusCode.DeadlineExceeded => "DEADLINE_EXCEEDED",
-        GrpcStatusCode.NotFound => "NOT_FOUND",
-        GrpcStatusCode.AlreadyExists => "ALREADY_EXISTS",
-        GrpcStatusCode.PermissionDenied => "PERMISSION_DENIED",
-        GrpcStatusCode.ResourceExhausted => "RESOURCE_EXHAUSTED",
-        GrpcStatusCode.FailedPrecondition => "FAILED_PRECONDITION",
-        GrpcStatusCode.Aborted => "ABORTED",
-        GrpcStatusCode.OutOfRange => "OUT_OF_RANGE",
-        GrpcStatusCode.Unimplemented => "UNIMPLEMENTED",
-        GrpcStatusCode.Internal => "INTERNAL",
-        GrpcStatusCode.Unavailable => "UNAVAILABLE",
-        GrpcStatusCode.DataLoss => "DATA_LOSS",
-        GrpcStatusCode.Unauthenticated => "UNAUTHENTICATED",
+        StatusCode.OK => "OK",
+        StatusCode.Cancelled => "CANCELLED",
+        StatusCode.Unknown => "UNKNOWN",
+        StatusCode.InvalidArgument => "INVALID_ARGUMENT",
+        StatusCode.DeadlineExceeded => "DEADLINE_EXCEEDED",
+        StatusCode.NotFound => "NOT_FOUND",
+        StatusCode.AlreadyExists => "ALREADY_EXISTS",
+        StatusCode.PermissionDenied => "PERMISSION_DENIED",
+        StatusCode.ResourceExhausted => "RESOURCE_EXHAUSTED",
+        StatusCode.FailedPrecondition => "FAILED_PRECONDITION",
+        StatusCode.Aborted => "ABORTED",
+        StatusCode.OutOfRange => "OUT_OF_RANGE",
+        StatusCode.Unimplemented => "UNIMPLEMENTED",
+        StatusCode.Internal => "INTERNAL",
+        StatusCode.Unavailable => "UNAVAILABLE",
+        StatusCode.DataLoss => "DATA_LOSS",
+        StatusCode.Unauthenticated => "UNAUTHENTICATED",
         _ => ((int)code).ToString(CultureInfo.InvariantCulture),
     };
 }

@@ -1,28 +1,55 @@
-using InferenceServer.Grpc;
+using System.IO.Compression;
+using Grpc.AspNetCore.Server;
+using Grpc.AspNetCore.Server.Model;
+using Grpc.Net.Compression;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace InferenceServer.Protocols.Grpc;
 
 /// <summary>
-/// The gRPC front-end on its own Kestrel endpoint (the gRPC port, 8001 by default, as in Triton): connections accepted
-/// there are marked, and their requests go to <c>inference.GRPCInferenceService</c> and <c>grpc.health.v1.Health</c>
-/// and nowhere else.
+/// The gRPC front-end, served by Grpc.AspNetCore on its own Kestrel endpoint (the gRPC port, 8001 by default, as in
+/// Triton): <c>inference.GRPCInferenceService</c>, <c>grpc.health.v1.Health</c> (Grpc.AspNetCore.HealthChecks, SERVING
+/// exactly when the server is ready) and server reflection (Grpc.AspNetCore.Server.Reflection), so a client can list
+/// and call the service without the .proto files.
 /// </summary>
 public static class GrpcEndpoint
 {
-    /// <summary>Registers the services and binds <see cref="GrpcProtocolOptions"/> from configuration section <c>Grpc</c>.</summary>
+    /// <summary>Registers the services; <see cref="GrpcProtocolOptions"/> come from configuration section <c>Grpc</c>.</summary>
     public static IServiceCollection AddInferenceGrpc(this IServiceCollection services)
     {
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ServerReadiness>();
         services.AddSingleton<InferenceGrpcService>();
-        services.AddSingleton<HealthGrpcService>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<InferenceGrpcService>, InferenceGrpcMethodProvider>());
+        services.AddGrpc();
+        // After AddGrpc, so these settings come after the library's defaults.
+        services.AddOptions<GrpcServiceOptions>().Configure<IOptions<GrpcProtocolOptions>>(static (grpc, settings) => Apply(grpc, settings.Value));
+        services.AddGrpcHealthChecks(health => health.Services.Map(InferenceGrpcService.ServiceName, static _ => true))
+            .AddCheck<ReadinessHealthCheck>(ReadinessHealthCheck.Name);
+        services.AddGrpcReflection();
         return services;
     }
 
-    /// <summary>Marks the connections of <paramref name="listen"/> as gRPC connections.</summary>
+    /// <summary>
+    /// Log levels for the libraries' categories: Grpc.AspNetCore logs every call that ends with an error status, and
+    /// every call a client cancels (with a stack trace), at Information; our own methods log those at Debug
+    /// (<see cref="GrpcLog"/>) and their faults at Error. The health-check service logs a probe that finds the server
+    /// not ready yet as an error; that is an answer, not a fault. Configuration (<c>Logging:LogLevel</c>) can still
+    /// override both.
+    /// </summary>
+    public static ILoggingBuilder AddInferenceGrpcLogFilters(this ILoggingBuilder logging)
+    {
+        logging.AddFilter("Grpc.AspNetCore.Server.ServerCallHandler", LogLevel.Warning);
+        logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService", LogLevel.Critical);
+        return logging;
+    }
+
+    /// <summary>Marks the connections of <paramref name="listen"/> as connections of the gRPC port.</summary>
     public static ListenOptions UseGrpcConnections(this ListenOptions listen)
     {
         listen.Use(next => connection =>
@@ -33,33 +60,32 @@ public static class GrpcEndpoint
         return listen;
     }
 
-    /// <summary>Answers every request of a gRPC connection; other requests pass on. Put it before routing.</summary>
-    public static IApplicationBuilder UseInferenceGrpc(this IApplicationBuilder app)
+    /// <summary>
+    /// Maps the gRPC services and keeps them to the gRPC port (<see cref="GrpcPortGate"/>). Throws
+    /// <see cref="ArgumentException"/> for settings out of range.
+    /// </summary>
+    public static WebApplication MapInferenceGrpc(this WebApplication app)
     {
-        var services = app.ApplicationServices;
-        var settings = services.GetRequiredService<IOptions<GrpcProtocolOptions>>().Value;
-        var registry = new GrpcServiceRegistry();
-        services.GetRequiredService<InferenceGrpcService>().Register(registry);
-        services.GetRequiredService<HealthGrpcService>().Register(registry);
-        if (!string.IsNullOrEmpty(settings.ResponseCompression) && settings.ResponseCompression != "gzip")
-        {
-            throw new ArgumentException($"Grpc:ResponseCompression '{settings.ResponseCompression}' is not supported; use gzip or leave it empty");
-        }
-        var options = new GrpcServerOptions
-        {
-            MaxReceiveMessageSize = settings.MaxReceiveMessageBytes,
-            MaxSendMessageSize = settings.MaxSendMessageBytes,
-            ResponseCompression = string.IsNullOrEmpty(settings.ResponseCompression) ? null : settings.ResponseCompression,
-        };
-        return app.MapWhen(
-            context => context.Features.Get<GrpcConnectionFeature>() is not null,
-            grpc => grpc.UseGrpc(registry, options).Run(NotGrpcAsync));
+        app.Services.GetRequiredService<IOptions<GrpcProtocolOptions>>().Value.Validate();
+        app.UseMiddleware<GrpcPortGate>();
+        app.MapGrpcService<InferenceGrpcService>().WithMetadata(GrpcEndpointTag.Instance);
+        app.MapGrpcHealthChecksService().WithMetadata(GrpcEndpointTag.Instance);
+        app.MapGrpcReflectionService().WithMetadata(GrpcEndpointTag.Instance);
+        return app;
     }
 
-    // A plain HTTP request that reached the gRPC port.
-    private static Task NotGrpcAsync(HttpContext context)
+    private static void Apply(GrpcServiceOptions grpc, GrpcProtocolOptions settings)
     {
-        context.Response.StatusCode = StatusCodes.Status404NotFound;
-        return Task.CompletedTask;
+        grpc.MaxReceiveMessageSize = settings.MaxReceiveMessageBytes;
+        // Our marshallers check the send limit first, with an error that names it; this covers the libraries' services.
+        grpc.MaxSendMessageSize = settings.MaxSendMessageBytes == int.MaxValue ? null : settings.MaxSendMessageBytes;
+        grpc.EnableDetailedErrors = false;
+        grpc.ResponseCompressionAlgorithm = string.IsNullOrEmpty(settings.ResponseCompression) ? null : settings.ResponseCompression;
+        grpc.ResponseCompressionLevel = CompressionLevel.Fastest;
+        // Triton's gRPC runtime takes identity, gzip and deflate (zlib framing, RFC 1950); both inflate no further
+        // than the receive limit.
+        grpc.CompressionProviders.Clear();
+        grpc.CompressionProviders.Add(new BoundedDecompressionProvider(new GzipCompressionProvider(CompressionLevel.Fastest), settings.MaxReceiveMessageBytes));
+        grpc.CompressionProviders.Add(new BoundedDecompressionProvider(new DeflateCompressionProvider(CompressionLevel.Fastest), settings.MaxReceiveMessageBytes));
     }
 }

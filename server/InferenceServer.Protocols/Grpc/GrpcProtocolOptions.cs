@@ -1,14 +1,39 @@
+using System.Globalization;
+
 namespace InferenceServer.Protocols.Grpc;
 
 /// <summary>Settings of the gRPC front-end (configuration section <c>Grpc</c>).</summary>
 public sealed class GrpcProtocolOptions
 {
+    /// <summary>The response encodings <see cref="ResponseCompression"/> may name, as gRPC spells them.</summary>
+    public static readonly IReadOnlyList<string> Compressions = ["gzip", "deflate"];
+
     /// <summary>Largest request message accepted (framed, and after decompression); larger ones get RESOURCE_EXHAUSTED. Large enough for a batch of images by default, like the REST body limit.</summary>
     public int MaxReceiveMessageBytes { get; set; } = 256 * 1024 * 1024;
 
     /// <summary>Largest response message sent; a larger one ends its call with RESOURCE_EXHAUSTED. Unlimited by default.</summary>
     public int MaxSendMessageBytes { get; set; } = int.MaxValue;
 
-    /// <summary><c>gzip</c> to compress responses for clients that accept it; empty (the default) sends them uncompressed. Compressed requests are always accepted.</summary>
+    /// <summary>
+    /// <c>gzip</c> or <c>deflate</c> to compress responses for clients that accept that encoding; empty (the default)
+    /// sends them uncompressed. Requests compressed with identity, gzip or deflate are always accepted.
+    /// </summary>
     public string? ResponseCompression { get; set; }
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first setting that is out of range.</summary>
+    public void Validate()
+    {
+        if (MaxReceiveMessageBytes <= 0)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Grpc:MaxReceiveMessageBytes is {MaxReceiveMessageBytes}; it must be at least 1"));
+        }
+        if (MaxSendMessageBytes <= 0)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Grpc:MaxSendMessageBytes is {MaxSendMessageBytes}; it must be at least 1"));
+        }
+        if (!string.IsNullOrEmpty(ResponseCompression) && !Compressions.Contains(ResponseCompression))
+        {
+            throw new ArgumentException($"Grpc:ResponseCompression '{ResponseCompression}' is not supported; use gzip or deflate, or leave it empty");
+        }
+    }
 }

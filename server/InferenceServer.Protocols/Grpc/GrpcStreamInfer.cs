@@ -1,6 +1,7 @@
+using Grpc.Core;
 using InferenceServer.Core.Inference;
-using InferenceServer.Grpc;
 using InferenceServer.Protocols.Grpc.Messages;
+using Microsoft.Extensions.Logging;
 
 namespace InferenceServer.Protocols.Grpc;
 
@@ -10,35 +11,70 @@ namespace InferenceServer.Protocols.Grpc;
 /// <c>error_message</c> on the stream, which stays open; the call ends after the client half-closes and every request
 /// has been answered.
 /// </summary>
-internal sealed class GrpcStreamInfer(InferenceGrpcService service)
+/// <remarks>
+/// As Triton's stream handler does, every answer produced for a request that reached the scheduler carries the
+/// parameter <c>triton_final_response</c>: true when it is the request's last response, which for the models served
+/// here (one response per request, nothing decoupled) is every one of them. Answers to requests refused before they
+/// were scheduled (undecodable, unknown model, invalid inputs, queue full) carry no parameters, as in Triton.
+/// </remarks>
+internal sealed class GrpcStreamInfer(
+    InferenceGrpcService service,
+    IAsyncStreamReader<StreamInferRequest> requests,
+    IServerStreamWriter<ModelStreamInferResponse> responses,
+    ServerCallContext context,
+    ILogger logger)
 {
-    public async ValueTask RunAsync(GrpcMessageReader requests, GrpcMessageWriter responses, GrpcCallContext context)
+    /// <summary>The parameter's name in Triton.</summary>
+    public const string FinalResponseParameter = "triton_final_response";
+
+    // Shared by every answer: it is only ever serialized, never changed.
+    private static readonly InferParameter Final = new() { BoolParam = true };
+
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+
+    public async Task RunAsync()
     {
-        var writeLock = new SemaphoreSlim(1, 1);
         var pending = new List<Task>();
-        while (await requests.MoveNextAsync().ConfigureAwait(false))
+        Exception? failure = null;
+        try
         {
-            InferenceRequest request;
-            try
+            while (await requests.MoveNext(context.CancellationToken).ConfigureAwait(false))
             {
-                // Decoding copies the tensors out of the stream's buffers before the next message is read.
-                request = GrpcInferRequestDecoder.Decode(requests.Current);
-            }
-            catch (InferenceException e)
-            {
-                await WriteAsync(responses, writeLock, Failure(e.Message, PeekId(requests))).ConfigureAwait(false);
-                continue;
-            }
-            pending.Add(AnswerAsync(request, responses, writeLock, context));
-            if (pending.Count >= 64)
-            {
-                pending.RemoveAll(static t => t.IsCompleted);
+                var message = requests.Current;
+                if (message.Request is not { } request)
+                {
+                    await WriteAsync(Failure(message.Error!, message.ModelName, message.ModelVersion, message.Id, final: false), message.Id).ConfigureAwait(false);
+                    continue;
+                }
+                pending.Add(AnswerAsync(request));
+                if (pending.Count >= 64)
+                {
+                    pending.RemoveAll(static t => t.IsCompleted);
+                }
             }
         }
-        await Task.WhenAll(pending).ConfigureAwait(false);
+        catch (Exception e)
+        {
+            // The stream broke (reset, deadline, a message over the size limit): the answers under way still finish
+            // (or are dropped), then the call ends with the status for what broke it.
+            failure = e;
+        }
+        try
+        {
+            await Task.WhenAll(pending).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // An answer could not be written (one over the send limit): that ends the call, unless it was ending already.
+            failure ??= e;
+        }
+        if (failure is not null)
+        {
+            throw GrpcErrors.Translate(failure, context, logger);
+        }
     }
 
-    private async Task AnswerAsync(InferenceRequest request, GrpcMessageWriter responses, SemaphoreSlim writeLock, GrpcCallContext context)
+    private async Task AnswerAsync(InferenceRequest request)
     {
         // Off the reading loop, so the next request is read while this one is queued and run.
         await Task.Yield();
@@ -49,60 +85,62 @@ internal sealed class GrpcStreamInfer(InferenceGrpcService service)
             try
             {
                 response = await service.InferAsync(request, context).ConfigureAwait(false);
-                answer = new ModelStreamInferResponse { InferResponse = GrpcInferResponseEncoder.ToMessage(response) };
+                var result = GrpcInferResponseEncoder.ToMessage(response);
+                result.Parameters.Add(FinalResponseParameter, Final);
+                answer = new ModelStreamInferResponse { InferResponse = result };
+            }
+            catch (Exception e) when (context.CancellationToken.IsCancellationRequested)
+            {
+                // The deadline passed or the client reset the stream: the call itself ends with that status.
+                GrpcLog.StreamAnswerDropped(logger, request.Id, e is InferenceException ? e.Message : "the call was cancelled");
+                return;
             }
             catch (InferenceException e)
             {
-                answer = Failure(e.Message, (request.ModelName, request.ModelVersion ?? "", request.Id));
+                answer = Failure(e.Message, request.ModelName, request.ModelVersion ?? "", request.Id, final: e.Kind == InferenceErrorKind.DeadlineExceeded);
             }
-            catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
-            {
-                // The deadline passed or the client reset the stream: the call itself ends with that status.
-                return;
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
+            catch (Exception e)
             {
                 // A fault in the runtime fails this request, as REST answers it with 500; the stream carries on.
-                answer = Failure($"internal error: {e.Message}", (request.ModelName, request.ModelVersion ?? "", request.Id));
+                GrpcLog.MethodFailed(logger, context.Method, e);
+                answer = Failure($"internal error: {e.Message}", request.ModelName, request.ModelVersion ?? "", request.Id, final: true);
             }
             using (response)
             {
-                await WriteAsync(responses, writeLock, answer).ConfigureAwait(false);
+                await WriteAsync(answer, request.Id).ConfigureAwait(false);
             }
         }
     }
 
-    private static async Task WriteAsync(GrpcMessageWriter responses, SemaphoreSlim writeLock, ModelStreamInferResponse answer)
+    // One write at a time: the stream writer refuses a write while another is in flight.
+    private async Task WriteAsync(ModelStreamInferResponse answer, string id)
     {
-        await writeLock.WaitAsync().ConfigureAwait(false);
+        await _writeLock.WaitAsync().ConfigureAwait(false);
         try
         {
-            responses.WriteProtobuf(answer);
-            await responses.FlushAsync().ConfigureAwait(false);
+            await responses.WriteAsync(answer).ConfigureAwait(false);
+        }
+        catch (Exception e) when (context.CancellationToken.IsCancellationRequested)
+        {
+            GrpcLog.StreamAnswerDropped(logger, id, "the call had ended: " + e.Message);
         }
         finally
         {
-            writeLock.Release();
+            _writeLock.Release();
         }
     }
 
-    private static ModelStreamInferResponse Failure(string message, (string Model, string Version, string Id) request) => new()
+    /// <summary>
+    /// An error answer with the request's ids. <paramref name="final"/>: the request had been scheduled and this is
+    /// the response Triton would send through the request's completion (a queue timeout, a runtime fault).
+    /// </summary>
+    private static ModelStreamInferResponse Failure(string message, string model, string version, string id, bool final)
     {
-        ErrorMessage = message,
-        InferResponse = new ModelInferResponse { ModelName = request.Model, ModelVersion = request.Version, Id = request.Id },
-    };
-
-    // A request that could not be decoded still gets its id back when it parses as protobuf (an error path: copies are fine).
-    private static (string Model, string Version, string Id) PeekId(GrpcMessageReader requests)
-    {
-        try
+        var response = new ModelInferResponse { ModelName = model, ModelVersion = version, Id = id };
+        if (final)
         {
-            var peek = ModelInferRequest.Parser.ParseFrom(requests.Current);
-            return (peek.ModelName, peek.ModelVersion, peek.Id);
+            response.Parameters.Add(FinalResponseParameter, Final);
         }
-        catch (Google.Protobuf.InvalidProtocolBufferException)
-        {
-            return ("", "", "");
-        }
+        return new ModelStreamInferResponse { ErrorMessage = message, InferResponse = response };
     }
 }

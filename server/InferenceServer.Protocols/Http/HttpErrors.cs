@@ -1,6 +1,6 @@
 using System.Text.Json;
 using InferenceServer.Core.Inference;
-using InferenceServer.Grpc;
+using InferenceServer.Protocols.Buffers;
 using Microsoft.AspNetCore.Http;
 
 namespace InferenceServer.Protocols.Http;

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using InferenceServer.Core.Inference;
 using InferenceServer.Core.Tensors;
-using InferenceServer.Grpc;
+using InferenceServer.Protocols.Buffers;
 
 namespace InferenceServer.Protocols.Http;
 

@@ -3,7 +3,7 @@ using System.Text.Json;
 using InferenceServer.Core.Inference;
 using InferenceServer.Core.Models;
 using InferenceServer.Core.Repository;
-using InferenceServer.Grpc;
+using InferenceServer.Protocols.Buffers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;

@@ -30,7 +30,7 @@ internal static class CommandLine
         new("--grpc-server-cert", "Grpc:ServerCertificate", "PEM certificate for gRPC over TLS (with --grpc-server-key); cleartext HTTP/2 without."),
         new("--grpc-server-key", "Grpc:ServerKey", "PEM private key for gRPC over TLS."),
         new("--grpc-max-message-bytes", "Grpc:MaxReceiveMessageBytes", "Largest gRPC request message; larger ones get RESOURCE_EXHAUSTED (default: 268435456)."),
-        new("--grpc-response-compression", "Grpc:ResponseCompression", "gzip: compress gRPC responses for clients that accept it (default: none)."),
+        new("--grpc-response-compression", "Grpc:ResponseCompression", "gzip or deflate: compress gRPC responses for clients that accept it (default: none)."),
         new("--metrics-port", "Metrics:Port", "Prometheus metrics port (default: 8002)."),
         new("--log-verbose", "Server:LogVerbose", "Verbose logging level; 0 is off (default: 0)."),
     ];

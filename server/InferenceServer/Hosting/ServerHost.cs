@@ -143,8 +143,8 @@ internal sealed partial class ServerHost : IAsyncDisposable
         {
             app.UseMetricsEndpoint(app.Services.GetRequiredService<CollectorRegistry>());
         }
-        // Likewise for the gRPC port and the gRPC services.
-        app.UseInferenceGrpc();
+        // The gRPC services answer the gRPC port only, and it answers nothing else.
+        app.MapInferenceGrpc();
         app.UseV2Http();
         return new ServerHost(app, listeners);
     }
@@ -233,6 +233,8 @@ internal sealed partial class ServerHost : IAsyncDisposable
             o.TimestampFormat = "yyyy-MM-dd HH:mm:ss.fff ";
             o.UseUtcTimestamp = true;
         });
+        // Before the configuration, so Logging:LogLevel can still override them.
+        builder.Logging.AddInferenceGrpcLogFilters();
         builder.Logging.AddConfiguration(configuration.GetSection("Logging"));
         if (configuration.GetValue("Server:LogVerbose", 0) > 0)
         {
@@ -332,7 +334,7 @@ internal sealed partial class ServerHost : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "HTTP/REST (KServe v2) listening on {Address}; model control mode {Mode}; repository {Repository}")]
     private static partial void LogListening(ILogger logger, string address, ModelControlMode mode, string repository);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "gRPC (inference.GRPCInferenceService, grpc.health.v1.Health) listening on {Address}")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "gRPC (inference.GRPCInferenceService, grpc.health.v1.Health, server reflection) listening on {Address}")]
     private static partial void LogGrpcListening(ILogger logger, string address);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Native allocator: glibc {Version}, mmap threshold fixed at {Bytes} bytes, so an unloaded model's memory goes back to the OS")]

@@ -17,6 +17,7 @@ public sealed class GrpcClientQueueTests(GrpcClientQueueTests.Suite suite) : ICl
         "cancelled_call_is_removed_from_the_queue",
         "stream_deadline_expires_while_queued",
         "stream_timeout_parameter_answers_an_error_with_its_id",
+        "stream_queue_timeout_answer_is_final",
         "stream_requests_run_concurrently",
         "stream_cancelled_while_queued_removes_its_requests",
     ];

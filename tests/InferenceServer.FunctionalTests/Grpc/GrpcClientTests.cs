@@ -2,9 +2,10 @@ namespace InferenceServer.FunctionalTests.Grpc;
 
 /// <summary>
 /// The KServe v2 gRPC service driven by an independent client (Debian's python3-grpcio, messages built from the
-/// server's own .proto files): every RPC and health check, raw and typed contents for every datatype compared bit for
-/// bit, each error status, compression, parameters, and streaming with ids matched out of order. The cases are in
-/// Grpc/python/grpc_cases.py (suite "main"); each is one test here.
+/// server's own .proto files): every RPC, health check and server reflection (a client built from the reflected
+/// descriptors alone), raw and typed contents for every datatype compared bit for bit, each error status, gzip and
+/// deflate requests, parameters, and streaming with ids matched out of order and Triton's <c>triton_final_response</c>.
+/// The cases are in Grpc/python/grpc_cases.py (suite "main"); each is one test here.
 /// </summary>
 public sealed class GrpcClientTests(GrpcClientTests.Suite suite) : IClassFixture<GrpcClientTests.Suite>
 {
@@ -29,6 +30,8 @@ public sealed class GrpcClientTests(GrpcClientTests.Suite suite) : IClassFixture
         "health_check_server_is_serving",
         "health_check_unknown_service_is_not_found",
         "unknown_method_is_unimplemented",
+        "reflection_lists_the_services",
+        "reflection_describes_the_service_so_a_client_needs_no_proto_file",
         "infer_simple_raw",
         "infer_simple_typed",
         "infer_explicit_version",
@@ -67,8 +70,8 @@ public sealed class GrpcClientTests(GrpcClientTests.Suite suite) : IClassFixture
         "infer_large_raw_request",
         "infer_concurrent_calls_on_one_channel",
         "request_gzip_compression",
+        "request_deflate_compression",
         "priority_and_timeout_parameters_are_accepted",
-        "request_compression_the_server_lacks_is_unimplemented",
         "priority_and_timeout_out_of_range_are_invalid_argument",
         "priority_of_the_wrong_type_is_invalid_argument",
         "infer_unknown_model_is_not_found",
@@ -104,6 +107,7 @@ public sealed class GrpcClientTests(GrpcClientTests.Suite suite) : IClassFixture
         "stream_malformed_message_answers_an_error_and_the_stream_goes_on",
         "concurrent_streams_each_get_their_own_answers",
         "stream_with_no_requests_ends_cleanly",
+        "stream_answers_carry_triton_final_response",
     ];
 
     public static TheoryData<string> Cases => new(Names);

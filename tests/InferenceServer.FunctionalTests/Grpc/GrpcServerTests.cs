@@ -1,207 +1,200 @@
-using System.Buffers;
-using System.Buffers.Binary;
 using System.Net;
 using System.Net.Http.Headers;
-using InferenceServer.Grpc;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
+using System.IO.Compression;
+using Google.Protobuf;
+using Google.Protobuf.Reflection;
+using Grpc.Core;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
+using Grpc.Net.Compression;
+using Grpc.Reflection.V1;
+using InferenceServer.Protocols.Grpc.Messages;
 
 namespace InferenceServer.FunctionalTests.Grpc;
 
-/// <summary>The gRPC layer on real Kestrel (HTTP/2 prior knowledge on loopback), called with hand-framed bodies.</summary>
-public sealed class GrpcServerTests : IAsyncLifetime
+/// <summary>
+/// The gRPC endpoint of a real server through Grpc.Net.Client: server reflection lists and describes the service, the
+/// health service follows readiness, streams carry Triton's <c>triton_final_response</c>, an encoding the server lacks
+/// is UNIMPLEMENTED, and the gRPC and REST ports stay apart.
+/// </summary>
+public sealed class GrpcServerTests(GrpcServerTests.Server fixture) : IClassFixture<GrpcServerTests.Server>
 {
-    private WebApplication? _app;
-    private HttpClient? _client;
+    private GRPCInferenceService.GRPCInferenceServiceClient Client => new(fixture.Channel);
 
-    private HttpClient Client => _client!;
-
-    public async Task InitializeAsync()
+    [Fact]
+    public async Task Reflection_lists_every_service()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.SetMinimumLevel(LogLevel.Critical);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
-        _app = builder.Build();
-        var registry = new GrpcServiceRegistry()
-            .AddUnary("test.Echo", "Unary", (request, response, _) =>
+        var reflection = new ServerReflection.ServerReflectionClient(fixture.Channel);
+        using var call = reflection.ServerReflectionInfo();
+        await call.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = "" });
+        await call.RequestStream.CompleteAsync();
+        Assert.True(await call.ResponseStream.MoveNext());
+
+        var names = call.ResponseStream.Current.ListServicesResponse.Service.Select(s => s.Name).ToList();
+        Assert.Contains("inference.GRPCInferenceService", names);
+        Assert.Contains("grpc.health.v1.Health", names);
+        Assert.Contains("grpc.reflection.v1.ServerReflection", names);
+    }
+
+    [Fact]
+    public async Task Reflection_describes_every_method_of_the_service_as_the_proto_file_declares_it()
+    {
+        var reflection = new ServerReflection.ServerReflectionClient(fixture.Channel);
+        using var call = reflection.ServerReflectionInfo();
+        await call.RequestStream.WriteAsync(new ServerReflectionRequest { FileContainingSymbol = "inference.GRPCInferenceService" });
+        await call.RequestStream.CompleteAsync();
+        Assert.True(await call.ResponseStream.MoveNext());
+
+        var files = call.ResponseStream.Current.FileDescriptorResponse.FileDescriptorProto.Select(FileDescriptorProto.Parser.ParseFrom).ToList();
+        Assert.Contains(files, f => f.Name == "model_config.proto");
+        var service = files.SelectMany(f => f.Service).Single(s => s.Name == "GRPCInferenceService");
+        Assert.Equal(GRPCInferenceService.Descriptor.Methods.Select(m => m.Name).Order(), service.Method.Select(m => m.Name).Order());
+        var stream = service.Method.Single(m => m.Name == "ModelStreamInfer");
+        Assert.True(stream.ClientStreaming && stream.ServerStreaming);
+        Assert.Equal(".inference.ModelInferRequest", service.Method.Single(m => m.Name == "ModelInfer").InputType);
+    }
+
+    [Fact]
+    public async Task Health_is_serving_for_the_server_and_the_service_and_not_found_for_others()
+    {
+        var health = new Health.HealthClient(fixture.Channel);
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, (await health.CheckAsync(new HealthCheckRequest())).Status);
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, (await health.CheckAsync(new HealthCheckRequest { Service = "inference.GRPCInferenceService" })).Status);
+        var unknown = await Assert.ThrowsAsync<RpcException>(() => health.CheckAsync(new HealthCheckRequest { Service = "no.such.Service" }).ResponseAsync);
+        Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
+    }
+
+    [Fact]
+    public async Task Stream_answers_carry_triton_final_response_and_unary_answers_do_not()
+    {
+        using var call = Client.ModelStreamInfer();
+        await call.RequestStream.WriteAsync(Simple("a"));
+        await call.RequestStream.WriteAsync(Simple("b"));
+        await call.RequestStream.CompleteAsync();
+        var answers = new List<ModelStreamInferResponse>();
+        await foreach (var answer in call.ResponseStream.ReadAllAsync())
+        {
+            answers.Add(answer);
+        }
+
+        Assert.Equal(["a", "b"], answers.Select(a => a.InferResponse.Id).Order());
+        Assert.All(answers, a =>
+        {
+            Assert.Empty(a.ErrorMessage);
+            Assert.Equal(InferParameter.ParameterChoiceOneofCase.BoolParam, a.InferResponse.Parameters["triton_final_response"].ParameterChoiceCase);
+            Assert.True(a.InferResponse.Parameters["triton_final_response"].BoolParam);
+        });
+        var unary = await Client.ModelInferAsync(Simple("c"));
+        Assert.Equal("c", unary.Id);
+        Assert.Empty(unary.Parameters);
+    }
+
+    [Fact]
+    public async Task A_request_compressed_with_an_encoding_the_server_lacks_is_unimplemented_naming_the_ones_it_has()
+    {
+        using var channel = GrpcChannels.For(fixture.Running.Host.GrpcAddress, o => o.CompressionProviders = [new RenamedGzip("snappy")]);
+        var client = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
+
+        var error = await Assert.ThrowsAsync<RpcException>(() =>
+            client.ModelInferAsync(Simple("x"), new Metadata { { "grpc-internal-encoding-request", "snappy" } }).ResponseAsync);
+
+        Assert.Equal(StatusCode.Unimplemented, error.StatusCode);
+        Assert.Contains("snappy", error.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("gzip", error.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("deflate", error.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal("x", (await Client.ModelInferAsync(Simple("x"))).Id);
+    }
+
+    [Fact]
+    public async Task A_malformed_request_is_invalid_argument_for_our_methods_and_the_health_service()
+    {
+        // A model_name whose length runs far past the end.
+        var garbage = new byte[] { 0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f };
+        var raw = new Marshaller<byte[]>(static b => b, static b => b);
+        foreach (var (service, method) in new[] { ("inference.GRPCInferenceService", "ModelInfer"), ("inference.GRPCInferenceService", "ModelMetadata"), ("grpc.health.v1.Health", "Check") })
+        {
+            var error = await Assert.ThrowsAsync<RpcException>(() =>
+                fixture.Channel.CreateCallInvoker().AsyncUnaryCall(new Method<byte[], byte[]>(MethodType.Unary, service, method, raw, raw), null, default, garbage).ResponseAsync);
+            Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+            Assert.Contains("malformed", error.Status.Detail, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task The_rest_port_serves_no_grpc()
+    {
+        using var http = new HttpClient { BaseAddress = fixture.Running.Host.HttpAddress };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/inference.GRPCInferenceService/ServerLive") { Content = new ByteArrayContent(new byte[5]) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
+        using var response = await http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.False(response.Headers.Contains("grpc-status"));
+    }
+
+    [Fact]
+    public async Task The_grpc_port_serves_nothing_but_grpc()
+    {
+        using var http = new HttpClient { BaseAddress = fixture.Running.Host.GrpcAddress, DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        foreach (var path in new[] { "/v2/health/ready", "/v2/models/simple", "/metrics", "/" })
+        {
+            using var response = await http.GetAsync(path);
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        }
+        using var infer = new HttpRequestMessage(HttpMethod.Post, "/v2/models/simple/infer") { Content = new StringContent("{}"), Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        using var inferResponse = await http.SendAsync(infer);
+        Assert.Equal(HttpStatusCode.NotFound, inferResponse.StatusCode);
+    }
+
+    private static ModelInferRequest Simple(string id)
+    {
+        var request = new ModelInferRequest { ModelName = "simple", Id = id };
+        foreach (var name in new[] { "INPUT0", "INPUT1" })
+        {
+            var input = new ModelInferRequest.Types.InferInputTensor { Name = name, Datatype = "INT32" };
+            input.Shape.AddRange([1, 16]);
+            request.Inputs.Add(input);
+            request.RawInputContents.Add(ByteString.CopyFrom(new byte[64]));
+        }
+        return request;
+    }
+
+    /// <summary>gzip under a name the server does not know, so a request can arrive compressed with it.</summary>
+    private sealed class RenamedGzip(string name) : ICompressionProvider
+    {
+        public string EncodingName => name;
+
+        public Stream CreateCompressionStream(Stream stream, CompressionLevel? compressionLevel) =>
+            new GZipStream(stream, compressionLevel ?? CompressionLevel.Fastest, leaveOpen: true);
+
+        public Stream CreateDecompressionStream(Stream stream) => new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true);
+    }
+
+    /// <summary>A server over simple, with a channel to its gRPC port.</summary>
+    public sealed class Server : IAsyncLifetime
+    {
+        private readonly TestRepository _repository = new();
+        private RunningServer? _server;
+        private GrpcChannel? _channel;
+
+        internal RunningServer Running => _server!;
+
+        internal GrpcChannel Channel => _channel!;
+
+        public async Task InitializeAsync()
+        {
+            _repository.AddSample("simple");
+            _server = await RunningServer.StartAsync(_repository.Path);
+            _channel = GrpcChannels.For(_server.Host.GrpcAddress);
+        }
+
+        public async Task DisposeAsync()
+        {
+            _channel?.Dispose();
+            if (_server is not null)
             {
-                response.WriteMessage(request);
-                return ValueTask.CompletedTask;
-            })
-            .AddUnary("test.Echo", "Fail", (_, _, _) => throw new InvalidOperationException("secret detail"))
-            .AddUnary("test.Echo", "NotFound", (_, _, _) => throw new GrpcStatusException(GrpcStatusCode.NotFound, "no such thing: 100%"))
-            .AddUnary("test.Echo", "Slow", async (_, _, context) => await Task.Delay(Timeout.Infinite, context.CancellationToken))
-            .AddDuplexStreaming("test.Echo", "Stream", async (requests, responses, _) =>
-            {
-                while (await requests.MoveNextAsync())
-                {
-                    responses.WriteMessage(requests.Current);
-                    await responses.FlushAsync();
-                }
-            });
-        _app.UseGrpc(registry, new GrpcServerOptions { MaxReceiveMessageSize = 2 * 1024 * 1024 });
-        await _app.StartAsync();
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        _client = new HttpClient
-        {
-            BaseAddress = new Uri(address),
-            DefaultRequestVersion = HttpVersion.Version20,
-            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
-        };
-    }
-
-    public async Task DisposeAsync()
-    {
-        _client?.Dispose();
-        if (_app is not null)
-        {
-            await _app.DisposeAsync();
+                await _server.DisposeAsync();
+            }
+            _repository.Dispose();
         }
-    }
-
-    private static byte[] Frame(params byte[][] messages)
-    {
-        var frames = new List<byte>();
-        foreach (var message in messages)
-        {
-            var prefix = new byte[5];
-            BinaryPrimitives.WriteUInt32BigEndian(prefix.AsSpan(1), (uint)message.Length);
-            frames.AddRange(prefix);
-            frames.AddRange(message);
-        }
-        return [.. frames];
-    }
-
-    private static List<byte[]> Unframe(byte[] body)
-    {
-        var messages = new List<byte[]>();
-        var offset = 0;
-        while (offset < body.Length)
-        {
-            Assert.Equal(0, body[offset]);
-            var length = (int)BinaryPrimitives.ReadUInt32BigEndian(body.AsSpan(offset + 1));
-            messages.Add(body[(offset + 5)..(offset + 5 + length)]);
-            offset += 5 + length;
-        }
-        return messages;
-    }
-
-    private async Task<(HttpResponseMessage Response, List<byte[]> Messages)> CallAsync(string path, byte[] body, string contentType = "application/grpc", string? timeout = null)
-    {
-        // The client's defaults apply to its helper methods only, so the message states HTTP/2 itself.
-        var request = new HttpRequestMessage(HttpMethod.Post, path)
-        {
-            Content = new ByteArrayContent(body),
-            Version = HttpVersion.Version20,
-            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-        };
-        request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
-        request.Headers.TryAddWithoutValidation("te", "trailers");
-        if (timeout is not null)
-        {
-            request.Headers.TryAddWithoutValidation("grpc-timeout", timeout);
-        }
-        var response = await Client.SendAsync(request);
-        var bytes = await response.Content.ReadAsByteArrayAsync();
-        return (response, response.StatusCode == HttpStatusCode.OK ? Unframe(bytes) : []);
-    }
-
-    // grpc-status comes in the trailers, or in the headers of a Trailers-Only response.
-    private static (string? Status, string? Message) Status(HttpResponseMessage response)
-    {
-        static string? One(HttpHeaders headers, string name) => headers.TryGetValues(name, out var values) ? values.Single() : null;
-        var status = One(response.TrailingHeaders, "grpc-status") ?? One(response.Headers, "grpc-status");
-        var message = One(response.TrailingHeaders, "grpc-message") ?? One(response.Headers, "grpc-message");
-        return (status, message);
-    }
-
-    [Fact]
-    public async Task Unary_echo_answers_with_the_message_and_OK_in_trailers()
-    {
-        var (response, messages) = await CallAsync("/test.Echo/Unary", Frame([1, 2, 3]));
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal(new Version(2, 0), response.Version);
-        Assert.Equal("application/grpc", response.Content.Headers.ContentType!.MediaType);
-        Assert.Equal([1, 2, 3], Assert.Single(messages));
-        Assert.Equal("0", response.TrailingHeaders.GetValues("grpc-status").Single());
-    }
-
-    [Fact]
-    public async Task A_message_bigger_than_the_flow_control_window_is_read()
-    {
-        var big = new byte[1_500_000];
-        new Random(5).NextBytes(big);
-        var (response, messages) = await CallAsync("/test.Echo/Unary", Frame(big));
-        Assert.Equal(("0", null), Status(response));
-        Assert.Equal(big, Assert.Single(messages));
-    }
-
-    [Fact]
-    public async Task Streaming_echo_returns_every_message()
-    {
-        var (response, messages) = await CallAsync("/test.Echo/Stream", Frame([1], [], [2, 2], [3, 3, 3]));
-        Assert.Equal(("0", null), Status(response));
-        Assert.Equal([[1], [], [2, 2], [3, 3, 3]], messages);
-    }
-
-    [Fact]
-    public async Task An_unknown_method_is_unimplemented()
-    {
-        var (response, messages) = await CallAsync("/test.Echo/Nope", Frame([1]));
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Empty(messages);
-        Assert.Equal("12", Status(response).Status);
-    }
-
-    [Fact]
-    public async Task A_non_grpc_content_type_is_415()
-    {
-        var (response, _) = await CallAsync("/test.Echo/Unary", Frame([1]), contentType: "application/json");
-        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
-    }
-
-    [Fact]
-    public async Task An_oversize_message_is_resource_exhausted()
-    {
-        var (response, _) = await CallAsync("/test.Echo/Unary", Frame(new byte[2 * 1024 * 1024 + 1]));
-        Assert.Equal("8", Status(response).Status);
-    }
-
-    [Fact]
-    public async Task An_expired_deadline_is_deadline_exceeded()
-    {
-        var (response, _) = await CallAsync("/test.Echo/Slow", Frame([1]), timeout: "100m");
-        Assert.Equal("4", Status(response).Status);
-    }
-
-    [Fact]
-    public async Task A_malformed_timeout_is_internal()
-    {
-        var (response, _) = await CallAsync("/test.Echo/Unary", Frame([1]), timeout: "soon");
-        Assert.Equal("13", Status(response).Status);
-    }
-
-    [Fact]
-    public async Task A_status_exception_reaches_the_client_percent_encoded()
-    {
-        var (response, _) = await CallAsync("/test.Echo/NotFound", Frame([1]));
-        Assert.Equal(("5", "no such thing: 100%25"), Status(response));
-    }
-
-    [Fact]
-    public async Task A_failing_handler_is_internal_without_its_details_and_the_server_keeps_serving()
-    {
-        var (response, _) = await CallAsync("/test.Echo/Fail", Frame([1]));
-        var (status, message) = Status(response);
-        Assert.Equal("13", status);
-        Assert.DoesNotContain("secret", message);
-        var (again, messages) = await CallAsync("/test.Echo/Unary", Frame([7]));
-        Assert.Equal("0", Status(again).Status);
-        Assert.Equal([7], Assert.Single(messages));
     }
 }

@@ -48,11 +48,11 @@ public sealed class MeasurementTests
     {
         using var measurement = new Measurement(TimeSpan.FromMilliseconds(1));
         measurement.RecordError(ErrorKey.Timeout, "first timeout");
-        measurement.RecordError(ErrorKey.Grpc(InferenceServer.Grpc.GrpcStatusCode.Unavailable), "down");
+        measurement.RecordError(ErrorKey.Grpc(global::Grpc.Core.StatusCode.Unavailable), "down");
         measurement.RecordError(ErrorKey.Timeout, "second timeout");
 
         var counts = measurement.ErrorCounts();
-        Assert.Equal([ErrorKey.Timeout, ErrorKey.Grpc(InferenceServer.Grpc.GrpcStatusCode.Unavailable)], counts.Select(c => c.Kind));
+        Assert.Equal([ErrorKey.Timeout, ErrorKey.Grpc(global::Grpc.Core.StatusCode.Unavailable)], counts.Select(c => c.Kind));
         Assert.Equal(2, counts[0].Count);
         Assert.Equal("first timeout", counts[0].Sample);
         Assert.Equal("timeout", counts[0].Kind.ToString());

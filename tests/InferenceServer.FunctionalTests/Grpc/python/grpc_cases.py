@@ -16,6 +16,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -24,8 +25,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import numpy as np
+from google.protobuf import descriptor_pb2
 
-from inference_client import DATATYPES, HEALTH, INFERENCE, Client, Messages, from_raw, set_typed, to_raw
+from inference_client import DATATYPES, HEALTH, INFERENCE, REFLECTION, Client, Messages, from_raw, set_typed, to_raw
 
 SUITES = {}
 
@@ -349,6 +351,50 @@ def unknown_method_is_unimplemented(ctx):
     assert ctx.client.call("ServerLive", ctx.m("ServerLiveRequest")).live
 
 
+def reflect(ctx, **request):
+    """One request on a server reflection stream; answers the ServerReflectionResponse."""
+    message = ctx.messages("grpc.reflection.v1.ServerReflectionRequest", **request)
+    answers = list(ctx.client.stream_method(REFLECTION, "ServerReflectionInfo", [message], timeout=30))
+    assert len(answers) == 1, answers
+    assert answers[0].WhichOneof("message_response") != "error_response", answers[0].error_response
+    return answers[0]
+
+
+@case("main")
+def reflection_lists_the_services(ctx):
+    names = {s.name for s in reflect(ctx, list_services="").list_services_response.service}
+    assert {INFERENCE, HEALTH, REFLECTION} <= names, names
+
+
+@case("main")
+def reflection_describes_the_service_so_a_client_needs_no_proto_file(ctx):
+    # The descriptors come from the server alone; a client built from them calls the service.
+    answer = reflect(ctx, file_containing_symbol=INFERENCE)
+    files = [descriptor_pb2.FileDescriptorProto.FromString(b) for b in answer.file_descriptor_response.file_descriptor_proto]
+    ordered, known = [], set()
+    while len(ordered) < len(files):
+        ready = [f for f in files if f.name not in known and all(d in known for d in f.dependency)]
+        assert ready, f"the reflected files do not include every import: {[(f.name, list(f.dependency)) for f in files]}"
+        for f in ready:
+            ordered.append(f)
+            known.add(f.name)
+    service = next(s for f in ordered for s in f.service if f"{f.package}.{s.name}" == INFERENCE)
+    methods = {m.name: m for m in service.method}
+    assert set(methods) == {"ServerLive", "ServerReady", "ModelReady", "ServerMetadata", "ModelMetadata", "ModelInfer", "ModelStreamInfer",
+                            "ModelConfig", "ModelStatistics", "RepositoryIndex", "RepositoryModelLoad", "RepositoryModelUnload"}, sorted(methods)
+    stream = methods["ModelStreamInfer"]
+    assert stream.client_streaming and stream.server_streaming and stream.input_type == ".inference.ModelInferRequest", stream
+    path = os.path.join(tempfile.mkdtemp(prefix="reflected-"), "reflected.desc")
+    with open(path, "wb") as f:
+        f.write(descriptor_pb2.FileDescriptorSet(file=ordered).SerializeToString())
+    client = Client(ctx.target, Messages(path))
+    try:
+        metadata = client.call("ModelMetadata", client.messages("inference.ModelMetadataRequest", name="simple"))
+        assert metadata.name == "simple" and [i.name for i in metadata.inputs] == ["INPUT0", "INPUT1"], metadata
+    finally:
+        client.close()
+
+
 # ---------------------------------------------------------------------------------------------- inference
 
 
@@ -467,9 +513,8 @@ def infer_concurrent_calls_on_one_channel(ctx):
         check_simple(response, i, -i)
 
 
-@case("main")
-def request_gzip_compression(ctx):
-    client = ctx.new_client(compression=grpc.Compression.Gzip)
+def _request_compression(ctx, compression):
+    client = ctx.new_client(compression=compression)
     try:
         # Compressible on purpose: the message shrinks on the wire and must inflate back exactly.
         values = np.repeat(np.arange(1024, dtype=np.int64), 256)
@@ -477,11 +522,22 @@ def request_gzip_compression(ctx):
         response = client.call("ModelInfer", infer_request(ctx, "identity", inputs, outputs=["OUT_INT64"]))
         assert np.array_equal(from_raw("INT64", response.raw_output_contents[0], [1, values.size]), values.reshape(1, -1))
         # Per call too, and on a stream.
-        check_simple(client.call("ModelInfer", simple_request(ctx, 2, 3), compression=grpc.Compression.Gzip), 2, 3)
+        check_simple(client.call("ModelInfer", simple_request(ctx, 2, 3), compression=compression), 2, 3)
         answers = list(client.stream(simple_request(ctx, i, 1, request_id=str(i)) for i in range(4)))
         assert sorted(a.infer_response.id for a in answers) == ["0", "1", "2", "3"], answers
     finally:
         client.close()
+
+
+@case("main")
+def request_gzip_compression(ctx):
+    _request_compression(ctx, grpc.Compression.Gzip)
+
+
+@case("main")
+def request_deflate_compression(ctx):
+    # Triton's gRPC runtime takes deflate (zlib framing) as well as gzip.
+    _request_compression(ctx, grpc.Compression.Deflate)
 
 
 @case("main")
@@ -492,14 +548,6 @@ def priority_and_timeout_parameters_are_accepted(ctx):
                    {"binary_data_output": parameter(ctx, bool_param=True)}):
         response = ctx.client.call("ModelInfer", simple_request(ctx, 4, 1, model="batched", parameters=choice))
         check_simple(response, 4, 1)
-
-
-@case("main")
-def request_compression_the_server_lacks_is_unimplemented(ctx):
-    # As the gRPC compression spec says: a message compressed with an algorithm the server does not support.
-    e = expect_status(grpc.StatusCode.UNIMPLEMENTED, ctx.client.call, "ModelInfer", simple_request(ctx, 1, 1), compression=grpc.Compression.Deflate)
-    assert "deflate" in e.details(), e.details()
-    check_simple(ctx.client.call("ModelInfer", simple_request(ctx, 1, 1)), 1, 1)
 
 
 @case("main")
@@ -841,6 +889,24 @@ def stream_with_no_requests_ends_cleanly(ctx):
     assert list(ctx.client.stream([])) == []
 
 
+@case("main")
+def stream_answers_carry_triton_final_response(ctx):
+    # As Triton's stream handler: the answer to a request that was scheduled is its final response (nothing here
+    # is decoupled) and says so; a request refused before it was scheduled carries no parameters.
+    requests = [simple_request(ctx, i, 1, request_id=f"ok-{i}") for i in range(3)]
+    requests.append(simple_request(ctx, 1, 1, model="nope", request_id="refused"))
+    answers = {a.infer_response.id: a for a in ctx.client.stream(requests)}
+    assert sorted(answers) == ["ok-0", "ok-1", "ok-2", "refused"], sorted(answers)
+    for i in range(3):
+        parameters = answers[f"ok-{i}"].infer_response.parameters
+        assert "triton_final_response" in parameters, parameters
+        assert parameters["triton_final_response"].WhichOneof("parameter_choice") == "bool_param", parameters
+        assert parameters["triton_final_response"].bool_param, parameters
+    assert answers["refused"].error_message and "triton_final_response" not in answers["refused"].infer_response.parameters, answers["refused"]
+    # Only streams carry it, as in Triton.
+    assert "triton_final_response" not in ctx.client.call("ModelInfer", simple_request(ctx, 1, 1)).parameters
+
+
 # ---------------------------------------------------------------------------------------------- queueing (a busy model)
 #
 # The "slow" model (slow_batch.onnx: one request per batch, one instance, max_queue_size 2) is kept busy
@@ -994,6 +1060,19 @@ def stream_timeout_parameter_answers_an_error_with_its_id(ctx):
 
 
 @case("queue")
+def stream_queue_timeout_answer_is_final(ctx):
+    # The request was scheduled and its completion is the timeout: Triton marks that answer final.
+    busy = Busy(ctx)
+    request = slow_request(ctx, 1, "late", parameters={"timeout": parameter(ctx, int64_param=100_000)})
+    answers = list(ctx.client.stream([request], timeout=None))
+    assert len(answers) == 1 and "timed out" in answers[0].error_message, answers
+    parameters = answers[0].infer_response.parameters
+    assert "triton_final_response" in parameters and parameters["triton_final_response"].bool_param, answers[0]
+    assert answers[0].infer_response.id == "late" and answers[0].infer_response.model_name == "slow", answers[0]
+    busy.finish()
+
+
+@case("queue")
 def stream_requests_run_concurrently(ctx):
     # A long request first on the stream must not hold up quick ones behind it on another model.
     if Busy.iterations is None:
@@ -1091,7 +1170,7 @@ def response_over_the_send_limit_is_resource_exhausted(ctx):
 
 # ---------------------------------------------------------------------------------------------- response compression
 #
-# A server with Grpc:ResponseCompression=gzip.
+# A server with Grpc:ResponseCompression=gzip (suite "gzip") or deflate (suite "deflate").
 
 
 @case("gzip")
@@ -1120,6 +1199,34 @@ def gzip_responses_on_a_stream(ctx):
 @case("gzip")
 def gzip_errors_still_carry_their_status(ctx):
     expect_status(grpc.StatusCode.NOT_FOUND, ctx.client.call, "ModelInfer", simple_request(ctx, 1, 1, model="nope"))
+
+
+@case("gzip")
+def gzip_requests_and_responses_both_ways(ctx):
+    client = ctx.new_client(compression=grpc.Compression.Gzip)
+    try:
+        check_simple(client.call("ModelInfer", simple_request(ctx, 5, 2)), 5, 2)
+        answers = {a.infer_response.id: a for a in client.stream(simple_request(ctx, i, 2, request_id=str(i)) for i in range(8))}
+        assert sorted(answers, key=int) == [str(i) for i in range(8)], sorted(answers)
+    finally:
+        client.close()
+
+
+# A server with Grpc:ResponseCompression=deflate (zlib framing, as gRPC's "deflate" is): the same cases.
+register_case("deflate", "deflate_responses_decode_exactly", gzip_responses_decode_exactly)
+register_case("deflate", "deflate_responses_on_a_stream", gzip_responses_on_a_stream)
+register_case("deflate", "deflate_errors_still_carry_their_status", gzip_errors_still_carry_their_status)
+
+
+@case("deflate")
+def deflate_requests_and_responses_both_ways(ctx):
+    client = ctx.new_client(compression=grpc.Compression.Deflate)
+    try:
+        check_simple(client.call("ModelInfer", simple_request(ctx, 5, 2)), 5, 2)
+        answers = {a.infer_response.id: a for a in client.stream(simple_request(ctx, i, 2, request_id=str(i)) for i in range(8))}
+        assert sorted(answers, key=int) == [str(i) for i in range(8)], sorted(answers)
+    finally:
+        client.close()
 
 
 # ---------------------------------------------------------------------------------------------- repository API

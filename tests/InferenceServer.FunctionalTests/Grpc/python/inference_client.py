@@ -13,6 +13,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 INFERENCE = "inference.GRPCInferenceService"
 HEALTH = "grpc.health.v1.Health"
+REFLECTION = "grpc.reflection.v1.ServerReflection"
 
 # Messages of any size: the server's limits are what the tests are about, not the client's.
 UNLIMITED = [("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)]
@@ -83,6 +84,10 @@ class Client:
     def stream(self, requests, timeout=60, **kwargs):
         """ModelStreamInfer: an iterator over the responses to ``requests`` (an iterable of ModelInferRequest)."""
         return self._callable("stream_stream", INFERENCE, "ModelStreamInfer")(iter(requests), timeout=timeout, **kwargs)
+
+    def stream_method(self, service, method, requests, timeout=60, **kwargs):
+        """Any bidirectional-streaming method: an iterator over the responses to ``requests``."""
+        return self._callable("stream_stream", service, method)(iter(requests), timeout=timeout, **kwargs)
 
     def raw_unary(self, path, payload, timeout=30):
         """Sends ``payload`` bytes as the request message of ``path``, whatever they are; answers the response bytes."""

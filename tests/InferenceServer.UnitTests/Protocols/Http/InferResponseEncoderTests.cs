@@ -1,7 +1,7 @@
 using System.Text;
 using InferenceServer.Core.Inference;
 using InferenceServer.Core.Tensors;
-using InferenceServer.Grpc;
+using InferenceServer.Protocols.Buffers;
 using InferenceServer.Protocols.Http;
 
 namespace InferenceServer.UnitTests.Protocols.Http;

@@ -1,0 +1,108 @@
+using Google.Protobuf;
+using Grpc.AspNetCore.Server.Model;
+using Grpc.Core;
+using InferenceServer.Protocols.Grpc.Messages;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace InferenceServer.Protocols.Grpc;
+
+/// <summary>
+/// Binds every method of <c>inference.GRPCInferenceService</c> to Grpc.AspNetCore, each an endpoint of its own: ModelInfer
+/// and ModelStreamInfer with the zero-copy marshallers (<see cref="ModelInferMarshallers"/>), the small methods with
+/// the generated messages (<see cref="ProtobufMarshallers"/>). Every method the service's descriptor declares must
+/// be bound here, so reflection never describes a method the server does not serve.
+/// </summary>
+internal sealed class InferenceGrpcMethodProvider(IOptions<GrpcProtocolOptions> options, ILogger<InferenceGrpcService> logger)
+    : IServiceMethodProvider<InferenceGrpcService>
+{
+    public void OnServiceMethodDiscovery(ServiceMethodProviderContext<InferenceGrpcService> context)
+    {
+        var maxSend = options.Value.MaxSendMessageBytes;
+        var bound = new List<string>();
+
+        context.AddUnaryMethod(
+            Method(MethodType.Unary, "ModelInfer", ModelInferMarshallers.Request, ModelInferMarshallers.Response(maxSend), bound),
+            [],
+            static (service, request, call) => service.ModelInfer(request, call));
+        context.AddDuplexStreamingMethod(
+            Method(MethodType.DuplexStreaming, "ModelStreamInfer", ModelInferMarshallers.StreamRequest, ProtobufMarshallers.Create(ModelStreamInferResponse.Parser, maxSend), bound),
+            [],
+            static (service, requests, responses, call) => service.ModelStreamInfer(requests, responses, call));
+
+        Unary(context, "ServerLive", ServerLiveRequest.Parser, ServerLiveResponse.Parser, static (s, r) => s.ServerLive(r), bound);
+        Unary(context, "ServerReady", ServerReadyRequest.Parser, ServerReadyResponse.Parser, static (s, r) => s.ServerReady(r), bound);
+        Unary(context, "ModelReady", ModelReadyRequest.Parser, ModelReadyResponse.Parser, static (s, r) => s.ModelReady(r), bound);
+        Unary(context, "ServerMetadata", ServerMetadataRequest.Parser, ServerMetadataResponse.Parser, static (s, r) => s.ServerMetadata(r), bound);
+        Unary(context, "ModelMetadata", ModelMetadataRequest.Parser, ModelMetadataResponse.Parser, static (s, r) => s.ModelMetadata(r), bound);
+        Unary(context, "ModelConfig", ModelConfigRequest.Parser, ModelConfigResponse.Parser, static (s, r) => s.ModelConfig(r), bound);
+        Unary(context, "ModelStatistics", ModelStatisticsRequest.Parser, ModelStatisticsResponse.Parser, static (s, r) => s.ModelStatistics(r), bound);
+        Unary(context, "RepositoryIndex", RepositoryIndexRequest.Parser, RepositoryIndexResponse.Parser, static (s, r) => s.RepositoryIndex(r), bound);
+        UnaryAsync(context, "RepositoryModelLoad", RepositoryModelLoadRequest.Parser, RepositoryModelLoadResponse.Parser, static (s, r, c) => s.RepositoryModelLoad(r, c), bound);
+        UnaryAsync(context, "RepositoryModelUnload", RepositoryModelUnloadRequest.Parser, RepositoryModelUnloadResponse.Parser, static (s, r, c) => s.RepositoryModelUnload(r, c), bound);
+
+        foreach (var declared in GRPCInferenceService.Descriptor.Methods)
+        {
+            if (!bound.Contains(declared.Name))
+            {
+                throw new InvalidOperationException($"{InferenceGrpcService.ServiceName}/{declared.Name} is declared by the .proto file but not served");
+            }
+        }
+    }
+
+    private void Unary<TRequest, TResponse>(
+        ServiceMethodProviderContext<InferenceGrpcService> context,
+        string name,
+        MessageParser<TRequest> request,
+        MessageParser<TResponse> response,
+        Func<InferenceGrpcService, TRequest, TResponse> handle,
+        List<string> bound)
+        where TRequest : class, IMessage<TRequest>, new()
+        where TResponse : class, IMessage<TResponse>, new()
+    {
+        var maxSend = options.Value.MaxSendMessageBytes;
+        var method = Method(MethodType.Unary, name, ProtobufMarshallers.Create(request, maxSend), ProtobufMarshallers.Create(response, maxSend), bound);
+        context.AddUnaryMethod(method, [], (service, message, call) =>
+        {
+            try
+            {
+                return Task.FromResult(handle(service, message));
+            }
+            catch (Exception e)
+            {
+                return Task.FromException<TResponse>(GrpcErrors.Translate(e, call, logger));
+            }
+        });
+    }
+
+    private void UnaryAsync<TRequest, TResponse>(
+        ServiceMethodProviderContext<InferenceGrpcService> context,
+        string name,
+        MessageParser<TRequest> request,
+        MessageParser<TResponse> response,
+        Func<InferenceGrpcService, TRequest, ServerCallContext, Task<TResponse>> handle,
+        List<string> bound)
+        where TRequest : class, IMessage<TRequest>, new()
+        where TResponse : class, IMessage<TResponse>, new()
+    {
+        var maxSend = options.Value.MaxSendMessageBytes;
+        var method = Method(MethodType.Unary, name, ProtobufMarshallers.Create(request, maxSend), ProtobufMarshallers.Create(response, maxSend), bound);
+        context.AddUnaryMethod(method, [], async (service, message, call) =>
+        {
+            try
+            {
+                return await handle(service, message, call).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                throw GrpcErrors.Translate(e, call, logger);
+            }
+        });
+    }
+
+    private static Method<TRequest, TResponse> Method<TRequest, TResponse>(MethodType type, string name, Marshaller<TRequest> request, Marshaller<TResponse> response, List<string> bound)
+    {
+        bound.Add(name);
+        return new Method<TRequest, TResponse>(type, InferenceGrpcService.ServiceName, name, request, response);
+    }
+}

@@ -1,0 +1,91 @@
+using Grpc.Core;
+using InferenceServer.Core.Inference;
+using InferenceServer.Protocols.Grpc;
+using InferenceServer.UnitTests.TestDoubles;
+using Microsoft.Extensions.Logging;
+
+namespace InferenceServer.UnitTests.Protocols.Grpc;
+
+/// <summary>The status a method ends with for what it threw, and what is logged.</summary>
+public sealed class GrpcErrorsTests
+{
+    [Theory]
+    [InlineData(InferenceErrorKind.InvalidArgument, StatusCode.InvalidArgument)]
+    [InlineData(InferenceErrorKind.NotFound, StatusCode.NotFound)]
+    [InlineData(InferenceErrorKind.Unavailable, StatusCode.Unavailable)]
+    [InlineData(InferenceErrorKind.TooLarge, StatusCode.ResourceExhausted)]
+    [InlineData(InferenceErrorKind.DeadlineExceeded, StatusCode.DeadlineExceeded)]
+    [InlineData(InferenceErrorKind.Cancelled, StatusCode.Cancelled)]
+    [InlineData(InferenceErrorKind.Internal, StatusCode.Internal)]
+    public void A_core_error_keeps_its_kind_and_message(InferenceErrorKind kind, StatusCode code)
+    {
+        var logger = new ListLogger();
+
+        var error = GrpcErrors.Translate(new InferenceException(kind, "model 'm' says no"), new TestServerCallContext(), logger);
+
+        Assert.Equal(code, error.StatusCode);
+        Assert.Equal("model 'm' says no", error.Status.Detail);
+        Assert.Empty(logger.Entries);
+    }
+
+    [Fact]
+    public void An_unexpected_fault_is_internal_without_its_details_which_are_logged_as_an_error()
+    {
+        var logger = new ListLogger();
+        var fault = new InvalidOperationException("secret detail");
+
+        var error = GrpcErrors.Translate(fault, new TestServerCallContext(), logger);
+
+        Assert.Equal(StatusCode.Internal, error.StatusCode);
+        Assert.DoesNotContain("secret", error.Status.Detail, StringComparison.Ordinal);
+        var entry = Assert.Single(logger.Entries);
+        Assert.Equal(LogLevel.Error, entry.Level);
+        Assert.Same(fault, entry.Exception);
+    }
+
+    [Fact]
+    public void A_call_the_client_cancelled_is_only_a_debug_line()
+    {
+        var logger = new ListLogger();
+        using var reset = new CancellationTokenSource();
+        reset.Cancel();
+        var context = new TestServerCallContext { Token = reset.Token };
+
+        var fromCore = GrpcErrors.Translate(new InferenceException(InferenceErrorKind.Cancelled, "cancelled"), context, logger);
+        var fromWrite = GrpcErrors.Translate(new IOException("The client reset the request stream."), context, logger);
+        var fromWait = GrpcErrors.Translate(new OperationCanceledException(reset.Token), context, logger);
+
+        Assert.All([fromCore, fromWrite, fromWait], e => Assert.Equal(StatusCode.Cancelled, e.StatusCode));
+        Assert.Equal(3, logger.Entries.Count);
+        Assert.All(logger.Entries, e =>
+        {
+            Assert.Equal(LogLevel.Debug, e.Level);
+            Assert.Null(e.Exception);
+            Assert.Contains("the client cancelled it", e.Message, StringComparison.Ordinal);
+        });
+    }
+
+    [Fact]
+    public void A_call_whose_deadline_passed_is_only_a_debug_line()
+    {
+        var logger = new ListLogger();
+        using var deadline = new CancellationTokenSource();
+        deadline.Cancel();
+        var context = new TestServerCallContext { Token = deadline.Token, DeadlineValue = DateTime.UtcNow.AddSeconds(-1) };
+
+        var error = GrpcErrors.Translate(new OperationCanceledException(deadline.Token), context, logger);
+
+        Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
+        var entry = Assert.Single(logger.Entries);
+        Assert.Equal(LogLevel.Debug, entry.Level);
+        Assert.Contains("its deadline passed", entry.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_status_thrown_on_purpose_passes_through()
+    {
+        var status = new RpcException(new Status(StatusCode.ResourceExhausted, "too big"));
+
+        Assert.Same(status, GrpcErrors.Translate(status, new TestServerCallContext(), new ListLogger()));
+    }
+}
