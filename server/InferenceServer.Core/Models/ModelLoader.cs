@@ -47,14 +47,14 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
         }
         catch (ModelLoadException e)
         {
-            return ModelLoadPlan.Failed(directory, e.Message);
+            return ModelLoadPlan.Failed(directory, Relative(directory, e.Message));
         }
 
         var selected = config.VersionPolicy.Select(directory.Versions.Keys.ToArray());
         if (selected.Count == 0)
         {
             var reason = directory.Versions.Count == 0
-                ? $"model folder '{directory.Path}' has no numeric version folders"
+                ? $"model folder '{directory.Name}' has no numeric version folders"
                 : $"no version folder ({string.Join(", ", directory.Versions.Keys)}) matches the version_policy";
             return ModelLoadPlan.Failed(directory, reason);
         }
@@ -98,7 +98,7 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
         {
             if (options.StrictModelConfig)
             {
-                throw new ModelLoadException($"'{directory.Path}' has no {ModelRepositoryScanner.ConfigFileName} and --strict-model-config is set");
+                throw new ModelLoadException($"'{directory.Name}' has no {ModelRepositoryScanner.ConfigFileName} and --strict-model-config is set");
             }
             config = new ModelConfig { Name = directory.Name };
         }
@@ -106,7 +106,7 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
         {
             try
             {
-                var result = ModelConfigReader.ReadFile(directory.ConfigPath);
+                var result = ModelConfigReader.ReadFile(directory.ConfigPath, $"{directory.Name}/{ModelRepositoryScanner.ConfigFileName}");
                 foreach (var warning in result.Warnings)
                 {
                     LogConfigWarning(directory.Name, warning.ToString());
@@ -119,7 +119,7 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
             }
             catch (IOException e)
             {
-                throw new ModelLoadException($"cannot read '{directory.ConfigPath}': {e.Message}");
+                throw new ModelLoadException($"cannot read '{directory.Name}/{ModelRepositoryScanner.ConfigFileName}': {e.Message}");
             }
         }
 
@@ -214,7 +214,7 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
         var modelPath = Path.Combine(versionPath, fileName);
         if (!File.Exists(modelPath))
         {
-            return Failed(directory.Name, number, $"model file '{modelPath}' not found", config);
+            return Failed(directory, number, $"model file '{modelPath}' not found", config);
         }
 
         var groups = VersionInstances.Effective(config);
@@ -233,7 +233,7 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
             if (mismatch is not null)
             {
                 DisposeAll(instances);
-                return Failed(directory.Name, number, mismatch, completed);
+                return Failed(directory, number, mismatch, completed);
             }
             var firstPlaced = false;
             foreach (var group in groups)
@@ -286,17 +286,17 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
         catch (BackendException e)
         {
             DisposeAll(instances);
-            return Failed(directory.Name, number, $"failed to {stage} '{modelPath}': {e.Message}", config);
+            return Failed(directory, number, $"failed to {stage} '{modelPath}': {e.Message}", config);
         }
         catch (ModelLoadException e)
         {
             DisposeAll(instances);
-            return Failed(directory.Name, number, e.Message, config);
+            return Failed(directory, number, e.Message, config);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException)
         {
             DisposeAll(instances);
-            return Failed(directory.Name, number, $"failed to {stage} '{modelPath}': {e.Message}", config);
+            return Failed(directory, number, $"failed to {stage} '{modelPath}': {e.Message}", config);
         }
     }
 
@@ -324,11 +324,18 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
             GraphOptimizationLevel = config.Optimization?.GraphLevel,
         };
 
-    private ModelVersion Failed(string name, long number, string reason, ModelConfig? config)
+    private ModelVersion Failed(ModelDirectory directory, long number, string reason, ModelConfig? config)
     {
-        LogVersionFailed(name, number, reason);
-        return ModelVersion.Failed(name, number, reason, config);
+        reason = Relative(directory, reason);
+        LogVersionFailed(directory.Name, number, reason);
+        return ModelVersion.Failed(directory.Name, number, reason, config);
     }
+
+    // A reason reaches clients (the repository index, load errors, 503 answers), so it names files relative to the
+    // repository (income/1/model.onnx), never by the server's absolute path. Every file a model loads lies in its folder,
+    // and messages from the file system and the backend quote the paths they were given.
+    private static string Relative(ModelDirectory directory, string reason) =>
+        reason.Replace(directory.Path, directory.Name, StringComparison.Ordinal);
 
     private static void DisposeAll(List<IModelInstance> instances)
     {

@@ -27,12 +27,17 @@ public static class ModelConfigReader
         return new ModelConfigReadResult { Config = config, Warnings = reader.Warnings };
     }
 
+    /// <summary>
+    /// Reads, parses and validates a config file; messages name <paramref name="displayName"/> when given (e.g.
+    /// <c>income/config.pbtxt</c>, so a message sent to a client holds no server path), else the path as given.
+    /// </summary>
+    /// <exception cref="ModelConfigException">Syntax error, wrong value type, or failed validation.</exception>
+    /// <exception cref="IOException">The file cannot be read.</exception>
+    public static ModelConfigReadResult ReadFile(string path, string? displayName = null) => Parse(File.ReadAllText(path), displayName ?? path);
+
     /// <summary>Reads, parses and validates a config file; messages name the path as given.</summary>
     /// <exception cref="ModelConfigException">Syntax error, wrong value type, or failed validation.</exception>
     /// <exception cref="IOException">The file cannot be read.</exception>
-    public static ModelConfigReadResult ReadFile(string path) => Parse(File.ReadAllText(path), path);
-
-    /// <inheritdoc cref="ReadFile(string)"/>
     public static async Task<ModelConfigReadResult> ReadFileAsync(string path, CancellationToken cancellationToken = default) =>
         Parse(await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false), path);
 }

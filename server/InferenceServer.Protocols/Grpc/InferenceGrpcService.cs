@@ -7,7 +7,6 @@ using InferenceServer.Core.Repository;
 using InferenceServer.Grpc;
 using InferenceServer.Protocols.Grpc.Messages;
 using InferenceServer.Protocols.Http;
-using Microsoft.Extensions.Hosting;
 using TensorMetadata = InferenceServer.Protocols.Grpc.Messages.ModelMetadataResponse.Types.TensorMetadata;
 
 namespace InferenceServer.Protocols.Grpc;
@@ -16,12 +15,12 @@ namespace InferenceServer.Protocols.Grpc;
 /// <c>inference.GRPCInferenceService</c>: each method translates between protobuf messages and the same core calls
 /// the REST endpoints make (model manager, scheduler, statistics); nothing here decides anything about a model.
 /// </summary>
-internal sealed class InferenceGrpcService(ModelManager manager, ServerInfo info, IHostApplicationLifetime lifetime)
+internal sealed class InferenceGrpcService(ModelManager manager, ServerInfo info, ServerReadiness readiness)
 {
     public const string ServiceName = "inference.GRPCInferenceService";
 
-    /// <summary>Whether the server takes inference traffic: the startup load is done and it is not stopping.</summary>
-    public bool Ready => manager.StartupComplete && !lifetime.ApplicationStopping.IsCancellationRequested;
+    /// <summary>Whether the server takes inference traffic (the rule is <see cref="ServerReadiness"/>'s, as for REST).</summary>
+    public bool Ready => readiness.IsReady;
 
     public void Register(GrpcServiceRegistry registry)
     {

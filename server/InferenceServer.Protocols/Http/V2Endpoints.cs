@@ -8,7 +8,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -51,9 +50,8 @@ public static partial class V2Endpoints
 
     private static Task ReadyAsync(HttpContext context)
     {
-        var manager = context.RequestServices.GetRequiredService<ModelManager>();
-        var stopping = context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.IsCancellationRequested;
-        context.Response.StatusCode = manager.StartupComplete && !stopping ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+        var ready = context.RequestServices.GetRequiredService<ServerReadiness>().IsReady;
+        context.Response.StatusCode = ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
         return Task.CompletedTask;
     }
 
