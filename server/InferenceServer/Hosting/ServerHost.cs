@@ -394,13 +394,15 @@ internal sealed partial class ServerHost : IAsyncDisposable
         }
         catch (InvalidOperationException e)
         {
-            throw new ArgumentException(ConversionTypeName().Replace(e.Message, "").TrimEnd('.', ' ') + " is not valid", e);
+            var failure = ConversionFailure().Match(e.Message);
+            throw new ArgumentException(failure.Success ? $"{failure.Groups["key"].Value} '{failure.Groups["value"].Value}' is not valid" : e.Message, e);
         }
         return options;
     }
 
-    [GeneratedRegex(@" to type '[^']*'")]
-    private static partial Regex ConversionTypeName();
+    // The binder's message names the .NET type the value did not convert to; the key and the value are what the user needs.
+    [GeneratedRegex(@"^Failed to convert configuration value '(?<value>.*)' at '(?<key>[^']*)' to type")]
+    private static partial Regex ConversionFailure();
 
     // The gRPC endpoint: on unless Grpc:Enabled is false; the HTTP address unless Grpc:Address says otherwise; TLS when
     // Grpc:ServerCertificate and Grpc:ServerKey name PEM files.

@@ -75,6 +75,15 @@ public sealed partial class ExecutableTests
     }
 
     [Fact]
+    public async Task ABadValueFromTheEnvironmentIsOneLineNamingTheKey()
+    {
+        using var process = ServerProcess.Start(["serve", .. FreePorts], new Dictionary<string, string> { ["Server__StrictReadiness"] = "maybe" });
+
+        Assert.Equal(2, await process.WaitForExitAsync());
+        Assert.Equal(["inference-server: bad setting: Server:StrictReadiness 'maybe' is not valid"], process.Error);
+    }
+
+    [Fact]
     public async Task AModelThatFailsAtStartupStopsTheServerWithExitCode1()
     {
         using var repository = new TestRepository()
