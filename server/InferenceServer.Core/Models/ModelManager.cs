@@ -150,7 +150,16 @@ public sealed partial class ModelManager : IAsyncDisposable
                 throw InferenceException.Invalid($"failed to load '{modelName}': model files given as 'file:' parameters need the 'config' parameter too, to describe the model");
             }
             var parent = _options.UploadDirectory.Length > 0 ? _options.UploadDirectory : Path.Combine(Path.GetTempPath(), "inference-server-uploads");
-            uploaded = UploadedModelFolder.Create(parent, modelName, overrides.Files);
+            try
+            {
+                uploaded = UploadedModelFolder.Create(parent, modelName, overrides.Files);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The reason goes to the client: it names the folder as "the upload folder", not by its server path.
+                var reason = e.Message.Replace(Path.GetFullPath(parent), "<upload folder>", StringComparison.Ordinal).Replace(parent, "<upload folder>", StringComparison.Ordinal);
+                throw new InferenceException(InferenceErrorKind.Unavailable, $"failed to load '{modelName}': the uploaded files cannot be written: {reason}");
+            }
             directory = ModelRepositoryScanner.ScanModel(uploaded.ModelPath);
         }
         else

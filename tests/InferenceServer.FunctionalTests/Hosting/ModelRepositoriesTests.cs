@@ -101,4 +101,28 @@ public sealed class ModelRepositoriesTests
         Assert.DoesNotContain(repository.Path, everything);
         Assert.DoesNotContain(Path.GetTempPath(), everything);
     }
+
+    [Fact]
+    public async Task AnUploadThatCannotBeWrittenNamesNoServerPath()
+    {
+        using var repository = new TestRepository().AddFixture("fine", "add_sub.onnx", AddSubConfig);
+        // A file where the upload folder should be: nothing can be written under it.
+        var blocked = Path.Combine(repository.Path, "not-a-folder");
+        File.WriteAllText(blocked, "");
+        await using var server = await RunningServer.StartAsync(repository.Path, ("Server:ModelControlMode", "explicit"), ("Server:UploadDirectory", Path.Combine(blocked, "uploads")));
+
+        var body = System.Text.Json.JsonSerializer.Serialize(new
+        {
+            parameters = new Dictionary<string, string>
+            {
+                ["config"] = """{"name": "up", "backend": "onnxruntime"}""",
+                ["file:1/model.onnx"] = Convert.ToBase64String(TestRepository.Fixture("add_sub.onnx")),
+            },
+        });
+        var (status, error) = await RepositoryAsync(server.Client, "/v2/repository/models/up/load", body);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.StartsWith("failed to load 'up': the uploaded files cannot be written: ", error);
+        Assert.DoesNotContain(repository.Path, error);
+    }
 }
