@@ -5,19 +5,22 @@ namespace InferenceServer.FunctionalTests;
 /// <summary>A real server (Kestrel on 127.0.0.1, port 0) over a repository, with a client pointed at it.</summary>
 internal sealed class RunningServer : IAsyncDisposable
 {
+    private readonly HttpClient? _client;
+    private readonly HttpClient? _metricsClient;
+
     private RunningServer(ServerHost host)
     {
         Host = host;
-        Client = new HttpClient { BaseAddress = host.HttpAddress };
-        MetricsClient = new HttpClient { BaseAddress = host.MetricsEnabled ? host.MetricsAddress : null };
+        _client = host.HttpEnabled ? new HttpClient { BaseAddress = host.HttpAddress } : null;
+        _metricsClient = host.MetricsEnabled ? new HttpClient { BaseAddress = host.MetricsAddress } : null;
     }
 
     public ServerHost Host { get; }
 
-    public HttpClient Client { get; }
+    public HttpClient Client => _client ?? throw new InvalidOperationException("the server runs without HTTP (Http:Enabled is false)");
 
-    /// <summary>A client pointed at the metrics endpoint (its own port); without a base address when metrics are off.</summary>
-    public HttpClient MetricsClient { get; }
+    /// <summary>A client pointed at the metrics endpoint (its own port).</summary>
+    public HttpClient MetricsClient => _metricsClient ?? throw new InvalidOperationException("the server runs without metrics (Metrics:Enabled is false)");
 
     public static async Task<RunningServer> StartAsync(string repository, params (string Key, string Value)[] settings)
     {
@@ -49,8 +52,8 @@ internal sealed class RunningServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        Client.Dispose();
-        MetricsClient.Dispose();
+        _client?.Dispose();
+        _metricsClient?.Dispose();
         await Host.DisposeAsync();
     }
 }

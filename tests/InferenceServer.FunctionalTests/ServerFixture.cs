@@ -37,7 +37,10 @@ public sealed class ServerFixture : IAsyncLifetime
             """);
         _repository.AddFixture("bad_config", "add_sub.onnx", "name: \"bad_config\"\nmax_batch_size: {\n");
 
-        _server = await RunningServer.StartAsync(_repository.Path, ("Http:MaxRequestBodyBytes", (4 * 1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        // The broken models are there on purpose: the server must keep running (no --exit-on-error) and report ready
+        // (no --strict-readiness) while the others serve.
+        _server = await RunningServer.StartAsync(_repository.Path, ("Http:MaxRequestBodyBytes", (4 * 1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ("Server:ExitOnError", "false"), ("Server:StrictReadiness", "false"));
     }
 
     public async Task DisposeAsync()

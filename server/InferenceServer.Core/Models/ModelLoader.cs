@@ -54,14 +54,14 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
         }
         catch (ModelLoadException e)
         {
-            return ModelLoadPlan.Failed(directory, ModelConfigWarning.AppendUnknownFields(e.Message, read?.UnknownFields ?? []));
+            return ModelLoadPlan.Failed(directory, ModelConfigWarning.AppendUnknownFields(Relative(directory, e.Message), read?.UnknownFields ?? []));
         }
 
         var selected = config.VersionPolicy.Select(directory.Versions.Keys.ToArray());
         if (selected.Count == 0)
         {
             var reason = directory.Versions.Count == 0
-                ? $"model folder '{directory.Path}' has no numeric version folders"
+                ? $"model folder '{directory.Name}' has no numeric version folders"
                 : $"no version folder ({string.Join(", ", directory.Versions.Keys)}) matches the version_policy";
             return ModelLoadPlan.Failed(directory, ModelConfigWarning.AppendUnknownFields(reason, config.UnknownFields));
         }
@@ -105,7 +105,7 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
         {
             if (options.StrictModelConfig)
             {
-                throw new ModelLoadException($"'{directory.Path}' has no {ModelRepositoryScanner.ConfigFileName} and --strict-model-config is set");
+                throw new ModelLoadException($"'{directory.Name}' has no {ModelRepositoryScanner.ConfigFileName} and --strict-model-config is set");
             }
             config = new ModelConfig { Name = directory.Name };
         }
@@ -113,7 +113,7 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
         {
             try
             {
-                var result = ModelConfigReader.ReadFile(directory.ConfigPath);
+                var result = ModelConfigReader.ReadFile(directory.ConfigPath, $"{directory.Name}/{ModelRepositoryScanner.ConfigFileName}");
                 foreach (var warning in result.Warnings)
                 {
                     LogConfigWarning(directory.Name, warning.ToString());
@@ -126,7 +126,7 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
             }
             catch (IOException e)
             {
-                throw new ModelLoadException($"cannot read '{directory.ConfigPath}': {e.Message}");
+                throw new ModelLoadException($"cannot read '{directory.Name}/{ModelRepositoryScanner.ConfigFileName}': {e.Message}");
             }
         }
         return config;
@@ -218,11 +218,9 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
         filesSignature ??= FolderSignature.Compute(versionPath);
         var fileName = config.DefaultModelFilename.Length > 0 ? config.DefaultModelFilename : backend.DefaultModelFilename;
         var modelPath = Path.Combine(versionPath, fileName);
-        // Reasons reach clients (repository index, load errors): the file as the model folder holds it, never the server's path.
-        var shownPath = $"{Path.GetFileName(versionPath)}/{fileName}";
         if (!File.Exists(modelPath))
         {
-            return Failed(directory.Name, number, $"model file '{shownPath}' not found", config);
+            return Failed(directory, number, $"model file '{modelPath}' not found", config);
         }
 
         var groups = VersionInstances.Effective(config);
@@ -241,7 +239,7 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
             if (mismatch is not null)
             {
                 DisposeAll(instances);
-                return Failed(directory.Name, number, mismatch, completed);
+                return Failed(directory, number, mismatch, completed);
             }
             var firstPlaced = false;
             foreach (var group in groups)
@@ -294,17 +292,17 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
         catch (BackendException e)
         {
             DisposeAll(instances);
-            return Failed(directory.Name, number, $"failed to {stage} '{shownPath}': {e.Message}", config);
+            return Failed(directory, number, $"failed to {stage} '{modelPath}': {e.Message}", config);
         }
         catch (ModelLoadException e)
         {
             DisposeAll(instances);
-            return Failed(directory.Name, number, e.Message, config);
+            return Failed(directory, number, e.Message, config);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException)
         {
             DisposeAll(instances);
-            return Failed(directory.Name, number, $"failed to {stage} '{shownPath}': {e.Message}", config);
+            return Failed(directory, number, $"failed to {stage} '{modelPath}': {e.Message}", config);
         }
     }
 
@@ -342,13 +340,19 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
         : backend.GpuDevices.Count > 0 ? backend.GpuDevices
         : [0];
 
-    private ModelVersion Failed(string name, long number, string reason, ModelConfig? config)
+    private ModelVersion Failed(ModelDirectory directory, long number, string reason, ModelConfig? config)
     {
         // A misspelt field is the likeliest cause of a failure it precedes: the reason names what was ignored.
-        reason = ModelConfigWarning.AppendUnknownFields(reason, config?.UnknownFields ?? []);
-        LogVersionFailed(name, number, reason);
-        return ModelVersion.Failed(name, number, reason, config);
+        reason = ModelConfigWarning.AppendUnknownFields(Relative(directory, reason), config?.UnknownFields ?? []);
+        LogVersionFailed(directory.Name, number, reason);
+        return ModelVersion.Failed(directory.Name, number, reason, config);
     }
+
+    // A reason reaches clients (the repository index, load errors, 503 answers), so it names files relative to the
+    // repository (income/1/model.onnx), never by the server's absolute path. Every file a model loads lies in its folder,
+    // and messages from the file system and the backend quote the paths they were given.
+    private static string Relative(ModelDirectory directory, string reason) =>
+        reason.Replace(directory.Path, directory.Name, StringComparison.Ordinal);
 
     private static void DisposeAll(List<IModelInstance> instances)
     {

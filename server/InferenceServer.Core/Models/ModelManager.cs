@@ -31,8 +31,12 @@ public sealed partial class ModelManager : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private volatile IReadOnlyDictionary<string, ModelEntry> _models = new Dictionary<string, ModelEntry>();
     private volatile bool _startupComplete;
+    private volatile IReadOnlyList<string> _startupModels = [];
     private ModelRepositoryPoller? _poller;
     private int _disposed;
+
+    /// <summary>The <c>--load-model</c> name that loads every model of the repositories (Triton's).</summary>
+    public const string AllModels = "*";
 
     /// <summary>Creates the manager; <paramref name="timeProvider"/> is the clock of poll mode's completion rule.</summary>
     public ModelManager(ModelLoader loader, ModelManagerOptions options, ILogger<ModelManager> logger, TimeProvider? timeProvider = null)
@@ -51,6 +55,13 @@ public sealed partial class ModelManager : IAsyncDisposable
     public bool StartupComplete => _startupComplete;
 
     /// <summary>
+    /// The models the startup load was asked for, sorted: every model of the repositories (none and poll modes, and
+    /// explicit mode with <c>--load-model '*'</c>), else the <c>--load-model</c> names, including names that are in no
+    /// repository. Empty until the startup load has begun.
+    /// </summary>
+    public IReadOnlyList<string> StartupModels => _startupModels;
+
+    /// <summary>
     /// Loads the repository as the control mode says: everything (none, poll) or the
     /// <c>--load-model</c> list (explicit). Models load in parallel; a failing model does not stop the
     /// others. In poll mode, watching the repository starts once the startup load is done.
@@ -59,20 +70,31 @@ public sealed partial class ModelManager : IAsyncDisposable
     {
         if (_options.ModelControlMode == ModelControlMode.Poll)
         {
-            _poller = new ModelRepositoryPoller(_options.ModelRepository, _options, ApplyLatestChangeAsync, _time, _logger);
+            _poller = new ModelRepositoryPoller(_options.ModelRepositories, _options, ApplyLatestChangeAsync, _time, _logger);
             // Before scanning for the load: a change made while the startup load runs is then seen as a change.
             _poller.Baseline();
         }
 
-        var directories = ModelRepositoryScanner.Scan(_options.ModelRepository);
-        if (_options.ModelControlMode == ModelControlMode.Explicit)
+        var duplicates = new SortedSet<string>(StringComparer.Ordinal);
+        var directories = ModelRepositoryScanner.Scan(_options.ModelRepositories, duplicates);
+        var wanted = new SortedSet<string>(directories.Select(d => d.Name), StringComparer.Ordinal);
+        wanted.UnionWith(duplicates);
+        if (_options.ModelControlMode == ModelControlMode.Explicit && !_options.LoadModels.Contains(AllModels))
         {
-            var wanted = new HashSet<string>(_options.LoadModels, StringComparer.Ordinal);
-            foreach (var missing in wanted.Where(w => directories.All(d => d.Name != w)))
+            var found = wanted;
+            wanted = new SortedSet<string>(_options.LoadModels, StringComparer.Ordinal);
+            foreach (var missing in wanted.Where(w => !found.Contains(w)))
             {
-                LogMissingModel(missing, _options.ModelRepository);
+                LogMissingModel(missing);
             }
             directories = directories.Where(d => wanted.Contains(d.Name)).ToList();
+            duplicates.IntersectWith(wanted);
+        }
+        _startupModels = wanted.ToArray();
+        foreach (var name in duplicates)
+        {
+            LogDuplicateModel(name, string.Join("', '", ModelRepositoryScanner.Locate(_options.ModelRepositories, name)));
+            Publish(new ModelEntry(name, new Dictionary<long, ModelVersion>(), ModelRepositoryScanner.DuplicateReason));
         }
 
         // Plan every model first, so the cores can be divided among all the instances at once.
@@ -128,17 +150,30 @@ public sealed partial class ModelManager : IAsyncDisposable
                 throw InferenceException.Invalid($"failed to load '{modelName}': model files given as 'file:' parameters need the 'config' parameter too, to describe the model");
             }
             var parent = _options.UploadDirectory.Length > 0 ? _options.UploadDirectory : Path.Combine(Path.GetTempPath(), "inference-server-uploads");
-            uploaded = UploadedModelFolder.Create(parent, modelName, overrides.Files);
+            try
+            {
+                uploaded = UploadedModelFolder.Create(parent, modelName, overrides.Files);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The reason goes to the client: it names the folder as "the upload folder", not by its server path.
+                var reason = e.Message.Replace(Path.GetFullPath(parent), "<upload folder>", StringComparison.Ordinal).Replace(parent, "<upload folder>", StringComparison.Ordinal);
+                throw new InferenceException(InferenceErrorKind.Unavailable, $"failed to load '{modelName}': the uploaded files cannot be written: {reason}");
+            }
             directory = ModelRepositoryScanner.ScanModel(uploaded.ModelPath);
         }
         else
         {
-            var path = Path.Combine(_options.ModelRepository, modelName);
-            if (!Directory.Exists(path))
+            var found = ModelRepositoryScanner.Locate(_options.ModelRepositories, modelName);
+            if (found.Count == 0)
             {
-                throw new InferenceException(InferenceErrorKind.NotFound, $"failed to load '{modelName}': no model folder '{modelName}' in the repository '{_options.ModelRepository}'");
+                throw new InferenceException(InferenceErrorKind.NotFound, $"failed to load '{modelName}': no model folder '{modelName}' in any model repository");
             }
-            directory = ModelRepositoryScanner.ScanModel(path);
+            if (found.Count > 1)
+            {
+                throw new InferenceException(InferenceErrorKind.Unavailable, $"failed to load '{modelName}': {ModelRepositoryScanner.DuplicateReason}");
+            }
+            directory = ModelRepositoryScanner.ScanModel(found[0]);
         }
 
         ApplyOutcome outcome;
@@ -169,7 +204,7 @@ public sealed partial class ModelManager : IAsyncDisposable
     {
         RequireExplicitMode();
         ValidateModelName(modelName);
-        if (!_models.ContainsKey(modelName) && !Directory.Exists(Path.Combine(_options.ModelRepository, modelName)))
+        if (!_models.ContainsKey(modelName) && ModelRepositoryScanner.Locate(_options.ModelRepositories, modelName).Count == 0)
         {
             throw new InferenceException(InferenceErrorKind.NotFound, $"failed to unload '{modelName}': unknown model");
         }
@@ -533,29 +568,33 @@ public sealed partial class ModelManager : IAsyncDisposable
         var models = _models;
         var index = new List<ModelIndexEntry>();
         var names = new SortedSet<string>(models.Keys, StringComparer.Ordinal);
-        if (_options.ModelControlMode == ModelControlMode.Explicit && Directory.Exists(_options.ModelRepository))
+        var duplicates = new HashSet<string>(StringComparer.Ordinal);
+        if (_options.ModelControlMode == ModelControlMode.Explicit)
         {
-            try
+            foreach (var repository in _options.ModelRepositories)
             {
-                foreach (var directory in Directory.EnumerateDirectories(_options.ModelRepository))
+                try
                 {
-                    var name = Path.GetFileName(directory);
-                    if (!name.StartsWith('.'))
+                    foreach (var directory in Directory.EnumerateDirectories(repository))
                     {
-                        names.Add(name);
+                        var name = Path.GetFileName(directory);
+                        if (!name.StartsWith('.') && !names.Add(name) && !models.ContainsKey(name))
+                        {
+                            duplicates.Add(name);
+                        }
                     }
                 }
-            }
-            catch (IOException)
-            {
-                // The index still lists what is loaded.
+                catch (IOException)
+                {
+                    // The index still lists what is loaded, and what the other repositories hold.
+                }
             }
         }
         foreach (var name in names)
         {
             if (!models.TryGetValue(name, out var entry))
             {
-                index.Add(new ModelIndexEntry(name, "", ModelState.Unavailable, "not loaded"));
+                index.Add(new ModelIndexEntry(name, "", ModelState.Unavailable, duplicates.Contains(name) ? ModelRepositoryScanner.DuplicateReason : "not loaded"));
                 continue;
             }
             var rows = new SortedDictionary<long, ModelVersion>(entry.Retired.ToDictionary(p => p.Key, p => p.Value));
@@ -573,6 +612,36 @@ public sealed partial class ModelManager : IAsyncDisposable
             }
         }
         return index;
+    }
+
+    /// <summary>
+    /// What went wrong in the startup load, one line per model it was asked for that is in no repository, is in several,
+    /// or failed to load as a whole, and per version that failed; empty when everything loaded. For <c>--exit-on-error</c>.
+    /// </summary>
+    public IReadOnlyList<string> StartupFailures()
+    {
+        var models = _models;
+        var failures = new List<string>();
+        foreach (var name in _startupModels)
+        {
+            if (!models.TryGetValue(name, out var entry))
+            {
+                failures.Add($"'{name}': not found in any model repository");
+                continue;
+            }
+            if (entry.Reason.Length > 0)
+            {
+                failures.Add($"'{name}': {entry.Reason}");
+            }
+            foreach (var version in entry.Versions.Values.OrderBy(v => v.Version))
+            {
+                if (version.State != ModelState.Ready)
+                {
+                    failures.Add($"'{name}' version {version.VersionText}: {version.Reason}");
+                }
+            }
+        }
+        return failures;
     }
 
     private static string DescribeFailure(ModelEntry entry) =>
@@ -606,8 +675,11 @@ public sealed partial class ModelManager : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "CPU threads: {Cores} core(s) shared by {Instances} CPU instance(s): {Threads} intra-op thread(s) each, unless a model's parameters set intra_op_thread_count")]
     private partial void LogThreadBudget(int cores, int instances, int threads);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "--load-model names '{Model}', which is not in the repository '{Repository}'")]
-    private partial void LogMissingModel(string model, string repository);
+    [LoggerMessage(Level = LogLevel.Error, Message = "--load-model names '{Model}', which is in no model repository")]
+    private partial void LogMissingModel(string model);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Model '{Model}' is not loaded: it appears in two or more repositories ('{Folders}'); model names must be unique across the repositories")]
+    private partial void LogDuplicateModel(string model, string folders);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Model '{Model}': {Warning}")]
     private partial void LogConfigWarning(string model, string warning);

@@ -3,8 +3,12 @@ namespace InferenceServer.Core.Models;
 /// <summary>Settings of the model manager, bound from configuration (<c>Server</c> section) and the command line.</summary>
 public sealed class ModelManagerOptions
 {
-    /// <summary><c>--model-repository</c>: the folder holding one sub-folder per model.</summary>
-    public string ModelRepository { get; set; } = "models";
+    /// <summary>
+    /// <c>--model-repository</c> (repeatable): the folders holding one sub-folder per model. The models of all of them are
+    /// served; as in Triton, a name found in two or more of them is not loaded. The host fills this from
+    /// <c>Server:ModelRepository</c> (one path, or a list).
+    /// </summary>
+    public IList<string> ModelRepositories { get; set; } = [];
 
     /// <summary><c>--model-control-mode</c>.</summary>
     public ModelControlMode ModelControlMode { get; set; } = ModelControlMode.None;
@@ -12,8 +16,17 @@ public sealed class ModelManagerOptions
     /// <summary><c>--strict-model-config</c>: refuse models whose config.pbtxt is missing or incomplete instead of completing it from the model file.</summary>
     public bool StrictModelConfig { get; set; }
 
-    /// <summary><c>--load-model</c>: in explicit mode, the models to load at startup.</summary>
+    /// <summary><c>--load-model</c>: in explicit mode, the models to load at startup; <c>*</c> loads every model of the repositories.</summary>
     public IList<string> LoadModels { get; set; } = [];
+
+    /// <summary>
+    /// <c>--strict-readiness</c> (Triton's default, true): the server is ready only when every model it was asked to load
+    /// serves (see <see cref="ServerReadiness"/>); false: ready once the startup load is done, whatever each model's outcome.
+    /// </summary>
+    public bool StrictReadiness { get; set; } = true;
+
+    /// <summary><c>--exit-on-error</c> (Triton's default, true): the server exits when a model it was asked to load at startup does not load.</summary>
+    public bool ExitOnError { get; set; } = true;
 
     /// <summary><c>--model-load-thread-count</c>: how many models load at the same time (Triton's default is 4); versions of one model load one after another.</summary>
     public int ModelLoadThreadCount { get; set; } = 4;

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 namespace InferenceServer.Core.Models;
 
 /// <summary>
-/// Poll mode: watches the repository with file-system events and rescans it every
+/// Poll mode: watches the repositories with file-system events and rescans them every
 /// <c>--repository-poll-secs</c> as the fallback (events can be lost, or unsupported on network file
 /// systems). Each scan goes through the <see cref="RepositoryChangeTracker"/>'s completion rule;
 /// the models it reports are handed to the manager, newest view first: when a model changes again
@@ -17,7 +17,7 @@ internal sealed partial class ModelRepositoryPoller : IAsyncDisposable
     private static readonly TimeSpan EventCoalescing = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan RetryAfterFailedScan = TimeSpan.FromMilliseconds(500);
 
-    private readonly string _repository;
+    private readonly string[] _repositories;
     private readonly string _marker;
     private readonly TimeSpan _period;
     private readonly RepositoryChangeTracker _tracker;
@@ -27,17 +27,17 @@ internal sealed partial class ModelRepositoryPoller : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentDictionary<string, RepositoryChange> _latest = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Task, bool> _applying = new();
-    private FileSystemWatcher? _watcher;
+    private readonly List<FileSystemWatcher> _watchers = [];
     private Task _loop = Task.CompletedTask;
 
-    /// <param name="repository">The repository folder.</param>
+    /// <param name="repositories">The repository folders; a model name found in two or more of them is not loaded.</param>
     /// <param name="options">Poll period, quiet interval and marker.</param>
     /// <param name="apply">Applies a model's latest change: called with the model name and a function that takes its latest pending change (null when another call already took it); the manager calls it under the model's lock.</param>
     /// <param name="timeProvider">The clock of the completion rule.</param>
     /// <param name="logger">Where scans and failures are reported.</param>
-    public ModelRepositoryPoller(string repository, ModelManagerOptions options, Func<string, Func<RepositoryChange?>, Task> apply, TimeProvider timeProvider, ILogger logger)
+    public ModelRepositoryPoller(IEnumerable<string> repositories, ModelManagerOptions options, Func<string, Func<RepositoryChange?>, Task> apply, TimeProvider timeProvider, ILogger logger)
     {
-        _repository = repository;
+        _repositories = repositories.ToArray();
         _marker = options.RepositoryPollMarker ?? "";
         _period = options.RepositoryPollSeconds > 0 ? TimeSpan.FromSeconds(options.RepositoryPollSeconds) : Timeout.InfiniteTimeSpan;
         _tracker = new RepositoryChangeTracker(timeProvider, TimeSpan.FromMilliseconds(Math.Max(0, options.RepositoryPollQuietMilliseconds)), _marker);
@@ -46,14 +46,25 @@ internal sealed partial class ModelRepositoryPoller : IAsyncDisposable
     }
 
     /// <summary>Records the repository as the startup load finds it; call before loading it.</summary>
-    public void Baseline() => _tracker.Baseline(Scan(_repository, _marker) ?? []);
+    public void Baseline() => _tracker.Baseline(Scan(_repositories, _marker) ?? []);
 
     /// <summary>Starts watching and rescanning.</summary>
     public void Start()
     {
+        foreach (var repository in _repositories)
+        {
+            Watch(repository);
+        }
+        LogPolling(string.Join("', '", _repositories), _period == Timeout.InfiniteTimeSpan ? "never (events only)" : $"every {_period.TotalSeconds:0.###} s",
+            _marker.Length > 0 ? $"once it holds '{_marker}'" : "once its files are unchanged for the quiet interval");
+        _loop = Task.Run(LoopAsync);
+    }
+
+    private void Watch(string repository)
+    {
         try
         {
-            var watcher = new FileSystemWatcher(_repository)
+            var watcher = new FileSystemWatcher(repository)
             {
                 IncludeSubdirectories = true,
                 NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.CreationTime,
@@ -68,16 +79,13 @@ internal sealed partial class ModelRepositoryPoller : IAsyncDisposable
                 Signal();
             };
             watcher.EnableRaisingEvents = true;
-            _watcher = watcher;
+            _watchers.Add(watcher);
         }
         catch (Exception e) when (e is IOException or ArgumentException or PlatformNotSupportedException)
         {
             // inotify limits, a network file system, ...: the periodic rescan still sees every change.
-            LogWatcherUnavailable(_repository, e.Message);
+            LogWatcherUnavailable(repository, e.Message);
         }
-        LogPolling(_repository, _period == Timeout.InfiniteTimeSpan ? "never (events only)" : $"every {_period.TotalSeconds:0.###} s",
-            _marker.Length > 0 ? $"once it holds '{_marker}'" : "once its files are unchanged for the quiet interval");
-        _loop = Task.Run(LoopAsync);
     }
 
     private void Signal()
@@ -119,7 +127,7 @@ internal sealed partial class ModelRepositoryPoller : IAsyncDisposable
                 return;
             }
 
-            var scan = Scan(_repository, _marker);
+            var scan = Scan(_repositories, _marker);
             if (scan is null)
             {
                 Signal();
@@ -162,16 +170,17 @@ internal sealed partial class ModelRepositoryPoller : IAsyncDisposable
     }
 
     /// <summary>
-    /// Looks at every model folder; null when the repository could not be read completely this time
+    /// Looks at every model folder; null when a repository could not be read completely this time
     /// (a folder vanished mid-scan, the repository is unmounted): acting on a partial view would
-    /// unload models that are still there.
+    /// unload models that are still there. A model found in two or more repositories is left out, so
+    /// it is unloaded, as Triton does.
     /// </summary>
-    internal static IReadOnlyList<ModelFolderState>? Scan(string repository, string marker)
+    internal static IReadOnlyList<ModelFolderState>? Scan(IEnumerable<string> repositories, string marker)
     {
         try
         {
             var models = new List<ModelFolderState>();
-            foreach (var directory in ModelRepositoryScanner.Scan(repository))
+            foreach (var directory in ModelRepositoryScanner.Scan(repositories, new HashSet<string>(StringComparer.Ordinal)))
             {
                 var versions = new Dictionary<long, VersionFolderState>();
                 foreach (var (number, path) in directory.Versions)
@@ -193,7 +202,10 @@ internal sealed partial class ModelRepositoryPoller : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
-        _watcher?.Dispose();
+        foreach (var watcher in _watchers)
+        {
+            watcher.Dispose();
+        }
         await _loop.ConfigureAwait(false);
         await Task.WhenAll(_applying.Keys).ConfigureAwait(false);
         _signal.Dispose();

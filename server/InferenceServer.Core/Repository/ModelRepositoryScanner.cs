@@ -12,23 +12,57 @@ public static class ModelRepositoryScanner
     /// <summary>The config file name Triton uses.</summary>
     public const string ConfigFileName = "config.pbtxt";
 
-    /// <summary>Every model folder in <paramref name="repositoryPath"/>, sorted by name.</summary>
-    public static IReadOnlyList<ModelDirectory> Scan(string repositoryPath)
+    /// <summary>Why a model whose name is found in two or more repositories is not loaded (Triton's words).</summary>
+    public const string DuplicateReason = "model appears in two or more repositories";
+
+    /// <summary>
+    /// Every model folder of every repository, sorted by name. A name found in more than one repository is left out and
+    /// added to <paramref name="duplicates"/>: as in Triton, names must be unique across the repositories, and such a
+    /// model is not loaded from any of them.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">A repository does not exist.</exception>
+    public static IReadOnlyList<ModelDirectory> Scan(IEnumerable<string> repositoryPaths, ISet<string> duplicates)
     {
-        if (!Directory.Exists(repositoryPath))
+        var byName = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var repositoryPath in repositoryPaths)
         {
-            throw new DirectoryNotFoundException($"model repository '{repositoryPath}' does not exist");
+            if (!Directory.Exists(repositoryPath))
+            {
+                throw new DirectoryNotFoundException($"model repository '{repositoryPath}' does not exist");
+            }
+            foreach (var folder in Directory.EnumerateDirectories(repositoryPath))
+            {
+                var name = Path.GetFileName(folder);
+                if (!name.StartsWith('.') && !byName.TryAdd(name, folder))
+                {
+                    duplicates.Add(name);
+                }
+            }
         }
-        var models = new List<ModelDirectory>();
-        foreach (var folder in Directory.EnumerateDirectories(repositoryPath).Order(StringComparer.Ordinal))
+        var models = new List<ModelDirectory>(byName.Count);
+        foreach (var (name, folder) in byName)
         {
-            var name = Path.GetFileName(folder);
-            if (!name.StartsWith('.'))
+            if (!duplicates.Contains(name))
             {
                 models.Add(ScanModel(folder));
             }
         }
         return models;
+    }
+
+    /// <summary>The folders named <paramref name="modelName"/> in the repositories: none, one, or (a duplicate) several.</summary>
+    public static IReadOnlyList<string> Locate(IEnumerable<string> repositoryPaths, string modelName)
+    {
+        var found = new List<string>(1);
+        foreach (var repositoryPath in repositoryPaths)
+        {
+            var folder = Path.Combine(repositoryPath, modelName);
+            if (Directory.Exists(folder))
+            {
+                found.Add(folder);
+            }
+        }
+        return found;
     }
 
     /// <summary>One model folder.</summary>

@@ -23,7 +23,6 @@ public static class GrpcEndpoint
     public static IServiceCollection AddInferenceGrpc(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<ServerReadiness>();
         services.AddSingleton<InferenceGrpcService>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<InferenceGrpcService>, InferenceGrpcMethodProvider>());
         services.AddGrpc();

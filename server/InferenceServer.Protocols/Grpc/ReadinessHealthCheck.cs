@@ -1,3 +1,4 @@
+using InferenceServer.Core.Models;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace InferenceServer.Protocols.Grpc;

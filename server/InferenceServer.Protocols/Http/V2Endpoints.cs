@@ -8,7 +8,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -71,16 +70,8 @@ public static partial class V2Endpoints
 
     private static Task ReadyAsync(HttpContext context)
     {
-        var manager = context.RequestServices.GetRequiredService<ModelManager>();
-        if (context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.IsCancellationRequested)
-        {
-            return HttpErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "the server is not ready: it is shutting down");
-        }
-        if (!manager.StartupComplete)
-        {
-            return HttpErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "the server is not ready: the model repository is still loading");
-        }
-        context.Response.StatusCode = StatusCodes.Status200OK;
+        var ready = context.RequestServices.GetRequiredService<ServerReadiness>().IsReady;
+        context.Response.StatusCode = ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
         return Task.CompletedTask;
     }
 

@@ -1,104 +1,118 @@
-using System.Globalization;
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Parsing;
 
 namespace InferenceServer.Cli;
 
 /// <summary>
-/// The <c>serve</c> verb's flags, spelled as Triton spells them, turned into configuration keys so
-/// that command line, environment and <c>config/appsettings.json</c> bind to the same options (the
-/// command line wins).
+/// The <c>inference-server</c> command line on System.CommandLine: a root command with one subcommand per verb
+/// (<c>serve</c>). A usage error is one line on stderr and exit code 2, never the whole help; <c>--help</c> lists every
+/// flag with its default; <c>--version</c> prints the server's version.
 /// </summary>
 internal static class CommandLine
 {
-    private sealed record Flag(string Name, string Key, string Help, bool IsSwitch = false, bool Repeats = false);
+    /// <summary>The exit code of a usage error (a wrong flag, a bad value).</summary>
+    public const int UsageError = 2;
 
-    private static readonly Flag[] Flags =
-    [
-        new("--model-repository", "Server:ModelRepository", "Path of the model repository (default: models)."),
-        new("--model-control-mode", "Server:ModelControlMode", "none | poll | explicit (default: none)."),
-        new("--load-model", "Server:LoadModels", "With explicit control: a model to load at startup; repeat for several.", Repeats: true),
-        new("--repository-poll-secs", "Server:RepositoryPollSeconds", "With poll control: rescan the repository this often, besides file-system events (default: 15; 0: events only)."),
-        new("--repository-poll-quiet-ms", "Server:RepositoryPollQuietMilliseconds", "With poll control: a version folder loads once its files are unchanged this long (default: 2000)."),
-        new("--repository-poll-marker", "Server:RepositoryPollMarker", "With poll control: load a version folder only once it holds a file of this name (default: none)."),
-        new("--model-load-thread-count", "Server:ModelLoadThreadCount", "How many models load at the same time (default: 4)."),
-        new("--strict-model-config", "Server:StrictModelConfig", "Refuse models whose config.pbtxt is missing or incomplete (default: false).", IsSwitch: true),
-        new("--http-address", "Http:Address", "Address the HTTP/REST endpoint binds (default: 0.0.0.0)."),
-        new("--http-port", "Http:Port", "HTTP/REST port (default: 8000; 0 picks a free port)."),
-        new("--http-max-body-bytes", "Http:MaxRequestBodyBytes", "Largest request body accepted; larger ones get 413 (default: 268435456)."),
-        new("--allow-grpc", "Grpc:Enabled", "Serve gRPC (default: true)."),
-        new("--grpc-address", "Grpc:Address", "Address the gRPC endpoint binds (default: the HTTP address)."),
-        new("--grpc-port", "Grpc:Port", "gRPC port (default: 8001; 0 picks a free port)."),
-        new("--grpc-server-cert", "Grpc:ServerCertificate", "PEM certificate for gRPC over TLS (with --grpc-server-key); cleartext HTTP/2 without."),
-        new("--grpc-server-key", "Grpc:ServerKey", "PEM private key for gRPC over TLS."),
-        new("--grpc-max-message-bytes", "Grpc:MaxReceiveMessageBytes", "Largest gRPC request message; larger ones get RESOURCE_EXHAUSTED (default: 268435456)."),
-        new("--grpc-response-compression", "Grpc:ResponseCompression", "gzip or deflate: compress gRPC responses for clients that accept it (default: none)."),
-        new("--metrics-port", "Metrics:Port", "Prometheus metrics port (default: 8002)."),
-        new("--log-verbose", "Server:LogVerbose", "Verbose logging level; 0 is off (default: 0)."),
-    ];
+    private const string ProgramName = "inference-server";
 
-    /// <summary>Parses the flags after the verb into configuration key/values; throws <see cref="UsageException"/> on bad usage.</summary>
-    public static Dictionary<string, string?> Parse(IReadOnlyList<string> args)
+    /// <summary>
+    /// Parses <paramref name="args"/> and runs the verb they name; returns the process exit code. <paramref name="serve"/>
+    /// runs the server with the settings of <c>serve</c>'s flags.
+    /// </summary>
+    public static async Task<int> RunAsync(string[] args, Func<IReadOnlyDictionary<string, string?>, CancellationToken, Task<int>> serve,
+        TextWriter output, TextWriter error)
     {
-        var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
-        var repeats = new Dictionary<string, int>();
-        for (var i = 0; i < args.Count; i++)
+        var root = CreateRoot(new ServeCommand(serve), output);
+        var invocation = new InvocationConfiguration
         {
-            var arg = args[i];
-            if (!arg.StartsWith("--", StringComparison.Ordinal))
-            {
-                throw new UsageException($"unexpected argument '{arg}'");
-            }
-            var equals = arg.IndexOf('=', StringComparison.Ordinal);
-            var name = equals < 0 ? arg : arg[..equals];
-            var flag = Array.Find(Flags, f => f.Name == name) ?? throw new UsageException($"unknown flag '{name}'");
-            string value;
-            if (equals >= 0)
-            {
-                value = arg[(equals + 1)..];
-            }
-            else if (flag.IsSwitch && (i + 1 >= args.Count || !bool.TryParse(args[i + 1], out _)))
-            {
-                value = "true";
-            }
-            else if (i + 1 < args.Count)
-            {
-                value = args[++i];
-            }
-            else
-            {
-                throw new UsageException($"flag '{name}' needs a value");
-            }
-
-            if (flag.Repeats)
-            {
-                var n = repeats.GetValueOrDefault(flag.Key);
-                repeats[flag.Key] = n + 1;
-                settings[$"{flag.Key}:{n.ToString(CultureInfo.InvariantCulture)}"] = value;
-            }
-            else
-            {
-                settings[flag.Key] = value;
-            }
+            Output = output,
+            Error = error,
+            // The server handles SIGTERM and Ctrl+C itself: it drains in-flight requests for up to --exit-timeout-secs.
+            ProcessTerminationTimeout = null,
+        };
+        if (args.Length == 0)
+        {
+            // No verb: say what there is, as a usage error.
+            await root.Parse(["--help"], Parsing).InvokeAsync(invocation).ConfigureAwait(false);
+            return UsageError;
         }
-        return settings;
+        var result = root.Parse(args, Parsing);
+        // --help and --version answer even on a command line with mistakes in it.
+        if (result.Action is not HelpAction && result.Action is not VersionAction && Describe(result) is { } problem)
+        {
+            await error.WriteLineAsync($"{ProgramName}: {problem}").ConfigureAwait(false);
+            return UsageError;
+        }
+        return await result.InvokeAsync(invocation).ConfigureAwait(false);
     }
 
-    /// <summary>The usage text.</summary>
-    public static string Usage()
+    /// <summary>
+    /// The configuration keys <c>serve</c>'s flags (<paramref name="serveArgs"/>, after the verb) set; throws
+    /// <see cref="UsageException"/> with the one-line message when they are wrong.
+    /// </summary>
+    public static Dictionary<string, string?> Parse(IReadOnlyList<string> serveArgs)
     {
-        var text = new System.Text.StringBuilder();
-        text.AppendLine("Usage: inference-server serve [flags]");
-        text.AppendLine();
-        text.AppendLine("Serves the models of a Triton-style model repository over the KServe v2 protocol.");
-        text.AppendLine("Every flag can also be set in config/appsettings.json or the environment (e.g. Server__ModelRepository=/models);");
-        text.AppendLine("the command line wins.");
-        text.AppendLine();
-        text.AppendLine("Flags:");
-        // The widest flag sets the column, so a long name never runs into its description.
-        var width = Flags.Max(f => f.Name.Length) + 2;
-        foreach (var flag in Flags)
+        var serve = new ServeCommand((_, _) => Task.FromResult(0));
+        var result = CreateRoot(serve, TextWriter.Null).Parse(["serve", .. serveArgs], Parsing);
+        return Describe(result) is { } problem ? throw new UsageException(problem) : serve.Settings(result);
+    }
+
+    // Response files (@file) are not Triton's, and a path starting with '@' must stay a path.
+    private static ParserConfiguration Parsing { get; } = new() { ResponseFileTokenReplacer = null };
+
+    private static RootCommand CreateRoot(ServeCommand serve, TextWriter output)
+    {
+        var root = new RootCommand("Serves ONNX models from Triton-style model repositories over KServe v2 REST and gRPC.") { serve.Command };
+        foreach (var option in root.Options)
         {
-            text.Append("  ").Append(flag.Name.PadRight(width)).AppendLine(flag.Help);
+            if (option is VersionOption version)
+            {
+                version.Action = new VersionAction(output);
+            }
         }
-        return text.ToString();
+        return root;
+    }
+
+    /// <summary>What is wrong with the command line, in one line; null when nothing is.</summary>
+    private static string? Describe(ParseResult result)
+    {
+        if (result.UnmatchedTokens.Count > 0)
+        {
+            return DescribeUnmatched(result.UnmatchedTokens[0], result.CommandResult.Command is RootCommand);
+        }
+        if (result.Errors.Count == 0)
+        {
+            return null;
+        }
+        var error = result.Errors[0];
+        return error.SymbolResult switch
+        {
+            OptionResult { Tokens.Count: 0 } option when option.Option.Arity.MinimumNumberOfValues > 0 =>
+                $"flag '{option.IdentifierToken?.Value ?? option.Option.Name}' needs a value",
+            OptionResult option when option.Tokens.Count > option.Option.Arity.MaximumNumberOfValues =>
+                $"flag '{option.Option.Name}' is given more than once",
+            CommandResult { Command: RootCommand } => $"no command given; the command is serve (see {ProgramName} --help)",
+            _ => error.Message,
+        };
+    }
+
+    private static string DescribeUnmatched(string token, bool atRoot)
+    {
+        if (!token.StartsWith('-'))
+        {
+            return atRoot ? $"unknown command '{token}'; the command is serve (see {ProgramName} --help)" : $"unexpected argument '{token}'";
+        }
+        var equals = token.IndexOf('=', StringComparison.Ordinal);
+        var name = equals < 0 ? token : token[..equals];
+        if (ServeFlags.UnsupportedTriton.TryGetValue(name, out var triton))
+        {
+            return $"{name} is a Triton flag for {triton.Feature}, which is not supported" + (triton.Instead.Length > 0 ? $"; {triton.Instead}" : "");
+        }
+        if (atRoot && ServeFlags.All.Any(f => f.Name == name || f.Aliases.Contains(name)))
+        {
+            return $"'{name}' is a flag of serve; it goes after the command: {ProgramName} serve {name} ...";
+        }
+        return $"unknown flag '{name}' (see {ProgramName} {(atRoot ? "" : "serve ")}--help)";
     }
 }

@@ -1,14 +1,19 @@
 using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.RegularExpressions;
 using InferenceServer.Core.Backends;
 using InferenceServer.Core.Models;
 using InferenceServer.Core.Monitoring;
 using InferenceServer.OnnxRuntime;
-using System.Security.Cryptography.X509Certificates;
 using InferenceServer.Protocols.Grpc;
 using InferenceServer.Protocols.Http;
 using InferenceServer.Protocols.Metrics;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.HttpLogging;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 using Prometheus;
 
@@ -36,6 +41,12 @@ internal sealed partial class ServerHost : IAsyncDisposable
     /// <summary>The model manager.</summary>
     public ModelManager Models => _app.Services.GetRequiredService<ModelManager>();
 
+    /// <summary>Whether the HTTP/REST endpoint is on (<c>--allow-http</c>).</summary>
+    public bool HttpEnabled => _listeners.HttpEnabled;
+
+    /// <summary>Whether the metrics endpoint is on (<c>--allow-metrics</c>).</summary>
+    public bool MetricsEnabled => _listeners.MetricsEnabled;
+
     /// <summary>The address the HTTP/REST endpoint is bound to once started, e.g. <c>http://0.0.0.0:8000</c>.</summary>
     public string BoundHttpAddress => Bound(_listeners.Http);
 
@@ -50,9 +61,6 @@ internal sealed partial class ServerHost : IAsyncDisposable
 
     /// <summary>The address the Prometheus metrics endpoint is bound to once started, e.g. <c>http://0.0.0.0:8002</c>; throws when metrics are disabled.</summary>
     public string BoundMetricsAddress => Bound(_listeners.Metrics);
-
-    /// <summary>Whether the Prometheus metrics endpoint is on (<c>Metrics:Enabled</c>, default true).</summary>
-    public bool MetricsEnabled => _listeners.Metrics is not null;
 
     /// <summary>An address a local client can scrape <c>/metrics</c> at (a wildcard bind becomes loopback).</summary>
     public Uri MetricsAddress => Reachable(BoundMetricsAddress);
@@ -74,18 +82,26 @@ internal sealed partial class ServerHost : IAsyncDisposable
             .AddInMemoryCollection(settings);
 
         var configuration = builder.Configuration;
-        ConfigureLogging(builder, configuration);
+        var log = Bind<ServerLogOptions>(configuration, "Logging");
+        log.Validate();
+        ConfigureLogging(builder, configuration, log);
 
+        var server = Bind<ModelManagerOptions>(configuration, "Server");
+        server.ModelRepositories = Repositories(configuration.GetSection("Server:ModelRepository"));
         var services = builder.Services;
-        services.Configure<ModelManagerOptions>(configuration.GetSection("Server"));
+        services.AddSingleton(server);
         services.Configure<HttpProtocolOptions>(configuration.GetSection("Http"));
         services.Configure<GrpcProtocolOptions>(configuration.GetSection("Grpc"));
         services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(configuration.GetValue("Server:ShutdownTimeoutSeconds", 30)));
-        services.AddSingleton(sp => sp.GetRequiredService<IOptions<ModelManagerOptions>>().Value);
         services.AddSingleton<IModelBackend, OnnxRuntimeBackend>();
         services.AddSingleton<ModelLoader>();
         services.AddSingleton<ModelManager>();
-        services.AddSingleton(sp => new ServerInfo { Backends = sp.GetServices<IModelBackend>().Select(b => b.Runtime).ToArray() });
+        services.AddSingleton(sp => new ServerReadiness(sp.GetRequiredService<ModelManager>(), server, sp.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping));
+        services.AddSingleton(sp => new ServerInfo
+        {
+            Name = configuration.GetValue<string>("Server:Id") is { Length: > 0 } id ? id : new ServerInfo().Name,
+            Backends = sp.GetServices<IModelBackend>().Select(b => b.Runtime).ToArray(),
+        });
         // Each server its own registry: several run in one test process, and prometheus-net's process-wide default
         // registry would mix their series (and add .NET process metrics that Triton does not expose).
         services.AddSingleton(_ => Prometheus.Metrics.NewCustomRegistry());
@@ -93,27 +109,64 @@ internal sealed partial class ServerHost : IAsyncDisposable
         services.AddSingleton<HostMetrics>();
         services.AddInferenceGrpc();
         services.AddV2Http();
+        if (log.AccessLog)
+        {
+            // ASP.NET's own request logging, combined into one entry per request; off, it costs nothing.
+            services.AddHttpLogging(o =>
+            {
+                o.LoggingFields = HttpLoggingFields.RequestMethod | HttpLoggingFields.RequestPath | HttpLoggingFields.ResponseStatusCode | HttpLoggingFields.Duration;
+                o.CombineLogs = true;
+            });
+            services.AddHttpLoggingInterceptor<AccessLogRequestId>();
+        }
 
+        var httpEnabled = configuration.GetValue("Http:Enabled", true);
+        var metricsEnabled = configuration.GetValue("Metrics:Enabled", true);
         var httpAddressText = configuration.GetValue("Http:Address", "0.0.0.0")!;
         var address = ParseAddress(httpAddressText, "Http:Address");
         var port = configuration.GetValue("Http:Port", 8000);
-        var metrics = ReadMetricsEndpoint(configuration, httpAddressText, port);
-        var grpc = ReadGrpcEndpoint(configuration, httpAddressText, port, metrics?.Port ?? -1);
+        // As in Triton, the metrics endpoint binds the HTTP address unless told otherwise.
+        var metricsAddress = ParseAddress(configuration.GetValue("Metrics:Address", httpAddressText)!, "Metrics:Address");
+        var metricsPort = configuration.GetValue("Metrics:Port", 8002);
+        if (httpEnabled && metricsEnabled && metricsPort != 0 && metricsPort == port)
+        {
+            throw new ArgumentException($"Metrics:Port and Http:Port are both {port}; the metrics endpoint needs a port of its own");
+        }
+        var grpc = ReadGrpcEndpoint(configuration, httpAddressText, httpEnabled ? port : null, metricsEnabled ? metricsPort : null);
+        if (!httpEnabled && !metricsEnabled && grpc is null)
+        {
+            throw new ArgumentException("HTTP, gRPC and metrics are all switched off (--allow-http, --allow-grpc, --allow-metrics); there is nothing to serve");
+        }
         var maxBody = configuration.GetValue("Http:MaxRequestBodyBytes", new HttpProtocolOptions().MaxRequestBodyBytes);
-        var listeners = new Listeners();
+        var listeners = new Listeners { HttpEnabled = httpEnabled, MetricsEnabled = metricsEnabled };
+        if (httpEnabled)
+        {
+            listeners.Planned.Add(("HTTP", new IPEndPoint(address, port)));
+        }
+        if (grpc is { } planned)
+        {
+            listeners.Planned.Add(("gRPC", new IPEndPoint(planned.Address, planned.Port)));
+        }
+        if (metricsEnabled)
+        {
+            listeners.Planned.Add(("metrics", new IPEndPoint(metricsAddress, metricsPort)));
+        }
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = maxBody;
-            kestrel.Listen(address, port, listen =>
+            if (httpEnabled)
             {
-                listen.Protocols = HttpProtocols.Http1;
-                listen.UseV2Connections();
-                listeners.Http = listen;
-            });
-            if (metrics is { } metricsEndpoint)
+                kestrel.Listen(address, port, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1;
+                    listen.UseV2Connections();
+                    listeners.Http = listen;
+                });
+            }
+            if (metricsEnabled)
             {
-                kestrel.Listen(metricsEndpoint.Address, metricsEndpoint.Port, listen =>
+                kestrel.Listen(metricsAddress, metricsPort, listen =>
                 {
                     listen.Protocols = HttpProtocols.Http1;
                     listen.UseMetricsConnections();
@@ -138,8 +191,13 @@ internal sealed partial class ServerHost : IAsyncDisposable
         });
 
         var app = builder.Build();
+        if (log.AccessLog)
+        {
+            // First, so every request is logged: REST, gRPC calls and metrics scrapes.
+            app.UseHttpLogging();
+        }
         // Requests on the metrics port are answered here and never reach the v2 routes.
-        if (metrics is not null)
+        if (metricsEnabled)
         {
             app.UseMetricsEndpoint(app.Services.GetRequiredService<CollectorRegistry>());
         }
@@ -149,17 +207,26 @@ internal sealed partial class ServerHost : IAsyncDisposable
         return new ServerHost(app, listeners);
     }
 
-    /// <summary>Starts listening, then loads the repository; the server reports ready once loading is done.</summary>
+    /// <summary>
+    /// Starts listening, then loads the repositories; the server reports ready once loading is done (and, with
+    /// <c>--strict-readiness</c>, every model it was asked for serves). Throws <see cref="ServerStartException"/> when
+    /// a port is taken, or when a model fails to load and <c>--exit-on-error</c> is on.
+    /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         var options = Services.GetRequiredService<ModelManagerOptions>();
         var logger = Services.GetRequiredService<ILogger<ServerHost>>();
-        var repository = Path.GetFullPath(options.ModelRepository, _app.Environment.ContentRootPath);
-        if (!Directory.Exists(repository))
+        var repositories = new List<string>(options.ModelRepositories.Count);
+        foreach (var path in options.ModelRepositories)
         {
-            throw new DirectoryNotFoundException($"model repository '{repository}' does not exist (set it with --model-repository)");
+            var repository = Path.GetFullPath(path, _app.Environment.ContentRootPath);
+            if (!Directory.Exists(repository))
+            {
+                throw new DirectoryNotFoundException($"model repository '{repository}' does not exist (set it with --model-repository)");
+            }
+            repositories.Add(repository);
         }
-        options.ModelRepository = repository;
+        options.ModelRepositories = repositories;
 
         var threshold = _app.Configuration.GetValue("Server:NativeMmapThresholdBytes", NativeAllocator.DefaultMmapThresholdBytes);
         if (NativeAllocator.FixMmapThreshold(threshold) is { } glibc)
@@ -169,9 +236,25 @@ internal sealed partial class ServerHost : IAsyncDisposable
 
         // The host gauges exist before the first scrape.
         Services.GetRequiredService<HostMetrics>();
-        await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+        // A port that is taken is named here, in one line: Kestrel's own failure would be logged with its stack trace.
+        if (_listeners.FindTakenPort() is { } taken)
+        {
+            throw new ServerStartException($"{taken} is already in use");
+        }
+        try
+        {
+            await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException e) when (e.InnerException is AddressInUseException)
+        {
+            // Taken between the check and the bind.
+            throw new ServerStartException($"{_listeners.FindTakenPort() ?? "a port"} is already in use", e);
+        }
         _app.Lifetime.ApplicationStopping.Register(() => LogStopping(logger));
-        LogListening(logger, BoundHttpAddress, options.ModelControlMode, repository);
+        if (_listeners.Http is not null)
+        {
+            LogHttpListening(logger, BoundHttpAddress);
+        }
         if (_listeners.Grpc is not null)
         {
             LogGrpcListening(logger, BoundGrpcAddress);
@@ -184,12 +267,26 @@ internal sealed partial class ServerHost : IAsyncDisposable
         {
             LogBackend(logger, runtime.Backend, runtime.Runtime, runtime.Version, runtime.Flavor);
         }
+        LogRepositories(logger, options.ModelControlMode, string.Join("', '", repositories));
         await Models.LoadRepositoryAsync(cancellationToken).ConfigureAwait(false);
         foreach (var row in Models.Index())
         {
             LogIndexRow(logger, row.Name, row.Version.Length > 0 ? row.Version : "-", row.State.ProtocolName(), row.Reason);
         }
-        LogReady(logger, BoundHttpAddress);
+        var failures = Models.StartupFailures();
+        if (failures.Count > 0 && options.ExitOnError)
+        {
+            // Triton's --exit-on-error: a server that cannot serve what it was asked to stops at once, so the failure is seen at deployment.
+            throw new ServerStartException($"{failures.Count} startup model load(s) failed and --exit-on-error is on (set it to false to serve the rest): {string.Join("; ", failures)}");
+        }
+        if (Services.GetRequiredService<ServerReadiness>().IsReady)
+        {
+            LogReady(logger);
+        }
+        else
+        {
+            LogNotReady(logger, failures.Count);
+        }
     }
 
     /// <summary>Runs <c>serve</c>: start, serve until SIGTERM/Ctrl+C, drain, stop. Returns the process exit code.</summary>
@@ -212,7 +309,7 @@ internal sealed partial class ServerHost : IAsyncDisposable
             {
                 await host.StartAsync().ConfigureAwait(false);
             }
-            catch (Exception e) when (e is DirectoryNotFoundException or IOException)
+            catch (Exception e) when (e is ServerStartException or DirectoryNotFoundException or IOException)
             {
                 await Console.Error.WriteLineAsync($"inference-server: {e.Message}").ConfigureAwait(false);
                 return 1;
@@ -224,44 +321,106 @@ internal sealed partial class ServerHost : IAsyncDisposable
         return 0;
     }
 
-    private static void ConfigureLogging(WebApplicationBuilder builder, IConfiguration configuration)
+    private static void ConfigureLogging(WebApplicationBuilder builder, IConfiguration configuration, ServerLogOptions log)
     {
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o =>
+        var logging = builder.Logging;
+        logging.ClearProviders();
+        // The console provider with both its formatters: simple (one line per entry) unless
+        // Logging:Console:FormatterName (or Logging__Console__FormatterName) says json.
+        logging.AddConsole();
+        var services = builder.Services;
+        // Set here because the slim builder has already set "simple" in code, which would win over the configuration.
+        var formatter = configuration["Logging:Console:FormatterName"];
+        services.Configure<ConsoleLoggerOptions>(o => o.FormatterName = string.IsNullOrEmpty(formatter) ? ConsoleFormatterNames.Simple : formatter);
+        services.Configure<SimpleConsoleFormatterOptions>(o =>
         {
             o.SingleLine = true;
-            o.TimestampFormat = "yyyy-MM-dd HH:mm:ss.fff ";
+            // The simple formatter writes the timestamp right before the level.
+            o.TimestampFormat = log.TimestampFormat + " ";
+            o.UseUtcTimestamp = true;
+            if (log.File.Length > 0)
+            {
+                o.ColorBehavior = LoggerColorBehavior.Disabled;
+            }
+        });
+        services.Configure<JsonConsoleFormatterOptions>(o =>
+        {
+            o.TimestampFormat = log.TimestampFormat;
             o.UseUtcTimestamp = true;
         });
         // Before the configuration, so Logging:LogLevel can still override them.
-        builder.Logging.AddInferenceGrpcLogFilters();
-        builder.Logging.AddConfiguration(configuration.GetSection("Logging"));
-        if (configuration.GetValue("Server:LogVerbose", 0) > 0)
+        logging.AddInferenceGrpcLogFilters();
+        if (log.AccessLog)
         {
-            builder.Logging.SetMinimumLevel(LogLevel.Debug);
+            // Microsoft.AspNetCore logs at Warning by default; the access log is Information. Before the configuration,
+            // so Logging:LogLevel can still silence it.
+            logging.AddFilter("Microsoft.AspNetCore.HttpLogging", LogLevel.Information);
+        }
+        logging.AddConfiguration(configuration.GetSection("Logging"));
+        services.PostConfigure<LoggerFilterOptions>(o => LogLevelSwitches.Apply(o, log));
+        if (log.File.Length > 0)
+        {
+            FileStream file;
+            try
+            {
+                file = new FileStream(Path.GetFullPath(log.File), FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+            {
+                throw new ArgumentException($"cannot open the log file '{log.File}': {e.Message}", e);
+            }
+            // Instead of the console, as Triton's --log-file; the console's formatters stay registered and format the file.
+            var console = services.Where(d => d.ServiceType == typeof(ILoggerProvider) && d.ImplementationType == typeof(ConsoleLoggerProvider)).ToList();
+            foreach (var descriptor in console)
+            {
+                services.Remove(descriptor);
+            }
+            services.AddSingleton<ILoggerProvider>(sp => new FileLoggerProvider(file, sp.GetServices<ConsoleFormatter>(), sp.GetRequiredService<IOptions<ConsoleLoggerOptions>>()));
         }
     }
 
-    // The metrics endpoint: on unless Metrics:Enabled is false (Triton's --allow-metrics); as in Triton, on the HTTP
-    // address unless Metrics:Address says otherwise.
-    private static (IPAddress Address, int Port)? ReadMetricsEndpoint(IConfiguration configuration, string httpAddress, int httpPort)
+    // Server:ModelRepository is one path (appsettings, Server__ModelRepository) or a list (the repeated flag, which wins).
+    private static List<string> Repositories(IConfigurationSection section)
     {
-        if (!configuration.GetValue("Metrics:Enabled", true))
+        var repositories = new List<string>();
+        foreach (var child in section.GetChildren())
         {
-            return null;
+            if (!string.IsNullOrEmpty(child.Value))
+            {
+                repositories.Add(child.Value);
+            }
         }
-        var address = ParseAddress(configuration.GetValue("Metrics:Address", httpAddress)!, "Metrics:Address");
-        var port = configuration.GetValue("Metrics:Port", 8002);
-        if (port != 0 && port == httpPort)
+        if (repositories.Count == 0)
         {
-            throw new ArgumentException($"Metrics:Port and Http:Port are both {port}; the metrics endpoint needs a port of its own");
+            repositories.Add(string.IsNullOrEmpty(section.Value) ? "models" : section.Value);
         }
-        return (address, port);
+        return repositories;
     }
+
+    // Binds a section now, so a value that does not convert is a startup error naming the key, not a .NET type.
+    private static T Bind<T>(IConfiguration configuration, string section)
+        where T : new()
+    {
+        var options = new T();
+        try
+        {
+            configuration.GetSection(section).Bind(options);
+        }
+        catch (InvalidOperationException e)
+        {
+            var failure = ConversionFailure().Match(e.Message);
+            throw new ArgumentException(failure.Success ? $"{failure.Groups["key"].Value} '{failure.Groups["value"].Value}' is not valid" : e.Message, e);
+        }
+        return options;
+    }
+
+    // The binder's message names the .NET type the value did not convert to; the key and the value are what the user needs.
+    [GeneratedRegex(@"^Failed to convert configuration value '(?<value>.*)' at '(?<key>[^']*)' to type")]
+    private static partial Regex ConversionFailure();
 
     // The gRPC endpoint: on unless Grpc:Enabled is false; the HTTP address unless Grpc:Address says otherwise; TLS when
     // Grpc:ServerCertificate and Grpc:ServerKey name PEM files.
-    private static (IPAddress Address, int Port, X509Certificate2? Certificate)? ReadGrpcEndpoint(IConfiguration configuration, string httpAddress, int httpPort, int metricsPort)
+    private static (IPAddress Address, int Port, X509Certificate2? Certificate)? ReadGrpcEndpoint(IConfiguration configuration, string httpAddress, int? httpPort, int? metricsPort)
     {
         if (!configuration.GetValue("Grpc:Enabled", true))
         {
@@ -311,6 +470,10 @@ internal sealed partial class ServerHost : IAsyncDisposable
     // The Kestrel endpoints, captured when Kestrel is configured so their bound ports can be read after start.
     private sealed class Listeners
     {
+        public bool HttpEnabled { get; init; }
+
+        public bool MetricsEnabled { get; init; }
+
         public ListenOptions? Http { get; set; }
 
         public ListenOptions? Metrics { get; set; }
@@ -318,6 +481,41 @@ internal sealed partial class ServerHost : IAsyncDisposable
         public ListenOptions? Grpc { get; set; }
 
         public bool GrpcTls { get; set; }
+
+        /// <summary>The endpoints as configured, by what they serve.</summary>
+        public List<(string Name, IPEndPoint EndPoint)> Planned { get; } = [];
+
+        /// <summary>The first endpoint whose port another process listens on, e.g. "HTTP port 8000"; null when every one is free.</summary>
+        public string? FindTakenPort()
+        {
+            foreach (var (name, endpoint) in Planned)
+            {
+                if (endpoint.Port > 0 && IsTaken(endpoint))
+                {
+                    return $"{name} port {endpoint.Port}";
+                }
+            }
+            return null;
+        }
+
+        private static bool IsTaken(IPEndPoint endpoint)
+        {
+            using var probe = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                probe.Bind(endpoint);
+                return false;
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+            {
+                return true;
+            }
+            catch (SocketException)
+            {
+                // Not ours to judge (an address this host does not have, ...): Kestrel's bind reports it.
+                return false;
+            }
+        }
     }
 
     /// <summary>Stops (finishing in-flight requests, then draining the models) and releases everything; safe to call twice.</summary>
@@ -331,8 +529,11 @@ internal sealed partial class ServerHost : IAsyncDisposable
         await _app.DisposeAsync().ConfigureAwait(false);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "HTTP/REST (KServe v2) listening on {Address}; model control mode {Mode}; repository {Repository}")]
-    private static partial void LogListening(ILogger logger, string address, ModelControlMode mode, string repository);
+    [LoggerMessage(Level = LogLevel.Information, Message = "HTTP/REST (KServe v2) listening on {Address}")]
+    private static partial void LogHttpListening(ILogger logger, string address);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model control mode {Mode}; model repositories '{Repositories}'")]
+    private static partial void LogRepositories(ILogger logger, ModelControlMode mode, string repositories);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "gRPC (inference.GRPCInferenceService, grpc.health.v1.Health, server reflection) listening on {Address}")]
     private static partial void LogGrpcListening(ILogger logger, string address);
@@ -349,8 +550,11 @@ internal sealed partial class ServerHost : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "  {Model} version {Version}: {State} {Reason}")]
     private static partial void LogIndexRow(ILogger logger, string model, string version, string state, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Ready: serving on {Address}")]
-    private static partial void LogReady(ILogger logger, string address);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ready: serving")]
+    private static partial void LogReady(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Serving, but not ready: {Failures} startup model load(s) failed (above) and --strict-readiness is on, so /v2/health/ready answers 503")]
+    private static partial void LogNotReady(ILogger logger, int failures);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Stopping: no new connections; finishing in-flight requests, then draining the models")]
     private static partial void LogStopping(ILogger logger);

@@ -125,6 +125,9 @@ public sealed class GrpcClientTests(GrpcClientTests.Suite suite) : IClassFixture
     {
         protected override string SuiteName => "main";
 
+        // 'corrupt' fails on purpose: the server keeps running and reports ready (and SERVING) while the others serve.
+        protected override (string Key, string Value)[] Settings => [("Server:ExitOnError", "false"), ("Server:StrictReadiness", "false")];
+
         private protected override void Populate(TestRepository repository) => repository
             .AddSample("simple")
             .AddFixture("identity", "identity_all.onnx")

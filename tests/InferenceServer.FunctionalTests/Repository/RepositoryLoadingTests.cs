@@ -70,7 +70,7 @@ public sealed class RepositoryLoadingTests
         using var repository = new TestRepository()
             .AddFixture("bare", "add_sub.onnx")
             .AddFixture("full", "add_sub.onnx", AddSubConfig);
-        await using var server = await RunningServer.StartAsync(repository.Path, ("Server:StrictModelConfig", "true"));
+        await using var server = await RunningServer.StartAsync(repository.Path, ("Server:StrictModelConfig", "true"), ("Server:ExitOnError", "false"));
 
         var (_, index) = await server.Client.PostJsonAsync("/v2/repository/index", "{}");
         var bare = index!.AsArray().Single(r => r!["name"]!.GetValue<string>() == "bare")!;
@@ -132,7 +132,7 @@ public sealed class RepositoryLoadingTests
         using var repository = new TestRepository()
             .AddFixture("broken", "add_sub.onnx", config)
             .AddFixture("fine", "add_sub.onnx");
-        await using var server = await RunningServer.StartAsync(repository.Path);
+        await using var server = await RunningServer.StartAsync(repository.Path, ("Server:ExitOnError", "false"));
 
         var (_, index) = await server.Client.PostJsonAsync("/v2/repository/index", "{}");
         var broken = index!.AsArray().Single(r => r!["name"]!.GetValue<string>() == "broken")!;

@@ -35,7 +35,7 @@ public sealed class ModelManagerTests : IDisposable
 
     private ModelManager Manager(GatedBackend backend, ModelControlMode mode, int loadThreads = 4, params string[] load)
     {
-        var options = new ModelManagerOptions { ModelRepository = _repository, ModelControlMode = mode, ModelLoadThreadCount = loadThreads, LoadModels = load };
+        var options = new ModelManagerOptions { ModelRepositories = [_repository], ModelControlMode = mode, ModelLoadThreadCount = loadThreads, LoadModels = load };
         var loader = new ModelLoader([backend], options, NullLogger<ModelLoader>.Instance);
         return new ModelManager(loader, options, NullLogger<ModelManager>.Instance);
     }

@@ -1,0 +1,212 @@
+using System.Collections.Frozen;
+
+namespace InferenceServer.Cli;
+
+/// <summary>
+/// The flags of <c>serve</c>, spelled as Triton spells them, each with the configuration key it sets: command line,
+/// environment (<c>Server__ModelRepository</c>) and <c>config/appsettings.json</c> bind the same options, and the
+/// command line wins. The defaults shown here are those of <c>config/appsettings.json</c> and the options types.
+/// </summary>
+internal static class ServeFlags
+{
+    /// <summary>Every flag, in the order <c>--help</c> lists them.</summary>
+    public static IReadOnlyList<ServeFlag> All { get; } =
+    [
+        // Model repository and lifecycle.
+        new("--model-repository", "Server:ModelRepository", FlagKind.Repeated, "models",
+            "A Triton-style model repository to serve; repeat for several (model names must be unique across them).")
+        {
+            Aliases = ["--model-store"], HelpName = "PATH",
+        },
+        new("--model-control-mode", "Server:ModelControlMode", FlagKind.Choice, "none",
+            "none: load every model at startup, never change; poll: also follow the repositories' changes; explicit: load only --load-model names and what the repository API asks for.")
+        {
+            Values = ["none", "poll", "explicit"],
+        },
+        new("--load-model", "Server:LoadModels", FlagKind.Repeated, "none",
+            "With explicit control: a model to load at startup; repeat for several; '*' loads every model.")
+        {
+            HelpName = "NAME",
+        },
+        new("--strict-readiness", "Server:StrictReadiness", FlagKind.Boolean, "true",
+            "Ready (/v2/health/ready, gRPC ServerReady and health) only when every model the server was asked to load serves; false: once the startup load is done."),
+        new("--exit-on-error", "Server:ExitOnError", FlagKind.Boolean, "true",
+            "Exit (status 1) when a model the server was asked to load at startup is missing or fails to load."),
+        new("--strict-model-config", "Server:StrictModelConfig", FlagKind.Boolean, "false",
+            "Refuse models whose config.pbtxt is missing, lists no inputs/outputs (instead of completing it from the model file) or has an unknown field (instead of warning)."),
+        new("--model-load-thread-count", "Server:ModelLoadThreadCount", FlagKind.Integer, "4",
+            "How many models load at the same time.")
+        {
+            HelpName = "N", Min = 1, Max = 1024,
+        },
+        new("--repository-poll-secs", "Server:RepositoryPollSeconds", FlagKind.Number, "15",
+            "With poll control: rescan the repositories this often, besides file-system events; 0: events only.")
+        {
+            HelpName = "SECONDS",
+        },
+        new("--repository-poll-quiet-ms", "Server:RepositoryPollQuietMilliseconds", FlagKind.Integer, "2000",
+            "With poll control: a version folder loads once its files are unchanged this long.")
+        {
+            HelpName = "MS", Max = int.MaxValue,
+        },
+        new("--repository-poll-marker", "Server:RepositoryPollMarker", FlagKind.Text, "none",
+            "With poll control: load a version folder only once it holds a file of this name.")
+        {
+            HelpName = "NAME",
+        },
+        new("--id", "Server:Id", FlagKind.Text, "inference-server", "The server's name, as server metadata (GET /v2) reports it.")
+        {
+            HelpName = "NAME",
+        },
+        new("--exit-timeout-secs", "Server:ShutdownTimeoutSeconds", FlagKind.Integer, "30",
+            "On SIGTERM or Ctrl+C: how long in-flight requests may take to finish before the server exits anyway.")
+        {
+            HelpName = "SECONDS", Max = int.MaxValue,
+        },
+
+        // HTTP/REST.
+        new("--allow-http", "Http:Enabled", FlagKind.Boolean, "true", "Serve HTTP/REST (KServe v2); false: gRPC (and metrics) only."),
+        new("--http-address", "Http:Address", FlagKind.Address, "0.0.0.0", "Address the HTTP/REST endpoint binds.")
+        {
+            HelpName = "ADDRESS",
+        },
+        new("--http-port", "Http:Port", FlagKind.Integer, "8000", "HTTP/REST port; 0 picks a free port.")
+        {
+            HelpName = "PORT", Max = 65535,
+        },
+        new("--http-max-body-bytes", "Http:MaxRequestBodyBytes", FlagKind.Integer, "268435456", "Largest request body accepted; larger ones get 413.")
+        {
+            Aliases = ["--http-max-input-size"], HelpName = "BYTES", Min = 1,
+        },
+
+        // gRPC.
+        new("--allow-grpc", "Grpc:Enabled", FlagKind.Boolean, "true", "Serve gRPC (KServe v2 and grpc.health.v1)."),
+        new("--grpc-address", "Grpc:Address", FlagKind.Address, "the HTTP address", "Address the gRPC endpoint binds.")
+        {
+            HelpName = "ADDRESS",
+        },
+        new("--grpc-port", "Grpc:Port", FlagKind.Integer, "8001", "gRPC port; 0 picks a free port.")
+        {
+            HelpName = "PORT", Max = 65535,
+        },
+        new("--grpc-server-cert", "Grpc:ServerCertificate", FlagKind.Text, "none",
+            "PEM certificate for gRPC over TLS (with --grpc-server-key); cleartext HTTP/2 without.")
+        {
+            HelpName = "PEM",
+        },
+        new("--grpc-server-key", "Grpc:ServerKey", FlagKind.Text, "none", "PEM private key for gRPC over TLS.")
+        {
+            HelpName = "PEM",
+        },
+        new("--grpc-max-message-bytes", "Grpc:MaxReceiveMessageBytes", FlagKind.Integer, "268435456",
+            "Largest gRPC request message; larger ones get RESOURCE_EXHAUSTED.")
+        {
+            HelpName = "BYTES", Min = 1, Max = int.MaxValue,
+        },
+        new("--grpc-response-compression", "Grpc:ResponseCompression", FlagKind.Choice, "none",
+            "gzip or deflate: compress gRPC responses for clients that accept that encoding (compressed requests are always accepted).")
+        {
+            Values = ["none", "gzip", "deflate"], NoneIsEmpty = true,
+        },
+
+        // Metrics.
+        new("--allow-metrics", "Metrics:Enabled", FlagKind.Boolean, "true", "Serve Prometheus metrics (/metrics on its own port)."),
+        new("--metrics-address", "Metrics:Address", FlagKind.Address, "the HTTP address", "Address the metrics endpoint binds.")
+        {
+            HelpName = "ADDRESS",
+        },
+        new("--metrics-port", "Metrics:Port", FlagKind.Integer, "8002", "Prometheus metrics port; 0 picks a free port.")
+        {
+            HelpName = "PORT", Max = 65535,
+        },
+
+        // Logging.
+        new("--log-verbose", "Logging:Verbose", FlagKind.Verbosity, "0", "Verbose logging: 1 logs debug messages, 2 and above trace messages too; 0 is off.")
+        {
+            HelpName = "LEVEL",
+        },
+        new("--log-info", "Logging:Info", FlagKind.Boolean, "true", "Log info messages."),
+        new("--log-warning", "Logging:Warning", FlagKind.Boolean, "true", "Log warnings."),
+        new("--log-error", "Logging:Error", FlagKind.Boolean, "true", "Log errors."),
+        new("--log-format", "Logging:Format", FlagKind.Choice, "default",
+            "Timestamps: default writes 2025-01-31 12:34:56.789, ISO8601 writes 2025-01-31T12:34:56.789Z (both UTC).")
+        {
+            Values = ["default", "ISO8601"],
+        },
+        new("--log-file", "Logging:File", FlagKind.Text, "none (the console)", "Write the log to this file (appended) instead of the console.")
+        {
+            HelpName = "PATH",
+        },
+        new("--log-access", "Logging:AccessLog", FlagKind.Boolean, "false",
+            "Log every request at info level: method, path, status, duration (ms) and request id."),
+    ];
+
+    /// <summary>
+    /// Triton's flags for features this server does not have, so a Triton command line fails naming what is missing
+    /// rather than with "unknown flag". The names are those <c>tritonserver --help</c> lists.
+    /// </summary>
+    public static FrozenDictionary<string, UnsupportedTritonFlag> UnsupportedTriton { get; } = new Dictionary<string, UnsupportedTritonFlag>
+    {
+        ["--disable-auto-complete-config"] = new("turning config auto-complete off", "use --strict-model-config"),
+        ["--model-config-name"] = new("custom model configuration names"),
+        ["--model-load-retry-count"] = new("model load retries"),
+        ["--model-namespacing"] = new("model namespacing"),
+        ["--enable-peer-access"] = new("GPU peer access"),
+        ["--reuse-http-port"] = new("sharing the HTTP port between servers"),
+        ["--http-header-forward-pattern"] = new("forwarding HTTP headers as request parameters"),
+        ["--http-thread-count"] = new("a fixed HTTP thread pool"),
+        ["--http-restricted-api"] = new("restricted HTTP APIs"),
+        ["--reuse-grpc-port"] = new("sharing the gRPC port between servers"),
+        ["--grpc-header-forward-pattern"] = new("forwarding gRPC headers as request parameters"),
+        ["--grpc-infer-thread-count"] = new("a fixed pool of gRPC inference threads"),
+        ["--grpc-infer-allocation-pool-size"] = new("gRPC request object pools"),
+        ["--grpc-max-response-pool-size"] = new("gRPC response object pools"),
+        ["--grpc-use-ssl"] = new("switching gRPC TLS on", "TLS is on when --grpc-server-cert and --grpc-server-key are given"),
+        ["--grpc-use-ssl-mutual"] = new("mutual TLS (client certificates) on gRPC"),
+        ["--grpc-root-cert"] = new("mutual TLS (client certificates) on gRPC"),
+        ["--grpc-infer-response-compression-level"] = new("gRPC response compression levels", "use --grpc-response-compression gzip"),
+        ["--grpc-keepalive-time"] = new("gRPC keepalive tuning"),
+        ["--grpc-keepalive-timeout"] = new("gRPC keepalive tuning"),
+        ["--grpc-keepalive-permit-without-calls"] = new("gRPC keepalive tuning"),
+        ["--grpc-http2-max-pings-without-data"] = new("gRPC keepalive tuning"),
+        ["--grpc-http2-min-recv-ping-interval-without-data"] = new("gRPC keepalive tuning"),
+        ["--grpc-http2-max-ping-strikes"] = new("gRPC keepalive tuning"),
+        ["--grpc-max-connection-age"] = new("gRPC connection age limits"),
+        ["--grpc-max-connection-age-grace"] = new("gRPC connection age limits"),
+        ["--grpc-restricted-protocol"] = new("restricted gRPC protocols"),
+        ["--allow-sagemaker"] = new("the SageMaker endpoint"),
+        ["--sagemaker-port"] = new("the SageMaker endpoint"),
+        ["--sagemaker-safe-port-range"] = new("the SageMaker endpoint"),
+        ["--sagemaker-thread-count"] = new("the SageMaker endpoint"),
+        ["--allow-vertex-ai"] = new("the Vertex AI endpoint"),
+        ["--vertex-ai-port"] = new("the Vertex AI endpoint"),
+        ["--vertex-ai-thread-count"] = new("the Vertex AI endpoint"),
+        ["--vertex-ai-default-model"] = new("the Vertex AI endpoint"),
+        ["--allow-gpu-metrics"] = new("GPU metrics"),
+        ["--allow-cpu-metrics"] = new("switching CPU metrics on or off"),
+        ["--metrics-interval-ms"] = new("a metrics collection interval", "metrics are read when /metrics is scraped"),
+        ["--metrics-config"] = new("metrics settings"),
+        ["--trace-config"] = new("request tracing"),
+        ["--trace-file"] = new("request tracing"),
+        ["--trace-level"] = new("request tracing"),
+        ["--trace-rate"] = new("request tracing"),
+        ["--trace-count"] = new("request tracing"),
+        ["--trace-log-frequency"] = new("request tracing"),
+        ["--cache-config"] = new("the response cache"),
+        ["--cache-directory"] = new("the response cache"),
+        ["--response-cache-byte-size"] = new("the response cache"),
+        ["--rate-limit"] = new("the rate limiter"),
+        ["--rate-limit-resource"] = new("the rate limiter"),
+        ["--pinned-memory-pool-byte-size"] = new("a pinned memory pool"),
+        ["--cuda-memory-pool-byte-size"] = new("a CUDA memory pool"),
+        ["--cuda-virtual-address-size"] = new("growable CUDA memory"),
+        ["--min-supported-compute-capability"] = new("a minimum CUDA compute capability"),
+        ["--buffer-manager-thread-count"] = new("buffer manager threads"),
+        ["--host-policy"] = new("host policies (NUMA nodes, CPU cores)"),
+        ["--model-load-gpu-limit"] = new("GPU memory limits on model loads"),
+        ["--allow-client-shm"] = new("client shared memory"),
+        ["--backend-directory"] = new("backend shared libraries"),
+        ["--backend-config"] = new("backend settings"),
+        ["--repoagent-directory"] = new("repository agents"),
+    }.ToFrozenDictionary(StringComparer.Ordinal);
+}
