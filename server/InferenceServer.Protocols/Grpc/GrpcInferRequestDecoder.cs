@@ -101,6 +101,14 @@ internal static class GrpcInferRequestDecoder
         {
             return;
         }
+        // First: an input in shared memory has no raw contents, which the count check below would misreport.
+        foreach (var input in inputs)
+        {
+            if (SharedMemoryRegion(input.Parameters) is { } region)
+            {
+                throw SharedMemory.NotSupported($"input '{input.Name}'", "refers to", region, "send its data in contents or raw_input_contents");
+            }
+        }
         if (raw is not null && raw.Count != inputs.Count)
         {
             throw InferenceException.Invalid($"the request has {inputs.Count} inputs but {raw.Count} raw_input_contents entries; when raw contents are used, every input needs one, in order");
@@ -222,11 +230,32 @@ internal static class GrpcInferRequestDecoder
         {
             throw InferenceException.Invalid("a requested output has no name");
         }
+        if (SharedMemoryRegion(output.Parameters) is { } region)
+        {
+            throw SharedMemory.NotSupported($"output '{output.Name}'", "asks to be written to", region, "leave the shared-memory parameters out to get it in the response");
+        }
         if (output.Parameters.ContainsKey("classification"))
         {
             throw InferenceException.Invalid($"output '{output.Name}': the classification extension is not supported");
         }
         return output.Name;
+    }
+
+    // The region a tensor's shared-memory parameters name ("" when only the size or offset is given); null without them.
+    private static string? SharedMemoryRegion(Google.Protobuf.Collections.MapField<string, InferParameter> parameters)
+    {
+        if (parameters.Count == 0)
+        {
+            return null;
+        }
+        foreach (var key in parameters.Keys)
+        {
+            if (SharedMemory.IsParameter(key))
+            {
+                return parameters.TryGetValue(SharedMemory.RegionParameter, out var region) ? region.StringParam : "";
+            }
+        }
+        return null;
     }
 
     private static T Parse<T>(Google.Protobuf.MessageParser<T> parser, ReadOnlySequence<byte> bytes, string field)

@@ -390,27 +390,26 @@ internal static class InferRequestDecoder
 
     // Triton's shared-memory parameters: shared_memory_region, shared_memory_byte_size, shared_memory_offset.
     private static bool IsSharedMemoryParameter(ref Utf8JsonReader reader) =>
-        reader.ValueTextEquals("shared_memory_region") || reader.ValueTextEquals("shared_memory_byte_size") || reader.ValueTextEquals("shared_memory_offset");
+        reader.ValueTextEquals(SharedMemory.RegionParameter) || reader.ValueTextEquals("shared_memory_byte_size") || reader.ValueTextEquals("shared_memory_offset");
 
     // Without this, an input whose data is in a region would be answered "has neither 'data' nor a binary_data_size".
     // The reader (a copy) is on the first shared-memory parameter; the region is named if it is given there or later.
     private static InferenceException SharedMemoryNotSupported(Utf8JsonReader reader, string tensor, string verb, string instead)
     {
-        var region = "";
+        string? region = null;
         do
         {
-            var isRegion = reader.ValueTextEquals("shared_memory_region");
+            var isRegion = reader.ValueTextEquals(SharedMemory.RegionParameter);
             reader.Read();
             if (isRegion && reader.TokenType == JsonTokenType.String)
             {
-                region = $" '{reader.GetString()}'";
+                region = reader.GetString();
                 break;
             }
             reader.Skip();
         }
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName);
-        return InferenceException.Invalid(
-            $"{tensor} {verb} shared-memory region{region}, but this server does not support shared memory (system or CUDA); {instead}");
+        return SharedMemory.NotSupported(tensor, verb, region, instead);
     }
 
     private static long[] ReadShape(ref Utf8JsonReader reader, JsonFieldPath field)

@@ -121,6 +121,28 @@ public sealed class GrpcServerTests(GrpcServerTests.Server fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task Inputs_and_outputs_in_shared_memory_are_invalid_argument_naming_the_region()
+    {
+        // As Triton's client sends an input it has put in a registered region: parameters, and no raw contents for it.
+        var request = Simple("shm");
+        request.RawInputContents.RemoveAt(0);
+        request.Inputs[0].Parameters["shared_memory_region"] = new InferParameter { StringParam = "input_data" };
+        request.Inputs[0].Parameters["shared_memory_byte_size"] = new InferParameter { Int64Param = 64 };
+        var input = await Assert.ThrowsAsync<RpcException>(() => Client.ModelInferAsync(request).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, input.StatusCode);
+        Assert.StartsWith("input 'INPUT0' refers to shared-memory region 'input_data', but this server does not support shared memory", input.Status.Detail);
+
+        var output = Simple("shm-out");
+        var requested = new ModelInferRequest.Types.InferRequestedOutputTensor { Name = "OUTPUT0" };
+        requested.Parameters["shared_memory_region"] = new InferParameter { StringParam = "output_data" };
+        requested.Parameters["shared_memory_byte_size"] = new InferParameter { Int64Param = 64 };
+        output.Outputs.Add(requested);
+        var error = await Assert.ThrowsAsync<RpcException>(() => Client.ModelInferAsync(output).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.StartsWith("output 'OUTPUT0' asks to be written to shared-memory region 'output_data'", error.Status.Detail);
+    }
+
+    [Fact]
     public async Task The_rest_port_serves_no_grpc()
     {
         using var http = new HttpClient { BaseAddress = fixture.Running.Host.HttpAddress };
