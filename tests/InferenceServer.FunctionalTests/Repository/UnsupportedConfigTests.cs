@@ -12,6 +12,9 @@ namespace InferenceServer.FunctionalTests.Repository;
 /// </summary>
 public sealed class UnsupportedConfigTests
 {
+    // The failures are read from a running server, which --exit-on-error (the default) would not leave running.
+    private static readonly (string, string) KeepRunning = ("Server:ExitOnError", "false");
+
     private const string Io = """
         input [ { name: "INPUT0" data_type: TYPE_INT32 dims: [ 16 ] }, { name: "INPUT1" data_type: TYPE_INT32 dims: [ 16 ] } ]
         output [ { name: "OUTPUT0" data_type: TYPE_INT32 dims: [ 16 ] }, { name: "OUTPUT1" data_type: TYPE_INT32 dims: [ 16 ] } ]
@@ -39,7 +42,7 @@ public sealed class UnsupportedConfigTests
             .AddFixture("pipeline", "add_sub.onnx", "platform: \"ensemble\"\nensemble_scheduling { step [ { model_name: \"fine\" model_version: -1 } ] }\n")
             .AddFixture("cache_off", "add_sub.onnx", AddSub + "response_cache { enable: false }\nmodel_transaction_policy { decoupled: false }\n")
             .AddFixture("fine", "add_sub.onnx", AddSub);
-        await using var server = await RunningServer.StartAsync(repository.Path);
+        await using var server = await RunningServer.StartAsync(repository.Path, KeepRunning);
 
         var index = await IndexAsync(server.Client);
         var expected = new Dictionary<string, string>
@@ -69,7 +72,7 @@ public sealed class UnsupportedConfigTests
         // model's [-1, 16]; that is the failure, and it ends with the real cause.
         using var repository = new TestRepository()
             .AddFixture("typo", "add_sub.onnx", "backend: \"onnxruntime\"\nmax_batchsize: 4\n" + Io);
-        await using var server = await RunningServer.StartAsync(repository.Path);
+        await using var server = await RunningServer.StartAsync(repository.Path, KeepRunning);
 
         var reason = (await IndexAsync(server.Client))["typo"].Reason;
         Assert.EndsWith("; note: typo/config.pbtxt:2:1: unknown field 'max_batchsize' was ignored (did you mean 'max_batch_size'?)", reason);
@@ -82,7 +85,7 @@ public sealed class UnsupportedConfigTests
         using var repository = new TestRepository()
             .AddFixture("typo", "add_sub.onnx", AddSub + "instance_group [ { cuont: 2 } ]\n")
             .AddFixture("fine", "add_sub.onnx", AddSub);
-        await using var server = await RunningServer.StartAsync(repository.Path, ("Server:StrictModelConfig", "true"));
+        await using var server = await RunningServer.StartAsync(repository.Path, ("Server:StrictModelConfig", "true"), KeepRunning);
 
         var index = await IndexAsync(server.Client);
         Assert.Equal(
