@@ -37,6 +37,9 @@ public sealed class InferenceMetrics
     public InferenceMetrics(CollectorRegistry registry)
     {
         var factory = Metrics.WithCustomRegistry(registry);
+        // prometheus-net would otherwise record an exemplar from the request's trace context on every increment, though
+        // exemplars appear only in OpenMetrics, which this endpoint does not serve (Triton's is the Prometheus text format).
+        factory.ExemplarBehavior = ExemplarBehavior.NoExemplars();
         RequestSuccess = Counter(factory, "nv_inference_request_success", "Number of successful inference requests, all batch sizes");
         RequestFailure = factory.CreateCounter("nv_inference_request_failure", "Number of failed inference requests, all batch sizes",
             new CounterConfiguration { LabelNames = [ModelSeries.Model, ModelSeries.Reason, ModelSeries.Version], SuppressInitialValue = true });

@@ -48,17 +48,6 @@ public static class GrpcEndpoint
         return logging;
     }
 
-    /// <summary>Marks the connections of <paramref name="listen"/> as connections of the gRPC port.</summary>
-    public static ListenOptions UseGrpcConnections(this ListenOptions listen)
-    {
-        listen.Use(next => connection =>
-        {
-            connection.Features.Set(GrpcConnectionFeature.Instance);
-            return next(connection);
-        });
-        return listen;
-    }
-
     /// <summary>
     /// Maps the gRPC services and keeps them to the gRPC port (<see cref="GrpcPortGate"/>). Throws
     /// <see cref="ArgumentException"/> for settings out of range.

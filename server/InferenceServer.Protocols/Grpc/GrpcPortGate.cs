@@ -29,7 +29,7 @@ internal sealed class GrpcPortGate(RequestDelegate next, IOptions<GrpcProtocolOp
 
     public Task InvokeAsync(HttpContext context)
     {
-        var onGrpcPort = context.Features.Get<GrpcConnectionFeature>() is not null;
+        var onGrpcPort = context.ArrivedOn(ServerPort.Grpc);
         var endpoint = context.GetEndpoint();
         var grpcEndpoint = endpoint?.Metadata.GetMetadata<GrpcEndpointTag>() is not null;
         if (endpoint is not null && grpcEndpoint != onGrpcPort)

@@ -32,22 +32,11 @@ public static class V2Http
         return services;
     }
 
-    /// <summary>Marks the connections of <paramref name="listen"/> as REST connections.</summary>
-    public static ListenOptions UseV2Connections(this ListenOptions listen)
-    {
-        listen.Use(next => connection =>
-        {
-            connection.Features.Set(V2ConnectionFeature.Instance);
-            return next(connection);
-        });
-        return listen;
-    }
-
     /// <summary>Adds the REST middleware for marked connections and maps every <c>/v2</c> route.</summary>
     public static TApp UseV2Http<TApp>(this TApp app) where TApp : IApplicationBuilder, IEndpointRouteBuilder
     {
         app.UseWhen(
-            context => context.Features.Get<V2ConnectionFeature>() is not null,
+            static context => context.ArrivedOn(ServerPort.Rest),
             rest => rest
                 .UseStatusCodePages(WriteStatusBodyAsync)
                 .UseResponseCompression());

@@ -15,20 +15,9 @@ public static class MetricsEndpoint
     /// <summary>The path Prometheus scrapes.</summary>
     public const string Path = "/metrics";
 
-    /// <summary>Marks the connections of <paramref name="listen"/> as metrics connections.</summary>
-    public static ListenOptions UseMetricsConnections(this ListenOptions listen)
-    {
-        listen.Use(next => connection =>
-        {
-            connection.Features.Set(MetricsConnectionFeature.Instance);
-            return next(connection);
-        });
-        return listen;
-    }
-
     /// <summary>Answers every request of a metrics connection: <c>GET</c>/<c>HEAD /metrics</c> from <paramref name="registry"/>, else 404 or 405.</summary>
     public static IApplicationBuilder UseMetricsEndpoint(this IApplicationBuilder app, CollectorRegistry registry) =>
-        app.MapWhen(static context => context.Features.Get<MetricsConnectionFeature>() is not null, metrics =>
+        app.MapWhen(static context => context.ArrivedOn(ServerPort.Metrics), metrics =>
         {
             metrics.Use(static (context, next) =>
             {

@@ -6,6 +6,7 @@ using InferenceServer.Core.Backends;
 using InferenceServer.Core.Models;
 using InferenceServer.Core.Monitoring;
 using InferenceServer.OnnxRuntime;
+using InferenceServer.Protocols;
 using InferenceServer.Protocols.Grpc;
 using InferenceServer.Protocols.Http;
 using InferenceServer.Protocols.Metrics;
@@ -160,7 +161,7 @@ internal sealed partial class ServerHost : IAsyncDisposable
                 kestrel.Listen(address, port, listen =>
                 {
                     listen.Protocols = HttpProtocols.Http1;
-                    listen.UseV2Connections();
+                    listen.MarkAs(ServerPort.Rest);
                     listeners.Http = listen;
                 });
             }
@@ -169,7 +170,7 @@ internal sealed partial class ServerHost : IAsyncDisposable
                 kestrel.Listen(metricsAddress, metricsPort, listen =>
                 {
                     listen.Protocols = HttpProtocols.Http1;
-                    listen.UseMetricsConnections();
+                    listen.MarkAs(ServerPort.Metrics);
                     listeners.Metrics = listen;
                 });
             }
@@ -184,7 +185,7 @@ internal sealed partial class ServerHost : IAsyncDisposable
                         listen.UseHttps(certificate);
                         listeners.GrpcTls = true;
                     }
-                    listen.UseGrpcConnections();
+                    listen.MarkAs(ServerPort.Grpc);
                     listeners.Grpc = listen;
                 });
             }

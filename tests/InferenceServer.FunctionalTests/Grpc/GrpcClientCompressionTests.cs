@@ -4,42 +4,72 @@ using Grpc.Net.Compression;
 namespace InferenceServer.FunctionalTests.Grpc;
 
 /// <summary>
-/// A server with <c>Grpc:ResponseCompression=gzip</c>: the independent Python client reads its compressed answers and
-/// sends gzip requests on the same calls (suite "gzip" of Grpc/python/grpc_cases.py); and a .NET client that accepts gzip
-/// gets gzip responses while one that does not gets plain ones (the Python client cannot show which it received).
+/// A server with <c>Grpc:ResponseCompression</c> set to one encoding: the independent Python client reads its
+/// compressed answers and sends requests compressed the same way on the same calls (the suite of that name in
+/// Grpc/python/grpc_cases.py); a .NET client that accepts the encoding gets it, one that does not gets plain responses
+/// (the Python client cannot show which it received).
 /// </summary>
-public sealed class GrpcClientCompressionTests(GrpcClientCompressionTests.Suite suite) : IClassFixture<GrpcClientCompressionTests.Suite>
+public abstract class GrpcClientCompressionTests<TSuite>(TSuite suite) : IClassFixture<TSuite>
+    where TSuite : CompressedGrpcSuite
 {
-    private static readonly string[] Names =
+    // Each case of the suite, after its encoding's prefix (gzip_responses_decode_exactly, ...).
+    private static readonly string[] Kinds =
     [
-        "gzip_responses_decode_exactly",
-        "gzip_responses_on_a_stream",
-        "gzip_errors_still_carry_their_status",
-        "gzip_requests_and_responses_both_ways",
+        "responses_decode_exactly",
+        "responses_on_a_stream",
+        "errors_still_carry_their_status",
+        "requests_and_responses_both_ways",
     ];
 
-    public static TheoryData<string> Cases => new(Names);
+    public static TheoryData<string> Cases => new(Kinds);
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Case(string name) => suite.Results.AssertPassed(name);
+    public void Case(string kind) => suite.Results.AssertPassed($"{suite.Encoding}_{kind}");
 
     [Fact]
-    public void EveryPythonCaseIsATestHere() => suite.Results.AssertListed(Names);
+    public void EveryPythonCaseIsATestHere() => suite.Results.AssertListed(Kinds.Select(k => $"{suite.Encoding}_{k}"));
 
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public Task ResponsesAreCompressedOnlyForClientsThatAcceptGzip(bool acceptsGzip) =>
-        ResponseEncoding.AssertAsync(suite.Server, acceptsGzip ? [new GzipCompressionProvider(CompressionLevel.Fastest)] : [], acceptsGzip ? "gzip" : null);
+    public Task ResponsesAreCompressedOnlyForClientsThatAcceptTheEncoding(bool accepts) =>
+        ResponseEncoding.AssertAsync(suite.Server, accepts ? [suite.Provider] : [], accepts ? suite.Encoding : null);
+}
 
-    /// <summary>simple, on a server that compresses its responses.</summary>
-    public sealed class Suite : GrpcClientSuiteFixture
+/// <summary>simple, on a server that compresses its responses with <see cref="Encoding"/>.</summary>
+public abstract class CompressedGrpcSuite : GrpcClientSuiteFixture
+{
+    /// <summary>The encoding, as gRPC names it; also the suite's name.</summary>
+    public abstract string Encoding { get; }
+
+    internal abstract ICompressionProvider Provider { get; }
+
+    protected override string SuiteName => Encoding;
+
+    protected override (string Key, string Value)[] Settings => [("Grpc:ResponseCompression", Encoding)];
+
+    private protected override void Populate(TestRepository repository) => repository.AddSample("simple");
+}
+
+/// <summary>gzip.</summary>
+public sealed class GrpcClientGzipTests(GrpcClientGzipTests.Suite suite) : GrpcClientCompressionTests<GrpcClientGzipTests.Suite>(suite)
+{
+    public sealed class Suite : CompressedGrpcSuite
     {
-        protected override string SuiteName => "gzip";
+        public override string Encoding => "gzip";
 
-        protected override (string Key, string Value)[] Settings => [("Grpc:ResponseCompression", "gzip")];
+        internal override ICompressionProvider Provider => new GzipCompressionProvider(CompressionLevel.Fastest);
+    }
+}
 
-        private protected override void Populate(TestRepository repository) => repository.AddSample("simple");
+/// <summary>gRPC's deflate (zlib framing), which Triton's gRPC runtime also speaks.</summary>
+public sealed class GrpcClientDeflateTests(GrpcClientDeflateTests.Suite suite) : GrpcClientCompressionTests<GrpcClientDeflateTests.Suite>(suite)
+{
+    public sealed class Suite : CompressedGrpcSuite
+    {
+        public override string Encoding => "deflate";
+
+        internal override ICompressionProvider Provider => new DeflateCompressionProvider(CompressionLevel.Fastest);
     }
 }
