@@ -19,8 +19,10 @@ namespace InferenceServer.Core.Tensors;
 /// them (8-byte aligned) and may move while unpinned, and no library pool offers pinned, aligned
 /// buffers of any size (Kestrel's pinned pool is internal and has fixed 4 KiB blocks).
 /// Buckets are powers of two from 64 bytes to 1 GiB; each keeps at most 32 arrays and 64 MiB (at
-/// least one array). At every full (gen 2) collection a bucket unused since the previous one gives
-/// half of its arrays back, and all buckets empty when the machine's memory load is high.
+/// least one array). At every full (gen 2) collection a bucket that has not been rented from for a
+/// minute gives half of its arrays back, and all buckets empty when the machine's memory load is
+/// high: idle memory returns to the system, while a size class in use keeps its arrays however many
+/// collections come (a count of collections would empty it between two bursts of traffic).
 /// </remarks>
 internal static class AlignedBufferPool
 {
@@ -31,6 +33,9 @@ internal static class AlignedBufferPool
     private const int MaxShift = 30;
     private const long RetainedBytesPerBucket = 64L * 1024 * 1024;
     private const int MaxRetainedPerBucket = 32;
+
+    /// <summary>How long a bucket goes without a rent before full collections start giving its arrays back.</summary>
+    internal const long IdleMilliseconds = 60_000;
 
     private static readonly Bucket[] Buckets = CreateBuckets();
 
@@ -94,14 +99,19 @@ internal static class AlignedBufferPool
         return buckets;
     }
 
+    /// <summary>Gives back half of the arrays of each bucket idle at <paramref name="now"/> (<see cref="Environment.TickCount64"/>), or all of every bucket's when <paramref name="pressed"/>.</summary>
+    internal static void Trim(long now, bool pressed)
+    {
+        foreach (var bucket in Buckets)
+        {
+            bucket.Trim(now, pressed);
+        }
+    }
+
     private static void Trim()
     {
         var memory = GC.GetGCMemoryInfo();
-        var pressed = memory.MemoryLoadBytes >= memory.HighMemoryLoadThresholdBytes * 9 / 10;
-        foreach (var bucket in Buckets)
-        {
-            bucket.Trim(all: pressed);
-        }
+        Trim(Environment.TickCount64, pressed: memory.MemoryLoadBytes >= memory.HighMemoryLoadThresholdBytes * 9 / 10);
     }
 
     // A lock per bucket: rents and returns come from a handful of request threads, and a short lock
@@ -111,13 +121,13 @@ internal static class AlignedBufferPool
         private readonly Lock _lock = new();
         private readonly byte[]?[] _arrays = new byte[]?[capacity];
         private int _count;
-        private bool _used;
+        private long _lastRent = Environment.TickCount64;
 
         public byte[]? Rent()
         {
             lock (_lock)
             {
-                _used = true;
+                _lastRent = Environment.TickCount64;
                 if (_count == 0)
                 {
                     return null;
@@ -139,17 +149,16 @@ internal static class AlignedBufferPool
             }
         }
 
-        public void Trim(bool all)
+        public void Trim(long now, bool all)
         {
             lock (_lock)
             {
-                if (all || !_used)
+                if (all || now - _lastRent >= IdleMilliseconds)
                 {
                     var keep = all ? 0 : _count / 2;
                     Array.Clear(_arrays, keep, _count - keep);
                     _count = keep;
                 }
-                _used = false;
             }
         }
     }
