@@ -182,7 +182,9 @@ internal sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, TimeProv
         var result = await MaxRateSearch.SearchAsync(options.StartRate, options.MaxRate, options.Precision, options.MaxTrials, async (rate, full) =>
         {
             var wanted = full ? samples : samples / 10;
-            var duration = TrialLength.Duration(rate, wanted, options.Profile.Duration, options.MaxTrialDuration);
+            var duration = full
+                ? TrialLength.FullDuration(rate, samples, options.Profile.Duration, options.MaxTrialDuration)
+                : TrialLength.Duration(rate, wanted, options.Profile.Duration, options.MaxTrialDuration);
             var trialOptions = options with
             {
                 Profile = LoadProfile.Constant(rate, duration),

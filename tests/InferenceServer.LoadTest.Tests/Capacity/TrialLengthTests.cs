@@ -23,4 +23,13 @@ public sealed class TrialLengthTests
     [InlineData(100, 0, 5)]            // no percentile: the minimum
     public void A_trial_lasts_as_long_as_its_samples_take_between_the_minimum_and_the_maximum(double rate, long samples, double seconds) =>
         Assert.Equal(TimeSpan.FromSeconds(seconds), TrialLength.Duration(rate, samples, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(60)));
+
+    [Theory]
+    [InlineData(8000, 10_000, 20)]     // p99: a 200 ms stall is 1% of 20 s, though the samples take 1.25 s
+    [InlineData(200, 10_000, 50)]      // the samples take longer than that
+    [InlineData(8000, 100_000, 60)]    // p99.9 would want 200 s: the maximum
+    [InlineData(8000, 200, 5)]         // p50 (200 samples): 0.4 s, so the minimum
+    [InlineData(8000, 0, 5)]           // no percentile: the minimum
+    public void A_full_trial_lasts_long_enough_that_one_stall_cannot_decide_its_percentile(double rate, long samples, double seconds) =>
+        Assert.Equal(TimeSpan.FromSeconds(seconds), TrialLength.FullDuration(rate, samples, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(60)));
 }
