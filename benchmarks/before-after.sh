@@ -6,8 +6,9 @@
 #      benchmark project, one thread, same model folder), rounds interleaved;
 #   2. server throughput, p50 and p99 of `income` over REST binary and gRPC at concurrency 1, 32 and 128:
 #      both servers run at once on their own ports (idle while the other is measured) and ONE generator,
-#      this checkout's `loadtest`, drives them in turn, before/after alternating every point, for
-#      several rounds; the table gives the median of the rounds;
+#      this checkout's `loadtest`, drives them in turn, the side that goes first alternating every
+#      round; the table gives the medians of the rounds and the median (and range) of the rounds'
+#      after/before ratios, each pair having run back to back;
 #   3. optionally (CODECS=1) the REST and gRPC codec benchmarks (BenchmarkDotNet) of each side.
 # Prints Markdown tables; every loadtest JSON result stays in the output folder.
 #
