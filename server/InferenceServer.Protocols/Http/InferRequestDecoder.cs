@@ -388,9 +388,10 @@ internal static class InferRequestDecoder
         }
     }
 
-    // Triton's shared-memory parameters: shared_memory_region, shared_memory_byte_size, shared_memory_offset.
+    // Triton's shared-memory parameters (SharedMemory's names), read without decoding the property name.
     private static bool IsSharedMemoryParameter(ref Utf8JsonReader reader) =>
-        reader.ValueTextEquals(SharedMemory.RegionParameter) || reader.ValueTextEquals("shared_memory_byte_size") || reader.ValueTextEquals("shared_memory_offset");
+        reader.ValueTextEquals(SharedMemory.RegionParameter) || reader.ValueTextEquals(SharedMemory.ByteSizeParameter)
+        || reader.ValueTextEquals(SharedMemory.OffsetParameter);
 
     // Without this, an input whose data is in a region would be answered "has neither 'data' nor a binary_data_size".
     // The reader (a copy) is on the first shared-memory parameter; the region is named if it is given there or later.

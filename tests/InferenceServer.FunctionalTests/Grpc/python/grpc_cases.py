@@ -1204,15 +1204,20 @@ def gzip_errors_still_carry_their_status(ctx):
     expect_status(grpc.StatusCode.NOT_FOUND, ctx.client.call, "ModelInfer", simple_request(ctx, 1, 1, model="nope"))
 
 
-@case("gzip")
-def gzip_requests_and_responses_both_ways(ctx):
-    client = ctx.new_client(compression=grpc.Compression.Gzip)
+def requests_and_responses_both_ways(ctx, compression):
+    """A client that compresses its requests with `compression` reads the server's compressed answers, unary and stream."""
+    client = ctx.new_client(compression=compression)
     try:
         check_simple(client.call("ModelInfer", simple_request(ctx, 5, 2)), 5, 2)
         answers = {a.infer_response.id: a for a in client.stream(simple_request(ctx, i, 2, request_id=str(i)) for i in range(8))}
         assert sorted(answers, key=int) == [str(i) for i in range(8)], sorted(answers)
     finally:
         client.close()
+
+
+@case("gzip")
+def gzip_requests_and_responses_both_ways(ctx):
+    requests_and_responses_both_ways(ctx, grpc.Compression.Gzip)
 
 
 # A server with Grpc:ResponseCompression=deflate (zlib framing, as gRPC's "deflate" is): the same cases.
@@ -1223,13 +1228,7 @@ register_case("deflate", "deflate_errors_still_carry_their_status", gzip_errors_
 
 @case("deflate")
 def deflate_requests_and_responses_both_ways(ctx):
-    client = ctx.new_client(compression=grpc.Compression.Deflate)
-    try:
-        check_simple(client.call("ModelInfer", simple_request(ctx, 5, 2)), 5, 2)
-        answers = {a.infer_response.id: a for a in client.stream(simple_request(ctx, i, 2, request_id=str(i)) for i in range(8))}
-        assert sorted(answers, key=int) == [str(i) for i in range(8)], sorted(answers)
-    finally:
-        client.close()
+    requests_and_responses_both_ways(ctx, grpc.Compression.Deflate)
 
 
 # ---------------------------------------------------------------------------------------------- repository API
