@@ -2,6 +2,7 @@ using System.IO.Compression;
 using Grpc.AspNetCore.Server;
 using Grpc.AspNetCore.Server.Model;
 using Grpc.Net.Compression;
+using InferenceServer.Protocols.Access;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
@@ -25,9 +26,18 @@ public static class GrpcEndpoint
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<InferenceGrpcService>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<InferenceGrpcService>, InferenceGrpcMethodProvider>());
+        services.TryAddSingleton<ApiAccess>();
+        services.AddSingleton<RestrictedProtocolInterceptor>();
         services.AddGrpc();
         // After AddGrpc, so these settings come after the library's defaults.
-        services.AddOptions<GrpcServiceOptions>().Configure<IOptions<GrpcProtocolOptions>>(static (grpc, settings) => Apply(grpc, settings.Value));
+        services.AddOptions<GrpcServiceOptions>().Configure<IOptions<GrpcProtocolOptions>, ApiAccess>(static (grpc, settings, access) =>
+        {
+            Apply(grpc, settings.Value);
+            if (!access.Grpc.IsEmpty)
+            {
+                grpc.Interceptors.Add<RestrictedProtocolInterceptor>();
+            }
+        });
         services.AddGrpcHealthChecks(health => health.Services.Map(InferenceGrpcService.ServiceName, static _ => true))
             .AddCheck<ReadinessHealthCheck>(ReadinessHealthCheck.Name);
         services.AddGrpcReflection();
@@ -55,10 +65,13 @@ public static class GrpcEndpoint
     public static WebApplication MapInferenceGrpc(this WebApplication app)
     {
         app.Services.GetRequiredService<IOptions<GrpcProtocolOptions>>().Value.Validate();
+        // Parsed now, so a malformed --grpc-restricted-protocol stops the start naming itself.
+        app.Services.GetRequiredService<ApiAccess>();
         app.UseMiddleware<GrpcPortGate>();
         app.MapGrpcService<InferenceGrpcService>().WithMetadata(GrpcEndpointTag.Instance);
-        app.MapGrpcHealthChecksService().WithMetadata(GrpcEndpointTag.Instance);
-        app.MapGrpcReflectionService().WithMetadata(GrpcEndpointTag.Instance);
+        // Categories: our service's methods carry theirs (InferenceGrpcMethodProvider); the libraries' services one each.
+        app.MapGrpcHealthChecksService().WithMetadata(GrpcEndpointTag.Instance, ApiCategory.Health);
+        app.MapGrpcReflectionService().WithMetadata(GrpcEndpointTag.Instance, ApiCategory.Metadata);
         return app;
     }
 

@@ -20,6 +20,13 @@ public sealed class GrpcProtocolOptions
     /// </summary>
     public string? ResponseCompression { get; set; }
 
+    /// <summary>
+    /// Restricted protocol groups, Triton's <c>--grpc-restricted-protocol</c>: each
+    /// <c>&lt;category&gt;[,...]:&lt;key&gt;=&lt;value&gt;</c>; a call to a listed category without metadata
+    /// <c>triton-grpc-protocol-&lt;key&gt;</c> set to <c>value</c> gets PERMISSION_DENIED. Empty: nothing is restricted.
+    /// </summary>
+    public List<string> RestrictedProtocol { get; set; } = [];
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first setting that is out of range.</summary>
     public void Validate()
     {

@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Grpc.AspNetCore.Server.Model;
 using Grpc.Core;
+using InferenceServer.Protocols.Access;
 using InferenceServer.Protocols.Grpc.Messages;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -23,23 +24,23 @@ internal sealed class InferenceGrpcMethodProvider(IOptions<GrpcProtocolOptions> 
 
         context.AddUnaryMethod(
             Method(MethodType.Unary, "ModelInfer", ModelInferMarshallers.Request, ModelInferMarshallers.Response(maxSend), bound),
-            [],
+            [ApiCategory.Inference],
             static (service, request, call) => service.ModelInfer(request, call));
         context.AddDuplexStreamingMethod(
             Method(MethodType.DuplexStreaming, "ModelStreamInfer", ModelInferMarshallers.StreamRequest, ProtobufMarshallers.Create(ModelStreamInferResponse.Parser, maxSend), bound),
-            [],
+            [ApiCategory.Inference],
             static (service, requests, responses, call) => service.ModelStreamInfer(requests, responses, call));
 
-        Unary(context, "ServerLive", ServerLiveRequest.Parser, ServerLiveResponse.Parser, static (s, r) => s.ServerLive(r), bound);
-        Unary(context, "ServerReady", ServerReadyRequest.Parser, ServerReadyResponse.Parser, static (s, r) => s.ServerReady(r), bound);
-        Unary(context, "ModelReady", ModelReadyRequest.Parser, ModelReadyResponse.Parser, static (s, r) => s.ModelReady(r), bound);
-        Unary(context, "ServerMetadata", ServerMetadataRequest.Parser, ServerMetadataResponse.Parser, static (s, r) => s.ServerMetadata(r), bound);
-        Unary(context, "ModelMetadata", ModelMetadataRequest.Parser, ModelMetadataResponse.Parser, static (s, r) => s.ModelMetadata(r), bound);
-        Unary(context, "ModelConfig", ModelConfigRequest.Parser, ModelConfigResponse.Parser, static (s, r) => s.ModelConfig(r), bound);
-        Unary(context, "ModelStatistics", ModelStatisticsRequest.Parser, ModelStatisticsResponse.Parser, static (s, r) => s.ModelStatistics(r), bound);
-        Unary(context, "RepositoryIndex", RepositoryIndexRequest.Parser, RepositoryIndexResponse.Parser, static (s, r) => s.RepositoryIndex(r), bound);
-        UnaryAsync(context, "RepositoryModelLoad", RepositoryModelLoadRequest.Parser, RepositoryModelLoadResponse.Parser, static (s, r, c) => s.RepositoryModelLoad(r, c), bound);
-        UnaryAsync(context, "RepositoryModelUnload", RepositoryModelUnloadRequest.Parser, RepositoryModelUnloadResponse.Parser, static (s, r, c) => s.RepositoryModelUnload(r, c), bound);
+        Unary(context, "ServerLive", ApiCategory.Health, ServerLiveRequest.Parser, ServerLiveResponse.Parser, static (s, r) => s.ServerLive(r), bound);
+        Unary(context, "ServerReady", ApiCategory.Health, ServerReadyRequest.Parser, ServerReadyResponse.Parser, static (s, r) => s.ServerReady(r), bound);
+        Unary(context, "ModelReady", ApiCategory.Health, ModelReadyRequest.Parser, ModelReadyResponse.Parser, static (s, r) => s.ModelReady(r), bound);
+        Unary(context, "ServerMetadata", ApiCategory.Metadata, ServerMetadataRequest.Parser, ServerMetadataResponse.Parser, static (s, r) => s.ServerMetadata(r), bound);
+        Unary(context, "ModelMetadata", ApiCategory.Metadata, ModelMetadataRequest.Parser, ModelMetadataResponse.Parser, static (s, r) => s.ModelMetadata(r), bound);
+        Unary(context, "ModelConfig", ApiCategory.ModelConfig, ModelConfigRequest.Parser, ModelConfigResponse.Parser, static (s, r) => s.ModelConfig(r), bound);
+        Unary(context, "ModelStatistics", ApiCategory.Statistics, ModelStatisticsRequest.Parser, ModelStatisticsResponse.Parser, static (s, r) => s.ModelStatistics(r), bound);
+        Unary(context, "RepositoryIndex", ApiCategory.ModelRepository, RepositoryIndexRequest.Parser, RepositoryIndexResponse.Parser, static (s, r) => s.RepositoryIndex(r), bound);
+        UnaryAsync(context, "RepositoryModelLoad", ApiCategory.ModelRepository, RepositoryModelLoadRequest.Parser, RepositoryModelLoadResponse.Parser, static (s, r, c) => s.RepositoryModelLoad(r, c), bound);
+        UnaryAsync(context, "RepositoryModelUnload", ApiCategory.ModelRepository, RepositoryModelUnloadRequest.Parser, RepositoryModelUnloadResponse.Parser, static (s, r, c) => s.RepositoryModelUnload(r, c), bound);
 
         foreach (var declared in GRPCInferenceService.Descriptor.Methods)
         {
@@ -53,6 +54,7 @@ internal sealed class InferenceGrpcMethodProvider(IOptions<GrpcProtocolOptions> 
     private void Unary<TRequest, TResponse>(
         ServiceMethodProviderContext<InferenceGrpcService> context,
         string name,
+        ApiCategory category,
         MessageParser<TRequest> request,
         MessageParser<TResponse> response,
         Func<InferenceGrpcService, TRequest, TResponse> handle,
@@ -62,7 +64,7 @@ internal sealed class InferenceGrpcMethodProvider(IOptions<GrpcProtocolOptions> 
     {
         var maxSend = options.Value.MaxSendMessageBytes;
         var method = Method(MethodType.Unary, name, ProtobufMarshallers.Create(request, maxSend), ProtobufMarshallers.Create(response, maxSend), bound);
-        context.AddUnaryMethod(method, [], (service, message, call) =>
+        context.AddUnaryMethod(method, [category], (service, message, call) =>
         {
             try
             {
@@ -78,6 +80,7 @@ internal sealed class InferenceGrpcMethodProvider(IOptions<GrpcProtocolOptions> 
     private void UnaryAsync<TRequest, TResponse>(
         ServiceMethodProviderContext<InferenceGrpcService> context,
         string name,
+        ApiCategory category,
         MessageParser<TRequest> request,
         MessageParser<TResponse> response,
         Func<InferenceGrpcService, TRequest, ServerCallContext, Task<TResponse>> handle,
@@ -87,7 +90,7 @@ internal sealed class InferenceGrpcMethodProvider(IOptions<GrpcProtocolOptions> 
     {
         var maxSend = options.Value.MaxSendMessageBytes;
         var method = Method(MethodType.Unary, name, ProtobufMarshallers.Create(request, maxSend), ProtobufMarshallers.Create(response, maxSend), bound);
-        context.AddUnaryMethod(method, [], async (service, message, call) =>
+        context.AddUnaryMethod(method, [category], async (service, message, call) =>
         {
             try
             {

@@ -14,4 +14,10 @@ public sealed class HttpProtocolOptions
     /// the compressed body saves no round trip and its framing can make it larger.
     /// </summary>
     public long ResponseCompressionMinimumBytes { get; set; } = 1024;
+
+    /// <summary>
+    /// Restricted API groups, Triton's <c>--http-restricted-api</c>: each <c>&lt;category&gt;[,...]:&lt;key&gt;=&lt;value&gt;</c>;
+    /// a request to a listed category without header <c>key</c> set to <c>value</c> gets 403. Empty: nothing is restricted.
+    /// </summary>
+    public List<string> RestrictedApi { get; set; } = [];
 }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using InferenceServer.Core.Inference;
 using InferenceServer.Core.Models;
 using InferenceServer.Core.Repository;
+using InferenceServer.Protocols.Access;
 using InferenceServer.Protocols.Buffers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -16,40 +17,40 @@ namespace InferenceServer.Protocols.Http;
 /// <summary>The KServe v2 (Open Inference Protocol) REST endpoints, including Triton's binary tensor extension.</summary>
 public static partial class V2Endpoints
 {
-    /// <summary>Maps every <c>/v2</c> route onto <paramref name="app"/>; <see cref="V2Http.UseV2Http"/> does, with the REST middleware.</summary>
+    /// <summary>Maps every <c>/v2</c> route, each tagged with its <see cref="ApiCategory"/>, onto <paramref name="app"/>; <see cref="V2Http.UseV2Http"/> does, with the REST middleware.</summary>
     public static IEndpointRouteBuilder MapV2Endpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/v2", Guard(ServerMetadataAsync));
-        app.MapGet("/v2/health/live", Guard(LiveAsync));
-        app.MapGet("/v2/health/ready", Guard(ReadyAsync));
-        app.MapGet("/v2/models/{model}", Guard(ModelMetadataAsync));
-        app.MapGet("/v2/models/{model}/versions/{version}", Guard(ModelMetadataAsync));
-        app.MapGet("/v2/models/{model}/ready", Guard(ModelReadyAsync));
-        app.MapGet("/v2/models/{model}/versions/{version}/ready", Guard(ModelReadyAsync));
-        app.MapGet("/v2/models/{model}/config", Guard(ModelConfigAsync));
-        app.MapGet("/v2/models/{model}/versions/{version}/config", Guard(ModelConfigAsync));
-        app.MapPost("/v2/models/{model}/infer", Guard(InferAsync));
-        app.MapPost("/v2/models/{model}/versions/{version}/infer", Guard(InferAsync));
-        app.MapPost("/v2/repository/index", Guard(RepositoryIndexAsync));
-        app.MapPost("/v2/repository/models/{model}/load", Guard(RepositoryLoadAsync));
-        app.MapPost("/v2/repository/models/{model}/unload", Guard(RepositoryUnloadAsync));
-        app.MapGet("/v2/models/stats", Guard(ModelStatisticsAsync));
-        app.MapGet("/v2/models/{model}/stats", Guard(ModelStatisticsAsync));
-        app.MapGet("/v2/models/{model}/versions/{version}/stats", Guard(ModelStatisticsAsync));
+        app.MapGet("/v2", Guard(ServerMetadataAsync)).WithMetadata(ApiCategory.Metadata);
+        app.MapGet("/v2/health/live", Guard(LiveAsync)).WithMetadata(ApiCategory.Health);
+        app.MapGet("/v2/health/ready", Guard(ReadyAsync)).WithMetadata(ApiCategory.Health);
+        app.MapGet("/v2/models/{model}", Guard(ModelMetadataAsync)).WithMetadata(ApiCategory.Metadata);
+        app.MapGet("/v2/models/{model}/versions/{version}", Guard(ModelMetadataAsync)).WithMetadata(ApiCategory.Metadata);
+        app.MapGet("/v2/models/{model}/ready", Guard(ModelReadyAsync)).WithMetadata(ApiCategory.Health);
+        app.MapGet("/v2/models/{model}/versions/{version}/ready", Guard(ModelReadyAsync)).WithMetadata(ApiCategory.Health);
+        app.MapGet("/v2/models/{model}/config", Guard(ModelConfigAsync)).WithMetadata(ApiCategory.ModelConfig);
+        app.MapGet("/v2/models/{model}/versions/{version}/config", Guard(ModelConfigAsync)).WithMetadata(ApiCategory.ModelConfig);
+        app.MapPost("/v2/models/{model}/infer", Guard(InferAsync)).WithMetadata(ApiCategory.Inference);
+        app.MapPost("/v2/models/{model}/versions/{version}/infer", Guard(InferAsync)).WithMetadata(ApiCategory.Inference);
+        app.MapPost("/v2/repository/index", Guard(RepositoryIndexAsync)).WithMetadata(ApiCategory.ModelRepository);
+        app.MapPost("/v2/repository/models/{model}/load", Guard(RepositoryLoadAsync)).WithMetadata(ApiCategory.ModelRepository);
+        app.MapPost("/v2/repository/models/{model}/unload", Guard(RepositoryUnloadAsync)).WithMetadata(ApiCategory.ModelRepository);
+        app.MapGet("/v2/models/stats", Guard(ModelStatisticsAsync)).WithMetadata(ApiCategory.Statistics);
+        app.MapGet("/v2/models/{model}/stats", Guard(ModelStatisticsAsync)).WithMetadata(ApiCategory.Statistics);
+        app.MapGet("/v2/models/{model}/versions/{version}/stats", Guard(ModelStatisticsAsync)).WithMetadata(ApiCategory.Statistics);
 
         // Triton's extensions this server does not implement, at Triton's paths (http_server.cc), so a client asking for
         // one learns that rather than getting a bare 404.
         const string SendInBody = "send tensor data in the request body (JSON, or binary with the binary_tensor_data extension)";
         const string Generate = "the generate extension is not supported by this server; use the model's infer endpoint";
-        app.Map("/v2/systemsharedmemory/{**action}", NotSupported($"the system shared memory extension is not supported by this server; {SendInBody}"));
-        app.Map("/v2/cudasharedmemory/{**action}", NotSupported($"the CUDA shared memory extension is not supported by this server; {SendInBody}"));
-        app.Map("/v2/trace/setting", NotSupported("the trace extension is not supported by this server"));
-        app.Map("/v2/models/{model}/trace/setting", NotSupported("the trace extension is not supported by this server"));
-        app.Map("/v2/logging", NotSupported("the logging extension is not supported by this server"));
-        app.Map("/v2/models/{model}/generate", NotSupported(Generate));
-        app.Map("/v2/models/{model}/generate_stream", NotSupported(Generate));
-        app.Map("/v2/models/{model}/versions/{version}/generate", NotSupported(Generate));
-        app.Map("/v2/models/{model}/versions/{version}/generate_stream", NotSupported(Generate));
+        app.Map("/v2/systemsharedmemory/{**action}", NotSupported($"the system shared memory extension is not supported by this server; {SendInBody}")).WithMetadata(ApiCategory.SharedMemory);
+        app.Map("/v2/cudasharedmemory/{**action}", NotSupported($"the CUDA shared memory extension is not supported by this server; {SendInBody}")).WithMetadata(ApiCategory.SharedMemory);
+        app.Map("/v2/trace/setting", NotSupported("the trace extension is not supported by this server")).WithMetadata(ApiCategory.Trace);
+        app.Map("/v2/models/{model}/trace/setting", NotSupported("the trace extension is not supported by this server")).WithMetadata(ApiCategory.Trace);
+        app.Map("/v2/logging", NotSupported("the logging extension is not supported by this server")).WithMetadata(ApiCategory.Logging);
+        app.Map("/v2/models/{model}/generate", NotSupported(Generate)).WithMetadata(ApiCategory.Inference);
+        app.Map("/v2/models/{model}/generate_stream", NotSupported(Generate)).WithMetadata(ApiCategory.Inference);
+        app.Map("/v2/models/{model}/versions/{version}/generate", NotSupported(Generate)).WithMetadata(ApiCategory.Inference);
+        app.Map("/v2/models/{model}/versions/{version}/generate_stream", NotSupported(Generate)).WithMetadata(ApiCategory.Inference);
         return app;
     }
 

@@ -1,3 +1,4 @@
+using InferenceServer.Protocols.Access;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
@@ -29,19 +30,47 @@ public static class V2Http
             options.MimeTypes = ["application/json", "application/octet-stream"];
         });
         services.Replace(ServiceDescriptor.Singleton<IResponseCompressionProvider, V2ResponseCompressionProvider>());
+        services.TryAddSingleton<ApiAccess>();
         return services;
     }
 
-    /// <summary>Adds the REST middleware for marked connections and maps every <c>/v2</c> route.</summary>
+    /// <summary>
+    /// Adds the REST middleware for marked connections and maps every <c>/v2</c> route. Throws
+    /// <see cref="ArgumentException"/> when <c>--http-restricted-api</c> is malformed.
+    /// </summary>
     public static TApp UseV2Http<TApp>(this TApp app) where TApp : IApplicationBuilder, IEndpointRouteBuilder
     {
+        var restrictions = app.ApplicationServices.GetRequiredService<ApiAccess>().Rest;
         app.UseWhen(
             static context => context.ArrivedOn(ServerPort.Rest),
-            rest => rest
-                .UseStatusCodePages(WriteStatusBodyAsync)
-                .UseResponseCompression());
+            rest =>
+            {
+                rest.UseStatusCodePages(WriteStatusBodyAsync);
+                if (!restrictions.IsEmpty)
+                {
+                    // Routing has already chosen the endpoint, so its category is known here.
+                    rest.Use((context, next) => Restrict(context, next, restrictions));
+                }
+                rest.UseResponseCompression();
+            });
         app.MapV2Endpoints();
         return app;
+    }
+
+    /// <summary>
+    /// 403 with an error body, unless the endpoint's category is open or the request carries its group's header; shared
+    /// by the REST and metrics ports.
+    /// </summary>
+    internal static Task Restrict(HttpContext context, RequestDelegate next, ApiRestrictions restrictions)
+    {
+        var category = context.GetEndpoint()?.Metadata.GetMetadata<ApiCategory>();
+        if (restrictions.For(category) is not { } restriction)
+        {
+            return next(context);
+        }
+        return restriction.Allows(context.Request.Headers)
+            ? next(context)
+            : HttpErrors.WriteAsync(context, StatusCodes.Status403Forbidden, restriction.Denial(category!));
     }
 
     // An error status that left no body (no route, a wrong method, a handler that set only a status) gets one.

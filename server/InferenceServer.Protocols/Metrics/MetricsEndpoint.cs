@@ -1,6 +1,9 @@
+using InferenceServer.Protocols.Access;
+using InferenceServer.Protocols.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
 using Prometheus;
 
 namespace InferenceServer.Protocols.Metrics;
@@ -15,11 +18,16 @@ public static class MetricsEndpoint
     /// <summary>The path Prometheus scrapes.</summary>
     public const string Path = "/metrics";
 
-    /// <summary>Answers every request of a metrics connection: <c>GET</c>/<c>HEAD /metrics</c> from <paramref name="registry"/>, else 404 or 405.</summary>
-    public static IApplicationBuilder UseMetricsEndpoint(this IApplicationBuilder app, CollectorRegistry registry) =>
-        app.MapWhen(static context => context.ArrivedOn(ServerPort.Metrics), metrics =>
+    /// <summary>
+    /// Answers every request of a metrics connection: <c>GET</c>/<c>HEAD /metrics</c> from <paramref name="registry"/>,
+    /// else 404 or 405; 403 when <c>--http-restricted-api</c> restricts <c>metrics</c> and the scrape lacks the header.
+    /// </summary>
+    public static IApplicationBuilder UseMetricsEndpoint(this IApplicationBuilder app, CollectorRegistry registry)
+    {
+        var restriction = app.ApplicationServices.GetRequiredService<ApiAccess>().Rest.For(ApiCategory.Metrics);
+        return app.MapWhen(static context => context.ArrivedOn(ServerPort.Metrics), metrics =>
         {
-            metrics.Use(static (context, next) =>
+            metrics.Use((context, next) =>
             {
                 var request = context.Request;
                 if (request.Path != Path)
@@ -33,6 +41,10 @@ public static class MetricsEndpoint
                     context.Response.Headers.Allow = "GET, HEAD";
                     return Task.CompletedTask;
                 }
+                if (restriction is not null && !restriction.Allows(request.Headers))
+                {
+                    return HttpErrors.WriteAsync(context, StatusCodes.Status403Forbidden, restriction.Denial(ApiCategory.Metrics));
+                }
                 return next(context);
             });
             metrics.UseMetricServer(settings =>
@@ -43,4 +55,5 @@ public static class MetricsEndpoint
                 settings.EnableOpenMetrics = false;
             }, url: null);
         });
+    }
 }

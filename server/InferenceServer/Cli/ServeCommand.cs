@@ -39,6 +39,8 @@ internal sealed class ServeCommand
             _options.Add((flag, option));
         }
         Command.Validators.Add(CheckLoadModels);
+        Command.Validators.Add(result => CheckRestrictions(result, "Http:RestrictedApi", Protocols.Access.ApiAccess.ParseRest));
+        Command.Validators.Add(result => CheckRestrictions(result, "Grpc:RestrictedProtocol", Protocols.Access.ApiAccess.ParseGrpc));
         Command.SetAction((result, cancellationToken) => run(Settings(result), cancellationToken));
     }
 
@@ -137,6 +139,23 @@ internal sealed class ServeCommand
 
     // "a, b or c".
     private static string OneOf(string[] values) => values.Length == 1 ? values[0] : $"{string.Join(", ", values[..^1])} or {values[^1]}";
+
+    // The restricted-API groups of one flag, checked together: a category may be in one group only.
+    private void CheckRestrictions(CommandResult result, string key, Func<IEnumerable<string>, string, Protocols.Access.ApiRestrictions> parse)
+    {
+        var (flag, option) = _options.Find(o => o.Flag.Key == key);
+        if (result.GetResult(option) is { Implicit: false } given)
+        {
+            try
+            {
+                parse(given.Tokens.Select(t => t.Value), flag.Name);
+            }
+            catch (ArgumentException e)
+            {
+                result.AddError(e.Message);
+            }
+        }
+    }
 
     // Triton's rule: '*' (every model) is the only --load-model when it is given.
     private void CheckLoadModels(CommandResult result)

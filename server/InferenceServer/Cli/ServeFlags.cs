@@ -74,6 +74,12 @@ internal static class ServeFlags
         {
             HelpName = "PORT", Max = 65535,
         },
+        new("--http-restricted-api", "Http:RestrictedApi", FlagKind.Repeated, "none",
+            "<category>[,<category>...]:<key>=<value>: requests to these categories need header <key> set to <value> (else 403); repeat for several groups. "
+            + "Categories: health, metadata, inference, shared-memory, model-config, model-repository, statistics, trace, logging, and metrics (the /metrics port).")
+        {
+            HelpName = "GROUP",
+        },
         new("--http-max-body-bytes", "Http:MaxRequestBodyBytes", FlagKind.Integer, "268435456", "Largest request body accepted; larger ones get 413.")
         {
             Aliases = ["--http-max-input-size"], HelpName = "BYTES", Min = 1,
@@ -102,6 +108,12 @@ internal static class ServeFlags
             "Largest gRPC request message; larger ones get RESOURCE_EXHAUSTED.")
         {
             HelpName = "BYTES", Min = 1, Max = int.MaxValue,
+        },
+        new("--grpc-restricted-protocol", "Grpc:RestrictedProtocol", FlagKind.Repeated, "none",
+            "<category>[,<category>...]:<key>=<value>: calls to these categories need metadata triton-grpc-protocol-<key> set to <value> (else PERMISSION_DENIED); "
+            + "repeat for several groups. Categories as --http-restricted-api's, without metrics; health includes grpc.health.v1.")
+        {
+            HelpName = "GROUP",
         },
         new("--grpc-response-compression", "Grpc:ResponseCompression", FlagKind.Choice, "none",
             "gzip or deflate: compress gRPC responses for clients that accept that encoding (compressed requests are always accepted).")
@@ -155,7 +167,6 @@ internal static class ServeFlags
         ["--reuse-http-port"] = new("sharing the HTTP port between servers"),
         ["--http-header-forward-pattern"] = new("forwarding HTTP headers as request parameters"),
         ["--http-thread-count"] = new("a fixed HTTP thread pool"),
-        ["--http-restricted-api"] = new("restricted HTTP APIs"),
         ["--reuse-grpc-port"] = new("sharing the gRPC port between servers"),
         ["--grpc-header-forward-pattern"] = new("forwarding gRPC headers as request parameters"),
         ["--grpc-infer-thread-count"] = new("a fixed pool of gRPC inference threads"),
@@ -173,7 +184,6 @@ internal static class ServeFlags
         ["--grpc-http2-max-ping-strikes"] = new("gRPC keepalive tuning"),
         ["--grpc-max-connection-age"] = new("gRPC connection age limits"),
         ["--grpc-max-connection-age-grace"] = new("gRPC connection age limits"),
-        ["--grpc-restricted-protocol"] = new("restricted gRPC protocols"),
         ["--allow-sagemaker"] = new("the SageMaker endpoint"),
         ["--sagemaker-port"] = new("the SageMaker endpoint"),
         ["--sagemaker-safe-port-range"] = new("the SageMaker endpoint"),
