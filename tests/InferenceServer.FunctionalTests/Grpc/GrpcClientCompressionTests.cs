@@ -34,7 +34,7 @@ public abstract class GrpcClientCompressionTests<TSuite>(TSuite suite) : IClassF
     [InlineData(true)]
     [InlineData(false)]
     public Task ResponsesAreCompressedOnlyForClientsThatAcceptTheEncoding(bool accepts) =>
-        ResponseEncoding.AssertAsync(suite.Server, accepts ? [suite.Provider] : [], accepts ? suite.Encoding : null);
+        ResponseEncoding.AssertAsync(suite.Running, accepts ? [suite.Provider] : [], accepts ? suite.Encoding : null);
 }
 
 /// <summary>simple, on a server that compresses its responses with <see cref="Encoding"/>.</summary>

@@ -4,10 +4,8 @@ namespace InferenceServer.FunctionalTests.Grpc;
 /// A real server over a repository of its own, and one run of a Python gRPC suite against it; each case's result is
 /// then one xunit test. The run happens once per test class, so the cases share the server as they would in production.
 /// </summary>
-public abstract class GrpcClientSuiteFixture : IAsyncLifetime
+public abstract class GrpcClientSuiteFixture : TestServerFixture
 {
-    private readonly TestRepository _repository = new();
-    private RunningServer? _server;
     private GrpcSuiteResults? _results;
 
     /// <summary>The suite's name in grpc_cases.py.</summary>
@@ -15,27 +13,5 @@ public abstract class GrpcClientSuiteFixture : IAsyncLifetime
 
     internal GrpcSuiteResults Results => _results ?? throw new InvalidOperationException("the suite has not run");
 
-    internal RunningServer Server => _server ?? throw new InvalidOperationException("the server has not started");
-
-    /// <summary>Adds the models the suite expects.</summary>
-    private protected abstract void Populate(TestRepository repository);
-
-    /// <summary>Server settings beyond the test defaults.</summary>
-    protected virtual (string Key, string Value)[] Settings => [];
-
-    public async Task InitializeAsync()
-    {
-        Populate(_repository);
-        _server = await RunningServer.StartAsync(_repository.Path, Settings);
-        _results = await GrpcPythonClient.RunSuiteAsync(SuiteName, _server);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-        _repository.Dispose();
-    }
+    private protected override async Task OnStartedAsync(RunningServer server) => _results = await GrpcPythonClient.RunSuiteAsync(SuiteName, server);
 }

@@ -192,31 +192,8 @@ public sealed class GrpcServerTests(GrpcServerTests.Server fixture) : IClassFixt
     }
 
     /// <summary>A server over simple, with a channel to its gRPC port.</summary>
-    public sealed class Server : IAsyncLifetime
+    public sealed class Server : TestServerFixture
     {
-        private readonly TestRepository _repository = new();
-        private RunningServer? _server;
-        private GrpcChannel? _channel;
-
-        internal RunningServer Running => _server!;
-
-        internal GrpcChannel Channel => _channel!;
-
-        public async Task InitializeAsync()
-        {
-            _repository.AddSample("simple");
-            _server = await RunningServer.StartAsync(_repository.Path);
-            _channel = GrpcChannels.For(_server.Host.GrpcAddress);
-        }
-
-        public async Task DisposeAsync()
-        {
-            _channel?.Dispose();
-            if (_server is not null)
-            {
-                await _server.DisposeAsync();
-            }
-            _repository.Dispose();
-        }
+        private protected override void Populate(TestRepository repository) => repository.AddSample("simple");
     }
 }

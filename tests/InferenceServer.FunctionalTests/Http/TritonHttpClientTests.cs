@@ -37,11 +37,9 @@ public sealed class TritonHttpClientTests(TritonHttpClientTests.Suite suite) : I
         Assert.Equal(Names.Order(StringComparer.Ordinal), suite.Results.Keys.Order(StringComparer.Ordinal));
 
     /// <summary>The sample models on a server with no minimum size for compressed responses; the cases run once.</summary>
-    public sealed class Suite : IAsyncLifetime
+    public sealed class Suite : TestServerFixture
     {
         private const string Python = "/usr/bin/python3";
-        private readonly TestRepository _repository = new();
-        private RunningServer? _server;
 
         /// <summary>Each case's failure text, null when it passed.</summary>
         public Dictionary<string, string?> Results { get; } = [];
@@ -49,17 +47,19 @@ public sealed class TritonHttpClientTests(TritonHttpClientTests.Suite suite) : I
         /// <summary>The script's progress log, for context when a case is missing.</summary>
         public string Log { get; private set; } = "";
 
-        public async Task InitializeAsync()
+        protected override (string Key, string Value)[] Settings => [("Http:ResponseCompressionMinimumBytes", "0")];
+
+        private protected override void Populate(TestRepository repository) => repository.AddSample("simple").AddSample("text_upper");
+
+        private protected override async Task OnStartedAsync(RunningServer server)
         {
-            _repository.AddSample("simple").AddSample("text_upper");
-            _server = await RunningServer.StartAsync(_repository.Path, ("Http:ResponseCompressionMinimumBytes", "0"));
             var resultsFile = Path.Combine(Path.GetTempPath(), $"triton-http-cases-{Guid.NewGuid():N}.json");
             try
             {
                 var script = Path.Combine(RepositoryPaths.Root, "tests", "InferenceServer.FunctionalTests", "Http", "python", "triton_http_cases.py");
                 var start = new ProcessStartInfo(Python)
                 {
-                    ArgumentList = { script, "--url", _server.Host.HttpAddress.ToString().TrimEnd('/'), "--results", resultsFile },
+                    ArgumentList = { script, "--url", server.Host.HttpAddress.ToString().TrimEnd('/'), "--results", resultsFile },
                     RedirectStandardOutput = true,
                     RedirectStandardError = true,
                     UseShellExecute = false,
@@ -95,15 +95,6 @@ public sealed class TritonHttpClientTests(TritonHttpClientTests.Suite suite) : I
             {
                 File.Delete(resultsFile);
             }
-        }
-
-        public async Task DisposeAsync()
-        {
-            if (_server is not null)
-            {
-                await _server.DisposeAsync();
-            }
-            _repository.Dispose();
         }
     }
 }

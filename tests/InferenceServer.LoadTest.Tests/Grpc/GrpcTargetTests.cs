@@ -87,8 +87,7 @@ public sealed class GrpcTargetTests(ServerFixture server) : IClassFixture<Server
 
     private async Task<ulong> InferenceCountAsync()
     {
-        using var channel = GrpcChannel.ForAddress(server.GrpcAddress);
-        var statistics = await new GRPCInferenceService.GRPCInferenceServiceClient(channel).ModelStatisticsAsync(new ModelStatisticsRequest { Name = "simple" });
+        var statistics = await new GRPCInferenceService.GRPCInferenceServiceClient(server.Channel).ModelStatisticsAsync(new ModelStatisticsRequest { Name = "simple" });
         return statistics.ModelStats.Single().InferenceCount;
     }
 }

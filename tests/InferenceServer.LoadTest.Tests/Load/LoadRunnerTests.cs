@@ -32,7 +32,7 @@ public sealed class LoadRunnerTests
         // 100 requests/s against a server that takes 50 ms and serves one at a time: the schedule cannot be kept.
         // Request n is due at 10n ms, starts when request n-1 ends at 50n ms and ends at 50(n+1) ms, so its latency
         // is 40n + 50 ms. Timing from the actual send (coordinated omission) would say 50 ms for every request.
-        var clock = new FakeTimeProvider();
+        var clock = new ManualTimeProvider();
         var target = new ScriptedTarget(clock, 1, _ => ScriptedTarget.Step.Ok(50));
         var summary = await target.DriveAsync(() => new LoadRunner(clock).RunAsync(OpenPlan(rate: 100, seconds: 1, maxInFlight: 1), target, null, CancellationToken.None));
 
@@ -55,7 +55,7 @@ public sealed class LoadRunnerTests
     [Fact]
     public async Task Open_loop_keeps_its_rate_when_the_server_keeps_up_and_measures_the_service_time()
     {
-        var clock = new FakeTimeProvider();
+        var clock = new ManualTimeProvider();
         var target = new ScriptedTarget(clock, 4, _ => ScriptedTarget.Step.Ok(25));
         var summary = await target.DriveAsync(() => new LoadRunner(clock).RunAsync(OpenPlan(rate: 200, seconds: 2, warmup: 0.5), target, null, CancellationToken.None));
 
@@ -73,7 +73,7 @@ public sealed class LoadRunnerTests
     {
         // One worker, 10 ms per request: 50 requests in the 0.5 s warm-up, 100 measured. Sequence numbers run on, so
         // measured requests 50…149 hit inputs (s mod 4): 2 throws a connection error, 3 answers HTTP 503.
-        var clock = new FakeTimeProvider();
+        var clock = new ManualTimeProvider();
         var target = new ScriptedTarget(clock, 4, input => input switch
         {
             2 => new ScriptedTarget.Step(TimeSpan.FromMilliseconds(10), RequestOutcome.Ok, new HttpRequestException(HttpRequestError.ConnectionError, "refused")),
@@ -98,7 +98,7 @@ public sealed class LoadRunnerTests
     [Fact]
     public async Task A_request_past_its_timeout_is_cancelled_and_counted_as_a_timeout()
     {
-        var clock = new FakeTimeProvider();
+        var clock = new ManualTimeProvider();
         var target = new ScriptedTarget(clock, 1, _ => new ScriptedTarget.Step(TimeSpan.Zero, RequestOutcome.Ok, Hang: true));
         var summary = await target.DriveAsync(() => new LoadRunner(clock).RunAsync(ClosedPlan(workers: 1, seconds: 1, timeoutMs: 100), target, null, CancellationToken.None));
 
@@ -113,7 +113,7 @@ public sealed class LoadRunnerTests
     public async Task The_time_series_has_one_sample_per_interval_and_a_last_one_ending_when_the_last_response_came()
     {
         // 50/s for 1 s of warm-up and 3 s measured; the last request is due at 2.98 s and answered at 2.985 s.
-        var clock = new FakeTimeProvider();
+        var clock = new ManualTimeProvider();
         var target = new ScriptedTarget(clock, 1, _ => ScriptedTarget.Step.Ok(5));
         var summary = await target.DriveAsync(() => new LoadRunner(clock).RunAsync(OpenPlan(rate: 50, seconds: 3, warmup: 1), target, null, CancellationToken.None));
 

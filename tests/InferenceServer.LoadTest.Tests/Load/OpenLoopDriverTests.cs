@@ -9,7 +9,7 @@ public sealed class OpenLoopDriverTests
 
     /// <summary>Runs the driver, moving the fake clock to each timer it arms, until the schedule ends.</summary>
     private static async Task<List<(long Sequence, long Intended, long Started)>> DriveAsync(
-        FakeTimeProvider clock, ArrivalSchedule schedule, Action<long>? onDispatch = null)
+        ManualTimeProvider clock, ArrivalSchedule schedule, Action<long>? onDispatch = null)
     {
         var dispatched = new List<(long, long, long)>();
         var driver = new OpenLoopDriver(clock, spinWindow: TimeSpan.Zero);
@@ -34,7 +34,7 @@ public sealed class OpenLoopDriverTests
     [Fact]
     public async Task Each_request_starts_exactly_at_its_intended_time_when_the_clock_allows()
     {
-        var clock = new FakeTimeProvider();
+        var clock = new ManualTimeProvider();
         clock.Advance(TimeSpan.FromSeconds(5));
         var start = clock.GetTimestamp();
 
@@ -53,7 +53,7 @@ public sealed class OpenLoopDriverTests
     [Fact]
     public async Task A_dispatcher_that_falls_behind_starts_every_request_late_and_skips_none()
     {
-        var clock = new FakeTimeProvider();
+        var clock = new ManualTimeProvider();
         var start = clock.GetTimestamp();
         // Every 10th dispatch stalls the dispatcher for 35 ms: the next requests start late until it catches up.
         var dispatched = await DriveAsync(clock, new ArrivalSchedule(LoadProfile.Constant(100, TimeSpan.FromSeconds(1)), ArrivalProcess.Constant),
@@ -75,7 +75,7 @@ public sealed class OpenLoopDriverTests
     [Fact]
     public async Task Poisson_arrivals_are_started_at_their_own_intended_times()
     {
-        var clock = new FakeTimeProvider();
+        var clock = new ManualTimeProvider();
         var start = clock.GetTimestamp();
         var expected = new List<double>();
         var copy = new ArrivalSchedule(LoadProfile.Constant(200, TimeSpan.FromSeconds(2)), ArrivalProcess.Poisson, seed: 9);
@@ -97,7 +97,7 @@ public sealed class OpenLoopDriverTests
     [Fact]
     public async Task Cancelling_stops_the_schedule_before_its_end()
     {
-        var clock = new FakeTimeProvider();
+        var clock = new ManualTimeProvider();
         using var cancel = new CancellationTokenSource();
         var count = 0;
         var driver = new OpenLoopDriver(clock, TimeSpan.Zero);

@@ -3,11 +3,11 @@ using InferenceServer.LoadTest.Targets;
 namespace InferenceServer.LoadTest.Tests.TestDoubles;
 
 /// <summary>
-/// A target whose requests end when the test moves a <see cref="FakeTimeProvider"/> past their service time. The
+/// A target whose requests end when the test moves a <see cref="ManualTimeProvider"/> past their service time. The
 /// script decides per input what a request does: answer after a delay, fail, throw, or never answer. The test
 /// drives everything with <see cref="DriveAsync{T}"/>.
 /// </summary>
-internal sealed class ScriptedTarget(FakeTimeProvider clock, int inputs, Func<int, ScriptedTarget.Step> script) : IInferenceTarget
+internal sealed class ScriptedTarget(ManualTimeProvider clock, int inputs, Func<int, ScriptedTarget.Step> script) : IInferenceTarget
 {
     private readonly Lock _lock = new();
     private readonly List<Pending> _pending = [];

@@ -1,4 +1,4 @@
-namespace InferenceServer.FunctionalTests;
+namespace InferenceServer.Tests.Common;
 
 /// <summary>A model repository in a temporary folder, built model by model, deleted on dispose.</summary>
 internal sealed class TestRepository : IDisposable

@@ -1,6 +1,6 @@
 using InferenceServer.Hosting;
 
-namespace InferenceServer.FunctionalTests;
+namespace InferenceServer.Tests.Common;
 
 /// <summary>A real server (Kestrel on 127.0.0.1, port 0) over a repository, with a client pointed at it.</summary>
 internal sealed class RunningServer : IAsyncDisposable

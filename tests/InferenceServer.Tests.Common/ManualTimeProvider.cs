@@ -1,10 +1,16 @@
-namespace InferenceServer.UnitTests.TestDoubles;
+namespace InferenceServer.Tests.Common;
 
 /// <summary>
-/// A clock that moves only when a test says so. Timestamps are in <see cref="TimeSpan"/> ticks
-/// (1 µs = 10 ticks), consistent with <see cref="GetUtcNow"/>; timers made by
-/// <see cref="CreateTimer"/> fire synchronously inside <see cref="Advance"/> once due.
+/// The tests' one fake clock: it moves only when a test says so. Timestamps are <see cref="TimeSpan"/> ticks from 0
+/// (1 µs = 10 ticks), consistent with <see cref="GetUtcNow"/>; timers made by <see cref="CreateTimer"/> fire inside
+/// <see cref="Advance"/>, in due order, each at its own due time, on the calling thread (a zero due time fires on
+/// the thread pool, as a real timer does). Code that waits on this clock is driven by first waiting for it to arm a
+/// timer (<see cref="WaitForArmedTimerAsync"/>).
 /// </summary>
+/// <remarks>
+/// Microsoft.Extensions.TimeProvider.Testing's FakeTimeProvider has no way to wait for the code under test to arm a
+/// timer, which the scheduler and load-generator tests rely on to step through waits without sleeping.
+/// </remarks>
 public sealed class ManualTimeProvider : TimeProvider
 {
     private readonly Lock _lock = new();
@@ -34,6 +40,29 @@ public sealed class ManualTimeProvider : TimeProvider
         lock (_lock)
         {
             return _timestamp;
+        }
+    }
+
+    /// <summary>The time since the clock was created.</summary>
+    public TimeSpan Elapsed => TimeSpan.FromTicks(GetTimestamp());
+
+    /// <summary>When the earliest armed timer is due (a timestamp), or null when none is armed.</summary>
+    public long? NextDue
+    {
+        get
+        {
+            lock (_lock)
+            {
+                long? next = null;
+                foreach (var timer in _timers)
+                {
+                    if (timer.DueAt != long.MaxValue && (next is null || timer.DueAt < next))
+                    {
+                        next = timer.DueAt;
+                    }
+                }
+                return next;
+            }
         }
     }
 
@@ -78,6 +107,12 @@ public sealed class ManualTimeProvider : TimeProvider
         {
             target = _timestamp + delta.Ticks;
         }
+        AdvanceTo(target);
+    }
+
+    /// <summary>Moves the clock to the timestamp <paramref name="target"/> (never back), firing what comes due.</summary>
+    public void AdvanceTo(long target)
+    {
         while (true)
         {
             ManualTimer? due = null;
@@ -90,7 +125,7 @@ public sealed class ManualTimeProvider : TimeProvider
                         due = timer;
                     }
                 }
-                var step = due is null ? target : Math.Max(due.DueAt, _timestamp);
+                var step = Math.Max(due is null ? target : due.DueAt, _timestamp);
                 _now += TimeSpan.FromTicks(step - _timestamp);
                 _timestamp = step;
                 if (due is null)

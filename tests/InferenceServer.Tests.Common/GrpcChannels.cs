@@ -1,6 +1,6 @@
 using Grpc.Net.Client;
 
-namespace InferenceServer.FunctionalTests.Grpc;
+namespace InferenceServer.Tests.Common;
 
 /// <summary>Grpc.Net.Client channels to a test server: HTTP/2 with prior knowledge for <c>http://</c>, no message size limits of the client's own.</summary>
 internal static class GrpcChannels

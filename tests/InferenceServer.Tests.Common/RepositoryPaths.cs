@@ -1,4 +1,4 @@
-namespace InferenceServer.FunctionalTests;
+namespace InferenceServer.Tests.Common;
 
 /// <summary>Finds the checkout's folders from the test binaries' location.</summary>
 internal static class RepositoryPaths
