@@ -1,4 +1,6 @@
+using InferenceServer.Core.Models;
 using InferenceServer.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace InferenceServer.FunctionalTests;
 
@@ -16,6 +18,10 @@ internal sealed class RunningServer : IAsyncDisposable
     }
 
     public ServerHost Host { get; }
+
+    /// <summary>The loaded version <paramref name="version"/> of <paramref name="model"/> as the registry holds it now.</summary>
+    public ModelVersion Version(string model, long version) =>
+        Host.Services.GetRequiredService<ModelRegistry>().Snapshot.Models[model].Versions[version];
 
     public HttpClient Client => _client ?? throw new InvalidOperationException("the server runs without HTTP (Http:Enabled is false)");
 

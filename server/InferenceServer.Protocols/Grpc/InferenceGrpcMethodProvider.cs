@@ -30,14 +30,14 @@ internal sealed class InferenceGrpcMethodProvider(IOptions<GrpcProtocolOptions> 
             [],
             static (service, requests, responses, call) => service.ModelStreamInfer(requests, responses, call));
 
-        Unary(context, "ServerLive", ServerLiveRequest.Parser, ServerLiveResponse.Parser, static (s, r) => s.ServerLive(r), bound);
-        Unary(context, "ServerReady", ServerReadyRequest.Parser, ServerReadyResponse.Parser, static (s, r) => s.ServerReady(r), bound);
-        Unary(context, "ModelReady", ModelReadyRequest.Parser, ModelReadyResponse.Parser, static (s, r) => s.ModelReady(r), bound);
-        Unary(context, "ServerMetadata", ServerMetadataRequest.Parser, ServerMetadataResponse.Parser, static (s, r) => s.ServerMetadata(r), bound);
-        Unary(context, "ModelMetadata", ModelMetadataRequest.Parser, ModelMetadataResponse.Parser, static (s, r) => s.ModelMetadata(r), bound);
-        Unary(context, "ModelConfig", ModelConfigRequest.Parser, ModelConfigResponse.Parser, static (s, r) => s.ModelConfig(r), bound);
-        Unary(context, "ModelStatistics", ModelStatisticsRequest.Parser, ModelStatisticsResponse.Parser, static (s, r) => s.ModelStatistics(r), bound);
-        Unary(context, "RepositoryIndex", RepositoryIndexRequest.Parser, RepositoryIndexResponse.Parser, static (s, r) => s.RepositoryIndex(r), bound);
+        Unary(context, "ServerLive", ServerLiveRequest.Parser, ServerLiveResponse.Parser, static (s, r, _) => s.ServerLive(r), bound);
+        Unary(context, "ServerReady", ServerReadyRequest.Parser, ServerReadyResponse.Parser, static (s, r, _) => s.ServerReady(r), bound);
+        Unary(context, "ModelReady", ModelReadyRequest.Parser, ModelReadyResponse.Parser, static (s, r, c) => s.ModelReady(r, c), bound);
+        Unary(context, "ServerMetadata", ServerMetadataRequest.Parser, ServerMetadataResponse.Parser, static (s, r, _) => s.ServerMetadata(r), bound);
+        Unary(context, "ModelMetadata", ModelMetadataRequest.Parser, ModelMetadataResponse.Parser, static (s, r, c) => s.ModelMetadata(r, c), bound);
+        Unary(context, "ModelConfig", ModelConfigRequest.Parser, ModelConfigResponse.Parser, static (s, r, _) => s.ModelConfig(r), bound);
+        Unary(context, "ModelStatistics", ModelStatisticsRequest.Parser, ModelStatisticsResponse.Parser, static (s, r, _) => s.ModelStatistics(r), bound);
+        Unary(context, "RepositoryIndex", RepositoryIndexRequest.Parser, RepositoryIndexResponse.Parser, static (s, r, _) => s.RepositoryIndex(r), bound);
         UnaryAsync(context, "RepositoryModelLoad", RepositoryModelLoadRequest.Parser, RepositoryModelLoadResponse.Parser, static (s, r, c) => s.RepositoryModelLoad(r, c), bound);
         UnaryAsync(context, "RepositoryModelUnload", RepositoryModelUnloadRequest.Parser, RepositoryModelUnloadResponse.Parser, static (s, r, c) => s.RepositoryModelUnload(r, c), bound);
 
@@ -55,7 +55,7 @@ internal sealed class InferenceGrpcMethodProvider(IOptions<GrpcProtocolOptions> 
         string name,
         MessageParser<TRequest> request,
         MessageParser<TResponse> response,
-        Func<InferenceGrpcService, TRequest, TResponse> handle,
+        Func<InferenceGrpcService, TRequest, ServerCallContext, TResponse> handle,
         List<string> bound)
         where TRequest : class, IMessage<TRequest>, new()
         where TResponse : class, IMessage<TResponse>, new()
@@ -66,7 +66,7 @@ internal sealed class InferenceGrpcMethodProvider(IOptions<GrpcProtocolOptions> 
         {
             try
             {
-                return Task.FromResult(handle(service, message));
+                return Task.FromResult(handle(service, message, call));
             }
             catch (Exception e)
             {

@@ -1,8 +1,8 @@
 using InferenceServer.Core.Backends;
-using InferenceServer.Core.Models;
+using InferenceServer.Core.Lifecycle;
 using InferenceServer.Core.Repository;
 
-namespace InferenceServer.UnitTests.Models;
+namespace InferenceServer.UnitTests.Lifecycle;
 
 public sealed class CpuThreadBudgetTests
 {

@@ -1,6 +1,6 @@
 using InferenceServer.Core.Repository;
 
-namespace InferenceServer.Core.Models;
+namespace InferenceServer.Core.Lifecycle;
 
 /// <summary>
 /// Poll mode's completion rule: decides, scan after scan, which model folders changed in a way the
@@ -20,7 +20,7 @@ namespace InferenceServer.Core.Models;
 /// <para>A change is reported once: if loading it fails, the tracker does not retry until the
 /// folder changes again.</para>
 /// </remarks>
-public sealed class RepositoryChangeTracker
+internal sealed class RepositoryChangeTracker
 {
     private readonly TimeProvider _time;
     private readonly long _quietTicks;

@@ -1,6 +1,6 @@
 using InferenceServer.Core.Inference;
 
-namespace InferenceServer.Core.Models;
+namespace InferenceServer.Core.Lifecycle;
 
 /// <summary>
 /// A fresh folder holding model files uploaded with a repository-API load (Triton's

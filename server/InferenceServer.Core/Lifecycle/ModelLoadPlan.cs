@@ -1,7 +1,7 @@
 using InferenceServer.Core.Backends;
 using InferenceServer.Core.Repository;
 
-namespace InferenceServer.Core.Models;
+namespace InferenceServer.Core.Lifecycle;
 
 /// <summary>
 /// What loading a model folder will do, decided before anything loads: its config, backend and
@@ -12,7 +12,7 @@ namespace InferenceServer.Core.Models;
 /// <param name="Backend">The backend that will run it; null when none fits.</param>
 /// <param name="Versions">The version numbers to load.</param>
 /// <param name="FailureReason">Why the model cannot load; empty when it can.</param>
-public sealed record ModelLoadPlan(ModelDirectory Directory, ModelConfig? Config, IModelBackend? Backend, IReadOnlyList<long> Versions, string FailureReason)
+internal sealed record ModelLoadPlan(ModelDirectory Directory, ModelConfig? Config, IModelBackend? Backend, IReadOnlyList<long> Versions, string FailureReason)
 {
     /// <summary>A plan that loads nothing, for the reason given.</summary>
     public static ModelLoadPlan Failed(ModelDirectory directory, string reason) => new(directory, null, null, [], reason);

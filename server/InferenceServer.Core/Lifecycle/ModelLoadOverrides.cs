@@ -1,4 +1,4 @@
-namespace InferenceServer.Core.Models;
+namespace InferenceServer.Core.Lifecycle;
 
 /// <summary>
 /// What a repository-API load may carry instead of the repository's own files: a model config in

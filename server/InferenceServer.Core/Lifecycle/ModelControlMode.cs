@@ -1,4 +1,4 @@
-namespace InferenceServer.Core.Models;
+namespace InferenceServer.Core.Lifecycle;
 
 /// <summary>Triton's <c>--model-control-mode</c>: how the set of loaded models changes after startup.</summary>
 public enum ModelControlMode

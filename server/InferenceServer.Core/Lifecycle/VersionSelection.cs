@@ -1,4 +1,4 @@
-namespace InferenceServer.Core.Models;
+namespace InferenceServer.Core.Lifecycle;
 
 /// <summary>
 /// Which versions serve after a (re)load. The version policy has already chosen the target versions
@@ -8,7 +8,7 @@ namespace InferenceServer.Core.Models;
 /// takes away what was serving: a retired version is one the policy replaced with a version that
 /// actually loaded, or whose folder is gone.
 /// </summary>
-public static class VersionSelection
+internal static class VersionSelection
 {
     /// <summary>The version numbers that serve, ascending.</summary>
     /// <param name="targetReady">Target versions that are ready (freshly loaded or kept).</param>

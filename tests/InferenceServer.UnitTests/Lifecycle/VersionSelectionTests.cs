@@ -1,7 +1,7 @@
-using InferenceServer.Core.Models;
+using InferenceServer.Core.Lifecycle;
 using InferenceServer.Core.Repository;
 
-namespace InferenceServer.UnitTests.Models;
+namespace InferenceServer.UnitTests.Lifecycle;
 
 /// <summary>Which versions serve after a (re)load: the policy's ready versions, and what served when something failed.</summary>
 public sealed class VersionSelectionTests

@@ -1,15 +1,16 @@
 using System.Globalization;
 using InferenceServer.Core.Backends;
+using InferenceServer.Core.Models;
 using InferenceServer.Core.Monitoring;
 using InferenceServer.Core.Repository;
 using InferenceServer.Core.Scheduling;
 using InferenceServer.Core.Tensors;
 using Microsoft.Extensions.Logging;
 
-namespace InferenceServer.Core.Models;
+namespace InferenceServer.Core.Lifecycle;
 
 /// <summary>
-/// Turns a model folder into a <see cref="ModelEntry"/>: reads (or auto-completes) its config,
+/// Turns a model folder into <see cref="ModelVersion"/>s: reads (or auto-completes) its config,
 /// picks the backend, chooses versions by the version policy, creates the instances of each and
 /// checks the config against the model file. Every failure becomes an UNAVAILABLE entry or version
 /// with a reason; nothing here throws for a bad model. Each READY version gets its own
@@ -17,7 +18,7 @@ namespace InferenceServer.Core.Models;
 /// <paramref name="timeProvider"/> (default <see cref="TimeProvider.System"/>) is the clock of the
 /// schedulers' delays, timeouts and durations.
 /// </summary>
-public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, ModelManagerOptions options, ILogger<ModelLoader> logger,
+internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, ModelLifecycleOptions options, ILogger<ModelLoader> logger,
     InferenceMetrics? metrics = null, TimeProvider? timeProvider = null)
 {
     private readonly IModelBackend[] _backends = backends.ToArray();
@@ -28,7 +29,7 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
 
     /// <summary>
     /// Reads a model folder's config, backend and selected versions without loading anything, so the
-    /// manager can divide the machine's cores among all the instances it is about to create.
+    /// lifecycle can divide the machine's cores among all the instances it is about to create.
     /// </summary>
     public ModelLoadPlan Plan(ModelDirectory directory) => Plan(directory, null);
 
@@ -66,36 +67,6 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
             return ModelLoadPlan.Failed(directory, ModelConfigWarning.AppendUnknownFields(reason, config.UnknownFields));
         }
         return new ModelLoadPlan(directory, config, backend, selected, "");
-    }
-
-    /// <summary>Plans and loads one model on its own, giving its instances the machine's cores.</summary>
-    public Task<ModelEntry> LoadAsync(ModelDirectory directory, CancellationToken cancellationToken)
-    {
-        var plan = Plan(directory);
-        return LoadAsync(plan, CpuThreadBudget.ThreadsPerInstance(Environment.ProcessorCount, plan.CpuInstanceCount), cancellationToken);
-    }
-
-    /// <summary>
-    /// Loads every version the plan selects; the entry lists failures with reasons. Instances whose
-    /// config does not set <c>intra_op_thread_count</c> get <paramref name="intraOpThreads"/>.
-    /// </summary>
-    public async Task<ModelEntry> LoadAsync(ModelLoadPlan plan, int intraOpThreads, CancellationToken cancellationToken)
-    {
-        var directory = plan.Directory;
-        if (plan.Config is null || plan.Backend is null)
-        {
-            LogModelFailed(directory.Name, plan.FailureReason);
-            return new ModelEntry(directory.Name, new Dictionary<long, ModelVersion>(), plan.FailureReason);
-        }
-
-        var versions = new Dictionary<long, ModelVersion>();
-        foreach (var number in plan.Versions)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            // Session creation is CPU-bound native work; keep it off the caller's thread.
-            versions[number] = await LoadVersionAsync(plan, number, intraOpThreads, null, null, cancellationToken).ConfigureAwait(false);
-        }
-        return new ModelEntry(directory.Name, versions, "");
     }
 
     private ModelConfig ReadConfig(ModelDirectory directory)
@@ -373,9 +344,6 @@ public sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, Mod
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Model '{Model}' version {Version} is UNAVAILABLE: {Reason}")]
     private partial void LogVersionFailed(string model, long version, string reason);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Model '{Model}' is UNAVAILABLE: {Reason}")]
-    private partial void LogModelFailed(string model, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Model '{Model}': {Warning}")]
     private partial void LogConfigWarning(string model, string warning);

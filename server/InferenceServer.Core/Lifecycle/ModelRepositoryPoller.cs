@@ -2,13 +2,13 @@ using System.Collections.Concurrent;
 using InferenceServer.Core.Repository;
 using Microsoft.Extensions.Logging;
 
-namespace InferenceServer.Core.Models;
+namespace InferenceServer.Core.Lifecycle;
 
 /// <summary>
 /// Poll mode: watches the repositories with file-system events and rescans them every
 /// <c>--repository-poll-secs</c> as the fallback (events can be lost, or unsupported on network file
 /// systems). Each scan goes through the <see cref="RepositoryChangeTracker"/>'s completion rule;
-/// the models it reports are handed to the manager, newest view first: when a model changes again
+/// the models it reports are handed to the lifecycle, newest view first: when a model changes again
 /// before its previous change was applied, only the latest view is applied.
 /// </summary>
 internal sealed partial class ModelRepositoryPoller : IAsyncDisposable
@@ -32,10 +32,10 @@ internal sealed partial class ModelRepositoryPoller : IAsyncDisposable
 
     /// <param name="repositories">The repository folders; a model name found in two or more of them is not loaded.</param>
     /// <param name="options">Poll period, quiet interval and marker.</param>
-    /// <param name="apply">Applies a model's latest change: called with the model name and a function that takes its latest pending change (null when another call already took it); the manager calls it under the model's lock.</param>
+    /// <param name="apply">Applies a model's latest change: called with the model name and a function that takes its latest pending change (null when another call already took it); the lifecycle calls it under the model's lock.</param>
     /// <param name="timeProvider">The clock of the completion rule.</param>
     /// <param name="logger">Where scans and failures are reported.</param>
-    public ModelRepositoryPoller(IEnumerable<string> repositories, ModelManagerOptions options, Func<string, Func<RepositoryChange?>, Task> apply, TimeProvider timeProvider, ILogger logger)
+    public ModelRepositoryPoller(IEnumerable<string> repositories, ModelLifecycleOptions options, Func<string, Func<RepositoryChange?>, Task> apply, TimeProvider timeProvider, ILogger logger)
     {
         _repositories = repositories.ToArray();
         _marker = options.RepositoryPollMarker ?? "";
@@ -161,7 +161,7 @@ internal sealed partial class ModelRepositoryPoller : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-            // Shutting down: the manager stopped taking changes.
+            // Shutting down: the lifecycle stopped taking changes.
         }
         catch (Exception e)
         {

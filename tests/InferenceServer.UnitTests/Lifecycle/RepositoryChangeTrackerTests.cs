@@ -1,7 +1,7 @@
-using InferenceServer.Core.Models;
+using InferenceServer.Core.Lifecycle;
 using InferenceServer.UnitTests.TestDoubles;
 
-namespace InferenceServer.UnitTests.Models;
+namespace InferenceServer.UnitTests.Lifecycle;
 
 /// <summary>Poll mode's completion rule on a fake clock: what a scan hands over, and when.</summary>
 public sealed class RepositoryChangeTrackerTests

@@ -1,8 +1,11 @@
-namespace InferenceServer.Core.Models;
+namespace InferenceServer.Core.Lifecycle;
 
-/// <summary>Settings of the model manager, bound from configuration (<c>Server</c> section) and the command line.</summary>
-public sealed class ModelManagerOptions
+/// <summary>Settings of the model lifecycle, bound from configuration (<c>Server</c> section) and the command line.</summary>
+public sealed class ModelLifecycleOptions
 {
+    /// <summary>The <c>--load-model</c> name that loads every model of the repositories (Triton's).</summary>
+    public const string AllModels = "*";
+
     /// <summary>
     /// <c>--model-repository</c> (repeatable): the folders holding one sub-folder per model. The models of all of them are
     /// served; as in Triton, a name found in two or more of them is not loaded. The host fills this from

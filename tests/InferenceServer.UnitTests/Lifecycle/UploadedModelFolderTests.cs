@@ -1,7 +1,7 @@
 using InferenceServer.Core.Inference;
-using InferenceServer.Core.Models;
+using InferenceServer.Core.Lifecycle;
 
-namespace InferenceServer.UnitTests.Models;
+namespace InferenceServer.UnitTests.Lifecycle;
 
 /// <summary>Paths of uploaded model files must stay inside the model folder.</summary>
 public sealed class UploadedModelFolderTests

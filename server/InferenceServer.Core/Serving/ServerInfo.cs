@@ -1,6 +1,6 @@
 using InferenceServer.Core.Backends;
 
-namespace InferenceServer.Protocols.Http;
+namespace InferenceServer.Core.Serving;
 
 /// <summary>What <c>GET /v2</c> reports about the server.</summary>
 public sealed class ServerInfo
