@@ -28,7 +28,10 @@ internal sealed class RunningServer : IAsyncDisposable
     /// <summary>A client pointed at the metrics endpoint (its own port).</summary>
     public HttpClient MetricsClient => _metricsClient ?? throw new InvalidOperationException("the server runs without metrics (Metrics:Enabled is false)");
 
-    public static async Task<RunningServer> StartAsync(string repository, params (string Key, string Value)[] settings)
+    public static Task<RunningServer> StartAsync(string repository, params (string Key, string Value)[] settings) => StartAsync(repository, null, settings);
+
+    /// <summary>As <see cref="StartAsync(string, (string Key, string Value)[])"/>, with <paramref name="services"/> replacing some of the server's.</summary>
+    public static async Task<RunningServer> StartAsync(string repository, Action<IServiceCollection>? services, params (string Key, string Value)[] settings)
     {
         var all = new Dictionary<string, string?>
         {
@@ -43,7 +46,7 @@ internal sealed class RunningServer : IAsyncDisposable
         {
             all[key] = value;
         }
-        var host = ServerHost.Create(all, RepositoryPaths.Root);
+        var host = ServerHost.Create(all, RepositoryPaths.Root, services);
         try
         {
             await host.StartAsync();

@@ -69,9 +69,10 @@ internal sealed partial class ServerHost : IAsyncDisposable
     /// <summary>
     /// Builds a host. Settings are layered, later winning: the defaults shipped next to the binary,
     /// <c>config/appsettings.json</c> under <paramref name="contentRoot"/>, environment variables,
-    /// then <paramref name="settings"/> (the command line).
+    /// then <paramref name="settings"/> (the command line). <paramref name="configureServices"/> may replace services after the
+    /// server's own are registered (a routing policy, say).
     /// </summary>
-    public static ServerHost Create(IReadOnlyDictionary<string, string?> settings, string? contentRoot = null)
+    public static ServerHost Create(IReadOnlyDictionary<string, string?> settings, string? contentRoot = null, Action<IServiceCollection>? configureServices = null)
     {
         var root = Path.GetFullPath(contentRoot ?? Directory.GetCurrentDirectory());
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = root });
@@ -175,6 +176,7 @@ internal sealed partial class ServerHost : IAsyncDisposable
             }
         });
 
+        configureServices?.Invoke(services);
         var app = builder.Build();
         if (log.AccessLog)
         {
