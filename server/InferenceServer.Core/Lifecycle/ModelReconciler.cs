@@ -12,22 +12,9 @@ namespace InferenceServer.Core.Lifecycle;
 /// The caller holds the model's lock; loads of different models run in parallel, at most
 /// <see cref="ModelLifecycleOptions.ModelLoadThreadCount"/> at a time.
 /// </summary>
-internal sealed partial class ModelReconciler
+internal sealed partial class ModelReconciler(ModelRegistry registry, ModelLoader loader, VersionRetirement retirement, ModelLifecycleOptions options, ILogger logger)
 {
-    private readonly ModelRegistry _registry;
-    private readonly ModelLoader _loader;
-    private readonly VersionRetirement _retirement;
-    private readonly ILogger _logger;
-    private readonly SemaphoreSlim _loadSlots;
-
-    public ModelReconciler(ModelRegistry registry, ModelLoader loader, VersionRetirement retirement, ModelLifecycleOptions options, ILogger logger)
-    {
-        _registry = registry;
-        _loader = loader;
-        _retirement = retirement;
-        _logger = logger;
-        _loadSlots = new SemaphoreSlim(Math.Max(1, options.ModelLoadThreadCount));
-    }
+    private readonly SemaphoreSlim _loadSlots = new(Math.Max(1, options.ModelLoadThreadCount));
 
     /// <summary>
     /// Applies <paramref name="plan"/> for <paramref name="directory"/>; returns one line per version (or model) that
@@ -40,7 +27,7 @@ internal sealed partial class ModelReconciler
         UploadedModelFolder? uploaded, int? intraOpThreads, CancellationToken cancellationToken)
     {
         var name = directory.Name;
-        _registry.Snapshot.Models.TryGetValue(name, out var current);
+        registry.Snapshot.Models.TryGetValue(name, out var current);
         var serving = new Dictionary<long, ModelVersion>();
         if (current is { Unloaded: false })
         {
@@ -67,8 +54,8 @@ internal sealed partial class ModelReconciler
             LogModelFailed(name, plan.FailureReason);
             var keep = serving.Where(p => present.Contains(p.Key)).ToDictionary(p => p.Key, p => p.Value);
             var retire = serving.Values.Where(v => !keep.ContainsKey(v.Version)).ToList();
-            _registry.Publish(new ModelEntry(name, keep, plan.FailureReason) { Retired = Merge(current?.Retired, retire, keep.Keys) });
-            _retirement.Start(retire);
+            registry.Publish(new ModelEntry(name, keep, plan.FailureReason) { Retired = Merge(current?.Retired, retire, keep.Keys) });
+            retirement.Start(retire);
             return [plan.FailureReason];
         }
 
@@ -95,7 +82,7 @@ internal sealed partial class ModelReconciler
                 ModelVersion loaded;
                 try
                 {
-                    loaded = await _loader.LoadVersionAsync(plan, number, threads, signature, owned, CancellationToken.None).ConfigureAwait(false);
+                    loaded = await loader.LoadVersionAsync(plan, number, threads, signature, owned, CancellationToken.None).ConfigureAwait(false);
                 }
                 catch
                 {
@@ -116,7 +103,7 @@ internal sealed partial class ModelReconciler
         catch
         {
             // Nothing is published: what this attempt loaded is released again.
-            _retirement.Start(ready.Values.Where(v => !serving.ContainsValue(v)).ToList());
+            retirement.Start(ready.Values.Where(v => !serving.ContainsValue(v)).ToList());
             throw;
         }
         finally
@@ -138,12 +125,12 @@ internal sealed partial class ModelReconciler
                 versions[number] = version;
             }
         }
-        _registry.Publish(new ModelEntry(name, versions, "") { Retired = Merge(current?.Retired, retiring, versions.Keys) });
+        registry.Publish(new ModelEntry(name, versions, "") { Retired = Merge(current?.Retired, retiring, versions.Keys) });
         foreach (var version in retiring)
         {
             LogRetiring(name, version.Version);
         }
-        _retirement.Start(retiring);
+        retirement.Start(retiring);
         return failed.Values.Select(v => $"version {v.VersionText}: {v.Reason}").ToList();
     }
 
@@ -153,18 +140,18 @@ internal sealed partial class ModelReconciler
     /// </summary>
     public IReadOnlyList<ModelVersion> Remove(string name)
     {
-        if (!_registry.Snapshot.Models.TryGetValue(name, out var current) || current.Unloaded)
+        if (!registry.Snapshot.Models.TryGetValue(name, out var current) || current.Unloaded)
         {
             return [];
         }
         var retiring = current.Versions.Values.ToList();
-        _registry.Publish(new ModelEntry(name, new Dictionary<long, ModelVersion>(), "unloaded")
+        registry.Publish(new ModelEntry(name, new Dictionary<long, ModelVersion>(), "unloaded")
         {
             Unloaded = true,
             Retired = Merge(current.Retired, retiring, []),
         });
         LogUnloading(name);
-        _retirement.Start(retiring);
+        retirement.Start(retiring);
         return retiring;
     }
 
@@ -199,7 +186,7 @@ internal sealed partial class ModelReconciler
     private int ThreadsFor(ModelLoadPlan plan, string name)
     {
         var others = 0;
-        foreach (var entry in _registry.Snapshot.Models.Values)
+        foreach (var entry in registry.Snapshot.Models.Values)
         {
             if (entry.Name != name)
             {

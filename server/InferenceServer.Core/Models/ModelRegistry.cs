@@ -36,12 +36,15 @@ internal sealed class ModelRegistry
         }
     }
 
-    /// <summary>Records what the repositories hold, for the index.</summary>
+    /// <summary>Records what the repositories hold, for the index; nothing is swapped when that has not changed.</summary>
     public void Record(RepositoryContents repository)
     {
         lock (_lock)
         {
-            Swap(_snapshot.With(repository));
+            if (!_snapshot.Repository.SameAs(repository))
+            {
+                Swap(_snapshot.With(repository));
+            }
         }
     }
 

@@ -10,4 +10,7 @@ internal sealed record RepositoryContents(IReadOnlySet<string> Names, IReadOnlyS
 {
     /// <summary>Nothing recorded: the index lists only what the registry holds.</summary>
     public static readonly RepositoryContents None = new(new HashSet<string>(), new HashSet<string>());
+
+    /// <summary>True when <paramref name="other"/> lists the same names and duplicates.</summary>
+    public bool SameAs(RepositoryContents other) => Names.SetEquals(other.Names) && Duplicates.SetEquals(other.Duplicates);
 }

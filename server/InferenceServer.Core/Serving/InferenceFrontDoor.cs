@@ -89,7 +89,7 @@ public sealed class InferenceFrontDoor
     }
 
     /// <summary>The completed config of the version a request for <paramref name="model"/> and <paramref name="version"/> resolves to.</summary>
-    public ModelConfig ModelConfig(string model, string? version) => _router.Resolve(model, version, default).Config;
+    public ModelConfig ModelConfig(string model, string? version, in RoutingContext context) => _router.Resolve(model, version, context).Config;
 
     /// <summary>
     /// Runs <paramref name="request"/> on <paramref name="target"/>, which routed it. When that version was retired

@@ -35,7 +35,7 @@ internal sealed class InferenceGrpcMethodProvider(IOptions<GrpcProtocolOptions> 
         Unary(context, "ModelReady", ModelReadyRequest.Parser, ModelReadyResponse.Parser, static (s, r, c) => s.ModelReady(r, c), bound);
         Unary(context, "ServerMetadata", ServerMetadataRequest.Parser, ServerMetadataResponse.Parser, static (s, r, _) => s.ServerMetadata(r), bound);
         Unary(context, "ModelMetadata", ModelMetadataRequest.Parser, ModelMetadataResponse.Parser, static (s, r, c) => s.ModelMetadata(r, c), bound);
-        Unary(context, "ModelConfig", ModelConfigRequest.Parser, ModelConfigResponse.Parser, static (s, r, _) => s.ModelConfig(r), bound);
+        Unary(context, "ModelConfig", ModelConfigRequest.Parser, ModelConfigResponse.Parser, static (s, r, c) => s.ModelConfig(r, c), bound);
         Unary(context, "ModelStatistics", ModelStatisticsRequest.Parser, ModelStatisticsResponse.Parser, static (s, r, _) => s.ModelStatistics(r), bound);
         Unary(context, "RepositoryIndex", RepositoryIndexRequest.Parser, RepositoryIndexResponse.Parser, static (s, r, _) => s.RepositoryIndex(r), bound);
         UnaryAsync(context, "RepositoryModelLoad", RepositoryModelLoadRequest.Parser, RepositoryModelLoadResponse.Parser, static (s, r, c) => s.RepositoryModelLoad(r, c), bound);

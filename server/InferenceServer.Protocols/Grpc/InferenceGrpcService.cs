@@ -100,8 +100,8 @@ internal sealed class InferenceGrpcService(InferenceFrontDoor door, TimeProvider
         return response;
     }
 
-    public ModelConfigResponse ModelConfig(ModelConfigRequest request) =>
-        new() { Config = ModelConfigMessages.ToMessage(door.ModelConfig(request.Name, request.Version)) };
+    public ModelConfigResponse ModelConfig(ModelConfigRequest request, ServerCallContext context) =>
+        new() { Config = ModelConfigMessages.ToMessage(door.ModelConfig(request.Name, request.Version, Routing(context, null))) };
 
     public ModelStatisticsResponse ModelStatistics(ModelStatisticsRequest request)
     {

@@ -105,7 +105,7 @@ public static partial class V2Endpoints
     private static Task ModelConfigAsync(HttpContext context)
     {
         var (model, version) = Route(context);
-        var config = Door(context).ModelConfig(model, version);
+        var config = Door(context).ModelConfig(model, version, Routing(context, null));
         return WriteJsonAsync(context, StatusCodes.Status200OK, writer => ModelConfigJsonWriter.Write(writer, config));
     }
 

@@ -163,6 +163,10 @@ public sealed class ModelLifecycleTests : IDisposable
             [new ModelIndexEntry("a", "1", ModelState.Ready, ""), new ModelIndexEntry("c", "", ModelState.Unavailable, "not loaded")],
             manager.Door.RepositoryIndex());
         Assert.Single(backend.Created);
+        // Looking again at an unchanged repository swaps nothing.
+        var generation = manager.Registry.Snapshot.Generation;
+        manager.Door.RepositoryIndex();
+        Assert.Equal(generation, manager.Registry.Snapshot.Generation);
     }
 
     [Fact]
