@@ -73,6 +73,14 @@ internal sealed class OnnxRuntimeInstance : IModelInstance
 
     public ModelSignature Signature { get; }
 
+    /// <summary>
+    /// The size of the model file. ONNX Runtime copies the file's initializers (the weights) into memory the session owns
+    /// (device memory for a GPU instance) and keeps them while it lives, so this is what one more instance costs at the
+    /// least. Left out, because ONNX Runtime does not report them per session: the arena that grows with the batch sizes
+    /// run, pre-packed copies of weights, and weights kept in external data files beside the model file.
+    /// </summary>
+    public long MemoryBytes { get; private init; }
+
     /// <summary>Where this instance runs, e.g. <c>CPUExecutionProvider</c> or <c>CUDAExecutionProvider (device 0)</c>.</summary>
     public string Placement { get; private init; } = OrtExecutionProviders.CpuProvider;
 
@@ -101,7 +109,7 @@ internal sealed class OnnxRuntimeInstance : IModelInstance
         try
         {
             var (signature, plans) = ReadSignature(session);
-            return new OnnxRuntimeInstance(session, signature, plans, options.ModelPath) { Placement = placement };
+            return new OnnxRuntimeInstance(session, signature, plans, options.ModelPath) { Placement = placement, MemoryBytes = new FileInfo(options.ModelPath).Length };
         }
         catch
         {

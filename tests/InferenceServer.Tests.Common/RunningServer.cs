@@ -1,4 +1,6 @@
+using InferenceServer.Core.Models;
 using InferenceServer.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace InferenceServer.Tests.Common;
 
@@ -17,12 +19,19 @@ internal sealed class RunningServer : IAsyncDisposable
 
     public ServerHost Host { get; }
 
+    /// <summary>The loaded version <paramref name="version"/> of <paramref name="model"/> as the registry holds it now.</summary>
+    public ModelVersion Version(string model, long version) =>
+        Host.Services.GetRequiredService<ModelRegistry>().Snapshot.Models[model].Versions[version];
+
     public HttpClient Client => _client ?? throw new InvalidOperationException("the server runs without HTTP (Http:Enabled is false)");
 
     /// <summary>A client pointed at the metrics endpoint (its own port).</summary>
     public HttpClient MetricsClient => _metricsClient ?? throw new InvalidOperationException("the server runs without metrics (Metrics:Enabled is false)");
 
-    public static async Task<RunningServer> StartAsync(string repository, params (string Key, string Value)[] settings)
+    public static Task<RunningServer> StartAsync(string repository, params (string Key, string Value)[] settings) => StartAsync(repository, null, settings);
+
+    /// <summary>As <see cref="StartAsync(string, (string Key, string Value)[])"/>, with <paramref name="services"/> replacing some of the server's.</summary>
+    public static async Task<RunningServer> StartAsync(string repository, Action<IServiceCollection>? services, params (string Key, string Value)[] settings)
     {
         var all = new Dictionary<string, string?>
         {
@@ -37,7 +46,7 @@ internal sealed class RunningServer : IAsyncDisposable
         {
             all[key] = value;
         }
-        var host = ServerHost.Create(all, RepositoryPaths.Root);
+        var host = ServerHost.Create(all, RepositoryPaths.Root, services);
         try
         {
             await host.StartAsync();

@@ -2,7 +2,7 @@ namespace InferenceServer.Core.Backends;
 
 /// <summary>
 /// A runtime that can execute a kind of model file (ONNX Runtime today; LibTorch later).
-/// The protocols never see a backend: they reach models through the model manager.
+/// The protocols never see a backend: they reach models through the front door.
 /// </summary>
 public interface IModelBackend
 {

@@ -8,6 +8,8 @@ namespace InferenceServer.Core.Inference;
 /// </summary>
 public sealed class InferenceRequest : IDisposable
 {
+    private Dictionary<string, string>? _parameters;
+
     /// <summary>Model name.</summary>
     public required string ModelName { get; init; }
 
@@ -28,6 +30,15 @@ public sealed class InferenceRequest : IDisposable
 
     /// <summary>The <c>timeout</c> parameter in microseconds; 0 means the queue policy's default.</summary>
     public long TimeoutMicroseconds { get; set; }
+
+    /// <summary>
+    /// The request's parameters that the server does not act on itself, by name, as text (a boolean as true or false, a
+    /// number as written); null when there are none. Routing policies may choose by them.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? Parameters => _parameters;
+
+    /// <summary>Records parameter <paramref name="name"/>; a later value of the same name replaces an earlier one.</summary>
+    public void SetParameter(string name, string value) => (_parameters ??= new Dictionary<string, string>(StringComparer.Ordinal))[name] = value;
 
     /// <inheritdoc />
     public void Dispose()

@@ -8,7 +8,7 @@ namespace InferenceServer.Core.Models;
 /// <param name="Name">The model's folder name.</param>
 /// <param name="Versions">The versions that serve (READY) and those whose last load failed (UNAVAILABLE), by number.</param>
 /// <param name="Reason">Why the model has no versions at all, or why its last reload could not be used; empty otherwise.</param>
-public sealed record ModelEntry(string Name, IReadOnlyDictionary<long, ModelVersion> Versions, string Reason)
+internal sealed record ModelEntry(string Name, IReadOnlyDictionary<long, ModelVersion> Versions, string Reason)
 {
     private static readonly IReadOnlyDictionary<long, ModelVersion> NoVersions = new Dictionary<long, ModelVersion>();
 
@@ -20,10 +20,6 @@ public sealed record ModelEntry(string Name, IReadOnlyDictionary<long, ModelVers
 
     /// <summary>True once the model was unloaded (or its folder removed): requests find no such model, the index still lists it.</summary>
     public bool Unloaded { get; init; }
-
-    /// <summary>The READY versions in ascending order, as model metadata lists them.</summary>
-    public IEnumerable<ModelVersion> ReadyVersions() =>
-        Versions.Values.Where(v => v.State == ModelState.Ready).OrderBy(v => v.Version);
 
     /// <summary>The highest-numbered READY version, or null.</summary>
     public ModelVersion? LatestReady()
@@ -37,5 +33,23 @@ public sealed record ModelEntry(string Name, IReadOnlyDictionary<long, ModelVers
             }
         }
         return latest;
+    }
+
+    /// <summary>
+    /// What the versions' instances hold, serving ones and retired ones still draining (a retired version reports 0 once
+    /// it has released its instances).
+    /// </summary>
+    public long MemoryBytes()
+    {
+        long total = 0;
+        foreach (var version in Versions.Values)
+        {
+            total += version.MemoryBytes;
+        }
+        foreach (var version in Retired.Values)
+        {
+            total += version.MemoryBytes;
+        }
+        return total;
     }
 }

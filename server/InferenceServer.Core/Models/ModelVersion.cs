@@ -16,7 +16,7 @@ namespace InferenceServer.Core.Models;
 /// releases its instances (and their native memory) and ends UNAVAILABLE with the reason
 /// "unloaded". A version that failed to load is UNAVAILABLE from the start, with its reason.
 /// </summary>
-public sealed class ModelVersion : IAsyncDisposable
+internal sealed class ModelVersion : IAsyncDisposable
 {
     // _leases counts the requests inside InferAsync; this bit, once set, refuses new ones.
     private const int RetiredBit = 1 << 30;
@@ -30,6 +30,7 @@ public sealed class ModelVersion : IAsyncDisposable
     private volatile ModelConfig? _config;
     private int _leases;
     private int _instanceCount;
+    private long _memoryBytes;
     private Task? _retirement;
 
     private ModelVersion(string name, long version, ModelState state, string reason, ModelConfig? config, IScheduler? scheduler, int instanceCount, ModelStatistics? statistics)
@@ -70,6 +71,12 @@ public sealed class ModelVersion : IAsyncDisposable
     /// <summary>How many instances serve this version (changes when instance_group counts change in place).</summary>
     public int InstanceCount => Volatile.Read(ref _instanceCount);
 
+    /// <summary>
+    /// The memory its instances report holding (<see cref="IModelInstance.MemoryBytes"/>), summed; it follows in-place
+    /// resizes and drops to 0 once a retired version has released its instances.
+    /// </summary>
+    public long MemoryBytes => Volatile.Read(ref _memoryBytes);
+
     /// <summary>What this version has served (the statistics extension, the metrics); null unless it loaded.</summary>
     public ModelStatistics? Statistics { get; }
 
@@ -103,6 +110,7 @@ public sealed class ModelVersion : IAsyncDisposable
             Instances = instances,
             Owned = owned,
             WarmupExecutions = warmupExecutions,
+            _memoryBytes = instances.MemoryBytes(),
         };
 
     /// <summary>A version that failed to load.</summary>
@@ -111,8 +119,8 @@ public sealed class ModelVersion : IAsyncDisposable
 
     /// <summary>
     /// Validates the request against the config, runs it and returns the outputs it asked for.
-    /// Fails (Unavailable) once the version is retired; <see cref="ModelManager.InferAsync"/> then
-    /// runs the request on the version that replaced it instead.
+    /// Fails (Unavailable) once the version is retired; the front door then runs the request on the
+    /// version that replaced it instead.
     /// </summary>
     public Task<InferenceResponse> InferAsync(InferenceRequest request, CancellationToken cancellationToken) =>
         TryEnter() ? RunEnteredAsync(request, cancellationToken) : Task.FromException<InferenceResponse>(NotServing());
@@ -286,6 +294,7 @@ public sealed class ModelVersion : IAsyncDisposable
                         }
                         instances.Added(g, instance);
                         Interlocked.Increment(ref _instanceCount);
+                        Interlocked.Add(ref _memoryBytes, instance.MemoryBytes);
                     }
                 }
                 for (var i = 0; i < -delta; i++)
@@ -298,6 +307,7 @@ public sealed class ModelVersion : IAsyncDisposable
                     }
                     instances.Removed(g, instance);
                     Interlocked.Decrement(ref _instanceCount);
+                    Interlocked.Add(ref _memoryBytes, -instance.MemoryBytes);
                     instance.Dispose();
                 }
             }
@@ -369,6 +379,7 @@ public sealed class ModelVersion : IAsyncDisposable
         // Nothing is admitted any more and every admitted request has finished: the scheduler's
         // queue is empty, so disposing it only stops its workers and releases the instances.
         await _scheduler.DisposeAsync().ConfigureAwait(false);
+        Volatile.Write(ref _memoryBytes, 0);
         Statistics?.Dispose();
         Owned?.Dispose();
         _reason = "unloaded";

@@ -6,7 +6,7 @@ namespace InferenceServer.Core.Models;
 /// <summary>
 /// The instances of one loaded version by instance group, and how to make more of them, so that a
 /// config change of only <c>instance_group</c> counts can grow or shrink the version in place.
-/// Changed only under the model manager's per-model lock.
+/// Changed only under the lifecycle's per-model lock.
 /// </summary>
 internal sealed class VersionInstances
 {
@@ -34,6 +34,20 @@ internal sealed class VersionInstances
     public string ModelPath => _modelPath;
 
     public int Count => _byGroup.Sum(g => g.Count);
+
+    /// <summary>What the instances report holding, summed; read when the version is built, before any resize can run.</summary>
+    public long MemoryBytes()
+    {
+        long total = 0;
+        foreach (var group in _byGroup)
+        {
+            foreach (var instance in group)
+            {
+                total += instance.MemoryBytes;
+            }
+        }
+        return total;
+    }
 
     /// <summary>The groups a config gives, or the one default group when it gives none.</summary>
     public static IReadOnlyList<InstanceGroupConfig> Effective(ModelConfig config) =>

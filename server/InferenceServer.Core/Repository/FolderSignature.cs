@@ -7,7 +7,7 @@ namespace InferenceServer.Core.Repository;
 /// What a folder's files look like on disk: every file's relative path, size and last-write time.
 /// Two equal signatures mean nothing in the folder was written in between (as far as the file
 /// system's timestamps tell), so the poller uses it to see whether a version folder is still being
-/// copied, and the model manager to see whether a loaded version's files changed.
+/// copied, and the model lifecycle to see whether a loaded version's files changed.
 /// </summary>
 public static class FolderSignature
 {

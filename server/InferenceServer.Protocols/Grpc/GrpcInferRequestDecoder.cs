@@ -25,6 +25,7 @@ internal static class GrpcInferRequestDecoder
         var request = (InferenceRequest?)null;
         var priority = 0;
         var timeout = 0L;
+        Dictionary<string, string>? parameters = null;
         List<string>? outputs = null;
 
         var reader = new ProtoWireReader(message, MessageName);
@@ -47,7 +48,7 @@ internal static class GrpcInferRequestDecoder
                     break;
                 case 4:
                     reader.Expect(field, wireType, ProtoWireReader.LengthDelimited);
-                    ReadRequestParameter(reader.ReadLengthDelimited(), ref priority, ref timeout);
+                    ReadRequestParameter(reader.ReadLengthDelimited(), ref priority, ref timeout, ref parameters);
                     break;
                 case 5:
                     reader.Expect(field, wireType, ProtoWireReader.LengthDelimited);
@@ -79,6 +80,13 @@ internal static class GrpcInferRequestDecoder
             Priority = priority,
             TimeoutMicroseconds = timeout,
         };
+        if (parameters is not null)
+        {
+            foreach (var (name, value) in parameters)
+            {
+                request.SetParameter(name, value);
+            }
+        }
         try
         {
             AddInputs(request, inputs, raw);
@@ -178,7 +186,7 @@ internal static class GrpcInferRequestDecoder
     }
 
     // A map<string, InferParameter> entry: key = 1, value = 2.
-    private static void ReadRequestParameter(ReadOnlySequence<byte> entry, ref int priority, ref long timeout)
+    private static void ReadRequestParameter(ReadOnlySequence<byte> entry, ref int priority, ref long timeout, ref Dictionary<string, string>? parameters)
     {
         var reader = new ProtoWireReader(entry, MessageName + ".parameters");
         var key = "";
@@ -208,10 +216,25 @@ internal static class GrpcInferRequestDecoder
                 timeout = Integer(key, Parse(InferParameter.Parser, value, "parameters"), long.MaxValue);
                 break;
             default:
-                // binary_data_output, sequence and other parameters have no meaning here; they are ignored as over REST.
+                // binary_data_output, sequence and other parameters have no meaning to the server; they are kept, as text,
+                // for the routing policy, as over REST.
+                if (ParameterText(Parse(InferParameter.Parser, value, "parameters")) is { } text)
+                {
+                    (parameters ??= new Dictionary<string, string>(StringComparer.Ordinal))[key] = text;
+                }
                 break;
         }
     }
+
+    private static string? ParameterText(InferParameter parameter) => parameter.ParameterChoiceCase switch
+    {
+        InferParameter.ParameterChoiceOneofCase.StringParam => parameter.StringParam,
+        InferParameter.ParameterChoiceOneofCase.BoolParam => parameter.BoolParam ? "true" : "false",
+        InferParameter.ParameterChoiceOneofCase.Int64Param => parameter.Int64Param.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        InferParameter.ParameterChoiceOneofCase.Uint64Param => parameter.Uint64Param.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        InferParameter.ParameterChoiceOneofCase.DoubleParam => parameter.DoubleParam.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        _ => null,
+    };
 
     private static long Integer(string key, InferParameter parameter, long max)
     {

@@ -31,14 +31,14 @@ internal sealed class InferenceGrpcMethodProvider(IOptions<GrpcProtocolOptions> 
             [ApiCategory.Inference],
             static (service, requests, responses, call) => service.ModelStreamInfer(requests, responses, call));
 
-        Unary(context, "ServerLive", ApiCategory.Health, ServerLiveRequest.Parser, ServerLiveResponse.Parser, static (s, r) => s.ServerLive(r), bound);
-        Unary(context, "ServerReady", ApiCategory.Health, ServerReadyRequest.Parser, ServerReadyResponse.Parser, static (s, r) => s.ServerReady(r), bound);
-        Unary(context, "ModelReady", ApiCategory.Health, ModelReadyRequest.Parser, ModelReadyResponse.Parser, static (s, r) => s.ModelReady(r), bound);
-        Unary(context, "ServerMetadata", ApiCategory.Metadata, ServerMetadataRequest.Parser, ServerMetadataResponse.Parser, static (s, r) => s.ServerMetadata(r), bound);
-        Unary(context, "ModelMetadata", ApiCategory.Metadata, ModelMetadataRequest.Parser, ModelMetadataResponse.Parser, static (s, r) => s.ModelMetadata(r), bound);
-        Unary(context, "ModelConfig", ApiCategory.ModelConfig, ModelConfigRequest.Parser, ModelConfigResponse.Parser, static (s, r) => s.ModelConfig(r), bound);
-        Unary(context, "ModelStatistics", ApiCategory.Statistics, ModelStatisticsRequest.Parser, ModelStatisticsResponse.Parser, static (s, r) => s.ModelStatistics(r), bound);
-        Unary(context, "RepositoryIndex", ApiCategory.ModelRepository, RepositoryIndexRequest.Parser, RepositoryIndexResponse.Parser, static (s, r) => s.RepositoryIndex(r), bound);
+        Unary(context, "ServerLive", ApiCategory.Health, ServerLiveRequest.Parser, ServerLiveResponse.Parser, static (s, r, _) => s.ServerLive(r), bound);
+        Unary(context, "ServerReady", ApiCategory.Health, ServerReadyRequest.Parser, ServerReadyResponse.Parser, static (s, r, _) => s.ServerReady(r), bound);
+        Unary(context, "ModelReady", ApiCategory.Health, ModelReadyRequest.Parser, ModelReadyResponse.Parser, static (s, r, c) => s.ModelReady(r, c), bound);
+        Unary(context, "ServerMetadata", ApiCategory.Metadata, ServerMetadataRequest.Parser, ServerMetadataResponse.Parser, static (s, r, _) => s.ServerMetadata(r), bound);
+        Unary(context, "ModelMetadata", ApiCategory.Metadata, ModelMetadataRequest.Parser, ModelMetadataResponse.Parser, static (s, r, c) => s.ModelMetadata(r, c), bound);
+        Unary(context, "ModelConfig", ApiCategory.ModelConfig, ModelConfigRequest.Parser, ModelConfigResponse.Parser, static (s, r, c) => s.ModelConfig(r, c), bound);
+        Unary(context, "ModelStatistics", ApiCategory.Statistics, ModelStatisticsRequest.Parser, ModelStatisticsResponse.Parser, static (s, r, _) => s.ModelStatistics(r), bound);
+        Unary(context, "RepositoryIndex", ApiCategory.ModelRepository, RepositoryIndexRequest.Parser, RepositoryIndexResponse.Parser, static (s, r, _) => s.RepositoryIndex(r), bound);
         UnaryAsync(context, "RepositoryModelLoad", ApiCategory.ModelRepository, RepositoryModelLoadRequest.Parser, RepositoryModelLoadResponse.Parser, static (s, r, c) => s.RepositoryModelLoad(r, c), bound);
         UnaryAsync(context, "RepositoryModelUnload", ApiCategory.ModelRepository, RepositoryModelUnloadRequest.Parser, RepositoryModelUnloadResponse.Parser, static (s, r, c) => s.RepositoryModelUnload(r, c), bound);
 
@@ -57,7 +57,7 @@ internal sealed class InferenceGrpcMethodProvider(IOptions<GrpcProtocolOptions> 
         ApiCategory category,
         MessageParser<TRequest> request,
         MessageParser<TResponse> response,
-        Func<InferenceGrpcService, TRequest, TResponse> handle,
+        Func<InferenceGrpcService, TRequest, ServerCallContext, TResponse> handle,
         List<string> bound)
         where TRequest : class, IMessage<TRequest>, new()
         where TResponse : class, IMessage<TResponse>, new()
@@ -68,7 +68,7 @@ internal sealed class InferenceGrpcMethodProvider(IOptions<GrpcProtocolOptions> 
         {
             try
             {
-                return Task.FromResult(handle(service, message));
+                return Task.FromResult(handle(service, message, call));
             }
             catch (Exception e)
             {

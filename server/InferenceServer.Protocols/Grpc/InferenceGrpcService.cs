@@ -1,19 +1,21 @@
 using Google.Protobuf.Collections;
 using Grpc.Core;
 using InferenceServer.Core.Inference;
+using InferenceServer.Core.Lifecycle;
 using InferenceServer.Core.Models;
 using InferenceServer.Core.Monitoring;
 using InferenceServer.Core.Repository;
+using InferenceServer.Core.Routing;
+using InferenceServer.Core.Serving;
 using InferenceServer.Protocols.Grpc.Messages;
-using InferenceServer.Protocols.Http;
 using Microsoft.Extensions.Logging;
 using TensorMetadata = InferenceServer.Protocols.Grpc.Messages.ModelMetadataResponse.Types.TensorMetadata;
 
 namespace InferenceServer.Protocols.Grpc;
 
 /// <summary>
-/// <c>inference.GRPCInferenceService</c>: each method translates between protobuf messages and the same core calls
-/// the REST endpoints make (model manager, scheduler, statistics); nothing here decides anything about a model.
+/// <c>inference.GRPCInferenceService</c>: each method translates between protobuf messages and the same front-door
+/// calls the REST endpoints make; nothing here decides anything about a model.
 /// <see cref="InferenceGrpcMethodProvider"/> binds the methods to Grpc.AspNetCore; core errors become their status
 /// (<see cref="GrpcErrors"/>).
 /// </summary>
@@ -24,9 +26,16 @@ namespace InferenceServer.Protocols.Grpc;
 /// so Grpc.AspNetCore's own binder finds nothing and the method provider alone binds the methods.
 /// </remarks>
 [BindServiceMethod(typeof(GRPCInferenceService), "BindService")]
-internal sealed class InferenceGrpcService(ModelManager manager, ServerInfo info, ServerReadiness readiness, TimeProvider time, ILogger<InferenceGrpcService> logger)
+internal sealed class InferenceGrpcService(InferenceFrontDoor door, TimeProvider time, ILogger<InferenceGrpcService> logger)
 {
     public const string ServiceName = "inference.GRPCInferenceService";
+
+    // The call's metadata is built from the HTTP/2 headers on first use, so it is touched only when a policy reads a header.
+    private static readonly Func<object, string, string?> ReadMetadata = static (call, name) =>
+        ((ServerCallContext)call).RequestHeaders.Get(name) is { IsBinary: false } entry ? entry.Value : null;
+
+    private static RoutingContext Routing(ServerCallContext context, IReadOnlyDictionary<string, string>? parameters) =>
+        new(new RequestHeaders(context, ReadMetadata), parameters);
 
     /// <summary>
     /// Runs one decoded inference request; the caller disposes the response. A deadline also becomes the queue
@@ -41,8 +50,8 @@ internal sealed class InferenceGrpcService(ModelManager manager, ServerInfo info
             var remaining = (long)Math.Max(1, (deadline - time.GetUtcNow().UtcDateTime).TotalMicroseconds);
             request.TimeoutMicroseconds = request.TimeoutMicroseconds == 0 ? remaining : Math.Min(request.TimeoutMicroseconds, remaining);
         }
-        // Through the manager, as REST does: a request that meets a version being retired runs on its successor.
-        return manager.InferAsync(request, context.CancellationToken);
+        // As REST does: a request that meets a version being retired runs on its successor.
+        return door.InferAsync(request, Routing(context, request.Parameters), context.CancellationToken);
     }
 
     /// <summary>ModelInfer; the response marshaller writes the response and then disposes it.</summary>
@@ -66,51 +75,38 @@ internal sealed class InferenceGrpcService(ModelManager manager, ServerInfo info
 
     public ServerLiveResponse ServerLive(ServerLiveRequest request) => new() { Live = true };
 
-    public ServerReadyResponse ServerReady(ServerReadyRequest request) => new() { Ready = readiness.IsReady };
+    public ServerReadyResponse ServerReady(ServerReadyRequest request) => new() { Ready = door.IsReady };
 
-    public ModelReadyResponse ModelReady(ModelReadyRequest request)
-    {
-        // As Triton answers: an unknown or unready model is "not ready", not an error.
-        try
-        {
-            manager.Resolve(request.Name, request.Version);
-            return new ModelReadyResponse { Ready = true };
-        }
-        catch (InferenceException e) when (e.Kind is InferenceErrorKind.NotFound or InferenceErrorKind.Unavailable)
-        {
-            return new ModelReadyResponse { Ready = false };
-        }
-    }
+    // As Triton answers: an unknown or unready model is "not ready", not an error.
+    public ModelReadyResponse ModelReady(ModelReadyRequest request, ServerCallContext context) =>
+        new() { Ready = door.IsModelReady(request.Name, request.Version, Routing(context, null)) };
 
     public ServerMetadataResponse ServerMetadata(ServerMetadataRequest request)
     {
+        var info = door.Server;
         var response = new ServerMetadataResponse { Name = info.Name, Version = info.Version };
         response.Extensions.AddRange(info.Extensions);
         return response;
     }
 
-    public ModelMetadataResponse ModelMetadata(ModelMetadataRequest request)
+    public ModelMetadataResponse ModelMetadata(ModelMetadataRequest request, ServerCallContext context)
     {
-        var version = manager.Resolve(request.Name, request.Version);
-        var entry = manager.Models[request.Name];
-        var config = version.Config!;
-        var response = new ModelMetadataResponse { Name = entry.Name, Platform = config.Platform };
-        foreach (var ready in entry.ReadyVersions())
-        {
-            response.Versions.Add(ready.VersionText);
-        }
+        var target = door.Resolve(request.Name, request.Version, Routing(context, null));
+        var config = target.Config;
+        var response = new ModelMetadataResponse { Name = target.Name, Platform = config.Platform };
+        response.Versions.AddRange(target.Route.ReadyVersions);
         AddTensors(response.Inputs, config, config.Inputs);
         AddTensors(response.Outputs, config, config.Outputs);
         return response;
     }
 
-    public ModelConfigResponse ModelConfig(ModelConfigRequest request) =>
-        new() { Config = ModelConfigMessages.ToMessage(manager.Resolve(request.Name, request.Version).Config!) };
+    public ModelConfigResponse ModelConfig(ModelConfigRequest request, ServerCallContext context) =>
+        new() { Config = ModelConfigMessages.ToMessage(door.ModelConfig(request.Name, request.Version, Routing(context, null))) };
 
     public ModelStatisticsResponse ModelStatistics(ModelStatisticsRequest request)
     {
         var response = new ModelStatisticsResponse();
-        foreach (var snapshot in ModelStatisticsSelection.Select(manager, request.Name, request.Version))
+        foreach (var snapshot in door.Statistics(request.Name, request.Version))
         {
             response.ModelStats.Add(StatisticsMessage(snapshot));
         }
@@ -120,7 +116,7 @@ internal sealed class InferenceGrpcService(ModelManager manager, ServerInfo info
     public RepositoryIndexResponse RepositoryIndex(RepositoryIndexRequest request)
     {
         var response = new RepositoryIndexResponse();
-        foreach (var row in manager.Index())
+        foreach (var row in door.RepositoryIndex())
         {
             if (request.Ready && row.State != ModelState.Ready)
             {
@@ -158,7 +154,7 @@ internal sealed class InferenceGrpcService(ModelManager manager, ServerInfo info
             }
         }
         var overrides = config is null && files.Count == 0 ? null : new ModelLoadOverrides(config, files);
-        await manager.LoadModelAsync(request.ModelName, overrides, context.CancellationToken).ConfigureAwait(false);
+        await door.LoadModelAsync(request.ModelName, overrides, context.CancellationToken).ConfigureAwait(false);
         return new RepositoryModelLoadResponse();
     }
 
@@ -171,7 +167,7 @@ internal sealed class InferenceGrpcService(ModelManager manager, ServerInfo info
                 ? value.BoolParam
                 : throw InferenceException.Invalid("parameter 'unload_dependents' must be a bool_param");
         }
-        await manager.UnloadModelAsync(request.ModelName, unloadDependents, context.CancellationToken).ConfigureAwait(false);
+        await door.UnloadModelAsync(request.ModelName, unloadDependents, context.CancellationToken).ConfigureAwait(false);
         return new RepositoryModelUnloadResponse();
     }
 

@@ -189,11 +189,29 @@ internal static class InferRequestDecoder
             }
             else
             {
+                // Kept for the routing policy, as text; a value that is an object or an array has no use there.
+                var name = reader.GetString()!;
                 reader.Read();
-                reader.Skip();
+                if (ParameterText(ref reader) is { } text)
+                {
+                    request.SetParameter(name, text);
+                }
+                else
+                {
+                    reader.Skip();
+                }
             }
         }
     }
+
+    private static string? ParameterText(ref Utf8JsonReader reader) => reader.TokenType switch
+    {
+        JsonTokenType.String => reader.GetString(),
+        JsonTokenType.True => "true",
+        JsonTokenType.False => "false",
+        JsonTokenType.Number => System.Text.Encoding.UTF8.GetString(reader.ValueSpan),
+        _ => null,
+    };
 
     private static Tensor ReadInput(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, ReadOnlySpan<byte> binary, ref int binaryOffset, int index)
     {

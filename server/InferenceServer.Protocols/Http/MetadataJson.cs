@@ -2,6 +2,8 @@ using System.Text.Json;
 using InferenceServer.Core.Inference;
 using InferenceServer.Core.Models;
 using InferenceServer.Core.Repository;
+using InferenceServer.Core.Routing;
+using InferenceServer.Core.Serving;
 using InferenceServer.Core.Tensors;
 
 namespace InferenceServer.Protocols.Http;
@@ -39,15 +41,15 @@ internal static class MetadataJson
     }
 
     /// <summary><c>GET /v2/models/{m}[/versions/{v}]</c>: name, ready versions, platform, inputs and outputs as clients send them.</summary>
-    public static void WriteModel(Utf8JsonWriter writer, ModelEntry entry, ModelVersion version)
+    public static void WriteModel(Utf8JsonWriter writer, ModelTarget target)
     {
-        var config = version.Config!;
+        var config = target.Config;
         writer.WriteStartObject();
-        writer.WriteString("name"u8, entry.Name);
+        writer.WriteString("name"u8, target.Name);
         writer.WriteStartArray("versions"u8);
-        foreach (var ready in entry.ReadyVersions())
+        foreach (var ready in target.Route.ReadyVersions)
         {
-            writer.WriteStringValue(ready.VersionText);
+            writer.WriteStringValue(ready);
         }
         writer.WriteEndArray();
         writer.WriteString("platform"u8, config.Platform);

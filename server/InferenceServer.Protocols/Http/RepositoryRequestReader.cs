@@ -1,6 +1,6 @@
 using System.Text.Json;
 using InferenceServer.Core.Inference;
-using InferenceServer.Core.Models;
+using InferenceServer.Core.Lifecycle;
 
 namespace InferenceServer.Protocols.Http;
 

@@ -1,8 +1,10 @@
 using System.Buffers;
 using System.Text.Json;
 using InferenceServer.Core.Inference;
-using InferenceServer.Core.Models;
+using InferenceServer.Core.Lifecycle;
 using InferenceServer.Core.Repository;
+using InferenceServer.Core.Routing;
+using InferenceServer.Core.Serving;
 using InferenceServer.Protocols.Access;
 using InferenceServer.Protocols.Buffers;
 using Microsoft.AspNetCore.Builder;
@@ -60,8 +62,17 @@ public static partial class V2Endpoints
     private static RequestDelegate NotSupported(string message) => context =>
         HttpErrors.WriteAsync(context, StatusCodes.Status501NotImplemented, message);
 
+    // Reads a header only when the routing policy asks for it.
+    private static readonly Func<object, string, string?> ReadHeader = static (headers, name) =>
+        ((IHeaderDictionary)headers).TryGetValue(name, out var value) ? value.ToString() : null;
+
+    private static InferenceFrontDoor Door(HttpContext context) => context.RequestServices.GetRequiredService<InferenceFrontDoor>();
+
+    private static RoutingContext Routing(HttpContext context, IReadOnlyDictionary<string, string>? parameters) =>
+        new(new RequestHeaders(context.Request.Headers, ReadHeader), parameters);
+
     private static Task ServerMetadataAsync(HttpContext context) =>
-        WriteJsonAsync(context, StatusCodes.Status200OK, writer => MetadataJson.WriteServer(writer, context.RequestServices.GetRequiredService<ServerInfo>()));
+        WriteJsonAsync(context, StatusCodes.Status200OK, writer => MetadataJson.WriteServer(writer, Door(context).Server));
 
     private static Task LiveAsync(HttpContext context)
     {
@@ -71,50 +82,45 @@ public static partial class V2Endpoints
 
     private static Task ReadyAsync(HttpContext context)
     {
-        var ready = context.RequestServices.GetRequiredService<ServerReadiness>().IsReady;
+        var ready = Door(context).IsReady;
         context.Response.StatusCode = ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
         return Task.CompletedTask;
     }
 
     private static Task ModelMetadataAsync(HttpContext context)
     {
-        var manager = context.RequestServices.GetRequiredService<ModelManager>();
         var (model, version) = Route(context);
-        var resolved = manager.Resolve(model, version);
-        var entry = manager.Models[model];
-        return WriteJsonAsync(context, StatusCodes.Status200OK, writer => MetadataJson.WriteModel(writer, entry, resolved));
+        var target = Door(context).Resolve(model, version, Routing(context, null));
+        return WriteJsonAsync(context, StatusCodes.Status200OK, writer => MetadataJson.WriteModel(writer, target));
     }
 
     private static Task ModelReadyAsync(HttpContext context)
     {
-        var manager = context.RequestServices.GetRequiredService<ModelManager>();
         var (model, version) = Route(context);
-        manager.Resolve(model, version);
+        // Resolving answers 404 or 503 (with the reason) for a model or version that cannot serve, as Triton does.
+        Door(context).Resolve(model, version, Routing(context, null));
         context.Response.StatusCode = StatusCodes.Status200OK;
         return Task.CompletedTask;
     }
 
     private static Task ModelConfigAsync(HttpContext context)
     {
-        var manager = context.RequestServices.GetRequiredService<ModelManager>();
         var (model, version) = Route(context);
-        var config = manager.Resolve(model, version).Config!;
+        var config = Door(context).ModelConfig(model, version, Routing(context, null));
         return WriteJsonAsync(context, StatusCodes.Status200OK, writer => ModelConfigJsonWriter.Write(writer, config));
     }
 
     private static Task ModelStatisticsAsync(HttpContext context)
     {
-        var manager = context.RequestServices.GetRequiredService<ModelManager>();
         var values = context.Request.RouteValues;
         var model = values.TryGetValue("model", out var name) ? (string?)name : null;
         var version = values.TryGetValue("version", out var number) ? (string?)number : null;
-        var snapshots = ModelStatisticsSelection.Select(manager, model, version);
+        var snapshots = Door(context).Statistics(model, version);
         return WriteJsonAsync(context, StatusCodes.Status200OK, writer => StatisticsJson.Write(writer, snapshots));
     }
 
     private static async Task RepositoryIndexAsync(HttpContext context)
     {
-        var manager = context.RequestServices.GetRequiredService<ModelManager>();
         var limit = context.RequestServices.GetRequiredService<IOptions<HttpProtocolOptions>>().Value.MaxRequestBodyBytes;
         var readyOnly = false;
         using (var body = await RequestBody.ReadAsync(context.Request, limit, context.RequestAborted).ConfigureAwait(false))
@@ -124,14 +130,13 @@ public static partial class V2Endpoints
                 readyOnly = ReadReadyFilter(body.Span);
             }
         }
-        var index = manager.Index();
+        var index = Door(context).RepositoryIndex();
         await WriteJsonAsync(context, StatusCodes.Status200OK, writer => MetadataJson.WriteIndex(writer, index, readyOnly)).ConfigureAwait(false);
     }
 
     // Answers once the model serves (or the load failed, with the reason); success has an empty body, as in Triton.
     private static async Task RepositoryLoadAsync(HttpContext context)
     {
-        var manager = context.RequestServices.GetRequiredService<ModelManager>();
         var limit = context.RequestServices.GetRequiredService<IOptions<HttpProtocolOptions>>().Value.MaxRequestBodyBytes;
         var (model, _) = Route(context);
         ModelLoadOverrides? overrides;
@@ -139,7 +144,7 @@ public static partial class V2Endpoints
         {
             overrides = RepositoryRequestReader.ReadLoad(body.Span);
         }
-        await manager.LoadModelAsync(model, overrides, context.RequestAborted).ConfigureAwait(false);
+        await Door(context).LoadModelAsync(model, overrides, context.RequestAborted).ConfigureAwait(false);
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentLength = 0;
     }
@@ -147,7 +152,6 @@ public static partial class V2Endpoints
     // Answers once the model's versions have finished their requests and released their instances.
     private static async Task RepositoryUnloadAsync(HttpContext context)
     {
-        var manager = context.RequestServices.GetRequiredService<ModelManager>();
         var limit = context.RequestServices.GetRequiredService<IOptions<HttpProtocolOptions>>().Value.MaxRequestBodyBytes;
         var (model, _) = Route(context);
         bool unloadDependents;
@@ -155,7 +159,7 @@ public static partial class V2Endpoints
         {
             unloadDependents = RepositoryRequestReader.ReadUnload(body.Span);
         }
-        await manager.UnloadModelAsync(model, unloadDependents, context.RequestAborted).ConfigureAwait(false);
+        await Door(context).UnloadModelAsync(model, unloadDependents, context.RequestAborted).ConfigureAwait(false);
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentLength = 0;
     }
@@ -199,19 +203,23 @@ public static partial class V2Endpoints
     private static async Task InferAsync(HttpContext context)
     {
         var services = context.RequestServices;
-        var manager = services.GetRequiredService<ModelManager>();
+        var door = services.GetRequiredService<InferenceFrontDoor>();
         var limit = services.GetRequiredService<IOptions<HttpProtocolOptions>>().Value.MaxRequestBodyBytes;
         var (model, version) = Route(context);
-        var target = manager.Resolve(model, version);
+        // An unknown model is refused before the body is read. A JSON request is routed once its parameters are read;
+        // a raw body has none, and decoding it needs the config of the version it goes to, so it is routed first.
+        var route = door.FindModel(model);
         var headerLength = ReadHeaderLength(context.Request);
+        var routing = Routing(context, null);
+        var target = headerLength == 0 ? door.Resolve(route, version, routing) : null;
 
         InferenceRequest request;
         OutputFormat format;
         using (var body = await RequestBody.ReadAsync(context.Request, limit, context.RequestAborted).ConfigureAwait(false))
         {
-            if (headerLength == 0)
+            if (target is not null)
             {
-                request = InferRequestDecoder.DecodeRaw(model, version, target.Config!, body.Span);
+                request = InferRequestDecoder.DecodeRaw(model, version, target.Config, body.Span);
                 format = OutputFormat.AllBinary;
             }
             else
@@ -222,14 +230,15 @@ public static partial class V2Endpoints
                     throw InferenceException.Invalid($"{InferenceHeaders.HeaderContentLength} is {jsonLength} but the body has only {body.Length} bytes");
                 }
                 request = InferRequestDecoder.Decode(model, version, body.Span[..jsonLength], body.Span[jsonLength..], out format);
+                routing = Routing(context, request.Parameters);
             }
         }
 
         using (request)
         {
-            // Through the manager, not the version resolved above: if that version is retired meanwhile,
-            // the request runs on the one that replaced it.
-            using var response = await manager.InferAsync(request, context.RequestAborted).ConfigureAwait(false);
+            target ??= door.Resolve(route, version, routing);
+            // If the version chosen above is retired meanwhile, the front door runs the request on its successor.
+            using var response = await door.InferAsync(target, request, routing, context.RequestAborted).ConfigureAwait(false);
             await WriteInferResponseAsync(context, response, format).ConfigureAwait(false);
         }
     }

@@ -161,9 +161,9 @@ internal sealed class ServeCommand
     private void CheckLoadModels(CommandResult result)
     {
         var (flag, option) = _options.Find(o => o.Flag.Key == "Server:LoadModels");
-        if (result.GetResult(option) is { Implicit: false } given && given.Tokens.Count > 1 && given.Tokens.Any(t => t.Value == Core.Models.ModelManager.AllModels))
+        if (result.GetResult(option) is { Implicit: false } given && given.Tokens.Count > 1 && given.Tokens.Any(t => t.Value == Core.Lifecycle.ModelLifecycleOptions.AllModels))
         {
-            result.AddError($"{flag.Name}: '{Core.Models.ModelManager.AllModels}' loads every model and cannot be given with other names");
+            result.AddError($"{flag.Name}: '{Core.Lifecycle.ModelLifecycleOptions.AllModels}' loads every model and cannot be given with other names");
         }
     }
 }

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Invocation;
-using InferenceServer.Protocols.Http;
+using InferenceServer.Core.Serving;
 
 namespace InferenceServer.Cli;
 

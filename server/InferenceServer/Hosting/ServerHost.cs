@@ -2,10 +2,10 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.RegularExpressions;
-using InferenceServer.Core.Backends;
+using InferenceServer.Core.Lifecycle;
 using InferenceServer.Core.Models;
 using InferenceServer.Core.Monitoring;
-using InferenceServer.OnnxRuntime;
+using InferenceServer.Core.Serving;
 using InferenceServer.Protocols;
 using InferenceServer.Protocols.Grpc;
 using InferenceServer.Protocols.Http;
@@ -39,8 +39,8 @@ internal sealed partial class ServerHost : IAsyncDisposable
     /// <summary>The resolved services, for tests and diagnostics.</summary>
     public IServiceProvider Services => _app.Services;
 
-    /// <summary>The model manager.</summary>
-    public ModelManager Models => _app.Services.GetRequiredService<ModelManager>();
+    /// <summary>The front door: everything the server does with its models goes through it.</summary>
+    public InferenceFrontDoor FrontDoor => _app.Services.GetRequiredService<InferenceFrontDoor>();
 
     /// <summary>Whether the HTTP/REST endpoint is on (<c>--allow-http</c>).</summary>
     public bool HttpEnabled => _listeners.HttpEnabled;
@@ -69,9 +69,10 @@ internal sealed partial class ServerHost : IAsyncDisposable
     /// <summary>
     /// Builds a host. Settings are layered, later winning: the defaults shipped next to the binary,
     /// <c>config/appsettings.json</c> under <paramref name="contentRoot"/>, environment variables,
-    /// then <paramref name="settings"/> (the command line).
+    /// then <paramref name="settings"/> (the command line). <paramref name="configureServices"/> may replace services after the
+    /// server's own are registered (a routing policy, say).
     /// </summary>
-    public static ServerHost Create(IReadOnlyDictionary<string, string?> settings, string? contentRoot = null)
+    public static ServerHost Create(IReadOnlyDictionary<string, string?> settings, string? contentRoot = null, Action<IServiceCollection>? configureServices = null)
     {
         var root = Path.GetFullPath(contentRoot ?? Directory.GetCurrentDirectory());
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = root });
@@ -87,27 +88,11 @@ internal sealed partial class ServerHost : IAsyncDisposable
         log.Validate();
         ConfigureLogging(builder, configuration, log);
 
-        var server = Bind<ModelManagerOptions>(configuration, "Server");
-        server.ModelRepositories = Repositories(configuration.GetSection("Server:ModelRepository"));
         var services = builder.Services;
-        services.AddSingleton(server);
+        services.AddInferenceCore(configuration);
         services.Configure<HttpProtocolOptions>(configuration.GetSection("Http"));
         services.Configure<GrpcProtocolOptions>(configuration.GetSection("Grpc"));
         services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(configuration.GetValue("Server:ShutdownTimeoutSeconds", 30)));
-        services.AddSingleton<IModelBackend, OnnxRuntimeBackend>();
-        services.AddSingleton<ModelLoader>();
-        services.AddSingleton<ModelManager>();
-        services.AddSingleton(sp => new ServerReadiness(sp.GetRequiredService<ModelManager>(), server, sp.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping));
-        services.AddSingleton(sp => new ServerInfo
-        {
-            Name = configuration.GetValue<string>("Server:Id") is { Length: > 0 } id ? id : new ServerInfo().Name,
-            Backends = sp.GetServices<IModelBackend>().Select(b => b.Runtime).ToArray(),
-        });
-        // Each server its own registry: several run in one test process, and prometheus-net's process-wide default
-        // registry would mix their series (and add .NET process metrics that Triton does not expose).
-        services.AddSingleton(_ => Prometheus.Metrics.NewCustomRegistry());
-        services.AddSingleton<InferenceMetrics>();
-        services.AddSingleton<HostMetrics>();
         services.AddInferenceGrpc();
         services.AddV2Http();
         if (log.AccessLog)
@@ -191,6 +176,7 @@ internal sealed partial class ServerHost : IAsyncDisposable
             }
         });
 
+        configureServices?.Invoke(services);
         var app = builder.Build();
         if (log.AccessLog)
         {
@@ -215,7 +201,7 @@ internal sealed partial class ServerHost : IAsyncDisposable
     /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
-        var options = Services.GetRequiredService<ModelManagerOptions>();
+        var options = Services.GetRequiredService<ModelLifecycleOptions>();
         var logger = Services.GetRequiredService<ILogger<ServerHost>>();
         var repositories = new List<string>(options.ModelRepositories.Count);
         foreach (var path in options.ModelRepositories)
@@ -251,7 +237,12 @@ internal sealed partial class ServerHost : IAsyncDisposable
             // Taken between the check and the bind.
             throw new ServerStartException($"{_listeners.FindTakenPort() ?? "a port"} is already in use", e);
         }
-        _app.Lifetime.ApplicationStopping.Register(() => LogStopping(logger));
+        var door = FrontDoor;
+        _app.Lifetime.ApplicationStopping.Register(() =>
+        {
+            door.BeginStopping();
+            LogStopping(logger);
+        });
         if (_listeners.Http is not null)
         {
             LogHttpListening(logger, BoundHttpAddress);
@@ -264,23 +255,23 @@ internal sealed partial class ServerHost : IAsyncDisposable
         {
             LogMetricsListening(logger, BoundMetricsAddress);
         }
-        foreach (var runtime in Services.GetRequiredService<ServerInfo>().Backends)
+        foreach (var runtime in door.Server.Backends)
         {
             LogBackend(logger, runtime.Backend, runtime.Runtime, runtime.Version, runtime.Flavor);
         }
         LogRepositories(logger, options.ModelControlMode, string.Join("', '", repositories));
-        await Models.LoadRepositoryAsync(cancellationToken).ConfigureAwait(false);
-        foreach (var row in Models.Index())
+        await door.StartAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var row in door.RepositoryIndex())
         {
             LogIndexRow(logger, row.Name, row.Version.Length > 0 ? row.Version : "-", row.State.ProtocolName(), row.Reason);
         }
-        var failures = Models.StartupFailures();
+        var failures = door.StartupFailures();
         if (failures.Count > 0 && options.ExitOnError)
         {
             // Triton's --exit-on-error: a server that cannot serve what it was asked to stops at once, so the failure is seen at deployment.
             throw new ServerStartException($"{failures.Count} startup model load(s) failed and --exit-on-error is on (set it to false to serve the rest): {string.Join("; ", failures)}");
         }
-        if (Services.GetRequiredService<ServerReadiness>().IsReady)
+        if (door.IsReady)
         {
             LogReady(logger);
         }
@@ -380,26 +371,8 @@ internal sealed partial class ServerHost : IAsyncDisposable
         }
     }
 
-    // Server:ModelRepository is one path (appsettings, Server__ModelRepository) or a list (the repeated flag, which wins).
-    private static List<string> Repositories(IConfigurationSection section)
-    {
-        var repositories = new List<string>();
-        foreach (var child in section.GetChildren())
-        {
-            if (!string.IsNullOrEmpty(child.Value))
-            {
-                repositories.Add(child.Value);
-            }
-        }
-        if (repositories.Count == 0)
-        {
-            repositories.Add(string.IsNullOrEmpty(section.Value) ? "models" : section.Value);
-        }
-        return repositories;
-    }
-
     // Binds a section now, so a value that does not convert is a startup error naming the key, not a .NET type.
-    private static T Bind<T>(IConfiguration configuration, string section)
+    internal static T Bind<T>(IConfiguration configuration, string section)
         where T : new()
     {
         var options = new T();

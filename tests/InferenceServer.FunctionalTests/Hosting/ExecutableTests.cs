@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using InferenceServer.Cli;
 using InferenceServer.FunctionalTests.Http;
+using InferenceServer.Core.Serving;
 using InferenceServer.Protocols.Http;
 
 namespace InferenceServer.FunctionalTests.Hosting;

@@ -210,17 +210,17 @@ public sealed class ExplicitModeTests
     {
         using var repository = new TestRepository().AddFixture("m", "add_sub.onnx", AddSubConfig);
         await using var server = await RunningServer.StartAsync(repository.Path, Explicit, ("Server:LoadModels:0", "m"));
-        var version = server.Host.Models.Models["m"].Versions[1];
+        var version = server.Version("m", 1);
 
         Assert.Equal((HttpStatusCode.OK, ""), await RepositoryAsync(server.Client, "/v2/repository/models/m/load"));
-        Assert.Same(version, server.Host.Models.Models["m"].Versions[1]);
+        Assert.Same(version, server.Version("m", 1));
 
         repository.AddVersion("m", 2, "not a model"u8.ToArray());
         var (status, error) = await RepositoryAsync(server.Client, "/v2/repository/models/m/load");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
         Assert.Contains("version 2", error);
         Assert.Equal("1", await InferAddSubAsync(server.Client, "m"));
-        Assert.Same(version, server.Host.Models.Models["m"].Versions[1]);
+        Assert.Same(version, server.Version("m", 1));
 
         repository.AddVersion("m", 2, TestRepository.Fixture("add_sub.onnx"));
         Assert.Equal((HttpStatusCode.OK, ""), await RepositoryAsync(server.Client, "/v2/repository/models/m/load"));

@@ -20,7 +20,7 @@ public sealed class InstanceResizeAndWarmupTests
     {
         using var repository = new TestRepository().AddFixture("m", "add_sub.onnx", Config(1, batching));
         await using var server = await RunningServer.StartAsync(repository.Path, Explicit, ("Server:LoadModels:0", "m"));
-        var version = server.Host.Models.Models["m"].Versions[1];
+        var version = server.Version("m", 1);
         var statistics = version.Statistics;
         var configPath = Path.Combine(repository.Path, "m", "config.pbtxt");
 
@@ -55,7 +55,7 @@ public sealed class InstanceResizeAndWarmupTests
 
         Assert.Empty(failures);
         // The same version object kept serving: nothing was reloaded and its statistics went on counting.
-        Assert.Same(version, server.Host.Models.Models["m"].Versions[1]);
+        Assert.Same(version, server.Version("m", 1));
         Assert.Same(statistics, version.Statistics);
         Assert.Equal(Core.Models.ModelState.Ready, version.State);
         var (_, stats) = await server.Client.GetJsonAsync("/v2/models/m/stats");
@@ -88,7 +88,7 @@ public sealed class InstanceResizeAndWarmupTests
             // warm-up execution has already run (the load's own answer may still be on its way).
             if ((await server.Client.GetAsync("/v2/models/slow/ready")).StatusCode == HttpStatusCode.OK)
             {
-                Assert.Equal(2 * 2, server.Host.Models.Models["slow"].Versions[1].WarmupExecutions);
+                Assert.Equal(2 * 2, server.Version("slow", 1).WarmupExecutions);
             }
             else
             {
@@ -99,7 +99,7 @@ public sealed class InstanceResizeAndWarmupTests
         Assert.Equal((HttpStatusCode.OK, ""), await load);
         Assert.True(notReady > 3, $"warm-up should take a while; the model was not ready at only {notReady} checks");
 
-        var version = server.Host.Models.Models["slow"].Versions[1];
+        var version = server.Version("slow", 1);
         Assert.Equal(2 * 2, version.WarmupExecutions);
         Assert.Equal(HttpStatusCode.OK, (await server.Client.GetAsync("/v2/models/slow/ready")).StatusCode);
         // Warm-up is not traffic: the statistics start at zero.
@@ -110,7 +110,7 @@ public sealed class InstanceResizeAndWarmupTests
         var configPath = Path.Combine(repository.Path, "slow", "config.pbtxt");
         await File.WriteAllTextAsync(configPath, (await File.ReadAllTextAsync(configPath)).Replace("count: 2 kind", "count: 3 kind", StringComparison.Ordinal));
         Assert.Equal((HttpStatusCode.OK, ""), await RepositoryAsync(server.Client, "/v2/repository/models/slow/load"));
-        Assert.Same(version, server.Host.Models.Models["slow"].Versions[1]);
+        Assert.Same(version, server.Version("slow", 1));
         Assert.Equal(3 * 2, version.WarmupExecutions);
     }
 
@@ -119,7 +119,7 @@ public sealed class InstanceResizeAndWarmupTests
     {
         using var repository = new TestRepository().AddFixture("m", "add_sub.onnx", AddSubConfig);
         await using var server = await RunningServer.StartAsync(repository.Path, Explicit, ("Server:LoadModels:0", "m"));
-        var version = server.Host.Models.Models["m"].Versions[1];
+        var version = server.Version("m", 1);
 
         await File.WriteAllTextAsync(Path.Combine(repository.Path, "m", "config.pbtxt"), AddSubConfig + """
             model_warmup [ { name: "from_file" batch_size: 2
@@ -131,7 +131,7 @@ public sealed class InstanceResizeAndWarmupTests
         Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
         Assert.Contains("warm-up sample 'from_file'", error);
         Assert.Contains("missing", error);
-        Assert.Same(version, server.Host.Models.Models["m"].Versions[1]);
+        Assert.Same(version, server.Version("m", 1));
         Assert.Equal("1", await InferAddSubAsync(server.Client, "m"));
     }
 }

@@ -37,7 +37,7 @@ public sealed class PollModeTests
         })).ToArray();
         // Seconds of work on version 1, in flight while version 2 arrives.
         var inFlight = server.Client.PostJsonAsync("/v2/models/slow/infer", SlowRequest(800_000));
-        await PollModeTests.WaitUntilAsync(() => server.Host.Models.Models["slow"].Versions[1].Statistics!.PendingRequests == 0 && answers.Count > 2, "the long request to start");
+        await PollModeTests.WaitUntilAsync(() => server.Version("slow", 1).Statistics!.PendingRequests == 0 && answers.Count > 2, "the long request to start");
 
         repository.AddVersion("slow", 2, TestRepository.Fixture("slow.onnx"));
         await WaitForStateAsync(server.Client, "slow/2", "READY");
@@ -135,19 +135,19 @@ public sealed class PollModeTests
         using var repository = new TestRepository().AddFixture("m", "add_sub.onnx", AddSubConfig + "instance_group [ { count: 1 kind: KIND_CPU } ]", 1);
         await using var server = await RunningServer.StartAsync(repository.Path, FastPoll);
         var configPath = Path.Combine(repository.Path, "m", "config.pbtxt");
-        var version = server.Host.Models.Models["m"].Versions[1];
+        var version = server.Version("m", 1);
         Assert.Equal(1, version.InstanceCount);
 
         await File.WriteAllTextAsync(configPath, AddSubConfig + "instance_group [ { count: 3 kind: KIND_CPU } ]");
         await WaitUntilAsync(() => version.InstanceCount == 3, "the instance count to grow to 3");
-        Assert.Same(version, server.Host.Models.Models["m"].Versions[1]);
+        Assert.Same(version, server.Version("m", 1));
         Assert.Equal("1", await InferAddSubAsync(server.Client, "m"));
 
         await File.WriteAllTextAsync(configPath, "max_batch_size: {");
         var (_, reason) = await WaitForStateAsync(server.Client, "m/-", "UNAVAILABLE");
         Assert.Contains("config.pbtxt", reason);
         Assert.Equal("1", await InferAddSubAsync(server.Client, "m"));
-        Assert.Same(version, server.Host.Models.Models["m"].Versions[1]);
+        Assert.Same(version, server.Version("m", 1));
 
         Directory.Delete(Path.Combine(repository.Path, "m"), recursive: true);
         await WaitForStateAsync(server.Client, "m/1", "UNAVAILABLE");

@@ -26,6 +26,9 @@ public sealed class AddOneInstance : IModelInstance
         [new TensorInfo("INPUT0", DataType.Int32, [-1, -1])],
         [new TensorInfo("OUTPUT0", DataType.Int32, [-1, -1])]);
 
+    /// <summary>What the instance reports holding (a real backend measures it; this one is told).</summary>
+    public long MemoryBytes { get; init; }
+
     /// <summary>The batch dimension of every batch run so far, in order.</summary>
     public long[] BatchSizes => _batchSizes.ToArray();
 

@@ -41,6 +41,9 @@ public sealed class GatedBackend : IModelBackend
         }
     }
 
+    /// <summary>What each instance created from now on reports holding.</summary>
+    public long InstanceMemoryBytes { get; set; }
+
     /// <summary>Every model path an instance was created for, in order.</summary>
     public List<string> Created { get; } = [];
 
@@ -80,7 +83,7 @@ public sealed class GatedBackend : IModelBackend
         try
         {
             gate.Wait();
-            return new AddOneInstance();
+            return new AddOneInstance { MemoryBytes = InstanceMemoryBytes };
         }
         finally
         {

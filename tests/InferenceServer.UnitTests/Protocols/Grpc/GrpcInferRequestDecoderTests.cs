@@ -141,15 +141,30 @@ public sealed class GrpcInferRequestDecoderTests
     }
 
     [Fact]
-    public void Request_parameters_set_priority_and_timeout_and_others_are_ignored()
+    public void Request_parameters_set_priority_and_timeout_and_the_others_are_kept_as_text_for_routing()
     {
         var message = new ModelInferRequest { ModelName = "m" };
         message.Parameters["priority"] = new InferParameter { Uint64Param = 2 };
         message.Parameters["timeout"] = new InferParameter { Int64Param = 5000 };
         message.Parameters["binary_data_output"] = new InferParameter { BoolParam = true };
+        message.Parameters["cohort"] = new InferParameter { StringParam = "b" };
+        message.Parameters["sequence_id"] = new InferParameter { Uint64Param = 42 };
+        message.Parameters["weight"] = new InferParameter { DoubleParam = 0.25 };
         using var request = Decode(message);
         Assert.Equal(2, request.Priority);
         Assert.Equal(5000, request.TimeoutMicroseconds);
+        Assert.Equal(
+            new Dictionary<string, string> { ["binary_data_output"] = "true", ["cohort"] = "b", ["sequence_id"] = "42", ["weight"] = "0.25" },
+            request.Parameters);
+    }
+
+    [Fact]
+    public void A_request_without_other_parameters_carries_none()
+    {
+        var message = new ModelInferRequest { ModelName = "m" };
+        message.Parameters["priority"] = new InferParameter { Uint64Param = 2 };
+        using var request = Decode(message);
+        Assert.Null(request.Parameters);
     }
 
     [Theory]

@@ -63,6 +63,20 @@ public sealed class InferRequestDecoderTests
         Assert.Equal(3, request.Priority);
         Assert.Equal(1500, request.TimeoutMicroseconds);
         Assert.True(format.IsBinary("whatever"));
+        // An object-valued parameter has no text for routing; the server's own parameters are not repeated.
+        Assert.Null(request.Parameters);
+    }
+
+    [Fact]
+    public void Other_parameters_are_kept_as_text_for_routing()
+    {
+        using var request = Decode($$$"""
+            {"parameters":{"cohort":"b","sticky":true,"off":false,"weight":0.25,"sequence_id":42,"gone":null,"cohort":"c"},
+             "inputs":[{{{OneInput}}}]}
+            """, null, out _);
+        Assert.Equal(
+            new Dictionary<string, string> { ["cohort"] = "c", ["sticky"] = "true", ["off"] = "false", ["weight"] = "0.25", ["sequence_id"] = "42" },
+            request.Parameters);
     }
 
     [Theory]

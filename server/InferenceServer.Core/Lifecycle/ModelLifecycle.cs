@@ -1,0 +1,345 @@
+using System.Collections.Concurrent;
+using InferenceServer.Core.Inference;
+using InferenceServer.Core.Models;
+using InferenceServer.Core.Repository;
+using Microsoft.Extensions.Logging;
+
+namespace InferenceServer.Core.Lifecycle;
+
+/// <summary>
+/// Changes what the registry holds: the startup load, the repository API's load and unload (with uploaded files), and
+/// in poll mode the repository watcher's changes. A new version is loaded and warmed up outside the registry, published,
+/// and only then are the versions it replaced retired (they finish the requests they accepted, then release their
+/// instances), so no request ever meets a half-loaded model.
+/// </summary>
+/// <remarks>
+/// Changes to one model are serialized by a per-model lock; changes to different models run in parallel (the
+/// <see cref="ModelReconciler"/> bounds how many load at once). The lifecycle also records in the registry what the
+/// repositories hold, so the repository index never reads the disk itself.
+/// </remarks>
+internal sealed partial class ModelLifecycle : IAsyncDisposable
+{
+    private readonly ModelRegistry _registry;
+    private readonly ModelLoader _loader;
+    private readonly ModelReconciler _reconciler;
+    private readonly VersionRetirement _retirement = new();
+    private readonly ModelLifecycleOptions _options;
+    private readonly ILogger<ModelLifecycle> _logger;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _modelLocks = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
+    private volatile bool _startupComplete;
+    private volatile IReadOnlyList<string> _startupModels = [];
+    private ModelRepositoryPoller? _poller;
+    private int _disposed;
+
+    /// <summary>Creates the lifecycle; <paramref name="timeProvider"/> is the clock of poll mode's completion rule.</summary>
+    public ModelLifecycle(ModelRegistry registry, ModelLoader loader, ModelLifecycleOptions options, ILogger<ModelLifecycle> logger, TimeProvider? timeProvider = null)
+    {
+        _registry = registry;
+        _loader = loader;
+        _options = options;
+        _logger = logger;
+        _time = timeProvider ?? TimeProvider.System;
+        _reconciler = new ModelReconciler(registry, loader, _retirement, options, logger);
+    }
+
+    /// <summary>True once the startup load has finished (whatever each model's outcome).</summary>
+    public bool StartupComplete => _startupComplete;
+
+    /// <summary>
+    /// The models the startup load was asked for, sorted: every model of the repositories (none and poll modes, and
+    /// explicit mode with <c>--load-model '*'</c>), else the <c>--load-model</c> names, including names that are in no
+    /// repository. Empty until the startup load has begun.
+    /// </summary>
+    public IReadOnlyList<string> StartupModels => _startupModels;
+
+    /// <summary>
+    /// Loads the repository as the control mode says: everything (none, poll) or the
+    /// <c>--load-model</c> list (explicit). Models load in parallel; a failing model does not stop the
+    /// others. In poll mode, watching the repository starts once the startup load is done.
+    /// </summary>
+    public async Task LoadRepositoryAsync(CancellationToken cancellationToken)
+    {
+        if (_options.ModelControlMode == ModelControlMode.Poll)
+        {
+            _poller = new ModelRepositoryPoller(_options.ModelRepositories, _options, ApplyLatestChangeAsync, _time, _logger);
+            // Before scanning for the load: a change made while the startup load runs is then seen as a change.
+            _poller.Baseline();
+        }
+
+        var duplicates = new SortedSet<string>(StringComparer.Ordinal);
+        var directories = ModelRepositoryScanner.Scan(_options.ModelRepositories, duplicates);
+        var wanted = new SortedSet<string>(directories.Select(d => d.Name), StringComparer.Ordinal);
+        wanted.UnionWith(duplicates);
+        if (_options.ModelControlMode == ModelControlMode.Explicit)
+        {
+            // The index lists the repositories' models that are not loaded.
+            _registry.Record(new RepositoryContents(new HashSet<string>(wanted, StringComparer.Ordinal), new HashSet<string>(duplicates, StringComparer.Ordinal)));
+            if (!_options.LoadModels.Contains(ModelLifecycleOptions.AllModels))
+            {
+                var found = wanted;
+                wanted = new SortedSet<string>(_options.LoadModels, StringComparer.Ordinal);
+                foreach (var missing in wanted.Where(w => !found.Contains(w)))
+                {
+                    LogMissingModel(missing);
+                }
+                directories = directories.Where(d => wanted.Contains(d.Name)).ToList();
+                duplicates.IntersectWith(wanted);
+            }
+        }
+        _startupModels = wanted.ToArray();
+        foreach (var name in duplicates)
+        {
+            LogDuplicateModel(name, string.Join("', '", ModelRepositoryScanner.Locate(_options.ModelRepositories, name)));
+            _registry.Publish(new ModelEntry(name, new Dictionary<long, ModelVersion>(), ModelRepositoryScanner.DuplicateReason));
+        }
+
+        // Plan every model first, so the cores can be divided among all the instances at once.
+        var plans = directories.Select(d => _loader.Plan(d)).ToList();
+        var cpuInstances = plans.Sum(p => p.CpuInstanceCount);
+        var threads = CpuThreadBudget.ThreadsPerInstance(Environment.ProcessorCount, cpuInstances);
+        LogThreadBudget(Environment.ProcessorCount, cpuInstances, threads);
+
+        await Task.WhenAll(plans.Select(plan => WithModelLockAsync(plan.Directory.Name,
+            () => _reconciler.ApplyAsync(plan.Directory, plan, null, null, threads, cancellationToken), cancellationToken))).ConfigureAwait(false);
+        _startupComplete = true;
+        _poller?.Start();
+    }
+
+    /// <summary>
+    /// The repository API's load (explicit mode only): loads the model, or reloads it when it is
+    /// loaded, optionally with a JSON config and model files instead of the repository's. Completes
+    /// once the new versions serve (or the load failed, leaving what served untouched). Versions
+    /// whose files and config did not change keep serving as they are; a config that changes only
+    /// instance_group counts resizes them in place.
+    /// </summary>
+    /// <exception cref="InferenceException">
+    /// InvalidArgument for a bad model name, config or file path; NotFound when the repository has no
+    /// such model (and no files were given); Unavailable when the control mode forbids it or the load failed.
+    /// </exception>
+    public async Task LoadModelAsync(string modelName, ModelLoadOverrides? overrides, CancellationToken cancellationToken)
+    {
+        RequireExplicitMode();
+        ValidateModelName(modelName);
+        ModelConfig? configOverride = null;
+        if (overrides?.ConfigJson is { } json)
+        {
+            try
+            {
+                var result = ModelConfigJsonReader.Parse(json, "load parameter 'config'");
+                foreach (var warning in result.Warnings)
+                {
+                    LogConfigWarning(modelName, warning.ToString());
+                }
+                configOverride = result.Config;
+            }
+            catch (ModelConfigException e)
+            {
+                throw InferenceException.Invalid($"failed to load '{modelName}': {e.Message}");
+            }
+        }
+
+        UploadedModelFolder? uploaded = null;
+        ModelDirectory directory;
+        if (overrides is { Files.Count: > 0 })
+        {
+            if (configOverride is null)
+            {
+                throw InferenceException.Invalid($"failed to load '{modelName}': model files given as 'file:' parameters need the 'config' parameter too, to describe the model");
+            }
+            var parent = _options.UploadDirectory.Length > 0 ? _options.UploadDirectory : Path.Combine(Path.GetTempPath(), "inference-server-uploads");
+            try
+            {
+                uploaded = UploadedModelFolder.Create(parent, modelName, overrides.Files);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The reason goes to the client: it names the folder as "the upload folder", not by its server path.
+                var reason = e.Message.Replace(Path.GetFullPath(parent), "<upload folder>", StringComparison.Ordinal).Replace(parent, "<upload folder>", StringComparison.Ordinal);
+                throw new InferenceException(InferenceErrorKind.Unavailable, $"failed to load '{modelName}': the uploaded files cannot be written: {reason}");
+            }
+            directory = ModelRepositoryScanner.ScanModel(uploaded.ModelPath);
+        }
+        else
+        {
+            var found = ModelRepositoryScanner.Locate(_options.ModelRepositories, modelName);
+            if (found.Count == 0)
+            {
+                throw new InferenceException(InferenceErrorKind.NotFound, $"failed to load '{modelName}': no model folder '{modelName}' in any model repository");
+            }
+            if (found.Count > 1)
+            {
+                throw new InferenceException(InferenceErrorKind.Unavailable, $"failed to load '{modelName}': {ModelRepositoryScanner.DuplicateReason}");
+            }
+            directory = ModelRepositoryScanner.ScanModel(found[0]);
+        }
+
+        IReadOnlyList<string> failures;
+        try
+        {
+            var plan = _loader.Plan(directory, configOverride);
+            failures = await WithModelLockAsync(modelName, () => _reconciler.ApplyAsync(directory, plan, null, uploaded, null, cancellationToken), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Versions loaded from the uploaded files hold their own references to the folder.
+            uploaded?.Release();
+        }
+        if (failures.Count > 0)
+        {
+            throw new InferenceException(InferenceErrorKind.Unavailable, $"failed to load '{modelName}': {string.Join("; ", failures)}");
+        }
+    }
+
+    /// <summary>
+    /// The repository API's unload (explicit mode only): the model stops taking requests; completes
+    /// once every version has finished the requests it accepted and released its instances.
+    /// <paramref name="unloadDependents"/> is accepted for Triton's API; this server has no ensembles,
+    /// so no model depends on another.
+    /// </summary>
+    /// <exception cref="InferenceException">NotFound when neither the registry nor the repository knows the model; Unavailable when the control mode forbids it.</exception>
+    public async Task UnloadModelAsync(string modelName, bool unloadDependents, CancellationToken cancellationToken)
+    {
+        RequireExplicitMode();
+        ValidateModelName(modelName);
+        if (!_registry.Snapshot.Models.ContainsKey(modelName) && ModelRepositoryScanner.Locate(_options.ModelRepositories, modelName).Count == 0)
+        {
+            throw new InferenceException(InferenceErrorKind.NotFound, $"failed to unload '{modelName}': unknown model");
+        }
+        var retiring = await WithModelLockAsync(modelName, () => Task.FromResult(_reconciler.Remove(modelName)), cancellationToken).ConfigureAwait(false);
+        if (retiring.Count > 0)
+        {
+            await Task.WhenAll(retiring.Select(v => v.RetireAsync())).ConfigureAwait(false);
+            LogUnloaded(modelName);
+        }
+    }
+
+    /// <summary>
+    /// In explicit mode, records in the registry what the repositories hold now, so the index lists a model folder added
+    /// (or removed) since the last look, as Triton's index does; in the other modes every model of the repositories is
+    /// loaded or being watched, and the registry already lists them.
+    /// </summary>
+    public void RefreshRepositoryContents()
+    {
+        if (_options.ModelControlMode != ModelControlMode.Explicit)
+        {
+            return;
+        }
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var duplicates = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var repository in _options.ModelRepositories)
+        {
+            try
+            {
+                foreach (var directory in Directory.EnumerateDirectories(repository))
+                {
+                    var name = Path.GetFileName(directory);
+                    if (!name.StartsWith('.') && !names.Add(name))
+                    {
+                        duplicates.Add(name);
+                    }
+                }
+            }
+            catch (IOException)
+            {
+                // The index still lists what is loaded, and what the other repositories hold.
+            }
+        }
+        _registry.Record(new RepositoryContents(names, duplicates));
+    }
+
+    private void RequireExplicitMode()
+    {
+        if (_options.ModelControlMode != ModelControlMode.Explicit)
+        {
+            // Triton's words, which clients match on; then what this server's mode is.
+            throw new InferenceException(InferenceErrorKind.Unavailable,
+                $"explicit model load / unload is not allowed if polling is enabled (the model control mode is '{_options.ModelControlMode.ToString().ToLowerInvariant()}'; start the server with --model-control-mode explicit)");
+        }
+    }
+
+    private static void ValidateModelName(string modelName)
+    {
+        if (modelName.Length == 0 || modelName is "." or ".." || modelName.StartsWith('.')
+            || modelName.AsSpan().IndexOfAny('/', '\\', '\0') >= 0 || modelName.AsSpan().IndexOfAnyInRange('\0', '\u001f') >= 0)
+        {
+            throw InferenceException.Invalid($"'{modelName}' is not a model name: it must be a folder name of the repository");
+        }
+    }
+
+    // The poller's hand-over: under the model's lock, apply the newest change the poller saw.
+    private Task ApplyLatestChangeAsync(string name, Func<RepositoryChange?> takeLatest)
+    {
+        var token = _stopping.Token;
+        return WithModelLockAsync<object?>(name, async () =>
+        {
+            // Taken under the lock: a newer change that arrives meanwhile is applied after this one.
+            var change = takeLatest();
+            if (change is null)
+            {
+                return null;
+            }
+            if (change.Directory is null)
+            {
+                _reconciler.Remove(name);
+                return null;
+            }
+            var plan = _loader.Plan(change.Directory);
+            foreach (var failure in await _reconciler.ApplyAsync(change.Directory, plan, change.Signatures, null, null, token).ConfigureAwait(false))
+            {
+                LogPollLoadFailed(name, failure);
+            }
+            return null;
+        }, token);
+    }
+
+    private async Task<T> WithModelLockAsync<T>(string name, Func<Task<T>> change, CancellationToken cancellationToken)
+    {
+        var gate = _modelLocks.GetOrAdd(name, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await change().ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Stops watching the repository, then drains every version: accepted requests finish, then instances are released.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_poller is not null)
+        {
+            await _poller.DisposeAsync().ConfigureAwait(false);
+        }
+        _retirement.Start(_registry.Clear());
+        await _retirement.DrainAsync().ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "CPU threads: {Cores} core(s) shared by {Instances} CPU instance(s): {Threads} intra-op thread(s) each, unless a model's parameters set intra_op_thread_count")]
+    private partial void LogThreadBudget(int cores, int instances, int threads);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "--load-model names '{Model}', which is in no model repository")]
+    private partial void LogMissingModel(string model);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Model '{Model}' is not loaded: it appears in two or more repositories ('{Folders}'); model names must be unique across the repositories")]
+    private partial void LogDuplicateModel(string model, string folders);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model '{Model}': {Warning}")]
+    private partial void LogConfigWarning(string model, string warning);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Model '{Model}' changed in the repository but did not load: {Reason}; what served keeps serving")]
+    private partial void LogPollLoadFailed(string model, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Unloaded model '{Model}'")]
+    private partial void LogUnloaded(string model);
+}

@@ -1,0 +1,57 @@
+namespace InferenceServer.Core.Lifecycle;
+
+/// <summary>Settings of the model lifecycle, bound from configuration (<c>Server</c> section) and the command line.</summary>
+public sealed class ModelLifecycleOptions
+{
+    /// <summary>The <c>--load-model</c> name that loads every model of the repositories (Triton's).</summary>
+    public const string AllModels = "*";
+
+    /// <summary>
+    /// <c>--model-repository</c> (repeatable): the folders holding one sub-folder per model. The models of all of them are
+    /// served; as in Triton, a name found in two or more of them is not loaded. The host fills this from
+    /// <c>Server:ModelRepository</c> (one path, or a list).
+    /// </summary>
+    public IList<string> ModelRepositories { get; set; } = [];
+
+    /// <summary><c>--model-control-mode</c>.</summary>
+    public ModelControlMode ModelControlMode { get; set; } = ModelControlMode.None;
+
+    /// <summary><c>--strict-model-config</c>: refuse models whose config.pbtxt is missing or incomplete instead of completing it from the model file.</summary>
+    public bool StrictModelConfig { get; set; }
+
+    /// <summary><c>--load-model</c>: in explicit mode, the models to load at startup; <c>*</c> loads every model of the repositories.</summary>
+    public IList<string> LoadModels { get; set; } = [];
+
+    /// <summary>
+    /// <c>--strict-readiness</c> (Triton's default, true): the server is ready only when every model it was asked to load
+    /// serves (see <see cref="ServerReadiness"/>); false: ready once the startup load is done, whatever each model's outcome.
+    /// </summary>
+    public bool StrictReadiness { get; set; } = true;
+
+    /// <summary><c>--exit-on-error</c> (Triton's default, true): the server exits when a model it was asked to load at startup does not load.</summary>
+    public bool ExitOnError { get; set; } = true;
+
+    /// <summary><c>--model-load-thread-count</c>: how many models load at the same time (Triton's default is 4); versions of one model load one after another.</summary>
+    public int ModelLoadThreadCount { get; set; } = 4;
+
+    /// <summary><c>--repository-poll-secs</c>: in poll mode, how often the repository is rescanned as the fallback to file-system events (Triton's default is 15); 0: events only.</summary>
+    public double RepositoryPollSeconds { get; set; } = 15;
+
+    /// <summary>
+    /// <c>--repository-poll-quiet-ms</c>: in poll mode, how long a version folder's files (and config.pbtxt) must stay
+    /// unchanged before it counts as completely written and is loaded.
+    /// </summary>
+    public int RepositoryPollQuietMilliseconds { get; set; } = 2000;
+
+    /// <summary>
+    /// <c>--repository-poll-marker</c>: in poll mode, when set, a version folder counts as complete only once it holds a
+    /// file of this name (written last by whatever copies models in), instead of by the quiet interval.
+    /// </summary>
+    public string RepositoryPollMarker { get; set; } = "";
+
+    /// <summary>Where model files uploaded through the repository API are written (a fresh folder per load); the system temp folder when empty.</summary>
+    public string UploadDirectory { get; set; } = "";
+
+    /// <summary>The <c>max_batch_size</c> auto-complete gives a model that can batch but whose config says nothing (Triton's default is 4).</summary>
+    public int DefaultMaxBatchSize { get; set; } = 4;
+}

@@ -1,0 +1,40 @@
+using InferenceServer.Core.Backends;
+using InferenceServer.Core.Repository;
+
+namespace InferenceServer.Core.Lifecycle;
+
+/// <summary>
+/// What loading a model folder will do, decided before anything loads: its config, backend and
+/// the versions the policy selects, or why it cannot load at all.
+/// </summary>
+/// <param name="Directory">The model folder.</param>
+/// <param name="Config">The config as read (not yet completed from the model file); null when it could not be read.</param>
+/// <param name="Backend">The backend that will run it; null when none fits.</param>
+/// <param name="Versions">The version numbers to load.</param>
+/// <param name="FailureReason">Why the model cannot load; empty when it can.</param>
+internal sealed record ModelLoadPlan(ModelDirectory Directory, ModelConfig? Config, IModelBackend? Backend, IReadOnlyList<long> Versions, string FailureReason)
+{
+    /// <summary>A plan that loads nothing, for the reason given.</summary>
+    public static ModelLoadPlan Failed(ModelDirectory directory, string reason) => new(directory, null, null, [], reason);
+
+    /// <summary>How many CPU instances (sessions) the plan creates across its versions: they share the machine's cores.</summary>
+    public int CpuInstanceCount
+    {
+        get
+        {
+            if (Config is null)
+            {
+                return 0;
+            }
+            var perVersion = 0;
+            foreach (var group in Config.InstanceGroups.Count > 0 ? Config.InstanceGroups : [new InstanceGroupConfig()])
+            {
+                if (group.Kind != InstanceKind.Gpu)
+                {
+                    perVersion += group.Count;
+                }
+            }
+            return perVersion * Versions.Count;
+        }
+    }
+}

@@ -1,0 +1,350 @@
+using System.Globalization;
+using InferenceServer.Core.Backends;
+using InferenceServer.Core.Models;
+using InferenceServer.Core.Monitoring;
+using InferenceServer.Core.Repository;
+using InferenceServer.Core.Scheduling;
+using InferenceServer.Core.Tensors;
+using Microsoft.Extensions.Logging;
+
+namespace InferenceServer.Core.Lifecycle;
+
+/// <summary>
+/// Turns a model folder into <see cref="ModelVersion"/>s: reads (or auto-completes) its config,
+/// picks the backend, chooses versions by the version policy, creates the instances of each and
+/// checks the config against the model file. Every failure becomes an UNAVAILABLE entry or version
+/// with a reason; nothing here throws for a bad model. Each READY version gets its own
+/// <see cref="ModelStatistics"/>, recording into <paramref name="metrics"/> when the server has them.
+/// <paramref name="timeProvider"/> (default <see cref="TimeProvider.System"/>) is the clock of the
+/// schedulers' delays, timeouts and durations.
+/// </summary>
+internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, ModelLifecycleOptions options, ILogger<ModelLoader> logger,
+    InferenceMetrics? metrics = null, TimeProvider? timeProvider = null)
+{
+    private readonly IModelBackend[] _backends = backends.ToArray();
+    private readonly TimeProvider _timeProvider = timeProvider ?? TimeProvider.System;
+
+    /// <summary>The backend parameter that sets a session's intra-op thread count (Triton's name).</summary>
+    public const string IntraOpThreadCount = "intra_op_thread_count";
+
+    /// <summary>
+    /// Reads a model folder's config, backend and selected versions without loading anything, so the
+    /// lifecycle can divide the machine's cores among all the instances it is about to create.
+    /// </summary>
+    public ModelLoadPlan Plan(ModelDirectory directory) => Plan(directory, null);
+
+    /// <summary>
+    /// As <see cref="Plan(ModelDirectory)"/>, with <paramref name="configOverride"/> (the repository
+    /// API's <c>config</c> parameter) used instead of the folder's config.pbtxt when given.
+    /// </summary>
+    public ModelLoadPlan Plan(ModelDirectory directory, ModelConfig? configOverride)
+    {
+        ModelConfig? read = null;
+        ModelConfig config;
+        IModelBackend backend;
+        try
+        {
+            read = configOverride ?? ReadConfig(directory);
+            if (options.StrictModelConfig && read.UnknownFields.Count > 0)
+            {
+                // Triton refuses unknown fields outright; strict mode does too, instead of warning.
+                return ModelLoadPlan.Failed(directory, ModelConfigWarning.UnknownFieldsError(read.UnknownFields, "unknown fields are errors with --strict-model-config"));
+            }
+            config = CheckConfig(directory, read);
+            backend = ChooseBackend(config, directory);
+        }
+        catch (ModelLoadException e)
+        {
+            return ModelLoadPlan.Failed(directory, ModelConfigWarning.AppendUnknownFields(Relative(directory, e.Message), read?.UnknownFields ?? []));
+        }
+
+        var selected = config.VersionPolicy.Select(directory.Versions.Keys.ToArray());
+        if (selected.Count == 0)
+        {
+            var reason = directory.Versions.Count == 0
+                ? $"model folder '{directory.Name}' has no numeric version folders"
+                : $"no version folder ({string.Join(", ", directory.Versions.Keys)}) matches the version_policy";
+            return ModelLoadPlan.Failed(directory, ModelConfigWarning.AppendUnknownFields(reason, config.UnknownFields));
+        }
+        return new ModelLoadPlan(directory, config, backend, selected, "");
+    }
+
+    private ModelConfig ReadConfig(ModelDirectory directory)
+    {
+        ModelConfig config;
+        if (directory.ConfigPath is null)
+        {
+            if (options.StrictModelConfig)
+            {
+                throw new ModelLoadException($"'{directory.Name}' has no {ModelRepositoryScanner.ConfigFileName} and --strict-model-config is set");
+            }
+            config = new ModelConfig { Name = directory.Name };
+        }
+        else
+        {
+            try
+            {
+                var result = ModelConfigReader.ReadFile(directory.ConfigPath, $"{directory.Name}/{ModelRepositoryScanner.ConfigFileName}");
+                foreach (var warning in result.Warnings)
+                {
+                    LogConfigWarning(directory.Name, warning.ToString());
+                }
+                config = result.Config;
+            }
+            catch (ModelConfigException e)
+            {
+                throw new ModelLoadException(e.Message);
+            }
+            catch (IOException e)
+            {
+                throw new ModelLoadException($"cannot read '{directory.Name}/{ModelRepositoryScanner.ConfigFileName}': {e.Message}");
+            }
+        }
+        return config;
+    }
+
+    private ModelConfig CheckConfig(ModelDirectory directory, ModelConfig config)
+    {
+        if (config.Name.Length == 0)
+        {
+            config = config with { Name = directory.Name };
+        }
+        else if (config.Name != directory.Name)
+        {
+            throw new ModelLoadException($"config name '{config.Name}' does not match the model folder name '{directory.Name}'");
+        }
+        if (options.StrictModelConfig && (config.Inputs.Count == 0 || config.Outputs.Count == 0))
+        {
+            throw new ModelLoadException($"config.pbtxt of '{directory.Name}' lists no {(config.Inputs.Count == 0 ? "inputs" : "outputs")} and --strict-model-config is set");
+        }
+        return config;
+    }
+
+    private IModelBackend ChooseBackend(ModelConfig config, ModelDirectory directory)
+    {
+        foreach (var backend in _backends)
+        {
+            if ((config.Backend.Length > 0 && config.Backend == backend.Name) || (config.Platform.Length > 0 && config.Platform == backend.Platform))
+            {
+                return backend;
+            }
+        }
+        if (config.Backend.Length > 0 || config.Platform.Length > 0)
+        {
+            var asked = config.Backend.Length > 0 ? $"backend '{config.Backend}'" : $"platform '{config.Platform}'";
+            throw new ModelLoadException($"{asked} is not available; this server has: {string.Join(", ", _backends.Select(b => $"{b.Name} ({b.Platform})"))}");
+        }
+        // Neither is named: as Triton's auto-complete does, pick the backend that recognizes the
+        // model file, by its extension when the config names the file, else by its default file.
+        var fileName = config.DefaultModelFilename;
+        foreach (var backend in _backends)
+        {
+            var recognized = fileName.Length > 0
+                ? Path.GetExtension(fileName) == Path.GetExtension(backend.DefaultModelFilename)
+                : directory.Versions.Values.Any(v => File.Exists(Path.Combine(v, backend.DefaultModelFilename)));
+            if (recognized)
+            {
+                return backend;
+            }
+        }
+        throw new ModelLoadException($"config names no platform or backend and no version folder holds a model file any backend recognizes ({string.Join(", ", _backends.Select(b => b.DefaultModelFilename))})");
+    }
+
+    /// <summary>
+    /// Loads version <paramref name="number"/> of a plan that can load: creates its instances, checks
+    /// and completes the config, runs the warm-up on every instance, and only then builds the
+    /// scheduler: the version returned is READY (it has not served yet) or UNAVAILABLE with the
+    /// reason. <paramref name="filesSignature"/> is what the caller saw of the version folder (computed
+    /// here when null); <paramref name="owned"/> is released when the version is unloaded.
+    /// </summary>
+    internal Task<ModelVersion> LoadVersionAsync(ModelLoadPlan plan, long number, int intraOpThreads, string? filesSignature, IDisposable? owned,
+        CancellationToken cancellationToken)
+    {
+        if (plan.Config is null || plan.Backend is null)
+        {
+            throw new ArgumentException("the plan cannot load: " + plan.FailureReason, nameof(plan));
+        }
+        // Session creation and warm-up are CPU-bound native work; keep them off the caller's thread.
+        return Task.Run(() => LoadVersion(plan, number, intraOpThreads, filesSignature, owned), cancellationToken);
+    }
+
+    /// <summary>The config as read, spelled canonically without instance counts: two configs with equal keys differ at most in those counts.</summary>
+    internal static string ConfigKey(ModelConfig config)
+    {
+        var normalized = config with { InstanceGroups = config.InstanceGroups.Select(g => g with { Count = 0 }).ToArray() };
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            ModelConfigJsonWriter.Write(writer, normalized);
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    private ModelVersion LoadVersion(ModelLoadPlan loadPlan, long number, int intraOpThreads, string? filesSignature, IDisposable? owned)
+    {
+        var directory = loadPlan.Directory;
+        var config = loadPlan.Config!;
+        var backend = loadPlan.Backend!;
+        var versionPath = directory.Versions[number];
+        filesSignature ??= FolderSignature.Compute(versionPath);
+        var fileName = config.DefaultModelFilename.Length > 0 ? config.DefaultModelFilename : backend.DefaultModelFilename;
+        var modelPath = Path.Combine(versionPath, fileName);
+        if (!File.Exists(modelPath))
+        {
+            return Failed(directory, number, $"model file '{modelPath}' not found", config);
+        }
+
+        var groups = VersionInstances.Effective(config);
+        var parameters = InstanceParameters(config, intraOpThreads);
+        var byGroup = new List<List<IModelInstance>>();
+        var instances = new List<IModelInstance>();
+        var stage = "load";
+        try
+        {
+            var startedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+            var first = backend.CreateInstance(Options(config, groups[0], modelPath, parameters, backend));
+            instances.Add(first);
+            var signature = first.Signature;
+            var completed = options.StrictModelConfig ? config : ConfigAutoCompleter.Complete(config, signature, backend, options.DefaultMaxBatchSize);
+            var mismatch = ConfigSignatureValidator.FindMismatch(completed, signature);
+            if (mismatch is not null)
+            {
+                DisposeAll(instances);
+                return Failed(directory, number, mismatch, completed);
+            }
+            var firstPlaced = false;
+            foreach (var group in groups)
+            {
+                var members = new List<IModelInstance>();
+                byGroup.Add(members);
+                var perDevice = Devices(group, backend);
+                foreach (var device in perDevice)
+                {
+                    for (var i = 0; i < group.Count; i++)
+                    {
+                        if (!firstPlaced)
+                        {
+                            // The instance made first (to read the model's signature) is group 0's first.
+                            members.Add(first);
+                            firstPlaced = true;
+                            continue;
+                        }
+                        var instance = backend.CreateInstance(Options(config, group, modelPath, parameters, backend) with { DeviceId = device });
+                        instances.Add(instance);
+                        members.Add(instance);
+                    }
+                }
+            }
+
+            // Warm-up runs on every instance before the version can take any request.
+            stage = "warm up";
+            var warmupExecutions = 0;
+            if (completed.ModelWarmup.Count > 0)
+            {
+                var warmupStarted = System.Diagnostics.Stopwatch.GetTimestamp();
+                using var warmup = ModelWarmup.Prepare(completed, directory.Path);
+                foreach (var instance in instances)
+                {
+                    warmupExecutions += warmup.Run(instance);
+                }
+                LogWarmedUp(directory.Name, number, completed.ModelWarmup.Count, instances.Count, warmupExecutions,
+                    System.Diagnostics.Stopwatch.GetElapsedTime(warmupStarted).TotalMilliseconds);
+            }
+
+            var statistics = new ModelStatistics(directory.Name, number.ToString(CultureInfo.InvariantCulture), completed.MaxBatchSize, metrics);
+            var scheduler = CreateScheduler(directory.Name, completed, instances, statistics);
+            var loadDuration = System.Diagnostics.Stopwatch.GetElapsedTime(startedAt);
+            statistics.VersionLoaded(loadDuration);
+            LogVersionLoaded(directory.Name, number, backend.Name, instances.Count, Describe(completed.Inputs, completed), Describe(completed.Outputs, completed),
+                loadDuration.TotalMilliseconds);
+            return ModelVersion.Loaded(directory.Name, number, completed, scheduler, statistics, ConfigKey(config), filesSignature,
+                new VersionInstances(backend, modelPath, parameters, config.Optimization?.GraphLevel, groups, byGroup), owned, warmupExecutions);
+        }
+        catch (BackendException e)
+        {
+            DisposeAll(instances);
+            return Failed(directory, number, $"failed to {stage} '{modelPath}': {e.Message}", config);
+        }
+        catch (ModelLoadException e)
+        {
+            DisposeAll(instances);
+            return Failed(directory, number, e.Message, config);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException)
+        {
+            DisposeAll(instances);
+            return Failed(directory, number, $"failed to {stage} '{modelPath}': {e.Message}", config);
+        }
+    }
+
+    // Triton's choice: the dynamic batcher for a model that batches and asks for it, else one request per instance.
+    // Batching models with a dynamic_batching block get the dynamic batcher; every other model
+    // Triton's default scheduler (one request per instance at a time).
+    private IScheduler CreateScheduler(string name, ModelConfig config, List<IModelInstance> instances, ISchedulerObserver observer) =>
+        config.DynamicBatching is { } batching && config.MaxBatchSize > 0
+            ? new DynamicBatchScheduler(name, config.MaxBatchSize, batching, instances, _timeProvider, observer)
+            : new InstancePoolScheduler(name, instances, _timeProvider, observer, batchDimension: config.MaxBatchSize > 0);
+
+    private static IReadOnlyDictionary<string, string> InstanceParameters(ModelConfig config, int intraOpThreads)
+    {
+        var parameters = config.Parameters;
+        if (!parameters.ContainsKey(IntraOpThreadCount))
+        {
+            parameters = new Dictionary<string, string>(parameters) { [IntraOpThreadCount] = intraOpThreads.ToString(CultureInfo.InvariantCulture) };
+        }
+        return parameters;
+    }
+
+    private static InstanceOptions Options(ModelConfig config, InstanceGroupConfig group, string modelPath, IReadOnlyDictionary<string, string> parameters,
+        IModelBackend backend) =>
+        new(modelPath, group.Kind, Devices(group, backend)[0], parameters)
+        {
+            GraphOptimizationLevel = config.Optimization?.GraphLevel,
+            GpuExecutionAccelerators = config.Optimization?.GpuExecutionAccelerators ?? [],
+        };
+
+    // As in Triton: a KIND_GPU group places its count on each listed GPU, or on every GPU the backend
+    // sees when none is listed. Device 0 when it sees none, so the backend reports why it cannot run there.
+    private static IReadOnlyList<int> Devices(InstanceGroupConfig group, IModelBackend backend) =>
+        group.Kind != InstanceKind.Gpu ? [0]
+        : group.Gpus.Count > 0 ? group.Gpus
+        : backend.GpuDevices.Count > 0 ? backend.GpuDevices
+        : [0];
+
+    private ModelVersion Failed(ModelDirectory directory, long number, string reason, ModelConfig? config)
+    {
+        // A misspelt field is the likeliest cause of a failure it precedes: the reason names what was ignored.
+        reason = ModelConfigWarning.AppendUnknownFields(Relative(directory, reason), config?.UnknownFields ?? []);
+        LogVersionFailed(directory.Name, number, reason);
+        return ModelVersion.Failed(directory.Name, number, reason, config);
+    }
+
+    // A reason reaches clients (the repository index, load errors, 503 answers), so it names files relative to the
+    // repository (income/1/model.onnx), never by the server's absolute path. Every file a model loads lies in its folder,
+    // and messages from the file system and the backend quote the paths they were given.
+    private static string Relative(ModelDirectory directory, string reason) =>
+        reason.Replace(directory.Path, directory.Name, StringComparison.Ordinal);
+
+    private static void DisposeAll(List<IModelInstance> instances)
+    {
+        foreach (var instance in instances)
+        {
+            instance.Dispose();
+        }
+    }
+
+    private static string Describe(IReadOnlyList<TensorConfig> tensors, ModelConfig config) =>
+        string.Join(", ", tensors.Select(t => $"{t.Name} {t.DataType.ProtocolName()} {ShapeMath.Format(Inference.RequestValidator.ExpectedShape(config, t))}"));
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded model '{Model}' version {Version} on {Backend} with {Instances} instance(s) in {Milliseconds:F0} ms; inputs: {Inputs}; outputs: {Outputs}")]
+    private partial void LogVersionLoaded(string model, long version, string backend, int instances, string inputs, string outputs, double milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Warmed up model '{Model}' version {Version}: {Samples} sample(s) on {Instances} instance(s), {Executions} execution(s) in {Milliseconds:F0} ms")]
+    private partial void LogWarmedUp(string model, long version, int samples, int instances, int executions, double milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Model '{Model}' version {Version} is UNAVAILABLE: {Reason}")]
+    private partial void LogVersionFailed(string model, long version, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model '{Model}': {Warning}")]
+    private partial void LogConfigWarning(string model, string warning);
+}

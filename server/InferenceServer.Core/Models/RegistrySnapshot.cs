@@ -1,0 +1,79 @@
+using InferenceServer.Core.Repository;
+
+namespace InferenceServer.Core.Models;
+
+/// <summary>
+/// One immutable view of everything the registry holds: the models by name, and what the repositories held when last
+/// scanned. A change is a new snapshot; readers keep the one they took, whole, for as long as they use it.
+/// </summary>
+internal sealed class RegistrySnapshot
+{
+    private static readonly IReadOnlyDictionary<string, ModelEntry> NoModels = new Dictionary<string, ModelEntry>(StringComparer.Ordinal);
+
+    /// <summary>The snapshot before anything is published.</summary>
+    public static readonly RegistrySnapshot Empty = new(0, NoModels, RepositoryContents.None);
+
+    private RegistrySnapshot(long generation, IReadOnlyDictionary<string, ModelEntry> models, RepositoryContents repository)
+    {
+        Generation = generation;
+        Models = models;
+        Repository = repository;
+    }
+
+    /// <summary>Counts the snapshots published before this one: a later snapshot has a higher generation.</summary>
+    public long Generation { get; }
+
+    /// <summary>The models by name: loaded, failed and unloaded ones (the index still lists those).</summary>
+    public IReadOnlyDictionary<string, ModelEntry> Models { get; }
+
+    /// <summary>What the repositories held when the lifecycle last recorded them.</summary>
+    public RepositoryContents Repository { get; }
+
+    /// <summary>This snapshot with <paramref name="entry"/> added or replacing the model's entry.</summary>
+    public RegistrySnapshot With(ModelEntry entry) =>
+        new(Generation + 1, new Dictionary<string, ModelEntry>(Models, StringComparer.Ordinal) { [entry.Name] = entry }, Repository);
+
+    /// <summary>This snapshot with the repositories' contents replaced.</summary>
+    public RegistrySnapshot With(RepositoryContents repository) => new(Generation + 1, Models, repository);
+
+    /// <summary>This snapshot without any model: what serves nothing once the server shuts down.</summary>
+    public RegistrySnapshot WithoutModels() => new(Generation + 1, NoModels, Repository);
+
+    /// <summary>
+    /// Every model and version with its state and reason, as the repository index reports them: serving and failed
+    /// versions, retired ones (UNLOADING, then UNAVAILABLE "unloaded"), and the repositories' models that are not loaded
+    /// (UNAVAILABLE "not loaded", or the duplicate reason for a name found in two or more repositories).
+    /// </summary>
+    public IReadOnlyList<ModelIndexEntry> Index()
+    {
+        var index = new List<ModelIndexEntry>();
+        var names = new SortedSet<string>(Models.Keys, StringComparer.Ordinal);
+        names.UnionWith(Repository.Names);
+        foreach (var name in names)
+        {
+            if (!Models.TryGetValue(name, out var entry))
+            {
+                index.Add(new ModelIndexEntry(name, "", ModelState.Unavailable, Repository.Duplicates.Contains(name) ? ModelRepositoryScanner.DuplicateReason : "not loaded"));
+                continue;
+            }
+            var rows = new SortedDictionary<long, ModelVersion>();
+            foreach (var (number, version) in entry.Retired)
+            {
+                rows[number] = version;
+            }
+            foreach (var (number, version) in entry.Versions)
+            {
+                rows[number] = version;
+            }
+            if (entry.Reason.Length > 0 && (rows.Count == 0 || !entry.Unloaded))
+            {
+                index.Add(new ModelIndexEntry(entry.Name, "", ModelState.Unavailable, entry.Reason));
+            }
+            foreach (var version in rows.Values)
+            {
+                index.Add(new ModelIndexEntry(entry.Name, version.VersionText, version.State, version.Reason));
+            }
+        }
+        return index;
+    }
+}

@@ -1,0 +1,180 @@
+using InferenceServer.Core.Inference;
+using InferenceServer.Core.Lifecycle;
+using InferenceServer.Core.Models;
+using InferenceServer.Core.Monitoring;
+using InferenceServer.Core.Repository;
+using InferenceServer.Core.Routing;
+
+namespace InferenceServer.Core.Serving;
+
+/// <summary>
+/// The one way into the server's models: health, metadata, config, statistics, the repository index, load, unload and
+/// inference. REST and gRPC (and any later caller, such as a batch scorer) only translate to and from these calls;
+/// routing, the registry and the lifecycle stay behind it.
+/// </summary>
+/// <remarks>
+/// An inference request is routed once: <see cref="Resolve(string, string?, in RoutingContext)"/> (or
+/// <see cref="FindModel"/> then <see cref="Resolve(ModelRoute, string?, in RoutingContext)"/>, when the caller must refuse
+/// an unknown model before it reads the request) gives a <see cref="ModelTarget"/> whose config decodes the inputs, and
+/// <see cref="InferAsync(ModelTarget, InferenceRequest, RoutingContext, CancellationToken)"/> runs the request on it. Only
+/// when that version was retired in between is the request routed again, to the version that replaced it, so swapping
+/// versions fails no request.
+/// </remarks>
+public sealed class InferenceFrontDoor
+{
+    // A version is retired only after the route table stopped routing to it, so the second attempt finds its successor;
+    // more attempts cover versions swapped again meanwhile.
+    private const int RetiredRetries = 3;
+
+    private readonly ModelRegistry _registry;
+    private readonly ModelRouter _router;
+    private readonly ModelLifecycle _lifecycle;
+    private readonly ServerReadiness _readiness;
+
+    internal InferenceFrontDoor(ModelRegistry registry, ModelRouter router, ModelLifecycle lifecycle, ServerReadiness readiness, ServerInfo server)
+    {
+        _registry = registry;
+        _router = router;
+        _lifecycle = lifecycle;
+        _readiness = readiness;
+        Server = server;
+    }
+
+    /// <summary>What the server metadata reports: name, version, extensions and backends.</summary>
+    public ServerInfo Server { get; }
+
+    /// <summary>True while the process serves requests at all (it is: whoever can ask is answered).</summary>
+    public bool IsLive => true;
+
+    /// <summary>True when the server takes inference traffic (see <see cref="ServerReadiness"/>).</summary>
+    public bool IsReady => _readiness.IsReady;
+
+    /// <summary>
+    /// Loads the model repositories as the control mode says; the server is ready once this is done (and, with strict
+    /// readiness, every model asked for serves). Models that fail to load do not fail this call: see <see cref="StartupFailures"/>.
+    /// </summary>
+    public Task StartAsync(CancellationToken cancellationToken) => _lifecycle.LoadRepositoryAsync(cancellationToken);
+
+    /// <summary>What the startup load failed to load, one line each; empty when everything loaded.</summary>
+    public IReadOnlyList<string> StartupFailures() => _readiness.StartupFailures();
+
+    /// <summary>The server is stopping: it reports not ready from now on, so probes send traffic elsewhere while it drains.</summary>
+    public void BeginStopping() => _readiness.BeginStopping();
+
+    /// <summary>The route of <paramref name="model"/>; NotFound when the server has no such model (or it was unloaded).</summary>
+    public ModelRoute FindModel(string model) => _router.Find(model);
+
+    /// <summary>
+    /// The version a request to <paramref name="model"/> goes to: the routing policy's choice given the named
+    /// <paramref name="version"/> (null or empty: none) and the request's <paramref name="context"/>. NotFound for an
+    /// unknown model or version, Unavailable when it exists but cannot serve.
+    /// </summary>
+    public ModelTarget Resolve(string model, string? version, in RoutingContext context) => _router.Resolve(model, version, context);
+
+    /// <summary>As <see cref="Resolve(string, string?, in RoutingContext)"/>, within a route <see cref="FindModel"/> gave.</summary>
+    public ModelTarget Resolve(ModelRoute route, string? version, in RoutingContext context) => _router.Resolve(route, version, context);
+
+    /// <summary>True when the model (and version) resolves to a version that serves.</summary>
+    public bool IsModelReady(string model, string? version, in RoutingContext context)
+    {
+        try
+        {
+            _router.Resolve(model, version, context);
+            return true;
+        }
+        catch (InferenceException e) when (e.Kind is InferenceErrorKind.NotFound or InferenceErrorKind.Unavailable)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The completed config of the version a request for <paramref name="model"/> and <paramref name="version"/> resolves to.</summary>
+    public ModelConfig ModelConfig(string model, string? version, in RoutingContext context) => _router.Resolve(model, version, context).Config;
+
+    /// <summary>
+    /// Runs <paramref name="request"/> on <paramref name="target"/>, which routed it. When that version was retired
+    /// since, the request is routed again (with the same <paramref name="context"/>) and runs on the version that
+    /// replaced it. The caller disposes the response.
+    /// </summary>
+    public Task<InferenceResponse> InferAsync(ModelTarget target, InferenceRequest request, RoutingContext context, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var version = target.Serving;
+            if (version.TryEnter())
+            {
+                return version.RunEnteredAsync(request, cancellationToken);
+            }
+            if (attempt == RetiredRetries)
+            {
+                throw version.NotServing();
+            }
+            // Retired after the target was chosen; the swap that retired it is already in the route table.
+            target = _router.Resolve(request.ModelName, request.ModelVersion, context);
+        }
+    }
+
+    /// <summary>Routes <paramref name="request"/> by the model and version it names, then runs it (for callers that decode without the model's config).</summary>
+    public Task<InferenceResponse> InferAsync(InferenceRequest request, RoutingContext context, CancellationToken cancellationToken) =>
+        InferAsync(_router.Resolve(request.ModelName, request.ModelVersion, context), request, context, cancellationToken);
+
+    /// <summary>
+    /// The statistics a request selects. No model: every version that has statistics (every loaded one). A model: its
+    /// versions that have them. A model and version: that one version. An unknown model or version, or one that is not
+    /// ready, throws the same NotFound / Unavailable as the other calls.
+    /// </summary>
+    public IReadOnlyList<ModelStatisticsSnapshot> Statistics(string? model, string? version)
+    {
+        var snapshots = new List<ModelStatisticsSnapshot>();
+        var models = _registry.Snapshot.Models;
+        if (string.IsNullOrEmpty(model))
+        {
+            foreach (var entry in models.Values.OrderBy(e => e.Name, StringComparer.Ordinal))
+            {
+                AddVersions(entry, snapshots);
+            }
+        }
+        else if (!string.IsNullOrEmpty(version) || !models.TryGetValue(model, out var entry))
+        {
+            snapshots.Add(_router.Resolve(model, version, default).Serving.Statistics!.Snapshot());
+        }
+        else
+        {
+            AddVersions(entry, snapshots);
+            if (snapshots.Count == 0)
+            {
+                _router.Resolve(model, null, default);
+            }
+        }
+        return snapshots;
+    }
+
+    /// <summary>
+    /// Every model and version the server knows, with its state and reason (see <see cref="ModelIndexEntry"/>): what the
+    /// registry holds, and in explicit mode the repositories' models that are not loaded.
+    /// </summary>
+    public IReadOnlyList<ModelIndexEntry> RepositoryIndex()
+    {
+        _lifecycle.RefreshRepositoryContents();
+        return _registry.Index();
+    }
+
+    /// <summary>The repository API's load (see <see cref="ModelLifecycle.LoadModelAsync"/>): completes once the model serves, or throws why not.</summary>
+    public Task LoadModelAsync(string model, ModelLoadOverrides? overrides, CancellationToken cancellationToken) =>
+        _lifecycle.LoadModelAsync(model, overrides, cancellationToken);
+
+    /// <summary>The repository API's unload (see <see cref="ModelLifecycle.UnloadModelAsync"/>): completes once the model's versions have drained.</summary>
+    public Task UnloadModelAsync(string model, bool unloadDependents, CancellationToken cancellationToken) =>
+        _lifecycle.UnloadModelAsync(model, unloadDependents, cancellationToken);
+
+    private static void AddVersions(ModelEntry entry, List<ModelStatisticsSnapshot> snapshots)
+    {
+        foreach (var candidate in entry.Versions.Values.OrderBy(v => v.Version))
+        {
+            if (candidate.Statistics is not null)
+            {
+                snapshots.Add(candidate.Statistics.Snapshot());
+            }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+using InferenceServer.Core.Lifecycle;
+using InferenceServer.Core.Models;
+using InferenceServer.Core.Monitoring;
+using InferenceServer.Core.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Prometheus;
+
+namespace InferenceServer.Core.Serving;
+
+/// <summary>Registers the serving core (front door, routing, registry, lifecycle, loader, metrics) on a service collection, with no transport.</summary>
+public static class ServingServiceCollectionExtensions
+{
+    /// <summary>
+    /// Everything behind <see cref="InferenceFrontDoor"/>, with <paramref name="options"/> for the repositories and the
+    /// lifecycle. The caller adds the backends (<c>IModelBackend</c>) and a <see cref="ServerInfo"/>, when it wants
+    /// another than the default.
+    /// </summary>
+    public static IServiceCollection AddInferenceServing(this IServiceCollection services, ModelLifecycleOptions options)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(_ => new ServerInfo());
+        services.AddSingleton(options);
+        // Each server its own registry: several run in one test process, and prometheus-net's process-wide default
+        // registry would mix their series (and add .NET process metrics that Triton does not expose).
+        services.AddSingleton(_ => Metrics.NewCustomRegistry());
+        services.AddSingleton<InferenceMetrics>();
+        services.AddSingleton<HostMetrics>();
+        services.AddSingleton<ModelLoader>();
+        services.AddSingleton<ModelRegistry>();
+        services.TryAddSingleton<IRoutingPolicy, NewestReadyPolicy>();
+        services.AddSingleton<ModelRouter>();
+        services.AddSingleton<ModelLifecycle>();
+        services.AddSingleton<ServerReadiness>();
+        services.AddSingleton(sp => new InferenceFrontDoor(sp.GetRequiredService<ModelRegistry>(), sp.GetRequiredService<ModelRouter>(),
+            sp.GetRequiredService<ModelLifecycle>(), sp.GetRequiredService<ServerReadiness>(), sp.GetRequiredService<ServerInfo>()));
+        return services;
+    }
+}
