@@ -123,17 +123,17 @@ public sealed partial class ModelManager : IAsyncDisposable
     {
         RequireExplicitMode();
         ValidateModelName(modelName);
-        ModelConfig? configOverride = null;
+        ModelConfigReadResult? configOverride = null;
         if (overrides?.ConfigJson is { } json)
         {
             try
             {
-                var result = ModelConfigJsonReader.Parse(json, "load parameter 'config'");
+                var result = ModelConfigJson.Parse(json, "load parameter 'config'");
                 foreach (var warning in result.Warnings)
                 {
                     LogConfigWarning(modelName, warning.ToString());
                 }
-                configOverride = result.Config;
+                configOverride = result;
             }
             catch (ModelConfigException e)
             {

@@ -99,13 +99,13 @@ internal sealed class InferenceGrpcService(ModelManager manager, ServerInfo info
         {
             response.Versions.Add(ready.VersionText);
         }
-        AddTensors(response.Inputs, config, config.Inputs);
-        AddTensors(response.Outputs, config, config.Outputs);
+        AddTensors(response.Inputs, config, config.Input);
+        AddTensors(response.Outputs, config, config.Output);
         return response;
     }
 
     public ModelConfigResponse ModelConfig(ModelConfigRequest request) =>
-        new() { Config = ModelConfigMessages.ToMessage(manager.Resolve(request.Name, request.Version).Config!) };
+        new() { Config = manager.Resolve(request.Name, request.Version).Config! };
 
     public ModelStatisticsResponse ModelStatistics(ModelStatisticsRequest request)
     {
@@ -175,11 +175,11 @@ internal sealed class InferenceGrpcService(ModelManager manager, ServerInfo info
         return new RepositoryModelUnloadResponse();
     }
 
-    private static void AddTensors(RepeatedField<TensorMetadata> target, Core.Repository.ModelConfig config, IReadOnlyList<TensorConfig> tensors)
+    private static void AddTensors(RepeatedField<TensorMetadata> target, Core.Repository.ModelConfig config, IReadOnlyList<IModelTensor> tensors)
     {
         foreach (var tensor in tensors)
         {
-            var metadata = new TensorMetadata { Name = tensor.Name, Datatype = Core.Tensors.DataTypes.ProtocolName(tensor.DataType) };
+            var metadata = new TensorMetadata { Name = tensor.Name, Datatype = Core.Tensors.DataTypes.ProtocolName(tensor.ElementType()) };
             metadata.Shape.AddRange(RequestValidator.ExpectedShape(config, tensor));
             target.Add(metadata);
         }

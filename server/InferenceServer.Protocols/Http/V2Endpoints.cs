@@ -98,7 +98,7 @@ public static partial class V2Endpoints
         var manager = context.RequestServices.GetRequiredService<ModelManager>();
         var (model, version) = Route(context);
         var config = manager.Resolve(model, version).Config!;
-        return WriteJsonAsync(context, StatusCodes.Status200OK, writer => ModelConfigJsonWriter.Write(writer, config));
+        return WriteJsonAsync(context, StatusCodes.Status200OK, writer => ModelConfigJson.Write(writer, config));
     }
 
     private static Task ModelStatisticsAsync(HttpContext context)

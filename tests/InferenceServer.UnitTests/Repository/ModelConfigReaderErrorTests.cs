@@ -49,7 +49,7 @@ public sealed class ModelConfigReaderErrorTests
     }
 
     [Theory]
-    [InlineData("instance_group { kind: KIND_TPU }", "instance_group[0].kind", "unknown instance kind 'KIND_TPU'")]
+    [InlineData("instance_group { kind: KIND_TPU }", "instance_group[0].kind", "unknown kind 'KIND_TPU'; expected one of KIND_AUTO, KIND_GPU, KIND_CPU, KIND_MODEL")]
     [InlineData("input { name: 'x' data_type: TYPE_FP32 dims: [1,2,3] format: FORMAT_NDHWC }", "input[0].format", "unknown format 'FORMAT_NDHWC'")]
     [InlineData("optimization { priority: PRIORITY_HIGH }", "optimization.priority", "unknown priority 'PRIORITY_HIGH'")]
     [InlineData("dynamic_batching { default_queue_policy { timeout_action: DROP } }", "dynamic_batching.default_queue_policy.timeout_action", "unknown timeout action 'DROP'")]
@@ -141,7 +141,7 @@ public sealed class ModelConfigReaderErrorTests
     public void Same_name_for_an_input_and_an_output_is_allowed()
     {
         var result = ModelConfigReader.Parse("input { name: 'x' data_type: TYPE_FP32 dims: 1 } output { name: 'x' data_type: TYPE_FP32 dims: 1 }");
-        Assert.Equal("x", result.Config.Outputs[0].Name);
+        Assert.Equal("x", result.Config.Output[0].Name);
     }
 
     [Fact]
