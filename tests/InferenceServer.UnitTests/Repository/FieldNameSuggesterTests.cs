@@ -35,6 +35,14 @@ public sealed class FieldNameSuggesterTests
         Assert.Equal(expected, FieldNameSuggester.Closest(unknown, ModelInput.Descriptor));
     }
 
+    [Fact]
+    public void Suggests_from_any_message_of_the_schema()
+    {
+        Assert.Equal("max_queue_size", FieldNameSuggester.Closest("max_queue", ModelQueuePolicy.Descriptor));
+        Assert.Equal("key", FieldNameSuggester.Closest("kye", ModelConfig.Descriptor.FindFieldByName("parameters").MessageType));
+        Assert.Null(FieldNameSuggester.Closest("anything", ModelVersionPolicy.Types.All.Descriptor));
+    }
+
     [Theory]
     [InlineData("", "", 0)]
     [InlineData("abc", "", 3)]

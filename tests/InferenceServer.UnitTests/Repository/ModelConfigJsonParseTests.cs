@@ -84,6 +84,41 @@ public sealed class ModelConfigJsonParseTests
     }
 
     [Theory]
+    [InlineData("""{"input": [{"name": "X", "data_type": "TYPE_FP32", "dims": [1]}, {"name": "Y", "data_type": 99, "dims": [1]}]}""", "input[1].data_type", "unknown data type number 99")]
+    [InlineData("""{"dynamic_batching": {"default_queue_policy": {"max_queue_size": 3000000000}}}""", "dynamic_batching.default_queue_policy.max_queue_size", "must be at most 2147483647")]
+    [InlineData("""{"version_policy": {"latest": {"num_versions": 1}, "all": {}}}""", "version_policy.all", "cannot be given together with 'latest'")]
+    [InlineData("""{"input": [{"name": "X", "data_type": "TYPE_FP32", "dims": [3, 0]}]}""", "input[0].dims[1]", "dimension must be >= 1")]
+    [InlineData("""{"input": [{"name": "X", "dims": [1]}]}""", "input[0].data_type", "must specify 'data_type'")]
+    [InlineData("""{"parameters": {"p": {"string_value": 5}}}""", "parameters[0].value.string_value", "expected a quoted string, found 5")]
+    [InlineData("""{"input": {"name": "X"}}""", "input", "is a repeated field")]
+    public void Errors_anywhere_name_the_field_and_where_it_is(string json, string field, string reason)
+    {
+        var error = Assert.Throws<ModelConfigException>(() => ModelConfigJson.Parse(json, "load parameter 'config'"));
+        Assert.Equal(field, error.FieldPath);
+        Assert.Contains(reason, error.Reason);
+        Assert.Equal(1, error.Line);
+        Assert.True(error.Column > 1, $"column {error.Column}");
+    }
+
+    [Fact]
+    public void Positions_count_lines_and_columns_of_the_json()
+    {
+        var error = Assert.Throws<ModelConfigException>(() => ModelConfigJson.Parse("{\n  \"input\": [\n    {\"name\": \"X\", \"dims\": [1], \"data_type\": \"NOPE\"}\n  ]\n}", "c"));
+        Assert.Equal((3, 45, "input[0].data_type"), (error.Line, error.Column, error.FieldPath));
+    }
+
+    [Fact]
+    public void Nested_unknown_fields_are_warnings_with_the_closest_field_of_their_message()
+    {
+        var result = ModelConfigJson.Parse("""{"input": [{"name": "X", "dataType": "TYPE_FP32", "dims": [1], "dmis": [2]}], "dynamicBatching": {"maxQueueDelay": 5}}""");
+        Assert.Equal(
+            [("input[0].dmis", "dims"), ("dynamic_batching.max_queue_delay", "max_queue_delay_microseconds")],
+            result.Warnings.Select(w => (w.FieldPath, w.Suggestion)));
+        Assert.Equal([1L], result.Config.Input[0].Dims);
+        Assert.Equal(0UL, result.Config.DynamicBatching.MaxQueueDelayMicroseconds);
+    }
+
+    [Theory]
     [InlineData("[]", "must be an object")]
     [InlineData("{\"name\": ", "malformed JSON")]
     [InlineData("{} {}", "malformed JSON")]

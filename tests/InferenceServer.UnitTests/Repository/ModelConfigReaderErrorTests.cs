@@ -105,6 +105,28 @@ public sealed class ModelConfigReaderErrorTests
         Assert.Contains(reasonPart, e.Reason);
     }
 
+    [Theory]
+    [InlineData("dynamic_batching { default_queue_policy { max_queue_size: 3000000000 } }", "dynamic_batching.default_queue_policy.max_queue_size", "must be at most 2147483647, got 3000000000")]
+    [InlineData("dynamic_batching { max_queue_delay_microseconds: 18446744073709551615 }", "dynamic_batching.max_queue_delay_microseconds", "out of range")]
+    [InlineData("dynamic_batching { priority_levels: 3000000000 }", "dynamic_batching.priority_levels", "must be at most 2147483647")]
+    [InlineData("model_warmup { count: 4294967296 }", "model_warmup[0].count", "must be at most 4294967295")]
+    public void Rejects_unsigned_values_past_what_the_server_counts_with(string text, string path, string reasonPart)
+    {
+        var e = Fails(text);
+        Assert.Equal(path, e.FieldPath);
+        Assert.Contains(reasonPart, e.Reason);
+    }
+
+    [Theory]
+    [InlineData("model_metrics { metric_control { histogram_options { buckets: 'x' } } }", "model_metrics.metric_control[0].histogram_options.buckets[0]", "expected a number, found the string \"x\"")]
+    [InlineData("parameters { key: 'a' value { string_value: 'b' } key: 'c' }", "parameters[0].key", "is given more than once")]
+    public void Rejects_wrong_values_anywhere_in_the_schema(string text, string path, string reasonPart)
+    {
+        var e = Fails(text);
+        Assert.Equal(path, e.FieldPath);
+        Assert.Contains(reasonPart, e.Reason);
+    }
+
     [Fact]
     public void Rejects_dims_of_zero_or_below_minus_one()
     {

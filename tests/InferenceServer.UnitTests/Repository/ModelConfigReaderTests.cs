@@ -451,6 +451,38 @@ public sealed class ModelConfigReaderTests
     }
 
     [Fact]
+    public void Unknown_fields_are_suggested_from_the_message_they_are_in()
+    {
+        var result = Read("""
+            dynamic_batching { default_queue_policy { max_queue: 4 } }
+            parameters { key: "a" valeu { string_value: "1" } }
+            model_warmup { name: "w" batch_sise: 1 }
+            """);
+        Assert.Equal(
+            [("dynamic_batching.default_queue_policy.max_queue", "max_queue_size"), ("parameters[0].valeu", "value"), ("model_warmup[0].batch_sise", "batch_size")],
+            result.Warnings.Select(w => (w.FieldPath, w.Suggestion)));
+        Assert.Equal("", result.Config.Parameters["a"].StringValue);
+    }
+
+    [Fact]
+    public void Every_part_of_the_schema_is_read_by_its_descriptor()
+    {
+        // model_metrics is not acted on (a warning says so), but it is read like any field: nested messages, a
+        // oneof, a repeated double with an integer and inf among them.
+        var result = Read("""
+            model_metrics {
+              metric_control [
+                { metric_identifier { family: "nv_inference_request_duration_us" } histogram_options { buckets: [ 0.5, 1, inf ] } }
+              ]
+            }
+            """);
+        var control = Assert.Single(result.Config.ModelMetrics.MetricControl);
+        Assert.Equal("nv_inference_request_duration_us", control.MetricIdentifier.Family);
+        Assert.Equal([0.5, 1, double.PositiveInfinity], control.HistogramOptions.Buckets);
+        Assert.Equal("model_metrics", Assert.Single(result.Warnings).FieldPath);
+    }
+
+    [Fact]
     public void A_failure_after_an_unknown_field_ends_with_it()
     {
         // The misspelt max_batch_size leaves max_batch_size 0, so the preferred batch size is what fails.
