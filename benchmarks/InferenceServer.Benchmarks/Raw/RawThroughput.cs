@@ -5,6 +5,7 @@ using InferenceServer.Core.Backends;
 using InferenceServer.Core.Repository;
 using InferenceServer.Core.Tensors;
 using InferenceServer.OnnxRuntime;
+using DataType = InferenceServer.Core.Tensors.DataType;
 
 namespace InferenceServer.Benchmarks.Raw;
 
@@ -125,11 +126,8 @@ internal static class RawThroughput
         if (File.Exists(configFile))
         {
             var config = ModelConfigReader.ReadFile(configFile).Config;
-            foreach (var (name, value) in config.Parameters)
-            {
-                parameters[name] = value;
-            }
-            graphLevel = config.Optimization?.GraphLevel;
+            parameters = config.StringParameters();
+            graphLevel = config.Optimization?.Graph?.Level;
             Console.WriteLine($"config: {configFile}");
         }
         if (options.IntraOp is { } intra)

@@ -2,6 +2,7 @@ using BenchmarkDotNet.Attributes;
 using InferenceServer.Core.Repository;
 using InferenceServer.Core.Scheduling;
 using InferenceServer.Core.Tensors;
+using DataType = InferenceServer.Core.Tensors.DataType;
 
 namespace InferenceServer.Benchmarks.Scheduling;
 
@@ -24,7 +25,7 @@ public class DynamicBatchSchedulerBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _scheduler = new DynamicBatchScheduler("income", 64, new DynamicBatchingConfig(), [new EchoInstance()], TimeProvider.System, NullSchedulerObserver.Instance);
+        _scheduler = new DynamicBatchScheduler("income", 64, new ModelDynamicBatching(), [new EchoInstance()], TimeProvider.System, NullSchedulerObserver.Instance);
         _pool = new InstancePoolScheduler("income", [new EchoInstance()]);
         _input = Tensor.Allocate("input", DataType.Fp32, [1, 58], 58 * sizeof(float));
         _work = new SchedulerWork([_input], OutputNames, 0, 0);

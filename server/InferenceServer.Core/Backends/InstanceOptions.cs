@@ -1,4 +1,5 @@
 using InferenceServer.Core.Repository;
+using Accelerator = InferenceServer.Core.Repository.ModelOptimizationPolicy.Types.ExecutionAccelerators.Types.Accelerator;
 
 namespace InferenceServer.Core.Backends;
 
@@ -23,5 +24,5 @@ public sealed record InstanceOptions(
     /// The config's <c>optimization.execution_accelerators.gpu_execution_accelerator</c> entries
     /// (e.g. <c>tensorrt</c>), for instances placed on a GPU.
     /// </summary>
-    public IReadOnlyList<ExecutionAcceleratorConfig> GpuExecutionAccelerators { get; init; } = [];
+    public IReadOnlyList<Accelerator> GpuExecutionAccelerators { get; init; } = [];
 }

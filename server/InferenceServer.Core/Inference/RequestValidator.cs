@@ -1,5 +1,7 @@
+using Google.Protobuf.Collections;
 using InferenceServer.Core.Repository;
 using InferenceServer.Core.Tensors;
+using DataType = InferenceServer.Core.Tensors.DataType;
 
 namespace InferenceServer.Core.Inference;
 
@@ -24,25 +26,26 @@ public static class RequestValidator
                     throw Fail($"input '{input.Name}' is given more than once");
                 }
             }
-            var expected = FindTensor(config.Inputs, input.Name)
-                ?? throw Fail($"unknown input '{input.Name}' for model '{config.Name}'; its inputs are: {NameList(config.Inputs)}");
+            var expected = FindTensor(config.Input, input.Name)
+                ?? throw Fail($"unknown input '{input.Name}' for model '{config.Name}'; its inputs are: {NameList(config.Input)}");
             ValidateInput(config, expected, input, ref batchSize);
         }
 
-        foreach (var expected in config.Inputs)
+        for (var i = 0; i < config.Input.Count; i++)
         {
+            var expected = config.Input[i];
             if (!expected.Optional && FindInput(request, expected.Name) is null)
             {
-                throw Fail($"missing input '{expected.Name}' for model '{config.Name}' (expected {expected.DataType.ProtocolName()} {ShapeMath.Format(ExpectedShape(config, expected))})");
+                throw Fail($"missing input '{expected.Name}' for model '{config.Name}' (expected {expected.ElementType().ProtocolName()} {ShapeMath.Format(ExpectedShape(config, expected))})");
             }
         }
 
         for (var i = 0; i < request.RequestedOutputs.Count; i++)
         {
             var name = request.RequestedOutputs[i];
-            if (FindTensor(config.Outputs, name) is null)
+            if (FindTensor(config.Output, name) is null)
             {
-                throw Fail($"unknown output '{name}' requested from model '{config.Name}'; its outputs are: {NameList(config.Outputs)}");
+                throw Fail($"unknown output '{name}' requested from model '{config.Name}'; its outputs are: {NameList(config.Output)}");
             }
             if (request.RequestedOutputs.IndexOf(name) != i)
             {
@@ -52,19 +55,20 @@ public static class RequestValidator
     }
 
     /// <summary>The full shape a client sends for <paramref name="tensor"/>: -1 leads when the model batches.</summary>
-    public static long[] ExpectedShape(ModelConfig config, TensorConfig tensor) =>
-        config.MaxBatchSize > 0 ? [-1, .. tensor.Dims] : tensor.Dims;
+    public static long[] ExpectedShape(ModelConfig config, IModelTensor tensor) =>
+        config.MaxBatchSize > 0 ? [-1, .. tensor.Dims] : [.. tensor.Dims];
 
-    private static void ValidateInput(ModelConfig config, TensorConfig expected, Tensors.Tensor input, ref long batchSize)
+    private static void ValidateInput(ModelConfig config, ModelInput expected, Tensors.Tensor input, ref long batchSize)
     {
-        if (input.DataType != expected.DataType)
+        var expectedType = expected.ElementType();
+        if (input.DataType != expectedType)
         {
-            throw Fail($"input '{input.Name}' has datatype {input.DataType.ProtocolName()} but model '{config.Name}' expects {expected.DataType.ProtocolName()}");
+            throw Fail($"input '{input.Name}' has datatype {input.DataType.ProtocolName()} but model '{config.Name}' expects {expectedType.ProtocolName()}");
         }
 
         var shape = input.Shape;
         var batching = config.MaxBatchSize > 0;
-        var expectedRank = expected.Dims.Length + (batching ? 1 : 0);
+        var expectedRank = expected.Dims.Count + (batching ? 1 : 0);
         if (shape.Length != expectedRank || !DimsMatch(shape.AsSpan(batching ? 1 : 0), expected.Dims))
         {
             throw Fail($"input '{input.Name}' has shape {ShapeMath.Format(shape)} but model '{config.Name}' expects {ShapeMath.Format(ExpectedShape(config, expected))}"
@@ -101,7 +105,7 @@ public static class RequestValidator
             throw Fail($"input '{input.Name}' has shape {ShapeMath.Format(shape)}, whose element count overflows");
         }
 
-        if (expected.DataType == DataType.Bytes)
+        if (expectedType == DataType.Bytes)
         {
             if (!BytesTensorLayout.TryCountElements(input.Data, out var actual, out var error))
             {
@@ -115,17 +119,17 @@ public static class RequestValidator
         else
         {
             // Wide enough that a hostile shape (2^61 INT64 elements = 2^64 bytes) cannot wrap to the data's length.
-            var needed = (Int128)count * expected.DataType.ElementSize();
+            var needed = (Int128)count * expectedType.ElementSize();
             if (input.ByteLength != needed)
             {
-                throw Fail($"input '{input.Name}' has {input.ByteLength} bytes of data but shape {ShapeMath.Format(shape)} of {expected.DataType.ProtocolName()} needs {needed}");
+                throw Fail($"input '{input.Name}' has {input.ByteLength} bytes of data but shape {ShapeMath.Format(shape)} of {expectedType.ProtocolName()} needs {needed}");
             }
         }
     }
 
-    private static bool DimsMatch(ReadOnlySpan<long> actual, long[] expected)
+    private static bool DimsMatch(ReadOnlySpan<long> actual, RepeatedField<long> expected)
     {
-        for (var i = 0; i < expected.Length; i++)
+        for (var i = 0; i < expected.Count; i++)
         {
             if (expected[i] != -1 && expected[i] != actual[i])
             {
@@ -135,13 +139,14 @@ public static class RequestValidator
         return true;
     }
 
-    private static TensorConfig? FindTensor(IReadOnlyList<TensorConfig> tensors, string name)
+    private static T? FindTensor<T>(IReadOnlyList<T> tensors, string name) where T : class, IModelTensor
     {
-        foreach (var tensor in tensors)
+        // Indexed, not foreach: a repeated field's enumerator is allocated, and this runs for every request.
+        for (var i = 0; i < tensors.Count; i++)
         {
-            if (tensor.Name == name)
+            if (tensors[i].Name == name)
             {
-                return tensor;
+                return tensors[i];
             }
         }
         return null;
@@ -159,7 +164,7 @@ public static class RequestValidator
         return null;
     }
 
-    private static string NameList(IReadOnlyList<TensorConfig> tensors) => string.Join(", ", tensors.Select(t => t.Name));
+    private static string NameList(IReadOnlyList<IModelTensor> tensors) => string.Join(", ", tensors.Select(t => t.Name));
 
     private static InferenceException Fail(string message) => InferenceException.Invalid(message);
 }

@@ -122,17 +122,17 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
     {
         RequireExplicitMode();
         ValidateModelName(modelName);
-        ModelConfig? configOverride = null;
+        ModelConfigReadResult? configOverride = null;
         if (overrides?.ConfigJson is { } json)
         {
             try
             {
-                var result = ModelConfigJsonReader.Parse(json, "load parameter 'config'");
+                var result = ModelConfigJson.Parse(json, "load parameter 'config'");
                 foreach (var warning in result.Warnings)
                 {
                     LogConfigWarning(modelName, warning.ToString());
                 }
-                configOverride = result.Config;
+                configOverride = result;
             }
             catch (ModelConfigException e)
             {

@@ -14,6 +14,9 @@ namespace InferenceServer.Core.Lifecycle;
 /// <param name="FailureReason">Why the model cannot load; empty when it can.</param>
 internal sealed record ModelLoadPlan(ModelDirectory Directory, ModelConfig? Config, IModelBackend? Backend, IReadOnlyList<long> Versions, string FailureReason)
 {
+    /// <summary>Fields of the config as written that the schema does not have: a failure to load a version names them.</summary>
+    public IReadOnlyList<ModelConfigWarning> UnknownFields { get; init; } = [];
+
     /// <summary>A plan that loads nothing, for the reason given.</summary>
     public static ModelLoadPlan Failed(ModelDirectory directory, string reason) => new(directory, null, null, [], reason);
 
@@ -27,9 +30,9 @@ internal sealed record ModelLoadPlan(ModelDirectory Directory, ModelConfig? Conf
                 return 0;
             }
             var perVersion = 0;
-            foreach (var group in Config.InstanceGroups.Count > 0 ? Config.InstanceGroups : [new InstanceGroupConfig()])
+            foreach (var group in Config.EffectiveInstanceGroups())
             {
-                if (group.Kind != InstanceKind.Gpu)
+                if (group.Kind != ModelInstanceGroup.Types.Kind.Gpu)
                 {
                     perVersion += group.Count;
                 }

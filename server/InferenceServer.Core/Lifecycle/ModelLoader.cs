@@ -37,9 +37,9 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
     /// As <see cref="Plan(ModelDirectory)"/>, with <paramref name="configOverride"/> (the repository
     /// API's <c>config</c> parameter) used instead of the folder's config.pbtxt when given.
     /// </summary>
-    public ModelLoadPlan Plan(ModelDirectory directory, ModelConfig? configOverride)
+    public ModelLoadPlan Plan(ModelDirectory directory, ModelConfigReadResult? configOverride)
     {
-        ModelConfig? read = null;
+        ModelConfigReadResult? read = null;
         ModelConfig config;
         IModelBackend backend;
         try
@@ -50,7 +50,7 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
                 // Triton refuses unknown fields outright; strict mode does too, instead of warning.
                 return ModelLoadPlan.Failed(directory, ModelConfigWarning.UnknownFieldsError(read.UnknownFields, "unknown fields are errors with --strict-model-config"));
             }
-            config = CheckConfig(directory, read);
+            config = CheckConfig(directory, read.Config);
             backend = ChooseBackend(config, directory);
         }
         catch (ModelLoadException e)
@@ -64,21 +64,23 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
             var reason = directory.Versions.Count == 0
                 ? $"model folder '{directory.Name}' has no numeric version folders"
                 : $"no version folder ({string.Join(", ", directory.Versions.Keys)}) matches the version_policy";
-            return ModelLoadPlan.Failed(directory, ModelConfigWarning.AppendUnknownFields(reason, config.UnknownFields));
+            return ModelLoadPlan.Failed(directory, ModelConfigWarning.AppendUnknownFields(reason, read.UnknownFields));
         }
-        return new ModelLoadPlan(directory, config, backend, selected, "");
+        return new ModelLoadPlan(directory, config, backend, selected, "") { UnknownFields = read.UnknownFields };
     }
 
-    private ModelConfig ReadConfig(ModelDirectory directory)
+    private ModelConfigReadResult ReadConfig(ModelDirectory directory)
     {
-        ModelConfig config;
+        ModelConfigReadResult config;
         if (directory.ConfigPath is null)
         {
             if (options.StrictModelConfig)
             {
                 throw new ModelLoadException($"'{directory.Name}' has no {ModelRepositoryScanner.ConfigFileName} and --strict-model-config is set");
             }
-            config = new ModelConfig { Name = directory.Name };
+            var empty = new ModelConfig { Name = directory.Name };
+            ModelConfigDefaults.Apply(empty);
+            config = new ModelConfigReadResult { Config = empty };
         }
         else
         {
@@ -89,7 +91,7 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
                 {
                     LogConfigWarning(directory.Name, warning.ToString());
                 }
-                config = result.Config;
+                config = result;
             }
             catch (ModelConfigException e)
             {
@@ -103,20 +105,20 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
         return config;
     }
 
-    private ModelConfig CheckConfig(ModelDirectory directory, ModelConfig config)
+    private ModelConfig CheckConfig(ModelDirectory directory, ModelConfig read)
     {
-        if (config.Name.Length == 0)
+        if (read.Name.Length > 0 && read.Name != directory.Name)
         {
-            config = config with { Name = directory.Name };
+            throw new ModelLoadException($"config name '{read.Name}' does not match the model folder name '{directory.Name}'");
         }
-        else if (config.Name != directory.Name)
+        if (options.StrictModelConfig && (read.Input.Count == 0 || read.Output.Count == 0))
         {
-            throw new ModelLoadException($"config name '{config.Name}' does not match the model folder name '{directory.Name}'");
+            throw new ModelLoadException($"config.pbtxt of '{directory.Name}' lists no {(read.Input.Count == 0 ? "inputs" : "outputs")} and --strict-model-config is set");
         }
-        if (options.StrictModelConfig && (config.Inputs.Count == 0 || config.Outputs.Count == 0))
-        {
-            throw new ModelLoadException($"config.pbtxt of '{directory.Name}' lists no {(config.Inputs.Count == 0 ? "inputs" : "outputs")} and --strict-model-config is set");
-        }
+        // What was read stays as read; the model's name, and its groups' names derived from it, go into a copy.
+        var config = read.Clone();
+        config.Name = directory.Name;
+        ModelConfigDefaults.NameInstanceGroups(config);
         return config;
     }
 
@@ -171,13 +173,12 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
     /// <summary>The config as read, spelled canonically without instance counts: two configs with equal keys differ at most in those counts.</summary>
     internal static string ConfigKey(ModelConfig config)
     {
-        var normalized = config with { InstanceGroups = config.InstanceGroups.Select(g => g with { Count = 0 }).ToArray() };
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-        using (var writer = new System.Text.Json.Utf8JsonWriter(buffer))
+        var normalized = config.Clone();
+        foreach (var group in normalized.InstanceGroup)
         {
-            ModelConfigJsonWriter.Write(writer, normalized);
+            group.Count = 0;
         }
-        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+        return ModelConfigJson.Format(normalized);
     }
 
     private ModelVersion LoadVersion(ModelLoadPlan loadPlan, long number, int intraOpThreads, string? filesSignature, IDisposable? owned)
@@ -191,7 +192,7 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
         var modelPath = Path.Combine(versionPath, fileName);
         if (!File.Exists(modelPath))
         {
-            return Failed(directory, number, $"model file '{modelPath}' not found", config);
+            return Failed(directory, number, $"model file '{modelPath}' not found", config, loadPlan.UnknownFields);
         }
 
         var groups = VersionInstances.Effective(config);
@@ -210,7 +211,7 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
             if (mismatch is not null)
             {
                 DisposeAll(instances);
-                return Failed(directory, number, mismatch, completed);
+                return Failed(directory, number, mismatch, completed, loadPlan.UnknownFields);
             }
             var firstPlaced = false;
             foreach (var group in groups)
@@ -242,7 +243,7 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
             if (completed.ModelWarmup.Count > 0)
             {
                 var warmupStarted = System.Diagnostics.Stopwatch.GetTimestamp();
-                using var warmup = ModelWarmup.Prepare(completed, directory.Path);
+                using var warmup = WarmupRequests.Prepare(completed, directory.Path);
                 foreach (var instance in instances)
                 {
                     warmupExecutions += warmup.Run(instance);
@@ -255,25 +256,25 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
             var scheduler = CreateScheduler(directory.Name, completed, instances, statistics);
             var loadDuration = System.Diagnostics.Stopwatch.GetElapsedTime(startedAt);
             statistics.VersionLoaded(loadDuration);
-            LogVersionLoaded(directory.Name, number, backend.Name, instances.Count, Describe(completed.Inputs, completed), Describe(completed.Outputs, completed),
+            LogVersionLoaded(directory.Name, number, backend.Name, instances.Count, Describe(completed.Input, completed), Describe(completed.Output, completed),
                 loadDuration.TotalMilliseconds);
             return ModelVersion.Loaded(directory.Name, number, completed, scheduler, statistics, ConfigKey(config), filesSignature,
-                new VersionInstances(backend, modelPath, parameters, config.Optimization?.GraphLevel, groups, byGroup), owned, warmupExecutions);
+                new VersionInstances(backend, modelPath, parameters, config.Optimization?.Graph?.Level, groups, byGroup), owned, warmupExecutions);
         }
         catch (BackendException e)
         {
             DisposeAll(instances);
-            return Failed(directory, number, $"failed to {stage} '{modelPath}': {e.Message}", config);
+            return Failed(directory, number, $"failed to {stage} '{modelPath}': {e.Message}", config, loadPlan.UnknownFields);
         }
         catch (ModelLoadException e)
         {
             DisposeAll(instances);
-            return Failed(directory, number, e.Message, config);
+            return Failed(directory, number, e.Message, config, loadPlan.UnknownFields);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException)
         {
             DisposeAll(instances);
-            return Failed(directory, number, $"failed to {stage} '{modelPath}': {e.Message}", config);
+            return Failed(directory, number, $"failed to {stage} '{modelPath}': {e.Message}", config, loadPlan.UnknownFields);
         }
     }
 
@@ -287,34 +288,31 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
 
     private static IReadOnlyDictionary<string, string> InstanceParameters(ModelConfig config, int intraOpThreads)
     {
-        var parameters = config.Parameters;
-        if (!parameters.ContainsKey(IntraOpThreadCount))
-        {
-            parameters = new Dictionary<string, string>(parameters) { [IntraOpThreadCount] = intraOpThreads.ToString(CultureInfo.InvariantCulture) };
-        }
+        var parameters = config.StringParameters();
+        parameters.TryAdd(IntraOpThreadCount, intraOpThreads.ToString(CultureInfo.InvariantCulture));
         return parameters;
     }
 
-    private static InstanceOptions Options(ModelConfig config, InstanceGroupConfig group, string modelPath, IReadOnlyDictionary<string, string> parameters,
+    private static InstanceOptions Options(ModelConfig config, ModelInstanceGroup group, string modelPath, IReadOnlyDictionary<string, string> parameters,
         IModelBackend backend) =>
-        new(modelPath, group.Kind, Devices(group, backend)[0], parameters)
+        new(modelPath, group.Kind.ToInstanceKind(), Devices(group, backend)[0], parameters)
         {
-            GraphOptimizationLevel = config.Optimization?.GraphLevel,
-            GpuExecutionAccelerators = config.Optimization?.GpuExecutionAccelerators ?? [],
+            GraphOptimizationLevel = config.Optimization?.Graph?.Level,
+            GpuExecutionAccelerators = config.Optimization?.ExecutionAccelerators?.GpuExecutionAccelerator ?? [],
         };
 
     // As in Triton: a KIND_GPU group places its count on each listed GPU, or on every GPU the backend
     // sees when none is listed. Device 0 when it sees none, so the backend reports why it cannot run there.
-    private static IReadOnlyList<int> Devices(InstanceGroupConfig group, IModelBackend backend) =>
-        group.Kind != InstanceKind.Gpu ? [0]
+    private static IReadOnlyList<int> Devices(ModelInstanceGroup group, IModelBackend backend) =>
+        group.Kind != ModelInstanceGroup.Types.Kind.Gpu ? [0]
         : group.Gpus.Count > 0 ? group.Gpus
         : backend.GpuDevices.Count > 0 ? backend.GpuDevices
         : [0];
 
-    private ModelVersion Failed(ModelDirectory directory, long number, string reason, ModelConfig? config)
+    private ModelVersion Failed(ModelDirectory directory, long number, string reason, ModelConfig? config, IReadOnlyList<ModelConfigWarning> unknownFields)
     {
         // A misspelt field is the likeliest cause of a failure it precedes: the reason names what was ignored.
-        reason = ModelConfigWarning.AppendUnknownFields(Relative(directory, reason), config?.UnknownFields ?? []);
+        reason = ModelConfigWarning.AppendUnknownFields(Relative(directory, reason), unknownFields);
         LogVersionFailed(directory.Name, number, reason);
         return ModelVersion.Failed(directory.Name, number, reason, config);
     }
@@ -333,8 +331,8 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
         }
     }
 
-    private static string Describe(IReadOnlyList<TensorConfig> tensors, ModelConfig config) =>
-        string.Join(", ", tensors.Select(t => $"{t.Name} {t.DataType.ProtocolName()} {ShapeMath.Format(Inference.RequestValidator.ExpectedShape(config, t))}"));
+    private static string Describe(IReadOnlyList<IModelTensor> tensors, ModelConfig config) =>
+        string.Join(", ", tensors.Select(t => $"{t.Name} {t.ElementType().ProtocolName()} {ShapeMath.Format(Inference.RequestValidator.ExpectedShape(config, t))}"));
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Loaded model '{Model}' version {Version} on {Backend} with {Instances} instance(s) in {Milliseconds:F0} ms; inputs: {Inputs}; outputs: {Outputs}")]
     private partial void LogVersionLoaded(string model, long version, string backend, int instances, string inputs, string outputs, double milliseconds);

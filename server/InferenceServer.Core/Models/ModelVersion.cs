@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Google.Protobuf.Collections;
 using InferenceServer.Core.Backends;
 using InferenceServer.Core.Inference;
 using InferenceServer.Core.Monitoring;
@@ -46,7 +47,7 @@ internal sealed class ModelVersion : IAsyncDisposable
         Statistics = statistics;
         if (config is not null)
         {
-            _allOutputNames = config.Outputs.Select(o => o.Name).ToArray();
+            _allOutputNames = config.Output.Select(o => o.Name).ToArray();
         }
     }
 
@@ -206,7 +207,7 @@ internal sealed class ModelVersion : IAsyncDisposable
         for (var i = 0; i < request.Inputs.Count; i++)
         {
             var input = request.Inputs[i];
-            var reshape = FindReshape(config.Inputs, input.Name);
+            var reshape = FindReshape(config.Input, input.Name);
             if (reshape is not null)
             {
                 request.Inputs[i] = input.Rename(input.Name, WithBatch(config, input.Shape, reshape));
@@ -219,8 +220,9 @@ internal sealed class ModelVersion : IAsyncDisposable
         for (var i = 0; i < outputs.Length; i++)
         {
             var output = outputs[i];
-            foreach (var expected in config.Outputs)
+            for (var j = 0; j < config.Output.Count; j++)
             {
+                var expected = config.Output[j];
                 if (expected.Name == output.Name && expected.Reshape is not null)
                 {
                     outputs[i] = output.Rename(output.Name, ResolveDims(WithBatch(config, output.Shape, expected.Dims), output.ElementCount));
@@ -229,8 +231,17 @@ internal sealed class ModelVersion : IAsyncDisposable
         }
     }
 
-    private static long[] WithBatch(ModelConfig config, long[] actualShape, long[] dims) =>
-        config.MaxBatchSize > 0 ? [actualShape[0], .. dims] : (long[])dims.Clone();
+    private static long[] WithBatch(ModelConfig config, long[] actualShape, RepeatedField<long> dims)
+    {
+        var batch = config.MaxBatchSize > 0 ? 1 : 0;
+        var shape = new long[batch + dims.Count];
+        if (batch > 0)
+        {
+            shape[0] = actualShape[0];
+        }
+        dims.CopyTo(shape, batch);
+        return shape;
+    }
 
     // A config dim of -1 in a reshaped output takes whatever the element count leaves for it.
     private static long[] ResolveDims(long[] shape, long elementCount)
@@ -251,13 +262,13 @@ internal sealed class ModelVersion : IAsyncDisposable
         return shape;
     }
 
-    private static long[]? FindReshape(IReadOnlyList<TensorConfig> tensors, string name)
+    private static RepeatedField<long>? FindReshape(RepeatedField<ModelInput> tensors, string name)
     {
-        foreach (var tensor in tensors)
+        for (var i = 0; i < tensors.Count; i++)
         {
-            if (tensor.Name == name)
+            if (tensors[i].Name == name)
             {
-                return tensor.Reshape;
+                return tensors[i].Reshape?.Shape;
             }
         }
         return null;
@@ -269,7 +280,7 @@ internal sealed class ModelVersion : IAsyncDisposable
     /// up before they take work; a removed instance finishes what it runs, then is released. False
     /// when the change cannot be made in place (the caller reloads instead).
     /// </summary>
-    internal async Task<bool> ResizeAsync(IReadOnlyList<InstanceGroupConfig> groups, string modelFolder, CancellationToken cancellationToken)
+    internal async Task<bool> ResizeAsync(IReadOnlyList<ModelInstanceGroup> groups, string modelFolder, CancellationToken cancellationToken)
     {
         var instances = Instances;
         if (instances is null || _scheduler is null || !instances.CanResizeTo(groups) || !TryEnter())
@@ -313,9 +324,15 @@ internal sealed class ModelVersion : IAsyncDisposable
             }
             instances.Resized(groups);
             var config = _config!;
-            if (config.InstanceGroups.Count == groups.Count)
+            if (config.InstanceGroup.Count == groups.Count)
             {
-                _config = config with { InstanceGroups = config.InstanceGroups.Select((c, i) => c with { Count = groups[i].Count }).ToArray() };
+                // A published config is never changed: the new counts go into a copy.
+                var resized = config.Clone();
+                for (var i = 0; i < groups.Count; i++)
+                {
+                    resized.InstanceGroup[i].Count = groups[i].Count;
+                }
+                _config = resized;
             }
             return true;
         }
@@ -330,7 +347,7 @@ internal sealed class ModelVersion : IAsyncDisposable
         var created = new List<IModelInstance>(count);
         try
         {
-            using var warmup = ModelWarmup.Prepare(_config!, modelFolder);
+            using var warmup = WarmupRequests.Prepare(_config!, modelFolder);
             for (var i = 0; i < count; i++)
             {
                 var instance = instances.Create(group);

@@ -17,7 +17,7 @@ internal sealed class VersionInstances
     private readonly List<List<IModelInstance>> _byGroup;
 
     public VersionInstances(IModelBackend backend, string modelPath, IReadOnlyDictionary<string, string> parameters, int? graphLevel,
-        IReadOnlyList<InstanceGroupConfig> groups, List<List<IModelInstance>> byGroup)
+        IReadOnlyList<ModelInstanceGroup> groups, List<List<IModelInstance>> byGroup)
     {
         _backend = backend;
         _modelPath = modelPath;
@@ -28,7 +28,7 @@ internal sealed class VersionInstances
     }
 
     /// <summary>The groups as the config gives them (one default group when it gives none).</summary>
-    public IReadOnlyList<InstanceGroupConfig> Groups { get; private set; }
+    public IReadOnlyList<ModelInstanceGroup> Groups { get; private set; }
 
     /// <summary>Where new instances' model file lives.</summary>
     public string ModelPath => _modelPath;
@@ -50,15 +50,14 @@ internal sealed class VersionInstances
     }
 
     /// <summary>The groups a config gives, or the one default group when it gives none.</summary>
-    public static IReadOnlyList<InstanceGroupConfig> Effective(ModelConfig config) =>
-        config.InstanceGroups.Count > 0 ? config.InstanceGroups : [new InstanceGroupConfig()];
+    public static IReadOnlyList<ModelInstanceGroup> Effective(ModelConfig config) => config.EffectiveInstanceGroups();
 
     /// <summary>
     /// True when <paramref name="groups"/> differ from the current ones only in CPU groups' counts:
     /// then the change is made by adding or removing instances. GPU groups place instances per device
     /// and are reloaded instead.
     /// </summary>
-    public bool CanResizeTo(IReadOnlyList<InstanceGroupConfig> groups)
+    public bool CanResizeTo(IReadOnlyList<ModelInstanceGroup> groups)
     {
         if (groups.Count != Groups.Count)
         {
@@ -68,7 +67,7 @@ internal sealed class VersionInstances
         {
             var (now, next) = (Groups[i], groups[i]);
             if (now.Name != next.Name || now.Kind != next.Kind || !now.Gpus.SequenceEqual(next.Gpus)
-                || (now.Count != next.Count && now.Kind == InstanceKind.Gpu) || next.Count < 1)
+                || (now.Count != next.Count && now.Kind == ModelInstanceGroup.Types.Kind.Gpu) || next.Count < 1)
             {
                 return false;
             }
@@ -78,7 +77,7 @@ internal sealed class VersionInstances
 
     /// <summary>Creates one instance of group <paramref name="group"/> (not yet counted in it).</summary>
     public IModelInstance Create(int group) =>
-        _backend.CreateInstance(new InstanceOptions(_modelPath, Groups[group].Kind, 0, _parameters) { GraphOptimizationLevel = _graphLevel });
+        _backend.CreateInstance(new InstanceOptions(_modelPath, Groups[group].Kind.ToInstanceKind(), 0, _parameters) { GraphOptimizationLevel = _graphLevel });
 
     public IReadOnlyList<IModelInstance> InGroup(int group) => _byGroup[group];
 
@@ -87,5 +86,5 @@ internal sealed class VersionInstances
     public void Removed(int group, IModelInstance instance) => _byGroup[group].Remove(instance);
 
     /// <summary>Records the new group list once a resize is done.</summary>
-    public void Resized(IReadOnlyList<InstanceGroupConfig> groups) => Groups = groups;
+    public void Resized(IReadOnlyList<ModelInstanceGroup> groups) => Groups = groups;
 }

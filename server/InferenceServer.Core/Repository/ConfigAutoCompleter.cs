@@ -10,50 +10,56 @@ namespace InferenceServer.Core.Repository;
 public static class ConfigAutoCompleter
 {
     /// <summary>
-    /// Returns <paramref name="config"/> with what it omits taken from <paramref name="signature"/>.
+    /// Returns a copy of <paramref name="config"/> with what it omits taken from <paramref name="signature"/>.
     /// <paramref name="defaultMaxBatchSize"/> is used when the config names no tensors at all
     /// (so says nothing about batching) and the model can batch.
     /// </summary>
     public static ModelConfig Complete(ModelConfig config, ModelSignature signature, IModelBackend backend, int defaultMaxBatchSize)
     {
-        var completed = config;
-        if (completed.Platform.Length == 0 && completed.Backend.Length == 0)
+        var completed = config.Clone();
+        if (completed.Platform.Length == 0)
         {
-            completed = completed with { Platform = backend.Platform, Backend = backend.Name };
+            completed.Platform = backend.Platform;
         }
-        else if (completed.Backend.Length == 0)
+        if (completed.Backend.Length == 0)
         {
-            completed = completed with { Backend = backend.Name };
-        }
-        else if (completed.Platform.Length == 0)
-        {
-            completed = completed with { Platform = backend.Platform };
+            completed.Backend = backend.Name;
         }
 
-        var saysNothingAboutTensors = config.Inputs.Count == 0 && config.Outputs.Count == 0;
+        var saysNothingAboutTensors = config.Input.Count == 0 && config.Output.Count == 0;
         if (saysNothingAboutTensors && config.MaxBatchSize == 0 && CanBatch(signature))
         {
             // Triton pairs the default batch size with the dynamic batcher, so an auto-completed
             // model batches concurrent requests out of the box.
-            completed = completed with
+            completed.MaxBatchSize = defaultMaxBatchSize;
+            if (completed.SchedulingChoiceCase == ModelConfig.SchedulingChoiceOneofCase.None)
             {
-                MaxBatchSize = defaultMaxBatchSize,
-                DynamicBatching = completed.DynamicBatching ?? new DynamicBatchingConfig(),
-            };
+                completed.DynamicBatching = new ModelDynamicBatching();
+            }
         }
 
         var batching = completed.MaxBatchSize > 0;
-        if (completed.Inputs.Count == 0)
+        if (completed.Input.Count == 0)
         {
-            completed = completed with { Inputs = FromSignature(signature.Inputs, batching) };
+            foreach (var tensor in signature.Inputs)
+            {
+                var input = new ModelInput { Name = tensor.Name, DataType = tensor.DataType.ToConfigType() };
+                input.Dims.Add(Dims(tensor, batching));
+                completed.Input.Add(input);
+            }
         }
-        if (completed.Outputs.Count == 0)
+        if (completed.Output.Count == 0)
         {
-            completed = completed with { Outputs = FromSignature(signature.Outputs, batching) };
+            foreach (var tensor in signature.Outputs)
+            {
+                var output = new ModelOutput { Name = tensor.Name, DataType = tensor.DataType.ToConfigType() };
+                output.Dims.Add(Dims(tensor, batching));
+                completed.Output.Add(output);
+            }
         }
-        if (completed.InstanceGroups.Count == 0)
+        if (completed.InstanceGroup.Count == 0)
         {
-            completed = completed with { InstanceGroups = [new InstanceGroupConfig { Name = config.Name, Count = 1, Kind = InstanceKind.Cpu }] };
+            completed.InstanceGroup.Add(new ModelInstanceGroup { Name = config.Name, Count = 1, Kind = ModelInstanceGroup.Types.Kind.Cpu });
         }
         return completed;
     }
@@ -75,12 +81,7 @@ public static class ConfigAutoCompleter
         return true;
     }
 
-    private static TensorConfig[] FromSignature(IReadOnlyList<TensorInfo> tensors, bool batching) =>
-        tensors.Select(t => new TensorConfig
-        {
-            Name = t.Name,
-            DataType = t.DataType,
-            // A scalar has no batch dimension to drop; the validator then explains why it cannot batch.
-            Dims = batching && t.Shape.Length > 0 ? t.Shape[1..] : t.Shape,
-        }).ToArray();
+    // A scalar has no batch dimension to drop; the validator then explains why it cannot batch.
+    private static long[] Dims(TensorInfo tensor, bool batching) =>
+        batching && tensor.Shape.Length > 0 ? tensor.Shape[1..] : tensor.Shape;
 }

@@ -13,12 +13,12 @@ public static class ConfigSignatureValidator
     /// <summary>Returns null when they agree, else the first contradiction as a sentence.</summary>
     public static string? FindMismatch(ModelConfig config, ModelSignature signature)
     {
-        return Check(config, config.Inputs, signature.Inputs, "input")
-            ?? Check(config, config.Outputs, signature.Outputs, "output")
+        return Check(config, config.Input, signature.Inputs, "input")
+            ?? Check(config, config.Output, signature.Outputs, "output")
             ?? MissingInput(config, signature);
     }
 
-    private static string? Check(ModelConfig config, IReadOnlyList<TensorConfig> configured, IReadOnlyList<TensorInfo> actual, string kind)
+    private static string? Check(ModelConfig config, IReadOnlyList<IModelTensor> configured, IReadOnlyList<TensorInfo> actual, string kind)
     {
         foreach (var tensor in configured)
         {
@@ -27,12 +27,12 @@ public static class ConfigSignatureValidator
             {
                 return $"config {kind} '{tensor.Name}' is not an {kind} of the model; the model's {kind}s are: {string.Join(", ", actual.Select(a => a.Name))}";
             }
-            if (info.DataType != tensor.DataType)
+            if (info.DataType != tensor.ElementType())
             {
-                return $"config {kind} '{tensor.Name}' has data_type {tensor.DataType.ConfigName()} but the model's is {info.DataType.ConfigName()}";
+                return $"config {kind} '{tensor.Name}' has data_type {tensor.ElementType().ConfigName()} but the model's is {info.DataType.ConfigName()}";
             }
 
-            long[] modelView = tensor.Reshape ?? tensor.Dims;
+            long[] modelView = [.. tensor.Reshape?.Shape ?? tensor.Dims];
             long[] configShape = config.MaxBatchSize > 0 ? [-1, .. modelView] : modelView;
             if (config.MaxBatchSize > 0 && (info.Shape.Length == 0 || info.Shape[0] != -1))
             {
@@ -53,7 +53,7 @@ public static class ConfigSignatureValidator
     {
         foreach (var input in signature.Inputs)
         {
-            if (!config.Inputs.Any(i => i.Name == input.Name))
+            if (!config.Input.Any(i => i.Name == input.Name))
             {
                 return $"model input '{input.Name}' ({input.DataType.ConfigName()} {ShapeMath.Format(input.Shape)}) is missing from the config";
             }

@@ -1,3 +1,5 @@
+using Google.Protobuf.Reflection;
+
 namespace InferenceServer.Core.Repository;
 
 /// <summary>
@@ -7,6 +9,18 @@ namespace InferenceServer.Core.Repository;
 /// </summary>
 internal static class FieldNameSuggester
 {
+    /// <summary>The field of <paramref name="message"/> closest to <paramref name="unknown"/>, or null when none is close enough.</summary>
+    public static string? Closest(string unknown, MessageDescriptor message)
+    {
+        var fields = message.Fields.InDeclarationOrder();
+        var known = new string[fields.Count];
+        for (var i = 0; i < known.Length; i++)
+        {
+            known[i] = fields[i].Name;
+        }
+        return Closest(unknown, known);
+    }
+
     /// <summary>The closest of <paramref name="known"/> to <paramref name="unknown"/>, or null when none is close enough.</summary>
     public static string? Closest(string unknown, IReadOnlyList<string> known)
     {

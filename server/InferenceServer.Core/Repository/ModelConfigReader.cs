@@ -9,7 +9,8 @@ public static class ModelConfigReader
     /// <param name="text">The file's contents.</param>
     /// <param name="fileName">Used only in messages, e.g. <c>simple/config.pbtxt</c>.</param>
     /// <exception cref="ModelConfigException">
-    /// Syntax error, wrong value type, failed validation, or a feature this server does not implement.
+    /// Syntax error, wrong value type, failed validation, or a feature this server does not implement. The message
+    /// ends with the unknown fields ignored before the failure, since a misspelt field is its likeliest cause.
     /// </exception>
     public static ModelConfigReadResult Parse(string text, string fileName = "config.pbtxt")
     {
@@ -24,9 +25,17 @@ public static class ModelConfigReader
         {
             throw new ModelConfigException(e.FileName, e.Line, e.Column, fieldPath: null, e.Reason, e);
         }
-        var reader = new ModelConfigTreeReader(fileName);
-        var config = reader.Read(root);
-        return new ModelConfigReadResult { Config = config, Warnings = reader.Warnings };
+        var reader = new ConfigTextReader(fileName);
+        var config = new ModelConfig();
+        try
+        {
+            reader.Read(config, root);
+        }
+        catch (ModelConfigException e)
+        {
+            throw e.WithUnknownFields(reader.Warnings);
+        }
+        return ModelConfigReadResult.Validate(config, fileName, reader.Positions, reader.Warnings);
     }
 
     /// <summary>

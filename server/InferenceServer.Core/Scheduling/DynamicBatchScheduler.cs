@@ -65,7 +65,7 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
     public DynamicBatchScheduler(
         string modelName,
         int maxBatchSize,
-        DynamicBatchingConfig config,
+        ModelDynamicBatching config,
         IReadOnlyList<IModelInstance> instances,
         TimeProvider timeProvider,
         ISchedulerObserver observer)
@@ -77,11 +77,11 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
         _time = timeProvider;
         _observer = observer;
         _preserveOrdering = config.PreserveOrdering;
-        _delayTicks = ToTicks(config.MaxQueueDelayMicroseconds, timeProvider.TimestampFrequency);
+        _delayTicks = ToTicks((long)config.MaxQueueDelayMicroseconds, timeProvider.TimestampFrequency);
         _scanLimit = Math.Max(64, 4 * maxBatchSize);
 
         _preferred = new bool[maxBatchSize + 1];
-        foreach (var size in config.PreferredBatchSizes)
+        foreach (var size in config.PreferredBatchSize)
         {
             // A preferred size above max_batch_size can never be formed; Triton rejects such configs.
             if (size >= 1 && size <= maxBatchSize)
@@ -90,12 +90,12 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
             }
         }
 
-        var levelCount = Math.Max(config.PriorityLevels, 1);
-        _defaultLevel = config.PriorityLevels > 0 ? Math.Clamp(config.DefaultPriorityLevel, 1, levelCount) : 1;
+        var levelCount = Math.Max((int)config.PriorityLevels, 1);
+        _defaultLevel = config.PriorityLevels > 0 ? (int)Math.Clamp(config.DefaultPriorityLevel, 1, (ulong)levelCount) : 1;
         _levels = new PriorityLevel[levelCount];
         for (var i = 0; i < levelCount; i++)
         {
-            var policy = config.PriorityQueuePolicy.TryGetValue(i + 1, out var specific) ? specific : config.DefaultQueuePolicy;
+            var policy = config.PriorityQueuePolicy.TryGetValue((ulong)(i + 1), out var specific) ? specific : config.DefaultQueuePolicy ?? new ModelQueuePolicy();
             _levels[i] = new PriorityLevel(i + 1, policy);
         }
 
@@ -410,7 +410,7 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
                 if (request.Deadline <= now)
                 {
                     level.Ready.Remove(request);
-                    if (level.TimeoutAction == TimeoutAction.Reject)
+                    if (level.TimeoutAction == ModelQueuePolicy.Types.TimeoutAction.Reject)
                     {
                         request.State = RequestState.Finished;
                         _pending--;

@@ -6,7 +6,7 @@ namespace InferenceServer.Core.Scheduling;
 /// One priority level's queue and its <c>ModelQueuePolicy</c>. Requests whose timeout expired under
 /// timeout_action DELAY move to <see cref="Delayed"/>, which is served only after <see cref="Ready"/>.
 /// </summary>
-internal sealed class PriorityLevel(int level, QueuePolicyConfig policy)
+internal sealed class PriorityLevel(int level, ModelQueuePolicy policy)
 {
     /// <summary>The 1-based level (1 is the highest priority).</summary>
     public int Level { get; } = level;
@@ -17,9 +17,9 @@ internal sealed class PriorityLevel(int level, QueuePolicyConfig policy)
 
     public int Count => Ready.Count + Delayed.Count;
 
-    public int MaxQueueSize { get; } = policy.MaxQueueSize;
+    public int MaxQueueSize { get; } = (int)policy.MaxQueueSize;
 
-    public TimeoutAction TimeoutAction { get; } = policy.TimeoutAction;
+    public ModelQueuePolicy.Types.TimeoutAction TimeoutAction { get; } = policy.TimeoutAction;
 
     /// <summary>
     /// The queue timeout of a request in µs (0: none). Triton lets a request shorten the default
@@ -28,7 +28,7 @@ internal sealed class PriorityLevel(int level, QueuePolicyConfig policy)
     /// </summary>
     public long TimeoutMicroseconds(long requested)
     {
-        var fallback = policy.DefaultTimeoutMicroseconds;
+        var fallback = (long)policy.DefaultTimeoutMicroseconds;
         if (policy.AllowTimeoutOverride && requested > 0 && (fallback <= 0 || requested < fallback))
         {
             return requested;

@@ -95,13 +95,13 @@ internal sealed class InferenceGrpcService(InferenceFrontDoor door, TimeProvider
         var config = target.Config;
         var response = new ModelMetadataResponse { Name = target.Name, Platform = config.Platform };
         response.Versions.AddRange(target.Route.ReadyVersions);
-        AddTensors(response.Inputs, config, config.Inputs);
-        AddTensors(response.Outputs, config, config.Outputs);
+        AddTensors(response.Inputs, config, config.Input);
+        AddTensors(response.Outputs, config, config.Output);
         return response;
     }
 
     public ModelConfigResponse ModelConfig(ModelConfigRequest request, ServerCallContext context) =>
-        new() { Config = ModelConfigMessages.ToMessage(door.ModelConfig(request.Name, request.Version, Routing(context, null))) };
+        new() { Config = door.ModelConfig(request.Name, request.Version, Routing(context, null)) };
 
     public ModelStatisticsResponse ModelStatistics(ModelStatisticsRequest request)
     {
@@ -171,11 +171,11 @@ internal sealed class InferenceGrpcService(InferenceFrontDoor door, TimeProvider
         return new RepositoryModelUnloadResponse();
     }
 
-    private static void AddTensors(RepeatedField<TensorMetadata> target, Core.Repository.ModelConfig config, IReadOnlyList<TensorConfig> tensors)
+    private static void AddTensors(RepeatedField<TensorMetadata> target, Core.Repository.ModelConfig config, IReadOnlyList<IModelTensor> tensors)
     {
         foreach (var tensor in tensors)
         {
-            var metadata = new TensorMetadata { Name = tensor.Name, Datatype = Core.Tensors.DataTypes.ProtocolName(tensor.DataType) };
+            var metadata = new TensorMetadata { Name = tensor.Name, Datatype = Core.Tensors.DataTypes.ProtocolName(tensor.ElementType()) };
             metadata.Shape.AddRange(RequestValidator.ExpectedShape(config, tensor));
             target.Add(metadata);
         }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using InferenceServer.Core.Inference;
 using InferenceServer.Core.Repository;
 using InferenceServer.Core.Tensors;
+using DataType = InferenceServer.Core.Tensors.DataType;
 
 namespace InferenceServer.Protocols.Http;
 
@@ -50,11 +51,12 @@ internal static class InferRequestDecoder
     /// </summary>
     public static InferenceRequest DecodeRaw(string model, string? version, ModelConfig config, ReadOnlySpan<byte> body)
     {
-        if (config.Inputs.Count != 1)
+        if (config.Input.Count != 1)
         {
-            throw InferenceException.Invalid($"a raw binary request (Inference-Header-Content-Length: 0) needs a model with exactly one input; '{model}' has {config.Inputs.Count}");
+            throw InferenceException.Invalid($"a raw binary request (Inference-Header-Content-Length: 0) needs a model with exactly one input; '{model}' has {config.Input.Count}");
         }
-        var input = config.Inputs[0];
+        var input = config.Input[0];
+        var type = input.ElementType();
         var shape = RequestValidator.ExpectedShape(config, input).ToArray();
         var variable = -1;
         for (var i = 0; i < shape.Length; i++)
@@ -63,14 +65,14 @@ internal static class InferRequestDecoder
             {
                 continue;
             }
-            if (variable >= 0 && input.DataType != DataType.Bytes)
+            if (variable >= 0 && type != DataType.Bytes)
             {
                 throw InferenceException.Invalid($"a raw binary request cannot give input '{input.Name}' of shape {ShapeMath.Format(shape)} more than one variable dimension; send a JSON header");
             }
             variable = i;
         }
 
-        if (input.DataType == DataType.Bytes)
+        if (type == DataType.Bytes)
         {
             // The body is one BYTES element; every variable dimension is 1.
             for (var i = 0; i < shape.Length; i++)
@@ -82,7 +84,7 @@ internal static class InferRequestDecoder
             return WithInput(model, version, tensor);
         }
 
-        long known = input.DataType.ElementSize();
+        long known = type.ElementSize();
         foreach (var dim in shape)
         {
             known *= dim == -1 ? 1 : dim;
@@ -91,11 +93,11 @@ internal static class InferRequestDecoder
         {
             if (known == 0 || body.Length % known != 0)
             {
-                throw InferenceException.Invalid($"a raw binary body of {body.Length} bytes is not a whole number of {input.DataType.ProtocolName()} {ShapeMath.Format(shape)} items for input '{input.Name}'");
+                throw InferenceException.Invalid($"a raw binary body of {body.Length} bytes is not a whole number of {type.ProtocolName()} {ShapeMath.Format(shape)} items for input '{input.Name}'");
             }
             shape[variable] = body.Length / known;
         }
-        return WithInput(model, version, Tensor.Copy(input.Name, input.DataType, shape, body));
+        return WithInput(model, version, Tensor.Copy(input.Name, type, shape, body));
     }
 
     private static InferenceRequest WithInput(string model, string? version, Tensor tensor)

@@ -53,19 +53,19 @@ internal static class MetadataJson
         }
         writer.WriteEndArray();
         writer.WriteString("platform"u8, config.Platform);
-        WriteTensors(writer, "inputs"u8, config, config.Inputs);
-        WriteTensors(writer, "outputs"u8, config, config.Outputs);
+        WriteTensors(writer, "inputs"u8, config, config.Input);
+        WriteTensors(writer, "outputs"u8, config, config.Output);
         writer.WriteEndObject();
     }
 
-    private static void WriteTensors(Utf8JsonWriter writer, ReadOnlySpan<byte> property, ModelConfig config, IReadOnlyList<TensorConfig> tensors)
+    private static void WriteTensors(Utf8JsonWriter writer, ReadOnlySpan<byte> property, ModelConfig config, IReadOnlyList<IModelTensor> tensors)
     {
         writer.WriteStartArray(property);
         foreach (var tensor in tensors)
         {
             writer.WriteStartObject();
             writer.WriteString("name"u8, tensor.Name);
-            writer.WriteString("datatype"u8, tensor.DataType.ProtocolName());
+            writer.WriteString("datatype"u8, tensor.ElementType().ProtocolName());
             writer.WriteStartArray("shape"u8);
             foreach (var dim in RequestValidator.ExpectedShape(config, tensor))
             {

@@ -107,7 +107,7 @@ public static partial class V2Endpoints
     {
         var (model, version) = Route(context);
         var config = Door(context).ModelConfig(model, version, Routing(context, null));
-        return WriteJsonAsync(context, StatusCodes.Status200OK, writer => ModelConfigJsonWriter.Write(writer, config));
+        return WriteJsonAsync(context, StatusCodes.Status200OK, writer => ModelConfigJson.Write(writer, config));
     }
 
     private static Task ModelStatisticsAsync(HttpContext context)

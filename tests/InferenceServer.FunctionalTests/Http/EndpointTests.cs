@@ -73,6 +73,11 @@ public sealed class EndpointTests(ServerFixture server) : IClassFixture<ServerFi
         var input = body["input"]!.AsArray()[0]!;
         Assert.Equal("TYPE_INT32", input["data_type"]!.GetValue<string>());
         Assert.Equal([16L], input["dims"]!.AsArray().Select(d => d!.GetValue<long>()));
+        // Triton's defaults as it reports them: the latest version, unnamed groups named <model>_<index>.
+        Assert.Equal(1, body["version_policy"]!["latest"]!["num_versions"]!.GetValue<int>());
+        var group = body["instance_group"]!.AsArray()[0]!;
+        Assert.Equal(("simple_0", 1, "KIND_CPU"), (group["name"]!.GetValue<string>(), group["count"]!.GetValue<int>(), group["kind"]!.GetValue<string>()));
+        Assert.Equal("onnxruntime", body["backend"]!.GetValue<string>());
     }
 
     [Fact]

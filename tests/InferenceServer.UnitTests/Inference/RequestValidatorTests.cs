@@ -1,28 +1,18 @@
 using InferenceServer.Core.Inference;
 using InferenceServer.Core.Repository;
 using InferenceServer.Core.Tensors;
+using InferenceServer.UnitTests.Repository;
+using static InferenceServer.UnitTests.Repository.TestConfigs;
+using DataType = InferenceServer.Core.Tensors.DataType;
 
 namespace InferenceServer.UnitTests.Inference;
 
 public sealed class RequestValidatorTests
 {
     // "a" FP32 [-1, 3], "s" BYTES [1], optional "o" INT64 [2]; outputs "y", "z".
-    private static ModelConfig Config(int maxBatchSize) => new()
-    {
-        Name = "m",
-        MaxBatchSize = maxBatchSize,
-        Inputs =
-        [
-            new TensorConfig { Name = "a", DataType = DataType.Fp32, Dims = [-1, 3] },
-            new TensorConfig { Name = "s", DataType = DataType.Bytes, Dims = [1] },
-            new TensorConfig { Name = "o", DataType = DataType.Int64, Dims = [2], Optional = true },
-        ],
-        Outputs =
-        [
-            new TensorConfig { Name = "y", DataType = DataType.Fp32, Dims = [-1] },
-            new TensorConfig { Name = "z", DataType = DataType.Fp32, Dims = [-1] },
-        ],
-    };
+    private static ModelConfig Config(int maxBatchSize) => TestConfigs.Config("m", maxBatchSize,
+        [Input("a", DataType.Fp32, [-1, 3]), Input("s", DataType.Bytes, [1]), Input("o", DataType.Int64, [2], optional: true)],
+        [Output("y", DataType.Fp32, [-1]), Output("z", DataType.Fp32, [-1])]);
 
     private static long[] Batched(int maxBatchSize, long batch, params long[] dims) => maxBatchSize > 0 ? [batch, .. dims] : dims;
 
@@ -203,10 +193,9 @@ public sealed class RequestValidatorTests
     public void A_shape_whose_byte_size_overflows_does_not_pass_for_empty_data(int maxBatchSize)
     {
         // 2^61 INT64 elements are 2^64 bytes, which wraps to 0 in 64-bit arithmetic.
-        var config = Config(maxBatchSize) with
-        {
-            Inputs = [new TensorConfig { Name = "a", DataType = DataType.Int64, Dims = [-1] }],
-        };
+        var config = Config(maxBatchSize);
+        config.Input.Clear();
+        config.Input.Add(Input("a", DataType.Int64, [-1]));
         var request = Request(Tensor.Allocate("a", DataType.Int64, Batched(maxBatchSize, 1, 1L << 61), 0));
         Assert.StartsWith("input 'a' has 0 bytes of data but shape ", Rejected(config, request));
     }
@@ -259,7 +248,7 @@ public sealed class RequestValidatorTests
     [Fact]
     public void Expected_shape_leads_with_minus_one_only_when_batching()
     {
-        var tensor = new TensorConfig { Name = "a", DataType = DataType.Fp32, Dims = [2, 3] };
+        var tensor = Input("a", DataType.Fp32, [2, 3]);
         Assert.Equal(new long[] { 2, 3 }, RequestValidator.ExpectedShape(Config(0), tensor));
         Assert.Equal(new long[] { -1, 2, 3 }, RequestValidator.ExpectedShape(Config(8), tensor));
     }

@@ -1,6 +1,7 @@
 using InferenceServer.Core.Backends;
 using InferenceServer.Core.Lifecycle;
 using InferenceServer.Core.Repository;
+using static InferenceServer.UnitTests.Repository.TestConfigs;
 
 namespace InferenceServer.UnitTests.Lifecycle;
 
@@ -24,16 +25,16 @@ public sealed class CpuThreadBudgetTests
         var config = new ModelConfig
         {
             Name = "m",
-            InstanceGroups =
-            [
-                new InstanceGroupConfig { Count = 2, Kind = InstanceKind.Cpu },
-                new InstanceGroupConfig { Count = 3, Kind = InstanceKind.Gpu },
-                new InstanceGroupConfig { Count = 1, Kind = InstanceKind.Auto },
-            ],
+            InstanceGroup =
+            {
+                Group(ModelInstanceGroup.Types.Kind.Cpu, 2),
+                Group(ModelInstanceGroup.Types.Kind.Gpu, 3),
+                Group(ModelInstanceGroup.Types.Kind.Auto, 1),
+            },
         };
         var plan = new ModelLoadPlan(directory, config, null, [1, 2], "");
         Assert.Equal(6, plan.CpuInstanceCount);
         Assert.Equal(0, ModelLoadPlan.Failed(directory, "bad").CpuInstanceCount);
-        Assert.Equal(2, (plan with { Config = config with { InstanceGroups = [] } }).CpuInstanceCount);
+        Assert.Equal(2, (plan with { Config = new ModelConfig { Name = "m" } }).CpuInstanceCount);
     }
 }

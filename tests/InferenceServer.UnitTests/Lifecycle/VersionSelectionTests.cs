@@ -37,12 +37,12 @@ public sealed class VersionSelectionTests
     [InlineData("specific", 0, "1,3", "1,3")]
     public void The_policy_chooses_the_targets_that_then_serve(string kind, int numVersions, string specific, string expected)
     {
-        var policy = new VersionPolicy
+        var policy = ModelConfigReader.Parse(kind switch
         {
-            Kind = Enum.Parse<VersionPolicyKind>(kind, ignoreCase: true),
-            NumVersions = numVersions,
-            Versions = specific.Length == 0 ? [] : specific.Split(',').Select(long.Parse).ToArray(),
-        };
+            "latest" => $"version_policy {{ latest {{ num_versions: {numVersions} }} }}",
+            "all" => "version_policy { all { } }",
+            _ => $"version_policy {{ specific {{ versions: [ {specific} ] }} }}",
+        }).Config.VersionPolicy;
         var targets = policy.Select([1, 2, 3]);
         var serving = VersionSelection.Serving(targets, [], currentlyServing: [1], onDisk: [1, 2, 3]);
         Assert.Equal(expected.Split(',').Select(long.Parse), serving);

@@ -4,6 +4,8 @@ using InferenceServer.Core.Repository;
 using InferenceServer.Core.Scheduling;
 using InferenceServer.Core.Tensors;
 using InferenceServer.UnitTests.TestDoubles;
+using InferenceServer.UnitTests.Repository;
+using DataType = InferenceServer.Core.Tensors.DataType;
 
 namespace InferenceServer.UnitTests.Models;
 
@@ -12,13 +14,7 @@ public sealed class ModelVersionLifecycleTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
-    private static readonly ModelConfig Config = new()
-    {
-        Name = "m",
-        MaxBatchSize = 4,
-        Inputs = [new TensorConfig { Name = "INPUT0", DataType = DataType.Int32, Dims = [2] }],
-        Outputs = [new TensorConfig { Name = "OUTPUT0", DataType = DataType.Int32, Dims = [2] }],
-    };
+    private static readonly ModelConfig Config = TestConfigs.Config("m", 4, [TestConfigs.Input("INPUT0", DataType.Int32, [2])], [TestConfigs.Output("OUTPUT0", DataType.Int32, [2])]);
 
     private static InferenceRequest Request(int value)
     {

@@ -32,7 +32,7 @@ public sealed class OnnxRuntimePlacementTests
     {
         var options = OnnxFixtures.Options(OnnxFixtures.AddSub, kind: InstanceKind.Gpu) with
         {
-            GpuExecutionAccelerators = [new ExecutionAcceleratorConfig { Name = "tensorrt", Parameters = new Dictionary<string, string> { ["precision_mode"] = "FP16" } }],
+            GpuExecutionAccelerators = [new() { Name = "tensorrt", Parameters = { ["precision_mode"] = "FP16" } }],
         };
         var error = Assert.Throws<BackendException>(() => new OnnxRuntimeBackend().CreateInstance(options));
         Assert.Contains("KIND_GPU requested (device 0)", error.Message);

@@ -1,6 +1,7 @@
 using InferenceServer.Core.Backends;
 using InferenceServer.Core.Repository;
 using InferenceServer.Core.Tensors;
+using DataType = InferenceServer.Core.Tensors.DataType;
 
 namespace InferenceServer.UnitTests.Repository;
 
@@ -129,15 +130,15 @@ public sealed class ModelConfigExampleTests
         Assert.Empty(result.Warnings);
         var config = result.Config;
         Assert.Equal(("simple", "onnxruntime_onnx", 8), (config.Name, config.Platform, config.MaxBatchSize));
-        Assert.Equal(["INPUT0", "INPUT1"], config.Inputs.Select(i => i.Name));
-        Assert.Equal(["OUTPUT0", "OUTPUT1"], config.Outputs.Select(o => o.Name));
-        Assert.All(config.Inputs.Concat(config.Outputs), t =>
+        Assert.Equal(["INPUT0", "INPUT1"], config.Input.Select(i => i.Name));
+        Assert.Equal(["OUTPUT0", "OUTPUT1"], config.Output.Select(o => o.Name));
+        Assert.All(config.Input.Concat<IModelTensor>(config.Output), t =>
         {
-            Assert.Equal(DataType.Int32, t.DataType);
+            Assert.Equal(DataType.Int32, t.ElementType());
             Assert.Equal([16L], t.Dims);
         });
         Assert.Null(config.DynamicBatching);
-        Assert.Empty(config.InstanceGroups);
+        Assert.Empty(config.InstanceGroup);
     }
 
     [Fact]
@@ -147,32 +148,32 @@ public sealed class ModelConfigExampleTests
         Assert.Empty(result.Warnings);
         var config = result.Config;
         Assert.Equal(("resnet50", "onnxruntime", 32, "model.onnx"), (config.Name, config.Backend, config.MaxBatchSize, config.DefaultModelFilename));
-        Assert.Equal((VersionPolicyKind.Latest, 2), (config.VersionPolicy.Kind, config.VersionPolicy.NumVersions));
+        Assert.Equal((ModelVersionPolicy.PolicyChoiceOneofCase.Latest, 2U), (config.VersionPolicy.PolicyChoiceCase, config.VersionPolicy.Latest.NumVersions));
 
-        var input = Assert.Single(config.Inputs);
-        Assert.Equal(("FORMAT_NCHW", DataType.Fp32), (input.Format, input.DataType));
+        var input = Assert.Single(config.Input);
+        Assert.Equal((ModelInput.Types.Format.Nchw, DataType.Fp32), (input.Format, input.ElementType()));
         Assert.Equal([3L, 224, 224], input.Dims);
-        Assert.Equal("imagenet_labels.txt", Assert.Single(config.Outputs).LabelFilename);
+        Assert.Equal("imagenet_labels.txt", Assert.Single(config.Output).LabelFilename);
 
-        var group = Assert.Single(config.InstanceGroups);
-        Assert.Equal(("cpu", 2, InstanceKind.Cpu), (group.Name, group.Count, group.Kind));
+        var group = Assert.Single(config.InstanceGroup);
+        Assert.Equal(("cpu", 2, InstanceKind.Cpu), (group.Name, group.Count, group.Kind.ToInstanceKind()));
 
-        var batching = config.DynamicBatching!;
-        Assert.Equal([8, 16, 32], batching.PreferredBatchSizes);
-        Assert.Equal(2000, batching.MaxQueueDelayMicroseconds);
-        Assert.Equal((2, 2), (batching.PriorityLevels, batching.DefaultPriorityLevel));
-        Assert.Equal(256, batching.DefaultQueuePolicy.MaxQueueSize);
+        var batching = config.DynamicBatching;
+        Assert.Equal([8, 16, 32], batching.PreferredBatchSize);
+        Assert.Equal(2000UL, batching.MaxQueueDelayMicroseconds);
+        Assert.Equal((2UL, 2UL), (batching.PriorityLevels, batching.DefaultPriorityLevel));
+        Assert.Equal(256U, batching.DefaultQueuePolicy.MaxQueueSize);
         Assert.True(batching.DefaultQueuePolicy.AllowTimeoutOverride);
         var high = batching.PriorityQueuePolicy[1];
-        Assert.Equal((TimeoutAction.Delay, 50000L, 64), (high.TimeoutAction, high.DefaultTimeoutMicroseconds, high.MaxQueueSize));
+        Assert.Equal((ModelQueuePolicy.Types.TimeoutAction.Delay, 50000UL, 64U), (high.TimeoutAction, high.DefaultTimeoutMicroseconds, high.MaxQueueSize));
 
-        Assert.Equal("4", config.Parameters["intra_op_thread_count"]);
-        Assert.Equal(1, config.Optimization!.GraphLevel);
-        Assert.Equal("openvino", config.Optimization.CpuExecutionAccelerators[0].Name);
+        Assert.Equal("4", config.Parameters["intra_op_thread_count"].StringValue);
+        Assert.Equal(1, config.Optimization.Graph.Level);
+        Assert.Equal("openvino", config.Optimization.ExecutionAccelerators.CpuExecutionAccelerator[0].Name);
 
         var warmup = Assert.Single(config.ModelWarmup);
-        Assert.Equal(("random_batch_8", 8, 2), (warmup.Name, warmup.BatchSize, warmup.Count));
-        Assert.Equal(WarmupDataSource.Random, warmup.Inputs["input"].Source);
+        Assert.Equal(("random_batch_8", 8U, 2U), (warmup.Name, warmup.BatchSize, warmup.Count));
+        Assert.Equal(ModelWarmup.Types.Input.InputDataTypeOneofCase.RandomData, warmup.Inputs["input"].InputDataTypeCase);
     }
 
     [Fact]
@@ -187,8 +188,8 @@ public sealed class ModelConfigExampleTests
             version_policy < specific < versions: 1 versions: 2 > >
             """);
         Assert.Empty(result.Warnings);
-        Assert.Equal([2L, 2], result.Config.Inputs[0].Dims);
-        Assert.Equal([2L, 2], result.Config.Outputs[0].Reshape!);
-        Assert.Equal([1L, 2], result.Config.VersionPolicy.Versions);
+        Assert.Equal([2L, 2], result.Config.Input[0].Dims);
+        Assert.Equal([2L, 2], result.Config.Output[0].Reshape.Shape);
+        Assert.Equal([1L, 2], result.Config.VersionPolicy.Specific.Versions);
     }
 }

@@ -16,6 +16,13 @@ public sealed class ModelConfigReaderErrorTests
         Assert.StartsWith($"models/m/config.pbtxt:{line}:{column}: ", e.Message);
     }
 
+    private static void AssertRejected(string text, string path, string reasonPart)
+    {
+        var e = Fails(text);
+        Assert.Equal(path, e.FieldPath);
+        Assert.Contains(reasonPart, e.Reason);
+    }
+
     [Fact]
     public void Syntax_errors_become_config_exceptions_with_position()
     {
@@ -49,19 +56,15 @@ public sealed class ModelConfigReaderErrorTests
     }
 
     [Theory]
-    [InlineData("instance_group { kind: KIND_TPU }", "instance_group[0].kind", "unknown instance kind 'KIND_TPU'")]
+    [InlineData("instance_group { kind: KIND_TPU }", "instance_group[0].kind", "unknown kind 'KIND_TPU'; expected one of KIND_AUTO, KIND_GPU, KIND_CPU, KIND_MODEL")]
     [InlineData("input { name: 'x' data_type: TYPE_FP32 dims: [1,2,3] format: FORMAT_NDHWC }", "input[0].format", "unknown format 'FORMAT_NDHWC'")]
     [InlineData("optimization { priority: PRIORITY_HIGH }", "optimization.priority", "unknown priority 'PRIORITY_HIGH'")]
     [InlineData("dynamic_batching { default_queue_policy { timeout_action: DROP } }", "dynamic_batching.default_queue_policy.timeout_action", "unknown timeout action 'DROP'")]
     [InlineData("input { name: 'x' data_type: 99 dims: 1 }", "input[0].data_type", "unknown data type number 99")]
     [InlineData("input { name: 'x' data_type: TYPE_INVALID dims: 1 }", "input[0].data_type", "TYPE_INVALID is not a usable data type")]
     [InlineData("input { name: 'x' data_type: \"TYPE_FP32\" dims: 1 }", "input[0].data_type", "without quotes")]
-    public void Rejects_bad_enum_values(string text, string path, string reasonPart)
-    {
-        var e = Fails(text);
-        Assert.Equal(path, e.FieldPath);
-        Assert.Contains(reasonPart, e.Reason);
-    }
+    public void Rejects_bad_enum_values(string text, string path, string reasonPart) =>
+        AssertRejected(text, path, reasonPart);
 
     [Theory]
     [InlineData("name: simple", "name", "expected a quoted string, found 'simple'")]
@@ -80,12 +83,8 @@ public sealed class ModelConfigReaderErrorTests
     [InlineData("runtime { }", "runtime", "expected a quoted string, found a message")]
     [InlineData("parameters { key: 'a' value: 'b' }", "parameters[0].value", "expected a message")]
     [InlineData("parameters { key: 7 value { string_value: 'b' } }", "parameters[0].key", "expected a quoted string")]
-    public void Rejects_wrong_value_types(string text, string path, string reasonPart)
-    {
-        var e = Fails(text);
-        Assert.Equal(path, e.FieldPath);
-        Assert.Contains(reasonPart, e.Reason);
-    }
+    public void Rejects_wrong_value_types(string text, string path, string reasonPart) =>
+        AssertRejected(text, path, reasonPart);
 
     [Theory]
     [InlineData("max_batch_size: -1", "max_batch_size", "must not be negative, got -1")]
@@ -98,12 +97,22 @@ public sealed class ModelConfigReaderErrorTests
     [InlineData("model_warmup { count: -1 }", "model_warmup[0].count", "must not be negative")]
     [InlineData("version_policy { latest { num_versions: -1 } }", "version_policy.latest.num_versions", "must not be negative")]
     [InlineData("version_policy { specific { versions: [1, -3] } }", "version_policy.specific.versions[1]", "must not be negative")]
-    public void Rejects_negative_counts(string text, string path, string reasonPart)
-    {
-        var e = Fails(text);
-        Assert.Equal(path, e.FieldPath);
-        Assert.Contains(reasonPart, e.Reason);
-    }
+    public void Rejects_negative_counts(string text, string path, string reasonPart) =>
+        AssertRejected(text, path, reasonPart);
+
+    [Theory]
+    [InlineData("dynamic_batching { default_queue_policy { max_queue_size: 3000000000 } }", "dynamic_batching.default_queue_policy.max_queue_size", "must be at most 2147483647, got 3000000000")]
+    [InlineData("dynamic_batching { max_queue_delay_microseconds: 18446744073709551615 }", "dynamic_batching.max_queue_delay_microseconds", "out of range")]
+    [InlineData("dynamic_batching { priority_levels: 3000000000 }", "dynamic_batching.priority_levels", "must be at most 2147483647")]
+    [InlineData("model_warmup { count: 4294967296 }", "model_warmup[0].count", "must be at most 4294967295")]
+    public void Rejects_unsigned_values_past_what_the_server_counts_with(string text, string path, string reasonPart) =>
+        AssertRejected(text, path, reasonPart);
+
+    [Theory]
+    [InlineData("model_metrics { metric_control { histogram_options { buckets: 'x' } } }", "model_metrics.metric_control[0].histogram_options.buckets[0]", "expected a number, found the string \"x\"")]
+    [InlineData("parameters { key: 'a' value { string_value: 'b' } key: 'c' }", "parameters[0].key", "is given more than once")]
+    public void Rejects_wrong_values_anywhere_in_the_schema(string text, string path, string reasonPart) =>
+        AssertRejected(text, path, reasonPart);
 
     [Fact]
     public void Rejects_dims_of_zero_or_below_minus_one()
@@ -141,7 +150,7 @@ public sealed class ModelConfigReaderErrorTests
     public void Same_name_for_an_input_and_an_output_is_allowed()
     {
         var result = ModelConfigReader.Parse("input { name: 'x' data_type: TYPE_FP32 dims: 1 } output { name: 'x' data_type: TYPE_FP32 dims: 1 }");
-        Assert.Equal("x", result.Config.Outputs[0].Name);
+        Assert.Equal("x", result.Config.Output[0].Name);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using InferenceServer.Core.Backends;
 using InferenceServer.Core.Repository;
 using InferenceServer.Core.Tensors;
+using DataType = InferenceServer.Core.Tensors.DataType;
 
 namespace InferenceServer.UnitTests.Repository;
 
@@ -10,6 +11,9 @@ public sealed class ModelConfigReaderTests
         input { name: "IN" data_type: TYPE_FP32 dims: [ 4 ] }
         output { name: "OUT" data_type: TYPE_FP32 dims: [ 4 ] }
         """;
+
+    // Triton's default version policy, filled in when a config gives none.
+    private static readonly ModelVersionPolicy LatestOne = new() { Latest = new() { NumVersions = 1 } };
 
     private static ModelConfigReadResult Read(string text) => ModelConfigReader.Parse(text, "config.pbtxt");
 
@@ -26,9 +30,9 @@ public sealed class ModelConfigReaderTests
         var config = Config("");
         Assert.Equal("", config.Name);
         Assert.Equal(0, config.MaxBatchSize);
-        Assert.Empty(config.Inputs);
-        Assert.Same(VersionPolicy.Default, config.VersionPolicy);
-        Assert.Empty(config.InstanceGroups);
+        Assert.Empty(config.Input);
+        Assert.Equal(LatestOne, config.VersionPolicy);
+        Assert.Empty(config.InstanceGroup);
         Assert.Null(config.DynamicBatching);
         Assert.Null(config.Optimization);
         Assert.Empty(config.Parameters);
@@ -71,19 +75,19 @@ public sealed class ModelConfigReaderTests
               { name: "text" data_type: TYPE_STRING dims: -1 }
             ]
             """);
-        Assert.Equal(3, config.Inputs.Count);
-        var image = config.Inputs[0];
+        Assert.Equal(3, config.Input.Count);
+        var image = config.Input[0];
         Assert.Equal("image", image.Name);
-        Assert.Equal(DataType.UInt8, image.DataType);
-        Assert.Equal("FORMAT_NHWC", image.Format);
+        Assert.Equal(DataType.UInt8, image.ElementType());
+        Assert.Equal(ModelInput.Types.Format.Nhwc, image.Format);
         Assert.Equal([224L, 224, 3], image.Dims);
         Assert.True(image.Optional);
         Assert.Null(image.Reshape);
-        Assert.Equal([2L, 3], config.Inputs[1].Reshape!);
-        Assert.False(config.Inputs[1].Optional);
-        Assert.Equal("", config.Inputs[1].Format);
-        Assert.Equal(DataType.Bytes, config.Inputs[2].DataType);
-        Assert.Equal([-1L], config.Inputs[2].Dims);
+        Assert.Equal([2L, 3], config.Input[1].Reshape.Shape);
+        Assert.False(config.Input[1].Optional);
+        Assert.Equal(ModelInput.Types.Format.None, config.Input[1].Format);
+        Assert.Equal(DataType.Bytes, config.Input[2].ElementType());
+        Assert.Equal([-1L], config.Input[2].Dims);
     }
 
     [Fact]
@@ -100,9 +104,9 @@ public sealed class ModelConfigReaderTests
               is_shape_tensor: false
             }
             """);
-        var output = Assert.Single(config.Outputs);
-        Assert.Equal(DataType.Fp16, output.DataType);
-        Assert.Equal([1L, 1000], output.Reshape!);
+        var output = Assert.Single(config.Output);
+        Assert.Equal(DataType.Fp16, output.ElementType());
+        Assert.Equal([1L, 1000], output.Reshape.Shape);
         Assert.Equal("labels.txt", output.LabelFilename);
     }
 
@@ -126,50 +130,51 @@ public sealed class ModelConfigReaderTests
     public void Reads_every_data_type_by_name_or_proto_number(string written, DataType expected)
     {
         var config = Config($"input {{ name: 'x' data_type: {written} dims: 1 }}");
-        Assert.Equal(expected, config.Inputs[0].DataType);
+        Assert.Equal(expected, config.Input[0].ElementType());
     }
 
     [Fact]
     public void Reshape_to_scalar_is_allowed_for_batching_models()
     {
         var config = Config("max_batch_size: 8 input { name: 'x' data_type: TYPE_INT64 dims: [1] reshape: { shape: [] } }");
-        Assert.Equal([], config.Inputs[0].Reshape!);
+        Assert.NotNull(config.Input[0].Reshape);
+        Assert.Empty(config.Input[0].Reshape.Shape);
     }
 
     [Fact]
     public void Reshape_with_variable_dims_is_not_counted()
     {
         var config = Config("input { name: 'x' data_type: TYPE_FP32 dims: [-1, 6] reshape { shape: [-1, 2, 3] } }");
-        Assert.Equal([-1L, 2, 3], config.Inputs[0].Reshape!);
+        Assert.Equal([-1L, 2, 3], config.Input[0].Reshape.Shape);
     }
 
     [Fact]
     public void Reads_version_policy_latest()
     {
         var policy = Config("version_policy: { latest: { num_versions: 2 } }").VersionPolicy;
-        Assert.Equal(VersionPolicyKind.Latest, policy.Kind);
-        Assert.Equal(2, policy.NumVersions);
+        Assert.Equal(ModelVersionPolicy.PolicyChoiceOneofCase.Latest, policy.PolicyChoiceCase);
+        Assert.Equal(2U, policy.Latest.NumVersions);
     }
 
     [Fact]
     public void Reads_version_policy_all()
     {
-        Assert.Equal(VersionPolicyKind.All, Config("version_policy { all {} }").VersionPolicy.Kind);
-        Assert.Equal(VersionPolicyKind.All, Config("version_policy: < all: < > >").VersionPolicy.Kind);
+        Assert.Equal(ModelVersionPolicy.PolicyChoiceOneofCase.All, Config("version_policy { all {} }").VersionPolicy.PolicyChoiceCase);
+        Assert.Equal(ModelVersionPolicy.PolicyChoiceOneofCase.All, Config("version_policy: < all: < > >").VersionPolicy.PolicyChoiceCase);
     }
 
     [Fact]
     public void Reads_version_policy_specific()
     {
         var policy = Config("version_policy { specific { versions: [1, 3] versions: 7 } }").VersionPolicy;
-        Assert.Equal(VersionPolicyKind.Specific, policy.Kind);
-        Assert.Equal([1L, 3, 7], policy.Versions);
+        Assert.Equal(ModelVersionPolicy.PolicyChoiceOneofCase.Specific, policy.PolicyChoiceCase);
+        Assert.Equal([1L, 3, 7], policy.Specific.Versions);
     }
 
     [Fact]
     public void Empty_version_policy_keeps_the_default()
     {
-        Assert.Same(VersionPolicy.Default, Config("version_policy {}").VersionPolicy);
+        Assert.Equal(LatestOne, Config("version_policy {}").VersionPolicy);
     }
 
     [Fact]
@@ -182,25 +187,26 @@ public sealed class ModelConfigReaderTests
             ]
             instance_group { kind: KIND_AUTO }
             """);
-        Assert.Equal(3, config.InstanceGroups.Count);
-        Assert.Equal(("cpu_pool", 4, InstanceKind.Cpu), (config.InstanceGroups[0].Name, config.InstanceGroups[0].Count, config.InstanceGroups[0].Kind));
-        Assert.Empty(config.InstanceGroups[0].Gpus);
-        Assert.Equal(("", 2, InstanceKind.Gpu), (config.InstanceGroups[1].Name, config.InstanceGroups[1].Count, config.InstanceGroups[1].Kind));
-        Assert.Equal([0, 1], config.InstanceGroups[1].Gpus);
-        Assert.Equal((1, InstanceKind.Auto), (config.InstanceGroups[2].Count, config.InstanceGroups[2].Kind));
+        var groups = config.InstanceGroup;
+        Assert.Equal(3, groups.Count);
+        Assert.Equal(("cpu_pool", 4, InstanceKind.Cpu), (groups[0].Name, groups[0].Count, groups[0].Kind.ToInstanceKind()));
+        Assert.Empty(groups[0].Gpus);
+        Assert.Equal(("", 2, InstanceKind.Gpu), (groups[1].Name, groups[1].Count, groups[1].Kind.ToInstanceKind()));
+        Assert.Equal([0, 1], groups[1].Gpus);
+        Assert.Equal((1, InstanceKind.Auto), (groups[2].Count, groups[2].Kind.ToInstanceKind()));
     }
 
     [Fact]
     public void Instance_count_zero_means_one()
     {
-        Assert.Equal(1, Config("instance_group { count: 0 kind: KIND_CPU }").InstanceGroups[0].Count);
+        Assert.Equal(1, Config("instance_group { count: 0 kind: KIND_CPU }").InstanceGroup[0].Count);
     }
 
     [Fact]
     public void Kind_model_is_read_as_auto_with_a_warning()
     {
         var result = Read("instance_group { kind: KIND_MODEL }");
-        Assert.Equal(InstanceKind.Auto, result.Config.InstanceGroups[0].Kind);
+        Assert.Equal(InstanceKind.Auto, result.Config.InstanceGroup[0].Kind.ToInstanceKind());
         var warning = Assert.Single(result.Warnings);
         Assert.Contains("KIND_MODEL", warning.Message);
         Assert.Equal("instance_group[0].kind", warning.FieldPath);
@@ -233,28 +239,31 @@ public sealed class ModelConfigReaderTests
               ]
             }
             """);
-        var batching = config.DynamicBatching!;
-        Assert.Equal([4, 8, 16], batching.PreferredBatchSizes);
-        Assert.Equal(500, batching.MaxQueueDelayMicroseconds);
+        var batching = config.DynamicBatching;
+        Assert.Equal([4, 8, 16], batching.PreferredBatchSize);
+        Assert.Equal(500UL, batching.MaxQueueDelayMicroseconds);
         Assert.True(batching.PreserveOrdering);
-        Assert.Equal(3, batching.PriorityLevels);
-        Assert.Equal(2, batching.DefaultPriorityLevel);
+        Assert.Equal(3UL, batching.PriorityLevels);
+        Assert.Equal(2UL, batching.DefaultPriorityLevel);
         Assert.Equal(
-            new QueuePolicyConfig { TimeoutAction = TimeoutAction.Delay, DefaultTimeoutMicroseconds = 100_000, AllowTimeoutOverride = true, MaxQueueSize = 64 },
+            new ModelQueuePolicy { TimeoutAction = ModelQueuePolicy.Types.TimeoutAction.Delay, DefaultTimeoutMicroseconds = 100_000, AllowTimeoutOverride = true, MaxQueueSize = 64 },
             batching.DefaultQueuePolicy);
         Assert.Equal(2, batching.PriorityQueuePolicy.Count);
-        Assert.Equal(new QueuePolicyConfig { TimeoutAction = TimeoutAction.Reject, MaxQueueSize = 8 }, batching.PriorityQueuePolicy[1]);
-        Assert.Equal(new QueuePolicyConfig { DefaultTimeoutMicroseconds = 5000 }, batching.PriorityQueuePolicy[3]);
+        Assert.Equal(new ModelQueuePolicy { TimeoutAction = ModelQueuePolicy.Types.TimeoutAction.Reject, MaxQueueSize = 8 }, batching.PriorityQueuePolicy[1]);
+        Assert.Equal(new ModelQueuePolicy { DefaultTimeoutMicroseconds = 5000 }, batching.PriorityQueuePolicy[3]);
     }
 
     [Fact]
     public void Empty_dynamic_batching_turns_batching_on_with_defaults()
     {
-        var batching = Config("max_batch_size: 8 dynamic_batching { }").DynamicBatching!;
-        Assert.Empty(batching.PreferredBatchSizes);
-        Assert.Equal(0, batching.MaxQueueDelayMicroseconds);
-        Assert.Equal(0, batching.PriorityLevels);
-        Assert.Equal(new QueuePolicyConfig(), batching.DefaultQueuePolicy);
+        var config = Config("max_batch_size: 8 dynamic_batching { }");
+        Assert.Equal(ModelConfig.SchedulingChoiceOneofCase.DynamicBatching, config.SchedulingChoiceCase);
+        var batching = config.DynamicBatching;
+        Assert.Empty(batching.PreferredBatchSize);
+        Assert.Equal(0UL, batching.MaxQueueDelayMicroseconds);
+        Assert.Equal(0UL, batching.PriorityLevels);
+        // Not given: the scheduler uses a default policy (REJECT, no timeout, unbounded).
+        Assert.Null(batching.DefaultQueuePolicy);
         Assert.Empty(batching.PriorityQueuePolicy);
     }
 
@@ -267,9 +276,9 @@ public sealed class ModelConfigReaderTests
             parameters [ { key: "empty" value: {} } ]
             """);
         Assert.Equal(3, config.Parameters.Count);
-        Assert.Equal("4", config.Parameters["intra_op_thread_count"]);
-        Assert.Equal("1", config.Parameters["execution_mode"]);
-        Assert.Equal("", config.Parameters["empty"]);
+        Assert.Equal("4", config.Parameters["intra_op_thread_count"].StringValue);
+        Assert.Equal("1", config.Parameters["execution_mode"].StringValue);
+        Assert.Equal("", config.Parameters["empty"].StringValue);
     }
 
     [Fact]
@@ -279,7 +288,7 @@ public sealed class ModelConfigReaderTests
             parameters { key: "a" value: { string_value: "1" } }
             parameters { key: "a" value: { string_value: "2" } }
             """);
-        Assert.Equal("2", result.Config.Parameters["a"]);
+        Assert.Equal("2", result.Config.Parameters["a"].StringValue);
         var warning = Assert.Single(result.Warnings);
         Assert.Equal(2, warning.Line);
         Assert.Contains("more than once", warning.Message);
@@ -307,15 +316,15 @@ public sealed class ModelConfigReaderTests
             """);
         Assert.Equal(2, config.ModelWarmup.Count);
         var warmup = config.ModelWarmup[0];
-        Assert.Equal(("zeros", 8, 3), (warmup.Name, warmup.BatchSize, warmup.Count));
+        Assert.Equal(("zeros", 8U, 3U), (warmup.Name, warmup.BatchSize, warmup.Count));
         Assert.Equal(3, warmup.Inputs.Count);
-        Assert.Equal(WarmupDataSource.Zero, warmup.Inputs["a"].Source);
+        Assert.Equal(ModelWarmup.Types.Input.InputDataTypeOneofCase.ZeroData, warmup.Inputs["a"].InputDataTypeCase);
         Assert.Equal([4L], warmup.Inputs["a"].Dims);
-        Assert.Equal(WarmupDataSource.Random, warmup.Inputs["b"].Source);
-        Assert.Equal(DataType.Int64, warmup.Inputs["b"].DataType);
-        Assert.Equal(WarmupDataSource.File, warmup.Inputs["c"].Source);
+        Assert.Equal(ModelWarmup.Types.Input.InputDataTypeOneofCase.RandomData, warmup.Inputs["b"].InputDataTypeCase);
+        Assert.Equal(DataType.Int64, warmup.Inputs["b"].DataType.ToTensorType());
+        Assert.Equal(ModelWarmup.Types.Input.InputDataTypeOneofCase.InputDataFile, warmup.Inputs["c"].InputDataTypeCase);
         Assert.Equal("c.bin", warmup.Inputs["c"].InputDataFile);
-        Assert.Equal((1, 1), (config.ModelWarmup[1].BatchSize, config.ModelWarmup[1].Count));
+        Assert.Equal((1U, 1U), (config.ModelWarmup[1].BatchSize, config.ModelWarmup[1].Count));
     }
 
     [Fact]
@@ -338,23 +347,25 @@ public sealed class ModelConfigReaderTests
               eager_batching: true
             }
             """);
-        var optimization = config.Optimization!;
-        Assert.Equal(-1, optimization.GraphLevel);
-        Assert.Equal("PRIORITY_MAX", optimization.Priority);
-        var trt = Assert.Single(optimization.GpuExecutionAccelerators);
+        var optimization = config.Optimization;
+        Assert.Equal(-1, optimization.Graph.Level);
+        Assert.Equal(ModelOptimizationPolicy.Types.ModelPriority.PriorityMax, optimization.Priority);
+        var trt = Assert.Single(optimization.ExecutionAccelerators.GpuExecutionAccelerator);
         Assert.Equal("tensorrt", trt.Name);
         Assert.Equal("FP16", trt.Parameters["precision_mode"]);
         Assert.Equal("1073741824", trt.Parameters["max_workspace_size_bytes"]);
-        Assert.Equal("openvino", Assert.Single(optimization.CpuExecutionAccelerators).Name);
-        Assert.Empty(optimization.CpuExecutionAccelerators[0].Parameters);
+        Assert.Equal("openvino", Assert.Single(optimization.ExecutionAccelerators.CpuExecutionAccelerator).Name);
+        Assert.Empty(optimization.ExecutionAccelerators.CpuExecutionAccelerator[0].Parameters);
+        Assert.True(optimization.Cuda.Graphs);
+        Assert.True(optimization.EagerBatching);
     }
 
     [Fact]
     public void Optimization_without_graph_leaves_level_unset()
     {
-        var optimization = Config("optimization { priority: PRIORITY_DEFAULT }").Optimization!;
-        Assert.Null(optimization.GraphLevel);
-        Assert.Equal(0, Config("optimization { graph {} }").Optimization!.GraphLevel);
+        var optimization = Config("optimization { priority: PRIORITY_DEFAULT }").Optimization;
+        Assert.Null(optimization.Graph?.Level);
+        Assert.Equal(0, Config("optimization { graph {} }").Optimization.Graph?.Level);
     }
 
     [Fact]
@@ -374,7 +385,7 @@ public sealed class ModelConfigReaderTests
         Assert.Equal("m", result.Config.Name);
         Assert.Equal(["cc_model_filenames", "metric_tags", "model_metrics"], result.Warnings.Select(w => w.FieldPath));
         Assert.Equal("config.pbtxt:2:1: field 'cc_model_filenames' is not supported by this server; ignored", result.Warnings[0].ToString());
-        Assert.Empty(result.Config.UnknownFields);
+        Assert.Empty(result.UnknownFields);
     }
 
     // A config that asks for something this server does not do must not load as if it had not asked: a stateful
@@ -436,7 +447,39 @@ public sealed class ModelConfigReaderTests
         Assert.All(result.Warnings, w => Assert.True(w.IsUnknownField));
         Assert.Equal(["max_batch_size", "reshape", null, "max_batch_size", "count"], result.Warnings.Select(w => w.Suggestion));
         Assert.Equal(0, result.Config.MaxBatchSize);
-        Assert.Equal(result.Warnings, result.Config.UnknownFields);
+        Assert.Equal(result.Warnings, result.UnknownFields);
+    }
+
+    [Fact]
+    public void Unknown_fields_are_suggested_from_the_message_they_are_in()
+    {
+        var result = Read("""
+            dynamic_batching { default_queue_policy { max_queue: 4 } }
+            parameters { key: "a" valeu { string_value: "1" } }
+            model_warmup { name: "w" batch_sise: 1 }
+            """);
+        Assert.Equal(
+            [("dynamic_batching.default_queue_policy.max_queue", "max_queue_size"), ("parameters[0].valeu", "value"), ("model_warmup[0].batch_sise", "batch_size")],
+            result.Warnings.Select(w => (w.FieldPath, w.Suggestion)));
+        Assert.Equal("", result.Config.Parameters["a"].StringValue);
+    }
+
+    [Fact]
+    public void Every_part_of_the_schema_is_read_by_its_descriptor()
+    {
+        // model_metrics is not acted on (a warning says so), but it is read like any field: nested messages, a
+        // oneof, a repeated double with an integer and inf among them.
+        var result = Read("""
+            model_metrics {
+              metric_control [
+                { metric_identifier { family: "nv_inference_request_duration_us" } histogram_options { buckets: [ 0.5, 1, inf ] } }
+              ]
+            }
+            """);
+        var control = Assert.Single(result.Config.ModelMetrics.MetricControl);
+        Assert.Equal("nv_inference_request_duration_us", control.MetricIdentifier.Family);
+        Assert.Equal([0.5, 1, double.PositiveInfinity], control.HistogramOptions.Buckets);
+        Assert.Equal("model_metrics", Assert.Single(result.Warnings).FieldPath);
     }
 
     [Fact]
@@ -457,7 +500,7 @@ public sealed class ModelConfigReaderTests
     [Fact]
     public void The_note_of_unknown_fields_is_appended_to_any_reason()
     {
-        var unknown = Read("max_batchsize: 8\ninput { name: 'x' data_type: TYPE_FP32 dmis: 4 dims: 4 }").Config.UnknownFields;
+        var unknown = Read("max_batchsize: 8\ninput { name: 'x' data_type: TYPE_FP32 dmis: 4 dims: 4 }").UnknownFields;
         Assert.Equal(
             "version 1: shape mismatch; note: config.pbtxt:1:1: unknown field 'max_batchsize' was ignored (did you mean 'max_batch_size'?); "
             + "config.pbtxt:2:40: unknown field 'input[0].dmis' was ignored (did you mean 'dims'?)",
@@ -510,12 +553,12 @@ public sealed class ModelConfigReaderTests
             instance_group { kind: 2 }
             """);
         Assert.Equal(16, config.MaxBatchSize);
-        Assert.Equal([8L], config.Inputs[0].Dims);
-        Assert.True(config.Inputs[0].Optional);
-        Assert.True(config.DynamicBatching!.PreserveOrdering);
-        Assert.Equal(TimeoutAction.Delay, config.DynamicBatching.DefaultQueuePolicy.TimeoutAction);
+        Assert.Equal([8L], config.Input[0].Dims);
+        Assert.True(config.Input[0].Optional);
+        Assert.True(config.DynamicBatching.PreserveOrdering);
+        Assert.Equal(ModelQueuePolicy.Types.TimeoutAction.Delay, config.DynamicBatching.DefaultQueuePolicy.TimeoutAction);
         Assert.True(config.DynamicBatching.DefaultQueuePolicy.AllowTimeoutOverride);
-        Assert.Equal(InstanceKind.Cpu, config.InstanceGroups[0].Kind);
+        Assert.Equal(InstanceKind.Cpu, config.InstanceGroup[0].Kind.ToInstanceKind());
     }
 
     [Fact]
@@ -523,7 +566,7 @@ public sealed class ModelConfigReaderTests
     {
         var config = Config("name: 'my' \"_model\"\nparameters { key: 'path' value { string_value: \"C:\\\\models\\tx\" } }");
         Assert.Equal("my_model", config.Name);
-        Assert.Equal("C:\\models\tx", config.Parameters["path"]);
+        Assert.Equal("C:\\models\tx", config.Parameters["path"].StringValue);
     }
 
     [Fact]
@@ -561,7 +604,7 @@ public sealed class ModelConfigReaderTests
             var path = Path.Combine(directory.FullName, "config.pbtxt");
             await File.WriteAllTextAsync(path, "name: \"m\"\n" + MinimalIo);
             var result = await ModelConfigReader.ReadFileAsync(path);
-            Assert.Equal("IN", result.Config.Inputs[0].Name);
+            Assert.Equal("IN", result.Config.Input[0].Name);
         }
         finally
         {

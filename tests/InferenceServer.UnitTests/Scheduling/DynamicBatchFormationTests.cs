@@ -13,7 +13,7 @@ public sealed class DynamicBatchFormationTests
     [Fact]
     public async Task Batches_form_up_to_max_batch_size_and_the_rest_waits_for_the_delay()
     {
-        await using var h = new DynamicBatchHarness(4, new DynamicBatchingConfig { MaxQueueDelayMicroseconds = 10_000 });
+        await using var h = new DynamicBatchHarness(4, new ModelDynamicBatching { MaxQueueDelayMicroseconds = 10_000 });
         var tasks = new Task<Tensor[]>[10];
         for (var i = 0; i < tasks.Length; i++)
         {
@@ -36,7 +36,7 @@ public sealed class DynamicBatchFormationTests
     [Fact]
     public async Task A_preferred_size_dispatches_without_waiting_for_the_delay()
     {
-        await using var h = new DynamicBatchHarness(8, new DynamicBatchingConfig { PreferredBatchSizes = [4], MaxQueueDelayMicroseconds = 1_000_000 });
+        await using var h = new DynamicBatchHarness(8, new ModelDynamicBatching { PreferredBatchSize = { 4 }, MaxQueueDelayMicroseconds = 1_000_000 });
         var tasks = new List<Task<Tensor[]>> { h.Send(0), h.Send(1), h.Send(2) };
         await h.Clock.WaitForArmedTimerAsync();
         Assert.Empty(h.Instance.BatchSizes);
@@ -52,7 +52,7 @@ public sealed class DynamicBatchFormationTests
     [Fact]
     public async Task The_largest_preferred_size_the_queue_can_form_goes_first()
     {
-        await using var h = new DynamicBatchHarness(8, new DynamicBatchingConfig { PreferredBatchSizes = [2, 4], MaxQueueDelayMicroseconds = 1_000_000 });
+        await using var h = new DynamicBatchHarness(8, new ModelDynamicBatching { PreferredBatchSize = { 2, 4 }, MaxQueueDelayMicroseconds = 1_000_000 });
         var blocker = await h.BlockInstanceAsync(99, 8);
         var tasks = new Task<Tensor[]>[5];
         for (var i = 0; i < tasks.Length; i++)
@@ -75,7 +75,7 @@ public sealed class DynamicBatchFormationTests
     [Fact]
     public async Task The_delay_holds_a_partial_batch_until_the_clock_passes_it()
     {
-        await using var h = new DynamicBatchHarness(8, new DynamicBatchingConfig { MaxQueueDelayMicroseconds = 2_000 });
+        await using var h = new DynamicBatchHarness(8, new ModelDynamicBatching { MaxQueueDelayMicroseconds = 2_000 });
         var tasks = new[] { h.Send(0), h.Send(1), h.Send(2) };
         await h.Clock.WaitForArmedTimerAsync();
 
@@ -95,7 +95,7 @@ public sealed class DynamicBatchFormationTests
     [Fact]
     public async Task Zero_delay_dispatches_at_once_and_a_lone_request_passes_straight_through()
     {
-        await using var h = new DynamicBatchHarness(8, new DynamicBatchingConfig { MaxQueueDelayMicroseconds = 0 });
+        await using var h = new DynamicBatchHarness(8, new ModelDynamicBatching { MaxQueueDelayMicroseconds = 0 });
         DynamicBatchHarness.AssertAddedOne(await h.Send(7, rows: 3), 7, rows: 3);
         Assert.Equal([3L], h.Instance.BatchSizes);
     }
@@ -103,7 +103,7 @@ public sealed class DynamicBatchFormationTests
     [Fact]
     public async Task Requests_with_different_non_batch_dimensions_never_share_a_batch()
     {
-        await using var h = new DynamicBatchHarness(8, new DynamicBatchingConfig { MaxQueueDelayMicroseconds = 1_000 });
+        await using var h = new DynamicBatchHarness(8, new ModelDynamicBatching { MaxQueueDelayMicroseconds = 1_000 });
         var a = h.Send(1, width: 2);
         var b = h.Send(2, width: 3);
         var c = h.Send(3, width: 2);
@@ -119,7 +119,7 @@ public sealed class DynamicBatchFormationTests
     [Fact]
     public async Task Each_request_gets_its_own_rows_of_an_int32_batch()
     {
-        await using var h = new DynamicBatchHarness(6, new DynamicBatchingConfig { MaxQueueDelayMicroseconds = 1_000_000 });
+        await using var h = new DynamicBatchHarness(6, new ModelDynamicBatching { MaxQueueDelayMicroseconds = 1_000_000 });
         var a = h.Send(1, rows: 2, width: 3);
         var b = h.Send(2, rows: 1, width: 3);
         var c = h.Send(3, rows: 3, width: 3);
@@ -133,7 +133,7 @@ public sealed class DynamicBatchFormationTests
     [Fact]
     public async Task Each_request_gets_its_own_elements_of_a_bytes_batch()
     {
-        await using var h = new DynamicBatchHarness(3, new DynamicBatchingConfig { MaxQueueDelayMicroseconds = 1_000_000 });
+        await using var h = new DynamicBatchHarness(3, new ModelDynamicBatching { MaxQueueDelayMicroseconds = 1_000_000 });
         using var first = AddOneInstance.BytesTensor("INPUT0", [1, 2], "a", "");
         using var second = AddOneInstance.BytesTensor("INPUT0", [2, 2], "hello", "wörld", "x", "longer string");
         var a = h.Scheduler.ScheduleAsync(new SchedulerWork([first], DynamicBatchHarness.Outputs, 0, 0), default).AsTask();
@@ -153,7 +153,7 @@ public sealed class DynamicBatchFormationTests
     [Fact]
     public async Task The_observer_sees_every_request_queued_dequeued_and_succeeded()
     {
-        var h = new DynamicBatchHarness(4, new DynamicBatchingConfig());
+        var h = new DynamicBatchHarness(4, new ModelDynamicBatching());
         var tasks = new Task<Tensor[]>[9];
         for (var i = 0; i < tasks.Length; i++)
         {

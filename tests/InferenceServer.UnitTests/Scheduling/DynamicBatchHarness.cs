@@ -1,4 +1,5 @@
 using InferenceServer.Core.Repository;
+using DataType = InferenceServer.Core.Tensors.DataType;
 using InferenceServer.Core.Scheduling;
 using InferenceServer.Core.Tensors;
 using InferenceServer.UnitTests.TestDoubles;
@@ -17,7 +18,7 @@ internal sealed class DynamicBatchHarness : IAsyncDisposable
     private readonly List<Tensor> _inputs = [];
 
     /// <param name="clockView">What the scheduler sees of <see cref="Clock"/> (default: the clock itself), e.g. timers that fire early.</param>
-    public DynamicBatchHarness(int maxBatchSize, DynamicBatchingConfig config, int instanceCount = 1, Func<ManualTimeProvider, TimeProvider>? clockView = null)
+    public DynamicBatchHarness(int maxBatchSize, ModelDynamicBatching config, int instanceCount = 1, Func<ManualTimeProvider, TimeProvider>? clockView = null)
     {
         Instances = new AddOneInstance[instanceCount];
         for (var i = 0; i < instanceCount; i++)

@@ -12,7 +12,7 @@ public sealed class DynamicBatchLifecycleTests
     [Fact]
     public async Task A_cancelled_queued_request_is_removed_and_never_runs()
     {
-        await using var h = new DynamicBatchHarness(4, new DynamicBatchingConfig());
+        await using var h = new DynamicBatchHarness(4, new ModelDynamicBatching());
         var blocker = await h.BlockInstanceAsync(99, 4);
         using var cancellation = new CancellationTokenSource();
         var cancelled = h.Send(1, cancellationToken: cancellation.Token);
@@ -32,7 +32,7 @@ public sealed class DynamicBatchLifecycleTests
     [Fact]
     public async Task A_request_whose_token_fires_while_its_batch_runs_still_completes()
     {
-        await using var h = new DynamicBatchHarness(4, new DynamicBatchingConfig());
+        await using var h = new DynamicBatchHarness(4, new ModelDynamicBatching());
         using var cancellation = new CancellationTokenSource();
         h.Instance.Close();
         var running = h.Send(1, cancellationToken: cancellation.Token);
@@ -45,7 +45,7 @@ public sealed class DynamicBatchLifecycleTests
     [Fact]
     public async Task An_already_cancelled_token_is_refused_without_queueing()
     {
-        await using var h = new DynamicBatchHarness(4, new DynamicBatchingConfig());
+        await using var h = new DynamicBatchHarness(4, new ModelDynamicBatching());
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => h.Send(1, cancellationToken: new CancellationToken(true)));
         Assert.Equal(0, h.Observer.Queued);
     }
@@ -53,7 +53,7 @@ public sealed class DynamicBatchLifecycleTests
     [Fact]
     public async Task A_backend_failure_fails_every_request_of_the_batch()
     {
-        await using var h = new DynamicBatchHarness(3, new DynamicBatchingConfig { MaxQueueDelayMicroseconds = 1_000_000 });
+        await using var h = new DynamicBatchHarness(3, new ModelDynamicBatching { MaxQueueDelayMicroseconds = 1_000_000 });
         h.Instance.FailNextRun(new BackendException("bad input", "INVALID_ARGUMENT"));
         var tasks = new[] { h.Send(1), h.Send(2), h.Send(3) };
 
@@ -76,7 +76,7 @@ public sealed class DynamicBatchLifecycleTests
     [Fact]
     public async Task Preserve_ordering_holds_a_later_response_until_the_earlier_one_completes()
     {
-        await using var h = new DynamicBatchHarness(1, new DynamicBatchingConfig { PreserveOrdering = true }, instanceCount: 2);
+        await using var h = new DynamicBatchHarness(1, new ModelDynamicBatching { PreserveOrdering = true }, instanceCount: 2);
         h.Instances[0].Close();
         h.Instances[1].Close();
         var started0 = h.Instances[0].WaitForRunStartAsync();
@@ -101,7 +101,7 @@ public sealed class DynamicBatchLifecycleTests
     [Fact]
     public async Task Without_preserve_ordering_a_later_response_can_overtake()
     {
-        await using var h = new DynamicBatchHarness(1, new DynamicBatchingConfig(), instanceCount: 2);
+        await using var h = new DynamicBatchHarness(1, new ModelDynamicBatching(), instanceCount: 2);
         h.Instances[0].Close();
         h.Instances[1].Close();
         var started0 = h.Instances[0].WaitForRunStartAsync();
@@ -124,7 +124,7 @@ public sealed class DynamicBatchLifecycleTests
     [Fact]
     public async Task Dispose_runs_what_is_queued_then_refuses_new_work_and_disposes_instances_once()
     {
-        var h = new DynamicBatchHarness(8, new DynamicBatchingConfig { MaxQueueDelayMicroseconds = 60_000_000 }, instanceCount: 2);
+        var h = new DynamicBatchHarness(8, new ModelDynamicBatching { MaxQueueDelayMicroseconds = 60_000_000 }, instanceCount: 2);
         var tasks = new[] { h.Send(1), h.Send(2), h.Send(3) };
         await h.Clock.WaitForArmedTimerAsync();
         Assert.DoesNotContain(tasks, t => t.IsCompleted);
@@ -149,7 +149,7 @@ public sealed class DynamicBatchLifecycleTests
     [Fact]
     public async Task Dispose_waits_for_a_running_batch()
     {
-        var h = new DynamicBatchHarness(4, new DynamicBatchingConfig());
+        var h = new DynamicBatchHarness(4, new ModelDynamicBatching());
         var blocker = await h.BlockInstanceAsync(99, 4);
         var queued = h.Send(1);
 
@@ -168,7 +168,7 @@ public sealed class DynamicBatchLifecycleTests
     [Fact]
     public async Task Sequential_requests_complete_through_recycled_completions()
     {
-        await using var h = new DynamicBatchHarness(4, new DynamicBatchingConfig());
+        await using var h = new DynamicBatchHarness(4, new ModelDynamicBatching());
         for (var i = 0; i < 50; i++)
         {
             var work = new SchedulerWork([Input(i)], DynamicBatchHarness.Outputs, 0, 0);

@@ -13,7 +13,7 @@ public sealed class DynamicBatchQueuePolicyTests
     [Fact]
     public async Task A_high_priority_request_runs_before_a_flood_of_low_priority_ones()
     {
-        await using var h = new DynamicBatchHarness(4, new DynamicBatchingConfig { PriorityLevels = 2, DefaultPriorityLevel = 2 });
+        await using var h = new DynamicBatchHarness(4, new ModelDynamicBatching { PriorityLevels = 2, DefaultPriorityLevel = 2 });
         var blocker = await h.BlockInstanceAsync(99, 4);
         var low = new Task<Tensor[]>[8];
         for (var i = 0; i < low.Length; i++)
@@ -36,7 +36,7 @@ public sealed class DynamicBatchQueuePolicyTests
     [Fact]
     public async Task A_priority_outside_the_levels_is_an_invalid_argument()
     {
-        await using var h = new DynamicBatchHarness(4, new DynamicBatchingConfig { PriorityLevels = 2, DefaultPriorityLevel = 1 });
+        await using var h = new DynamicBatchHarness(4, new ModelDynamicBatching { PriorityLevels = 2, DefaultPriorityLevel = 1 });
         var e = await Assert.ThrowsAsync<InferenceException>(() => h.Send(1, priority: 3));
         Assert.Equal(InferenceErrorKind.InvalidArgument, e.Kind);
         Assert.Contains("1 to 2", e.Message);
@@ -45,10 +45,10 @@ public sealed class DynamicBatchQueuePolicyTests
     [Fact]
     public async Task A_full_queue_rejects_with_the_queue_size_in_the_message()
     {
-        await using var h = new DynamicBatchHarness(4, new DynamicBatchingConfig
+        await using var h = new DynamicBatchHarness(4, new ModelDynamicBatching
         {
             MaxQueueDelayMicroseconds = 1_000_000,
-            DefaultQueuePolicy = new QueuePolicyConfig { MaxQueueSize = 2 },
+            DefaultQueuePolicy = new ModelQueuePolicy { MaxQueueSize = 2 },
         });
         var blocker = await h.BlockInstanceAsync(99, 4);
         var a = h.Send(1);
@@ -72,9 +72,9 @@ public sealed class DynamicBatchQueuePolicyTests
     [Fact]
     public async Task A_reject_timeout_fails_the_request_which_never_runs()
     {
-        await using var h = new DynamicBatchHarness(4, new DynamicBatchingConfig
+        await using var h = new DynamicBatchHarness(4, new ModelDynamicBatching
         {
-            DefaultQueuePolicy = new QueuePolicyConfig { TimeoutAction = TimeoutAction.Reject, DefaultTimeoutMicroseconds = 5_000 },
+            DefaultQueuePolicy = new ModelQueuePolicy { TimeoutAction = ModelQueuePolicy.Types.TimeoutAction.Reject, DefaultTimeoutMicroseconds = 5_000 },
         });
         var blocker = await h.BlockInstanceAsync(99, 4);
         var late = h.Send(1);
@@ -97,9 +97,9 @@ public sealed class DynamicBatchQueuePolicyTests
     public async Task A_timer_that_fires_before_the_deadline_is_armed_again()
     {
         // Half a millisecond early: the drain it triggers sees the request not yet expired and must wait again.
-        await using var h = new DynamicBatchHarness(1, new DynamicBatchingConfig
+        await using var h = new DynamicBatchHarness(1, new ModelDynamicBatching
         {
-            DefaultQueuePolicy = new QueuePolicyConfig { TimeoutAction = TimeoutAction.Reject, DefaultTimeoutMicroseconds = 5_000 },
+            DefaultQueuePolicy = new ModelQueuePolicy { TimeoutAction = ModelQueuePolicy.Types.TimeoutAction.Reject, DefaultTimeoutMicroseconds = 5_000 },
         }, clockView: clock => new TestDoubles.EarlyTimerClock(clock, TimeSpan.FromMicroseconds(500)));
         var blocker = await h.BlockInstanceAsync(99, 1);
         var late = h.Send(1);
@@ -119,9 +119,9 @@ public sealed class DynamicBatchQueuePolicyTests
     [Fact]
     public async Task A_delay_timeout_runs_after_the_requests_of_its_level_that_did_not_time_out()
     {
-        await using var h = new DynamicBatchHarness(1, new DynamicBatchingConfig
+        await using var h = new DynamicBatchHarness(1, new ModelDynamicBatching
         {
-            DefaultQueuePolicy = new QueuePolicyConfig { TimeoutAction = TimeoutAction.Delay, DefaultTimeoutMicroseconds = 1_000 },
+            DefaultQueuePolicy = new ModelQueuePolicy { TimeoutAction = ModelQueuePolicy.Types.TimeoutAction.Delay, DefaultTimeoutMicroseconds = 1_000 },
         });
         var blocker = await h.BlockInstanceAsync(99, 1);
         var expired = h.Send(1);
@@ -142,9 +142,9 @@ public sealed class DynamicBatchQueuePolicyTests
     [Fact]
     public async Task With_allow_timeout_override_a_request_shortens_its_timeout()
     {
-        await using var h = new DynamicBatchHarness(4, new DynamicBatchingConfig
+        await using var h = new DynamicBatchHarness(4, new ModelDynamicBatching
         {
-            DefaultQueuePolicy = new QueuePolicyConfig { DefaultTimeoutMicroseconds = 10_000, AllowTimeoutOverride = true },
+            DefaultQueuePolicy = new ModelQueuePolicy { DefaultTimeoutMicroseconds = 10_000, AllowTimeoutOverride = true },
         });
         var blocker = await h.BlockInstanceAsync(99, 4);
         var request = h.Send(1, timeoutMicroseconds: 2_000);
@@ -160,9 +160,9 @@ public sealed class DynamicBatchQueuePolicyTests
     [Fact]
     public async Task Without_allow_timeout_override_the_request_timeout_is_ignored()
     {
-        await using var h = new DynamicBatchHarness(4, new DynamicBatchingConfig
+        await using var h = new DynamicBatchHarness(4, new ModelDynamicBatching
         {
-            DefaultQueuePolicy = new QueuePolicyConfig { DefaultTimeoutMicroseconds = 10_000, AllowTimeoutOverride = false },
+            DefaultQueuePolicy = new ModelQueuePolicy { DefaultTimeoutMicroseconds = 10_000, AllowTimeoutOverride = false },
         });
         var blocker = await h.BlockInstanceAsync(99, 4);
         var request = h.Send(1, timeoutMicroseconds: 2_000);
@@ -180,9 +180,9 @@ public sealed class DynamicBatchQueuePolicyTests
     [Fact]
     public async Task A_request_may_not_lengthen_the_default_timeout()
     {
-        await using var h = new DynamicBatchHarness(4, new DynamicBatchingConfig
+        await using var h = new DynamicBatchHarness(4, new ModelDynamicBatching
         {
-            DefaultQueuePolicy = new QueuePolicyConfig { DefaultTimeoutMicroseconds = 1_000, AllowTimeoutOverride = true },
+            DefaultQueuePolicy = new ModelQueuePolicy { DefaultTimeoutMicroseconds = 1_000, AllowTimeoutOverride = true },
         });
         var blocker = await h.BlockInstanceAsync(99, 4);
         var request = h.Send(1, timeoutMicroseconds: 60_000_000);
@@ -198,12 +198,12 @@ public sealed class DynamicBatchQueuePolicyTests
     [Fact]
     public async Task Each_priority_level_uses_its_own_queue_policy()
     {
-        await using var h = new DynamicBatchHarness(4, new DynamicBatchingConfig
+        await using var h = new DynamicBatchHarness(4, new ModelDynamicBatching
         {
             PriorityLevels = 2,
             DefaultPriorityLevel = 2,
             MaxQueueDelayMicroseconds = 1_000_000,
-            PriorityQueuePolicy = new Dictionary<int, QueuePolicyConfig> { [1] = new() { MaxQueueSize = 1 } },
+            PriorityQueuePolicy = { [1] = new ModelQueuePolicy { MaxQueueSize = 1 } },
         });
         var blocker = await h.BlockInstanceAsync(99, 4);
         var low = new[] { h.Send(1), h.Send(2) };

@@ -18,7 +18,7 @@ public sealed class SchedulerResizeTests
 
     private static IScheduler Create(string kind, IReadOnlyList<AddOneInstance> instances) => kind == "pool"
         ? new InstancePoolScheduler("m", instances)
-        : new DynamicBatchScheduler("m", 4, new DynamicBatchingConfig(), instances, TimeProvider.System, NullSchedulerObserver.Instance);
+        : new DynamicBatchScheduler("m", 4, new ModelDynamicBatching(), instances, TimeProvider.System, NullSchedulerObserver.Instance);
 
     private static Task<Tensor[]> Send(IScheduler scheduler, int id) =>
         scheduler.ScheduleAsync(new SchedulerWork([AddOneInstance.Int32Tensor("INPUT0", [1, 2], id * 100, id * 100 + 1)], ["OUTPUT0"], 0, 0), CancellationToken.None).AsTask();

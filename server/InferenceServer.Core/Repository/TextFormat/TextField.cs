@@ -32,10 +32,4 @@ internal sealed class TextField
 
     /// <summary>True when the value came from list syntax <c>[ ... ]</c>.</summary>
     public bool InList { get; init; }
-
-    /// <summary>
-    /// True when the field came from a JSON config (protobuf's JSON mapping), where 64-bit integers
-    /// and enum values are written as strings: a reader then accepts a string for them.
-    /// </summary>
-    public bool FromJson { get; init; }
 }

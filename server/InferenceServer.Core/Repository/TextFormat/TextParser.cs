@@ -2,8 +2,10 @@ namespace InferenceServer.Core.Repository.TextFormat;
 
 /// <summary>
 /// Recursive-descent parser for the protobuf text format into a schema-free tree
-/// (<see cref="TextMessage"/>). Typing is left to the reader that knows the schema, so one
-/// parser serves every message and error messages can name fields as written.
+/// (<see cref="TextMessage"/>). Protobuf's C# library reads binary and JSON but has no
+/// text-format parser, hence this one. Typing is left to the reader that walks the schema's
+/// descriptor (<see cref="ConfigTextReader"/>), so one parser serves every message and error
+/// messages can name fields as written.
 /// </summary>
 internal sealed class TextParser
 {

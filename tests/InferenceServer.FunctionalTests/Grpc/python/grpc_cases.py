@@ -282,7 +282,17 @@ def model_metadata_of_a_model_that_failed_to_load_is_unavailable(ctx):
 @case("main")
 def model_config(ctx):
     response = ctx.client.call("ModelConfig", ctx.m("ModelConfigRequest", name="simple"))
-    assert response.config.name == "simple", response
+    config = response.config
+    assert config.name == "simple", response
+    # The message as Triton's client decodes it: its own field numbers and enums, Triton's defaults filled in.
+    assert config.max_batch_size == 8, response
+    assert [i.name for i in config.input] == ["INPUT0", "INPUT1"], response
+    assert list(config.input[0].dims) == [16], response
+    assert config.input[0].data_type == 8, response  # TYPE_INT32
+    assert config.version_policy.WhichOneof("policy_choice") == "latest", response
+    assert config.version_policy.latest.num_versions == 1, response
+    group = config.instance_group[0]
+    assert (group.name, group.count, group.kind) == ("simple_0", 1, 2), response  # KIND_CPU
 
 
 @case("main")

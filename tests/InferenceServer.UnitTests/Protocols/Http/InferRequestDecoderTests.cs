@@ -5,6 +5,8 @@ using InferenceServer.Core.Repository;
 using InferenceServer.Core.Tensors;
 using InferenceServer.Protocols.Http;
 using InferenceServer.UnitTests.Tensors;
+using InferenceServer.UnitTests.Repository;
+using DataType = InferenceServer.Core.Tensors.DataType;
 
 namespace InferenceServer.UnitTests.Protocols.Http;
 
@@ -314,15 +316,10 @@ public sealed class InferRequestDecoderTests
         Assert.Equal(0, outstanding);
     }
 
-    private static ModelConfig Config(int maxBatchSize, params TensorConfig[] inputs) => new()
-    {
-        Name = "m",
-        MaxBatchSize = maxBatchSize,
-        Inputs = inputs,
-        Outputs = [new TensorConfig { Name = "y", DataType = DataType.Fp32, Dims = [-1] }],
-    };
+    private static ModelConfig Config(int maxBatchSize, params ModelInput[] inputs) =>
+        TestConfigs.Config("m", maxBatchSize, inputs, [TestConfigs.Output("y", DataType.Fp32, [-1])]);
 
-    private static TensorConfig Input(DataType type, params long[] dims) => new() { Name = "x", DataType = type, Dims = dims };
+    private static ModelInput Input(DataType type, params long[] dims) => TestConfigs.Input("x", type, dims);
 
     [Fact]
     public void Raw_body_solves_the_batch_dimension_from_its_size()
@@ -379,7 +376,7 @@ public sealed class InferRequestDecoderTests
     [Fact]
     public void Raw_body_for_a_multi_input_model_is_rejected()
     {
-        var config = Config(0, Input(DataType.Fp32, 3), Input(DataType.Fp32, 3) with { Name = "z" });
+        var config = Config(0, Input(DataType.Fp32, 3), TestConfigs.Input("z", DataType.Fp32, [3]));
         var error = Assert.Throws<InferenceException>(() => InferRequestDecoder.DecodeRaw("m", null, config, new byte[12]));
         Assert.Equal(InferenceErrorKind.InvalidArgument, error.Kind);
         Assert.Equal("a raw binary request (Inference-Header-Content-Length: 0) needs a model with exactly one input; 'm' has 2", error.Message);

@@ -1,6 +1,8 @@
 using InferenceServer.Core.Backends;
 using InferenceServer.Core.Repository;
 using InferenceServer.Core.Tensors;
+using static InferenceServer.UnitTests.Repository.TestConfigs;
+using DataType = InferenceServer.Core.Tensors.DataType;
 
 namespace InferenceServer.UnitTests.Repository.AutoComplete;
 
@@ -26,12 +28,12 @@ public sealed class ConfigAutoCompleterTests
 
         Assert.Equal(8, completed.MaxBatchSize);
         Assert.NotNull(completed.DynamicBatching);
-        Assert.Equal(["x", "ids"], completed.Inputs.Select(i => i.Name));
-        Assert.Equal(new long[] { 3 }, completed.Inputs[0].Dims);
-        Assert.Equal(DataType.Fp32, completed.Inputs[0].DataType);
-        Assert.Equal(new long[] { -1 }, completed.Inputs[1].Dims);
-        Assert.Equal(DataType.Int64, completed.Inputs[1].DataType);
-        var output = Assert.Single(completed.Outputs);
+        Assert.Equal(["x", "ids"], completed.Input.Select(i => i.Name));
+        Assert.Equal(new long[] { 3 }, completed.Input[0].Dims);
+        Assert.Equal(DataType.Fp32, completed.Input[0].ElementType());
+        Assert.Equal(new long[] { -1 }, completed.Input[1].Dims);
+        Assert.Equal(DataType.Int64, completed.Input[1].ElementType());
+        var output = Assert.Single(completed.Output);
         Assert.Equal("y", output.Name);
         Assert.Equal(new long[] { 2 }, output.Dims);
         Assert.Null(ConfigSignatureValidator.FindMismatch(completed, Batchable));
@@ -44,8 +46,8 @@ public sealed class ConfigAutoCompleterTests
 
         Assert.Equal(0, completed.MaxBatchSize);
         Assert.Null(completed.DynamicBatching);
-        Assert.Equal(new long[] { 1, 3 }, Assert.Single(completed.Inputs).Dims);
-        Assert.Equal(new long[] { -1, 2 }, Assert.Single(completed.Outputs).Dims);
+        Assert.Equal(new long[] { 1, 3 }, Assert.Single(completed.Input).Dims);
+        Assert.Equal(new long[] { -1, 2 }, Assert.Single(completed.Output).Dims);
         Assert.Null(ConfigSignatureValidator.FindMismatch(completed, FixedShape));
     }
 
@@ -56,10 +58,10 @@ public sealed class ConfigAutoCompleterTests
 
         Assert.Equal("onnxruntime_onnx", completed.Platform);
         Assert.Equal("onnxruntime", completed.Backend);
-        var group = Assert.Single(completed.InstanceGroups);
+        var group = Assert.Single(completed.InstanceGroup);
         Assert.Equal("m", group.Name);
         Assert.Equal(1, group.Count);
-        Assert.Equal(InstanceKind.Cpu, group.Kind);
+        Assert.Equal(InstanceKind.Cpu, group.Kind.ToInstanceKind());
     }
 
     [Fact]
@@ -80,12 +82,12 @@ public sealed class ConfigAutoCompleterTests
     [Fact]
     public void Given_instance_groups_and_dynamic_batching_are_kept()
     {
-        var groups = new[] { new InstanceGroupConfig { Count = 3, Kind = InstanceKind.Gpu, Gpus = [0] } };
-        var batching = new DynamicBatchingConfig { MaxQueueDelayMicroseconds = 500, PreferredBatchSizes = [4] };
-        var completed = Complete(new ModelConfig { Name = "m", InstanceGroups = groups, DynamicBatching = batching }, Batchable);
+        var group = Group(ModelInstanceGroup.Types.Kind.Gpu, 3, 0);
+        var batching = new ModelDynamicBatching { MaxQueueDelayMicroseconds = 500, PreferredBatchSize = { 4 } };
+        var completed = Complete(new ModelConfig { Name = "m", InstanceGroup = { group }, DynamicBatching = batching }, Batchable);
 
-        Assert.Same(groups, completed.InstanceGroups);
-        Assert.Same(batching, completed.DynamicBatching);
+        Assert.Equal([group], completed.InstanceGroup);
+        Assert.Equal(batching, completed.DynamicBatching);
         Assert.Equal(8, completed.MaxBatchSize);
     }
 
@@ -93,30 +95,27 @@ public sealed class ConfigAutoCompleterTests
     public void Config_inputs_are_kept_and_say_the_model_does_not_batch()
     {
         // A config that names its inputs has said what it wants; max_batch_size 0 then means 0.
-        var inputs = new[]
-        {
-            new TensorConfig { Name = "x", DataType = DataType.Fp32, Dims = [-1, 3] },
-            new TensorConfig { Name = "ids", DataType = DataType.Int64, Dims = [-1, -1] },
-        };
-        var completed = Complete(new ModelConfig { Name = "m", Inputs = inputs }, Batchable);
+        ModelInput[] inputs = [Input("x", DataType.Fp32, [-1, 3]), Input("ids", DataType.Int64, [-1, -1])];
+        var completed = Complete(TestConfigs.Config("m", 0, inputs, []), Batchable);
 
         Assert.Equal(0, completed.MaxBatchSize);
         Assert.Null(completed.DynamicBatching);
-        Assert.Same(inputs, completed.Inputs);
-        Assert.Equal(new long[] { -1, 2 }, Assert.Single(completed.Outputs).Dims);
+        Assert.Equal(inputs, completed.Input);
+        Assert.Equal(new long[] { -1, 2 }, Assert.Single(completed.Output).Dims);
         Assert.Null(ConfigSignatureValidator.FindMismatch(completed, Batchable));
     }
 
     [Fact]
     public void Config_outputs_and_max_batch_size_are_kept_and_inputs_filled_to_match()
     {
-        var outputs = new[] { new TensorConfig { Name = "y", DataType = DataType.Fp32, Dims = [2], LabelFilename = "labels.txt" } };
-        var completed = Complete(new ModelConfig { Name = "m", MaxBatchSize = 2, Outputs = outputs }, Batchable);
+        var output = Output("y", DataType.Fp32, [2]);
+        output.LabelFilename = "labels.txt";
+        var completed = Complete(TestConfigs.Config("m", 2, [], [output]), Batchable);
 
         Assert.Equal(2, completed.MaxBatchSize);
         Assert.Null(completed.DynamicBatching);
-        Assert.Same(outputs, completed.Outputs);
-        Assert.Equal(new long[] { 3 }, completed.Inputs[0].Dims);
+        Assert.Equal([output], completed.Output);
+        Assert.Equal(new long[] { 3 }, completed.Input[0].Dims);
         Assert.Null(ConfigSignatureValidator.FindMismatch(completed, Batchable));
     }
 
@@ -125,7 +124,7 @@ public sealed class ConfigAutoCompleterTests
     {
         var completed = Complete(new ModelConfig { Name = "m", MaxBatchSize = 16 }, Batchable);
         Assert.Equal(16, completed.MaxBatchSize);
-        Assert.Equal(new long[] { 3 }, completed.Inputs[0].Dims);
+        Assert.Equal(new long[] { 3 }, completed.Input[0].Dims);
     }
 
     [Fact]
@@ -153,7 +152,7 @@ public sealed class ConfigAutoCompleterTests
         var scalar = new ModelSignature([new TensorInfo("x", DataType.Fp32, [])], [new TensorInfo("y", DataType.Fp32, [])]);
         var completed = Complete(new ModelConfig { Name = "m" }, scalar);
         Assert.Equal(0, completed.MaxBatchSize);
-        Assert.Empty(Assert.Single(completed.Inputs).Dims);
+        Assert.Empty(Assert.Single(completed.Input).Dims);
         Assert.Null(ConfigSignatureValidator.FindMismatch(completed, scalar));
     }
 
@@ -176,10 +175,17 @@ public sealed class ConfigAutoCompleterTests
         var config = new ModelConfig { Name = "m" };
         _ = Complete(config, Batchable);
         Assert.Equal(0, config.MaxBatchSize);
-        Assert.Empty(config.Inputs);
-        Assert.Empty(config.Outputs);
-        Assert.Empty(config.InstanceGroups);
+        Assert.Empty(config.Input);
+        Assert.Empty(config.Output);
+        Assert.Empty(config.InstanceGroup);
         Assert.Equal("", config.Platform);
         Assert.Null(config.DynamicBatching);
+
+        // A config with parts of its own keeps them untouched too: the completion is a copy.
+        var partial = TestConfigs.Config("m", 2, [], [Output("y", DataType.Fp32, [2])]);
+        var before = partial.Clone();
+        var completed = Complete(partial, Batchable);
+        Assert.Equal(before, partial);
+        Assert.NotSame(partial.Output[0], completed.Output[0]);
     }
 }

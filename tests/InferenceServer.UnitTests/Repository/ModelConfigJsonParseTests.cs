@@ -1,13 +1,14 @@
 using System.Text;
 using InferenceServer.Core.Repository;
 using InferenceServer.Core.Tensors;
+using DataType = InferenceServer.Core.Tensors.DataType;
 
 namespace InferenceServer.UnitTests.Repository;
 
 /// <summary>A model config in JSON (the repository API's config parameter) reads like the same config.pbtxt.</summary>
-public sealed class ModelConfigJsonReaderTests
+public sealed class ModelConfigJsonParseTests
 {
-    private static string Canonical(ModelConfig config) => Encoding.UTF8.GetString(ModelConfigJsonWriter.ToUtf8Bytes(config));
+    private static string Canonical(ModelConfig config) => Encoding.UTF8.GetString(ModelConfigJson.ToUtf8Bytes(config));
 
     [Theory]
     [InlineData(nameof(ModelConfigExampleTests.Simple))]
@@ -18,9 +19,10 @@ public sealed class ModelConfigJsonReaderTests
         var config = ModelConfigReader.Parse(text).Config;
         var json = Canonical(config);
 
-        var read = ModelConfigJsonReader.Parse(json).Config;
+        var read = ModelConfigJson.Parse(json).Config;
 
         Assert.Equal(json, Canonical(read));
+        Assert.Equal(config, read);
     }
 
     [Fact]
@@ -44,22 +46,25 @@ public sealed class ModelConfigJsonReaderTests
             }
             """;
 
-        var config = ModelConfigJsonReader.Parse(json).Config;
+        var result = ModelConfigJson.Parse(json);
+        var config = result.Config;
 
+        Assert.Empty(result.Warnings);
+        Assert.Equal("", config.Platform);
         Assert.Equal(8, config.MaxBatchSize);
-        Assert.Equal([3L, -1L], config.Inputs[0].Dims);
-        Assert.Equal([3L, -1L], config.Inputs[0].Reshape!);
-        Assert.Equal(DataType.Fp32, config.Outputs[0].DataType);
-        Assert.Equal(VersionPolicyKind.Specific, config.VersionPolicy.Kind);
-        Assert.Equal([1L, 3L], config.VersionPolicy.Versions);
-        Assert.Equal(2, config.InstanceGroups[0].Count);
-        Assert.Equal(500, config.DynamicBatching!.MaxQueueDelayMicroseconds);
-        Assert.Equal(TimeoutAction.Delay, config.DynamicBatching.PriorityQueuePolicy[2].TimeoutAction);
-        Assert.Equal(4, config.DynamicBatching.PriorityQueuePolicy[2].MaxQueueSize);
-        Assert.Equal("1", config.Parameters["intra_op_thread_count"]);
+        Assert.Equal([3L, -1L], config.Input[0].Dims);
+        Assert.Equal([3L, -1L], config.Input[0].Reshape.Shape);
+        Assert.Equal(DataType.Fp32, config.Output[0].ElementType());
+        Assert.Equal(ModelVersionPolicy.PolicyChoiceOneofCase.Specific, config.VersionPolicy.PolicyChoiceCase);
+        Assert.Equal([1L, 3L], config.VersionPolicy.Specific.Versions);
+        Assert.Equal(2, config.InstanceGroup[0].Count);
+        Assert.Equal(500UL, config.DynamicBatching.MaxQueueDelayMicroseconds);
+        Assert.Equal(ModelQueuePolicy.Types.TimeoutAction.Delay, config.DynamicBatching.PriorityQueuePolicy[2].TimeoutAction);
+        Assert.Equal(4U, config.DynamicBatching.PriorityQueuePolicy[2].MaxQueueSize);
+        Assert.Equal("1", config.Parameters["intra_op_thread_count"].StringValue);
         var warmup = Assert.Single(config.ModelWarmup);
-        Assert.Equal((2, 3), (warmup.BatchSize, warmup.Count));
-        Assert.Equal(WarmupDataSource.Zero, warmup.Inputs["X"].Source);
+        Assert.Equal((2U, 3U), (warmup.BatchSize, warmup.Count));
+        Assert.Equal(ModelWarmup.Types.Input.InputDataTypeOneofCase.ZeroData, warmup.Inputs["X"].InputDataTypeCase);
     }
 
     [Theory]
@@ -70,7 +75,7 @@ public sealed class ModelConfigJsonReaderTests
     [InlineData("""{"dynamic_batching": 5}""", "dynamic_batching", "message")]
     public void Wrong_values_are_reported_with_their_field_and_position(string json, string field, string reason)
     {
-        var error = Assert.Throws<ModelConfigException>(() => ModelConfigJsonReader.Parse(json, "load parameter 'config'"));
+        var error = Assert.Throws<ModelConfigException>(() => ModelConfigJson.Parse(json, "load parameter 'config'"));
         Assert.Equal("load parameter 'config'", error.FileName);
         Assert.Equal(field, error.FieldPath);
         Assert.Contains(reason, error.Message);
@@ -79,24 +84,59 @@ public sealed class ModelConfigJsonReaderTests
     }
 
     [Theory]
+    [InlineData("""{"input": [{"name": "X", "data_type": "TYPE_FP32", "dims": [1]}, {"name": "Y", "data_type": 99, "dims": [1]}]}""", "input[1].data_type", "unknown data type number 99")]
+    [InlineData("""{"dynamic_batching": {"default_queue_policy": {"max_queue_size": 3000000000}}}""", "dynamic_batching.default_queue_policy.max_queue_size", "must be at most 2147483647")]
+    [InlineData("""{"version_policy": {"latest": {"num_versions": 1}, "all": {}}}""", "version_policy.all", "cannot be given together with 'latest'")]
+    [InlineData("""{"input": [{"name": "X", "data_type": "TYPE_FP32", "dims": [3, 0]}]}""", "input[0].dims[1]", "dimension must be >= 1")]
+    [InlineData("""{"input": [{"name": "X", "dims": [1]}]}""", "input[0].data_type", "must specify 'data_type'")]
+    [InlineData("""{"parameters": {"p": {"string_value": 5}}}""", "parameters[0].value.string_value", "expected a quoted string, found 5")]
+    [InlineData("""{"input": {"name": "X"}}""", "input", "is a repeated field")]
+    public void Errors_anywhere_name_the_field_and_where_it_is(string json, string field, string reason)
+    {
+        var error = Assert.Throws<ModelConfigException>(() => ModelConfigJson.Parse(json, "load parameter 'config'"));
+        Assert.Equal(field, error.FieldPath);
+        Assert.Contains(reason, error.Reason);
+        Assert.Equal(1, error.Line);
+        Assert.True(error.Column > 1, $"column {error.Column}");
+    }
+
+    [Fact]
+    public void Positions_count_lines_and_columns_of_the_json()
+    {
+        var error = Assert.Throws<ModelConfigException>(() => ModelConfigJson.Parse("{\n  \"input\": [\n    {\"name\": \"X\", \"dims\": [1], \"data_type\": \"NOPE\"}\n  ]\n}", "c"));
+        Assert.Equal((3, 45, "input[0].data_type"), (error.Line, error.Column, error.FieldPath));
+    }
+
+    [Fact]
+    public void Nested_unknown_fields_are_warnings_with_the_closest_field_of_their_message()
+    {
+        var result = ModelConfigJson.Parse("""{"input": [{"name": "X", "dataType": "TYPE_FP32", "dims": [1], "dmis": [2]}], "dynamicBatching": {"maxQueueDelay": 5}}""");
+        Assert.Equal(
+            [("input[0].dmis", "dims"), ("dynamic_batching.max_queue_delay", "max_queue_delay_microseconds")],
+            result.Warnings.Select(w => (w.FieldPath, w.Suggestion)));
+        Assert.Equal([1L], result.Config.Input[0].Dims);
+        Assert.Equal(0UL, result.Config.DynamicBatching.MaxQueueDelayMicroseconds);
+    }
+
+    [Theory]
     [InlineData("[]", "must be an object")]
     [InlineData("{\"name\": ", "malformed JSON")]
     [InlineData("{} {}", "malformed JSON")]
     public void Text_that_is_not_one_json_object_is_refused(string json, string reason)
     {
-        var error = Assert.Throws<ModelConfigException>(() => ModelConfigJsonReader.Parse(json));
+        var error = Assert.Throws<ModelConfigException>(() => ModelConfigJson.Parse(json));
         Assert.Contains(reason, error.Message);
     }
 
     [Fact]
     public void Unknown_fields_are_warnings_as_in_config_pbtxt()
     {
-        var result = ModelConfigJsonReader.Parse("""{"name": "m", "maxBatchsize": 4, "whatever": 1}""", "load parameter 'config'");
+        var result = ModelConfigJson.Parse("""{"name": "m", "maxBatchsize": 4, "whatever": 1}""", "load parameter 'config'");
         Assert.Equal(
             ["load parameter 'config':1:15: unknown field 'max_batchsize' was ignored (did you mean 'max_batch_size'?)",
              "load parameter 'config':1:34: unknown field 'whatever' was ignored"],
             result.Warnings.Select(w => w.ToString()));
-        Assert.Equal(result.Warnings, result.Config.UnknownFields);
+        Assert.Equal(result.Warnings, result.UnknownFields);
     }
 
     [Theory]
@@ -107,7 +147,7 @@ public sealed class ModelConfigJsonReaderTests
     [InlineData("""{"name": "m", "platform": "ensemble", "ensembleScheduling": {"step": []}}""", "platform: ensemble models are not supported by this server")]
     public void Unsupported_features_fail_as_in_config_pbtxt(string json, string expected)
     {
-        var e = Assert.Throws<ModelConfigException>(() => ModelConfigJsonReader.Parse(json));
+        var e = Assert.Throws<ModelConfigException>(() => ModelConfigJson.Parse(json));
         Assert.Contains(expected, e.Message);
     }
 }

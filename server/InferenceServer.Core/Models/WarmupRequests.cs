@@ -2,6 +2,9 @@ using System.Buffers.Binary;
 using InferenceServer.Core.Backends;
 using InferenceServer.Core.Repository;
 using InferenceServer.Core.Tensors;
+using DataType = InferenceServer.Core.Tensors.DataType;
+using WarmupInput = InferenceServer.Core.Repository.ModelWarmup.Types.Input;
+using WarmupSample = InferenceServer.Core.Repository.ModelWarmup;
 
 namespace InferenceServer.Core.Models;
 
@@ -12,17 +15,17 @@ namespace InferenceServer.Core.Models;
 /// along the batch dimension, and run <c>count</c> times on every instance. Any failure fails the
 /// version's load with a reason that names the sample.
 /// </summary>
-internal sealed class ModelWarmup : IDisposable
+internal sealed class WarmupRequests : IDisposable
 {
     /// <summary>The folder, inside the model folder, that <c>input_data_file</c> names files in (Triton's name).</summary>
     public const string WarmupFolderName = "warmup";
 
-    private readonly List<(ModelWarmupConfig Sample, Tensor[] Inputs)> _samples = [];
+    private readonly List<(WarmupSample Sample, Tensor[] Inputs)> _samples = [];
     private readonly string[] _outputNames;
 
-    private ModelWarmup(ModelConfig config)
+    private WarmupRequests(ModelConfig config)
     {
-        _outputNames = config.Outputs.Select(o => o.Name).ToArray();
+        _outputNames = config.Output.Select(o => o.Name).ToArray();
     }
 
     /// <summary>True when the config has no warm-up samples.</summary>
@@ -32,9 +35,9 @@ internal sealed class ModelWarmup : IDisposable
     /// Builds the warm-up inputs of <paramref name="config"/> (completed), reading data files from
     /// <paramref name="modelFolder"/>/warmup. Throws <see cref="ModelLoadException"/> naming the sample and input when one cannot be made.
     /// </summary>
-    public static ModelWarmup Prepare(ModelConfig config, string modelFolder)
+    public static WarmupRequests Prepare(ModelConfig config, string modelFolder)
     {
-        var warmup = new ModelWarmup(config);
+        var warmup = new WarmupRequests(config);
         try
         {
             foreach (var sample in config.ModelWarmup)
@@ -93,27 +96,29 @@ internal sealed class ModelWarmup : IDisposable
         return executions;
     }
 
-    private static Tensor MakeInput(ModelConfig config, ModelWarmupConfig sample, string name, WarmupInputConfig input, string modelFolder)
+    private static Tensor MakeInput(ModelConfig config, WarmupSample sample, string name, WarmupInput input, string modelFolder)
     {
-        var tensorConfig = config.Inputs.FirstOrDefault(t => t.Name == name)
+        var tensorConfig = config.Input.FirstOrDefault(t => t.Name == name)
             ?? throw new ModelLoadException($"warm-up sample '{sample.Name}' names input '{name}', which is not an input of the model");
-        if (input.DataType != tensorConfig.DataType)
+        var type = input.DataType.ToTensorType();
+        if (type != tensorConfig.ElementType())
         {
-            throw new ModelLoadException($"warm-up sample '{sample.Name}' gives input '{name}' as {input.DataType.ConfigName()} but the model takes {tensorConfig.DataType.ConfigName()}");
+            throw new ModelLoadException($"warm-up sample '{sample.Name}' gives input '{name}' as {type.ConfigName()} but the model takes {tensorConfig.ElementType().ConfigName()}");
         }
         var batching = config.MaxBatchSize > 0;
         if (!batching && sample.BatchSize > 1)
         {
             throw new ModelLoadException($"warm-up sample '{sample.Name}' has batch_size {sample.BatchSize} but the model does not batch (max_batch_size 0)");
         }
-        var batch = batching ? sample.BatchSize : 1;
-        var elements = ShapeMath.ElementCount(input.Dims);
+        var batch = batching ? (int)sample.BatchSize : 1;
+        long[] dims = [.. input.Dims];
+        var elements = ShapeMath.ElementCount(dims);
         // The model sees the config's reshape, as a request's inputs do.
-        var modelDims = tensorConfig.Reshape ?? input.Dims;
-        long[] shape = batching ? [batch, .. modelDims] : (long[])modelDims.Clone();
+        long[] modelDims = tensorConfig.Reshape is { } reshape ? [.. reshape.Shape] : dims;
+        long[] shape = batching ? [batch, .. modelDims] : modelDims;
 
-        var one = MakeSample(sample, name, input, elements, modelFolder);
-        var tensor = Tensor.Allocate(name, input.DataType, shape, checked(one.Length * batch));
+        var one = MakeSample(sample, name, input, type, dims, elements, modelFolder);
+        var tensor = Tensor.Allocate(name, type, shape, checked(one.Length * batch));
         for (var b = 0; b < batch; b++)
         {
             one.CopyTo(tensor.Data[(b * one.Length)..]);
@@ -122,13 +127,12 @@ internal sealed class ModelWarmup : IDisposable
     }
 
     // One batch element's bytes in the v2 binary layout.
-    private static byte[] MakeSample(ModelWarmupConfig sample, string name, WarmupInputConfig input, long elements, string modelFolder)
+    private static byte[] MakeSample(WarmupSample sample, string name, WarmupInput input, DataType type, long[] dims, long elements, string modelFolder)
     {
-        var type = input.DataType;
         var size = type.ElementSize();
-        switch (input.Source)
+        switch (input.InputDataTypeCase)
         {
-            case WarmupDataSource.File:
+            case WarmupInput.InputDataTypeOneofCase.InputDataFile:
             {
                 var folder = Path.GetFullPath(Path.Combine(modelFolder, WarmupFolderName));
                 var path = Path.GetFullPath(Path.Combine(folder, input.InputDataFile));
@@ -154,11 +158,11 @@ internal sealed class ModelWarmup : IDisposable
                 }
                 else if (data.LongLength != elements * size)
                 {
-                    throw new ModelLoadException($"warm-up sample '{sample.Name}' input '{name}': '{path}' has {data.LongLength} bytes but {type.ConfigName()} {ShapeMath.Format(input.Dims)} needs {elements * size}");
+                    throw new ModelLoadException($"warm-up sample '{sample.Name}' input '{name}': '{path}' has {data.LongLength} bytes but {type.ConfigName()} {ShapeMath.Format(dims)} needs {elements * size}");
                 }
                 return data;
             }
-            case WarmupDataSource.Random:
+            case WarmupInput.InputDataTypeOneofCase.RandomData:
                 return RandomSample(type, elements);
             default:
                 // Zero data; a BYTES element of zero data is the empty string.

@@ -1,15 +1,13 @@
 using System.Text.Json;
-using InferenceServer.Core.Backends;
 using InferenceServer.Core.Repository;
-using InferenceServer.Core.Tensors;
 
 namespace InferenceServer.UnitTests.Repository;
 
-public sealed class ModelConfigJsonWriterTests
+public sealed class ModelConfigJsonWriteTests
 {
     private static JsonElement Json(ModelConfig config, bool indented = false)
     {
-        using var document = JsonDocument.Parse(ModelConfigJsonWriter.ToUtf8Bytes(config, indented));
+        using var document = JsonDocument.Parse(ModelConfigJson.ToUtf8Bytes(config, indented));
         return document.RootElement.Clone();
     }
 
@@ -101,28 +99,26 @@ public sealed class ModelConfigJsonWriterTests
     [Fact]
     public void Writes_all_and_specific_version_policies()
     {
-        var all = Json(new ModelConfig { Name = "m", VersionPolicy = new VersionPolicy { Kind = VersionPolicyKind.All } });
+        var all = Json(new ModelConfig { Name = "m", VersionPolicy = new ModelVersionPolicy { All = new() } });
         var allPolicy = all.GetProperty("version_policy");
         Assert.Equal(JsonValueKind.Object, allPolicy.GetProperty("all").ValueKind);
         Assert.False(allPolicy.TryGetProperty("latest", out _));
 
-        var specific = Json(new ModelConfig { Name = "m", VersionPolicy = new VersionPolicy { Kind = VersionPolicyKind.Specific, Versions = [1, 3] } });
+        var specific = Json(ModelConfigReader.Parse("name: 'm' version_policy { specific { versions: [ 1, 3 ] } }").Config);
         Assert.Equal([1L, 3], Numbers(specific.GetProperty("version_policy").GetProperty("specific").GetProperty("versions")));
     }
 
     [Fact]
     public void Writes_reshape_strings_gpus_and_default_group_names()
     {
-        var config = new ModelConfig
-        {
-            Name = "m",
-            Inputs = [new TensorConfig { Name = "t", DataType = DataType.Bytes, Dims = [-1], Reshape = [], Optional = true }],
-            InstanceGroups =
-            [
-                new InstanceGroupConfig { Kind = InstanceKind.Gpu, Count = 2, Gpus = [0, 1] },
-                new InstanceGroupConfig { Kind = InstanceKind.Auto },
-            ],
-        };
+        var config = ModelConfigReader.Parse("""
+            name: "m"
+            max_batch_size: 4
+            input { name: "t" data_type: TYPE_STRING dims: [ -1 ] reshape { } optional: true }
+            instance_group [ { kind: KIND_GPU count: 2 gpus: [ 0, 1 ] }, { kind: KIND_AUTO } ]
+            """).Config;
+        // The loader names unnamed groups once the config has its model's name, as Triton does and reports.
+        ModelConfigDefaults.NameInstanceGroups(config);
         var json = Json(config);
         var input = json.GetProperty("input")[0];
         Assert.Equal("TYPE_STRING", input.GetProperty("data_type").GetString());
@@ -138,27 +134,18 @@ public sealed class ModelConfigJsonWriterTests
     [Fact]
     public void Writes_accelerator_parameters_and_file_warmup()
     {
-        var config = new ModelConfig
-        {
-            Name = "m",
-            Optimization = new OptimizationConfig
-            {
-                Priority = "PRIORITY_MAX",
-                GpuExecutionAccelerators = [new ExecutionAcceleratorConfig { Name = "tensorrt", Parameters = new Dictionary<string, string> { ["precision_mode"] = "FP16" } }],
-            },
-            ModelWarmup =
-            [
-                new ModelWarmupConfig
-                {
-                    Name = "w",
-                    Inputs = new Dictionary<string, WarmupInputConfig>
-                    {
-                        ["a"] = new() { DataType = DataType.Fp16, Dims = [2], Source = WarmupDataSource.File, InputDataFile = "a.bin" },
-                        ["b"] = new() { DataType = DataType.Int8, Dims = [1] },
-                    },
-                },
-            ],
-        };
+        var config = ModelConfigReader.Parse("""
+            name: "m"
+            optimization {
+              priority: PRIORITY_MAX
+              execution_accelerators { gpu_execution_accelerator [ { name: "tensorrt" parameters { key: "precision_mode" value: "FP16" } } ] }
+            }
+            model_warmup {
+              name: "w"
+              inputs { key: "a" value { data_type: TYPE_FP16 dims: [ 2 ] input_data_file: "a.bin" } }
+              inputs { key: "b" value { data_type: TYPE_INT8 dims: [ 1 ] zero_data: true } }
+            }
+            """).Config;
         var json = Json(config);
         var optimization = json.GetProperty("optimization");
         Assert.Equal("PRIORITY_MAX", optimization.GetProperty("priority").GetString());
@@ -173,7 +160,7 @@ public sealed class ModelConfigJsonWriterTests
     [Fact]
     public void Escapes_strings_properly()
     {
-        var config = new ModelConfig { Name = "quote\"and\\slash", Parameters = new Dictionary<string, string> { ["k\"ey"] = "line\nbreak" } };
+        var config = new ModelConfig { Name = "quote\"and\\slash", Parameters = { ["k\"ey"] = new ModelParameter { StringValue = "line\nbreak" } } };
         var json = Json(config);
         Assert.Equal("quote\"and\\slash", json.GetProperty("name").GetString());
         Assert.Equal("line\nbreak", json.GetProperty("parameters").GetProperty("k\"ey").GetProperty("string_value").GetString());
@@ -185,7 +172,7 @@ public sealed class ModelConfigJsonWriterTests
         using var stream = new MemoryStream();
         using (var writer = new Utf8JsonWriter(stream))
         {
-            ModelConfigJsonWriter.Write(writer, new ModelConfig { Name = "m" });
+            ModelConfigJson.Write(writer, new ModelConfig { Name = "m" });
         }
         using var document = JsonDocument.Parse(stream.ToArray());
         Assert.Equal("m", document.RootElement.GetProperty("name").GetString());

@@ -1,0 +1,4 @@
+namespace InferenceServer.Core.Repository;
+
+/// <summary>The generated <c>ModelOutput</c> message, read as a tensor of the config.</summary>
+public sealed partial class ModelOutput : IModelTensor;
