@@ -1,7 +1,10 @@
 namespace InferenceServer.Core.Lifecycle;
 
-/// <summary>Settings of the model lifecycle, bound from configuration (<c>Server</c> section) and the command line.</summary>
-public sealed class ModelLifecycleOptions
+/// <summary>
+/// Settings of the model lifecycle, bound from configuration (<c>Server</c> section) and the command line. Not sealed: a
+/// host's options type for the whole section extends it with its own settings.
+/// </summary>
+public class ModelLifecycleOptions
 {
     /// <summary>The <c>--load-model</c> name that loads every model of the repositories (Triton's).</summary>
     public const string AllModels = "*";
@@ -54,4 +57,29 @@ public sealed class ModelLifecycleOptions
 
     /// <summary>The <c>max_batch_size</c> auto-complete gives a model that can batch but whose config says nothing (Triton's default is 4).</summary>
     public int DefaultMaxBatchSize { get; set; } = 4;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first setting that is out of range.</summary>
+    public virtual void Validate()
+    {
+        if (ModelLoadThreadCount < 1)
+        {
+            throw new ArgumentException($"Server:ModelLoadThreadCount {ModelLoadThreadCount} is not valid; expected 1 or more");
+        }
+        if (!double.IsFinite(RepositoryPollSeconds) || RepositoryPollSeconds < 0)
+        {
+            throw new ArgumentException($"Server:RepositoryPollSeconds {RepositoryPollSeconds} is not valid; expected 0 (events only) or more");
+        }
+        if (RepositoryPollQuietMilliseconds < 0)
+        {
+            throw new ArgumentException($"Server:RepositoryPollQuietMilliseconds {RepositoryPollQuietMilliseconds} is not valid; expected 0 or more");
+        }
+        if (!Enum.IsDefined(ModelControlMode))
+        {
+            throw new ArgumentException($"Server:ModelControlMode '{ModelControlMode}' is not valid; expected none, poll or explicit");
+        }
+        if (LoadModels.Count > 1 && LoadModels.Contains(AllModels))
+        {
+            throw new ArgumentException($"Server:LoadModels: '{AllModels}' loads every model and cannot be given with other names");
+        }
+    }
 }

@@ -16,11 +16,17 @@ public static class ServingServiceCollectionExtensions
     /// lifecycle. The caller adds the backends (<c>IModelBackend</c>) and a <see cref="ServerInfo"/>, when it wants
     /// another than the default.
     /// </summary>
-    public static IServiceCollection AddInferenceServing(this IServiceCollection services, ModelLifecycleOptions options)
+    public static IServiceCollection AddInferenceServing(this IServiceCollection services, ModelLifecycleOptions options) =>
+        services.AddSingleton(options).AddInferenceServing();
+
+    /// <summary>
+    /// As <see cref="AddInferenceServing(IServiceCollection, ModelLifecycleOptions)"/>, with the
+    /// <see cref="ModelLifecycleOptions"/> registered by the caller (a host binds them from its configuration).
+    /// </summary>
+    public static IServiceCollection AddInferenceServing(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(_ => new ServerInfo());
-        services.AddSingleton(options);
         // Each server its own registry: several run in one test process, and prometheus-net's process-wide default
         // registry would mix their series (and add .NET process metrics that Triton does not expose).
         services.AddSingleton(_ => Metrics.NewCustomRegistry());

@@ -8,6 +8,21 @@ public sealed class GrpcProtocolOptions
     /// <summary>The response encodings <see cref="ResponseCompression"/> may name, as gRPC spells them.</summary>
     public static readonly IReadOnlyList<string> Compressions = ["gzip", "deflate"];
 
+    /// <summary><c>--allow-grpc</c>.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary><c>--grpc-address</c>; null: the HTTP address.</summary>
+    public string? Address { get; set; }
+
+    /// <summary><c>--grpc-port</c>; 0 picks a free port.</summary>
+    public int Port { get; set; } = 8001;
+
+    /// <summary><c>--grpc-server-cert</c>: a PEM certificate; with <see cref="ServerKey"/>, gRPC is served over TLS.</summary>
+    public string? ServerCertificate { get; set; }
+
+    /// <summary><c>--grpc-server-key</c>: the PEM private key of <see cref="ServerCertificate"/>.</summary>
+    public string? ServerKey { get; set; }
+
     /// <summary>Largest request message accepted (framed, and after decompression); larger ones get RESOURCE_EXHAUSTED. Large enough for a batch of images by default, like the REST body limit.</summary>
     public int MaxReceiveMessageBytes { get; set; } = 256 * 1024 * 1024;
 
@@ -30,6 +45,14 @@ public sealed class GrpcProtocolOptions
     /// <summary>Throws <see cref="ArgumentException"/> naming the first setting that is out of range.</summary>
     public void Validate()
     {
+        if (Port is < 0 or > 65535)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Grpc:Port {Port} is not valid; expected 0 to 65535"));
+        }
+        if (string.IsNullOrEmpty(ServerCertificate) != string.IsNullOrEmpty(ServerKey))
+        {
+            throw new ArgumentException("gRPC TLS needs both Grpc:ServerCertificate and Grpc:ServerKey (PEM files)");
+        }
         if (MaxReceiveMessageBytes <= 0)
         {
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Grpc:MaxReceiveMessageBytes is {MaxReceiveMessageBytes}; it must be at least 1"));

@@ -2,6 +2,7 @@ using InferenceServer.Core.Backends;
 using InferenceServer.Core.Lifecycle;
 using InferenceServer.Core.Serving;
 using InferenceServer.OnnxRuntime;
+using Microsoft.Extensions.Options;
 
 namespace InferenceServer.Hosting;
 
@@ -13,22 +14,41 @@ namespace InferenceServer.Hosting;
 internal static class InferenceCoreServices
 {
     /// <summary>
-    /// Registers the core, bound from <paramref name="configuration"/>'s <c>Server</c> section; returns the lifecycle
-    /// options it bound, so the host can resolve the repository paths before the startup load.
+    /// Registers the core, with its settings bound from <paramref name="configuration"/>'s <c>Server</c> section
+    /// (<see cref="ServerOptions"/>, checked at start).
     /// </summary>
-    public static ModelLifecycleOptions AddInferenceCore(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddInferenceCore(this IServiceCollection services, IConfiguration configuration)
     {
-        var options = ServerHost.Bind<ModelLifecycleOptions>(configuration, "Server");
-        options.ModelRepositories = Repositories(configuration.GetSection("Server:ModelRepository"));
+        var repositories = configuration.GetSection("Server:ModelRepository");
+        services.AddSection<ServerOptions>(configuration, "Server", static o => o.Validate())
+            // The binder fills a list only from child keys; the repository may also be one path (appsettings,
+            // Server__ModelRepository), which only this reads.
+            .PostConfigure(o => o.ModelRepositories = Repositories(repositories));
+        services.AddSingleton<ModelLifecycleOptions>(static sp => sp.GetRequiredService<IOptions<ServerOptions>>().Value);
         services.AddSingleton<IModelBackend, OnnxRuntimeBackend>();
-        services.AddSingleton(sp => new ServerInfo
+        services.AddSingleton(static sp => new ServerInfo
         {
-            Name = configuration.GetValue<string>("Server:Id") is { Length: > 0 } id ? id : new ServerInfo().Name,
+            Name = sp.GetRequiredService<IOptions<ServerOptions>>().Value.Id,
             Backends = sp.GetServices<IModelBackend>().Select(b => b.Runtime).ToArray(),
         });
-        services.AddInferenceServing(options);
-        return options;
+        return services.AddInferenceServing();
     }
+
+    /// <summary>
+    /// Binds configuration section <paramref name="section"/> to <typeparamref name="T"/> once (the options system caches
+    /// it), checked by <paramref name="validate"/> (which throws <see cref="ArgumentException"/> naming the setting) when
+    /// first resolved and at the latest when the host starts.
+    /// </summary>
+    public static OptionsBuilder<T> AddSection<T>(this IServiceCollection services, IConfiguration configuration, string section, Action<T> validate)
+        where T : class =>
+        services.AddOptions<T>()
+            .Bind(configuration.GetSection(section))
+            .Validate(options =>
+            {
+                validate(options);
+                return true;
+            })
+            .ValidateOnStart();
 
     // Server:ModelRepository is one path (appsettings, Server__ModelRepository) or a list (the repeated flag, which wins).
     private static List<string> Repositories(IConfigurationSection section)

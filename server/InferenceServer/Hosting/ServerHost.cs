@@ -27,10 +27,10 @@ namespace InferenceServer.Hosting;
 internal sealed partial class ServerHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly Listeners _listeners;
+    private readonly ServerEndpoints _listeners;
     private int _disposed;
 
-    private ServerHost(WebApplication app, Listeners listeners)
+    private ServerHost(WebApplication app, ServerEndpoints listeners)
     {
         _app = app;
         _listeners = listeners;
@@ -89,10 +89,14 @@ internal sealed partial class ServerHost : IAsyncDisposable
         ConfigureLogging(builder, configuration, log);
 
         var services = builder.Services;
+        // One options type per section, each bound once by the options system and checked at start (ValidateOnStart);
+        // the host resolves them all below, before anything starts, so a bad setting is one line and exit status 2.
         services.AddInferenceCore(configuration);
-        services.Configure<HttpProtocolOptions>(configuration.GetSection("Http"));
-        services.Configure<GrpcProtocolOptions>(configuration.GetSection("Grpc"));
-        services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(configuration.GetValue("Server:ShutdownTimeoutSeconds", 30)));
+        services.AddSection<HttpProtocolOptions>(configuration, "Http", static o => o.Validate());
+        services.AddSection<GrpcProtocolOptions>(configuration, "Grpc", static o => o.Validate());
+        services.AddSection<MetricsOptions>(configuration, "Metrics", static o => o.Validate());
+        services.AddSingleton<ServerEndpoints>();
+        services.AddOptions<HostOptions>().Configure<IOptions<ServerOptions>>(static (host, server) => host.ShutdownTimeout = TimeSpan.FromSeconds(server.Value.ShutdownTimeoutSeconds));
         services.AddInferenceGrpc();
         services.AddV2Http();
         if (log.AccessLog)
@@ -105,93 +109,36 @@ internal sealed partial class ServerHost : IAsyncDisposable
             });
             services.AddHttpLoggingInterceptor<AccessLogRequestId>();
         }
-
-        var httpEnabled = configuration.GetValue("Http:Enabled", true);
-        var metricsEnabled = configuration.GetValue("Metrics:Enabled", true);
-        var httpAddressText = configuration.GetValue("Http:Address", "0.0.0.0")!;
-        var address = ParseAddress(httpAddressText, "Http:Address");
-        var port = configuration.GetValue("Http:Port", 8000);
-        // As in Triton, the metrics endpoint binds the HTTP address unless told otherwise.
-        var metricsAddress = ParseAddress(configuration.GetValue("Metrics:Address", httpAddressText)!, "Metrics:Address");
-        var metricsPort = configuration.GetValue("Metrics:Port", 8002);
-        if (httpEnabled && metricsEnabled && metricsPort != 0 && metricsPort == port)
-        {
-            throw new ArgumentException($"Metrics:Port and Http:Port are both {port}; the metrics endpoint needs a port of its own");
-        }
-        var grpc = ReadGrpcEndpoint(configuration, httpAddressText, httpEnabled ? port : null, metricsEnabled ? metricsPort : null);
-        if (!httpEnabled && !metricsEnabled && grpc is null)
-        {
-            throw new ArgumentException("HTTP, gRPC and metrics are all switched off (--allow-http, --allow-grpc, --allow-metrics); there is nothing to serve");
-        }
-        var maxBody = configuration.GetValue("Http:MaxRequestBodyBytes", new HttpProtocolOptions().MaxRequestBodyBytes);
-        var listeners = new Listeners { HttpEnabled = httpEnabled, MetricsEnabled = metricsEnabled };
-        if (httpEnabled)
-        {
-            listeners.Planned.Add(("HTTP", new IPEndPoint(address, port)));
-        }
-        if (grpc is { } planned)
-        {
-            listeners.Planned.Add(("gRPC", new IPEndPoint(planned.Address, planned.Port)));
-        }
-        if (metricsEnabled)
-        {
-            listeners.Planned.Add(("metrics", new IPEndPoint(metricsAddress, metricsPort)));
-        }
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = maxBody;
-            if (httpEnabled)
-            {
-                kestrel.Listen(address, port, listen =>
-                {
-                    listen.Protocols = HttpProtocols.Http1;
-                    listen.MarkAs(ServerPort.Rest);
-                    listeners.Http = listen;
-                });
-            }
-            if (metricsEnabled)
-            {
-                kestrel.Listen(metricsAddress, metricsPort, listen =>
-                {
-                    listen.Protocols = HttpProtocols.Http1;
-                    listen.MarkAs(ServerPort.Metrics);
-                    listeners.Metrics = listen;
-                });
-            }
-            if (grpc is { } endpoint)
-            {
-                kestrel.Listen(endpoint.Address, endpoint.Port, listen =>
-                {
-                    // Cleartext gRPC is HTTP/2 with prior knowledge; with TLS, ALPN negotiates h2.
-                    listen.Protocols = HttpProtocols.Http2;
-                    if (endpoint.Certificate is { } certificate)
-                    {
-                        listen.UseHttps(certificate);
-                        listeners.GrpcTls = true;
-                    }
-                    listen.MarkAs(ServerPort.Grpc);
-                    listeners.Grpc = listen;
-                });
-            }
-        });
+        builder.WebHost.ConfigureKestrel(static (_, kestrel) => kestrel.ApplicationServices.GetRequiredService<ServerEndpoints>().Configure(kestrel));
 
         configureServices?.Invoke(services);
-        var app = builder.Build();
+        WebApplication app;
+        ServerEndpoints endpoints;
+        try
+        {
+            // Building resolves the host's own options (the shutdown timeout reads the Server section).
+            app = builder.Build();
+            _ = app.Services.GetRequiredService<IOptions<ServerOptions>>().Value;
+            endpoints = app.Services.GetRequiredService<ServerEndpoints>();
+        }
+        catch (InvalidOperationException e) when (ConversionFailure().Match(e.Message) is { Success: true } failure)
+        {
+            throw new ArgumentException($"{failure.Groups["key"].Value} '{failure.Groups["value"].Value}' is not valid", e);
+        }
         if (log.AccessLog)
         {
             // First, so every request is logged: REST, gRPC calls and metrics scrapes.
             app.UseHttpLogging();
         }
         // Requests on the metrics port are answered here and never reach the v2 routes.
-        if (metricsEnabled)
+        if (endpoints.MetricsEnabled)
         {
             app.UseMetricsEndpoint(app.Services.GetRequiredService<CollectorRegistry>());
         }
         // The gRPC services answer the gRPC port only, and it answers nothing else.
         app.MapInferenceGrpc();
         app.UseV2Http();
-        return new ServerHost(app, listeners);
+        return new ServerHost(app, endpoints);
     }
 
     /// <summary>
@@ -215,7 +162,7 @@ internal sealed partial class ServerHost : IAsyncDisposable
         }
         options.ModelRepositories = repositories;
 
-        var threshold = _app.Configuration.GetValue("Server:NativeMmapThresholdBytes", NativeAllocator.DefaultMmapThresholdBytes);
+        var threshold = Services.GetRequiredService<IOptions<ServerOptions>>().Value.NativeMmapThresholdBytes;
         if (NativeAllocator.FixMmapThreshold(threshold) is { } glibc)
         {
             LogAllocator(logger, glibc, threshold);
@@ -322,8 +269,7 @@ internal sealed partial class ServerHost : IAsyncDisposable
         logging.AddConsole();
         var services = builder.Services;
         // Set here because the slim builder has already set "simple" in code, which would win over the configuration.
-        var formatter = configuration["Logging:Console:FormatterName"];
-        services.Configure<ConsoleLoggerOptions>(o => o.FormatterName = string.IsNullOrEmpty(formatter) ? ConsoleFormatterNames.Simple : formatter);
+        services.Configure<ConsoleLoggerOptions>(configuration.GetSection("Logging:Console"));
         services.Configure<SimpleConsoleFormatterOptions>(o =>
         {
             o.SingleLine = true;
@@ -372,7 +318,7 @@ internal sealed partial class ServerHost : IAsyncDisposable
     }
 
     // Binds a section now, so a value that does not convert is a startup error naming the key, not a .NET type.
-    internal static T Bind<T>(IConfiguration configuration, string section)
+    private static T Bind<T>(IConfiguration configuration, string section)
         where T : new()
     {
         var options = new T();
@@ -392,105 +338,12 @@ internal sealed partial class ServerHost : IAsyncDisposable
     [GeneratedRegex(@"^Failed to convert configuration value '(?<value>.*)' at '(?<key>[^']*)' to type")]
     private static partial Regex ConversionFailure();
 
-    // The gRPC endpoint: on unless Grpc:Enabled is false; the HTTP address unless Grpc:Address says otherwise; TLS when
-    // Grpc:ServerCertificate and Grpc:ServerKey name PEM files.
-    private static (IPAddress Address, int Port, X509Certificate2? Certificate)? ReadGrpcEndpoint(IConfiguration configuration, string httpAddress, int? httpPort, int? metricsPort)
-    {
-        if (!configuration.GetValue("Grpc:Enabled", true))
-        {
-            return null;
-        }
-        var address = ParseAddress(configuration.GetValue("Grpc:Address", httpAddress)!, "Grpc:Address");
-        var port = configuration.GetValue("Grpc:Port", 8001);
-        if (port != 0 && (port == httpPort || port == metricsPort))
-        {
-            throw new ArgumentException($"Grpc:Port {port} is also the HTTP or metrics port; the gRPC endpoint needs a port of its own");
-        }
-        var certificatePath = configuration.GetValue<string>("Grpc:ServerCertificate");
-        var keyPath = configuration.GetValue<string>("Grpc:ServerKey");
-        if (string.IsNullOrEmpty(certificatePath) != string.IsNullOrEmpty(keyPath))
-        {
-            throw new ArgumentException("gRPC TLS needs both Grpc:ServerCertificate and Grpc:ServerKey (PEM files)");
-        }
-        X509Certificate2? certificate = null;
-        if (!string.IsNullOrEmpty(certificatePath))
-        {
-            try
-            {
-                certificate = X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
-            }
-            catch (Exception e) when (e is IOException or System.Security.Cryptography.CryptographicException or UnauthorizedAccessException)
-            {
-                throw new ArgumentException($"cannot read the gRPC TLS certificate '{certificatePath}' with key '{keyPath}': {e.Message}", e);
-            }
-        }
-        return (address, port, certificate);
-    }
-
-    private static IPAddress ParseAddress(string text, string key) => text switch
-    {
-        "localhost" => IPAddress.Loopback,
-        _ when IPAddress.TryParse(text, out var address) => address,
-        _ => throw new FormatException($"{key} '{text}' is not an IP address"),
-    };
-
     // Kestrel writes the port it bound (when asked for 0) back into the endpoint's ListenOptions.
     private static string Bound(ListenOptions? listen, string scheme = "http") =>
         listen?.IPEndPoint is { } endpoint ? $"{scheme}://{endpoint}" : throw new InvalidOperationException("the endpoint is not enabled or the server has not started");
 
     private static Uri Reachable(string bound) =>
         new(bound.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "[::1]", StringComparison.Ordinal));
-
-    // The Kestrel endpoints, captured when Kestrel is configured so their bound ports can be read after start.
-    private sealed class Listeners
-    {
-        public bool HttpEnabled { get; init; }
-
-        public bool MetricsEnabled { get; init; }
-
-        public ListenOptions? Http { get; set; }
-
-        public ListenOptions? Metrics { get; set; }
-
-        public ListenOptions? Grpc { get; set; }
-
-        public bool GrpcTls { get; set; }
-
-        /// <summary>The endpoints as configured, by what they serve.</summary>
-        public List<(string Name, IPEndPoint EndPoint)> Planned { get; } = [];
-
-        /// <summary>The first endpoint whose port another process listens on, e.g. "HTTP port 8000"; null when every one is free.</summary>
-        public string? FindTakenPort()
-        {
-            foreach (var (name, endpoint) in Planned)
-            {
-                if (endpoint.Port > 0 && IsTaken(endpoint))
-                {
-                    return $"{name} port {endpoint.Port}";
-                }
-            }
-            return null;
-        }
-
-        private static bool IsTaken(IPEndPoint endpoint)
-        {
-            using var probe = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-            try
-            {
-                probe.Bind(endpoint);
-                return false;
-            }
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
-            {
-                return true;
-            }
-            catch (SocketException)
-            {
-                // Not ours to judge (an address this host does not have, ...): Kestrel's bind reports it.
-                return false;
-            }
-        }
-    }
 
     /// <summary>Stops (finishing in-flight requests, then draining the models) and releases everything; safe to call twice.</summary>
     public async ValueTask DisposeAsync()

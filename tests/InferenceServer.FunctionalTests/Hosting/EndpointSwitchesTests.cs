@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using InferenceServer.FunctionalTests.Http;
+using InferenceServer.Hosting;
 using static InferenceServer.FunctionalTests.Lifecycle.Lifecycle;
 
 namespace InferenceServer.FunctionalTests.Hosting;
@@ -50,5 +51,18 @@ public sealed class EndpointSwitchesTests
 
         var (_, body) = await server.Client.GetJsonAsync("/v2");
         Assert.Equal("triton", body!["name"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("Http:Port", "70000", "Http:Port 70000 is not valid; expected 0 to 65535")]
+    [InlineData("Metrics:Port", "-1", "Metrics:Port -1 is not valid; expected 0 to 65535")]
+    [InlineData("Grpc:ServerKey", "key.pem", "gRPC TLS needs both Grpc:ServerCertificate and Grpc:ServerKey (PEM files)")]
+    [InlineData("Server:ModelLoadThreadCount", "0", "Server:ModelLoadThreadCount 0 is not valid; expected 1 or more")]
+    [InlineData("Server:ShutdownTimeoutSeconds", "soon", "Server:ShutdownTimeoutSeconds 'soon' is not valid")]
+    [InlineData("Http:Address", "example.com", "Http:Address 'example.com' is not an IP address")]
+    public void EachSectionIsCheckedBeforeAnythingStarts(string key, string value, string message)
+    {
+        var error = Assert.Throws<ArgumentException>(() => ServerHost.Create(new Dictionary<string, string?> { [key] = value }, RepositoryPaths.Root));
+        Assert.Equal(message, error.Message);
     }
 }
