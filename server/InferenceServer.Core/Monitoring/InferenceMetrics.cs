@@ -16,7 +16,7 @@ namespace InferenceServer.Core.Monitoring;
 /// version's series are resolved once when it is created, so recording is a few interlocked adds on
 /// fields, with no label lookup and no allocation.
 /// </remarks>
-public sealed class InferenceMetrics
+internal sealed class InferenceMetrics
 {
     /// <summary>Bucket bounds (µs) of the latency histograms: 100 µs to 10 s.</summary>
     internal static readonly double[] LatencyBucketsUs =

@@ -15,7 +15,7 @@ namespace InferenceServer.Core.Monitoring;
 /// the reason) when it failed there, otherwise by <see cref="InferenceFailed"/> with reason OTHER.
 /// Its end-to-end duration always comes from <see cref="InferenceFailed"/>.
 /// </remarks>
-public sealed class ModelStatistics : ISchedulerObserver, IDisposable
+internal sealed class ModelStatistics : ISchedulerObserver, IDisposable
 {
     // Batch sizes up to this index live in a flat array; a config with a huge max_batch_size spills
     // the rare larger sizes into a dictionary instead of reserving a huge array.

@@ -7,7 +7,7 @@ namespace InferenceServer.Core.Repository;
 /// strict: missing inputs, outputs, max_batch_size, platform/backend and instance groups are filled
 /// in. A model whose every input and output has a leading dynamic dimension can batch.
 /// </summary>
-public static class ConfigAutoCompleter
+internal static class ConfigAutoCompleter
 {
     /// <summary>
     /// Returns a copy of <paramref name="config"/> with what it omits taken from <paramref name="signature"/>.

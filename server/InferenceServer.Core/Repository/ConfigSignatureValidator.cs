@@ -8,7 +8,7 @@ namespace InferenceServer.Core.Repository;
 /// the same type and a compatible shape, every required model input is configured, and batching is
 /// only claimed for a model whose leading dimension is dynamic.
 /// </summary>
-public static class ConfigSignatureValidator
+internal static class ConfigSignatureValidator
 {
     /// <summary>Returns null when they agree, else the first contradiction as a sentence.</summary>
     public static string? FindMismatch(ModelConfig config, ModelSignature signature)

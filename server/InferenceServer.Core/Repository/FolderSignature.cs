@@ -9,7 +9,7 @@ namespace InferenceServer.Core.Repository;
 /// system's timestamps tell), so the poller uses it to see whether a version folder is still being
 /// copied, and the model lifecycle to see whether a loaded version's files changed.
 /// </summary>
-public static class FolderSignature
+internal static class FolderSignature
 {
     /// <summary>The signature of <paramref name="path"/> (recursive); empty when it holds no file or is gone.</summary>
     public static string Compute(string path)

@@ -5,7 +5,7 @@ namespace InferenceServer.Core.Repository;
 /// does not implement. The message reads <c>file:line:column: field.path: reason</c>, followed by the unknown fields
 /// that were ignored before it, if any.
 /// </summary>
-public sealed class ModelConfigException : Exception
+internal sealed class ModelConfigException : Exception
 {
     /// <summary>Creates the exception; <paramref name="fieldPath"/> is null for syntax errors.</summary>
     public ModelConfigException(string fileName, int line, int column, string? fieldPath, string reason, Exception? innerException = null)

@@ -26,7 +26,7 @@ public static class ModelConfigJson
     /// <param name="json">The JSON object.</param>
     /// <param name="sourceName">Used only in messages, e.g. <c>load parameter 'config'</c>.</param>
     /// <exception cref="ModelConfigException">Malformed JSON, a wrongly typed value, or failed validation.</exception>
-    public static ModelConfigReadResult Parse(string json, string sourceName = "config")
+    internal static ModelConfigReadResult Parse(string json, string sourceName = "config")
     {
         ArgumentNullException.ThrowIfNull(json);
         var reader = new ConfigJsonReader(sourceName);

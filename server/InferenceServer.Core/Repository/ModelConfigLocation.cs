@@ -4,7 +4,7 @@ namespace InferenceServer.Core.Repository;
 /// How config messages name a place in a config: <c>income/config.pbtxt:3:5</c>. The one spelling for errors, warnings
 /// and load-failure notes, and never an absolute server path: the reasons reach clients (repository index, load API).
 /// </summary>
-public static class ModelConfigLocation
+internal static class ModelConfigLocation
 {
     /// <summary><c>file:line:column</c>.</summary>
     public static string Format(string fileName, int line, int column) => $"{fileName}:{line}:{column}";

@@ -1,7 +1,7 @@
 namespace InferenceServer.Core.Repository;
 
 /// <summary>A parsed and validated model configuration, with what the loader should log and remember about it.</summary>
-public sealed record ModelConfigReadResult
+internal sealed record ModelConfigReadResult
 {
     /// <summary>The configuration, with Triton's defaults filled in. Not changed once read: code that derives another config clones it.</summary>
     public required ModelConfig Config { get; init; }

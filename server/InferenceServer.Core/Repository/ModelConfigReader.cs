@@ -3,7 +3,7 @@ using InferenceServer.Core.Repository.TextFormat;
 namespace InferenceServer.Core.Repository;
 
 /// <summary>Reads Triton's <c>config.pbtxt</c> (protobuf text format) into a <see cref="ModelConfig"/>.</summary>
-public static class ModelConfigReader
+internal static class ModelConfigReader
 {
     /// <summary>Parses and validates config text.</summary>
     /// <param name="text">The file's contents.</param>

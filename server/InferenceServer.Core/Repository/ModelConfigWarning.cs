@@ -6,7 +6,7 @@ namespace InferenceServer.Core.Repository;
 /// <param name="Column">1-based column of the field.</param>
 /// <param name="FieldPath">The field, e.g. <c>max_batchsize</c> or <c>input[0].allow_ragged_batch</c>.</param>
 /// <param name="Message">What happened, without the location prefix.</param>
-public sealed record ModelConfigWarning(string FileName, int Line, int Column, string FieldPath, string Message)
+internal sealed record ModelConfigWarning(string FileName, int Line, int Column, string FieldPath, string Message)
 {
     /// <summary>True for a field the config schema does not have (most likely misspelt), false for one this server ignores.</summary>
     public bool IsUnknownField { get; init; }

@@ -5,4 +5,4 @@ namespace InferenceServer.Core.Repository;
 /// <param name="Path">Absolute path of the folder.</param>
 /// <param name="ConfigPath">Path of <c>config.pbtxt</c>, or null when the folder has none.</param>
 /// <param name="Versions">Numeric sub-folders: version number → absolute path.</param>
-public sealed record ModelDirectory(string Name, string Path, string? ConfigPath, IReadOnlyDictionary<long, string> Versions);
+internal sealed record ModelDirectory(string Name, string Path, string? ConfigPath, IReadOnlyDictionary<long, string> Versions);

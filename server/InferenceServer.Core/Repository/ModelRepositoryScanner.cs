@@ -7,7 +7,7 @@ namespace InferenceServer.Core.Repository;
 /// <c>&lt;repo&gt;/&lt;model&gt;/&lt;version&gt;/…</c>. Non-numeric sub-folders are not versions and are ignored,
 /// as are hidden folders.
 /// </summary>
-public static class ModelRepositoryScanner
+internal static class ModelRepositoryScanner
 {
     /// <summary>The config file name Triton uses.</summary>
     public const string ConfigFileName = "config.pbtxt";

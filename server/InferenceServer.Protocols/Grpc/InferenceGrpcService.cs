@@ -73,7 +73,7 @@ internal sealed class InferenceGrpcService(InferenceFrontDoor door, TimeProvider
     public Task ModelStreamInfer(IAsyncStreamReader<StreamInferRequest> requests, IServerStreamWriter<ModelStreamInferResponse> responses, ServerCallContext context) =>
         new GrpcStreamInfer(this, requests, responses, context, logger).RunAsync();
 
-    public ServerLiveResponse ServerLive(ServerLiveRequest request) => new() { Live = true };
+    public ServerLiveResponse ServerLive(ServerLiveRequest request) => new() { Live = door.IsLive };
 
     public ServerReadyResponse ServerReady(ServerReadyRequest request) => new() { Ready = door.IsReady };
 

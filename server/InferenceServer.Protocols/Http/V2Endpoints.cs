@@ -76,7 +76,7 @@ public static partial class V2Endpoints
 
     private static Task LiveAsync(HttpContext context)
     {
-        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.StatusCode = Door(context).IsLive ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
         return Task.CompletedTask;
     }
 
