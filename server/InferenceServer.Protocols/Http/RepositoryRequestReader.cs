@@ -5,13 +5,17 @@ using InferenceServer.Core.Lifecycle;
 namespace InferenceServer.Protocols.Http;
 
 /// <summary>
-/// Reads the bodies of the repository extension's load and unload requests:
-/// <c>{"parameters": {...}}</c>, the body itself optional. Load takes <c>config</c> (a JSON model
+/// Reads the bodies of the repository extension's requests, each optional: the index's <c>{"ready": bool}</c>, and
+/// load's and unload's <c>{"parameters": {...}}</c>. Load takes <c>config</c> (a JSON model
 /// config, as a string) and <c>file:&lt;version&gt;/&lt;name&gt;</c> (base64 file contents); unload takes
 /// <c>unload_dependents</c> (a boolean). Other parameters are ignored, as Triton does.
 /// </summary>
 internal static class RepositoryRequestReader
 {
+    /// <summary>The index request's <c>ready</c>: list only the models that are ready (false when not given).</summary>
+    public static bool ReadIndex(ReadOnlySpan<byte> body) =>
+        ReadBoolean(body, ReadObject, "repository index", "ready", "'ready' must be true or false");
+
     /// <summary>The load parameters; null when the body gives none.</summary>
     public static ModelLoadOverrides? ReadLoad(ReadOnlySpan<byte> body)
     {
@@ -46,31 +50,56 @@ internal static class RepositoryRequestReader
     }
 
     /// <summary>The unload request's <c>unload_dependents</c> (false when not given).</summary>
-    public static bool ReadUnload(ReadOnlySpan<byte> body)
+    public static bool ReadUnload(ReadOnlySpan<byte> body) =>
+        ReadBoolean(body, ReadParameters, "unload", "unload_dependents", "unload parameter 'unload_dependents' must be true or false");
+
+    private delegate void BodyReader(ReadOnlySpan<byte> body, string what, PropertyHandler handle);
+
+    // One boolean property (of the body, or of its parameters) that the request may give.
+    private static bool ReadBoolean(ReadOnlySpan<byte> body, BodyReader read, string what, string name, string error)
     {
-        var unloadDependents = false;
-        ReadParameters(body, "unload", (ref Utf8JsonReader reader, string name) =>
+        var value = false;
+        read(body, what, (ref Utf8JsonReader reader, string property) =>
         {
-            if (name == "unload_dependents")
+            if (property == name)
             {
-                unloadDependents = reader.TokenType switch
-                {
-                    JsonTokenType.True => true,
-                    JsonTokenType.False => false,
-                    _ => throw InferenceException.Invalid("unload parameter 'unload_dependents' must be true or false"),
-                };
+                value = Boolean(ref reader, error);
             }
             else
             {
                 reader.Skip();
             }
         });
-        return unloadDependents;
+        return value;
     }
 
-    private delegate void ParameterHandler(ref Utf8JsonReader reader, string name);
+    private delegate void PropertyHandler(ref Utf8JsonReader reader, string name);
 
-    private static void ReadParameters(ReadOnlySpan<byte> body, string what, ParameterHandler handle)
+    private static bool Boolean(ref Utf8JsonReader reader, string error) => reader.TokenType switch
+    {
+        JsonTokenType.True => true,
+        JsonTokenType.False => false,
+        _ => throw InferenceException.Invalid(error),
+    };
+
+    // Each property of the "parameters" object of the body.
+    private static void ReadParameters(ReadOnlySpan<byte> body, string what, PropertyHandler handle) =>
+        ReadObject(body, what, (ref Utf8JsonReader reader, string name) =>
+        {
+            if (name != "parameters")
+            {
+                reader.Skip();
+                return;
+            }
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                throw InferenceException.Invalid($"'parameters' of the {what} request must be a JSON object");
+            }
+            ReadProperties(ref reader, handle);
+        });
+
+    // Each top-level property of the body, the reader on its value; an empty body has none.
+    private static void ReadObject(ReadOnlySpan<byte> body, string what, PropertyHandler handle)
     {
         if (body.IsEmpty)
         {
@@ -83,30 +112,22 @@ internal static class RepositoryRequestReader
             {
                 throw InferenceException.Invalid($"the {what} request body must be a JSON object");
             }
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var isParameters = reader.ValueTextEquals("parameters"u8);
-                reader.Read();
-                if (!isParameters)
-                {
-                    reader.Skip();
-                    continue;
-                }
-                if (reader.TokenType != JsonTokenType.StartObject)
-                {
-                    throw InferenceException.Invalid($"'parameters' of the {what} request must be a JSON object");
-                }
-                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-                {
-                    var name = reader.GetString()!;
-                    reader.Read();
-                    handle(ref reader, name);
-                }
-            }
+            ReadProperties(ref reader, handle);
         }
         catch (JsonException e)
         {
             throw InferenceException.Invalid($"malformed JSON in the {what} request: {e.Message}");
+        }
+    }
+
+    // The properties of the object the reader is at the start of, each handed over on its value.
+    private static void ReadProperties(ref Utf8JsonReader reader, PropertyHandler handle)
+    {
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = reader.GetString()!;
+            reader.Read();
+            handle(ref reader, name);
         }
     }
 }

@@ -89,18 +89,23 @@ public static partial class V2Endpoints
 
     private static Task ModelMetadataAsync(HttpContext context)
     {
-        var (model, version) = Route(context);
-        var target = Door(context).Resolve(model, version, Routing(context, null));
+        var target = Target(context);
         return WriteJsonAsync(context, StatusCodes.Status200OK, writer => MetadataJson.WriteModel(writer, target));
     }
 
     private static Task ModelReadyAsync(HttpContext context)
     {
-        var (model, version) = Route(context);
         // Resolving answers 404 or 503 (with the reason) for a model or version that cannot serve, as Triton does.
-        Door(context).Resolve(model, version, Routing(context, null));
+        Target(context);
         context.Response.StatusCode = StatusCodes.Status200OK;
         return Task.CompletedTask;
+    }
+
+    // The version the route's model (and version) resolves to, with the request's headers as the routing context.
+    private static ModelTarget Target(HttpContext context)
+    {
+        var (model, version) = Route(context);
+        return Door(context).Resolve(model, version, Routing(context, null));
     }
 
     private static Task ModelConfigAsync(HttpContext context)
@@ -121,15 +126,7 @@ public static partial class V2Endpoints
 
     private static async Task RepositoryIndexAsync(HttpContext context)
     {
-        var limit = context.RequestServices.GetRequiredService<IOptions<HttpProtocolOptions>>().Value.MaxRequestBodyBytes;
-        var readyOnly = false;
-        using (var body = await RequestBody.ReadAsync(context.Request, limit, context.RequestAborted).ConfigureAwait(false))
-        {
-            if (body.Length > 0)
-            {
-                readyOnly = ReadReadyFilter(body.Span);
-            }
-        }
+        var readyOnly = await ReadBodyAsync(context, RepositoryRequestReader.ReadIndex).ConfigureAwait(false);
         var index = Door(context).RepositoryIndex();
         await WriteJsonAsync(context, StatusCodes.Status200OK, writer => MetadataJson.WriteIndex(writer, index, readyOnly)).ConfigureAwait(false);
     }
@@ -137,67 +134,31 @@ public static partial class V2Endpoints
     // Answers once the model serves (or the load failed, with the reason); success has an empty body, as in Triton.
     private static async Task RepositoryLoadAsync(HttpContext context)
     {
-        var limit = context.RequestServices.GetRequiredService<IOptions<HttpProtocolOptions>>().Value.MaxRequestBodyBytes;
-        var (model, _) = Route(context);
-        ModelLoadOverrides? overrides;
-        using (var body = await RequestBody.ReadAsync(context.Request, limit, context.RequestAborted).ConfigureAwait(false))
-        {
-            overrides = RepositoryRequestReader.ReadLoad(body.Span);
-        }
-        await Door(context).LoadModelAsync(model, overrides, context.RequestAborted).ConfigureAwait(false);
-        context.Response.StatusCode = StatusCodes.Status200OK;
-        context.Response.ContentLength = 0;
+        var overrides = await ReadBodyAsync(context, RepositoryRequestReader.ReadLoad).ConfigureAwait(false);
+        await Door(context).LoadModelAsync(Route(context).Model, overrides, context.RequestAborted).ConfigureAwait(false);
+        EmptyOk(context.Response);
     }
 
     // Answers once the model's versions have finished their requests and released their instances.
     private static async Task RepositoryUnloadAsync(HttpContext context)
     {
-        var limit = context.RequestServices.GetRequiredService<IOptions<HttpProtocolOptions>>().Value.MaxRequestBodyBytes;
-        var (model, _) = Route(context);
-        bool unloadDependents;
-        using (var body = await RequestBody.ReadAsync(context.Request, limit, context.RequestAborted).ConfigureAwait(false))
-        {
-            unloadDependents = RepositoryRequestReader.ReadUnload(body.Span);
-        }
-        await Door(context).UnloadModelAsync(model, unloadDependents, context.RequestAborted).ConfigureAwait(false);
-        context.Response.StatusCode = StatusCodes.Status200OK;
-        context.Response.ContentLength = 0;
+        var unloadDependents = await ReadBodyAsync(context, RepositoryRequestReader.ReadUnload).ConfigureAwait(false);
+        await Door(context).UnloadModelAsync(Route(context).Model, unloadDependents, context.RequestAborted).ConfigureAwait(false);
+        EmptyOk(context.Response);
     }
 
-    private static bool ReadReadyFilter(ReadOnlySpan<byte> body)
+    // A repository request's body (optional, within the body limit), read by one of RepositoryRequestReader's readers.
+    private static async Task<T> ReadBodyAsync<T>(HttpContext context, Func<ReadOnlySpan<byte>, T> read)
     {
-        try
-        {
-            var reader = new Utf8JsonReader(body);
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            {
-                throw InferenceException.Invalid("the repository index request body must be a JSON object");
-            }
-            var readyOnly = false;
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var isReady = reader.ValueTextEquals("ready");
-                reader.Read();
-                if (isReady)
-                {
-                    readyOnly = reader.TokenType switch
-                    {
-                        JsonTokenType.True => true,
-                        JsonTokenType.False => false,
-                        _ => throw InferenceException.Invalid("'ready' must be true or false"),
-                    };
-                }
-                else
-                {
-                    reader.Skip();
-                }
-            }
-            return readyOnly;
-        }
-        catch (JsonException e)
-        {
-            throw InferenceException.Invalid($"malformed JSON in the request: {e.Message}");
-        }
+        var limit = context.RequestServices.GetRequiredService<IOptions<HttpProtocolOptions>>().Value.MaxRequestBodyBytes;
+        using var body = await RequestBody.ReadAsync(context.Request, limit, context.RequestAborted).ConfigureAwait(false);
+        return read(body.Span);
+    }
+
+    private static void EmptyOk(HttpResponse response)
+    {
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentLength = 0;
     }
 
     private static async Task InferAsync(HttpContext context)
