@@ -69,7 +69,7 @@ public sealed class ModelWarmupTests : IDisposable
     {
         var config = Config(new WarmupInputConfig { DataType = DataType.Int32, Dims = [2], Source = WarmupDataSource.Random });
         var instance = new AddOneInstance();
-        instance.FailNextRun(new Core.Backends.BackendException("boom", "INTERNAL"));
+        instance.FailNextRun(new Core.Backends.BackendException("boom"));
         using var warmup = ModelWarmup.Prepare(config, _model);
 
         var error = Assert.Throws<ModelLoadException>(() => warmup.Run(instance));

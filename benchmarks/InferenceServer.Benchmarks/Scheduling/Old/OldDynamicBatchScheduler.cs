@@ -1,9 +1,10 @@
 using InferenceServer.Core.Backends;
 using InferenceServer.Core.Inference;
 using InferenceServer.Core.Repository;
+using InferenceServer.Core.Scheduling;
 using InferenceServer.Core.Tensors;
 
-namespace InferenceServer.Core.Scheduling;
+namespace InferenceServer.Benchmarks.Scheduling.Old;
 
 /// <summary>
 /// Triton's dynamic batcher. Requests wait in per-priority FIFO queues; whenever an instance is
@@ -13,7 +14,7 @@ namespace InferenceServer.Core.Scheduling;
 /// a preferred batch size can be formed or the batch is full, otherwise when the oldest request
 /// has waited max_queue_delay_microseconds. Each instance runs its batches on its own thread.
 /// </summary>
-internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
+internal sealed class OldDynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
 {
     // A pool larger than this would only keep memory from a past burst alive.
     private const int MaxPooledRequests = 1024;
@@ -26,7 +27,7 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
     private readonly bool[] _preferred;
     private readonly long _delayTicks;
     private readonly bool _preserveOrdering;
-    private readonly PriorityLevel[] _levels;
+    private readonly OldPriorityLevel[] _levels;
     private readonly int _defaultLevel;
     private readonly int _scanLimit;
     private readonly TimeProvider _time;
@@ -36,8 +37,8 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
     private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     // Guarded by _lock: every worker (a removed one leaves once its batch is done), the idle ones.
-    private readonly List<BatchWorker> _workers = [];
-    private BatchWorker[] _idle;
+    private readonly List<OldBatchWorker> _workers = [];
+    private OldBatchWorker[] _idle;
     private int _idleCount;
     private int _retiringCount;
     private int _nextWorkerIndex;
@@ -47,11 +48,11 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
     private bool _closing;
 
     // Guarded by _orderLock: admitted requests in arrival order (preserve_ordering only).
-    private QueuedRequest? _firstArrived;
-    private QueuedRequest? _lastArrived;
+    private OldQueuedRequest? _firstArrived;
+    private OldQueuedRequest? _lastArrived;
 
     // Guarded by _poolLock.
-    private QueuedRequest? _free;
+    private OldQueuedRequest? _free;
     private int _freeCount;
 
     private int _drainScheduled;
@@ -62,7 +63,7 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
     /// Starts one worker thread per instance; the scheduler owns the instances from now on.
     /// <paramref name="maxBatchSize"/> is the model's max_batch_size (at least 1).
     /// </summary>
-    public DynamicBatchScheduler(
+    public OldDynamicBatchScheduler(
         string modelName,
         int maxBatchSize,
         DynamicBatchingConfig config,
@@ -92,20 +93,20 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
 
         var levelCount = Math.Max(config.PriorityLevels, 1);
         _defaultLevel = config.PriorityLevels > 0 ? Math.Clamp(config.DefaultPriorityLevel, 1, levelCount) : 1;
-        _levels = new PriorityLevel[levelCount];
+        _levels = new OldPriorityLevel[levelCount];
         for (var i = 0; i < levelCount; i++)
         {
             var policy = config.PriorityQueuePolicy.TryGetValue(i + 1, out var specific) ? specific : config.DefaultQueuePolicy;
-            _levels[i] = new PriorityLevel(i + 1, policy);
+            _levels[i] = new OldPriorityLevel(i + 1, policy);
         }
 
         // Timers and worker threads must not capture whichever request's context created the model.
         using (ExecutionContext.SuppressFlow())
         {
-            _timer = timeProvider.CreateTimer(static state => ((DynamicBatchScheduler)state!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _timer = timeProvider.CreateTimer(static state => ((OldDynamicBatchScheduler)state!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         }
-        _idle = new BatchWorker[instances.Count];
-        var started = new List<BatchWorker>(instances.Count);
+        _idle = new OldBatchWorker[instances.Count];
+        var started = new List<OldBatchWorker>(instances.Count);
         lock (_lock)
         {
             foreach (var instance in instances)
@@ -119,9 +120,9 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
         }
     }
 
-    private BatchWorker AddWorkerLocked(IModelInstance instance)
+    private OldBatchWorker AddWorkerLocked(IModelInstance instance)
     {
-        var worker = new BatchWorker(instance, _nextWorkerIndex++, _maxBatchSize);
+        var worker = new OldBatchWorker(instance, _nextWorkerIndex++, _maxBatchSize);
         _workers.Add(worker);
         if (_idle.Length < _workers.Count)
         {
@@ -134,7 +135,7 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
     /// <inheritdoc />
     public bool TryAddInstance(IModelInstance instance)
     {
-        BatchWorker worker;
+        OldBatchWorker worker;
         lock (_lock)
         {
             if (_closing)
@@ -152,7 +153,7 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
     /// <inheritdoc />
     public async ValueTask<bool> RemoveInstanceAsync(IModelInstance instance)
     {
-        BatchWorker? worker;
+        OldBatchWorker? worker;
         var idle = false;
         lock (_lock)
         {
@@ -238,7 +239,7 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
                 request.EnqueuedAt = now;
                 request.TimeoutMicroseconds = level.TimeoutMicroseconds(work.TimeoutMicroseconds);
                 request.Deadline = request.TimeoutMicroseconds > 0 ? now + ToTicks(request.TimeoutMicroseconds, _time.TimestampFrequency) : long.MaxValue;
-                request.State = RequestState.Queued;
+                request.State = OldRequestState.Queued;
                 level.Ready.AddLast(request);
                 _pending++;
                 _nextDeadline = Math.Min(_nextDeadline, request.Deadline);
@@ -284,17 +285,17 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
     }
 
     /// <summary>The token of a request fired: drop it if it still waits in a queue.</summary>
-    internal void OnCanceled(QueuedRequest request)
+    internal void OnCanceled(OldQueuedRequest request)
     {
         long waited;
         lock (_lock)
         {
-            if (request.State != RequestState.Queued)
+            if (request.State != OldRequestState.Queued)
             {
                 return;
             }
             request.List!.Remove(request);
-            request.State = RequestState.Finished;
+            request.State = OldRequestState.Finished;
             _pending--;
             _observer.RequestDequeued();
             waited = _time.GetTimestamp() - request.EnqueuedAt;
@@ -336,8 +337,8 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
     /// <summary>One pass: expire timed-out requests, hand batches to idle instances, arm the timer.</summary>
     private void Drain()
     {
-        QueuedRequest? expired = null;
-        BatchWorker? started = null;
+        OldQueuedRequest? expired = null;
+        OldBatchWorker? started = null;
         var drained = false;
         lock (_lock)
         {
@@ -361,7 +362,7 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
                 {
                     var request = worker.Requests[i];
                     request.List!.Remove(request);
-                    request.State = RequestState.Running;
+                    request.State = OldRequestState.Running;
                     worker.Works[i] = request.Work;
                     _pending--;
                     _observer.RequestDequeued();
@@ -397,9 +398,9 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
     /// Applies the timeout action to every queued request whose timeout passed; returns the
     /// rejected ones, chained, to be failed outside the lock.
     /// </summary>
-    private QueuedRequest? ExpireLocked(long now)
+    private OldQueuedRequest? ExpireLocked(long now)
     {
-        QueuedRequest? rejected = null;
+        OldQueuedRequest? rejected = null;
         var nextDeadline = long.MaxValue;
         foreach (var level in _levels)
         {
@@ -412,7 +413,7 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
                     level.Ready.Remove(request);
                     if (level.TimeoutAction == TimeoutAction.Reject)
                     {
-                        request.State = RequestState.Finished;
+                        request.State = OldRequestState.Finished;
                         _pending--;
                         _observer.RequestDequeued();
                         request.NextExpired = rejected;
@@ -440,7 +441,7 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
     /// Picks the next batch into <paramref name="worker"/>'s arrays, or decides to wait (false,
     /// with the timestamp at which waiting ends in <paramref name="wakeAt"/>).
     /// </summary>
-    private bool FormBatchLocked(long now, BatchWorker worker, out long wakeAt)
+    private bool FormBatchLocked(long now, OldBatchWorker worker, out long wakeAt)
     {
         wakeAt = long.MaxValue;
         var requests = worker.Requests;
@@ -451,7 +452,7 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
         var oldest = long.MaxValue;
         var full = false;
         var examined = 0;
-        QueuedRequest? head = null;
+        OldQueuedRequest? head = null;
 
         foreach (var level in _levels)
         {
@@ -563,7 +564,7 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
         _timer.Change(TimeSpan.FromTicks(due), Timeout.InfiniteTimeSpan);
     }
 
-    private void RunWorker(BatchWorker worker)
+    private void RunWorker(OldBatchWorker worker)
     {
         while (worker.WaitForBatch())
         {
@@ -591,7 +592,7 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
         }
     }
 
-    private void ExecuteBatch(BatchWorker worker)
+    private void ExecuteBatch(OldBatchWorker worker)
     {
         var count = worker.Count;
         var requests = worker.Requests;
@@ -702,7 +703,7 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
         worker.TotalSize = 0;
     }
 
-    private void Reject(QueuedRequest request)
+    private void Reject(OldQueuedRequest request)
     {
         request.ReleaseCancellation();
         _observer.RequestFailed(SchedulerFailure.Rejected, _time.GetElapsedTime(request.EnqueuedAt));
@@ -712,7 +713,7 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
     }
 
     /// <summary>Hands the request's outcome to its caller, in arrival order when preserve_ordering is set.</summary>
-    private void Complete(QueuedRequest request)
+    private void Complete(OldQueuedRequest request)
     {
         if (!_preserveOrdering)
         {
@@ -735,7 +736,7 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
         }
     }
 
-    private QueuedRequest Rent()
+    private OldQueuedRequest Rent()
     {
         lock (_poolLock)
         {
@@ -748,11 +749,11 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
                 return request;
             }
         }
-        return new QueuedRequest(this);
+        return new OldQueuedRequest(this);
     }
 
     /// <summary>Takes a request back once its caller has read the result.</summary>
-    internal void Return(QueuedRequest request)
+    internal void Return(OldQueuedRequest request)
     {
         request.Reset();
         lock (_poolLock)
@@ -782,7 +783,7 @@ internal sealed class DynamicBatchScheduler : IScheduler, IThreadPoolWorkItem
             }
             ScheduleDrain();
             await _drained.Task.ConfigureAwait(false);
-            BatchWorker[] workers;
+            OldBatchWorker[] workers;
             lock (_lock)
             {
                 workers = _workers.ToArray();

@@ -1,16 +1,18 @@
 using System.Threading.Channels;
 using InferenceServer.Core.Backends;
 using InferenceServer.Core.Inference;
+using InferenceServer.Core.Repository;
+using InferenceServer.Core.Scheduling;
 using InferenceServer.Core.Tensors;
 
-namespace InferenceServer.Core.Scheduling;
+namespace InferenceServer.Benchmarks.Scheduling.Old;
 
 /// <summary>
 /// Triton's default scheduler: no batching across requests; each instance runs one request at a
 /// time, and an idle instance takes the next request from one shared FIFO queue. A slow request
 /// on one instance never holds up another instance.
 /// </summary>
-public sealed class InstancePoolScheduler : IScheduler
+internal sealed class OldInstancePoolScheduler : IScheduler
 {
     private readonly Channel<PendingWork> _queue = Channel.CreateUnbounded<PendingWork>(
         new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
@@ -31,7 +33,7 @@ public sealed class InstancePoolScheduler : IScheduler
     /// <paramref name="batchDimension"/>: the model batches (max_batch_size &gt; 0), so a request
     /// counts as its first dimension in the batch statistics.
     /// </summary>
-    public InstancePoolScheduler(string modelName, IReadOnlyList<IModelInstance> instances, TimeProvider? timeProvider = null, ISchedulerObserver? observer = null, bool batchDimension = false)
+    public OldInstancePoolScheduler(string modelName, IReadOnlyList<IModelInstance> instances, TimeProvider? timeProvider = null, ISchedulerObserver? observer = null, bool batchDimension = false)
     {
         ArgumentOutOfRangeException.ThrowIfZero(instances.Count);
         _modelName = modelName;
@@ -222,10 +224,10 @@ public sealed class InstancePoolScheduler : IScheduler
         private const int Canceled = 2;
 
         private readonly CancellationTokenRegistration _cancellation;
-        private readonly InstancePoolScheduler _owner;
+        private readonly OldInstancePoolScheduler _owner;
         private int _state;
 
-        public PendingWork(SchedulerWork work, long enqueuedAt, InstancePoolScheduler owner, CancellationToken cancellationToken)
+        public PendingWork(SchedulerWork work, long enqueuedAt, OldInstancePoolScheduler owner, CancellationToken cancellationToken)
         {
             Work = work;
             EnqueuedAt = enqueuedAt;

@@ -1,23 +1,26 @@
 using InferenceServer.Core.Backends;
+using InferenceServer.Core.Inference;
+using InferenceServer.Core.Repository;
+using InferenceServer.Core.Scheduling;
 using InferenceServer.Core.Tensors;
 
-namespace InferenceServer.Core.Scheduling;
+namespace InferenceServer.Benchmarks.Scheduling.Old;
 
 /// <summary>
 /// One instance and the dedicated thread that runs its batches. Backends block while they run
 /// (native calls), so each instance gets its own thread: a slow batch never holds up another
 /// instance, nor the thread pool. The batch arrays are reused from batch to batch.
 /// </summary>
-internal sealed class BatchWorker
+internal sealed class OldBatchWorker
 {
     private readonly SemaphoreSlim _go = new(0);
     private volatile bool _stopping;
 
-    public BatchWorker(IModelInstance instance, int index, int maxBatchSize)
+    public OldBatchWorker(IModelInstance instance, int index, int maxBatchSize)
     {
         Instance = instance;
         Index = index;
-        Requests = new QueuedRequest[maxBatchSize];
+        Requests = new OldQueuedRequest[maxBatchSize];
         Works = new SchedulerWork[maxBatchSize];
         Results = new Tensor[]?[maxBatchSize];
     }
@@ -27,7 +30,7 @@ internal sealed class BatchWorker
     public int Index { get; }
 
     /// <summary>The batch's requests in batch order; the first <see cref="Count"/> are set while it runs.</summary>
-    public QueuedRequest[] Requests { get; }
+    public OldQueuedRequest[] Requests { get; }
 
     /// <summary>The same requests' work, as the assembler wants it.</summary>
     public SchedulerWork[] Works { get; }
@@ -47,17 +50,17 @@ internal sealed class BatchWorker
     public bool Retiring { get; set; }
 
     /// <summary>Chains workers a drain pass started, to wake them outside the lock.</summary>
-    public BatchWorker? NextStarted { get; set; }
+    public OldBatchWorker? NextStarted { get; set; }
 
     public Task Exited => _exited.Task;
 
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public void Start(string name, Action<BatchWorker> loop)
+    public void Start(string name, Action<OldBatchWorker> loop)
     {
         var thread = new Thread(static state =>
         {
-            var (worker, body) = ((BatchWorker, Action<BatchWorker>))state!;
+            var (worker, body) = ((OldBatchWorker, Action<OldBatchWorker>))state!;
             try
             {
                 body(worker);

@@ -1,0 +1,42 @@
+using InferenceServer.Core.Backends;
+using InferenceServer.Core.Inference;
+using InferenceServer.Core.Repository;
+using InferenceServer.Core.Scheduling;
+using InferenceServer.Core.Tensors;
+
+namespace InferenceServer.Benchmarks.Scheduling.Old;
+
+/// <summary>
+/// One priority level's queue and its <c>ModelQueuePolicy</c>. Requests whose timeout expired under
+/// timeout_action DELAY move to <see cref="Delayed"/>, which is served only after <see cref="Ready"/>.
+/// </summary>
+internal sealed class OldPriorityLevel(int level, QueuePolicyConfig policy)
+{
+    /// <summary>The 1-based level (1 is the highest priority).</summary>
+    public int Level { get; } = level;
+
+    public OldRequestList Ready { get; } = new();
+
+    public OldRequestList Delayed { get; } = new();
+
+    public int Count => Ready.Count + Delayed.Count;
+
+    public int MaxQueueSize { get; } = policy.MaxQueueSize;
+
+    public TimeoutAction TimeoutAction { get; } = policy.TimeoutAction;
+
+    /// <summary>
+    /// The queue timeout of a request in µs (0: none). Triton lets a request shorten the default
+    /// when allow_timeout_override is set, never lengthen it; a default of 0 means "no limit", so any
+    /// requested timeout is shorter than it.
+    /// </summary>
+    public long TimeoutMicroseconds(long requested)
+    {
+        var fallback = policy.DefaultTimeoutMicroseconds;
+        if (policy.AllowTimeoutOverride && requested > 0 && (fallback <= 0 || requested < fallback))
+        {
+            return requested;
+        }
+        return Math.Max(fallback, 0);
+    }
+}
