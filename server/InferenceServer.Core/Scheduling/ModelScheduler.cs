@@ -23,6 +23,9 @@ internal sealed class ModelScheduler : IScheduler
     // A pool larger than this would only keep memory from a past burst alive.
     private const int MaxPooledRequests = 1024;
 
+    // Outputs up to this size are answered on the instance's thread when it has nothing else to do (see Execute).
+    private const int InlineOutputBytes = 64 * 1024;
+
     private readonly Lock _lock = new();
     private readonly string _modelName;
     private readonly bool _batchDimension;
@@ -92,11 +95,8 @@ internal sealed class ModelScheduler : IScheduler
         }
     }
 
-    /// <summary>Whether requests are joined into batches (false: Triton's default scheduler, one request per run).</summary>
-    public bool Batching => _former.Batching;
-
     private void StartWorker(InstanceWorker worker) =>
-        worker.Start($"{(Batching ? "batcher" : "instance")} {_modelName} #{worker.Index}", RunWorker);
+        worker.Start($"{(_former.Batching ? "batcher" : "instance")} {_modelName} #{worker.Index}", RunWorker);
 
     /// <inheritdoc />
     public bool TryAddInstance(IModelInstance instance)
@@ -457,10 +457,11 @@ internal sealed class ModelScheduler : IScheduler
         }
         // The caller's continuation runs on this thread when the instance would go idle anyway: one request, nothing
         // waiting for an instance (an unlocked read: a request that slips in meanwhile waits for this thread, which
-        // takes it once the continuation yields), no response order to keep. The hop to the thread pool, and the wake
-        // of a pool thread, then disappear from the path of a lone request. The continuations are the server's own
-        // async request paths, which hand off at their first wait and never block on another request.
-        var inline = count == 1 && failure is null && _order is null && _queue.Count == 0;
+        // takes it once the continuation yields), no response order to keep, and outputs small enough that encoding
+        // the response costs microseconds. The hop to the thread pool, and the wake of a pool thread, then disappear
+        // from the path of a lone request. The continuations are the server's own async request paths, which hand
+        // off at their first wait and never block on another request.
+        var inline = count == 1 && failure is null && _order is null && _queue.Count == 0 && IsSmall(requests[0].Result!);
         var reason = failure is BackendException ? SchedulerFailure.Backend : SchedulerFailure.Other;
         var kind = failure is BackendException backend ? backend.Kind : InferenceErrorKind.Internal;
         for (var i = 0; i < count; i++)
@@ -492,6 +493,16 @@ internal sealed class ModelScheduler : IScheduler
         }
         batch.Count = 0;
         batch.TotalSize = 0;
+    }
+
+    private static bool IsSmall(Tensor[] outputs)
+    {
+        long bytes = 0;
+        foreach (var output in outputs)
+        {
+            bytes += output.ByteLength;
+        }
+        return bytes <= InlineOutputBytes;
     }
 
     private void Reject(QueuedRequest request)

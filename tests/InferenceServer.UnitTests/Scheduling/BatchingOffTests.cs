@@ -113,6 +113,38 @@ public sealed class BatchingOffTests
     }
 
     [Fact]
+    public async Task A_lone_small_answer_continues_on_the_instance_thread_and_a_large_one_on_the_thread_pool()
+    {
+        using var gate = new SemaphoreSlim(0);
+        using var entered = new SemaphoreSlim(0);
+        var instance = new AddingInstance(gate, entered);
+        await using var scheduler = Create(instance);
+
+        // The continuation is registered while the run is held, so it runs wherever the scheduler completes it.
+        async Task<bool> ContinuesOnThreadPool(int elements)
+        {
+            var values = Enumerable.Range(0, elements).ToArray();
+            var task = scheduler.ScheduleAsync(new SchedulerWork([Int32s("a", values), Int32s("b", values)], ["sum"], 0, 0), CancellationToken.None).AsTask();
+            await WaitForRuns(entered, 1);
+            var probe = Observe(task);
+            gate.Release();
+            return await probe.WaitAsync(Patience);
+        }
+
+        static async Task<bool> Observe(Task<Tensor[]> task)
+        {
+            var outputs = await task.ConfigureAwait(false);
+            var onThreadPool = Thread.CurrentThread.IsThreadPoolThread;
+            outputs[0].Dispose();
+            return onThreadPool;
+        }
+
+        Assert.False(await ContinuesOnThreadPool(16));
+        // 128 KiB of outputs: encoding that answer is the thread pool's work, not the instance's.
+        Assert.True(await ContinuesOnThreadPool(32 * 1024));
+    }
+
+    [Fact]
     public async Task An_instance_idle_for_longer_than_it_spins_is_woken_for_the_next_request()
     {
         var instance = new AddingInstance();
