@@ -80,6 +80,9 @@ internal sealed class InstanceWorker
     /// <summary>Marks the worker as waiting for a batch; called before it is listed as idle, so no hand-off can come first.</summary>
     public void BecomeIdle() => Volatile.Write(ref _state, Spinning);
 
+    /// <summary>A batch (or the stop) has been handed over and the thread has not taken it up yet.</summary>
+    public bool HasBatch => Volatile.Read(ref _state) == Handed;
+
     /// <summary>Gives the thread the batch now in <see cref="Batch"/>, waking it only when it stopped spinning.</summary>
     public void Hand()
     {

@@ -347,7 +347,7 @@ internal sealed class ModelScheduler : IScheduler
     {
         while (worker.WaitForBatch())
         {
-            Execute(worker.Instance, worker.Batch);
+            var lone = Execute(worker.Instance, worker.Batch);
             bool stays;
             Dispatch dispatch;
             lock (_lock)
@@ -358,6 +358,13 @@ internal sealed class ModelScheduler : IScheduler
                 dispatch = DispatchLocked();
             }
             Finish(dispatch);
+            if (lone is not null)
+            {
+                // Idle first, then the caller's continuation: a request the continuation (or anyone) sends meanwhile
+                // is handed to this instance at once and runs as soon as the continuation yields. Had a batch come
+                // already, the answer takes the thread-pool hop instead of holding it up.
+                lone.Signal(inline: !worker.HasBatch);
+            }
             if (!stays)
             {
                 return;
@@ -365,8 +372,11 @@ internal sealed class ModelScheduler : IScheduler
         }
     }
 
-    /// <summary>Runs one batch on <paramref name="instance"/> and answers its requests.</summary>
-    private void Execute(IModelInstance instance, Batch batch)
+    /// <summary>
+    /// Runs one batch on <paramref name="instance"/> and answers its requests, except a lone request whose
+    /// answer may continue on this thread: that one is returned, complete but not yet signalled.
+    /// </summary>
+    private QueuedRequest? Execute(IModelInstance instance, Batch batch)
     {
         var count = batch.Count;
         var requests = batch.Requests;
@@ -456,12 +466,12 @@ internal sealed class ModelScheduler : IScheduler
             _observer.BatchExecuted(batch.TotalSize, computeInput, computeInfer, computeOutput);
         }
         // The caller's continuation runs on this thread when the instance would go idle anyway: one request, nothing
-        // waiting for an instance (an unlocked read: a request that slips in meanwhile waits for this thread, which
-        // takes it once the continuation yields), no response order to keep, and outputs small enough that encoding
-        // the response costs microseconds. The hop to the thread pool, and the wake of a pool thread, then disappear
-        // from the path of a lone request. The continuations are the server's own async request paths, which hand
-        // off at their first wait and never block on another request.
+        // waiting for an instance (an unlocked read; RunWorker checks again), no response order to keep, and outputs
+        // small enough that encoding the response costs microseconds. The hop to the thread pool, and the wake of a
+        // pool thread, then disappear from the path of a lone request. The continuations are the server's own async
+        // request paths, which hand off at their first wait and never block on another request.
         var inline = count == 1 && failure is null && _order is null && _queue.Count == 0 && IsSmall(requests[0].Result!);
+        QueuedRequest? lone = null;
         var reason = failure is BackendException ? SchedulerFailure.Backend : SchedulerFailure.Other;
         var kind = failure is BackendException backend ? backend.Kind : InferenceErrorKind.Internal;
         for (var i = 0; i < count; i++)
@@ -484,7 +494,7 @@ internal sealed class ModelScheduler : IScheduler
             }
             if (inline)
             {
-                request.Signal(inline: true);
+                lone = request;
             }
             else
             {
@@ -493,6 +503,7 @@ internal sealed class ModelScheduler : IScheduler
         }
         batch.Count = 0;
         batch.TotalSize = 0;
+        return lone;
     }
 
     private static bool IsSmall(Tensor[] outputs)
