@@ -241,7 +241,11 @@ internal sealed class ModelScheduler : IScheduler
         Finish(dispatch);
     }
 
-    private Dispatch DispatchLocked() => DispatchLocked(_time.GetTimestamp());
+    // An empty queue with no timer armed has nothing to expire, form or arm: the common case after a batch, which
+    // then skips reading the clock.
+    private Dispatch DispatchLocked() => _queue.Count == 0 && _timerDue == long.MaxValue
+        ? new Dispatch(null, null, _closing && _pool.AllIdle)
+        : DispatchLocked(_time.GetTimestamp());
 
     /// <summary>
     /// One pass under the lock: applies the queue timeouts, forms a batch for each idle instance while

@@ -90,7 +90,11 @@ internal sealed class RequestQueue
     public void Remove(QueuedRequest request)
     {
         request.List!.Remove(request);
-        Count--;
+        if (--Count == 0)
+        {
+            // Otherwise kept until the next expiry pass, which finds the earliest deadline left.
+            NextDeadline = long.MaxValue;
+        }
     }
 
     /// <summary>The request that heads the queue: the oldest of the highest priority, ready before delayed.</summary>
