@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using InferenceServer.Core.Backends;
+using InferenceServer.Core.Inference;
 using InferenceServer.Core.Tensors;
 using Microsoft.ML.OnnxRuntime;
 
@@ -127,7 +128,7 @@ internal sealed class OnnxRuntimeInstance : IModelInstance
         var signatureOutputs = _outputPlans.Length;
         if (outputCount > signatureOutputs)
         {
-            throw new BackendException($"{outputCount} outputs requested but the model has {signatureOutputs}", "INVALID_ARGUMENT");
+            throw new BackendException($"{outputCount} outputs requested but the model has {signatureOutputs}", InferenceErrorKind.InvalidArgument);
         }
 
         Span<bool> requested = signatureOutputs <= 256 ? stackalloc bool[signatureOutputs] : new bool[signatureOutputs];
@@ -138,18 +139,18 @@ internal sealed class OnnxRuntimeInstance : IModelInstance
                 var tensor = inputs[i];
                 if (!_inputIndex.TryGetValue(tensor.Name, out var index))
                 {
-                    throw new BackendException($"input '{tensor.Name}' is not an input of this model", "INVALID_ARGUMENT");
+                    throw new BackendException($"input '{tensor.Name}' is not an input of this model", InferenceErrorKind.InvalidArgument);
                 }
                 if (_inputTensors[index] is not null)
                 {
-                    throw new BackendException($"input '{tensor.Name}' is given more than once", "INVALID_ARGUMENT");
+                    throw new BackendException($"input '{tensor.Name}' is given more than once", InferenceErrorKind.InvalidArgument);
                 }
                 _inputTensors[index] = tensor;
                 if (tensor.DataType != _inputTypes[index])
                 {
                     throw new BackendException(
                         $"input '{tensor.Name}' is {tensor.DataType.ProtocolName()} but the model expects {_inputTypes[index].ProtocolName()}",
-                        "INVALID_ARGUMENT");
+                        InferenceErrorKind.InvalidArgument);
                 }
                 _inputValues[index] = tensor.DataType == DataType.Bytes ? CreateStringValue(tensor) : CreatePinnedValue(tensor, ref _pins[index]);
             }
@@ -157,18 +158,18 @@ internal sealed class OnnxRuntimeInstance : IModelInstance
             {
                 if (_inputTensors[i] is null)
                 {
-                    throw new BackendException($"input '{_inputNames[i]}' is missing", "INVALID_ARGUMENT");
+                    throw new BackendException($"input '{_inputNames[i]}' is missing", InferenceErrorKind.InvalidArgument);
                 }
             }
             for (var i = 0; i < outputCount; i++)
             {
                 if (!_outputIndex.TryGetValue(outputNames[i], out var index))
                 {
-                    throw new BackendException($"output '{outputNames[i]}' is not an output of this model", "INVALID_ARGUMENT");
+                    throw new BackendException($"output '{outputNames[i]}' is not an output of this model", InferenceErrorKind.InvalidArgument);
                 }
                 if (requested[index])
                 {
-                    throw new BackendException($"output '{outputNames[i]}' is requested more than once", "INVALID_ARGUMENT");
+                    throw new BackendException($"output '{outputNames[i]}' is requested more than once", InferenceErrorKind.InvalidArgument);
                 }
                 requested[index] = true;
             }
@@ -265,7 +266,7 @@ internal sealed class OnnxRuntimeInstance : IModelInstance
         {
             throw new BackendException(
                 $"KIND_GPU requested (device {options.DeviceId}) but {reason}. Use KIND_CPU or KIND_AUTO, or run the GPU build of the server.",
-                "NOT_IMPLEMENTED");
+                code: "NOT_IMPLEMENTED");
         }
         var tensorRt = OrtExecutionProviders.TensorRtOptions(options);
         try
@@ -290,7 +291,7 @@ internal sealed class OnnxRuntimeInstance : IModelInstance
         {
             throw new BackendException(
                 $"input '{tensor.Name}' holds {tensor.ByteLength} bytes but shape {ShapeMath.Format(tensor.Shape)} of {tensor.DataType.ProtocolName()} needs {expected}",
-                "INVALID_ARGUMENT");
+                InferenceErrorKind.InvalidArgument);
         }
         // The buffer is on the pinned object heap already; the pin is what makes that a promise.
         pin = tensor.Memory.Pin();
@@ -309,7 +310,7 @@ internal sealed class OnnxRuntimeInstance : IModelInstance
         ReadOnlySpan<byte> data = tensor.Data;
         if (count > data.Length / sizeof(uint))
         {
-            throw new BackendException($"BYTES input '{tensor.Name}' is shorter than its shape {ShapeMath.Format(tensor.Shape)} needs", "INVALID_ARGUMENT");
+            throw new BackendException($"BYTES input '{tensor.Name}' is shorter than its shape {ShapeMath.Format(tensor.Shape)} needs", InferenceErrorKind.InvalidArgument);
         }
         var position = 0;
         for (var i = 0L; i < count; i++)
@@ -320,7 +321,7 @@ internal sealed class OnnxRuntimeInstance : IModelInstance
         {
             throw new BackendException(
                 $"BYTES input '{tensor.Name}' has {data.Length - position} bytes past its {count} elements",
-                "INVALID_ARGUMENT");
+                InferenceErrorKind.InvalidArgument);
         }
 
         var value = OrtValue.CreateTensorWithEmptyStrings(OrtAllocator.DefaultInstance, tensor.Shape);
@@ -371,7 +372,7 @@ internal sealed class OnnxRuntimeInstance : IModelInstance
                 var byteLength = checked(ShapeMath.ElementCount(shape) * info.DataType.ElementSize());
                 if (byteLength > Tensor.MaxByteLength)
                 {
-                    throw new BackendException($"output '{info.Name}' is {byteLength} bytes, more than one tensor can hold", "RUNTIME_EXCEPTION");
+                    throw new BackendException($"output '{info.Name}' is {byteLength} bytes, more than one tensor can hold", code: "RUNTIME_EXCEPTION");
                 }
                 results[i] = Tensor.Allocate(info.Name, info.DataType, shape, (int)byteLength);
                 _outputPins[i] = results[i].Memory.Pin();
@@ -442,7 +443,7 @@ internal sealed class OnnxRuntimeInstance : IModelInstance
         var byteLength = checked(count * dataType.ElementSize());
         if (byteLength > Tensor.MaxByteLength)
         {
-            throw new BackendException($"output '{name}' is {byteLength} bytes, more than one tensor can hold", "RUNTIME_EXCEPTION");
+            throw new BackendException($"output '{name}' is {byteLength} bytes, more than one tensor can hold", code: "RUNTIME_EXCEPTION");
         }
         return Tensor.Copy(name, dataType, shape, byteLength == 0 ? [] : value.GetTensorDataAsSpan<byte>());
     }
@@ -457,7 +458,7 @@ internal sealed class OnnxRuntimeInstance : IModelInstance
         }
         if (count > Tensor.MaxByteLength / sizeof(uint))
         {
-            throw new BackendException($"BYTES output '{name}' has {count} elements, more than one tensor can hold", "RUNTIME_EXCEPTION");
+            throw new BackendException($"BYTES output '{name}' has {count} elements, more than one tensor can hold", code: "RUNTIME_EXCEPTION");
         }
         var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(Tensor.MaxByteLength, count * (sizeof(uint) + 16)));
         var length = 0;
@@ -469,7 +470,7 @@ internal sealed class OnnxRuntimeInstance : IModelInstance
                 var needed = (long)length + sizeof(uint) + element.Length;
                 if (needed > Tensor.MaxByteLength)
                 {
-                    throw new BackendException($"BYTES output '{name}' is more than {Tensor.MaxByteLength} bytes, more than one tensor can hold", "RUNTIME_EXCEPTION");
+                    throw new BackendException($"BYTES output '{name}' is more than {Tensor.MaxByteLength} bytes, more than one tensor can hold", code: "RUNTIME_EXCEPTION");
                 }
                 if (needed > buffer.Length)
                 {
@@ -495,12 +496,12 @@ internal sealed class OnnxRuntimeInstance : IModelInstance
     {
         if (data.Length - position < sizeof(uint))
         {
-            throw new BackendException($"BYTES input '{tensor.Name}' ends inside an element's length prefix", "INVALID_ARGUMENT");
+            throw new BackendException($"BYTES input '{tensor.Name}' ends inside an element's length prefix", InferenceErrorKind.InvalidArgument);
         }
         var length = BinaryPrimitives.ReadUInt32LittleEndian(data.Slice(position));
         if (length > (uint)(data.Length - position - sizeof(uint)))
         {
-            throw new BackendException($"BYTES input '{tensor.Name}' has an element of {length} bytes that runs past the tensor's data", "INVALID_ARGUMENT");
+            throw new BackendException($"BYTES input '{tensor.Name}' has an element of {length} bytes that runs past the tensor's data", InferenceErrorKind.InvalidArgument);
         }
         return (int)length;
     }
@@ -511,7 +512,7 @@ internal sealed class OnnxRuntimeInstance : IModelInstance
         {
             if (dim < 0)
             {
-                throw new BackendException($"input '{tensor.Name}' has unresolved shape {ShapeMath.Format(tensor.Shape)}", "INVALID_ARGUMENT");
+                throw new BackendException($"input '{tensor.Name}' has unresolved shape {ShapeMath.Format(tensor.Shape)}", InferenceErrorKind.InvalidArgument);
             }
         }
         return ShapeMath.ElementCount(tensor.Shape);
@@ -546,7 +547,7 @@ internal sealed class OnnxRuntimeInstance : IModelInstance
         {
             throw new BackendException(
                 $"{role} '{name}' is not a tensor (ONNX value kind {OnnxValueKind(metadata.OnnxValueType)}); the onnxruntime backend serves tensors only",
-                "NOT_IMPLEMENTED");
+                code: "NOT_IMPLEMENTED");
         }
         var dataType = OrtElementTypes.ToDataType(metadata.ElementDataType, role, name);
         var dims = metadata.Dimensions;

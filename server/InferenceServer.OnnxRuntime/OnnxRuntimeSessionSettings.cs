@@ -1,5 +1,6 @@
 using System.Globalization;
 using InferenceServer.Core.Backends;
+using InferenceServer.Core.Inference;
 using Microsoft.ML.OnnxRuntime;
 
 namespace InferenceServer.OnnxRuntime;
@@ -133,5 +134,5 @@ internal sealed record OnnxRuntimeSessionSettings
     }
 
     private static BackendException Invalid(string name, string value, string accepted) =>
-        new($"model parameter '{name}' has value '{value}', which the onnxruntime backend does not accept; expected {accepted}.", "INVALID_ARGUMENT");
+        new($"model parameter '{name}' has value '{value}', which the onnxruntime backend does not accept; expected {accepted}.", InferenceErrorKind.InvalidArgument);
 }

@@ -42,7 +42,7 @@ internal static class OrtElementTypes
     public static BackendException Unsupported(int elementType, string role, string tensorName) =>
         new($"{role} '{tensorName}' has element type {Name(elementType)}, which this server does not support " +
             "(supported: BOOL, UINT8/16/32/64, INT8/16/32/64, FP16, BF16, FP32, FP64, BYTES).",
-            "NOT_IMPLEMENTED");
+            code: "NOT_IMPLEMENTED");
 
     public static string Name(int elementType) => elementType switch
     {

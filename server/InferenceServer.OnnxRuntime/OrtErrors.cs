@@ -1,11 +1,13 @@
 using InferenceServer.Core.Backends;
+using InferenceServer.Core.Inference;
 using Microsoft.ML.OnnxRuntime;
 
 namespace InferenceServer.OnnxRuntime;
 
 /// <summary>
 /// Turns ONNX Runtime's errors into <see cref="BackendException"/>s that carry its code by the C
-/// API's name (<c>INVALID_ARGUMENT</c>, <c>NO_SUCHFILE</c>, ...) and its message, with no server path in it.
+/// API's name (<c>INVALID_ARGUMENT</c>, <c>NO_SUCHFILE</c>, ...) and its message, with no server path in it;
+/// INVALID_ARGUMENT (a shape or value the model refuses) is the request's fault, every other code the server's.
 /// </summary>
 /// <remarks>
 /// The managed API reports the code only inside the message, as <c>[ErrorCode:Name] text</c>, and
@@ -16,14 +18,20 @@ internal static class OrtErrors
 {
     private const string Prefix = "[ErrorCode:";
 
-    // The managed enum's names in order, with the C API name of the same numeric code.
-    private static readonly (string Managed, string Code)[] Codes =
+    private const InferenceErrorKind Server = InferenceErrorKind.Internal;
+
+    // The managed enum's names in order, with the C API name of the same numeric code and how a request meeting it is answered.
+    private static readonly (string Managed, string Code, InferenceErrorKind Kind)[] Codes =
     [
-        ("Ok", "OK"), ("Fail", "FAIL"), ("InvalidArgument", "INVALID_ARGUMENT"), ("NoSuchFile", "NO_SUCHFILE"),
-        ("NoModel", "NO_MODEL"), ("EngineError", "ENGINE_ERROR"), ("RuntimeException", "RUNTIME_EXCEPTION"),
-        ("InvalidProtobuf", "INVALID_PROTOBUF"), ("ModelLoaded", "MODEL_LOADED"), ("NotImplemented", "NOT_IMPLEMENTED"),
-        ("InvalidGraph", "INVALID_GRAPH"), ("ShapeInferenceNotRegistered", "EP_FAIL"), ("RequirementNotRegistered", "MODEL_LOAD_CANCELED"),
+        ("Ok", "OK", Server), ("Fail", "FAIL", Server), ("InvalidArgument", "INVALID_ARGUMENT", InferenceErrorKind.InvalidArgument),
+        ("NoSuchFile", "NO_SUCHFILE", Server), ("NoModel", "NO_MODEL", Server), ("EngineError", "ENGINE_ERROR", Server),
+        ("RuntimeException", "RUNTIME_EXCEPTION", Server), ("InvalidProtobuf", "INVALID_PROTOBUF", Server), ("ModelLoaded", "MODEL_LOADED", Server),
+        ("NotImplemented", "NOT_IMPLEMENTED", Server), ("InvalidGraph", "INVALID_GRAPH", Server), ("ShapeInferenceNotRegistered", "EP_FAIL", Server),
+        ("RequirementNotRegistered", "MODEL_LOAD_CANCELED", Server),
     ];
+
+    // What text without a recognisable code is reported as.
+    private const int FailIndex = 1;
 
     /// <summary>
     /// <paramref name="context"/> says what was being done; <paramref name="modelPath"/>, when given, is
@@ -31,15 +39,23 @@ internal static class OrtErrors
     /// </summary>
     public static BackendException Translate(OnnxRuntimeException error, string context, string? modelPath = null)
     {
-        var (code, message) = Split(error.Message);
-        return new BackendException($"{context}: {HidePaths(message, modelPath)}", code, error);
+        var (index, message) = Find(error.Message);
+        var (_, code, kind) = Codes[index];
+        return new BackendException($"{context}: {HidePaths(message, modelPath)}", kind, code, error);
     }
 
     /// <summary>The managed API throws this when ONNX Runtime returns a code it has no name for (13 and up).</summary>
     public static BackendException Unnamed(KeyNotFoundException error, string context) =>
-        new($"{context}: ONNX Runtime reported an error with a code this binding cannot name", "FAIL", error);
+        new($"{context}: ONNX Runtime reported an error with a code this binding cannot name", code: "FAIL", inner: error);
 
     internal static (string Code, string Message) Split(string text)
+    {
+        var (index, message) = Find(text);
+        return (Codes[index].Code, message);
+    }
+
+    /// <summary>The entry of <see cref="Codes"/> that <paramref name="text"/> names, and the text without the code.</summary>
+    private static (int Index, string Message) Find(string text)
     {
         if (text.StartsWith(Prefix, StringComparison.Ordinal))
         {
@@ -47,16 +63,16 @@ internal static class OrtErrors
             if (end > 0)
             {
                 var name = text.AsSpan(Prefix.Length, end - Prefix.Length);
-                foreach (var (managed, code) in Codes)
+                for (var i = 0; i < Codes.Length; i++)
                 {
-                    if (name.SequenceEqual(managed))
+                    if (name.SequenceEqual(Codes[i].Managed))
                     {
-                        return (code, text.AsSpan(end + 1).TrimStart().ToString());
+                        return (i, text.AsSpan(end + 1).TrimStart().ToString());
                     }
                 }
             }
         }
-        return ("FAIL", text);
+        return (FailIndex, text);
     }
 
     /// <summary>Replaces the model folder's absolute path in <paramref name="message"/> by nothing, so files read as <c>1/model.onnx</c>.</summary>

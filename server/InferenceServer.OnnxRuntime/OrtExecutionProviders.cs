@@ -1,5 +1,6 @@
 using System.Globalization;
 using InferenceServer.Core.Backends;
+using InferenceServer.Core.Inference;
 using Microsoft.ML.OnnxRuntime;
 
 namespace InferenceServer.OnnxRuntime;
@@ -24,7 +25,7 @@ internal static class OrtExecutionProviders
         InstanceKind.Cpu => false,
         InstanceKind.Gpu => true,
         InstanceKind.Auto => GpuUnavailableReason(runtime) is null && VisibleGpus().Count > 0,
-        _ => throw new BackendException($"unknown instance kind {options.Kind}", "INVALID_ARGUMENT"),
+        _ => throw new BackendException($"unknown instance kind {options.Kind}", InferenceErrorKind.InvalidArgument),
     };
 
     /// <summary>Why this build cannot run on a GPU at all, or null when it has the CUDA provider.</summary>
@@ -61,7 +62,7 @@ internal static class OrtExecutionProviders
     public static BackendException CudaFailed(int device, BackendException cause) =>
         new($"KIND_GPU requested (device {device}) but ONNX Runtime could not start CUDA there ({DescribeVisibleGpus()}; the GPU build needs an " +
             $"NVIDIA driver and the CUDA 13 and cuDNN 9 libraries): {cause.Message}",
-            cause.Code ?? "EP_FAIL", cause);
+            cause.Kind, cause.Code ?? "EP_FAIL", cause);
 
     /// <summary>The TensorRT provider's options when the config's <c>gpu_execution_accelerator</c> names <c>tensorrt</c>; else null.</summary>
     public static Dictionary<string, string>? TensorRtOptions(InstanceOptions options)
@@ -135,7 +136,7 @@ internal static class OrtExecutionProviders
                             break;
                         default:
                             throw new BackendException(
-                                $"tensorrt accelerator parameter 'precision_mode' has value '{value}'; expected FP32, FP16 or INT8", "INVALID_ARGUMENT");
+                                $"tensorrt accelerator parameter 'precision_mode' has value '{value}'; expected FP32, FP16 or INT8", InferenceErrorKind.InvalidArgument);
                     }
                     break;
                 case "max_workspace_size_bytes":
@@ -147,7 +148,7 @@ internal static class OrtExecutionProviders
                 default:
                     throw new BackendException(
                         $"tensorrt accelerator parameter '{name}' is not known; expected precision_mode, max_workspace_size_bytes or a TensorRT provider option (trt_...)",
-                        "INVALID_ARGUMENT");
+                        InferenceErrorKind.InvalidArgument);
             }
         }
         return options;

@@ -53,8 +53,8 @@ internal sealed class OrtRuntime
                 $"ONNX Runtime's native library could not be loaded ({reason}). The {Flavor} build ships it for " +
                 (Flavor == GpuFlavor ? "linux-x64 only" : "linux-x64, linux-arm64, osx-arm64, win-x64 and win-arm64") +
                 "; on another platform, build the server there or put an onnxruntime library for it beside the server.",
-                "NO_SUCHFILE",
-                e);
+                code: "NO_SUCHFILE",
+                inner: e);
         }
         catch (OnnxRuntimeException e)
         {

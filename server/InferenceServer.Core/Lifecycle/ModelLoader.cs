@@ -278,13 +278,10 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
         }
     }
 
-    // Triton's choice: the dynamic batcher for a model that batches and asks for it, else one request per instance.
-    // Batching models with a dynamic_batching block get the dynamic batcher; every other model
-    // Triton's default scheduler (one request per instance at a time).
+    // One engine for every model, as in Triton: it batches when the model batches and has dynamic_batching, and is
+    // otherwise Triton's default scheduler (one request per instance at a time).
     private IScheduler CreateScheduler(string name, ModelConfig config, List<IModelInstance> instances, ISchedulerObserver observer) =>
-        config.DynamicBatching is { } batching && config.MaxBatchSize > 0
-            ? new DynamicBatchScheduler(name, config.MaxBatchSize, batching, instances, _timeProvider, observer)
-            : new InstancePoolScheduler(name, instances, _timeProvider, observer, batchDimension: config.MaxBatchSize > 0);
+        new ModelScheduler(name, config.MaxBatchSize, config.DynamicBatching, instances, _timeProvider, observer);
 
     private static IReadOnlyDictionary<string, string> InstanceParameters(ModelConfig config, int intraOpThreads)
     {

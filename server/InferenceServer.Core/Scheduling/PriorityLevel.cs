@@ -11,13 +11,15 @@ internal sealed class PriorityLevel(int level, ModelQueuePolicy policy)
     /// <summary>The 1-based level (1 is the highest priority).</summary>
     public int Level { get; } = level;
 
-    public RequestList Ready { get; } = new();
+    public RequestList Ready { get; } = new(2 * (level - 1));
 
-    public RequestList Delayed { get; } = new();
+    public RequestList Delayed { get; } = new((2 * (level - 1)) + 1);
 
     public int Count => Ready.Count + Delayed.Count;
 
     public int MaxQueueSize { get; } = (int)policy.MaxQueueSize;
+
+    public bool IsFull => MaxQueueSize > 0 && Count >= MaxQueueSize;
 
     public ModelQueuePolicy.Types.TimeoutAction TimeoutAction { get; } = policy.TimeoutAction;
 

@@ -4,20 +4,20 @@ using InferenceServer.Core.Tensors;
 namespace InferenceServer.Core.Scheduling;
 
 /// <summary>
-/// One request inside the <see cref="DynamicBatchScheduler"/>: its queue links, its scheduling
-/// state and the completion the caller awaits. Pooled: the caller's <see cref="ValueTask{TResult}"/>
-/// is backed by this object, which goes back to the scheduler's pool once the result is read,
-/// so steady-state traffic allocates no queue nodes and no tasks.
+/// One request inside the <see cref="ModelScheduler"/>: its queue links, its scheduling state and
+/// the completion the caller awaits. Pooled: the caller's <see cref="ValueTask{TResult}"/> is backed
+/// by this object, which goes back to the scheduler's pool once the result is read, so steady-state
+/// traffic allocates no queue nodes and no tasks.
 /// </summary>
 internal sealed class QueuedRequest : IValueTaskSource<Tensor[]>
 {
-    // Continuations run on the thread pool: completion happens on an instance's worker thread,
-    // which must go back to running batches rather than encoding some client's response.
+    // Continuations normally run on the thread pool: completion happens on an instance's thread, which
+    // must go back to running batches rather than encoding some client's response (see Signal).
     private ManualResetValueTaskSourceCore<Tensor[]> _core = new() { RunContinuationsAsynchronously = true };
-    private readonly DynamicBatchScheduler _owner;
+    private readonly ModelScheduler _owner;
     private CancellationTokenRegistration _registration;
 
-    public QueuedRequest(DynamicBatchScheduler owner) => _owner = owner;
+    public QueuedRequest(ModelScheduler owner) => _owner = owner;
 
     public SchedulerWork Work { get; set; } = null!;
 
@@ -59,9 +59,6 @@ internal sealed class QueuedRequest : IValueTaskSource<Tensor[]>
 
     public Exception? Error { get; set; }
 
-    /// <summary>Links the next pooled request while this one sits in the free list.</summary>
-    public QueuedRequest? NextFree { get; set; }
-
     public short Version => _core.Version;
 
     public void RegisterCancellation()
@@ -83,9 +80,14 @@ internal sealed class QueuedRequest : IValueTaskSource<Tensor[]>
         _registration = default;
     }
 
-    /// <summary>Publishes <see cref="Result"/> or <see cref="Error"/>; the request may be recycled as soon as this returns.</summary>
-    public void Signal()
+    /// <summary>
+    /// Publishes <see cref="Result"/> or <see cref="Error"/>; the request may be recycled as soon as this returns.
+    /// <paramref name="inline"/>: the caller's continuation runs here, on the completing thread, instead of on the
+    /// thread pool.
+    /// </summary>
+    public void Signal(bool inline = false)
     {
+        _core.RunContinuationsAsynchronously = !inline;
         var error = Error;
         if (error is null)
         {

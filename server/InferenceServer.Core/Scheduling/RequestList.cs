@@ -3,10 +3,13 @@ namespace InferenceServer.Core.Scheduling;
 /// <summary>
 /// An intrusive FIFO of <see cref="QueuedRequest"/>s: the links live in the requests, so enqueueing,
 /// removing a cancelled request from the middle and dispatching allocate nothing and cost O(1).
-/// Guarded by the scheduler's queue lock.
+/// Guarded by the scheduler's lock.
 /// </summary>
-internal sealed class RequestList
+internal sealed class RequestList(int order)
 {
+    /// <summary>Where the list comes in the queue's walk (priority order, each level's ready list before its delayed one).</summary>
+    public int Order { get; } = order;
+
     public QueuedRequest? First { get; private set; }
 
     public int Count { get; private set; }

@@ -27,7 +27,7 @@ public sealed class ModelVersionLifecycleTests
     public async Task Retiring_waits_for_admitted_requests_and_refuses_new_ones()
     {
         var instance = new AddOneInstance();
-        var version = ModelVersion.Ready("m", 1, Config, new InstancePoolScheduler("m", [instance]), 1);
+        var version = ModelVersion.Ready("m", 1, Config, new ModelScheduler("m", 0, null, [instance]), 1);
         instance.Close();
         using var admitted = Request(1);
         var running = version.InferAsync(admitted, CancellationToken.None);
@@ -58,7 +58,7 @@ public sealed class ModelVersionLifecycleTests
     public async Task An_idle_version_retires_at_once()
     {
         var instance = new AddOneInstance();
-        var version = ModelVersion.Ready("m", 1, Config, new InstancePoolScheduler("m", [instance]), 1);
+        var version = ModelVersion.Ready("m", 1, Config, new ModelScheduler("m", 0, null, [instance]), 1);
         using var request = Request(5);
         using (var response = await version.InferAsync(request, CancellationToken.None))
         {

@@ -91,7 +91,7 @@ public sealed class WarmupRequestsTests : IDisposable
     {
         var config = Config(Sample(DataType.Int32, [2], random: true));
         var instance = new AddOneInstance();
-        instance.FailNextRun(new Core.Backends.BackendException("boom", "INTERNAL"));
+        instance.FailNextRun(new Core.Backends.BackendException("boom"));
         using var warmup = WarmupRequests.Prepare(config, _model);
 
         var error = Assert.Throws<ModelLoadException>(() => warmup.Run(instance));

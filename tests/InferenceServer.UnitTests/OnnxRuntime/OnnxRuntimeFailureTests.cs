@@ -1,4 +1,5 @@
 using InferenceServer.Core.Backends;
+using InferenceServer.Core.Inference;
 using InferenceServer.Core.Tensors;
 using InferenceServer.OnnxRuntime;
 
@@ -18,6 +19,7 @@ public sealed class OnnxRuntimeFailureTests : IDisposable
 
         var error = Assert.Throws<BackendException>(() => new OnnxRuntimeBackend().CreateInstance(OnnxFixtures.Options(path)));
         Assert.Equal("INVALID_PROTOBUF", error.Code);
+        Assert.Equal(InferenceErrorKind.Internal, error.Kind);
         Assert.Contains("Protobuf parsing failed", error.Message);
         // Clients see this reason: it names the file, never the server's path to it.
         Assert.Contains("model.onnx", error.Message);
@@ -56,7 +58,7 @@ public sealed class OnnxRuntimeFailureTests : IDisposable
         var parameters = new Dictionary<string, string> { [name] = value };
         var error = Assert.Throws<BackendException>(
             () => new OnnxRuntimeBackend().CreateInstance(OnnxFixtures.Options(OnnxFixtures.AddSub, parameters)));
-        Assert.Equal("INVALID_ARGUMENT", error.Code);
+        Assert.Equal(InferenceErrorKind.InvalidArgument, error.Kind);
         Assert.Contains($"'{name}'", error.Message);
         Assert.Contains($"'{value}'", error.Message);
         Assert.Contains(accepted, error.Message);
@@ -89,6 +91,7 @@ public sealed class OnnxRuntimeFailureTests : IDisposable
 
         var unknownInput = Assert.Throws<BackendException>(() => instance.Run([input0, input1, stray], ["OUTPUT0"]));
         Assert.Contains("'INPUT9'", unknownInput.Message);
+        Assert.Equal(InferenceErrorKind.InvalidArgument, unknownInput.Kind);
         var unknownOutput = Assert.Throws<BackendException>(() => instance.Run([input0, input1], ["OUTPUT7"]));
         Assert.Contains("'OUTPUT7'", unknownOutput.Message);
         var twice = Assert.Throws<BackendException>(() => instance.Run([input0, input1], ["OUTPUT1", "OUTPUT1"]));
@@ -121,6 +124,7 @@ public sealed class OnnxRuntimeFailureTests : IDisposable
         using var input1 = OnnxFixtures.Int32("INPUT1", [2, 8], new int[16]);
         var error = Assert.Throws<BackendException>(() => instance.Run([input0, input1], ["OUTPUT0"]));
         Assert.Equal("INVALID_ARGUMENT", error.Code);
+        Assert.Equal(InferenceErrorKind.InvalidArgument, error.Kind);
         Assert.Contains("INPUT0", error.Message);
     }
 

@@ -1,4 +1,5 @@
 using InferenceServer.Core.Backends;
+using InferenceServer.Core.Inference;
 using InferenceServer.Core.Repository;
 using InferenceServer.OnnxRuntime;
 
@@ -74,7 +75,7 @@ public sealed class OnnxRuntimePlacementTests
         Assert.Equal("1", options["trt_engine_cache_enable"]);
 
         var error = Assert.Throws<BackendException>(() => OrtExecutionProviders.TensorRtOptions(new Dictionary<string, string> { ["turbo"] = "on" }, "0"));
-        Assert.Equal("INVALID_ARGUMENT", error.Code);
+        Assert.Equal(InferenceErrorKind.InvalidArgument, error.Kind);
         Assert.Contains("'turbo'", error.Message);
         Assert.Contains("precision_mode", error.Message);
     }

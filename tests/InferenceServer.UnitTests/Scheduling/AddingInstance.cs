@@ -13,10 +13,14 @@ internal sealed class AddingInstance(SemaphoreSlim? gate = null, SemaphoreSlim? 
 {
     private int _runs;
     private int _disposals;
+    private int _poolRuns;
 
     public int Runs => Volatile.Read(ref _runs);
 
     public int Disposals => Volatile.Read(ref _disposals);
+
+    /// <summary>Runs that happened on a thread-pool thread.</summary>
+    public int ThreadPoolRuns => Volatile.Read(ref _poolRuns);
 
     /// <summary>Thrown by the next runs instead of computing, when set.</summary>
     public Exception? Failure { get; set; }
@@ -29,6 +33,10 @@ internal sealed class AddingInstance(SemaphoreSlim? gate = null, SemaphoreSlim? 
     {
         ObjectDisposedException.ThrowIf(Disposals > 0, this);
         Interlocked.Increment(ref _runs);
+        if (Thread.CurrentThread.IsThreadPoolThread)
+        {
+            Interlocked.Increment(ref _poolRuns);
+        }
         entered?.Release();
         gate?.Wait();
         if (Failure is { } failure)

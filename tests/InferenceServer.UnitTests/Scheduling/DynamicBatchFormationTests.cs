@@ -5,7 +5,7 @@ using InferenceServer.UnitTests.TestDoubles;
 
 namespace InferenceServer.UnitTests.Scheduling;
 
-/// <summary>How the dynamic batcher forms batches: sizes, preferred sizes, the delay, shapes, slicing.</summary>
+/// <summary>How the scheduler with batching on forms batches: sizes, preferred sizes, the delay, shapes, slicing.</summary>
 public sealed class DynamicBatchFormationTests
 {
     private static readonly TimeSpan Microsecond = TimeSpan.FromTicks(10);

@@ -7,7 +7,7 @@ using InferenceServer.UnitTests.TestDoubles;
 namespace InferenceServer.UnitTests.Scheduling;
 
 /// <summary>
-/// A <see cref="DynamicBatchScheduler"/> over <see cref="AddOneInstance"/>s with a manual clock and
+/// A <see cref="ModelScheduler"/> with batching on, over <see cref="AddOneInstance"/>s with a manual clock and
 /// a recording observer. Request <c>id</c> sends INT32 rows whose elements are <c>id * 100 + k</c>,
 /// so every output can be checked against the request it belongs to.
 /// </summary>
@@ -25,7 +25,7 @@ internal sealed class DynamicBatchHarness : IAsyncDisposable
         {
             Instances[i] = new AddOneInstance();
         }
-        Scheduler = new DynamicBatchScheduler("m", maxBatchSize, config, Instances, clockView?.Invoke(Clock) ?? Clock, Observer);
+        Scheduler = new ModelScheduler("m", maxBatchSize, config, Instances, clockView?.Invoke(Clock) ?? Clock, Observer);
     }
 
     public ManualTimeProvider Clock { get; } = new();
@@ -36,7 +36,7 @@ internal sealed class DynamicBatchHarness : IAsyncDisposable
 
     public AddOneInstance Instance => Instances[0];
 
-    public DynamicBatchScheduler Scheduler { get; }
+    public ModelScheduler Scheduler { get; }
 
     /// <summary>Sends request <paramref name="id"/> with <paramref name="rows"/> rows of <paramref name="width"/> INT32 elements.</summary>
     public Task<Tensor[]> Send(int id, int rows = 1, int width = 2, int priority = 0, long timeoutMicroseconds = 0, CancellationToken cancellationToken = default)

@@ -6,7 +6,7 @@ using InferenceServer.Core.Tensors;
 
 namespace InferenceServer.UnitTests.Scheduling;
 
-/// <summary>Cancellation, failures, response ordering and disposal of the dynamic batcher.</summary>
+/// <summary>Cancellation, failures, response ordering and disposal of the scheduler with batching on.</summary>
 public sealed class DynamicBatchLifecycleTests
 {
     [Fact]
@@ -54,7 +54,7 @@ public sealed class DynamicBatchLifecycleTests
     public async Task A_backend_failure_fails_every_request_of_the_batch()
     {
         await using var h = new DynamicBatchHarness(3, new ModelDynamicBatching { MaxQueueDelayMicroseconds = 1_000_000 });
-        h.Instance.FailNextRun(new BackendException("bad input", "INVALID_ARGUMENT"));
+        h.Instance.FailNextRun(new BackendException("bad input", InferenceErrorKind.InvalidArgument));
         var tasks = new[] { h.Send(1), h.Send(2), h.Send(3) };
 
         foreach (var task in tasks)
@@ -67,7 +67,7 @@ public sealed class DynamicBatchLifecycleTests
         Assert.Equal([SchedulerFailure.Backend, SchedulerFailure.Backend, SchedulerFailure.Backend], h.Observer.Failures);
 
         // The instance keeps serving after a failed batch.
-        h.Instance.FailNextRun(new BackendException("runtime fault", "FAIL"));
+        h.Instance.FailNextRun(new BackendException("runtime fault", code: "FAIL"));
         var internalFailure = await Assert.ThrowsAsync<InferenceException>(() => h.Send(4, rows: 3));
         Assert.Equal(InferenceErrorKind.Internal, internalFailure.Kind);
         DynamicBatchHarness.AssertAddedOne(await h.Send(5, rows: 3), 5, rows: 3);

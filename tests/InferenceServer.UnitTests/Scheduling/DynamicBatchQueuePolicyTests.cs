@@ -5,7 +5,7 @@ using InferenceServer.Core.Tensors;
 
 namespace InferenceServer.UnitTests.Scheduling;
 
-/// <summary>Priorities, queue sizes and queue timeouts of the dynamic batcher.</summary>
+/// <summary>Priorities, queue sizes and queue timeouts of the scheduler with batching on.</summary>
 public sealed class DynamicBatchQueuePolicyTests
 {
     private static int[][] RequestIds(int[][] rowHeads) => rowHeads.Select(r => r.Select(v => v / 100).ToArray()).ToArray();
@@ -40,6 +40,14 @@ public sealed class DynamicBatchQueuePolicyTests
         var e = await Assert.ThrowsAsync<InferenceException>(() => h.Send(1, priority: 3));
         Assert.Equal(InferenceErrorKind.InvalidArgument, e.Kind);
         Assert.Contains("1 to 2", e.Message);
+    }
+
+    [Fact]
+    public async Task Without_priority_levels_a_request_priority_is_ignored()
+    {
+        await using var h = new DynamicBatchHarness(4, new ModelDynamicBatching());
+        DynamicBatchHarness.AssertAddedOne(await h.Send(1, priority: 3), 1);
+        Assert.Empty(h.Observer.Failures);
     }
 
     [Fact]

@@ -6,7 +6,7 @@ using InferenceServer.UnitTests.TestDoubles;
 namespace InferenceServer.UnitTests.Scheduling;
 
 /// <summary>
-/// Both schedulers grow and shrink their instance set while serving (an instance_group count change
+/// The scheduler, with batching off and on, grows and shrinks their instance set while serving (an instance_group count change
 /// without a reload): a removed instance finishes its work first and is handed back undisposed; an
 /// added one takes queued work; no request is lost or answered twice.
 /// </summary>
@@ -14,11 +14,10 @@ public sealed class SchedulerResizeTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
-    public static TheoryData<string> Kinds => ["pool", "batcher"];
+    public static TheoryData<string> Kinds => ["batching off", "batching on"];
 
-    private static IScheduler Create(string kind, IReadOnlyList<AddOneInstance> instances) => kind == "pool"
-        ? new InstancePoolScheduler("m", instances)
-        : new DynamicBatchScheduler("m", 4, new ModelDynamicBatching(), instances, TimeProvider.System, NullSchedulerObserver.Instance);
+    private static ModelScheduler Create(string kind, IReadOnlyList<AddOneInstance> instances) =>
+        new("m", 4, kind == "batching on" ? new ModelDynamicBatching() : null, instances);
 
     private static Task<Tensor[]> Send(IScheduler scheduler, int id) =>
         scheduler.ScheduleAsync(new SchedulerWork([AddOneInstance.Int32Tensor("INPUT0", [1, 2], id * 100, id * 100 + 1)], ["OUTPUT0"], 0, 0), CancellationToken.None).AsTask();

@@ -140,7 +140,7 @@ public sealed class AddOneInstance : IModelInstance
                 return output;
             }
             default:
-                throw new BackendException($"AddOneInstance cannot compute {input.DataType.ProtocolName()}", "INVALID_ARGUMENT");
+                throw new BackendException($"AddOneInstance cannot compute {input.DataType.ProtocolName()}", Core.Inference.InferenceErrorKind.InvalidArgument);
         }
     }
 

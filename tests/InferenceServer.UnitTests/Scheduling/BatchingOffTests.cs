@@ -6,7 +6,11 @@ using InferenceServer.Core.Tensors;
 
 namespace InferenceServer.UnitTests.Scheduling;
 
-public sealed class InstancePoolSchedulerTests
+/// <summary>
+/// The scheduler with batching off, Triton's default scheduler: one request per run, each instance on
+/// its own thread taking the next request from one FIFO.
+/// </summary>
+public sealed class BatchingOffTests
 {
     // Only a guard against a hung test run; no assertion depends on how long anything takes.
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
@@ -31,6 +35,8 @@ public sealed class InstancePoolSchedulerTests
         return values;
     }
 
+    private static ModelScheduler Create(params AddingInstance[] instances) => new("m", 0, null, instances);
+
     private static SchedulerWork Work(int a, int b) => new([Int32s("a", a, a), Int32s("b", b, -b)], ["sum"], 0, 0);
 
     private static async Task<int[]> SumOf(Task<Tensor[]> task)
@@ -53,7 +59,7 @@ public sealed class InstancePoolSchedulerTests
     public async Task Each_caller_gets_the_result_of_its_own_request()
     {
         var instances = new[] { new AddingInstance(), new AddingInstance() };
-        await using var scheduler = new InstancePoolScheduler("m", instances);
+        await using var scheduler = Create(instances);
 
         var tasks = Enumerable.Range(0, 64).Select(i => scheduler.ScheduleAsync(Work(i, 1000 * i), CancellationToken.None).AsTask()).ToArray();
 
@@ -70,7 +76,7 @@ public sealed class InstancePoolSchedulerTests
         using var gate = new SemaphoreSlim(0);
         using var entered = new SemaphoreSlim(0);
         var instances = Enumerable.Range(0, 3).Select(_ => new AddingInstance(gate, entered)).ToArray();
-        await using var scheduler = new InstancePoolScheduler("m", instances);
+        await using var scheduler = Create(instances);
 
         var first = Enumerable.Range(0, 3).Select(i => scheduler.ScheduleAsync(Work(i, 1), CancellationToken.None).AsTask()).ToArray();
         await WaitForRuns(entered, 3);
@@ -90,12 +96,86 @@ public sealed class InstancePoolSchedulerTests
     }
 
     [Fact]
+    public async Task Runs_happen_on_the_instances_own_threads_never_on_the_thread_pool()
+    {
+        var instances = new[] { new AddingInstance(), new AddingInstance() };
+        await using var scheduler = Create(instances);
+
+        // Sequential and concurrent callers alike, all of them on thread-pool threads.
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Equal(new[] { i, i }, await SumOf(Task.Run(() => scheduler.ScheduleAsync(Work(i, 0), CancellationToken.None).AsTask())));
+        }
+        await Task.WhenAll(Enumerable.Range(0, 40).Select(i => Task.Run(() => SumOf(scheduler.ScheduleAsync(Work(i, 0), CancellationToken.None).AsTask()))));
+
+        Assert.Equal(60, instances.Sum(x => x.Runs));
+        Assert.All(instances, x => Assert.Equal(0, x.ThreadPoolRuns));
+    }
+
+    [Fact]
+    public async Task A_lone_small_answer_continues_on_the_instance_thread_and_a_large_one_on_the_thread_pool()
+    {
+        using var gate = new SemaphoreSlim(0);
+        using var entered = new SemaphoreSlim(0);
+        var instance = new AddingInstance(gate, entered);
+        await using var scheduler = Create(instance);
+
+        // The continuation is registered while the run is held, so it runs wherever the scheduler completes it.
+        async Task<bool> ContinuesOnThreadPool(int elements)
+        {
+            var values = Enumerable.Range(0, elements).ToArray();
+            var task = scheduler.ScheduleAsync(new SchedulerWork([Int32s("a", values), Int32s("b", values)], ["sum"], 0, 0), CancellationToken.None).AsTask();
+            await WaitForRuns(entered, 1);
+            var probe = Observe(task);
+            gate.Release();
+            return await probe.WaitAsync(Patience);
+        }
+
+        static async Task<bool> Observe(Task<Tensor[]> task)
+        {
+            var outputs = await task.ConfigureAwait(false);
+            var onThreadPool = Thread.CurrentThread.IsThreadPoolThread;
+            outputs[0].Dispose();
+            return onThreadPool;
+        }
+
+        Assert.False(await ContinuesOnThreadPool(16));
+        // 128 KiB of outputs: encoding that answer is the thread pool's work, not the instance's.
+        Assert.True(await ContinuesOnThreadPool(32 * 1024));
+    }
+
+    [Fact]
+    public async Task An_instance_idle_for_longer_than_it_spins_is_woken_for_the_next_request()
+    {
+        var instance = new AddingInstance();
+        await using var scheduler = Create(instance);
+
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(new[] { i, i }, await SumOf(scheduler.ScheduleAsync(Work(i, 0), CancellationToken.None).AsTask()));
+            // Past the spin: the instance's thread is asleep when the next request comes.
+            await Task.Delay(TimeSpan.FromMicroseconds(20 * InstanceWorker.SpinMicroseconds));
+        }
+        Assert.Equal(3, instance.Runs);
+    }
+
+    [Fact]
+    public async Task A_priority_is_ignored_as_the_model_has_no_priority_levels()
+    {
+        var instance = new AddingInstance();
+        await using var scheduler = Create(instance);
+
+        var work = new SchedulerWork([Int32s("a", 1, 2), Int32s("b", 3, 4)], ["sum"], 7, 1);
+        Assert.Equal(new[] { 4, 6 }, await SumOf(scheduler.ScheduleAsync(work, CancellationToken.None).AsTask()));
+    }
+
+    [Fact]
     public async Task A_request_cancelled_while_queued_is_never_run()
     {
         using var gate = new SemaphoreSlim(0);
         using var entered = new SemaphoreSlim(0);
         var instance = new AddingInstance(gate, entered);
-        await using var scheduler = new InstancePoolScheduler("m", [instance]);
+        await using var scheduler = Create(instance);
 
         var running = scheduler.ScheduleAsync(Work(1, 2), CancellationToken.None).AsTask();
         await WaitForRuns(entered, 1);
@@ -120,7 +200,7 @@ public sealed class InstancePoolSchedulerTests
     public async Task A_request_with_an_already_cancelled_token_is_cancelled_and_never_run()
     {
         var instance = new AddingInstance();
-        await using var scheduler = new InstancePoolScheduler("m", [instance]);
+        await using var scheduler = Create(instance);
 
         var task = scheduler.ScheduleAsync(Work(1, 1), new CancellationToken(canceled: true)).AsTask();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => task);
@@ -131,34 +211,37 @@ public sealed class InstancePoolSchedulerTests
     }
 
     [Fact]
-    public async Task A_request_cancelled_while_running_completes_as_cancelled()
+    public async Task A_request_cancelled_while_running_still_completes_with_its_outputs()
     {
         using var gate = new SemaphoreSlim(0);
         using var entered = new SemaphoreSlim(0);
         var instance = new AddingInstance(gate, entered);
-        await using var scheduler = new InstancePoolScheduler("m", [instance]);
+        await using var scheduler = Create(instance);
         using var cancellation = new CancellationTokenSource();
 
         var task = scheduler.ScheduleAsync(Work(1, 1), cancellation.Token).AsTask();
         await WaitForRuns(entered, 1);
         await cancellation.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => task.WaitAsync(Patience));
 
-        // The run it could not stop still finishes, and the instance goes on serving.
+        // The run cannot be stopped and reads the caller's inputs until it ends, so the caller is not let go before.
+        await Task.Delay(50);
+        Assert.False(task.IsCompleted);
         gate.Release(2);
+        Assert.Equal(new[] { 2, 0 }, await SumOf(task));
         Assert.Equal(new[] { 4, 0 }, await SumOf(scheduler.ScheduleAsync(Work(2, 2), CancellationToken.None).AsTask()));
     }
 
     [Theory]
-    [InlineData("INVALID_ARGUMENT", InferenceErrorKind.InvalidArgument)]
-    [InlineData("FAIL", InferenceErrorKind.Internal)]
-    [InlineData("RUNTIME_EXCEPTION", InferenceErrorKind.Internal)]
-    [InlineData(null, InferenceErrorKind.Internal)]
-    public async Task A_backend_error_becomes_an_inference_error_by_its_code(string? code, InferenceErrorKind kind)
+    [InlineData(InferenceErrorKind.InvalidArgument, "INVALID_ARGUMENT")]
+    [InlineData(InferenceErrorKind.InvalidArgument, null)]
+    [InlineData(InferenceErrorKind.Internal, "FAIL")]
+    [InlineData(InferenceErrorKind.Internal, "INVALID_ARGUMENT")]
+    [InlineData(InferenceErrorKind.Internal, null)]
+    public async Task A_backend_error_becomes_an_inference_error_of_its_kind_whatever_its_code(InferenceErrorKind kind, string? code)
     {
         var instance = new AddingInstance();
-        await using var scheduler = new InstancePoolScheduler("m", [instance]);
-        var cause = new BackendException("shape [2] is not [3]", code);
+        await using var scheduler = Create(instance);
+        var cause = new BackendException("shape [2] is not [3]", kind, code);
         instance.Failure = cause;
 
         var error = await Assert.ThrowsAsync<InferenceException>(() => scheduler.ScheduleAsync(Work(1, 1), CancellationToken.None).AsTask().WaitAsync(Patience));
@@ -172,7 +255,7 @@ public sealed class InstancePoolSchedulerTests
     public async Task Any_other_exception_is_internal_and_the_worker_survives_it()
     {
         var instance = new AddingInstance { Failure = new InvalidOperationException("boom") };
-        await using var scheduler = new InstancePoolScheduler("m", [instance]);
+        await using var scheduler = Create(instance);
 
         var error = await Assert.ThrowsAsync<InferenceException>(() => scheduler.ScheduleAsync(Work(1, 1), CancellationToken.None).AsTask().WaitAsync(Patience));
         Assert.Equal(InferenceErrorKind.Internal, error.Kind);
@@ -189,7 +272,7 @@ public sealed class InstancePoolSchedulerTests
         using var gate = new SemaphoreSlim(0);
         using var entered = new SemaphoreSlim(0);
         var instances = new[] { new AddingInstance(gate, entered), new AddingInstance(gate, entered) };
-        var scheduler = new InstancePoolScheduler("m", instances);
+        var scheduler = Create(instances);
 
         var running = new[] { scheduler.ScheduleAsync(Work(1, 1), CancellationToken.None).AsTask(), scheduler.ScheduleAsync(Work(2, 2), CancellationToken.None).AsTask() };
         await WaitForRuns(entered, 2);
@@ -219,7 +302,7 @@ public sealed class InstancePoolSchedulerTests
     public async Task Dispose_of_an_idle_scheduler_disposes_every_instance()
     {
         var instances = Enumerable.Range(0, 4).Select(_ => new AddingInstance()).ToArray();
-        await new InstancePoolScheduler("m", instances).DisposeAsync();
+        await Create(instances).DisposeAsync();
         Assert.All(instances, x => Assert.Equal(1, x.Disposals));
         Assert.All(instances, x => Assert.Equal(0, x.Runs));
     }
@@ -227,6 +310,6 @@ public sealed class InstancePoolSchedulerTests
     [Fact]
     public void A_pool_needs_an_instance()
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => new InstancePoolScheduler("m", []));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Create());
     }
 }

@@ -1,0 +1,592 @@
+using InferenceServer.Core.Backends;
+using InferenceServer.Core.Inference;
+using InferenceServer.Core.Repository;
+using InferenceServer.Core.Tensors;
+using Microsoft.Extensions.ObjectPool;
+
+namespace InferenceServer.Core.Scheduling;
+
+/// <summary>
+/// The one scheduler engine, Triton's dynamic batcher; a model without dynamic batching gets the same
+/// engine with batching off, which is Triton's default scheduler. Three parts: the
+/// <see cref="RequestQueue"/> (priority levels and their queue policy), the <see cref="BatchFormer"/>
+/// (what runs next, and when) and the <see cref="InstancePool"/> (each instance runs on its own thread).
+/// </summary>
+/// <remarks>
+/// There is no dispatcher thread. Whoever changes what can run dispatches, under the one lock: a caller
+/// that queues a request hands it to an idle instance at once, an instance that finishes a batch takes
+/// the next one itself (under load no thread is woken at all), and the queue-delay timer and a cancelled
+/// request do the rest. Backends run only on the instances' threads, never on a thread-pool thread.
+/// </remarks>
+internal sealed class ModelScheduler : IScheduler
+{
+    // A pool larger than this would only keep memory from a past burst alive.
+    private const int MaxPooledRequests = 1024;
+
+    // Outputs up to this size are answered on the instance's thread when it has nothing else to do (see Execute).
+    private const int InlineOutputBytes = 64 * 1024;
+
+    private readonly Lock _lock = new();
+    private readonly string _modelName;
+    private readonly bool _batchDimension;
+    private readonly RequestQueue _queue;
+    private readonly BatchFormer _former;
+    private readonly InstancePool _pool;
+    private readonly ResponseOrder? _order;
+    private readonly ObjectPool<QueuedRequest> _requests;
+    private readonly TimeProvider _time;
+    private readonly ISchedulerObserver _observer;
+    private readonly ITimer _timer;
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // Guarded by _lock.
+    private long _timerDue = long.MaxValue;
+    private bool _closing;
+
+    private int _disposeStarted;
+
+    /// <summary>
+    /// Starts one thread per instance; the scheduler owns the instances from now on.
+    /// <paramref name="maxBatchSize"/> is the model's max_batch_size (0: the model does not batch, and a
+    /// request counts as one in the batch statistics). <paramref name="batching"/> is its dynamic_batching,
+    /// or null for none: batching is on only for a model that batches and has it. Durations are measured with
+    /// <paramref name="timeProvider"/> (default <see cref="TimeProvider.System"/>) and reported to
+    /// <paramref name="observer"/> (default <see cref="NullSchedulerObserver.Instance"/>).
+    /// </summary>
+    public ModelScheduler(
+        string modelName,
+        int maxBatchSize,
+        ModelDynamicBatching? batching,
+        IReadOnlyList<IModelInstance> instances,
+        TimeProvider? timeProvider = null,
+        ISchedulerObserver? observer = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(instances.Count);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxBatchSize);
+        _modelName = modelName;
+        _batchDimension = maxBatchSize > 0;
+        _time = timeProvider ?? TimeProvider.System;
+        _observer = observer ?? NullSchedulerObserver.Instance;
+        // A model that does not batch keeps Triton's default scheduler: one FIFO, no policy.
+        var queueing = maxBatchSize > 0 ? batching : null;
+        _queue = new RequestQueue(queueing, _time.TimestampFrequency);
+        _former = new BatchFormer(maxBatchSize, queueing, _time.TimestampFrequency);
+        _pool = new InstancePool(_former.Capacity);
+        _order = queueing is { PreserveOrdering: true } ? new ResponseOrder() : null;
+        _requests = new DefaultObjectPool<QueuedRequest>(new QueuedRequestPolicy(this), MaxPooledRequests);
+
+        // Timers and worker threads must not capture whichever request's context created the model.
+        using (ExecutionContext.SuppressFlow())
+        {
+            _timer = _time.CreateTimer(static state => ((ModelScheduler)state!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+        var workers = new InstanceWorker[instances.Count];
+        lock (_lock)
+        {
+            for (var i = 0; i < workers.Length; i++)
+            {
+                workers[i] = _pool.Add(instances[i]);
+            }
+        }
+        foreach (var worker in workers)
+        {
+            StartWorker(worker);
+        }
+    }
+
+    private void StartWorker(InstanceWorker worker) =>
+        worker.Start($"{(_former.Batching ? "batcher" : "instance")} {_modelName} #{worker.Index}", RunWorker);
+
+    /// <inheritdoc />
+    public bool TryAddInstance(IModelInstance instance)
+    {
+        InstanceWorker worker;
+        Dispatch dispatch;
+        lock (_lock)
+        {
+            if (_closing)
+            {
+                return false;
+            }
+            worker = _pool.Add(instance);
+            dispatch = DispatchLocked();
+        }
+        // A batch handed to it before its thread runs is waiting for it when it does.
+        StartWorker(worker);
+        Finish(dispatch);
+        return true;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> RemoveInstanceAsync(IModelInstance instance)
+    {
+        InstanceWorker worker;
+        bool idle;
+        lock (_lock)
+        {
+            if (!_pool.TryRemove(instance, out worker, out idle))
+            {
+                return false;
+            }
+        }
+        if (idle)
+        {
+            worker.Stop();
+        }
+        // A busy one finishes its batch, answering its callers, and leaves instead of going idle.
+        await worker.Exited.ConfigureAwait(false);
+        return true;
+    }
+
+    /// <inheritdoc />
+    public ValueTask<Tensor[]> ScheduleAsync(SchedulerWork work, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            _observer.RequestFailed(SchedulerFailure.Canceled, TimeSpan.Zero);
+            return ValueTask.FromCanceled<Tensor[]>(cancellationToken);
+        }
+        if (!_queue.TryGetLevel(work.Priority, out var level))
+        {
+            _observer.RequestFailed(SchedulerFailure.Other, TimeSpan.Zero);
+            return ValueTask.FromException<Tensor[]>(InferenceException.Invalid(
+                $"priority {work.Priority} is out of range for model '{_modelName}': valid priority levels are 1 to {_queue.LevelCount} (0 means the default, {_queue.DefaultLevel})"));
+        }
+
+        var request = _requests.Get();
+        var version = request.Version;
+        request.Work = work;
+        request.CancellationToken = cancellationToken;
+        request.Level = level;
+        var batchSize = _batchDimension ? BatchAssembler.BatchSize(work) : 1;
+        request.BatchSize = batchSize > int.MaxValue ? int.MaxValue : (int)batchSize;
+        // Registered before the request is queued, so no dispatch can race with the registration;
+        // a callback that fires before the enqueue sees State.New and leaves it to the check below.
+        request.RegisterCancellation();
+
+        InferenceException? refusal = null;
+        var refusalReason = SchedulerFailure.Other;
+        var canceled = false;
+        Dispatch dispatch = default;
+        lock (_lock)
+        {
+            if (_closing)
+            {
+                refusal = new InferenceException(InferenceErrorKind.Unavailable, $"model '{_modelName}' is unloading and takes no new requests");
+            }
+            else if (level.IsFull)
+            {
+                refusalReason = SchedulerFailure.Rejected;
+                refusal = new InferenceException(InferenceErrorKind.Unavailable,
+                    $"model '{_modelName}' priority level {level.Level} queue is full (max_queue_size {level.MaxQueueSize}); retry later");
+            }
+            else if (cancellationToken.IsCancellationRequested)
+            {
+                canceled = true;
+            }
+            else
+            {
+                var now = _time.GetTimestamp();
+                _queue.Enqueue(request, now);
+                _order?.Arrived(request);
+                _observer.RequestQueued();
+                // With every instance busy there is nothing to hand out: the instance that finishes first takes
+                // the queue's head itself. Dispatching still arms the timer for a new, earlier deadline.
+                if (_pool.IdleCount > 0 || request.Deadline < _timerDue)
+                {
+                    dispatch = DispatchLocked(now);
+                }
+            }
+        }
+
+        if (refusal is not null || canceled)
+        {
+            request.ReleaseCancellation();
+            _requests.Return(request);
+            if (canceled)
+            {
+                _observer.RequestFailed(SchedulerFailure.Canceled, TimeSpan.Zero);
+                return ValueTask.FromCanceled<Tensor[]>(cancellationToken);
+            }
+            _observer.RequestFailed(refusalReason, TimeSpan.Zero);
+            return ValueTask.FromException<Tensor[]>(refusal!);
+        }
+        Finish(dispatch);
+        return new ValueTask<Tensor[]>(request, version);
+    }
+
+    /// <summary>The token of a request fired: drop it if it still waits in the queue.</summary>
+    internal void OnCanceled(QueuedRequest request)
+    {
+        long waited;
+        Dispatch dispatch;
+        lock (_lock)
+        {
+            if (request.State != RequestState.Queued)
+            {
+                return;
+            }
+            _queue.Remove(request);
+            request.State = RequestState.Finished;
+            _observer.RequestDequeued();
+            var now = _time.GetTimestamp();
+            waited = now - request.EnqueuedAt;
+            // The queue's head may have changed, and a dispose may be waiting for the queue to empty.
+            dispatch = DispatchLocked(now);
+        }
+        _observer.RequestFailed(SchedulerFailure.Canceled, TicksToTimeSpan(waited));
+        request.Error = new OperationCanceledException(request.CancellationToken);
+        Complete(request);
+        Finish(dispatch);
+    }
+
+    // An empty queue with no timer armed has nothing to expire, form or arm: the common case after a batch, which
+    // then skips reading the clock.
+    private Dispatch DispatchLocked() => _queue.Count == 0 && _timerDue == long.MaxValue
+        ? new Dispatch(null, null, _closing && _pool.AllIdle)
+        : DispatchLocked(_time.GetTimestamp());
+
+    /// <summary>
+    /// One pass under the lock: applies the queue timeouts, forms a batch for each idle instance while
+    /// there is one to form, and arms the timer for the next deadline or end of a batch delay.
+    /// </summary>
+    private Dispatch DispatchLocked(long now)
+    {
+        var expired = now >= _queue.NextDeadline ? _queue.Expire(now) : null;
+        for (var request = expired; request is not null; request = request.NextExpired)
+        {
+            _observer.RequestDequeued();
+        }
+        var wakeAt = _queue.NextDeadline;
+        InstanceWorker? started = null;
+        while (_pool.IdleCount > 0 && _queue.Count > 0)
+        {
+            var worker = _pool.PeekIdle();
+            if (!_former.TryForm(_queue, now, _closing, worker.Batch, out var batchWakeAt))
+            {
+                wakeAt = Math.Min(wakeAt, batchWakeAt);
+                break;
+            }
+            _pool.TakeIdle();
+            var batch = worker.Batch;
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var request = batch.Requests[i];
+                _queue.Remove(request);
+                request.State = RequestState.Running;
+                batch.Works[i] = request.Work;
+                _observer.RequestDequeued();
+            }
+            worker.NextStarted = started;
+            started = worker;
+        }
+        ArmTimerLocked(now, wakeAt);
+        return new Dispatch(expired, started, _closing && _queue.Count == 0 && _pool.AllIdle);
+    }
+
+    /// <summary>Carries out a dispatch outside the lock: fails the expired requests, wakes the instances.</summary>
+    private void Finish(Dispatch dispatch)
+    {
+        for (var worker = dispatch.Started; worker is not null;)
+        {
+            var next = worker.NextStarted;
+            worker.NextStarted = null;
+            worker.Hand();
+            worker = next;
+        }
+        for (var request = dispatch.Expired; request is not null;)
+        {
+            var next = request.NextExpired;
+            request.NextExpired = null;
+            Reject(request);
+            request = next;
+        }
+        if (dispatch.Drained)
+        {
+            _drained.TrySetResult();
+        }
+    }
+
+    // The timer is one-shot: once it fired nothing is armed, even when the timestamp has not reached the due time yet
+    // (the timer queue counts on a coarser clock and may fire a few milliseconds early). Forgetting the due time makes
+    // the dispatch below arm it again; otherwise it would see it still "armed" for a time that never comes, and
+    // expiries and batch delays would wait for the next request or finished batch.
+    private void OnTimer()
+    {
+        Dispatch dispatch;
+        lock (_lock)
+        {
+            _timerDue = long.MaxValue;
+            dispatch = DispatchLocked();
+        }
+        Finish(dispatch);
+    }
+
+    private void ArmTimerLocked(long now, long wakeAt)
+    {
+        if (_timerDue <= now)
+        {
+            // It fired (or is about to); either way it is no longer armed for later.
+            _timerDue = long.MaxValue;
+        }
+        if (wakeAt == _timerDue)
+        {
+            return;
+        }
+        _timerDue = wakeAt;
+        if (wakeAt == long.MaxValue)
+        {
+            _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            return;
+        }
+        // Timers tick in milliseconds: rounding down would fire early and spin until the due time.
+        var due = TicksToTimeSpan(wakeAt - now).Ticks;
+        due = (due + TimeSpan.TicksPerMillisecond - 1) / TimeSpan.TicksPerMillisecond * TimeSpan.TicksPerMillisecond;
+        _timer.Change(TimeSpan.FromTicks(due), Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>The body of each instance's thread.</summary>
+    private void RunWorker(InstanceWorker worker)
+    {
+        while (worker.WaitForBatch())
+        {
+            var lone = Execute(worker.Instance, worker.Batch);
+            bool stays;
+            Dispatch dispatch;
+            lock (_lock)
+            {
+                stays = _pool.Finished(worker);
+                // Takes the next batch for this instance (the most recently idled) when one is waiting; also when
+                // it leaves, as a dispose may be waiting for every remaining instance to be idle.
+                dispatch = DispatchLocked();
+            }
+            Finish(dispatch);
+            if (lone is not null)
+            {
+                // Idle first, then the caller's continuation: a request the continuation (or anyone) sends meanwhile
+                // is handed to this instance at once and runs as soon as the continuation yields. Had a batch come
+                // already, the answer takes the thread-pool hop instead of holding it up.
+                lone.Signal(inline: !worker.HasBatch);
+            }
+            if (!stays)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs one batch on <paramref name="instance"/> and answers its requests, except a lone request whose
+    /// answer may continue on this thread: that one is returned, complete but not yet signalled.
+    /// </summary>
+    private QueuedRequest? Execute(IModelInstance instance, Batch batch)
+    {
+        var count = batch.Count;
+        var requests = batch.Requests;
+        var works = batch.Works;
+        for (var i = 0; i < count; i++)
+        {
+            // From here on the request runs whatever its token does: its inputs are in use until the run ends.
+            requests[i].ReleaseCancellation();
+        }
+
+        var batched = count > 1;
+        var started = _time.GetTimestamp();
+        var inputDone = started;
+        var inferDone = started;
+        Exception? failure = null;
+        try
+        {
+            IReadOnlyList<Tensor> inputs;
+            if (batched)
+            {
+                var inputCount = works[0].Inputs.Count;
+                if (batch.Inputs.Length != inputCount)
+                {
+                    batch.Inputs = new Tensor[inputCount];
+                }
+                BatchAssembler.AssembleInputs(works, count, batch.TotalSize, batch.Inputs);
+                inputs = batch.Inputs;
+                inputDone = _time.GetTimestamp();
+            }
+            else
+            {
+                // One request fills the batch: its own tensors go to the instance uncopied.
+                inputs = works[0].Inputs;
+            }
+
+            Tensor[] outputs;
+            try
+            {
+                outputs = instance.Run(inputs, works[0].OutputNames);
+            }
+            finally
+            {
+                if (batched)
+                {
+                    BatchAssembler.DisposeAll(batch.Inputs, batch.Inputs.Length);
+                }
+            }
+            inferDone = _time.GetTimestamp();
+
+            if (batched)
+            {
+                try
+                {
+                    BatchAssembler.ScatterOutputs(outputs, works, count, batch.TotalSize, batch.Results);
+                }
+                finally
+                {
+                    foreach (var output in outputs)
+                    {
+                        output.Dispose();
+                    }
+                }
+                for (var i = 0; i < count; i++)
+                {
+                    requests[i].Result = batch.Results[i];
+                    batch.Results[i] = null;
+                }
+            }
+            else
+            {
+                requests[0].Result = outputs;
+            }
+        }
+        catch (Exception e)
+        {
+            failure = e;
+        }
+        // A lone request is neither assembled nor scattered: its input and output times are zero, as Triton reports
+        // them for a backend that reads and writes the request's own buffers.
+        var outputDone = batched ? _time.GetTimestamp() : inferDone;
+
+        var computeInput = _time.GetElapsedTime(started, inputDone);
+        var computeInfer = _time.GetElapsedTime(inputDone, inferDone);
+        var computeOutput = _time.GetElapsedTime(inferDone, outputDone);
+        if (failure is null)
+        {
+            _observer.BatchExecuted(batch.TotalSize, computeInput, computeInfer, computeOutput);
+        }
+        // The caller's continuation runs on this thread when the instance would go idle anyway: one request, nothing
+        // waiting for an instance (an unlocked read; RunWorker checks again), no response order to keep, and outputs
+        // small enough that encoding the response costs microseconds. The hop to the thread pool, and the wake of a
+        // pool thread, then disappear from the path of a lone request. The continuations are the server's own async
+        // request paths, which hand off at their first wait and never block on another request.
+        var inline = count == 1 && failure is null && _order is null && _queue.Count == 0 && IsSmall(requests[0].Result!);
+        QueuedRequest? lone = null;
+        var reason = failure is BackendException ? SchedulerFailure.Backend : SchedulerFailure.Other;
+        var kind = failure is BackendException backend ? backend.Kind : InferenceErrorKind.Internal;
+        for (var i = 0; i < count; i++)
+        {
+            var request = requests[i];
+            requests[i] = null!;
+            works[i] = null!;
+            var queued = _time.GetElapsedTime(request.EnqueuedAt, started);
+            // Statistics are recorded before the caller is released, so a client that reads them after its
+            // response already finds its request counted.
+            if (failure is null)
+            {
+                _observer.RequestSucceeded(queued, computeInput, computeInfer, computeOutput);
+            }
+            else
+            {
+                _observer.RequestFailed(reason, queued);
+                // One exception per request: awaiters on different threads must not share a stack trace.
+                request.Error = new InferenceException(kind, $"model '{_modelName}' failed to run: {failure.Message}", failure);
+            }
+            if (inline)
+            {
+                lone = request;
+            }
+            else
+            {
+                Complete(request);
+            }
+        }
+        batch.Count = 0;
+        batch.TotalSize = 0;
+        return lone;
+    }
+
+    private static bool IsSmall(Tensor[] outputs)
+    {
+        long bytes = 0;
+        foreach (var output in outputs)
+        {
+            bytes += output.ByteLength;
+        }
+        return bytes <= InlineOutputBytes;
+    }
+
+    private void Reject(QueuedRequest request)
+    {
+        request.ReleaseCancellation();
+        _observer.RequestFailed(SchedulerFailure.Rejected, _time.GetElapsedTime(request.EnqueuedAt));
+        request.Error = new InferenceException(InferenceErrorKind.DeadlineExceeded,
+            $"request to model '{_modelName}' timed out after {request.TimeoutMicroseconds} µs in the queue (priority level {request.Level.Level}) before it could run");
+        Complete(request);
+    }
+
+    /// <summary>Hands the request's outcome to its caller, in arrival order when preserve_ordering is set.</summary>
+    private void Complete(QueuedRequest request)
+    {
+        if (_order is null)
+        {
+            request.Signal();
+        }
+        else
+        {
+            _order.Finished(request);
+        }
+    }
+
+    /// <summary>Takes a request back once its caller has read the result.</summary>
+    internal void Return(QueuedRequest request) => _requests.Return(request);
+
+    /// <summary>Refuses new work, runs everything already queued (without further delay), then releases the instances once.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposeStarted, 1) != 0)
+        {
+            await _disposed.Task.ConfigureAwait(false);
+            return;
+        }
+        try
+        {
+            Dispatch dispatch;
+            lock (_lock)
+            {
+                _closing = true;
+                dispatch = DispatchLocked();
+            }
+            Finish(dispatch);
+            await _drained.Task.ConfigureAwait(false);
+            InstanceWorker[] workers;
+            lock (_lock)
+            {
+                workers = _pool.ToArray();
+            }
+            foreach (var worker in workers)
+            {
+                worker.Stop();
+            }
+            foreach (var worker in workers)
+            {
+                await worker.Exited.ConfigureAwait(false);
+            }
+            _timer.Dispose();
+            foreach (var worker in workers)
+            {
+                worker.Instance.Dispose();
+            }
+        }
+        finally
+        {
+            _disposed.TrySetResult();
+        }
+    }
+
+    private TimeSpan TicksToTimeSpan(long timestampTicks) => _time.GetElapsedTime(0, timestampTicks);
+}
