@@ -931,12 +931,18 @@ class Busy:
     def __init__(self, ctx):
         if Busy.iterations is None:
             Busy.iterations = calibrate(ctx)
-        self.executions_before = ctx.stats("slow").execution_count
-        self.future = ctx.client.future("ModelInfer", slow_request(ctx, Busy.iterations, "busy"), timeout=120)
-        # Half a second after it was sent, with nothing queued, it is surely running, and it runs for seconds more.
-        time.sleep(0.5)
-        wait_for(lambda: pending(ctx) == 0, "the busy request to leave the queue")
-        assert not self.future.done(), f"the busy request ended within half a second: {self.future.exception() or 'ok'}"
+        for _ in range(3):
+            self.executions_before = ctx.stats("slow").execution_count
+            self.future = ctx.client.future("ModelInfer", slow_request(ctx, Busy.iterations, "busy"), timeout=120)
+            # Half a second after it was sent, with nothing queued, it is surely running, and it runs for seconds more.
+            time.sleep(0.5)
+            wait_for(lambda: pending(ctx) == 0, "the busy request to leave the queue")
+            if not self.future.done():
+                return
+            # The machine was busier while calibrating (other suites run beside this one) than now: more work, again.
+            self.future.result()
+            Busy.iterations *= 4
+        raise AssertionError("the busy request ended within half a second three times, with 16 times the work at the end")
 
     @property
     def running(self):
