@@ -60,11 +60,11 @@ public static class GrpcEndpoint
 
     /// <summary>
     /// Maps the gRPC services and keeps them to the gRPC port (<see cref="GrpcPortGate"/>). Throws
-    /// <see cref="ArgumentException"/> for settings out of range.
+    /// <see cref="ArgumentException"/> for a malformed restricted-protocol setting; the host checks the rest of
+    /// <see cref="GrpcProtocolOptions"/> when it binds them.
     /// </summary>
     public static WebApplication MapInferenceGrpc(this WebApplication app)
     {
-        app.Services.GetRequiredService<IOptions<GrpcProtocolOptions>>().Value.Validate();
         // Parsed now, so a malformed --grpc-restricted-protocol stops the start naming itself.
         app.Services.GetRequiredService<ApiAccess>();
         app.UseMiddleware<GrpcPortGate>();

@@ -1,6 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
-using System.Security.Cryptography.X509Certificates;
 using System.Text.RegularExpressions;
 using InferenceServer.Core.Lifecycle;
 using InferenceServer.Core.Models;
@@ -27,13 +24,13 @@ namespace InferenceServer.Hosting;
 internal sealed partial class ServerHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly ServerEndpoints _listeners;
+    private readonly ServerEndpoints _endpoints;
     private int _disposed;
 
-    private ServerHost(WebApplication app, ServerEndpoints listeners)
+    private ServerHost(WebApplication app, ServerEndpoints endpoints)
     {
         _app = app;
-        _listeners = listeners;
+        _endpoints = endpoints;
     }
 
     /// <summary>The resolved services, for tests and diagnostics.</summary>
@@ -43,25 +40,25 @@ internal sealed partial class ServerHost : IAsyncDisposable
     public InferenceFrontDoor FrontDoor => _app.Services.GetRequiredService<InferenceFrontDoor>();
 
     /// <summary>Whether the HTTP/REST endpoint is on (<c>--allow-http</c>).</summary>
-    public bool HttpEnabled => _listeners.HttpEnabled;
+    public bool HttpEnabled => _endpoints.HttpEnabled;
 
     /// <summary>Whether the metrics endpoint is on (<c>--allow-metrics</c>).</summary>
-    public bool MetricsEnabled => _listeners.MetricsEnabled;
+    public bool MetricsEnabled => _endpoints.MetricsEnabled;
 
     /// <summary>The address the HTTP/REST endpoint is bound to once started, e.g. <c>http://0.0.0.0:8000</c>.</summary>
-    public string BoundHttpAddress => Bound(_listeners.Http);
+    public string BoundHttpAddress => Bound(_endpoints.Http);
 
     /// <summary>An address a local client can reach the HTTP/REST endpoint at (a wildcard bind becomes loopback).</summary>
     public Uri HttpAddress => Reachable(BoundHttpAddress);
 
     /// <summary>The address the gRPC endpoint is bound to once started, e.g. <c>http://0.0.0.0:8001</c> (<c>https</c> with TLS); throws when gRPC is disabled.</summary>
-    public string BoundGrpcAddress => Bound(_listeners.Grpc, _listeners.GrpcTls ? "https" : "http");
+    public string BoundGrpcAddress => Bound(_endpoints.Grpc, _endpoints.GrpcTls ? "https" : "http");
 
     /// <summary>An address a local client can reach the gRPC endpoint at (a wildcard bind becomes loopback).</summary>
     public Uri GrpcAddress => Reachable(BoundGrpcAddress);
 
     /// <summary>The address the Prometheus metrics endpoint is bound to once started, e.g. <c>http://0.0.0.0:8002</c>; throws when metrics are disabled.</summary>
-    public string BoundMetricsAddress => Bound(_listeners.Metrics);
+    public string BoundMetricsAddress => Bound(_endpoints.Metrics);
 
     /// <summary>An address a local client can scrape <c>/metrics</c> at (a wildcard bind becomes loopback).</summary>
     public Uri MetricsAddress => Reachable(BoundMetricsAddress);
@@ -121,9 +118,9 @@ internal sealed partial class ServerHost : IAsyncDisposable
             _ = app.Services.GetRequiredService<IOptions<ServerOptions>>().Value;
             endpoints = app.Services.GetRequiredService<ServerEndpoints>();
         }
-        catch (InvalidOperationException e) when (ConversionFailure().Match(e.Message) is { Success: true } failure)
+        catch (InvalidOperationException e) when (NamedConversionFailure(e) is { } named)
         {
-            throw new ArgumentException($"{failure.Groups["key"].Value} '{failure.Groups["value"].Value}' is not valid", e);
+            throw named;
         }
         if (log.AccessLog)
         {
@@ -171,7 +168,7 @@ internal sealed partial class ServerHost : IAsyncDisposable
         // The host gauges exist before the first scrape.
         Services.GetRequiredService<HostMetrics>();
         // A port that is taken is named here, in one line: Kestrel's own failure would be logged with its stack trace.
-        if (_listeners.FindTakenPort() is { } taken)
+        if (_endpoints.FindTakenPort() is { } taken)
         {
             throw new ServerStartException($"{taken} is already in use");
         }
@@ -182,7 +179,7 @@ internal sealed partial class ServerHost : IAsyncDisposable
         catch (IOException e) when (e.InnerException is AddressInUseException)
         {
             // Taken between the check and the bind.
-            throw new ServerStartException($"{_listeners.FindTakenPort() ?? "a port"} is already in use", e);
+            throw new ServerStartException($"{_endpoints.FindTakenPort() ?? "a port"} is already in use", e);
         }
         var door = FrontDoor;
         _app.Lifetime.ApplicationStopping.Register(() =>
@@ -190,15 +187,15 @@ internal sealed partial class ServerHost : IAsyncDisposable
             door.BeginStopping();
             LogStopping(logger);
         });
-        if (_listeners.Http is not null)
+        if (_endpoints.Http is not null)
         {
             LogHttpListening(logger, BoundHttpAddress);
         }
-        if (_listeners.Grpc is not null)
+        if (_endpoints.Grpc is not null)
         {
             LogGrpcListening(logger, BoundGrpcAddress);
         }
-        if (_listeners.Metrics is not null)
+        if (_endpoints.Metrics is not null)
         {
             LogMetricsListening(logger, BoundMetricsAddress);
         }
@@ -328,11 +325,16 @@ internal sealed partial class ServerHost : IAsyncDisposable
         }
         catch (InvalidOperationException e)
         {
-            var failure = ConversionFailure().Match(e.Message);
-            throw new ArgumentException(failure.Success ? $"{failure.Groups["key"].Value} '{failure.Groups["value"].Value}' is not valid" : e.Message, e);
+            throw NamedConversionFailure(e) ?? new ArgumentException(e.Message, e);
         }
         return options;
     }
+
+    // A value the binder could not convert, as "<key> '<value>' is not valid"; null for any other failure.
+    private static ArgumentException? NamedConversionFailure(InvalidOperationException e) =>
+        ConversionFailure().Match(e.Message) is { Success: true } failure
+            ? new ArgumentException($"{failure.Groups["key"].Value} '{failure.Groups["value"].Value}' is not valid", e)
+            : null;
 
     // The binder's message names the .NET type the value did not convert to; the key and the value are what the user needs.
     [GeneratedRegex(@"^Failed to convert configuration value '(?<value>.*)' at '(?<key>[^']*)' to type")]
