@@ -41,7 +41,7 @@ internal sealed class AccessRefusals(ServerAccess access, AccessMetrics metrics,
         else if (!access.CanBeGranted(scope))
         {
             reason = AccessMetrics.Closed;
-            message = access.ClosedReason(scope);
+            message = $"the {scope.Name} API is refused to everyone on this server: {access.ClosedReason(scope)}";
         }
         else
         {

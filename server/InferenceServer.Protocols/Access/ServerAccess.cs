@@ -135,12 +135,12 @@ public sealed class ServerAccess : IDisposable
         return endpoint.Metadata.GetMetadata<ApiCategory>() is { } category ? ApiScope.Of(category) : null;
     }
 
-    /// <summary>Why nobody can call <paramref name="scope"/> now, for the refusal's message.</summary>
+    /// <summary>Why nobody can call <paramref name="scope"/> now, and what would change that.</summary>
     public string ClosedReason(ApiScope scope) =>
         !HasCredentials && scope == ApiScope.Repository && !LoopbackOnly
-            ? "the repository API is refused because the server listens beyond loopback and no credential has scope 'repository': "
-              + "configure a token with that scope (--auth-token, --auth-token-file), listen on 127.0.0.1 only, or open it with --auth-open-scopes"
-            : $"the {scope.Name} API is open to no one on this server: no credential configured has scope '{scope.Name}' and --auth-open-scopes does not open it";
+            ? "the server listens beyond loopback and no credential has scope 'repository'; configure a token with that scope "
+              + "(--auth-token, --auth-token-file), listen on 127.0.0.1 only, or open it with --auth-open-scopes"
+            : $"no credential configured has scope '{scope.Name}' and --auth-open-scopes does not open it";
 
     /// <summary>Logs, one line per scope, who may call it: the startup log's account of access.</summary>
     public void LogSummary()
@@ -173,7 +173,7 @@ public sealed class ServerAccess : IDisposable
             {
                 holders.Add($"tokens of {_tokenFilePath} with this scope");
             }
-            AccessLog.ScopeAccess(_logger, scope.Name, categories, holders.Count > 0 ? "credentials only: " + string.Join(", ", holders) : "refused: " + ClosedReason(scope));
+            AccessLog.ScopeAccess(_logger, scope.Name, categories, holders.Count > 0 ? "credentials only: " + string.Join(", ", holders) : "refused to everyone: " + ClosedReason(scope));
         }
     }
 

@@ -173,7 +173,7 @@ public sealed class TokenScopeTests
         Assert.Contains("Access to health (health): open to anyone", lines);
         Assert.Contains("Access to infer (inference, shared-memory): credentials only: token 'ci'", lines);
         Assert.Contains("Access to metadata (metadata, model-config): credentials only: token 'ci'", lines);
-        Assert.Contains(lines, l => l.StartsWith("Access to repository (model-repository): refused: ", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("Access to repository (model-repository): refused to everyone: ", StringComparison.Ordinal));
     }
 
     [Theory]
