@@ -9,8 +9,6 @@ namespace InferenceServer.Cli;
 /// </summary>
 internal static class ServeFlags
 {
-    private const string AuthApiKeyHeader = Protocols.Access.AuthOptions.DefaultApiKeyHeader;
-
     /// <summary>Every flag, in the order <c>--help</c> lists them.</summary>
     public static IReadOnlyList<ServeFlag> All { get; } =
     [
@@ -161,7 +159,7 @@ internal static class ServeFlags
         {
             HelpName = "SCOPES",
         },
-        new("--auth-api-key-header", "Auth:ApiKeyHeader", FlagKind.Text, AuthApiKeyHeader, "The header that may carry a token instead of 'Authorization: Bearer'.")
+        new("--auth-api-key-header", "Auth:ApiKeyHeader", FlagKind.Text, Protocols.Access.AuthOptions.DefaultApiKeyHeader, "The header that may carry a token instead of 'Authorization: Bearer'.")
         {
             HelpName = "NAME",
         },

@@ -176,6 +176,30 @@ public sealed class TokenScopeTests
         Assert.Contains(lines, l => l.StartsWith("Access to repository (model-repository): refused to everyone: ", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void TheFlagsSetTheAccessSettings()
+    {
+        var hash = Hash("x");
+        var settings = InferenceServer.Cli.CommandLine.Parse([
+            "--auth-token", $"a:{hash}:infer", "--auth-token", $"b:{hash}:*", "--auth-token-file", "/etc/tokens", "--auth-open-scopes", "health,metrics",
+            "--auth-api-key-header", "X-Key", "--auth-client-ca", "ca.pem", "--http-server-cert", "s.crt", "--http-server-key", "s.key",
+            "--rate-limit-requests", "5", "--rate-limit-period-secs", "2", "--cors-origin", "https://app.example.com", "--cors-method", "POST", "--cors-header", "*"]);
+
+        Assert.Equal($"a:{hash}:infer", settings["Auth:Tokens:0"]);
+        Assert.Equal($"b:{hash}:*", settings["Auth:Tokens:1"]);
+        Assert.Equal("/etc/tokens", settings["Auth:TokenFile"]);
+        Assert.Equal("health,metrics", settings["Auth:OpenScopes"]);
+        Assert.Equal("X-Key", settings["Auth:ApiKeyHeader"]);
+        Assert.Equal("ca.pem", settings["Auth:ClientCertificateAuthority"]);
+        Assert.Equal("s.crt", settings["Http:ServerCertificate"]);
+        Assert.Equal("s.key", settings["Http:ServerKey"]);
+        Assert.Equal("5", settings["RateLimit:Requests"]);
+        Assert.Equal("2", settings["RateLimit:PeriodSeconds"]);
+        Assert.Equal("https://app.example.com", settings["Cors:Origins:0"]);
+        Assert.Equal("POST", settings["Cors:Methods:0"]);
+        Assert.Equal("*", settings["Cors:Headers:0"]);
+    }
+
     [Theory]
     [InlineData("Auth:Tokens:0", "ci:abc:infer", "Auth:Tokens:0: the hash of token 'ci' must be 64 hex digits")]
     [InlineData("Auth:Tokens:0", "ci:0000000000000000000000000000000000000000000000000000000000000000:admin", "'admin' is not a scope; expected health, metadata, infer, statistics, metrics, repository")]
