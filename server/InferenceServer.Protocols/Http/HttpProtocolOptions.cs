@@ -30,6 +30,15 @@ public sealed class HttpProtocolOptions
     /// </summary>
     public List<string> RestrictedApi { get; set; } = [];
 
+    /// <summary>
+    /// <c>--http-server-cert</c>: a PEM certificate; with <see cref="ServerKey"/>, REST and metrics are served over TLS,
+    /// and a changed file is used for new connections without a restart.
+    /// </summary>
+    public string? ServerCertificate { get; set; }
+
+    /// <summary><c>--http-server-key</c>: the PEM private key of <see cref="ServerCertificate"/>.</summary>
+    public string? ServerKey { get; set; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first setting that is out of range.</summary>
     public void Validate()
     {
@@ -40,6 +49,10 @@ public sealed class HttpProtocolOptions
         if (MaxRequestBodyBytes < 1)
         {
             throw new ArgumentException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Http:MaxRequestBodyBytes {MaxRequestBodyBytes} is not valid; expected 1 or more"));
+        }
+        if (string.IsNullOrEmpty(ServerCertificate) != string.IsNullOrEmpty(ServerKey))
+        {
+            throw new ArgumentException("HTTP TLS needs both Http:ServerCertificate and Http:ServerKey (PEM files)");
         }
     }
 }

@@ -84,6 +84,15 @@ internal static class ServeFlags
         {
             Aliases = ["--http-max-input-size"], HelpName = "BYTES", Min = 1,
         },
+        new("--http-server-cert", "Http:ServerCertificate", FlagKind.Text, "none",
+            "PEM certificate for REST and metrics over TLS (with --http-server-key); re-read when the files change. Cleartext without.")
+        {
+            HelpName = "PEM",
+        },
+        new("--http-server-key", "Http:ServerKey", FlagKind.Text, "none", "PEM private key for REST and metrics over TLS.")
+        {
+            HelpName = "PEM",
+        },
 
         // gRPC.
         new("--allow-grpc", "Grpc:Enabled", FlagKind.Boolean, "true", "Serve gRPC (KServe v2 and grpc.health.v1)."),
@@ -96,7 +105,7 @@ internal static class ServeFlags
             HelpName = "PORT", Max = 65535,
         },
         new("--grpc-server-cert", "Grpc:ServerCertificate", FlagKind.Text, "none",
-            "PEM certificate for gRPC over TLS (with --grpc-server-key); cleartext HTTP/2 without.")
+            "PEM certificate for gRPC over TLS (with --grpc-server-key); re-read when the files change. Cleartext HTTP/2 without.")
         {
             HelpName = "PEM",
         },
@@ -130,6 +139,58 @@ internal static class ServeFlags
         new("--metrics-port", "Metrics:Port", FlagKind.Integer, "8002", "Prometheus metrics port; 0 picks a free port.")
         {
             HelpName = "PORT", Max = 65535,
+        },
+
+        // Authentication, rate limits, CORS.
+        new("--auth-token", "Auth:Tokens", FlagKind.Repeated, "none",
+            "<name>:<sha256-hex>:<scope>[,<scope>...]: a token (its SHA-256, never the token) and what it may call; repeat for several. "
+            + "Scopes: health, metadata, infer, statistics, metrics, repository, or *. Sent as 'Authorization: Bearer <token>' or in the API-key header.")
+        {
+            HelpName = "TOKEN",
+        },
+        new("--auth-token-file", "Auth:TokenFile", FlagKind.Text, "none",
+            "A file of tokens, one <name>:<sha256-hex>:<scopes> per line (# comments), re-read when it changes.")
+        {
+            HelpName = "PATH",
+        },
+        new("--auth-open-scopes", "Auth:OpenScopes", FlagKind.Text, "auto",
+            "Scopes anyone may call without a credential: comma-separated, * or none. auto: health when a credential is configured; "
+            + "with none, every scope, but repository only while the server listens on loopback alone.")
+        {
+            HelpName = "SCOPES",
+        },
+        new("--auth-api-key-header", "Auth:ApiKeyHeader", FlagKind.Text, Protocols.Access.AuthOptions.DefaultApiKeyHeader, "The header that may carry a token instead of 'Authorization: Bearer'.")
+        {
+            HelpName = "NAME",
+        },
+        new("--auth-client-ca", "Auth:ClientCertificateAuthority", FlagKind.Text, "none",
+            "PEM CA certificate(s) for mutual TLS: the TLS endpoints ask for a client certificate and accept only this CA's; "
+            + "Auth:ClientCertificates maps subjects to scopes. Re-read when the file changes.")
+        {
+            HelpName = "PEM",
+        },
+        new("--rate-limit-requests", "RateLimit:Requests", FlagKind.Integer, "0",
+            "Requests each client (credential, else address) may send per --rate-limit-period-secs, in bursts up to as many; more get 429 / RESOURCE_EXHAUSTED. 0: off.")
+        {
+            HelpName = "N", Max = int.MaxValue,
+        },
+        new("--rate-limit-period-secs", "RateLimit:PeriodSeconds", FlagKind.Number, "1", "The rate limit's period.")
+        {
+            HelpName = "SECONDS", Min = 0,
+        },
+        new("--cors-origin", "Cors:Origins", FlagKind.Repeated, "none (CORS off)",
+            "An origin browsers may call REST from (https://app.example.com), or *; repeat for several.")
+        {
+            HelpName = "ORIGIN",
+        },
+        new("--cors-method", "Cors:Methods", FlagKind.Repeated, "GET, POST", "A method CORS allows; repeat for several.")
+        {
+            HelpName = "METHOD",
+        },
+        new("--cors-header", "Cors:Headers", FlagKind.Repeated, "the v2 headers",
+            "A request header CORS allows, or *; repeat for several. Default: Content-Type, Content-Encoding, Authorization, the API-key header, Inference-Header-Content-Length.")
+        {
+            HelpName = "HEADER",
         },
 
         // Logging.

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography.X509Certificates;
 using InferenceServer.Protocols;
+using InferenceServer.Protocols.Access;
 using InferenceServer.Protocols.Grpc;
 using InferenceServer.Protocols.Http;
 using InferenceServer.Protocols.Metrics;
@@ -12,19 +12,21 @@ namespace InferenceServer.Hosting;
 
 /// <summary>
 /// The server's Kestrel endpoints, planned from the <c>Http</c>, <c>Grpc</c> and <c>Metrics</c> options (and checked
-/// across them: ports of their own, something to serve, a readable TLS certificate); after start, the bound ports.
+/// across them: ports of their own, something to serve); after start, the bound ports. TLS, where configured, comes
+/// from <see cref="ServerTls"/>, which reads the certificates again when their files change.
 /// </summary>
 internal sealed class ServerEndpoints
 {
     private readonly IPEndPoint? _http;
     private readonly IPEndPoint? _grpc;
     private readonly IPEndPoint? _metrics;
-    private readonly X509Certificate2? _grpcCertificate;
+    private readonly ServerTls _tls;
     private readonly long _maxRequestBodyBytes;
 
     /// <summary>Plans the endpoints; throws <see cref="ArgumentException"/> naming the setting that is wrong.</summary>
-    public ServerEndpoints(IOptions<HttpProtocolOptions> httpOptions, IOptions<GrpcProtocolOptions> grpcOptions, IOptions<MetricsOptions> metricsOptions)
+    public ServerEndpoints(IOptions<HttpProtocolOptions> httpOptions, IOptions<GrpcProtocolOptions> grpcOptions, IOptions<MetricsOptions> metricsOptions, ServerTls tls)
     {
+        _tls = tls;
         var http = httpOptions.Value;
         var grpc = grpcOptions.Value;
         var metrics = metricsOptions.Value;
@@ -44,17 +46,6 @@ internal sealed class ServerEndpoints
                 throw new ArgumentException($"Grpc:Port {grpc.Port} is also the HTTP or metrics port; the gRPC endpoint needs a port of its own");
             }
             _grpc = new IPEndPoint(ParseAddress(grpc.Address ?? http.Address, "Grpc:Address"), grpc.Port);
-            if (!string.IsNullOrEmpty(grpc.ServerCertificate))
-            {
-                try
-                {
-                    _grpcCertificate = X509Certificate2.CreateFromPemFile(grpc.ServerCertificate, grpc.ServerKey);
-                }
-                catch (Exception e) when (e is IOException or System.Security.Cryptography.CryptographicException or UnauthorizedAccessException)
-                {
-                    throw new ArgumentException($"cannot read the gRPC TLS certificate '{grpc.ServerCertificate}' with key '{grpc.ServerKey}': {e.Message}", e);
-                }
-            }
         }
         if (_http is null && _metrics is null && _grpc is null)
         {
@@ -66,7 +57,10 @@ internal sealed class ServerEndpoints
 
     public bool MetricsEnabled => _metrics is not null;
 
-    public bool GrpcTls => _grpcCertificate is not null;
+    public bool GrpcTls => _tls.GrpcTls;
+
+    /// <summary>Whether REST and metrics are served over TLS (<c>--http-server-cert</c>).</summary>
+    public bool HttpTls => _tls.HttpTls;
 
     /// <summary>The REST endpoint once Kestrel has it (it writes the bound port back); null when off.</summary>
     public ListenOptions? Http { get; private set; }
@@ -85,6 +79,10 @@ internal sealed class ServerEndpoints
             kestrel.Listen(_http, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1;
+                if (_tls.HttpTls)
+                {
+                    listen.UseHttps(_tls.HttpHttpsOptions());
+                }
                 listen.MarkAs(ServerPort.Rest);
                 Http = listen;
             });
@@ -94,6 +92,11 @@ internal sealed class ServerEndpoints
             kestrel.Listen(_metrics, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1;
+                // Metrics share the REST certificate: one endpoint's clients, one server identity.
+                if (_tls.HttpTls)
+                {
+                    listen.UseHttps(_tls.HttpHttpsOptions());
+                }
                 listen.MarkAs(ServerPort.Metrics);
                 Metrics = listen;
             });
@@ -104,9 +107,9 @@ internal sealed class ServerEndpoints
             {
                 // Cleartext gRPC is HTTP/2 with prior knowledge; with TLS, ALPN negotiates h2.
                 listen.Protocols = HttpProtocols.Http2;
-                if (_grpcCertificate is not null)
+                if (_tls.GrpcTls)
                 {
-                    listen.UseHttps(_grpcCertificate);
+                    listen.UseHttps(_tls.GrpcHttpsOptions());
                 }
                 listen.MarkAs(ServerPort.Grpc);
                 Grpc = listen;

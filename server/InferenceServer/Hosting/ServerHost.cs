@@ -4,6 +4,7 @@ using InferenceServer.Core.Models;
 using InferenceServer.Core.Monitoring;
 using InferenceServer.Core.Serving;
 using InferenceServer.Protocols;
+using InferenceServer.Protocols.Access;
 using InferenceServer.Protocols.Grpc;
 using InferenceServer.Protocols.Http;
 using InferenceServer.Protocols.Metrics;
@@ -45,8 +46,8 @@ internal sealed partial class ServerHost : IAsyncDisposable
     /// <summary>Whether the metrics endpoint is on (<c>--allow-metrics</c>).</summary>
     public bool MetricsEnabled => _endpoints.MetricsEnabled;
 
-    /// <summary>The address the HTTP/REST endpoint is bound to once started, e.g. <c>http://0.0.0.0:8000</c>.</summary>
-    public string BoundHttpAddress => Bound(_endpoints.Http);
+    /// <summary>The address the HTTP/REST endpoint is bound to once started, e.g. <c>http://0.0.0.0:8000</c> (<c>https</c> with TLS).</summary>
+    public string BoundHttpAddress => Bound(_endpoints.Http, _endpoints.HttpTls ? "https" : "http");
 
     /// <summary>An address a local client can reach the HTTP/REST endpoint at (a wildcard bind becomes loopback).</summary>
     public Uri HttpAddress => Reachable(BoundHttpAddress);
@@ -57,8 +58,8 @@ internal sealed partial class ServerHost : IAsyncDisposable
     /// <summary>An address a local client can reach the gRPC endpoint at (a wildcard bind becomes loopback).</summary>
     public Uri GrpcAddress => Reachable(BoundGrpcAddress);
 
-    /// <summary>The address the Prometheus metrics endpoint is bound to once started, e.g. <c>http://0.0.0.0:8002</c>; throws when metrics are disabled.</summary>
-    public string BoundMetricsAddress => Bound(_endpoints.Metrics);
+    /// <summary>The address the Prometheus metrics endpoint is bound to once started, e.g. <c>http://0.0.0.0:8002</c> (<c>https</c> with REST's TLS); throws when metrics are disabled.</summary>
+    public string BoundMetricsAddress => Bound(_endpoints.Metrics, _endpoints.HttpTls ? "https" : "http");
 
     /// <summary>An address a local client can scrape <c>/metrics</c> at (a wildcard bind becomes loopback).</summary>
     public Uri MetricsAddress => Reachable(BoundMetricsAddress);
@@ -92,6 +93,10 @@ internal sealed partial class ServerHost : IAsyncDisposable
         services.AddSection<HttpProtocolOptions>(configuration, "Http", static o => o.Validate());
         services.AddSection<GrpcProtocolOptions>(configuration, "Grpc", static o => o.Validate());
         services.AddSection<MetricsOptions>(configuration, "Metrics", static o => o.Validate());
+        services.AddSection<AuthOptions>(configuration, "Auth", static o => o.Validate());
+        services.AddSection<ClientRateLimitOptions>(configuration, "RateLimit", static o => o.Validate());
+        services.AddSection<CrossOriginOptions>(configuration, "Cors", static o => o.Validate());
+        services.AddServerAccess();
         services.AddSingleton<ServerEndpoints>();
         services.AddOptions<HostOptions>().Configure<IOptions<ServerOptions>>(static (host, server) => host.ShutdownTimeout = TimeSpan.FromSeconds(server.Value.ShutdownTimeoutSeconds));
         services.AddInferenceGrpc();
@@ -127,6 +132,8 @@ internal sealed partial class ServerHost : IAsyncDisposable
             // First, so every request is logged: REST, gRPC calls and metrics scrapes.
             app.UseHttpLogging();
         }
+        // Before every port's handling, metrics included: CORS, credentials, per-client rate limits, scopes.
+        app.UseServerAccess();
         // Requests on the metrics port are answered here and never reach the v2 routes.
         if (endpoints.MetricsEnabled)
         {
@@ -199,6 +206,7 @@ internal sealed partial class ServerHost : IAsyncDisposable
         {
             LogMetricsListening(logger, BoundMetricsAddress);
         }
+        Services.GetRequiredService<ServerAccess>().LogSummary();
         foreach (var runtime in door.Server.Backends)
         {
             LogBackend(logger, runtime.Backend, runtime.Runtime, runtime.Version, runtime.Flavor);
