@@ -19,6 +19,13 @@ public sealed class OnnxRuntimeBackend : IModelBackend
     public string DefaultModelFilename => "model.onnx";
 
     /// <inheritdoc />
+    /// <remarks>
+    /// ONNX defines each element of a string tensor as UTF-8 text (onnx.proto, <c>TensorProto.string_data</c>), and ONNX
+    /// Runtime's string operators (StringNormalizer, RegexFullMatch, ...) refuse anything else.
+    /// </remarks>
+    public bool TextStrings => true;
+
+    /// <inheritdoc />
     public BackendRuntime Runtime
     {
         get

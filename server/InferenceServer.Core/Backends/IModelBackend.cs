@@ -16,6 +16,13 @@ public interface IModelBackend
     string DefaultModelFilename { get; }
 
     /// <summary>
+    /// Whether the runtime's string tensors (BYTES) hold UTF-8 text. When they do, a request with a BYTES element that
+    /// is not UTF-8 is refused as invalid before it is scheduled, where it would otherwise fail in the runtime, and fail
+    /// every request batched with it. False by default: BYTES are bytes.
+    /// </summary>
+    bool TextStrings => false;
+
+    /// <summary>
     /// Creates one execution instance of the model at <see cref="InstanceOptions.ModelPath"/>.
     /// Throws <see cref="BackendException"/> with the runtime's reason when the file cannot be loaded.
     /// </summary>

@@ -12,8 +12,11 @@ namespace InferenceServer.Core.Inference;
 /// </summary>
 public static class RequestValidator
 {
-    /// <summary>Throws <see cref="InferenceException"/> (InvalidArgument) naming the first problem found.</summary>
-    public static void Validate(ModelConfig config, InferenceRequest request)
+    /// <summary>
+    /// Throws <see cref="InferenceException"/> (InvalidArgument) naming the first problem found. With
+    /// <paramref name="textStrings"/> (the backend's string tensors hold UTF-8 text), every BYTES element must be UTF-8.
+    /// </summary>
+    public static void Validate(ModelConfig config, InferenceRequest request, bool textStrings = false)
     {
         var batchSize = -1L;
         for (var i = 0; i < request.Inputs.Count; i++)
@@ -28,7 +31,7 @@ public static class RequestValidator
             }
             var expected = FindTensor(config.Input, input.Name)
                 ?? throw Fail($"unknown input '{input.Name}' for model '{config.Name}'; its inputs are: {NameList(config.Input)}");
-            ValidateInput(config, expected, input, ref batchSize);
+            ValidateInput(config, expected, input, textStrings, ref batchSize);
         }
 
         for (var i = 0; i < config.Input.Count; i++)
@@ -58,7 +61,7 @@ public static class RequestValidator
     public static long[] ExpectedShape(ModelConfig config, IModelTensor tensor) =>
         config.MaxBatchSize > 0 ? [-1, .. tensor.Dims] : [.. tensor.Dims];
 
-    private static void ValidateInput(ModelConfig config, ModelInput expected, Tensors.Tensor input, ref long batchSize)
+    private static void ValidateInput(ModelConfig config, ModelInput expected, Tensors.Tensor input, bool textStrings, ref long batchSize)
     {
         var expectedType = expected.ElementType();
         if (input.DataType != expectedType)
@@ -114,6 +117,10 @@ public static class RequestValidator
             if (actual != count)
             {
                 throw Fail($"input '{input.Name}' has {actual} BYTES elements but shape {ShapeMath.Format(shape)} needs {count}");
+            }
+            if (textStrings && BytesTensorLayout.FirstNotUtf8(input.Data) is var element and >= 0)
+            {
+                throw Fail($"input '{input.Name}' element {element} is not valid UTF-8 text, which model '{config.Name}' needs in its string (BYTES) inputs");
             }
         }
         else

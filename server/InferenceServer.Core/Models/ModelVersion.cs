@@ -135,7 +135,7 @@ internal sealed class ModelVersion : IAsyncDisposable
         var scheduled = false;
         try
         {
-            RequestValidator.Validate(config, request);
+            RequestValidator.Validate(config, request, Instances?.TextStrings ?? false);
             ApplyInputReshapes(config, request);
 
             IReadOnlyList<string> outputNames = request.RequestedOutputs.Count > 0 ? request.RequestedOutputs : _allOutputNames;

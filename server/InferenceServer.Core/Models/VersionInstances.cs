@@ -33,6 +33,9 @@ internal sealed class VersionInstances
     /// <summary>Where new instances' model file lives.</summary>
     public string ModelPath => _modelPath;
 
+    /// <summary>Whether the backend's string tensors hold UTF-8 text (<see cref="IModelBackend.TextStrings"/>).</summary>
+    public bool TextStrings => _backend.TextStrings;
+
     public int Count => _byGroup.Sum(g => g.Count);
 
     /// <summary>What the instances report holding, summed; read when the version is built, before any resize can run.</summary>

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Text.Unicode;
 
 namespace InferenceServer.Core.Tensors;
 
@@ -38,6 +39,21 @@ public static class BytesTensorLayout
         }
         error = null;
         return true;
+    }
+
+    /// <summary>The index of the first element of well-formed BYTES data that is not valid UTF-8 text; -1 when every one is.</summary>
+    public static long FirstNotUtf8(ReadOnlySpan<byte> data)
+    {
+        var index = 0L;
+        foreach (var element in Elements(data))
+        {
+            if (!Utf8.IsValid(element))
+            {
+                return index;
+            }
+            index++;
+        }
+        return -1;
     }
 
     /// <summary>Walks the elements of well-formed BYTES data (check it first with <see cref="TryCountElements"/>).</summary>

@@ -5,9 +5,6 @@ namespace InferenceServer.Protocols.Grpc;
 /// <summary>The gRPC front-end's log messages.</summary>
 internal static partial class GrpcLog
 {
-    [LoggerMessage(Level = LogLevel.Error, Message = "gRPC method {Method} failed; the client was sent INTERNAL")]
-    public static partial void MethodFailed(ILogger logger, string method, Exception exception);
-
     [LoggerMessage(Level = LogLevel.Debug, Message = "gRPC call {Method} ended early: {Reason}")]
     public static partial void CallCancelled(ILogger logger, string method, string reason);
 

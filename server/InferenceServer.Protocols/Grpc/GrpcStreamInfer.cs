@@ -95,15 +95,16 @@ internal sealed class GrpcStreamInfer(
                 GrpcLog.StreamAnswerDropped(logger, request.Id, e is InferenceException ? e.Message : "the call was cancelled");
                 return;
             }
-            catch (InferenceException e)
+            catch (InferenceException e) when (e.Kind != InferenceErrorKind.Internal)
             {
                 answer = Failure(e.Message, request.ModelName, request.ModelVersion ?? "", request.Id, final: e.Kind == InferenceErrorKind.DeadlineExceeded);
             }
             catch (Exception e)
             {
-                // A fault in the runtime fails this request, as REST answers it with 500; the stream carries on.
-                GrpcLog.MethodFailed(logger, context.Method, e);
-                answer = Failure($"internal error: {e.Message}", request.ModelName, request.ModelVersion ?? "", request.Id, final: true);
+                // A fault of the server's own fails this request, as REST answers it with 500; the stream carries on. The
+                // answer carries the call's id, and the log line under it names the request.
+                var (message, _) = GrpcErrors.Fault(e, context, logger, $"{context.Method} request '{request.Id}'");
+                answer = Failure(message, request.ModelName, request.ModelVersion ?? "", request.Id, final: true);
             }
             using (response)
             {

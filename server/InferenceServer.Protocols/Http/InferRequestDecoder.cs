@@ -14,6 +14,9 @@ internal static class InferRequestDecoder
 {
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 64 };
 
+    // The top-level object, as errors name it.
+    private const string TheRequest = "the request";
+
     /// <summary>
     /// Decodes <paramref name="json"/> and takes the data of inputs that carry
     /// <c>binary_data_size</c> from <paramref name="binary"/>, in the order the inputs appear.
@@ -117,19 +120,20 @@ internal static class InferRequestDecoder
         Dictionary<string, bool>? perOutput = null;
         var sawInputs = false;
         string? id = null;
+        var keys = new JsonKeys(TheRequest);
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("id"))
+            if (keys.Is(ref reader, "id"u8, 0))
             {
                 reader.Read();
-                id = reader.TokenType == JsonTokenType.String ? reader.GetString() : throw InferenceException.Invalid("'id' must be a string");
+                id = reader.TokenType == JsonTokenType.String ? JsonText.Read(ref reader, "id") : throw InferenceException.Invalid("'id' must be a string");
             }
-            else if (reader.ValueTextEquals("parameters"))
+            else if (keys.Is(ref reader, "parameters"u8, 1))
             {
                 reader.Read();
                 ReadRequestParameters(ref reader, request, ref binaryByDefault);
             }
-            else if (reader.ValueTextEquals("inputs"))
+            else if (keys.Is(ref reader, "inputs"u8, 2))
             {
                 reader.Read();
                 ExpectArray(ref reader, "inputs");
@@ -139,7 +143,7 @@ internal static class InferRequestDecoder
                 }
                 sawInputs = true;
             }
-            else if (reader.ValueTextEquals("outputs"))
+            else if (keys.Is(ref reader, "outputs"u8, 3))
             {
                 reader.Read();
                 ExpectArray(ref reader, "outputs");
@@ -150,8 +154,8 @@ internal static class InferRequestDecoder
             }
             else
             {
-                reader.Read();
-                reader.Skip();
+                keys.Other(ref reader);
+                JsonText.Skip(ref reader, TheRequest);
             }
         }
         if (!sawInputs)
@@ -172,19 +176,20 @@ internal static class InferRequestDecoder
     private static void ReadRequestParameters(ref Utf8JsonReader reader, InferenceRequest request, ref bool binaryByDefault)
     {
         ExpectObject(ref reader, "parameters");
+        var keys = new JsonKeys("parameters");
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("binary_data_output"))
+            if (keys.Is(ref reader, "binary_data_output"u8, 0))
             {
                 reader.Read();
                 binaryByDefault = ReadBool(ref reader, "parameters.binary_data_output");
             }
-            else if (reader.ValueTextEquals("priority"))
+            else if (keys.Is(ref reader, "priority"u8, 1))
             {
                 reader.Read();
                 request.Priority = (int)ReadNonNegative(ref reader, "parameters.priority", int.MaxValue);
             }
-            else if (reader.ValueTextEquals("timeout"))
+            else if (keys.Is(ref reader, "timeout"u8, 2))
             {
                 reader.Read();
                 request.TimeoutMicroseconds = ReadNonNegative(ref reader, "parameters.timeout", long.MaxValue);
@@ -192,23 +197,23 @@ internal static class InferRequestDecoder
             else
             {
                 // Kept for the routing policy, as text; a value that is an object or an array has no use there.
-                var name = reader.GetString()!;
+                var name = keys.Other(ref reader);
                 reader.Read();
-                if (ParameterText(ref reader) is { } text)
+                if (ParameterText(ref reader, name) is { } text)
                 {
                     request.SetParameter(name, text);
                 }
                 else
                 {
-                    reader.Skip();
+                    JsonText.Skip(ref reader, "parameters");
                 }
             }
         }
     }
 
-    private static string? ParameterText(ref Utf8JsonReader reader) => reader.TokenType switch
+    private static string? ParameterText(ref Utf8JsonReader reader, string name) => reader.TokenType switch
     {
-        JsonTokenType.String => reader.GetString(),
+        JsonTokenType.String => JsonText.TryRead(ref reader, out var text) ? text : throw JsonText.NotText($"parameters.{name}"),
         JsonTokenType.True => "true",
         JsonTokenType.False => "false",
         JsonTokenType.Number => System.Text.Encoding.UTF8.GetString(reader.ValueSpan),
@@ -239,14 +244,17 @@ internal static class InferRequestDecoder
     private static void ReadInputFields(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, int index, ref string? name, ref long[]? shape, ref DataType type,
         ref long binarySize, ref int dataStart, ref int dataEnd, ref Tensor? decoded)
     {
+        var keys = new JsonKeys(new JsonFieldPath("inputs", index));
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("name"))
+            if (keys.Is(ref reader, "name"u8, 0))
             {
                 reader.Read();
-                name = reader.TokenType == JsonTokenType.String ? reader.GetString() : throw InferenceException.Invalid($"inputs[{index}].name must be a string");
+                name = reader.TokenType == JsonTokenType.String
+                    ? JsonText.Read(ref reader, new JsonFieldPath("inputs", index, "name"))
+                    : throw InferenceException.Invalid($"inputs[{index}].name must be a string");
             }
-            else if (reader.ValueTextEquals("datatype"))
+            else if (keys.Is(ref reader, "datatype"u8, 1))
             {
                 reader.Read();
                 if (!TryReadDataType(ref reader, out type))
@@ -254,18 +262,20 @@ internal static class InferRequestDecoder
                     throw InferenceException.Invalid($"inputs[{index}].datatype must be one of {string.Join(", ", DataTypes.All.Select(t => t.ProtocolName()))}");
                 }
             }
-            else if (reader.ValueTextEquals("shape"))
+            else if (keys.Is(ref reader, "shape"u8, 2))
             {
                 reader.Read();
                 shape = ReadShape(ref reader, new JsonFieldPath("inputs", index, "shape"));
             }
-            else if (reader.ValueTextEquals("parameters"))
+            else if (keys.Is(ref reader, "parameters"u8, 3))
             {
                 reader.Read();
-                ExpectObject(ref reader, new JsonFieldPath("inputs", index, "parameters"));
+                var parameters = new JsonFieldPath("inputs", index, "parameters");
+                ExpectObject(ref reader, parameters);
+                var parameterKeys = new JsonKeys(parameters);
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
-                    if (reader.ValueTextEquals("binary_data_size"))
+                    if (parameterKeys.Is(ref reader, "binary_data_size"u8, 0))
                     {
                         reader.Read();
                         binarySize = ReadNonNegative(ref reader, new JsonFieldPath("inputs", index, "parameters.binary_data_size"), int.MaxValue);
@@ -276,18 +286,14 @@ internal static class InferRequestDecoder
                     }
                     else
                     {
-                        reader.Read();
-                        reader.Skip();
+                        parameterKeys.Other(ref reader);
+                        JsonText.Skip(ref reader, parameters);
                     }
                 }
             }
-            else if (reader.ValueTextEquals("data"))
+            else if (keys.Is(ref reader, "data"u8, 4))
             {
                 reader.Read();
-                if (dataStart >= 0 || decoded is not null)
-                {
-                    throw InferenceException.Invalid($"inputs[{index}] has 'data' more than once");
-                }
                 if (name is not null && shape is not null && type != DataType.Invalid && binarySize < 0)
                 {
                     // The usual order (name, datatype, shape, data): decode in this one pass.
@@ -303,11 +309,10 @@ internal static class InferRequestDecoder
             }
             else
             {
-                reader.Read();
-                reader.Skip();
+                keys.Other(ref reader);
+                JsonText.Skip(ref reader, new JsonFieldPath("inputs", index));
             }
         }
-
     }
 
     private static Tensor FinishInput(ReadOnlySpan<byte> json, ReadOnlySpan<byte> binary, ref int binaryOffset, int index, string? name, long[]? shape, DataType type,
@@ -355,28 +360,34 @@ internal static class InferRequestDecoder
     private static void ReadOutput(ref Utf8JsonReader reader, InferenceRequest request, ref Dictionary<string, bool>? perOutput)
     {
         var index = request.RequestedOutputs.Count;
-        ExpectObject(ref reader, new JsonFieldPath("outputs", index));
+        var output = new JsonFieldPath("outputs", index);
+        ExpectObject(ref reader, output);
         string? name = null;
         bool? binary = null;
+        var keys = new JsonKeys(output);
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("name"))
+            if (keys.Is(ref reader, "name"u8, 0))
             {
                 reader.Read();
-                name = reader.TokenType == JsonTokenType.String ? reader.GetString() : throw InferenceException.Invalid($"outputs[{index}].name must be a string");
+                name = reader.TokenType == JsonTokenType.String
+                    ? JsonText.Read(ref reader, new JsonFieldPath("outputs", index, "name"))
+                    : throw InferenceException.Invalid($"outputs[{index}].name must be a string");
             }
-            else if (reader.ValueTextEquals("parameters"))
+            else if (keys.Is(ref reader, "parameters"u8, 1))
             {
                 reader.Read();
-                ExpectObject(ref reader, new JsonFieldPath("outputs", index, "parameters"));
+                var parameters = new JsonFieldPath("outputs", index, "parameters");
+                ExpectObject(ref reader, parameters);
+                var parameterKeys = new JsonKeys(parameters);
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
-                    if (reader.ValueTextEquals("binary_data"))
+                    if (parameterKeys.Is(ref reader, "binary_data"u8, 0))
                     {
                         reader.Read();
                         binary = ReadBool(ref reader, new JsonFieldPath("outputs", index, "parameters.binary_data"));
                     }
-                    else if (reader.ValueTextEquals("classification"))
+                    else if (reader.ValueTextEquals("classification"u8))
                     {
                         throw InferenceException.Invalid($"outputs[{index}] asks for the classification extension, which this server does not support");
                     }
@@ -386,15 +397,15 @@ internal static class InferRequestDecoder
                     }
                     else
                     {
-                        reader.Read();
-                        reader.Skip();
+                        parameterKeys.Other(ref reader);
+                        JsonText.Skip(ref reader, parameters);
                     }
                 }
             }
             else
             {
-                reader.Read();
-                reader.Skip();
+                keys.Other(ref reader);
+                JsonText.Skip(ref reader, output);
             }
         }
         if (name is null)
@@ -420,11 +431,12 @@ internal static class InferRequestDecoder
         string? region = null;
         do
         {
-            var isRegion = reader.ValueTextEquals(SharedMemory.RegionParameter);
+            // Decoded, not compared: a later key has not had its text checked, and comparing an escaped one could throw.
+            var isRegion = JsonText.TryRead(ref reader, out var key) && key == SharedMemory.RegionParameter;
             reader.Read();
-            if (isRegion && reader.TokenType == JsonTokenType.String)
+            if (isRegion && reader.TokenType == JsonTokenType.String && JsonText.TryRead(ref reader, out var text))
             {
-                region = reader.GetString();
+                region = text;
                 break;
             }
             reader.Skip();
@@ -466,7 +478,21 @@ internal static class InferRequestDecoder
         // unescaped text never has more UTF-16 characters than the raw text has bytes.
         Span<char> name = stackalloc char[64];
         var length = reader.HasValueSequence ? reader.ValueSequence.Length : reader.ValueSpan.Length;
-        return length <= name.Length && DataTypes.TryParseProtocolName(name[..reader.CopyString(name)], out type);
+        if (length > name.Length)
+        {
+            return false;
+        }
+        int written;
+        try
+        {
+            written = reader.CopyString(name);
+        }
+        catch (InvalidOperationException)
+        {
+            // Not valid text (JsonText): no datatype's name either.
+            return false;
+        }
+        return DataTypes.TryParseProtocolName(name[..written], out type);
     }
 
     private static bool ReadBool(ref Utf8JsonReader reader, JsonFieldPath field) => reader.TokenType switch

@@ -39,13 +39,20 @@ internal static class JsonTensorDecoder
         {
             throw InferenceException.Invalid($"input '{name}' has shape {ShapeMath.Format(shape)} ({count} elements) but its data holds fewer elements");
         }
+        // Past what one tensor holds, the size would overflow (an OverflowException, a 500) or the allocation fail.
+        var bytes = type == DataType.Bytes ? count * BytesTensorLayout.PrefixSize + remainingBytes : count * type.ElementSize();
+        if (bytes > Tensor.MaxByteLength)
+        {
+            throw new InferenceException(InferenceErrorKind.TooLarge,
+                $"input '{name}' has shape {ShapeMath.Format(shape)} of {type.ProtocolName()}, up to {bytes} bytes, more than one tensor holds ({Tensor.MaxByteLength})");
+        }
         return type == DataType.Bytes ? DecodeBytes(name, shape, count, ref reader) : DecodeFixed(name, type, shape, (int)count, ref reader);
     }
 
     private static Tensor DecodeFixed(string name, DataType type, long[] shape, int count, ref Utf8JsonReader reader)
     {
         var size = type.ElementSize();
-        var tensor = Tensor.Allocate(name, type, shape, checked(count * size));
+        var tensor = Tensor.Allocate(name, type, shape, count * size);
         try
         {
             var data = tensor.Data;
@@ -149,22 +156,39 @@ internal static class JsonTensorDecoder
             case DataType.UInt64:
                 BinaryPrimitives.WriteUInt64LittleEndian(destination, ReadUnsigned(name, type, ref reader, index, ulong.MaxValue));
                 break;
+            // A number is finite; one past the type's range would round to infinity, which is a different value, so it is
+            // refused. Infinity is sent as a string (WriteNonFinite).
             case DataType.Fp16:
-                BinaryPrimitives.WriteHalfLittleEndian(destination, (Half)ReadDouble(name, type, ref reader, index));
+                var half = (Half)ReadDouble(name, type, ref reader, index);
+                if (!Half.IsFinite(half))
+                {
+                    throw OutOfRange(name, type, ref reader, index);
+                }
+                BinaryPrimitives.WriteHalfLittleEndian(destination, half);
                 break;
             case DataType.Bf16:
-                BinaryPrimitives.WriteUInt16LittleEndian(destination, BFloat16Bits.FromSingle((float)ReadDouble(name, type, ref reader, index)));
+                var bf16 = BFloat16Bits.FromSingle((float)ReadDouble(name, type, ref reader, index));
+                if (!float.IsFinite(BFloat16Bits.ToSingle(bf16)))
+                {
+                    throw OutOfRange(name, type, ref reader, index);
+                }
+                BinaryPrimitives.WriteUInt16LittleEndian(destination, bf16);
                 break;
             case DataType.Fp32:
                 // Parsing straight to float is faster than through double and rounds once, not twice.
-                if (!reader.TryGetSingle(out var single))
+                if (!reader.TryGetSingle(out var single) || !float.IsFinite(single))
                 {
-                    throw BadElement(name, type, ref reader, index, FloatExpected);
+                    throw OutOfRange(name, type, ref reader, index);
                 }
                 BinaryPrimitives.WriteSingleLittleEndian(destination, single);
                 break;
             case DataType.Fp64:
-                BinaryPrimitives.WriteDoubleLittleEndian(destination, ReadDouble(name, type, ref reader, index));
+                var value = ReadDouble(name, type, ref reader, index);
+                if (!double.IsFinite(value))
+                {
+                    throw OutOfRange(name, type, ref reader, index);
+                }
+                BinaryPrimitives.WriteDoubleLittleEndian(destination, value);
                 break;
             default:
                 throw InferenceException.Invalid($"input '{name}' has unsupported datatype {type.ProtocolName()}");
@@ -174,6 +198,11 @@ internal static class JsonTensorDecoder
     // JSON has no NaN or infinity; the encoder writes them as these strings (JsonTensorEncoder), and they must read back.
     private static void WriteNonFinite(string name, DataType type, ref Utf8JsonReader reader, Span<byte> destination, int index)
     {
+        // Comparing escaped text unescapes it, which throws for an unpaired surrogate (JsonText).
+        if (reader.ValueIsEscaped && !JsonText.TryRead(ref reader, out _))
+        {
+            throw InferenceException.Invalid($"input '{name}' element {index} is {JsonText.NotUtf8}");
+        }
         var value = reader.ValueTextEquals("NaN") ? double.NaN
             : reader.ValueTextEquals("Infinity") ? double.PositiveInfinity
             : reader.ValueTextEquals("-Infinity") ? double.NegativeInfinity
@@ -247,7 +276,10 @@ internal static class JsonTensorDecoder
                 {
                     throw TooMany(name, shape, count);
                 }
-                var length = reader.CopyString(buffer.AsSpan(offset + BytesTensorLayout.PrefixSize));
+                if (!JsonText.TryCopy(ref reader, buffer.AsSpan(offset + BytesTensorLayout.PrefixSize), out var length))
+                {
+                    throw InferenceException.Invalid($"input '{name}' element {written} is {JsonText.NotUtf8}");
+                }
                 BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(offset), (uint)length);
                 offset += BytesTensorLayout.PrefixSize + length;
                 written++;
@@ -282,6 +314,19 @@ internal static class JsonTensorDecoder
         {
             throw InferenceException.Invalid($"input '{name}' has shape {ShapeMath.Format(shape)}, whose element count overflows");
         }
+    }
+
+    // The largest finite value of each floating-point type, as a client would write it.
+    private static InferenceException OutOfRange(string name, DataType type, ref Utf8JsonReader reader, int index)
+    {
+        var max = type switch
+        {
+            DataType.Fp16 => "65504",
+            DataType.Bf16 => "3.3895314E+38",
+            DataType.Fp32 => "3.4028235E+38",
+            _ => "1.7976931348623157E+308",
+        };
+        return BadElement(name, type, ref reader, index, $"a number from -{max} to {max} (\"Infinity\" and \"-Infinity\" stand for infinite values)");
     }
 
     private static InferenceException TooMany(string name, long[] shape, long count) =>

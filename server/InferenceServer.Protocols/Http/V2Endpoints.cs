@@ -11,13 +11,12 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace InferenceServer.Protocols.Http;
 
 /// <summary>The KServe v2 (Open Inference Protocol) REST endpoints, including Triton's binary tensor extension.</summary>
-public static partial class V2Endpoints
+public static class V2Endpoints
 {
     /// <summary>Maps every <c>/v2</c> route, each tagged with its <see cref="ApiCategory"/>, onto <paramref name="app"/>; <see cref="V2Http.UseV2Http"/> does, with the REST middleware.</summary>
     public static IEndpointRouteBuilder MapV2Endpoints(this IEndpointRouteBuilder app)
@@ -265,14 +264,16 @@ public static partial class V2Endpoints
         await context.Response.Body.WriteAsync(body.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
     }
 
-    // Every handler's failures become a v2 error body; nothing a client sends escapes as an unhandled exception.
+    // A handler's refusals of what the client sent become a v2 error body naming the problem. The server's own faults
+    // (an Internal error, any other exception) go on to the exception handler (V2Http), which logs each once and answers
+    // 500 with its correlation id.
     private static RequestDelegate Guard(Func<HttpContext, Task> handler) => async context =>
     {
         try
         {
             await handler(context).ConfigureAwait(false);
         }
-        catch (InferenceException e)
+        catch (InferenceException e) when (e.Kind != InferenceErrorKind.Internal)
         {
             await HttpErrors.WriteAsync(context, HttpErrors.StatusCode(e.Kind), e.Message).ConfigureAwait(false);
         }
@@ -286,14 +287,5 @@ public static partial class V2Endpoints
         {
             // The client went away; there is no one to answer.
         }
-        catch (Exception e)
-        {
-            var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(V2Endpoints));
-            LogUnhandled(logger, context.Request.Path, e);
-            await HttpErrors.WriteAsync(context, StatusCodes.Status500InternalServerError, $"internal error: {e.Message}").ConfigureAwait(false);
-        }
     };
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled error serving {Path}")]
-    private static partial void LogUnhandled(ILogger logger, PathString path, Exception exception);
 }

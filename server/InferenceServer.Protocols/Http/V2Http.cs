@@ -2,18 +2,21 @@ using InferenceServer.Protocols.Access;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.ResponseCompression;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 
 namespace InferenceServer.Protocols.Http;
 
 /// <summary>
 /// The REST front-end on its Kestrel endpoint: connections accepted there are marked, and their requests get response
-/// compression (gzip, deflate) and a <c>{"error": ...}</c> body on every error, including the routing's own 404 and 405.
+/// compression (gzip, deflate) and a <c>{"error": ...}</c> body on every error, including the routing's own 404 and 405
+/// and a 500 for a fault of the server's own, wherever in the pipeline it was thrown.
 /// Requests on the other ports (metrics, gRPC) see none of it.
 /// </summary>
 public static class V2Http
@@ -45,6 +48,12 @@ public static class V2Http
             static context => context.ArrivedOn(ServerPort.Rest),
             rest =>
             {
+                rest.UseExceptionHandler(new ExceptionHandlerOptions
+                {
+                    ExceptionHandler = WriteFaultAsync,
+                    // WriteFaultAsync logs the fault, once, with the id the client is given; the middleware's line would be a second.
+                    SuppressDiagnosticsCallback = static _ => true,
+                });
                 rest.UseStatusCodePages(WriteStatusBodyAsync);
                 if (!restrictions.IsEmpty)
                 {
@@ -71,6 +80,17 @@ public static class V2Http
         return restriction.Allows(context.Request.Headers)
             ? next(context)
             : HttpErrors.WriteAsync(context, StatusCodes.Status403Forbidden, restriction.Denial(category!));
+    }
+
+    // A fault of the server's own, wherever it was thrown: 500 with the correlation id in the body and a header, never
+    // the exception's text, which is logged under that id (ServerFaults).
+    private static Task WriteFaultAsync(HttpContext context)
+    {
+        var fault = context.Features.GetRequiredFeature<IExceptionHandlerFeature>().Error;
+        var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(V2Http));
+        var id = context.TraceIdentifier;
+        var message = ServerFaults.Report(logger, id, $"{context.Request.Method} {context.Request.Path}", fault);
+        return HttpErrors.WriteAsync(context, StatusCodes.Status500InternalServerError, message, (ServerFaults.IdHeader, id));
     }
 
     // An error status that left no body (no route, a wrong method, a handler that set only a status) gets one.

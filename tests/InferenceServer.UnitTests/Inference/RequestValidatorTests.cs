@@ -216,6 +216,33 @@ public sealed class RequestValidatorTests
         Assert.Equal("input 's' has malformed BYTES data: element 0 declares 9 bytes but only 1 remain", Rejected(Config(maxBatchSize), request));
     }
 
+    // A backend whose string tensors hold text (ONNX Runtime's do) would fail on the element, and fail every request
+    // batched with it; the element is refused first, naming it.
+    [Theory]
+    [InlineData(new byte[] { 0xFF })]
+    [InlineData(new byte[] { (byte)'a', 0xE2, 0x82 })] // truncated
+    [InlineData(new byte[] { 0xED, 0xA0, 0x80 })] // an encoded surrogate
+    [InlineData(new byte[] { 0xC0, 0xAF })] // overlong
+    public void A_bytes_element_that_is_not_utf8_is_rejected_where_strings_are_text(byte[] element)
+    {
+        static InferenceRequest WithElement(byte[] element)
+        {
+            var strings = Tensor.Allocate("s", DataType.Bytes, [2, 1], 2 * BytesTensorLayout.PrefixSize + 2 + element.Length);
+            var written = BytesTensorLayout.WriteElement(strings.Data, "ok"u8);
+            BytesTensorLayout.WriteElement(strings.Data[written..], element);
+            return Request(Fixed("a", DataType.Fp32, [2, 1, 3]), strings);
+        }
+
+        using (var bytes = WithElement(element))
+        {
+            RequestValidator.Validate(Config(4), bytes);
+        }
+        using var text = WithElement(element);
+        var error = Assert.Throws<InferenceException>(() => RequestValidator.Validate(Config(4), text, textStrings: true));
+        Assert.Equal(InferenceErrorKind.InvalidArgument, error.Kind);
+        Assert.Equal("input 's' element 1 is not valid UTF-8 text, which model 'm' needs in its string (BYTES) inputs", error.Message);
+    }
+
     [Theory]
     [InlineData(0, 2)]
     [InlineData(4, 0)]

@@ -16,7 +16,6 @@ public sealed class GrpcErrorsTests
     [InlineData(InferenceErrorKind.TooLarge, StatusCode.ResourceExhausted)]
     [InlineData(InferenceErrorKind.DeadlineExceeded, StatusCode.DeadlineExceeded)]
     [InlineData(InferenceErrorKind.Cancelled, StatusCode.Cancelled)]
-    [InlineData(InferenceErrorKind.Internal, StatusCode.Internal)]
     public void A_core_error_keeps_its_kind_and_message(InferenceErrorKind kind, StatusCode code)
     {
         var logger = new ListLogger();
@@ -28,19 +27,28 @@ public sealed class GrpcErrorsTests
         Assert.Empty(logger.Entries);
     }
 
-    [Fact]
-    public void An_unexpected_fault_is_internal_without_its_details_which_are_logged_as_an_error()
+    // An unexpected exception, and a core error of the server's own making (Internal), whose text may show internals.
+    public static readonly TheoryData<Exception> Faults = new()
+    {
+        new InvalidOperationException("secret detail in /srv/models/m/1/model.onnx"),
+        new InferenceException(InferenceErrorKind.Internal, "model 'm' failed to run: secret detail in /srv/models/m/1/model.onnx"),
+    };
+
+    [Theory]
+    [MemberData(nameof(Faults))]
+    public void A_fault_is_internal_with_the_call_id_instead_of_its_details_which_are_logged_once_under_it(Exception fault)
     {
         var logger = new ListLogger();
-        var fault = new InvalidOperationException("secret detail");
 
         var error = GrpcErrors.Translate(fault, new TestServerCallContext(), logger);
 
         Assert.Equal(StatusCode.Internal, error.StatusCode);
-        Assert.DoesNotContain("secret", error.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal($"internal error, id {TestServerCallContext.TraceIdentifier}; the server's log has the details under this id", error.Status.Detail);
+        Assert.Equal(TestServerCallContext.TraceIdentifier, error.Trailers.GetValue("x-request-id"));
         var entry = Assert.Single(logger.Entries);
         Assert.Equal(LogLevel.Error, entry.Level);
         Assert.Same(fault, entry.Exception);
+        Assert.Contains(TestServerCallContext.TraceIdentifier, entry.Message, StringComparison.Ordinal);
     }
 
     [Fact]

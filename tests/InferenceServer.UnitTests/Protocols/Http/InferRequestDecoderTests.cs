@@ -73,7 +73,7 @@ public sealed class InferRequestDecoderTests
     public void Other_parameters_are_kept_as_text_for_routing()
     {
         using var request = Decode($$$"""
-            {"parameters":{"cohort":"b","sticky":true,"off":false,"weight":0.25,"sequence_id":42,"gone":null,"cohort":"c"},
+            {"parameters":{"cohort":"c","sticky":true,"off":false,"weight":0.25,"sequence_id":42,"gone":null},
              "inputs":[{{{OneInput}}}]}
             """, null, out _);
         Assert.Equal(
@@ -95,6 +95,131 @@ public sealed class InferRequestDecoderTests
     public void Request_fields_of_the_wrong_type_are_rejected(string field, string message)
     {
         Assert.Equal(message, Rejected($$"""{{{field}},"inputs":[{{OneInput}}]}"""));
+    }
+
+    // JSON text with raw bytes spliced in where it says <XX> (hex), for text no C# string can hold: invalid UTF-8.
+    private static byte[] WithBytes(string json)
+    {
+        var bytes = new List<byte>();
+        for (var i = 0; i < json.Length; i++)
+        {
+            if (json[i] == '<')
+            {
+                bytes.Add(Convert.ToByte(json.Substring(i + 1, 2), 16));
+                i += 3;
+            }
+            else
+            {
+                bytes.AddRange(Encoding.UTF8.GetBytes(json[i].ToString()));
+            }
+        }
+        return [.. bytes];
+    }
+
+    private static string RejectedBytes(string json)
+    {
+        var error = Assert.Throws<InferenceException>(() => InferRequestDecoder.Decode("m", null, WithBytes(json), [], out _).Dispose());
+        Assert.Equal(InferenceErrorKind.InvalidArgument, error.Kind);
+        return error.Message;
+    }
+
+    private const string NotUtf8 = "not valid UTF-8 text (an invalid or truncated byte sequence, or an unpaired surrogate escape such as \\ud800); JSON strings must be UTF-8";
+
+    // Utf8JsonReader finds where a string ends without checking its text; decoding it (GetString, CopyString, comparing an
+    // escaped name) throws InvalidOperationException, which was answered 500. Each is a 400 naming the field.
+    public static readonly TheoryData<string, string> StringsThatAreNotText = new()
+    {
+        { $$"""{"id":"a<FF>b","inputs":[{{OneInput}}]}""", $"id is {NotUtf8}" },
+        { $$"""{"id":"<E2><82>","inputs":[{{OneInput}}]}""", $"id is {NotUtf8}" },
+        { $$"""{"id":"\ud800","inputs":[{{OneInput}}]}""", $"id is {NotUtf8}" },
+        { $$"""{"id":"\udc00\ud800","inputs":[{{OneInput}}]}""", $"id is {NotUtf8}" },
+        { """{"inputs":[{"name":"<C3>","datatype":"INT32","shape":[1],"data":[1]}]}""", $"inputs[0].name is {NotUtf8}" },
+        { $$"""{"inputs":[{{OneInput}}],"outputs":[{"name":"y\udfff"}]}""", $"outputs[0].name is {NotUtf8}" },
+        { $$"""{"parameters":{"route":"<ED><A0><80>"},"inputs":[{{OneInput}}]}""", $"parameters.route is {NotUtf8}" },
+        { $$"""{"<FF>":1,"inputs":[{{OneInput}}]}""", $"the request has a key or string that is {NotUtf8}" },
+        { $$"""{"\ud800":1,"inputs":[{{OneInput}}]}""", $"the request has a key or string that is {NotUtf8}" },
+        { $$"""{"extra":{"deep":["ok","<F8><88><80><80><80>"]},"inputs":[{{OneInput}}]}""", $"the request has a key or string that is {NotUtf8}" },
+        { $$"""{"extra":"\ud800","inputs":[{{OneInput}}]}""", $"the request has a key or string that is {NotUtf8}" },
+        { $$"""{"parameters":{"<C0><AF>":"x"},"inputs":[{{OneInput}}]}""", $"parameters has a key or string that is {NotUtf8}" },
+        { $$$"""{"parameters":{"deep":{"a":["\udc00"]}},"inputs":[{{{OneInput}}}]}""", $"parameters has a key or string that is {NotUtf8}" },
+        { """{"inputs":[{"name":"a","datatype":"INT32","shape":[1],"data":[1],"<FF>":0}]}""", $"inputs[0] has a key or string that is {NotUtf8}" },
+        { """{"inputs":[{"name":"a","datatype":"INT32","shape":[1],"data":[1],"parameters":{"x":"<FF>"}}]}""", $"inputs[0].parameters has a key or string that is {NotUtf8}" },
+        { $$$"""{"inputs":[{{{OneInput}}}],"outputs":[{"name":"y","parameters":{"\ud800":true}}]}""", $"outputs[0].parameters has a key or string that is {NotUtf8}" },
+        { """{"inputs":[{"name":"a","datatype":"BYTES","shape":[2],"data":["ok","<FF>"]}]}""", $"input 'a' element 1 is {NotUtf8}" },
+        { """{"inputs":[{"name":"a","datatype":"BYTES","shape":[1],"data":["x\ud800y"]}]}""", $"input 'a' element 0 is {NotUtf8}" },
+        // Data before datatype and shape is decoded last, by the same decoder.
+        { """{"inputs":[{"data":[["<E2><82>"]],"name":"a","datatype":"BYTES","shape":[1,1]}]}""", $"input 'a' element 0 is {NotUtf8}" },
+        { """{"inputs":[{"name":"a","datatype":"FP32","shape":[2],"data":[1,"\ud800"]}]}""", $"input 'a' element 1 is {NotUtf8}" },
+        { """{"inputs":[{"name":"a","datatype":"INT<FF>","shape":[1],"data":[1]}]}""", "inputs[0].datatype must be one of BOOL, UINT8, UINT16, UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, BF16, FP32, FP64, BYTES" },
+        { """{"inputs":[{"name":"a","datatype":"\ud800","shape":[1],"data":[1]}]}""", "inputs[0].datatype must be one of BOOL, UINT8, UINT16, UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, BF16, FP32, FP64, BYTES" },
+        { """{"inputs":[{"name":"a","datatype":"INT32","shape":[2],"parameters":{"shared_memory_region":"\ud800","x":1}}]}""", "input 'a' refers to shared-memory region, but this server" },
+    };
+
+    [Theory]
+    [MemberData(nameof(StringsThatAreNotText))]
+    public void A_string_that_is_not_text_is_rejected_naming_its_field(string json, string expected)
+    {
+        Assert.StartsWith(expected, RejectedBytes(json));
+    }
+
+    [Fact]
+    public void Escapes_that_make_valid_text_are_read()
+    {
+        using var request = Decode("""
+            {"\u0069d":"\ud83d\ude00","inputs":[{"name":"\u0061","datatype":"\u0042YTES","shape":[2],"data":["\u00fc\ud83d\ude00","\u004e"]}]}
+            """);
+        Assert.Equal("\U0001F600", request.Id);
+        var input = Assert.Single(request.Inputs);
+        Assert.Equal("a", input.Name);
+        Assert.Equal([.. Encoding.UTF8.GetBytes("\u00fc\U0001F600"), (byte)'N'], Elements(input.Data));
+    }
+
+    private static byte[] Elements(ReadOnlySpan<byte> data)
+    {
+        var bytes = new List<byte>();
+        foreach (var element in BytesTensorLayout.Elements(data))
+        {
+            bytes.AddRange(element.ToArray());
+        }
+        return [.. bytes];
+    }
+
+    // A repeated key used to replace the earlier value without a word.
+    public static readonly TheoryData<string, string> RepeatedKeys = new()
+    {
+        { $$"""{"inputs":[{{OneInput}}],"inputs":[{{OneInput}}]}""", "key 'inputs' is given more than once in the request" },
+        { $$"""{"id":"a","inputs":[{{OneInput}}],"id":"b"}""", "key 'id' is given more than once in the request" },
+        { $$"""{"id":"a","\u0069d":"b","inputs":[{{OneInput}}]}""", "key 'id' is given more than once in the request" },
+        { $$"""{"outputs":[],"inputs":[{{OneInput}}],"outputs":[]}""", "key 'outputs' is given more than once in the request" },
+        { $$"""{"parameters":{},"parameters":{},"inputs":[{{OneInput}}]}""", "key 'parameters' is given more than once in the request" },
+        { $$"""{"extra":1,"inputs":[{{OneInput}}],"extra":2}""", "key 'extra' is given more than once in the request" },
+        { $$"""{"parameters":{"priority":1,"priority":2},"inputs":[{{OneInput}}]}""", "key 'priority' is given more than once in parameters" },
+        { $$"""{"parameters":{"cohort":"b","cohort":"c"},"inputs":[{{OneInput}}]}""", "key 'cohort' is given more than once in parameters" },
+        { $$"""{"parameters":{"deep":{},"deep":[]},"inputs":[{{OneInput}}]}""", "key 'deep' is given more than once in parameters" },
+        { """{"inputs":[{"name":"a","datatype":"INT32","shape":[1],"shape":[2],"data":[1,2]}]}""", "key 'shape' is given more than once in inputs[0]" },
+        { """{"inputs":[{"name":"a","name":"b","datatype":"INT32","shape":[1],"data":[1]}]}""", "key 'name' is given more than once in inputs[0]" },
+        { """{"inputs":[{"name":"a","datatype":"INT32","shape":[1],"data":[1],"data":[2]}]}""", "key 'data' is given more than once in inputs[0]" },
+        { """{"inputs":[{"name":"a","datatype":"INT32","datatype":"FP32","shape":[1],"data":[1]}]}""", "key 'datatype' is given more than once in inputs[0]" },
+        { """{"inputs":[{"name":"a","datatype":"INT32","shape":[1],"parameters":{"binary_data_size":4,"binary_data_size":4}}]}""", "key 'binary_data_size' is given more than once in inputs[0].parameters" },
+        { $$"""{"inputs":[{{OneInput}}],"outputs":[{"name":"x","name":"y"}]}""", "key 'name' is given more than once in outputs[0]" },
+        { $$$"""{"inputs":[{{{OneInput}}}],"outputs":[{"name":"x","parameters":{"binary_data":true,"binary_data":false}}]}""", "key 'binary_data' is given more than once in outputs[0].parameters" },
+        { $$$"""{"inputs":[{{{OneInput}}}],"outputs":[{"name":"x","parameters":{"p":1,"p":1}}]}""", "key 'p' is given more than once in outputs[0].parameters" },
+    };
+
+    [Theory]
+    [MemberData(nameof(RepeatedKeys))]
+    public void A_repeated_key_is_rejected_naming_it(string json, string expected)
+    {
+        Assert.Equal(expected + "; a JSON object's keys must be unique", Rejected(json));
+    }
+
+    [Fact]
+    public void The_same_key_in_different_objects_is_fine()
+    {
+        using var request = Decode($$$"""
+            {"parameters":{"name":"p"},"inputs":[{{{OneInput}}},{{{OneInput.Replace("\"a\"", "\"b\"")}}}],"outputs":[{"name":"name"}]}
+            """);
+        Assert.Equal(["a", "b"], request.Inputs.Select(i => i.Name));
     }
 
     [Fact]

@@ -295,9 +295,6 @@ public sealed class JsonTensorDecoderTests
     [InlineData("0.1", 0x2E66)]
     [InlineData("65504", 0x7BFF)] // the largest finite half
     [InlineData("65519", 0x7BFF)] // below the halfway point to infinity
-    [InlineData("65520", 0x7C00)] // halfway: ties to even, which is infinity
-    [InlineData("1e6", 0x7C00)]
-    [InlineData("-1e6", 0xFC00)]
     [InlineData("1.0009765625", 0x3C01)] // exact: one ulp above 1
     [InlineData("1.00048828125", 0x3C00)] // halfway between 1 and 1 + ulp: ties to even
     [InlineData("6e-8", 0x0001)] // rounds to the smallest subnormal
@@ -311,17 +308,36 @@ public sealed class JsonTensorDecoderTests
     [Theory]
     [InlineData("1.00390625", 0x3F80)] // halfway between 1 and the next bfloat16: ties to even
     [InlineData("1.01171875", 0x3F82)] // halfway between 0x3F81 and 0x3F82: ties to even
-    [InlineData("1e39", 0x7F80)] // past float's range: infinity
+    [InlineData("3.3961e38", 0x7F7F)] // just under halfway to infinity: the largest finite bfloat16
     public void Bf16_values_round_to_the_nearest_even_bfloat16(string json, int expectedBits)
     {
         Assert.Equal((ushort)expectedBits, BinaryPrimitives.ReadUInt16LittleEndian(DecodeBytes(DataType.Bf16, [1], $"[{json}]")));
     }
 
-    [Fact]
-    public void Numbers_beyond_the_type_range_become_infinity()
+    // A number past the type's range would round to infinity, a different value, which is not what the client sent:
+    // it is refused naming the element. Infinity itself is sent as "Infinity".
+    [Theory]
+    [InlineData(DataType.Fp16, "65520", "65504")] // halfway to infinity: ties to even, which is infinity
+    [InlineData(DataType.Fp16, "-1e6", "65504")]
+    [InlineData(DataType.Bf16, "1e39", "3.3895314E+38")]
+    [InlineData(DataType.Bf16, "3.4e38", "3.3895314E+38")] // a float, but past the largest bfloat16
+    [InlineData(DataType.Fp32, "1e39", "3.4028235E+38")]
+    [InlineData(DataType.Fp32, "-3.5e38", "3.4028235E+38")]
+    [InlineData(DataType.Fp64, "1e400", "1.7976931348623157E+308")]
+    [InlineData(DataType.Fp64, "-2e308", "1.7976931348623157E+308")]
+    public void Numbers_past_the_type_range_are_rejected_naming_the_element(DataType type, string value, string max)
     {
-        Assert.Equal(double.PositiveInfinity, BinaryPrimitives.ReadDoubleLittleEndian(DecodeBytes(DataType.Fp64, [1], "[1e400]")));
-        Assert.Equal(float.NegativeInfinity, BinaryPrimitives.ReadSingleLittleEndian(DecodeBytes(DataType.Fp32, [1], "[-1e39]")));
+        Assert.Equal(
+            $"input 'in' element 1 is {value} but {type.ProtocolName()} needs a number from -{max} to {max} (\"Infinity\" and \"-Infinity\" stand for infinite values)",
+            Rejected(type, [2], $"[1, {value}]"));
+    }
+
+    [Fact]
+    public void The_largest_finite_values_are_taken()
+    {
+        Assert.Equal(float.MaxValue, BinaryPrimitives.ReadSingleLittleEndian(DecodeBytes(DataType.Fp32, [1], "[3.4028235e38]")));
+        Assert.Equal(double.MinValue, BinaryPrimitives.ReadDoubleLittleEndian(DecodeBytes(DataType.Fp64, [1], "[-1.7976931348623157e308]")));
+        Assert.Equal(float.PositiveInfinity, BinaryPrimitives.ReadSingleLittleEndian(DecodeBytes(DataType.Fp32, [1], "[\"Infinity\"]")));
     }
 
     [Fact]

@@ -1,0 +1,77 @@
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace InferenceServer.FunctionalTests.Http;
+
+/// <summary>
+/// Requests as a fuzzer sends them, byte for byte (RawHttp): whatever the application answers carries
+/// <c>{"error": ...}</c>, whether routing, the status-code pages or a handler produced the status. Kestrel answers a
+/// request it cannot parse as HTTP (a NUL or a raw non-ASCII byte in the path, a header value that is not UTF-8)
+/// itself, before any middleware, with an empty 400 and the connection closed; that answer cannot carry a body.
+/// </summary>
+public sealed class WireErrorTests(ServerFixture server) : IClassFixture<ServerFixture>
+{
+    private static readonly string Simple = $$"""{"inputs": [{"name": "INPUT0", "datatype": "INT32", "shape": [1, 16], "data": [{{Row}}]}, {"name": "INPUT1", "datatype": "INT32", "shape": [1, 16], "data": [{{Row}}]}]}""";
+
+    private static string Row => string.Join(",", Enumerable.Repeat(1, 16));
+
+    public static readonly TheoryData<string, int, string> Answered = new()
+    {
+        // Dot segments are removed before routing (RFC 3986), so these name other paths.
+        { "POST /v2/models/../infer HTTP/1.1", 404, "no endpoint POST /v2/infer on this server" },
+        { "POST /v2/models/%2E%2E/infer HTTP/1.1", 404, "no endpoint POST /v2/infer on this server" },
+        { "POST /v2/models/simple/../infer HTTP/1.1", 405, "method POST is not allowed on /v2/models/infer; allowed: GET" },
+        { "GET /v2/models/%FF HTTP/1.1", 404, "unknown model '%FF'" },
+        { "GET /v2/models/%C3%28/ready HTTP/1.1", 404, "unknown model '%C3('" },
+        { "OPTIONS * HTTP/1.1", 404, "no endpoint OPTIONS  on this server" },
+        { "POST /v2/models/simple/infer HTTP/1.1\r\nContent-Encoding: gzïp", 415, "unsupported Content-Encoding 'gzïp'; the server accepts request bodies in gzip, deflate or identity" },
+        { "POST /v2/models/simple/infer HTTP/1.1\r\nInference-Header-Content-Length: ١٢", 400, "Inference-Header-Content-Length must be a non-negative integer, not '١٢'" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Answered))]
+    public async Task Every_error_the_application_answers_has_a_json_body(string head, int status, string expected)
+    {
+        var response = await RawHttp.SendAsync(server.HttpAddress, head, head.StartsWith("POST", StringComparison.Ordinal) ? Simple : null);
+
+        Assert.Equal(status, response.Status);
+        Assert.Equal("application/json", response.Headers["content-type"]);
+        Assert.Equal(expected, JsonNode.Parse(response.Body)!["error"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("application/jsön")]
+    [InlineData(";;;==\"\"")]
+    [InlineData("application/json; charset=ütf")]
+    public async Task A_content_type_the_server_does_not_read_changes_nothing(string contentType)
+    {
+        var response = await RawHttp.SendAsync(server.HttpAddress, $"POST /v2/models/simple/infer HTTP/1.1\r\nContent-Type: {contentType}", Simple);
+
+        Assert.Equal(200, response.Status);
+        Assert.Equal("simple", JsonNode.Parse(response.Body)!["model_name"]!.GetValue<string>());
+    }
+
+    // A head in ASCII followed by raw bytes.
+    private static byte[] Head(string ascii, params byte[] tail) => [.. Encoding.ASCII.GetBytes(ascii), .. tail];
+
+    public static readonly TheoryData<byte[]> NotHttp = new()
+    {
+        Encoding.ASCII.GetBytes("GET /v2/models/%00/ready HTTP/1.1"),
+        Encoding.ASCII.GetBytes("GET /v2/models/simple/versions/%00 HTTP/1.1"),
+        Head("POST /v2/models/simple/infer HTTP/1.1\r\nContent-Type: application/js", 0xF6, (byte)'n'),
+        Encoding.UTF8.GetBytes("GET /v2/models/ü HTTP/1.1"),
+    };
+
+    // Kestrel's own answer: a 400 it writes before the request reaches the application; the server goes on serving.
+    [Theory]
+    [MemberData(nameof(NotHttp))]
+    public async Task A_request_that_is_not_valid_http_is_400_from_kestrel_and_the_server_goes_on(byte[] head)
+    {
+        var response = await RawHttp.SendAsync(server.HttpAddress, head, Encoding.UTF8.GetBytes(Simple));
+
+        Assert.Equal(400, response.Status);
+        Assert.Equal("close", response.Headers["connection"]);
+        var next = await RawHttp.SendAsync(server.HttpAddress, "POST /v2/models/simple/infer HTTP/1.1", Simple);
+        Assert.Equal(200, next.Status);
+    }
+}
