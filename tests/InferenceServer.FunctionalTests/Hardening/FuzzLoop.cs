@@ -23,10 +23,19 @@ internal static class FuzzLoop
             var hung = 0;
             await Parallel.ForEachAsync(batch, new ParallelOptions { MaxDegreeOfParallelism = parallelism }, async (c, _) =>
             {
-                if (!await RunCaseAsync(report, settings, c, send))
+                if (await RunCaseAsync(report, settings, c, send))
+                {
+                    return;
+                }
+                if (parallelism > 1)
                 {
                     Interlocked.Increment(ref hung);
+                    return;
                 }
+                // One case at a time (a target whose cases share state, such as one model's config): a hung case may
+                // hold what the next one needs (a load holds the model's lock), so start clean before the next.
+                restarts++;
+                await server.RestartAsync($"{target}: case {c.Index} hung");
             });
 
             if (server.HasExited)

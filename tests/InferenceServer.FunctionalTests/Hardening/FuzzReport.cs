@@ -99,9 +99,9 @@ internal sealed class FuzzReport(string target, FuzzSettings settings)
     // Answers that differ only in numbers or quoted values are one signature.
     private static string Signature(string detail)
     {
-        var text = new StringBuilder(Math.Min(detail.Length, 120));
+        var text = new StringBuilder(Math.Min(detail.Length, 200));
         var quoted = false;
-        foreach (var c in detail.AsSpan(0, Math.Min(detail.Length, 120)))
+        foreach (var c in detail.AsSpan(0, Math.Min(detail.Length, 200)))
         {
             if (c == '\'')
             {

@@ -171,8 +171,18 @@ public sealed class GrpcFuzzTests(FuzzServer server, ITestOutputHelper output)
                         what = $"input '{input.Name}' fp32_contents added";
                         break;
                     case 2:
-                        input.Contents.BytesContents.Add(ByteString.CopyFrom(0xFF, 0xFE, 0xC3, 0x28, 0xED, 0xA0, 0x80));
-                        what = $"input '{input.Name}' invalid UTF-8 bytes_contents";
+                        byte[][] odd = [[0xFF, 0xFE], [0xC3, 0x28], [0xED, 0xA0, 0x80], [0xE2, 0x82], [], [0x00], [0xF4, 0x90, 0x80, 0x80]];
+                        var element = ByteString.CopyFrom(odd[random.Next(odd.Length)]);
+                        if (input.Contents.BytesContents.Count > 0)
+                        {
+                            // The same count, so the tensor still fits its shape and reaches the model.
+                            input.Contents.BytesContents[random.Next(input.Contents.BytesContents.Count)] = element;
+                        }
+                        else
+                        {
+                            input.Contents.BytesContents.Add(element);
+                        }
+                        what = $"input '{input.Name}' bytes element {Convert.ToHexString(element.Span)}";
                         break;
                     default:
                         input.Contents.Int64Contents.Add([long.MaxValue, long.MinValue]);

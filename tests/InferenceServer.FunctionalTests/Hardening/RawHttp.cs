@@ -160,18 +160,44 @@ internal static class RawHttp
         try
         {
             await socket.SendAsync(c.Bytes, SocketFlags.None, cancel);
-            socket.Shutdown(SocketShutdown.Send);
         }
         catch (SocketException)
         {
             // The server closed first (it refused the head before the body was sent): read what it answered.
         }
-        var answer = await ReadResponseAsync(socket, method == "HEAD", cancel);
+        // Kestrel takes the end of the client's stream as the client going away (it aborts the request), so the sending
+        // side stays open while an answer may come. A request that declared more body than it sent waits for it: after
+        // a second of silence the sending side is closed, so the server sees that no more will come.
+        using var quiet = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        quiet.CancelAfter(TimeSpan.FromSeconds(1));
+        var received = new List<byte>();
+        var answer = await ReadResponseAsync(socket, received, method == "HEAD", quiet.Token, cancel);
+        if (answer is null && !cancel.IsCancellationRequested)
+        {
+            if (received.Count == 0)
+            {
+                try
+                {
+                    socket.Shutdown(SocketShutdown.Send);
+                }
+                catch (SocketException)
+                {
+                    // Already closed by the server.
+                }
+            }
+            answer = await ReadResponseAsync(socket, received, method == "HEAD", cancel, cancel);
+        }
+        cancel.ThrowIfCancellationRequested();
         if (answer is null)
         {
             return new FuzzVerdict("closed without an answer");
         }
         var (status, responseBody) = answer.Value;
+        if (status == 505)
+        {
+            // HTTP Version Not Supported: the one 5xx that names the client's mistake (RFC 9110 15.6.6); its body is still judged.
+            return responseBody.Length == 0 ? new FuzzVerdict("505", "empty error body", "505 with body ''") : new FuzzVerdict("505");
+        }
         if (status is >= 200 and < 300 && method != "POST" || method == "HEAD" && status < 500)
         {
             // Not an inference: only the status tells anything.
@@ -180,11 +206,10 @@ internal static class RawHttp
         return RestOracle.Judge(status, responseBody, null, "simple", body, binaryRequest: false);
     }
 
-    // The first final answer on the socket (status, body), or null when the server closed without one. Reads until the
-    // body is complete (Content-Length, chunked) or the server closes.
-    private static async Task<(int Status, byte[] Body)?> ReadResponseAsync(Socket socket, bool head, CancellationToken cancel)
+    // The first final answer on the socket (status, body), or null when the server closed without one (or `stop` came
+    // first). Reads until the body is complete (Content-Length, chunked) or the server closes.
+    private static async Task<(int Status, byte[] Body)?> ReadResponseAsync(Socket socket, List<byte> received, bool head, CancellationToken stop, CancellationToken cancel)
     {
-        var received = new List<byte>();
         var buffer = new byte[16384];
         while (true)
         {
@@ -195,7 +220,11 @@ internal static class RawHttp
             int read;
             try
             {
-                read = await socket.ReceiveAsync(buffer, SocketFlags.None, cancel);
+                read = await socket.ReceiveAsync(buffer, SocketFlags.None, stop);
+            }
+            catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
+            {
+                return null;
             }
             catch (SocketException)
             {
