@@ -12,7 +12,8 @@ namespace InferenceServer.FunctionalTests.Hardening;
 /// no partial files, and the server must keep serving (and accept an upload that fits afterwards). The upload folder
 /// is a 1 MiB tmpfs when the test may mount one (root with CAP_SYS_ADMIN, as in the development VM and CI); elsewhere
 /// the server runs with a 1 MiB file-size limit (ulimit -f, SIGXFSZ ignored), so the write fails with EFBIG instead
-/// of ENOSPC: the same failure path, a different errno. The output says which one ran.
+/// of ENOSPC, which .NET reports as an ArgumentOutOfRangeException rather than an IOException: a different errno the
+/// server must handle as well. The output says which one ran.
 /// </summary>
 public sealed class DiskFullTests(ITestOutputHelper output)
 {
@@ -35,7 +36,11 @@ public sealed class DiskFullTests(ITestOutputHelper output)
             output.WriteLine(mounted ? "upload folder: a 1 MiB tmpfs (ENOSPC)" : "upload folder: not mountable here; the server runs with ulimit -f 2048, 1 MiB (EFBIG)");
             using var server = ServerProcess.Start(
                 ["serve", "--model-repository", repository.Path, "--model-control-mode", "explicit", "--load-model", "simple", .. FreePorts],
-                new Dictionary<string, string> { ["Server__UploadDirectory"] = uploads.Path },
+                mounted
+                    ? new Dictionary<string, string> { ["Server__UploadDirectory"] = uploads.Path }
+                    // The runtime's W^X double mapping sizes a memory file past any small file-size limit (it fails to
+                    // start: "Out Of Memory"); without it the limit applies to the files the server writes.
+                    : new Dictionary<string, string> { ["Server__UploadDirectory"] = uploads.Path, ["DOTNET_EnableWriteXorExecute"] = "0" },
                 // 2048 blocks of 512 bytes (1 MiB); the ignored SIGXFSZ survives exec, so the write fails instead of killing the server.
                 shell: mounted ? null : "trap '' XFSZ; ulimit -f 2048");
             using var client = await server.HttpClientAsync();
