@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 
 namespace InferenceServer.FunctionalTests.Hosting;
@@ -18,6 +19,15 @@ internal sealed partial class ServerProcess : IDisposable
     private readonly Lock _lock = new();
 
     private ServerProcess(Process process) => _process = process;
+
+    /// <summary>The process id, for signals.</summary>
+    public int Id => _process.Id;
+
+    /// <summary>Whether the process has ended.</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>The exit code, once <see cref="HasExited"/>.</summary>
+    public int ExitCode => _process.ExitCode;
 
     /// <summary>Every line written to standard output so far.</summary>
     public IReadOnlyList<string> Output
@@ -43,16 +53,27 @@ internal sealed partial class ServerProcess : IDisposable
         }
     }
 
-    /// <summary>Starts <c>inference-server</c> with <paramref name="args"/>, in a working directory with no config of its own.</summary>
-    public static ServerProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    /// <summary>
+    /// Starts <c>inference-server</c> with <paramref name="args"/>, in a working directory with no config of its own;
+    /// <paramref name="shell"/>, when given, runs first in <c>/bin/sh</c>, which then becomes the server (e.g. to set a
+    /// ulimit of the server's own).
+    /// </summary>
+    public static ServerProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, string? shell = null)
     {
-        var info = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "inference-server.exe" : "inference-server"))
+        var server = Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "inference-server.exe" : "inference-server");
+        var info = new ProcessStartInfo(shell is null ? server : "/bin/sh")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = Path.GetTempPath(),
         };
+        if (shell is not null)
+        {
+            info.ArgumentList.Add("-c");
+            info.ArgumentList.Add(shell + "; exec \"$0\" \"$@\"");
+            info.ArgumentList.Add(server);
+        }
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
@@ -62,13 +83,13 @@ internal sealed partial class ServerProcess : IDisposable
             info.Environment[name] = value;
         }
         var process = new Process { StartInfo = info };
-        var server = new ServerProcess(process);
-        process.OutputDataReceived += (_, e) => server.Add(server._output, e.Data);
-        process.ErrorDataReceived += (_, e) => server.Add(server._error, e.Data);
+        var started = new ServerProcess(process);
+        process.OutputDataReceived += (_, e) => started.Add(started._output, e.Data);
+        process.ErrorDataReceived += (_, e) => started.Add(started._error, e.Data);
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return server;
+        return started;
     }
 
     /// <summary>Runs <c>inference-server</c> to its end; returns its exit code.</summary>
@@ -113,8 +134,35 @@ internal sealed partial class ServerProcess : IDisposable
         return new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{HttpListening().Match(line).Groups[1].Value}") };
     }
 
+    /// <summary>Waits for the log line that names the gRPC port, and returns its address.</summary>
+    public async Task<Uri> GrpcAddressAsync()
+    {
+        var line = await WaitForOutputAsync(GrpcListening());
+        return new Uri($"http://127.0.0.1:{GrpcListening().Match(line).Groups[1].Value}");
+    }
+
+    /// <summary>Sends SIGKILL: the process ends at once, with no chance to clean up.</summary>
+    public void KillHard() => _process.Kill(entireProcessTree: false);
+
+    /// <summary>Sends SIGTERM, as a service manager or Kubernetes stops the server (.NET's Process can only SIGKILL).</summary>
+    public void Terminate()
+    {
+        if (SendSignal(_process.Id, SigTerm) != 0)
+        {
+            throw new InvalidOperationException($"kill({_process.Id}, SIGTERM) failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    private const int SigTerm = 15;
+
+    [LibraryImport("libc.so.6", EntryPoint = "kill", SetLastError = true)]
+    private static partial int SendSignal(int pid, int signal);
+
     [GeneratedRegex(@"HTTP/REST \(KServe v2\) listening on http://127\.0\.0\.1:(\d+)")]
     private static partial Regex HttpListening();
+
+    [GeneratedRegex(@"gRPC \(.*\) listening on http://127\.0\.0\.1:(\d+)")]
+    private static partial Regex GrpcListening();
 
     private void Add(List<string> lines, string? line)
     {
