@@ -3,6 +3,7 @@ using Grpc.AspNetCore.Server;
 using Grpc.AspNetCore.Server.Model;
 using Grpc.Net.Compression;
 using InferenceServer.Protocols.Access;
+using InferenceServer.Protocols.Buffers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,7 +21,10 @@ namespace InferenceServer.Protocols.Grpc;
 /// </summary>
 public static class GrpcEndpoint
 {
-    /// <summary>Registers the services; <see cref="GrpcProtocolOptions"/> come from configuration section <c>Grpc</c>.</summary>
+    /// <summary>
+    /// Registers the services; <see cref="GrpcProtocolOptions"/> come from configuration section <c>Grpc</c>, and the host
+    /// registers the <see cref="RequestBodyBudget"/> the calls' messages count in.
+    /// </summary>
     public static IServiceCollection AddInferenceGrpc(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
@@ -30,9 +34,9 @@ public static class GrpcEndpoint
         services.AddSingleton<RestrictedProtocolInterceptor>();
         services.AddGrpc();
         // After AddGrpc, so these settings come after the library's defaults.
-        services.AddOptions<GrpcServiceOptions>().Configure<IOptions<GrpcProtocolOptions>, ApiAccess>(static (grpc, settings, access) =>
+        services.AddOptions<GrpcServiceOptions>().Configure<IOptions<GrpcProtocolOptions>, ApiAccess, RequestBodyBudget>(static (grpc, settings, access, budget) =>
         {
-            Apply(grpc, settings.Value);
+            Apply(grpc, settings.Value, budget);
             if (!access.Grpc.IsEmpty)
             {
                 grpc.Interceptors.Add<RestrictedProtocolInterceptor>();
@@ -75,7 +79,7 @@ public static class GrpcEndpoint
         return app;
     }
 
-    private static void Apply(GrpcServiceOptions grpc, GrpcProtocolOptions settings)
+    private static void Apply(GrpcServiceOptions grpc, GrpcProtocolOptions settings, RequestBodyBudget budget)
     {
         grpc.MaxReceiveMessageSize = settings.MaxReceiveMessageBytes;
         // Our marshallers check the send limit first, with an error that names it; this covers the libraries' services.
@@ -86,7 +90,7 @@ public static class GrpcEndpoint
         // Triton's gRPC runtime takes identity, gzip and deflate (zlib framing, RFC 1950); both inflate no further
         // than the receive limit.
         grpc.CompressionProviders.Clear();
-        grpc.CompressionProviders.Add(new BoundedDecompressionProvider(new GzipCompressionProvider(CompressionLevel.Fastest), settings.MaxReceiveMessageBytes));
-        grpc.CompressionProviders.Add(new BoundedDecompressionProvider(new DeflateCompressionProvider(CompressionLevel.Fastest), settings.MaxReceiveMessageBytes));
+        grpc.CompressionProviders.Add(new BoundedDecompressionProvider(new GzipCompressionProvider(CompressionLevel.Fastest), settings.MaxReceiveMessageBytes, budget));
+        grpc.CompressionProviders.Add(new BoundedDecompressionProvider(new DeflateCompressionProvider(CompressionLevel.Fastest), settings.MaxReceiveMessageBytes, budget));
     }
 }

@@ -43,16 +43,33 @@ internal sealed partial class ServerProcess : IDisposable
         }
     }
 
-    /// <summary>Starts <c>inference-server</c> with <paramref name="args"/>, in a working directory with no config of its own.</summary>
-    public static ServerProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    /// <summary>The process id, for signals and /proc.</summary>
+    public int Id => _process.Id;
+
+    /// <summary>Whether the process has ended.</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>
+    /// Starts <c>inference-server</c> with <paramref name="args"/>, in a working directory with no config of its own;
+    /// with <paramref name="descriptorLimit"/>, under that <c>ulimit -n</c> (soft and hard).
+    /// </summary>
+    public static ServerProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, int? descriptorLimit = null)
     {
-        var info = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "inference-server.exe" : "inference-server"))
+        var executable = Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "inference-server.exe" : "inference-server");
+        var info = new ProcessStartInfo(descriptorLimit is null ? executable : "/bin/bash")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = Path.GetTempPath(),
         };
+        if (descriptorLimit is { } limit)
+        {
+            // exec: the server replaces the shell, so the process id (and a kill) is the server's.
+            info.ArgumentList.Add("-c");
+            info.ArgumentList.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"ulimit -n {limit} && exec \"$0\" \"$@\""));
+            info.ArgumentList.Add(executable);
+        }
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
@@ -105,6 +122,32 @@ internal sealed partial class ServerProcess : IDisposable
             await Task.Delay(50);
         }
     }
+
+    /// <summary>Sends SIGTERM, as a container runtime stopping the server does.</summary>
+    public void Terminate() => Assert.Equal(0, SendSignal(_process.Id, 15));
+
+    /// <summary>Kills the process at once (SIGKILL): it runs no cleanup of any kind.</summary>
+    public void KillNow()
+    {
+        _process.Kill();
+        _process.WaitForExit(TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>The process's resident memory (VmRSS), in bytes.</summary>
+    public long ResidentBytes()
+    {
+        foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                return long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), System.Globalization.CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+        throw new InvalidOperationException("no VmRSS line in /proc/<pid>/status");
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc.so.6", EntryPoint = "kill")]
+    private static partial int SendSignal(int pid, int signal);
 
     /// <summary>Waits for the log line that names the HTTP port, and returns a client for it.</summary>
     public async Task<HttpClient> HttpClientAsync()
