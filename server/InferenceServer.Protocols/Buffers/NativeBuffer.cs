@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 
 namespace InferenceServer.Protocols.Buffers;
@@ -15,8 +16,8 @@ internal sealed class NativeBuffer : IDisposable
     /// <summary>The bytes written so far.</summary>
     public int Length { get; private set; }
 
-    /// <summary>The written bytes.</summary>
-    public ReadOnlySpan<byte> Written => At(0, Length);
+    /// <summary>The written bytes, which may still be changed.</summary>
+    public Span<byte> Written => At(0, Length);
 
     /// <summary>Room for at least <paramref name="count"/> more bytes (growing by doubling), to fill and then <see cref="Advance"/>.</summary>
     public Span<byte> GetSpan(int count)
@@ -56,6 +57,9 @@ internal sealed class NativeBuffer : IDisposable
         _capacity = 0;
         Length = 0;
     }
+
+    /// <summary>The address of the byte at <paramref name="offset"/>: native memory never moves, so nothing needs pinning.</summary>
+    public unsafe MemoryHandle Pin(int offset) => new((byte*)_memory + offset);
 
     private unsafe Span<byte> At(int offset, int count) => _memory == 0 ? [] : new((byte*)_memory + offset, count);
 

@@ -3,7 +3,6 @@ using Grpc.AspNetCore.Server;
 using Grpc.AspNetCore.Server.Model;
 using Grpc.Net.Compression;
 using InferenceServer.Protocols.Access;
-using InferenceServer.Protocols.Buffers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
@@ -23,7 +22,7 @@ public static class GrpcEndpoint
 {
     /// <summary>
     /// Registers the services; <see cref="GrpcProtocolOptions"/> come from configuration section <c>Grpc</c>, and the host
-    /// registers the <see cref="RequestBodyBudget"/> the calls' messages count in.
+    /// registers the <see cref="Buffers.RequestBodyBudget"/> the calls' messages count in.
     /// </summary>
     public static IServiceCollection AddInferenceGrpc(this IServiceCollection services)
     {
@@ -34,9 +33,9 @@ public static class GrpcEndpoint
         services.AddSingleton<RestrictedProtocolInterceptor>();
         services.AddGrpc();
         // After AddGrpc, so these settings come after the library's defaults.
-        services.AddOptions<GrpcServiceOptions>().Configure<IOptions<GrpcProtocolOptions>, ApiAccess, RequestBodyBudget>(static (grpc, settings, access, budget) =>
+        services.AddOptions<GrpcServiceOptions>().Configure<IOptions<GrpcProtocolOptions>, ApiAccess>(static (grpc, settings, access) =>
         {
-            Apply(grpc, settings.Value, budget);
+            Apply(grpc, settings.Value);
             if (!access.Grpc.IsEmpty)
             {
                 grpc.Interceptors.Add<RestrictedProtocolInterceptor>();
@@ -79,7 +78,7 @@ public static class GrpcEndpoint
         return app;
     }
 
-    private static void Apply(GrpcServiceOptions grpc, GrpcProtocolOptions settings, RequestBodyBudget budget)
+    private static void Apply(GrpcServiceOptions grpc, GrpcProtocolOptions settings)
     {
         grpc.MaxReceiveMessageSize = settings.MaxReceiveMessageBytes;
         // Our marshallers check the send limit first, with an error that names it; this covers the libraries' services.
@@ -87,10 +86,11 @@ public static class GrpcEndpoint
         grpc.EnableDetailedErrors = false;
         grpc.ResponseCompressionAlgorithm = string.IsNullOrEmpty(settings.ResponseCompression) ? null : settings.ResponseCompression;
         grpc.ResponseCompressionLevel = CompressionLevel.Fastest;
-        // Triton's gRPC runtime takes identity, gzip and deflate (zlib framing, RFC 1950); both inflate no further
-        // than the receive limit.
+        // Triton's gRPC runtime takes identity, gzip and deflate (zlib framing, RFC 1950). Requests in either are
+        // inflated before the library sees them, within the receive limit (BudgetedMessageReader); the providers
+        // compress responses and name the encodings the server accepts.
         grpc.CompressionProviders.Clear();
-        grpc.CompressionProviders.Add(new BoundedDecompressionProvider(new GzipCompressionProvider(CompressionLevel.Fastest), settings.MaxReceiveMessageBytes, budget));
-        grpc.CompressionProviders.Add(new BoundedDecompressionProvider(new DeflateCompressionProvider(CompressionLevel.Fastest), settings.MaxReceiveMessageBytes, budget));
+        grpc.CompressionProviders.Add(new GzipCompressionProvider(CompressionLevel.Fastest));
+        grpc.CompressionProviders.Add(new DeflateCompressionProvider(CompressionLevel.Fastest));
     }
 }

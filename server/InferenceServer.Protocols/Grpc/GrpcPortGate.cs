@@ -18,7 +18,8 @@ namespace InferenceServer.Protocols.Grpc;
 /// <item>two of its statuses say less than ours did, so they are rewritten on the way out: a request over the receive
 /// limit gets a detail naming the limit, and a malformed request to one of the library's services (health,
 /// reflection), which it reports as UNKNOWN, is INVALID_ARGUMENT as for our own methods;</item>
-/// <item>request messages are counted in the server's body budget as they are read (<see cref="BudgetedMessageReader"/>).</item>
+/// <item>request messages are counted in the server's body budget as they are read, and compressed ones inflated
+/// within the receive limit (<see cref="BudgetedMessageReader"/>).</item>
 /// </list>
 /// Runs after routing, before the endpoint.
 /// </summary>
@@ -51,7 +52,7 @@ internal sealed class GrpcPortGate(RequestDelegate next, IOptions<GrpcProtocolOp
             rate.MinDataRate = null;
         }
         // Each request message holds room in the server's body budget while it is read.
-        var reader = new BudgetedMessageReader(context.Request.BodyReader, budget, options.Value.MaxReceiveMessageBytes);
+        var reader = new BudgetedMessageReader(context.Request.BodyReader, budget, options.Value.MaxReceiveMessageBytes, context.Request.Headers["grpc-encoding"].ToString());
         context.Features.Set<IRequestBodyPipeFeature>(reader);
         context.Response.RegisterForDispose(reader);
         return CallAsync(context);

@@ -47,12 +47,13 @@ internal sealed partial class ConnectionGate
 
     /// <summary>
     /// The default limit for a process allowed <paramref name="descriptors"/> descriptors, <paramref name="open"/> of them
-    /// open already: what is left after a reserve (an eighth of the limit, at least 64) for what else needs descriptors
-    /// while connections are at the limit: model files being loaded, uploads written, log files, and the connections
-    /// Kestrel accepts only to close them. No limit where the descriptor limit is unknown.
+    /// open already: what is left after a reserve (an eighth of the limit, at least 128) for what else needs descriptors
+    /// while connections are at the limit: the assemblies loaded after the endpoints are set up (the runtime holds about
+    /// two descriptors per assembly, some 200 for the whole server), model files being loaded, uploads written, log
+    /// files, and the connections Kestrel accepts only to close them. No limit where the descriptor limit is unknown.
     /// </summary>
     public static long DefaultLimit(long? descriptors, int open) =>
-        descriptors is { } limit ? Math.Max(1, limit - open - Math.Max(64, limit / 8)) : long.MaxValue;
+        descriptors is { } limit ? Math.Max(1, limit - open - Math.Max(128, limit / 8)) : long.MaxValue;
 
     /// <summary>Sets Kestrel's keep-alive limits and puts the gate in front of every endpoint added after it.</summary>
     public void Configure(KestrelServerOptions kestrel)

@@ -88,13 +88,7 @@ public sealed partial class GrpcMessageMemoryTests
         Assert.Equal(0, budget.ReservedBytes);
     }
 
-    private static HttpClient Http2Client(Uri address) => new()
-    {
-        BaseAddress = address,
-        DefaultRequestVersion = HttpVersion.Version20,
-        DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
-        Timeout = TimeSpan.FromMinutes(2),
-    };
+    private static HttpClient Http2Client(Uri address) => new() { BaseAddress = address, Timeout = TimeSpan.FromMinutes(2) };
 
     private static byte[] Frame(byte[] payload, bool compressed)
     {
@@ -111,7 +105,12 @@ public sealed partial class GrpcMessageMemoryTests
     // The call's grpc-status and grpc-message, from the trailers or, for a call refused before any message, the headers.
     private static async Task<(string Status, string Detail)> CallWithDetailAsync(HttpClient client, byte[] frame, string? encoding = null)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, ModelInfer) { Content = new ByteArrayContent(frame) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, ModelInfer)
+        {
+            Content = new ByteArrayContent(frame),
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
         request.Headers.TE.Add(new TransferCodingWithQualityHeaderValue("trailers"));
         if (encoding is not null)
