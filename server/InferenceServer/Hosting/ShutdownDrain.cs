@@ -29,7 +29,8 @@ internal sealed partial class ShutdownDrain(IOptions<ServerOptions> options, Con
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
         var drain = TimeSpan.FromMilliseconds(options.Value.ShutdownDrainMilliseconds);
-        if (drain <= TimeSpan.Zero)
+        // Once: serve stops the host on SIGTERM and again when it disposes it.
+        if (drain <= TimeSpan.Zero || _draining)
         {
             return;
         }
