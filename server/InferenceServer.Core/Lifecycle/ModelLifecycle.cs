@@ -44,6 +44,9 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
         _reconciler = new ModelReconciler(registry, loader, _retirement, options, logger);
     }
 
+    // Where uploaded model files go, one fresh folder per load.
+    private string UploadParent => _options.UploadDirectory.Length > 0 ? _options.UploadDirectory : Path.Combine(Path.GetTempPath(), "inference-server-uploads");
+
     /// <summary>True once the startup load has finished (whatever each model's outcome).</summary>
     public bool StartupComplete => _startupComplete;
 
@@ -61,6 +64,11 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
     /// </summary>
     public async Task LoadRepositoryAsync(CancellationToken cancellationToken)
     {
+        // A server killed with uploaded models loaded left their files behind.
+        if (UploadFolders.RemoveStale(UploadParent) is > 0 and var removed)
+        {
+            LogStaleUploadsRemoved(removed);
+        }
         if (_options.ModelControlMode == ModelControlMode.Poll)
         {
             _poller = new ModelRepositoryPoller(_options.ModelRepositories, _options, ApplyLatestChangeAsync, _time, _logger);
@@ -148,7 +156,7 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
             {
                 throw InferenceException.Invalid($"failed to load '{modelName}': model files given as 'file:' parameters need the 'config' parameter too, to describe the model");
             }
-            var parent = _options.UploadDirectory.Length > 0 ? _options.UploadDirectory : Path.Combine(Path.GetTempPath(), "inference-server-uploads");
+            var parent = UploadParent;
             try
             {
                 uploaded = UploadedModelFolder.Create(parent, modelName, overrides.Files);
@@ -327,6 +335,9 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "CPU threads: {Cores} core(s) shared by {Instances} CPU instance(s): {Threads} intra-op thread(s) each, unless a model's parameters set intra_op_thread_count")]
     private partial void LogThreadBudget(int cores, int instances, int threads);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Removed {Count} folder(s) of uploaded model files left by a server that is no longer running")]
+    private partial void LogStaleUploadsRemoved(int count);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "--load-model names '{Model}', which is in no model repository")]
     private partial void LogMissingModel(string model);

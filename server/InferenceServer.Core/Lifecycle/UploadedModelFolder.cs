@@ -33,7 +33,7 @@ internal sealed class UploadedModelFolder
         {
             ValidateRelativePath(path);
         }
-        var root = Path.Combine(parent, Guid.NewGuid().ToString("N"));
+        var root = Path.Combine(parent, UploadFolders.NewName());
         var modelPath = Path.Combine(root, modelName);
         Directory.CreateDirectory(modelPath);
         var folder = new UploadedModelFolder(root, modelPath);

@@ -20,7 +20,10 @@ namespace InferenceServer.Protocols.Grpc;
 /// </summary>
 public static class GrpcEndpoint
 {
-    /// <summary>Registers the services; <see cref="GrpcProtocolOptions"/> come from configuration section <c>Grpc</c>.</summary>
+    /// <summary>
+    /// Registers the services; <see cref="GrpcProtocolOptions"/> come from configuration section <c>Grpc</c>, and the host
+    /// registers the <see cref="Buffers.RequestBodyBudget"/> the calls' messages count in.
+    /// </summary>
     public static IServiceCollection AddInferenceGrpc(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
@@ -83,10 +86,11 @@ public static class GrpcEndpoint
         grpc.EnableDetailedErrors = false;
         grpc.ResponseCompressionAlgorithm = string.IsNullOrEmpty(settings.ResponseCompression) ? null : settings.ResponseCompression;
         grpc.ResponseCompressionLevel = CompressionLevel.Fastest;
-        // Triton's gRPC runtime takes identity, gzip and deflate (zlib framing, RFC 1950); both inflate no further
-        // than the receive limit.
+        // Triton's gRPC runtime takes identity, gzip and deflate (zlib framing, RFC 1950). Requests in either are
+        // inflated before the library sees them, within the receive limit (BudgetedMessageReader); the providers
+        // compress responses and name the encodings the server accepts.
         grpc.CompressionProviders.Clear();
-        grpc.CompressionProviders.Add(new BoundedDecompressionProvider(new GzipCompressionProvider(CompressionLevel.Fastest), settings.MaxReceiveMessageBytes));
-        grpc.CompressionProviders.Add(new BoundedDecompressionProvider(new DeflateCompressionProvider(CompressionLevel.Fastest), settings.MaxReceiveMessageBytes));
+        grpc.CompressionProviders.Add(new GzipCompressionProvider(CompressionLevel.Fastest));
+        grpc.CompressionProviders.Add(new DeflateCompressionProvider(CompressionLevel.Fastest));
     }
 }

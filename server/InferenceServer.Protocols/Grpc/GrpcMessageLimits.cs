@@ -23,4 +23,8 @@ internal static class GrpcMessageLimits
     /// <summary>The detail of the RESOURCE_EXHAUSTED for a compressed request message that inflates past <paramref name="maxBytes"/>.</summary>
     public static string DecompressedLimitExceeded(int maxBytes) =>
         string.Create(CultureInfo.InvariantCulture, $"Request message decompresses to more than the limit of {maxBytes} bytes.");
+
+    /// <summary>The detail of the RESOURCE_EXHAUSTED for a request message that found no room in the server's body budget.</summary>
+    public static string BudgetExhausted(long capacityBytes) =>
+        string.Create(CultureInfo.InvariantCulture, $"The server is busy receiving other request messages: they hold its limit of {capacityBytes} bytes (Server:MaxRequestBodyBytesInFlight); retry shortly.");
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using Google.Protobuf;
 using Grpc.AspNetCore.Server;
 using Grpc.Core;
+using InferenceServer.Protocols.Buffers;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
@@ -16,11 +17,13 @@ namespace InferenceServer.Protocols.Grpc;
 /// <item>the message limit governs a call's size, not the REST body limit, and a stream may sit idle;</item>
 /// <item>two of its statuses say less than ours did, so they are rewritten on the way out: a request over the receive
 /// limit gets a detail naming the limit, and a malformed request to one of the library's services (health,
-/// reflection), which it reports as UNKNOWN, is INVALID_ARGUMENT as for our own methods.</item>
+/// reflection), which it reports as UNKNOWN, is INVALID_ARGUMENT as for our own methods;</item>
+/// <item>request messages are counted in the server's body budget as they are read, and compressed ones inflated
+/// within the receive limit (<see cref="BudgetedMessageReader"/>).</item>
 /// </list>
 /// Runs after routing, before the endpoint.
 /// </summary>
-internal sealed class GrpcPortGate(RequestDelegate next, IOptions<GrpcProtocolOptions> options)
+internal sealed class GrpcPortGate(RequestDelegate next, IOptions<GrpcProtocolOptions> options, RequestBodyBudget budget)
 {
     /// <summary>Grpc.AspNetCore's detail for a request message over <c>MaxReceiveMessageSize</c>.</summary>
     internal const string LibraryReceiveLimitDetail = "Received message exceeds the maximum configured message size.";
@@ -48,6 +51,10 @@ internal sealed class GrpcPortGate(RequestDelegate next, IOptions<GrpcProtocolOp
         {
             rate.MinDataRate = null;
         }
+        // Each request message holds room in the server's body budget while it is read.
+        var reader = new BudgetedMessageReader(context.Request.BodyReader, budget, options.Value.MaxReceiveMessageBytes, context.Request.Headers["grpc-encoding"].ToString());
+        context.Features.Set<IRequestBodyPipeFeature>(reader);
+        context.Response.RegisterForDispose(reader);
         return CallAsync(context);
     }
 

@@ -30,6 +30,23 @@ public sealed class GrpcProtocolOptions
     public int MaxSendMessageBytes { get; set; } = int.MaxValue;
 
     /// <summary>
+    /// Triton's <c>--grpc-keepalive-time</c>: an HTTP/2 ping goes to a client after this long without a frame from it, so
+    /// a connection whose peer vanished (a long stream, a dead host) is found and closed. Triton's default is 2 hours;
+    /// a minute finds dead peers before many pile up.
+    /// </summary>
+    public int KeepAliveTimeMilliseconds { get; set; } = 60_000;
+
+    /// <summary>Triton's <c>--grpc-keepalive-timeout</c>: how long the answer to a keep-alive ping may take before the connection is closed.</summary>
+    public int KeepAliveTimeoutMilliseconds { get; set; } = 20_000;
+
+    /// <summary>
+    /// The most requests of one <c>ModelStreamInfer</c> stream accepted and not yet answered; the server reads the next
+    /// request only once one of them is answered, so a client that sends without reading its answers is held back by
+    /// HTTP/2 flow control instead of filling the server's memory.
+    /// </summary>
+    public int MaxStreamRequestsInFlight { get; set; } = 128;
+
+    /// <summary>
     /// <c>gzip</c> or <c>deflate</c> to compress responses for clients that accept that encoding; empty (the default)
     /// sends them uncompressed. Requests compressed with identity, gzip or deflate are always accepted.
     /// </summary>
@@ -60,6 +77,18 @@ public sealed class GrpcProtocolOptions
         if (MaxSendMessageBytes <= 0)
         {
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Grpc:MaxSendMessageBytes is {MaxSendMessageBytes}; it must be at least 1"));
+        }
+        if (KeepAliveTimeMilliseconds < 1000)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Grpc:KeepAliveTimeMilliseconds is {KeepAliveTimeMilliseconds}; it must be at least 1000"));
+        }
+        if (KeepAliveTimeoutMilliseconds < 1000)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Grpc:KeepAliveTimeoutMilliseconds is {KeepAliveTimeoutMilliseconds}; it must be at least 1000"));
+        }
+        if (MaxStreamRequestsInFlight < 1)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Grpc:MaxStreamRequestsInFlight is {MaxStreamRequestsInFlight}; it must be at least 1"));
         }
         if (!string.IsNullOrEmpty(ResponseCompression) && !Compressions.Contains(ResponseCompression))
         {

@@ -9,7 +9,9 @@ namespace InferenceServer.Protocols.Grpc;
 /// One <c>ModelStreamInfer</c> call: every request read from the stream runs concurrently through the scheduler, and
 /// each answer is written as soon as it is ready, carrying its request's <c>id</c>. A request that fails produces an
 /// <c>error_message</c> on the stream, which stays open; the call ends after the client half-closes and every request
-/// has been answered.
+/// has been answered. At most <c>maxInFlight</c> requests are accepted and not yet answered: the next request is read
+/// only once one of them has been written back, so a client that sends without reading its answers is held back by
+/// HTTP/2 flow control instead of filling the server's memory.
 /// </summary>
 /// <remarks>
 /// As Triton's stream handler does, every answer produced for a request that reached the scheduler carries the
@@ -22,6 +24,7 @@ internal sealed class GrpcStreamInfer(
     IAsyncStreamReader<StreamInferRequest> requests,
     IServerStreamWriter<ModelStreamInferResponse> responses,
     ServerCallContext context,
+    int maxInFlight,
     ILogger logger)
 {
     /// <summary>The parameter's name in Triton.</summary>
@@ -32,22 +35,37 @@ internal sealed class GrpcStreamInfer(
 
     private readonly SemaphoreSlim _writeLock = new(1, 1);
 
+    // One slot per request accepted and not yet answered.
+    private readonly SemaphoreSlim _slots = new(maxInFlight, maxInFlight);
+
     public async Task RunAsync()
     {
         var pending = new List<Task>();
         Exception? failure = null;
         try
         {
-            while (await requests.MoveNext(context.CancellationToken).ConfigureAwait(false))
+            while (true)
             {
+                await _slots.WaitAsync(context.CancellationToken).ConfigureAwait(false);
+                if (!await requests.MoveNext(context.CancellationToken).ConfigureAwait(false))
+                {
+                    break;
+                }
                 var message = requests.Current;
                 if (message.Request is not { } request)
                 {
-                    await WriteAsync(Failure(message.Error!, message.ModelName, message.ModelVersion, message.Id, final: false), message.Id).ConfigureAwait(false);
+                    try
+                    {
+                        await WriteAsync(Failure(message.Error!, message.ModelName, message.ModelVersion, message.Id, final: false), message.Id).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        _slots.Release();
+                    }
                     continue;
                 }
                 pending.Add(AnswerAsync(request));
-                if (pending.Count >= 64)
+                if (pending.Count >= Math.Max(64, 2 * maxInFlight))
                 {
                     pending.RemoveAll(static t => t.IsCompleted);
                 }
@@ -78,6 +96,19 @@ internal sealed class GrpcStreamInfer(
     {
         // Off the reading loop, so the next request is read while this one is queued and run.
         await Task.Yield();
+        try
+        {
+            await AnswerOneAsync(request).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Answered (or dropped with the call): the reading loop may take the next request.
+            _slots.Release();
+        }
+    }
+
+    private async Task AnswerOneAsync(InferenceRequest request)
+    {
         using (request)
         {
             ModelStreamInferResponse answer;

@@ -9,6 +9,7 @@ using InferenceServer.Core.Routing;
 using InferenceServer.Core.Serving;
 using InferenceServer.Protocols.Grpc.Messages;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using TensorMetadata = InferenceServer.Protocols.Grpc.Messages.ModelMetadataResponse.Types.TensorMetadata;
 
 namespace InferenceServer.Protocols.Grpc;
@@ -26,7 +27,7 @@ namespace InferenceServer.Protocols.Grpc;
 /// so Grpc.AspNetCore's own binder finds nothing and the method provider alone binds the methods.
 /// </remarks>
 [BindServiceMethod(typeof(GRPCInferenceService), "BindService")]
-internal sealed class InferenceGrpcService(InferenceFrontDoor door, TimeProvider time, ILogger<InferenceGrpcService> logger)
+internal sealed class InferenceGrpcService(InferenceFrontDoor door, TimeProvider time, IOptions<GrpcProtocolOptions> options, ILogger<InferenceGrpcService> logger)
 {
     public const string ServiceName = "inference.GRPCInferenceService";
 
@@ -71,7 +72,7 @@ internal sealed class InferenceGrpcService(InferenceFrontDoor door, TimeProvider
     }
 
     public Task ModelStreamInfer(IAsyncStreamReader<StreamInferRequest> requests, IServerStreamWriter<ModelStreamInferResponse> responses, ServerCallContext context) =>
-        new GrpcStreamInfer(this, requests, responses, context, logger).RunAsync();
+        new GrpcStreamInfer(this, requests, responses, context, options.Value.MaxStreamRequestsInFlight, logger).RunAsync();
 
     public ServerLiveResponse ServerLive(ServerLiveRequest request) => new() { Live = door.IsLive };
 

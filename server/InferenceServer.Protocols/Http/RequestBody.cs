@@ -1,58 +1,94 @@
 using System.Buffers;
+using System.Globalization;
 using System.IO.Compression;
+using System.Threading.RateLimiting;
 using InferenceServer.Core.Inference;
+using InferenceServer.Protocols.Buffers;
 using Microsoft.AspNetCore.Http;
 
 namespace InferenceServer.Protocols.Http;
 
 /// <summary>
-/// A request body read whole into one pooled buffer, decompressed when it came with <c>Content-Encoding: gzip</c> or
-/// <c>deflate</c> (Triton's client sends both), with the size limit enforced on the bytes the server keeps.
+/// A request body read whole into one buffer, decompressed when it came with <c>Content-Encoding: gzip</c> or
+/// <c>deflate</c> (Triton's client sends both), with the size limit enforced on the bytes the server keeps and the bytes
+/// held counted against the server's <see cref="RequestBodyBudget"/>.
 /// </summary>
 /// <remarks>
 /// Decompression is here rather than in ASP.NET Core's RequestDecompression middleware: that middleware passes a body
 /// in an unknown encoding on undecoded (it would reach the JSON parser as garbage, where Triton answers "unsupported"),
 /// and it reports a body that inflates past the limit as an <see cref="InvalidOperationException"/>, a 500, where the
-/// client must get 413. Reading into the pooled buffer bounds both the compressed and the inflated size in one place.
+/// client must get 413. Reading into one buffer bounds both the compressed and the inflated size in one place.
+/// <para>
+/// The buffer grows as bytes arrive, never ahead of them: a declared Content-Length only caps the growth, so a client
+/// that declares a large body and sends little costs little. Up to <see cref="MaxPooledBytes"/> it is a pooled array;
+/// past that it is native memory, which goes back to the OS the moment the body is disposed (glibc maps blocks that
+/// large on their own, and grows them in place). A shared pool would keep a body-sized array for good once one large
+/// body had come.
+/// </para>
 /// </remarks>
 internal sealed class RequestBody : IDisposable
 {
     /// <summary>The content codings a request body may come in, as a 415 answer's <c>Accept-Encoding</c> lists them.</summary>
     public const string AcceptedEncodings = "gzip, deflate";
 
+    /// <summary>The largest buffer taken from the shared pool; larger bodies grow in native memory.</summary>
+    internal const int MaxPooledBytes = 1024 * 1024;
+
     private const int InitialCapacity = 16 * 1024;
+    private const int InflateChunk = 64 * 1024;
 
-    private byte[] _buffer;
+    private readonly RequestBodyBudget _budget;
+    private readonly CancellationToken _cancellationToken;
+    private byte[]? _array;
+    private NativeBuffer? _native;
+    private long _capacity;
+    private RateLimitLease? _lease;
+    private List<RateLimitLease>? _moreLeases;
 
-    private RequestBody(byte[] buffer, int length)
+    private RequestBody(RequestBodyBudget budget, CancellationToken cancellationToken)
     {
-        _buffer = buffer;
-        Length = length;
+        _budget = budget;
+        _cancellationToken = cancellationToken;
     }
 
     /// <summary>Number of bytes in the body (after decompression).</summary>
-    public int Length { get; }
+    public int Length { get; private set; }
 
     /// <summary>The body's bytes (after decompression).</summary>
-    public ReadOnlySpan<byte> Span => _buffer.AsSpan(0, Length);
+    public ReadOnlySpan<byte> Span => _native is not null ? _native.Written : _array.AsSpan(0, Length);
 
     /// <summary>
     /// Reads the whole body, decompressing gzip and deflate (zlib, RFC 1950, as HTTP defines it); 413 (TooLarge) past
-    /// <paramref name="limit"/> bytes, compressed or not; 415 for any other content coding; 400 for corrupt compressed data.
+    /// <paramref name="limit"/> bytes, compressed or not; 415 for any other content coding; 400 for corrupt compressed
+    /// data; 503 (Unavailable) when the server's body budget has no room for it within its wait.
     /// </summary>
-    public static Task<RequestBody> ReadAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    public static async Task<RequestBody> ReadAsync(HttpRequest request, long limit, RequestBodyBudget budget, CancellationToken cancellationToken)
     {
         var declared = request.ContentLength;
         if (declared > limit)
         {
-            throw TooLarge(declared.Value, limit);
+            throw new InferenceException(InferenceErrorKind.TooLarge, string.Create(CultureInfo.InvariantCulture,
+                $"request body of {declared.Value} bytes (Content-Length) exceeds the limit of {limit} bytes (Http:MaxRequestBodyBytes)"));
         }
-        return ReadCoding(request) switch
+        var coding = ReadCoding(request);
+        var body = new RequestBody(budget, cancellationToken);
+        try
         {
-            "gzip" => ReadDecompressedAsync(request, "gzip", limit, cancellationToken),
-            "deflate" => ReadDecompressedAsync(request, "deflate", limit, cancellationToken),
-            _ => ReadPlainAsync(request, limit, cancellationToken),
-        };
+            if (coding is null)
+            {
+                await body.ReadPlainAsync(request, limit).ConfigureAwait(false);
+            }
+            else
+            {
+                await body.ReadDecompressedAsync(request, coding, limit).ConfigureAwait(false);
+            }
+            return body;
+        }
+        catch
+        {
+            body.Dispose();
+            throw;
+        }
     }
 
     // The one content coding of the body (lower case), or null for none; identity codings are no coding at all.
@@ -83,55 +119,47 @@ internal sealed class RequestBody : IDisposable
         return coding;
     }
 
-    private static async Task<RequestBody> ReadPlainAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    private async Task ReadPlainAsync(HttpRequest request, long limit)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(request.ContentLength ?? InitialCapacity, 1, MaxCapacity(limit)));
-        var length = 0;
+        var declared = request.ContentLength;
+        var reader = request.BodyReader;
         try
         {
-            var reader = request.BodyReader;
             while (true)
             {
-                var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                var result = await reader.ReadAsync(_cancellationToken).ConfigureAwait(false);
                 var sequence = result.Buffer;
-                if (length + sequence.Length > limit)
+                if (Length + sequence.Length > limit)
                 {
-                    throw TooLarge(length + sequence.Length, limit);
+                    throw new InferenceException(InferenceErrorKind.TooLarge, string.Create(CultureInfo.InvariantCulture,
+                        $"request body exceeds the limit of {limit} bytes (Http:MaxRequestBodyBytes): {Length + sequence.Length} bytes had arrived"));
                 }
-                if (length + sequence.Length > buffer.Length)
+                if (!sequence.IsEmpty)
                 {
-                    buffer = Grow(buffer, length, length + sequence.Length, limit);
+                    await EnsureCapacityAsync(Length + sequence.Length, declared).ConfigureAwait(false);
+                    sequence.CopyTo(Writable(sequence.Length));
+                    Written(sequence.Length);
                 }
-                sequence.CopyTo(buffer.AsSpan(length));
-                length += (int)sequence.Length;
                 reader.AdvanceTo(sequence.End);
                 if (result.IsCompleted)
                 {
-                    break;
+                    return;
                 }
             }
-            return new RequestBody(buffer, length);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
-            throw TooLarge(length, limit);
-        }
-        catch
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            throw;
+            // Kestrel's own count (the same limit) stopped a body that came without Content-Length.
+            throw new InferenceException(InferenceErrorKind.TooLarge, string.Create(CultureInfo.InvariantCulture,
+                $"request body exceeds the limit of {limit} bytes (Http:MaxRequestBodyBytes): more than {limit} bytes arrived"));
         }
     }
 
-    // The inflated size is unknown until the end: the buffer starts at twice the compressed size and doubles, never past
-    // one byte over the limit, and reading that byte is what proves a body too large. A small body that inflates to
-    // gigabytes is stopped there, having cost at most the limit.
-    private static async Task<RequestBody> ReadDecompressedAsync(HttpRequest request, string coding, long limit, CancellationToken cancellationToken)
+    // The inflated size is unknown until the end: the buffer grows with what comes out of the decompressor, which is
+    // read a chunk at a time, so a small body that inflates to gigabytes is stopped having cost at most the limit.
+    private async Task ReadDecompressedAsync(HttpRequest request, string coding, long limit)
     {
-        var capacity = MaxCapacity(limit);
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(Math.Max(2 * (request.ContentLength ?? 0), InitialCapacity), capacity));
-        var length = 0;
+        var chunk = ArrayPool<byte>.Shared.Rent(InflateChunk);
         try
         {
             Stream decompressed = coding == "gzip"
@@ -141,70 +169,124 @@ internal sealed class RequestBody : IDisposable
             {
                 while (true)
                 {
-                    if (length == Math.Min(buffer.Length, capacity))
-                    {
-                        buffer = Grow(buffer, length, length + 1L, limit);
-                    }
-                    var free = (int)Math.Min(buffer.Length, capacity) - length;
-                    var read = await decompressed.ReadAsync(buffer.AsMemory(length, free), cancellationToken).ConfigureAwait(false);
+                    var read = await decompressed.ReadAsync(chunk.AsMemory(0, InflateChunk), _cancellationToken).ConfigureAwait(false);
                     if (read == 0)
                     {
-                        break;
+                        return;
                     }
-                    length += read;
-                    if (length > limit)
+                    if (Length + (long)read > limit)
                     {
-                        throw TooLarge(length, limit, coding);
+                        throw new InferenceException(InferenceErrorKind.TooLarge, string.Create(CultureInfo.InvariantCulture,
+                            $"request body inflates to more than the limit of {limit} bytes ({coding}, Http:MaxRequestBodyBytes): {Length + (long)read} bytes had come out when it was stopped"));
                     }
+                    await EnsureCapacityAsync(Length + (long)read, null).ConfigureAwait(false);
+                    chunk.AsSpan(0, read).CopyTo(Writable(read));
+                    Written(read);
                 }
             }
-            return new RequestBody(buffer, length);
         }
         catch (InvalidDataException e)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
             throw InferenceException.Invalid($"the request body is not valid {coding} data (Content-Encoding: {coding}): {e.Message}");
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
-            throw TooLarge(request.ContentLength ?? limit + 1, limit);
+            throw new InferenceException(InferenceErrorKind.TooLarge, string.Create(CultureInfo.InvariantCulture,
+                $"request body exceeds the limit of {limit} bytes (Http:MaxRequestBodyBytes): more than {limit} compressed bytes arrived"));
         }
-        catch
+        finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
-            throw;
+            ArrayPool<byte>.Shared.Return(chunk);
         }
     }
 
-    // The most a buffer may hold: one byte past the limit (to detect a body over it), and what an array can hold.
-    private static long MaxCapacity(long limit) => Math.Min(limit + 1, Array.MaxLength);
+    private Span<byte> Writable(long count) =>
+        _native is not null ? _native.GetSpan((int)count) : _array.AsSpan(Length, (int)count);
 
-    private static byte[] Grow(byte[] buffer, int length, long needed, long limit)
+    private void Written(long count)
     {
-        var capacity = MaxCapacity(limit);
+        _native?.Advance((int)count);
+        Length += (int)count;
+    }
+
+    // Grows to hold `needed` bytes: doubling (so a body is copied a few times at most), never past what was declared, and
+    // only after the budget has room for the growth.
+    private async ValueTask EnsureCapacityAsync(long needed, long? declared)
+    {
+        if (needed <= _capacity)
+        {
+            return;
+        }
+        var capacity = Math.Max(needed, Math.Max(_capacity * 2, InitialCapacity));
+        if (declared >= needed)
+        {
+            capacity = Math.Min(capacity, declared.Value);
+        }
+        capacity = Math.Min(capacity, Array.MaxLength);
         if (needed > capacity)
         {
-            throw TooLarge(needed, limit);
+            throw new InferenceException(InferenceErrorKind.TooLarge, string.Create(CultureInfo.InvariantCulture,
+                $"request body of more than {capacity} bytes is larger than the server can hold in one body"));
         }
-        var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(capacity, Math.Max(buffer.Length * 2L, needed)));
-        buffer.AsSpan(0, length).CopyTo(larger);
-        ArrayPool<byte>.Shared.Return(buffer);
-        return larger;
+        var lease = await _budget.ReserveAsync(capacity - _capacity, _cancellationToken).ConfigureAwait(false)
+            ?? throw new InferenceException(InferenceErrorKind.Unavailable, string.Create(CultureInfo.InvariantCulture,
+                $"the server is busy receiving other request bodies: they hold its limit of {_budget.CapacityBytes} bytes (Server:MaxRequestBodyBytesInFlight); retry shortly"));
+        if (_lease is null)
+        {
+            _lease = lease;
+        }
+        else
+        {
+            (_moreLeases ??= []).Add(lease);
+        }
+        if (capacity <= MaxPooledBytes)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent((int)capacity);
+            if (_array is not null)
+            {
+                _array.AsSpan(0, Length).CopyTo(larger);
+                ArrayPool<byte>.Shared.Return(_array);
+            }
+            _array = larger;
+        }
+        else
+        {
+            if (_native is null)
+            {
+                _native = new NativeBuffer();
+                if (_array is not null)
+                {
+                    _array.AsSpan(0, Length).CopyTo(_native.GetSpan(Length));
+                    _native.Advance(Length);
+                    ArrayPool<byte>.Shared.Return(_array);
+                    _array = null;
+                }
+            }
+            _native.Grow(capacity);
+        }
+        _capacity = capacity;
     }
-
-    private static InferenceException TooLarge(long size, long limit) =>
-        new(InferenceErrorKind.TooLarge, $"request body of {size}+ bytes exceeds the limit of {limit} bytes (Http:MaxRequestBodyBytes)");
-
-    private static InferenceException TooLarge(long size, long limit, string coding) =>
-        new(InferenceErrorKind.TooLarge, $"request body inflates to {size}+ bytes ({coding}), more than the limit of {limit} bytes (Http:MaxRequestBodyBytes)");
 
     public void Dispose()
     {
-        var buffer = Interlocked.Exchange(ref _buffer, []);
-        if (buffer.Length > 0)
+        if (_array is { } array)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            _array = null;
+            ArrayPool<byte>.Shared.Return(array);
+        }
+        _native?.Dispose();
+        _native = null;
+        _capacity = 0;
+        Length = 0;
+        _lease?.Dispose();
+        _lease = null;
+        if (_moreLeases is { } more)
+        {
+            foreach (var lease in more)
+            {
+                lease.Dispose();
+            }
+            _moreLeases = null;
         }
     }
 }

@@ -149,8 +149,9 @@ public static class V2Endpoints
     // A repository request's body (optional, within the body limit), read by one of RepositoryRequestReader's readers.
     private static async Task<T> ReadBodyAsync<T>(HttpContext context, Func<ReadOnlySpan<byte>, T> read)
     {
-        var limit = context.RequestServices.GetRequiredService<IOptions<HttpProtocolOptions>>().Value.MaxRequestBodyBytes;
-        using var body = await RequestBody.ReadAsync(context.Request, limit, context.RequestAborted).ConfigureAwait(false);
+        var services = context.RequestServices;
+        var limit = services.GetRequiredService<IOptions<HttpProtocolOptions>>().Value.MaxRequestBodyBytes;
+        using var body = await RequestBody.ReadAsync(context.Request, limit, services.GetRequiredService<RequestBodyBudget>(), context.RequestAborted).ConfigureAwait(false);
         return read(body.Span);
     }
 
@@ -175,7 +176,7 @@ public static class V2Endpoints
 
         InferenceRequest request;
         OutputFormat format;
-        using (var body = await RequestBody.ReadAsync(context.Request, limit, context.RequestAborted).ConfigureAwait(false))
+        using (var body = await RequestBody.ReadAsync(context.Request, limit, services.GetRequiredService<RequestBodyBudget>(), context.RequestAborted).ConfigureAwait(false))
         {
             if (target is not null)
             {
@@ -275,7 +276,10 @@ public static class V2Endpoints
         }
         catch (InferenceException e) when (e.Kind != InferenceErrorKind.Internal)
         {
-            await HttpErrors.WriteAsync(context, HttpErrors.StatusCode(e.Kind), e.Message).ConfigureAwait(false);
+            var status = HttpErrors.StatusCode(e.Kind);
+            // A 503 is a moment's refusal (a full body budget, a model not ready yet): the client may try again soon.
+            var header = status == StatusCodes.Status503ServiceUnavailable ? ("Retry-After", "1") : ((string, string)?)null;
+            await HttpErrors.WriteAsync(context, status, e.Message, header).ConfigureAwait(false);
         }
         catch (BadHttpRequestException e)
         {

@@ -63,6 +63,31 @@ internal static class ServeFlags
         {
             HelpName = "SECONDS", Max = int.MaxValue,
         },
+        new("--shutdown-drain-ms", "Server:ShutdownDrainMilliseconds", FlagKind.Integer, "2000",
+            "On SIGTERM: how long to go on answering, closing each HTTP/1.1 connection after its next answer, before the server stops listening; ends early once no connection is left.")
+        {
+            HelpName = "MS", Max = int.MaxValue,
+        },
+        new("--max-connections", "Server:MaxConnections", FlagKind.Integer, "derived from the descriptor limit",
+            "The most connections open at once over every endpoint; past it new connections are closed and open ones are still served. 0: derive it from the process's descriptor limit (ulimit -n), leaving room for model files and logs.")
+        {
+            HelpName = "N",
+        },
+        new("--keepalive-timeout-secs", "Server:KeepAliveTimeoutSeconds", FlagKind.Integer, "30",
+            "Close a connection idle this long between requests (HTTP/1.1) or without a call (HTTP/2).")
+        {
+            HelpName = "SECONDS", Min = 1, Max = int.MaxValue,
+        },
+        new("--max-body-bytes-in-flight", "Server:MaxRequestBodyBytesInFlight", FlagKind.Integer, "536870912",
+            "Request-body bytes (REST bodies, gRPC messages) held at once over every connection; a request past it waits up to --body-wait-ms, then gets 503 (REST) or RESOURCE_EXHAUSTED (gRPC).")
+        {
+            HelpName = "BYTES", Min = 1,
+        },
+        new("--body-wait-ms", "Server:RequestBodyWaitMilliseconds", FlagKind.Integer, "1000",
+            "How long a request body waits for room under --max-body-bytes-in-flight before it is refused.")
+        {
+            HelpName = "MS", Max = int.MaxValue,
+        },
 
         // HTTP/REST.
         new("--allow-http", "Http:Enabled", FlagKind.Boolean, "true", "Serve HTTP/REST (KServe v2); false: gRPC (and metrics) only."),
@@ -117,6 +142,21 @@ internal static class ServeFlags
             "Largest gRPC request message; larger ones get RESOURCE_EXHAUSTED.")
         {
             HelpName = "BYTES", Min = 1, Max = int.MaxValue,
+        },
+        new("--grpc-keepalive-time", "Grpc:KeepAliveTimeMilliseconds", FlagKind.Integer, "60000",
+            "Ping a gRPC client after this long without a frame from it, to find connections whose peer is gone.")
+        {
+            HelpName = "MS", Min = 1000, Max = int.MaxValue,
+        },
+        new("--grpc-keepalive-timeout", "Grpc:KeepAliveTimeoutMilliseconds", FlagKind.Integer, "20000",
+            "Close a gRPC connection whose answer to a keep-alive ping takes longer than this.")
+        {
+            HelpName = "MS", Min = 1000, Max = int.MaxValue,
+        },
+        new("--grpc-stream-max-in-flight", "Grpc:MaxStreamRequestsInFlight", FlagKind.Integer, "128",
+            "Requests of one ModelStreamInfer stream accepted and not yet answered; the next is read only once one is answered.")
+        {
+            HelpName = "N", Min = 1, Max = int.MaxValue,
         },
         new("--grpc-restricted-protocol", "Grpc:RestrictedProtocol", FlagKind.Repeated, "none",
             "<category>[,<category>...]:<key>=<value>: calls to these categories need metadata triton-grpc-protocol-<key> set to <value> (else PERMISSION_DENIED); "
@@ -237,8 +277,6 @@ internal static class ServeFlags
         ["--grpc-use-ssl-mutual"] = new("mutual TLS (client certificates) on gRPC"),
         ["--grpc-root-cert"] = new("mutual TLS (client certificates) on gRPC"),
         ["--grpc-infer-response-compression-level"] = new("gRPC response compression levels", "use --grpc-response-compression gzip"),
-        ["--grpc-keepalive-time"] = new("gRPC keepalive tuning"),
-        ["--grpc-keepalive-timeout"] = new("gRPC keepalive tuning"),
         ["--grpc-keepalive-permit-without-calls"] = new("gRPC keepalive tuning"),
         ["--grpc-http2-max-pings-without-data"] = new("gRPC keepalive tuning"),
         ["--grpc-http2-min-recv-ping-interval-without-data"] = new("gRPC keepalive tuning"),

@@ -5,6 +5,7 @@ using InferenceServer.Core.Monitoring;
 using InferenceServer.Core.Serving;
 using InferenceServer.Protocols;
 using InferenceServer.Protocols.Access;
+using InferenceServer.Protocols.Buffers;
 using InferenceServer.Protocols.Grpc;
 using InferenceServer.Protocols.Http;
 using InferenceServer.Protocols.Metrics;
@@ -111,7 +112,20 @@ internal sealed partial class ServerHost : IAsyncDisposable
             });
             services.AddHttpLoggingInterceptor<AccessLogRequestId>();
         }
-        builder.WebHost.ConfigureKestrel(static (_, kestrel) => kestrel.ApplicationServices.GetRequiredService<ServerEndpoints>().Configure(kestrel));
+        services.AddSingleton<ConnectionGate>();
+        services.AddSingleton<ShutdownDrain>();
+        services.AddHostedService(static sp => sp.GetRequiredService<ShutdownDrain>());
+        services.AddSingleton(static sp =>
+        {
+            var server = sp.GetRequiredService<IOptions<ServerOptions>>().Value;
+            return new RequestBodyBudget(server.MaxRequestBodyBytesInFlight, TimeSpan.FromMilliseconds(server.RequestBodyWaitMilliseconds), sp.GetRequiredService<TimeProvider>());
+        });
+        builder.WebHost.ConfigureKestrel(static (_, kestrel) =>
+        {
+            // The gate first: it stands in front of every endpoint added after it.
+            kestrel.ApplicationServices.GetRequiredService<ConnectionGate>().Configure(kestrel);
+            kestrel.ApplicationServices.GetRequiredService<ServerEndpoints>().Configure(kestrel);
+        });
 
         configureServices?.Invoke(services);
         WebApplication app;
@@ -127,9 +141,11 @@ internal sealed partial class ServerHost : IAsyncDisposable
         {
             throw named;
         }
+        // First: while the server drains for shutdown, every HTTP/1.1 answer closes its connection.
+        app.Use(app.Services.GetRequiredService<ShutdownDrain>().MarkAsync);
         if (log.AccessLog)
         {
-            // First, so every request is logged: REST, gRPC calls and metrics scrapes.
+            // First after the drain, so every request is logged: REST, gRPC calls and metrics scrapes.
             app.UseHttpLogging();
         }
         // Before every port's handling, metrics included: CORS, credentials, per-client rate limits, scopes.

@@ -70,6 +70,7 @@ internal sealed partial class ServerProcess : IDisposable
         };
         if (shell is not null)
         {
+            // exec: the server replaces the shell, so the process id (and a kill) is the server's.
             info.ArgumentList.Add("-c");
             info.ArgumentList.Add(shell + "; exec \"$0\" \"$@\"");
             info.ArgumentList.Add(server);
@@ -125,6 +126,19 @@ internal sealed partial class ServerProcess : IDisposable
             Assert.True(DateTime.UtcNow < deadline, $"no line like /{pattern}/ within {Patience}; output: {string.Join(" | ", Output.TakeLast(5))}");
             await Task.Delay(50);
         }
+    }
+
+    /// <summary>The process's resident memory (VmRSS), in bytes.</summary>
+    public long ResidentBytes()
+    {
+        foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                return long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), System.Globalization.CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+        throw new InvalidOperationException("no VmRSS line in /proc/<pid>/status");
     }
 
     /// <summary>Waits for the log line that names the HTTP port, and returns a client for it.</summary>

@@ -1,0 +1,31 @@
+using System.Net;
+
+namespace InferenceServer.FunctionalTests.Http;
+
+/// <summary>
+/// A request body of <c>length</c> bytes (declared, or chunked when <c>declare</c> is false) that sends its first
+/// <c>sentFirst</c> bytes at once and the rest only once <see cref="Release"/> is called: a slow client holding part of
+/// the server's attention.
+/// </summary>
+internal sealed class HeldBodyContent(int length, int sentFirst, bool declare = true) : HttpContent
+{
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void Release() => _released.TrySetResult();
+
+    protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+    {
+        var body = new byte[length];
+        body.AsSpan().Fill((byte)'x');
+        await stream.WriteAsync(body.AsMemory(0, sentFirst));
+        await stream.FlushAsync();
+        await _released.Task;
+        await stream.WriteAsync(body.AsMemory(sentFirst));
+    }
+
+    protected override bool TryComputeLength(out long length1)
+    {
+        length1 = length;
+        return declare;
+    }
+}
