@@ -91,6 +91,14 @@ internal sealed class RequestBody : IDisposable
         }
     }
 
+    // Kestrel reports a body it cannot parse (bad chunk framing, say) as a plain IOException from the reader, not as a
+    // BadHttpRequestException with a status: it is the client's fault, so 400 with Kestrel's reason, not 500. A client
+    // that went away is not malformed; nobody is left to answer then.
+    private bool IsMalformed(IOException e) => e is not BadHttpRequestException && !_cancellationToken.IsCancellationRequested;
+
+    private static InferenceException Malformed(IOException e) =>
+        InferenceException.Invalid($"the request body could not be read: {e.Message}");
+
     // The one content coding of the body (lower case), or null for none; identity codings are no coding at all.
     private static string? ReadCoding(HttpRequest request)
     {
@@ -153,6 +161,10 @@ internal sealed class RequestBody : IDisposable
             throw new InferenceException(InferenceErrorKind.TooLarge, string.Create(CultureInfo.InvariantCulture,
                 $"request body exceeds the limit of {limit} bytes (Http:MaxRequestBodyBytes): more than {limit} bytes arrived"));
         }
+        catch (IOException e) when (IsMalformed(e))
+        {
+            throw Malformed(e);
+        }
     }
 
     // The inflated size is unknown until the end: the buffer grows with what comes out of the decompressor, which is
@@ -193,6 +205,10 @@ internal sealed class RequestBody : IDisposable
         {
             throw new InferenceException(InferenceErrorKind.TooLarge, string.Create(CultureInfo.InvariantCulture,
                 $"request body exceeds the limit of {limit} bytes (Http:MaxRequestBodyBytes): more than {limit} compressed bytes arrived"));
+        }
+        catch (IOException e) when (IsMalformed(e))
+        {
+            throw Malformed(e);
         }
         finally
         {

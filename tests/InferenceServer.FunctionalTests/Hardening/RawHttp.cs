@@ -193,6 +193,13 @@ internal static class RawHttp
             return new FuzzVerdict("closed without an answer");
         }
         var (status, responseBody) = answer.Value;
+        if (responseBody.Length == 0 && status is 400 or 414 or 431 or 505 && RefusedByKestrelParser(received))
+        {
+            // Kestrel answers a request line or header it cannot parse (%00 or non-ASCII in the path, a header value
+            // that is not ASCII, an unknown version) itself, before any middleware runs, with an empty body and a closed
+            // connection; ASP.NET Core offers no way to give that answer a body (a known, documented limit).
+            return new FuzzVerdict(status.ToString(CultureInfo.InvariantCulture) + " from Kestrel's parser");
+        }
         if (status == 505)
         {
             // HTTP Version Not Supported: the one 5xx that names the client's mistake (RFC 9110 15.6.6); its body is still judged.
@@ -205,6 +212,10 @@ internal static class RawHttp
         }
         return RestOracle.Judge(status, responseBody, null, "simple", body, binaryRequest: false);
     }
+
+    // Kestrel's own refusals of an unparsable head close the connection; every answer of the server's code has a body.
+    private static bool RefusedByKestrelParser(List<byte> received) =>
+        Encoding.Latin1.GetString(received.ToArray()).Contains("\r\nConnection: close\r\n", StringComparison.OrdinalIgnoreCase);
 
     // The first final answer on the socket (status, body), or null when the server closed without one (or `stop` came
     // first). Reads until the body is complete (Content-Length, chunked) or the server closes.
