@@ -33,8 +33,12 @@ public sealed class ModelUpload : IDisposable
     /// </exception>
     public void AddFile(string relativePath, ReadOnlySpan<byte> content) => _folder.AddFile(relativePath, content);
 
-    /// <summary>As <see cref="AddFile"/>, from the file's contents in base64 (UTF-8 text); <paramref name="parameterName"/> names it in errors.</summary>
-    public void AddBase64File(string relativePath, ReadOnlySpan<byte> base64, string parameterName) => _folder.AddBase64File(relativePath, base64, parameterName);
+    /// <summary>
+    /// Creates the file at <paramref name="relativePath"/> for <paramref name="length"/> bytes, which the caller writes
+    /// piece by piece (decoding as it goes) and then disposes.
+    /// </summary>
+    /// <exception cref="Inference.InferenceException">As <see cref="AddFile"/>.</exception>
+    public ModelUploadFile CreateFile(string relativePath, long length) => _folder.CreateFile(relativePath, length);
 
     /// <summary>Drops the upload's hold on its files: they are deleted now unless a loaded version uses them.</summary>
     public void Dispose()

@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Buffers.Text;
 using System.Text;
 using InferenceServer.Core.Inference;
 
@@ -12,8 +10,8 @@ namespace InferenceServer.Core.Lifecycle;
 /// from it holds one until it is unloaded (new instances of a resized version are created from these files).
 /// </summary>
 /// <remarks>
-/// Each file goes to disk as it is decoded, in small pieces: the request's copy of the bytes is the only one in memory.
-/// Every path is checked before anything is written, and the bytes against the per-load and the total limits.
+/// Each file goes to disk as the protocol decodes it, in small pieces: the request's copy of the bytes is the only one in
+/// memory. Every path is checked before anything is written, and the bytes against the per-load and the total limits.
 /// </remarks>
 internal sealed class UploadedModelFolder
 {
@@ -21,9 +19,6 @@ internal sealed class UploadedModelFolder
     // once under the upload folder.
     private const int MaxSegmentBytes = 255;
     private const int MaxPathBytes = 1024;
-
-    // Base64 is decoded this many characters at a time (a multiple of 4): 48 KiB of file per write.
-    private const int Base64Chunk = 64 * 1024;
 
     private readonly string _root;
     private readonly string _parent;
@@ -72,46 +67,20 @@ internal sealed class UploadedModelFolder
     }
 
     /// <summary>Writes the file at <paramref name="relativePath"/> with <paramref name="content"/>.</summary>
-    /// <exception cref="InferenceException">InvalidArgument for a bad or conflicting path; TooLarge past a limit; Unavailable when the disk refuses it.</exception>
+    /// <exception cref="InferenceException">As <see cref="CreateFile"/>.</exception>
     public void AddFile(string relativePath, ReadOnlySpan<byte> content)
     {
-        using var stream = Open(relativePath, content.Length);
-        Write(stream, content);
+        using var file = CreateFile(relativePath, content.Length);
+        file.Write(content);
     }
 
-    /// <summary>Writes the file at <paramref name="relativePath"/> from its contents in base64 (UTF-8), decoding piece by piece.</summary>
-    /// <exception cref="InferenceException">As <see cref="AddFile"/>; InvalidArgument when <paramref name="base64"/> is not base64.</exception>
-    public void AddBase64File(string relativePath, ReadOnlySpan<byte> base64, string parameterName)
-    {
-        if (!Base64.IsValid(base64, out var length))
-        {
-            throw InferenceException.Invalid($"load parameter '{parameterName}' must be a string holding the file's contents in base64");
-        }
-        using var stream = Open(relativePath, length);
-        var buffer = ArrayPool<byte>.Shared.Rent(Base64.GetMaxDecodedFromUtf8Length(Base64Chunk));
-        try
-        {
-            while (!base64.IsEmpty)
-            {
-                var final = base64.Length <= Base64Chunk;
-                var status = Base64.DecodeFromUtf8(final ? base64 : base64[..Base64Chunk], buffer, out var consumed, out var written, final);
-                Write(stream, buffer.AsSpan(0, written));
-                if (status == OperationStatus.InvalidData || (final && status != OperationStatus.Done) || consumed == 0)
-                {
-                    throw InferenceException.Invalid($"load parameter '{parameterName}' must be a string holding the file's contents in base64");
-                }
-                base64 = base64[consumed..];
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    // Checks the path and the bytes, reserves them, and creates the file (its space allocated up front, so a full disk
-    // fails here rather than halfway through).
-    private FileStream Open(string relativePath, long length)
+    /// <summary>
+    /// Checks <paramref name="relativePath"/> and <paramref name="length"/> bytes against the limits, reserves them, and
+    /// creates the file for the caller to write (its space allocated up front, so a full disk fails here rather than
+    /// halfway through).
+    /// </summary>
+    /// <exception cref="InferenceException">InvalidArgument for a bad or conflicting path; TooLarge past a limit; Unavailable when the disk refuses it.</exception>
+    public ModelUploadFile CreateFile(string relativePath, long length)
     {
         ValidateRelativePath(relativePath);
         CheckConflicts(relativePath);
@@ -131,19 +100,8 @@ internal sealed class UploadedModelFolder
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            return new FileStream(target, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, PreallocationSize = length });
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw CannotWrite(e);
-        }
-    }
-
-    private void Write(FileStream stream, ReadOnlySpan<byte> bytes)
-    {
-        try
-        {
-            stream.Write(bytes);
+            var stream = new FileStream(target, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, PreallocationSize = length });
+            return new ModelUploadFile(stream, length, CannotWrite);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -48,14 +48,7 @@ internal static class RepositoryRequestReader
                     throw InferenceException.Invalid($"load parameter '{name}' must be a string holding the file's contents in base64");
                 }
                 upload ??= beginUpload();
-                var base64 = reader.ValueSpan;
-                if (reader.ValueIsEscaped)
-                {
-                    // Base64 needs no escapes, but a JSON writer may escape '/' ("\/"); only such a value is copied.
-                    var unescaped = new byte[base64.Length];
-                    base64 = unescaped.AsSpan(0, reader.CopyString(unescaped));
-                }
-                upload.AddBase64File(name["file:".Length..], base64, name);
+                Base64FileDecoder.Write(upload, name["file:".Length..], reader.ValueSpan, reader.ValueIsEscaped, name);
             }
             else
             {

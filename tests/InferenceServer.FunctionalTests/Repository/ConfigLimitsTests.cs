@@ -43,7 +43,7 @@ public sealed class ConfigLimitsTests
         await File.WriteAllTextAsync(Path.Combine(repository.Path, "m", "config.pbtxt"), AddSubConfig + "\ninstance_group [ { count: 2147483647 kind: KIND_CPU } ]\n");
         (status, error) = await RepositoryAsync(server.Client, "/v2/repository/models/m/load");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
-        Assert.Contains("m/config.pbtxt:6", error);
+        Assert.Contains("m/config.pbtxt:5", error);
         Assert.Contains("instance_group[0].count", error);
         Assert.Equal("1", await InferAddSubAsync(server.Client, "m"));
     }
