@@ -19,6 +19,9 @@ namespace InferenceServer.Core.Lifecycle;
 /// </remarks>
 internal sealed partial class ModelLifecycle : IAsyncDisposable
 {
+    // The longest folder name the common file systems (ext4, xfs, NTFS) allow: a model name is one.
+    private const int MaxModelNameBytes = 255;
+
     private readonly ModelRegistry _registry;
     private readonly ModelLoader _loader;
     private readonly ModelReconciler _reconciler;
@@ -27,6 +30,9 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
     private readonly ILogger<ModelLifecycle> _logger;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _modelLocks = new(StringComparer.Ordinal);
+    // Per model with loads running or waiting, what an unload cancels them with; guarded by itself.
+    private readonly Dictionary<string, LoadCancellation> _loads = new(StringComparer.Ordinal);
+    private readonly UploadQuota _uploadQuota;
     private readonly CancellationTokenSource _stopping = new();
     private volatile bool _startupComplete;
     private volatile IReadOnlyList<string> _startupModels = [];
@@ -42,6 +48,7 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
         _logger = logger;
         _time = timeProvider ?? TimeProvider.System;
         _reconciler = new ModelReconciler(registry, loader, _retirement, options, logger);
+        _uploadQuota = new UploadQuota(options.ModelUploadMaxTotalBytes);
     }
 
     // Where uploaded model files go, one fresh folder per load.
@@ -109,22 +116,44 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
         var threads = CpuThreadBudget.ThreadsPerInstance(Environment.ProcessorCount, cpuInstances);
         LogThreadBudget(Environment.ProcessorCount, cpuInstances, threads);
 
-        await Task.WhenAll(plans.Select(plan => WithModelLockAsync(plan.Directory.Name,
-            () => _reconciler.ApplyAsync(plan.Directory, plan, null, null, threads, cancellationToken), cancellationToken))).ConfigureAwait(false);
+        await Task.WhenAll(plans.Select(plan => ApplyAsync(plan, null, null, threads, null, cancellationToken))).ConfigureAwait(false);
         _startupComplete = true;
         _poller?.Start();
     }
 
     /// <summary>
+    /// Begins the files of a repository-API load (explicit mode only): an empty folder for <paramref name="modelName"/>'s
+    /// files, written as the request is read. The caller disposes it once the load is done.
+    /// </summary>
+    /// <exception cref="InferenceException">InvalidArgument for a bad model name; Unavailable when the control mode forbids loads or the folder cannot be made.</exception>
+    public ModelUpload BeginUpload(string modelName)
+    {
+        RequireExplicitMode();
+        ValidateModelName(modelName);
+        var parent = UploadParent;
+        try
+        {
+            return new ModelUpload(modelName, UploadedModelFolder.Create(parent, modelName, _options.ModelUploadMaxBytes, _uploadQuota));
+        }
+        catch (InferenceException e)
+        {
+            throw new InferenceException(e.Kind, $"failed to load '{modelName}': {e.Message}");
+        }
+    }
+
+    /// <summary>
     /// The repository API's load (explicit mode only): loads the model, or reloads it when it is
-    /// loaded, optionally with a JSON config and model files instead of the repository's. Completes
+    /// loaded, optionally with a JSON config and uploaded model files instead of the repository's. Completes
     /// once the new versions serve (or the load failed, leaving what served untouched). Versions
     /// whose files and config did not change keep serving as they are; a config that changes only
-    /// instance_group counts resizes them in place.
+    /// instance_group counts resizes them in place. The load stops, changing nothing, when the caller cancels
+    /// <paramref name="cancellationToken"/> (the client went away), when the model is unloaded meanwhile, when the server
+    /// shuts down, and past its deadline (<see cref="ModelLoadOverrides.Timeout"/>, or the server's load timeout).
     /// </summary>
     /// <exception cref="InferenceException">
     /// InvalidArgument for a bad model name, config or file path; NotFound when the repository has no
-    /// such model (and no files were given); Unavailable when the control mode forbids it or the load failed.
+    /// such model (and no files were given); DeadlineExceeded past the deadline; Unavailable when the control mode forbids
+    /// it, the load failed, or an unload or the shutdown cancelled it.
     /// </exception>
     public async Task LoadModelAsync(string modelName, ModelLoadOverrides? overrides, CancellationToken cancellationToken)
     {
@@ -135,7 +164,7 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
         {
             try
             {
-                var result = ModelConfigJson.Parse(json, "load parameter 'config'");
+                var result = ModelConfigJson.Parse(json, "load parameter 'config'", _options.ConfigLimits);
                 foreach (var warning in result.Warnings)
                 {
                     LogConfigWarning(modelName, warning.ToString());
@@ -150,24 +179,18 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
 
         UploadedModelFolder? uploaded = null;
         ModelDirectory directory;
-        if (overrides is { Files.Count: > 0 })
+        if (overrides?.Files is { FileCount: > 0 } files)
         {
+            if (files.ModelName != modelName)
+            {
+                throw new ArgumentException($"the files were uploaded for '{files.ModelName}', not '{modelName}'", nameof(overrides));
+            }
             if (configOverride is null)
             {
                 throw InferenceException.Invalid($"failed to load '{modelName}': model files given as 'file:' parameters need the 'config' parameter too, to describe the model");
             }
-            var parent = UploadParent;
-            try
-            {
-                uploaded = UploadedModelFolder.Create(parent, modelName, overrides.Files);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // The reason goes to the client: it names the folder as "the upload folder", not by its server path.
-                var reason = e.Message.Replace(Path.GetFullPath(parent), "<upload folder>", StringComparison.Ordinal).Replace(parent, "<upload folder>", StringComparison.Ordinal);
-                throw new InferenceException(InferenceErrorKind.Unavailable, $"failed to load '{modelName}': the uploaded files cannot be written: {reason}");
-            }
-            directory = ModelRepositoryScanner.ScanModel(uploaded.ModelPath);
+            uploaded = files.Folder;
+            directory = ScanModel(modelName, uploaded.ModelPath);
         }
         else
         {
@@ -180,29 +203,22 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
             {
                 throw new InferenceException(InferenceErrorKind.Unavailable, $"failed to load '{modelName}': {ModelRepositoryScanner.DuplicateReason}");
             }
-            directory = ModelRepositoryScanner.ScanModel(found[0]);
+            directory = ScanModel(modelName, found[0]);
         }
 
-        IReadOnlyList<string> failures;
-        try
-        {
-            var plan = _loader.Plan(directory, configOverride);
-            failures = await WithModelLockAsync(modelName, () => _reconciler.ApplyAsync(directory, plan, null, uploaded, null, cancellationToken), cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            // Versions loaded from the uploaded files hold their own references to the folder.
-            uploaded?.Release();
-        }
+        var plan = _loader.Plan(directory, configOverride);
+        var (failures, timedOut) = await ApplyAsync(plan, null, uploaded, null, overrides?.Timeout, cancellationToken).ConfigureAwait(false);
         if (failures.Count > 0)
         {
-            throw new InferenceException(InferenceErrorKind.Unavailable, $"failed to load '{modelName}': {string.Join("; ", failures)}");
+            throw new InferenceException(timedOut ? InferenceErrorKind.DeadlineExceeded : InferenceErrorKind.Unavailable,
+                HidePaths($"failed to load '{modelName}': {string.Join("; ", failures)}"));
         }
     }
 
     /// <summary>
     /// The repository API's unload (explicit mode only): the model stops taking requests; completes
-    /// once every version has finished the requests it accepted and released its instances.
+    /// once every version has finished the requests it accepted and released its instances. A load of the model that is
+    /// running or waiting is cancelled first (it fails; nothing it loaded serves).
     /// <paramref name="unloadDependents"/> is accepted for Triton's API; this server has no ensembles,
     /// so no model depends on another.
     /// </summary>
@@ -211,7 +227,8 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
     {
         RequireExplicitMode();
         ValidateModelName(modelName);
-        if (!_registry.Snapshot.Models.ContainsKey(modelName) && ModelRepositoryScanner.Locate(_options.ModelRepositories, modelName).Count == 0)
+        var loading = CancelLoads(modelName);
+        if (!loading && !_registry.Snapshot.Models.ContainsKey(modelName) && ModelRepositoryScanner.Locate(_options.ModelRepositories, modelName).Count == 0)
         {
             throw new InferenceException(InferenceErrorKind.NotFound, $"failed to unload '{modelName}': unknown model");
         }
@@ -267,13 +284,149 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
         }
     }
 
+    // A model name becomes a folder name (in the repositories and the upload folder): one path segment the file system
+    // can hold. Every way in (REST after decoding its path, gRPC, the front door) reaches load and unload through here.
     private static void ValidateModelName(string modelName)
     {
-        if (modelName.Length == 0 || modelName is "." or ".." || modelName.StartsWith('.')
-            || modelName.AsSpan().IndexOfAny('/', '\\', '\0') >= 0 || modelName.AsSpan().IndexOfAnyInRange('\0', '\u001f') >= 0)
+        if (modelName.Length == 0 || modelName.StartsWith('.')
+            || modelName.AsSpan().IndexOfAny('/', '\\') >= 0
+            || modelName.AsSpan().IndexOfAnyInRange('\0', '\u001f') >= 0 || modelName.AsSpan().IndexOfAnyInRange('\u007f', '\u009f') >= 0
+            || System.Text.Encoding.UTF8.GetByteCount(modelName) > MaxModelNameBytes)
         {
-            throw InferenceException.Invalid($"'{modelName}' is not a model name: it must be a folder name of the repository");
+            var shown = modelName.Length <= 80 ? modelName : string.Concat(modelName.AsSpan(0, 77), "...");
+            throw InferenceException.Invalid(
+                $"'{shown}' is not a model name: it must be a folder name of the repository (one path segment of at most {MaxModelNameBytes} bytes, without '/', '\\', control characters or a leading '.')");
         }
+    }
+
+    // Reads the model folder's layout; a folder that cannot be read fails the load naming the model, not the server path.
+    private ModelDirectory ScanModel(string modelName, string path)
+    {
+        try
+        {
+            return ModelRepositoryScanner.ScanModel(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InferenceException(InferenceErrorKind.Unavailable, HidePaths($"failed to load '{modelName}': cannot read its model folder: {e.Message}"));
+        }
+    }
+
+    // What reaches a client names no server path: the repositories and the upload folder by what they are.
+    private string HidePaths(string message)
+    {
+        foreach (var repository in _options.ModelRepositories)
+        {
+            message = message.Replace(Path.GetFullPath(repository), "<model repository>", StringComparison.Ordinal);
+        }
+        var uploads = UploadParent;
+        return message.Replace(Path.GetFullPath(uploads), "<upload folder>", StringComparison.Ordinal);
+    }
+
+    // Applies a plan under its model's lock (see BoundedAsync).
+    private Task<(IReadOnlyList<string> Failures, bool TimedOut)> ApplyAsync(ModelLoadPlan plan, IReadOnlyDictionary<long, string>? signatures,
+        UploadedModelFolder? uploaded, int? threads, TimeSpan? timeout, CancellationToken cancellationToken) =>
+        BoundedAsync(plan.Directory.Name, timeout, cancellationToken, (started, token) =>
+            WithModelLockAsync(plan.Directory.Name, () => _reconciler.ApplyAsync(plan.Directory, plan, signatures, uploaded, threads, started, token), token));
+
+    // Applies a plan whose model's lock the caller holds (see BoundedAsync).
+    private Task<(IReadOnlyList<string> Failures, bool TimedOut)> ApplyUnderLockAsync(ModelLoadPlan plan, IReadOnlyDictionary<long, string>? signatures,
+        CancellationToken cancellationToken) =>
+        BoundedAsync(plan.Directory.Name, null, cancellationToken, (started, token) => _reconciler.ApplyAsync(plan.Directory, plan, signatures, null, null, started, token));
+
+    // Runs a load bounded as every load is: cancelled by an unload of the model, the shutdown, the caller, the load's own
+    // timeout (from now) and the server's (from when the load takes its slot, so that models queued behind others at
+    // startup are not cut short). A load cancelled other than by its caller (or the shutdown) fails with the reason,
+    // TimedOut telling a deadline from an unload; the reconciler publishes nothing it loaded then.
+    private async Task<(IReadOnlyList<string> Failures, bool TimedOut)> BoundedAsync(string name, TimeSpan? timeout, CancellationToken cancellationToken,
+        Func<Action, CancellationToken, Task<IReadOnlyList<string>>> load)
+    {
+        var serverLimit = _options.ModelLoadTimeoutSeconds > 0 ? TimeSpan.FromSeconds(_options.ModelLoadTimeoutSeconds) : Timeout.InfiniteTimeSpan;
+        using var serverDeadline = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
+        using var ownDeadline = new CancellationTokenSource(timeout is { } given ? (given < TimeSpan.Zero ? TimeSpan.Zero : given) : Timeout.InfiniteTimeSpan, _time);
+        var unload = BeginLoad(name);
+        try
+        {
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(
+                [cancellationToken, _stopping.Token, unload.Source.Token, serverDeadline.Token, ownDeadline.Token]);
+            return (await load(() => serverDeadline.CancelAfter(serverLimit), linked.Token).ConfigureAwait(false), false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            var timedOut = !_stopping.IsCancellationRequested && (ownDeadline.IsCancellationRequested || serverDeadline.IsCancellationRequested);
+            var reason = _stopping.IsCancellationRequested ? "the server is shutting down"
+                : ownDeadline.IsCancellationRequested
+                ? $"the load did not finish within its timeout of {timeout!.Value.TotalSeconds:0.###} s"
+                : serverDeadline.IsCancellationRequested
+                    ? $"the load did not finish within {_options.ModelLoadTimeoutSeconds:0.###} s (--model-load-timeout-secs)"
+                    : "the load was cancelled by an unload of the model";
+            LogLoadCancelled(name, reason);
+            if (timedOut)
+            {
+                // A model's first load published nothing: the index (and the startup's failures) say why it is not there.
+                _registry.PublishIfAbsent(new ModelEntry(name, new Dictionary<long, ModelVersion>(), reason));
+            }
+            return ([$"{reason}; what served keeps serving"], timedOut);
+        }
+        finally
+        {
+            EndLoad(name, unload);
+        }
+    }
+
+    private LoadCancellation BeginLoad(string name)
+    {
+        lock (_loads)
+        {
+            if (!_loads.TryGetValue(name, out var loads))
+            {
+                _loads[name] = loads = new LoadCancellation();
+            }
+            loads.Count++;
+            return loads;
+        }
+    }
+
+    private void EndLoad(string name, LoadCancellation loads)
+    {
+        lock (_loads)
+        {
+            if (--loads.Count > 0)
+            {
+                return;
+            }
+            if (!_loads.TryGetValue(name, out var current) || current != loads)
+            {
+                // An unload took it out and cancels it, perhaps right now; a source without a timer holds nothing to release.
+                return;
+            }
+            _loads.Remove(name);
+        }
+        loads.Source.Dispose();
+    }
+
+    // Cancels the model's loads, running or waiting for its lock; true when there were any.
+    private bool CancelLoads(string name)
+    {
+        lock (_loads)
+        {
+            // Loads begun after this get a new source: the unload cancels only what came before it. Cancelled under the
+            // lock, so no load ending meanwhile disposes it (a load that ends inside Cancel re-enters this lock).
+            if (!_loads.Remove(name, out var loads))
+            {
+                return false;
+            }
+            loads.Source.Cancel();
+            return true;
+        }
+    }
+
+    // The loads of one model that an unload cancels together; Count is changed under the lifecycle's _loads lock.
+    private sealed class LoadCancellation
+    {
+        public CancellationTokenSource Source { get; } = new();
+
+        public int Count { get; set; }
     }
 
     // The poller's hand-over: under the model's lock, apply the newest change the poller saw.
@@ -294,7 +447,7 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
                 return null;
             }
             var plan = _loader.Plan(change.Directory);
-            foreach (var failure in await _reconciler.ApplyAsync(change.Directory, plan, change.Signatures, null, null, token).ConfigureAwait(false))
+            foreach (var failure in (await ApplyUnderLockAsync(plan, change.Signatures, token).ConfigureAwait(false)).Failures)
             {
                 LogPollLoadFailed(name, failure);
             }
@@ -313,6 +466,19 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
         finally
         {
             gate.Release();
+        }
+    }
+
+    /// <summary>Cancels every load in progress or waiting, and any the poller would start: the server is shutting down.</summary>
+    public void BeginStopping()
+    {
+        try
+        {
+            _stopping.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already disposed: everything was stopped then.
         }
     }
 
@@ -350,6 +516,9 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Model '{Model}' changed in the repository but did not load: {Reason}; what served keeps serving")]
     private partial void LogPollLoadFailed(string model, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model '{Model}' did not load: {Reason}; what served keeps serving")]
+    private partial void LogLoadCancelled(string model, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Unloaded model '{Model}'")]
     private partial void LogUnloaded(string model);

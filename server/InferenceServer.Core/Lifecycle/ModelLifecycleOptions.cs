@@ -1,3 +1,5 @@
+using InferenceServer.Core.Repository;
+
 namespace InferenceServer.Core.Lifecycle;
 
 /// <summary>
@@ -55,8 +57,48 @@ public class ModelLifecycleOptions
     /// <summary>Where model files uploaded through the repository API are written (a fresh folder per load); the system temp folder when empty.</summary>
     public string UploadDirectory { get; set; } = "";
 
+    /// <summary>
+    /// <c>--repository-follow-symlinks</c>: load models whose folder, version folders, config, model files or warm-up
+    /// files are symbolic links. Off by default: a link can point anywhere on the machine, so a repository that clients can
+    /// write to (or that a config names files in) would otherwise serve files from outside it.
+    /// </summary>
+    public bool RepositoryFollowSymlinks { get; set; }
+
+    /// <summary>
+    /// <c>--model-max-instances</c>: the most instances one version of a model may have, summed over its instance
+    /// groups (a KIND_GPU group counts once per GPU it lists). Each instance is a session holding the model's weights.
+    /// </summary>
+    public int ModelMaxInstances { get; set; } = 64;
+
+    /// <summary><c>--model-warmup-max-count</c>: the largest <c>count</c> a <c>model_warmup</c> sample may ask for.</summary>
+    public int ModelWarmupMaxCount { get; set; } = 1000;
+
+    /// <summary>
+    /// <c>--model-warmup-max-bytes</c>: the most data one input of a <c>model_warmup</c> sample may make (its dims times the
+    /// element size times <c>batch_size</c>, or its data file's size).
+    /// </summary>
+    public long ModelWarmupMaxBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// <c>--model-load-timeout-secs</c>: the longest one model's load (instances created, warm-up run) may take; past it
+    /// the load is cancelled and what served keeps serving. 0: no limit.
+    /// </summary>
+    public double ModelLoadTimeoutSeconds { get; set; } = 600;
+
+    /// <summary><c>--model-upload-max-bytes</c>: the most bytes of model files one repository-API load may upload.</summary>
+    public long ModelUploadMaxBytes { get; set; } = 1024L * 1024 * 1024;
+
+    /// <summary>
+    /// <c>--model-upload-max-total-bytes</c>: the most bytes of uploaded model files the upload folder may hold at once,
+    /// over every model loaded from uploads (an upload's files are deleted once nothing loaded from them is alive).
+    /// </summary>
+    public long ModelUploadMaxTotalBytes { get; set; } = 4L * 1024 * 1024 * 1024;
+
     /// <summary>The <c>max_batch_size</c> auto-complete gives a model that can batch but whose config says nothing (Triton's default is 4).</summary>
     public int DefaultMaxBatchSize { get; set; } = 4;
+
+    /// <summary>The bounds every config is held to (<see cref="ModelMaxInstances"/> and the warm-up's).</summary>
+    internal ModelConfigLimits ConfigLimits => new(ModelMaxInstances, ModelWarmupMaxCount, ModelWarmupMaxBytes);
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first setting that is out of range.</summary>
     public virtual void Validate()
@@ -76,6 +118,31 @@ public class ModelLifecycleOptions
         if (!Enum.IsDefined(ModelControlMode))
         {
             throw new ArgumentException($"Server:ModelControlMode '{ModelControlMode}' is not valid; expected none, poll or explicit");
+        }
+        if (ModelMaxInstances < 1)
+        {
+            throw new ArgumentException($"Server:ModelMaxInstances {ModelMaxInstances} is not valid; expected 1 or more");
+        }
+        if (ModelWarmupMaxCount < 1)
+        {
+            throw new ArgumentException($"Server:ModelWarmupMaxCount {ModelWarmupMaxCount} is not valid; expected 1 or more");
+        }
+        if (ModelWarmupMaxBytes < 1 || ModelWarmupMaxBytes > Array.MaxLength)
+        {
+            // A sample's inputs are arrays: what one can hold bounds the setting.
+            throw new ArgumentException($"Server:ModelWarmupMaxBytes {ModelWarmupMaxBytes} is not valid; expected 1 to {Array.MaxLength}");
+        }
+        if (!double.IsFinite(ModelLoadTimeoutSeconds) || ModelLoadTimeoutSeconds < 0 || ModelLoadTimeoutSeconds > int.MaxValue / 1000.0)
+        {
+            throw new ArgumentException($"Server:ModelLoadTimeoutSeconds {ModelLoadTimeoutSeconds} is not valid; expected 0 (no limit) to {int.MaxValue / 1000}");
+        }
+        if (ModelUploadMaxBytes < 1)
+        {
+            throw new ArgumentException($"Server:ModelUploadMaxBytes {ModelUploadMaxBytes} is not valid; expected 1 or more");
+        }
+        if (ModelUploadMaxTotalBytes < ModelUploadMaxBytes)
+        {
+            throw new ArgumentException($"Server:ModelUploadMaxTotalBytes {ModelUploadMaxTotalBytes} is not valid; expected at least Server:ModelUploadMaxBytes ({ModelUploadMaxBytes})");
         }
         if (LoadModels.Count > 1 && LoadModels.Contains(AllModels))
         {

@@ -44,6 +44,11 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
         IModelBackend backend;
         try
         {
+            // Before the config is read: a linked config is not opened at all.
+            if (!options.RepositoryFollowSymlinks && SymbolicLinks.FirstLink(directory.Path, directory.ConfigPath ?? directory.Path) is { } link)
+            {
+                throw new ModelLoadException(SymbolicLinks.Refused(link));
+            }
             read = configOverride ?? ReadConfig(directory);
             if (options.StrictModelConfig && read.UnknownFields.Count > 0)
             {
@@ -86,7 +91,7 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
         {
             try
             {
-                var result = ModelConfigReader.ReadFile(directory.ConfigPath, $"{directory.Name}/{ModelRepositoryScanner.ConfigFileName}");
+                var result = ModelConfigReader.ReadFile(directory.ConfigPath, $"{directory.Name}/{ModelRepositoryScanner.ConfigFileName}", options.ConfigLimits);
                 foreach (var warning in result.Warnings)
                 {
                     LogConfigWarning(directory.Name, warning.ToString());
@@ -157,7 +162,9 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
     /// and completes the config, runs the warm-up on every instance, and only then builds the
     /// scheduler: the version returned is READY (it has not served yet) or UNAVAILABLE with the
     /// reason. <paramref name="filesSignature"/> is what the caller saw of the version folder (computed
-    /// here when null); <paramref name="owned"/> is released when the version is unloaded.
+    /// here when null); <paramref name="owned"/> is released when the version is unloaded. Cancelling
+    /// <paramref name="cancellationToken"/> stops the load between instances and between warm-up executions:
+    /// what it created is released and the task ends in <see cref="OperationCanceledException"/>.
     /// </summary>
     internal Task<ModelVersion> LoadVersionAsync(ModelLoadPlan plan, long number, int intraOpThreads, string? filesSignature, IDisposable? owned,
         CancellationToken cancellationToken)
@@ -167,7 +174,7 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
             throw new ArgumentException("the plan cannot load: " + plan.FailureReason, nameof(plan));
         }
         // Session creation and warm-up are CPU-bound native work; keep them off the caller's thread.
-        return Task.Run(() => LoadVersion(plan, number, intraOpThreads, filesSignature, owned), cancellationToken);
+        return Task.Run(() => LoadVersion(plan, number, intraOpThreads, filesSignature, owned, cancellationToken), cancellationToken);
     }
 
     /// <summary>The config as read, spelled canonically without instance counts: two configs with equal keys differ at most in those counts.</summary>
@@ -181,7 +188,8 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
         return ModelConfigJson.Format(normalized);
     }
 
-    private ModelVersion LoadVersion(ModelLoadPlan loadPlan, long number, int intraOpThreads, string? filesSignature, IDisposable? owned)
+    private ModelVersion LoadVersion(ModelLoadPlan loadPlan, long number, int intraOpThreads, string? filesSignature, IDisposable? owned,
+        CancellationToken cancellationToken)
     {
         var directory = loadPlan.Directory;
         var config = loadPlan.Config!;
@@ -189,13 +197,31 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
         var versionPath = directory.Versions[number];
         filesSignature ??= FolderSignature.Compute(versionPath);
         var fileName = config.DefaultModelFilename.Length > 0 ? config.DefaultModelFilename : backend.DefaultModelFilename;
+        // The config's file name is one path segment (the validator sees to it), so the file lies in the version folder.
         var modelPath = Path.Combine(versionPath, fileName);
+        if (!options.RepositoryFollowSymlinks && SymbolicLinks.FirstLink(directory.Path, modelPath) is { } link)
+        {
+            return Failed(directory, number, SymbolicLinks.Refused(link), config, loadPlan.UnknownFields);
+        }
         if (!File.Exists(modelPath))
         {
             return Failed(directory, number, $"model file '{modelPath}' not found", config, loadPlan.UnknownFields);
         }
+        var warmupSources = new WarmupSources(directory.Path, options.ModelWarmupMaxBytes, options.RepositoryFollowSymlinks);
 
         var groups = VersionInstances.Effective(config);
+        // The config's counts were checked against the limit; a KIND_GPU group without 'gpus' is placed on every GPU the
+        // backend sees, which only now is known.
+        long instanceCount = 0;
+        foreach (var group in groups)
+        {
+            instanceCount += (long)group.Count * Devices(group, backend).Count;
+        }
+        if (instanceCount > options.ModelMaxInstances)
+        {
+            return Failed(directory, number, $"the instance groups place {instanceCount} instances on this machine's devices, more than the {options.ModelMaxInstances} a model may have (--model-max-instances)",
+                config, loadPlan.UnknownFields);
+        }
         var parameters = InstanceParameters(config, intraOpThreads);
         var byGroup = new List<List<IModelInstance>>();
         var instances = new List<IModelInstance>();
@@ -203,6 +229,7 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
         try
         {
             var startedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+            cancellationToken.ThrowIfCancellationRequested();
             var first = backend.CreateInstance(Options(config, groups[0], modelPath, parameters, backend));
             instances.Add(first);
             var signature = first.Signature;
@@ -230,6 +257,7 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
                             firstPlaced = true;
                             continue;
                         }
+                        cancellationToken.ThrowIfCancellationRequested();
                         var instance = backend.CreateInstance(Options(config, group, modelPath, parameters, backend) with { DeviceId = device });
                         instances.Add(instance);
                         members.Add(instance);
@@ -243,10 +271,10 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
             if (completed.ModelWarmup.Count > 0)
             {
                 var warmupStarted = System.Diagnostics.Stopwatch.GetTimestamp();
-                using var warmup = WarmupRequests.Prepare(completed, directory.Path);
+                using var warmup = WarmupRequests.Prepare(completed, warmupSources);
                 foreach (var instance in instances)
                 {
-                    warmupExecutions += warmup.Run(instance);
+                    warmupExecutions += warmup.Run(instance, cancellationToken);
                 }
                 LogWarmedUp(directory.Name, number, completed.ModelWarmup.Count, instances.Count, warmupExecutions,
                     System.Diagnostics.Stopwatch.GetElapsedTime(warmupStarted).TotalMilliseconds);
@@ -259,7 +287,12 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
             LogVersionLoaded(directory.Name, number, backend.Name, instances.Count, Describe(completed.Input, completed), Describe(completed.Output, completed),
                 loadDuration.TotalMilliseconds);
             return ModelVersion.Loaded(directory.Name, number, completed, scheduler, statistics, ConfigKey(config), filesSignature,
-                new VersionInstances(backend, modelPath, parameters, config.Optimization?.Graph?.Level, groups, byGroup), owned, warmupExecutions);
+                new VersionInstances(backend, modelPath, parameters, config.Optimization?.Graph?.Level, groups, byGroup) { Warmup = warmupSources }, owned, warmupExecutions);
+        }
+        catch (OperationCanceledException)
+        {
+            DisposeAll(instances);
+            throw;
         }
         catch (BackendException e)
         {
@@ -271,7 +304,7 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
             DisposeAll(instances);
             return Failed(directory, number, e.Message, config, loadPlan.UnknownFields);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException or OverflowException)
         {
             DisposeAll(instances);
             return Failed(directory, number, $"failed to {stage} '{modelPath}': {e.Message}", config, loadPlan.UnknownFields);

@@ -21,10 +21,12 @@ internal sealed partial class ModelReconciler(ModelRegistry registry, ModelLoade
     /// failed to load, empty when all loaded. <paramref name="signatures"/>: the version folders' signatures as the
     /// poller saw them complete (computed here when null). <paramref name="uploaded"/>: the folder of files the
     /// repository API wrote. <paramref name="intraOpThreads"/>: the threads each new instance gets (from the instances
-    /// already serving when null).
+    /// already serving when null). <paramref name="started"/> is called once the load has its slot and begins to work.
+    /// Cancelling <paramref name="cancellationToken"/> stops the attempt with <see cref="OperationCanceledException"/>;
+    /// nothing is published then.
     /// </summary>
     public async Task<IReadOnlyList<string>> ApplyAsync(ModelDirectory directory, ModelLoadPlan plan, IReadOnlyDictionary<long, string>? signatures,
-        UploadedModelFolder? uploaded, int? intraOpThreads, CancellationToken cancellationToken)
+        UploadedModelFolder? uploaded, int? intraOpThreads, Action started, CancellationToken cancellationToken)
     {
         var name = directory.Name;
         registry.Snapshot.Models.TryGetValue(name, out var current);
@@ -62,18 +64,20 @@ internal sealed partial class ModelReconciler(ModelRegistry registry, ModelLoade
         var configKey = ModelLoader.ConfigKey(plan.Config);
         var ready = new Dictionary<long, ModelVersion>();
         var failed = new Dictionary<long, ModelVersion>();
-        // The token only bounds the waiting: once a load has started it runs to the end (as in
-        // Triton, a client that goes away does not leave a model half-changed).
+        // The index shows the versions LOADING until this attempt ends. Cancelling the token (an unload, the shutdown,
+        // the load's deadline) stops the attempt wherever it is; nothing is published then, so what served keeps serving.
+        using var loading = registry.BeginLoading(name, plan.Versions);
         await _loadSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            started();
             var threads = intraOpThreads ?? ThreadsFor(plan, name);
             foreach (var number in plan.Versions)
             {
                 var signature = signatures is not null && signatures.TryGetValue(number, out var given) ? given : FolderSignature.Compute(directory.Versions[number]);
                 if (serving.TryGetValue(number, out var existing) && existing.FilesSignature.Length > 0
                     && existing.FilesSignature == signature && existing.ConfigKey == configKey
-                    && await KeepAsync(existing, plan.Config, directory).ConfigureAwait(false))
+                    && await KeepAsync(existing, plan.Config, cancellationToken).ConfigureAwait(false))
                 {
                     ready[number] = existing;
                     continue;
@@ -82,7 +86,7 @@ internal sealed partial class ModelReconciler(ModelRegistry registry, ModelLoade
                 ModelVersion loaded;
                 try
                 {
-                    loaded = await loader.LoadVersionAsync(plan, number, threads, signature, owned, CancellationToken.None).ConfigureAwait(false);
+                    loaded = await loader.LoadVersionAsync(plan, number, threads, signature, owned, cancellationToken).ConfigureAwait(false);
                 }
                 catch
                 {
@@ -156,7 +160,7 @@ internal sealed partial class ModelReconciler(ModelRegistry registry, ModelLoade
     }
 
     // An unchanged version stays; when only instance counts changed it is resized in place. False: reload it instead.
-    private async Task<bool> KeepAsync(ModelVersion existing, ModelConfig config, ModelDirectory directory)
+    private async Task<bool> KeepAsync(ModelVersion existing, ModelConfig config, CancellationToken cancellationToken)
     {
         var groups = VersionInstances.Effective(config);
         var current = existing.Instances?.Groups;
@@ -168,7 +172,7 @@ internal sealed partial class ModelReconciler(ModelRegistry registry, ModelLoade
         bool resized;
         try
         {
-            resized = await existing.ResizeAsync(groups, directory.Path, CancellationToken.None).ConfigureAwait(false);
+            resized = await existing.ResizeAsync(groups, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is ModelLoadException or BackendException)
         {

@@ -10,6 +10,9 @@ internal sealed class ModelRegistry
     private readonly Lock _lock = new();
     private readonly List<Action<RegistrySnapshot>> _subscribers = [];
     private volatile RegistrySnapshot _snapshot = RegistrySnapshot.Empty;
+    // The versions loads are working on, by model: only the index reads them, so they are kept beside the snapshots
+    // rather than in them (a LOADING row changes nothing that routes).
+    private readonly Dictionary<string, long[]> _loading = new(StringComparer.Ordinal);
 
     /// <summary>The current snapshot.</summary>
     public RegistrySnapshot Snapshot => _snapshot;
@@ -33,6 +36,18 @@ internal sealed class ModelRegistry
         lock (_lock)
         {
             Swap(_snapshot.With(entry));
+        }
+    }
+
+    /// <summary>Publishes <paramref name="entry"/> only when the registry holds no entry of its model (a first load that failed before publishing).</summary>
+    public void PublishIfAbsent(ModelEntry entry)
+    {
+        lock (_lock)
+        {
+            if (!_snapshot.Models.ContainsKey(entry.Name))
+            {
+                Swap(_snapshot.With(entry));
+            }
         }
     }
 
@@ -63,8 +78,31 @@ internal sealed class ModelRegistry
         return versions;
     }
 
-    /// <summary>The repository index (see <see cref="RegistrySnapshot.Index"/>).</summary>
-    public IReadOnlyList<ModelIndexEntry> Index() => _snapshot.Index();
+    /// <summary>
+    /// Shows <paramref name="versions"/> of <paramref name="model"/> as LOADING in the index (those not READY) until the
+    /// result is disposed. The caller holds the model's lock, so one load at a time marks a model.
+    /// </summary>
+    public IDisposable BeginLoading(string model, IReadOnlyList<long> versions)
+    {
+        lock (_lock)
+        {
+            _loading[model] = [.. versions];
+        }
+        return new LoadingMark(this, model);
+    }
+
+    /// <summary>The repository index (see <see cref="RegistrySnapshot.Index"/>), with the versions being loaded LOADING.</summary>
+    public IReadOnlyList<ModelIndexEntry> Index()
+    {
+        Dictionary<string, long[]> loading;
+        RegistrySnapshot snapshot;
+        lock (_lock)
+        {
+            loading = new Dictionary<string, long[]>(_loading, StringComparer.Ordinal);
+            snapshot = _snapshot;
+        }
+        return snapshot.Index(loading);
+    }
 
     /// <summary>What every model's instances hold (see <see cref="ModelEntry.MemoryBytes"/>), summed.</summary>
     public long MemoryBytes()
@@ -79,6 +117,22 @@ internal sealed class ModelRegistry
 
     /// <summary>What one model's instances hold; 0 for a model the registry does not hold.</summary>
     public long MemoryBytes(string model) => _snapshot.Models.TryGetValue(model, out var entry) ? entry.MemoryBytes() : 0;
+
+    private sealed class LoadingMark(ModelRegistry registry, string model) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                lock (registry._lock)
+                {
+                    registry._loading.Remove(model);
+                }
+            }
+        }
+    }
 
     private void Swap(RegistrySnapshot next)
     {

@@ -280,10 +280,10 @@ internal sealed class ModelVersion : IAsyncDisposable
     /// up before they take work; a removed instance finishes what it runs, then is released. False
     /// when the change cannot be made in place (the caller reloads instead).
     /// </summary>
-    internal async Task<bool> ResizeAsync(IReadOnlyList<ModelInstanceGroup> groups, string modelFolder, CancellationToken cancellationToken)
+    internal async Task<bool> ResizeAsync(IReadOnlyList<ModelInstanceGroup> groups, CancellationToken cancellationToken)
     {
         var instances = Instances;
-        if (instances is null || _scheduler is null || !instances.CanResizeTo(groups) || !TryEnter())
+        if (instances?.Warmup is null || _scheduler is null || !instances.CanResizeTo(groups) || !TryEnter())
         {
             return false;
         }
@@ -295,7 +295,7 @@ internal sealed class ModelVersion : IAsyncDisposable
                 if (delta > 0)
                 {
                     var group = g;
-                    var created = await Task.Run(() => CreateWarmInstances(instances, group, delta, modelFolder), cancellationToken).ConfigureAwait(false);
+                    var created = await Task.Run(() => CreateWarmInstances(instances, group, delta, cancellationToken), cancellationToken).ConfigureAwait(false);
                     foreach (var instance in created)
                     {
                         if (!_scheduler.TryAddInstance(instance))
@@ -342,17 +342,18 @@ internal sealed class ModelVersion : IAsyncDisposable
         }
     }
 
-    private List<IModelInstance> CreateWarmInstances(VersionInstances instances, int group, int count, string modelFolder)
+    private List<IModelInstance> CreateWarmInstances(VersionInstances instances, int group, int count, CancellationToken cancellationToken)
     {
         var created = new List<IModelInstance>(count);
         try
         {
-            using var warmup = WarmupRequests.Prepare(_config!, modelFolder);
+            using var warmup = WarmupRequests.Prepare(_config!, instances.Warmup!);
             for (var i = 0; i < count; i++)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 var instance = instances.Create(group);
                 created.Add(instance);
-                WarmupExecutions += warmup.Run(instance);
+                WarmupExecutions += warmup.Run(instance, cancellationToken);
             }
             return created;
         }

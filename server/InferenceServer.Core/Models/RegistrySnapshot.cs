@@ -41,38 +41,53 @@ internal sealed class RegistrySnapshot
 
     /// <summary>
     /// Every model and version with its state and reason, as the repository index reports them: serving and failed
-    /// versions, retired ones (UNLOADING, then UNAVAILABLE "unloaded"), and the repositories' models that are not loaded
-    /// (UNAVAILABLE "not loaded", or the duplicate reason for a name found in two or more repositories).
+    /// versions, retired ones (UNLOADING, then UNAVAILABLE "unloaded"), the repositories' models that are not loaded
+    /// (UNAVAILABLE "not loaded", or the duplicate reason for a name found in two or more repositories), and the
+    /// versions in <paramref name="loading"/> (by model) LOADING, unless they serve already (a READY version being
+    /// reloaded serves on until the new one replaces it).
     /// </summary>
-    public IReadOnlyList<ModelIndexEntry> Index()
+    public IReadOnlyList<ModelIndexEntry> Index(IReadOnlyDictionary<string, long[]>? loading = null)
     {
         var index = new List<ModelIndexEntry>();
         var names = new SortedSet<string>(Models.Keys, StringComparer.Ordinal);
         names.UnionWith(Repository.Names);
+        if (loading is not null)
+        {
+            names.UnionWith(loading.Keys);
+        }
         foreach (var name in names)
         {
-            if (!Models.TryGetValue(name, out var entry))
+            long[]? loadingVersions = null;
+            loading?.TryGetValue(name, out loadingVersions);
+            var rows = new SortedDictionary<long, ModelIndexEntry>();
+            if (Models.TryGetValue(name, out var entry))
+            {
+                foreach (var (number, version) in entry.Retired)
+                {
+                    rows[number] = new ModelIndexEntry(name, version.VersionText, version.State, version.Reason);
+                }
+                foreach (var (number, version) in entry.Versions)
+                {
+                    rows[number] = new ModelIndexEntry(name, version.VersionText, version.State, version.Reason);
+                }
+                if (entry.Reason.Length > 0 && (rows.Count == 0 || !entry.Unloaded) && loadingVersions is null)
+                {
+                    index.Add(new ModelIndexEntry(entry.Name, "", ModelState.Unavailable, entry.Reason));
+                }
+            }
+            else if (loadingVersions is null)
             {
                 index.Add(new ModelIndexEntry(name, "", ModelState.Unavailable, Repository.Duplicates.Contains(name) ? ModelRepositoryScanner.DuplicateReason : "not loaded"));
                 continue;
             }
-            var rows = new SortedDictionary<long, ModelVersion>();
-            foreach (var (number, version) in entry.Retired)
+            foreach (var number in loadingVersions ?? [])
             {
-                rows[number] = version;
+                if (!rows.TryGetValue(number, out var row) || row.State != ModelState.Ready)
+                {
+                    rows[number] = new ModelIndexEntry(name, number.ToString(System.Globalization.CultureInfo.InvariantCulture), ModelState.Loading, "");
+                }
             }
-            foreach (var (number, version) in entry.Versions)
-            {
-                rows[number] = version;
-            }
-            if (entry.Reason.Length > 0 && (rows.Count == 0 || !entry.Unloaded))
-            {
-                index.Add(new ModelIndexEntry(entry.Name, "", ModelState.Unavailable, entry.Reason));
-            }
-            foreach (var version in rows.Values)
-            {
-                index.Add(new ModelIndexEntry(entry.Name, version.VersionText, version.State, version.Reason));
-            }
+            index.AddRange(rows.Values);
         }
         return index;
     }

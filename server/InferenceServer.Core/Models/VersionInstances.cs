@@ -30,6 +30,9 @@ internal sealed class VersionInstances
     /// <summary>The groups as the config gives them (one default group when it gives none).</summary>
     public IReadOnlyList<ModelInstanceGroup> Groups { get; private set; }
 
+    /// <summary>Where new instances' warm-up reads its data files; a version built without one warms up without files.</summary>
+    public WarmupSources? Warmup { get; init; }
+
     /// <summary>Where new instances' model file lives.</summary>
     public string ModelPath => _modelPath;
 

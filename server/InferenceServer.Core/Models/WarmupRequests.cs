@@ -32,10 +32,10 @@ internal sealed class WarmupRequests : IDisposable
     public bool IsEmpty => _samples.Count == 0;
 
     /// <summary>
-    /// Builds the warm-up inputs of <paramref name="config"/> (completed), reading data files from
-    /// <paramref name="modelFolder"/>/warmup. Throws <see cref="ModelLoadException"/> naming the sample and input when one cannot be made.
+    /// Builds the warm-up inputs of <paramref name="config"/> (completed), reading data files as <paramref name="sources"/>
+    /// says. Throws <see cref="ModelLoadException"/> naming the sample and input when one cannot be made.
     /// </summary>
-    public static WarmupRequests Prepare(ModelConfig config, string modelFolder)
+    public static WarmupRequests Prepare(ModelConfig config, WarmupSources sources)
     {
         var warmup = new WarmupRequests(config);
         try
@@ -47,7 +47,7 @@ internal sealed class WarmupRequests : IDisposable
                 {
                     foreach (var (name, input) in sample.Inputs)
                     {
-                        inputs.Add(MakeInput(config, sample, name, input, modelFolder));
+                        inputs.Add(MakeInput(config, sample, name, input, sources));
                     }
                 }
                 catch
@@ -69,14 +69,19 @@ internal sealed class WarmupRequests : IDisposable
         return warmup;
     }
 
-    /// <summary>Runs every sample <c>count</c> times on <paramref name="instance"/>; returns how many executions ran.</summary>
-    public int Run(IModelInstance instance)
+    /// <summary>
+    /// Runs every sample <c>count</c> times on <paramref name="instance"/>; returns how many executions ran. Between
+    /// executions it stops with <see cref="OperationCanceledException"/> once <paramref name="cancellationToken"/> is
+    /// cancelled (an unload, the shutdown, the load's deadline).
+    /// </summary>
+    public int Run(IModelInstance instance, CancellationToken cancellationToken)
     {
         var executions = 0;
         foreach (var (sample, inputs) in _samples)
         {
             for (var i = 0; i < sample.Count; i++)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 Tensor[] outputs;
                 try
                 {
@@ -96,7 +101,7 @@ internal sealed class WarmupRequests : IDisposable
         return executions;
     }
 
-    private static Tensor MakeInput(ModelConfig config, WarmupSample sample, string name, WarmupInput input, string modelFolder)
+    private static Tensor MakeInput(ModelConfig config, WarmupSample sample, string name, WarmupInput input, WarmupSources sources)
     {
         var tensorConfig = config.Input.FirstOrDefault(t => t.Name == name)
             ?? throw new ModelLoadException($"warm-up sample '{sample.Name}' names input '{name}', which is not an input of the model");
@@ -117,7 +122,7 @@ internal sealed class WarmupRequests : IDisposable
         long[] modelDims = tensorConfig.Reshape is { } reshape ? [.. reshape.Shape] : dims;
         long[] shape = batching ? [batch, .. modelDims] : modelDims;
 
-        var one = MakeSample(sample, name, input, type, dims, elements, modelFolder);
+        var one = MakeSample(sample, name, input, type, dims, elements, sources);
         var tensor = Tensor.Allocate(name, type, shape, checked(one.Length * batch));
         for (var b = 0; b < batch; b++)
         {
@@ -127,22 +132,32 @@ internal sealed class WarmupRequests : IDisposable
     }
 
     // One batch element's bytes in the v2 binary layout.
-    private static byte[] MakeSample(WarmupSample sample, string name, WarmupInput input, DataType type, long[] dims, long elements, string modelFolder)
+    private static byte[] MakeSample(WarmupSample sample, string name, WarmupInput input, DataType type, long[] dims, long elements, WarmupSources sources)
     {
         var size = type.ElementSize();
         switch (input.InputDataTypeCase)
         {
             case WarmupInput.InputDataTypeOneofCase.InputDataFile:
             {
-                var folder = Path.GetFullPath(Path.Combine(modelFolder, WarmupFolderName));
+                var folder = Path.GetFullPath(Path.Combine(sources.ModelFolder, WarmupFolderName));
                 var path = Path.GetFullPath(Path.Combine(folder, input.InputDataFile));
                 if (!path.StartsWith(folder + Path.DirectorySeparatorChar, StringComparison.Ordinal))
                 {
                     throw new ModelLoadException($"warm-up sample '{sample.Name}' input '{name}': input_data_file '{input.InputDataFile}' is outside the model's {WarmupFolderName} folder");
                 }
+                if (!sources.FollowLinks && SymbolicLinks.FirstLink(sources.ModelFolder, path) is { } link)
+                {
+                    throw new ModelLoadException($"warm-up sample '{sample.Name}' input '{name}': {SymbolicLinks.Refused(link)}");
+                }
                 byte[] data;
                 try
                 {
+                    var length = new FileInfo(path).Length;
+                    if (length > sources.MaxFileBytes)
+                    {
+                        throw new ModelLoadException(
+                            $"warm-up sample '{sample.Name}' input '{name}': '{path}' has {length} bytes, more than the {sources.MaxFileBytes} a warm-up input may read (--model-warmup-max-bytes)");
+                    }
                     data = File.ReadAllBytes(path);
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -25,8 +25,9 @@ public static class ModelConfigJson
     /// </summary>
     /// <param name="json">The JSON object.</param>
     /// <param name="sourceName">Used only in messages, e.g. <c>load parameter 'config'</c>.</param>
+    /// <param name="limits">The server's bounds on what a config may ask for; none when null.</param>
     /// <exception cref="ModelConfigException">Malformed JSON, a wrongly typed value, or failed validation.</exception>
-    internal static ModelConfigReadResult Parse(string json, string sourceName = "config")
+    internal static ModelConfigReadResult Parse(string json, string sourceName = "config", ModelConfigLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(json);
         var reader = new ConfigJsonReader(sourceName);
@@ -40,7 +41,7 @@ public static class ModelConfigJson
         {
             throw reader.Explain(known, ModelConfig.Descriptor, e).WithUnknownFields(reader.Warnings);
         }
-        return ModelConfigReadResult.Validate(config, sourceName, reader.Positions, reader.Warnings);
+        return ModelConfigReadResult.Validate(config, sourceName, reader.Positions, reader.Warnings, limits);
     }
 
     /// <summary>

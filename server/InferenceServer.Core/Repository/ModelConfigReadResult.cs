@@ -15,13 +15,17 @@ internal sealed record ModelConfigReadResult
     /// </summary>
     public IReadOnlyList<ModelConfigWarning> UnknownFields { get; init; } = [];
 
-    /// <summary>Checks a config read by <paramref name="positions"/>' reader, fills in its defaults and collects the warnings.</summary>
-    internal static ModelConfigReadResult Validate(ModelConfig config, string fileName, ConfigPositions positions, List<ModelConfigWarning> unknownFields)
+    /// <summary>
+    /// Checks a config read by <paramref name="positions"/>' reader (against <paramref name="limits"/>, none when null),
+    /// fills in its defaults and collects the warnings.
+    /// </summary>
+    internal static ModelConfigReadResult Validate(ModelConfig config, string fileName, ConfigPositions positions, List<ModelConfigWarning> unknownFields,
+        ModelConfigLimits? limits)
     {
         var warnings = new List<ModelConfigWarning>(unknownFields);
         try
         {
-            new ModelConfigValidator(fileName, positions, warnings).Validate(config);
+            new ModelConfigValidator(fileName, positions, warnings, limits ?? ModelConfigLimits.None).Validate(config);
         }
         catch (ModelConfigException e)
         {

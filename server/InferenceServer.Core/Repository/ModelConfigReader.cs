@@ -12,7 +12,8 @@ internal static class ModelConfigReader
     /// Syntax error, wrong value type, failed validation, or a feature this server does not implement. The message
     /// ends with the unknown fields ignored before the failure, since a misspelt field is its likeliest cause.
     /// </exception>
-    public static ModelConfigReadResult Parse(string text, string fileName = "config.pbtxt")
+    /// <param name="limits">The server's bounds on what a config may ask for; none when null.</param>
+    public static ModelConfigReadResult Parse(string text, string fileName = "config.pbtxt", ModelConfigLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(fileName);
@@ -35,7 +36,7 @@ internal static class ModelConfigReader
         {
             throw e.WithUnknownFields(reader.Warnings);
         }
-        return ModelConfigReadResult.Validate(config, fileName, reader.Positions, reader.Warnings);
+        return ModelConfigReadResult.Validate(config, fileName, reader.Positions, reader.Warnings, limits);
     }
 
     /// <summary>
@@ -45,10 +46,10 @@ internal static class ModelConfigReader
     /// </summary>
     /// <exception cref="ModelConfigException">As <see cref="Parse"/>.</exception>
     /// <exception cref="IOException">The file cannot be read.</exception>
-    public static ModelConfigReadResult ReadFile(string path, string? displayName = null) =>
-        Parse(File.ReadAllText(path), displayName ?? ModelConfigLocation.DisplayName(path));
+    public static ModelConfigReadResult ReadFile(string path, string? displayName = null, ModelConfigLimits? limits = null) =>
+        Parse(File.ReadAllText(path), displayName ?? ModelConfigLocation.DisplayName(path), limits);
 
-    /// <inheritdoc cref="ReadFile(string, string)"/>
+    /// <inheritdoc cref="ReadFile(string, string, ModelConfigLimits)"/>
     public static async Task<ModelConfigReadResult> ReadFileAsync(string path, string? displayName = null, CancellationToken cancellationToken = default) =>
         Parse(await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false), displayName ?? ModelConfigLocation.DisplayName(path));
 }

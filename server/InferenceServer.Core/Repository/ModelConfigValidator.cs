@@ -15,8 +15,11 @@ namespace InferenceServer.Core.Repository;
 /// settings that ask for nothing (<c>enable: false</c>, an empty message) pass. Fields that change no answer (metric
 /// labels, TensorRT-only flags) are warned about and ignored.
 /// </summary>
-internal sealed class ModelConfigValidator(string fileName, ConfigPositions positions, List<ModelConfigWarning> warnings)
+internal sealed class ModelConfigValidator(string fileName, ConfigPositions positions, List<ModelConfigWarning> warnings, ModelConfigLimits limits)
 {
+    // The longest file name the common file systems (ext4, xfs, NTFS) allow.
+    private const int MaxFileNameBytes = 255;
+
     // ModelConfig fields this server does not act on and whose absence changes nothing a client sees.
     private static readonly string[] IgnoredFields = ["cc_model_filenames", "metric_tags", "model_metrics"];
 
@@ -112,6 +115,7 @@ internal sealed class ModelConfigValidator(string fileName, ConfigPositions posi
         {
             throw ValueError("max_batch_size", $"must not be negative, got {config.MaxBatchSize}");
         }
+        CheckFileName(config.DefaultModelFilename, "default_model_filename");
 
         Unsupported(config.SequenceBatching is not null, "sequence_batching", "stateful models (sequence batching) are not supported by this server");
         Unsupported(config.EnsembleScheduling is not null, "ensemble_scheduling", "ensemble models are not supported by this server");
@@ -243,6 +247,12 @@ internal sealed class ModelConfigValidator(string fileName, ConfigPositions posi
             {
                 throw ValueError($"{path}.count", $"must not be negative, got {group.Count}");
             }
+            // Each instance is a session holding the model's weights; an unbounded count exhausts memory before failing.
+            long instances = (long)Math.Max(1, group.Count) * Math.Max(1, group.Gpus.Count);
+            if (instances > limits.MaxInstances)
+            {
+                throw ValueError($"{path}.count", $"asks for {instances} instances, more than the {limits.MaxInstances} a model may have (--model-max-instances)");
+            }
             for (var j = 0; j < group.Gpus.Count; j++)
             {
                 if (group.Gpus[j] < 0)
@@ -263,6 +273,35 @@ internal sealed class ModelConfigValidator(string fileName, ConfigPositions posi
             {
                 WarnIgnored($"{path}.{name}");
             }
+        }
+        long total = 0;
+        foreach (var group in config.InstanceGroup)
+        {
+            total += (long)Math.Max(1, group.Count) * Math.Max(1, group.Gpus.Count);
+        }
+        if (total > limits.MaxInstances)
+        {
+            throw FieldError("instance_group", $"the groups ask for {total} instances together, more than the {limits.MaxInstances} a model may have (--model-max-instances)");
+        }
+    }
+
+    // A file the config names inside the model's folders (a version folder, the warm-up folder): one plain name, never a
+    // path, so the config cannot point the server at a file elsewhere. Checked before any file is looked at, so that the
+    // answer says nothing about what exists on the server.
+    private void CheckFileName(string name, string path)
+    {
+        if (name.Length == 0)
+        {
+            return;
+        }
+        string? problem = name is "." or ".." ? "is not a file name"
+            : name.AsSpan().IndexOfAny('/', '\\') >= 0 ? "must be a file name in the folder, not a path"
+            : name.AsSpan().IndexOfAnyInRange('\0', '\u001f') >= 0 || name.Contains('\u007f', StringComparison.Ordinal) ? "contains a control character"
+            : System.Text.Encoding.UTF8.GetByteCount(name) > MaxFileNameBytes ? $"is longer than {MaxFileNameBytes} bytes"
+            : null;
+        if (problem is not null)
+        {
+            throw ValueError(path, $"'{name}' {problem}");
         }
     }
 
@@ -331,6 +370,10 @@ internal sealed class ModelConfigValidator(string fileName, ConfigPositions posi
             {
                 throw ValueError($"{path}.batch_size", "must be at least 1, got 0");
             }
+            if (warmup.Count > limits.MaxWarmupCount)
+            {
+                throw ValueError($"{path}.count", $"{warmup.Count} runs are more than the {limits.MaxWarmupCount} a warm-up sample may ask for (--model-warmup-max-count)");
+            }
             var inputs = $"{path}.inputs";
             foreach (var (key, index) in positions.Duplicates(inputs))
             {
@@ -350,10 +393,15 @@ internal sealed class ModelConfigValidator(string fileName, ConfigPositions posi
                 {
                     throw FieldError(value, "must specify one of 'zero_data', 'random_data' or 'input_data_file'");
                 }
-                if (input.InputDataTypeCase == ModelWarmup.Types.Input.InputDataTypeOneofCase.InputDataFile && input.InputDataFile.Length == 0)
+                if (input.InputDataTypeCase == ModelWarmup.Types.Input.InputDataTypeOneofCase.InputDataFile)
                 {
-                    throw ValueError($"{value}.input_data_file", "must not be empty");
+                    if (input.InputDataFile.Length == 0)
+                    {
+                        throw ValueError($"{value}.input_data_file", "must not be empty");
+                    }
+                    CheckFileName(input.InputDataFile, $"{value}.input_data_file");
                 }
+                CheckWarmupBytes(warmup, input, value);
             }
             if (config.MaxBatchSize > 0 && warmup.BatchSize > config.MaxBatchSize)
             {
@@ -371,6 +419,28 @@ internal sealed class ModelConfigValidator(string fileName, ConfigPositions posi
                     throw Error(positions.Field(path), inputs, $"warm-up input '{name}' is not an input of the model");
                 }
             }
+        }
+    }
+
+    // The bytes a warm-up input makes for its sample, batch included: bounded so that a config can neither make the
+    // server allocate what it asks for nor overflow the sizes it computes. A BYTES element takes at least its length
+    // prefix (a data file's strings are checked against the limit when it is read).
+    private void CheckWarmupBytes(ModelWarmup warmup, ModelWarmup.Types.Input input, string path)
+    {
+        var type = input.DataType.ToTensorType();
+        // As WarmupRequests makes BYTES: empty strings for zero data, 8 letters for random data.
+        double elementBytes = type != Tensors.DataType.Bytes ? type.ElementSize() : BytesTensorLayout.PrefixSize + (input.RandomData ? 8 : 0);
+        // In floating point: the product of the dims may be far past what 64 bits hold.
+        var batch = Math.Max(1u, warmup.BatchSize);
+        var bytes = elementBytes * batch;
+        foreach (var dim in input.Dims)
+        {
+            bytes *= dim;
+        }
+        if (bytes > limits.MaxWarmupBytes)
+        {
+            throw ValueError($"{path}.dims", string.Create(CultureInfo.InvariantCulture,
+                $"dims {ShapeMath.Format(input.Dims.ToArray())} with batch_size {batch} make {bytes:G4} bytes of {type.ConfigName()} data, more than the {limits.MaxWarmupBytes} bytes one warm-up input may make (--model-warmup-max-bytes)"));
         }
     }
 

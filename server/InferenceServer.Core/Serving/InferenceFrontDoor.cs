@@ -58,8 +58,15 @@ public sealed class InferenceFrontDoor
     /// <summary>What the startup load failed to load, one line each; empty when everything loaded.</summary>
     public IReadOnlyList<string> StartupFailures() => _readiness.StartupFailures();
 
-    /// <summary>The server is stopping: it reports not ready from now on, so probes send traffic elsewhere while it drains.</summary>
-    public void BeginStopping() => _readiness.BeginStopping();
+    /// <summary>
+    /// The server is stopping: it reports not ready from now on, so probes send traffic elsewhere while it drains, and
+    /// loads in progress are cancelled (they fail; what served keeps serving until the drain), so none holds up the exit.
+    /// </summary>
+    public void BeginStopping()
+    {
+        _readiness.BeginStopping();
+        _lifecycle.BeginStopping();
+    }
 
     /// <summary>The route of <paramref name="model"/>; NotFound when the server has no such model (or it was unloaded).</summary>
     public ModelRoute FindModel(string model) => _router.Find(model);
@@ -158,6 +165,13 @@ public sealed class InferenceFrontDoor
         _lifecycle.RefreshRepositoryContents();
         return _registry.Index();
     }
+
+    /// <summary>
+    /// Begins the uploaded files of a repository-API load for <paramref name="model"/> (see
+    /// <see cref="ModelLifecycle.BeginUpload"/>): the protocol writes each file into it as it reads the request, passes
+    /// it to <see cref="LoadModelAsync"/> in <see cref="ModelLoadOverrides.Files"/>, and disposes it once the load is done.
+    /// </summary>
+    public ModelUpload BeginUpload(string model) => _lifecycle.BeginUpload(model);
 
     /// <summary>The repository API's load (see <see cref="ModelLifecycle.LoadModelAsync"/>): completes once the model serves, or throws why not.</summary>
     public Task LoadModelAsync(string model, ModelLoadOverrides? overrides, CancellationToken cancellationToken) =>

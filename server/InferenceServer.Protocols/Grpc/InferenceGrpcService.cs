@@ -134,28 +134,53 @@ internal sealed class InferenceGrpcService(InferenceFrontDoor door, TimeProvider
         return response;
     }
 
-    // Answers once the model serves, or with the reason the load failed; the same call REST's load makes.
+    // Answers once the model serves, or with the reason the load failed; the same call REST's load makes. Uploaded files
+    // go to disk from the message's own bytes; the call's deadline (or a 'timeout' parameter, microseconds) bounds the load.
     public async Task<RepositoryModelLoadResponse> RepositoryModelLoad(RepositoryModelLoadRequest request, ServerCallContext context)
     {
         string? config = null;
-        var files = new Dictionary<string, ReadOnlyMemory<byte>>(StringComparer.Ordinal);
-        foreach (var (key, value) in request.Parameters)
+        TimeSpan? timeout = null;
+        ModelUpload? upload = null;
+        try
         {
-            if (key == "config")
+            foreach (var (key, value) in request.Parameters)
             {
-                config = value.ParameterChoiceCase == ModelRepositoryParameter.ParameterChoiceOneofCase.StringParam
-                    ? value.StringParam
-                    : throw InferenceException.Invalid("parameter 'config' must be a string_param holding the model configuration as JSON");
+                if (key == "config")
+                {
+                    config = value.ParameterChoiceCase == ModelRepositoryParameter.ParameterChoiceOneofCase.StringParam
+                        ? value.StringParam
+                        : throw InferenceException.Invalid("parameter 'config' must be a string_param holding the model configuration as JSON");
+                }
+                else if (key == "timeout")
+                {
+                    timeout = value.ParameterChoiceCase == ModelRepositoryParameter.ParameterChoiceOneofCase.Int64Param && value.Int64Param > 0
+                        ? ModelLoadOverrides.TimeoutFromMicroseconds(value.Int64Param)
+                        : throw InferenceException.Invalid("parameter 'timeout' must be an int64_param of microseconds, more than 0");
+                }
+                else if (key.StartsWith("file:", StringComparison.Ordinal))
+                {
+                    if (value.ParameterChoiceCase != ModelRepositoryParameter.ParameterChoiceOneofCase.BytesParam)
+                    {
+                        throw InferenceException.Invalid($"parameter '{key}' must be a bytes_param holding the file's content");
+                    }
+                    upload ??= door.BeginUpload(request.ModelName);
+                    upload.AddFile(key["file:".Length..], value.BytesParam.Span);
+                }
             }
-            else if (key.StartsWith("file:", StringComparison.Ordinal))
+            var deadline = context.Deadline;
+            if (deadline != DateTime.MaxValue)
             {
-                files[key["file:".Length..]] = value.ParameterChoiceCase == ModelRepositoryParameter.ParameterChoiceOneofCase.BytesParam
-                    ? value.BytesParam.Memory
-                    : throw InferenceException.Invalid($"parameter '{key}' must be a bytes_param holding the file's content");
+                var remaining = deadline - time.GetUtcNow().UtcDateTime;
+                remaining = remaining < TimeSpan.Zero ? TimeSpan.Zero : remaining;
+                timeout = timeout is null || remaining < timeout ? remaining : timeout;
             }
+            var overrides = config is null && upload is null && timeout is null ? null : new ModelLoadOverrides(config, upload) { Timeout = timeout };
+            await door.LoadModelAsync(request.ModelName, overrides, context.CancellationToken).ConfigureAwait(false);
         }
-        var overrides = config is null && files.Count == 0 ? null : new ModelLoadOverrides(config, files);
-        await door.LoadModelAsync(request.ModelName, overrides, context.CancellationToken).ConfigureAwait(false);
+        finally
+        {
+            upload?.Dispose();
+        }
         return new RepositoryModelLoadResponse();
     }
 

@@ -6,9 +6,10 @@ namespace InferenceServer.Protocols.Http;
 
 /// <summary>
 /// Reads the bodies of the repository extension's requests, each optional: the index's <c>{"ready": bool}</c>, and
-/// load's and unload's <c>{"parameters": {...}}</c>. Load takes <c>config</c> (a JSON model
-/// config, as a string) and <c>file:&lt;version&gt;/&lt;name&gt;</c> (base64 file contents); unload takes
-/// <c>unload_dependents</c> (a boolean). Other parameters are ignored, as Triton does.
+/// load's and unload's <c>{"parameters": {...}}</c>. Load takes <c>config</c> (a JSON model config, as a string),
+/// <c>file:&lt;version&gt;/&lt;name&gt;</c> (base64 file contents) and <c>timeout</c> (microseconds, as Triton's
+/// inference requests give theirs); unload takes <c>unload_dependents</c> (a boolean). Other parameters are ignored, as
+/// Triton does.
 /// </summary>
 internal static class RepositoryRequestReader
 {
@@ -16,11 +17,16 @@ internal static class RepositoryRequestReader
     public static bool ReadIndex(ReadOnlySpan<byte> body) =>
         ReadBoolean(body, ReadObject, "repository index", "ready", "'ready' must be true or false");
 
-    /// <summary>The load parameters; null when the body gives none.</summary>
-    public static ModelLoadOverrides? ReadLoad(ReadOnlySpan<byte> body)
+    /// <summary>
+    /// The load parameters; null when the body gives none. Each file is decoded straight into the upload
+    /// <paramref name="beginUpload"/> makes on the first one (so the body's base64 is the only copy held in memory); the
+    /// caller disposes that upload once the load is done, or the reading failed.
+    /// </summary>
+    public static ModelLoadOverrides? ReadLoad(ReadOnlySpan<byte> body, Func<ModelUpload> beginUpload)
     {
         string? config = null;
-        var files = new Dictionary<string, ReadOnlyMemory<byte>>(StringComparer.Ordinal);
+        ModelUpload? upload = null;
+        TimeSpan? timeout = null;
         ReadParameters(body, "load", (ref Utf8JsonReader reader, string name) =>
         {
             if (name == "config")
@@ -29,24 +35,27 @@ internal static class RepositoryRequestReader
                     ? reader.GetString()
                     : throw InferenceException.Invalid("load parameter 'config' must be a string holding the model config as JSON");
             }
+            else if (name == "timeout")
+            {
+                timeout = reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var microseconds) && microseconds > 0
+                    ? ModelLoadOverrides.TimeoutFromMicroseconds(microseconds)
+                    : throw InferenceException.Invalid("load parameter 'timeout' must be a positive whole number of microseconds");
+            }
             else if (name.StartsWith("file:", StringComparison.Ordinal))
             {
-                var path = name["file:".Length..];
-                if (reader.TokenType != JsonTokenType.String || !reader.TryGetBytesFromBase64(out var bytes))
+                if (reader.TokenType != JsonTokenType.String)
                 {
                     throw InferenceException.Invalid($"load parameter '{name}' must be a string holding the file's contents in base64");
                 }
-                if (!files.TryAdd(path, bytes))
-                {
-                    throw InferenceException.Invalid($"load parameter '{name}' is given more than once");
-                }
+                upload ??= beginUpload();
+                Base64FileDecoder.Write(upload, name["file:".Length..], reader.ValueSpan, reader.ValueIsEscaped, name);
             }
             else
             {
                 reader.Skip();
             }
         });
-        return config is null && files.Count == 0 ? null : new ModelLoadOverrides(config, files);
+        return config is null && upload is null && timeout is null ? null : new ModelLoadOverrides(config, upload) { Timeout = timeout };
     }
 
     /// <summary>The unload request's <c>unload_dependents</c> (false when not given).</summary>

@@ -131,10 +131,21 @@ public static class V2Endpoints
     }
 
     // Answers once the model serves (or the load failed, with the reason); success has an empty body, as in Triton.
+    // Uploaded files are written to disk as the body is read; they stay only while a version loaded from them lives.
     private static async Task RepositoryLoadAsync(HttpContext context)
     {
-        var overrides = await ReadBodyAsync(context, RepositoryRequestReader.ReadLoad).ConfigureAwait(false);
-        await Door(context).LoadModelAsync(Route(context).Model, overrides, context.RequestAborted).ConfigureAwait(false);
+        var door = Door(context);
+        var model = RepositoryModel(context);
+        ModelUpload? upload = null;
+        try
+        {
+            var overrides = await ReadBodyAsync(context, body => RepositoryRequestReader.ReadLoad(body, () => upload = door.BeginUpload(model))).ConfigureAwait(false);
+            await door.LoadModelAsync(model, overrides, context.RequestAborted).ConfigureAwait(false);
+        }
+        finally
+        {
+            upload?.Dispose();
+        }
         EmptyOk(context.Response);
     }
 
@@ -142,9 +153,15 @@ public static class V2Endpoints
     private static async Task RepositoryUnloadAsync(HttpContext context)
     {
         var unloadDependents = await ReadBodyAsync(context, RepositoryRequestReader.ReadUnload).ConfigureAwait(false);
-        await Door(context).UnloadModelAsync(Route(context).Model, unloadDependents, context.RequestAborted).ConfigureAwait(false);
+        await Door(context).UnloadModelAsync(RepositoryModel(context), unloadDependents, context.RequestAborted).ConfigureAwait(false);
         EmptyOk(context.Response);
     }
+
+    // The model a repository request names, as the client wrote it: Kestrel decodes every escape of the path but %2F
+    // (so that an encoded '/' does not split a segment), and a name with a '/' must be refused as one, not passed on
+    // as a name with "%2F" in it.
+    private static string RepositoryModel(HttpContext context) =>
+        Route(context).Model.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
 
     // A repository request's body (optional, within the body limit), read by one of RepositoryRequestReader's readers.
     private static async Task<T> ReadBodyAsync<T>(HttpContext context, Func<ReadOnlySpan<byte>, T> read)

@@ -54,6 +54,38 @@ internal static class ServeFlags
         {
             HelpName = "NAME",
         },
+        new("--repository-follow-symlinks", "Server:RepositoryFollowSymlinks", FlagKind.Boolean, "false",
+            "Load models whose folders, config, model files or warm-up files are symbolic links (they may point outside the repository)."),
+        new("--model-max-instances", "Server:ModelMaxInstances", FlagKind.Integer, "64",
+            "The most instances one model version may have, over all its instance groups; a config asking for more is refused.")
+        {
+            HelpName = "N", Min = 1, Max = int.MaxValue,
+        },
+        new("--model-warmup-max-count", "Server:ModelWarmupMaxCount", FlagKind.Integer, "1000",
+            "The largest count a model_warmup sample may ask for; a config asking for more is refused.")
+        {
+            HelpName = "N", Min = 1, Max = int.MaxValue,
+        },
+        new("--model-warmup-max-bytes", "Server:ModelWarmupMaxBytes", FlagKind.Integer, "67108864",
+            "The most data one model_warmup input may make (dims x element size x batch_size, or its data file); a config asking for more is refused.")
+        {
+            HelpName = "BYTES", Min = 1, Max = Array.MaxLength,
+        },
+        new("--model-load-timeout-secs", "Server:ModelLoadTimeoutSeconds", FlagKind.Number, "600",
+            "The longest one model's load (instances and warm-up) may take; past it the load is cancelled and what served keeps serving. 0: no limit.")
+        {
+            HelpName = "SECONDS",
+        },
+        new("--model-upload-max-bytes", "Server:ModelUploadMaxBytes", FlagKind.Integer, "1073741824",
+            "The most bytes of model files one repository-API load may upload.")
+        {
+            HelpName = "BYTES", Min = 1,
+        },
+        new("--model-upload-max-total-bytes", "Server:ModelUploadMaxTotalBytes", FlagKind.Integer, "4294967296",
+            "The most bytes of uploaded model files kept at once, over all models loaded from uploads.")
+        {
+            HelpName = "BYTES", Min = 1,
+        },
         new("--id", "Server:Id", FlagKind.Text, "inference-server", "The server's name, as server metadata (GET /v2) reports it.")
         {
             HelpName = "NAME",

@@ -126,11 +126,12 @@ public sealed class ModelLifecycleTests : IDisposable
         AddModel("m", 1);
         await using var manager = Manager(new GatedBackend(), ModelControlMode.Explicit);
         await manager.Door.StartAsync(CancellationToken.None);
-        var files = new Dictionary<string, ReadOnlyMemory<byte>> { ["1/../x"] = "w"u8.ToArray() };
+        using var files = manager.Door.BeginUpload("m");
 
+        var badPath = Assert.Throws<InferenceException>(() => files.AddFile("1/../x", "w"u8));
+        files.AddFile("1/x", "w"u8);
         var noConfig = await Assert.ThrowsAsync<InferenceException>(() => manager.Door.LoadModelAsync("m", new ModelLoadOverrides(null, files), CancellationToken.None));
-        var badPath = await Assert.ThrowsAsync<InferenceException>(() => manager.Door.LoadModelAsync("m", new ModelLoadOverrides("{}", files), CancellationToken.None));
-        var badConfig = await Assert.ThrowsAsync<InferenceException>(() => manager.Door.LoadModelAsync("m", new ModelLoadOverrides("{\"max_batch_size\": -1}", new Dictionary<string, ReadOnlyMemory<byte>>()), CancellationToken.None));
+        var badConfig = await Assert.ThrowsAsync<InferenceException>(() => manager.Door.LoadModelAsync("m", new ModelLoadOverrides("{\"max_batch_size\": -1}", null), CancellationToken.None));
         var badName = await Assert.ThrowsAsync<InferenceException>(() => manager.Door.LoadModelAsync("../m", null, CancellationToken.None));
 
         Assert.All([noConfig, badPath, badConfig, badName], e => Assert.Equal(InferenceErrorKind.InvalidArgument, e.Kind));

@@ -52,8 +52,8 @@ public sealed class WarmupRequestsTests : IDisposable
         var config = Config(Sample(DataType.Int32, [2], file: "input0"), batchSize: 3, count: 2);
         var instance = new AddOneInstance();
 
-        using var warmup = WarmupRequests.Prepare(config, _model);
-        Assert.Equal(2, warmup.Run(instance));
+        using var warmup = WarmupRequests.Prepare(config, new WarmupSources(_model, 64L * 1024 * 1024, FollowLinks: false));
+        Assert.Equal(2, warmup.Run(instance, CancellationToken.None));
 
         Assert.Equal([3L, 3L], instance.BatchSizes);
         Assert.All(instance.RowHeads, heads => Assert.Equal([7, 7, 7], heads));
@@ -64,8 +64,8 @@ public sealed class WarmupRequestsTests : IDisposable
     {
         var config = Config(Sample(DataType.Int32, [2]), maxBatchSize: 0);
         var instance = new AddOneInstance();
-        using var warmup = WarmupRequests.Prepare(config, _model);
-        Assert.Equal(1, warmup.Run(instance));
+        using var warmup = WarmupRequests.Prepare(config, new WarmupSources(_model, 64L * 1024 * 1024, FollowLinks: false));
+        Assert.Equal(1, warmup.Run(instance, CancellationToken.None));
         // Without a batch dimension the "batch" the fake records is the first (only) dimension.
         Assert.Equal([2L], instance.BatchSizes);
         Assert.Equal([0], instance.RowHeads.Single()[..1]);
@@ -81,7 +81,7 @@ public sealed class WarmupRequestsTests : IDisposable
         File.WriteAllBytes(Path.Combine(_model, "outside"), [1, 0, 0, 0, 2, 0, 0, 0]);
         var config = Config(Sample(DataType.Int32, [2], file: file));
 
-        var error = Assert.Throws<ModelLoadException>(() => WarmupRequests.Prepare(config, _model));
+        var error = Assert.Throws<ModelLoadException>(() => WarmupRequests.Prepare(config, new WarmupSources(_model, 64L * 1024 * 1024, FollowLinks: false)));
         Assert.Contains("warm-up sample 's' input 'INPUT0'", error.Message);
         Assert.Contains(reason, error.Message);
     }
@@ -92,9 +92,9 @@ public sealed class WarmupRequestsTests : IDisposable
         var config = Config(Sample(DataType.Int32, [2], random: true));
         var instance = new AddOneInstance();
         instance.FailNextRun(new Core.Backends.BackendException("boom"));
-        using var warmup = WarmupRequests.Prepare(config, _model);
+        using var warmup = WarmupRequests.Prepare(config, new WarmupSources(_model, 64L * 1024 * 1024, FollowLinks: false));
 
-        var error = Assert.Throws<ModelLoadException>(() => warmup.Run(instance));
+        var error = Assert.Throws<ModelLoadException>(() => warmup.Run(instance, CancellationToken.None));
         Assert.Contains("warm-up sample 's' failed: boom", error.Message);
     }
 
@@ -102,7 +102,7 @@ public sealed class WarmupRequestsTests : IDisposable
     public void A_sample_with_the_wrong_type_is_refused()
     {
         var config = Config(Sample(DataType.Fp32, [2]));
-        var error = Assert.Throws<ModelLoadException>(() => WarmupRequests.Prepare(config, _model));
+        var error = Assert.Throws<ModelLoadException>(() => WarmupRequests.Prepare(config, new WarmupSources(_model, 64L * 1024 * 1024, FollowLinks: false)));
         Assert.Contains("TYPE_FP32", error.Message);
     }
 }

@@ -1,0 +1,55 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using static InferenceServer.FunctionalTests.Lifecycle.Lifecycle;
+using static InferenceServer.FunctionalTests.Repository.RepositoryApi;
+
+namespace InferenceServer.FunctionalTests.Repository;
+
+/// <summary>
+/// An uploaded file goes to disk as it is decoded: serving an upload allocates what reading a body of its size costs,
+/// and no decoded copy of the file on top. Measured as the bytes the whole process allocates while requests are
+/// served, so it runs apart from the other tests.
+/// </summary>
+[Collection(TimingSensitive.Name)]
+public sealed class UploadMemoryTests
+{
+    [Fact]
+    public async Task AnUploadIsDecodedToDiskWithoutACopyInMemory()
+    {
+        using var repository = new TestRepository().AddFixture("repo", "add_sub.onnx", AddSubConfig);
+        using var uploads = new TestRepository();
+        await using var server = await RunningServer.StartAsync(repository.Path, Explicit, ("Server:UploadDirectory", uploads.Path));
+
+        var blob = new byte[32 * 1024 * 1024];
+        Random.Shared.NextBytes(blob);
+        // As a .NET client writes it: System.Text.Json escapes every '+' of the base64 (\u002B).
+        var upload = Encoding.UTF8.GetBytes(LoadBody(AddSubJson(), [("1/model.onnx", TestRepository.Fixture("add_sub.onnx")), ("1/blob.bin", blob)]));
+        // A body of the same size whose big parameter the server skips: what reading such a body costs by itself.
+        var padding = Encoding.UTF8.GetBytes(LoadBody(null, [], ("padding", new string('A', upload.Length - 40))));
+
+        // What each request allocates, less the new buffers the shared pool made: whether a pooled body buffer is found
+        // depends on the thread a request runs on, not on what it does with the body.
+        using var pooled = new PooledBufferAllocations();
+        var (status, reading) = await PostAsync(server, "repo", padding, pooled);
+        Assert.Equal(HttpStatusCode.OK, status);
+        (status, var uploading) = await PostAsync(server, "m", upload, pooled);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("1", await InferAddSubAsync(server.Client, "m"));
+
+        var written = Directory.GetFiles(uploads.Path, "blob.bin", SearchOption.AllDirectories);
+        Assert.Equal(blob, File.ReadAllBytes(Assert.Single(written)));
+        // A decoded copy of the file would add 32 MiB, an unescaped copy of its base64 43 MiB more.
+        Assert.True(uploading - reading < blob.Length / 2,
+            $"the upload allocated {(uploading - reading) / (1024 * 1024)} MiB more than reading a body of its size ({reading / (1024 * 1024)} MiB)");
+    }
+
+    private static async Task<(HttpStatusCode Status, long Allocated)> PostAsync(RunningServer server, string model, byte[] body, PooledBufferAllocations pooled)
+    {
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        var before = GC.GetTotalAllocatedBytes(precise: true) - pooled.Bytes;
+        using var response = await server.Client.PostAsync($"/v2/repository/models/{model}/load", content);
+        return (response.StatusCode, GC.GetTotalAllocatedBytes(precise: true) - pooled.Bytes - before);
+    }
+}
