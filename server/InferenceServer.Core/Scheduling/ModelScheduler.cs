@@ -26,6 +26,12 @@ internal sealed class ModelScheduler : IScheduler
     // Outputs up to this size are answered on the instance's thread when it has nothing else to do (see Execute).
     private const int InlineOutputBytes = 64 * 1024;
 
+    /// <summary>
+    /// When a client whose request was shed (a full queue, a queue timeout) should try again: HTTP's Retry-After counts
+    /// whole seconds, and one is the shortest it can say. By then a queue sized in executions has turned over many times.
+    /// </summary>
+    public static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(1);
+
     private readonly Lock _lock = new();
     private readonly string _modelName;
     private readonly bool _batchDimension;
@@ -36,12 +42,15 @@ internal sealed class ModelScheduler : IScheduler
     private readonly ObjectPool<QueuedRequest> _requests;
     private readonly TimeProvider _time;
     private readonly ISchedulerObserver _observer;
+    private readonly QueueDefaults _queueDefaults;
     private readonly ITimer _timer;
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     // Guarded by _lock.
     private long _timerDue = long.MaxValue;
+    // How long a batch takes, in timestamp ticks: a moving average (weight 1/8) over the batches run, 0 before the first.
+    private long _averageRunTicks;
     private bool _closing;
 
     private int _disposeStarted;
@@ -52,7 +61,8 @@ internal sealed class ModelScheduler : IScheduler
     /// request counts as one in the batch statistics). <paramref name="batching"/> is its dynamic_batching,
     /// or null for none: batching is on only for a model that batches and has it. Durations are measured with
     /// <paramref name="timeProvider"/> (default <see cref="TimeProvider.System"/>) and reported to
-    /// <paramref name="observer"/> (default <see cref="NullSchedulerObserver.Instance"/>).
+    /// <paramref name="observer"/> (default <see cref="NullSchedulerObserver.Instance"/>). What the queue policies
+    /// leave unset comes from <paramref name="queueDefaults"/> (default <see cref="QueueDefaults.Unbounded"/>).
     /// </summary>
     public ModelScheduler(
         string modelName,
@@ -60,7 +70,8 @@ internal sealed class ModelScheduler : IScheduler
         ModelDynamicBatching? batching,
         IReadOnlyList<IModelInstance> instances,
         TimeProvider? timeProvider = null,
-        ISchedulerObserver? observer = null)
+        ISchedulerObserver? observer = null,
+        QueueDefaults? queueDefaults = null)
     {
         ArgumentOutOfRangeException.ThrowIfZero(instances.Count);
         ArgumentOutOfRangeException.ThrowIfNegative(maxBatchSize);
@@ -68,9 +79,11 @@ internal sealed class ModelScheduler : IScheduler
         _batchDimension = maxBatchSize > 0;
         _time = timeProvider ?? TimeProvider.System;
         _observer = observer ?? NullSchedulerObserver.Instance;
-        // A model that does not batch keeps Triton's default scheduler: one FIFO, no policy.
+        _queueDefaults = queueDefaults ?? QueueDefaults.Unbounded;
+        // A model that does not batch keeps Triton's default scheduler, one request at a time; its queue still takes the
+        // policies of a dynamic_batching it gives (a queue bound and timeout mean the same whether or not requests join).
         var queueing = maxBatchSize > 0 ? batching : null;
-        _queue = new RequestQueue(queueing, _time.TimestampFrequency);
+        _queue = new RequestQueue(batching, _time.TimestampFrequency, _queueDefaults);
         _former = new BatchFormer(maxBatchSize, queueing, _time.TimestampFrequency);
         _pool = new InstancePool(_former.Capacity);
         _order = queueing is { PreserveOrdering: true } ? new ResponseOrder() : null;
@@ -88,6 +101,7 @@ internal sealed class ModelScheduler : IScheduler
             {
                 workers[i] = _pool.Add(instances[i]);
             }
+            ResizeQueueLocked();
         }
         foreach (var worker in workers)
         {
@@ -110,6 +124,7 @@ internal sealed class ModelScheduler : IScheduler
                 return false;
             }
             worker = _pool.Add(instance);
+            ResizeQueueLocked();
             dispatch = DispatchLocked();
         }
         // A batch handed to it before its thread runs is waiting for it when it does.
@@ -129,6 +144,7 @@ internal sealed class ModelScheduler : IScheduler
             {
                 return false;
             }
+            ResizeQueueLocked();
         }
         if (idle)
         {
@@ -137,6 +153,17 @@ internal sealed class ModelScheduler : IScheduler
         // A busy one finishes its batch, answering its callers, and leaves instead of going idle.
         await worker.Exited.ConfigureAwait(false);
         return true;
+    }
+
+    // The default queue bound is counted in batches per instance, so it follows the instance count and how long a batch takes.
+    private void ResizeQueueLocked() =>
+        _queue.SetDefaultMaxQueueSize(_queueDefaults.MaxQueueSize(_pool.Count, _former.Capacity, TicksToTimeSpan(_averageRunTicks)));
+
+    // Under the lock, after each batch: cheap enough for every batch (a division and, rarely, a walk over the levels).
+    private void RecordRunLocked(long ticks)
+    {
+        _averageRunTicks = _averageRunTicks == 0 ? ticks : _averageRunTicks + ((ticks - _averageRunTicks) / 8);
+        ResizeQueueLocked();
     }
 
     /// <inheritdoc />
@@ -167,6 +194,7 @@ internal sealed class ModelScheduler : IScheduler
 
         InferenceException? refusal = null;
         var refusalReason = SchedulerFailure.Other;
+        var full = false;
         var canceled = false;
         Dispatch dispatch = default;
         lock (_lock)
@@ -177,9 +205,9 @@ internal sealed class ModelScheduler : IScheduler
             }
             else if (level.IsFull)
             {
-                refusalReason = SchedulerFailure.Rejected;
-                refusal = new InferenceException(InferenceErrorKind.Unavailable,
-                    $"model '{_modelName}' priority level {level.Level} queue is full (max_queue_size {level.MaxQueueSize}); retry later");
+                // Refused at once, with no work done for it: a request that cannot get a place in the queue gets its answer
+                // in microseconds rather than after a wait that would end the same way. The answer is written outside the lock.
+                full = true;
             }
             else if (cancellationToken.IsCancellationRequested)
             {
@@ -200,6 +228,11 @@ internal sealed class ModelScheduler : IScheduler
             }
         }
 
+        if (full)
+        {
+            refusalReason = SchedulerFailure.Rejected;
+            refusal = new InferenceException(InferenceErrorKind.Unavailable, QueueFullMessage(level)) { RetryAfter = RetryAfter };
+        }
         if (refusal is not null || canceled)
         {
             request.ReleaseCancellation();
@@ -351,11 +384,12 @@ internal sealed class ModelScheduler : IScheduler
     {
         while (worker.WaitForBatch())
         {
-            var lone = Execute(worker.Instance, worker.Batch);
+            var lone = Execute(worker.Instance, worker.Batch, out var ranTicks);
             bool stays;
             Dispatch dispatch;
             lock (_lock)
             {
+                RecordRunLocked(ranTicks);
                 stays = _pool.Finished(worker);
                 // Takes the next batch for this instance (the most recently idled) when one is waiting; also when
                 // it leaves, as a dispose may be waiting for every remaining instance to be idle.
@@ -380,7 +414,7 @@ internal sealed class ModelScheduler : IScheduler
     /// Runs one batch on <paramref name="instance"/> and answers its requests, except a lone request whose
     /// answer may continue on this thread: that one is returned, complete but not yet signalled.
     /// </summary>
-    private QueuedRequest? Execute(IModelInstance instance, Batch batch)
+    private QueuedRequest? Execute(IModelInstance instance, Batch batch, out long ranTicks)
     {
         var count = batch.Count;
         var requests = batch.Requests;
@@ -461,6 +495,7 @@ internal sealed class ModelScheduler : IScheduler
         // A lone request is neither assembled nor scattered: its input and output times are zero, as Triton reports
         // them for a backend that reads and writes the request's own buffers.
         var outputDone = batched ? _time.GetTimestamp() : inferDone;
+        ranTicks = outputDone - started;
 
         var computeInput = _time.GetElapsedTime(started, inputDone);
         var computeInfer = _time.GetElapsedTime(inputDone, inferDone);
@@ -494,7 +529,7 @@ internal sealed class ModelScheduler : IScheduler
             {
                 _observer.RequestFailed(reason, queued);
                 // One exception per request: awaiters on different threads must not share a stack trace.
-                request.Error = new InferenceException(kind, $"model '{_modelName}' failed to run: {failure.Message}", failure);
+                request.Error = new InferenceException(kind, $"model '{_modelName}' failed to run: {failure.Message}", failure) { Scheduled = true };
             }
             if (inline)
             {
@@ -524,9 +559,29 @@ internal sealed class ModelScheduler : IScheduler
     {
         request.ReleaseCancellation();
         _observer.RequestFailed(SchedulerFailure.Rejected, _time.GetElapsedTime(request.EnqueuedAt));
-        request.Error = new InferenceException(InferenceErrorKind.DeadlineExceeded,
-            $"request to model '{_modelName}' timed out after {request.TimeoutMicroseconds} µs in the queue (priority level {request.Level.Level}) before it could run");
+        // Triton answers a queue timeout UNAVAILABLE ("Request timeout expired"), REST 503: the server is too busy now,
+        // which is what a client's retry policy needs to know; it is not the client's own deadline passing.
+        request.Error = new InferenceException(InferenceErrorKind.Unavailable,
+            $"request to model '{_modelName}' timed out after {request.TimeoutMicroseconds} µs in the queue (priority level {request.Level.Level}) before it could run; retry later")
+        {
+            RetryAfter = RetryAfter,
+            Scheduled = true,
+        };
         Complete(request);
+    }
+
+    // Read outside the lock: the counts may have moved on since the refusal, which a message can live with.
+    private string QueueFullMessage(PriorityLevel level)
+    {
+        var size = level.MaxQueueSize;
+        if (level.ConfiguredMaxQueueSize > 0)
+        {
+            return $"model '{_modelName}' priority level {level.Level} queue is full (max_queue_size {size}); retry later";
+        }
+        var instances = Math.Max(1, _pool.Count);
+        return $"model '{_modelName}' priority level {level.Level} queue is full ({size} requests, the server's default: "
+            + $"{size / (instances * _former.Capacity)} batch(es) of {_former.Capacity} per instance for {instances} instance(s), or a millisecond of work; "
+            + "max_queue_size in the model's queue policy sets its own); retry later";
     }
 
     /// <summary>Hands the request's outcome to its caller, in arrival order when preserve_ordering is set.</summary>

@@ -97,7 +97,7 @@ internal sealed class GrpcStreamInfer(
             }
             catch (InferenceException e)
             {
-                answer = Failure(e.Message, request.ModelName, request.ModelVersion ?? "", request.Id, final: e.Kind == InferenceErrorKind.DeadlineExceeded);
+                answer = Failure(e.Message, request.ModelName, request.ModelVersion ?? "", request.Id, final: e.Scheduled);
             }
             catch (Exception e)
             {

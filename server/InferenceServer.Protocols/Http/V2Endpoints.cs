@@ -274,7 +274,7 @@ public static partial class V2Endpoints
         }
         catch (InferenceException e)
         {
-            await HttpErrors.WriteAsync(context, HttpErrors.StatusCode(e.Kind), e.Message).ConfigureAwait(false);
+            await HttpErrors.WriteAsync(context, HttpErrors.StatusCode(e.Kind), e.Message, HttpErrors.RetryAfter(e)).ConfigureAwait(false);
         }
         catch (BadHttpRequestException e)
         {

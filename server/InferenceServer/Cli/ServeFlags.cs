@@ -39,6 +39,18 @@ internal static class ServeFlags
         {
             HelpName = "N", Min = 1, Max = 1024,
         },
+        new("--max-queue-batches", "Server:MaxQueueBatches", FlagKind.Integer, "1",
+            "A model whose config sets no max_queue_size queues at most this many batches per instance (max_batch_size requests with dynamic batching, "
+            + "one without), or 1 ms of work if that is more, and refuses the rest at once with 503 and Retry-After (gRPC UNAVAILABLE); 0: unbounded.")
+        {
+            HelpName = "N", Max = int.MaxValue,
+        },
+        new("--max-queue-wait-ms", "Server:MaxQueueWaitMilliseconds", FlagKind.Integer, "1000",
+            "How long a request may wait in a model's queue when its config sets no default_timeout_microseconds (its timeout parameter or gRPC deadline "
+            + "may shorten it); then it is answered 503 / UNAVAILABLE without running. 0: no limit.")
+        {
+            HelpName = "MS", Max = int.MaxValue,
+        },
         new("--repository-poll-secs", "Server:RepositoryPollSeconds", FlagKind.Number, "15",
             "With poll control: rescan the repositories this often, besides file-system events; 0: events only.")
         {
