@@ -59,11 +59,11 @@ public class ModelLifecycleOptions
     public int DefaultMaxBatchSize { get; set; } = 4;
 
     /// <summary>
-    /// <c>--max-queue-batches</c>: a model whose queue policy sets no max_queue_size queues at most this many batches per
-    /// instance (max_batch_size requests with dynamic batching, one without), or a millisecond of work if that is more
-    /// (<see cref="Scheduling.QueueDefaults.MinQueuedWork"/>), and refuses the rest at once (503 with Retry-After, gRPC
-    /// UNAVAILABLE); 0: unbounded, as in Triton. One batch waiting per instance is what keeps every instance busy under
-    /// overload; each one more adds an execution to the latency of every request accepted.
+    /// <c>--max-queue-batches</c>: a model whose queue policy sets no max_queue_size sheds load once its queue is
+    /// overloaded (the oldest request has waited <see cref="Scheduling.QueueDefaults.ShedAfter"/>): it then holds at
+    /// most this many batches per instance (max_batch_size requests with dynamic batching, one without) and refuses the
+    /// rest at once (503 with Retry-After, gRPC UNAVAILABLE); 0: never, as in Triton. One batch waiting per instance is
+    /// what keeps every instance busy; each one more adds an execution to the wait of every request accepted.
     /// </summary>
     public int MaxQueueBatches { get; set; } = 1;
 

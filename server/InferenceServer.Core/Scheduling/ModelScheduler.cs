@@ -47,10 +47,11 @@ internal sealed class ModelScheduler : IScheduler
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    private readonly long _shedAfterTicks;
+    private readonly long _shedForTicks;
+
     // Guarded by _lock.
     private long _timerDue = long.MaxValue;
-    // How long a batch takes, in timestamp ticks: a moving average (weight 1/8) over the batches run, 0 before the first.
-    private long _averageRunTicks;
     private bool _closing;
 
     private int _disposeStarted;
@@ -80,6 +81,8 @@ internal sealed class ModelScheduler : IScheduler
         _time = timeProvider ?? TimeProvider.System;
         _observer = observer ?? NullSchedulerObserver.Instance;
         _queueDefaults = queueDefaults ?? QueueDefaults.Unbounded;
+        _shedAfterTicks = Timestamps.FromMicroseconds((long)QueueDefaults.ShedAfter.TotalMicroseconds, _time.TimestampFrequency);
+        _shedForTicks = Timestamps.FromMicroseconds((long)QueueDefaults.ShedFor.TotalMicroseconds, _time.TimestampFrequency);
         // A model that does not batch keeps Triton's default scheduler, one request at a time; its queue still takes the
         // policies of a dynamic_batching it gives (a queue bound and timeout mean the same whether or not requests join).
         var queueing = maxBatchSize > 0 ? batching : null;
@@ -155,16 +158,8 @@ internal sealed class ModelScheduler : IScheduler
         return true;
     }
 
-    // The default queue bound is counted in batches per instance, so it follows the instance count and how long a batch takes.
-    private void ResizeQueueLocked() =>
-        _queue.SetDefaultMaxQueueSize(_queueDefaults.MaxQueueSize(_pool.Count, _former.Capacity, TicksToTimeSpan(_averageRunTicks)));
-
-    // Under the lock, after each batch: cheap enough for every batch (a division and, rarely, a walk over the levels).
-    private void RecordRunLocked(long ticks)
-    {
-        _averageRunTicks = _averageRunTicks == 0 ? ticks : _averageRunTicks + ((ticks - _averageRunTicks) / 8);
-        ResizeQueueLocked();
-    }
+    // The default bound while shedding is counted in batches per instance, so it follows the instance count.
+    private void ResizeQueueLocked() => _queue.SetSheddingQueueSize(_queueDefaults.MaxQueueSize(_pool.Count, _former.Capacity));
 
     /// <inheritdoc />
     public ValueTask<Tensor[]> ScheduleAsync(SchedulerWork work, CancellationToken cancellationToken)
@@ -197,13 +192,15 @@ internal sealed class ModelScheduler : IScheduler
         var full = false;
         var canceled = false;
         Dispatch dispatch = default;
+        long now;
         lock (_lock)
         {
+            now = _time.GetTimestamp();
             if (_closing)
             {
                 refusal = new InferenceException(InferenceErrorKind.Unavailable, $"model '{_modelName}' is unloading and takes no new requests");
             }
-            else if (level.IsFull)
+            else if (level.IsFull(now, _shedAfterTicks, _shedForTicks))
             {
                 // Refused at once, with no work done for it: a request that cannot get a place in the queue gets its answer
                 // in microseconds rather than after a wait that would end the same way. The answer is written outside the lock.
@@ -215,7 +212,6 @@ internal sealed class ModelScheduler : IScheduler
             }
             else
             {
-                var now = _time.GetTimestamp();
                 _queue.Enqueue(request, now);
                 _order?.Arrived(request);
                 _observer.RequestQueued();
@@ -231,7 +227,7 @@ internal sealed class ModelScheduler : IScheduler
         if (full)
         {
             refusalReason = SchedulerFailure.Rejected;
-            refusal = new InferenceException(InferenceErrorKind.Unavailable, QueueFullMessage(level)) { RetryAfter = RetryAfter };
+            refusal = new InferenceException(InferenceErrorKind.Unavailable, QueueFullMessage(level, now)) { RetryAfter = RetryAfter };
         }
         if (refusal is not null || canceled)
         {
@@ -384,12 +380,11 @@ internal sealed class ModelScheduler : IScheduler
     {
         while (worker.WaitForBatch())
         {
-            var lone = Execute(worker.Instance, worker.Batch, out var ranTicks);
+            var lone = Execute(worker.Instance, worker.Batch);
             bool stays;
             Dispatch dispatch;
             lock (_lock)
             {
-                RecordRunLocked(ranTicks);
                 stays = _pool.Finished(worker);
                 // Takes the next batch for this instance (the most recently idled) when one is waiting; also when
                 // it leaves, as a dispose may be waiting for every remaining instance to be idle.
@@ -414,7 +409,7 @@ internal sealed class ModelScheduler : IScheduler
     /// Runs one batch on <paramref name="instance"/> and answers its requests, except a lone request whose
     /// answer may continue on this thread: that one is returned, complete but not yet signalled.
     /// </summary>
-    private QueuedRequest? Execute(IModelInstance instance, Batch batch, out long ranTicks)
+    private QueuedRequest? Execute(IModelInstance instance, Batch batch)
     {
         var count = batch.Count;
         var requests = batch.Requests;
@@ -495,7 +490,6 @@ internal sealed class ModelScheduler : IScheduler
         // A lone request is neither assembled nor scattered: its input and output times are zero, as Triton reports
         // them for a backend that reads and writes the request's own buffers.
         var outputDone = batched ? _time.GetTimestamp() : inferDone;
-        ranTicks = outputDone - started;
 
         var computeInput = _time.GetElapsedTime(started, inputDone);
         var computeInfer = _time.GetElapsedTime(inputDone, inferDone);
@@ -571,17 +565,16 @@ internal sealed class ModelScheduler : IScheduler
     }
 
     // Read outside the lock: the counts may have moved on since the refusal, which a message can live with.
-    private string QueueFullMessage(PriorityLevel level)
+    private string QueueFullMessage(PriorityLevel level, long now)
     {
-        var size = level.MaxQueueSize;
+        var size = level.MaxQueueSize(now);
         if (level.ConfiguredMaxQueueSize > 0)
         {
             return $"model '{_modelName}' priority level {level.Level} queue is full (max_queue_size {size}); retry later";
         }
-        var instances = Math.Max(1, _pool.Count);
-        return $"model '{_modelName}' priority level {level.Level} queue is full ({size} requests, the server's default: "
-            + $"{size / (instances * _former.Capacity)} batch(es) of {_former.Capacity} per instance for {instances} instance(s), or a millisecond of work; "
-            + "max_queue_size in the model's queue policy sets its own); retry later";
+        return $"model '{_modelName}' priority level {level.Level} is overloaded: its queue has not drained for {QueueDefaults.ShedAfter.TotalMilliseconds:0} ms "
+            + $"and holds {size} requests, the server's default while it sheds load ({_queueDefaults.MaxQueueBatches} batch(es) of {_former.Capacity} per instance, "
+            + $"{Math.Max(1, _pool.Count)} instance(s); max_queue_size in the model's queue policy sets a bound of its own); retry later";
     }
 
     /// <summary>Hands the request's outcome to its caller, in arrival order when preserve_ordering is set.</summary>

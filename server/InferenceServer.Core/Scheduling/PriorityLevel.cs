@@ -39,13 +39,45 @@ internal sealed class PriorityLevel
 
     public int Count => Ready.Count + Delayed.Count;
 
-    /// <summary>The level's own max_queue_size; 0 when its policy sets none and the server's default bound applies.</summary>
+    /// <summary>The level's own max_queue_size; 0 when its policy sets none and the server's default applies.</summary>
     public int ConfiguredMaxQueueSize { get; }
 
-    /// <summary>The bound in force (0: none): the configured one, or the default the scheduler derives from its instances.</summary>
-    public int MaxQueueSize { get; set; }
+    /// <summary>
+    /// The server's default bound (0: none), which the scheduler derives from its instances: it applies, to a level
+    /// without its own max_queue_size, only while the level sheds load.
+    /// </summary>
+    public int SheddingQueueSize { get; set; }
 
-    public bool IsFull => MaxQueueSize > 0 && Count >= MaxQueueSize;
+    // Timestamp until which the level sheds: ShedFor after its last refusal.
+    private long _shedUntil;
+
+    /// <summary>The bound in force (0: none): the configured one, or the default while shedding.</summary>
+    public int MaxQueueSize(long now) => ConfiguredMaxQueueSize > 0 ? ConfiguredMaxQueueSize : now < _shedUntil ? SheddingQueueSize : 0;
+
+    /// <summary>
+    /// Whether a request arriving at <paramref name="now"/> must be refused. A configured max_queue_size is a plain bound,
+    /// as in Triton. Otherwise the level sheds once its oldest request has waited <paramref name="shedAfter"/> (ticks):
+    /// past <see cref="SheddingQueueSize"/> it refuses, and keeps doing so until <paramref name="shedFor"/> passes without
+    /// a refusal.
+    /// </summary>
+    public bool IsFull(long now, long shedAfter, long shedFor)
+    {
+        if (ConfiguredMaxQueueSize > 0)
+        {
+            return Count >= ConfiguredMaxQueueSize;
+        }
+        if (SheddingQueueSize == 0 || Count < SheddingQueueSize)
+        {
+            return false;
+        }
+        if (now >= _shedUntil && (Ready.First ?? Delayed.First) is { } oldest && now - oldest.EnqueuedAt < shedAfter)
+        {
+            // More than the bound waits, but the queue drains: a burst.
+            return false;
+        }
+        _shedUntil = now + shedFor;
+        return true;
+    }
 
     public ModelQueuePolicy.Types.TimeoutAction TimeoutAction { get; }
 

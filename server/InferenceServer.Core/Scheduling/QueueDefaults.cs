@@ -2,40 +2,34 @@ namespace InferenceServer.Core.Scheduling;
 
 /// <summary>
 /// The server's queue policy for whatever a model's config leaves unset: how much work may wait and for how long.
-/// Triton leaves both unbounded, which under overload turns every request into a late one; a server-wide default
-/// bound sheds the excess at once instead, and a model's own <c>ModelQueuePolicy</c> values still win.
+/// Triton leaves both unbounded, which under overload turns every request into a late one. A fixed small bound would
+/// instead refuse the bursts a fast model absorbs in microseconds, so the default bound applies only while a queue is
+/// overloaded, told apart from a burst the way CoDel tells them apart: a burst drains, an overload keeps the oldest
+/// request waiting. A model's own <c>ModelQueuePolicy</c> values always win.
 /// </summary>
 /// <param name="MaxQueueBatches">
-/// A priority level whose policy sets no max_queue_size holds at most this many batches per instance, or
-/// <see cref="MinQueuedWork"/> of them if that is more (0: unbounded). A batch is max_batch_size requests with
-/// dynamic batching, one request without.
+/// While a priority level whose policy sets no max_queue_size sheds load, it holds at most this many batches per
+/// instance (max_batch_size requests with dynamic batching, one without) and refuses the rest at once; 0: never sheds.
 /// </param>
 /// <param name="MaxQueueWaitMicroseconds">The queue timeout of a level whose policy sets no default_timeout_microseconds (0: none).</param>
 public sealed record QueueDefaults(int MaxQueueBatches, long MaxQueueWaitMicroseconds)
 {
     /// <summary>
-    /// The work a queue may always hold, whatever <see cref="MaxQueueBatches"/> says: bursts of a fast model (a few µs
-    /// a run, where latency is the network's) queue rather than being refused, while a slow model still queues only its
-    /// few batches. A millisecond is below what any client over a network can tell apart.
+    /// A level starts shedding once its oldest request has waited this long: the queue is not draining. A burst that
+    /// takes less to drain is queued whole.
     /// </summary>
-    public static readonly TimeSpan MinQueuedWork = TimeSpan.FromMilliseconds(1);
+    public static readonly TimeSpan ShedAfter = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>A level sheds until this long passes without a refusal: demand then fits in what it lets wait.</summary>
+    public static readonly TimeSpan ShedFor = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Triton's own defaults: queues without bound or timeout.</summary>
     public static QueueDefaults Unbounded { get; } = new(0, 0);
 
-    /// <summary>
-    /// The bound of a level without its own max_queue_size (0: none): for <paramref name="instances"/> instances that
-    /// run batches of up to <paramref name="batchCapacity"/> requests, taking <paramref name="averageRun"/> each
-    /// (<see cref="TimeSpan.Zero"/> before the first has run: unbounded until the model's speed is known).
-    /// </summary>
-    public int MaxQueueSize(int instances, int batchCapacity, TimeSpan averageRun)
+    /// <summary>The bound while shedding for <paramref name="instances"/> instances of <paramref name="batchCapacity"/> requests a batch (0: none).</summary>
+    public int MaxQueueSize(int instances, int batchCapacity)
     {
-        if (MaxQueueBatches == 0 || averageRun <= TimeSpan.Zero)
-        {
-            return 0;
-        }
-        var batches = Math.Max(MaxQueueBatches, Math.Ceiling(MinQueuedWork / averageRun));
-        var size = batches * instances * batchCapacity;
+        var size = (long)MaxQueueBatches * instances * batchCapacity;
         return size >= int.MaxValue ? int.MaxValue : (int)size;
     }
 }

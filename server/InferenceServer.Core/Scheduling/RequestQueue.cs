@@ -35,7 +35,6 @@ internal sealed class RequestQueue
                 : batching.PriorityQueuePolicy.TryGetValue((ulong)(i + 1), out var specific) ? specific
                 : batching.DefaultQueuePolicy;
             var level = new PriorityLevel(i + 1, policy, defaults);
-            level.MaxQueueSize = level.ConfiguredMaxQueueSize;
             _levels[i] = level;
             _lists[level.Ready.Order] = level.Ready;
             _lists[level.Delayed.Order] = level.Delayed;
@@ -43,17 +42,14 @@ internal sealed class RequestQueue
     }
 
     /// <summary>
-    /// Sets the bound of every level whose policy sets no max_queue_size (0: none); the scheduler derives it from its
-    /// instances, so it follows the instance count. Requests already queued beyond a lowered bound stay queued.
+    /// Sets the bound every level whose policy sets no max_queue_size keeps while it sheds load (0: none); the scheduler
+    /// derives it from its instances, so it follows the instance count. Requests already queued stay queued.
     /// </summary>
-    public void SetDefaultMaxQueueSize(int size)
+    public void SetSheddingQueueSize(int size)
     {
         foreach (var level in _levels)
         {
-            if (level.ConfiguredMaxQueueSize == 0)
-            {
-                level.MaxQueueSize = size;
-            }
+            level.SheddingQueueSize = size;
         }
     }
 

@@ -13,10 +13,11 @@ namespace InferenceServer.FunctionalTests.Scheduling;
 
 /// <summary>
 /// Admission control with the server's default queue policy (issue 12, defect 4): a model whose config sets no queue
-/// policy, kept busy on purpose and then flooded, queues one batch per instance and refuses the rest at once (REST 503
-/// with Retry-After, gRPC UNAVAILABLE with a retry pushback) while the busy request still runs; health and metrics
-/// answer during the flood; the request it accepted is answered correctly; a request that waits longer than it may
-/// is answered 503 without running; and once the flood has passed a request is served at once.
+/// policy, kept busy on purpose so that its queue stops draining, then flooded, keeps the one batch per instance it
+/// queued and refuses the rest at once (REST 503 with Retry-After, gRPC UNAVAILABLE with a retry pushback) while the
+/// busy request still runs; health and metrics answer during the flood; the request it accepted is answered correctly;
+/// once the flood has passed a request is served at once; a burst that drains is queued whole; and a request that
+/// waits longer than it may is answered 503 without running.
 /// </summary>
 [Collection(TimingSensitive.Name)]
 public sealed partial class AdmissionControlTests
@@ -36,32 +37,35 @@ public sealed partial class AdmissionControlTests
         dynamic_batching { }
         """;
 
-    // A run of many milliseconds (the slow model loops about 5 µs an iteration): the queue's default bound is then
-    // the one batch per instance, not the millisecond of work a fast model may queue.
-    private const long Calibration = 20_000;
+    // Longer than the 100 ms after which a queue that has not drained counts as overloaded.
+    private static readonly TimeSpan Backlog = TimeSpan.FromMilliseconds(300);
 
     // Enough work to keep the only instance busy for seconds.
     private const long Busy = 500_000;
 
     private const int Flood = 16;
 
-    // The request accepted in a flood waits behind seconds of work, past the default wait of a second; the bound on the
-    // queue's size is what these tests are about.
+    // The request queued before the flood waits behind seconds of work, past the default wait of a second; the bound on
+    // the queue's size is what these tests are about.
     private static readonly (string, string) LongWait = ("Server:MaxQueueWaitMilliseconds", "120000");
 
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public async Task AFloodBeyondOneQueuedBatchIsRefusedAtOnceWhileHealthAndMetricsAnswer(bool dynamicBatching)
+    public async Task AFloodOfAQueueThatDoesNotDrainIsRefusedAtOnceWhileHealthAndMetricsAnswer(bool dynamicBatching)
     {
         using var repository = Repository(dynamicBatching);
         await using var server = await RunningServer.StartAsync(repository.Path, LongWait);
-        await CalibrateAsync(server, dynamicBatching);
+        Assert.Equal(HttpStatusCode.OK, (await server.Client.GetAsync("/v2/models/slow/ready")).StatusCode);
 
         for (var busyIterations = Busy; ; busyIterations *= 2)
         {
             var busy = await StartBusyAsync(server, dynamicBatching, busyIterations);
             var rejectedBefore = await RejectedCountAsync(server);
+            // One batch (of one request) waits behind the busy one, long enough for the queue to count as not draining.
+            var queued = server.Client.PostJsonAsync("/v2/models/slow/infer", SlowRequest(dynamicBatching, 2));
+            await WaitForPendingAsync(server, 1);
+            await Task.Delay(Backlog);
             var flood = Enumerable.Range(0, Flood).Select(i => server.Client.PostAsync("/v2/models/slow/infer", Json(SlowRequest(dynamicBatching, i + 1)))).ToArray();
             // Health and metrics while the flood is on.
             var ready = server.Client.GetAsync("/v2/health/ready");
@@ -69,8 +73,8 @@ public sealed partial class AdmissionControlTests
             var metrics = server.MetricsClient.GetStringAsync("/metrics");
             var grpcHealth = GrpcHealthAsync(server);
 
-            // Every refusal comes while the busy request runs; the one request accepted waits for it.
-            var answered = await WaitForAllButOneAsync(flood, busy);
+            // Every refusal comes while the busy request runs.
+            var answered = await WaitForAnswersAsync(flood, busy);
             var conclusive = !busy.IsCompleted;
             Assert.Equal(HttpStatusCode.OK, (await ready).StatusCode);
             Assert.Equal(HttpStatusCode.OK, (await live).StatusCode);
@@ -93,6 +97,9 @@ public sealed partial class AdmissionControlTests
             var (busyResponse, busyBody) = await busy;
             Assert.Equal(HttpStatusCode.OK, busyResponse.StatusCode);
             AssertOutput(busyBody, busyIterations);
+            var (queuedResponse, queuedBody) = await queued;
+            Assert.Equal(HttpStatusCode.OK, queuedResponse.StatusCode);
+            AssertOutput(queuedBody, 2);
             foreach (var (iterations, response) in accepted)
             {
                 var answer = await response;
@@ -108,16 +115,16 @@ public sealed partial class AdmissionControlTests
             Assert.True(conclusive, $"the busy request finished before the flood was answered ({answered} of {Flood} answered), even at {busyIterations} iterations");
 
             // One batch of one request per instance waited; everything beyond it was refused at once, saying why.
-            Assert.Single(accepted);
-            Assert.Equal(Flood - 1, refused.Count);
+            Assert.Empty(accepted);
+            Assert.Equal(Flood, refused.Count);
             foreach (var response in refused)
             {
                 Assert.Equal(TimeSpan.FromSeconds(1), response.Headers.RetryAfter?.Delta);
                 var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!.GetValue<string>();
-                Assert.Contains("queue is full", error);
+                Assert.Contains("is overloaded", error);
                 Assert.Contains("retry later", error);
             }
-            Assert.Equal(rejectedBefore + Flood - 1, await RejectedCountAsync(server));
+            Assert.Equal(rejectedBefore + Flood, await RejectedCountAsync(server));
 
             // Recovery: with the flood over, a request runs at once.
             await WaitForPendingAsync(server, 0);
@@ -133,7 +140,7 @@ public sealed partial class AdmissionControlTests
     {
         using var repository = Repository(dynamicBatching: false);
         await using var server = await RunningServer.StartAsync(repository.Path, LongWait);
-        await CalibrateAsync(server, dynamicBatching: false);
+        Assert.Equal(HttpStatusCode.OK, (await server.Client.GetAsync("/v2/models/slow/ready")).StatusCode);
         using var channel = GrpcChannels.For(server.Host.GrpcAddress);
         var client = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
 
@@ -142,8 +149,11 @@ public sealed partial class AdmissionControlTests
             var busy = client.ModelInferAsync(GrpcRequest(busyIterations, "busy"));
             await Task.Delay(500);
             await WaitForPendingAsync(server, 0);
+            var queued = client.ModelInferAsync(GrpcRequest(1, "queued"));
+            await WaitForPendingAsync(server, 1);
+            await Task.Delay(Backlog);
             var flood = Enumerable.Range(0, Flood).Select(i => client.ModelInferAsync(GrpcRequest(1, $"flood-{i}"))).ToArray();
-            var answered = await WaitForAllButOneAsync(flood.Select(call => call.ResponseAsync).ToArray(), busy.ResponseAsync);
+            var answered = await WaitForAnswersAsync(flood.Select(call => call.ResponseAsync).ToArray(), busy.ResponseAsync);
             var conclusive = !busy.ResponseAsync.IsCompleted;
             var refused = new List<RpcException>();
             var accepted = new List<AsyncUnaryCall<ModelInferResponse>>();
@@ -160,6 +170,7 @@ public sealed partial class AdmissionControlTests
             }
 
             Assert.Equal("busy", (await busy.ResponseAsync).Id);
+            Assert.Equal("queued", (await queued.ResponseAsync).Id);
             foreach (var call in accepted)
             {
                 Assert.StartsWith("flood-", (await call.ResponseAsync).Id, StringComparison.Ordinal);
@@ -169,15 +180,35 @@ public sealed partial class AdmissionControlTests
                 continue;
             }
             Assert.True(conclusive, $"the busy request finished before the flood was answered ({answered} of {Flood} answered), even at {busyIterations} iterations");
-            _ = Assert.Single(accepted);
-            Assert.Equal(Flood - 1, refused.Count);
+            Assert.Empty(accepted);
+            Assert.Equal(Flood, refused.Count);
             foreach (var e in refused)
             {
-                Assert.Contains("queue is full", e.Status.Detail, StringComparison.Ordinal);
+                Assert.Contains("is overloaded", e.Status.Detail, StringComparison.Ordinal);
                 Assert.Equal("1000", e.Trailers.GetValue("grpc-retry-pushback-ms"));
             }
             return;
         }
+    }
+
+    [Fact]
+    public async Task ABurstThatDrainsIsQueuedWhole()
+    {
+        // Far more concurrent requests than one batch per instance, at a model that runs them in microseconds.
+        using var repository = new TestRepository().AddSample("simple");
+        await using var server = await RunningServer.StartAsync(repository.Path);
+        var burst = Enumerable.Range(0, 64).Select(async i =>
+        {
+            var (response, body) = await server.Client.PostJsonAsync("/v2/models/simple/infer", $$"""
+                {"inputs": [{"name": "INPUT0", "datatype": "INT32", "shape": [1, 16], "data": [{{string.Join(",", Enumerable.Repeat(i, 16))}}]},
+                            {"name": "INPUT1", "datatype": "INT32", "shape": [1, 16], "data": [{{string.Join(",", Enumerable.Repeat(1, 16))}}]}]}
+                """);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var sum = body!["outputs"]!.AsArray().Single(o => o!["name"]!.GetValue<string>() == "OUTPUT0")!;
+            Assert.All(sum["data"]!.AsArray(), v => Assert.Equal(i + 1, v!.GetValue<int>()));
+        });
+        await Task.WhenAll(burst);
+        Assert.Equal(0, await RejectedCountAsync(server, "simple"));
     }
 
     [Fact]
@@ -186,7 +217,7 @@ public sealed partial class AdmissionControlTests
         using var repository = Repository(dynamicBatching: false);
         // The server's default wait, made short so the test does not wait a second.
         await using var server = await RunningServer.StartAsync(repository.Path, ("Server:MaxQueueWaitMilliseconds", "300"));
-        await CalibrateAsync(server, dynamicBatching: false);
+        Assert.Equal(HttpStatusCode.OK, (await server.Client.GetAsync("/v2/models/slow/ready")).StatusCode);
         var executionsBefore = await ExecutionCountAsync(server);
 
         var busy = await StartBusyAsync(server, dynamicBatching: false, Busy);
@@ -207,11 +238,11 @@ public sealed partial class AdmissionControlTests
         Assert.Equal(2, await RejectedCountAsync(server));
     }
 
-    // Waits until every request of the flood but one has its answer, or the busy request ends (the test then has to
-    // tell which came first); returns how many were answered.
-    private static async Task<int> WaitForAllButOneAsync(Task[] flood, Task busy)
+    // Waits until every request of the flood has its answer, or the busy request ends (the test then has to tell which
+    // came first); returns how many were answered.
+    private static async Task<int> WaitForAnswersAsync(Task[] flood, Task busy)
     {
-        while (!busy.IsCompleted && flood.Count(t => t.IsCompleted) < flood.Length - 1)
+        while (!busy.IsCompleted && flood.Count(t => t.IsCompleted) < flood.Length)
         {
             await Task.WhenAny(busy, Task.Delay(10));
         }
@@ -230,15 +261,6 @@ public sealed partial class AdmissionControlTests
     private static TestRepository Repository(bool dynamicBatching) => dynamicBatching
         ? new TestRepository().AddFixture("slow", "slow_batch.onnx", WithDynamicBatching)
         : new TestRepository().AddFixture("slow", "slow.onnx", WithoutBatching);
-
-    // A run of the model teaches the scheduler how long one takes; until then its default bound is not set.
-    private static async Task CalibrateAsync(RunningServer server, bool dynamicBatching)
-    {
-        Assert.Equal(HttpStatusCode.OK, (await server.Client.GetAsync("/v2/models/slow/ready")).StatusCode);
-        var (response, body) = await server.Client.PostJsonAsync("/v2/models/slow/infer", SlowRequest(dynamicBatching, Calibration));
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        AssertOutput(body, Calibration);
-    }
 
     // The busy request is sent over a connection the client already has open, so it reaches the server at once; half a
     // second later it is surely running, and it runs for seconds more.
@@ -326,15 +348,13 @@ public sealed partial class AdmissionControlTests
         Assert.Fail($"pending requests of 'slow' never reached {expected} (last seen: {last ?? "none"})");
     }
 
-    // nv_inference_request_failure{reason="REJECTED"} of the slow model; a series not yet written counts 0.
-    private static async Task<long> RejectedCountAsync(RunningServer server)
+    // nv_inference_request_failure{reason="REJECTED"} of a model; a series not yet written counts 0.
+    private static async Task<long> RejectedCountAsync(RunningServer server, string model = "slow")
     {
-        var match = RejectedCount().Match(await server.MetricsClient.GetStringAsync("/metrics"));
+        var metrics = await server.MetricsClient.GetStringAsync("/metrics");
+        var match = Regex.Match(metrics, $"^nv_inference_request_failure\\{{model=\"{model}\",reason=\"REJECTED\",version=\"1\"\\}} (\\d+)$", RegexOptions.Multiline);
         return match.Success ? long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
     }
-
-    [GeneratedRegex("^nv_inference_request_failure\\{model=\"slow\",reason=\"REJECTED\",version=\"1\"\\} (\\d+)$", RegexOptions.Multiline)]
-    private static partial Regex RejectedCount();
 
     [GeneratedRegex("^nv_inference_pending_request_count\\{model=\"slow\",version=\"1\"\\} (\\d+)", RegexOptions.Multiline)]
     private static partial Regex PendingCount();

@@ -8,19 +8,12 @@ namespace InferenceServer.UnitTests.Scheduling;
 public sealed class QueueDefaultsTests
 {
     [Fact]
-    public void The_bound_is_the_batches_per_instance_or_a_millisecond_of_work_whichever_is_more()
+    public void The_bound_while_shedding_is_the_batches_per_instance()
     {
-        var defaults = new QueueDefaults(1, 0);
-        // A slow model: one batch per instance.
-        Assert.Equal(8, defaults.MaxQueueSize(instances: 2, batchCapacity: 4, TimeSpan.FromMilliseconds(10)));
-        Assert.Equal(3, new QueueDefaults(3, 0).MaxQueueSize(1, 1, TimeSpan.FromMilliseconds(10)));
-        // A fast one: as many batches as run in a millisecond.
-        Assert.Equal(100, defaults.MaxQueueSize(1, 1, TimeSpan.FromMicroseconds(10)));
-        Assert.Equal(2 * 334 * 4, defaults.MaxQueueSize(2, 4, TimeSpan.FromMicroseconds(3)));
-        // Unbounded until the first batch has run, or when the server turns the bound off.
-        Assert.Equal(0, defaults.MaxQueueSize(1, 1, TimeSpan.Zero));
-        Assert.Equal(0, QueueDefaults.Unbounded.MaxQueueSize(4, 8, TimeSpan.FromMilliseconds(10)));
-        Assert.Equal(int.MaxValue, defaults.MaxQueueSize(1_000_000, 1_000, TimeSpan.FromTicks(1)));
+        Assert.Equal(8, new QueueDefaults(1, 0).MaxQueueSize(instances: 2, batchCapacity: 4));
+        Assert.Equal(3, new QueueDefaults(3, 0).MaxQueueSize(1, 1));
+        Assert.Equal(0, QueueDefaults.Unbounded.MaxQueueSize(4, 8));
+        Assert.Equal(int.MaxValue, new QueueDefaults(1_000, 0).MaxQueueSize(1_000_000, 1_000));
     }
 
     [Fact]
@@ -45,46 +38,40 @@ public sealed class QueueDefaultsTests
             PriorityQueuePolicy = { [2] = new ModelQueuePolicy { DefaultTimeoutMicroseconds = 200, AllowTimeoutOverride = true } },
         };
         var queue = new RequestQueue(batching, TimeSpan.TicksPerSecond, new QueueDefaults(1, 1_000));
-        queue.SetDefaultMaxQueueSize(7);
+        queue.SetSheddingQueueSize(7);
 
         Assert.True(queue.TryGetLevel(1, out var first));
-        Assert.Equal(3, first.MaxQueueSize);
+        Assert.Equal(3, first.MaxQueueSize(now: 0));
         Assert.Equal(1_000, first.TimeoutMicroseconds(400));
         Assert.True(queue.TryGetLevel(2, out var second));
-        Assert.Equal(7, second.MaxQueueSize);
+        // Not shedding, so not bounded.
+        Assert.Equal(0, second.MaxQueueSize(now: 0));
         Assert.Equal(200, second.TimeoutMicroseconds(0));
         Assert.Equal(100, second.TimeoutMicroseconds(100));
     }
 
     [Fact]
-    public async Task Past_one_queued_batch_per_instance_a_request_is_refused_at_once_with_a_retry_hint()
+    public async Task A_burst_is_queued_whole_and_a_queue_that_does_not_drain_refuses_past_one_batch_per_instance()
     {
         await using var h = new DynamicBatchHarness(4, new ModelDynamicBatching(), queueDefaults: new QueueDefaults(1, 0));
-        // Until a batch has run the scheduler does not know the model's speed, and bounds nothing.
-        var first = await h.BlockInstanceAsync(99, 4);
-        var early = Enumerable.Range(1, 6).Select(id => h.Send(id)).ToArray();
-        // The batch takes 10 ms: the bound becomes one batch of 4 for the one instance.
-        h.Clock.Advance(TimeSpan.FromMilliseconds(10));
-        h.Instance.Open();
-        await first;
-        foreach (var (request, id) in early.Select((request, i) => (request, i + 1)))
-        {
-            DynamicBatchHarness.AssertAddedOne(await request, id);
-        }
+        var blocker = await h.BlockInstanceAsync(99, 4);
+        // A burst beyond one batch is queued: nothing has waited yet.
+        var burst = Enumerable.Range(1, 6).Select(id => h.Send(id)).ToArray();
+        Assert.All(burst, request => Assert.False(request.IsCompleted));
 
-        var second = await h.BlockInstanceAsync(98, 4);
-        var queued = Enumerable.Range(10, 4).Select(id => h.Send(id)).ToArray();
+        // The oldest has waited longer than ShedAfter: the queue is not draining, and what arrives beyond the bound is refused.
+        h.Clock.Advance(QueueDefaults.ShedAfter + TimeSpan.FromMilliseconds(1));
         var refused = await Assert.ThrowsAsync<InferenceException>(() => h.Send(20));
         Assert.Equal(InferenceErrorKind.Unavailable, refused.Kind);
         Assert.Equal(ModelScheduler.RetryAfter, refused.RetryAfter);
         Assert.False(refused.Scheduled);
-        Assert.Contains("queue is full", refused.Message);
-        Assert.Contains("1 batch(es) of 4 per instance for 1 instance(s)", refused.Message);
+        Assert.Contains("is overloaded", refused.Message);
+        Assert.Contains("holds 4 requests", refused.Message);
         Assert.Equal([SchedulerFailure.Rejected], h.Observer.Failures);
 
         h.Instance.Open();
-        await second;
-        foreach (var (request, id) in queued.Select((request, i) => (request, i + 10)))
+        await blocker;
+        foreach (var (request, id) in burst.Select((request, i) => (request, i + 1)))
         {
             DynamicBatchHarness.AssertAddedOne(await request, id);
         }
