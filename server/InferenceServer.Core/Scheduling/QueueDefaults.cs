@@ -20,8 +20,12 @@ public sealed record QueueDefaults(int MaxQueueBatches, long MaxQueueWaitMicrose
     /// </summary>
     public static readonly TimeSpan ShedAfter = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>A level sheds until this long passes without a refusal: demand then fits in what it lets wait.</summary>
-    public static readonly TimeSpan ShedFor = TimeSpan.FromMilliseconds(100);
+    /// <summary>
+    /// A level sheds until this long passes without a refusal: demand then fits in what it lets wait. Longer than the
+    /// stalls of a busy machine (measured: hundreds of ms), during which nothing arrives to be refused; ending the
+    /// shedding then would let the requests that piled up during the stall into the queue whole.
+    /// </summary>
+    public static readonly TimeSpan ShedFor = TimeSpan.FromSeconds(1);
 
     /// <summary>Triton's own defaults: queues without bound or timeout.</summary>
     public static QueueDefaults Unbounded { get; } = new(0, 0);
