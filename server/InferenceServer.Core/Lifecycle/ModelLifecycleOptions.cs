@@ -100,6 +100,25 @@ public class ModelLifecycleOptions
     /// <summary>The bounds every config is held to (<see cref="ModelMaxInstances"/> and the warm-up's).</summary>
     internal ModelConfigLimits ConfigLimits => new(ModelMaxInstances, ModelWarmupMaxCount, ModelWarmupMaxBytes);
 
+    /// <summary>
+    /// <c>--max-queue-batches</c>: a model whose queue policy sets no max_queue_size sheds load once its queue is
+    /// overloaded (the oldest request has waited <see cref="Scheduling.QueueDefaults.ShedAfter"/>): it then holds at
+    /// most this many batches per instance (max_batch_size requests with dynamic batching, one without) and refuses the
+    /// rest at once (503 with Retry-After, gRPC UNAVAILABLE); 0: never, as in Triton. One batch waiting per instance is
+    /// what keeps every instance busy; each one more adds an execution to the wait of every request accepted.
+    /// </summary>
+    public int MaxQueueBatches { get; set; } = 1;
+
+    /// <summary>
+    /// <c>--max-queue-wait-ms</c>: how long a request may wait in a model's queue when its queue policy sets no
+    /// default_timeout_microseconds (a request's own timeout or gRPC deadline may shorten it); past it the request leaves
+    /// the queue unrun and is answered 503 / UNAVAILABLE, as Triton answers a queue timeout. 0: no limit, as in Triton.
+    /// </summary>
+    public int MaxQueueWaitMilliseconds { get; set; } = 1000;
+
+    /// <summary>The queue policy the server gives what a model's config leaves unset.</summary>
+    public Scheduling.QueueDefaults QueueDefaults() => new(MaxQueueBatches, MaxQueueWaitMilliseconds * 1000L);
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first setting that is out of range.</summary>
     public virtual void Validate()
     {
@@ -114,6 +133,14 @@ public class ModelLifecycleOptions
         if (RepositoryPollQuietMilliseconds < 0)
         {
             throw new ArgumentException($"Server:RepositoryPollQuietMilliseconds {RepositoryPollQuietMilliseconds} is not valid; expected 0 or more");
+        }
+        if (MaxQueueBatches < 0)
+        {
+            throw new ArgumentException($"Server:MaxQueueBatches {MaxQueueBatches} is not valid; expected 0 (unbounded) or more");
+        }
+        if (MaxQueueWaitMilliseconds < 0)
+        {
+            throw new ArgumentException($"Server:MaxQueueWaitMilliseconds {MaxQueueWaitMilliseconds} is not valid; expected 0 (no limit) or more");
         }
         if (!Enum.IsDefined(ModelControlMode))
         {

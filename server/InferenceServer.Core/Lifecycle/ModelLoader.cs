@@ -23,6 +23,7 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
 {
     private readonly IModelBackend[] _backends = backends.ToArray();
     private readonly TimeProvider _timeProvider = timeProvider ?? TimeProvider.System;
+    private readonly Scheduling.QueueDefaults _queueDefaults = options.QueueDefaults();
 
     /// <summary>The backend parameter that sets a session's intra-op thread count (Triton's name).</summary>
     public const string IntraOpThreadCount = "intra_op_thread_count";
@@ -314,7 +315,7 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
     // One engine for every model, as in Triton: it batches when the model batches and has dynamic_batching, and is
     // otherwise Triton's default scheduler (one request per instance at a time).
     private IScheduler CreateScheduler(string name, ModelConfig config, List<IModelInstance> instances, ISchedulerObserver observer) =>
-        new ModelScheduler(name, config.MaxBatchSize, config.DynamicBatching, instances, _timeProvider, observer);
+        new ModelScheduler(name, config.MaxBatchSize, config.DynamicBatching, instances, _timeProvider, observer, _queueDefaults);
 
     private static IReadOnlyDictionary<string, string> InstanceParameters(ModelConfig config, int intraOpThreads)
     {

@@ -17,6 +17,9 @@ internal sealed class InstancePool(int batchCapacity)
     /// <summary>Idle instances.</summary>
     public int IdleCount { get; private set; }
 
+    /// <summary>Instances that stay: those being removed are not counted.</summary>
+    public int Count => _workers.Count - _retiring;
+
     /// <summary>Every instance is idle: nothing runs.</summary>
     public bool AllIdle => IdleCount == _workers.Count;
 

@@ -26,6 +26,12 @@ internal sealed class ModelScheduler : IScheduler
     // Outputs up to this size are answered on the instance's thread when it has nothing else to do (see Execute).
     private const int InlineOutputBytes = 64 * 1024;
 
+    /// <summary>
+    /// When a client whose request was shed (a full queue, a queue timeout) should try again: HTTP's Retry-After counts
+    /// whole seconds, and one is the shortest it can say. By then a queue sized in executions has turned over many times.
+    /// </summary>
+    public static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(1);
+
     private readonly Lock _lock = new();
     private readonly string _modelName;
     private readonly bool _batchDimension;
@@ -36,9 +42,13 @@ internal sealed class ModelScheduler : IScheduler
     private readonly ObjectPool<QueuedRequest> _requests;
     private readonly TimeProvider _time;
     private readonly ISchedulerObserver _observer;
+    private readonly QueueDefaults _queueDefaults;
     private readonly ITimer _timer;
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private readonly long _shedAfterTicks;
+    private readonly long _shedForTicks;
 
     // Guarded by _lock.
     private long _timerDue = long.MaxValue;
@@ -52,7 +62,8 @@ internal sealed class ModelScheduler : IScheduler
     /// request counts as one in the batch statistics). <paramref name="batching"/> is its dynamic_batching,
     /// or null for none: batching is on only for a model that batches and has it. Durations are measured with
     /// <paramref name="timeProvider"/> (default <see cref="TimeProvider.System"/>) and reported to
-    /// <paramref name="observer"/> (default <see cref="NullSchedulerObserver.Instance"/>).
+    /// <paramref name="observer"/> (default <see cref="NullSchedulerObserver.Instance"/>). What the queue policies
+    /// leave unset comes from <paramref name="queueDefaults"/> (default <see cref="QueueDefaults.Unbounded"/>).
     /// </summary>
     public ModelScheduler(
         string modelName,
@@ -60,7 +71,8 @@ internal sealed class ModelScheduler : IScheduler
         ModelDynamicBatching? batching,
         IReadOnlyList<IModelInstance> instances,
         TimeProvider? timeProvider = null,
-        ISchedulerObserver? observer = null)
+        ISchedulerObserver? observer = null,
+        QueueDefaults? queueDefaults = null)
     {
         ArgumentOutOfRangeException.ThrowIfZero(instances.Count);
         ArgumentOutOfRangeException.ThrowIfNegative(maxBatchSize);
@@ -68,9 +80,13 @@ internal sealed class ModelScheduler : IScheduler
         _batchDimension = maxBatchSize > 0;
         _time = timeProvider ?? TimeProvider.System;
         _observer = observer ?? NullSchedulerObserver.Instance;
-        // A model that does not batch keeps Triton's default scheduler: one FIFO, no policy.
+        _queueDefaults = queueDefaults ?? QueueDefaults.Unbounded;
+        _shedAfterTicks = Timestamps.FromMicroseconds((long)QueueDefaults.ShedAfter.TotalMicroseconds, _time.TimestampFrequency);
+        _shedForTicks = Timestamps.FromMicroseconds((long)QueueDefaults.ShedFor.TotalMicroseconds, _time.TimestampFrequency);
+        // A model that does not batch keeps Triton's default scheduler, one request at a time; its queue still takes the
+        // policies of a dynamic_batching it gives (a queue bound and timeout mean the same whether or not requests join).
         var queueing = maxBatchSize > 0 ? batching : null;
-        _queue = new RequestQueue(queueing, _time.TimestampFrequency);
+        _queue = new RequestQueue(batching, _time.TimestampFrequency, _queueDefaults);
         _former = new BatchFormer(maxBatchSize, queueing, _time.TimestampFrequency);
         _pool = new InstancePool(_former.Capacity);
         _order = queueing is { PreserveOrdering: true } ? new ResponseOrder() : null;
@@ -88,6 +104,7 @@ internal sealed class ModelScheduler : IScheduler
             {
                 workers[i] = _pool.Add(instances[i]);
             }
+            ResizeQueueLocked();
         }
         foreach (var worker in workers)
         {
@@ -110,6 +127,7 @@ internal sealed class ModelScheduler : IScheduler
                 return false;
             }
             worker = _pool.Add(instance);
+            ResizeQueueLocked();
             dispatch = DispatchLocked();
         }
         // A batch handed to it before its thread runs is waiting for it when it does.
@@ -129,6 +147,7 @@ internal sealed class ModelScheduler : IScheduler
             {
                 return false;
             }
+            ResizeQueueLocked();
         }
         if (idle)
         {
@@ -138,6 +157,9 @@ internal sealed class ModelScheduler : IScheduler
         await worker.Exited.ConfigureAwait(false);
         return true;
     }
+
+    // The default bound while shedding is counted in batches per instance, so it follows the instance count.
+    private void ResizeQueueLocked() => _queue.SetSheddingQueueSize(_queueDefaults.MaxQueueSize(_pool.Count, _former.Capacity));
 
     /// <inheritdoc />
     public ValueTask<Tensor[]> ScheduleAsync(SchedulerWork work, CancellationToken cancellationToken)
@@ -167,19 +189,22 @@ internal sealed class ModelScheduler : IScheduler
 
         InferenceException? refusal = null;
         var refusalReason = SchedulerFailure.Other;
+        var full = false;
         var canceled = false;
         Dispatch dispatch = default;
+        long now;
         lock (_lock)
         {
+            now = _time.GetTimestamp();
             if (_closing)
             {
                 refusal = new InferenceException(InferenceErrorKind.Unavailable, $"model '{_modelName}' is unloading and takes no new requests");
             }
-            else if (level.IsFull)
+            else if (level.IsFull(now, _shedAfterTicks, _shedForTicks))
             {
-                refusalReason = SchedulerFailure.Rejected;
-                refusal = new InferenceException(InferenceErrorKind.Unavailable,
-                    $"model '{_modelName}' priority level {level.Level} queue is full (max_queue_size {level.MaxQueueSize}); retry later");
+                // Refused at once, with no work done for it: a request that cannot get a place in the queue gets its answer
+                // in microseconds rather than after a wait that would end the same way. The answer is written outside the lock.
+                full = true;
             }
             else if (cancellationToken.IsCancellationRequested)
             {
@@ -187,7 +212,6 @@ internal sealed class ModelScheduler : IScheduler
             }
             else
             {
-                var now = _time.GetTimestamp();
                 _queue.Enqueue(request, now);
                 _order?.Arrived(request);
                 _observer.RequestQueued();
@@ -200,6 +224,11 @@ internal sealed class ModelScheduler : IScheduler
             }
         }
 
+        if (full)
+        {
+            refusalReason = SchedulerFailure.Rejected;
+            refusal = new InferenceException(InferenceErrorKind.Unavailable, QueueFullMessage(level, now)) { RetryAfter = RetryAfter };
+        }
         if (refusal is not null || canceled)
         {
             request.ReleaseCancellation();
@@ -494,7 +523,7 @@ internal sealed class ModelScheduler : IScheduler
             {
                 _observer.RequestFailed(reason, queued);
                 // One exception per request: awaiters on different threads must not share a stack trace.
-                request.Error = new InferenceException(kind, $"model '{_modelName}' failed to run: {failure.Message}", failure);
+                request.Error = new InferenceException(kind, $"model '{_modelName}' failed to run: {failure.Message}", failure) { Scheduled = true };
             }
             if (inline)
             {
@@ -524,9 +553,28 @@ internal sealed class ModelScheduler : IScheduler
     {
         request.ReleaseCancellation();
         _observer.RequestFailed(SchedulerFailure.Rejected, _time.GetElapsedTime(request.EnqueuedAt));
-        request.Error = new InferenceException(InferenceErrorKind.DeadlineExceeded,
-            $"request to model '{_modelName}' timed out after {request.TimeoutMicroseconds} µs in the queue (priority level {request.Level.Level}) before it could run");
+        // Triton answers a queue timeout UNAVAILABLE ("Request timeout expired"), REST 503: the server is too busy now,
+        // which is what a client's retry policy needs to know; it is not the client's own deadline passing.
+        request.Error = new InferenceException(InferenceErrorKind.Unavailable,
+            $"request to model '{_modelName}' timed out after {request.TimeoutMicroseconds} µs in the queue (priority level {request.Level.Level}) before it could run; retry later")
+        {
+            RetryAfter = RetryAfter,
+            Scheduled = true,
+        };
         Complete(request);
+    }
+
+    // Read outside the lock: the counts may have moved on since the refusal, which a message can live with.
+    private string QueueFullMessage(PriorityLevel level, long now)
+    {
+        var size = level.MaxQueueSize(now);
+        if (level.ConfiguredMaxQueueSize > 0)
+        {
+            return $"model '{_modelName}' priority level {level.Level} queue is full (max_queue_size {size}); retry later";
+        }
+        return $"model '{_modelName}' priority level {level.Level} is overloaded: its queue has not drained for {QueueDefaults.ShedAfter.TotalMilliseconds:0} ms "
+            + $"and holds {size} requests, the server's default while it sheds load ({_queueDefaults.MaxQueueBatches} batch(es) of {_former.Capacity} per instance, "
+            + $"{Math.Max(1, _pool.Count)} instance(s); max_queue_size in the model's queue policy sets a bound of its own); retry later";
     }
 
     /// <summary>Hands the request's outcome to its caller, in arrival order when preserve_ordering is set.</summary>

@@ -3,35 +3,92 @@ using InferenceServer.Core.Repository;
 namespace InferenceServer.Core.Scheduling;
 
 /// <summary>
-/// One priority level's queue and its <c>ModelQueuePolicy</c>. Requests whose timeout expired under
-/// timeout_action DELAY move to <see cref="Delayed"/>, which is served only after <see cref="Ready"/>.
+/// One priority level's queue and its <c>ModelQueuePolicy</c>, completed by the server's <see cref="QueueDefaults"/>
+/// where the policy leaves a value at 0. Requests whose timeout expired under timeout_action DELAY move to
+/// <see cref="Delayed"/>, which is served only after <see cref="Ready"/>.
 /// </summary>
-internal sealed class PriorityLevel(int level, ModelQueuePolicy policy)
+internal sealed class PriorityLevel
 {
+    private readonly long _defaultTimeoutMicroseconds;
+    private readonly bool _allowTimeoutOverride;
+
+    /// <param name="level">The 1-based level.</param>
+    /// <param name="policy">The level's policy from the config; null when the config gives it none.</param>
+    /// <param name="defaults">The server's defaults for what the policy leaves unset.</param>
+    public PriorityLevel(int level, ModelQueuePolicy? policy, QueueDefaults defaults)
+    {
+        Level = level;
+        Ready = new RequestList(2 * (level - 1));
+        Delayed = new RequestList((2 * (level - 1)) + 1);
+        ConfiguredMaxQueueSize = policy is null ? 0 : (int)Math.Min(policy.MaxQueueSize, int.MaxValue);
+        TimeoutAction = policy?.TimeoutAction ?? ModelQueuePolicy.Types.TimeoutAction.Reject;
+        var configuredTimeout = policy is null ? 0 : (long)Math.Min(policy.DefaultTimeoutMicroseconds, long.MaxValue);
+        _defaultTimeoutMicroseconds = configuredTimeout > 0 ? configuredTimeout : defaults.MaxQueueWaitMicroseconds;
+        // A policy the config gives decides as Triton does. Without one the server's default wait applies, and a request
+        // may shorten it (its timeout parameter, its gRPC deadline): waiting past the point its client gives up is waste.
+        // A server without a default wait keeps Triton's behaviour, which ignores the request's timeout then.
+        _allowTimeoutOverride = policy?.AllowTimeoutOverride ?? defaults.MaxQueueWaitMicroseconds > 0;
+    }
+
     /// <summary>The 1-based level (1 is the highest priority).</summary>
-    public int Level { get; } = level;
+    public int Level { get; }
 
-    public RequestList Ready { get; } = new(2 * (level - 1));
+    public RequestList Ready { get; }
 
-    public RequestList Delayed { get; } = new((2 * (level - 1)) + 1);
+    public RequestList Delayed { get; }
 
     public int Count => Ready.Count + Delayed.Count;
 
-    public int MaxQueueSize { get; } = (int)policy.MaxQueueSize;
-
-    public bool IsFull => MaxQueueSize > 0 && Count >= MaxQueueSize;
-
-    public ModelQueuePolicy.Types.TimeoutAction TimeoutAction { get; } = policy.TimeoutAction;
+    /// <summary>The level's own max_queue_size; 0 when its policy sets none and the server's default applies.</summary>
+    public int ConfiguredMaxQueueSize { get; }
 
     /// <summary>
-    /// The queue timeout of a request in µs (0: none). Triton lets a request shorten the default
-    /// when allow_timeout_override is set, never lengthen it; a default of 0 means "no limit", so any
-    /// requested timeout is shorter than it.
+    /// The server's default bound (0: none), which the scheduler derives from its instances: it applies, to a level
+    /// without its own max_queue_size, only while the level sheds load.
+    /// </summary>
+    public int SheddingQueueSize { get; set; }
+
+    // Timestamp until which the level sheds: ShedFor after its last refusal.
+    private long _shedUntil;
+
+    /// <summary>The bound in force (0: none): the configured one, or the default while shedding.</summary>
+    public int MaxQueueSize(long now) => ConfiguredMaxQueueSize > 0 ? ConfiguredMaxQueueSize : now < _shedUntil ? SheddingQueueSize : 0;
+
+    /// <summary>
+    /// Whether a request arriving at <paramref name="now"/> must be refused. A configured max_queue_size is a plain bound,
+    /// as in Triton. Otherwise the level sheds once its oldest request has waited <paramref name="shedAfter"/> (ticks):
+    /// past <see cref="SheddingQueueSize"/> it refuses, and keeps doing so until <paramref name="shedFor"/> passes without
+    /// a refusal.
+    /// </summary>
+    public bool IsFull(long now, long shedAfter, long shedFor)
+    {
+        if (ConfiguredMaxQueueSize > 0)
+        {
+            return Count >= ConfiguredMaxQueueSize;
+        }
+        if (SheddingQueueSize == 0 || Count < SheddingQueueSize)
+        {
+            return false;
+        }
+        if (now >= _shedUntil && (Ready.First ?? Delayed.First) is { } oldest && now - oldest.EnqueuedAt < shedAfter)
+        {
+            // More than the bound waits, but the queue drains: a burst.
+            return false;
+        }
+        _shedUntil = now + shedFor;
+        return true;
+    }
+
+    public ModelQueuePolicy.Types.TimeoutAction TimeoutAction { get; }
+
+    /// <summary>
+    /// The queue timeout of a request in µs (0: none). As in Triton a request may shorten the default when overrides
+    /// are allowed, never lengthen it; a default of 0 means "no limit", so any requested timeout is shorter than it.
     /// </summary>
     public long TimeoutMicroseconds(long requested)
     {
-        var fallback = (long)policy.DefaultTimeoutMicroseconds;
-        if (policy.AllowTimeoutOverride && requested > 0 && (fallback <= 0 || requested < fallback))
+        var fallback = _defaultTimeoutMicroseconds;
+        if (_allowTimeoutOverride && requested > 0 && (fallback <= 0 || requested < fallback))
         {
             return requested;
         }

@@ -16,12 +16,14 @@ internal sealed class RequestQueue
     private readonly long _frequency;
 
     /// <summary>
-    /// The levels and policies of <paramref name="batching"/>; without it (a model that does not batch, or
-    /// has no dynamic_batching) one level with the default policy: unbounded, no timeout.
+    /// The levels and policies of <paramref name="batching"/>; without it (a model without dynamic_batching) one level
+    /// without a policy. What a level's policy leaves unset comes from <paramref name="defaults"/> (default: none, which
+    /// is Triton's unbounded queue without timeout).
     /// </summary>
-    public RequestQueue(ModelDynamicBatching? batching, long timestampFrequency)
+    public RequestQueue(ModelDynamicBatching? batching, long timestampFrequency, QueueDefaults? defaults = null)
     {
         _frequency = timestampFrequency;
+        defaults ??= QueueDefaults.Unbounded;
         var levelCount = Math.Max((int)(batching?.PriorityLevels ?? 0), 1);
         Prioritized = batching is { PriorityLevels: > 0 };
         DefaultLevel = Prioritized ? (int)Math.Clamp(batching!.DefaultPriorityLevel, 1, (ulong)levelCount) : 1;
@@ -29,13 +31,25 @@ internal sealed class RequestQueue
         _lists = new RequestList[2 * levelCount];
         for (var i = 0; i < levelCount; i++)
         {
-            var policy = batching is null ? new ModelQueuePolicy()
+            var policy = batching is null ? null
                 : batching.PriorityQueuePolicy.TryGetValue((ulong)(i + 1), out var specific) ? specific
-                : batching.DefaultQueuePolicy ?? new ModelQueuePolicy();
-            var level = new PriorityLevel(i + 1, policy);
+                : batching.DefaultQueuePolicy;
+            var level = new PriorityLevel(i + 1, policy, defaults);
             _levels[i] = level;
             _lists[level.Ready.Order] = level.Ready;
             _lists[level.Delayed.Order] = level.Delayed;
+        }
+    }
+
+    /// <summary>
+    /// Sets the bound every level whose policy sets no max_queue_size keeps while it sheds load (0: none); the scheduler
+    /// derives it from its instances, so it follows the instance count. Requests already queued stay queued.
+    /// </summary>
+    public void SetSheddingQueueSize(int size)
+    {
+        foreach (var level in _levels)
+        {
+            level.SheddingQueueSize = size;
         }
     }
 

@@ -18,8 +18,20 @@ internal static class GrpcErrors
         _ => StatusCode.Internal,
     };
 
-    /// <summary>The status for a request the server refused (a client error, never <see cref="InferenceErrorKind.Internal"/>), with its message.</summary>
-    public static RpcException ToRpcException(InferenceException e) => new(new Status(Code(e.Kind), e.Message));
+    /// <summary>gRPC's retry pushback trailer: a client's retry policy waits this many milliseconds before trying again.</summary>
+    public const string RetryPushbackTrailer = "grpc-retry-pushback-ms";
+
+    /// <summary>The status of <paramref name="e"/>; a request shed under load also carries the retry pushback REST sends as Retry-After.</summary>
+    public static RpcException ToRpcException(InferenceException e)
+    {
+        var status = new Status(Code(e.Kind), e.Message);
+        if (e.RetryAfter is not { } wait)
+        {
+            return new RpcException(status);
+        }
+        var trailers = new Metadata { { RetryPushbackTrailer, ((long)wait.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture) } };
+        return new RpcException(status, trailers);
+    }
 
     /// <summary>
     /// The status a method ends with for what it threw: core errors keep their kind; a call the client cancelled (or
@@ -34,6 +46,10 @@ internal static class GrpcErrors
         {
             case RpcException rpc:
                 return rpc;
+            case InferenceException { Scheduled: true } when context.Deadline <= DateTime.UtcNow:
+                // The call's deadline became the request's queue timeout, and both expired together: the client is told
+                // what it set, as Grpc.AspNetCore tells it when its own deadline timer is first.
+                return new RpcException(new Status(StatusCode.DeadlineExceeded, "Deadline exceeded."));
             case InferenceException e when e.Kind != InferenceErrorKind.Internal && !(cancelled && e.Kind is InferenceErrorKind.Cancelled):
                 return ToRpcException(e);
             case InferenceException or OperationCanceledException or IOException or InvalidOperationException when cancelled:

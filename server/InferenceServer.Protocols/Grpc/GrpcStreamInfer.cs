@@ -128,7 +128,7 @@ internal sealed class GrpcStreamInfer(
             }
             catch (InferenceException e) when (e.Kind != InferenceErrorKind.Internal)
             {
-                answer = Failure(e.Message, request.ModelName, request.ModelVersion ?? "", request.Id, final: e.Kind == InferenceErrorKind.DeadlineExceeded);
+                answer = Failure(e.Message, request.ModelName, request.ModelVersion ?? "", request.Id, final: e.Scheduled);
             }
             catch (Exception e)
             {

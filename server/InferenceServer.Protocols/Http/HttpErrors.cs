@@ -21,6 +21,14 @@ internal static class HttpErrors
     };
 
     /// <summary>
+    /// The <c>Retry-After</c> header of a request shed under load (<see cref="InferenceException.RetryAfter"/>), in the
+    /// whole seconds the header counts; null for any other failure.
+    /// </summary>
+    public static (string Name, string Value)? RetryAfter(InferenceException e) => e.RetryAfter is { } wait
+        ? (Microsoft.Net.Http.Headers.HeaderNames.RetryAfter, Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture))
+        : null;
+
+    /// <summary>
     /// Replaces whatever the response held with <paramref name="status"/>, the optional <paramref name="header"/> and
     /// <c>{"error": message}</c>, unless the response has already started.
     /// </summary>

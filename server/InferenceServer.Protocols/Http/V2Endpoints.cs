@@ -294,8 +294,9 @@ public static class V2Endpoints
         catch (InferenceException e) when (e.Kind != InferenceErrorKind.Internal)
         {
             var status = HttpErrors.StatusCode(e.Kind);
-            // A 503 is a moment's refusal (a full body budget, a model not ready yet): the client may try again soon.
-            var header = status == StatusCodes.Status503ServiceUnavailable ? ("Retry-After", "1") : ((string, string)?)null;
+            // A 503 is a moment's refusal (a shed request, a full body budget, a model not ready yet): the client may
+            // try again soon; a shed request says when.
+            var header = HttpErrors.RetryAfter(e) ?? (status == StatusCodes.Status503ServiceUnavailable ? ("Retry-After", "1") : null);
             await HttpErrors.WriteAsync(context, status, e.Message, header).ConfigureAwait(false);
         }
         catch (BadHttpRequestException e)

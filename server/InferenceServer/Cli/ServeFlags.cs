@@ -39,6 +39,19 @@ internal static class ServeFlags
         {
             HelpName = "N", Min = 1, Max = 1024,
         },
+        new("--max-queue-batches", "Server:MaxQueueBatches", FlagKind.Integer, "1",
+            "A model whose config sets no max_queue_size sheds load once its oldest queued request has waited 100 ms: it then queues at most this many "
+            + "batches per instance (max_batch_size requests with dynamic batching, one without) and refuses the rest at once with 503 and Retry-After "
+            + "(gRPC UNAVAILABLE), until 1 s passes without a refusal; 0: never.")
+        {
+            HelpName = "N", Max = int.MaxValue,
+        },
+        new("--max-queue-wait-ms", "Server:MaxQueueWaitMilliseconds", FlagKind.Integer, "1000",
+            "How long a request may wait in a model's queue when its config sets no default_timeout_microseconds (its timeout parameter or gRPC deadline "
+            + "may shorten it); then it is answered 503 / UNAVAILABLE without running. 0: no limit.")
+        {
+            HelpName = "MS", Max = int.MaxValue,
+        },
         new("--repository-poll-secs", "Server:RepositoryPollSeconds", FlagKind.Number, "15",
             "With poll control: rescan the repositories this often, besides file-system events; 0: events only.")
         {

@@ -2,8 +2,8 @@ namespace InferenceServer.FunctionalTests.Grpc;
 
 /// <summary>
 /// The gRPC service with a model kept busy on purpose, driven by the independent Python client: a full queue is
-/// UNAVAILABLE, a deadline or queue timeout that passes in the queue is DEADLINE_EXCEEDED, a cancelled call or stream
-/// leaves the queue without running, and a stream's requests run concurrently. Cases: suite "queue" of
+/// UNAVAILABLE, a deadline that passes in the queue is DEADLINE_EXCEEDED and a queue timeout UNAVAILABLE (as Triton
+/// answers it), a cancelled call or stream leaves the queue without running, and a stream's requests run concurrently. Cases: suite "queue" of
 /// Grpc/python/grpc_cases.py.
 /// </summary>
 [Collection(TimingSensitive.Name)]
@@ -31,7 +31,10 @@ public sealed class GrpcClientQueueTests(GrpcClientQueueTests.Suite suite) : ICl
     [Fact]
     public void EveryPythonCaseIsATestHere() => suite.Results.AssertListed(Names);
 
-    /// <summary>slow: one instance, one request per batch, at most two queued, queue timeouts a request may set; and simple.</summary>
+    /// <summary>
+    /// slow: one instance, one request per batch, at most two queued, queue timeouts a request may set (a minute by
+    /// default, since queued requests wait behind seconds of work on purpose); and simple.
+    /// </summary>
     public sealed class Suite : GrpcClientSuiteFixture
     {
         protected override string SuiteName => "queue";
@@ -42,7 +45,7 @@ public sealed class GrpcClientQueueTests(GrpcClientQueueTests.Suite suite) : ICl
                 max_batch_size: 1
                 input [ { name: "X" data_type: TYPE_FP32 dims: [ 64, 64 ] }, { name: "ITERATIONS" data_type: TYPE_INT64 dims: [ 1 ] } ]
                 output [ { name: "Y" data_type: TYPE_FP32 dims: [ 64, 64 ] } ]
-                dynamic_batching { default_queue_policy { max_queue_size: 2 allow_timeout_override: true } }
+                dynamic_batching { default_queue_policy { max_queue_size: 2 allow_timeout_override: true default_timeout_microseconds: 60000000 } }
                 """);
     }
 }

@@ -35,6 +35,10 @@ public sealed partial class DynamicBatchingTests
     // Enough work to keep the only instance busy for seconds.
     private const long Busy = 500_000;
 
+    // Triton's queues, unbounded and without a timeout where the config sets none: requests here wait behind seconds of
+    // work on purpose, past the server's default wait (and, once the busy request has run, its default bound).
+    private static readonly (string, string)[] TritonQueues = [("Server:MaxQueueBatches", "0"), ("Server:MaxQueueWaitMilliseconds", "0")];
+
     [Fact]
     public async Task ConcurrentRequestsRunInRealBatchesAndEachGetsItsOwnResult()
     {
@@ -69,7 +73,7 @@ public sealed partial class DynamicBatchingTests
     {
         using var repository = new TestRepository().AddFixture("slow", "slow_batch.onnx",
             SlowTensors + "dynamic_batching { default_queue_policy { max_queue_size: 2 } }\n");
-        await using var server = await RunningServer.StartAsync(repository.Path);
+        await using var server = await RunningServer.StartAsync(repository.Path, TritonQueues);
 
         var busy = await StartBusyAsync(server);
         var queued = new[] { server.Client.PostJsonAsync("/v2/models/slow/infer", SlowRequest(1)), server.Client.PostJsonAsync("/v2/models/slow/infer", SlowRequest(1)) };
@@ -96,7 +100,9 @@ public sealed partial class DynamicBatchingTests
         var busy = await StartBusyAsync(server);
         var (expired, error) = await server.Client.PostJsonAsync("/v2/models/slow/infer", SlowRequest(1, """, "parameters": {"timeout": 100000}"""));
 
-        Assert.Equal(HttpStatusCode.GatewayTimeout, expired.StatusCode);
+        // As Triton answers a queue timeout: UNAVAILABLE, REST 503, with the Retry-After of a request shed under load.
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, expired.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(1), expired.Headers.RetryAfter?.Delta);
         Assert.Contains("timed out", error!["error"]!.GetValue<string>());
         Assert.False(busy.IsCompleted, "the expired request must have failed while the instance was still busy");
         Assert.Equal(HttpStatusCode.OK, (await busy).Response.StatusCode);
@@ -110,7 +116,7 @@ public sealed partial class DynamicBatchingTests
             SlowTensors + """
             dynamic_batching { priority_levels: 2 default_priority_level: 2 }
             """);
-        await using var server = await RunningServer.StartAsync(repository.Path);
+        await using var server = await RunningServer.StartAsync(repository.Path, TritonQueues);
         Assert.Equal(HttpStatusCode.OK, (await server.Client.GetAsync("/v2/models/slow/ready")).StatusCode);
         // The busy request must still run when the high-priority one joins the queue; on a loaded machine queuing four
         // requests can outlast it, which proves nothing either way, so such an attempt is repeated with a longer one.

@@ -18,14 +18,16 @@ internal sealed class DynamicBatchHarness : IAsyncDisposable
     private readonly List<Tensor> _inputs = [];
 
     /// <param name="clockView">What the scheduler sees of <see cref="Clock"/> (default: the clock itself), e.g. timers that fire early.</param>
-    public DynamicBatchHarness(int maxBatchSize, ModelDynamicBatching config, int instanceCount = 1, Func<ManualTimeProvider, TimeProvider>? clockView = null)
+    /// <param name="queueDefaults">The server's queue defaults (default: none, Triton's unbounded queues).</param>
+    public DynamicBatchHarness(int maxBatchSize, ModelDynamicBatching config, int instanceCount = 1, Func<ManualTimeProvider, TimeProvider>? clockView = null,
+        QueueDefaults? queueDefaults = null)
     {
         Instances = new AddOneInstance[instanceCount];
         for (var i = 0; i < instanceCount; i++)
         {
             Instances[i] = new AddOneInstance();
         }
-        Scheduler = new ModelScheduler("m", maxBatchSize, config, Instances, clockView?.Invoke(Clock) ?? Clock, Observer);
+        Scheduler = new ModelScheduler("m", maxBatchSize, config, Instances, clockView?.Invoke(Clock) ?? Clock, Observer, queueDefaults);
     }
 
     public ManualTimeProvider Clock { get; } = new();

@@ -90,7 +90,10 @@ public sealed class DynamicBatchQueuePolicyTests
         h.Clock.Advance(TimeSpan.FromMilliseconds(5));
 
         var e = await Assert.ThrowsAsync<InferenceException>(() => late);
-        Assert.Equal(InferenceErrorKind.DeadlineExceeded, e.Kind);
+        // Triton's UNAVAILABLE "Request timeout expired": shed under load, with the same retry hint as a full queue.
+        Assert.Equal(InferenceErrorKind.Unavailable, e.Kind);
+        Assert.Equal(ModelScheduler.RetryAfter, e.RetryAfter);
+        Assert.True(e.Scheduled);
         Assert.Contains("timed out after 5000 µs in the queue", e.Message);
 
         h.Instance.Open();
@@ -118,7 +121,7 @@ public sealed class DynamicBatchQueuePolicyTests
         h.Clock.Advance(TimeSpan.FromMicroseconds(500));
 
         var e = await Assert.ThrowsAsync<InferenceException>(() => late.WaitAsync(TimeSpan.FromSeconds(10)));
-        Assert.Equal(InferenceErrorKind.DeadlineExceeded, e.Kind);
+        Assert.Equal(InferenceErrorKind.Unavailable, e.Kind);
         Assert.False(blocker.IsCompleted);
         h.Instance.Open();
         await blocker;

@@ -1022,11 +1022,13 @@ def deadline_expires_while_queued(ctx):
 
 @case("queue")
 def timeout_parameter_expires_while_queued(ctx):
-    # No client deadline: the DEADLINE_EXCEEDED comes from the server, whose queue timeout is the parameter.
+    # No client deadline: the server's queue timeout is the parameter, and it answers as Triton answers a queue timeout
+    # (UNAVAILABLE, "Request timeout expired"), with the retry pushback of a request shed under load.
     busy = Busy(ctx)
     request = slow_request(ctx, 1, "late", parameters={"timeout": parameter(ctx, int64_param=200_000)})
-    e = expect_status(grpc.StatusCode.DEADLINE_EXCEEDED, ctx.client.call, "ModelInfer", request, timeout=None)
+    e = expect_status(grpc.StatusCode.UNAVAILABLE, ctx.client.call, "ModelInfer", request, timeout=None)
     assert "timed out" in e.details(), e.details()
+    assert ("grpc-retry-pushback-ms", "1000") in (e.trailing_metadata() or ()), e.trailing_metadata()
     assert busy.running, "the busy request ended before the queue timeout could be checked"
     busy.finish()
     assert ctx.stats("slow").execution_count == busy.executions_before + 1, "the expired request was executed"

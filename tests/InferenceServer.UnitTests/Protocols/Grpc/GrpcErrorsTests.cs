@@ -27,6 +27,31 @@ public sealed class GrpcErrorsTests
         Assert.Empty(logger.Entries);
     }
 
+    [Fact]
+    public void A_request_shed_under_load_carries_the_retry_pushback_in_its_trailers()
+    {
+        var shed = new InferenceException(InferenceErrorKind.Unavailable, "model 'm' queue is full") { RetryAfter = TimeSpan.FromSeconds(1) };
+
+        var error = GrpcErrors.Translate(shed, new TestServerCallContext(), new ListLogger());
+
+        Assert.Equal(StatusCode.Unavailable, error.StatusCode);
+        Assert.Equal("1000", error.Trailers.GetValue(GrpcErrors.RetryPushbackTrailer));
+        Assert.Null(GrpcErrors.Translate(new InferenceException(InferenceErrorKind.Unavailable, "not ready"), new TestServerCallContext(), new ListLogger())
+            .Trailers.GetValue(GrpcErrors.RetryPushbackTrailer));
+    }
+
+    [Fact]
+    public void A_queue_timeout_that_came_with_the_call_deadline_is_the_deadline_the_client_set()
+    {
+        var timedOut = new InferenceException(InferenceErrorKind.Unavailable, "timed out in the queue") { RetryAfter = TimeSpan.FromSeconds(1), Scheduled = true };
+
+        var passed = GrpcErrors.Translate(timedOut, new TestServerCallContext { DeadlineValue = DateTime.UtcNow.AddSeconds(-1) }, new ListLogger());
+        var ahead = GrpcErrors.Translate(timedOut, new TestServerCallContext { DeadlineValue = DateTime.UtcNow.AddMinutes(1) }, new ListLogger());
+
+        Assert.Equal(StatusCode.DeadlineExceeded, passed.StatusCode);
+        Assert.Equal(StatusCode.Unavailable, ahead.StatusCode);
+    }
+
     // An unexpected exception, and a core error of the server's own making (Internal), whose text may show internals.
     public static readonly TheoryData<Exception> Faults = new()
     {
