@@ -212,7 +212,8 @@ internal sealed class BudgetedMessageReader(PipeReader inner, RequestBodyBudget 
         }
         catch (InvalidDataException e)
         {
-            throw new RpcException(new Status(StatusCode.Internal, $"A request message is not valid {encoding} data: {e.Message}"));
+            // The client sent it: INVALID_ARGUMENT, as for any other malformed request message.
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"A request message is not valid {encoding} data: {e.Message}"));
         }
     }
 
@@ -234,6 +235,11 @@ internal sealed class BudgetedMessageReader(PipeReader inner, RequestBodyBudget 
         if (declared > (uint)maxMessageBytes)
         {
             return false;
+        }
+        if (prefix[0] > 1)
+        {
+            // The framing allows 0 (plain) and 1 (compressed) only; Grpc.AspNetCore would fail the call as UNKNOWN.
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"A request message's compressed flag is {prefix[0]}; the gRPC framing allows 0 or 1"));
         }
         compressed = prefix[0] == 1;
         length = declared;

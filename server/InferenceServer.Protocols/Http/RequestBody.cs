@@ -93,11 +93,10 @@ internal sealed class RequestBody : IDisposable
 
     // Kestrel reports a body it cannot parse (bad chunk framing, say) as a plain IOException from the reader, not as a
     // BadHttpRequestException with a status: it is the client's fault, so 400 with Kestrel's reason, not 500. A client
-    // that went away is not malformed; nobody is left to answer then.
-    private bool IsMalformed(IOException e) => e is not BadHttpRequestException && !_cancellationToken.IsCancellationRequested;
-
-    private static InferenceException Malformed(IOException e) =>
-        InferenceException.Invalid($"the request body could not be read: {e.Message}");
+    // that went away is no fault at all, and nobody is left to answer: the request ends as cancelled.
+    private Exception Unreadable(IOException e) => _cancellationToken.IsCancellationRequested
+        ? new OperationCanceledException(_cancellationToken)
+        : InferenceException.Invalid($"the request body could not be read: {e.Message}");
 
     // The one content coding of the body (lower case), or null for none; identity codings are no coding at all.
     private static string? ReadCoding(HttpRequest request)
@@ -161,9 +160,9 @@ internal sealed class RequestBody : IDisposable
             throw new InferenceException(InferenceErrorKind.TooLarge, string.Create(CultureInfo.InvariantCulture,
                 $"request body exceeds the limit of {limit} bytes (Http:MaxRequestBodyBytes): more than {limit} bytes arrived"));
         }
-        catch (IOException e) when (IsMalformed(e))
+        catch (IOException e) when (e is not BadHttpRequestException)
         {
-            throw Malformed(e);
+            throw Unreadable(e);
         }
     }
 
@@ -206,9 +205,9 @@ internal sealed class RequestBody : IDisposable
             throw new InferenceException(InferenceErrorKind.TooLarge, string.Create(CultureInfo.InvariantCulture,
                 $"request body exceeds the limit of {limit} bytes (Http:MaxRequestBodyBytes): more than {limit} compressed bytes arrived"));
         }
-        catch (IOException e) when (IsMalformed(e))
+        catch (IOException e) when (e is not BadHttpRequestException)
         {
-            throw Malformed(e);
+            throw Unreadable(e);
         }
         finally
         {

@@ -97,16 +97,30 @@ public sealed class BudgetedMessageReaderTests
         Assert.Equal(0, budget.ReservedBytes);
     }
 
+    [Fact]
+    public async Task A_compressed_flag_other_than_0_or_1_is_an_invalid_argument()
+    {
+        using var budget = Budget();
+        var frame = Frame("abc"u8.ToArray(), compressed: false);
+        frame[0] = 2;
+        var reader = new BudgetedMessageReader(Body(frame), budget, 1024, "gzip");
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await reader.ReadAsync());
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("compressed flag is 2", error.Status.Detail, StringComparison.Ordinal);
+    }
+
     [Theory]
     [MemberData(nameof(Encodings))]
-    public async Task Data_that_is_not_in_the_encoding_is_internal_naming_the_encoding(string encoding)
+    public async Task Data_that_is_not_in_the_encoding_is_an_invalid_argument_naming_the_encoding(string encoding)
     {
         using var budget = Budget();
         var reader = new BudgetedMessageReader(Body(Frame("not compressed at all, not even a little"u8.ToArray(), compressed: true)), budget, 1024, encoding);
 
         var error = await Assert.ThrowsAsync<RpcException>(async () => await reader.ReadAsync());
 
-        Assert.Equal(StatusCode.Internal, error.StatusCode);
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.StartsWith($"A request message is not valid {encoding} data", error.Status.Detail, StringComparison.Ordinal);
     }
 
