@@ -58,7 +58,7 @@ public sealed partial class FaultInjectionTests(ITestOutputHelper output)
     public async Task Sigterm_under_load_fails_no_request_in_flight()
     {
         using var repository = new TestRepository().AddSample("income").AddFixture("slow", "slow.onnx", Lifecycle.Lifecycle.SlowConfig);
-        using var server = ServerProcess.Start(["serve", "--model-repository", repository.Path, "--exit-timeout-secs", "60", .. FreePorts]);
+        using var server = ServerProcess.Start(["serve", "--model-repository", repository.Path, "--exit-timeout-secs", "60", "--max-queue-wait-ms", "0", "--max-queue-batches", "0", .. FreePorts]);
         using var client = await server.HttpClientAsync();
         await server.WaitForOutputAsync(ReadyLine());
 
