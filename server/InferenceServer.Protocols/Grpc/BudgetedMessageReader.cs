@@ -220,7 +220,7 @@ internal sealed class BudgetedMessageReader(PipeReader inner, RequestBodyBudget 
     private RpcException BudgetExhausted() => new(new Status(StatusCode.ResourceExhausted, GrpcMessageLimits.BudgetExhausted(budget.CapacityBytes)));
 
     // The compressed flag and length of the message starting the buffer, once its prefix has arrived; false before
-    // that, and for a message over the limit (Grpc.AspNetCore refuses it).
+    // that. A message over the limit, or with a flag other than 0 or 1, is refused.
     private bool TryReadPrefix(ReadOnlySequence<byte> buffer, out bool compressed, out long length)
     {
         compressed = false;
@@ -234,7 +234,8 @@ internal sealed class BudgetedMessageReader(PipeReader inner, RequestBodyBudget 
         var declared = BinaryPrimitives.ReadUInt32BigEndian(prefix[1..]);
         if (declared > (uint)maxMessageBytes)
         {
-            return false;
+            // Refused here with the limit named: Grpc.AspNetCore fails a length past 2^31-1 as UNKNOWN.
+            throw new RpcException(new Status(StatusCode.ResourceExhausted, GrpcMessageLimits.ReceiveLimitExceeded(maxMessageBytes)));
         }
         if (prefix[0] > 1)
         {

@@ -61,14 +61,18 @@ internal sealed class GrpcPortGate(RequestDelegate next, IOptions<GrpcProtocolOp
     private async Task CallAsync(HttpContext context)
     {
         await next(context).ConfigureAwait(false);
-        if (context.Features.Get<IServerCallContextFeature>()?.ServerCallContext.Status is not { } status)
+        // A call refused before it reached a method (a content type that is not gRPC's) has its status in the headers only.
+        var status = context.Features.Get<IServerCallContextFeature>()?.ServerCallContext.Status
+            ?? (context.Response.Headers["grpc-status"] == "13" ? new Status(StatusCode.Internal, context.Response.Headers["grpc-message"].ToString()) : null);
+        if (status is not { } known)
         {
             return;
         }
-        var (code, detail) = status switch
+        var (code, detail) = known switch
         {
             { StatusCode: StatusCode.ResourceExhausted, Detail: LibraryReceiveLimitDetail } => (StatusCode.ResourceExhausted, _receiveLimitDetail),
             { StatusCode: StatusCode.Unknown, DebugException: InvalidProtocolBufferException e } => (StatusCode.InvalidArgument, "malformed request message: " + e.Message),
+            { StatusCode: StatusCode.Internal } when IsLibraryFramingRefusal(known.Detail) => (StatusCode.InvalidArgument, "malformed request: " + known.Detail),
             _ => (StatusCode.OK, null),
         };
         if (detail is null)
@@ -85,6 +89,12 @@ internal sealed class GrpcPortGate(RequestDelegate next, IOptions<GrpcProtocolOp
         destination["grpc-status"] = ((int)code).ToString(CultureInfo.InvariantCulture);
         destination["grpc-message"] = Printable(detail);
     }
+
+    // Grpc.AspNetCore answers INTERNAL for a request whose gRPC framing or headers are broken; the client sent them, so
+    // they are INVALID_ARGUMENT as every other malformed request (INTERNAL is kept for the server's own faults).
+    private static bool IsLibraryFramingRefusal(string detail) =>
+        detail is "Incomplete message." or "Additional data after the message received." or "Request did not include grpc-encoding value with compressed message."
+        || (detail.StartsWith("Content-Type '", StringComparison.Ordinal) && detail.EndsWith("' is not supported.", StringComparison.Ordinal));
 
     // grpc-message is percent-encoded beyond printable ASCII; these details never need that, but an exception's text
     // might, so anything else is replaced rather than encoded.

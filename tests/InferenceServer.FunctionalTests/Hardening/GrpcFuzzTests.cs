@@ -53,7 +53,7 @@ public sealed class GrpcFuzzTests(FuzzServer server, ITestOutputHelper output)
         report.Finish(output);
     }
 
-    [Fact(Skip = "open issue 12 defects this target still finds (benchmarks/RESULTS.md, Hardening): run with FUZZ_SEED to see them")]
+    [Fact]
     public async Task Http2_framing()
     {
         var report = await FuzzLoop.RunAsync(server, "grpc-http2", 240, Http2Frames.Generate, (c, cancel) => Http2Frames.SendAsync(server.GrpcAddress, c, cancel), batchSize: 48);

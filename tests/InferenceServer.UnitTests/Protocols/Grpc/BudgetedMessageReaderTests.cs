@@ -98,6 +98,19 @@ public sealed class BudgetedMessageReaderTests
     }
 
     [Fact]
+    public async Task A_length_past_the_receive_limit_is_refused_naming_the_limit_even_past_2_pow_31()
+    {
+        using var budget = Budget();
+        byte[] frame = [0, 0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 3];
+        var reader = new BudgetedMessageReader(Body(frame), budget, 1024, null);
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await reader.ReadAsync());
+
+        Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+        Assert.Equal(GrpcMessageLimits.ReceiveLimitExceeded(1024), error.Status.Detail);
+    }
+
+    [Fact]
     public async Task A_compressed_flag_other_than_0_or_1_is_an_invalid_argument()
     {
         using var budget = Budget();
