@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.IO.Compression;
+using System.IO.Pipelines;
 using System.Threading.RateLimiting;
 using InferenceServer.Core.Inference;
 using InferenceServer.Protocols.Buffers;
@@ -98,6 +99,13 @@ internal sealed class RequestBody : IDisposable
         ? new OperationCanceledException(_cancellationToken)
         : InferenceException.Invalid($"the request body could not be read: {e.Message}");
 
+    // Kestrel decodes a chunked body's trailer fields as it reads the body, and one that is not valid UTF-8 (a lone
+    // Latin-1 byte, say) escapes its reader as a bare InvalidOperationException, where the same bytes in a header are its
+    // own 400 (the head's parser checks them). Nothing else the client sends makes the body reader throw that type, so it
+    // is the client's 400 naming the trailer, not a 500. Only the read itself is guarded: the server's own faults stay faults.
+    private static InferenceException TrailerUnreadable() => InferenceException.Invalid(
+        "the request body could not be read: a trailer field after its last chunk is not ASCII or UTF-8 text");
+
     // The one content coding of the body (lower case), or null for none; identity codings are no coding at all.
     private static string? ReadCoding(HttpRequest request)
     {
@@ -134,7 +142,15 @@ internal sealed class RequestBody : IDisposable
         {
             while (true)
             {
-                var result = await reader.ReadAsync(_cancellationToken).ConfigureAwait(false);
+                ReadResult result;
+                try
+                {
+                    result = await reader.ReadAsync(_cancellationToken).ConfigureAwait(false);
+                }
+                catch (InvalidOperationException)
+                {
+                    throw TrailerUnreadable();
+                }
                 var sequence = result.Buffer;
                 if (Length + sequence.Length > limit)
                 {
@@ -180,7 +196,15 @@ internal sealed class RequestBody : IDisposable
             {
                 while (true)
                 {
-                    var read = await decompressed.ReadAsync(chunk.AsMemory(0, InflateChunk), _cancellationToken).ConfigureAwait(false);
+                    int read;
+                    try
+                    {
+                        read = await decompressed.ReadAsync(chunk.AsMemory(0, InflateChunk), _cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        throw TrailerUnreadable();
+                    }
                     if (read == 0)
                     {
                         return;

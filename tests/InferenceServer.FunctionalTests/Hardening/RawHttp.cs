@@ -154,7 +154,7 @@ internal static class RawHttp
 
     public static async Task<FuzzVerdict> SendAsync(Uri server, FuzzCase c, CancellationToken cancel)
     {
-        var (_, method, body) = ((string, string, byte[]))c.State!;
+        var (path, method, body) = ((string, string, byte[]))c.State!;
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(server.Host, server.Port, cancel);
         try
@@ -193,11 +193,13 @@ internal static class RawHttp
             return new FuzzVerdict("closed without an answer");
         }
         var (status, responseBody) = answer.Value;
-        if (responseBody.Length == 0 && status is 400 or 414 or 431 or 505 && RefusedByKestrelParser(received))
+        if (responseBody.Length == 0 && (status is 400 or 414 or 431 or 505 || status == 405 && path == "*" && AllowsOnlyOptions(received))
+            && RefusedByKestrelParser(received))
         {
             // Kestrel answers a request line or header it cannot parse (%00 or non-ASCII in the path, a header value
-            // that is not ASCII, an unknown version) itself, before any middleware runs, with an empty body and a closed
-            // connection; ASP.NET Core offers no way to give that answer a body (a known, documented limit).
+            // that is not ASCII, an unknown version, the asterisk form with a method other than OPTIONS: 405 Allow:
+            // OPTIONS) itself, before any middleware runs, with an empty body and a closed connection; ASP.NET Core
+            // offers no way to give that answer a body (a known, documented limit).
             return new FuzzVerdict(status.ToString(CultureInfo.InvariantCulture) + " from Kestrel's parser");
         }
         if (status == 505)
@@ -216,6 +218,10 @@ internal static class RawHttp
     // Kestrel's own refusals of an unparsable head close the connection; every answer of the server's code has a body.
     private static bool RefusedByKestrelParser(List<byte> received) =>
         Encoding.Latin1.GetString(received.ToArray()).Contains("\r\nConnection: close\r\n", StringComparison.OrdinalIgnoreCase);
+
+    // Kestrel's refusal of the asterisk form allows OPTIONS alone; no route of the server's answers so.
+    private static bool AllowsOnlyOptions(List<byte> received) =>
+        Encoding.Latin1.GetString(received.ToArray()).Contains("\r\nAllow: OPTIONS\r\n", StringComparison.OrdinalIgnoreCase);
 
     // The first final answer on the socket (status, body), or null when the server closed without one (or `stop` came
     // first). Reads until the body is complete (Content-Length, chunked) or the server closes.

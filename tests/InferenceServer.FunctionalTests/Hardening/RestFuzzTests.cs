@@ -111,7 +111,7 @@ public sealed class RestFuzzTests(FuzzServer server, ITestOutputHelper output)
         report.Finish(output);
     }
 
-    [Fact(Skip = "open issue 12 defects this target still finds (benchmarks/RESULTS.md, Hardening): run with FUZZ_SEED to see them")]
+    [Fact]
     public async Task Raw_http_request_lines_and_headers()
     {
         var report = await FuzzLoop.RunAsync(server, "rest-http", 600, RawHttp.Generate, (c, cancel) => RawHttp.SendAsync(server.HttpAddress, c, cancel), parallelism: 4);

@@ -19,16 +19,25 @@ internal static class RawHttp
     /// Sends <paramref name="head"/> (the request line and headers, without the blank line that ends them) with
     /// <paramref name="body"/>, adding <c>Content-Length</c> and <c>Connection: close</c>, and reads the whole response.
     /// </summary>
-    public static async Task<Response> SendAsync(Uri server, byte[] head, byte[]? body = null)
+    public static Task<Response> SendAsync(Uri server, byte[] head, byte[]? body = null)
     {
-        using var tcp = new TcpClient();
-        await tcp.ConnectAsync(server.Host, server.Port);
-        var stream = tcp.GetStream();
         var request = new MemoryStream();
         request.Write(head);
         request.Write(Encoding.ASCII.GetBytes($"\r\nHost: {server.Authority}\r\nContent-Length: {body?.Length ?? 0}\r\nConnection: close\r\n\r\n"));
         request.Write(body ?? []);
-        await stream.WriteAsync(request.ToArray());
+        return SendExactAsync(server, request.ToArray());
+    }
+
+    /// <summary>
+    /// Sends <paramref name="request"/> exactly as given (its head must ask for <c>Connection: close</c>) and reads the
+    /// whole response: for framing the other overloads would add to, such as a chunked body.
+    /// </summary>
+    public static async Task<Response> SendExactAsync(Uri server, byte[] request)
+    {
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(server.Host, server.Port);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(request);
 
         // Connection: close: the server closes once the response is written, so the response is what arrives until then.
         var received = new MemoryStream();
