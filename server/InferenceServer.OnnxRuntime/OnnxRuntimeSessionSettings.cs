@@ -23,6 +23,14 @@ internal sealed record OnnxRuntimeSessionSettings
     public const int OptimizationExtended = 2;
     public const int OptimizationAll = 99;
 
+    /// <summary>
+    /// The most threads a thread-count parameter may ask for. ONNX Runtime creates every thread asked for when the
+    /// session is made, so a count such as 99999999 would tie the load up (and the machine's memory) instead of being
+    /// refused; beyond a few threads per core more threads only contend, so the bound leaves room for any useful count,
+    /// and at least 64 so a config written for a bigger machine still loads.
+    /// </summary>
+    public static readonly int MaxThreads = Math.Max(64, Environment.ProcessorCount * 4);
+
     /// <summary>Threads within one operator; null leaves ONNX Runtime's default, 0 too.</summary>
     public int? IntraOpThreads { get; init; }
 
@@ -93,11 +101,11 @@ internal sealed record OnnxRuntimeSessionSettings
         {
             return null;
         }
-        if (int.TryParse(text.AsSpan().Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var count))
+        if (int.TryParse(text.AsSpan().Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var count) && count <= MaxThreads)
         {
             return count;
         }
-        throw Invalid(name, text, "a whole number of threads, 0 or more (0 lets ONNX Runtime choose)");
+        throw Invalid(name, text, string.Create(CultureInfo.InvariantCulture, $"a whole number of threads from 0 (ONNX Runtime chooses) to {MaxThreads} (4 per core of this machine, at least 64)"));
     }
 
     private static bool? Mode(IReadOnlyDictionary<string, string> parameters)

@@ -79,7 +79,7 @@ internal sealed class ConfigJsonReader(string sourceName)
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var (line, column) = Position(reader.TokenStartIndex);
-            var name = reader.GetString()!;
+            var name = Text(ref reader, path.Length == 0 ? "a field name" : $"a field name in '{path}'");
             var field = Find(descriptor, name);
             reader.Read();
             if (field is null)
@@ -134,8 +134,8 @@ internal sealed class ConfigJsonReader(string sourceName)
         for (var i = 0; reader.Read() && reader.TokenType == JsonTokenType.PropertyName; i++)
         {
             var (line, column) = Position(reader.TokenStartIndex);
-            var key = reader.GetString()!;
             var entryPath = $"{mapPath}[{i}]";
+            var key = Text(ref reader, $"'{entryPath}.key'");
             Positions.Add(entryPath, line, column, line, column);
             Positions.Add($"{entryPath}.key", line, column, line, column);
             Positions.AddMapEntry(mapPath, key, i);
@@ -159,8 +159,35 @@ internal sealed class ConfigJsonReader(string sourceName)
             return;
         }
         // Anything else goes to the parser as written, to be taken or refused there.
+        var start = reader.TokenStartIndex;
         using var value = JsonDocument.ParseValue(ref reader);
-        value.RootElement.WriteTo(writer);
+        try
+        {
+            value.RootElement.WriteTo(writer);
+        }
+        catch (InvalidOperationException e)
+        {
+            // Writing it out decodes each string, which is where its text is checked (see Text).
+            var (line, column) = Position(start);
+            throw new ModelConfigException(sourceName, line, column, path, $"has a string that is {NotUtf8}", e);
+        }
+    }
+
+    private const string NotUtf8 = "not valid UTF-8 text (an invalid byte sequence, or an unpaired surrogate escape such as \\ud800); JSON strings must be UTF-8";
+
+    // The string the reader is on. Utf8JsonReader checks a string's text only when it decodes it, and reports it as
+    // InvalidOperationException, not the JsonException of malformed JSON: that is the config's error, not the server's.
+    private string Text(ref Utf8JsonReader reader, string what)
+    {
+        try
+        {
+            return reader.GetString()!;
+        }
+        catch (InvalidOperationException e)
+        {
+            var (line, column) = Position(reader.TokenStartIndex);
+            throw new ModelConfigException(sourceName, line, column, null, $"{what} is {NotUtf8}", e);
+        }
     }
 
     private (string Path, FieldDescriptor Field, JsonElement Value, bool IsElement, string? Reason)? Locate(JsonElement message, MessageDescriptor descriptor, string path)

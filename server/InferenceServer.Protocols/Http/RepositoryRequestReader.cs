@@ -32,7 +32,7 @@ internal static class RepositoryRequestReader
             if (name == "config")
             {
                 config = reader.TokenType == JsonTokenType.String
-                    ? reader.GetString()
+                    ? JsonText.Read(ref reader, "load parameter 'config'")
                     : throw InferenceException.Invalid("load parameter 'config' must be a string holding the model config as JSON");
             }
             else if (name == "timeout")
@@ -104,7 +104,7 @@ internal static class RepositoryRequestReader
             {
                 throw InferenceException.Invalid($"'parameters' of the {what} request must be a JSON object");
             }
-            ReadProperties(ref reader, handle);
+            ReadProperties(ref reader, what, handle);
         });
 
     // Each top-level property of the body, the reader on its value; an empty body has none.
@@ -121,7 +121,7 @@ internal static class RepositoryRequestReader
             {
                 throw InferenceException.Invalid($"the {what} request body must be a JSON object");
             }
-            ReadProperties(ref reader, handle);
+            ReadProperties(ref reader, what, handle);
         }
         catch (JsonException e)
         {
@@ -130,11 +130,15 @@ internal static class RepositoryRequestReader
     }
 
     // The properties of the object the reader is at the start of, each handed over on its value.
-    private static void ReadProperties(ref Utf8JsonReader reader, PropertyHandler handle)
+    private static void ReadProperties(ref Utf8JsonReader reader, string what, PropertyHandler handle)
     {
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            var name = reader.GetString()!;
+            // A name's text is checked only when it is decoded; one that is not UTF-8 is the client's 400, not a 500.
+            if (!JsonText.TryRead(ref reader, out var name))
+            {
+                throw InferenceException.Invalid($"a property name in the {what} request is {JsonText.NotUtf8}");
+            }
             reader.Read();
             handle(ref reader, name);
         }

@@ -90,4 +90,41 @@ public sealed class ConfigLimitsTests
         Assert.Contains("--model-warmup-max-bytes", error);
         Assert.Equal(HttpStatusCode.NotFound, (await server.Client.GetAsync("/v2/models/m/ready")).StatusCode);
     }
+
+    // ONNX Runtime makes every thread a config asks for when the session is made: 99999999 held the load (and the
+    // model's lock) past the config fuzz target's 10 s instead of being refused at once.
+    [Fact]
+    public async Task AThreadCountPastTheBoundIsRefusedNamingTheParameter()
+    {
+        using var repository = new TestRepository().AddFixture("m", "add_sub.onnx", AddSubConfig);
+        await using var server = await RunningServer.StartAsync(repository.Path, Explicit);
+
+        var (status, error) = await LoadAsync(server, AddSubJson(""", "parameters": {"intra_op_thread_count": {"string_value": "99999999"}}"""));
+
+        // The backend refuses its parameters as it loads, and a load the backend refuses is 503 naming why, as its other
+        // refusals are.
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.Contains("'intra_op_thread_count' has value '99999999'", error);
+        Assert.NotEqual(HttpStatusCode.OK, (await server.Client.GetAsync("/v2/models/m/ready")).StatusCode);
+        Assert.Equal((HttpStatusCode.OK, ""), await LoadAsync(server, AddSubJson(""", "parameters": {"intra_op_thread_count": {"string_value": "2"}}""")));
+        Assert.Equal("1", await InferAddSubAsync(server.Client, "m"));
+    }
+
+    // An unpaired surrogate escape, in the load body's config string or in the config's own JSON, was a 500: the JSON
+    // reader checks a string's text only when it decodes it, and reports it as InvalidOperationException.
+    [Fact]
+    public async Task TextThatIsNotUtf8InALoadIsRefusedNamingWhere()
+    {
+        using var repository = new TestRepository().AddFixture("m", "add_sub.onnx", AddSubConfig);
+        await using var server = await RunningServer.StartAsync(repository.Path, Explicit);
+
+        var (status, error) = await LoadAsync(server, AddSubJson(""", "parameters": {"k": {"string_value": "\ud800"}}"""));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("parameters[0].value.string_value: has a string that is not valid UTF-8", error);
+
+        (status, error) = await RepositoryAsync(server.Client, "/v2/repository/models/m/load", """{"parameters": {"config": "{\"name\": \"m\ud800\"}"}}""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("load parameter 'config' is not valid UTF-8", error);
+        Assert.Equal(HttpStatusCode.NotFound, (await server.Client.GetAsync("/v2/models/m/ready")).StatusCode);
+    }
 }

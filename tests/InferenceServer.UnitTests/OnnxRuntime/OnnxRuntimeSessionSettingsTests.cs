@@ -48,4 +48,22 @@ public sealed class OnnxRuntimeSessionSettingsTests
         Assert.Null(settings.MemPattern);
         Assert.Equal(OnnxRuntimeSessionSettings.OptimizationAll, settings.GraphOptimizationLevel);
     }
+
+    // ONNX Runtime makes every thread asked for when the session is made: a huge count tied the load up past any
+    // timeout (the config fuzz suite's hang) instead of being refused.
+    [Theory]
+    [InlineData("intra_op_thread_count", "99999999")]
+    [InlineData("inter_op_thread_count", "2147483647")]
+    public void A_thread_count_beyond_the_bound_is_an_invalid_argument(string name, string value)
+    {
+        var options = new InstanceOptions("m.onnx", InstanceKind.Cpu, 0, new Dictionary<string, string> { [name] = value });
+
+        var error = Assert.Throws<BackendException>(() => OnnxRuntimeSessionSettings.From(options));
+
+        Assert.Equal(InferenceServer.Core.Inference.InferenceErrorKind.InvalidArgument, error.Kind);
+        Assert.Contains($"'{name}'", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"to {OnnxRuntimeSessionSettings.MaxThreads}", error.Message, StringComparison.Ordinal);
+        var bound = new InstanceOptions("m.onnx", InstanceKind.Cpu, 0, new Dictionary<string, string> { [name] = OnnxRuntimeSessionSettings.MaxThreads.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        Assert.NotNull(OnnxRuntimeSessionSettings.From(bound));
+    }
 }

@@ -128,6 +128,20 @@ public sealed class ModelConfigJsonParseTests
         Assert.Contains(reason, error.Message);
     }
 
+    // Utf8JsonReader checks a string's text only when it decodes it, and reports an unpaired surrogate escape as
+    // InvalidOperationException: a load whose config override held one (the upload fuzz target's "\ud800") was a 500.
+    [Theory]
+    [InlineData("""{"name": "m", "input": [{"name": "X\ud800", "dims": [1]}]}""", 1, 34, "input[0].name", "has a string that is not valid UTF-8")]
+    [InlineData("""{"name": "m", "parameters": {"k": {"string_value": "\uDBFF\uDBFF"}}}""", 1, 52, "parameters[0].value.string_value", "has a string that is not valid UTF-8")]
+    [InlineData("""{"name": "m", "\udc00": 1}""", 1, 15, null, "a field name is not valid UTF-8")]
+    [InlineData("""{"name": "m", "parameters": {"\ud83d": {"string_value": "1"}}}""", 1, 30, null, "'parameters[0].key' is not valid UTF-8")]
+    public void A_string_that_is_not_utf8_is_refused_at_its_field(string json, int line, int column, string? field, string reason)
+    {
+        var error = Assert.Throws<ModelConfigException>(() => ModelConfigJson.Parse(json, "load parameter 'config'"));
+        Assert.Equal((line, column, field), (error.Line, error.Column, error.FieldPath));
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Unknown_fields_are_warnings_as_in_config_pbtxt()
     {

@@ -73,6 +73,26 @@ public sealed class RepositoryRequestReaderTests : IDisposable
         Assert.Throws<InferenceException>(() => RepositoryRequestReader.ReadLoad("""{"parameters": {"timeout": "soon"}}"""u8, Begin));
     }
 
+    // GetString checks a string's text only when it decodes it, and reports it as InvalidOperationException: an unpaired
+    // surrogate escape or invalid UTF-8 in the config override (or a parameter's name) was a 500.
+    [Theory]
+    [InlineData("{\"parameters\": {\"config\": \"{\\\"name\\\": \\\"\\ud800\\\"}\"}}", "load parameter 'config' is not valid UTF-8")]
+    [InlineData("{\"parameters\": {\"\\udc00\": 1}}", "a property name in the load request is not valid UTF-8")]
+    public void Text_that_is_not_utf8_is_an_invalid_argument_naming_the_field(string body, string expected)
+    {
+        var error = Assert.Throws<InferenceException>(() => RepositoryRequestReader.ReadLoad(Encoding.UTF8.GetBytes(body), Begin));
+        Assert.Equal(InferenceErrorKind.InvalidArgument, error.Kind);
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Invalid_utf8_bytes_in_the_config_are_an_invalid_argument()
+    {
+        byte[] body = [.. "{\"parameters\": {\"config\": \"{"u8, 0xFF, 0xC3, 0x28, .. "}\"}}"u8];
+        var error = Assert.Throws<InferenceException>(() => RepositoryRequestReader.ReadLoad(body, Begin));
+        Assert.Contains("load parameter 'config' is not valid UTF-8", error.Message, StringComparison.Ordinal);
+    }
+
     public void Dispose()
     {
         foreach (var upload in _uploads)
