@@ -47,9 +47,9 @@ public sealed class OnnxRuntimeFailureTests : IDisposable
     }
 
     [Theory]
-    [InlineData("intra_op_thread_count", "many", "0 or more")]
-    [InlineData("intra_op_thread_count", "-2", "0 or more")]
-    [InlineData("inter_op_thread_count", "1.5", "0 or more")]
+    [InlineData("intra_op_thread_count", "many", "a whole number of threads from 0")]
+    [InlineData("intra_op_thread_count", "-2", "a whole number of threads from 0")]
+    [InlineData("inter_op_thread_count", "1.5", "a whole number of threads from 0")]
     [InlineData("execution_mode", "2", "0 (sequential) or 1 (parallel)")]
     [InlineData("enable_mem_arena", "maybe", "true or false")]
     [InlineData("enable_mem_pattern", "", "true or false")]
