@@ -1,3 +1,5 @@
+using InferenceServer.Core.Routing;
+
 namespace InferenceServer.Core.Models;
 
 /// <summary>
@@ -47,6 +49,23 @@ internal sealed class ModelRegistry
             if (!_snapshot.Models.ContainsKey(entry.Name))
             {
                 Swap(_snapshot.With(entry));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Swaps in <paramref name="route"/>, or takes the route called <paramref name="name"/> out when it is null; nothing
+    /// is swapped when the declaration is the one already published (the same text), so a route's runtime state
+    /// (rollout, experiment, shadow queue) lives on across reloads that change nothing.
+    /// </summary>
+    public void PublishRoute(string name, RouteDeclaration? route)
+    {
+        lock (_lock)
+        {
+            _snapshot.Routes.TryGetValue(name, out var current);
+            if (route is null ? current is not null : !route.SameAs(current))
+            {
+                Swap(route is null ? _snapshot.WithoutRoute(name) : _snapshot.With(route));
             }
         }
     }

@@ -1,4 +1,5 @@
 using InferenceServer.Core.Repository;
+using InferenceServer.Core.Routing;
 
 namespace InferenceServer.Core.Models;
 
@@ -9,15 +10,18 @@ namespace InferenceServer.Core.Models;
 internal sealed class RegistrySnapshot
 {
     private static readonly IReadOnlyDictionary<string, ModelEntry> NoModels = new Dictionary<string, ModelEntry>(StringComparer.Ordinal);
+    private static readonly IReadOnlyDictionary<string, RouteDeclaration> NoRoutes = new Dictionary<string, RouteDeclaration>(StringComparer.Ordinal);
 
     /// <summary>The snapshot before anything is published.</summary>
-    public static readonly RegistrySnapshot Empty = new(0, NoModels, RepositoryContents.None);
+    public static readonly RegistrySnapshot Empty = new(0, NoModels, RepositoryContents.None, NoRoutes);
 
-    private RegistrySnapshot(long generation, IReadOnlyDictionary<string, ModelEntry> models, RepositoryContents repository)
+    private RegistrySnapshot(long generation, IReadOnlyDictionary<string, ModelEntry> models, RepositoryContents repository,
+        IReadOnlyDictionary<string, RouteDeclaration> routes)
     {
         Generation = generation;
         Models = models;
         Repository = repository;
+        Routes = routes;
     }
 
     /// <summary>Counts the snapshots published before this one: a later snapshot has a higher generation.</summary>
@@ -29,15 +33,30 @@ internal sealed class RegistrySnapshot
     /// <summary>What the repositories held when the lifecycle last recorded them.</summary>
     public RepositoryContents Repository { get; }
 
+    /// <summary>The loaded route declarations (<c>routing.pbtxt</c>) by the name clients address.</summary>
+    public IReadOnlyDictionary<string, RouteDeclaration> Routes { get; }
+
     /// <summary>This snapshot with <paramref name="entry"/> added or replacing the model's entry.</summary>
     public RegistrySnapshot With(ModelEntry entry) =>
-        new(Generation + 1, new Dictionary<string, ModelEntry>(Models, StringComparer.Ordinal) { [entry.Name] = entry }, Repository);
+        new(Generation + 1, new Dictionary<string, ModelEntry>(Models, StringComparer.Ordinal) { [entry.Name] = entry }, Repository, Routes);
 
     /// <summary>This snapshot with the repositories' contents replaced.</summary>
-    public RegistrySnapshot With(RepositoryContents repository) => new(Generation + 1, Models, repository);
+    public RegistrySnapshot With(RepositoryContents repository) => new(Generation + 1, Models, repository, Routes);
 
-    /// <summary>This snapshot without any model: what serves nothing once the server shuts down.</summary>
-    public RegistrySnapshot WithoutModels() => new(Generation + 1, NoModels, Repository);
+    /// <summary>This snapshot with <paramref name="route"/> added or replacing the route of its name.</summary>
+    public RegistrySnapshot With(RouteDeclaration route) =>
+        new(Generation + 1, Models, Repository, new Dictionary<string, RouteDeclaration>(Routes, StringComparer.Ordinal) { [route.Name] = route });
+
+    /// <summary>This snapshot without the route called <paramref name="name"/>.</summary>
+    public RegistrySnapshot WithoutRoute(string name)
+    {
+        var routes = new Dictionary<string, RouteDeclaration>(Routes, StringComparer.Ordinal);
+        routes.Remove(name);
+        return new(Generation + 1, Models, Repository, routes);
+    }
+
+    /// <summary>This snapshot without any model or route: what serves nothing once the server shuts down.</summary>
+    public RegistrySnapshot WithoutModels() => new(Generation + 1, NoModels, Repository, NoRoutes);
 
     /// <summary>
     /// Every model and version with its state and reason, as the repository index reports them: serving and failed

@@ -1,0 +1,58 @@
+using InferenceServer.Core.Repository;
+using InferenceServer.Core.Repository.TextFormat;
+using InferenceServer.Core.Routing.Config;
+
+namespace InferenceServer.Core.Routing;
+
+/// <summary>
+/// Reads a <c>routing.pbtxt</c> (protobuf text format, the schema in <c>Routing/Protos/routing.proto</c>) into a
+/// checked <see cref="RouteDeclaration"/>, by the same descriptor walk that reads config.pbtxt, so its errors read the
+/// same way: <c>route/routing.pbtxt:line:column: field: reason</c>.
+/// </summary>
+internal static class RoutingConfigReader
+{
+    /// <summary>The header that forces a variant and names the one that answered, unless the route names another.</summary>
+    public const string DefaultVariantHeader = "x-variant";
+
+    /// <summary>The request parameter a sticky route reads its key from, unless it names another.</summary>
+    public const string DefaultKeyParameter = "routing_key";
+
+    /// <summary>Parses and checks the declaration of route <paramref name="name"/>.</summary>
+    /// <param name="text">The file's contents.</param>
+    /// <param name="name">The route's name: the folder the file is in.</param>
+    /// <param name="besideModel">True when the folder also holds a model (config.pbtxt or version folders).</param>
+    /// <exception cref="ModelConfigException">A syntax error, a wrong value, or a declaration that cannot route.</exception>
+    public static RouteDeclaration Parse(string text, string name, bool besideModel)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var fileName = $"{name}/{RouteDeclaration.FileName}";
+        TextMessage root;
+        try
+        {
+            root = TextParser.Parse(text, fileName);
+        }
+        catch (TextFormatException e)
+        {
+            throw new ModelConfigException(e.FileName, e.Line, e.Column, fieldPath: null, e.Reason, e);
+        }
+        var reader = new ConfigTextReader(fileName);
+        var config = new RoutingConfig();
+        try
+        {
+            reader.Read(config, root);
+        }
+        catch (ModelConfigException e)
+        {
+            throw e.WithUnknownFields(reader.Warnings);
+        }
+        if (reader.Warnings.Count > 0)
+        {
+            // A misspelt field in a route would silently change where traffic goes: refuse it rather than warn.
+            var first = reader.Warnings[0];
+            throw new ModelConfigException(fileName, first.Line, first.Column, fieldPath: null,
+                ModelConfigWarning.UnknownFieldsError(reader.Warnings, "a route refuses fields it does not know"));
+        }
+        RoutingConfigValidator.Validate(config, name, besideModel, fileName, reader.Positions);
+        return new RouteDeclaration(name, config, text, besideModel);
+    }
+}
