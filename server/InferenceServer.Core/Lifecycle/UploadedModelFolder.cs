@@ -101,11 +101,15 @@ internal sealed class UploadedModelFolder
         {
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             var stream = new FileStream(target, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, PreallocationSize = length });
-            return new ModelUploadFile(stream, length, CannotWrite);
+            return new ModelUploadFile(stream, relativePath, length, CannotWrite);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw CannotWrite(e);
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            throw ModelUploadFile.TooLargeToWrite(relativePath, length);
         }
     }
 
