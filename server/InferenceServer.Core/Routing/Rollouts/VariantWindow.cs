@@ -51,9 +51,11 @@ internal sealed class VariantWindow
             _recycled = interval;
             _step.Add(interval);
             var samples = _step.TotalCount;
+            // Failures first: a failure is counted after its request, so the failures read never exceed the requests.
+            var failures = Volatile.Read(ref _failures);
             return new VariantWindowSnapshot(
                 Volatile.Read(ref _requests),
-                Volatile.Read(ref _failures),
+                failures,
                 samples,
                 samples == 0 ? 0 : Milliseconds(_step.GetValueAtPercentile(50)),
                 samples == 0 ? 0 : Milliseconds(_step.GetValueAtPercentile(99)));

@@ -70,17 +70,22 @@ public sealed class VariantWindowTests
         const int PerThread = 20_000;
         var window = new VariantWindow();
         using var stop = new CancellationTokenSource();
+        var reading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var reader = Task.Run(() =>
         {
             var reads = 0;
-            while (!stop.IsCancellationRequested)
+            do
             {
                 var snapshot = window.Snapshot();
                 Assert.True(snapshot.Failures <= snapshot.Requests);
                 reads++;
+                reading.TrySetResult();
             }
+            while (!stop.IsCancellationRequested);
             return reads;
         });
+        // The writers start once the reader is reading, so that the two overlap even on a busy machine.
+        await reading.Task;
         var writers = new Task[Threads];
         for (var t = 0; t < Threads; t++)
         {
