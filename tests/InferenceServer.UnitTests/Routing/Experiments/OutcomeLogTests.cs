@@ -155,6 +155,30 @@ public sealed class OutcomeLogTests
     }
 
     [Fact]
+    public void A_record_allocates_nothing_once_the_window_is_full()
+    {
+        // Every request of an experiment is recorded, so the record must not feed the GC: the ring and the map are
+        // reused (a forgotten id's map entry takes the next one). The ids exist already, as a response's id does.
+        var log = Log(window: 100);
+        var ids = new string[1000];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            ids[i] = $"r{i}";
+        }
+        for (var i = 0; i < 200; i++)
+        {
+            log.Record(ids[i], i % 2, 0.5);
+        }
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 200; i < ids.Length; i++)
+        {
+            log.Record(ids[i], i % 2, 0.5);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(100, log.Count);
+    }
+
+    [Fact]
     public void A_reused_id_belongs_to_the_later_request_until_that_one_is_forgotten()
     {
         var log = Log(window: 3);
