@@ -15,9 +15,9 @@ namespace InferenceServer.Core.Routing.Experiments;
 /// <para>An id recorded again (a client reusing ids) belongs to the later request from then on: the earlier one can no
 /// longer take an outcome, and the later one can take one even when the earlier one had. Ids are the client's (or the
 /// server's when the client gave none), so the later request is the one the client is likely to report on.</para>
-/// <para>One short lock guards the ring, the map and the sums: a record or a join is a map lookup and a slot write,
-/// so writers hold it for a fraction of a microsecond, and each figure is counted exactly once. A record allocates
-/// nothing once the map has grown to the window.</para>
+/// <para>One lock guards the ring, the map and the sums: a record or a join is a map lookup and a slot write, so it is
+/// held briefly, and the window is exact and each outcome counted once however many threads write. A record allocates
+/// nothing once the window is full (a forgotten id's map entry takes the next one).</para>
 /// </remarks>
 internal sealed class OutcomeLog
 {
