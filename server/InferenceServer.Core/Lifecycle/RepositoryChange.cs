@@ -2,8 +2,12 @@ using InferenceServer.Core.Repository;
 
 namespace InferenceServer.Core.Lifecycle;
 
-/// <summary>A model the poller should act on.</summary>
-/// <param name="Name">Model name.</param>
+/// <summary>A model folder the poller should act on.</summary>
+/// <param name="Name">Model (or route) name.</param>
 /// <param name="Directory">The folder with only its complete versions; null when the model folder is gone.</param>
 /// <param name="Signatures">Each listed version's signature as the tracker saw it complete.</param>
-internal sealed record RepositoryChange(string Name, ModelDirectory? Directory, IReadOnlyDictionary<long, string> Signatures);
+/// <param name="ModelChanged">
+/// False when only the folder's routing.pbtxt changed since the last change handed over: the route is read again, and the
+/// model's versions are left as they serve.
+/// </param>
+internal sealed record RepositoryChange(string Name, ModelDirectory? Directory, IReadOnlyDictionary<long, string> Signatures, bool ModelChanged = true);
