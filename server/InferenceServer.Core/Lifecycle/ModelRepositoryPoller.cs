@@ -145,10 +145,7 @@ internal sealed partial class ModelRepositoryPoller : IAsyncDisposable
             {
                 LogChange(change.Name, change.Directory is null ? "removed"
                     : change.ModelChanged ? $"versions [{string.Join(", ", change.Signatures.Keys)}] complete" : $"{ModelRepositoryScanner.RouteFileName} changed");
-                // A change not applied yet is replaced by the newer view, but a model change it carried must not be lost
-                // to a later change of the route alone.
-                _latest.AddOrUpdate(change.Name, change,
-                    (_, pending) => pending.ModelChanged && !change.ModelChanged ? change with { ModelChanged = true } : change);
+                _latest.AddOrUpdate(change.Name, change, (_, pending) => change.Replacing(pending));
                 var name = change.Name;
                 var task = ApplyAsync(name);
                 _applying[task] = true;

@@ -10,4 +10,11 @@ namespace InferenceServer.Core.Lifecycle;
 /// False when only the folder's routing.pbtxt changed since the last change handed over: the route is read again, and the
 /// model's versions are left as they serve.
 /// </param>
-internal sealed record RepositoryChange(string Name, ModelDirectory? Directory, IReadOnlyDictionary<long, string> Signatures, bool ModelChanged = true);
+internal sealed record RepositoryChange(string Name, ModelDirectory? Directory, IReadOnlyDictionary<long, string> Signatures, bool ModelChanged = true)
+{
+    /// <summary>
+    /// This change in place of <paramref name="pending"/>, which was not applied yet: the newer view wins, but a model
+    /// change (or removal) the pending one carried is not lost to a later change of the route alone.
+    /// </summary>
+    public RepositoryChange Replacing(RepositoryChange pending) => pending.ModelChanged && !ModelChanged ? this with { ModelChanged = true } : this;
+}

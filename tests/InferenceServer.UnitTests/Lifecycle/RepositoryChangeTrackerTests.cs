@@ -232,4 +232,28 @@ public sealed class RepositoryChangeTrackerTests
         Assert.Empty(tracker.Observe([Model("c1")]));
         Assert.Null(tracker.NextCheck());
     }
+
+    [Fact]
+    public void A_route_change_replacing_a_pending_model_change_keeps_the_model_change()
+    {
+        var tracker = Tracker();
+        tracker.Baseline([Routed("r1", "c1", (1, "a"))]);
+        Assert.Empty(tracker.Observe([Routed("r1", "c1", (1, "a"), (2, "b"))]));
+        _clock.Advance(Quiet);
+        var modelChange = Assert.Single(tracker.Observe([Routed("r1", "c1", (1, "a"), (2, "b"))]));
+        _clock.Advance(Quiet);
+        Assert.Empty(tracker.Observe([Routed("r2", "c1", (1, "a"), (2, "b"))]));
+        _clock.Advance(Quiet);
+        var routeChange = Assert.Single(tracker.Observe([Routed("r2", "c1", (1, "a"), (2, "b"))]));
+        Assert.False(routeChange.ModelChanged);
+
+        // Applied together, the newer view carries the version 2 it did not see change.
+        var latest = routeChange.Replacing(modelChange);
+        Assert.True(latest.ModelChanged);
+        Assert.Same(routeChange.Directory, latest.Directory);
+        var removal = new RepositoryChange("m", null, new Dictionary<long, string>());
+        Assert.True(routeChange.Replacing(removal).ModelChanged);
+        Assert.Same(modelChange, modelChange.Replacing(routeChange));
+        Assert.Same(routeChange, routeChange.Replacing(routeChange));
+    }
 }
