@@ -5,4 +5,6 @@ namespace InferenceServer.Core.Lifecycle;
 /// <param name="Path">Absolute path.</param>
 /// <param name="ConfigSignature">config.pbtxt's size and write time; empty when there is none.</param>
 /// <param name="Versions">Numeric sub-folders.</param>
-internal sealed record ModelFolderState(string Name, string Path, string ConfigSignature, IReadOnlyDictionary<long, VersionFolderState> Versions);
+/// <param name="RouteSignature">routing.pbtxt's size and write time; empty when there is none.</param>
+internal sealed record ModelFolderState(string Name, string Path, string ConfigSignature, IReadOnlyDictionary<long, VersionFolderState> Versions,
+    string RouteSignature = "");

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using InferenceServer.Core.Inference;
 using InferenceServer.Core.Models;
 using InferenceServer.Core.Repository;
+using InferenceServer.Core.Routing;
 using Microsoft.Extensions.Logging;
 
 namespace InferenceServer.Core.Lifecycle;
@@ -13,14 +14,22 @@ namespace InferenceServer.Core.Lifecycle;
 /// instances), so no request ever meets a half-loaded model.
 /// </summary>
 /// <remarks>
-/// Changes to one model are serialized by a per-model lock; changes to different models run in parallel (the
+/// <para>A folder's routing.pbtxt is read wherever its model is (the startup load, the repository API, poll mode) and
+/// published in the registry once the model applies. Beside a model, a file that does not read fails the model's load
+/// as a bad config.pbtxt does: nothing of the folder changes, what served (versions and route) keeps serving. A folder
+/// holding only a routing.pbtxt is a route of other models, never a model without versions; its failures are recorded
+/// for the index under the route's name.</para>
+/// <para>Changes to one model are serialized by a per-model lock; changes to different models run in parallel (the
 /// <see cref="ModelReconciler"/> bounds how many load at once). The lifecycle also records in the registry what the
-/// repositories hold, so the repository index never reads the disk itself.
+/// repositories hold, so the repository index never reads the disk itself.</para>
 /// </remarks>
 internal sealed partial class ModelLifecycle : IAsyncDisposable
 {
     // The longest folder name the common file systems (ext4, xfs, NTFS) allow: a model name is one.
     private const int MaxModelNameBytes = 255;
+
+    /// <summary>The index's reason for a route taken out (its folder removed, or the repository API's unload), as for a model.</summary>
+    internal const string RouteUnloaded = "unloaded";
 
     private readonly ModelRegistry _registry;
     private readonly ModelLoader _loader;
@@ -58,9 +67,9 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
     public bool StartupComplete => _startupComplete;
 
     /// <summary>
-    /// The models the startup load was asked for, sorted: every model of the repositories (none and poll modes, and
-    /// explicit mode with <c>--load-model '*'</c>), else the <c>--load-model</c> names, including names that are in no
-    /// repository. Empty until the startup load has begun.
+    /// The models the startup load was asked for, sorted: every model (and route of its own folder) of the repositories
+    /// (none and poll modes, and explicit mode with <c>--load-model '*'</c>), else the <c>--load-model</c> names, including
+    /// names that are in no repository. Empty until the startup load has begun.
     /// </summary>
     public IReadOnlyList<string> StartupModels => _startupModels;
 
@@ -111,12 +120,13 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
         }
 
         // Plan every model first, so the cores can be divided among all the instances at once.
-        var plans = directories.Select(d => _loader.Plan(d)).ToList();
+        var plans = directories.Where(d => !d.IsRouteOnly).Select(d => Plan(d, null)).ToList();
         var cpuInstances = plans.Sum(p => p.CpuInstanceCount);
         var threads = CpuThreadBudget.ThreadsPerInstance(Environment.ProcessorCount, cpuInstances);
         LogThreadBudget(Environment.ProcessorCount, cpuInstances, threads);
 
-        await Task.WhenAll(plans.Select(plan => ApplyAsync(plan, null, null, threads, null, cancellationToken))).ConfigureAwait(false);
+        await Task.WhenAll(plans.Select(plan => (Task)ApplyAsync(plan, null, null, threads, null, cancellationToken))
+            .Concat(directories.Where(d => d.IsRouteOnly).Select(d => (Task)ApplyRouteOnlyAsync(d, cancellationToken)))).ConfigureAwait(false);
         _startupComplete = true;
         _poller?.Start();
     }
@@ -143,7 +153,9 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
 
     /// <summary>
     /// The repository API's load (explicit mode only): loads the model, or reloads it when it is
-    /// loaded, optionally with a JSON config and uploaded model files instead of the repository's. Completes
+    /// loaded, optionally with a JSON config and uploaded model files instead of the repository's; the folder's
+    /// routing.pbtxt is read again too (not with uploaded files), and a folder holding only a routing.pbtxt loads as that
+    /// route (its variants' models are loaded on their own). Completes
     /// once the new versions serve (or the load failed, leaving what served untouched). Versions
     /// whose files and config did not change keep serving as they are; a config that changes only
     /// instance_group counts resizes them in place. The load stops, changing nothing, when the caller cancels
@@ -204,9 +216,18 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
                 throw new InferenceException(InferenceErrorKind.Unavailable, $"failed to load '{modelName}': {ModelRepositoryScanner.DuplicateReason}");
             }
             directory = ScanModel(modelName, found[0]);
+            if (configOverride is null && directory.IsRouteOnly)
+            {
+                if (await ApplyRouteOnlyAsync(directory, cancellationToken).ConfigureAwait(false) is { } failure)
+                {
+                    throw new InferenceException(InferenceErrorKind.Unavailable, HidePaths($"failed to load '{modelName}': {failure}"));
+                }
+                return;
+            }
         }
 
-        var plan = _loader.Plan(directory, configOverride);
+        // Uploaded files replace versions, not the folder: the route declared in the repository stays as it is.
+        var plan = uploaded is null ? Plan(directory, configOverride) : _loader.Plan(directory, configOverride);
         var (failures, timedOut) = await ApplyAsync(plan, null, uploaded, null, overrides?.Timeout, cancellationToken).ConfigureAwait(false);
         if (failures.Count > 0)
         {
@@ -216,7 +237,8 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
     }
 
     /// <summary>
-    /// The repository API's unload (explicit mode only): the model stops taking requests; completes
+    /// The repository API's unload (explicit mode only): the model stops taking requests, and the route of its name (beside
+    /// it, or of its own folder) is taken out; completes
     /// once every version has finished the requests it accepted and released its instances. A load of the model that is
     /// running or waiting is cancelled first (it fails; nothing it loaded serves).
     /// <paramref name="unloadDependents"/> is accepted for Triton's API; this server has no ensembles,
@@ -228,11 +250,18 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
         RequireExplicitMode();
         ValidateModelName(modelName);
         var loading = CancelLoads(modelName);
-        if (!loading && !_registry.Snapshot.Models.ContainsKey(modelName) && ModelRepositoryScanner.Locate(_options.ModelRepositories, modelName).Count == 0)
+        var snapshot = _registry.Snapshot;
+        if (!loading && !snapshot.Models.ContainsKey(modelName) && !snapshot.Routes.ContainsKey(modelName)
+            && ModelRepositoryScanner.Locate(_options.ModelRepositories, modelName).Count == 0)
         {
             throw new InferenceException(InferenceErrorKind.NotFound, $"failed to unload '{modelName}': unknown model");
         }
-        var retiring = await WithModelLockAsync(modelName, () => Task.FromResult(_reconciler.Remove(modelName)), cancellationToken).ConfigureAwait(false);
+        var retiring = await WithModelLockAsync(modelName, () =>
+        {
+            var versions = _reconciler.Remove(modelName);
+            RemoveRoute(modelName);
+            return Task.FromResult(versions);
+        }, cancellationToken).ConfigureAwait(false);
         if (retiring.Count > 0)
         {
             await Task.WhenAll(retiring.Select(v => v.RetireAsync())).ConfigureAwait(false);
@@ -323,16 +352,119 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
         return message.Replace(Path.GetFullPath(uploads), "<upload folder>", StringComparison.Ordinal);
     }
 
+    // Plans a model folder's load, its routing.pbtxt read first: a route that does not read fails the model's load as a
+    // bad config does, so versions declared as a 10% canary never serve all the traffic for want of their route.
+    private ModelLoadPlan Plan(ModelDirectory directory, ModelConfigReadResult? configOverride)
+    {
+        var (route, failure) = ReadRoute(directory);
+        return failure is not null
+            ? ModelLoadPlan.Failed(directory, failure)
+            : _loader.Plan(directory, configOverride) with { RouteRead = true, Route = route };
+    }
+
     // Applies a plan under its model's lock (see BoundedAsync).
     private Task<(IReadOnlyList<string> Failures, bool TimedOut)> ApplyAsync(ModelLoadPlan plan, IReadOnlyDictionary<long, string>? signatures,
         UploadedModelFolder? uploaded, int? threads, TimeSpan? timeout, CancellationToken cancellationToken) =>
         BoundedAsync(plan.Directory.Name, timeout, cancellationToken, (started, token) =>
-            WithModelLockAsync(plan.Directory.Name, () => _reconciler.ApplyAsync(plan.Directory, plan, signatures, uploaded, threads, started, token), token));
+            WithModelLockAsync(plan.Directory.Name, () => ReconcileAsync(plan, signatures, uploaded, threads, started, token), token));
 
     // Applies a plan whose model's lock the caller holds (see BoundedAsync).
     private Task<(IReadOnlyList<string> Failures, bool TimedOut)> ApplyUnderLockAsync(ModelLoadPlan plan, IReadOnlyDictionary<long, string>? signatures,
         CancellationToken cancellationToken) =>
-        BoundedAsync(plan.Directory.Name, null, cancellationToken, (started, token) => _reconciler.ApplyAsync(plan.Directory, plan, signatures, null, null, started, token));
+        BoundedAsync(plan.Directory.Name, null, cancellationToken, (started, token) => ReconcileAsync(plan, signatures, null, null, started, token));
+
+    // The model first, then its route: a route published once the model applied finds the versions it names loaded. A
+    // load stopped midway (an unload, the deadline) publishes neither.
+    private async Task<IReadOnlyList<string>> ReconcileAsync(ModelLoadPlan plan, IReadOnlyDictionary<long, string>? signatures, UploadedModelFolder? uploaded,
+        int? threads, Action started, CancellationToken cancellationToken)
+    {
+        var failures = await _reconciler.ApplyAsync(plan.Directory, plan, signatures, uploaded, threads, started, cancellationToken).ConfigureAwait(false);
+        if (plan.RouteRead && plan.FailureReason.Length == 0)
+        {
+            PublishRoute(plan.Directory.Name, plan.Route);
+        }
+        return failures;
+    }
+
+    // Loads a folder that holds only a routing.pbtxt, under its name's lock; returns why it failed, null when it applied.
+    private Task<string?> ApplyRouteOnlyAsync(ModelDirectory directory, CancellationToken cancellationToken) =>
+        WithModelLockAsync(directory.Name, () => Task.FromResult(ApplyRouteOnly(directory)), cancellationToken);
+
+    // The caller holds the name's lock. A file that does not read leaves the published route serving, and the index says why.
+    private string? ApplyRouteOnly(ModelDirectory directory)
+    {
+        var name = directory.Name;
+        var (route, failure) = ReadRoute(directory);
+        if (failure is not null)
+        {
+            LogRouteFailed(name, failure);
+            _registry.RecordRouteReason(name, failure);
+            return failure;
+        }
+        // The folder held a model before (its files changed since): its name now routes to other models.
+        _reconciler.Remove(name);
+        PublishRoute(name, route);
+        return null;
+    }
+
+    // Reads and checks the folder's routing.pbtxt: no route and no failure when it has none. Messages name the file as
+    // route/routing.pbtxt, never by its server path.
+    private (RouteDeclaration? Route, string? Failure) ReadRoute(ModelDirectory directory)
+    {
+        if (directory.RoutePath is not { } path)
+        {
+            return (null, null);
+        }
+        try
+        {
+            if (!_options.RepositoryFollowSymlinks && SymbolicLinks.FirstLink(directory.Path, path) is { } link)
+            {
+                return (null, Relative(directory, SymbolicLinks.Refused(link)));
+            }
+            return (RoutingConfigReader.Parse(File.ReadAllText(path), directory.Name, directory.HoldsModel), null);
+        }
+        catch (ModelConfigException e)
+        {
+            return (null, e.Message);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return (null, Relative(directory, $"cannot read '{directory.Name}/{ModelRepositoryScanner.RouteFileName}': {e.Message}"));
+        }
+    }
+
+    private static string Relative(ModelDirectory directory, string reason) => reason.Replace(directory.Path, directory.Name, StringComparison.Ordinal);
+
+    // Publishes the route read from the folder called name; null takes out the one published (the file is gone).
+    private void PublishRoute(string name, RouteDeclaration? route)
+    {
+        if (route is null)
+        {
+            RemoveRoute(name);
+            return;
+        }
+        if (!route.SameAs(_registry.Snapshot.Routes.GetValueOrDefault(name)))
+        {
+            LogRoutePublished(name, string.Join(", ", route.Config.Variant.Select(v =>
+                $"{v.Name} ({v.Model}{(v.Version > 0 ? $" version {v.Version}" : "")}, weight {v.Weight})")));
+        }
+        _registry.PublishRoute(name, route);
+        _registry.RecordRouteReason(name, "");
+    }
+
+    private void RemoveRoute(string name)
+    {
+        var published = _registry.Snapshot.Routes.ContainsKey(name);
+        if (published)
+        {
+            _registry.PublishRoute(name, null);
+            LogRouteRemoved(name);
+        }
+        if (published || _registry.RouteReason(name).Length > 0)
+        {
+            _registry.RecordRouteReason(name, RouteUnloaded);
+        }
+    }
 
     // Runs a load bounded as every load is: cancelled by an unload of the model, the shutdown, the caller, the load's own
     // timeout (from now) and the server's (from when the load takes its slot, so that models queued behind others at
@@ -441,12 +573,34 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
             {
                 return null;
             }
-            if (change.Directory is null)
+            if (change.Directory is not { } directory)
             {
                 _reconciler.Remove(name);
+                RemoveRoute(name);
                 return null;
             }
-            var plan = _loader.Plan(change.Directory);
+            if (directory.IsRouteOnly)
+            {
+                ApplyRouteOnly(directory);
+                return null;
+            }
+            ModelLoadPlan plan;
+            if (change.ModelChanged || (_registry.Snapshot.Models.TryGetValue(name, out var current) && current.Reason.Length > 0 && !current.Unloaded))
+            {
+                plan = Plan(directory, null);
+            }
+            else
+            {
+                // Only routing.pbtxt changed and the model serves as its folder says: the route alone is read again, the
+                // versions serve on untouched. A file that does not read fails the model as a whole, keeping what serves.
+                var (route, routeFailure) = ReadRoute(directory);
+                if (routeFailure is null)
+                {
+                    PublishRoute(name, route);
+                    return null;
+                }
+                plan = ModelLoadPlan.Failed(directory, routeFailure);
+            }
             foreach (var failure in (await ApplyUnderLockAsync(plan, change.Signatures, token).ConfigureAwait(false)).Failures)
             {
                 LogPollLoadFailed(name, failure);
@@ -522,4 +676,13 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Unloaded model '{Model}'")]
     private partial void LogUnloaded(string model);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Route '{Route}' published: {Variants}")]
+    private partial void LogRoutePublished(string route, string variants);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Route '{Route}' taken out")]
+    private partial void LogRouteRemoved(string route);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Route '{Route}' did not load: {Reason}; the route published before (if any) keeps serving")]
+    private partial void LogRouteFailed(string route, string reason);
 }

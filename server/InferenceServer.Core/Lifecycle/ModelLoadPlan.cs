@@ -1,5 +1,6 @@
 using InferenceServer.Core.Backends;
 using InferenceServer.Core.Repository;
+using InferenceServer.Core.Routing;
 
 namespace InferenceServer.Core.Lifecycle;
 
@@ -16,6 +17,16 @@ internal sealed record ModelLoadPlan(ModelDirectory Directory, ModelConfig? Conf
 {
     /// <summary>Fields of the config as written that the schema does not have: a failure to load a version names them.</summary>
     public IReadOnlyList<ModelConfigWarning> UnknownFields { get; init; } = [];
+
+    /// <summary>
+    /// True when the folder's routing.pbtxt was read for this load (not for uploaded files): once the model applies,
+    /// <see cref="Route"/> is published, or the route of the model's name taken out when it is null. A plan that fails
+    /// leaves the published route as it is, as it leaves the serving versions.
+    /// </summary>
+    public bool RouteRead { get; init; }
+
+    /// <summary>The route declared beside the model; null when the folder has none.</summary>
+    public RouteDeclaration? Route { get; init; }
 
     /// <summary>A plan that loads nothing, for the reason given.</summary>
     public static ModelLoadPlan Failed(ModelDirectory directory, string reason) => new(directory, null, null, [], reason);

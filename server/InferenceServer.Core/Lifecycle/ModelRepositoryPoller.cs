@@ -143,8 +143,9 @@ internal sealed partial class ModelRepositoryPoller : IAsyncDisposable
             }
             foreach (var change in _tracker.Observe(scan))
             {
-                LogChange(change.Name, change.Directory is null ? "removed" : $"versions [{string.Join(", ", change.Signatures.Keys)}] complete");
-                _latest[change.Name] = change;
+                LogChange(change.Name, change.Directory is null ? "removed"
+                    : change.ModelChanged ? $"versions [{string.Join(", ", change.Signatures.Keys)}] complete" : $"{ModelRepositoryScanner.RouteFileName} changed");
+                _latest.AddOrUpdate(change.Name, change, (_, pending) => change.Replacing(pending));
                 var name = change.Name;
                 var task = ApplyAsync(name);
                 _applying[task] = true;
@@ -188,7 +189,8 @@ internal sealed partial class ModelRepositoryPoller : IAsyncDisposable
                     versions[number] = new VersionFolderState(path, FolderSignature.Compute(path), marker.Length > 0 && File.Exists(Path.Combine(path, marker)));
                 }
                 var config = directory.ConfigPath is null ? "" : FolderSignature.ComputeFile(directory.ConfigPath);
-                models.Add(new ModelFolderState(directory.Name, directory.Path, config, versions));
+                var route = directory.RoutePath is null ? "" : FolderSignature.ComputeFile(directory.RoutePath);
+                models.Add(new ModelFolderState(directory.Name, directory.Path, config, versions, route));
             }
             return models;
         }

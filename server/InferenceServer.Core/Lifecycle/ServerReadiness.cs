@@ -9,7 +9,8 @@ namespace InferenceServer.Core.Lifecycle;
 /// </summary>
 /// <remarks>
 /// Ready means: the startup load is done and the server is not stopping; with <see cref="ModelLifecycleOptions.StrictReadiness"/>
-/// (Triton's <c>--strict-readiness</c>, on by default) also every model it was asked to load has a READY version. The
+/// (Triton's <c>--strict-readiness</c>, on by default) also every model it was asked to load has a READY version, and every
+/// route of its own folder it was asked to load is published. The
 /// models asked for are those of the startup load (<see cref="ModelLifecycle.StartupModels"/>; a <c>--load-model</c> name
 /// in no repository counts as failed) and every model loaded since (poll changes, the repository API). As in Triton, a
 /// model that was unloaded on purpose (the repository API, or its folder removed in poll mode) does not count against
@@ -32,10 +33,11 @@ internal sealed class ServerReadiness(ModelRegistry registry, ModelLifecycle lif
             {
                 return true;
             }
-            var models = registry.Snapshot.Models;
+            var snapshot = registry.Snapshot;
+            var models = snapshot.Models;
             foreach (var name in lifecycle.StartupModels)
             {
-                if (!models.TryGetValue(name, out var entry) || !Serves(entry))
+                if (models.TryGetValue(name, out var entry) ? !Serves(entry) : (!snapshot.Routes.ContainsKey(name) && registry.RouteReason(name) != ModelLifecycle.RouteUnloaded))
                 {
                     return false;
                 }
@@ -56,17 +58,23 @@ internal sealed class ServerReadiness(ModelRegistry registry, ModelLifecycle lif
 
     /// <summary>
     /// What went wrong in the startup load, one line per model it was asked for that is in no repository, is in several,
-    /// or failed to load as a whole, and per version that failed; empty when everything loaded. For <c>--exit-on-error</c>.
+    /// or failed to load as a whole (a bad routing.pbtxt beside it too), per version that failed, and per route of its own
+    /// folder that did not load; empty when everything loaded. For <c>--exit-on-error</c>.
     /// </summary>
     public IReadOnlyList<string> StartupFailures()
     {
-        var models = registry.Snapshot.Models;
+        var snapshot = registry.Snapshot;
+        var models = snapshot.Models;
         var failures = new List<string>();
         foreach (var name in lifecycle.StartupModels)
         {
             if (!models.TryGetValue(name, out var entry))
             {
-                failures.Add($"'{name}': not found in any model repository");
+                if (!snapshot.Routes.ContainsKey(name))
+                {
+                    var routeFailure = registry.RouteReason(name);
+                    failures.Add($"'{name}': {(routeFailure.Length > 0 ? routeFailure : "not found in any model repository")}");
+                }
                 continue;
             }
             if (entry.Reason.Length > 0)

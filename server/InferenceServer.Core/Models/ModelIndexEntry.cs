@@ -1,8 +1,8 @@
 namespace InferenceServer.Core.Models;
 
 /// <summary>One row of the repository index.</summary>
-/// <param name="Name">Model name.</param>
-/// <param name="Version">Version number; empty when the model failed before any version was known.</param>
+/// <param name="Name">Model (or route) name.</param>
+/// <param name="Version">Version number; empty when the model failed before any version was known, and for a route of its own folder.</param>
 /// <param name="State">The version's state.</param>
-/// <param name="Reason">Why it is not READY; empty when it is.</param>
+/// <param name="Reason">Why it is not READY; empty when it is, except a READY route whose changed file did not load (the published route serves on).</param>
 public sealed record ModelIndexEntry(string Name, string Version, ModelState State, string Reason);

@@ -15,6 +15,10 @@ internal sealed class ModelRegistry
     // The versions loads are working on, by model: only the index reads them, so they are kept beside the snapshots
     // rather than in them (a LOADING row changes nothing that routes).
     private readonly Dictionary<string, long[]> _loading = new(StringComparer.Ordinal);
+    // Why a route of its own folder (no model beside it) does not serve as its file now reads, by name: the reader's
+    // message, or "unloaded". Only the index, readiness and startup report read them, so they live beside the snapshots
+    // too, and recording one never rebuilds the route table.
+    private readonly Dictionary<string, string> _routeReasons = new(StringComparer.Ordinal);
 
     /// <summary>The current snapshot.</summary>
     public RegistrySnapshot Snapshot => _snapshot;
@@ -70,6 +74,34 @@ internal sealed class ModelRegistry
         }
     }
 
+    /// <summary>
+    /// Records why the route called <paramref name="name"/> (a folder holding only a routing.pbtxt) is not published, or
+    /// why its file did not replace the route that is; an empty <paramref name="reason"/> forgets it (the file applied).
+    /// </summary>
+    public void RecordRouteReason(string name, string reason)
+    {
+        lock (_lock)
+        {
+            if (reason.Length == 0)
+            {
+                _routeReasons.Remove(name);
+            }
+            else
+            {
+                _routeReasons[name] = reason;
+            }
+        }
+    }
+
+    /// <summary>What <see cref="RecordRouteReason"/> last recorded for <paramref name="name"/>; empty when nothing.</summary>
+    public string RouteReason(string name)
+    {
+        lock (_lock)
+        {
+            return _routeReasons.GetValueOrDefault(name, "");
+        }
+    }
+
     /// <summary>Records what the repositories hold, for the index; nothing is swapped when that has not changed.</summary>
     public void Record(RepositoryContents repository)
     {
@@ -110,17 +142,22 @@ internal sealed class ModelRegistry
         return new LoadingMark(this, model);
     }
 
-    /// <summary>The repository index (see <see cref="RegistrySnapshot.Index"/>), with the versions being loaded LOADING.</summary>
+    /// <summary>
+    /// The repository index (see <see cref="RegistrySnapshot.Index"/>), with the versions being loaded LOADING and the
+    /// reasons recorded for routes.
+    /// </summary>
     public IReadOnlyList<ModelIndexEntry> Index()
     {
         Dictionary<string, long[]> loading;
+        Dictionary<string, string> routeReasons;
         RegistrySnapshot snapshot;
         lock (_lock)
         {
             loading = new Dictionary<string, long[]>(_loading, StringComparer.Ordinal);
+            routeReasons = new Dictionary<string, string>(_routeReasons, StringComparer.Ordinal);
             snapshot = _snapshot;
         }
-        return snapshot.Index(loading);
+        return snapshot.Index(loading, routeReasons);
     }
 
     /// <summary>What every model's instances hold (see <see cref="ModelEntry.MemoryBytes"/>), summed.</summary>

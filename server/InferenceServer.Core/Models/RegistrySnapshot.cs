@@ -65,21 +65,35 @@ internal sealed class RegistrySnapshot
     /// versions in <paramref name="loading"/> (by model) LOADING, unless they serve already (a READY version being
     /// reloaded serves on until the new one replaces it).
     /// </summary>
-    public IReadOnlyList<ModelIndexEntry> Index(IReadOnlyDictionary<string, long[]>? loading = null)
+    /// <remarks>
+    /// A route of its own folder (a routing.pbtxt with no model beside it) is one row with version "": READY while it is
+    /// published (with the reason its file last failed to reload, if it did), else UNAVAILABLE with the reason from
+    /// <paramref name="routeReasons"/> (the reader's message, "unloaded") or "not loaded". A route beside a model adds no
+    /// row: the model's rows stand for the folder, and a bad routing.pbtxt fails the model's load, with its reason.
+    /// </remarks>
+    public IReadOnlyList<ModelIndexEntry> Index(IReadOnlyDictionary<string, long[]>? loading = null, IReadOnlyDictionary<string, string>? routeReasons = null)
     {
         var index = new List<ModelIndexEntry>();
         var names = new SortedSet<string>(Models.Keys, StringComparer.Ordinal);
         names.UnionWith(Repository.Names);
+        names.UnionWith(Routes.Keys);
         if (loading is not null)
         {
             names.UnionWith(loading.Keys);
+        }
+        if (routeReasons is not null)
+        {
+            names.UnionWith(routeReasons.Keys);
         }
         foreach (var name in names)
         {
             long[]? loadingVersions = null;
             loading?.TryGetValue(name, out loadingVersions);
+            var routeReason = routeReasons?.GetValueOrDefault(name) ?? "";
+            // A folder that held a model and now holds only a route: the route is what its name serves.
+            var routeOnly = Routes.TryGetValue(name, out var route) && !route.BesideModel;
             var rows = new SortedDictionary<long, ModelIndexEntry>();
-            if (Models.TryGetValue(name, out var entry))
+            if (Models.TryGetValue(name, out var entry) && !(entry.Unloaded && routeOnly))
             {
                 foreach (var (number, version) in entry.Retired)
                 {
@@ -94,9 +108,16 @@ internal sealed class RegistrySnapshot
                     index.Add(new ModelIndexEntry(entry.Name, "", ModelState.Unavailable, entry.Reason));
                 }
             }
+            else if (routeOnly)
+            {
+                index.Add(new ModelIndexEntry(name, "", ModelState.Ready, routeReason));
+                continue;
+            }
             else if (loadingVersions is null)
             {
-                index.Add(new ModelIndexEntry(name, "", ModelState.Unavailable, Repository.Duplicates.Contains(name) ? ModelRepositoryScanner.DuplicateReason : "not loaded"));
+                var reason = routeReason.Length > 0 ? routeReason
+                    : Repository.Duplicates.Contains(name) ? ModelRepositoryScanner.DuplicateReason : "not loaded";
+                index.Add(new ModelIndexEntry(name, "", ModelState.Unavailable, reason));
                 continue;
             }
             foreach (var number in loadingVersions ?? [])

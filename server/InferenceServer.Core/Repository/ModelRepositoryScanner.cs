@@ -3,14 +3,18 @@ using System.Globalization;
 namespace InferenceServer.Core.Repository;
 
 /// <summary>
-/// Reads the layout of a Triton-style repository: <c>&lt;repo&gt;/&lt;model&gt;/config.pbtxt</c> and
-/// <c>&lt;repo&gt;/&lt;model&gt;/&lt;version&gt;/…</c>. Non-numeric sub-folders are not versions and are ignored,
+/// Reads the layout of a Triton-style repository: <c>&lt;repo&gt;/&lt;model&gt;/config.pbtxt</c>,
+/// <c>&lt;repo&gt;/&lt;model&gt;/&lt;version&gt;/…</c> and the route declarations, <c>&lt;repo&gt;/&lt;name&gt;/routing.pbtxt</c>
+/// (beside a model, or alone in a folder). Non-numeric sub-folders are not versions and are ignored,
 /// as are hidden folders.
 /// </summary>
 internal static class ModelRepositoryScanner
 {
     /// <summary>The config file name Triton uses.</summary>
     public const string ConfigFileName = "config.pbtxt";
+
+    /// <summary>The route declaration's file name: beside config.pbtxt it routes the model's versions, alone it routes other models.</summary>
+    public const string RouteFileName = "routing.pbtxt";
 
     /// <summary>Why a model whose name is found in two or more repositories is not loaded (Triton's words).</summary>
     public const string DuplicateReason = "model appears in two or more repositories";
@@ -70,6 +74,7 @@ internal static class ModelRepositoryScanner
     {
         var fullPath = Path.GetFullPath(modelPath);
         var config = Path.Combine(fullPath, ConfigFileName);
+        var route = Path.Combine(fullPath, RouteFileName);
         var versions = new SortedDictionary<long, string>();
         foreach (var folder in Directory.EnumerateDirectories(fullPath))
         {
@@ -79,6 +84,9 @@ internal static class ModelRepositoryScanner
                 versions[version] = folder;
             }
         }
-        return new ModelDirectory(Path.GetFileName(fullPath), fullPath, File.Exists(config) ? config : null, versions);
+        return new ModelDirectory(Path.GetFileName(fullPath), fullPath, File.Exists(config) ? config : null, versions)
+        {
+            RoutePath = File.Exists(route) ? route : null,
+        };
     }
 }

@@ -1,3 +1,4 @@
+using InferenceServer.Core.Repository;
 using InferenceServer.Core.Routing.Config;
 
 namespace InferenceServer.Core.Routing;
@@ -9,7 +10,7 @@ namespace InferenceServer.Core.Routing;
 internal sealed class RouteDeclaration
 {
     /// <summary>The file's name in the repository: the route's folder and the file, never a server path.</summary>
-    public const string FileName = "routing.pbtxt";
+    public const string FileName = ModelRepositoryScanner.RouteFileName;
 
     internal RouteDeclaration(string name, RoutingConfig config, string text, bool besideModel)
     {

@@ -29,6 +29,14 @@ public sealed class FakeModelRepository : IDisposable
         return this;
     }
 
+    /// <summary>Writes (or rewrites) <c>routing.pbtxt</c> in folder <paramref name="name"/>, creating the folder if need be.</summary>
+    public FakeModelRepository AddRoute(string name, string routing)
+    {
+        Directory.CreateDirectory(System.IO.Path.Combine(Path, name));
+        File.WriteAllText(System.IO.Path.Combine(Path, name, "routing.pbtxt"), routing);
+        return this;
+    }
+
     /// <summary>Adds model <paramref name="name"/> with <see cref="Config"/>.</summary>
     public FakeModelRepository Add(string name, params int[] versions) => Add(name, Config, versions);
 
