@@ -11,8 +11,17 @@ public sealed class InferenceResponse(string modelName, string modelVersion, str
     /// <summary>The version that answered.</summary>
     public string ModelVersion { get; } = modelVersion;
 
-    /// <summary>The request's id.</summary>
+    /// <summary>The name of the response parameter that names the variant that answered (REST and gRPC alike).</summary>
+    public const string VariantParameter = "variant";
+
+    /// <summary>The request's id (one the server gave it when the request had none and its route joins outcomes to ids).</summary>
     public string Id { get; } = id;
+
+    /// <summary>The variant of a route that answered; null when the request went to a model (or a named version) directly.</summary>
+    public string? Variant { get; internal set; }
+
+    /// <summary>The header (gRPC: trailer) that names <see cref="Variant"/> to the client, as the route declares it; null without a variant.</summary>
+    public string? VariantHeader { get; internal set; }
 
     /// <summary>Output tensors, in the order requested (or the config's order when all were requested).</summary>
     public Tensor[] Outputs { get; } = outputs;

@@ -5,17 +5,37 @@ using InferenceServer.Core.Models;
 namespace InferenceServer.Core.Routing;
 
 /// <summary>
-/// One model's entry in the route table: the versions a request to it may be routed to, built once per registry
+/// One name's entry in the route table: the versions a request to it may be routed to, built once per registry
 /// snapshot that changes the model. The lookups every policy shares live here, so a version that does not exist or
-/// does not serve is refused with the same words whatever the policy.
+/// does not serve is refused with the same words whatever the policy. A name with a declared route also carries its
+/// <see cref="Traffic"/>: beside a model, the entry is the model's own with the route's variants; alone, it is named
+/// after the route and its versions are the primary variant's model's (what metadata and a named version refer to).
 /// </summary>
 public sealed class ModelRoute
 {
     private readonly ModelTarget[] _ready;
     private readonly string _noReadyVersion;
 
+    /// <summary>A model's entry, routed as the policy says (no declared route).</summary>
     internal ModelRoute(ModelEntry entry)
+        : this(entry.Name, entry)
     {
+    }
+
+    /// <summary>
+    /// The entry of route <paramref name="runtime"/> under the name clients address, over <paramref name="entry"/>
+    /// (the model it is declared beside, or the primary variant's model), with its variants resolved against
+    /// <paramref name="models"/>, the table's models.
+    /// </summary>
+    internal ModelRoute(ModelEntry entry, RouteRuntime runtime, IReadOnlyDictionary<string, ModelRoute> models)
+        : this(runtime.Name, entry)
+    {
+        Traffic = new TrafficRoute(this, runtime, models);
+    }
+
+    private ModelRoute(string name, ModelEntry entry)
+    {
+        Name = name;
         Entry = entry;
         var ready = new List<ModelTarget>(entry.Versions.Count);
         foreach (var version in entry.Versions.Values)
@@ -36,13 +56,19 @@ public sealed class ModelRoute
         _noReadyVersion = entry.Reason.Length > 0 || _ready.Length > 0 ? entry.Reason : DescribeFailures(entry);
     }
 
-    /// <summary>The model's name.</summary>
-    public string Name => Entry.Name;
+    /// <summary>The name requests address: the model's, or the route's.</summary>
+    public string Name { get; }
+
+    /// <summary>True when the name has a declared route: requests are spread over its variants.</summary>
+    public bool RoutesTraffic => Traffic is not null;
+
+    /// <summary>The declared route's variants and choice; null for a model without one.</summary>
+    internal TrafficRoute? Traffic { get; }
 
     /// <summary>The READY versions in ascending order, as model metadata lists them.</summary>
     public IReadOnlyList<string> ReadyVersions { get; }
 
-    /// <summary>The registry entry the route was built from; a route is rebuilt only when its entry changes.</summary>
+    /// <summary>The registry entry the route was built from; a model's route is rebuilt only when its entry changes.</summary>
     internal ModelEntry Entry { get; }
 
     /// <summary>The READY versions' targets in ascending version order, for policies that spread requests over them.</summary>

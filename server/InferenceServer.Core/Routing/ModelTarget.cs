@@ -10,16 +10,17 @@ namespace InferenceServer.Core.Routing;
 /// </summary>
 public sealed class ModelTarget
 {
-    internal ModelTarget(ModelRoute route, ModelVersion serving)
+    internal ModelTarget(ModelRoute route, ModelVersion serving, RouteVariant? variant = null)
     {
         Route = route;
         Serving = serving;
+        Variant = variant;
     }
 
-    /// <summary>The model's route: its name and READY versions when this target was chosen.</summary>
+    /// <summary>The route the request addressed: its name and READY versions when this target was chosen.</summary>
     public ModelRoute Route { get; }
 
-    /// <summary>The model's name.</summary>
+    /// <summary>The name the request addressed: the model's, or the route's (the version's own model answers in the response).</summary>
     public string Name => Route.Name;
 
     /// <summary>The version number as the protocols spell it.</summary>
@@ -30,4 +31,7 @@ public sealed class ModelTarget
 
     /// <summary>The loaded version behind the target.</summary>
     internal ModelVersion Serving { get; }
+
+    /// <summary>The route's variant the target serves; null for a request to a model (or to a named version of a route's model).</summary>
+    internal RouteVariant? Variant { get; }
 }

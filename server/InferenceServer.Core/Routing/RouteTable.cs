@@ -1,47 +1,110 @@
 using System.Collections.Frozen;
 using System.Diagnostics.CodeAnalysis;
 using InferenceServer.Core.Models;
+using InferenceServer.Core.Monitoring;
 
 namespace InferenceServer.Core.Routing;
 
 /// <summary>
-/// Every routable model by name, built from one registry snapshot and swapped whole when the registry changes: a request
-/// reads the table once and routes within it, so it never sees half of a change. Unloaded models are not in it.
+/// Every routable name, built from one registry snapshot and swapped whole when the registry changes: a request reads
+/// the table once and routes within it, so it never sees half of a change. Unloaded models are not in it. A declared
+/// route (<see cref="RegistrySnapshot.Routes"/>) is in it under its name, its variants resolved against the same table.
 /// </summary>
 internal sealed class RouteTable
 {
     /// <summary>The table before the registry has published anything.</summary>
-    public static readonly RouteTable Empty = new(RegistrySnapshot.Empty.Generation, FrozenDictionary<string, ModelRoute>.Empty);
+    public static readonly RouteTable Empty = new(RegistrySnapshot.Empty.Generation, FrozenDictionary<string, ModelRoute>.Empty,
+        new Dictionary<string, ModelRoute>(), new Dictionary<string, RouteRuntime>());
 
     private readonly FrozenDictionary<string, ModelRoute> _routes;
+    // The models' own routes (no traffic), kept for the next build to reuse, and the routes' runtimes by name.
+    private readonly Dictionary<string, ModelRoute> _models;
+    private readonly Dictionary<string, RouteRuntime> _runtimes;
 
-    private RouteTable(long generation, FrozenDictionary<string, ModelRoute> routes)
+    private RouteTable(long generation, FrozenDictionary<string, ModelRoute> routes, Dictionary<string, ModelRoute> models,
+        Dictionary<string, RouteRuntime> runtimes)
     {
         Generation = generation;
         _routes = routes;
+        _models = models;
+        _runtimes = runtimes;
     }
 
     /// <summary>The generation of the registry snapshot the table was built from.</summary>
     public long Generation { get; }
 
+    /// <summary>The runtimes of the routes in the table, by route name.</summary>
+    public IReadOnlyDictionary<string, RouteRuntime> Runtimes => _runtimes;
+
     /// <summary>
     /// The table for <paramref name="snapshot"/>. A model whose entry did not change keeps its route (and targets) from
-    /// <paramref name="previous"/>; a swap costs only the models it changes.
+    /// <paramref name="previous"/>; a swap costs only the models it changes. A route keeps its runtime while its
+    /// declaration is unchanged; its variants are resolved anew every time, as any model may have changed under them.
     /// </summary>
-    public static RouteTable Build(RegistrySnapshot snapshot, RouteTable previous)
+    /// <remarks>
+    /// Which wins when a route and a model have the same name: a route declared beside a model's config.pbtxt is that
+    /// model's route (its entry is the model's, with the traffic). A route declared alone yields to a model of the same
+    /// name (found in another repository, or loaded before the folder gained its route): the model is served as it
+    /// is, and the route is not in the table until the name is free; only a routing.pbtxt beside the model's own
+    /// config.pbtxt puts a route in front of a model. A variant names a model, never another route.
+    /// </remarks>
+    public static RouteTable Build(RegistrySnapshot snapshot, RouteTable previous, RoutingMetrics metrics)
     {
-        var routes = new Dictionary<string, ModelRoute>(snapshot.Models.Count, StringComparer.Ordinal);
+        var models = new Dictionary<string, ModelRoute>(snapshot.Models.Count, StringComparer.Ordinal);
         foreach (var entry in snapshot.Models.Values)
         {
             if (entry.Unloaded)
             {
                 continue;
             }
-            routes[entry.Name] = previous._routes.TryGetValue(entry.Name, out var kept) && ReferenceEquals(kept.Entry, entry) ? kept : new ModelRoute(entry);
+            models[entry.Name] = previous._models.TryGetValue(entry.Name, out var kept) && ReferenceEquals(kept.Entry, entry) ? kept : new ModelRoute(entry);
         }
-        return new RouteTable(snapshot.Generation, routes.ToFrozenDictionary(StringComparer.Ordinal));
+        var routes = new Dictionary<string, ModelRoute>(models, StringComparer.Ordinal);
+        var runtimes = new Dictionary<string, RouteRuntime>(snapshot.Routes.Count, StringComparer.Ordinal);
+        foreach (var declaration in snapshot.Routes.Values)
+        {
+            ModelEntry entry;
+            if (declaration.BesideModel)
+            {
+                if (!models.TryGetValue(declaration.Name, out var own))
+                {
+                    // The model it is declared beside is not loaded (nor failed): nothing to put the route in front of.
+                    continue;
+                }
+                entry = own.Entry;
+            }
+            else if (models.ContainsKey(declaration.Name))
+            {
+                continue;
+            }
+            else
+            {
+                var primary = declaration.Config.Variant[0].Model;
+                entry = models.TryGetValue(primary, out var model)
+                    ? model.Entry
+                    : new ModelEntry(primary, new Dictionary<long, ModelVersion>(), $"the model of its primary variant, '{primary}', is not loaded");
+            }
+            var runtime = previous._runtimes.TryGetValue(declaration.Name, out var current) && current.Declaration.SameAs(declaration)
+                ? current
+                : new RouteRuntime(declaration, metrics);
+            runtimes[declaration.Name] = runtime;
+            routes[declaration.Name] = new ModelRoute(entry, runtime, models);
+        }
+        return new RouteTable(snapshot.Generation, routes.ToFrozenDictionary(StringComparer.Ordinal), models, runtimes);
     }
 
-    /// <summary>The route of <paramref name="model"/>; false when the model is unknown or unloaded.</summary>
+    /// <summary>Disposes the runtimes of this table that <paramref name="next"/> does not keep: routes gone or declared anew.</summary>
+    public void RetireRuntimes(RouteTable next)
+    {
+        foreach (var (name, runtime) in _runtimes)
+        {
+            if (!next._runtimes.TryGetValue(name, out var kept) || !ReferenceEquals(kept, runtime))
+            {
+                runtime.Dispose();
+            }
+        }
+    }
+
+    /// <summary>The route of <paramref name="model"/> (a model's or a declared route's name); false when the name is unknown or unloaded.</summary>
     public bool TryFind(string model, [NotNullWhen(true)] out ModelRoute? route) => _routes.TryGetValue(model, out route);
 }

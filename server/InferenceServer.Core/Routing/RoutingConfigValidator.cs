@@ -60,9 +60,17 @@ internal static class RoutingConfigValidator
         {
             config.VariantHeader = RoutingConfigReader.DefaultVariantHeader;
         }
-        if (config.Sticky is { } sticky && sticky.Parameter.Length == 0)
+        RequireHeaderName(check, "variant_header", config.VariantHeader);
+        if (config.Sticky is { } sticky)
         {
-            sticky.Parameter = RoutingConfigReader.DefaultKeyParameter;
+            if (sticky.Parameter.Length == 0)
+            {
+                sticky.Parameter = RoutingConfigReader.DefaultKeyParameter;
+            }
+            if (sticky.Header.Length > 0)
+            {
+                RequireHeaderName(check, "sticky.header", sticky.Header);
+            }
         }
         if (config.Shadow is { } shadow)
         {
@@ -139,6 +147,22 @@ internal static class RoutingConfigValidator
         if (!names.Contains(name))
         {
             throw check.Error(path, name.Length == 0 ? "required: the name of one of the route's variants" : $"'{name}' is not one of the route's variants ({string.Join(", ", names)})");
+        }
+    }
+
+    // The header travels as an HTTP header and as gRPC metadata (a request header, and a response trailer naming the
+    // variant): a name both accept, and not one gRPC keeps for itself or reads as binary.
+    private static void RequireHeaderName(Checker check, string path, string name)
+    {
+        var valid = name.Length is > 0 and <= 128 && !name.StartsWith("grpc-", StringComparison.OrdinalIgnoreCase)
+            && !name.EndsWith("-bin", StringComparison.OrdinalIgnoreCase);
+        foreach (var c in name)
+        {
+            valid &= char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.';
+        }
+        if (!valid)
+        {
+            throw check.Error(path, $"'{name}' is not a header name: use letters, digits, '-', '_' and '.', not starting with 'grpc-' nor ending with '-bin'");
         }
     }
 

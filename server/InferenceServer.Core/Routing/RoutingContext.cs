@@ -1,18 +1,21 @@
+using InferenceServer.Core.Tensors;
+
 namespace InferenceServer.Core.Routing;
 
 /// <summary>
 /// What a request carries besides the model and version it names, for the routing policy to choose by: its headers,
-/// its parameters, and a routing key a caller may set (an entity id for sticky routing, say). The default value
-/// carries nothing, and the default policy reads none of it.
+/// its parameters, its decoded inputs (a route's routing key may be one), and a routing key a caller may set (an
+/// entity id for sticky routing, say). The default value carries nothing, and a model without a route reads none of it.
 /// </summary>
 public readonly struct RoutingContext
 {
-    /// <summary>A context with the request's headers and parameters.</summary>
-    public RoutingContext(RequestHeaders headers, IReadOnlyDictionary<string, string>? parameters, string? routingKey = null)
+    /// <summary>A context with the request's headers, parameters and, once decoded, inputs.</summary>
+    public RoutingContext(RequestHeaders headers, IReadOnlyDictionary<string, string>? parameters, string? routingKey = null, IReadOnlyList<Tensor>? inputs = null)
     {
         Headers = headers;
         Parameters = parameters;
         RoutingKey = routingKey;
+        Inputs = inputs;
     }
 
     /// <summary>The request's headers (HTTP headers or gRPC metadata).</summary>
@@ -23,4 +26,7 @@ public readonly struct RoutingContext
 
     /// <summary>A key that requests to be routed alike share; null when the caller gives none.</summary>
     public string? RoutingKey { get; }
+
+    /// <summary>The request's decoded input tensors; null when the request is routed before its body is decoded.</summary>
+    public IReadOnlyList<Tensor>? Inputs { get; }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using InferenceServer.Core.Inference;
 using InferenceServer.Core.Lifecycle;
 using InferenceServer.Core.Models;
@@ -81,6 +82,16 @@ public sealed class InferenceFrontDoor
     /// <summary>As <see cref="Resolve(string, string?, in RoutingContext)"/>, within a route <see cref="FindModel"/> gave.</summary>
     public ModelTarget Resolve(ModelRoute route, string? version, in RoutingContext context) => _router.Resolve(route, version, context);
 
+    /// <summary>
+    /// The version whose metadata and config describe <paramref name="model"/>: for a declared route, its primary
+    /// variant's (or, with <paramref name="version"/>, that version of the route's model), whichever variant a request
+    /// would go to; for a model, the version a request goes to. NotFound / Unavailable as <see cref="Resolve(string, string?, in RoutingContext)"/>.
+    /// </summary>
+    public ModelTarget Describe(string model, string? version, in RoutingContext context) => _router.Describe(_router.Find(model), version, context);
+
+    /// <summary>As <see cref="Describe(string, string?, in RoutingContext)"/>, within a route <see cref="FindModel"/> gave.</summary>
+    public ModelTarget Describe(ModelRoute route, string? version, in RoutingContext context) => _router.Describe(route, version, context);
+
     /// <summary>True when the model (and version) resolves to a version that serves.</summary>
     public bool IsModelReady(string model, string? version, in RoutingContext context)
     {
@@ -95,13 +106,14 @@ public sealed class InferenceFrontDoor
         }
     }
 
-    /// <summary>The completed config of the version a request for <paramref name="model"/> and <paramref name="version"/> resolves to.</summary>
-    public ModelConfig ModelConfig(string model, string? version, in RoutingContext context) => _router.Resolve(model, version, context).Config;
+    /// <summary>The completed config that describes <paramref name="model"/> (and <paramref name="version"/>): see <see cref="Describe(string, string?, in RoutingContext)"/>.</summary>
+    public ModelConfig ModelConfig(string model, string? version, in RoutingContext context) => Describe(model, version, context).Config;
 
     /// <summary>
     /// Runs <paramref name="request"/> on <paramref name="target"/>, which routed it. When that version was retired
     /// since, the request is routed again (with the same <paramref name="context"/>) and runs on the version that
-    /// replaced it. The caller disposes the response.
+    /// replaced it. A target of a route's variant is timed and recorded for its variant (see
+    /// <see cref="RouteRuntime.Completed"/>) and its response names the variant. The caller disposes the response.
     /// </summary>
     public Task<InferenceResponse> InferAsync(ModelTarget target, InferenceRequest request, RoutingContext context, CancellationToken cancellationToken)
     {
@@ -110,7 +122,10 @@ public sealed class InferenceFrontDoor
             var version = target.Serving;
             if (version.TryEnter())
             {
-                return version.RunEnteredAsync(request, cancellationToken);
+                // A model's request pays one null check here for the routes: nothing else is added to its path.
+                return target.Variant is { } variant
+                    ? RunVariantAsync(variant, version, request, cancellationToken)
+                    : version.RunEnteredAsync(request, cancellationToken);
             }
             if (attempt == RetiredRetries)
             {
@@ -124,6 +139,33 @@ public sealed class InferenceFrontDoor
     /// <summary>Routes <paramref name="request"/> by the model and version it names, then runs it (for callers that decode without the model's config).</summary>
     public Task<InferenceResponse> InferAsync(InferenceRequest request, RoutingContext context, CancellationToken cancellationToken) =>
         InferAsync(_router.Resolve(request.ModelName, request.ModelVersion, context), request, context, cancellationToken);
+
+    // The traffic path: a request a route sent to one of its variants, admitted on the variant's version already.
+    private static async Task<InferenceResponse> RunVariantAsync(RouteVariant variant, ModelVersion version, InferenceRequest request, CancellationToken cancellationToken)
+    {
+        var runtime = variant.Traffic.Runtime;
+        if (runtime.GivesRequestIds && request.Id.Length == 0)
+        {
+            // Feedback names the request by its id, so a request of an experiment without one gets one (echoed in the answer).
+            request.Id = GeneratedRequestIds.Next();
+        }
+        var startedAt = Stopwatch.GetTimestamp();
+        InferenceResponse response;
+        try
+        {
+            response = await version.RunEnteredAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            runtime.Completed(variant.Index, succeeded: false, Stopwatch.GetElapsedTime(startedAt), request, response: null);
+            throw;
+        }
+        // A request the client cancelled says nothing about the variant, so it is not recorded at all.
+        response.Variant = variant.Name;
+        response.VariantHeader = runtime.VariantHeader;
+        runtime.Completed(variant.Index, succeeded: true, Stopwatch.GetElapsedTime(startedAt), request, response);
+        return response;
+    }
 
     /// <summary>
     /// The statistics a request selects. No model: every version that has statistics (every loaded one). A model: its
@@ -143,7 +185,8 @@ public sealed class InferenceFrontDoor
         }
         else if (!string.IsNullOrEmpty(version) || !models.TryGetValue(model, out var entry))
         {
-            snapshots.Add(_router.Resolve(model, version, default).Serving.Statistics!.Snapshot());
+            // A named version, or a name that is no model: a route declared alone, described by its primary's version as its metadata is.
+            snapshots.Add(Describe(model, version, default).Serving.Statistics!.Snapshot());
         }
         else
         {

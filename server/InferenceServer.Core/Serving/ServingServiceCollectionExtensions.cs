@@ -34,7 +34,8 @@ public static class ServingServiceCollectionExtensions
         services.AddSingleton<HostMetrics>();
         services.AddSingleton<ModelLoader>();
         services.AddSingleton<ModelRegistry>();
-        services.TryAddSingleton<IRoutingPolicy, NewestReadyPolicy>();
+        services.AddSingleton<RoutingMetrics>();
+        services.TryAddSingleton<IRoutingPolicy, TrafficPolicy>();
         services.AddSingleton<ModelRouter>();
         services.AddSingleton<ModelLifecycle>();
         services.AddSingleton<ServerReadiness>();

@@ -22,6 +22,11 @@ internal static class GrpcInferResponseEncoder
             ModelVersion = response.ModelVersion,
             Id = response.Id,
         };
+        if (response.Variant is { } variant)
+        {
+            // The variant of a route that answered; ModelInfer also has it in a trailer, a stream's answers only here.
+            message.Parameters.Add(InferenceResponse.VariantParameter, new InferParameter { StringParam = variant });
+        }
         foreach (var output in response.Outputs)
         {
             var tensor = new OutputTensor { Name = output.Name, Datatype = output.DataType.ProtocolName() };

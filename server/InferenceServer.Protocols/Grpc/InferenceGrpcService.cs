@@ -31,12 +31,14 @@ internal sealed class InferenceGrpcService(InferenceFrontDoor door, TimeProvider
 {
     public const string ServiceName = "inference.GRPCInferenceService";
 
-    // The call's metadata is built from the HTTP/2 headers on first use, so it is touched only when a policy reads a header.
+    // Read from the HTTP/2 request headers themselves: the call's Metadata is a copy of all of them, built on first use,
+    // which a route that looks for its forcing header on every request would otherwise pay for each time. Binary
+    // (-bin) metadata is never a routing header (a route's header names cannot end in -bin).
     private static readonly Func<object, string, string?> ReadMetadata = static (call, name) =>
-        ((ServerCallContext)call).RequestHeaders.Get(name) is { IsBinary: false } entry ? entry.Value : null;
+        ((ServerCallContext)call).GetHttpContext().Request.Headers.TryGetValue(name, out var value) ? value.ToString() : null;
 
-    private static RoutingContext Routing(ServerCallContext context, IReadOnlyDictionary<string, string>? parameters) =>
-        new(new RequestHeaders(context, ReadMetadata), parameters);
+    private static RoutingContext Routing(ServerCallContext context, InferenceRequest? request = null) =>
+        new(new RequestHeaders(context, ReadMetadata), request?.Parameters, inputs: request?.Inputs);
 
     /// <summary>
     /// Runs one decoded inference request; the caller disposes the response. A deadline also becomes the queue
@@ -52,7 +54,7 @@ internal sealed class InferenceGrpcService(InferenceFrontDoor door, TimeProvider
             request.TimeoutMicroseconds = request.TimeoutMicroseconds == 0 ? remaining : Math.Min(request.TimeoutMicroseconds, remaining);
         }
         // As REST does: a request that meets a version being retired runs on its successor.
-        return door.InferAsync(request, Routing(context, request.Parameters), context.CancellationToken);
+        return door.InferAsync(request, Routing(context, request), context.CancellationToken);
     }
 
     /// <summary>ModelInfer; the response marshaller writes the response and then disposes it.</summary>
@@ -62,7 +64,13 @@ internal sealed class InferenceGrpcService(InferenceFrontDoor door, TimeProvider
         {
             try
             {
-                return await InferAsync(request, context).ConfigureAwait(false);
+                var response = await InferAsync(request, context).ConfigureAwait(false);
+                if (response.VariantHeader is { } variantHeader)
+                {
+                    // The variant that answered, in a trailer named as the response header REST sends it in.
+                    context.ResponseTrailers.Add(variantHeader, response.Variant!);
+                }
+                return response;
             }
             catch (Exception e)
             {
@@ -80,7 +88,7 @@ internal sealed class InferenceGrpcService(InferenceFrontDoor door, TimeProvider
 
     // As Triton answers: an unknown or unready model is "not ready", not an error.
     public ModelReadyResponse ModelReady(ModelReadyRequest request, ServerCallContext context) =>
-        new() { Ready = door.IsModelReady(request.Name, request.Version, Routing(context, null)) };
+        new() { Ready = door.IsModelReady(request.Name, request.Version, Routing(context)) };
 
     public ServerMetadataResponse ServerMetadata(ServerMetadataRequest request)
     {
@@ -92,7 +100,8 @@ internal sealed class InferenceGrpcService(InferenceFrontDoor door, TimeProvider
 
     public ModelMetadataResponse ModelMetadata(ModelMetadataRequest request, ServerCallContext context)
     {
-        var target = door.Resolve(request.Name, request.Version, Routing(context, null));
+        // A route's metadata is its primary variant's, whatever variant a request would go to.
+        var target = door.Describe(request.Name, request.Version, Routing(context));
         var config = target.Config;
         var response = new ModelMetadataResponse { Name = target.Name, Platform = config.Platform };
         response.Versions.AddRange(target.Route.ReadyVersions);
@@ -102,7 +111,7 @@ internal sealed class InferenceGrpcService(InferenceFrontDoor door, TimeProvider
     }
 
     public ModelConfigResponse ModelConfig(ModelConfigRequest request, ServerCallContext context) =>
-        new() { Config = door.ModelConfig(request.Name, request.Version, Routing(context, null)) };
+        new() { Config = door.ModelConfig(request.Name, request.Version, Routing(context)) };
 
     public ModelStatisticsResponse ModelStatistics(ModelStatisticsRequest request)
     {

@@ -45,6 +45,13 @@ internal static class InferResponseEncoder
         {
             writer.WriteString("id"u8, response.Id);
         }
+        if (response.Variant is { } variant)
+        {
+            // The v2 response's own parameters: the variant of a route that answered, for clients that read no headers.
+            writer.WriteStartObject("parameters"u8);
+            writer.WriteString(InferenceResponse.VariantParameter, variant);
+            writer.WriteEndObject();
+        }
         writer.WriteStartArray("outputs"u8);
         foreach (var output in response.Outputs)
         {

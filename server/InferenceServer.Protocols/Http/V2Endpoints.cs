@@ -67,8 +67,8 @@ public static class V2Endpoints
 
     private static InferenceFrontDoor Door(HttpContext context) => context.RequestServices.GetRequiredService<InferenceFrontDoor>();
 
-    private static RoutingContext Routing(HttpContext context, IReadOnlyDictionary<string, string>? parameters) =>
-        new(new RequestHeaders(context.Request.Headers, ReadHeader), parameters);
+    private static RoutingContext Routing(HttpContext context, InferenceRequest? request = null) =>
+        new(new RequestHeaders(context.Request.Headers, ReadHeader), request?.Parameters, inputs: request?.Inputs);
 
     private static Task ServerMetadataAsync(HttpContext context) =>
         WriteJsonAsync(context, StatusCodes.Status200OK, writer => MetadataJson.WriteServer(writer, Door(context).Server));
@@ -86,31 +86,28 @@ public static class V2Endpoints
         return Task.CompletedTask;
     }
 
+    // A route's metadata is its primary variant's (the front door's Describe), whatever variant a request would go to.
     private static Task ModelMetadataAsync(HttpContext context)
     {
-        var target = Target(context);
+        var (model, version) = Route(context);
+        var target = Door(context).Describe(model, version, Routing(context));
         return WriteJsonAsync(context, StatusCodes.Status200OK, writer => MetadataJson.WriteModel(writer, target));
     }
 
     private static Task ModelReadyAsync(HttpContext context)
     {
-        // Resolving answers 404 or 503 (with the reason) for a model or version that cannot serve, as Triton does.
-        Target(context);
+        // Resolving answers 404 or 503 (with the reason) for a model or version that cannot serve, as Triton does; a
+        // route is ready while a variant serves.
+        var (model, version) = Route(context);
+        Door(context).Resolve(model, version, Routing(context));
         context.Response.StatusCode = StatusCodes.Status200OK;
         return Task.CompletedTask;
-    }
-
-    // The version the route's model (and version) resolves to, with the request's headers as the routing context.
-    private static ModelTarget Target(HttpContext context)
-    {
-        var (model, version) = Route(context);
-        return Door(context).Resolve(model, version, Routing(context, null));
     }
 
     private static Task ModelConfigAsync(HttpContext context)
     {
         var (model, version) = Route(context);
-        var config = Door(context).ModelConfig(model, version, Routing(context, null));
+        var config = Door(context).ModelConfig(model, version, Routing(context));
         return WriteJsonAsync(context, StatusCodes.Status200OK, writer => ModelConfigJson.Write(writer, config));
     }
 
@@ -184,20 +181,22 @@ public static class V2Endpoints
         var door = services.GetRequiredService<InferenceFrontDoor>();
         var limit = services.GetRequiredService<IOptions<HttpProtocolOptions>>().Value.MaxRequestBodyBytes;
         var (model, version) = Route(context);
-        // An unknown model is refused before the body is read. A JSON request is routed once its parameters are read;
-        // a raw body has none, and decoding it needs the config of the version it goes to, so it is routed first.
+        // An unknown model is refused before the body is read. A JSON request is routed once its parameters and inputs
+        // are read. A raw body has none, and decoding it needs a config: a model's raw body is routed first and decoded
+        // with the config of the version it goes to; a route's is decoded with the config that describes the route (its
+        // primary's: the variants are expected to take the same inputs) and routed once decoded, as its key may be an input.
         var route = door.FindModel(model);
         var headerLength = ReadHeaderLength(context.Request);
-        var routing = Routing(context, null);
-        var target = headerLength == 0 ? door.Resolve(route, version, routing) : null;
+        var raw = headerLength == 0 ? door.Describe(route, version, Routing(context)) : null;
+        ModelTarget? target = raw is not null && !route.RoutesTraffic ? raw : null;
 
         InferenceRequest request;
         OutputFormat format;
         using (var body = await RequestBody.ReadAsync(context.Request, limit, services.GetRequiredService<RequestBodyBudget>(), context.RequestAborted).ConfigureAwait(false))
         {
-            if (target is not null)
+            if (raw is not null)
             {
-                request = InferRequestDecoder.DecodeRaw(model, version, target.Config, body.Span);
+                request = InferRequestDecoder.DecodeRaw(model, version, raw.Config, body.Span);
                 format = OutputFormat.AllBinary;
             }
             else
@@ -208,12 +207,12 @@ public static class V2Endpoints
                     throw InferenceException.Invalid($"{InferenceHeaders.HeaderContentLength} is {jsonLength} but the body has only {body.Length} bytes");
                 }
                 request = InferRequestDecoder.Decode(model, version, body.Span[..jsonLength], body.Span[jsonLength..], out format);
-                routing = Routing(context, request.Parameters);
             }
         }
 
         using (request)
         {
+            var routing = Routing(context, request);
             target ??= door.Resolve(route, version, routing);
             // If the version chosen above is retired meanwhile, the front door runs the request on its successor.
             using var response = await door.InferAsync(target, request, routing, context.RequestAborted).ConfigureAwait(false);
@@ -241,6 +240,10 @@ public static class V2Endpoints
         var binaryLength = InferResponseEncoder.WriteJson(json, response, format);
         var http = context.Response;
         http.StatusCode = StatusCodes.Status200OK;
+        if (response.VariantHeader is { } variantHeader)
+        {
+            http.Headers[variantHeader] = response.Variant;
+        }
         if (binaryLength > 0 || format == OutputFormat.AllBinary)
         {
             http.ContentType = "application/octet-stream";

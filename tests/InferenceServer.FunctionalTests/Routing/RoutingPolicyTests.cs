@@ -30,7 +30,7 @@ public sealed class RoutingPolicyTests
         public ModelTarget Choose(ModelRoute route, string? version, in RoutingContext context)
         {
             var chosen = context.Headers[Header] ?? (context.Parameters is { } parameters && parameters.TryGetValue(Parameter, out var value) ? value : null);
-            return chosen is not null && string.IsNullOrEmpty(version) ? route.NamedVersion(chosen) : new NewestReadyPolicy().Choose(route, version, context);
+            return chosen is not null && string.IsNullOrEmpty(version) ? route.NamedVersion(chosen) : new TrafficPolicy().Choose(route, version, context);
         }
     }
 

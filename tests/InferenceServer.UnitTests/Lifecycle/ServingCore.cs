@@ -27,6 +27,9 @@ internal sealed class ServingCore : IAsyncDisposable
 
     public ModelRouter Router => _services.GetRequiredService<ModelRouter>();
 
+    /// <summary>The server's own Prometheus registry, which the core's metrics are in.</summary>
+    public Prometheus.CollectorRegistry Metrics => _services.GetRequiredService<Prometheus.CollectorRegistry>();
+
     /// <summary>The loaded version a request for <paramref name="model"/> (and <paramref name="version"/>) is routed to.</summary>
     public ModelVersion Resolve(string model, string? version = null) => Door.Resolve(model, version, default(RoutingContext)).Serving;
 
