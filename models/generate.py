@@ -8,14 +8,15 @@ Run with Debian's Python, which has the onnx and numpy packages:
 Every output is deterministic: fixed random seeds, fixed producer
 name/version, fixed opset and IR version, and no timestamps. Running the
 script twice produces byte-identical files on the same machine (the income
-model is trained with floating-point arithmetic, so a different CPU or BLAS
-build could in principle round differently; the committed files are the
-reference).
+and income_gbt models are trained with floating-point arithmetic, so a
+different CPU or BLAS build could in principle round differently; the
+committed files are the reference).
 
 Written files, for each model M:
     models/M/config.pbtxt
     models/M/1/model.onnx
 plus models/income/features.json and models/income/example_request.json.
+models/income_ab/routing.pbtxt (a route, not a model) is written by hand.
 """
 
 import json
@@ -44,18 +45,22 @@ PRODUCER_NAME = "InferenceServer models/generate.py"
 PRODUCER_VERSION = "1"
 OPSET = 17      # ONNX Runtime 1.30 supports far newer; 17 keeps older tools happy
 IR_VERSION = 8  # the IR version that goes with opset 17
+ML_OPSET = 3    # ai.onnx.ml (TreeEnsembleRegressor), the version that goes with opset 17
 
 
 # --------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------
 
-def make_model(graph, doc):
+def make_model(graph, doc, ml=False):
+    opsets = [helper.make_opsetid("", OPSET)]
+    if ml:
+        opsets.append(helper.make_opsetid("ai.onnx.ml", ML_OPSET))
     model = helper.make_model(
         graph,
         producer_name=PRODUCER_NAME,
         producer_version=PRODUCER_VERSION,
-        opset_imports=[helper.make_opsetid("", OPSET)],
+        opset_imports=opsets,
         doc_string=doc,
     )
     model.ir_version = IR_VERSION
@@ -452,6 +457,198 @@ def build_income():
     p_base, p_older = mlp_forward(np.stack([encode(base), encode(older)]), params)[:, 0]
     assert probs[0] > 0.8 and probs[1] < 0.1, probs
     assert p_older > p_base, (p_base, p_older)
+    # The same records and split serve income_gbt, so the two models' held-out accuracies compare like for like.
+    return x, label, n_train, q
+
+
+# --------------------------------------------------------------------------
+# (b2) income_gbt: gradient-boosted trees over the same records as income
+# --------------------------------------------------------------------------
+
+GBT_TREES = 50
+GBT_DEPTH = 3
+GBT_LEARNING_RATE = 0.3
+GBT_L2 = 1.0          # lambda on the leaf values (second-order boosting, as XGBoost does)
+GBT_MIN_HESSIAN = 5.0  # a leaf needs this much sum of p(1 - p): about 20-50 records
+GBT_MAX_BINS = 32
+
+
+def gbt_thresholds(x):
+    """Per feature, the candidate split thresholds and each record's bin in them.
+
+    Thresholds are float32 values taken from the data (at most GBT_MAX_BINS - 1 quantiles), and a split at
+    threshold k sends a record left exactly when x <= t[k], which is the same as bin <= k. ONNX Runtime compares
+    the float32 input with the float32 threshold in BRANCH_LEQ mode, so the exported trees decide exactly as the
+    trained ones did."""
+    n, n_features = x.shape
+    thresholds = []
+    bins = np.empty((n, n_features), dtype=np.int64)
+    for f in range(n_features):
+        column = x[:, f].astype(np.float32)
+        ordered = np.sort(column)
+        picks = ordered[(np.arange(1, GBT_MAX_BINS) * n) // GBT_MAX_BINS]
+        t = np.unique(picks)
+        t = t[t < ordered[-1]]  # a split at the largest value would send every record left
+        thresholds.append(t)
+        bins[:, f] = np.searchsorted(t, column, side="left")
+    return thresholds, bins
+
+
+def gbt_grow(bins, thresholds, g, h):
+    """One depth-limited tree fitted to gradients g and hessians h, breadth first.
+
+    Returns its nodes in breadth-first order: ("split", feature, threshold, left, right) or ("leaf", value),
+    with leaf values already scaled by the learning rate and rounded to float32 as the ONNX model stores them."""
+    n_features = bins.shape[1]
+    width = GBT_MAX_BINS + 1
+    offsets = bins + np.arange(n_features) * width  # one bincount covers every feature's histogram
+    valid = np.zeros((n_features, width), dtype=bool)
+    for f, t in enumerate(thresholds):
+        valid[f, :len(t)] = True
+    nodes = [None]
+    queue = [(0, np.arange(bins.shape[0]), 0)]
+    while queue:
+        node, rows, depth = queue.pop(0)
+        g_sum, h_sum = g[rows].sum(), h[rows].sum()
+        split = None
+        if depth < GBT_DEPTH and h_sum >= 2 * GBT_MIN_HESSIAN:
+            flat = offsets[rows].ravel()
+            g_left = np.bincount(flat, weights=np.repeat(g[rows], n_features), minlength=n_features * width)
+            h_left = np.bincount(flat, weights=np.repeat(h[rows], n_features), minlength=n_features * width)
+            g_left = np.cumsum(g_left.reshape(n_features, width), axis=1)
+            h_left = np.cumsum(h_left.reshape(n_features, width), axis=1)
+            g_right, h_right = g_sum - g_left, h_sum - h_left
+            gain = (g_left ** 2 / (h_left + GBT_L2) + g_right ** 2 / (h_right + GBT_L2)
+                    - g_sum ** 2 / (h_sum + GBT_L2))
+            gain[~valid | (h_left < GBT_MIN_HESSIAN) | (h_right < GBT_MIN_HESSIAN)] = -np.inf
+            best = int(np.argmax(gain))  # the first of equal gains: deterministic
+            if gain.flat[best] > 1e-9:
+                split = divmod(best, width)
+        if split is None:
+            value = np.float32(-GBT_LEARNING_RATE * g_sum / (h_sum + GBT_L2))
+            nodes[node] = ("leaf", value)
+            continue
+        f, k = split
+        left = len(nodes)
+        nodes += [None, None]
+        nodes[node] = ("split", f, thresholds[f][k], left, left + 1)
+        goes_left = bins[rows, f] <= k
+        queue.append((left, rows[goes_left], depth + 1))
+        queue.append((left + 1, rows[~goes_left], depth + 1))
+    return nodes
+
+
+def gbt_tree_predict(nodes, x):
+    """The tree's leaf value for each row of x (float32), comparing as ONNX Runtime does."""
+    feature = np.array([n[1] if n[0] == "split" else 0 for n in nodes])
+    threshold = np.array([n[2] if n[0] == "split" else 0 for n in nodes], dtype=np.float32)
+    left = np.array([n[3] if n[0] == "split" else i for i, n in enumerate(nodes)])
+    right = np.array([n[4] if n[0] == "split" else i for i, n in enumerate(nodes)])
+    value = np.array([n[1] if n[0] == "leaf" else 0 for n in nodes], dtype=np.float32)
+    at = np.zeros(x.shape[0], dtype=np.int64)
+    rows = np.arange(x.shape[0])
+    for _ in range(GBT_DEPTH):
+        at = np.where(x[rows, feature[at]] <= threshold[at], left[at], right[at])
+    return value[at].astype(np.float64)
+
+
+def gbt_predict(trees, base, x):
+    logit = np.full(x.shape[0], float(base))
+    for nodes in trees:
+        logit += gbt_tree_predict(nodes, x)
+    return 1.0 / (1.0 + np.exp(-logit))
+
+
+def train_gbt(x, y):
+    """Gradient boosting on logistic loss (Newton steps: leaf = -sum g / (sum h + lambda)); no sampling, so no
+    randomness. Returns (base logit, trees)."""
+    x32 = x.astype(np.float32)
+    thresholds, bins = gbt_thresholds(x32)
+    rate = y.mean()
+    base = np.float32(np.log(rate / (1.0 - rate)))
+    logit = np.full(x.shape[0], float(base))
+    trees = []
+    for t in range(1, GBT_TREES + 1):
+        p = 1.0 / (1.0 + np.exp(-logit))
+        nodes = gbt_grow(bins, thresholds, p - y, p * (1.0 - p))
+        trees.append(nodes)
+        logit += gbt_tree_predict(nodes, x32)
+        if t % 10 == 0 or t == 1:
+            p = 1.0 / (1.0 + np.exp(-logit))
+            loss = -np.mean(y * np.log(p + 1e-12) + (1 - y) * np.log(1 - p + 1e-12))
+            print(f"  income_gbt tree {t}: loss {loss:.4f}, accuracy {np.mean((p > 0.5) == (y > 0.5)):.3f}")
+    return base, trees
+
+
+def build_income_gbt(x, label, n_train, mlp_held_out):
+    """Fits and writes income_gbt; mlp_held_out is income's probabilities for the same held-out records."""
+    base, trees = train_gbt(x[:n_train], label[:n_train])
+    x32 = x.astype(np.float32)
+    q = gbt_predict(trees, base, x32[n_train:])
+    y = label[n_train:]
+    accuracy = np.mean((q > 0.5) == (y > 0.5))
+    mlp_accuracy = np.mean((mlp_held_out > 0.5) == (y > 0.5))
+    print(f"  income_gbt held-out: accuracy {accuracy:.3f}, "
+          f"log loss {-np.mean(y * np.log(q + 1e-12) + (1 - y) * np.log(1 - q + 1e-12)):.4f} "
+          f"(income, the MLP: accuracy {mlp_accuracy:.3f}); "
+          f"the two agree on {np.mean((q > 0.5) == (mlp_held_out > 0.5)):.3f} of the held-out records")
+
+    attrs = {k: [] for k in ("nodes_treeids", "nodes_nodeids", "nodes_featureids", "nodes_values", "nodes_modes",
+                             "nodes_truenodeids", "nodes_falsenodeids", "target_treeids", "target_nodeids",
+                             "target_ids", "target_weights")}
+    splits = 0
+    for tree_id, nodes in enumerate(trees):
+        for node_id, node in enumerate(nodes):
+            attrs["nodes_treeids"].append(tree_id)
+            attrs["nodes_nodeids"].append(node_id)
+            if node[0] == "split":
+                splits += 1
+                _, f, threshold, left, right = node
+                attrs["nodes_featureids"].append(int(f))
+                attrs["nodes_values"].append(float(threshold))
+                attrs["nodes_modes"].append("BRANCH_LEQ")
+                attrs["nodes_truenodeids"].append(left)
+                attrs["nodes_falsenodeids"].append(right)
+            else:
+                attrs["nodes_featureids"].append(0)
+                attrs["nodes_values"].append(0.0)
+                attrs["nodes_modes"].append("LEAF")
+                attrs["nodes_truenodeids"].append(0)
+                attrs["nodes_falsenodeids"].append(0)
+                attrs["target_treeids"].append(tree_id)
+                attrs["target_nodeids"].append(node_id)
+                attrs["target_ids"].append(0)
+                attrs["target_weights"].append(float(node[1]))
+    nodes = [
+        helper.make_node("TreeEnsembleRegressor", ["features"], ["logit"], name="trees", domain="ai.onnx.ml",
+                         n_targets=1, aggregate_function="SUM", post_transform="NONE", base_values=[float(base)],
+                         **attrs),
+        helper.make_node("Sigmoid", ["logit"], ["probability"], name="sigmoid"),
+    ]
+    graph = helper.make_graph(
+        nodes, "income_gbt",
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", N_FEATURES])],
+        [helper.make_tensor_value_info("probability", TensorProto.FLOAT, ["batch", 1])],
+    )
+    save_model("income_gbt", make_model(
+        graph, f"P(income > 50K) from a {N_FEATURES}-float encoded record (income's encoding, see "
+               f"income/features.json): {len(trees)} gradient-boosted trees of depth <= {GBT_DEPTH}.", ml=True))
+    save_config("income_gbt", config_pbtxt(
+        "income_gbt",
+        [f"income_gbt: {len(trees)} gradient-boosted trees (depth <= {GBT_DEPTH}, {splits} splits, ai.onnx.ml "
+         "TreeEnsembleRegressor, then Sigmoid) giving P(income > 50K).",
+         "Same input, output and max_batch_size as income, fitted to the same records, so a route can A/B the two;",
+         "the input is the encoded feature vector described in income/features.json."],
+        256,
+        [("features", "TYPE_FP32", [N_FEATURES])],
+        [("probability", "TYPE_FP32", [1])],
+    ))
+    ex = np.stack([encode(r) for r in EXAMPLE_RECORDS])
+    probs = gbt_predict(trees, base, ex)
+    for r, pr in zip(EXAMPLE_RECORDS, probs):
+        print(f"  income_gbt example ({r['age']}, {r['education']}, {r['occupation']}): p = {pr:.4f}")
+    assert probs[0] > 0.7 and probs[1] < 0.1, probs
+    assert accuracy > mlp_accuracy - 0.02, (accuracy, mlp_accuracy)
 
 
 # --------------------------------------------------------------------------
@@ -519,7 +716,7 @@ def build_half_scale():
 def main():
     print(f"onnx {onnx.__version__}, numpy {np.__version__}; opset {OPSET}, IR version {IR_VERSION}")
     build_simple()
-    build_income()
+    build_income_gbt(*build_income())
     build_text_upper()
     build_half_scale()
 

@@ -7,8 +7,9 @@ namespace InferenceServer.LoadTest.Inputs;
 
 /// <summary>
 /// Reads a JSONL file of v2 JSON inference requests (<c>{"inputs":[{"name","datatype","shape","data"}],"outputs":[…]}</c>,
-/// one per line, <c>data</c> flat or nested). Each line becomes one distinct request; its tensors are converted to
-/// the binary layout for REST binary and gRPC, and the line is kept as it is for REST JSON.
+/// one per line, <c>data</c> flat or nested, optional request <c>parameters</c>). Each line becomes one distinct
+/// request; its tensors are converted to the binary layout for REST binary and gRPC, its parameters go with them,
+/// and the line is kept as it is for REST JSON.
 /// </summary>
 internal static class JsonlInputReader
 {
@@ -64,7 +65,33 @@ internal static class JsonlInputReader
                 outputs.Add(output.GetProperty("name").GetString() ?? throw new FormatException("an output's name is null"));
             }
         }
-        return new InferenceInput(tensors, outputs, Encoding.UTF8.GetBytes(line));
+        return new InferenceInput(tensors, outputs, Encoding.UTF8.GetBytes(line), ParseParameters(root));
+    }
+
+    // The request's own parameters (a routing key, a priority): the same on every protocol, so only the values all
+    // three can carry. binary_data_output is the protocol's business (--protocol), not the file's.
+    private static JsonElement? ParseParameters(JsonElement root)
+    {
+        if (!root.TryGetProperty("parameters", out var parameters))
+        {
+            return null;
+        }
+        if (parameters.ValueKind != JsonValueKind.Object)
+        {
+            throw new FormatException("the request's 'parameters' is not an object");
+        }
+        foreach (var parameter in parameters.EnumerateObject())
+        {
+            if (parameter.Name == "binary_data_output")
+            {
+                throw new FormatException("binary_data_output has no place in a JSONL file; --protocol chooses binary or JSON");
+            }
+            if (parameter.Value.ValueKind is not (JsonValueKind.String or JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False))
+            {
+                throw new FormatException($"parameter '{parameter.Name}': a request parameter is a string, a number or true/false");
+            }
+        }
+        return parameters.Clone();
     }
 
     private static InputTensor ParseTensor(JsonElement input)

@@ -32,7 +32,7 @@ internal static class RequestBodies
                 writer.WriteEndObject();
             }
             writer.WriteEndArray();
-            WriteOutputs(writer, input.Outputs, binary: false);
+            WriteOutputs(writer, input.Outputs, input.Parameters, binary: false);
             writer.WriteEndObject();
         }
         return buffer.WrittenSpan.ToArray();
@@ -59,7 +59,7 @@ internal static class RequestBodies
                 writer.WriteEndObject();
             }
             writer.WriteEndArray();
-            WriteOutputs(writer, input.Outputs, binary: true);
+            WriteOutputs(writer, input.Outputs, input.Parameters, binary: true);
             writer.WriteEndObject();
         }
         var headerLength = buffer.WrittenCount;
@@ -85,6 +85,19 @@ internal static class RequestBodies
         {
             request.Outputs.Add(new ModelInferRequest.Types.InferRequestedOutputTensor { Name = output });
         }
+        if (input.Parameters is { } parameters)
+        {
+            foreach (var parameter in parameters.EnumerateObject())
+            {
+                request.Parameters[parameter.Name] = parameter.Value.ValueKind switch
+                {
+                    JsonValueKind.String => new InferParameter { StringParam = parameter.Value.GetString()! },
+                    JsonValueKind.True or JsonValueKind.False => new InferParameter { BoolParam = parameter.Value.GetBoolean() },
+                    _ when parameter.Value.TryGetInt64(out var integer) => new InferParameter { Int64Param = integer },
+                    _ => new InferParameter { DoubleParam = parameter.Value.GetDouble() },
+                };
+            }
+        }
         return request.ToByteArray();
     }
 
@@ -100,7 +113,7 @@ internal static class RequestBodies
         writer.WriteEndArray();
     }
 
-    private static void WriteOutputs(Utf8JsonWriter writer, IReadOnlyList<string> outputs, bool binary)
+    private static void WriteOutputs(Utf8JsonWriter writer, IReadOnlyList<string> outputs, JsonElement? parameters, bool binary)
     {
         if (outputs.Count > 0)
         {
@@ -119,13 +132,25 @@ internal static class RequestBodies
             }
             writer.WriteEndArray();
         }
-        else if (binary)
+        // The request's own parameters, and when it names no output: every output, each in binary.
+        var allBinary = binary && outputs.Count == 0;
+        if (parameters is null && !allBinary)
         {
-            // Every output, each in binary.
-            writer.WriteStartObject("parameters"u8);
-            writer.WriteBoolean("binary_data_output"u8, true);
-            writer.WriteEndObject();
+            return;
         }
+        writer.WriteStartObject("parameters"u8);
+        if (parameters is { } own)
+        {
+            foreach (var parameter in own.EnumerateObject())
+            {
+                parameter.WriteTo(writer);
+            }
+        }
+        if (allBinary)
+        {
+            writer.WriteBoolean("binary_data_output"u8, true);
+        }
+        writer.WriteEndObject();
     }
 
     private static void WriteJsonData(Utf8JsonWriter writer, InputTensor tensor)

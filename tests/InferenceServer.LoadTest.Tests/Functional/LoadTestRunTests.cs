@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Xml;
 using System.Xml.Linq;
 
@@ -89,7 +90,10 @@ public sealed class LoadTestRunTests(ServerFixture server) : IClassFixture<Serve
     public async Task Requests_from_a_jsonl_file_are_sent_over_rest_and_grpc()
     {
         var example = JsonDocument.Parse(File.ReadAllText(Path.Combine(ServerFixture.Root, "models", "income", "example_request.json")));
-        File.WriteAllText(File_("income.jsonl"), JsonSerializer.Serialize(example.RootElement) + "\n\n" + JsonSerializer.Serialize(example.RootElement) + "\n");
+        // The second line carries a request parameter (a routing key), which every protocol sends and the server takes.
+        var keyed = JsonNode.Parse(example.RootElement.GetRawText())!;
+        keyed["parameters"] = new JsonObject { ["routing_key"] = "user-17" };
+        File.WriteAllText(File_("income.jsonl"), JsonSerializer.Serialize(example.RootElement) + "\n\n" + keyed.ToJsonString() + "\n");
 
         foreach (var (protocol, url) in new[] { ("rest-json", server.HttpAddress), ("rest-binary", server.HttpAddress), ("grpc", server.GrpcAddress) })
         {

@@ -40,6 +40,51 @@ public sealed class InputsTests
     }
 
     [Fact]
+    public void A_jsonl_line_s_request_parameters_travel_with_every_protocol()
+    {
+        var input = JsonlInputReader.Parse("""{"inputs":[{"name":"A","datatype":"FP32","shape":[1],"data":[1]}],"parameters":{"routing_key":"user-7","priority":2,"debug":true,"share":0.5}}""");
+
+        var (body, headerLength) = RequestBodies.RestBinary(input);
+        using var header = JsonDocument.Parse(body.AsMemory(0, headerLength));
+        var parameters = header.RootElement.GetProperty("parameters");
+        Assert.Equal("user-7", parameters.GetProperty("routing_key").GetString());
+        Assert.Equal(2, parameters.GetProperty("priority").GetInt32());
+        Assert.True(parameters.GetProperty("debug").GetBoolean());
+        Assert.Equal(0.5, parameters.GetProperty("share").GetDouble());
+        Assert.True(parameters.GetProperty("binary_data_output").GetBoolean());
+
+        var request = ModelInferRequest.Parser.ParseFrom(RequestBodies.Grpc(input, "m", null));
+        Assert.Equal("user-7", request.Parameters["routing_key"].StringParam);
+        Assert.Equal(2, request.Parameters["priority"].Int64Param);
+        Assert.True(request.Parameters["debug"].BoolParam);
+        Assert.Equal(0.5, request.Parameters["share"].DoubleParam);
+
+        using var json = JsonDocument.Parse(RequestBodies.RestJson(input));
+        Assert.Equal("user-7", json.RootElement.GetProperty("parameters").GetProperty("routing_key").GetString());
+    }
+
+    [Fact]
+    public void A_line_without_parameters_sends_none_but_binary_output_where_asked()
+    {
+        var input = JsonlInputReader.Parse("""{"inputs":[{"name":"A","datatype":"FP32","shape":[1],"data":[1]}],"outputs":[{"name":"X"}]}""");
+
+        var (body, headerLength) = RequestBodies.RestBinary(input);
+        using var header = JsonDocument.Parse(body.AsMemory(0, headerLength));
+        Assert.False(header.RootElement.TryGetProperty("parameters", out _));
+        Assert.Empty(ModelInferRequest.Parser.ParseFrom(RequestBodies.Grpc(input, "m", null)).Parameters);
+    }
+
+    [Theory]
+    [InlineData("""{"inputs":[{"name":"A","datatype":"FP32","shape":[1],"data":[1]}],"parameters":[1]}""", "'parameters' is not an object")]
+    [InlineData("""{"inputs":[{"name":"A","datatype":"FP32","shape":[1],"data":[1]}],"parameters":{"key":{"a":1}}}""", "parameter 'key': a request parameter is a string, a number or true/false")]
+    [InlineData("""{"inputs":[{"name":"A","datatype":"FP32","shape":[1],"data":[1]}],"parameters":{"binary_data_output":true}}""", "--protocol chooses binary or JSON")]
+    public void Request_parameters_that_every_protocol_cannot_carry_are_refused(string line, string message)
+    {
+        var error = Assert.Throws<FormatException>(() => JsonlInputReader.Parse(line));
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_bad_line_in_a_file_is_named_by_its_number()
     {
         var path = Path.GetTempFileName();
