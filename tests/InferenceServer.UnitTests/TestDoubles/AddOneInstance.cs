@@ -59,6 +59,18 @@ public sealed class AddOneInstance : IModelInstance
         gate?.TrySetResult();
     }
 
+    /// <summary>Lets the runs held now go and holds the later ones: a closed instance runs one batch at a time.</summary>
+    public void ReleaseHeld()
+    {
+        TaskCompletionSource? gate;
+        lock (_lock)
+        {
+            gate = _gate;
+            _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+        gate?.TrySetResult();
+    }
+
     /// <summary>The next run throws <paramref name="failure"/> instead of computing.</summary>
     public void FailNextRun(BackendException failure) => Volatile.Write(ref _failure, failure);
 
