@@ -40,8 +40,9 @@ public sealed record QueueDefaults(int MaxQueueBatches, long MaxQueueWaitMicrose
     /// Shedding ends when at least 1 in <see cref="SpareShareDenominator"/> of a window's arrivals (refused ones included)
     /// ran on an instance that had nothing to do: the share of time an instance is idle, sampled by the arrivals. It is
     /// what tells "overloaded" from "busy but keeping up" at any request rate, where the refusals cannot: the bound of one
-    /// batch per instance refuses part of a load the model keeps up with (an arrival at 60% load finds a request already
-    /// waiting about a third of the time), so counting refusals never lets shedding end at thousands of requests a second.
+    /// batch per instance refuses part of a load the model keeps up with (one instance at 60% load: 13% of the arrivals
+    /// with fixed run times, more when they vary), so at thousands of requests a second a rule that waits for a pause in
+    /// the refusals never ends the shedding.
     /// With the bound in force, the share (simulated, Poisson arrivals, fixed run time) is 48% at 60% of capacity, 31% at
     /// 90%, 27% at 100%, 13% at 150% and 2% at 300% for one instance, and 74%, 35%, 24%, 2% and 0% for four: a quarter
     /// ends shedding once demand is back at about the capacity. An instance taking a batch with room to spare that empties

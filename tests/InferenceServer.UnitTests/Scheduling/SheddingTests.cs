@@ -9,7 +9,7 @@ namespace InferenceServer.UnitTests.Scheduling;
 /// When shedding load ends (issue 12, defect 4, as the 30-minute soak found it): a stall of the machine starts it, and
 /// it must end once demand fits the model's capacity again, judged by the spare capacity the arrivals find, not by the
 /// refusals that the small bound itself causes under a load the model keeps up with; a sustained overload keeps it on.
-/// One instance without batching, the server's default of one batch per instance; the fake clock stands in for time.
+/// One instance, the server's default of one batch per instance; the fake clock stands in for time.
 /// </summary>
 public sealed class SheddingTests
 {
@@ -154,5 +154,45 @@ public sealed class SheddingTests
             DynamicBatchHarness.AssertAddedOne(await request, id);
         }
         Assert.Single(h.Observer.Failures);
+    }
+
+    [Fact]
+    public async Task A_batcher_that_keeps_up_with_partial_batches_back_to_back_ends_the_shedding_though_it_never_idles()
+    {
+        await using var h = new DynamicBatchHarness(4, new ModelDynamicBatching(), queueDefaults: new QueueDefaults(1, 0));
+        // The stall: a batch hangs while a full batch waits past ShedAfter; what comes next is refused, and the level sheds.
+        var blocker = await h.BlockInstanceAsync(99, 4);
+        var accepted = Enumerable.Range(1, 4).Select(id => (Response: h.Send(id), Id: id)).ToList();
+        h.Clock.Advance(QueueDefaults.ShedAfter);
+        await Assert.ThrowsAsync<InferenceException>(() => h.Send(5));
+        h.Instance.ReleaseHeld();
+        await h.Instance.WaitForRunStartAsync();
+
+        // Two requests arrive during each run, and the instance takes both as soon as it finishes: it is never idle, but
+        // each batch has room to spare and empties the queue.
+        var id = 10;
+        var start = h.Clock.Elapsed;
+        while (h.Clock.Elapsed - start < QueueDefaults.QuietFor)
+        {
+            for (var i = 0; i < 2; i++, id++)
+            {
+                h.Clock.Advance(Step);
+                accepted.Add((h.Send(id), id));
+            }
+            h.Instance.ReleaseHeld();
+            await h.Instance.WaitForRunStartAsync();
+        }
+
+        // No longer shedding: a burst beyond the bound of one batch is queued whole.
+        var burst = Enumerable.Range(id, 6).Select(burstId => (Response: h.Send(burstId), Id: burstId)).ToArray();
+        Assert.All(burst, request => Assert.False(request.Response.IsCompleted));
+        h.Instance.Open();
+        DynamicBatchHarness.AssertAddedOne(await blocker, 99, rows: 4);
+        foreach (var (response, acceptedId) in accepted.Concat(burst))
+        {
+            DynamicBatchHarness.AssertAddedOne(await response, acceptedId);
+        }
+        Assert.Single(h.Observer.Failures);
+        Assert.DoesNotContain(h.Instance.BatchSizes.Skip(2).SkipLast(2), size => size > 2);
     }
 }
