@@ -48,7 +48,7 @@ internal sealed class ModelScheduler : IScheduler
     private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private readonly long _shedAfterTicks;
-    private readonly long _shedForTicks;
+    private readonly SpareCapacityMeter _spare;
 
     // Guarded by _lock.
     private long _timerDue = long.MaxValue;
@@ -82,7 +82,7 @@ internal sealed class ModelScheduler : IScheduler
         _observer = observer ?? NullSchedulerObserver.Instance;
         _queueDefaults = queueDefaults ?? QueueDefaults.Unbounded;
         _shedAfterTicks = Timestamps.FromMicroseconds((long)QueueDefaults.ShedAfter.TotalMicroseconds, _time.TimestampFrequency);
-        _shedForTicks = Timestamps.FromMicroseconds((long)QueueDefaults.ShedFor.TotalMicroseconds, _time.TimestampFrequency);
+        _spare = new SpareCapacityMeter(_time.TimestampFrequency);
         // A model that does not batch keeps Triton's default scheduler, one request at a time; its queue still takes the
         // policies of a dynamic_batching it gives (a queue bound and timeout mean the same whether or not requests join).
         var queueing = maxBatchSize > 0 ? batching : null;
@@ -200,7 +200,7 @@ internal sealed class ModelScheduler : IScheduler
             {
                 refusal = new InferenceException(InferenceErrorKind.Unavailable, $"model '{_modelName}' is unloading and takes no new requests");
             }
-            else if (level.IsFull(now, _shedAfterTicks, _shedForTicks))
+            else if (Refuses(level, now))
             {
                 // Refused at once, with no work done for it: a request that cannot get a place in the queue gets its answer
                 // in microseconds rather than after a wait that would end the same way. The answer is written outside the lock.
@@ -227,7 +227,7 @@ internal sealed class ModelScheduler : IScheduler
         if (full)
         {
             refusalReason = SchedulerFailure.Rejected;
-            refusal = new InferenceException(InferenceErrorKind.Unavailable, QueueFullMessage(level, now)) { RetryAfter = RetryAfter };
+            refusal = new InferenceException(InferenceErrorKind.Unavailable, QueueFullMessage(level)) { RetryAfter = RetryAfter };
         }
         if (refusal is not null || canceled)
         {
@@ -243,6 +243,26 @@ internal sealed class ModelScheduler : IScheduler
         }
         Finish(dispatch);
         return new ValueTask<Tensor[]>(request, version);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="level"/> refuses a request arriving at <paramref name="now"/>; under the lock. Shedding ends
+    /// for every level once the arrivals show that demand fits capacity again, and a level that starts shedding starts a
+    /// new window: the spare capacity seen before the overload says nothing about it.
+    /// </summary>
+    private bool Refuses(PriorityLevel level, long now)
+    {
+        if (_spare.Arrived(now))
+        {
+            _queue.StopShedding();
+        }
+        var shedding = level.Shedding;
+        var full = level.IsFull(now, _shedAfterTicks);
+        if (level.Shedding && !shedding)
+        {
+            _spare.Restart(now);
+        }
+        return full;
     }
 
     /// <summary>The token of a request fired: drop it if it still waits in the queue.</summary>
@@ -272,15 +292,17 @@ internal sealed class ModelScheduler : IScheduler
 
     // An empty queue with no timer armed has nothing to expire, form or arm: the common case after a batch, which
     // then skips reading the clock.
-    private Dispatch DispatchLocked() => _queue.Count == 0 && _timerDue == long.MaxValue
+    private Dispatch DispatchLocked(InstanceWorker? finished = null) => _queue.Count == 0 && _timerDue == long.MaxValue
         ? new Dispatch(null, null, _closing && _pool.AllIdle)
-        : DispatchLocked(_time.GetTimestamp());
+        : DispatchLocked(_time.GetTimestamp(), finished);
 
     /// <summary>
     /// One pass under the lock: applies the queue timeouts, forms a batch for each idle instance while
     /// there is one to form, and arms the timer for the next deadline or end of a batch delay.
+    /// <paramref name="finished"/> is the instance that has just finished a batch, if any: every other idle
+    /// instance had nothing to do.
     /// </summary>
-    private Dispatch DispatchLocked(long now)
+    private Dispatch DispatchLocked(long now, InstanceWorker? finished = null)
     {
         var expired = now >= _queue.NextDeadline ? _queue.Expire(now) : null;
         for (var request = expired; request is not null; request = request.NextExpired)
@@ -306,6 +328,12 @@ internal sealed class ModelScheduler : IScheduler
                 request.State = RequestState.Running;
                 batch.Works[i] = request.Work;
                 _observer.RequestDequeued();
+            }
+            // Spare capacity, for ending the shedding (see QueueDefaults.SpareShareDenominator): the instance had been
+            // waiting for work, or it took everything that waited with room to spare.
+            if (worker != finished || (batch.Count < _former.Capacity && _queue.Count == 0))
+            {
+                _spare.Spare(batch.Count);
             }
             worker.NextStarted = started;
             started = worker;
@@ -388,7 +416,7 @@ internal sealed class ModelScheduler : IScheduler
                 stays = _pool.Finished(worker);
                 // Takes the next batch for this instance (the most recently idled) when one is waiting; also when
                 // it leaves, as a dispose may be waiting for every remaining instance to be idle.
-                dispatch = DispatchLocked();
+                dispatch = DispatchLocked(worker);
             }
             Finish(dispatch);
             if (lone is not null)
@@ -565,13 +593,13 @@ internal sealed class ModelScheduler : IScheduler
     }
 
     // Read outside the lock: the counts may have moved on since the refusal, which a message can live with.
-    private string QueueFullMessage(PriorityLevel level, long now)
+    private string QueueFullMessage(PriorityLevel level)
     {
-        var size = level.MaxQueueSize(now);
         if (level.ConfiguredMaxQueueSize > 0)
         {
-            return $"model '{_modelName}' priority level {level.Level} queue is full (max_queue_size {size}); retry later";
+            return $"model '{_modelName}' priority level {level.Level} queue is full (max_queue_size {level.ConfiguredMaxQueueSize}); retry later";
         }
+        var size = level.SheddingQueueSize;
         return $"model '{_modelName}' priority level {level.Level} is overloaded: its queue has not drained for {QueueDefaults.ShedAfter.TotalMilliseconds:0} ms "
             + $"and holds {size} requests, the server's default while it sheds load ({_queueDefaults.MaxQueueBatches} batch(es) of {_former.Capacity} per instance, "
             + $"{Math.Max(1, _pool.Count)} instance(s); max_queue_size in the model's queue policy sets a bound of its own); retry later";

@@ -48,19 +48,18 @@ internal sealed class PriorityLevel
     /// </summary>
     public int SheddingQueueSize { get; set; }
 
-    // Timestamp until which the level sheds: ShedFor after its last refusal.
-    private long _shedUntil;
-
-    /// <summary>The bound in force (0: none): the configured one, or the default while shedding.</summary>
-    public int MaxQueueSize(long now) => ConfiguredMaxQueueSize > 0 ? ConfiguredMaxQueueSize : now < _shedUntil ? SheddingQueueSize : 0;
+    /// <summary>
+    /// Whether the level sheds load: set once its queue stops draining (<see cref="IsFull"/>), cleared by the scheduler
+    /// once demand fits the model's capacity again (<see cref="SpareCapacityMeter"/>).
+    /// </summary>
+    public bool Shedding { get; set; }
 
     /// <summary>
     /// Whether a request arriving at <paramref name="now"/> must be refused. A configured max_queue_size is a plain bound,
-    /// as in Triton. Otherwise the level sheds once its oldest request has waited <paramref name="shedAfter"/> (ticks):
-    /// past <see cref="SheddingQueueSize"/> it refuses, and keeps doing so until <paramref name="shedFor"/> passes without
-    /// a refusal.
+    /// as in Triton. Otherwise the level starts shedding when a request finds <see cref="SheddingQueueSize"/> waiting, the
+    /// oldest of them for <paramref name="shedAfter"/> (ticks) or longer, and while it sheds refuses past that bound.
     /// </summary>
-    public bool IsFull(long now, long shedAfter, long shedFor)
+    public bool IsFull(long now, long shedAfter)
     {
         if (ConfiguredMaxQueueSize > 0)
         {
@@ -70,12 +69,12 @@ internal sealed class PriorityLevel
         {
             return false;
         }
-        if (now >= _shedUntil && (Ready.First ?? Delayed.First) is { } oldest && now - oldest.EnqueuedAt < shedAfter)
+        if (!Shedding && (Ready.First ?? Delayed.First) is { } oldest && now - oldest.EnqueuedAt < shedAfter)
         {
             // More than the bound waits, but the queue drains: a burst.
             return false;
         }
-        _shedUntil = now + shedFor;
+        Shedding = true;
         return true;
     }
 

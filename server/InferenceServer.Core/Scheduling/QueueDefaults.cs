@@ -21,11 +21,42 @@ public sealed record QueueDefaults(int MaxQueueBatches, long MaxQueueWaitMicrose
     public static readonly TimeSpan ShedAfter = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
-    /// A level sheds until this long passes without a refusal: demand then fits in what it lets wait. Longer than the
-    /// stalls of a busy machine (measured: hundreds of ms), during which nothing arrives to be refused; ending the
-    /// shedding then would let the requests that piled up during the stall into the queue whole.
+    /// Shedding ends when a window of at least this long and <see cref="ShedWindowRequests"/> arrivals shows that demand
+    /// fits capacity again (<see cref="SpareShareDenominator"/>). Long enough to hold a fast model's thousands of arrivals
+    /// and to outlast the backlog a stall of the machine (measured: hundreds of ms) lets in at once, which a window that
+    /// began with the shedding counts as the overload it is; short enough that a stall at a load the model keeps up with
+    /// refuses a fraction of a second of traffic, not seconds of it.
     /// </summary>
-    public static readonly TimeSpan ShedFor = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan ShedWindow = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// The fewest arrivals a window judges by: a slow model's window lasts until this many came. With 64, a share of
+    /// about a half (a model at 60% of its capacity) lies four standard deviations above the 1-in-4 threshold, and a
+    /// share of 2% (three times its capacity) cannot reach it by chance.
+    /// </summary>
+    public const int ShedWindowRequests = 64;
+
+    /// <summary>
+    /// Shedding ends when at least 1 in <see cref="SpareShareDenominator"/> of a window's arrivals (refused ones included)
+    /// ran on an instance that had nothing to do: the share of time an instance is idle, sampled by the arrivals. It is
+    /// what tells "overloaded" from "busy but keeping up" at any request rate, where the refusals cannot: the bound of one
+    /// batch per instance refuses part of a load the model keeps up with (one instance at 60% load: 13% of the arrivals
+    /// with fixed run times, more when they vary), so at thousands of requests a second a rule that waits for a pause in
+    /// the refusals never ends the shedding.
+    /// With the bound in force, the share (simulated, Poisson arrivals, fixed run time) is 48% at 60% of capacity, 31% at
+    /// 90%, 27% at 100%, 13% at 150% and 2% at 300% for one instance, and 74%, 35%, 24%, 2% and 0% for four: a quarter
+    /// ends shedding once demand is back at about the capacity. An instance taking a batch with room to spare that empties
+    /// the queue counts as idle too: a dynamic batcher that keeps up runs partial batches back to back and may never idle.
+    /// </summary>
+    public const int SpareShareDenominator = 4;
+
+    /// <summary>
+    /// Shedding also ends when nothing arrived for this long: there is no demand to judge, and a window that never fills
+    /// would keep shedding a burst that comes after the quiet. Longer than the stalls of a busy machine, during which
+    /// nothing arrives either; ending the shedding then would let the requests that piled up during the stall into the
+    /// queue whole.
+    /// </summary>
+    public static readonly TimeSpan QuietFor = TimeSpan.FromSeconds(1);
 
     /// <summary>Triton's own defaults: queues without bound or timeout.</summary>
     public static QueueDefaults Unbounded { get; } = new(0, 0);

@@ -53,6 +53,15 @@ internal sealed class RequestQueue
         }
     }
 
+    /// <summary>Demand fits the model's capacity again: no level sheds load any more.</summary>
+    public void StopShedding()
+    {
+        foreach (var level in _levels)
+        {
+            level.Shedding = false;
+        }
+    }
+
     /// <summary>Whether the model configures priority levels; without them a request's priority is ignored, as in Triton.</summary>
     public bool Prioritized { get; }
 

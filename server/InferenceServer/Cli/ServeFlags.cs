@@ -42,7 +42,7 @@ internal static class ServeFlags
         new("--max-queue-batches", "Server:MaxQueueBatches", FlagKind.Integer, "1",
             "A model whose config sets no max_queue_size sheds load once its oldest queued request has waited 100 ms: it then queues at most this many "
             + "batches per instance (max_batch_size requests with dynamic batching, one without) and refuses the rest at once with 503 and Retry-After "
-            + "(gRPC UNAVAILABLE), until 1 s passes without a refusal; 0: never.")
+            + "(gRPC UNAVAILABLE), until demand fits the model's capacity again (a quarter of the arrivals find an instance idle); 0: never.")
         {
             HelpName = "N", Max = int.MaxValue,
         },

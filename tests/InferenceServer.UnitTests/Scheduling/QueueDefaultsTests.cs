@@ -41,11 +41,13 @@ public sealed class QueueDefaultsTests
         queue.SetSheddingQueueSize(7);
 
         Assert.True(queue.TryGetLevel(1, out var first));
-        Assert.Equal(3, first.MaxQueueSize(now: 0));
+        Assert.Equal(3, first.ConfiguredMaxQueueSize);
         Assert.Equal(1_000, first.TimeoutMicroseconds(400));
         Assert.True(queue.TryGetLevel(2, out var second));
-        // Not shedding, so not bounded.
-        Assert.Equal(0, second.MaxQueueSize(now: 0));
+        // The server's bound, which holds only while the level sheds.
+        Assert.Equal(0, second.ConfiguredMaxQueueSize);
+        Assert.Equal(7, second.SheddingQueueSize);
+        Assert.False(second.Shedding);
         Assert.Equal(200, second.TimeoutMicroseconds(0));
         Assert.Equal(100, second.TimeoutMicroseconds(100));
     }

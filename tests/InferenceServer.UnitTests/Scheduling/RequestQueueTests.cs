@@ -90,7 +90,7 @@ public sealed class RequestQueueTests
 
         Queue(queue, 1, 3, now: 0);
         Assert.True(queue.TryGetLevel(3, out level));
-        Assert.True(level.IsFull(now: 0, shedAfter: 0, shedFor: 0));
+        Assert.True(level.IsFull(now: 0, shedAfter: 0));
     }
 
     [Fact]

@@ -38,7 +38,7 @@ public sealed class AddOneInstance : IModelInstance
     /// <summary>How many times <see cref="Dispose"/> was called.</summary>
     public int DisposeCount => Volatile.Read(ref _disposed);
 
-    /// <summary>From now on, each run waits (after signalling its start) until <see cref="Open"/>.</summary>
+    /// <summary>From now on, each run waits (after signalling its start) until <see cref="Open"/> or <see cref="ReleaseHeld"/>.</summary>
     public void Close()
     {
         lock (_lock)
@@ -55,6 +55,18 @@ public sealed class AddOneInstance : IModelInstance
         {
             gate = _gate;
             _gate = null;
+        }
+        gate?.TrySetResult();
+    }
+
+    /// <summary>Lets the runs held now go and holds the later ones: a closed instance runs one batch at a time.</summary>
+    public void ReleaseHeld()
+    {
+        TaskCompletionSource? gate;
+        lock (_lock)
+        {
+            gate = _gate;
+            _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
         gate?.TrySetResult();
     }
@@ -80,12 +92,14 @@ public sealed class AddOneInstance : IModelInstance
             }
             _rowHeads.Enqueue(heads);
         }
-        _started.Release();
+        // The gate is taken before the start is signalled: a test that acts on the start (ReleaseHeld) knows which gate
+        // this run waits on.
         Task? gate;
         lock (_lock)
         {
             gate = _gate?.Task;
         }
+        _started.Release();
         gate?.Wait();
         var failure = Interlocked.Exchange(ref _failure, null);
         if (failure is not null)
