@@ -66,7 +66,7 @@ public class RouteDecisionBenchmarks
         registry.PublishRoute("income_sticky", RoutingConfigReader.Parse(ByParameter, "income_sticky", besideModel: false));
         registry.PublishRoute("income_input", RoutingConfigReader.Parse(ByInput, "income_input", besideModel: false));
         registry.PublishRoute("income_weighted", RoutingConfigReader.Parse(Weighted, "income_weighted", besideModel: false));
-        _router = new ModelRouter(registry, new TrafficPolicy(), new RoutingMetrics(Prometheus.Metrics.NewCustomRegistry()));
+        _router = new ModelRouter(registry, new TrafficPolicy(), new RouteServices(new RoutingMetrics(Prometheus.Metrics.NewCustomRegistry())));
 
         var headers = new RequestHeaders(_headers, ReadHeader);
         _plain = new RoutingContext(headers, null);

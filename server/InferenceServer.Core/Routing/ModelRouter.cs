@@ -13,7 +13,7 @@ internal sealed class ModelRouter
     private readonly IRoutingPolicy _policy;
     private volatile RouteTable _table = RouteTable.Empty;
 
-    public ModelRouter(ModelRegistry registry, IRoutingPolicy policy, RoutingMetrics metrics)
+    public ModelRouter(ModelRegistry registry, IRoutingPolicy policy, RouteServices services)
     {
         _policy = policy;
         // Called under the registry's lock, in publish order: the table never goes back to an older snapshot. A route's
@@ -21,7 +21,7 @@ internal sealed class ModelRouter
         registry.Subscribe(snapshot =>
         {
             var previous = _table;
-            _table = RouteTable.Build(snapshot, previous, metrics);
+            _table = RouteTable.Build(snapshot, previous, services);
             previous.RetireRuntimes(_table);
         });
     }

@@ -1,5 +1,9 @@
 using InferenceServer.Core.Inference;
 using InferenceServer.Core.Monitoring;
+using InferenceServer.Core.Routing.Experiments;
+using InferenceServer.Core.Routing.Rollouts;
+using InferenceServer.Core.Routing.Shadow;
+using Microsoft.Extensions.Logging;
 
 namespace InferenceServer.Core.Routing;
 
@@ -13,10 +17,13 @@ internal sealed class RouteRuntime : IDisposable
 {
     private readonly RoutingMetrics _metrics;
     private readonly RouteSeries _series;
+    private readonly long[] _weighted;
+    private readonly string? _predictionOutput;
     private int _disposed;
 
-    public RouteRuntime(RouteDeclaration declaration, RoutingMetrics metrics)
+    public RouteRuntime(RouteDeclaration declaration, RouteServices services)
     {
+        var metrics = services.Metrics;
         Declaration = declaration;
         var variants = declaration.Config.Variant;
         var names = new string[variants.Count];
@@ -31,10 +38,50 @@ internal sealed class RouteRuntime : IDisposable
         // Header names are case-insensitive in HTTP and lower case in gRPC metadata: one spelling serves both.
         VariantHeader = declaration.Config.VariantHeader.ToLowerInvariant();
         GivesRequestIds = declaration.Config.Experiment is not null;
+        _weighted = new long[names.Length];
+        var config = declaration.Config;
+        if (config.Experiment is { } experiment)
+        {
+            Outcomes = new OutcomeLog(names.Length, experiment);
+            _predictionOutput = experiment.PredictionOutput.Length > 0 ? experiment.PredictionOutput : null;
+        }
+        if (config.Shadow is { } shadow)
+        {
+            ShadowIndex = declaration.VariantIndex(shadow.Variant);
+            Shadow = new ShadowMirror(shadow, (request, cancellationToken) => services.ShadowRunner(this, request, cancellationToken), services.Time,
+                services.Loggers.CreateLogger<ShadowMirror>());
+        }
+        if (config.Rollout is { } rollout)
+        {
+            var canary = declaration.VariantIndex(rollout.Canary);
+            var baseline = declaration.VariantIndex(rollout.Baseline);
+            // The flip gate judges the canary's disagreement only when the canary is the shadow being compared.
+            var decisions = Shadow is { } mirror && ShadowIndex == canary ? mirror.DecisionCounts : (Func<(long, long)>?)null;
+            Rollout = new RolloutController(Name, rollout, canary, baseline, percent => SetCanaryPercent(canary, baseline, percent), decisions,
+                services.Time, services.Loggers.CreateLogger<RolloutController>());
+        }
         _metrics = metrics;
         _series = metrics.CreateSeries(this);
         metrics.Track(this);
     }
+
+    /// <summary>The outcomes joined to the variants that answered, when the route declares an experiment.</summary>
+    public OutcomeLog? Outcomes { get; }
+
+    /// <summary>The copies of requests sent to the shadow variant, when the route declares one.</summary>
+    public ShadowMirror? Shadow { get; }
+
+    /// <summary>The shadow variant's index; -1 without a shadow.</summary>
+    public int ShadowIndex { get; } = -1;
+
+    /// <summary>The stepwise promotion of the canary, when the route declares one.</summary>
+    public RolloutController? Rollout { get; }
+
+    /// <summary>
+    /// The requests the weights (or a routing key) sent to each variant, by index: what the experiment's sample-ratio
+    /// check compares with the weights. Requests forced to a variant by the header are not in it.
+    /// </summary>
+    public long WeightedRequests(int variant) => Interlocked.Read(ref _weighted[variant]);
 
     /// <summary>The declaration the runtime was made for.</summary>
     public RouteDeclaration Declaration { get; }
@@ -63,14 +110,42 @@ internal sealed class RouteRuntime : IDisposable
     /// <paramref name="elapsed"/>. Called once per request, on the request's path, after the variant ran it; it must
     /// not throw and must not keep the request or the response, which are disposed after it returns.
     /// </summary>
-    public void Completed(int variant, bool succeeded, TimeSpan elapsed, InferenceRequest request, InferenceResponse? response) =>
+    /// <param name="variant">The variant's index.</param>
+    /// <param name="weighted">False when the forcing header chose the variant rather than the weights or a key.</param>
+    /// <param name="succeeded">True when the variant answered.</param>
+    /// <param name="elapsed">How long the variant took.</param>
+    /// <param name="response">The answer; null when the request failed.</param>
+    public void Completed(int variant, bool weighted, bool succeeded, TimeSpan elapsed, InferenceResponse? response)
+    {
         _series.Record(variant, succeeded, elapsed);
+        if (weighted)
+        {
+            Interlocked.Increment(ref _weighted[variant]);
+        }
+        Rollout?.Record(variant, succeeded, elapsed);
+        if (Outcomes is { } outcomes && response is not null && response.Id.Length > 0)
+        {
+            outcomes.Record(response.Id, variant, _predictionOutput is null ? null : PredictionReader.FirstValue(response, _predictionOutput));
+        }
+    }
+
+    // Called by the rollout under its lock: the canary gets the step's share, the baseline the rest, the others keep theirs.
+    private void SetCanaryPercent(int canary, int baseline, uint percent)
+    {
+        var weights = Weights.Current.ToArray();
+        weights[canary] = percent;
+        weights[baseline] = 100 - percent;
+        Weights.Set(weights);
+    }
 
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             _metrics.Untrack(this);
+            Rollout?.Dispose();
+            // Called under the registry's lock: the mirror drops what is queued and its workers end on their own.
+            _ = Shadow?.DisposeAsync().AsTask();
         }
     }
 }

@@ -48,7 +48,7 @@ internal sealed class RouteTable
     /// is, and the route is not in the table until the name is free; only a routing.pbtxt beside the model's own
     /// config.pbtxt puts a route in front of a model. A variant names a model, never another route.
     /// </remarks>
-    public static RouteTable Build(RegistrySnapshot snapshot, RouteTable previous, RoutingMetrics metrics)
+    public static RouteTable Build(RegistrySnapshot snapshot, RouteTable previous, RouteServices services)
     {
         var models = new Dictionary<string, ModelRoute>(snapshot.Models.Count, StringComparer.Ordinal);
         foreach (var entry in snapshot.Models.Values)
@@ -86,7 +86,7 @@ internal sealed class RouteTable
             }
             var runtime = previous._runtimes.TryGetValue(declaration.Name, out var current) && current.Declaration.SameAs(declaration)
                 ? current
-                : new RouteRuntime(declaration, metrics);
+                : new RouteRuntime(declaration, services);
             runtimes[declaration.Name] = runtime;
             routes[declaration.Name] = new ModelRoute(entry, runtime, models);
         }

@@ -5,6 +5,8 @@ using InferenceServer.Core.Models;
 using InferenceServer.Core.Monitoring;
 using InferenceServer.Core.Repository;
 using InferenceServer.Core.Routing;
+using InferenceServer.Core.Routing.Experiments;
+using InferenceServer.Core.Routing.Rollouts;
 
 namespace InferenceServer.Core.Serving;
 
@@ -32,8 +34,9 @@ public sealed class InferenceFrontDoor
     private readonly ModelLifecycle _lifecycle;
     private readonly ServerReadiness _readiness;
 
-    internal InferenceFrontDoor(ModelRegistry registry, ModelRouter router, ModelLifecycle lifecycle, ServerReadiness readiness, ServerInfo server)
+    internal InferenceFrontDoor(ModelRegistry registry, ModelRouter router, RouteServices routes, ModelLifecycle lifecycle, ServerReadiness readiness, ServerInfo server)
     {
+        routes.ShadowRunner = RunShadowAsync;
         _registry = registry;
         _router = router;
         _lifecycle = lifecycle;
@@ -124,7 +127,7 @@ public sealed class InferenceFrontDoor
             {
                 // A model's request pays one null check here for the routes: nothing else is added to its path.
                 return target.Variant is { } variant
-                    ? RunVariantAsync(variant, version, request, cancellationToken)
+                    ? RunVariantAsync(variant, version, request, forced: context.Headers[variant.Traffic.Runtime.VariantHeader] is not null, cancellationToken)
                     : version.RunEnteredAsync(request, cancellationToken);
             }
             if (attempt == RetiredRetries)
@@ -141,7 +144,9 @@ public sealed class InferenceFrontDoor
         InferAsync(_router.Resolve(request.ModelName, request.ModelVersion, context), request, context, cancellationToken);
 
     // The traffic path: a request a route sent to one of its variants, admitted on the variant's version already.
-    private static async Task<InferenceResponse> RunVariantAsync(RouteVariant variant, ModelVersion version, InferenceRequest request, CancellationToken cancellationToken)
+    // A request forced to a variant (by hand, or a shadow's copy) is neither shadowed nor counted as weighted traffic.
+    private static async Task<InferenceResponse> RunVariantAsync(RouteVariant variant, ModelVersion version, InferenceRequest request, bool forced,
+        CancellationToken cancellationToken)
     {
         var runtime = variant.Traffic.Runtime;
         if (runtime.GivesRequestIds && request.Id.Length == 0)
@@ -149,23 +154,112 @@ public sealed class InferenceFrontDoor
             // Feedback names the request by its id, so a request of an experiment without one gets one (echoed in the answer).
             request.Id = GeneratedRequestIds.Next();
         }
+        // The copy is taken before the variant runs: running reshapes and may release the request's inputs.
+        var copy = !forced && runtime.Shadow is { } shadow && variant.Index != runtime.ShadowIndex ? shadow.Sample(request) : null;
         var startedAt = Stopwatch.GetTimestamp();
         InferenceResponse response;
         try
         {
-            response = await version.RunEnteredAsync(request, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                response = await version.RunEnteredAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                runtime.Completed(variant.Index, !forced, succeeded: false, Stopwatch.GetElapsedTime(startedAt), response: null);
+                throw;
+            }
+            // A request the client cancelled says nothing about the variant, so it is not recorded at all.
+            response.Variant = variant.Name;
+            response.VariantHeader = runtime.VariantHeader;
+            runtime.Completed(variant.Index, !forced, succeeded: true, Stopwatch.GetElapsedTime(startedAt), response);
+            copy?.Send(response);
         }
-        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        finally
         {
-            runtime.Completed(variant.Index, succeeded: false, Stopwatch.GetElapsedTime(startedAt), request, response: null);
-            throw;
+            // After a send this does nothing; when the primary failed it releases the copy.
+            copy?.Cancel();
         }
-        // A request the client cancelled says nothing about the variant, so it is not recorded at all.
-        response.Variant = variant.Name;
-        response.VariantHeader = runtime.VariantHeader;
-        runtime.Completed(variant.Index, succeeded: true, Stopwatch.GetElapsedTime(startedAt), request, response);
         return response;
     }
+
+    // A shadow's copy runs on the route's shadow variant, forced by the route's own header so that a version swap in
+    // the middle re-routes it to the shadow again rather than by weight.
+    private Task<InferenceResponse> RunShadowAsync(RouteRuntime runtime, InferenceRequest request, CancellationToken cancellationToken)
+    {
+        var context = new RoutingContext(new RequestHeaders(runtime, ShadowHeaders), null);
+        return InferAsync(_router.Resolve(runtime.Name, null, context), request, context, cancellationToken);
+    }
+
+    private static readonly Func<object, string, string?> ShadowHeaders = static (source, name) =>
+    {
+        var runtime = (RouteRuntime)source;
+        return string.Equals(name, runtime.VariantHeader, StringComparison.Ordinal) ? runtime.VariantNames[runtime.ShadowIndex] : null;
+    };
+
+    /// <summary>
+    /// Joins <paramref name="outcome"/> to the variant that answered request <paramref name="requestId"/> of route
+    /// <paramref name="route"/>. NotFound for a name that is not a route with an experiment, or an id the route does not
+    /// remember; InvalidArgument for an id that already has an outcome.
+    /// </summary>
+    public RouteFeedback Feedback(string route, string requestId, Outcome outcome)
+    {
+        var runtime = Runtime(route);
+        var outcomes = runtime.Outcomes ?? throw NoExperiment(runtime);
+        var variant = outcomes.Join(requestId, outcome);
+        return new RouteFeedback(runtime.Name, requestId, runtime.VariantNames[variant], runtime.Declaration.Config.Variant[variant].Model);
+    }
+
+    /// <summary>The A/B report of <paramref name="route"/>'s experiment; NotFound for a name that is not a route with an experiment.</summary>
+    public ExperimentReport Experiment(string route)
+    {
+        var runtime = Runtime(route);
+        var outcomes = runtime.Outcomes ?? throw NoExperiment(runtime);
+        var declared = runtime.Declaration.Config.Variant;
+        var weights = runtime.Weights.Current;
+        var traffic = new VariantTraffic[declared.Count];
+        for (var i = 0; i < traffic.Length; i++)
+        {
+            var version = declared[i].Version > 0 ? declared[i].Version.ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
+            traffic[i] = new VariantTraffic(declared[i].Name, declared[i].Model, version, weights[i], runtime.WeightedRequests(i));
+        }
+        return ExperimentReport.Build(runtime.Name, traffic, outcomes.Snapshot(), runtime.Declaration.Config.Experiment);
+    }
+
+    /// <summary>The state and history of <paramref name="route"/>'s rollout; NotFound for a name that is not a route with a rollout.</summary>
+    public RolloutStatus Rollout(string route) => RolloutOf(route).Status();
+
+    /// <summary>
+    /// An operator's <paramref name="action"/> on <paramref name="route"/>'s rollout: pause, resume, promote (to the next
+    /// step now) or abort (the canary to 0). InvalidArgument for another action or one the rollout's state does not allow.
+    /// </summary>
+    public RolloutStatus ControlRollout(string route, string action)
+    {
+        var rollout = RolloutOf(route);
+        return action switch
+        {
+            "pause" => rollout.Pause(),
+            "resume" => rollout.Resume(),
+            "promote" => rollout.Promote(),
+            "abort" => rollout.Abort(),
+            _ => throw InferenceException.Invalid($"'{action}' is not a rollout action: pause, resume, promote or abort"),
+        };
+    }
+
+    private RolloutController RolloutOf(string route)
+    {
+        var runtime = Runtime(route);
+        return runtime.Rollout ?? throw new InferenceException(InferenceErrorKind.NotFound,
+            $"route '{runtime.Name}' declares no rollout: add a rollout {{ }} section to its {RouteDeclaration.FileName}");
+    }
+
+    private RouteRuntime Runtime(string route) =>
+        _router.Table.Runtimes.TryGetValue(route, out var runtime)
+            ? runtime
+            : throw new InferenceException(InferenceErrorKind.NotFound, $"'{route}' is not a route: no {RouteDeclaration.FileName} declares it");
+
+    private static InferenceException NoExperiment(RouteRuntime runtime) => new(InferenceErrorKind.NotFound,
+        $"route '{runtime.Name}' declares no experiment: add an experiment {{ }} section to its {RouteDeclaration.FileName}");
 
     /// <summary>
     /// The statistics a request selects. No model: every version that has statistics (every loaded one). A model: its

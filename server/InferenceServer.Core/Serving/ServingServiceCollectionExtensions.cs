@@ -35,11 +35,13 @@ public static class ServingServiceCollectionExtensions
         services.AddSingleton<ModelLoader>();
         services.AddSingleton<ModelRegistry>();
         services.AddSingleton<RoutingMetrics>();
+        services.AddSingleton(sp => new RouteServices(sp.GetRequiredService<RoutingMetrics>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()));
         services.TryAddSingleton<IRoutingPolicy, TrafficPolicy>();
         services.AddSingleton<ModelRouter>();
         services.AddSingleton<ModelLifecycle>();
         services.AddSingleton<ServerReadiness>();
-        services.AddSingleton(sp => new InferenceFrontDoor(sp.GetRequiredService<ModelRegistry>(), sp.GetRequiredService<ModelRouter>(),
+        services.AddSingleton(sp => new InferenceFrontDoor(sp.GetRequiredService<ModelRegistry>(), sp.GetRequiredService<ModelRouter>(), sp.GetRequiredService<RouteServices>(),
             sp.GetRequiredService<ModelLifecycle>(), sp.GetRequiredService<ServerReadiness>(), sp.GetRequiredService<ServerInfo>()));
         return services;
     }

@@ -1,0 +1,34 @@
+using InferenceServer.Core.Inference;
+using InferenceServer.Core.Monitoring;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace InferenceServer.Core.Routing;
+
+/// <summary>
+/// What a <see cref="RouteRuntime"/> needs from the server to run its parts (metrics, the clock of its rollout, loggers,
+/// and a way to run a shadow's copy of a request), handed to the route table that creates the runtimes.
+/// </summary>
+internal sealed class RouteServices(RoutingMetrics metrics, TimeProvider? time = null, ILoggerFactory? loggers = null)
+{
+    private Func<RouteRuntime, InferenceRequest, CancellationToken, Task<InferenceResponse>>? _shadowRunner;
+
+    public RoutingMetrics Metrics { get; } = metrics;
+
+    public TimeProvider Time { get; } = time ?? TimeProvider.System;
+
+    public ILoggerFactory Loggers { get; } = loggers ?? NullLoggerFactory.Instance;
+
+    /// <summary>
+    /// Runs a shadow's copy of a request on the route's shadow variant. The front door sets it once it exists: it
+    /// routes and runs requests, and the router it depends on creates the runtimes, so the link is made afterwards.
+    /// </summary>
+    public Func<RouteRuntime, InferenceRequest, CancellationToken, Task<InferenceResponse>> ShadowRunner
+    {
+        get => Volatile.Read(ref _shadowRunner) ?? NoRunner;
+        set => Volatile.Write(ref _shadowRunner, value);
+    }
+
+    private static Task<InferenceResponse> NoRunner(RouteRuntime runtime, InferenceRequest request, CancellationToken cancellationToken) =>
+        Task.FromException<InferenceResponse>(new InferenceException(InferenceErrorKind.Unavailable, $"route '{runtime.Name}' cannot run its shadow: the server is not serving yet"));
+}
