@@ -373,15 +373,21 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
         CancellationToken cancellationToken) =>
         BoundedAsync(plan.Directory.Name, null, cancellationToken, (started, token) => ReconcileAsync(plan, signatures, null, null, started, token));
 
-    // The model first, then its route: a route published once the model applied finds the versions it names loaded. A
-    // load stopped midway (an unload, the deadline) publishes neither.
+    // A new or changed route goes in before the model's versions: a version it names that is not loaded yet takes no
+    // traffic, so a canary added together with its route never serves as "the newest" for the moment between the two.
+    // A route taken out goes after them. A load stopped midway (an unload, the deadline) publishes no removal.
     private async Task<IReadOnlyList<string>> ReconcileAsync(ModelLoadPlan plan, IReadOnlyDictionary<long, string>? signatures, UploadedModelFolder? uploaded,
         int? threads, Action started, CancellationToken cancellationToken)
     {
-        var failures = await _reconciler.ApplyAsync(plan.Directory, plan, signatures, uploaded, threads, started, cancellationToken).ConfigureAwait(false);
-        if (plan.RouteRead && plan.FailureReason.Length == 0)
+        var publishes = plan.RouteRead && plan.FailureReason.Length == 0;
+        if (publishes && plan.Route is not null)
         {
             PublishRoute(plan.Directory.Name, plan.Route);
+        }
+        var failures = await _reconciler.ApplyAsync(plan.Directory, plan, signatures, uploaded, threads, started, cancellationToken).ConfigureAwait(false);
+        if (publishes && plan.Route is null)
+        {
+            PublishRoute(plan.Directory.Name, null);
         }
         return failures;
     }
