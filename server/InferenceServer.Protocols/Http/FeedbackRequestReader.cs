@@ -57,6 +57,8 @@ internal static class FeedbackRequestReader
                     throw InferenceException.Invalid($"'{name}' is not a key of {Body}: {Expected}");
                 }
             }
+            // Anything after the object (a second value, stray text) is malformed JSON, which reading on finds.
+            reader.Read();
         }
         catch (JsonException e)
         {

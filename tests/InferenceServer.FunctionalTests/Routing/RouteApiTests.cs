@@ -173,6 +173,7 @@ public sealed class RouteApiTests(RouteApiTests.Server fixture) : IClassFixture<
     [InlineData("""{"conversion": true}""", "'id' is missing or empty")]
     [InlineData("""["a", true]""", "must be a JSON object")]
     [InlineData("""{"id": "a", "conversion": tru""", "malformed JSON")]
+    [InlineData("""{"id": "a", "conversion": true} {"id": "b", "conversion": true}""", "malformed JSON")]
     [InlineData("", "has no body")]
     public async Task A_bad_feedback_body_is_refused_with_400_naming_what_is_wrong(string body, string expected)
     {
