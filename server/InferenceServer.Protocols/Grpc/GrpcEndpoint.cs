@@ -14,7 +14,8 @@ namespace InferenceServer.Protocols.Grpc;
 
 /// <summary>
 /// The gRPC front-end, served by Grpc.AspNetCore on its own Kestrel endpoint (the gRPC port, 8001 by default, as in
-/// Triton): <c>inference.GRPCInferenceService</c>, <c>grpc.health.v1.Health</c> (Grpc.AspNetCore.HealthChecks, SERVING
+/// Triton): <c>inference.GRPCInferenceService</c>, <c>inference_server.routing.RouteService</c> (a route's feedback,
+/// experiment and rollout), <c>grpc.health.v1.Health</c> (Grpc.AspNetCore.HealthChecks, SERVING
 /// exactly when the server is ready) and server reflection (Grpc.AspNetCore.Server.Reflection), so a client can list
 /// and call the service without the .proto files.
 /// </summary>
@@ -29,6 +30,8 @@ public static class GrpcEndpoint
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<InferenceGrpcService>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<InferenceGrpcService>, InferenceGrpcMethodProvider>());
+        services.AddSingleton<RouteGrpcService>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<RouteGrpcService>, RouteGrpcMethodProvider>());
         services.TryAddSingleton<ApiAccess>();
         services.AddSingleton<RestrictedProtocolInterceptor>();
         services.AddGrpc();
@@ -72,7 +75,8 @@ public static class GrpcEndpoint
         app.Services.GetRequiredService<ApiAccess>();
         app.UseMiddleware<GrpcPortGate>();
         app.MapGrpcService<InferenceGrpcService>().WithMetadata(GrpcEndpointTag.Instance);
-        // Categories: our service's methods carry theirs (InferenceGrpcMethodProvider); the libraries' services one each.
+        app.MapGrpcService<RouteGrpcService>().WithMetadata(GrpcEndpointTag.Instance);
+        // Categories: our services' methods carry theirs (InferenceGrpcMethodProvider); the libraries' services one each.
         app.MapGrpcHealthChecksService().WithMetadata(GrpcEndpointTag.Instance, ApiCategory.Health);
         app.MapGrpcReflectionService().WithMetadata(GrpcEndpointTag.Instance, ApiCategory.Metadata);
         return app;

@@ -86,7 +86,8 @@ internal static class RolloutJson
         writer.WriteEndObject();
     }
 
-    private static string Name(RolloutState state) => state switch
+    /// <summary>The state's name in the rollout API (REST and gRPC alike).</summary>
+    internal static string Name(RolloutState state) => state switch
     {
         RolloutState.Progressing => "progressing",
         RolloutState.Paused => "paused",
@@ -96,7 +97,8 @@ internal static class RolloutJson
         _ => throw new ArgumentOutOfRangeException(nameof(state), state, null),
     };
 
-    private static string Name(RolloutEventKind kind) => kind switch
+    /// <summary>The event's name in the rollout API (REST and gRPC alike).</summary>
+    internal static string Name(RolloutEventKind kind) => kind switch
     {
         RolloutEventKind.Started => "started",
         RolloutEventKind.Paused => "paused",

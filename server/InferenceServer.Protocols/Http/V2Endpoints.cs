@@ -38,6 +38,12 @@ public static class V2Endpoints
         app.MapGet("/v2/models/stats", Guard(ModelStatisticsAsync)).WithMetadata(ApiCategory.Statistics);
         app.MapGet("/v2/models/{model}/stats", Guard(ModelStatisticsAsync)).WithMetadata(ApiCategory.Statistics);
         app.MapGet("/v2/models/{model}/versions/{version}/stats", Guard(ModelStatisticsAsync)).WithMetadata(ApiCategory.Statistics);
+        // Traffic management of a route (routing.pbtxt): outcomes are posted by the clients that infer, the reports are
+        // statistics, and steering a rollout changes what serves, as the repository API does.
+        app.MapPost("/v2/models/{model}/feedback", Guard(FeedbackAsync)).WithMetadata(ApiCategory.Inference);
+        app.MapGet("/v2/models/{model}/experiment", Guard(ExperimentAsync)).WithMetadata(ApiCategory.Statistics);
+        app.MapGet("/v2/models/{model}/rollout", Guard(RolloutAsync)).WithMetadata(ApiCategory.Statistics);
+        app.MapPost("/v2/models/{model}/rollout/{action}", Guard(ControlRolloutAsync)).WithMetadata(ApiCategory.ModelRepository);
 
         // Triton's extensions this server does not implement, at Triton's paths (http_server.cc), so a client asking for
         // one learns that rather than getting a bare 404.
@@ -159,6 +165,39 @@ public static class V2Endpoints
     // as a name with "%2F" in it.
     private static string RepositoryModel(HttpContext context) =>
         Route(context).Model.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
+
+    private static async Task FeedbackAsync(HttpContext context)
+    {
+        var (id, outcome) = await ReadBodyAsync<(string, Core.Routing.Experiments.Outcome)>(context, FeedbackRequestReader.Read).ConfigureAwait(false);
+        var joined = Door(context).Feedback(Route(context).Model, id, outcome);
+        await WriteJsonAsync(context, StatusCodes.Status200OK, writer =>
+        {
+            writer.WriteStartObject();
+            writer.WriteString("route"u8, joined.Route);
+            writer.WriteString("id"u8, joined.Id);
+            writer.WriteString("variant"u8, joined.Variant);
+            writer.WriteString("model"u8, joined.Model);
+            writer.WriteEndObject();
+        }).ConfigureAwait(false);
+    }
+
+    private static Task ExperimentAsync(HttpContext context)
+    {
+        var report = Door(context).Experiment(Route(context).Model);
+        return WriteJsonAsync(context, StatusCodes.Status200OK, writer => ExperimentJson.Write(writer, report));
+    }
+
+    private static Task RolloutAsync(HttpContext context)
+    {
+        var status = Door(context).Rollout(Route(context).Model);
+        return WriteJsonAsync(context, StatusCodes.Status200OK, writer => RolloutJson.Write(writer, status));
+    }
+
+    private static Task ControlRolloutAsync(HttpContext context)
+    {
+        var status = Door(context).ControlRollout(Route(context).Model, (string)context.Request.RouteValues["action"]!);
+        return WriteJsonAsync(context, StatusCodes.Status200OK, writer => RolloutJson.Write(writer, status));
+    }
 
     // A repository request's body (optional, within the body limit), read by one of RepositoryRequestReader's readers.
     private static async Task<T> ReadBodyAsync<T>(HttpContext context, Func<ReadOnlySpan<byte>, T> read)
