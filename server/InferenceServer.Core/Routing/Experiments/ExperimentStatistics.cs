@@ -37,7 +37,8 @@ internal static class ExperimentStatistics
         var denominator = 1 + z2 / n;
         var centre = (p + z2 / (2 * n)) / denominator;
         var halfWidth = z / denominator * Math.Sqrt(p * (1 - p) / n + z2 / (4 * n * n));
-        return (Math.Max(0, centre - halfWidth), Math.Min(1, centre + halfWidth));
+        // At 0 or n successes the bound is the rate itself; rounding would otherwise leave the rate just outside it.
+        return (successes == 0 ? 0 : Math.Max(0, centre - halfWidth), successes == trials ? 1 : Math.Min(1, centre + halfWidth));
     }
 
     /// <summary>

@@ -398,6 +398,8 @@ internal sealed partial class RolloutController : IDisposable
         {
             End(RolloutState.Promoted, RolloutEventKind.Promoted, $"{reason}; the last step: the canary takes all the traffic", to);
             LogPromotedFully(_route, _config.Canary);
+            // The status then reads as the last step, the one the canary ended at.
+            _step = next;
         }
         else
         {
