@@ -229,8 +229,10 @@ EOF
     ratio_median=$(awk -F, '{ print $3 / $2 }' "$work/shadow.csv" | median)
     ratio_range=$(awk -F, '{ r = $3 / $2; if (NR == 1 || r < lo) lo = r; if (NR == 1 || r > hi) hi = r } END { printf "%.2f-%.2f", lo, hi }' "$work/shadow.csv")
     shadow_errors=$(awk -F, '{ s += $4 + $5 } END { print s + 0 }' "$work/shadow.csv")
-    # What the shadow did, from the server's metrics (names as the metrics page spells them: whatever has "shadow").
-    shadow_metrics=$(curl -s "http://127.0.0.1:$(( port + 2 ))/metrics" | grep -i '^[a-z_]*shadow' | grep -v ' 0$' | tr '\n' ' ' || true)
+    # What the shadow did: the route's shadow counters (sampled, compared, dropped, failed) and the disagreement.
+    shadow_metrics=$(curl -s "http://127.0.0.1:$(( port + 2 ))/metrics" \
+      | grep -E '^inference_server_route_shadow_(sampled_total|compared_total|dropped_total|failed_total|mean_abs_difference)\{route="shadowed"' \
+      | sed 's/^inference_server_route_shadow_//; s/{[^}]*}//' | tr '\n' ' ' || true)
     echo
     echo "shadow: $protocol, $rate/s open loop (Poisson)${capacity:+, $share of the capacity $(printf '%.0f' "$capacity")/s}, $rounds interleaved rounds of ${seconds_each}s"
     echo "shadow metrics after the runs: ${shadow_metrics:-none found}"
