@@ -115,7 +115,9 @@ internal sealed class RouteRuntime : IDisposable
     /// <param name="succeeded">True when the variant answered.</param>
     /// <param name="elapsed">How long the variant took.</param>
     /// <param name="response">The answer; null when the request failed.</param>
-    public void Completed(int variant, bool weighted, bool succeeded, TimeSpan elapsed, InferenceResponse? response)
+    /// <param name="shadow">True for a shadow's copy: timed and judged like the variant's other requests, but its id is
+    /// the primary's, whose outcome it must not take.</param>
+    public void Completed(int variant, bool weighted, bool succeeded, TimeSpan elapsed, InferenceResponse? response, bool shadow = false)
     {
         _series.Record(variant, succeeded, elapsed);
         if (weighted)
@@ -123,7 +125,7 @@ internal sealed class RouteRuntime : IDisposable
             Interlocked.Increment(ref _weighted[variant]);
         }
         Rollout?.Record(variant, succeeded, elapsed);
-        if (Outcomes is { } outcomes && response is not null && response.Id.Length > 0)
+        if (!shadow && Outcomes is { } outcomes && response is not null && response.Id.Length > 0)
         {
             outcomes.Record(response.Id, variant, _predictionOutput is null ? null : PredictionReader.FirstValue(response, _predictionOutput));
         }
@@ -142,10 +144,11 @@ internal sealed class RouteRuntime : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            _metrics.Untrack(this);
             Rollout?.Dispose();
             // Called under the registry's lock: the mirror drops what is queued and its workers end on their own.
             _ = Shadow?.DisposeAsync().AsTask();
+            // Last, so the final counts of the rollout are in what the metrics take with them.
+            _metrics.Untrack(this);
         }
     }
 }

@@ -118,7 +118,12 @@ public sealed class InferenceFrontDoor
     /// replaced it. A target of a route's variant is timed and recorded for its variant (see
     /// <see cref="RouteRuntime.Completed"/>) and its response names the variant. The caller disposes the response.
     /// </summary>
-    public Task<InferenceResponse> InferAsync(ModelTarget target, InferenceRequest request, RoutingContext context, CancellationToken cancellationToken)
+    public Task<InferenceResponse> InferAsync(ModelTarget target, InferenceRequest request, RoutingContext context, CancellationToken cancellationToken) =>
+        InferAsync(target, request, context, shadow: false, cancellationToken);
+
+    // As the public InferAsync; a shadow's copy (shadow) is run and timed like any request to its variant, but it is not
+    // a request of the experiment: its answer carries the primary's id and must not take that id's outcome.
+    private Task<InferenceResponse> InferAsync(ModelTarget target, InferenceRequest request, RoutingContext context, bool shadow, CancellationToken cancellationToken)
     {
         for (var attempt = 0; ; attempt++)
         {
@@ -127,7 +132,7 @@ public sealed class InferenceFrontDoor
             {
                 // A model's request pays one null check here for the routes: nothing else is added to its path.
                 return target.Variant is { } variant
-                    ? RunVariantAsync(variant, version, request, forced: context.Headers[variant.Traffic.Runtime.VariantHeader] is not null, cancellationToken)
+                    ? RunVariantAsync(variant, version, request, forced: context.Headers[variant.Traffic.Runtime.VariantHeader] is not null, shadow, cancellationToken)
                     : version.RunEnteredAsync(request, cancellationToken);
             }
             if (attempt == RetiredRetries)
@@ -146,16 +151,16 @@ public sealed class InferenceFrontDoor
     // The traffic path: a request a route sent to one of its variants, admitted on the variant's version already.
     // A request forced to a variant (by hand, or a shadow's copy) is neither shadowed nor counted as weighted traffic.
     private static async Task<InferenceResponse> RunVariantAsync(RouteVariant variant, ModelVersion version, InferenceRequest request, bool forced,
-        CancellationToken cancellationToken)
+        bool shadow, CancellationToken cancellationToken)
     {
         var runtime = variant.Traffic.Runtime;
-        if (runtime.GivesRequestIds && request.Id.Length == 0)
+        if (!shadow && runtime.GivesRequestIds && request.Id.Length == 0)
         {
             // Feedback names the request by its id, so a request of an experiment without one gets one (echoed in the answer).
             request.Id = GeneratedRequestIds.Next();
         }
         // The copy is taken before the variant runs: running reshapes and may release the request's inputs.
-        var copy = !forced && runtime.Shadow is { } shadow && variant.Index != runtime.ShadowIndex ? shadow.Sample(request) : null;
+        var copy = !forced && runtime.Shadow is { } mirror && variant.Index != runtime.ShadowIndex ? mirror.Sample(request) : null;
         var startedAt = Stopwatch.GetTimestamp();
         InferenceResponse response;
         try
@@ -166,13 +171,13 @@ public sealed class InferenceFrontDoor
             }
             catch (Exception) when (!cancellationToken.IsCancellationRequested)
             {
-                runtime.Completed(variant.Index, !forced, succeeded: false, Stopwatch.GetElapsedTime(startedAt), response: null);
+                runtime.Completed(variant.Index, !forced, succeeded: false, Stopwatch.GetElapsedTime(startedAt), response: null, shadow);
                 throw;
             }
             // A request the client cancelled says nothing about the variant, so it is not recorded at all.
             response.Variant = variant.Name;
             response.VariantHeader = runtime.VariantHeader;
-            runtime.Completed(variant.Index, !forced, succeeded: true, Stopwatch.GetElapsedTime(startedAt), response);
+            runtime.Completed(variant.Index, !forced, succeeded: true, Stopwatch.GetElapsedTime(startedAt), response, shadow);
             copy?.Send(response);
         }
         finally
@@ -188,7 +193,7 @@ public sealed class InferenceFrontDoor
     private Task<InferenceResponse> RunShadowAsync(RouteRuntime runtime, InferenceRequest request, CancellationToken cancellationToken)
     {
         var context = new RoutingContext(new RequestHeaders(runtime, ShadowHeaders), null);
-        return InferAsync(_router.Resolve(runtime.Name, null, context), request, context, cancellationToken);
+        return InferAsync(_router.Resolve(runtime.Name, null, context), request, context, shadow: true, cancellationToken);
     }
 
     private static readonly Func<object, string, string?> ShadowHeaders = static (source, name) =>

@@ -143,12 +143,14 @@ public sealed partial class DynamicBatchingTests
             var conclusive = !busy.IsCompleted;
 
             await Task.WhenAll([busy, high, .. low]);
+            // Busy must also have been the one running while the queue formed: a loaded machine can deliver it after the
+            // low ones (a queue that is empty because nothing arrived yet looks the same), which again proves nothing.
+            conclusive &= completions[0].StartsWith("busy", StringComparison.Ordinal);
             if (!conclusive && busyIterations < 8 * Busy)
             {
                 continue;
             }
-            Assert.True(conclusive, "the busy request finished before the queue was set up, even at " + busyIterations + " iterations");
-            Assert.True(completions[0].StartsWith("busy", StringComparison.Ordinal), "completed in order: " + string.Join(",", completions));
+            Assert.True(conclusive, "the busy request was not running while the queue was set up, even at " + busyIterations + " iterations; completed in order: " + string.Join(",", completions));
             Assert.True(completions[1].StartsWith("high", StringComparison.Ordinal), "completed in order: " + string.Join(",", completions));
             break;
         }
