@@ -19,46 +19,11 @@ internal sealed class RouteGrpcMethodProvider(IOptions<GrpcProtocolOptions> opti
 {
     public void OnServiceMethodDiscovery(ServiceMethodProviderContext<RouteGrpcService> context)
     {
-        var bound = new List<string>();
-        Unary(context, "RouteFeedback", ApiCategory.Inference, RouteFeedbackRequest.Parser, RouteFeedbackResponse.Parser, static (s, r) => s.RouteFeedback(r), bound);
-        Unary(context, "RouteExperiment", ApiCategory.Statistics, RouteExperimentRequest.Parser, RouteExperimentResponse.Parser, static (s, r) => s.RouteExperiment(r), bound);
-        Unary(context, "RouteRollout", ApiCategory.Statistics, RouteRolloutRequest.Parser, RouteRolloutResponse.Parser, static (s, r) => s.RouteRollout(r), bound);
-        Unary(context, "RouteRolloutAction", ApiCategory.ModelRepository, RouteRolloutActionRequest.Parser, RouteRolloutResponse.Parser, static (s, r) => s.RouteRolloutAction(r), bound);
-
-        foreach (var declared in RouteService.Descriptor.Methods)
-        {
-            if (!bound.Contains(declared.Name))
-            {
-                throw new InvalidOperationException($"{RouteGrpcService.ServiceName}/{declared.Name} is declared by the .proto file but not served");
-            }
-        }
-    }
-
-    private void Unary<TRequest, TResponse>(
-        ServiceMethodProviderContext<RouteGrpcService> context,
-        string name,
-        ApiCategory category,
-        MessageParser<TRequest> request,
-        MessageParser<TResponse> response,
-        Func<RouteGrpcService, TRequest, TResponse> handle,
-        List<string> bound)
-        where TRequest : class, IMessage<TRequest>, new()
-        where TResponse : class, IMessage<TResponse>, new()
-    {
-        var maxSend = options.Value.MaxSendMessageBytes;
-        bound.Add(name);
-        var method = new Method<TRequest, TResponse>(MethodType.Unary, RouteGrpcService.ServiceName, name,
-            ProtobufMarshallers.Create(request, maxSend), ProtobufMarshallers.Create(response, maxSend));
-        context.AddUnaryMethod(method, [category], (service, message, call) =>
-        {
-            try
-            {
-                return Task.FromResult(handle(service, message));
-            }
-            catch (Exception e)
-            {
-                return Task.FromException<TResponse>(GrpcErrors.Translate(e, call, logger));
-            }
-        });
+        var bind = new GrpcMethodBinder<RouteGrpcService>(context, RouteGrpcService.ServiceName, options.Value.MaxSendMessageBytes, logger);
+        bind.Unary("RouteFeedback", ApiCategory.Inference, RouteFeedbackRequest.Parser, RouteFeedbackResponse.Parser, static (s, r, _) => s.RouteFeedback(r));
+        bind.Unary("RouteExperiment", ApiCategory.Statistics, RouteExperimentRequest.Parser, RouteExperimentResponse.Parser, static (s, r, _) => s.RouteExperiment(r));
+        bind.Unary("RouteRollout", ApiCategory.Statistics, RouteRolloutRequest.Parser, RouteRolloutResponse.Parser, static (s, r, _) => s.RouteRollout(r));
+        bind.Unary("RouteRolloutAction", ApiCategory.ModelRepository, RouteRolloutActionRequest.Parser, RouteRolloutResponse.Parser, static (s, r, _) => s.RouteRolloutAction(r));
+        bind.EnsureAllBound(RouteService.Descriptor);
     }
 }
