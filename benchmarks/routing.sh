@@ -11,8 +11,8 @@
 #   shadow    p99 of the primary at SHARE (50%) of its capacity without and with a 100% shadow, in ROUNDS
 #             interleaved open-loop rounds (Poisson) of SECONDS each. Two routes on the same server: `plain`
 #             (income alone) and `shadowed` (income, plus income_gbt at weight 0 receiving a copy of every request,
-#             compared on probability at 0.5). The capacity is the closed-loop throughput of `plain` at
-#             concurrency 16 (as overload.sh measures it), unless RATE is given.
+#             compared on probability at 0.5). The capacity is the highest open-loop rate of `plain` that meets
+#             CAPACITY_SLA (loadtest --find-max-rate, as soak.sh searches it), unless RATE is given.
 #   rollback  for each faulty canary of tests/fixtures/onnx (income_faulty: fails a request whose first feature
 #             is >= 1000; income_slow: about 20 ms slower) and each PROTOCOL_LIST protocol, a fresh server in
 #             explicit mode serves `income` through its route, income/routing.pbtxt: stable = version 1, canary =
@@ -38,6 +38,7 @@
 #   ROUNDS         overhead and shadow: rounds                                      (default 5)
 #   KEYS           routing keys (JSONL lines) for overhead                          (default 1000)
 #   SHARE, RATE    shadow: share of the capacity to run at, or the rate itself     (default 0.5, measured)
+#   CAPACITY_SLA   shadow: the SLA of the capacity search                          (default p99<25ms,errors<0.1%)
 #   PROTOCOL_LIST  rollback: protocols                                              (default "rest-binary grpc")
 #   ROLLBACK_RATE  rollback: requests/s of both streams together                    (default 200)
 #   DURATION       rollback: seconds of load per trial                              (default 40)
@@ -59,6 +60,7 @@ seconds_each=${SECONDS_EACH:-10}
 rounds=${ROUNDS:-5}
 keys=${KEYS:-1000}
 share=${SHARE:-0.5}
+capacity_sla=${CAPACITY_SLA:-p99<25ms,errors<0.1%}
 protocol_list=${PROTOCOL_LIST:-rest-binary grpc}
 rollback_rate=${ROLLBACK_RATE:-200}
 duration=${DURATION:-40}
@@ -200,11 +202,15 @@ EOF
     if [ -n "${RATE:-}" ]; then
       rate=$RATE
     else
+      # Open-loop capacity under an SLA, as soak.sh and overload.sh search it: a closed loop's throughput overstates what
+      # Poisson arrivals can be served at, and half of it already overloaded this 2-core machine's tail.
       "$loadtest" --url "$(target "$protocol")" --model plain --protocol "$protocol" --input "$work/clean.jsonl" \
-        --concurrency 16 --duration 8s --warmup 2s --no-progress --json "$work/capacity.json" >"$work/capacity.txt" 2>&1 || true
-      capacity=$(run_json "$work/capacity.json" '.summary.throughput')
+        --find-max-rate --sla "$capacity_sla" --start-rate 1000 --duration 3s --warmup 1s --max-trial-duration 6s \
+        --max-trials 16 --no-progress --json "$work/capacity.json" >"$work/capacity.txt" 2>&1 || true
+      capacity=$(jq -r '.runs[0].capacity.maxRate // empty' "$work/capacity.json" 2>/dev/null || true)
+      [ -n "$capacity" ] && [ "$capacity" != null ] || { cat "$work/capacity.txt" >&2; echo "the capacity search found no rate" >&2; exit 1; }
       rate=$(awk -v c="$capacity" -v s="$share" 'BEGIN { printf "%d", c * s }')
-      echo "capacity of plain (closed loop, c=16): $(printf '%.0f' "$capacity")/s -> $rate/s" >&2
+      echo "capacity of plain (open loop, $capacity_sla): $(printf '%.0f' "$capacity")/s -> $rate/s" >&2
     fi
     echo "shadow: $rounds rounds of ${seconds_each}s per side at $rate/s (Poisson), $protocol..." >&2
     : >"$work/shadow.csv"
