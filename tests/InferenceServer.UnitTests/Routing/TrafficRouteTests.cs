@@ -1,6 +1,7 @@
 using System.Globalization;
 using InferenceServer.Core.Inference;
 using InferenceServer.UnitTests.TestDoubles;
+using Xunit.Abstractions;
 
 namespace InferenceServer.UnitTests.Routing;
 
@@ -8,7 +9,8 @@ namespace InferenceServer.UnitTests.Routing;
 /// The default policy's choice of a route's variant: by weight, sticky by key (rendezvous hashing), forced by header,
 /// bypassed by a named version, and never sent to a variant that does not serve. Over real route tables of a loaded core.
 /// </summary>
-public sealed class TrafficRouteTests
+/// <remarks>The observed split and the share of keys moved are written to the test output: RESULTS.md quotes them.</remarks>
+public sealed class TrafficRouteTests(ITestOutputHelper output)
 {
     private const int Keys = 100_000;
 
@@ -43,6 +45,7 @@ public sealed class TrafficRouteTests
         var first = Assign(routed);
         var second = Assign(routed);
 
+        output.WriteLine(FormattableString.Invariant($"{Keys} keys at 90/10: stable {Share(first, "stable"):P3}, canary {Share(first, "canary"):P3}; same variant on the second pass: {first.Zip(second).Count(p => p.First == p.Second)} of {Keys}"));
         Assert.InRange(Share(first, "canary"), 0.09, 0.11);
         Assert.InRange(Share(first, "stable"), 0.89, 0.91);
         Assert.Equal(first, second);
@@ -70,7 +73,7 @@ public sealed class TrafficRouteTests
         Assert.Equal(after, Assign(routed));
     }
 
-    private static void AssertMovedToCanary(string[] before, string[] after)
+    private void AssertMovedToCanary(string[] before, string[] after)
     {
         var moved = 0;
         for (var i = 0; i < Keys; i++)
@@ -81,6 +84,7 @@ public sealed class TrafficRouteTests
                 Assert.Equal(("stable", "canary"), (before[i], after[i]));
             }
         }
+        output.WriteLine(FormattableString.Invariant($"90/10 to 80/20: {moved} of {Keys} keys moved ({moved / (double)Keys:P3}), all from stable to canary"));
         Assert.InRange(moved / (double)Keys, 0.09, 0.11);
     }
 
