@@ -49,7 +49,7 @@ internal sealed class RouteRuntime : IDisposable
         {
             ShadowIndex = declaration.VariantIndex(shadow.Variant);
             Shadow = new ShadowMirror(shadow, (request, cancellationToken) => services.ShadowRunner(this, request, cancellationToken), services.Time,
-                services.Loggers.CreateLogger<ShadowMirror>());
+                services.Loggers.CreateLogger<ShadowMirror>(), batchRows: () => services.ShadowBatchRows(this));
         }
         if (config.Rollout is { } rollout)
         {

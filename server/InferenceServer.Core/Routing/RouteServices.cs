@@ -12,6 +12,7 @@ namespace InferenceServer.Core.Routing;
 internal sealed class RouteServices(RoutingMetrics metrics, TimeProvider? time = null, ILoggerFactory? loggers = null)
 {
     private Func<RouteRuntime, InferenceRequest, CancellationToken, Task<InferenceResponse>>? _shadowRunner;
+    private Func<RouteRuntime, int>? _shadowBatchRows;
 
     public RoutingMetrics Metrics { get; } = metrics;
 
@@ -28,6 +29,18 @@ internal sealed class RouteServices(RoutingMetrics metrics, TimeProvider? time =
         get => Volatile.Read(ref _shadowRunner) ?? NoRunner;
         set => Volatile.Write(ref _shadowRunner, value);
     }
+
+    /// <summary>
+    /// The most rows the route's shadow variant takes in one request (its max_batch_size; 0 when it takes no batches or
+    /// does not serve), so that copies waiting together run as one. Set by the front door with <see cref="ShadowRunner"/>.
+    /// </summary>
+    public Func<RouteRuntime, int> ShadowBatchRows
+    {
+        get => Volatile.Read(ref _shadowBatchRows) ?? NoBatches;
+        set => Volatile.Write(ref _shadowBatchRows, value);
+    }
+
+    private static int NoBatches(RouteRuntime runtime) => 0;
 
     private static Task<InferenceResponse> NoRunner(RouteRuntime runtime, InferenceRequest request, CancellationToken cancellationToken) =>
         Task.FromException<InferenceResponse>(new InferenceException(InferenceErrorKind.Unavailable, $"route '{runtime.Name}' cannot run its shadow: the server is not serving yet"));

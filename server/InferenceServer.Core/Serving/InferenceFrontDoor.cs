@@ -37,6 +37,7 @@ public sealed class InferenceFrontDoor
     internal InferenceFrontDoor(ModelRegistry registry, ModelRouter router, RouteServices routes, ModelLifecycle lifecycle, ServerReadiness readiness, ServerInfo server)
     {
         routes.ShadowRunner = RunShadowAsync;
+        routes.ShadowBatchRows = ShadowBatchRows;
         _registry = registry;
         _router = router;
         _lifecycle = lifecycle;
@@ -194,6 +195,20 @@ public sealed class InferenceFrontDoor
     {
         var context = new RoutingContext(new RequestHeaders(runtime, ShadowHeaders), null);
         return InferAsync(_router.Resolve(runtime.Name, null, context), request, context, shadow: true, cancellationToken);
+    }
+
+    // The shadow variant's max_batch_size as its copies would be routed now; 0 (one by one) when it does not serve.
+    private int ShadowBatchRows(RouteRuntime runtime)
+    {
+        var context = new RoutingContext(new RequestHeaders(runtime, ShadowHeaders), null);
+        try
+        {
+            return (int)Math.Min(_router.Resolve(runtime.Name, null, context).Config.MaxBatchSize, int.MaxValue);
+        }
+        catch (InferenceException)
+        {
+            return 0;
+        }
     }
 
     private static readonly Func<object, string, string?> ShadowHeaders = static (source, name) =>

@@ -15,8 +15,9 @@ namespace InferenceServer.Core.Routing.Shadow;
 /// <remarks>
 /// <para>
 /// Why the shadow cannot take the primary's capacity first: a copy is queued only once its primary has answered, in the
-/// mirror's own bounded queue (not a scheduler's), and only <c>workers</c> copies run at a time, so whatever the route's
-/// load the shadow adds at most that many requests to the shadow model's scheduler. A copy runs at the shadow model's
+/// mirror's own bounded queue (not a scheduler's), and only <c>workers</c> runs are in flight at a time (copies that wait
+/// together share one run where the shadow takes batches: see <see cref="ShadowBatch"/>), so whatever the route's load
+/// the shadow adds at most that many requests to the shadow model's scheduler. A copy runs at the shadow model's
 /// default priority and queue timeout, never the primary's: the primary's priority was the client's choice for its own
 /// request, and a copy that carried it could overtake real requests where the shadow variant also serves traffic (a
 /// canary that is shadowed while it rolls out). A model's lowest level belongs to the shadow model's config, which can
@@ -35,11 +36,15 @@ internal sealed partial class ShadowMirror : IAsyncDisposable
     /// <summary>Shadow requests in flight at once unless the constructor is told otherwise (see the remarks).</summary>
     public const int DefaultWorkers = 2;
 
+    /// <summary>The most copies one batched run takes, however many rows the shadow would take: bounds the work one run holds up.</summary>
+    public const int MaxCopiesPerRun = 64;
+
     // A shadow that is down fails every copy; one line per interval says so without flooding the log.
     private static readonly TimeSpan FailureReportInterval = TimeSpan.FromSeconds(10);
 
     private readonly ShadowTraffic _config;
     private readonly Func<InferenceRequest, CancellationToken, Task<InferenceResponse>> _runShadow;
+    private readonly Func<int>? _batchRows;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly double _share;
@@ -62,12 +67,17 @@ internal sealed partial class ShadowMirror : IAsyncDisposable
     /// <param name="time">The clock that spaces out the failure reports.</param>
     /// <param name="logger">Where the shadow's failures are reported, at most one line per ten seconds.</param>
     /// <param name="workers">Shadow requests in flight at once, at least 1.</param>
+    /// <param name="batchRows">
+    /// The most rows the shadow variant takes in one request (its max_batch_size), asked each time a worker starts a run;
+    /// 0, or no delegate, runs every copy alone. See <see cref="ShadowBatch"/>.
+    /// </param>
     public ShadowMirror(ShadowTraffic config, Func<InferenceRequest, CancellationToken, Task<InferenceResponse>> runShadow, TimeProvider time,
-        ILogger logger, int workers = DefaultWorkers)
+        ILogger logger, int workers = DefaultWorkers, Func<int>? batchRows = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(workers, 1);
         _config = config;
         _runShadow = runShadow;
+        _batchRows = batchRows;
         _time = time;
         _logger = logger;
         _share = config.Percent / 100;
@@ -187,13 +197,137 @@ internal sealed partial class ShadowMirror : IAsyncDisposable
     private async Task RunWorkerAsync()
     {
         var differences = new List<ShadowOutputDifference>();
+        var batch = new List<ShadowCopy>();
         var reader = _queue.Reader;
         // No token: the loop ends when the queue is completed and empty, so every queued copy is released.
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            while (reader.TryRead(out var copy))
+            ShadowCopy? next = null;
+            while (next is not null || reader.TryRead(out next))
             {
-                await RunAsync(copy, differences).ConfigureAwait(false);
+                var copy = next;
+                next = null;
+                var limit = BatchRows();
+                var rows = limit > 1 ? ShadowBatch.Rows(copy.Request) : 0;
+                if (rows == 0 || rows >= limit)
+                {
+                    await RunAsync(copy, differences).ConfigureAwait(false);
+                    continue;
+                }
+                // What else waits joins the run while it fits; the first copy that does not starts the next run.
+                batch.Add(copy);
+                while (batch.Count < MaxCopiesPerRun && reader.TryRead(out var waiting))
+                {
+                    var more = ShadowBatch.Fits(copy.Request, waiting.Request) ? ShadowBatch.Rows(waiting.Request) : 0;
+                    if (more == 0 || rows + more > limit)
+                    {
+                        next = waiting;
+                        break;
+                    }
+                    batch.Add(waiting);
+                    rows += more;
+                }
+                if (batch.Count == 1)
+                {
+                    await RunAsync(copy, differences).ConfigureAwait(false);
+                }
+                else
+                {
+                    await RunBatchAsync(batch, rows, differences).ConfigureAwait(false);
+                }
+                batch.Clear();
+            }
+        }
+    }
+
+    private int BatchRows()
+    {
+        try
+        {
+            return _batchRows?.Invoke() ?? 0;
+        }
+        catch (Exception exception)
+        {
+            // Asking must not stop the worker: the copies run one by one, and the run itself will say what is wrong.
+            LogBatchRowsUnknown(_config.Variant, exception);
+            return 0;
+        }
+    }
+
+    // The copies of `batch` (more than one) as one request; each is compared with its own slice of the answer, and each
+    // is counted (compared, failed or dropped) as when it runs alone.
+    private async Task RunBatchAsync(List<ShadowCopy> batch, int rows, List<ShadowOutputDifference> differences)
+    {
+        try
+        {
+            if (_stopping.IsCancellationRequested)
+            {
+                foreach (var _ in batch)
+                {
+                    _counters.Dropped();
+                }
+                return;
+            }
+            Tensor[][] slices;
+            using (var merged = ShadowBatch.Merge(batch, rows))
+            {
+                InferenceResponse response;
+                try
+                {
+                    response = await _runShadow(merged, _stopping.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+                {
+                    foreach (var _ in batch)
+                    {
+                        _counters.Dropped();
+                    }
+                    return;
+                }
+                using (response)
+                {
+                    var perCopy = new int[batch.Count];
+                    for (var i = 0; i < perCopy.Length; i++)
+                    {
+                        perCopy[i] = ShadowBatch.Rows(batch[i].Request);
+                    }
+                    slices = ShadowBatch.Split(response.Outputs, perCopy);
+                }
+            }
+            for (var i = 0; i < batch.Count; i++)
+            {
+                try
+                {
+                    differences.Clear();
+                    ShadowComparer.Compare(batch[i].PrimaryOutputs, slices[i], _config.DecisionOutput, _config.DecisionThreshold, differences);
+                    _counters.Compared(differences);
+                }
+                catch (Exception exception)
+                {
+                    Failed(exception);
+                }
+                finally
+                {
+                    foreach (var slice in slices[i])
+                    {
+                        slice.Dispose();
+                    }
+                }
+            }
+        }
+        catch (Exception exception)
+        {
+            // The shadow's failure (or an answer that cannot be cut) fails every copy of the run, each counted; nothing was compared yet.
+            foreach (var _ in batch)
+            {
+                Failed(exception);
+            }
+        }
+        finally
+        {
+            foreach (var copy in batch)
+            {
+                copy.Release();
             }
         }
     }
@@ -300,6 +434,9 @@ internal sealed partial class ShadowMirror : IAsyncDisposable
 
     // The shape too: the primary's owner may reshape its tensor (a rename) while the copy waits.
     private static Tensor CopyTensor(Tensor tensor) => Tensor.Copy(tensor.Name, tensor.DataType, (long[])tensor.Shape.Clone(), tensor.Data);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Shadow variant '{Variant}': its batch size could not be read; its copies run one by one")]
+    private partial void LogBatchRowsUnknown(string variant, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning,
         Message = "Shadow variant '{Variant}' failed {Failures} time(s) since the last report, most recently: {Reason}. The primary's answers are unaffected")]
