@@ -172,25 +172,39 @@ public sealed class SidecarMessagesTests
     {
         var output = new ArrayBufferWriter<byte>();
 
-        Assert.Throws<InvalidOperationException>(() =>
+        Assert.Throws<InvalidOperationException>(() => Misuse(output, static (ref SidecarLookupResultWriter w) => w.Complete()));
+        Assert.Throws<InvalidOperationException>(() => Misuse(output, static (ref SidecarLookupResultWriter w) =>
         {
-            using var writer = new SidecarLookupResultWriter(output, 1, 1);
-            writer.Complete();
-        });
-        Assert.Throws<InvalidOperationException>(() =>
+            w.BeginRow(1, 1);
+            w.WriteValue("a"u8);
+            w.WriteValue("b"u8);
+        }));
+        Assert.Throws<InvalidOperationException>(() => Misuse(output, static (ref SidecarLookupResultWriter w) =>
         {
-            using var writer = new SidecarLookupResultWriter(output, 1, 1);
-            writer.BeginRow(1, 1);
-            writer.WriteValue("a"u8);
-            writer.WriteValue("b"u8);
-        });
-        Assert.Throws<InvalidOperationException>(() =>
-        {
-            using var writer = new SidecarLookupResultWriter(output, 1, 1);
-            writer.BeginRow(1, 0);
-            writer.BeginRow(1, 0);
-        });
+            w.BeginRow(1, 0);
+            w.BeginRow(1, 0);
+        }));
         Assert.Equal(0, output.WrittenCount);
+        // The abandoned results gave their encoding buffer back: the next result is written whole.
+        var result = ReadResult(new ReadOnlySequence<byte>(Body(o => SidecarMessages.WriteLookupFailure(o, 4, SidecarStatus.Overloaded, "busy"))));
+        Assert.Equal(4u, result.Id);
+    }
+
+    private delegate void UseWriter(ref SidecarLookupResultWriter writer);
+
+    /// <summary>A result of one row, used wrongly by <paramref name="use"/>, then abandoned.</summary>
+    private static void Misuse(ArrayBufferWriter<byte> output, UseWriter use)
+    {
+        // Not a using declaration: that makes the writer read-only, and every call would act on a copy of it.
+        var writer = new SidecarLookupResultWriter(output, 1, 1);
+        try
+        {
+            use(ref writer);
+        }
+        finally
+        {
+            writer.Dispose();
+        }
     }
 
     public static TheoryData<string, byte[], string> MalformedLookups() => new()
