@@ -107,7 +107,8 @@ internal sealed class ParquetRowSource : IRowSource
     private async Task<string?[]> ReadColumnAsync(ParquetRowGroupReader group, DataField field, int rows, CancellationToken cancellationToken)
     {
         var type = field.ClrType;
-        if (type == typeof(string))
+        // Parquet.Net describes string columns as ReadOnlyMemory<char> and binary ones as ReadOnlyMemory<byte>.
+        if (type == typeof(string) || type == typeof(ReadOnlyMemory<char>))
         {
             var values = new string?[rows];
             await group.ReadAsync(field, values.AsMemory()!, null, cancellationToken).ConfigureAwait(false);
@@ -117,7 +118,7 @@ internal sealed class ParquetRowSource : IRowSource
             }
             return values;
         }
-        if (type == typeof(byte[]))
+        if (type == typeof(byte[]) || type == typeof(ReadOnlyMemory<byte>))
         {
             var values = new byte[]?[rows];
             await group.ReadAsync(field, values.AsMemory()!, null, cancellationToken).ConfigureAwait(false);
@@ -147,7 +148,7 @@ internal sealed class ParquetRowSource : IRowSource
             _ when type == typeof(TimeOnly) => await ReadAsync<TimeOnly>(group, field, rows, static v => v.ToString("O", CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false),
             _ when type == typeof(TimeSpan) => await ReadAsync<TimeSpan>(group, field, rows, static v => v.ToString("c", CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false),
             _ when type == typeof(Guid) => await ReadAsync<Guid>(group, field, rows, static v => v.ToString("D", CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false),
-            _ => throw new MaterializeException($"{_path}: column '{field.Name}' holds {type.Name} values, which materialize cannot write as text"),
+            _ => throw new MaterializeException($"{_path}: column '{field.Name}' holds values materialize cannot write as text; expected numbers, strings, booleans, dates or times"),
         };
     }
 
