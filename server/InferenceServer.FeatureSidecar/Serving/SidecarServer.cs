@@ -37,6 +37,11 @@ internal sealed class SidecarServer : IDisposable
     /// </summary>
     public static SidecarServer Listen(string socketPath, StoreGuard store, SidecarMetrics metrics, ILogger logger, int maxInFlight)
     {
+        var folder = Path.GetDirectoryName(socketPath);
+        if (folder is not null && !Directory.Exists(folder))
+        {
+            throw new StartupException($"cannot listen on unix:{socketPath}: the folder {folder} does not exist");
+        }
         var endpoint = new UnixDomainSocketEndPoint(socketPath);
         if (File.Exists(socketPath))
         {

@@ -322,6 +322,18 @@ public sealed partial class SidecarServeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ASocketInAFolderThatIsNotThereIsAnErrorNamingIt()
+    {
+        var missing = Path.Combine(_folder, "missing", "sidecar.sock");
+
+        var (exitCode, process) = await SidecarProcess.RunAsync("serve", "--socket", missing, "--store", _redis.Address);
+        using var _ = process;
+
+        Assert.Equal(1, exitCode);
+        Assert.Equal([$"feature-sidecar: cannot listen on unix:{missing}: the folder {Path.GetDirectoryName(missing)} does not exist"], process.Error);
+    }
+
+    [Fact]
     public async Task BenchDrivesTheSidecarAtAConcurrencyAndReportsWhatItGot()
     {
         using var sidecar = await SidecarProcess.ServeAsync(Socket, _redis.Address);
