@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using InferenceServer.Core.Features;
 using InferenceServer.Core.Inference;
 using InferenceServer.Core.Lifecycle;
 using InferenceServer.Core.Models;
@@ -75,6 +76,23 @@ public sealed class InferenceFrontDoor
 
     /// <summary>The route of <paramref name="model"/>; NotFound when the server has no such model (or it was unloaded).</summary>
     public ModelRoute FindModel(string model) => _router.Find(model);
+
+    /// <summary>
+    /// The feature view that encodes requests to <paramref name="name"/>: the one its own folder declares (a model's, or a
+    /// route folder's), else, for a route, the one of its primary variant's model; null when there is none.
+    /// </summary>
+    public FeatureView? FindFeatureView(string name)
+    {
+        var snapshot = _registry.Snapshot;
+        if (snapshot.Views.TryGetValue(name, out var own))
+        {
+            return own;
+        }
+        return snapshot.Routes.TryGetValue(name, out var route) && route.Config.Variant.Count > 0
+            && snapshot.Views.TryGetValue(route.Config.Variant[0].Model, out var primary)
+            ? primary
+            : null;
+    }
 
     /// <summary>
     /// The version a request to <paramref name="model"/> goes to: the routing policy's choice given the named

@@ -1,0 +1,262 @@
+using System.Buffers;
+using System.Text;
+
+namespace InferenceServer.Core.Features;
+
+/// <summary>
+/// The raw values of a batch of rows for one view, column by column: per raw field a request value (a number, a text,
+/// or missing), per store field the value the store answered (UTF-8 text, or absent), and per row when its stored
+/// values were written. Rented from <see cref="FeatureView.RentRows"/> and pooled: once rented, filling it and
+/// transforming it allocate nothing per row. Not thread-safe; one holder at a time; dispose to give it back.
+/// </summary>
+public sealed class FeatureRows : IDisposable
+{
+    // Rows kept pooled at most: a batch bigger than this gives its buffers back instead of keeping them.
+    private const int MaxPooledCapacity = 4096;
+
+    private const byte Missing = 0;
+    private const byte NumberValue = 1;
+    private const byte TextValue = 2;
+
+    private readonly FeatureView _view;
+    private readonly int _fieldCount;
+    private readonly int _storeFieldCount;
+    private int _capacity;
+    // Cells are indexed field * _capacity + row: a column is contiguous, as the engine reads it.
+    private byte[] _state = [];
+    private double[] _numbers = [];
+    private int[] _textStart = [];
+    private int[] _textLength = [];
+    private char[] _chars = [];
+    private int _charsUsed;
+    // Store cells are indexed storeField * _capacity + row; a length of -1 is an absent value.
+    private int[] _storeStart = [];
+    private int[] _storeLength = [];
+    private byte[] _storeBytes = [];
+    private int _storeBytesUsed;
+    private long[] _storedAt = [];
+    private bool _rented;
+
+    internal FeatureRows(FeatureView view)
+    {
+        _view = view;
+        _fieldCount = view.Fields.Count;
+        _storeFieldCount = view.StoreFields.Count;
+    }
+
+    /// <summary>The view the rows belong to.</summary>
+    public FeatureView View => _view;
+
+    /// <summary>The number of rows.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>Sets a request value: a number.</summary>
+    public void SetNumber(int row, int field, double value)
+    {
+        var cell = Cell(row, field);
+        _state[cell] = NumberValue;
+        _numbers[cell] = value;
+    }
+
+    /// <summary>Sets a request value: a text (for a number field it is parsed invariantly when transformed).</summary>
+    public void SetText(int row, int field, ReadOnlySpan<char> value)
+    {
+        var cell = Cell(row, field);
+        var start = ReserveChars(value.Length);
+        value.CopyTo(_chars.AsSpan(start));
+        _state[cell] = TextValue;
+        _textStart[cell] = start;
+        _textLength[cell] = value.Length;
+    }
+
+    /// <summary>Sets a request value: a text given as UTF-8 (invalid sequences read as U+FFFD).</summary>
+    public void SetText(int row, int field, ReadOnlySpan<byte> utf8)
+    {
+        var cell = Cell(row, field);
+        var start = ReserveChars(Encoding.UTF8.GetMaxCharCount(utf8.Length));
+        var length = Encoding.UTF8.GetChars(utf8, _chars.AsSpan(start));
+        _charsUsed = start + length;
+        _state[cell] = TextValue;
+        _textStart[cell] = start;
+        _textLength[cell] = length;
+    }
+
+    /// <summary>Marks a request value as not given (every value starts so).</summary>
+    public void SetMissing(int row, int field) => _state[Cell(row, field)] = Missing;
+
+    /// <summary>When the row's stored values were written, in unix milliseconds (for their TTL); 0: unknown or not found.</summary>
+    public void SetStoredAt(int row, long unixMilliseconds)
+    {
+        CheckRow(row);
+        _storedAt[row] = unixMilliseconds;
+    }
+
+    /// <summary>Sets a stored value as the store answered it: UTF-8 text (numbers are parsed invariantly).</summary>
+    /// <param name="row">The row.</param>
+    /// <param name="storeFieldIndex">The field's index in <see cref="FeatureView.StoreFields"/>.</param>
+    /// <param name="utf8">The value's bytes.</param>
+    public void SetStoreValue(int row, int storeFieldIndex, ReadOnlySpan<byte> utf8)
+    {
+        CheckRow(row);
+        if ((uint)storeFieldIndex >= (uint)_storeFieldCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(storeFieldIndex), storeFieldIndex, $"view '{_view.Name}' has {_storeFieldCount} store fields");
+        }
+        var start = _storeBytesUsed;
+        if (start + utf8.Length > _storeBytes.Length)
+        {
+            _storeBytes = Grow(_storeBytes, start + utf8.Length);
+        }
+        utf8.CopyTo(_storeBytes.AsSpan(start));
+        _storeBytesUsed = start + utf8.Length;
+        var cell = storeFieldIndex * _capacity + row;
+        _storeStart[cell] = start;
+        _storeLength[cell] = utf8.Length;
+    }
+
+    /// <summary>Gives the rows back to their view's pool.</summary>
+    public void Dispose()
+    {
+        if (!_rented)
+        {
+            return;
+        }
+        _rented = false;
+        if (_capacity > MaxPooledCapacity)
+        {
+            ReleaseBuffers();
+        }
+        _view.ReturnRows(this);
+    }
+
+    // Called by the pool before handing the rows out: every value missing, nothing stored.
+    internal void Reset(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        if (count > _capacity)
+        {
+            ReleaseBuffers();
+            _capacity = count;
+            var cells = Math.Max(1, _fieldCount * count);
+            var storeCells = Math.Max(1, _storeFieldCount * count);
+            _state = ArrayPool<byte>.Shared.Rent(cells);
+            _numbers = ArrayPool<double>.Shared.Rent(cells);
+            _textStart = ArrayPool<int>.Shared.Rent(cells);
+            _textLength = ArrayPool<int>.Shared.Rent(cells);
+            _storeStart = ArrayPool<int>.Shared.Rent(storeCells);
+            _storeLength = ArrayPool<int>.Shared.Rent(storeCells);
+            _storedAt = ArrayPool<long>.Shared.Rent(Math.Max(1, count));
+        }
+        Count = count;
+        _rented = true;
+        _charsUsed = 0;
+        _storeBytesUsed = 0;
+        for (var f = 0; f < _fieldCount; f++)
+        {
+            _state.AsSpan(f * _capacity, count).Clear();
+        }
+        for (var s = 0; s < _storeFieldCount; s++)
+        {
+            _storeLength.AsSpan(s * _capacity, count).Fill(-1);
+        }
+        _storedAt.AsSpan(0, count).Clear();
+    }
+
+    internal bool IsRequestNumber(int field, int row, out double value)
+    {
+        var cell = field * _capacity + row;
+        value = _numbers[cell];
+        return _state[cell] == NumberValue;
+    }
+
+    internal bool IsRequestText(int field, int row, out ReadOnlySpan<char> value)
+    {
+        var cell = field * _capacity + row;
+        if (_state[cell] != TextValue)
+        {
+            value = default;
+            return false;
+        }
+        value = _chars.AsSpan(_textStart[cell], _textLength[cell]);
+        return true;
+    }
+
+    internal bool TryGetStoreValue(int storeField, int row, out ReadOnlySpan<byte> value)
+    {
+        var cell = storeField * _capacity + row;
+        var length = _storeLength[cell];
+        if (length < 0)
+        {
+            value = default;
+            return false;
+        }
+        value = _storeBytes.AsSpan(_storeStart[cell], length);
+        return true;
+    }
+
+    internal long StoredAt(int row) => _storedAt[row];
+
+    private int Cell(int row, int field)
+    {
+        CheckRow(row);
+        if ((uint)field >= (uint)_fieldCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(field), field, $"view '{_view.Name}' has {_fieldCount} fields");
+        }
+        return field * _capacity + row;
+    }
+
+    private void CheckRow(int row)
+    {
+        ObjectDisposedException.ThrowIf(!_rented, this);
+        if ((uint)row >= (uint)Count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(row), row, $"the batch has {Count} rows");
+        }
+    }
+
+    private int ReserveChars(int length)
+    {
+        var start = _charsUsed;
+        if (start + length > _chars.Length)
+        {
+            _chars = Grow(_chars, start + length);
+        }
+        _charsUsed = start + length;
+        return start;
+    }
+
+    private static T[] Grow<T>(T[] buffer, int needed)
+    {
+        var grown = ArrayPool<T>.Shared.Rent(Math.Max(needed, Math.Max(256, buffer.Length * 2)));
+        buffer.CopyTo(grown, 0);
+        if (buffer.Length > 0)
+        {
+            ArrayPool<T>.Shared.Return(buffer);
+        }
+        return grown;
+    }
+
+    private void ReleaseBuffers()
+    {
+        Return(ref _state);
+        Return(ref _numbers);
+        Return(ref _textStart);
+        Return(ref _textLength);
+        Return(ref _storeStart);
+        Return(ref _storeLength);
+        Return(ref _storedAt);
+        Return(ref _chars);
+        Return(ref _storeBytes);
+        _capacity = 0;
+    }
+
+    private static void Return<T>(ref T[] buffer)
+    {
+        if (buffer.Length > 0)
+        {
+            ArrayPool<T>.Shared.Return(buffer);
+        }
+        buffer = [];
+    }
+}
