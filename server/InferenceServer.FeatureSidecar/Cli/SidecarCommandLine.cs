@@ -61,29 +61,64 @@ internal static class SidecarCommandLine
         var view = new Option<string>("--view") { Description = "The feature view's name (its folder in the model repository).", Required = true, HelpName = "NAME" };
         var from = new Option<string>("--from") { Description = "The offline file: .csv (with a header row) or .parquet.", Required = true, HelpName = "FILE" };
         var store = StoreOption();
-        var keyPattern = new Option<string>("--key-pattern") { Description = "The view's store key pattern, {name} for each entity key column (e.g. income:{id}).", Required = true, HelpName = "PATTERN" };
-        var fields = new Option<string>("--fields") { Description = "The view's store fields (columns of the file), separated by commas.", Required = true, HelpName = "A,B,..." };
-        var ttl = new Option<string>("--ttl") { Description = "Expire each entity this long after the load (Redis EXPIRE; the file store drops it).", HelpName = "DURATION" };
+        var repository = new Option<string>("--model-repository") { Description = "The model repository whose NAME/features.pbtxt names the entity key columns, the store fields and the key pattern (the server's own view).", HelpName = "DIR" };
+        var keyPattern = new Option<string>("--key-pattern") { Description = "Without --model-repository: the store key pattern, {name} for each entity key column (e.g. income:{id}).", HelpName = "PATTERN" };
+        var fields = new Option<string>("--fields") { Description = "Without --model-repository: the store fields (columns of the file), separated by commas.", HelpName = "A,B,..." };
+        var ttl = new Option<string>("--ttl") { Description = "Expire each entity this long after the load (Redis EXPIRE; the file store drops it). Default: the view's store TTL, if any.", HelpName = "DURATION" };
         ttl.Validators.Add(r => Check(r, t => Durations.TryParse(t) is null ? Durations.Expected : null));
         var batchSize = IntegerOption("--batch-size", "Rows per pipelined batch of writes.", 1, 1_000_000, 2000);
-        var command = new Command("materialize", "Loads a CSV or Parquet file into the online store, batched and pipelined.") { view, from, store, keyPattern, fields, ttl, batchSize };
+        var command = new Command("materialize", "Loads a CSV or Parquet file into the online store, batched and pipelined.") { view, from, store, repository, keyPattern, fields, ttl, batchSize };
         command.Validators.Add(result =>
         {
-            if (result.GetValue(keyPattern) is { } pattern && result.GetValue(fields) is { } names
-                && KeyPatternView.TryCreate(result.GetValue(view) ?? "", pattern, names, out var problem) is null)
+            var pattern = result.GetValue(keyPattern);
+            var names = result.GetValue(fields);
+            if (result.GetValue(repository) is not null)
+            {
+                if (pattern is not null || names is not null)
+                {
+                    result.AddError("--key-pattern and --fields are for a view outside a model repository: give them or --model-repository, not both");
+                }
+            }
+            else if (pattern is null || names is null)
+            {
+                result.AddError("the view comes from --model-repository DIR (DIR/NAME/features.pbtxt), or from both --key-pattern and --fields");
+            }
+            else if (KeyPatternView.TryCreate(result.GetValue(view) ?? "", pattern, names, out var problem) is null)
             {
                 result.AddError(problem!);
             }
         });
-        command.SetAction((result, cancellationToken) =>
+        command.SetAction(async (result, cancellationToken) =>
         {
+            var name = result.GetValue(view)!;
+            IMaterializeView source;
+            TimeSpan? expiry = result.GetValue(ttl) is { } duration ? Durations.TryParse(duration) : null;
+            if (result.GetValue(repository) is { } folder)
+            {
+                RepositoryView declared;
+                try
+                {
+                    declared = RepositoryView.Read(Path.GetFullPath(folder), name);
+                }
+                catch (MaterializeException e)
+                {
+                    await error.WriteLineAsync($"feature-sidecar: {e.Message}").ConfigureAwait(false);
+                    return 1;
+                }
+                source = declared;
+                expiry ??= declared.Ttl > TimeSpan.Zero ? declared.Ttl : null;
+            }
+            else
+            {
+                source = KeyPatternView.TryCreate(name, result.GetValue(keyPattern)!, result.GetValue(fields)!, out _)!;
+            }
             var settings = new MaterializeSettings(
-                KeyPatternView.TryCreate(result.GetValue(view)!, result.GetValue(keyPattern)!, result.GetValue(fields)!, out _)!,
+                source,
                 Path.GetFullPath(result.GetValue(from)!),
                 StoreAddress.TryParse(result.GetValue(store)!, out _)!,
-                result.GetValue(ttl) is { } duration ? Durations.TryParse(duration) : null,
+                expiry,
                 int.Parse(result.GetValue(batchSize)!, CultureInfo.InvariantCulture));
-            return MaterializeRunner.RunAsync(settings, output, error, cancellationToken);
+            return await MaterializeRunner.RunAsync(settings, output, error, cancellationToken).ConfigureAwait(false);
         });
         return command;
     }

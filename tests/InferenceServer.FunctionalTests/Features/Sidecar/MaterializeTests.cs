@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using InferenceServer.Core.Features;
 using InferenceServer.Core.Features.Sidecar;
 using Parquet;
 using Parquet.Schema;
@@ -151,6 +152,44 @@ public sealed partial class MaterializeTests : IAsyncLifetime
         Assert.Contains(first.Error, l => l.Contains("has no column 'hours-per-week'; its columns are id, age, workclass", StringComparison.Ordinal));
         Assert.Equal(1, noStore);
         Assert.Contains(second.Error, l => l.Contains($"cannot connect to the Redis at {_redis.Address}", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task TheViewOfTheModelRepositoryNamesTheColumnsTheKeysAndTheDefaultExpiry()
+    {
+        var view = FeatureViewReader.Parse(File.ReadAllText(Path.Combine(RepositoryPaths.Models, "income", FeatureView.FileName)), "income");
+        string[] values = ["52", "14", "50", "15024", "0", "Self-emp-inc", "Masters", "Married-civ-spouse", "Exec-managerial", "Husband", "Male"];
+        Assert.Equal(values.Length, view.StoreFields.Count);
+        var csv = Csv($"id,{string.Join(',', view.StoreFields)}\n42,{string.Join(',', values)}\n");
+
+        var (exitCode, process) = await SidecarProcess.RunAsync(
+            ["materialize", "--view", "income", "--from", csv, "--store", _redis.Address, "--model-repository", RepositoryPaths.Models]);
+        using var _ = process;
+
+        Assert.True(exitCode == 0, string.Join(" | ", process.Error));
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(_redis.Endpoint);
+        var database = redis.GetDatabase();
+        // The key the server's lookups will form, every field the view reads from the store, and the view's TTL as expiry.
+        Assert.Equal(view.StoreKey(["42"]), "income:42");
+        AssertValues(values, Strings(await database.HashGetAsync("income:42", view.StoreFields.Select(f => (RedisValue)f).ToArray())));
+        Assert.InRange(await database.KeyTimeToLiveAsync("income:42") ?? TimeSpan.Zero, view.Store!.Ttl - TimeSpan.FromMinutes(1), view.Store.Ttl);
+    }
+
+    [Fact]
+    public async Task AViewTheRepositoryDoesNotHaveOrTwoSourcesOfTheViewAreRefusedByName()
+    {
+        var csv = Csv(Records);
+
+        var (missing, first) = await SidecarProcess.RunAsync(
+            ["materialize", "--view", "nothing", "--from", csv, "--store", _redis.Address, "--model-repository", RepositoryPaths.Models]);
+        using var _ = first;
+        var (both, second) = await SidecarProcess.RunAsync(Materialize(csv, _redis.Address, "--model-repository", RepositoryPaths.Models));
+        using var __ = second;
+
+        Assert.Equal(1, missing);
+        Assert.Contains(first.Error, l => l.Contains("feature view 'nothing' cannot be read from the model repository: nothing/features.pbtxt", StringComparison.Ordinal));
+        Assert.NotEqual(0, both);
+        Assert.Contains(second.Error, l => l.Contains("give them or --model-repository, not both", StringComparison.Ordinal));
     }
 
     private static async Task WriteParquetAsync(string path)
