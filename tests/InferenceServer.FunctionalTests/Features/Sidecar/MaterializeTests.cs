@@ -170,7 +170,7 @@ public sealed partial class MaterializeTests : IAsyncLifetime
         await using var redis = await ConnectionMultiplexer.ConnectAsync(_redis.Endpoint);
         var database = redis.GetDatabase();
         // The key the server's lookups will form, every field the view reads from the store, and the view's TTL as expiry.
-        Assert.Equal(view.StoreKey(["42"]), "income:42");
+        Assert.Equal("income:42", view.StoreKey(["42"]));
         AssertValues(values, Strings(await database.HashGetAsync("income:42", view.StoreFields.Select(f => (RedisValue)f).ToArray())));
         Assert.InRange(await database.KeyTimeToLiveAsync("income:42") ?? TimeSpan.Zero, view.Store!.Ttl - TimeSpan.FromMinutes(1), view.Store.Ttl);
     }
