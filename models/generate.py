@@ -15,7 +15,8 @@ committed files are the reference).
 Written files, for each model M:
     models/M/config.pbtxt
     models/M/1/model.onnx
-plus models/income/features.json and models/income/example_request.json.
+plus models/income/features.pbtxt (income's feature view), models/income/example_records.json and
+models/income/example_request.json.
 models/income_ab/routing.pbtxt (a route, not a model) is written by hand.
 """
 
@@ -214,6 +215,65 @@ def encode(record):
     return vec.astype(np.float32)
 
 
+def pbtxt_number(x):
+    """A float as the shortest text that reads back as the same double (Python's repr)."""
+    return repr(float(x))
+
+
+def pbtxt_strings(values):
+    return "[ " + ", ".join(json.dumps(v) for v in values) + " ]"
+
+
+def features_pbtxt():
+    """income's feature view (features.pbtxt): encode() written as a declaration the server, the feature sidecar and
+    the batch scorer read, so the model's encoding has one source of truth. Reproduces encode() exactly: the same
+    transforms in the same order, computed in double precision and rounded to float32 once."""
+    lines = [
+        "# income's feature view: how a UCI-Adult-style record becomes the 58 FP32 values of the model's input",
+        "# 'features'. Written by models/generate.py from the encoding the model was trained with; the schema, with",
+        "# every field's meaning and default, is server/InferenceServer.Core/Features/Protos/features.proto.",
+        "version: 1",
+        "",
+        "# A request names an entity by 'id' (or gives its raw fields); the online store holds one hash per entity.",
+        'entity_key: "id"',
+        "store {",
+        '  key_pattern: "income:{id}"',
+        "  ttl_seconds: 2592000  # 30 days",
+        "  timeout_ms: 20",
+        "  on_failure: UNAVAILABLE",
+        "}",
+    ]
+    for name, transform, mean, std in NUMERIC:
+        lines += ["", "feature {", f'  name: "{name}"', "  kind: NUMBER"]
+        if transform == "log1p_standardize":
+            lines.append("  transform { log1p {} }")
+        lines.append(f"  transform {{ standardize {{ mean: {pbtxt_number(mean)} std: {pbtxt_number(std)} }} }}")
+        lines.append("}")
+    for field, cats in ONE_HOT:
+        lines += ["", "feature {", f'  name: "{field}"', "  kind: TEXT",
+                  f"  transform {{ one_hot {{ value: {pbtxt_strings(cats)} }} }}",
+                  "  # The data set's unknown: outside the vocabulary, so the whole group is 0, as for any other",
+                  "  # value the vocabulary does not know.",
+                  '  default_text: "?"',
+                  "}"]
+    columns = [name for name, _, _, _ in NUMERIC] + [field for field, _ in ONE_HOT]
+    lines += [
+        "",
+        "output {",
+        '  name: "features"',
+        '  datatype: "FP32"',
+        f"  column: {pbtxt_strings(columns)}",
+        "}",
+        "",
+        "prediction {",
+        '  output: "probability"',
+        "  threshold: 0.5",
+        '  label: [ "<=50K", ">50K" ]',
+        "}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def synth_records(rng, n):
     """Draw n synthetic Adult-like records and their labels from a fixed rule."""
     def pick(cats, weights, size):
@@ -408,35 +468,23 @@ def build_income():
         initializer=inits,
     )
     save_model("income", make_model(
-        graph, f"P(income > 50K) from a {N_FEATURES}-float encoded record; see features.json."))
+        graph, f"P(income > 50K) from a {N_FEATURES}-float encoded record; see features.pbtxt."))
     save_config("income", config_pbtxt(
         "income",
         [f"income: MLP ({N_FEATURES}->64->32->1, ReLU, Sigmoid) giving P(income > 50K) for an Adult-style record.",
-         "The input is the encoded feature vector described in features.json (same folder)."],
+         "The input is the encoded feature vector its feature view features.pbtxt (same folder) declares."],
         256,
         [("features", "TYPE_FP32", [N_FEATURES])],
         [("probability", "TYPE_FP32", [1])],
     ))
 
-    doc = {
-        "description": "Encoding of one record into the FP32 input 'features' of the income model. "
-                       "numeric: value = (x - mean) / std, where x is the raw field, or log(1 + raw) when "
-                       "transform is log1p_standardize. one_hot: 1.0 when the raw field equals category, "
-                       "else 0.0; a value outside a field's categories (e.g. '?') leaves the whole group 0.0.",
-        "model": "income",
-        "input": "features",
-        "data_type": "TYPE_FP32",
-        "feature_count": N_FEATURES,
-        "one_hot_groups": {field: cats for field, cats in ONE_HOT},
-        "features": FEATURES,
-        # Raw records whose encodings make up example_request.json, with the
-        # probability the model gives them (rounded), to test an encoder against.
-        "examples": [{"record": {k: (float(v) if isinstance(v, (int, float, np.floating)) else v)
-                                 for k, v in r.items()},
-                      "probability": round(float(pr), 4)}
-                     for r, pr in zip(EXAMPLE_RECORDS, probs)],
-    }
-    write_text(os.path.join(HERE, "income", "features.json"), json.dumps(doc, indent=2) + "\n")
+    write_text(os.path.join(HERE, "income", "features.pbtxt"), features_pbtxt())
+    # The raw records whose encodings make up example_request.json, with the probability the model gives them
+    # (rounded): what a test of the feature view, or any other encoder, checks itself against.
+    examples = [{"record": {k: (float(v) if isinstance(v, (int, float, np.floating)) else v) for k, v in r.items()},
+                 "probability": round(float(pr), 4)}
+                for r, pr in zip(EXAMPLE_RECORDS, probs)]
+    write_text(os.path.join(HERE, "income", "example_records.json"), json.dumps(examples, indent=2) + "\n")
     request = {
         "inputs": [{
             "name": "features",
@@ -632,13 +680,13 @@ def build_income_gbt(x, label, n_train, mlp_held_out):
     )
     save_model("income_gbt", make_model(
         graph, f"P(income > 50K) from a {N_FEATURES}-float encoded record (income's encoding, see "
-               f"income/features.json): {len(trees)} gradient-boosted trees of depth <= {GBT_DEPTH}.", ml=True))
+               f"income/features.pbtxt): {len(trees)} gradient-boosted trees of depth <= {GBT_DEPTH}.", ml=True))
     save_config("income_gbt", config_pbtxt(
         "income_gbt",
         [f"income_gbt: {len(trees)} gradient-boosted trees (depth <= {GBT_DEPTH}, {splits} splits, ai.onnx.ml "
          "TreeEnsembleRegressor, then Sigmoid) giving P(income > 50K).",
          "Same input, output and max_batch_size as income, fitted to the same records, so a route can A/B the two;",
-         "the input is the encoded feature vector described in income/features.json."],
+         "the input is the encoded feature vector income/features.pbtxt declares."],
         256,
         [("features", "TYPE_FP32", [N_FEATURES])],
         [("probability", "TYPE_FP32", [1])],

@@ -46,6 +46,7 @@ internal readonly record struct NumberOp(NumberOpKind Kind, double A, double B, 
         {
             return x;
         }
-        return double.IsPositiveInfinity(u) ? u : Math.Log(u) * x / (u - 1.0);
+        // x / (u - 1) first: it is exactly 1 whenever 1 + x was exact (whole numbers), so ln(1 + x) comes out as Log gives it.
+        return double.IsPositiveInfinity(u) ? u : Math.Log(u) * (x / (u - 1.0));
     }
 }

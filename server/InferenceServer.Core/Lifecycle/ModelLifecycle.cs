@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using InferenceServer.Core.Features;
 using InferenceServer.Core.Inference;
 using InferenceServer.Core.Models;
 using InferenceServer.Core.Repository;
@@ -19,6 +20,9 @@ namespace InferenceServer.Core.Lifecycle;
 /// as a bad config.pbtxt does: nothing of the folder changes, what served (versions and route) keeps serving. A folder
 /// holding only a routing.pbtxt is a route of other models, never a model without versions; its failures are recorded
 /// for the index under the route's name.</para>
+/// <para>A folder's features.pbtxt (its feature view) is read with its routing.pbtxt, everywhere, and checked against the
+/// model's config (its inputs, their types and widths): a view that does not read or does not fit fails the folder's
+/// load the same way, and one that applies is published under the folder's name once the model's versions serve.</para>
 /// <para>Changes to one model are serialized by a per-model lock; changes to different models run in parallel (the
 /// <see cref="ModelReconciler"/> bounds how many load at once). The lifecycle also records in the registry what the
 /// repositories hold, so the repository index never reads the disk itself.</para>
@@ -260,6 +264,7 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
         {
             var versions = _reconciler.Remove(modelName);
             RemoveRoute(modelName);
+            PublishView(modelName, null);
             return Task.FromResult(versions);
         }, cancellationToken).ConfigureAwait(false);
         if (retiring.Count > 0)
@@ -352,14 +357,41 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
         return message.Replace(Path.GetFullPath(uploads), "<upload folder>", StringComparison.Ordinal);
     }
 
-    // Plans a model folder's load, its routing.pbtxt read first: a route that does not read fails the model's load as a
-    // bad config does, so versions declared as a 10% canary never serve all the traffic for want of their route.
+    // Plans a model folder's load, its routing.pbtxt and features.pbtxt read first: a route that does not read fails the
+    // model's load as a bad config does, so versions declared as a 10% canary never serve all the traffic for want of
+    // their route; a view that does not read, or does not fit the config, fails it too, so no request is ever encoded
+    // for inputs the model does not have.
     private ModelLoadPlan Plan(ModelDirectory directory, ModelConfigReadResult? configOverride)
     {
         var (route, failure) = ReadRoute(directory);
-        return failure is not null
-            ? ModelLoadPlan.Failed(directory, failure)
-            : _loader.Plan(directory, configOverride) with { RouteRead = true, Route = route };
+        var (view, viewFailure) = ReadView(directory);
+        if ((failure ?? viewFailure) is { } reason)
+        {
+            return ModelLoadPlan.Failed(directory, reason);
+        }
+        var plan = _loader.Plan(directory, configOverride) with { RouteRead = true, Route = route, View = view };
+        return plan.FailureReason.Length == 0 && view is not null && CheckView(view, plan.Config) is { } mismatch
+            ? ModelLoadPlan.Failed(directory, mismatch)
+            : plan;
+    }
+
+    // A view is checked against the config as written; a config that leaves its inputs to the model file (auto-complete)
+    // has none to check against until the model loads, and the view's shapes are then checked by the request they build.
+    private static string? CheckView(FeatureView view, ModelConfig? config)
+    {
+        if (config is not { Input.Count: > 0 })
+        {
+            return null;
+        }
+        try
+        {
+            FeatureViewReader.CheckModel(view, config);
+            return null;
+        }
+        catch (FeatureViewException e)
+        {
+            return e.Message;
+        }
     }
 
     // Applies a plan under its model's lock (see BoundedAsync).
@@ -389,6 +421,12 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
         {
             PublishRoute(plan.Directory.Name, null);
         }
+        // After the versions: a view for changed inputs must not meet the versions it replaces. A version that failed
+        // keeps the old versions serving, and so the view that fits them.
+        if (publishes && failures.Count == 0)
+        {
+            PublishView(plan.Directory.Name, plan.View);
+        }
         return failures;
     }
 
@@ -401,6 +439,8 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
     {
         var name = directory.Name;
         var (route, failure) = ReadRoute(directory);
+        var (view, viewFailure) = ReadView(directory);
+        failure ??= viewFailure;
         if (failure is not null)
         {
             LogRouteFailed(name, failure);
@@ -410,6 +450,7 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
         // The folder held a model before (its files changed since): its name now routes to other models.
         _reconciler.Remove(name);
         PublishRoute(name, route);
+        PublishView(name, view);
         return null;
     }
 
@@ -437,6 +478,50 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
         {
             return (null, Relative(directory, $"cannot read '{directory.Name}/{ModelRepositoryScanner.RouteFileName}': {e.Message}"));
         }
+    }
+
+    // Reads and compiles the folder's features.pbtxt: no view and no failure when it has none. Messages name the file as
+    // folder/features.pbtxt, never by its server path.
+    private (FeatureView? View, string? Failure) ReadView(ModelDirectory directory)
+    {
+        if (directory.FeaturesPath is not { } path)
+        {
+            return (null, null);
+        }
+        try
+        {
+            if (!_options.RepositoryFollowSymlinks && SymbolicLinks.FirstLink(directory.Path, path) is { } link)
+            {
+                return (null, Relative(directory, SymbolicLinks.Refused(link)));
+            }
+            return (FeatureViewReader.Parse(File.ReadAllText(path), directory.Name), null);
+        }
+        catch (FeatureViewException e)
+        {
+            return (null, e.Message);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return (null, Relative(directory, $"cannot read '{directory.Name}/{ModelRepositoryScanner.FeaturesFileName}': {e.Message}"));
+        }
+    }
+
+    // Publishes the view read from the folder called name; null takes out the one published (the file is gone).
+    private void PublishView(string name, FeatureView? view)
+    {
+        var current = _registry.Snapshot.Views.GetValueOrDefault(name);
+        if (view is null ? current is not null : !view.SameAs(current))
+        {
+            if (view is null)
+            {
+                LogViewRemoved(name);
+            }
+            else
+            {
+                LogViewPublished(name, view.Version, string.Join(", ", view.Outputs.Select(o => $"{o.Name} [{o.Width}]")));
+            }
+        }
+        _registry.PublishView(name, view);
     }
 
     private static string Relative(ModelDirectory directory, string reason) => reason.Replace(directory.Path, directory.Name, StringComparison.Ordinal);
@@ -583,6 +668,7 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
             {
                 _reconciler.Remove(name);
                 RemoveRoute(name);
+                PublishView(name, null);
                 return null;
             }
             if (directory.IsRouteOnly)
@@ -597,15 +683,20 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
             }
             else
             {
-                // Only routing.pbtxt changed and the model serves as its folder says: the route alone is read again, the
-                // versions serve on untouched. A file that does not read fails the model as a whole, keeping what serves.
+                // Only routing.pbtxt or features.pbtxt changed and the model serves as its folder says: they alone are read
+                // again (the view checked against the config the model serves with), the versions serve on untouched. A
+                // file that does not read fails the model as a whole, keeping what serves.
                 var (route, routeFailure) = ReadRoute(directory);
-                if (routeFailure is null)
+                var (view, viewFailure) = ReadView(directory);
+                var failure = routeFailure ?? viewFailure
+                    ?? (view is null ? null : CheckView(view, _registry.Snapshot.Models.GetValueOrDefault(name)?.LatestReady()?.Config));
+                if (failure is null)
                 {
                     PublishRoute(name, route);
+                    PublishView(name, view);
                     return null;
                 }
-                plan = ModelLoadPlan.Failed(directory, routeFailure);
+                plan = ModelLoadPlan.Failed(directory, failure);
             }
             foreach (var failure in (await ApplyUnderLockAsync(plan, change.Signatures, token).ConfigureAwait(false)).Failures)
             {
@@ -688,6 +779,12 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Route '{Route}' taken out")]
     private partial void LogRouteRemoved(string route);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Feature view '{View}' version {Version} published: {Outputs}")]
+    private partial void LogViewPublished(string view, long version, string outputs);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Feature view '{View}' taken out")]
+    private partial void LogViewRemoved(string view);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Route '{Route}' did not load: {Reason}; the route published before (if any) keeps serving")]
     private partial void LogRouteFailed(string route, string reason);

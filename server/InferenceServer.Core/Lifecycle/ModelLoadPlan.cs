@@ -1,4 +1,5 @@
 using InferenceServer.Core.Backends;
+using InferenceServer.Core.Features;
 using InferenceServer.Core.Repository;
 using InferenceServer.Core.Routing;
 
@@ -19,14 +20,18 @@ internal sealed record ModelLoadPlan(ModelDirectory Directory, ModelConfig? Conf
     public IReadOnlyList<ModelConfigWarning> UnknownFields { get; init; } = [];
 
     /// <summary>
-    /// True when the folder's routing.pbtxt was read for this load (not for uploaded files): once the model applies,
-    /// <see cref="Route"/> is published, or the route of the model's name taken out when it is null. A plan that fails
-    /// leaves the published route as it is, as it leaves the serving versions.
+    /// True when the folder's routing.pbtxt and features.pbtxt were read for this load (not for uploaded files): once the
+    /// model applies, <see cref="Route"/> and <see cref="View"/> are published, or those of the model's name taken out
+    /// when they are null. A plan that fails leaves the published route and view as they are, as it leaves the serving
+    /// versions.
     /// </summary>
     public bool RouteRead { get; init; }
 
     /// <summary>The route declared beside the model; null when the folder has none.</summary>
     public RouteDeclaration? Route { get; init; }
+
+    /// <summary>The feature view declared beside the model, checked against its config; null when the folder has none.</summary>
+    public FeatureView? View { get; init; }
 
     /// <summary>A plan that loads nothing, for the reason given.</summary>
     public static ModelLoadPlan Failed(ModelDirectory directory, string reason) => new(directory, null, null, [], reason);

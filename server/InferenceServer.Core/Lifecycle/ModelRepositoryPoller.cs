@@ -144,7 +144,7 @@ internal sealed partial class ModelRepositoryPoller : IAsyncDisposable
             foreach (var change in _tracker.Observe(scan))
             {
                 LogChange(change.Name, change.Directory is null ? "removed"
-                    : change.ModelChanged ? $"versions [{string.Join(", ", change.Signatures.Keys)}] complete" : $"{ModelRepositoryScanner.RouteFileName} changed");
+                    : change.ModelChanged ? $"versions [{string.Join(", ", change.Signatures.Keys)}] complete" : $"{ModelRepositoryScanner.RouteFileName} or {ModelRepositoryScanner.FeaturesFileName} changed");
                 _latest.AddOrUpdate(change.Name, change, (_, pending) => change.Replacing(pending));
                 var name = change.Name;
                 var task = ApplyAsync(name);
@@ -190,7 +190,8 @@ internal sealed partial class ModelRepositoryPoller : IAsyncDisposable
                 }
                 var config = directory.ConfigPath is null ? "" : FolderSignature.ComputeFile(directory.ConfigPath);
                 var route = directory.RoutePath is null ? "" : FolderSignature.ComputeFile(directory.RoutePath);
-                models.Add(new ModelFolderState(directory.Name, directory.Path, config, versions, route));
+                var features = directory.FeaturesPath is null ? "" : FolderSignature.ComputeFile(directory.FeaturesPath);
+                models.Add(new ModelFolderState(directory.Name, directory.Path, config, versions, route, features));
             }
             return models;
         }

@@ -7,8 +7,8 @@ namespace InferenceServer.Core.Lifecycle;
 /// <param name="Directory">The folder with only its complete versions; null when the model folder is gone.</param>
 /// <param name="Signatures">Each listed version's signature as the tracker saw it complete.</param>
 /// <param name="ModelChanged">
-/// False when only the folder's routing.pbtxt changed since the last change handed over: the route is read again, and the
-/// model's versions are left as they serve.
+/// False when only the folder's routing.pbtxt or features.pbtxt changed since the last change handed over: the route and
+/// the view are read again, and the model's versions are left as they serve.
 /// </param>
 internal sealed record RepositoryChange(string Name, ModelDirectory? Directory, IReadOnlyDictionary<long, string> Signatures, bool ModelChanged = true)
 {

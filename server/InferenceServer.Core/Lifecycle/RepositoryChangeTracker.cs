@@ -13,12 +13,12 @@ namespace InferenceServer.Core.Lifecycle;
 /// that is still writing changes sizes or times between scans; a folder whose last write is older
 /// than the quiet interval is taken as finished. With a completion marker configured, a version
 /// folder is complete exactly when it holds a file of that name (write it last), whatever its age.</para>
-/// <para>config.pbtxt and routing.pbtxt must likewise be unchanged for the quiet interval before a model is acted on.
+/// <para>config.pbtxt, routing.pbtxt and features.pbtxt must likewise be unchanged for the quiet interval before a model is acted on.
 /// A version folder that is not complete does not exist as far as loading goes: a new one is not
 /// loaded yet, and one that was loaded and is now being rewritten keeps serving as it was until the
 /// rewrite is complete.</para>
 /// <para>A change is reported once: if loading it fails, the tracker does not retry until the
-/// folder changes again. A change of routing.pbtxt alone is reported as such
+/// folder changes again. A change of routing.pbtxt or features.pbtxt alone is reported as such
 /// (<see cref="RepositoryChange.ModelChanged"/> false), so the lifecycle reads the route again without touching the
 /// model's versions; a folder holding a routing.pbtxt and no version folder is a route, reported once its file is
 /// complete.</para>
@@ -52,7 +52,7 @@ internal sealed class RepositoryChangeTracker
         _models.Clear();
         foreach (var model in scan)
         {
-            var track = new ModelTrack(model.Path, new Seen(model.ConfigSignature, now), new Seen(model.RouteSignature, now));
+            var track = new ModelTrack(model.Path, new Seen(model.ConfigSignature, now), new Seen(model.RouteSignature, now), new Seen(model.FeaturesSignature, now));
             foreach (var (number, version) in model.Versions)
             {
                 track.Versions[number] = new Seen(version.Signature, now);
@@ -63,6 +63,7 @@ internal sealed class RepositoryChangeTracker
             }
             track.AppliedConfig = model.ConfigSignature;
             track.AppliedRoute = model.RouteSignature;
+            track.AppliedFeatures = model.FeaturesSignature;
             track.EverApplied = true;
             _models[model.Name] = track;
         }
@@ -84,12 +85,13 @@ internal sealed class RepositoryChangeTracker
             present.Add(model.Name);
             if (!_models.TryGetValue(model.Name, out var track))
             {
-                track = new ModelTrack(model.Path, new Seen(model.ConfigSignature, now), new Seen(model.RouteSignature, now));
+                track = new ModelTrack(model.Path, new Seen(model.ConfigSignature, now), new Seen(model.RouteSignature, now), new Seen(model.FeaturesSignature, now));
                 _models[model.Name] = track;
             }
             track.Path = model.Path;
             track.Config = Update(track.Config, model.ConfigSignature, now);
             track.Route = Update(track.Route, model.RouteSignature, now);
+            track.Features = Update(track.Features, model.FeaturesSignature, now);
 
             foreach (var number in track.Versions.Keys.Where(n => !model.Versions.ContainsKey(n)).ToList())
             {
@@ -112,7 +114,7 @@ internal sealed class RepositoryChangeTracker
                 }
             }
 
-            if (!IsStable(track.Config, now) || !IsStable(track.Route, now))
+            if (!IsStable(track.Config, now) || !IsStable(track.Route, now) || !IsStable(track.Features, now))
             {
                 continue;
             }
@@ -123,7 +125,7 @@ internal sealed class RepositoryChangeTracker
                 continue;
             }
             var modelChanged = track.EverApplied ? track.AppliedConfig != track.Config.Signature || !SameView(track.Applied, view) : view.Count > 0;
-            if (!modelChanged && track.AppliedRoute == track.Route.Signature)
+            if (!modelChanged && track.AppliedRoute == track.Route.Signature && track.AppliedFeatures == track.Features.Signature)
             {
                 continue;
             }
@@ -134,11 +136,13 @@ internal sealed class RepositoryChangeTracker
                 track.EverApplied = true;
             }
             track.AppliedRoute = track.Route.Signature;
+            track.AppliedFeatures = track.Features.Signature;
             var configPath = Path.Combine(model.Path, ModelRepositoryScanner.ConfigFileName);
             var versions = view.Keys.ToDictionary(n => n, n => paths[n]);
             var directory = new ModelDirectory(model.Name, model.Path, model.ConfigSignature.Length > 0 ? configPath : null, new SortedDictionary<long, string>(versions))
             {
                 RoutePath = model.RouteSignature.Length > 0 ? Path.Combine(model.Path, ModelRepositoryScanner.RouteFileName) : null,
+                FeaturesPath = model.FeaturesSignature.Length > 0 ? Path.Combine(model.Path, ModelRepositoryScanner.FeaturesFileName) : null,
             };
             changes.Add(new RepositoryChange(model.Name, directory, new Dictionary<long, string>(view), modelChanged));
         }
@@ -166,6 +170,7 @@ internal sealed class RepositoryChangeTracker
         {
             Consider(track.Config, track.Config.Signature != track.AppliedConfig, byMarker: false);
             Consider(track.Route, track.Route.Signature != track.AppliedRoute, byMarker: false);
+            Consider(track.Features, track.Features.Signature != track.AppliedFeatures, byMarker: false);
             foreach (var (number, seen) in track.Versions)
             {
                 Consider(seen, seen.Signature.Length > 0 && (!track.Applied.TryGetValue(number, out var applied) || applied != seen.Signature), byMarker: _marker.Length > 0);
@@ -205,13 +210,15 @@ internal sealed class RepositoryChangeTracker
     // A signature and the time it was first seen with this value.
     private sealed record Seen(string Signature, long Since);
 
-    private sealed class ModelTrack(string path, Seen config, Seen route)
+    private sealed class ModelTrack(string path, Seen config, Seen route, Seen features)
     {
         public string Path { get; set; } = path;
 
         public Seen Config { get; set; } = config;
 
         public Seen Route { get; set; } = route;
+
+        public Seen Features { get; set; } = features;
 
         public Dictionary<long, Seen> Versions { get; } = [];
 
@@ -222,6 +229,9 @@ internal sealed class RepositoryChangeTracker
 
         /// <summary>routing.pbtxt's signature when last handed over; empty: none (or never handed over).</summary>
         public string AppliedRoute { get; set; } = "";
+
+        /// <summary>features.pbtxt's signature when last handed over; empty: none (or never handed over).</summary>
+        public string AppliedFeatures { get; set; } = "";
 
         public bool EverApplied { get; set; }
     }

@@ -1,3 +1,4 @@
+using InferenceServer.Core.Features;
 using InferenceServer.Core.Routing;
 
 namespace InferenceServer.Core.Models;
@@ -70,6 +71,22 @@ internal sealed class ModelRegistry
             if (route is null ? current is not null : !route.SameAs(current))
             {
                 Swap(route is null ? _snapshot.WithoutRoute(name) : _snapshot.With(route));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Swaps in <paramref name="view"/>, or takes the feature view called <paramref name="name"/> out when it is null;
+    /// nothing is swapped when the declaration is the one already published (the same text).
+    /// </summary>
+    public void PublishView(string name, FeatureView? view)
+    {
+        lock (_lock)
+        {
+            _snapshot.Views.TryGetValue(name, out var current);
+            if (view is null ? current is not null : !view.SameAs(current))
+            {
+                Swap(view is null ? _snapshot.WithoutView(name) : _snapshot.With(view));
             }
         }
     }

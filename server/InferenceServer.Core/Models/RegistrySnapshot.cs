@@ -1,3 +1,4 @@
+using InferenceServer.Core.Features;
 using InferenceServer.Core.Repository;
 using InferenceServer.Core.Routing;
 
@@ -11,17 +12,19 @@ internal sealed class RegistrySnapshot
 {
     private static readonly IReadOnlyDictionary<string, ModelEntry> NoModels = new Dictionary<string, ModelEntry>(StringComparer.Ordinal);
     private static readonly IReadOnlyDictionary<string, RouteDeclaration> NoRoutes = new Dictionary<string, RouteDeclaration>(StringComparer.Ordinal);
+    private static readonly IReadOnlyDictionary<string, FeatureView> NoViews = new Dictionary<string, FeatureView>(StringComparer.Ordinal);
 
     /// <summary>The snapshot before anything is published.</summary>
-    public static readonly RegistrySnapshot Empty = new(0, NoModels, RepositoryContents.None, NoRoutes);
+    public static readonly RegistrySnapshot Empty = new(0, NoModels, RepositoryContents.None, NoRoutes, NoViews);
 
     private RegistrySnapshot(long generation, IReadOnlyDictionary<string, ModelEntry> models, RepositoryContents repository,
-        IReadOnlyDictionary<string, RouteDeclaration> routes)
+        IReadOnlyDictionary<string, RouteDeclaration> routes, IReadOnlyDictionary<string, FeatureView> views)
     {
         Generation = generation;
         Models = models;
         Repository = repository;
         Routes = routes;
+        Views = views;
     }
 
     /// <summary>Counts the snapshots published before this one: a later snapshot has a higher generation.</summary>
@@ -36,27 +39,42 @@ internal sealed class RegistrySnapshot
     /// <summary>The loaded route declarations (<c>routing.pbtxt</c>) by the name clients address.</summary>
     public IReadOnlyDictionary<string, RouteDeclaration> Routes { get; }
 
+    /// <summary>The loaded feature views (<c>features.pbtxt</c>) by the name of the folder that declares them.</summary>
+    public IReadOnlyDictionary<string, FeatureView> Views { get; }
+
     /// <summary>This snapshot with <paramref name="entry"/> added or replacing the model's entry.</summary>
     public RegistrySnapshot With(ModelEntry entry) =>
-        new(Generation + 1, new Dictionary<string, ModelEntry>(Models, StringComparer.Ordinal) { [entry.Name] = entry }, Repository, Routes);
+        new(Generation + 1, new Dictionary<string, ModelEntry>(Models, StringComparer.Ordinal) { [entry.Name] = entry }, Repository, Routes, Views);
 
     /// <summary>This snapshot with the repositories' contents replaced.</summary>
-    public RegistrySnapshot With(RepositoryContents repository) => new(Generation + 1, Models, repository, Routes);
+    public RegistrySnapshot With(RepositoryContents repository) => new(Generation + 1, Models, repository, Routes, Views);
 
     /// <summary>This snapshot with <paramref name="route"/> added or replacing the route of its name.</summary>
     public RegistrySnapshot With(RouteDeclaration route) =>
-        new(Generation + 1, Models, Repository, new Dictionary<string, RouteDeclaration>(Routes, StringComparer.Ordinal) { [route.Name] = route });
+        new(Generation + 1, Models, Repository, new Dictionary<string, RouteDeclaration>(Routes, StringComparer.Ordinal) { [route.Name] = route }, Views);
 
     /// <summary>This snapshot without the route called <paramref name="name"/>.</summary>
     public RegistrySnapshot WithoutRoute(string name)
     {
         var routes = new Dictionary<string, RouteDeclaration>(Routes, StringComparer.Ordinal);
         routes.Remove(name);
-        return new(Generation + 1, Models, Repository, routes);
+        return new(Generation + 1, Models, Repository, routes, Views);
     }
 
-    /// <summary>This snapshot without any model or route: what serves nothing once the server shuts down.</summary>
-    public RegistrySnapshot WithoutModels() => new(Generation + 1, NoModels, Repository, NoRoutes);
+    /// <summary>This snapshot with <paramref name="view"/> added or replacing the view of its name.</summary>
+    public RegistrySnapshot With(FeatureView view) =>
+        new(Generation + 1, Models, Repository, Routes, new Dictionary<string, FeatureView>(Views, StringComparer.Ordinal) { [view.Name] = view });
+
+    /// <summary>This snapshot without the feature view called <paramref name="name"/>.</summary>
+    public RegistrySnapshot WithoutView(string name)
+    {
+        var views = new Dictionary<string, FeatureView>(Views, StringComparer.Ordinal);
+        views.Remove(name);
+        return new(Generation + 1, Models, Repository, Routes, views);
+    }
+
+    /// <summary>This snapshot without any model, route or view: what serves nothing once the server shuts down.</summary>
+    public RegistrySnapshot WithoutModels() => new(Generation + 1, NoModels, Repository, NoRoutes, NoViews);
 
     /// <summary>
     /// Every model and version with its state and reason, as the repository index reports them: serving and failed

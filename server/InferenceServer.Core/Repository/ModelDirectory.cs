@@ -10,6 +10,9 @@ internal sealed record ModelDirectory(string Name, string Path, string? ConfigPa
     /// <summary>Path of the folder's route declaration (<c>routing.pbtxt</c>), or null when it has none.</summary>
     public string? RoutePath { get; init; }
 
+    /// <summary>Path of the folder's feature view (<c>features.pbtxt</c>), or null when it has none.</summary>
+    public string? FeaturesPath { get; init; }
+
     /// <summary>True when the folder holds a model: a config.pbtxt or version folders (a route beside it routes its versions).</summary>
     public bool HoldsModel => ConfigPath is not null || Versions.Count > 0;
 

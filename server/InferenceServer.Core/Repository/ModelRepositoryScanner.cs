@@ -5,7 +5,7 @@ namespace InferenceServer.Core.Repository;
 /// <summary>
 /// Reads the layout of a Triton-style repository: <c>&lt;repo&gt;/&lt;model&gt;/config.pbtxt</c>,
 /// <c>&lt;repo&gt;/&lt;model&gt;/&lt;version&gt;/…</c> and the route declarations, <c>&lt;repo&gt;/&lt;name&gt;/routing.pbtxt</c>
-/// (beside a model, or alone in a folder). Non-numeric sub-folders are not versions and are ignored,
+/// (beside a model, or alone in a folder), and the feature views, <c>&lt;repo&gt;/&lt;name&gt;/features.pbtxt</c>. Non-numeric sub-folders are not versions and are ignored,
 /// as are hidden folders.
 /// </summary>
 internal static class ModelRepositoryScanner
@@ -15,6 +15,9 @@ internal static class ModelRepositoryScanner
 
     /// <summary>The route declaration's file name: beside config.pbtxt it routes the model's versions, alone it routes other models.</summary>
     public const string RouteFileName = "routing.pbtxt";
+
+    /// <summary>The feature view's file name: how a request's raw values become the inputs of the folder's model (or route).</summary>
+    public const string FeaturesFileName = "features.pbtxt";
 
     /// <summary>Why a model whose name is found in two or more repositories is not loaded (Triton's words).</summary>
     public const string DuplicateReason = "model appears in two or more repositories";
@@ -75,6 +78,7 @@ internal static class ModelRepositoryScanner
         var fullPath = Path.GetFullPath(modelPath);
         var config = Path.Combine(fullPath, ConfigFileName);
         var route = Path.Combine(fullPath, RouteFileName);
+        var features = Path.Combine(fullPath, FeaturesFileName);
         var versions = new SortedDictionary<long, string>();
         foreach (var folder in Directory.EnumerateDirectories(fullPath))
         {
@@ -87,6 +91,7 @@ internal static class ModelRepositoryScanner
         return new ModelDirectory(Path.GetFileName(fullPath), fullPath, File.Exists(config) ? config : null, versions)
         {
             RoutePath = File.Exists(route) ? route : null,
+            FeaturesPath = File.Exists(features) ? features : null,
         };
     }
 }

@@ -80,6 +80,23 @@ public sealed class InferenceFrontDoor
     public ModelRoute FindModel(string model) => _router.Find(model);
 
     /// <summary>
+    /// The feature view that encodes requests to <paramref name="name"/>: the one its own folder declares (a model's, or a
+    /// route folder's), else, for a route, the one of its primary variant's model; null when there is none.
+    /// </summary>
+    public FeatureView? FindFeatureView(string name)
+    {
+        var snapshot = _registry.Snapshot;
+        if (snapshot.Views.TryGetValue(name, out var own))
+        {
+            return own;
+        }
+        return snapshot.Routes.TryGetValue(name, out var route) && route.Config.Variant.Count > 0
+            && snapshot.Views.TryGetValue(route.Config.Variant[0].Model, out var primary)
+            ? primary
+            : null;
+    }
+
+    /// <summary>
     /// The version a request to <paramref name="model"/> goes to: the routing policy's choice given the named
     /// <paramref name="version"/> (null or empty: none) and the request's <paramref name="context"/>. NotFound for an
     /// unknown model or version, Unavailable when it exists but cannot serve.

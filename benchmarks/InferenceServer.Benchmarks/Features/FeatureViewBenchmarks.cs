@@ -1,0 +1,120 @@
+using System.Text;
+using BenchmarkDotNet.Attributes;
+using InferenceServer.Core.Features;
+
+namespace InferenceServer.Benchmarks.Features;
+
+/// <summary>
+/// What income's feature view costs a batch: raw UCI-Adult records (5 numbers, 6 categories) into the 58-float input,
+/// from request values (numbers and text) and from store values (UTF-8 bytes as the sidecar answers them: numbers
+/// parsed, text decoded on the stack and looked up by span), for 1 and 64 records. The rule: no allocation per
+/// row, so bytes allocated per operation must be the same for 1 record and for 64 (the tensor's object, its shape and
+/// the list of outputs: per call, not per row).
+/// </summary>
+[MemoryDiagnoser]
+public class FeatureViewBenchmarks
+{
+    private static readonly DateTimeOffset Now = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000);
+
+    private static readonly string[] NumberFields = ["age", "education_num", "hours_per_week", "capital_gain", "capital_loss"];
+    private static readonly string[] TextFields = ["workclass", "education", "marital_status", "occupation", "relationship", "sex"];
+
+    private static readonly (double[] Numbers, string[] Texts)[] Records =
+    [
+        ([52, 14, 50, 15024, 0], ["Self-emp-inc", "Masters", "Married-civ-spouse", "Exec-managerial", "Husband", "Male"]),
+        ([23, 9, 30, 0, 0], ["Private", "HS-grad", "Never-married", "Other-service", "Own-child", "Female"]),
+        ([41, 13, 45, 0, 1902], ["Local-gov", "Bachelors", "Divorced", "Prof-specialty", "Unmarried", "Female"]),
+        ([35, 10, 40, 0, 0], ["?", "Some-college", "Married-civ-spouse", "Craft-repair", "Husband", "Male"]),
+    ];
+
+    private FeatureView _view = null!;
+    private int[] _numberFields = null!;
+    private int[] _textFields = null!;
+    // Per row, per store field: the value as the store holds it.
+    private byte[][][] _stored = null!;
+
+    [Params(1, 64)]
+    public int Rows { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _view = FeatureViewReader.Parse(File.ReadAllText(Path.Combine(RepositoryRoot(), "models", "income", FeatureView.FileName)), "income");
+        _numberFields = [.. NumberFields.Select(Field)];
+        _textFields = [.. TextFields.Select(Field)];
+        _stored = new byte[Rows][][];
+        for (var row = 0; row < Rows; row++)
+        {
+            var (numbers, texts) = Records[row % Records.Length];
+            _stored[row] = new byte[_view.StoreFields.Count][];
+            for (var s = 0; s < _view.StoreFields.Count; s++)
+            {
+                var name = _view.StoreFields[s];
+                var n = Array.IndexOf(NumberFields, name);
+                _stored[row][s] = Encoding.UTF8.GetBytes(n >= 0 ? numbers[n].ToString(System.Globalization.CultureInfo.InvariantCulture) : texts[Array.IndexOf(TextFields, name)]);
+            }
+        }
+    }
+
+    [Benchmark(Baseline = true, Description = "income records from the request → [n, 58] FP32")]
+    public int FromRequest()
+    {
+        using var rows = _view.RentRows(Rows);
+        for (var row = 0; row < Rows; row++)
+        {
+            var (numbers, texts) = Records[row % Records.Length];
+            for (var i = 0; i < numbers.Length; i++)
+            {
+                rows.SetNumber(row, _numberFields[i], numbers[i]);
+            }
+            for (var i = 0; i < texts.Length; i++)
+            {
+                rows.SetText(row, _textFields[i], texts[i]);
+            }
+        }
+        return Transform(rows);
+    }
+
+    [Benchmark(Description = "income records from store bytes → [n, 58] FP32")]
+    public int FromStore()
+    {
+        using var rows = _view.RentRows(Rows);
+        var storedAt = Now.ToUnixTimeMilliseconds() - 60_000;
+        for (var row = 0; row < Rows; row++)
+        {
+            rows.SetStoredAt(row, storedAt);
+            var values = _stored[row];
+            for (var s = 0; s < values.Length; s++)
+            {
+                rows.SetStoreValue(row, s, values[s]);
+            }
+        }
+        return Transform(rows);
+    }
+
+    private int Transform(FeatureRows rows)
+    {
+        var tensors = _view.Transform(rows, Now);
+        var bytes = 0;
+        foreach (var tensor in tensors)
+        {
+            bytes += tensor.ByteLength;
+            tensor.Dispose();
+        }
+        return bytes;
+    }
+
+    private int Field(string name) => _view.TryGetField(name, out var index) ? index : throw new InvalidOperationException($"income's view has no field '{name}'");
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "InferenceServer.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+        throw new DirectoryNotFoundException("InferenceServer.sln not found above " + AppContext.BaseDirectory);
+    }
+}
