@@ -28,9 +28,11 @@ internal static class IncomeRecords
     public static double GeneratedProbability(int index) => Examples.Value[index]!["probability"]!.GetValue<double>();
 
     /// <summary>The record's 58 features as income's view encodes them (the reference, computed here).</summary>
-    public static float[] Encode(JsonObject record)
+    public static float[] Encode(JsonObject record) => Encode(record, View.Value);
+
+    /// <summary>The record's features as <paramref name="view"/> encodes them.</summary>
+    public static float[] Encode(JsonObject record, FeatureView view)
     {
-        var view = View.Value;
         using var rows = view.RentRows(1);
         foreach (var (name, value) in record)
         {

@@ -13,7 +13,8 @@ internal sealed class FeatureSidecarHolder : IAsyncDisposable
         Client = client;
         if (client is not null && metrics is not null)
         {
-            client.ConnectionsChanged += metrics.SidecarConnections;
+            // Each change reads the count anew, so changes that race still leave the gauge at the latest.
+            client.ConnectionsChanged += _ => metrics.SidecarConnections(client.Connected);
             metrics.SidecarConnections(client.Connected);
         }
     }
