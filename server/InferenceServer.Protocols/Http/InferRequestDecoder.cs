@@ -161,7 +161,7 @@ internal static class InferRequestDecoder
         }
         if (!sawInputs && !HasFeatureParameters(request))
         {
-            throw InferenceException.Invalid("the request has no 'inputs' (nor, for a model with a feature view, an entity or record parameter)");
+            throw InferenceException.Invalid("the request has no 'inputs'");
         }
         if (reader.Read())
         {

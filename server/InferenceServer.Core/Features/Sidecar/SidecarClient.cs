@@ -158,13 +158,16 @@ public sealed class SidecarClient : IAsyncDisposable
             backoff = _options.ReconnectMinMilliseconds;
             using var connection = new SidecarConnection(socket, Address, _time);
             Volatile.Write(ref _connections[index], connection);
-            ConnectionsChanged?.Invoke(Interlocked.Increment(ref _connected));
+            // Counted outside the event's invocation: with no handler, ?. would skip the argument too.
+            var up = Interlocked.Increment(ref _connected);
+            ConnectionsChanged?.Invoke(up);
             SidecarClientLog.Connected(_logger, Address, index);
             FirstAttemptDone();
             var reason = await connection.RunAsync(stopping).ConfigureAwait(false);
             Volatile.Write(ref _connections[index], null);
             Volatile.Write(ref _lastError, reason);
-            ConnectionsChanged?.Invoke(Interlocked.Decrement(ref _connected));
+            var left = Interlocked.Decrement(ref _connected);
+            ConnectionsChanged?.Invoke(left);
             if (!stopping.IsCancellationRequested)
             {
                 SidecarClientLog.Lost(_logger, Address, index, reason);
