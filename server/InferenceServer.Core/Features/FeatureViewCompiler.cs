@@ -2,6 +2,7 @@ using System.Globalization;
 using InferenceServer.Core.Features.Config;
 using InferenceServer.Core.Repository;
 using InferenceServer.Core.Tensors;
+using DataType = InferenceServer.Core.Tensors.DataType;
 
 namespace InferenceServer.Core.Features;
 

@@ -140,9 +140,8 @@ public static class FeatureViewReader
         if (reader.Warnings.Count > 0)
         {
             // A misspelt transform parameter would change every encoded value without a word: refuse it.
-            var first = reader.Warnings[0];
-            throw new ModelConfigException(fileName, first.Line, first.Column, fieldPath: null,
-                ModelConfigWarning.UnknownFieldsError(reader.Warnings, "a feature view refuses fields it does not know"));
+            // Each unknown field is named with its own file:line:column already.
+            throw new FeatureViewException(ModelConfigWarning.UnknownFieldsError(reader.Warnings, "a feature view refuses fields it does not know"));
         }
         return FeatureViewCompiler.Compile(config, folderName, text, fileName, reader.Positions);
     }

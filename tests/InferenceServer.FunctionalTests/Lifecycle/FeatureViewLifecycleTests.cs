@@ -3,6 +3,7 @@ using Grpc.Core;
 using InferenceServer.Core.Features;
 using InferenceServer.Core.Models;
 using InferenceServer.Core.Serving;
+using InferenceServer.Hosting;
 using InferenceServer.FunctionalTests.Http;
 using InferenceServer.Protocols.Grpc.Messages;
 using Microsoft.Extensions.DependencyInjection;

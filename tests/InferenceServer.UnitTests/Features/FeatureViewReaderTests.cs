@@ -1,6 +1,6 @@
 using InferenceServer.Core.Features;
 using InferenceServer.Core.Repository;
-using InferenceServer.Core.Tensors;
+using DataType = InferenceServer.Core.Tensors.DataType;
 
 namespace InferenceServer.UnitTests.Features;
 
@@ -90,13 +90,13 @@ public sealed class FeatureViewReaderTests
     {
         // An unknown transform parameter, with a suggestion.
         { "feature { name: \"x\" transform { standardize { mean: 1 stdev: 2 } } }\noutput { name: \"in\" column: \"x\" }",
-            "v/features.pbtxt:1:47: unknown field 'feature.transform.standardize.stdev' (did you mean 'std'?); a feature view refuses fields it does not know" },
+            "v/features.pbtxt:1:55: unknown field 'feature[0].transform[0].standardize.stdev' (did you mean 'std'?); a feature view refuses fields it does not know" },
         { "feature { name: \"x\" transform { standardize { mean: 1 std: 0 } } }\noutput { name: \"in\" column: \"x\" }",
-            "v/features.pbtxt:1:58: feature[0].transform[0].standardize.std: 0 is not a standard deviation to divide by: give a finite number above 0" },
+            "v/features.pbtxt:1:55: feature[0].transform[0].standardize.std: 0 is not a standard deviation to divide by: give a finite number above 0" },
         { "feature { name: \"x\" kind: TEXT transform { one_hot { } } }\noutput { name: \"in\" column: \"x\" }",
             "v/features.pbtxt:1:44: feature[0].transform[0].one_hot.value: the vocabulary is empty: list the values it knows" },
         { "feature { name: \"x\" kind: TEXT transform { ordinal { value: [ \"a\", \"a\" ] } } }\noutput { name: \"in\" column: \"x\" }",
-            "v/features.pbtxt:1:44: feature[0].transform[0].ordinal.value[1]: 'a' is in the vocabulary twice" },
+            "v/features.pbtxt:1:54: feature[0].transform[0].ordinal.value[1]: 'a' is in the vocabulary twice" },
         { "feature { name: \"x\" }\nfeature { name: \"x\" }\noutput { name: \"in\" column: \"x\" }",
             "v/features.pbtxt:2:11: feature[1].name: feature 'x' is declared twice" },
         { "feature { name: \"x\" }\noutput { name: \"in\" column: [ \"x\", \"y\" ] }",
@@ -112,31 +112,31 @@ public sealed class FeatureViewReaderTests
         { "feature { name: \"x\" source: STORE }\noutput { name: \"in\" column: \"x\" }",
             "v/features.pbtxt:1:21: feature[0].source: STORE reads the store, and the view declares none" },
         { "feature { name: \"x\" kind: TEXT }\noutput { name: \"in\" column: \"x\" }",
-            "v/features.pbtxt:1:11: feature[0].transform: a TEXT feature needs one_hot or ordinal, to turn 'x' into numbers" },
+            "v/features.pbtxt:1:1: feature[0].transform: a TEXT feature needs one_hot or ordinal, to turn 'x' into numbers" },
         { "feature { name: \"x\" transform { one_hot { value: \"a\" } } }\noutput { name: \"in\" column: \"x\" }",
             "v/features.pbtxt:1:33: feature[0].transform[0].one_hot: one_hot encodes TEXT features, and 'x' is a NUMBER (give it 'kind: TEXT', or bucketize a number)" },
         { "feature { name: \"x\" kind: TEXT transform { one_hot { value: \"a\" } } transform { log1p {} } }\noutput { name: \"in\" column: \"x\" }",
-            "v/features.pbtxt:1:68: feature[0].transform[1]: one_hot must be the last transform: its columns are 0 or 1, not a number to transform further" },
+            "v/features.pbtxt:1:69: feature[0].transform[1]: one_hot must be the last transform: its columns are 0 or 1, not a number to transform further" },
         { "feature { name: \"x\" default_text: \"?\" }\noutput { name: \"in\" column: \"x\" }",
             "v/features.pbtxt:1:21: feature[0].default_text: 'x' is a NUMBER feature: its default is default_number" },
         { "feature { name: \"x\" transform { log1p {} } default_number: -1 }\noutput { name: \"in\" column: \"x\" }",
-            "v/features.pbtxt:1:45: feature[0].default_number: the default cannot be encoded: feature 'x': log1p takes values above -1, got -1" },
+            "v/features.pbtxt:1:44: feature[0].default_number: the default cannot be encoded: feature 'x': log1p takes values above -1, got -1" },
         { "feature { name: \"x\" transform { clip { min: 2 max: 1 } } }\noutput { name: \"in\" column: \"x\" }",
             "v/features.pbtxt:1:33: feature[0].transform[0].clip: the bounds [2, 1] are not a range: min at most max" },
         { "feature { name: \"x\" transform { bucketize { boundaries: [ 1, 1 ] } } }\noutput { name: \"in\" column: \"x\" }",
-            "v/features.pbtxt:1:46: feature[0].transform[0].bucketize.boundaries[1]: the edges must increase: 1 follows 1" },
+            "v/features.pbtxt:1:45: feature[0].transform[0].bucketize.boundaries[1]: the edges must increase: 1 follows 1" },
         { "feature { name: \"x\" transform { min_max { min: 1 max: 1 } } }\noutput { name: \"in\" column: \"x\" }",
-            "v/features.pbtxt:1:52: feature[0].transform[0].min_max.max: max (1) must be more than min (1)" },
+            "v/features.pbtxt:1:50: feature[0].transform[0].min_max.max: max (1) must be more than min (1)" },
         { "feature { name: \"x\" transform { } }\noutput { name: \"in\" column: \"x\" }",
             "v/features.pbtxt:1:21: feature[0].transform[0]: names no transform: give one of standardize, min_max, log1p, clip, bucketize, one_hot, ordinal" },
         { "feature { name: \"x\" }\noutput { name: \"in\" datatype: \"BYTES\" column: \"x\" }",
-            "v/features.pbtxt:2:22: output[0].datatype: 'BYTES' is not a type a view writes: FP32, FP64, INT32 or INT64" },
+            "v/features.pbtxt:2:21: output[0].datatype: 'BYTES' is not a type a view writes: FP32, FP64, INT32 or INT64" },
         { "feature { name: \"x\" }\noutput { name: \"in\" column: \"x\" }\nprediction { output: \"p\" label: \"yes\" }",
             "v/features.pbtxt:3:26: prediction.label: give exactly two labels, the negative one first (e.g. '<=50K', '>50K'); 1 given" },
         { "feature { name: \"x\" }",
             "v/features.pbtxt:1:1: output: a view needs at least one output: the model input it feeds, and its columns" },
         { "feature { name: \"x\"\n",
-            "v/features.pbtxt:2:1: " },
+            "v/features.pbtxt:2:1: expected '}' to close 'feature' opened at 1:9, found end of file" },
     };
 
     [Theory]

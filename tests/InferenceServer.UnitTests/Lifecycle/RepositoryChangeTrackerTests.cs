@@ -153,6 +153,30 @@ public sealed class RepositoryChangeTrackerTests
     }
 
     [Fact]
+    public void A_change_to_features_pbtxt_alone_is_handed_over_once_quiet_without_the_model()
+    {
+        var tracker = Tracker();
+        tracker.Baseline([Model("c1", (1, "a")) with { FeaturesSignature = "f1" }]);
+
+        Assert.Empty(tracker.Observe([Model("c1", (1, "a")) with { FeaturesSignature = "f2" }]));
+        Assert.Equal(Quiet, tracker.NextCheck());
+        _clock.Advance(Quiet);
+        var change = Assert.Single(tracker.Observe([Model("c1", (1, "a")) with { FeaturesSignature = "f2" }]));
+        Assert.False(change.ModelChanged);
+        Assert.Equal("/repo/m/features.pbtxt", change.Directory!.FeaturesPath);
+        Assert.Null(change.Directory.RoutePath);
+        Assert.Null(tracker.NextCheck());
+
+        // Removed: handed over too, with no view file.
+        Assert.Empty(tracker.Observe([Model("c1", (1, "a"))]));
+        _clock.Advance(Quiet);
+        change = Assert.Single(tracker.Observe([Model("c1", (1, "a"))]));
+        Assert.False(change.ModelChanged);
+        Assert.Null(change.Directory!.FeaturesPath);
+        Assert.Empty(tracker.Observe([Model("c1", (1, "a"))]));
+    }
+
+    [Fact]
     public void A_model_change_with_a_route_change_is_one_model_change_that_waits_for_both_files()
     {
         var tracker = Tracker();
