@@ -33,7 +33,7 @@ public sealed class EntityPredictTests(FakeStoreSidecarFixture fixture) : IClass
         {
             var expected = await PlainProbabilityAsync(IncomeRecords.Record(index));
 
-            var (status, answer) = await PredictAsync($$"""{"entity": {"id": "{{id}}"}}""");
+            var (status, answer) = await PredictAsync($$$"""{"entity": {"id": "{{{id}}}"}}""");
             Assert.True(status == HttpStatusCode.OK, answer?.ToJsonString());
             Assert.Equal(expected, answer!["outputs"]!["probability"]!.GetValue<float>());
             Assert.Equal(expected >= 0.5f ? ">50K" : "<=50K", answer["outputs"]!["prediction"]!.GetValue<string>());

@@ -60,7 +60,7 @@ public sealed class FakeStoreSidecarFixture : TestServerFixture, IAsyncLifetime
 
     // The store keeps every value as invariant text, as materialize writes it.
     private static string? Text(JsonNode? value) => value is null ? null
-        : value.GetValueKind() == JsonValueKind.Number ? value.GetValue<double>().ToString("R", CultureInfo.InvariantCulture)
+        : value.GetValueKind() == JsonValueKind.Number ? IncomeRecords.Number(value).ToString("R", CultureInfo.InvariantCulture)
         : value.GetValue<string>();
 
     // The server first, then its sidecar (the base class's dispose is not virtual, so the interface is taken over here).

@@ -39,7 +39,7 @@ internal static class IncomeRecords
             Assert.True(view.TryGetField(name, out var field), $"income's view has no field '{name}'");
             if (value!.GetValueKind() == System.Text.Json.JsonValueKind.Number)
             {
-                rows.SetNumber(0, field, value.GetValue<double>());
+                rows.SetNumber(0, field, Number(value));
             }
             else
             {
@@ -68,10 +68,13 @@ internal static class IncomeRecords
         foreach (var (name, value) in record)
         {
             request.Parameters.Add(FeatureParameters.RecordPrefix + name, value!.GetValueKind() == System.Text.Json.JsonValueKind.Number
-                ? new InferParameter { DoubleParam = value.GetValue<double>() }
+                ? new InferParameter { DoubleParam = Number(value) }
                 : new InferParameter { StringParam = value.GetValue<string>() });
         }
     }
+
+    /// <summary>A JSON number as a double, however it was made (parsed, or set from an int).</summary>
+    public static double Number(JsonNode value) => double.Parse(value.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>The first output value of a gRPC answer.</summary>
     public static float[] Probabilities(ModelInferResponse response) => MemoryMarshal.Cast<byte, float>(response.RawOutputContents[0].Span).ToArray();
