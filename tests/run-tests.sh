@@ -13,6 +13,8 @@ need_debs=()
 /usr/bin/python3 -c "import grpc" 2>/dev/null || need_debs+=(python3-grpcio)
 /usr/bin/python3 -c "import google.protobuf" 2>/dev/null || need_debs+=(python3-protobuf)
 /usr/bin/python3 -c "import numpy" 2>/dev/null || need_debs+=(python3-numpy)
+# redis-server: the online store the feature sidecar's tests start and stop themselves (tests/InferenceServer.Tests.Common/RedisServer.cs).
+command -v redis-server >/dev/null 2>&1 || need_debs+=(redis-server)
 if [ ${#need_debs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing Debian packages: ${need_debs[*]}"

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using MessagePack;
 
 namespace InferenceServer.Core.Features.Sidecar;
@@ -35,14 +36,32 @@ internal ref struct SidecarBodyReader
     public int ReadArrayHeader(string element)
     {
         Expect(element, MessagePackType.Array, "an array");
-        var count = Decode(element, static (ref MessagePackReader r) => (long)r.ReadArrayHeader());
-        var left = _reader.Sequence.Length - _reader.Consumed;
-        if (count < 0 || count > left)
+        // Decoded here rather than by the library, whose own check of a count against the bytes left would be
+        // reported as a truncated body instead of the count that cannot be.
+        var code = _reader.NextCode;
+        var headerBytes = code == MessagePackCode.Array16 ? 3 : code == MessagePackCode.Array32 ? 5 : 1;
+        var left = Remaining;
+        if (left < headerBytes)
+        {
+            throw new SidecarProtocolException($"{_what} ends inside {element} (the body is truncated)");
+        }
+        Span<byte> header = stackalloc byte[5];
+        _reader.ReadRaw(headerBytes).CopyTo(header);
+        long count = headerBytes switch
+        {
+            3 => BinaryPrimitives.ReadUInt16BigEndian(header[1..]),
+            5 => BinaryPrimitives.ReadUInt32BigEndian(header[1..]),
+            _ => code & 0x0F,
+        };
+        left -= headerBytes;
+        if (count > left)
         {
             throw new SidecarProtocolException($"{element} of {_what} announces {count} elements but only {left} bytes follow");
         }
         return (int)count;
     }
+
+    private long Remaining => _reader.Sequence.Slice(_reader.Position).Length;
 
     /// <summary>Reads an unsigned 32-bit integer.</summary>
     public uint ReadUInt32(string element)
@@ -90,7 +109,7 @@ internal ref struct SidecarBodyReader
     {
         if (!_reader.End)
         {
-            throw new SidecarProtocolException($"{_what} has {_reader.Sequence.Length - _reader.Consumed} bytes after its last element; expected none");
+            throw new SidecarProtocolException($"{_what} has {Remaining} bytes after its last element; expected none");
         }
     }
 

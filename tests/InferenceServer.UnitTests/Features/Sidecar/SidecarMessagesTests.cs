@@ -52,6 +52,9 @@ public sealed class SidecarMessagesTests
         return (reader.Id, reader.Status, reader.Message, rows);
     }
 
+    // Values with absent ones (null) compared as sequences: xUnit's array overloads refuse nullable elements.
+    private static void AssertValues(IEnumerable<string?> expected, IEnumerable<string?> actual) => Assert.Equal(expected, actual);
+
     private static byte[] SampleResult() => Body(output =>
     {
         var writer = new SidecarLookupResultWriter(output, 77, 3);
@@ -116,11 +119,11 @@ public sealed class SidecarMessagesTests
         Assert.Equal("", message);
         Assert.Equal(3, rows.Count);
         Assert.Equal(1_764_000_000_123, rows[0].StoredAt);
-        Assert.Equal(["39", "State-gov", null], rows[0].Values);
+        AssertValues(["39", "State-gov", null], rows[0].Values);
         Assert.Equal(0, rows[1].StoredAt);
         Assert.Empty(rows[1].Values);
         Assert.Equal(long.MaxValue, rows[2].StoredAt);
-        Assert.Equal(["", "Ünïcödé ✓ " + new string('x', 300), "-1.5e-7"], rows[2].Values);
+        AssertValues(["", "Ünïcödé ✓ " + new string('x', 300), "-1.5e-7"], rows[2].Values);
         Assert.Equal(SidecarMessageKind.LookupResult, SidecarMessages.ReadHeader(new ReadOnlySequence<byte>(SampleResult()), out var headerId));
         Assert.Equal(77u, headerId);
     }
@@ -172,25 +175,39 @@ public sealed class SidecarMessagesTests
     {
         var output = new ArrayBufferWriter<byte>();
 
-        Assert.Throws<InvalidOperationException>(() =>
+        Assert.Throws<InvalidOperationException>(() => Misuse(output, static (ref SidecarLookupResultWriter w) => w.Complete()));
+        Assert.Throws<InvalidOperationException>(() => Misuse(output, static (ref SidecarLookupResultWriter w) =>
         {
-            using var writer = new SidecarLookupResultWriter(output, 1, 1);
-            writer.Complete();
-        });
-        Assert.Throws<InvalidOperationException>(() =>
+            w.BeginRow(1, 1);
+            w.WriteValue("a"u8);
+            w.WriteValue("b"u8);
+        }));
+        Assert.Throws<InvalidOperationException>(() => Misuse(output, static (ref SidecarLookupResultWriter w) =>
         {
-            using var writer = new SidecarLookupResultWriter(output, 1, 1);
-            writer.BeginRow(1, 1);
-            writer.WriteValue("a"u8);
-            writer.WriteValue("b"u8);
-        });
-        Assert.Throws<InvalidOperationException>(() =>
-        {
-            using var writer = new SidecarLookupResultWriter(output, 1, 1);
-            writer.BeginRow(1, 0);
-            writer.BeginRow(1, 0);
-        });
+            w.BeginRow(1, 0);
+            w.BeginRow(1, 0);
+        }));
         Assert.Equal(0, output.WrittenCount);
+        // The abandoned results gave their encoding buffer back: the next result is written whole.
+        var result = ReadResult(new ReadOnlySequence<byte>(Body(o => SidecarMessages.WriteLookupFailure(o, 4, SidecarStatus.Overloaded, "busy"))));
+        Assert.Equal(4u, result.Id);
+    }
+
+    private delegate void UseWriter(ref SidecarLookupResultWriter writer);
+
+    /// <summary>A result of one row, used wrongly by <paramref name="use"/>, then abandoned.</summary>
+    private static void Misuse(ArrayBufferWriter<byte> output, UseWriter use)
+    {
+        // Not a using declaration: that makes the writer read-only, and every call would act on a copy of it.
+        var writer = new SidecarLookupResultWriter(output, 1, 1);
+        try
+        {
+            use(ref writer);
+        }
+        finally
+        {
+            writer.Dispose();
+        }
     }
 
     public static TheoryData<string, byte[], string> MalformedLookups() => new()

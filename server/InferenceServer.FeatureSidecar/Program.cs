@@ -1,0 +1,3 @@
+using InferenceServer.FeatureSidecar.Cli;
+
+return await SidecarCommandLine.RunAsync(args, Console.Out, Console.Error);

@@ -1,0 +1,135 @@
+using System.Buffers.Text;
+using StackExchange.Redis;
+
+namespace InferenceServer.FeatureSidecar.Stores;
+
+/// <summary>
+/// Redis through one StackExchange.Redis multiplexer: a lookup is one HMGET per key, all issued before any is awaited
+/// (the multiplexer pipelines them on its one connection). Commands fail at once while Redis is unreachable instead of
+/// queueing for its return, so the sidecar's breaker sees the failure and answers "unavailable" in microseconds.
+/// </summary>
+internal sealed class RedisOnlineStore : IOnlineStore
+{
+    private readonly ConnectionMultiplexer _redis;
+    private readonly IDatabase _database;
+
+    private RedisOnlineStore(StoreAddress address, ConnectionMultiplexer redis)
+    {
+        Address = address;
+        _redis = redis;
+        _database = redis.GetDatabase();
+    }
+
+    public StoreAddress Address { get; }
+
+    /// <summary>
+    /// Connects to the Redis at <paramref name="address"/>. With <paramref name="mustConnect"/> false (serve) a Redis
+    /// that is not up yet is not an error: the multiplexer keeps reconnecting and lookups answer "unavailable" until it
+    /// does. Materialize needs Redis now, so it fails at once.
+    /// </summary>
+    public static async Task<RedisOnlineStore> ConnectAsync(StoreAddress address, bool mustConnect, TextWriter log)
+    {
+        var options = new ConfigurationOptions
+        {
+            EndPoints = { address.RedisEndpoint! },
+            AbortOnConnectFail = mustConnect,
+            BacklogPolicy = BacklogPolicy.FailFast,
+            ConnectTimeout = 2000,
+            // Reconnect soon after a restarted Redis is back, not after an exponential wait.
+            ReconnectRetryPolicy = new LinearRetry(250),
+            ClientName = "feature-sidecar",
+        };
+        try
+        {
+            return new RedisOnlineStore(address, await ConnectionMultiplexer.ConnectAsync(options, log).ConfigureAwait(false));
+        }
+        catch (RedisConnectionException e)
+        {
+            throw new StoreException($"cannot connect to the Redis at {address}: {e.Message}", e);
+        }
+    }
+
+    public async Task<StoreRows> ReadAsync(string[] keys, string[] fields, CancellationToken cancellationToken)
+    {
+        var hashFields = new RedisValue[fields.Length + 1];
+        for (var i = 0; i < fields.Length; i++)
+        {
+            hashFields[i] = fields[i];
+        }
+        hashFields[fields.Length] = StoreLayout.StoredAtField;
+        var reads = new Task<RedisValue[]>[keys.Length];
+        for (var i = 0; i < keys.Length; i++)
+        {
+            reads[i] = _database.HashGetAsync(keys[i], hashFields);
+        }
+        await Task.WhenAll(reads).WaitAsync(cancellationToken).ConfigureAwait(false);
+
+        var rows = new StoreRows(keys.Length, fields.Length);
+        for (var row = 0; row < keys.Length; row++)
+        {
+            var values = reads[row].Result;
+            var found = false;
+            for (var field = 0; field < fields.Length; field++)
+            {
+                if (!values[field].IsNull)
+                {
+                    rows.Values[row * fields.Length + field] = (ReadOnlyMemory<byte>)values[field];
+                    found = true;
+                }
+            }
+            var storedAt = values[fields.Length];
+            rows.StoredAt[row] = !storedAt.IsNull && Utf8Parser.TryParse(((ReadOnlyMemory<byte>)storedAt).Span, out long at, out var used)
+                && used == ((ReadOnlyMemory<byte>)storedAt).Length && at > 0
+                ? at
+                : found ? StoreLayout.UnknownStoredAt : 0;
+        }
+        return rows;
+    }
+
+    public async Task WriteAsync(EntityBatch batch, long storedAtUnixMilliseconds, TimeSpan? ttl, CancellationToken cancellationToken)
+    {
+        var writes = new List<Task>(batch.Count * 3);
+        var storedAt = new HashEntry(StoreLayout.StoredAtField, storedAtUnixMilliseconds);
+        var absent = new List<RedisValue>();
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var key = (RedisKey)batch.Key(i);
+            var values = batch.Values(i);
+            var entries = new List<HashEntry>(values.Length + 1);
+            absent.Clear();
+            for (var field = 0; field < values.Length; field++)
+            {
+                if (values[field] is { } value)
+                {
+                    entries.Add(new HashEntry(batch.Fields[field], value));
+                }
+                else
+                {
+                    absent.Add(batch.Fields[field]);
+                }
+            }
+            entries.Add(storedAt);
+            writes.Add(_database.HashSetAsync(key, [.. entries]));
+            if (absent.Count > 0)
+            {
+                writes.Add(_database.HashDeleteAsync(key, [.. absent]));
+            }
+            if (ttl is { } expiry)
+            {
+                writes.Add(_database.KeyExpireAsync(key, expiry));
+            }
+        }
+        try
+        {
+            await Task.WhenAll(writes).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (RedisException e)
+        {
+            throw new StoreException($"the Redis at {Address} refused a write: {e.Message}", e);
+        }
+    }
+
+    public Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async ValueTask DisposeAsync() => await _redis.DisposeAsync().ConfigureAwait(false);
+}
