@@ -124,7 +124,7 @@ internal sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, TimeProv
     {
         if (run.InputFile is not null)
         {
-            var inputs = JsonlInputReader.Read(run.InputFile);
+            var inputs = run.Protocol == Protocol.RestPredict ? JsonlInputReader.ReadPredictBodies(run.InputFile) : JsonlInputReader.Read(run.InputFile);
             // Still ask, so a server that is down is a setup failure (exit 3) rather than a run of connection errors.
             await MetadataClient.FetchAsync(run.Url, run.Model, run.Version, run.Protocol, MetadataTimeout, cancellationToken).ConfigureAwait(false);
             return inputs;

@@ -301,6 +301,10 @@ internal static class ArgumentParser
         {
             throw new UsageException("--batch-size and --distinct-inputs shape generated inputs; the requests in --input carry their own");
         }
+        if (input is null && protocol == Protocol.RestPredict)
+        {
+            throw new UsageException("--protocol rest-predict sends the predict bodies of --input FILE.jsonl (one {\"record\": {...}} or {\"entity\": {...}} per line); there is nothing to generate them from");
+        }
 
         var sla = p.GetValue(LoadTestCommand.Sla) ?? [];
         if (findMaxRate && sla.Count == 0)

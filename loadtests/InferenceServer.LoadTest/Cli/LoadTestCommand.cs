@@ -16,7 +16,7 @@ internal static class LoadTestCommand
     public static readonly Option<Uri> Url = Value("url", "URL", "Server address [default: http://127.0.0.1:8000, or http://127.0.0.1:8001 with --protocol grpc]", ValueParsers.Url);
     public static readonly Option<string> Model = Value("model", "NAME", "Model to load-test (required, except for a bare --ceiling)", (text, _) => text);
     public static readonly Option<string> ModelVersion = Value("version", "V", "Model version [default: the server's choice]", (text, _) => text);
-    public static readonly Option<Protocol> Protocol = Value("protocol", "P", "rest-json | rest-binary | grpc [default: rest-json]", (text, _) => ProtocolNames.Parse(text));
+    public static readonly Option<Protocol> Protocol = Value("protocol", "P", "rest-json | rest-binary | grpc | rest-predict (predict bodies from --input) [default: rest-json]", (text, _) => ProtocolNames.Parse(text));
     public static readonly Option<int> Concurrency = Value("concurrency", "N", "Closed loop: N workers, each sending when its previous request is answered",
         (text, flag) => ValueParsers.Integer(text, flag, 1, 100_000), 1);
     public static readonly Option<double> Rate = Value("rate", "R", "Open loop: R requests per second on a schedule, answered or not", ValueParsers.PositiveNumber);

@@ -40,6 +40,46 @@ internal static class JsonlInputReader
         return inputs;
     }
 
+    /// <summary>
+    /// Reads a JSONL file of predict bodies (<c>{"record": {...}}</c>, <c>{"entity": {"id": "..."}}</c>, or lists of
+    /// either), one per line; each is sent as it is, so it is only checked to be a JSON object.
+    /// </summary>
+    public static IReadOnlyList<InferenceInput> ReadPredictBodies(string path)
+    {
+        var inputs = new List<InferenceInput>();
+        var number = 0;
+        foreach (var line in File.ReadLines(path))
+        {
+            number++;
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+            try
+            {
+                using var document = JsonDocument.Parse(line);
+                if (document.RootElement.ValueKind != JsonValueKind.Object)
+                {
+                    throw new FormatException("a predict body is a JSON object");
+                }
+            }
+            catch (JsonException e)
+            {
+                throw new FormatException($"{path}:{number}: {e.Message}", e);
+            }
+            catch (FormatException e)
+            {
+                throw new FormatException($"{path}:{number}: {e.Message}", e);
+            }
+            inputs.Add(new InferenceInput([], [], Encoding.UTF8.GetBytes(line)));
+        }
+        if (inputs.Count == 0)
+        {
+            throw new FormatException($"{path}: no predict bodies in the file (one JSON object per line)");
+        }
+        return inputs;
+    }
+
     public static InferenceInput Parse(string line)
     {
         using var document = JsonDocument.Parse(line);

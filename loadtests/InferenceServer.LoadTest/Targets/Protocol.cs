@@ -11,4 +11,7 @@ internal enum Protocol
 
     /// <summary>KServe v2 gRPC (<c>ModelInfer</c> with <c>raw_input_contents</c>).</summary>
     Grpc,
+
+    /// <summary>The predict endpoint (<c>/v2/models/{m}/predict</c>): each input file line is a predict body (a record or an entity, or lists of them).</summary>
+    RestPredict,
 }

@@ -9,6 +9,7 @@ internal static class ProtocolNames
     {
         Protocol.RestJson => "rest-json",
         Protocol.RestBinary => "rest-binary",
+        Protocol.RestPredict => "rest-predict",
         _ => "grpc",
     };
 
@@ -17,6 +18,7 @@ internal static class ProtocolNames
         "rest-json" or "json" or "rest" or "http" => Protocol.RestJson,
         "rest-binary" or "binary" => Protocol.RestBinary,
         "grpc" => Protocol.Grpc,
-        _ => throw new UsageException($"--protocol: '{text}' is not rest-json, rest-binary or grpc"),
+        "rest-predict" or "predict" => Protocol.RestPredict,
+        _ => throw new UsageException($"--protocol: '{text}' is not rest-json, rest-binary, rest-predict or grpc"),
     };
 }

@@ -7,8 +7,8 @@ namespace InferenceServer.LoadTest.Targets;
 
 /// <summary>
 /// KServe v2 REST over HTTP/1.1: a POST to <c>/v2/models/{m}[/versions/{v}]/infer</c> with a body built once per
-/// distinct input (JSON, or the binary tensor extension with <c>Inference-Header-Content-Length</c>). A request
-/// ends when the whole response body has been read.
+/// distinct input (JSON, or the binary tensor extension with <c>Inference-Header-Content-Length</c>), or to
+/// <c>/predict</c> with a predict body. A request ends when the whole response body has been read.
 /// </summary>
 internal sealed class RestTarget : IInferenceTarget
 {
@@ -23,11 +23,16 @@ internal sealed class RestTarget : IInferenceTarget
     public RestTarget(Uri baseAddress, string model, string? version, Protocol protocol, IReadOnlyList<InferenceInput> inputs, int connections, TimeSpan connectTimeout)
     {
         _invoker = new HttpMessageInvoker(HttpHandlers.Create(connections, connectTimeout), disposeHandler: true);
-        _inferUri = InferUri(baseAddress, model, version);
+        _inferUri = InferUri(baseAddress, model, version, protocol == Protocol.RestPredict ? "predict" : "infer");
         _bodies = new Body[inputs.Count];
         for (var i = 0; i < inputs.Count; i++)
         {
-            if (protocol == Protocol.RestBinary)
+            if (protocol == Protocol.RestPredict)
+            {
+                // The file's line as it is: a predict body has no tensors to convert.
+                _bodies[i] = new Body(inputs[i].Json!, "application/json", null);
+            }
+            else if (protocol == Protocol.RestBinary)
             {
                 var (body, headerLength) = RequestBodies.RestBinary(inputs[i]);
                 _bodies[i] = new Body(body, "application/octet-stream", headerLength.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -41,9 +46,9 @@ internal sealed class RestTarget : IInferenceTarget
 
     public int InputCount => _bodies.Length;
 
-    public static Uri InferUri(Uri baseAddress, string model, string? version)
+    public static Uri InferUri(Uri baseAddress, string model, string? version, string action = "infer")
     {
-        var path = "v2/models/" + Uri.EscapeDataString(model) + (version is null ? "" : "/versions/" + Uri.EscapeDataString(version)) + "/infer";
+        var path = "v2/models/" + Uri.EscapeDataString(model) + (version is null ? "" : "/versions/" + Uri.EscapeDataString(version)) + "/" + action;
         return new Uri(WithTrailingSlash(baseAddress), path);
     }
 

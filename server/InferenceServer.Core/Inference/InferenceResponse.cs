@@ -1,3 +1,4 @@
+using InferenceServer.Core.Features;
 using InferenceServer.Core.Tensors;
 
 namespace InferenceServer.Core.Inference;
@@ -22,6 +23,9 @@ public sealed class InferenceResponse(string modelName, string modelVersion, str
 
     /// <summary>The header (gRPC: trailer) that names <see cref="Variant"/> to the client, as the route declares it; null without a variant.</summary>
     public string? VariantHeader { get; internal set; }
+
+    /// <summary>The feature view that made the request's inputs (from an entity or a raw record); null when the client sent them.</summary>
+    public FeatureView? FeatureView { get; internal set; }
 
     /// <summary>Output tensors, in the order requested (or the config's order when all were requested).</summary>
     public Tensor[] Outputs { get; } = outputs;

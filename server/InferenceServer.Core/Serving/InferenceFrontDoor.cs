@@ -34,9 +34,12 @@ public sealed class InferenceFrontDoor
     private readonly ModelRouter _router;
     private readonly ModelLifecycle _lifecycle;
     private readonly ServerReadiness _readiness;
+    private readonly FeatureStage _features;
 
-    internal InferenceFrontDoor(ModelRegistry registry, ModelRouter router, RouteServices routes, ModelLifecycle lifecycle, ServerReadiness readiness, ServerInfo server)
+    internal InferenceFrontDoor(ModelRegistry registry, ModelRouter router, RouteServices routes, ModelLifecycle lifecycle, ServerReadiness readiness, ServerInfo server,
+        FeatureStage features)
     {
+        _features = features;
         routes.ShadowRunner = RunShadowAsync;
         routes.ShadowBatchRows = ShadowBatchRows;
         _registry = registry;
@@ -163,9 +166,47 @@ public sealed class InferenceFrontDoor
         }
     }
 
-    /// <summary>Routes <paramref name="request"/> by the model and version it names, then runs it (for callers that decode without the model's config).</summary>
+    /// <summary>
+    /// Routes <paramref name="request"/> by the model and version it names, then runs it (for callers that decode without
+    /// the model's config). A request without inputs that names an entity or carries a raw record
+    /// (<see cref="FeatureParameters"/>) first gets its inputs from the model's feature view.
+    /// </summary>
     public Task<InferenceResponse> InferAsync(InferenceRequest request, RoutingContext context, CancellationToken cancellationToken) =>
-        InferAsync(_router.Resolve(request.ModelName, request.ModelVersion, context), request, context, cancellationToken);
+        Features(request) is { } query
+            ? InferWithFeaturesAsync(null, request, query, context, cancellationToken)
+            : InferAsync(_router.Resolve(request.ModelName, request.ModelVersion, context), request, context, cancellationToken);
+
+    /// <summary>As <see cref="InferAsync(InferenceRequest, RoutingContext, CancellationToken)"/>, within a route <see cref="FindModel"/> gave.</summary>
+    public Task<InferenceResponse> InferAsync(ModelRoute route, InferenceRequest request, RoutingContext context, CancellationToken cancellationToken) =>
+        Features(request) is { } query
+            ? InferWithFeaturesAsync(route, request, query, context, cancellationToken)
+            : InferAsync(_router.Resolve(route, request.ModelVersion, context), request, context, cancellationToken);
+
+    /// <summary>
+    /// The predict call: <paramref name="query"/>'s rows (raw records, entities or both) become <paramref name="request"/>'s
+    /// inputs through the feature view of the name it addresses, then it is routed (within <paramref name="route"/>) and
+    /// run as one request. The response carries the view (<see cref="InferenceResponse.FeatureView"/>), whose labels
+    /// <see cref="PredictionLabels"/> reads the outputs through.
+    /// </summary>
+    public Task<InferenceResponse> PredictAsync(ModelRoute route, InferenceRequest request, FeatureQuery query, RoutingContext context, CancellationToken cancellationToken) =>
+        InferWithFeaturesAsync(route, request, query, context, cancellationToken);
+
+    // Only a request that leaves its inputs to the view is looked at further: one with inputs pays one count check.
+    private static FeatureQuery? Features(InferenceRequest request) =>
+        request.Inputs.Count == 0 ? FeatureQuery.FromParameters(request.Parameters) : null;
+
+    // Before routing: a route's variants take the same inputs, made once by the view the route's name finds.
+    private async Task<InferenceResponse> InferWithFeaturesAsync(ModelRoute? route, InferenceRequest request, FeatureQuery query, RoutingContext context,
+        CancellationToken cancellationToken)
+    {
+        var view = FindFeatureView(request.ModelName) ?? throw InferenceException.Invalid(
+            $"'{request.ModelName}' has no feature view (a features.pbtxt in its folder), so it cannot take an entity or a raw record: send its inputs");
+        await _features.ApplyAsync(view, query, request, cancellationToken).ConfigureAwait(false);
+        var target = route is null ? _router.Resolve(request.ModelName, request.ModelVersion, context) : _router.Resolve(route, request.ModelVersion, context);
+        var response = await InferAsync(target, request, context, cancellationToken).ConfigureAwait(false);
+        response.FeatureView = view;
+        return response;
+    }
 
     // The traffic path: a request a route sent to one of its variants, admitted on the variant's version already.
     // A request forced to a variant (by hand, or a shadow's copy) is neither shadowed nor counted as weighted traffic.

@@ -1,9 +1,12 @@
+using InferenceServer.Core.Features;
+using InferenceServer.Core.Features.Sidecar;
 using InferenceServer.Core.Lifecycle;
 using InferenceServer.Core.Models;
 using InferenceServer.Core.Monitoring;
 using InferenceServer.Core.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Prometheus;
 
 namespace InferenceServer.Core.Serving;
@@ -41,8 +44,16 @@ public static class ServingServiceCollectionExtensions
         services.AddSingleton<ModelRouter>();
         services.AddSingleton<ModelLifecycle>();
         services.AddSingleton<ServerReadiness>();
+        services.AddSingleton<FeatureMetrics>();
+        // The sidecar client exists only when a host registers its options with a socket path (--feature-sidecar).
+        services.AddSingleton(static sp => sp.GetService<FeatureSidecarOptions>() is { Enabled: true } options
+            ? new FeatureSidecarHolder(new SidecarClient(options, sp.GetRequiredService<TimeProvider>(), sp.GetService<ILogger<SidecarClient>>() ?? Microsoft.Extensions.Logging.Abstractions.NullLogger<SidecarClient>.Instance),
+                sp.GetRequiredService<FeatureMetrics>())
+            : new FeatureSidecarHolder(null, null));
+        services.AddSingleton(static sp => new FeatureStage(sp.GetRequiredService<FeatureSidecarHolder>().Client, sp.GetRequiredService<FeatureMetrics>(),
+            sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new InferenceFrontDoor(sp.GetRequiredService<ModelRegistry>(), sp.GetRequiredService<ModelRouter>(), sp.GetRequiredService<RouteServices>(),
-            sp.GetRequiredService<ModelLifecycle>(), sp.GetRequiredService<ServerReadiness>(), sp.GetRequiredService<ServerInfo>()));
+            sp.GetRequiredService<ModelLifecycle>(), sp.GetRequiredService<ServerReadiness>(), sp.GetRequiredService<ServerInfo>(), sp.GetRequiredService<FeatureStage>()));
         return services;
     }
 }

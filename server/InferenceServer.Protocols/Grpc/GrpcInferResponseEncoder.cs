@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using InferenceServer.Core.Features;
 using InferenceServer.Core.Inference;
 using InferenceServer.Core.Tensors;
 using InferenceServer.Protocols.Grpc.Messages;
@@ -26,6 +27,15 @@ internal static class GrpcInferResponseEncoder
         {
             // The variant of a route that answered; ModelInfer also has it in a trailer, a stream's answers only here.
             message.Parameters.Add(InferenceResponse.VariantParameter, new InferParameter { StringParam = variant });
+        }
+        if (response.FeatureView is { } view)
+        {
+            // Inputs a feature view made: its version, and the label of the (first) row's score, as predict answers them.
+            message.Parameters.Add(FeatureParameters.ViewVersion, new InferParameter { Int64Param = view.Version });
+            if (PredictionLabels.TryRead(response, 0, out var label, out _))
+            {
+                message.Parameters.Add(FeatureParameters.Prediction, new InferParameter { StringParam = label });
+            }
         }
         foreach (var output in response.Outputs)
         {

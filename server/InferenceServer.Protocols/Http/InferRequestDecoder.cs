@@ -1,4 +1,5 @@
 using System.Text.Json;
+using InferenceServer.Core.Features;
 using InferenceServer.Core.Inference;
 using InferenceServer.Core.Repository;
 using InferenceServer.Core.Tensors;
@@ -158,7 +159,7 @@ internal static class InferRequestDecoder
                 JsonText.Skip(ref reader, TheRequest);
             }
         }
-        if (!sawInputs)
+        if (!sawInputs && !HasFeatureParameters(request))
         {
             throw InferenceException.Invalid("the request has no 'inputs'");
         }
@@ -173,7 +174,7 @@ internal static class InferRequestDecoder
         format = perOutput is null && !binaryByDefault ? OutputFormat.AllJson : new OutputFormat(binaryByDefault, perOutput);
     }
 
-    private static void ReadRequestParameters(ref Utf8JsonReader reader, InferenceRequest request, ref bool binaryByDefault)
+    internal static void ReadRequestParameters(ref Utf8JsonReader reader, InferenceRequest request, ref bool binaryByDefault)
     {
         ExpectObject(ref reader, "parameters");
         var keys = new JsonKeys("parameters");
@@ -194,6 +195,15 @@ internal static class InferRequestDecoder
                 reader.Read();
                 request.TimeoutMicroseconds = ReadNonNegative(ref reader, "parameters.timeout", long.MaxValue);
             }
+            else if (keys.Is(ref reader, "entity"u8, 3) || keys.Is(ref reader, "record"u8, 4))
+            {
+                // An entity to look up or a raw record for the model's feature view: flattened into entity.<key> and
+                // record.<field>, the names gRPC's parameters carry them under (and routing policies see).
+                var name = reader.ValueTextEquals("entity"u8) ? FeatureParameters.Entity : FeatureParameters.Record;
+                reader.Read();
+                ExpectObject(ref reader, $"parameters.{name}");
+                FeatureJson.ReadParameter(ref reader, name, request);
+            }
             else
             {
                 // Kept for the routing policy, as text; a value that is an object or an array has no use there.
@@ -209,6 +219,23 @@ internal static class InferRequestDecoder
                 }
             }
         }
+    }
+
+    // A request may leave its inputs to the model's feature view (the front door fills them or refuses the request).
+    private static bool HasFeatureParameters(InferenceRequest request)
+    {
+        if (request.Parameters is not { } parameters)
+        {
+            return false;
+        }
+        foreach (var name in parameters.Keys)
+        {
+            if (FeatureParameters.IsFeatureParameter(name))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static string? ParameterText(ref Utf8JsonReader reader, string name) => reader.TokenType switch

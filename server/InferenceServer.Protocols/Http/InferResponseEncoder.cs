@@ -1,4 +1,5 @@
 using System.Text.Json;
+using InferenceServer.Core.Features;
 using InferenceServer.Core.Inference;
 using InferenceServer.Core.Tensors;
 using InferenceServer.Protocols.Buffers;
@@ -45,11 +46,23 @@ internal static class InferResponseEncoder
         {
             writer.WriteString("id"u8, response.Id);
         }
-        if (response.Variant is { } variant)
+        if (response.Variant is not null || response.FeatureView is not null)
         {
-            // The v2 response's own parameters: the variant of a route that answered, for clients that read no headers.
+            // The v2 response's own parameters: the variant of a route that answered, for clients that read no headers;
+            // for inputs a feature view made, its version and the label of the first row's score, as gRPC has them.
             writer.WriteStartObject("parameters"u8);
-            writer.WriteString(InferenceResponse.VariantParameter, variant);
+            if (response.Variant is { } variant)
+            {
+                writer.WriteString(InferenceResponse.VariantParameter, variant);
+            }
+            if (response.FeatureView is { } view)
+            {
+                writer.WriteNumber(FeatureParameters.ViewVersion, view.Version);
+                if (PredictionLabels.TryRead(response, 0, out var label, out _))
+                {
+                    writer.WriteString(FeatureParameters.Prediction, label);
+                }
+            }
             writer.WriteEndObject();
         }
         writer.WriteStartArray("outputs"u8);

@@ -10,10 +10,18 @@ namespace InferenceServer.Protocols.Http;
 internal static class JsonTensorEncoder
 {
     /// <summary>Writes <c>[e0, e1, ...]</c>. FP16 and BF16 are written as numbers; non-finite floats as the strings "NaN", "Infinity", "-Infinity".</summary>
-    public static void WriteData(Utf8JsonWriter writer, Tensor tensor)
+    public static void WriteData(Utf8JsonWriter writer, Tensor tensor) => WriteData(writer, tensor, tensor.Data, array: true);
+
+    /// <summary>
+    /// Writes the elements of <paramref name="tensor"/> that <paramref name="data"/> holds (a row of it, say, in its
+    /// layout): as an array, or when not <paramref name="array"/> the one element alone.
+    /// </summary>
+    public static void WriteData(Utf8JsonWriter writer, Tensor tensor, ReadOnlySpan<byte> data, bool array)
     {
-        var data = (ReadOnlySpan<byte>)tensor.Data;
-        writer.WriteStartArray();
+        if (array)
+        {
+            writer.WriteStartArray();
+        }
         switch (tensor.DataType)
         {
             case DataType.Bool:
@@ -107,7 +115,10 @@ internal static class JsonTensorEncoder
             default:
                 throw new InferenceException(InferenceErrorKind.Internal, $"output '{tensor.Name}' has unsupported datatype {tensor.DataType}");
         }
-        writer.WriteEndArray();
+        if (array)
+        {
+            writer.WriteEndArray();
+        }
     }
 
     private static void WriteFloat(Utf8JsonWriter writer, float value)

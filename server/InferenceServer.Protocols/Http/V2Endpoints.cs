@@ -1,5 +1,7 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Text.Json;
+using InferenceServer.Core.Features;
 using InferenceServer.Core.Inference;
 using InferenceServer.Core.Lifecycle;
 using InferenceServer.Core.Repository;
@@ -32,6 +34,9 @@ public static class V2Endpoints
         app.MapGet("/v2/models/{model}/versions/{version}/config", Guard(ModelConfigAsync)).WithMetadata(ApiCategory.ModelConfig);
         app.MapPost("/v2/models/{model}/infer", Guard(InferAsync)).WithMetadata(ApiCategory.Inference);
         app.MapPost("/v2/models/{model}/versions/{version}/infer", Guard(InferAsync)).WithMetadata(ApiCategory.Inference);
+        // A model's feature view turns raw records or entities into its inputs, and its labels name the outputs.
+        app.MapPost("/v2/models/{model}/predict", Guard(PredictAsync)).WithMetadata(ApiCategory.Inference);
+        app.MapPost("/v2/models/{model}/versions/{version}/predict", Guard(PredictAsync)).WithMetadata(ApiCategory.Inference);
         app.MapPost("/v2/repository/index", Guard(RepositoryIndexAsync)).WithMetadata(ApiCategory.ModelRepository);
         app.MapPost("/v2/repository/models/{model}/load", Guard(RepositoryLoadAsync)).WithMetadata(ApiCategory.ModelRepository);
         app.MapPost("/v2/repository/models/{model}/unload", Guard(RepositoryUnloadAsync)).WithMetadata(ApiCategory.ModelRepository);
@@ -252,10 +257,40 @@ public static class V2Endpoints
         using (request)
         {
             var routing = Routing(context, request);
-            target ??= door.Resolve(route, version, routing);
-            // If the version chosen above is retired meanwhile, the front door runs the request on its successor.
-            using var response = await door.InferAsync(target, request, routing, context.RequestAborted).ConfigureAwait(false);
+            // If the version chosen is retired meanwhile, the front door runs the request on its successor. A JSON
+            // request is routed by the front door, after a feature view made its inputs where it asks for that.
+            using var response = target is not null
+                ? await door.InferAsync(target, request, routing, context.RequestAborted).ConfigureAwait(false)
+                : await door.InferAsync(route, request, routing, context.RequestAborted).ConfigureAwait(false);
             await WriteInferResponseAsync(context, response, format).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task PredictAsync(HttpContext context)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var services = context.RequestServices;
+        var door = services.GetRequiredService<InferenceFrontDoor>();
+        var limit = services.GetRequiredService<IOptions<HttpProtocolOptions>>().Value.MaxRequestBodyBytes;
+        var (model, version) = Route(context);
+        var route = door.FindModel(model);
+        InferenceRequest request;
+        FeatureQuery query;
+        bool list;
+        using (var body = await RequestBody.ReadAsync(context.Request, limit, services.GetRequiredService<RequestBodyBudget>(), context.RequestAborted).ConfigureAwait(false))
+        {
+            request = PredictRequestDecoder.Decode(model, version, body.Span, out query, out list);
+        }
+        using (request)
+        {
+            var routing = Routing(context, request);
+            using var response = await door.PredictAsync(route, request, query, routing, context.RequestAborted).ConfigureAwait(false);
+            if (response.VariantHeader is { } variantHeader)
+            {
+                context.Response.Headers[variantHeader] = response.Variant;
+            }
+            await WriteJsonAsync(context, StatusCodes.Status200OK,
+                writer => PredictResponseEncoder.Write(writer, response, list, Stopwatch.GetElapsedTime(started))).ConfigureAwait(false);
         }
     }
 

@@ -134,6 +134,24 @@ internal static class ServeFlags
             HelpName = "MS", Max = int.MaxValue,
         },
 
+        // Online features.
+        new("--feature-sidecar", "FeatureSidecar:Path", FlagKind.Text, "none",
+            "The Unix socket of the feature sidecar ('feature-sidecar serve --socket PATH'): feature views read the online store through it. Without it, "
+            + "requests that name an entity of a view that reads the store get 503; raw records still work.")
+        {
+            HelpName = "PATH",
+        },
+        new("--feature-sidecar-connections", "FeatureSidecar:Connections", FlagKind.Integer, "2",
+            "Persistent connections to the feature sidecar; lookups are multiplexed over them.")
+        {
+            HelpName = "N", Min = 1, Max = 64,
+        },
+        new("--feature-sidecar-max-pending", "FeatureSidecar:MaxPending", FlagKind.Integer, "4096",
+            "Store lookups waiting for the feature sidecar at once; one beyond is refused at once (503).")
+        {
+            HelpName = "N", Min = 1, Max = int.MaxValue,
+        },
+
         // HTTP/REST.
         new("--allow-http", "Http:Enabled", FlagKind.Boolean, "true", "Serve HTTP/REST (KServe v2); false: gRPC (and metrics) only."),
         new("--http-address", "Http:Address", FlagKind.Address, "0.0.0.0", "Address the HTTP/REST endpoint binds.")

@@ -1,4 +1,5 @@
 using InferenceServer.Core.Backends;
+using InferenceServer.Core.Features.Sidecar;
 using InferenceServer.Core.Lifecycle;
 using InferenceServer.Core.Serving;
 using InferenceServer.OnnxRuntime;
@@ -25,6 +26,8 @@ internal static class InferenceCoreServices
             // Server__ModelRepository), which only this reads.
             .PostConfigure(o => o.ModelRepositories = Repositories(repositories));
         services.AddSingleton<ModelLifecycleOptions>(static sp => sp.GetRequiredService<IOptions<ServerOptions>>().Value);
+        services.AddSection<FeatureSidecarOptions>(configuration, "FeatureSidecar", static o => o.Validate());
+        services.AddSingleton(static sp => sp.GetRequiredService<IOptions<FeatureSidecarOptions>>().Value);
         services.AddSingleton<IModelBackend, OnnxRuntimeBackend>();
         services.AddSingleton(static sp => new ServerInfo
         {

@@ -87,6 +87,7 @@ public sealed class ArgumentParserTests
     [InlineData("--model is given twice", "--model", "m", "--model", "n")]
     [InlineData("--timeout needs a value", "--model", "m", "--timeout")]
     [InlineData("carry their own", "--model", "m", "--input", "x.jsonl", "--batch-size", "4")]
+    [InlineData("--protocol rest-predict sends the predict bodies of --input", "--model", "m", "--protocol", "rest-predict")]
     [InlineData("unexpected argument 'income'", "income")]
     [InlineData("--scenario needs --scenario-file", "--scenario", "smoke")]
     public void Bad_usage_is_refused_with_a_message_naming_the_problem(string message, params string[] args)

@@ -42,7 +42,7 @@ public sealed class CommandLineTests
     [Theory]
     [InlineData("unknown flag '--colour' (see --help)", "--model", "m", "--colour", "red")]
     [InlineData("--rate: 'fast' is not a positive number", "--model", "m", "--rate", "fast")]
-    [InlineData("--protocol: 'soap' is not rest-json, rest-binary or grpc", "--model", "m", "--protocol", "soap")]
+    [InlineData("--protocol: 'soap' is not rest-json, rest-binary, rest-predict or grpc", "--model", "m", "--protocol", "soap")]
     [InlineData("--find-max-rate: 'maybe' is not true or false", "--model", "m", "--find-max-rate=maybe")]
     [InlineData("--concurrency: '2.5' is not a whole number from 1 to 100000", "--model", "m", "--concurrency", "2.5")]
     [InlineData("--timeout needs a value (D)", "--model", "m", "--timeout")]

@@ -56,6 +56,24 @@ public sealed class LoadTestRunTests(ServerFixture server) : IClassFixture<Serve
     }
 
     [Fact]
+    public async Task A_predict_run_posts_each_line_of_its_input_to_the_predict_endpoint()
+    {
+        // The sample's raw records, one predict body per line: income's feature view encodes them on the server.
+        var examples = JsonNode.Parse(File.ReadAllText(Path.Combine(ServerFixture.Root, "models", "income", "example_records.json")))!.AsArray();
+        File.WriteAllLines(File_("records.jsonl"), examples.Select(e => new JsonObject { ["record"] = e!["record"]!.DeepClone() }.ToJsonString()));
+
+        var (exitCode, output, error) = await RunAsync("--url", server.HttpAddress.ToString(), "--model", "income", "--protocol", "rest-predict",
+            "--input", File_("records.jsonl"), "--concurrency", "2", "--duration", "1s", "--warmup", "0.2s", "--sla", "errors<=0", "--json", File_("r.json"));
+
+        Assert.True(exitCode == 0, output + error);
+        using var json = JsonDocument.Parse(File.ReadAllBytes(File_("r.json")));
+        var run = OnlyRun(json);
+        Assert.Equal("rest-predict", run.GetProperty("target").GetProperty("protocol").GetString());
+        Assert.True(run.GetProperty("summary").GetProperty("successes").GetInt64() > 0);
+        Assert.Equal(0, run.GetProperty("summary").GetProperty("errors").GetInt64());
+    }
+
+    [Fact]
     public async Task An_impossible_sla_fails_the_gate_with_exit_code_1_saying_by_how_much()
     {
         var (exitCode, output, _) = await RunAsync("--url", server.HttpAddress.ToString(), "--model", "income", "--protocol", "rest-binary",

@@ -85,6 +85,27 @@ public sealed class InputsTests
     }
 
     [Fact]
+    public void A_predict_file_s_lines_are_sent_as_they_are_and_a_line_that_is_no_object_is_named()
+    {
+        var path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllLines(path, ["""{"record": {"age": 52}}""", "", """{"entity": {"id": "17"}}"""]);
+            var inputs = JsonlInputReader.ReadPredictBodies(path);
+            Assert.Equal(["""{"record": {"age": 52}}""", """{"entity": {"id": "17"}}"""], inputs.Select(i => System.Text.Encoding.UTF8.GetString(i.Json!)));
+            Assert.All(inputs, i => Assert.Empty(i.Inputs));
+
+            File.WriteAllLines(path, ["""{"record": {"age": 52}}""", "[1, 2]"]);
+            var error = Assert.Throws<FormatException>(() => JsonlInputReader.ReadPredictBodies(path));
+            Assert.StartsWith(path + ":2: a predict body is a JSON object", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void A_bad_line_in_a_file_is_named_by_its_number()
     {
         var path = Path.GetTempFileName();

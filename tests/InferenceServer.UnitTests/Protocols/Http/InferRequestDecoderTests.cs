@@ -81,6 +81,28 @@ public sealed class InferRequestDecoderTests
             request.Parameters);
     }
 
+    [Fact]
+    public void Entity_and_record_objects_are_flattened_and_let_a_request_leave_out_its_inputs()
+    {
+        using var request = Decode("""
+            {"parameters":{"entity":{"id":"17","region":5},"record":{"age":52.5,"workclass":"Private","veteran":true,"gone":null},"cohort":"c"}}
+            """);
+        Assert.Empty(request.Inputs);
+        Assert.Equal(
+            new Dictionary<string, string>
+            {
+                ["entity.id"] = "17", ["entity.region"] = "5", ["record.age"] = "52.5", ["record.workclass"] = "Private", ["record.veteran"] = "true", ["cohort"] = "c",
+            },
+            request.Parameters);
+    }
+
+    [Theory]
+    [InlineData("""{"parameters":{"record":"age=52"}}""", "parameters.record must be a JSON object")]
+    [InlineData("""{"parameters":{"entity":{"id":{"n":1}}}}""", "parameters.entity.id must be a string, a number, true or false (or null when it is missing), not an object")]
+    [InlineData("""{"parameters":{"record":{"age":52,"age":53}}}""", "key 'age' is given more than once in parameters.record")]
+    [InlineData("""{"parameters":{"cohort":"c"}}""", "the request has no 'inputs'")]
+    public void Entity_and_record_objects_that_are_not_flat_are_rejected(string json, string message) => Assert.Contains(message, Rejected(json));
+
     [Theory]
     [InlineData("\"id\":5", "'id' must be a string")]
     [InlineData("\"parameters\":[]", "parameters must be a JSON object")]

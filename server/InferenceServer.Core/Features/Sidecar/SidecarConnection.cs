@@ -1,0 +1,307 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Threading.Channels;
+
+namespace InferenceServer.Core.Features.Sidecar;
+
+/// <summary>
+/// One persistent connection to the sidecar: a write loop sends the queued lookups, coalescing those queued together
+/// (same view and fields) into one lookup frame, and a read loop matches each answer to its frame by id, in whatever
+/// order the answers come. When either loop ends (the sidecar went away, a malformed answer, the server stopping),
+/// <see cref="RunAsync"/> returns why, and every lookup still waiting fails with that reason at once.
+/// </summary>
+internal sealed class SidecarConnection : IDisposable
+{
+    // The most lookups one frame carries: a frame of 1,024 keys stays far below the wire's body limit.
+    private const int MaxKeysPerFrame = 1024;
+
+    private readonly Socket _socket;
+    private readonly NetworkStream _stream;
+    private readonly PipeReader _input;
+    private readonly PipeWriter _output;
+    private readonly string _address;
+    private readonly TimeProvider _time;
+    private readonly Channel<PendingLookup> _queue = Channel.CreateUnbounded<PendingLookup>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ConcurrentDictionary<uint, PendingFrame> _frames = new();
+    private readonly List<PendingLookup> _group = [];
+    private uint _nextId;
+
+    public SidecarConnection(Socket socket, string address, TimeProvider time)
+    {
+        _socket = socket;
+        _stream = new NetworkStream(socket, ownsSocket: true);
+        _input = PipeReader.Create(_stream);
+        _output = PipeWriter.Create(_stream);
+        _address = address;
+        _time = time;
+    }
+
+    /// <summary>Queues <paramref name="lookup"/> to be sent; false once the connection is closing (the caller fails it).</summary>
+    public bool TryEnqueue(PendingLookup lookup) => _queue.Writer.TryWrite(lookup);
+
+    /// <summary>Runs the connection until it breaks or <paramref name="stopping"/>; returns why it ended, for the lookups' errors.</summary>
+    public async Task<string> RunAsync(CancellationToken stopping)
+    {
+        using var ending = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        var writing = WriteLoopAsync(ending.Token);
+        var reading = ReadLoopAsync(ending.Token);
+        var first = await Task.WhenAny(writing, reading).ConfigureAwait(false);
+        var reason = stopping.IsCancellationRequested ? "the server is stopping" : await first.ConfigureAwait(false);
+        _queue.Writer.TryComplete();
+        await ending.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            // Unblocks a read or write that does not watch the token.
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (SocketException)
+        {
+            // Not connected any more: nothing to unblock.
+        }
+        await Task.WhenAll(writing, reading).ConfigureAwait(false);
+        // Neither loop runs now, so nothing is added to the frames or taken from the queue meanwhile.
+        var message = $"the feature sidecar at {_address} is not reachable: {reason}";
+        foreach (var frame in _frames.Values)
+        {
+            frame.Fail(SidecarLookupStatus.Unreachable, message);
+        }
+        _frames.Clear();
+        while (_queue.Reader.TryRead(out var lookup))
+        {
+            lookup.Complete(new SidecarLookupResult(SidecarLookupStatus.Unreachable, message));
+        }
+        return reason;
+    }
+
+    private async Task<string> WriteLoopAsync(CancellationToken cancellationToken)
+    {
+        var batch = new List<PendingLookup?>();
+        try
+        {
+            while (await _queue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                // Whatever queued while the previous frames were written goes out together.
+                while (batch.Count < MaxKeysPerFrame && _queue.Reader.TryRead(out var lookup))
+                {
+                    if (!lookup.Abandoned)
+                    {
+                        batch.Add(lookup);
+                    }
+                }
+                WriteFrames(batch);
+                batch.Clear();
+                var flushed = await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
+                if (flushed.IsCompleted)
+                {
+                    return "the sidecar closed the connection";
+                }
+            }
+            return "the server is stopping";
+        }
+        catch (OperationCanceledException)
+        {
+            return "the server is stopping";
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+            return e.Message;
+        }
+    }
+
+    // One frame per view and field list among the batch; each lookup's keys follow the previous one's.
+    private void WriteFrames(List<PendingLookup?> batch)
+    {
+        var now = _time.GetTimestamp();
+        for (var first = 0; first < batch.Count; first++)
+        {
+            if (batch[first] is not { } lead)
+            {
+                continue;
+            }
+            _group.Add(lead);
+            var keys = lead.Keys.Length;
+            var latest = lead.Deadline;
+            for (var other = first + 1; other < batch.Count; other++)
+            {
+                if (batch[other] is { } candidate && SameQuery(lead, candidate) && keys + candidate.Keys.Length <= MaxKeysPerFrame)
+                {
+                    _group.Add(candidate);
+                    batch[other] = null;
+                    keys += candidate.Keys.Length;
+                    latest = Math.Max(latest, candidate.Deadline);
+                }
+            }
+            var lookups = _group.ToArray();
+            _group.Clear();
+            var id = ++_nextId;
+            // Registered before it is written: the answer may come back before the write returns.
+            _frames[id] = new PendingFrame(lookups, keys);
+            WriteFrame(id, lookups, keys, TimeoutMilliseconds(latest - now));
+        }
+    }
+
+    private static bool SameQuery(PendingLookup a, PendingLookup b) =>
+        ReferenceEquals(a.Fields, b.Fields) && string.Equals(a.View, b.View, StringComparison.Ordinal);
+
+    // The sidecar gets the latest deadline of the frame's lookups; each caller still stops at its own.
+    private uint TimeoutMilliseconds(long ticks) =>
+        (uint)Math.Clamp(Math.Ceiling(_time.GetElapsedTime(0, Math.Max(ticks, 0)).TotalMilliseconds), 1, uint.MaxValue);
+
+    // [1, id, timeout_ms, view, fields, keys], framed. A lone lookup's keys go as they are; a frame of several joins
+    // theirs in a pooled array.
+    private void WriteFrame(uint id, PendingLookup[] lookups, int keys, uint timeoutMs)
+    {
+        var lead = lookups[0];
+        if (lookups.Length == 1)
+        {
+            SidecarMessages.WriteLookup(_output, id, timeoutMs, lead.View, lead.Fields, lead.Keys);
+            return;
+        }
+        var joined = ArrayPool<string>.Shared.Rent(keys);
+        try
+        {
+            var next = 0;
+            foreach (var lookup in lookups)
+            {
+                lookup.Keys.CopyTo(joined, next);
+                next += lookup.Keys.Length;
+            }
+            SidecarMessages.WriteLookup(_output, id, timeoutMs, lead.View, lead.Fields, joined.AsSpan(0, keys));
+        }
+        finally
+        {
+            ArrayPool<string>.Shared.Return(joined, clearArray: true);
+        }
+    }
+
+    private async Task<string> ReadLoopAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                var read = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
+                var buffer = read.Buffer;
+                try
+                {
+                    while (SidecarFrames.TryReadFrame(ref buffer, out var body))
+                    {
+                        if (Dispatch(body) is { } broken)
+                        {
+                            return broken;
+                        }
+                    }
+                }
+                finally
+                {
+                    _input.AdvanceTo(buffer.Start, buffer.End);
+                }
+                if (read.IsCompleted)
+                {
+                    return "the sidecar closed the connection";
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return "the server is stopping";
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+            return e.Message;
+        }
+        catch (SidecarProtocolException e)
+        {
+            return "it sent a frame that is not a lookup answer: " + e.Message;
+        }
+    }
+
+    // Matches one answer to its frame; returns why the connection must close when the answer cannot be matched.
+    private string? Dispatch(ReadOnlySequence<byte> body)
+    {
+        SidecarMessageKind kind;
+        uint id;
+        try
+        {
+            kind = SidecarMessages.ReadHeader(body, out id);
+        }
+        catch (SidecarProtocolException e)
+        {
+            return "it sent a frame that is not a lookup answer: " + e.Message;
+        }
+        if (kind == SidecarMessageKind.Ping)
+        {
+            return null;
+        }
+        if (kind == SidecarMessageKind.Lookup)
+        {
+            return "it sent a lookup, which only the server sends";
+        }
+        if (!_frames.TryRemove(id, out var frame))
+        {
+            // A protocol error about a frame it could not read names id 0, which no frame has: it ends the connection.
+            return kind == SidecarMessageKind.ProtocolError
+                ? "it reported a protocol error: " + ReadProtocolError(body)
+                : $"it answered lookup {id}, which this connection did not send or was answered already";
+        }
+        try
+        {
+            if (kind == SidecarMessageKind.ProtocolError)
+            {
+                frame.Fail(SidecarLookupStatus.BadRequest, $"the feature sidecar at {_address} refused the lookup: {SidecarMessages.ReadProtocolError(body, out _)}");
+                return null;
+            }
+            var result = new SidecarLookupResultReader(body);
+            if (result.Status != SidecarStatus.Ok)
+            {
+                frame.Fail((SidecarLookupStatus)result.Status, Failure(result.Status, result.Message));
+                return null;
+            }
+            frame.Answer(SidecarAnswer.Read(ref result, frame.Keys, frame.Lookups[0].Fields.Count, frame.Lookups.Length));
+            return null;
+        }
+        catch (SidecarProtocolException e)
+        {
+            // The frame itself was whole, so the connection stays in step; only these lookups fail.
+            frame.Fail(SidecarLookupStatus.BadRequest, $"the feature sidecar at {_address} sent a malformed answer: {e.Message}");
+            return null;
+        }
+    }
+
+    private static string ReadProtocolError(ReadOnlySequence<byte> body)
+    {
+        try
+        {
+            return SidecarMessages.ReadProtocolError(body, out _);
+        }
+        catch (SidecarProtocolException e)
+        {
+            return e.Message;
+        }
+    }
+
+    private string Failure(SidecarStatus status, string message) => status switch
+    {
+        SidecarStatus.DeadlineExceeded => $"the feature sidecar at {_address} found the online store too slow: {message}",
+        SidecarStatus.StoreUnavailable => $"the feature sidecar at {_address} cannot reach the online store: {message}",
+        SidecarStatus.Overloaded => $"the feature sidecar at {_address} is overloaded: {message}",
+        _ => $"the feature sidecar at {_address} refused the lookup: {message}",
+    };
+
+    public void Dispose()
+    {
+        _input.Complete();
+        try
+        {
+            // Gives the pipe's buffers back; what was not sent any more is dropped with the connection.
+            _output.Complete();
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+            // The connection is gone already.
+        }
+        _stream.Dispose();
+    }
+}

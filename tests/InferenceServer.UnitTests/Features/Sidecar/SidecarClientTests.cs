@@ -1,0 +1,254 @@
+using System.Text;
+using InferenceServer.Core.Features.Sidecar;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace InferenceServer.UnitTests.Features.Sidecar;
+
+/// <summary>
+/// The server's sidecar client against a stand-in sidecar on a real Unix socket speaking the wire: lookups answered in
+/// key order and out of order, lookups queued together sent as one frame, deadlines, the pending bound, and a sidecar
+/// that dies (fast errors naming it) and comes back (the client reconnects by itself).
+/// </summary>
+public sealed class SidecarClientTests : IAsyncDisposable
+{
+    private static readonly string[] Fields = ["age", "workclass"];
+    private static readonly TimeSpan Long = TimeSpan.FromMinutes(5);
+
+    private readonly string _path = FakeSidecar.NewPath();
+    private readonly List<IAsyncDisposable> _owned = [];
+
+    private SidecarClient Client(int connections = 2, int maxPending = 4096, TimeProvider? time = null)
+    {
+        var client = new SidecarClient(new FeatureSidecarOptions { Path = _path, Connections = connections, MaxPending = maxPending, ReconnectMaxMilliseconds = 50 },
+            time ?? TimeProvider.System, NullLogger<SidecarClient>.Instance);
+        _owned.Add(client);
+        return client;
+    }
+
+    private FakeSidecar Sidecar(Func<SidecarLookup, FakeReply?> reply)
+    {
+        var sidecar = FakeSidecar.Start(_path, reply);
+        _owned.Insert(0, sidecar);
+        return sidecar;
+    }
+
+    // Each key's row: stored at 1000 + its number, age = the number, workclass absent for odd numbers.
+    private static FakeReply Echo(SidecarLookup lookup) =>
+        FakeSidecar.Rows([.. lookup.Keys.Select(key => int.Parse(key.AsSpan(2).TrimEnd('x'), System.Globalization.CultureInfo.InvariantCulture))
+            .Select(n => (1000L + n, new string?[] { n.ToString(System.Globalization.CultureInfo.InvariantCulture), n % 2 == 0 ? "Private" : null }))]);
+
+    private static string Value(SidecarLookupResult result, int row, int field) =>
+        result.TryGetValue(row, field, out var utf8) ? Encoding.UTF8.GetString(utf8) : "<absent>";
+
+    private static async Task ConnectedAsync(SidecarClient client)
+    {
+        for (var i = 0; i < 3000 && client.Connected == 0; i++)
+        {
+            await Task.Delay(10);
+        }
+        Assert.True(client.Connected > 0, "the client did not connect to the sidecar within 30 s");
+    }
+
+    private static async Task<T> Within<T>(Task<T> task) => await task.WaitAsync(TimeSpan.FromSeconds(30));
+
+    [Fact]
+    public async Task A_lookup_gets_each_key_s_stored_values_in_key_order()
+    {
+        var sidecar = Sidecar(Echo);
+        var client = Client();
+
+        using var result = await client.LookupAsync("income", Fields, ["k:3", "k:8", "k:5"], Long, CancellationToken.None);
+
+        Assert.Equal(SidecarLookupStatus.Ok, result.Status);
+        Assert.Equal(3, result.Rows);
+        Assert.Equal([1003L, 1008L, 1005L], [result.StoredAt(0), result.StoredAt(1), result.StoredAt(2)]);
+        Assert.Equal(["3", "<absent>", "8", "Private", "5", "<absent>"],
+            [Value(result, 0, 0), Value(result, 0, 1), Value(result, 1, 0), Value(result, 1, 1), Value(result, 2, 0), Value(result, 2, 1)]);
+        var frame = Assert.Single(sidecar.Received);
+        Assert.Equal("income", frame.View);
+        Assert.Equal(Fields, frame.Fields);
+        Assert.Equal(["k:3", "k:8", "k:5"], frame.Keys);
+        Assert.InRange(frame.TimeoutMilliseconds, 1u, (uint)Long.TotalMilliseconds);
+    }
+
+    [Fact]
+    public async Task Answers_that_come_out_of_order_reach_their_own_lookups()
+    {
+        var sidecar = Sidecar(_ => null);
+        var client = Client(connections: 1);
+
+        var first = client.LookupAsync("income", Fields, ["k:1"], Long, CancellationToken.None).AsTask();
+        var firstHeld = await sidecar.NextHeldAsync();
+        var second = client.LookupAsync("income", Fields, ["k:2"], Long, CancellationToken.None).AsTask();
+        var secondHeld = await sidecar.NextHeldAsync();
+        Assert.NotEqual(firstHeld.Lookup.Id, secondHeld.Lookup.Id);
+
+        await secondHeld.AnswerAsync(Echo(secondHeld.Lookup));
+        using (var answered = await Within(second))
+        {
+            Assert.False(first.IsCompleted);
+            Assert.Equal("2", Value(answered, 0, 0));
+        }
+        await firstHeld.AnswerAsync(Echo(firstHeld.Lookup));
+        using var late = await Within(first);
+        Assert.Equal("1", Value(late, 0, 0));
+    }
+
+    [Fact]
+    public async Task Lookups_queued_while_a_frame_is_being_written_go_together_as_one_frame()
+    {
+        var sidecar = Sidecar(Echo);
+        var client = Client(connections: 1);
+        // A frame far larger than the socket's buffer, sent while the sidecar does not read: the client's write of it
+        // cannot finish, so the lookups that follow queue behind it.
+        sidecar.PauseReading();
+        var bigKeys = Enumerable.Range(0, 1000).Select(i => $"k:{i}".PadRight(1000, 'x')).ToArray();
+        var big = client.LookupAsync("income", Fields, bigKeys, Long, CancellationToken.None).AsTask();
+        var queued = Enumerable.Range(5000, 10).Select(i => client.LookupAsync("income", Fields, [$"k:{i}"], Long, CancellationToken.None).AsTask()).ToArray();
+        sidecar.ResumeReading();
+
+        (await Within(big)).Dispose();
+        for (var i = 0; i < queued.Length; i++)
+        {
+            using var result = await Within(queued[i]);
+            Assert.Equal((5000 + i).ToString(System.Globalization.CultureInfo.InvariantCulture), Value(result, 0, 0));
+        }
+        var frames = sidecar.Received;
+        Assert.True(frames.Count < 1 + queued.Length, $"{frames.Count} frames for {1 + queued.Length} lookups: {string.Join(", ", frames.Select(f => f.Keys.Length))} keys");
+        Assert.Equal(1000 + queued.Length, frames.Sum(f => f.Keys.Length));
+    }
+
+    [Fact]
+    public async Task A_lookup_past_its_deadline_ends_as_deadline_exceeded_naming_the_sidecar()
+    {
+        var time = new ManualTimeProvider();
+        var sidecar = Sidecar(_ => null);
+        var client = Client(time: time);
+        // Connected first: until its first attempt, the client waits for it on the same clock.
+        await ConnectedAsync(client);
+
+        var lookup = client.LookupAsync("income", Fields, ["k:1"], TimeSpan.FromMilliseconds(20), CancellationToken.None).AsTask();
+        var held = await sidecar.NextHeldAsync();
+        Assert.Equal(20u, held.Lookup.TimeoutMilliseconds);
+        await time.WaitForArmedTimerAsync();
+        time.Advance(TimeSpan.FromMilliseconds(20));
+
+        using var result = await Within(lookup);
+        Assert.Equal(SidecarLookupStatus.DeadlineExceeded, result.Status);
+        Assert.Contains($"unix:{_path}", result.Message);
+        // The answer that comes after the caller gave up is dropped, and the connection serves the next lookup.
+        await held.AnswerAsync(Echo(held.Lookup));
+        var next = client.LookupAsync("income", Fields, ["k:2"], Long, CancellationToken.None).AsTask();
+        var nextHeld = await sidecar.NextHeldAsync();
+        await nextHeld.AnswerAsync(Echo(nextHeld.Lookup));
+        using var answered = await Within(next);
+        Assert.Equal("2", Value(answered, 0, 0));
+    }
+
+    [Fact]
+    public async Task A_store_failure_the_sidecar_reports_reaches_the_lookup_with_its_status_and_message()
+    {
+        Sidecar(_ => new FakeReply(SidecarStatus.StoreUnavailable, "redis://127.0.0.1:6390 refused the connection", []));
+        var client = Client();
+
+        using var result = await client.LookupAsync("income", Fields, ["k:1"], Long, CancellationToken.None);
+
+        Assert.Equal(SidecarLookupStatus.StoreUnavailable, result.Status);
+        Assert.Contains($"unix:{_path}", result.Message);
+        Assert.Contains("refused the connection", result.Message);
+    }
+
+    [Fact]
+    public async Task Lookups_beyond_the_pending_limit_are_refused_at_once_as_overloaded()
+    {
+        var sidecar = Sidecar(_ => null);
+        var client = Client(maxPending: 2);
+
+        var waiting = new[]
+        {
+            client.LookupAsync("income", Fields, ["k:1"], Long, CancellationToken.None).AsTask(),
+            client.LookupAsync("income", Fields, ["k:2"], Long, CancellationToken.None).AsTask(),
+        };
+        using var refused = await Within(client.LookupAsync("income", Fields, ["k:3"], Long, CancellationToken.None).AsTask());
+
+        Assert.Equal(SidecarLookupStatus.Overloaded, refused.Status);
+        Assert.Contains("2 lookups pending", refused.Message);
+        foreach (var _ in waiting)
+        {
+            var held = await sidecar.NextHeldAsync();
+            await held.AnswerAsync(Echo(held.Lookup));
+        }
+        foreach (var lookup in waiting)
+        {
+            using var result = await Within(lookup);
+            Assert.Equal(SidecarLookupStatus.Ok, result.Status);
+        }
+        // Answered, they no longer count: the next lookup goes through.
+        var again = client.LookupAsync("income", Fields, ["k:4"], Long, CancellationToken.None).AsTask();
+        var last = await sidecar.NextHeldAsync();
+        await last.AnswerAsync(Echo(last.Lookup));
+        using var passed = await Within(again);
+        Assert.Equal(SidecarLookupStatus.Ok, passed.Status);
+    }
+
+    [Fact]
+    public async Task A_sidecar_that_dies_fails_lookups_at_once_naming_it_and_the_client_reconnects_when_it_returns()
+    {
+        var sidecar = FakeSidecar.Start(_path, _ => null);
+        var client = Client();
+        var waiting = client.LookupAsync("income", Fields, ["k:1"], Long, CancellationToken.None).AsTask();
+        await sidecar.NextHeldAsync();
+
+        await sidecar.DisposeAsync();
+
+        // The lookup that was waiting, and every one while the sidecar is gone, end at once (the deadline is minutes).
+        using (var lost = await Within(waiting))
+        {
+            Assert.Equal(SidecarLookupStatus.Unreachable, lost.Status);
+            Assert.StartsWith($"the feature sidecar at unix:{_path} is not reachable: ", lost.Message);
+        }
+        while (client.Connected > 0)
+        {
+            await Task.Delay(5);
+        }
+        using (var down = await Within(client.LookupAsync("income", Fields, ["k:2"], Long, CancellationToken.None).AsTask()))
+        {
+            Assert.Equal(SidecarLookupStatus.Unreachable, down.Status);
+            Assert.StartsWith($"the feature sidecar at unix:{_path} is not reachable: ", down.Message);
+        }
+
+        Sidecar(Echo);
+        SidecarLookupResult? result = null;
+        for (var attempt = 0; attempt < 3000 && result is not { Status: SidecarLookupStatus.Ok }; attempt++)
+        {
+            result?.Dispose();
+            await Task.Delay(10);
+            result = await Within(client.LookupAsync("income", Fields, ["k:3"], Long, CancellationToken.None).AsTask());
+        }
+        using (result)
+        {
+            Assert.Equal(SidecarLookupStatus.Ok, result!.Status);
+            Assert.Equal("3", Value(result, 0, 0));
+        }
+    }
+
+    [Fact]
+    public async Task Without_a_sidecar_at_the_path_lookups_fail_at_once_naming_it()
+    {
+        var client = Client();
+
+        using var result = await Within(client.LookupAsync("income", Fields, ["k:1"], Long, CancellationToken.None).AsTask());
+
+        Assert.Equal(SidecarLookupStatus.Unreachable, result.Status);
+        Assert.StartsWith($"the feature sidecar at unix:{_path} is not reachable: ", result.Message);
+        Assert.Equal(0, client.Connected);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var owned in _owned)
+        {
+            await owned.DisposeAsync();
+        }
+    }
+}
