@@ -39,6 +39,9 @@ internal sealed partial class ShadowMirror : IAsyncDisposable
     /// <summary>The most copies one batched run takes, however many rows the shadow would take: bounds the work one run holds up.</summary>
     public const int MaxCopiesPerRun = 64;
 
+    /// <summary>How long a worker that could batch lets copies gather before a run (a shadow's answer is never awaited by anyone).</summary>
+    public static readonly TimeSpan GatherWindow = TimeSpan.FromMilliseconds(2);
+
     // A shadow that is down fails every copy; one line per interval says so without flooding the log.
     private static readonly TimeSpan FailureReportInterval = TimeSpan.FromSeconds(10);
 
@@ -213,6 +216,12 @@ internal sealed partial class ShadowMirror : IAsyncDisposable
                 {
                     await RunAsync(copy, differences).ConfigureAwait(false);
                     continue;
+                }
+                // A busy route's copies arrive microseconds apart: a moment's wait gathers them into one run, where taking
+                // each as it comes would wake this worker, and the shadow model, once per copy on the primary's cores.
+                if (reader.Count < MaxCopiesPerRun - 1)
+                {
+                    await Task.Delay(GatherWindow, _time).ConfigureAwait(false);
                 }
                 // What else waits joins the run while it fits; the first copy that does not starts the next run.
                 batch.Add(copy);
