@@ -239,7 +239,7 @@ def features_pbtxt():
         "store {",
         '  key_pattern: "income:{id}"',
         "  ttl_seconds: 2592000  # 30 days",
-        "  timeout_ms: 20",
+        "  timeout_ms: 100  # a lookup normally takes well under 1 ms; this bounds a store that stalls",
         "  on_failure: UNAVAILABLE",
         "}",
     ]

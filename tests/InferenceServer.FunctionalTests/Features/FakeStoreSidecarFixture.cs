@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using InferenceServer.Core.Features.Sidecar;
 
 namespace InferenceServer.FunctionalTests.Features;
@@ -12,7 +13,7 @@ namespace InferenceServer.FunctionalTests.Features;
 /// the first written 31 days ago (past income's 30-day TTL); the key <c>income:down</c> answers that the store is
 /// unavailable; any other entity is not found.
 /// </summary>
-public sealed class FakeStoreSidecarFixture : TestServerFixture, IAsyncLifetime
+public sealed partial class FakeStoreSidecarFixture : TestServerFixture, IAsyncLifetime
 {
     private readonly string _path = FakeSidecar.NewPath();
     private readonly ConcurrentDictionary<string, (long StoredAt, JsonObject Record)> _store = new(StringComparer.Ordinal);
@@ -35,16 +36,17 @@ public sealed class FakeStoreSidecarFixture : TestServerFixture, IAsyncLifetime
         RelaxLookupTimeout(repository.Path);
     }
 
-    /// <summary>The lookup timeout of the income view in <paramref name="repository"/>, raised from the sample's 20 ms.</summary>
+    /// <summary>The lookup timeout of the income view in <paramref name="repository"/>, raised from the sample's 100 ms.</summary>
     public const uint LookupTimeoutMs = 5000;
 
-    // A test machine busy with other tests may take longer than the sample's 20 ms to schedule a lookup's answer.
+    // A test machine busy with other tests may take longer than the sample's 100 ms to schedule a lookup's answer.
     internal static void RelaxLookupTimeout(string repository)
     {
         var file = Path.Combine(repository, "income", "features.pbtxt");
         var text = File.ReadAllText(file);
-        Assert.Contains("timeout_ms: 20\n", text.Replace("\r", ""));
-        File.WriteAllText(file, text.Replace("timeout_ms: 20\n", $"timeout_ms: {LookupTimeoutMs}\n"));
+        var relaxed = TimeoutSetting().Replace(text, $"timeout_ms: {LookupTimeoutMs}", 1);
+        Assert.NotEqual(text, relaxed);
+        File.WriteAllText(file, relaxed);
     }
 
     private FakeReply Reply(SidecarLookup lookup)
@@ -72,4 +74,7 @@ public sealed class FakeStoreSidecarFixture : TestServerFixture, IAsyncLifetime
             await _sidecar.DisposeAsync();
         }
     }
+
+    [GeneratedRegex(@"timeout_ms: \d+")]
+    private static partial Regex TimeoutSetting();
 }
