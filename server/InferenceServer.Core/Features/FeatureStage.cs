@@ -17,6 +17,43 @@ internal sealed class FeatureStage(SidecarClient? sidecar, FeatureMetrics metric
     /// <summary>The flag that names the sidecar, for the error a server without one gives.</summary>
     public const string SidecarFlag = "--feature-sidecar";
 
+    /// <summary>The entity key value of the lookup that warms the path: no entity is keyed by a control character.</summary>
+    public const string WarmUpEntity = "\u0001warm-up";
+
+    // Long enough for the first lookup of a cold sidecar; bounded, so a stalled one delays the start by no more than this.
+    private static readonly TimeSpan WarmUpTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Sends one lookup per view that reads the store (of a key no entity has), so that the first real request does not
+    /// pay for the code of the lookup path, here and in the sidecar, being run for the first time: that alone can take
+    /// longer than a view's lookup timeout. The answer is not read; a sidecar that is not there yet is not an error
+    /// (the first request finds it, or says it is missing).
+    /// </summary>
+    public async Task WarmUpAsync(IEnumerable<FeatureView> views, CancellationToken cancellationToken)
+    {
+        if (sidecar is null)
+        {
+            return;
+        }
+        foreach (var view in views)
+        {
+            if (view.Store is null)
+            {
+                continue;
+            }
+            var entity = new string[view.EntityKeys.Count];
+            Array.Fill(entity, WarmUpEntity);
+            try
+            {
+                using var _ = await sidecar.LookupAsync(view.Name, view.StoreFields, [view.StoreKey(entity)], WarmUpTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Whatever failed here, the first request meets it again and answers with it.
+            }
+        }
+    }
+
     /// <summary>Fills <paramref name="request"/>'s inputs from <paramref name="query"/> through <paramref name="view"/>; throws a 4xx/503 <see cref="InferenceException"/> naming what failed.</summary>
     public async ValueTask ApplyAsync(FeatureView view, FeatureQuery query, InferenceRequest request, CancellationToken cancellationToken)
     {

@@ -61,8 +61,13 @@ public sealed class InferenceFrontDoor
     /// <summary>
     /// Loads the model repositories as the control mode says; the server is ready once this is done (and, with strict
     /// readiness, every model asked for serves). Models that fail to load do not fail this call: see <see cref="StartupFailures"/>.
+    /// Then the feature sidecar's lookup path is warmed (<see cref="FeatureStage.WarmUpAsync"/>).
     /// </summary>
-    public Task StartAsync(CancellationToken cancellationToken) => _lifecycle.LoadRepositoryAsync(cancellationToken);
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await _lifecycle.LoadRepositoryAsync(cancellationToken).ConfigureAwait(false);
+        await _features.WarmUpAsync(_registry.Snapshot.Views.Values, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>What the startup load failed to load, one line each; empty when everything loaded.</summary>
     public IReadOnlyList<string> StartupFailures() => _readiness.StartupFailures();

@@ -41,6 +41,20 @@ public sealed class SidecarOutageTests
     }
 
     [Fact]
+    public async Task The_server_warms_the_lookup_path_at_start_with_a_key_no_entity_has()
+    {
+        var path = FakeSidecar.NewPath();
+        await using var sidecar = FakeSidecar.Start(path, Stored);
+        using var repository = new TestRepository().AddSample("income");
+        await using var server = await RunningServer.StartAsync(repository.Path, ("FeatureSidecar:Path", path));
+
+        // Before any request: one lookup per view that reads the store, of a key no entity can have.
+        var warmUp = Assert.Single(sidecar.Received);
+        Assert.Equal(("income", "income:\u0001warm-up"), (warmUp.View, Assert.Single(warmUp.Keys)));
+        Assert.Equal(HttpStatusCode.OK, (await PredictEntityAsync(server.Client)).Status);
+    }
+
+    [Fact]
     public async Task A_sidecar_that_dies_is_503_at_once_naming_it_and_the_server_recovers_when_it_returns()
     {
         var path = FakeSidecar.NewPath();
