@@ -1,6 +1,5 @@
 using InferenceServer.Core.Features.Config;
 using InferenceServer.Core.Repository;
-using InferenceServer.Core.Repository.TextFormat;
 using InferenceServer.Core.Tensors;
 
 namespace InferenceServer.Core.Features;
@@ -118,25 +117,8 @@ public static class FeatureViewReader
     private static FeatureView Read(string text, string folderName)
     {
         var fileName = $"{folderName}/{FeatureView.FileName}";
-        TextMessage root;
-        try
-        {
-            root = TextParser.Parse(text, fileName);
-        }
-        catch (TextFormatException e)
-        {
-            throw new ModelConfigException(e.FileName, e.Line, e.Column, fieldPath: null, e.Reason, e);
-        }
-        var reader = new ConfigTextReader(fileName);
         var config = new FeatureViewConfig();
-        try
-        {
-            reader.Read(config, root);
-        }
-        catch (ModelConfigException e)
-        {
-            throw e.WithUnknownFields(reader.Warnings);
-        }
+        var reader = ConfigTextReader.ReadText(text, fileName, config);
         if (reader.Warnings.Count > 0)
         {
             // A misspelt transform parameter would change every encoded value without a word: refuse it.

@@ -23,6 +23,36 @@ internal sealed class ConfigTextReader(string fileName)
 
     public ConfigPositions Positions { get; } = new();
 
+    /// <summary>
+    /// Parses <paramref name="text"/> (the contents of <paramref name="fileName"/>, as messages name it) and fills
+    /// <paramref name="target"/> from it; returns the reader, whose <see cref="Warnings"/> list the unknown fields met
+    /// and whose <see cref="Positions"/> say where each field was written. The one way config.pbtxt, routing.pbtxt and
+    /// features.pbtxt are read, so their errors read alike.
+    /// </summary>
+    /// <exception cref="ModelConfigException">A syntax error, or a wrong value (then also naming the unknown fields met before it).</exception>
+    public static ConfigTextReader ReadText(string text, string fileName, IMessage target)
+    {
+        TextMessage root;
+        try
+        {
+            root = TextParser.Parse(text, fileName);
+        }
+        catch (TextFormatException e)
+        {
+            throw new ModelConfigException(e.FileName, e.Line, e.Column, fieldPath: null, e.Reason, e);
+        }
+        var reader = new ConfigTextReader(fileName);
+        try
+        {
+            reader.Read(target, root);
+        }
+        catch (ModelConfigException e)
+        {
+            throw e.WithUnknownFields(reader.Warnings);
+        }
+        return reader;
+    }
+
     /// <summary>Fills <paramref name="target"/> from <paramref name="text"/>.</summary>
     /// <exception cref="ModelConfigException">A value of the wrong type or out of its type's range, or a field given twice.</exception>
     public void Read(IMessage target, TextMessage text) => ReadMessage(target, text, "");

@@ -1,4 +1,3 @@
-using InferenceServer.Core.Repository.TextFormat;
 
 namespace InferenceServer.Core.Repository;
 
@@ -17,25 +16,8 @@ internal static class ModelConfigReader
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(fileName);
-        TextMessage root;
-        try
-        {
-            root = TextParser.Parse(text, fileName);
-        }
-        catch (TextFormatException e)
-        {
-            throw new ModelConfigException(e.FileName, e.Line, e.Column, fieldPath: null, e.Reason, e);
-        }
-        var reader = new ConfigTextReader(fileName);
         var config = new ModelConfig();
-        try
-        {
-            reader.Read(config, root);
-        }
-        catch (ModelConfigException e)
-        {
-            throw e.WithUnknownFields(reader.Warnings);
-        }
+        var reader = ConfigTextReader.ReadText(text, fileName, config);
         return ModelConfigReadResult.Validate(config, fileName, reader.Positions, reader.Warnings, limits);
     }
 

@@ -1,5 +1,4 @@
 using InferenceServer.Core.Repository;
-using InferenceServer.Core.Repository.TextFormat;
 using InferenceServer.Core.Routing.Config;
 
 namespace InferenceServer.Core.Routing;
@@ -26,25 +25,8 @@ internal static class RoutingConfigReader
     {
         ArgumentNullException.ThrowIfNull(text);
         var fileName = $"{name}/{RouteDeclaration.FileName}";
-        TextMessage root;
-        try
-        {
-            root = TextParser.Parse(text, fileName);
-        }
-        catch (TextFormatException e)
-        {
-            throw new ModelConfigException(e.FileName, e.Line, e.Column, fieldPath: null, e.Reason, e);
-        }
-        var reader = new ConfigTextReader(fileName);
         var config = new RoutingConfig();
-        try
-        {
-            reader.Read(config, root);
-        }
-        catch (ModelConfigException e)
-        {
-            throw e.WithUnknownFields(reader.Warnings);
-        }
+        var reader = ConfigTextReader.ReadText(text, fileName, config);
         if (reader.Warnings.Count > 0)
         {
             // A misspelt field in a route would silently change where traffic goes: refuse it rather than warn.
