@@ -7,10 +7,12 @@ using System.Threading.Channels;
 namespace InferenceServer.Core.Features.Sidecar;
 
 /// <summary>
-/// One persistent connection to the sidecar: a write loop sends the queued lookups, coalescing those queued together
-/// (same view and fields) into one lookup frame, and a read loop matches each answer to its frame by id, in whatever
-/// order the answers come. When either loop ends (the sidecar went away, a malformed answer, the server stopping),
-/// <see cref="RunAsync"/> returns why, and every lookup still waiting fails with that reason at once.
+/// One persistent connection to the sidecar. A lookup is written by the caller that queues it when no write is under
+/// way (no hand-over to another thread on the way out); otherwise the caller writing already sends it next, together
+/// with everything else queued meanwhile, coalesced into one lookup frame per view and field list. A read loop matches
+/// each answer to its frame by id, in whatever order the answers come. When the read loop ends or a write fails (the
+/// sidecar went away, a malformed answer, the server stopping), <see cref="RunAsync"/> returns why, and every lookup
+/// still waiting fails with that reason at once.
 /// </summary>
 internal sealed class SidecarConnection : IDisposable
 {
@@ -26,6 +28,12 @@ internal sealed class SidecarConnection : IDisposable
     private readonly Channel<PendingLookup> _queue = Channel.CreateUnbounded<PendingLookup>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<uint, PendingFrame> _frames = new();
     private readonly List<PendingLookup> _group = [];
+    private readonly List<PendingLookup?> _batch = [];
+    private readonly CancellationTokenSource _ending = new();
+    // Set with why a write failed; ends the connection as the read loop ending does.
+    private readonly TaskCompletionSource<string> _writeFailed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // 1 while one caller drains the queue onto the socket: the only writer, and the queue's only reader.
+    private int _writing;
     private uint _nextId;
 
     public SidecarConnection(Socket socket, string address, TimeProvider time)
@@ -38,19 +46,33 @@ internal sealed class SidecarConnection : IDisposable
         _time = time;
     }
 
-    /// <summary>Queues <paramref name="lookup"/> to be sent; false once the connection is closing (the caller fails it).</summary>
-    public bool TryEnqueue(PendingLookup lookup) => _queue.Writer.TryWrite(lookup);
+    /// <summary>
+    /// Queues <paramref name="lookup"/> and, when no write is under way, writes the queue out on this thread; false once
+    /// the connection is closing (the caller fails it).
+    /// </summary>
+    public bool TryEnqueue(PendingLookup lookup)
+    {
+        if (!_queue.Writer.TryWrite(lookup))
+        {
+            return false;
+        }
+        if (Interlocked.CompareExchange(ref _writing, 1, 0) == 0)
+        {
+            // Runs here until a flush has to wait for the socket; a failure ends the connection through _writeFailed.
+            _ = DrainAsync();
+        }
+        return true;
+    }
 
     /// <summary>Runs the connection until it breaks or <paramref name="stopping"/>; returns why it ended, for the lookups' errors.</summary>
     public async Task<string> RunAsync(CancellationToken stopping)
     {
-        using var ending = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        var writing = WriteLoopAsync(ending.Token);
-        var reading = ReadLoopAsync(ending.Token);
-        var first = await Task.WhenAny(writing, reading).ConfigureAwait(false);
+        using var stop = stopping.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), _ending);
+        var reading = ReadLoopAsync(_ending.Token);
+        var first = await Task.WhenAny(_writeFailed.Task, reading).ConfigureAwait(false);
         var reason = stopping.IsCancellationRequested ? "the server is stopping" : await first.ConfigureAwait(false);
         _queue.Writer.TryComplete();
-        await ending.CancelAsync().ConfigureAwait(false);
+        await _ending.CancelAsync().ConfigureAwait(false);
         try
         {
             // Unblocks a read or write that does not watch the token.
@@ -60,8 +82,13 @@ internal sealed class SidecarConnection : IDisposable
         {
             // Not connected any more: nothing to unblock.
         }
-        await Task.WhenAll(writing, reading).ConfigureAwait(false);
-        // Neither loop runs now, so nothing is added to the frames or taken from the queue meanwhile.
+        await reading.ConfigureAwait(false);
+        // Takes the writer's place for good, once a write under way has ended (the shutdown above ends one that waits):
+        // nothing is added to the frames or taken from the queue after this.
+        while (Interlocked.CompareExchange(ref _writing, 1, 0) != 0)
+        {
+            await Task.Delay(1).ConfigureAwait(false);
+        }
         var message = $"the feature sidecar at {_address} is not reachable: {reason}";
         foreach (var frame in _frames.Values)
         {
@@ -75,39 +102,56 @@ internal sealed class SidecarConnection : IDisposable
         return reason;
     }
 
-    private async Task<string> WriteLoopAsync(CancellationToken cancellationToken)
+    // The writer's loop: what queued while the previous frames were written goes out together, until the queue is empty.
+    // The writer's place is given up only with the queue seen empty after it, so no lookup is left behind unwritten.
+    private async Task DrainAsync()
     {
-        var batch = new List<PendingLookup?>();
+        string? failure;
         try
         {
-            while (await _queue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            do
             {
-                // Whatever queued while the previous frames were written goes out together.
-                while (batch.Count < MaxKeysPerFrame && _queue.Reader.TryRead(out var lookup))
+                while (_queue.Reader.TryPeek(out _))
                 {
-                    if (!lookup.Abandoned)
+                    while (_batch.Count < MaxKeysPerFrame && _queue.Reader.TryRead(out var lookup))
                     {
-                        batch.Add(lookup);
+                        if (!lookup.Abandoned)
+                        {
+                            _batch.Add(lookup);
+                        }
+                    }
+                    WriteFrames(_batch);
+                    _batch.Clear();
+                    var flushed = await _output.FlushAsync(_ending.Token).ConfigureAwait(false);
+                    if (flushed.IsCompleted)
+                    {
+                        throw new IOException("the sidecar closed the connection");
                     }
                 }
-                WriteFrames(batch);
-                batch.Clear();
-                var flushed = await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
-                if (flushed.IsCompleted)
-                {
-                    return "the sidecar closed the connection";
-                }
+                Volatile.Write(ref _writing, 0);
             }
-            return "the server is stopping";
+            while (_queue.Reader.TryPeek(out _) && Interlocked.CompareExchange(ref _writing, 1, 0) == 0);
+            return;
         }
         catch (OperationCanceledException)
         {
-            return "the server is stopping";
+            failure = "the server is stopping";
         }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
         {
-            return e.Message;
+            failure = e.Message;
         }
+        // Still the writer here. The frames written are registered, so they fail with the connection; lookups taken from
+        // the queue and not yet in a frame fail now (one that is in a frame too keeps the first answer). The place is
+        // given up so that RunAsync can take it.
+        var message = $"the feature sidecar at {_address} is not reachable: {failure}";
+        foreach (var lookup in _batch)
+        {
+            lookup?.Complete(new SidecarLookupResult(SidecarLookupStatus.Unreachable, message));
+        }
+        _batch.Clear();
+        Volatile.Write(ref _writing, 0);
+        _writeFailed.TrySetResult(failure);
     }
 
     // One frame per view and field list among the batch; each lookup's keys follow the previous one's.
@@ -303,5 +347,6 @@ internal sealed class SidecarConnection : IDisposable
             // The connection is gone already.
         }
         _stream.Dispose();
+        _ending.Dispose();
     }
 }

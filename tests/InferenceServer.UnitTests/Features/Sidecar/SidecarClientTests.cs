@@ -99,6 +99,8 @@ public sealed class SidecarClientTests : IAsyncDisposable
     {
         var sidecar = Sidecar(Echo);
         var client = Client(connections: 1);
+        // Connected first, so that the big lookup is written first: a lookup at startup waits for the first connection.
+        await ConnectedAsync(client);
         // A frame far larger than the socket's buffer, sent while the sidecar does not read: the client's write of it
         // cannot finish, so the lookups that follow queue behind it.
         sidecar.PauseReading();
