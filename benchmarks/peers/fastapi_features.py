@@ -8,7 +8,7 @@ than the view's TTL as missing, encodes with `encode()` of models/generate.py (t
 with, which the feature view reproduces), and evaluates the same model.onnx with numpy. It answers the same
 predict bodies as the server, so the same `loadtest --protocol rest-predict` drives both:
 
-    GET  /v2/health/ready, /v2/models/income (metadata, which the load generator reads)
+    GET  /v2/health/ready, /v2/models/income/ready, /v2/models/income (what the load generator reads first)
     POST /v2/models/income/predict    {"entity": {"id": "17"}} or {"record": {...}}
       -> {"model_name": "income", "model_version": "1",
           "outputs": {"prediction": ">50K", "probability": 0.87}, "server_latency_us": 812}
@@ -55,6 +55,11 @@ async def connect():
 
 @app.get("/v2/health/ready")
 def ready():
+    return {}
+
+
+@app.get("/v2/models/income/ready")
+def model_ready():
     return {}
 
 

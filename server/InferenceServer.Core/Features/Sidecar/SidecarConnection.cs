@@ -7,10 +7,11 @@ using System.Threading.Channels;
 namespace InferenceServer.Core.Features.Sidecar;
 
 /// <summary>
-/// One persistent connection to the sidecar. A lookup is written by the caller that queues it when no write is under
-/// way (no hand-over to another thread on the way out); otherwise the caller writing already sends it next, together
-/// with everything else queued meanwhile, coalesced into one lookup frame per view and field list. A read loop matches
-/// each answer to its frame by id, in whatever order the answers come. When the read loop ends or a write fails (the
+/// One persistent connection to the sidecar. A lookup on an idle connection is written at once by the caller that
+/// queues it (no hand-over to another thread on the way out). While a frame is in flight, lookups wait in the queue
+/// and go out together when its answer comes, coalesced into one lookup frame per view and field list: one send, one
+/// sidecar read and one pipelined store round trip for all of them, so a busy connection batches by itself and an
+/// idle one adds no wait. A read loop matches each answer to its frame by id, in whatever order the answers come. When the read loop ends or a write fails (the
 /// sidecar went away, a malformed answer, the server stopping), <see cref="RunAsync"/> returns why, and every lookup
 /// still waiting fails with that reason at once.
 /// </summary>
@@ -18,6 +19,9 @@ internal sealed class SidecarConnection : IDisposable
 {
     // The most lookups one frame carries: a frame of 1,024 keys stays far below the wire's body limit.
     private const int MaxKeysPerFrame = 1024;
+
+    // Frames sent and not yet answered after which lookups wait to go out together with the next answer.
+    private const int MaxFramesInFlight = 2;
 
     private readonly Socket _socket;
     private readonly NetworkStream _stream;
@@ -34,6 +38,7 @@ internal sealed class SidecarConnection : IDisposable
     private readonly TaskCompletionSource<string> _writeFailed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     // 1 while one caller drains the queue onto the socket: the only writer, and the queue's only reader.
     private int _writing;
+    private int _inFlight;
     private uint _nextId;
 
     public SidecarConnection(Socket socket, string address, TimeProvider time)
@@ -56,13 +61,24 @@ internal sealed class SidecarConnection : IDisposable
         {
             return false;
         }
-        if (Interlocked.CompareExchange(ref _writing, 1, 0) == 0)
+        TryDrain();
+        return true;
+    }
+
+    // Writes the queue out on this thread when a frame may be sent now and no one else is writing. Called after a lookup
+    // is queued and after an answer is matched; each side changes its state before it looks at the other's, so the
+    // last of them sees both and no lookup is left waiting for an answer that will not come.
+    private void TryDrain()
+    {
+        Interlocked.MemoryBarrier();
+        if (CanSend() && Interlocked.CompareExchange(ref _writing, 1, 0) == 0)
         {
             // Runs here until a flush has to wait for the socket; a failure ends the connection through _writeFailed.
             _ = DrainAsync();
         }
-        return true;
     }
+
+    private bool CanSend() => Volatile.Read(ref _inFlight) < MaxFramesInFlight && _queue.Reader.TryPeek(out _);
 
     /// <summary>Runs the connection until it breaks or <paramref name="stopping"/>; returns why it ended, for the lookups' errors.</summary>
     public async Task<string> RunAsync(CancellationToken stopping)
@@ -102,8 +118,9 @@ internal sealed class SidecarConnection : IDisposable
         return reason;
     }
 
-    // The writer's loop: what queued while the previous frames were written goes out together, until the queue is empty.
-    // The writer's place is given up only with the queue seen empty after it, so no lookup is left behind unwritten.
+    // The writer's loop: what queued meanwhile goes out together, until the queue is empty or the frames in flight are
+    // as many as allowed. The writer's place is given up before the last look at both, so a lookup queued or an answer
+    // matched meanwhile is either seen here or finds the place free.
     private async Task DrainAsync()
     {
         string? failure;
@@ -111,7 +128,7 @@ internal sealed class SidecarConnection : IDisposable
         {
             do
             {
-                while (_queue.Reader.TryPeek(out _))
+                while (CanSend())
                 {
                     while (_batch.Count < MaxKeysPerFrame && _queue.Reader.TryRead(out var lookup))
                     {
@@ -128,9 +145,9 @@ internal sealed class SidecarConnection : IDisposable
                         throw new IOException("the sidecar closed the connection");
                     }
                 }
-                Volatile.Write(ref _writing, 0);
+                Interlocked.Exchange(ref _writing, 0);
             }
-            while (_queue.Reader.TryPeek(out _) && Interlocked.CompareExchange(ref _writing, 1, 0) == 0);
+            while (CanSend() && Interlocked.CompareExchange(ref _writing, 1, 0) == 0);
             return;
         }
         catch (OperationCanceledException)
@@ -182,6 +199,7 @@ internal sealed class SidecarConnection : IDisposable
             var id = ++_nextId;
             // Registered before it is written: the answer may come back before the write returns.
             _frames[id] = new PendingFrame(lookups, keys);
+            Interlocked.Increment(ref _inFlight);
             WriteFrame(id, lookups, keys, TimeoutMilliseconds(latest - now));
         }
     }
@@ -242,6 +260,8 @@ internal sealed class SidecarConnection : IDisposable
                 {
                     _input.AdvanceTo(buffer.Start, buffer.End);
                 }
+                // What queued while the answered frames were in flight goes out now, together.
+                TryDrain();
                 if (read.IsCompleted)
                 {
                     return "the sidecar closed the connection";
@@ -290,6 +310,7 @@ internal sealed class SidecarConnection : IDisposable
                 ? "it reported a protocol error: " + ReadProtocolError(body)
                 : $"it answered lookup {id}, which this connection did not send or was answered already";
         }
+        Interlocked.Decrement(ref _inFlight);
         try
         {
             if (kind == SidecarMessageKind.ProtocolError)

@@ -121,6 +121,36 @@ public sealed class SidecarClientTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Lookups_made_while_frames_await_their_answers_go_out_together_when_one_comes()
+    {
+        var sidecar = Sidecar(_ => null);
+        var client = Client(connections: 1);
+        await ConnectedAsync(client);
+        // Two frames in flight, the most one connection sends before an answer: the lookups after them wait.
+        var first = client.LookupAsync("income", Fields, ["k:1"], Long, CancellationToken.None).AsTask();
+        var firstHeld = await sidecar.NextHeldAsync();
+        var second = client.LookupAsync("income", Fields, ["k:2"], Long, CancellationToken.None).AsTask();
+        var secondHeld = await sidecar.NextHeldAsync();
+        var waiting = Enumerable.Range(10, 5).Select(i => client.LookupAsync("income", Fields, [$"k:{i}"], Long, CancellationToken.None).AsTask()).ToArray();
+        await Task.Delay(50);
+        Assert.Equal(2, sidecar.Received.Count);
+
+        await firstHeld.AnswerAsync(Echo(firstHeld.Lookup));
+        var together = await sidecar.NextHeldAsync();
+        Assert.Equal(["k:10", "k:11", "k:12", "k:13", "k:14"], together.Lookup.Keys);
+        await together.AnswerAsync(Echo(together.Lookup));
+        await secondHeld.AnswerAsync(Echo(secondHeld.Lookup));
+        for (var i = 0; i < waiting.Length; i++)
+        {
+            using var result = await Within(waiting[i]);
+            Assert.Equal((10 + i).ToString(System.Globalization.CultureInfo.InvariantCulture), Value(result, 0, 0));
+        }
+        (await Within(first)).Dispose();
+        (await Within(second)).Dispose();
+        Assert.Equal(3, sidecar.Received.Count);
+    }
+
+    [Fact]
     public async Task A_lookup_past_its_deadline_ends_as_deadline_exceeded_naming_the_sidecar()
     {
         var time = new ManualTimeProvider();
