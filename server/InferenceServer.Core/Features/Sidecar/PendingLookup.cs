@@ -3,8 +3,10 @@ namespace InferenceServer.Core.Features.Sidecar;
 /// <summary>One lookup on its way: what it asks, until when, and the completion its caller awaits.</summary>
 internal sealed class PendingLookup(string view, IReadOnlyList<string> fields, string[] keys, long deadline)
 {
-    // Continuations run off the connection's read loop, which must go on reading the next answer.
-    private readonly TaskCompletionSource<SidecarLookupResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // The caller's continuation runs on the connection's read loop as the answer is matched: it only makes the request's
+    // inputs and queues it for its model (the model runs on the instance's own thread), so the read loop goes on within
+    // microseconds, and a prediction by entity waits for no thread-pool thread to wake between the answer and its model.
+    private readonly TaskCompletionSource<SidecarLookupResult> _completion = new();
 
     public string View { get; } = view;
 
