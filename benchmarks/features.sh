@@ -7,7 +7,8 @@
 #     (the baseline the predict path's overhead is measured against);
 #   - fastapi-predict: the stack our users come from, FastAPI + uvicorn + redis-py (benchmarks/peers/
 #     fastapi_features.py): the same keys from the same Redis, the training-time encoding in Python, the same
-#     weights in numpy, the same predict bodies.
+#     weights in numpy, the same predict bodies. One uvicorn worker: Debian's uvicorn 0.17 with 2 workers answers each
+#     request only after ~44 ms here (22 requests/s at concurrency 1), so one worker is the Python stack at its best.
 # First `feature-sidecar materialize` loads ENTITIES synthetic Adult-like rows from a CSV into Redis (its rows/s is
 # reported). Then ROUNDS rounds of closed-loop `loadtest` runs at concurrency 1 and 32, the three targets
 # interleaved in each round so the machine's drift falls on all of them alike; the table gives the medians (and the
