@@ -36,7 +36,7 @@ internal static class RoutingConfigReader
             throw new ModelConfigException(fileName, first.Line, first.Column, first.FieldPath, UnknownFields(reader.Warnings));
         }
         RoutingConfigValidator.Validate(config, name, besideModel, fileName, reader.Positions);
-        return new RouteDeclaration(name, config, text, besideModel);
+        return new RouteDeclaration(name, config, besideModel);
     }
 
     // The reason for the first unknown field (the error's place names it), then any others by line:column in the same file.
