@@ -137,7 +137,7 @@ public sealed class RouteLifecycleTests
         // Changed: the new weights replace the route whole.
         var shifted = Canary.Replace("90", "80", StringComparison.Ordinal).Replace("10", "20", StringComparison.Ordinal) + "\n# 10/90 to 20/80\n";
         WriteRoute(repository, "m", shifted);
-        await PollModeTests.WaitUntilAsync(() => Routes(server)["m"].Text == shifted, "m's route to change");
+        await PollModeTests.WaitUntilAsync(() => Routes(server)["m"].Config.Variant[0].Weight == 80, "m's route to change");
         Assert.Equal([80u, 20u], Routes(server)["m"].Config.Variant.Select(v => v.Weight));
         VersionsUntouched();
 
@@ -152,7 +152,7 @@ public sealed class RouteLifecycleTests
 
         // Fixed: the model's failure is gone, its versions still untouched.
         WriteRoute(repository, "m", Canary);
-        await PollModeTests.WaitUntilAsync(() => Routes(server)["m"].Text == Canary, "m's fixed route");
+        await PollModeTests.WaitUntilAsync(() => Routes(server)["m"].Config.Variant[0].Weight == 90, "m's fixed route");
         await PollModeTests.WaitUntilAsync(() => Models(server)["m"].Reason.Length == 0, "m's failure to clear");
         VersionsUntouched();
 
