@@ -60,7 +60,7 @@ internal sealed class ModelRegistry
 
     /// <summary>
     /// Swaps in <paramref name="route"/>, or takes the route called <paramref name="name"/> out when it is null; nothing
-    /// is swapped when the declaration is the one already published (the same text), so a route's runtime state
+    /// is swapped when the declaration is the one already published (<see cref="RouteDeclaration.SameAs"/>), so a route's runtime state
     /// (rollout, experiment, shadow queue) lives on across reloads that change nothing.
     /// </summary>
     public void PublishRoute(string name, RouteDeclaration? route)

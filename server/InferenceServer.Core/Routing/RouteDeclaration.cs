@@ -5,18 +5,18 @@ namespace InferenceServer.Core.Routing;
 
 /// <summary>
 /// A route as the repository declares it: a <c>routing.pbtxt</c> read and checked, with its defaults filled in.
-/// Immutable; a changed file is a new declaration, an unchanged one (the same text) is <see cref="SameAs"/> the old.
+/// Immutable. A file whose declaration reads the same (a comment, spacing, the order of fields or a default written out
+/// changed) is <see cref="SameAs"/> the old one, so the route keeps its rollout, experiment and shadow state.
 /// </summary>
 internal sealed class RouteDeclaration
 {
     /// <summary>The file's name in the repository: the route's folder and the file, never a server path.</summary>
     public const string FileName = ModelRepositoryScanner.RouteFileName;
 
-    internal RouteDeclaration(string name, RoutingConfig config, string text, bool besideModel)
+    internal RouteDeclaration(string name, RoutingConfig config, bool besideModel)
     {
         Name = name;
         Config = config;
-        Text = text;
         BesideModel = besideModel;
     }
 
@@ -25,9 +25,6 @@ internal sealed class RouteDeclaration
 
     /// <summary>The declaration with its defaults filled in (variant models, header, shares, windows).</summary>
     public RoutingConfig Config { get; }
-
-    /// <summary>The file's text, to tell a changed declaration from an unchanged one.</summary>
-    public string Text { get; }
 
     /// <summary>True when the file sits beside a model's config.pbtxt: its variants are that model's versions by default.</summary>
     public bool BesideModel { get; }
@@ -49,7 +46,29 @@ internal sealed class RouteDeclaration
         return -1;
     }
 
-    /// <summary>True when <paramref name="other"/> was read from the same text for the same route.</summary>
+    /// <summary>
+    /// True when <paramref name="other"/> declares the same route: the same name and place, and the same declaration
+    /// once its defaults are filled in. The text is not compared: an edit that changes nothing a request or a rollout
+    /// sees must not restart the route's rollout or forget its experiment.
+    /// </summary>
     public bool SameAs(RouteDeclaration? other) =>
-        other is not null && other.Name == Name && other.BesideModel == BesideModel && string.Equals(other.Text, Text, StringComparison.Ordinal);
+        other is not null && other.Name == Name && other.BesideModel == BesideModel && other.Config.Equals(Config);
+
+    /// <summary>What differs from <paramref name="previous"/>, for the log of a route declared anew: its top-level fields by name (<c>variant, rollout</c>).</summary>
+    public string ChangesFrom(RouteDeclaration previous)
+    {
+        var changed = new List<string>();
+        if (previous.BesideModel != BesideModel)
+        {
+            changed.Add(BesideModel ? "now beside a model" : "no longer beside a model");
+        }
+        foreach (var field in RoutingConfig.Descriptor.Fields.InFieldNumberOrder())
+        {
+            if (!Equals(field.Accessor.GetValue(previous.Config), field.Accessor.GetValue(Config)))
+            {
+                changed.Add(field.Name);
+            }
+        }
+        return string.Join(", ", changed);
+    }
 }

@@ -78,8 +78,9 @@ internal sealed class RouteRuntime : IDisposable
     public RolloutController? Rollout { get; }
 
     /// <summary>
-    /// The requests the weights (or a routing key) sent to each variant, by index: what the experiment's sample-ratio
-    /// check compares with the weights. Requests forced to a variant by the header are not in it.
+    /// The requests the weights (or a routing key) sent to each variant since the route was declared, by index, across
+    /// every set of weights a rollout gave it (the sample-ratio check counts <see cref="RouteWeights.Window"/> instead).
+    /// Requests forced to a variant by the header are not in it.
     /// </summary>
     public long WeightedRequests(int variant) => Interlocked.Read(ref _weighted[variant]);
 
@@ -111,18 +112,21 @@ internal sealed class RouteRuntime : IDisposable
     /// not throw and must not keep the request or the response, which are disposed after it returns.
     /// </summary>
     /// <param name="variant">The variant's index.</param>
-    /// <param name="weighted">False when the forcing header chose the variant rather than the weights or a key.</param>
+    /// <param name="window">The weights in force when the request was routed (<see cref="RouteWeights.Window"/>, read
+    /// before it ran), which count it for the sample-ratio check; null when the forcing header chose the variant rather
+    /// than the weights or a key.</param>
     /// <param name="succeeded">True when the variant answered.</param>
     /// <param name="elapsed">How long the variant took.</param>
     /// <param name="response">The answer; null when the request failed.</param>
     /// <param name="shadow">True for a shadow's copy: timed and judged like the variant's other requests, but its id is
     /// the primary's, whose outcome it must not take.</param>
-    public void Completed(int variant, bool weighted, bool succeeded, TimeSpan elapsed, InferenceResponse? response, bool shadow = false)
+    public void Completed(int variant, WeightWindow? window, bool succeeded, TimeSpan elapsed, InferenceResponse? response, bool shadow = false)
     {
         _series.Record(variant, succeeded, elapsed);
-        if (weighted)
+        if (window is not null)
         {
             Interlocked.Increment(ref _weighted[variant]);
+            window.Count(variant);
         }
         Rollout?.Record(variant, succeeded, elapsed);
         if (!shadow && Outcomes is { } outcomes && response is not null && response.Id.Length > 0)

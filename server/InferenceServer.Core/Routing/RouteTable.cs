@@ -1,7 +1,9 @@
 using System.Collections.Frozen;
 using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
 using InferenceServer.Core.Models;
 using InferenceServer.Core.Monitoring;
+using Microsoft.Extensions.Logging;
 
 namespace InferenceServer.Core.Routing;
 
@@ -10,7 +12,7 @@ namespace InferenceServer.Core.Routing;
 /// the table once and routes within it, so it never sees half of a change. Unloaded models are not in it. A declared
 /// route (<see cref="RegistrySnapshot.Routes"/>) is in it under its name, its variants resolved against the same table.
 /// </summary>
-internal sealed class RouteTable
+internal sealed partial class RouteTable
 {
     /// <summary>The table before the registry has published anything.</summary>
     public static readonly RouteTable Empty = new(RegistrySnapshot.Empty.Generation, FrozenDictionary<string, ModelRoute>.Empty,
@@ -84,13 +86,44 @@ internal sealed class RouteTable
                     ? model.Entry
                     : new ModelEntry(primary, new Dictionary<long, ModelVersion>(), $"the model of its primary variant, '{primary}', is not loaded");
             }
-            var runtime = previous._runtimes.TryGetValue(declaration.Name, out var current) && current.Declaration.SameAs(declaration)
-                ? current
-                : new RouteRuntime(declaration, services);
+            RouteRuntime runtime;
+            if (previous._runtimes.TryGetValue(declaration.Name, out var current) && current.Declaration.SameAs(declaration))
+            {
+                runtime = current;
+            }
+            else
+            {
+                if (current is not null)
+                {
+                    LogDeclaredAnew(services.Loggers.CreateLogger<RouteTable>(), declaration.Name, declaration.ChangesFrom(current.Declaration), Restarts(current));
+                }
+                runtime = new RouteRuntime(declaration, services);
+            }
             runtimes[declaration.Name] = runtime;
             routes[declaration.Name] = new ModelRoute(entry, runtime, models);
         }
         return new RouteTable(snapshot.Generation, routes.ToFrozenDictionary(StringComparer.Ordinal), models, runtimes);
+    }
+
+    // What a route declared anew starts afresh, for its log line; the weights always (the declared ones apply again).
+    private static string Restarts(RouteRuntime old)
+    {
+        var restarts = new List<string>(4) { "weights" };
+        if (old.Rollout is { } rollout)
+        {
+            var status = rollout.Status();
+            restarts.Add(string.Create(CultureInfo.InvariantCulture,
+                $"rollout (it was at step {status.Step}, the canary at {status.CanaryPercent}% with {status.Canary.Requests} requests in the step)"));
+        }
+        if (old.Outcomes is not null)
+        {
+            restarts.Add("experiment outcomes");
+        }
+        if (old.Shadow is not null)
+        {
+            restarts.Add("shadow counts");
+        }
+        return string.Join(", ", restarts);
     }
 
     /// <summary>Disposes the runtimes of this table that <paramref name="next"/> does not keep: routes gone or declared anew.</summary>
@@ -107,4 +140,7 @@ internal sealed class RouteTable
 
     /// <summary>The route of <paramref name="model"/> (a model's or a declared route's name); false when the name is unknown or unloaded.</summary>
     public bool TryFind(string model, [NotNullWhen(true)] out ModelRoute? route) => _routes.TryGetValue(model, out route);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Route '{Route}' is declared anew ({Changes} changed): its {Restarts} start afresh")]
+    private static partial void LogDeclaredAnew(ILogger logger, string route, string changes, string restarts);
 }

@@ -29,12 +29,32 @@ internal static class RoutingConfigReader
         var reader = ConfigTextReader.ReadText(text, fileName, config);
         if (reader.Warnings.Count > 0)
         {
-            // A misspelt field in a route would silently change where traffic goes: refuse it rather than warn.
+            // A misspelt field in a route would silently change where traffic goes: refuse it rather than warn. The
+            // error is placed at the first one, as a config.pbtxt error is (file:line:column: field: reason), so the
+            // reason must not name the file again.
             var first = reader.Warnings[0];
-            throw new ModelConfigException(fileName, first.Line, first.Column, fieldPath: null,
-                ModelConfigWarning.UnknownFieldsError(reader.Warnings, "a route refuses fields it does not know"));
+            throw new ModelConfigException(fileName, first.Line, first.Column, first.FieldPath, UnknownFields(reader.Warnings));
         }
         RoutingConfigValidator.Validate(config, name, besideModel, fileName, reader.Positions);
-        return new RouteDeclaration(name, config, text, besideModel);
+        return new RouteDeclaration(name, config, besideModel);
     }
+
+    // The reason for the first unknown field (the error's place names it), then any others by line:column in the same file.
+    private static string UnknownFields(IReadOnlyList<ModelConfigWarning> unknown)
+    {
+        var reason = $"unknown field{DidYouMean(unknown[0].Suggestion)}";
+        if (unknown.Count > 1)
+        {
+            var others = new List<string>(unknown.Count - 1);
+            for (var i = 1; i < unknown.Count; i++)
+            {
+                var field = unknown[i];
+                others.Add($"'{field.FieldPath}' at {field.Line}:{field.Column}{DidYouMean(field.Suggestion)}");
+            }
+            reason += $"; also unknown: {string.Join(", ", others)}";
+        }
+        return $"{reason}; a route refuses fields it does not know";
+    }
+
+    private static string DidYouMean(string? suggestion) => suggestion is null ? "" : $" (did you mean '{suggestion}'?)";
 }

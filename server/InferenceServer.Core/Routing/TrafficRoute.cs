@@ -3,6 +3,7 @@ using System.IO.Hashing;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using InferenceServer.Core.Inference;
+using InferenceServer.Core.Tensors;
 
 namespace InferenceServer.Core.Routing;
 
@@ -14,7 +15,9 @@ namespace InferenceServer.Core.Routing;
 /// <remarks>
 /// A request is sent by, in order: the forcing header (that variant, whatever the weights); else its routing key
 /// (<see cref="RoutingContext.RoutingKey"/>, else the sticky parameter, else the sticky header, else the first element
-/// of the sticky input), by weighted rendezvous hashing; else the weights at random. A variant that does not serve
+/// of the sticky input), by weighted rendezvous hashing; else the weights at random. A request is routed as a whole,
+/// so where the sticky input is batched (the route's model has max_batch_size > 0) every row must carry row 0's key:
+/// a request that mixes keys is refused rather than sent, for all its rows, where its first row's key goes. A variant that does not serve
 /// (its model not loaded, its version not ready) counts as weight 0, so no request fails while a variant with weight
 /// serves; when none with weight serves, the first variant that serves takes the request rather than fail it.
 /// <para>
@@ -37,6 +40,8 @@ internal sealed class TrafficRoute
     private readonly string? _keyParameter;
     private readonly string? _keyHeader;
     private readonly string? _keyInput;
+    // True when the sticky input's first dimension is the batch, so that each row carries a key of its own.
+    private readonly bool _keyRows;
 
     internal TrafficRoute(ModelRoute route, RouteRuntime runtime, IReadOnlyDictionary<string, ModelRoute> models)
     {
@@ -54,6 +59,15 @@ internal sealed class TrafficRoute
             _keyParameter = sticky.Parameter.Length > 0 ? sticky.Parameter : null;
             _keyHeader = sticky.Header.Length > 0 ? sticky.Header : null;
             _keyInput = sticky.Input.Length > 0 ? sticky.Input : null;
+        }
+        // The variants take the same inputs; the one that describes the route says whether they come in batches.
+        foreach (var variant in _variants)
+        {
+            if (variant.Target is { } target)
+            {
+                _keyRows = _keyInput is not null && target.Config.MaxBatchSize > 0;
+                break;
+            }
         }
     }
 
@@ -157,13 +171,33 @@ internal sealed class TrafficRoute
             {
                 if (string.Equals(inputs[i].Name, _keyInput, StringComparison.Ordinal))
                 {
-                    return RoutingKeyText.TryWriteFirst(inputs[i], buffer, ref rented, out key) && key.Length > 0;
+                    if (!RoutingKeyText.TryWriteFirst(inputs[i], buffer, ref rented, out key) || key.Length == 0)
+                    {
+                        return false;
+                    }
+                    // A batched input is [rows, dims...]; one of rank 1 is no batch (and no input the model takes).
+                    if (_keyRows && inputs[i].Shape.Length >= 2 && RoutingKeyText.FirstRowWithOtherKey(inputs[i]) is var row and >= 0)
+                    {
+                        if (rented is not null)
+                        {
+                            ArrayPool<char>.Shared.Return(rented);
+                        }
+                        throw MixedKeys(inputs[i], row);
+                    }
+                    return true;
                 }
             }
         }
         key = default;
         return false;
     }
+
+    // Routing the batch by row 0 would send the other users' rows to row 0's variant: their assignment would depend on
+    // who they were batched with, and an experiment would count them under a variant they were never assigned to.
+    private InferenceException MixedKeys(Tensor input, long row) =>
+        InferenceException.Invalid($"input '{input.Name}' is the routing key of route '{Route.Name}', and its rows carry different keys: "
+            + $"row 0 has '{RoutingKeyText.KeyText(input, 0)}', row {row} has '{RoutingKeyText.KeyText(input, row * (input.ElementCount / input.Shape[0]))}'; "
+            + "a request is routed as a whole, so send the rows of each key as a request of its own");
 
     private int Rendezvous(ReadOnlySpan<char> key, ReadOnlySpan<uint> weights)
     {

@@ -226,6 +226,8 @@ public sealed class InferenceFrontDoor
         }
         // The copy is taken before the variant runs: running reshapes and may release the request's inputs.
         var copy = !forced && runtime.Shadow is { } mirror && variant.Index != runtime.ShadowIndex ? mirror.Sample(request) : null;
+        // Read before the request runs: a rollout step taken while it runs must not count it against the new weights.
+        var window = forced ? null : runtime.Weights.Window;
         var startedAt = Stopwatch.GetTimestamp();
         InferenceResponse response;
         try
@@ -236,13 +238,13 @@ public sealed class InferenceFrontDoor
             }
             catch (Exception) when (!cancellationToken.IsCancellationRequested)
             {
-                runtime.Completed(variant.Index, !forced, succeeded: false, Stopwatch.GetElapsedTime(startedAt), response: null, shadow);
+                runtime.Completed(variant.Index, window, succeeded: false, Stopwatch.GetElapsedTime(startedAt), response: null, shadow);
                 throw;
             }
             // A request the client cancelled says nothing about the variant, so it is not recorded at all.
             response.Variant = variant.Name;
             response.VariantHeader = runtime.VariantHeader;
-            runtime.Completed(variant.Index, !forced, succeeded: true, Stopwatch.GetElapsedTime(startedAt), response, shadow);
+            runtime.Completed(variant.Index, window, succeeded: true, Stopwatch.GetElapsedTime(startedAt), response, shadow);
             copy?.Send(response);
         }
         finally
@@ -300,12 +302,13 @@ public sealed class InferenceFrontDoor
         var runtime = Runtime(route);
         var outcomes = runtime.Outcomes ?? throw NoExperiment(runtime);
         var declared = runtime.Declaration.Config.Variant;
-        var weights = runtime.Weights.Current;
+        // The weights and the requests they routed come from one window, so the split is judged against the weights in force.
+        var window = runtime.Weights.Window;
         var traffic = new VariantTraffic[declared.Count];
         for (var i = 0; i < traffic.Length; i++)
         {
             var version = declared[i].Version > 0 ? declared[i].Version.ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
-            traffic[i] = new VariantTraffic(declared[i].Name, declared[i].Model, version, weights[i], runtime.WeightedRequests(i));
+            traffic[i] = new VariantTraffic(declared[i].Name, declared[i].Model, version, window.Weights[i], runtime.WeightedRequests(i), window.Requests(i));
         }
         return ExperimentReport.Build(runtime.Name, traffic, outcomes.Snapshot(), runtime.Declaration.Config.Experiment);
     }

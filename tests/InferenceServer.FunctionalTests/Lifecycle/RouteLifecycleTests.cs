@@ -137,7 +137,7 @@ public sealed class RouteLifecycleTests
         // Changed: the new weights replace the route whole.
         var shifted = Canary.Replace("90", "80", StringComparison.Ordinal).Replace("10", "20", StringComparison.Ordinal) + "\n# 10/90 to 20/80\n";
         WriteRoute(repository, "m", shifted);
-        await PollModeTests.WaitUntilAsync(() => Routes(server)["m"].Text == shifted, "m's route to change");
+        await PollModeTests.WaitUntilAsync(() => Routes(server)["m"].Config.Variant[0].Weight == 80, "m's route to change");
         Assert.Equal([80u, 20u], Routes(server)["m"].Config.Variant.Select(v => v.Weight));
         VersionsUntouched();
 
@@ -152,7 +152,7 @@ public sealed class RouteLifecycleTests
 
         // Fixed: the model's failure is gone, its versions still untouched.
         WriteRoute(repository, "m", Canary);
-        await PollModeTests.WaitUntilAsync(() => Routes(server)["m"].Text == Canary, "m's fixed route");
+        await PollModeTests.WaitUntilAsync(() => Routes(server)["m"].Config.Variant[0].Weight == 90, "m's fixed route");
         await PollModeTests.WaitUntilAsync(() => Models(server)["m"].Reason.Length == 0, "m's failure to clear");
         VersionsUntouched();
 
@@ -221,5 +221,29 @@ public sealed class RouteLifecycleTests
         Assert.Equal(("UNAVAILABLE", "unloaded"), (await GrpcIndexAsync(client))["ab/-"]);
         Assert.Equal((HttpStatusCode.OK, ""), await RepositoryAsync(server.Client, "/v2/repository/models/m/unload"));
         Assert.Empty(Routes(server));
+    }
+
+    [Fact]
+    public async Task AnUnknownFieldInARouteIsRefusedNamingItsFileLineAndFieldOnceOverRestAndGrpc()
+    {
+        using var repository = Repository();
+        WriteRoute(repository, "ab", AB + "\nstiky { header: \"x-user\" }\n");
+        WriteRoute(repository, "m", Canary.Replace("weight: 10", "wieght: 10", StringComparison.Ordinal));
+        await using var server = await RunningServer.StartAsync(repository.Path, ("Server:ModelControlMode", "explicit"));
+        using var channel = GrpcChannels.For(server.Host.GrpcAddress);
+        var client = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
+
+        // A route of its own folder, and one beside a model: the same message, its place and field named once.
+        const string Alone = "ab/routing.pbtxt:3:1: stiky: unknown field (did you mean 'sticky'?); a route refuses fields it does not know";
+        Assert.Equal((HttpStatusCode.ServiceUnavailable, $"failed to load 'ab': {Alone}"), await RepositoryAsync(server.Client, "/v2/repository/models/ab/load"));
+        var refused = await Assert.ThrowsAsync<RpcException>(() => client.RepositoryModelLoadAsync(new RepositoryModelLoadRequest { ModelName = "ab" }).ResponseAsync);
+        Assert.Equal((StatusCode.Unavailable, $"failed to load 'ab': {Alone}"), (refused.StatusCode, refused.Status.Detail));
+        Assert.Equal(("UNAVAILABLE", Alone), (await GrpcIndexAsync(client))["ab/-"]);
+
+        const string Beside = "m/routing.pbtxt:2:37: variant[1].wieght: unknown field (did you mean 'weight'?); a route refuses fields it does not know";
+        Assert.Equal((HttpStatusCode.ServiceUnavailable, $"failed to load 'm': {Beside}"), await RepositoryAsync(server.Client, "/v2/repository/models/m/load"));
+        refused = await Assert.ThrowsAsync<RpcException>(() => client.RepositoryModelLoadAsync(new RepositoryModelLoadRequest { ModelName = "m" }).ResponseAsync);
+        Assert.Equal((StatusCode.Unavailable, $"failed to load 'm': {Beside}"), (refused.StatusCode, refused.Status.Detail));
+        Assert.Equal(("UNAVAILABLE", Beside), (await IndexAsync(server.Client))["m/-"]);
     }
 }

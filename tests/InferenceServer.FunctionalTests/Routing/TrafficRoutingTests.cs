@@ -253,6 +253,47 @@ public sealed class TrafficRoutingTests(TrafficRoutingTests.Server fixture) : IC
         Assert.Equal(new Answer("income", "1", "mlp", "mlp"), await GrpcAsync(GrpcRequest("income_ab", 0.5f), new Metadata { { "x-arm", "mlp" } }, "x-arm"));
     }
 
+    // A batch of income_ab's rows, each row's first feature (its routing key) given.
+    private static string JsonRows(params float[] firsts) => $$"""
+        {"inputs": [{"name": "features", "datatype": "FP32", "shape": [{{firsts.Length}}, {{Width}}],
+          "data": [{{string.Join(",", firsts.SelectMany(Features).Select(v => v.ToString(CultureInfo.InvariantCulture)))}}]}]}
+        """;
+
+    private static ModelInferRequest GrpcRows(params float[] firsts)
+    {
+        var request = new ModelInferRequest { ModelName = "income_ab" };
+        request.Inputs.Add(new ModelInferRequest.Types.InferInputTensor { Name = "features", Datatype = "FP32", Shape = { firsts.Length, Width } });
+        request.RawInputContents.Add(ByteString.CopyFrom(firsts.SelectMany(Features).SelectMany(BitConverter.GetBytes).ToArray()));
+        return request;
+    }
+
+    [Fact]
+    public async Task A_batch_whose_rows_share_the_key_input_goes_where_the_key_goes_and_one_that_mixes_keys_is_refused_over_both_protocols()
+    {
+        // Rows of one key: routed as a request of that key, over either protocol.
+        for (var user = 0; user < 10; user++)
+        {
+            var value = user / 100f;
+            var single = await RestAsync("/v2/models/income_ab/infer", Json(value));
+            Assert.Equal(single, await RestAsync("/v2/models/income_ab/infer", JsonRows(value, value, value)));
+            Assert.Equal(single, await GrpcAsync(GrpcRows(value, value, value), trailer: "x-arm"));
+        }
+
+        // Rows of two keys: refused, naming the input and the rows, rather than sending the second key where the first goes.
+        const string Message = "input 'features' is the routing key of route 'income_ab', and its rows carry different keys: row 0 has '0.25', "
+            + "row 2 has '0.5'; a request is routed as a whole, so send the rows of each key as a request of its own";
+        using var refused = await fixture.Client.PostAsync("/v2/models/income_ab/infer",
+            new StringContent(JsonRows(0.25f, 0.25f, 0.5f), Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Equal(Message, JsonNode.Parse(await refused.Content.ReadAsStringAsync())!["error"]!.GetValue<string>());
+        var error = await Assert.ThrowsAsync<RpcException>(() => GrpcAsync(GrpcRows(0.25f, 0.25f, 0.5f), trailer: "x-arm"));
+        Assert.Equal((StatusCode.InvalidArgument, Message), (error.StatusCode, error.Status.Detail));
+
+        // A variant forced by the header takes the whole batch: its rows' keys are not read.
+        var forced = await RestAsync("/v2/models/income_ab/infer", JsonRows(0.25f, 0.5f), ("x-arm", "copy"));
+        Assert.Equal(new Answer("income_copy", "1", "copy", "copy"), forced);
+    }
+
     [Fact]
     public async Task A_routes_metadata_and_config_are_its_primarys_over_both_protocols()
     {

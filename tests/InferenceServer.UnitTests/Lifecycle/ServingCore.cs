@@ -27,6 +27,9 @@ internal sealed class ServingCore : IAsyncDisposable
 
     public ModelRouter Router => _services.GetRequiredService<ModelRouter>();
 
+    /// <summary>The core's loggers, which a test adds a provider to in order to read what is logged.</summary>
+    public Microsoft.Extensions.Logging.ILoggerFactory Loggers => _services.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>();
+
     /// <summary>The server's own Prometheus registry, which the core's metrics are in.</summary>
     public Prometheus.CollectorRegistry Metrics => _services.GetRequiredService<Prometheus.CollectorRegistry>();
 

@@ -44,6 +44,16 @@ internal sealed class RoutedCore : IAsyncDisposable
     public void Publish(string name, string text, bool besideModel = true) =>
         Core.Registry.PublishRoute(name, RoutingConfigReader.Parse(text, name, besideModel));
 
+    /// <summary>
+    /// Writes <paramref name="text"/> as the routing.pbtxt of folder <paramref name="name"/> and loads the folder through
+    /// the repository API, as an operator's edit is applied: the lifecycle reads the file and publishes what it declares.
+    /// </summary>
+    public Task WriteRouteAsync(string name, string text)
+    {
+        _repository.AddRoute(name, text);
+        return Core.Door.LoadModelAsync(name, null, CancellationToken.None);
+    }
+
     /// <summary>The runtime of route <paramref name="name"/> in the current table.</summary>
     public RouteRuntime Runtime(string name) => Core.Router.Table.Runtimes[name];
 

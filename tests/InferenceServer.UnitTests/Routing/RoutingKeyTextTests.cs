@@ -67,4 +67,48 @@ public sealed class RoutingKeyTextTests
         Assert.Null(Text(DataType.Bytes, [1, 0]));
         Assert.Null(Text(DataType.Bytes, [1, 0, 0, 0, 0xC3]));
     }
+
+    private static long OtherRow(DataType type, long[] shape, byte[] data)
+    {
+        using var tensor = Tensor.Copy("k", type, shape, data);
+        return RoutingKeyText.FirstRowWithOtherKey(tensor);
+    }
+
+    private static byte[] Strings(params string[] values)
+    {
+        var data = new List<byte>();
+        foreach (var value in values)
+        {
+            var bytes = System.Text.Encoding.UTF8.GetBytes(value);
+            data.AddRange(BitConverter.GetBytes((uint)bytes.Length));
+            data.AddRange(bytes);
+        }
+        return [.. data];
+    }
+
+    [Fact]
+    public void A_batch_whose_rows_carry_other_keys_names_the_first_such_row()
+    {
+        Assert.Equal(2, OtherRow(DataType.Int64, [3, 1], Bytes(5L, 5L, 6L)));
+        // A row's key is its first element; the rest of the row is not a key.
+        Assert.Equal(-1, OtherRow(DataType.Int32, [2, 2], Bytes(7, 1, 7, 2)));
+        Assert.Equal(1, OtherRow(DataType.Int32, [2, 2], Bytes(7, 1, 8, 1)));
+        Assert.Equal(1, OtherRow(DataType.Bytes, [2, 1], Strings("user-1", "user-2")));
+        Assert.Equal(2, OtherRow(DataType.Bytes, [3, 2], Strings("u", "x", "u", "y", "v", "x")));
+        Assert.Equal(1, OtherRow(DataType.Fp32, [2, 1], Bytes(0.25f, 0.5f)));
+    }
+
+    [Fact]
+    public void A_batch_of_one_key_or_of_one_row_or_without_its_elements_has_no_other_key()
+    {
+        Assert.Equal(-1, OtherRow(DataType.Int64, [3, 1], Bytes(5L, 5L, 5L)));
+        Assert.Equal(-1, OtherRow(DataType.Bytes, [2, 1], Strings("user-1", "user-1")));
+        Assert.Equal(-1, OtherRow(DataType.Int64, [1, 3], Bytes(5L, 6L, 7L)));
+        Assert.Equal(-1, OtherRow(DataType.Int64, [0, 1], []));
+        // Bytes that differ but read as one key: 1 and 2 are both true.
+        Assert.Equal(-1, OtherRow(DataType.Bool, [2, 1], [1, 2]));
+        // Fewer elements than the shape says: the model refuses the input, routing does not judge it.
+        Assert.Equal(-1, OtherRow(DataType.Int64, [3, 1], Bytes(5L, 6L)));
+        Assert.Equal(-1, OtherRow(DataType.Bytes, [2, 1], [1, 0, 0, 0, (byte)'a', 9, 0, 0, 0]));
+    }
 }

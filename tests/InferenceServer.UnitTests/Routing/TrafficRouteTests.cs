@@ -134,6 +134,37 @@ public sealed class TrafficRouteTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_batch_sticky_by_an_input_is_routed_by_its_key_when_every_row_carries_it_and_refused_naming_the_rows_when_not()
+    {
+        await using var routed = await RoutedCore.StartAsync();
+        // m takes batches (max_batch_size 4): INPUT0 is [rows, n], each row's first element its user's key.
+        routed.Publish("m", """
+            variant { name: "stable" version: 1 weight: 50 }
+            variant { name: "canary" version: 2 weight: 50 }
+            sticky { input: "INPUT0" }
+            """);
+
+        var seen = new HashSet<string?>();
+        for (var user = 0; user < 50; user++)
+        {
+            using var rows = AddOneInstance.Int32Tensor("INPUT0", [3, 2], user, 1, user, 2, user, 3);
+            var variant = routed.Variant("m", RoutedCore.Context(inputs: [rows]));
+            Assert.Equal(routed.Variant("m", RoutedCore.Keyed(user.ToString(CultureInfo.InvariantCulture))), variant);
+            seen.Add(variant);
+        }
+        Assert.Equal(["canary", "stable"], seen.Order());
+
+        using var mixed = AddOneInstance.Int32Tensor("INPUT0", [3, 2], 7, 1, 7, 2, 8, 3);
+        var error = Assert.Throws<InferenceException>(() => routed.Core.Door.Resolve("m", null, RoutedCore.Context(inputs: [mixed])));
+        Assert.Equal(InferenceErrorKind.InvalidArgument, error.Kind);
+        Assert.Equal("input 'INPUT0' is the routing key of route 'm', and its rows carry different keys: row 0 has '7', row 2 has '8'; "
+            + "a request is routed as a whole, so send the rows of each key as a request of its own", error.Message);
+        // A key given otherwise is the request's whole key: the input's rows are not read.
+        Assert.Equal(routed.Variant("m", RoutedCore.Keyed("user-1")),
+            routed.Variant("m", RoutedCore.Context(parameters: new() { ["routing_key"] = "user-1" }, inputs: [mixed])));
+    }
+
+    [Fact]
     public async Task The_forcing_header_sends_a_request_to_its_variant_whatever_the_weights_and_key()
     {
         await using var routed = await RoutedCore.StartAsync();

@@ -50,7 +50,7 @@ public sealed class ExperimentReport
     /// <summary>Why the experiment compares nothing (a route of one variant); null otherwise.</summary>
     public string? Note { get; }
 
-    /// <summary>Whether the variants answered the shares of requests their weights promise.</summary>
+    /// <summary>Whether the variants answered the shares of requests their weights promise, judged over the requests the weights in force routed.</summary>
     public SampleRatioCheck SampleRatio { get; }
 
     /// <summary>The variants, in the route's order.</summary>
@@ -85,7 +85,7 @@ public sealed class ExperimentReport
         var confidence = 1 - config.Alpha;
         var reports = new VariantReport[variants.Length];
         var weights = new uint[variants.Length];
-        var requests = new long[variants.Length];
+        var windowRequests = new long[variants.Length];
         var largestEffect = 0.0;
         var everyEffect = variants.Length > 1;
         for (var i = 0; i < variants.Length; i++)
@@ -93,7 +93,7 @@ public sealed class ExperimentReport
             var traffic = variants[i];
             var own = outcomes[i];
             weights[i] = traffic.Weight;
-            requests[i] = traffic.Requests;
+            windowRequests[i] = traffic.WindowRequests;
             double? difference = null, lift = null, pValue = null, effect = null;
             var note = "control";
             if (i != controlIndex)
@@ -134,7 +134,7 @@ public sealed class ExperimentReport
         var single = variants.Length == 1;
         return new ExperimentReport(route, config.Control, config, everyEffect ? largestEffect : null,
             single ? "not enough data: the route has one variant, so there is nothing to compare it with" : null,
-            ExperimentStatistics.SampleRatio(weights, requests), reports);
+            ExperimentStatistics.SampleRatio(weights, windowRequests), reports);
     }
 
     private static string WhyNoTest(VariantOutcomes own, VariantOutcomes control, string controlName) =>

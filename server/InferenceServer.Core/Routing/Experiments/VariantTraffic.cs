@@ -6,7 +6,12 @@ namespace InferenceServer.Core.Routing.Experiments;
 /// <param name="Version">The version serving it now; null when none is (not loaded) or it is not known.</param>
 /// <param name="Weight">Its current weight.</param>
 /// <param name="Requests">
-/// The requests the weights sent it. Forced requests (the variant header, an explicit version) are best left out: the
-/// sample-ratio check compares these counts with the weights.
+/// The requests the weights sent it over the experiment, whatever the weights were then. Forced requests (the variant
+/// header, an explicit version) are best left out, here and in <paramref name="WindowRequests"/>.
 /// </param>
-internal readonly record struct VariantTraffic(string Name, string Model, string? Version, uint Weight, long Requests);
+/// <param name="WindowRequests">
+/// The requests <paramref name="Weight"/> sent it, since those weights were set: what the sample-ratio check compares
+/// with the weights. The same as <paramref name="Requests"/> while the weights never changed; after a rollout step,
+/// only the step's requests, since the earlier ones were routed by other weights.
+/// </param>
+internal readonly record struct VariantTraffic(string Name, string Model, string? Version, uint Weight, long Requests, long WindowRequests);

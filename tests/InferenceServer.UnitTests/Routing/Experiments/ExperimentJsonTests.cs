@@ -22,7 +22,7 @@ public sealed class ExperimentJsonTests
     [Fact]
     public void A_report_without_data_has_every_key_with_nulls_and_notes()
     {
-        VariantTraffic[] traffic = [new("mlp", "income", "1", 90, 0), new("gbt", "income_gbt", null, 10, 0)];
+        VariantTraffic[] traffic = [new("mlp", "income", "1", 90, 0, 0), new("gbt", "income_gbt", null, 10, 0, 0)];
         var report = ExperimentReport.Build("income_ab", traffic, [default, default], OutcomeLogTests.Declared());
 
         // One line in the body; broken here at each key that opens a part.
@@ -42,7 +42,7 @@ public sealed class ExperimentJsonTests
     [Fact]
     public void A_report_with_data_writes_its_figures_and_the_notes_read_plainly()
     {
-        VariantTraffic[] traffic = [new("mlp", "income", "1", 50, 5000), new("gbt", "income_gbt", "2", 50, 5200)];
+        VariantTraffic[] traffic = [new("mlp", "income", "1", 50, 5000, 5000), new("gbt", "income_gbt", "2", 50, 5200, 5200)];
         VariantOutcomes control = new(1000, 200, Labels: 1000, LabelSum: 200, Predicted: 1000, Correct: 850, AbsoluteErrorSum: 250);
         VariantOutcomes variant = new(1000, 250, Labels: 0, LabelSum: 0, Predicted: 0, Correct: 0, AbsoluteErrorSum: 0);
         var report = ExperimentReport.Build("income_ab", traffic, [control, variant], OutcomeLogTests.Declared());

@@ -24,8 +24,8 @@ public sealed class ExperimentReportTests
     {
         VariantTraffic[] traffic =
         [
-            new("mlp", "income", "1", 50, 5000),
-            new("gbt", "income_gbt", null, 50, 5200),
+            new("mlp", "income", "1", 50, 5000, 5000),
+            new("gbt", "income_gbt", null, 50, 5200, 5200),
         ];
         var report = ExperimentReport.Build("income_ab", traffic, [Conversions(1000, 200), Conversions(1000, 250)], OutcomeLogTests.Declared());
 
@@ -68,9 +68,9 @@ public sealed class ExperimentReportTests
     {
         VariantTraffic[] traffic =
         [
-            new("a", "m", "1", 1, 250),
-            new("b", "m", "2", 1, 250),
-            new("c", "m", "3", 2, 500),
+            new("a", "m", "1", 1, 250, 250),
+            new("b", "m", "2", 1, 250, 250),
+            new("c", "m", "3", 2, 500, 500),
         ];
         var config = new Experiment { Control = "a", Window = 1000, PredictionThreshold = 0.5, Alpha = 0.05, Power = 0.8 };
         var report = ExperimentReport.Build("r", traffic, [Conversions(1000, 200), Conversions(1000, 250), Conversions(500, 100)], config);
@@ -94,7 +94,7 @@ public sealed class ExperimentReportTests
     [Fact]
     public void Without_outcomes_every_figure_is_null_with_a_note_never_NaN()
     {
-        VariantTraffic[] traffic = [new("mlp", "income", null, 50, 0), new("gbt", "income_gbt", null, 50, 0)];
+        VariantTraffic[] traffic = [new("mlp", "income", null, 50, 0, 0), new("gbt", "income_gbt", null, 50, 0, 0)];
         var report = ExperimentReport.Build("income_ab", traffic, [default, default], OutcomeLogTests.Declared());
 
         foreach (var variant in report.Variants)
@@ -117,7 +117,7 @@ public sealed class ExperimentReportTests
     [Fact]
     public void A_comparison_says_why_it_has_no_p_value()
     {
-        VariantTraffic[] traffic = [new("mlp", "income", "1", 50, 100), new("gbt", "income_gbt", "1", 50, 100)];
+        VariantTraffic[] traffic = [new("mlp", "income", "1", 50, 100, 100), new("gbt", "income_gbt", "1", 50, 100, 100)];
         var config = OutcomeLogTests.Declared();
 
         var noControl = ExperimentReport.Build("income_ab", traffic, [default, Conversions(40, 10)], config).Variants[1];
@@ -141,7 +141,7 @@ public sealed class ExperimentReportTests
     public void A_route_of_one_variant_reports_it_and_says_there_is_nothing_to_compare()
     {
         var config = new Experiment { Control = "only", Window = 10, PredictionThreshold = 0.5, Alpha = 0.1, Power = 0.9 };
-        var report = ExperimentReport.Build("solo", [new VariantTraffic("only", "m", "3", 1, 12)], [Conversions(10, 4)], config);
+        var report = ExperimentReport.Build("solo", [new VariantTraffic("only", "m", "3", 1, 12, 12)], [Conversions(10, 4)], config);
 
         Assert.Equal("not enough data: the route has one variant, so there is nothing to compare it with", report.Note);
         Assert.Null(report.MinimumDetectableEffect);
@@ -162,7 +162,7 @@ public sealed class ExperimentReportTests
         log.Record("b", 1, 0.2);
         log.Join("a", Outcome.Label(1));
         log.Join("b", Outcome.Label(1));
-        VariantTraffic[] traffic = [new("mlp", "income", "1", 50, 0), new("gbt", "income_gbt", "1", 50, 2)];
+        VariantTraffic[] traffic = [new("mlp", "income", "1", 50, 0, 0), new("gbt", "income_gbt", "1", 50, 2, 2)];
 
         var variant = ExperimentReport.Build("income_ab", traffic, log.Snapshot(), OutcomeLogTests.Declared()).Variants[1];
 
@@ -173,10 +173,10 @@ public sealed class ExperimentReportTests
     [Fact]
     public void The_report_needs_one_outcome_sum_per_variant_and_a_control_among_them()
     {
-        VariantTraffic[] traffic = [new("mlp", "income", "1", 50, 0), new("gbt", "income_gbt", "1", 50, 0)];
+        VariantTraffic[] traffic = [new("mlp", "income", "1", 50, 0, 0), new("gbt", "income_gbt", "1", 50, 0, 0)];
         Assert.Throws<ArgumentException>(() => ExperimentReport.Build("income_ab", traffic, [default], OutcomeLogTests.Declared()));
         var error = Assert.Throws<ArgumentException>(() =>
-            ExperimentReport.Build("income_ab", [new VariantTraffic("x", "m", null, 1, 0)], [default], OutcomeLogTests.Declared()));
+            ExperimentReport.Build("income_ab", [new VariantTraffic("x", "m", null, 1, 0, 0)], [default], OutcomeLogTests.Declared()));
         Assert.StartsWith("the control 'mlp' is not one of the variants", error.Message);
     }
 }
