@@ -166,9 +166,9 @@ public sealed partial class SecureRedisTests : IDisposable
 
         AssertExited(1, wrongPassword);
         var line = Assert.Single(wrongPassword.Process.Error);
-        Assert.StartsWith($"feature-sidecar: the Redis at redis://app:***@127.0.0.1:{port} refused the credentials of user 'app': WRONGPASS", line, StringComparison.Ordinal);
+        Assert.StartsWith($"feature-sidecar: the Redis at redis://app:***@127.0.0.1:{port} refused the credentials of user 'app': ", line, StringComparison.Ordinal);
         AssertExited(1, unknownUser);
-        Assert.StartsWith($"feature-sidecar: the Redis at redis://nobody@127.0.0.1:{port} refused the credentials of user 'nobody': WRONGPASS", Assert.Single(unknownUser.Process.Error), StringComparison.Ordinal);
+        Assert.StartsWith($"feature-sidecar: the Redis at redis://nobody@127.0.0.1:{port} refused the credentials of user 'nobody': ", Assert.Single(unknownUser.Process.Error), StringComparison.Ordinal);
         AssertExited(1, noPassword);
         var missing = Assert.Single(noPassword.Process.Error);
         Assert.Contains($"the Redis at redis://127.0.0.1:{port} refused the credentials of the default user", missing, StringComparison.Ordinal);
@@ -241,7 +241,7 @@ public sealed partial class SecureRedisTests : IDisposable
         Assert.Contains("client certificate", line, StringComparison.Ordinal);
     }
 
-    [GeneratedRegex("refused the credentials of user 'app': WRONGPASS")]
+    [GeneratedRegex("refused the credentials of user 'app': ")]
     private static partial Regex RefusedApp();
 
     private static int FreePort()
