@@ -241,6 +241,34 @@ public sealed partial class SecureRedisTests : IDisposable
         Assert.Contains("client certificate", line, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task HelpNamesThePasswordFlagAndVariableButShowsNoPassword()
+    {
+        var (exitCode, help) = Track(await SidecarProcess.RunAsync(PasswordVariable(DefaultPassword), ["serve", "--help"]));
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains(help.Output, l => l.Contains("--store-password-file <PATH>", StringComparison.Ordinal));
+        Assert.Contains(help.Output, l => l.Contains("--store-ca <PATH>", StringComparison.Ordinal));
+        Assert.Contains(help.Output, l => l.Contains("FEATURE_SIDECAR_REDIS_PASSWORD", StringComparison.Ordinal));
+        AssertNowhere(DefaultPassword);
+    }
+
+    [Fact]
+    public async Task ACertificateFileThatCannotBeUsedStopsServeAtStartNamingIt()
+    {
+        var missing = Path.Combine(_folder, "missing-ca.pem");
+        var notPem = Path.Combine(_folder, "ca.txt");
+        File.WriteAllText(notPem, "not a certificate");
+
+        var (noFile, first) = Track(await SidecarProcess.RunAsync(["serve", "--socket", Socket, "--store", "rediss://127.0.0.1:1", "--store-ca", missing]));
+        var (noPem, second) = Track(await SidecarProcess.RunAsync(["serve", "--socket", Socket, "--store", "rediss://127.0.0.1:1", "--store-ca", notPem]));
+
+        Assert.Equal(1, noFile);
+        Assert.StartsWith($"feature-sidecar: cannot read --store-ca {missing}: ", Assert.Single(first.Error), StringComparison.Ordinal);
+        Assert.Equal(1, noPem);
+        Assert.StartsWith($"feature-sidecar: --store-ca {notPem} is not a PEM certificate", Assert.Single(second.Error), StringComparison.Ordinal);
+    }
+
     [GeneratedRegex("refused the credentials of user 'app': ")]
     private static partial Regex RefusedApp();
 
