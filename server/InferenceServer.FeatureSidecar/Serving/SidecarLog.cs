@@ -38,7 +38,7 @@ internal static partial class SidecarLog
     [LoggerMessage(11, LogLevel.Information, "connected to the online store at {Store}")]
     public static partial void StoreConnected(ILogger logger, string store);
 
-    [LoggerMessage(12, LogLevel.Warning, "{Problem}; retrying every 250 ms (lookups answer store_unavailable until then)")]
+    [LoggerMessage(12, LogLevel.Warning, "{Problem}; retrying (lookups answer store_unavailable until then)")]
     public static partial void StoreConnectFailed(ILogger logger, string problem);
 
     [LoggerMessage(13, LogLevel.Information, "reloaded the store file {Path}: {Entities} entities")]

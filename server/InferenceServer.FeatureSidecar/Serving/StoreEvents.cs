@@ -5,7 +5,7 @@ namespace InferenceServer.FeatureSidecar.Serving;
 
 /// <summary>
 /// What the serving store reports, logged and counted. Every failed connection attempt is counted, but only the first
-/// of a kind is logged until the kind changes or a connection succeeds: the reconnect loop tries four times a second.
+/// of a kind is logged until the kind changes or a connection succeeds: the reconnect loop tries about every second.
 /// </summary>
 internal sealed class StoreEvents(StoreAddress store, SidecarMetrics metrics, ILogger logger) : IStoreObserver
 {

@@ -45,8 +45,9 @@ internal sealed class RedisOnlineStore : IOnlineStore
         var failed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         options.ConnectionAttemptCompleted += (_, attempt) =>
         {
-            // The subscription connection's attempts repeat the interactive one's.
-            if (attempt.ConnectionType != ConnectionType.Interactive)
+            // The subscription connection's attempts repeat the interactive one's, and an attempt the multiplexer
+            // abandons itself (to retry it after a failure) is not one more failure of Redis.
+            if (attempt.ConnectionType != ConnectionType.Interactive || attempt.FailureType == ConnectionFailureType.ConnectionDisposed)
             {
                 return;
             }
