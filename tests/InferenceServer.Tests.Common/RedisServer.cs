@@ -9,6 +9,7 @@ namespace InferenceServer.Tests.Common;
 /// A real <c>redis-server</c> (the Debian package) for one test: on a free loopback port, in a temporary folder, with
 /// every write appended and synced to disk so that a kill and restart keeps the data, as a production Redis with AOF
 /// does. <see cref="Kill"/> and <see cref="RestartAsync"/> take it down and bring it back on the same port.
+/// <see cref="RedisServerOptions"/> guard it with a password, ACL users or TLS (then it has no plain port).
 /// </summary>
 public sealed class RedisServer : IAsyncDisposable
 {
@@ -16,27 +17,31 @@ public sealed class RedisServer : IAsyncDisposable
 
     private readonly string _folder;
     private Process? _process;
+    private volatile bool _ready;
 
-    private RedisServer(string folder, int port)
+    private RedisServer(string folder, int port, RedisServerOptions options)
     {
         _folder = folder;
         Port = port;
+        Options = options;
     }
 
-    /// <summary>The port it listens on (127.0.0.1).</summary>
+    /// <summary>The port it listens on (127.0.0.1): its TLS port when <see cref="RedisServerOptions.Tls"/> is set.</summary>
     public int Port { get; }
 
-    /// <summary>Its address as the feature sidecar takes it.</summary>
-    public string Address => $"redis://127.0.0.1:{Port}";
+    public RedisServerOptions Options { get; }
+
+    /// <summary>Its address as the feature sidecar takes it (no credentials): <c>redis://</c>, or <c>rediss://</c> with TLS.</summary>
+    public string Address => $"{(Options.Tls is null ? "redis" : "rediss")}://127.0.0.1:{Port}";
 
     /// <summary>Its endpoint as StackExchange.Redis takes it.</summary>
     public string Endpoint => $"127.0.0.1:{Port}";
 
-    /// <summary>Starts a Redis and waits until it answers PING.</summary>
-    public static async Task<RedisServer> StartAsync()
+    /// <summary>Starts a Redis and waits until it answers PING (or, guarded, until it says it is ready).</summary>
+    public static async Task<RedisServer> StartAsync(RedisServerOptions? options = null)
     {
         var folder = Directory.CreateTempSubdirectory("redis-").FullName;
-        var redis = new RedisServer(folder, FreePort());
+        var redis = new RedisServer(folder, FreePort(), options ?? new RedisServerOptions());
         await redis.LaunchAsync();
         return redis;
     }
@@ -69,14 +74,11 @@ public sealed class RedisServer : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = _folder,
         };
-        foreach (var arg in new[]
-                 {
-                     "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", _folder,
-                     "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--daemonize", "no", "--protected-mode", "no",
-                 })
+        foreach (var arg in Arguments())
         {
             info.ArgumentList.Add(arg);
         }
+        _ready = false;
         try
         {
             _process = Process.Start(info)!;
@@ -85,14 +87,15 @@ public sealed class RedisServer : IAsyncDisposable
         {
             throw new InvalidOperationException("redis-server is not installed (apt-get install redis-server; tests/run-tests.sh installs it)", e);
         }
-        // Its log is not needed, but an unread pipe would block it once full.
-        _process.OutputDataReceived += (_, _) => { };
+        // Its log says when it is ready; an unread pipe would block it once full.
+        _process.OutputDataReceived += (_, e) => _ready |= e.Data?.Contains("Ready to accept connections", StringComparison.Ordinal) == true;
         _process.ErrorDataReceived += (_, _) => { };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
 
         var deadline = DateTime.UtcNow + Patience;
-        while (!await AnswersPingAsync())
+        // A guarded Redis answers a bare PING with an error; its log line is the sign there.
+        while (!(Guarded ? _ready : await AnswersPingAsync()))
         {
             if (_process.HasExited || DateTime.UtcNow > deadline)
             {
@@ -100,6 +103,40 @@ public sealed class RedisServer : IAsyncDisposable
             }
             await Task.Delay(20);
         }
+    }
+
+    private bool Guarded => Options.Password is not null || Options.Users.Count > 0 || Options.Tls is not null;
+
+    private List<string> Arguments()
+    {
+        var port = Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        List<string> arguments =
+        [
+            "--bind", "127.0.0.1", "--dir", _folder,
+            "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--daemonize", "no", "--protected-mode", "no",
+        ];
+        if (Options.Tls is { } tls)
+        {
+            arguments.AddRange([
+                "--port", "0", "--tls-port", port, "--tls-cert-file", tls.ServerCertFile, "--tls-key-file", tls.ServerKeyFile,
+                "--tls-ca-cert-file", tls.CaFile, "--tls-auth-clients", Options.RequireClientCertificates ? "yes" : "no",
+            ]);
+        }
+        else
+        {
+            arguments.AddRange(["--port", port]);
+        }
+        if (Options.Password is { } password)
+        {
+            arguments.AddRange(["--requirepass", password]);
+        }
+        foreach (var user in Options.Users)
+        {
+            // Each rule its own argument: Redis quotes an argument with spaces as one word.
+            arguments.Add("--user");
+            arguments.AddRange(user.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        }
+        return arguments;
     }
 
     private async Task<bool> AnswersPingAsync()

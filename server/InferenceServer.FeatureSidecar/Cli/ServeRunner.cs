@@ -33,7 +33,7 @@ internal static class ServeRunner
         IOnlineStore store;
         try
         {
-            store = await OnlineStores.OpenAsync(settings.Store, mustConnect: false, TimeProvider.System).ConfigureAwait(false);
+            store = await OnlineStores.OpenToServeAsync(settings.Store, TimeProvider.System, new StoreEvents(settings.Store, metrics, logger)).ConfigureAwait(false);
         }
         catch (StoreException e)
         {

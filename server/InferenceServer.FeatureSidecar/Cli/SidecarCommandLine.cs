@@ -3,7 +3,6 @@ using System.CommandLine.Parsing;
 using System.Globalization;
 using InferenceServer.FeatureSidecar.Bench;
 using InferenceServer.FeatureSidecar.Materialize;
-using InferenceServer.FeatureSidecar.Stores;
 
 namespace InferenceServer.FeatureSidecar.Cli;
 
@@ -44,15 +43,24 @@ internal static class SidecarCommandLine
     private static Command ServeCommand(TextWriter error)
     {
         var socket = new Option<string>("--socket") { Description = "The Unix socket to listen on (inference-server's --feature-sidecar).", Required = true, HelpName = "PATH" };
-        var store = StoreOption();
+        var store = new StoreFlags();
         var metricsPort = IntegerOption("--metrics-port", "Serve Prometheus metrics on this port at /metrics (off when not given).", 1, 65535, null);
         var maxInFlight = IntegerOption("--max-in-flight", "The most lookups one connection may have in flight; beyond it a lookup is answered 'overloaded' at once.", 1, 1_000_000, 1024);
-        var command = new Command("serve", "Serves lookups on a Unix socket from Redis or the embedded file store.") { socket, store, metricsPort, maxInFlight };
-        command.SetAction((result, cancellationToken) => ServeRunner.RunAsync(new ServeSettings(
-            Path.GetFullPath(result.GetValue(socket)!),
-            StoreAddress.TryParse(result.GetValue(store)!, out _)!,
-            result.GetValue(metricsPort) is { } port ? int.Parse(port, CultureInfo.InvariantCulture) : null,
-            int.Parse(result.GetValue(maxInFlight)!, CultureInfo.InvariantCulture)), error, cancellationToken));
+        var command = new Command("serve", "Serves lookups on a Unix socket from Redis or the embedded file store (reloaded when its file changes).") { socket, metricsPort, maxInFlight };
+        store.AddTo(command);
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            if (store.Resolve(result, Environment.GetEnvironmentVariable, out var problem) is not { } address)
+            {
+                await error.WriteLineAsync($"{ProgramName}: {problem}").ConfigureAwait(false);
+                return 1;
+            }
+            return await ServeRunner.RunAsync(new ServeSettings(
+                Path.GetFullPath(result.GetValue(socket)!),
+                address,
+                result.GetValue(metricsPort) is { } port ? int.Parse(port, CultureInfo.InvariantCulture) : null,
+                int.Parse(result.GetValue(maxInFlight)!, CultureInfo.InvariantCulture)), error, cancellationToken).ConfigureAwait(false);
+        });
         return command;
     }
 
@@ -60,14 +68,15 @@ internal static class SidecarCommandLine
     {
         var view = new Option<string>("--view") { Description = "The feature view's name (its folder in the model repository).", Required = true, HelpName = "NAME" };
         var from = new Option<string>("--from") { Description = "The offline file: .csv (with a header row) or .parquet.", Required = true, HelpName = "FILE" };
-        var store = StoreOption();
+        var store = new StoreFlags();
         var repository = new Option<string>("--model-repository") { Description = "The model repository whose NAME/features.pbtxt names the entity key columns, the store fields and the key pattern (the server's own view).", HelpName = "DIR" };
         var keyPattern = new Option<string>("--key-pattern") { Description = "Without --model-repository: the store key pattern, {name} for each entity key column (e.g. income:{id}).", HelpName = "PATTERN" };
         var fields = new Option<string>("--fields") { Description = "Without --model-repository: the store fields (columns of the file), separated by commas.", HelpName = "A,B,..." };
         var ttl = new Option<string>("--ttl") { Description = "Expire each entity this long after the load (Redis EXPIRE; the file store drops it). Default: the view's store TTL, if any.", HelpName = "DURATION" };
         ttl.Validators.Add(r => Check(r, t => Durations.TryParse(t) is null ? Durations.Expected : null));
         var batchSize = IntegerOption("--batch-size", "Rows per pipelined batch of writes.", 1, 1_000_000, 2000);
-        var command = new Command("materialize", "Loads a CSV or Parquet file into the online store, batched and pipelined.") { view, from, store, repository, keyPattern, fields, ttl, batchSize };
+        var command = new Command("materialize", "Loads a CSV or Parquet file into the online store, batched and pipelined.") { view, from, repository, keyPattern, fields, ttl, batchSize };
+        store.AddTo(command);
         command.Validators.Add(result =>
         {
             var pattern = result.GetValue(keyPattern);
@@ -90,6 +99,11 @@ internal static class SidecarCommandLine
         });
         command.SetAction(async (result, cancellationToken) =>
         {
+            if (store.Resolve(result, Environment.GetEnvironmentVariable, out var problem) is not { } address)
+            {
+                await error.WriteLineAsync($"{ProgramName}: {problem}").ConfigureAwait(false);
+                return 1;
+            }
             var name = result.GetValue(view)!;
             IMaterializeView source;
             TimeSpan? expiry = result.GetValue(ttl) is { } duration ? Durations.TryParse(duration) : null;
@@ -102,7 +116,7 @@ internal static class SidecarCommandLine
                 }
                 catch (MaterializeException e)
                 {
-                    await error.WriteLineAsync($"feature-sidecar: {e.Message}").ConfigureAwait(false);
+                    await error.WriteLineAsync($"{ProgramName}: {e.Message}").ConfigureAwait(false);
                     return 1;
                 }
                 source = declared;
@@ -115,7 +129,7 @@ internal static class SidecarCommandLine
             var settings = new MaterializeSettings(
                 source,
                 Path.GetFullPath(result.GetValue(from)!),
-                StoreAddress.TryParse(result.GetValue(store)!, out _)!,
+                address,
                 expiry,
                 int.Parse(result.GetValue(batchSize)!, CultureInfo.InvariantCulture));
             return await MaterializeRunner.RunAsync(settings, output, error, cancellationToken).ConfigureAwait(false);
@@ -147,17 +161,6 @@ internal static class SidecarCommandLine
         return command;
     }
 
-    private static Option<string> StoreOption()
-    {
-        var store = new Option<string>("--store") { Description = $"The online store: {StoreAddress.Expected}.", Required = true, HelpName = "ADDRESS" };
-        store.Validators.Add(r => Check(r, t =>
-        {
-            StoreAddress.TryParse(t, out var problem);
-            return problem;
-        }, whole: true));
-        return store;
-    }
-
     private static Option<string> IntegerOption(string name, string description, int min, int max, int? defaultValue)
     {
         var option = new Option<string>(name) { Description = description, HelpName = "N" };
@@ -171,15 +174,15 @@ internal static class SidecarCommandLine
         return option;
     }
 
-    // The problem with a flag's value, as "--flag: 'value' is not valid; expected ..." (or the problem itself when whole).
-    private static void Check(OptionResult result, Func<string, string?> problem, bool whole = false)
+    // The problem with a flag's value, as "--flag: 'value' is not valid; expected ...".
+    private static void Check(OptionResult result, Func<string, string?> problem)
     {
         foreach (var token in result.Tokens)
         {
             if (problem(token.Value) is { } expected)
             {
                 var name = result.Option.Name;
-                result.AddError(whole ? $"{name}: {expected}" : $"{name}: '{token.Value}' is not valid; expected {expected}");
+                result.AddError($"{name}: '{token.Value}' is not valid; expected {expected}");
                 return;
             }
         }

@@ -25,7 +25,7 @@ internal sealed class Materializer(MaterializeSettings settings, TextWriter outp
         string[] columns = [.. view.EntityKeys, .. view.StoreFields];
         string[] fields = [.. view.StoreFields];
         await using var source = await RowSources.OpenAsync(settings.From, columns, cancellationToken).ConfigureAwait(false);
-        await using var store = await OnlineStores.OpenAsync(settings.Store, mustConnect: true, time).ConfigureAwait(false);
+        await using var store = await OnlineStores.OpenToWriteAsync(settings.Store, time).ConfigureAwait(false);
         var started = Stopwatch.GetTimestamp();
 
         await AnsiConsole.Progress()

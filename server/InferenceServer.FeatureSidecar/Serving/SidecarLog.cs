@@ -34,4 +34,16 @@ internal static partial class SidecarLog
 
     [LoggerMessage(10, LogLevel.Warning, "a client reported a protocol error and the connection is closed: {Problem}")]
     public static partial void ClientProtocolError(ILogger logger, string problem);
+
+    [LoggerMessage(11, LogLevel.Information, "connected to the online store at {Store}")]
+    public static partial void StoreConnected(ILogger logger, string store);
+
+    [LoggerMessage(12, LogLevel.Warning, "{Problem}; retrying (lookups answer store_unavailable until then)")]
+    public static partial void StoreConnectFailed(ILogger logger, string problem);
+
+    [LoggerMessage(13, LogLevel.Information, "reloaded the store file {Path}: {Entities} entities")]
+    public static partial void StoreReloaded(ILogger logger, string path, int entities);
+
+    [LoggerMessage(14, LogLevel.Warning, "could not reload the store file: {Problem}; still serving the {Entities} entities loaded before")]
+    public static partial void StoreReloadFailed(ILogger logger, string problem, int entities);
 }

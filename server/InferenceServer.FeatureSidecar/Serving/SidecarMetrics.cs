@@ -1,9 +1,13 @@
 using InferenceServer.Core.Features.Sidecar;
+using InferenceServer.FeatureSidecar.Stores;
 using Prometheus;
 
 namespace InferenceServer.FeatureSidecar.Serving;
 
-/// <summary>The sidecar's Prometheus metrics: lookups by view and outcome, store latency, breaker state, connections.</summary>
+/// <summary>
+/// The sidecar's Prometheus metrics: lookups by view and outcome, store latency, breaker state, connections, failed
+/// connection attempts to Redis and reloads of the embedded store.
+/// </summary>
 internal sealed class SidecarMetrics
 {
     private static readonly string[] StatusNames = ["ok", "deadline_exceeded", "store_unavailable", "bad_request", "overloaded"];
@@ -14,6 +18,8 @@ internal sealed class SidecarMetrics
     private readonly Gauge _breaker;
     private readonly Gauge _connections;
     private readonly Counter _protocolErrors;
+    private readonly Counter _connectFailures;
+    private readonly Counter _reloads;
 
     public SidecarMetrics(CollectorRegistry registry)
     {
@@ -25,6 +31,9 @@ internal sealed class SidecarMetrics
         _breaker = factory.CreateGauge("feature_sidecar_store_breaker_state", "The circuit breaker around the online store: 0 closed, 1 open, 2 half-open.");
         _connections = factory.CreateGauge("feature_sidecar_connections", "Open client connections.");
         _protocolErrors = factory.CreateCounter("feature_sidecar_protocol_errors_total", "Frames refused because they do not follow the wire format.");
+        _connectFailures = factory.CreateCounter("feature_sidecar_store_connect_failures_total",
+            "Failed connection attempts to Redis, by reason: unreachable, auth (user or password refused), tls.", "reason");
+        _reloads = factory.CreateCounter("feature_sidecar_store_reloads_total", "Reloads of the embedded store's file after it changed, by result: ok, failed.", "result");
     }
 
     public void Answered(string view, SidecarStatus status, int keys)
@@ -45,4 +54,13 @@ internal sealed class SidecarMetrics
     public void ConnectionClosed() => _connections.Dec();
 
     public void ProtocolError() => _protocolErrors.Inc();
+
+    public void ConnectFailed(StoreFailure failure) => _connectFailures.WithLabels(failure switch
+    {
+        StoreFailure.Credentials => "auth",
+        StoreFailure.Tls => "tls",
+        _ => "unreachable",
+    }).Inc();
+
+    public void Reloaded(bool ok) => _reloads.WithLabels(ok ? "ok" : "failed").Inc();
 }

@@ -88,7 +88,7 @@ internal sealed class StoreGuard
         }
         catch (Exception e)
         {
-            return new LookupOutcome(SidecarStatus.StoreUnavailable, $"the online store at {_store.Address} failed the read: {e.Message}", null);
+            return new LookupOutcome(SidecarStatus.StoreUnavailable, $"the online store at {_store.Address} failed the read: {_store.Address.Scrub(e.Message)}", null);
         }
         finally
         {

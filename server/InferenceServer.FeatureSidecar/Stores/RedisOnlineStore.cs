@@ -17,35 +17,67 @@ internal sealed class RedisOnlineStore : IOnlineStore
     {
         Address = address;
         _redis = redis;
+        // The address's /DB, through the options' default database.
         _database = redis.GetDatabase();
     }
 
     public StoreAddress Address { get; }
 
     /// <summary>
-    /// Connects to the Redis at <paramref name="address"/>. With <paramref name="mustConnect"/> false (serve) a Redis
-    /// that is not up yet is not an error: the multiplexer keeps reconnecting and lookups answer "unavailable" until it
-    /// does. Materialize needs Redis now, so it fails at once.
+    /// Connects to the Redis at <paramref name="address"/>, with its user, password, database and TLS. With
+    /// <paramref name="mustConnect"/> false (serve) a Redis that is not up yet is not an error: the multiplexer keeps
+    /// reconnecting, lookups answer "unavailable" until it does, and every failed attempt goes to
+    /// <paramref name="observer"/>. Materialize needs Redis now, so it fails at once with what failed: the connection,
+    /// the credentials or the TLS handshake (<see cref="StoreException"/>).
     /// </summary>
-    public static async Task<RedisOnlineStore> ConnectAsync(StoreAddress address, bool mustConnect, TextWriter log)
+    public static async Task<RedisOnlineStore> ConnectAsync(StoreAddress address, bool mustConnect, IStoreObserver? observer)
     {
-        var options = new ConfigurationOptions
+        var options = RedisOptions.Create(address);
+        options.AbortOnConnectFail = mustConnect;
+        options.BacklogPolicy = BacklogPolicy.FailFast;
+        options.ConnectTimeout = 2000;
+        // Reconnect soon after a restarted Redis is back, not after an exponential wait.
+        options.ReconnectRetryPolicy = new LinearRetry(250);
+        options.ClientName = "feature-sidecar";
+
+        var gate = new Lock();
+        (StoreFailure Failure, string Message)? lastFailure = null;
+        var failed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        options.ConnectionAttemptCompleted += (_, attempt) =>
         {
-            EndPoints = { address.RedisEndpoint! },
-            AbortOnConnectFail = mustConnect,
-            BacklogPolicy = BacklogPolicy.FailFast,
-            ConnectTimeout = 2000,
-            // Reconnect soon after a restarted Redis is back, not after an exponential wait.
-            ReconnectRetryPolicy = new LinearRetry(250),
-            ClientName = "feature-sidecar",
+            // The subscription connection's attempts repeat the interactive one's, and an attempt the multiplexer
+            // abandons itself (to retry it after a failure) is not one more failure of Redis.
+            if (attempt.ConnectionType != ConnectionType.Interactive || attempt.FailureType == ConnectionFailureType.ConnectionDisposed)
+            {
+                return;
+            }
+            if (attempt.IsSuccess)
+            {
+                observer?.Connected();
+                return;
+            }
+            var described = RedisOptions.Describe(address, attempt);
+            lock (gate)
+            {
+                lastFailure = described;
+            }
+            failed.TrySetResult();
+            observer?.ConnectFailed(described.Failure, described.Message);
         };
         try
         {
-            return new RedisOnlineStore(address, await ConnectionMultiplexer.ConnectAsync(options, log).ConfigureAwait(false));
+            return new RedisOnlineStore(address, await ConnectionMultiplexer.ConnectAsync(options).ConfigureAwait(false));
         }
         catch (RedisConnectionException e)
         {
-            throw new StoreException($"cannot connect to the Redis at {address}: {e.Message}", e);
+            // Attempts are reported on a worker thread, which may lag the exception by a moment.
+            await Task.WhenAny(failed.Task, Task.Delay(TimeSpan.FromSeconds(1))).ConfigureAwait(false);
+            string? message;
+            lock (gate)
+            {
+                message = lastFailure?.Message;
+            }
+            throw new StoreException(message ?? $"cannot connect to the Redis at {address}: {RedisOptions.Detail(address, e)}", e);
         }
     }
 
@@ -125,7 +157,7 @@ internal sealed class RedisOnlineStore : IOnlineStore
         }
         catch (RedisException e)
         {
-            throw new StoreException($"the Redis at {Address} refused a write: {e.Message}", e);
+            throw new StoreException($"the Redis at {Address} refused a write: {RedisOptions.Detail(Address, e)}", e);
         }
     }
 

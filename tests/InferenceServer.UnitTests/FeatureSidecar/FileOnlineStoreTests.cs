@@ -6,7 +6,8 @@ namespace InferenceServer.UnitTests.FeatureSidecar;
 /// <summary>
 /// The embedded store: rows read in key order with their write time, absent fields and entities, expiry on the fake
 /// clock, a row that replaces an entity's fields, and the file written atomically and read back (expired entities
-/// dropped, a damaged file refused with a message).
+/// dropped, a damaged file refused with a message); a serving store reloads its file when it changes, whole, and keeps
+/// the last good load when the new file cannot be read or is gone.
 /// </summary>
 public sealed class FileOnlineStoreTests : IDisposable
 {
@@ -122,6 +123,79 @@ public sealed class FileOnlineStoreTests : IDisposable
 
         Assert.Equal(0, store.Count);
         Assert.Equal(0, (await store.ReadAsync(["v:1"], Fields, default)).StoredAt[0]);
+    }
+
+    [Fact]
+    public async Task AServingStoreReloadsItsFileWhenItChangesAndOnlyThen()
+    {
+        await WriteFileAsync(("v:1", ["39", "State-gov"]));
+        var observer = new RecordingStoreObserver();
+        await using var serving = FileOnlineStore.Open(Address, _time, observer);
+        AssertValues(["39", "State-gov"], Row(await serving.ReadAsync(["v:1"], Fields, default), 0));
+
+        // Materialize beside it: a new file renamed over the old one.
+        await WriteFileAsync(("v:1", ["40", "Private"]), ("v:2", ["50", "Never-worked"]));
+        AssertValues(["39", "State-gov"], Row(await serving.ReadAsync(["v:1"], Fields, default), 0));
+        _time.Advance(FileOnlineStore.ReloadInterval);
+
+        var rows = await serving.ReadAsync(["v:1", "v:2"], Fields, default);
+        AssertValues(["40", "Private"], Row(rows, 0));
+        AssertValues(["50", "Never-worked"], Row(rows, 1));
+        Assert.Equal(2, serving.Count);
+        // Unchanged since: no second load.
+        _time.Advance(FileOnlineStore.ReloadInterval * 4);
+        Assert.Equal(["reloaded: 2"], observer.Events);
+    }
+
+    [Fact]
+    public async Task AFileThatCannotBeLoadedOrIsGoneLeavesTheLastGoodLoadServing()
+    {
+        await WriteFileAsync(("v:1", ["39", "State-gov"]));
+        var observer = new RecordingStoreObserver();
+        await using var serving = FileOnlineStore.Open(Address, _time, observer);
+
+        var damaged = Address.FilePath! + ".new";
+        File.WriteAllBytes(damaged, [0x93, 0xa3, 0x61, 0x62]);
+        File.Move(damaged, Address.FilePath!, overwrite: true);
+        _time.Advance(FileOnlineStore.ReloadInterval);
+        AssertValues(["39", "State-gov"], Row(await serving.ReadAsync(["v:1"], Fields, default), 0));
+        // Reported once, not at every look.
+        _time.Advance(FileOnlineStore.ReloadInterval * 4);
+        File.Delete(Address.FilePath!);
+        _time.Advance(FileOnlineStore.ReloadInterval);
+        AssertValues(["39", "State-gov"], Row(await serving.ReadAsync(["v:1"], Fields, default), 0));
+        // Back with good content: served.
+        await WriteFileAsync(("v:1", ["41", "Local-gov"]));
+        _time.Advance(FileOnlineStore.ReloadInterval);
+
+        AssertValues(["41", "Local-gov"], Row(await serving.ReadAsync(["v:1"], Fields, default), 0));
+        var events = observer.Events;
+        Assert.Equal(3, events.Count);
+        Assert.StartsWith($"reload failed, kept 1: the store file {Address.FilePath} is damaged", events[0], StringComparison.Ordinal);
+        Assert.Equal($"reload failed, kept 1: the store file {Address.FilePath} is gone", events[1]);
+        Assert.Equal("reloaded: 1", events[2]);
+    }
+
+    [Fact]
+    public async Task AStoreOpenedToWriteNeverReloads()
+    {
+        await WriteFileAsync(("v:1", ["39", "State-gov"]));
+        await using var writing = FileOnlineStore.Open(Address, _time);
+
+        await WriteFileAsync(("v:1", ["40", "Private"]));
+        _time.Advance(FileOnlineStore.ReloadInterval * 2);
+
+        AssertValues(["39", "State-gov"], Row(await writing.ReadAsync(["v:1"], Fields, default), 0));
+        Assert.Equal(0, _time.ArmedTimers);
+    }
+
+    // Writes the file as materialize does: a store opened to write, its rows, a flush (to a temporary file renamed over).
+    private async Task WriteFileAsync(params (string Key, string?[] Values)[] rows)
+    {
+        File.Delete(Address.FilePath!);
+        await using var writer = FileOnlineStore.Open(Address, _time);
+        await writer.WriteAsync(Batch(rows), Now, null, default);
+        await writer.FlushAsync(default);
     }
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);

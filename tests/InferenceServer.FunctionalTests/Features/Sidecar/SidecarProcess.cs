@@ -16,6 +16,7 @@ internal sealed partial class SidecarProcess : IDisposable
     private readonly List<string> _output = [];
     private readonly List<string> _error = [];
     private readonly Lock _lock = new();
+    private bool _disposed;
 
     private SidecarProcess(Process process) => _process = process;
 
@@ -43,7 +44,10 @@ internal sealed partial class SidecarProcess : IDisposable
         }
     }
 
-    public static SidecarProcess Start(params string[] args)
+    public static SidecarProcess Start(params string[] args) => Start(null, args);
+
+    /// <summary>Starts the sidecar with <paramref name="environment"/> added to the test's own environment.</summary>
+    public static SidecarProcess Start(IReadOnlyDictionary<string, string>? environment, string[] args)
     {
         var info = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "feature-sidecar"))
         {
@@ -58,6 +62,10 @@ internal sealed partial class SidecarProcess : IDisposable
         }
         // Spectre.Console draws no live progress bar into a pipe, but keep its width fixed for stable lines.
         info.Environment["COLUMNS"] = "120";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
         var process = new Process { StartInfo = info };
         var started = new SidecarProcess(process);
         process.OutputDataReceived += (_, e) => started.Add(started._output, e.Data);
@@ -69,17 +77,23 @@ internal sealed partial class SidecarProcess : IDisposable
     }
 
     /// <summary>Starts <c>serve</c> and waits until it listens.</summary>
-    public static async Task<SidecarProcess> ServeAsync(string socket, string store, params string[] more)
+    public static Task<SidecarProcess> ServeAsync(string socket, string store, params string[] more) => ServeAsync(null, socket, store, more);
+
+    /// <summary>Starts <c>serve</c> with <paramref name="environment"/> added and waits until it listens.</summary>
+    public static async Task<SidecarProcess> ServeAsync(IReadOnlyDictionary<string, string>? environment, string socket, string store, params string[] more)
     {
-        var sidecar = Start(["serve", "--socket", socket, "--store", store, .. more]);
+        var sidecar = Start(environment, ["serve", "--socket", socket, "--store", store, .. more]);
         await sidecar.WaitForOutputAsync(Listening());
         return sidecar;
     }
 
     /// <summary>Runs a command to its end; returns its exit code and the process (for its output).</summary>
-    public static async Task<(int ExitCode, SidecarProcess Process)> RunAsync(params string[] args)
+    public static Task<(int ExitCode, SidecarProcess Process)> RunAsync(params string[] args) => RunAsync(null, args);
+
+    /// <summary>Runs a command to its end with <paramref name="environment"/> added.</summary>
+    public static async Task<(int ExitCode, SidecarProcess Process)> RunAsync(IReadOnlyDictionary<string, string>? environment, string[] args)
     {
-        var sidecar = Start(args);
+        var sidecar = Start(environment, args);
         return (await sidecar.WaitForExitAsync(), sidecar);
     }
 
@@ -145,6 +159,12 @@ internal sealed partial class SidecarProcess : IDisposable
 
     public void Dispose()
     {
+        // A test may dispose a process it also keeps in a list that its own Dispose empties.
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);

@@ -354,7 +354,12 @@ public sealed partial class SidecarServeTests : IAsyncLifetime
     private static partial Regex BenchLine();
 
     [Theory]
-    [InlineData(new[] { "serve", "--socket", "/tmp/x.sock", "--store", "mysql://db" }, "--store: 'mysql://db' is not a store address; expected redis://HOST[:PORT] or file:PATH")]
+    [InlineData(new[] { "serve", "--socket", "/tmp/x.sock", "--store", "mysql://db" }, "--store: 'mysql://db' is not a store address; expected redis://[USER[:PASSWORD]@]HOST[:PORT][/DB], rediss://... (TLS) or file:PATH")]
+    [InlineData(new[] { "serve", "--socket", "/tmp/x.sock", "--store", "redis://app:hunter2@h:0" }, "--store: 'redis://app:***@h:0' has no valid port")]
+    [InlineData(new[] { "serve", "--socket", "/tmp/x.sock", "--store", "redis://h", "--store-ca", "/tmp/ca.pem" }, "--store-ca, --store-cert and --store-key are for TLS; --store redis://h is plain redis://: use rediss://")]
+    [InlineData(new[] { "serve", "--socket", "/tmp/x.sock", "--store", "rediss://h", "--store-cert", "/tmp/c.pem" }, "--store-cert and --store-key go together")]
+    [InlineData(new[] { "serve", "--socket", "/tmp/x.sock", "--store", "file:/tmp/s", "--store-password-file", "/tmp/p" }, "are for a Redis store; --store names a file")]
+    [InlineData(new[] { "materialize", "--view", "v", "--from", "a.csv", "--store", "redis://:hunter2@h", "--store-password-file", "/tmp/p", "--key-pattern", "v:{id}", "--fields", "a" }, "the password is given twice")]
     [InlineData(new[] { "serve", "--socket", "/tmp/x.sock", "--store", "redis://h:0" }, "has no valid port")]
     [InlineData(new[] { "serve", "--socket", "/tmp/x.sock", "--store", "redis://h", "--max-in-flight", "0" }, "--max-in-flight: '0' is not valid; expected a whole number from 1 to 1000000")]
     [InlineData(new[] { "materialize", "--view", "v", "--from", "a.csv", "--store", "file:/tmp/s", "--key-pattern", "v:id", "--fields", "a" }, "names no entity key")]
@@ -368,6 +373,8 @@ public sealed partial class SidecarServeTests : IAsyncLifetime
         var line = Assert.Single(process.Error);
         Assert.StartsWith("feature-sidecar: ", line, StringComparison.Ordinal);
         Assert.Contains(expected, line, StringComparison.Ordinal);
+        // A password given on the command line is not echoed back.
+        Assert.DoesNotContain("hunter2", line, StringComparison.Ordinal);
     }
 
     // Values with absent ones (null) compared as sequences: xUnit's array overloads refuse nullable elements.
