@@ -35,6 +35,11 @@ public sealed partial class DynamicBatchingTests
     // Enough work to keep the only instance busy for seconds.
     private const long Busy = 500_000;
 
+    // The queued requests' work, 1/25 of the busy request's: the order their answers reach the client is the order they
+    // ran only while the gaps between them outlast the client's own scheduling. With 1,000 iterations (milliseconds
+    // apart) a full run once saw busy,low2,low0,high,low1 while the same test passed alone.
+    private const long Queued = 20_000;
+
     // Triton's queues, unbounded and without a timeout where the config sets none: requests here wait behind seconds of
     // work on purpose, past the server's default wait (and, once the busy request has run, its default bound).
     private static readonly (string, string)[] TritonQueues = [("Server:MaxQueueBatches", "0"), ("Server:MaxQueueWaitMilliseconds", "0")];
@@ -136,9 +141,9 @@ public sealed partial class DynamicBatchingTests
             var busy = Send("busy", busyIterations, 2);
             await Task.Delay(500);
             await WaitForPendingAsync(server, "slow", 0);
-            var low = Enumerable.Range(0, 3).Select(i => Send($"low{i}", 1000, 2)).ToList();
+            var low = Enumerable.Range(0, 3).Select(i => Send($"low{i}", Queued, 2)).ToList();
             await WaitForPendingAsync(server, "slow", 3, () => $"busy done: {busy.IsCompleted}, completions: {string.Join(",", completions)}");
-            var high = Send("high", 1000, 1);
+            var high = Send("high", Queued, 1);
             await WaitForPendingAsync(server, "slow", 4);
             var conclusive = !busy.IsCompleted;
 
