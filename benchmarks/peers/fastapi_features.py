@@ -30,6 +30,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "models"))
 
 import generate  # noqa: E402  (models/generate.py: income's training-time encode())
+import fastapi_income  # noqa: E402  (the plain peer: the MLP in numpy, the v2 metadata)
 from fastapi_income import load_mlp, run_mlp  # noqa: E402
 
 MODEL_ENV = "PEER_MODEL_PATH"
@@ -53,26 +54,10 @@ async def connect():
     REDIS = redis.from_url(os.environ.get(REDIS_ENV, "redis://127.0.0.1:6379"), decode_responses=True)
 
 
-@app.get("/v2/health/ready")
-def ready():
-    return {}
-
-
-@app.get("/v2/models/income/ready")
-def model_ready():
-    return {}
-
-
-@app.get("/v2/models/income")
-def metadata():
-    """The model's v2 metadata, which the load generator reads before it starts."""
-    return {
-        "name": "income",
-        "versions": ["1"],
-        "platform": "onnxruntime_onnx",
-        "inputs": [{"name": "features", "datatype": "FP32", "shape": [-1, 58]}],
-        "outputs": [{"name": "probability", "datatype": "FP32", "shape": [-1, 1]}],
-    }
+# The same health, readiness and metadata answers as the plain peer's, which the load generator reads first.
+app.get("/v2/health/ready")(fastapi_income.ready)
+app.get("/v2/models/income/ready")(fastapi_income.model_ready)
+app.get("/v2/models/income")(fastapi_income.metadata)
 
 
 async def record_of(entity_id):
