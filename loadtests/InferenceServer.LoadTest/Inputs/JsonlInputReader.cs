@@ -13,7 +13,18 @@ namespace InferenceServer.LoadTest.Inputs;
 /// </summary>
 internal static class JsonlInputReader
 {
-    public static IReadOnlyList<InferenceInput> Read(string path)
+    public static IReadOnlyList<InferenceInput> Read(string path) =>
+        ReadLines(path, Parse, "no requests in the file (one v2 JSON request per line)");
+
+    /// <summary>
+    /// Reads a JSONL file of predict bodies (<c>{"record": {...}}</c>, <c>{"entity": {"id": "..."}}</c>, or lists of
+    /// either), one per line; each is sent as it is, so it is only checked to be a JSON object.
+    /// </summary>
+    public static IReadOnlyList<InferenceInput> ReadPredictBodies(string path) =>
+        ReadLines(path, ParsePredictBody, "no predict bodies in the file (one JSON object per line)");
+
+    // One input per line that is not blank; a line that does not parse is named by its number.
+    private static IReadOnlyList<InferenceInput> ReadLines(string path, Func<string, InferenceInput> parse, string whenEmpty)
     {
         var inputs = new List<InferenceInput>();
         var number = 0;
@@ -26,7 +37,7 @@ internal static class JsonlInputReader
             }
             try
             {
-                inputs.Add(Parse(line));
+                inputs.Add(parse(line));
             }
             catch (Exception e) when (e is FormatException or JsonException or InvalidOperationException or OverflowException)
             {
@@ -35,49 +46,21 @@ internal static class JsonlInputReader
         }
         if (inputs.Count == 0)
         {
-            throw new FormatException($"{path}: no requests in the file (one v2 JSON request per line)");
+            throw new FormatException($"{path}: {whenEmpty}");
         }
         return inputs;
     }
 
-    /// <summary>
-    /// Reads a JSONL file of predict bodies (<c>{"record": {...}}</c>, <c>{"entity": {"id": "..."}}</c>, or lists of
-    /// either), one per line; each is sent as it is, so it is only checked to be a JSON object.
-    /// </summary>
-    public static IReadOnlyList<InferenceInput> ReadPredictBodies(string path)
+    private static InferenceInput ParsePredictBody(string line)
     {
-        var inputs = new List<InferenceInput>();
-        var number = 0;
-        foreach (var line in File.ReadLines(path))
+        using (var document = JsonDocument.Parse(line))
         {
-            number++;
-            if (string.IsNullOrWhiteSpace(line))
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
-                continue;
+                throw new FormatException("a predict body is a JSON object");
             }
-            try
-            {
-                using var document = JsonDocument.Parse(line);
-                if (document.RootElement.ValueKind != JsonValueKind.Object)
-                {
-                    throw new FormatException("a predict body is a JSON object");
-                }
-            }
-            catch (JsonException e)
-            {
-                throw new FormatException($"{path}:{number}: {e.Message}", e);
-            }
-            catch (FormatException e)
-            {
-                throw new FormatException($"{path}:{number}: {e.Message}", e);
-            }
-            inputs.Add(new InferenceInput([], [], Encoding.UTF8.GetBytes(line)));
         }
-        if (inputs.Count == 0)
-        {
-            throw new FormatException($"{path}: no predict bodies in the file (one JSON object per line)");
-        }
-        return inputs;
+        return new InferenceInput([], [], Encoding.UTF8.GetBytes(line));
     }
 
     public static InferenceInput Parse(string line)
