@@ -12,7 +12,7 @@ namespace InferenceServer.Core.Features;
 /// missing). A store that fails leaves its fields missing when the view says <c>defaults</c>, or fails the request
 /// with 503 naming the store or sidecar. Every request it handles is counted by view and outcome.
 /// </summary>
-internal sealed class FeatureStage(SidecarClient? sidecar, FeatureMetrics metrics, TimeProvider time)
+internal sealed class FeatureStage(SidecarClient? sidecar, FeatureMetrics metrics, TimeProvider time, Drift.DriftMonitors? drift = null)
 {
     /// <summary>The flag that names the sidecar, for the error a server without one gives.</summary>
     public const string SidecarFlag = "--feature-sidecar";
@@ -83,7 +83,31 @@ internal sealed class FeatureStage(SidecarClient? sidecar, FeatureMetrics metric
 
     private async ValueTask<FeatureOutcome> FillAsync(FeatureView view, FeatureQuery query, InferenceRequest request, CancellationToken cancellationToken)
     {
-        using var rows = view.RentRows(query.Rows);
+        FeatureRows? rows = view.RentRows(query.Rows);
+        try
+        {
+            var outcome = await FillRowsAsync(view, query, request, rows, cancellationToken).ConfigureAwait(false);
+            // Drift monitoring compares raw values, which only these rows hold: a sampled request carries them to the
+            // version that runs it (which records and releases them). The draw is made here, once per request.
+            if (drift is not null)
+            {
+                request.DriftDrawn = true;
+                if (drift.DrawRawRows())
+                {
+                    request.DriftRows = rows;
+                    rows = null;
+                }
+            }
+            return outcome;
+        }
+        finally
+        {
+            rows?.Dispose();
+        }
+    }
+
+    private async ValueTask<FeatureOutcome> FillRowsAsync(FeatureView view, FeatureQuery query, InferenceRequest request, FeatureRows rows, CancellationToken cancellationToken)
+    {
         string? storeFailure = null;
         if (query.HasEntities)
         {

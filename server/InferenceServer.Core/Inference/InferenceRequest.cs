@@ -40,9 +40,17 @@ public sealed class InferenceRequest : IDisposable
     /// <summary>Records parameter <paramref name="name"/>; a later value of the same name replaces an earlier one.</summary>
     public void SetParameter(string name, string value) => (_parameters ??= new Dictionary<string, string>(StringComparer.Ordinal))[name] = value;
 
+    /// <summary>True once drift monitoring drew whether to sample the request (the feature stage draws for predict requests).</summary>
+    internal bool DriftDrawn { get; set; }
+
+    /// <summary>The raw rows the feature stage kept for drift monitoring (a sampled predict request); null otherwise.</summary>
+    internal Features.FeatureRows? DriftRows { get; set; }
+
     /// <inheritdoc />
     public void Dispose()
     {
+        DriftRows?.Dispose();
+        DriftRows = null;
         foreach (var input in Inputs)
         {
             input.Dispose();

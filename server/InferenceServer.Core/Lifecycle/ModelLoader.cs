@@ -19,7 +19,7 @@ namespace InferenceServer.Core.Lifecycle;
 /// schedulers' delays, timeouts and durations.
 /// </summary>
 internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, ModelLifecycleOptions options, ILogger<ModelLoader> logger,
-    InferenceMetrics? metrics = null, TimeProvider? timeProvider = null)
+    InferenceMetrics? metrics = null, TimeProvider? timeProvider = null, Drift.DriftMonitors? drift = null)
 {
     private readonly IModelBackend[] _backends = backends.ToArray();
     private readonly TimeProvider _timeProvider = timeProvider ?? TimeProvider.System;
@@ -282,13 +282,16 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
             }
 
             var statistics = new ModelStatistics(directory.Name, number.ToString(CultureInfo.InvariantCulture), completed.MaxBatchSize, metrics);
+            var driftProblem = "drift monitoring is off on this server";
             var scheduler = CreateScheduler(directory.Name, completed, instances, statistics);
             var loadDuration = System.Diagnostics.Stopwatch.GetElapsedTime(startedAt);
             statistics.VersionLoaded(loadDuration);
             LogVersionLoaded(directory.Name, number, backend.Name, instances.Count, Describe(completed.Input, completed), Describe(completed.Output, completed),
                 loadDuration.TotalMilliseconds);
+            var monitor = drift?.Create(directory.Name, number, directory.Path, versionPath, loadPlan.View, completed.MaxBatchSize > 0, out driftProblem);
             return ModelVersion.Loaded(directory.Name, number, completed, scheduler, statistics, ConfigKey(config), filesSignature,
-                new VersionInstances(backend, modelPath, parameters, config.Optimization?.Graph?.Level, groups, byGroup) { Warmup = warmupSources }, owned, warmupExecutions);
+                new VersionInstances(backend, modelPath, parameters, config.Optimization?.Graph?.Level, groups, byGroup) { Warmup = warmupSources }, owned, warmupExecutions,
+                monitor, driftProblem, monitor is null ? null : drift!.Retired);
         }
         catch (OperationCanceledException)
         {

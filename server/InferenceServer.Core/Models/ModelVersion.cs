@@ -93,6 +93,15 @@ internal sealed class ModelVersion : IAsyncDisposable
     /// <summary>The instances by group, for in-place resizing; null for versions built outside the loader.</summary>
     internal VersionInstances? Instances { get; init; }
 
+    /// <summary>Drift monitoring of this version against its training profile; null when there is none (see <see cref="DriftProblem"/>).</summary>
+    internal Drift.DriftMonitor? Drift { get; init; }
+
+    /// <summary>Told when the version retires, so its drift series go (set with <see cref="Drift"/>).</summary>
+    internal Action<Drift.DriftMonitor>? DriftRetired { get; init; }
+
+    /// <summary>Why <see cref="Drift"/> is null, for the drift report's error; empty when it is not.</summary>
+    internal string DriftProblem { get; init; } = "";
+
     /// <summary>Released once the version's instances are gone (e.g. the temporary folder of uploaded model files).</summary>
     internal IDisposable? Owned { get; init; }
 
@@ -103,9 +112,13 @@ internal sealed class ModelVersion : IAsyncDisposable
 
     /// <summary>A version the loader built: READY, with what lifecycle changes need to know about it.</summary>
     internal static ModelVersion Loaded(string name, long version, ModelConfig config, IScheduler scheduler, ModelStatistics statistics,
-        string configKey, string filesSignature, VersionInstances instances, IDisposable? owned, int warmupExecutions) =>
+        string configKey, string filesSignature, VersionInstances instances, IDisposable? owned, int warmupExecutions,
+        Drift.DriftMonitor? drift = null, string driftProblem = "", Action<Drift.DriftMonitor>? driftRetired = null) =>
         new(name, version, ModelState.Ready, "", config, scheduler, instances.Count, statistics)
         {
+            Drift = drift,
+            DriftProblem = driftProblem,
+            DriftRetired = driftRetired,
             ConfigKey = configKey,
             FilesSignature = filesSignature,
             Instances = instances,
@@ -133,10 +146,13 @@ internal sealed class ModelVersion : IAsyncDisposable
         var statistics = Statistics!;
         var startedAt = Stopwatch.GetTimestamp();
         var scheduled = false;
+        var drift = Drift;
         try
         {
             RequestValidator.Validate(config, request, Instances?.TextStrings ?? false);
             ApplyInputReshapes(config, request);
+            // After validation (a refused request is not traffic) and before scheduling, which may release the inputs.
+            var sampled = drift is not null && drift.Starting(request);
 
             IReadOnlyList<string> outputNames = request.RequestedOutputs.Count > 0 ? request.RequestedOutputs : _allOutputNames;
             var work = new SchedulerWork(request.Inputs, outputNames, request.Priority, request.TimeoutMicroseconds);
@@ -144,6 +160,10 @@ internal sealed class ModelVersion : IAsyncDisposable
             var outputs = await _scheduler!.ScheduleAsync(work, cancellationToken).ConfigureAwait(false);
             scheduled = false;
             ApplyOutputReshapes(config, outputs);
+            if (sampled)
+            {
+                drift!.Answered(outputs);
+            }
             var response = new InferenceResponse(Name, VersionText, request.Id, outputs);
             statistics.InferenceSucceeded(BatchSize(config, request), Stopwatch.GetElapsedTime(startedAt));
             return response;
@@ -399,6 +419,7 @@ internal sealed class ModelVersion : IAsyncDisposable
         await _scheduler.DisposeAsync().ConfigureAwait(false);
         Volatile.Write(ref _memoryBytes, 0);
         Statistics?.Dispose();
+        DriftRetired?.Invoke(Drift!);
         Owned?.Dispose();
         _reason = "unloaded";
         _state = ModelState.Unavailable;

@@ -349,6 +349,21 @@ public sealed class InferenceFrontDoor
         $"route '{runtime.Name}' declares no experiment: add an experiment {{ }} section to its {RouteDeclaration.FileName}");
 
     /// <summary>
+    /// The drift report of the version a request to <paramref name="model"/> (and <paramref name="version"/>) goes to:
+    /// its live window against its training profile. NotFound / Unavailable as <see cref="Describe(string, string?, in RoutingContext)"/>;
+    /// NotFound naming why when the version is not monitored (no profile, an unusable one, monitoring off).
+    /// </summary>
+    public Drift.DriftReport Drift(string model, string? version)
+    {
+        var serving = Describe(model, version, default).Serving;
+        return serving.Drift is { } monitor
+            ? monitor.Report()
+            : throw new InferenceException(InferenceErrorKind.NotFound, serving.DriftProblem.Length > 0
+                ? serving.DriftProblem
+                : $"model '{serving.Name}' version {serving.VersionText} is not monitored for drift");
+    }
+
+    /// <summary>
     /// The statistics a request selects. No model: every version that has statistics (every loaded one). A model: its
     /// versions that have them. A model and version: that one version. An unknown model or version, or one that is not
     /// ready, throws the same NotFound / Unavailable as the other calls.

@@ -1,3 +1,4 @@
+using InferenceServer.Core.Drift;
 using InferenceServer.Core.Features;
 using InferenceServer.Core.Features.Sidecar;
 using InferenceServer.Core.Lifecycle;
@@ -50,8 +51,11 @@ public static class ServingServiceCollectionExtensions
             ? new FeatureSidecarHolder(new SidecarClient(options, sp.GetRequiredService<TimeProvider>(), sp.GetService<ILogger<SidecarClient>>() ?? Microsoft.Extensions.Logging.Abstractions.NullLogger<SidecarClient>.Instance),
                 sp.GetRequiredService<FeatureMetrics>())
             : new FeatureSidecarHolder(null, null));
+        // Drift monitoring is on unless a host registers options that turn it off (--drift-monitoring false).
+        services.AddSingleton(static sp => new DriftMonitors(sp.GetService<DriftOptions>() ?? new DriftOptions(), sp.GetRequiredService<CollectorRegistry>(),
+            sp.GetService<ILogger<DriftMonitors>>()));
         services.AddSingleton(static sp => new FeatureStage(sp.GetRequiredService<FeatureSidecarHolder>().Client, sp.GetRequiredService<FeatureMetrics>(),
-            sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<DriftMonitors>() is { Options.Enabled: true } drift ? drift : null));
         services.AddSingleton(sp => new InferenceFrontDoor(sp.GetRequiredService<ModelRegistry>(), sp.GetRequiredService<ModelRouter>(), sp.GetRequiredService<RouteServices>(),
             sp.GetRequiredService<ModelLifecycle>(), sp.GetRequiredService<ServerReadiness>(), sp.GetRequiredService<ServerInfo>(), sp.GetRequiredService<FeatureStage>()));
         return services;

@@ -46,6 +46,9 @@ public static class V2Endpoints
         // Traffic management of a route (routing.pbtxt): outcomes are posted by the clients that infer, the reports are
         // statistics, and steering a rollout changes what serves, as the repository API does.
         app.MapPost("/v2/models/{model}/feedback", Guard(FeedbackAsync)).WithMetadata(ApiCategory.Inference);
+        // Drift of a version's live inputs and predictions against its training profile.
+        app.MapGet("/v2/models/{model}/drift", Guard(DriftAsync)).WithMetadata(ApiCategory.Statistics);
+        app.MapGet("/v2/models/{model}/versions/{version}/drift", Guard(DriftAsync)).WithMetadata(ApiCategory.Statistics);
         app.MapGet("/v2/models/{model}/experiment", Guard(ExperimentAsync)).WithMetadata(ApiCategory.Statistics);
         app.MapGet("/v2/models/{model}/rollout", Guard(RolloutAsync)).WithMetadata(ApiCategory.Statistics);
         app.MapPost("/v2/models/{model}/rollout/{action}", Guard(ControlRolloutAsync)).WithMetadata(ApiCategory.ModelRepository);
@@ -184,6 +187,16 @@ public static class V2Endpoints
             writer.WriteString("model"u8, joined.Model);
             writer.WriteEndObject();
         }).ConfigureAwait(false);
+    }
+
+    private static Task DriftAsync(HttpContext context)
+    {
+        var values = context.Request.RouteValues;
+        var version = values.TryGetValue("version", out var number) ? (string?)number : null;
+        var report = Door(context).Drift((string)values["model"]!, version);
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = "application/json";
+        return report.WriteJsonAsync(context.Response.Body, context.RequestAborted);
     }
 
     private static Task ExperimentAsync(HttpContext context)

@@ -152,6 +152,21 @@ internal static class ServeFlags
             HelpName = "N", Min = 1, Max = int.MaxValue,
         },
 
+        // Drift monitoring.
+        new("--drift-monitoring", "Drift:Enabled", FlagKind.Boolean, "true",
+            "Keep a sampled window of each model version's live inputs and predictions and compare it with the training profile beside the model "
+            + "(profile.json, written by 'inference-server profile'): /v2/models/{m}/drift and the feature_drift_* metrics. false: no window, no cost."),
+        new("--drift-sample-rate", "Drift:SampleRate", FlagKind.Number, "0.1",
+            "The share of requests (0 to 1) whose rows go into the drift window.")
+        {
+            HelpName = "RATE",
+        },
+        new("--drift-window", "Drift:WindowSize", FlagKind.Integer, "4096",
+            "Rows the drift window keeps per model version (the latest sampled ones).")
+        {
+            HelpName = "ROWS", Min = 16, Max = 1_048_576,
+        },
+
         // HTTP/REST.
         new("--allow-http", "Http:Enabled", FlagKind.Boolean, "true", "Serve HTTP/REST (KServe v2); false: gRPC (and metrics) only."),
         new("--http-address", "Http:Address", FlagKind.Address, "0.0.0.0", "Address the HTTP/REST endpoint binds.")

@@ -1,4 +1,5 @@
 using InferenceServer.Core.Backends;
+using InferenceServer.Core.Drift;
 using InferenceServer.Core.Features.Sidecar;
 using InferenceServer.Core.Lifecycle;
 using InferenceServer.Core.Serving;
@@ -28,6 +29,8 @@ internal static class InferenceCoreServices
         services.AddSingleton<ModelLifecycleOptions>(static sp => sp.GetRequiredService<IOptions<ServerOptions>>().Value);
         services.AddSection<FeatureSidecarOptions>(configuration, "FeatureSidecar", static o => o.Validate());
         services.AddSingleton(static sp => sp.GetRequiredService<IOptions<FeatureSidecarOptions>>().Value);
+        services.AddSection<DriftOptions>(configuration, "Drift", static o => o.Validate());
+        services.AddSingleton(static sp => sp.GetRequiredService<IOptions<DriftOptions>>().Value);
         services.AddSingleton<IModelBackend, OnnxRuntimeBackend>();
         services.AddSingleton(static sp => new ServerInfo
         {

@@ -1,0 +1,56 @@
+namespace InferenceServer.Core.Drift;
+
+/// <summary>
+/// Drift of a batch of rows (a scored file) against a profile: every row offered, a uniform reservoir of at most
+/// <see cref="DriftSamples.Capacity"/> kept (Vitter's algorithm R, seeded, so a file gives the same report every run),
+/// so memory does not grow with the file. One writer at a time.
+/// </summary>
+public sealed class DriftBatch : DriftSamples
+{
+    /// <summary>The rows a batch keeps by default: enough for PSI and KS to two decimals.</summary>
+    public const int DefaultCapacity = 100_000;
+
+    private readonly Random _random = new(15);
+    private readonly Random _predictionRandom = new(16);
+    private long _features;
+    private long _predictions;
+
+    private DriftBatch(DriftPlan plan, int capacity)
+        : base(plan, capacity)
+    {
+    }
+
+    /// <summary>
+    /// A batch compared against <paramref name="profile"/> (read from <paramref name="profilePath"/>); a view-level
+    /// profile needs the model's <paramref name="view"/>. Throws <see cref="FormatException"/> when they do not match.
+    /// </summary>
+    public static DriftBatch Create(TrainingProfile profile, string profilePath, Features.FeatureView? view, int capacity = DefaultCapacity) =>
+        new(DriftPlan.Compile(profile, profilePath, view), capacity);
+
+    /// <inheritdoc />
+    public override long FeatureRowsSeen => _features;
+
+    /// <inheritdoc />
+    public override long PredictionRowsSeen => _predictions;
+
+    private protected override void Reserve(Span<int> slots, bool predictions)
+    {
+        ref var seen = ref predictions ? ref _predictions : ref _features;
+        var random = predictions ? _predictionRandom : _random;
+        for (var i = 0; i < slots.Length; i++)
+        {
+            if (seen < Capacity)
+            {
+                slots[i] = (int)seen;
+            }
+            else
+            {
+                var pick = random.NextInt64(seen + 1);
+                slots[i] = pick < Capacity ? (int)pick : -1;
+            }
+            seen++;
+        }
+    }
+
+    private protected override int Filled(bool predictions) => (int)Math.Min(predictions ? _predictions : _features, Capacity);
+}
