@@ -23,7 +23,7 @@ internal static class CommandLine
     public static async Task<int> RunAsync(string[] args, Func<IReadOnlyDictionary<string, string?>, CancellationToken, Task<int>> serve,
         TextWriter output, TextWriter error)
     {
-        var root = CreateRoot(new ServeCommand(serve), output);
+        var root = CreateRoot(new ServeCommand(serve), output, error);
         var invocation = new InvocationConfiguration
         {
             Output = output,
@@ -54,16 +54,16 @@ internal static class CommandLine
     public static Dictionary<string, string?> Parse(IReadOnlyList<string> serveArgs)
     {
         var serve = new ServeCommand((_, _) => Task.FromResult(0));
-        var result = CreateRoot(serve, TextWriter.Null).Parse(["serve", .. serveArgs], Parsing);
+        var result = CreateRoot(serve, TextWriter.Null, TextWriter.Null).Parse(["serve", .. serveArgs], Parsing);
         return Describe(result) is { } problem ? throw new UsageException(problem) : serve.Settings(result);
     }
 
     // Response files (@file) are not Triton's, and a path starting with '@' must stay a path.
     private static ParserConfiguration Parsing { get; } = new() { ResponseFileTokenReplacer = null };
 
-    private static RootCommand CreateRoot(ServeCommand serve, TextWriter output)
+    private static RootCommand CreateRoot(ServeCommand serve, TextWriter output, TextWriter error)
     {
-        var root = new RootCommand("Serves ONNX models from Triton-style model repositories over KServe v2 REST and gRPC.") { serve.Command };
+        var root = new RootCommand("Serves ONNX models from Triton-style model repositories over KServe v2 REST and gRPC.") { serve.Command, ProfileCommand.Create(output, error) };
         foreach (var option in root.Options)
         {
             if (option is VersionOption version)
@@ -79,7 +79,7 @@ internal static class CommandLine
     {
         if (result.UnmatchedTokens.Count > 0)
         {
-            return DescribeUnmatched(result.UnmatchedTokens[0], result.CommandResult.Command is RootCommand);
+            return DescribeUnmatched(result.UnmatchedTokens[0], result.CommandResult.Command is RootCommand, result.CommandResult.Command.Name);
         }
         if (result.Errors.Count == 0)
         {
@@ -92,16 +92,16 @@ internal static class CommandLine
                 $"flag '{option.IdentifierToken?.Value ?? option.Option.Name}' needs a value",
             OptionResult option when option.Tokens.Count > option.Option.Arity.MaximumNumberOfValues =>
                 $"flag '{option.Option.Name}' is given more than once",
-            CommandResult { Command: RootCommand } => $"no command given; the command is serve (see {ProgramName} --help)",
+            CommandResult { Command: RootCommand } => $"no command given; the commands are serve and profile (see {ProgramName} --help)",
             _ => error.Message,
         };
     }
 
-    private static string DescribeUnmatched(string token, bool atRoot)
+    private static string DescribeUnmatched(string token, bool atRoot, string verb)
     {
         if (!token.StartsWith('-'))
         {
-            return atRoot ? $"unknown command '{token}'; the command is serve (see {ProgramName} --help)" : $"unexpected argument '{token}'";
+            return atRoot ? $"unknown command '{token}'; the commands are serve and profile (see {ProgramName} --help)" : $"unexpected argument '{token}'";
         }
         var equals = token.IndexOf('=', StringComparison.Ordinal);
         var name = equals < 0 ? token : token[..equals];
@@ -113,6 +113,6 @@ internal static class CommandLine
         {
             return $"'{name}' is a flag of serve; it goes after the command: {ProgramName} serve {name} ...";
         }
-        return $"unknown flag '{name}' (see {ProgramName} {(atRoot ? "" : "serve ")}--help)";
+        return $"unknown flag '{name}' (see {ProgramName} {(atRoot ? "" : verb + " ")}--help)";
     }
 }
