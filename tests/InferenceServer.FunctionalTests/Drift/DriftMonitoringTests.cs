@@ -1,0 +1,204 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using InferenceServer.Cli;
+using InferenceServer.Core.Drift;
+using InferenceServer.FunctionalTests.Http;
+
+namespace InferenceServer.FunctionalTests.Drift;
+
+/// <summary>
+/// Drift monitoring end to end on the income sample: <c>inference-server profile</c> writes the profile from a training
+/// CSV, a real server (Kestrel on loopback, ONNX Runtime) takes predict traffic whose age is shifted and nothing else,
+/// and both <c>/v2/models/income/drift</c> and <c>/metrics</c> report significant drift on age and none on the other
+/// features. A model without a profile, and a server with monitoring off, answer the report with a clear 404.
+/// </summary>
+public sealed partial class DriftMonitoringTests : IDisposable
+{
+    private readonly TestRepository _repository = new TestRepository().AddSample("income").AddSample("simple");
+
+    public void Dispose() => _repository.Dispose();
+
+    private async Task<(int Code, string Output, string Error)> ProfileAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await CommandLine.RunAsync(["profile", .. args], (_, _) => Task.FromResult(0), output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    private async Task<string> TrainAsync()
+    {
+        var csv = Path.Combine(_repository.Path, "train.csv");
+        IncomeTraffic.WriteCsv(csv, 5_000, seed: 1);
+        var (code, output, error) = await ProfileAsync("--model-repository", _repository.Path, "--view", "income", "--from", csv);
+        Assert.True(code == 0, error);
+        Assert.Contains("profiled 5000 rows of model 'income' version 1: 11 features, 1 prediction outputs", output);
+        return Path.Combine(_repository.Path, "income", TrainingProfile.FileName);
+    }
+
+    [Fact]
+    public async Task The_profile_command_writes_a_profile_of_the_raw_fields_and_the_prediction_that_reads_back()
+    {
+        var path = await TrainAsync();
+
+        var profile = TrainingProfile.Read(path);
+
+        Assert.Equal("income", profile.Model);
+        Assert.Equal(TrainingProfile.ViewLevel, profile.Level);
+        Assert.Equal(5_000, profile.Rows);
+        Assert.Equal(["age", "education_num", "hours_per_week", "capital_gain", "capital_loss", "workclass", "education", "marital_status", "occupation", "relationship", "sex"],
+            profile.Features.Select(f => f.Name));
+        var age = profile.Features[0];
+        Assert.Equal(ProfiledFeature.NumericKind, age.Kind);
+        Assert.Equal(10, age.Proportions.Length);
+        Assert.Equal(17, age.Quantiles![0]);
+        Assert.Equal(60, age.Quantiles[100]);
+        Assert.Equal(1, age.Proportions.Sum(), 9);
+        var sex = profile.Features[^1];
+        Assert.Equal(ProfiledFeature.CategoricalKind, sex.Kind);
+        Assert.Equal(["Female", "Male"], sex.Categories!.Order());
+        Assert.Equal(0, sex.Proportions[^1]);
+        var probability = Assert.Single(profile.Predictions);
+        Assert.Equal("probability", probability.Name);
+        Assert.InRange(probability.Quantiles![0], 0, 1);
+        Assert.InRange(probability.Quantiles[100], 0, 1);
+    }
+
+    [Fact]
+    public async Task The_profile_command_names_what_is_wrong_with_its_input()
+    {
+        var missing = await ProfileAsync("--model-repository", _repository.Path, "--model", "income", "--from", Path.Combine(_repository.Path, "none.csv"));
+        Assert.Equal(1, missing.Code);
+        Assert.Contains("is not a file; expected a CSV file of training records", missing.Error);
+
+        var csv = Path.Combine(_repository.Path, "other.csv");
+        File.WriteAllText(csv, "a,b\n1,2\n");
+        var unrelated = await ProfileAsync("--model-repository", _repository.Path, "--model", "income", "--from", csv);
+        Assert.Equal(1, unrelated.Code);
+        Assert.Contains("no column is a field of feature view 'income'", unrelated.Error);
+
+        var unknown = await ProfileAsync("--model-repository", _repository.Path, "--model", "nosuch", "--from", csv);
+        Assert.Equal(1, unknown.Code);
+        Assert.Contains("no model 'nosuch'", unknown.Error);
+    }
+
+    [Fact]
+    public async Task Shifted_age_is_significant_drift_on_age_alone_over_REST_and_in_the_metrics()
+    {
+        await TrainAsync();
+        await using var server = await RunningServer.StartAsync(_repository.Path, ("Drift:SampleRate", "1"), ("Drift:WindowSize", "4096"));
+        var random = new Random(7);
+        for (var i = 0; i < 60; i++)
+        {
+            var (response, body) = await server.Client.PostJsonAsync("/v2/models/income/predict", IncomeTraffic.PredictBody(random, 50, ageShift: 30));
+            Assert.True(response.StatusCode == HttpStatusCode.OK, body?.ToJsonString());
+        }
+
+        foreach (var path in new[] { "/v2/models/income/drift", "/v2/models/income/versions/1/drift" })
+        {
+            var (response, report) = await server.Client.GetJsonAsync(path);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, report?.ToJsonString());
+            Assert.Equal("income", report!["model"]!.GetValue<string>());
+            Assert.Equal("1", report["version"]!.GetValue<string>());
+            Assert.Equal("significant", report["drift"]!.GetValue<string>());
+            Assert.Equal(3000, report["rows_sampled"]!.GetValue<long>());
+            Assert.Equal(0.1, report["thresholds"]!["moderate"]!.GetValue<double>());
+            Assert.Equal(0.2, report["thresholds"]!["significant"]!.GetValue<double>());
+            foreach (var feature in report["features"]!.AsArray())
+            {
+                var name = feature!["name"]!.GetValue<string>();
+                Assert.Equal(3000, feature["samples"]!.GetValue<long>());
+                var psi = feature["psi"]!.GetValue<double>();
+                if (name == "age")
+                {
+                    Assert.Equal("significant", feature["drift"]!.GetValue<string>());
+                    Assert.True(psi > 1, $"age: PSI {psi}");
+                    // Every shifted age (47 to 90) is above the training median: the CDFs differ by well over half.
+                    Assert.True(feature["ks"]!.GetValue<double>() > 0.6, $"age: KS {feature["ks"]}");
+                }
+                else
+                {
+                    Assert.True(feature["drift"]!.GetValue<string>() == "none", $"{name}: PSI {psi}");
+                }
+            }
+            var prediction = Assert.Single(report["predictions"]!.AsArray())!;
+            Assert.Equal("probability", prediction["name"]!.GetValue<string>());
+            Assert.Equal(3000, prediction["samples"]!.GetValue<long>());
+        }
+
+        var metrics = await server.MetricsClient.GetStringAsync("/metrics");
+        var psiByFeature = Series(metrics, "feature_drift_psi");
+        Assert.Equal(11, psiByFeature.Count);
+        Assert.True(psiByFeature["age"] > 0.2, $"age: {psiByFeature["age"]}");
+        Assert.All(psiByFeature.Where(p => p.Key != "age"), p => Assert.True(p.Value < 0.1, $"{p.Key}: {p.Value}"));
+        Assert.Equal(5, Series(metrics, "feature_drift_ks").Count);
+        Assert.Contains("prediction_drift_psi{model=\"income\",version=\"1\",output=\"probability\"}", metrics);
+        Assert.Contains("drift_window_rows{model=\"income\",version=\"1\"} 3000", metrics);
+    }
+
+    [Fact]
+    public async Task Traffic_like_the_training_data_shows_no_drift()
+    {
+        await TrainAsync();
+        await using var server = await RunningServer.StartAsync(_repository.Path, ("Drift:SampleRate", "1"));
+        var random = new Random(8);
+        for (var i = 0; i < 40; i++)
+        {
+            var (response, _) = await server.Client.PostJsonAsync("/v2/models/income/predict", IncomeTraffic.PredictBody(random, 50, ageShift: 0));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        var (_, report) = await server.Client.GetJsonAsync("/v2/models/income/drift");
+
+        Assert.Equal("none", report!["drift"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_model_without_a_profile_answers_its_drift_report_with_404_saying_how_to_make_one()
+    {
+        await using var server = await RunningServer.StartAsync(_repository.Path);
+
+        var (response, body) = await server.Client.GetJsonAsync("/v2/models/simple/drift");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        var error = body!["error"]!.GetValue<string>();
+        Assert.Contains("model 'simple' version 1 has no training profile", error);
+        Assert.Contains("inference-server profile --model-repository REPO --model simple --from FILE", error);
+        var (unknown, unknownBody) = await server.Client.GetJsonAsync("/v2/models/nosuch/drift");
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Contains("nosuch", unknownBody!["error"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task With_monitoring_off_the_report_says_so_and_no_drift_series_appear()
+    {
+        await TrainAsync();
+        await using var server = await RunningServer.StartAsync(_repository.Path, ("Drift:Enabled", "false"));
+        var (predict, _) = await server.Client.PostJsonAsync("/v2/models/income/predict", IncomeTraffic.PredictBody(new Random(9), 5, ageShift: 30));
+        Assert.Equal(HttpStatusCode.OK, predict.StatusCode);
+
+        var (response, body) = await server.Client.GetJsonAsync("/v2/models/income/drift");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Contains("drift monitoring is off on this server (--drift-monitoring false)", body!["error"]!.GetValue<string>());
+        Assert.DoesNotContain("feature_drift_psi{", await server.MetricsClient.GetStringAsync("/metrics"));
+    }
+
+    private static Dictionary<string, double> Series(string metrics, string name)
+    {
+        var series = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (Match match in SeriesLine().Matches(metrics))
+        {
+            if (match.Groups["name"].Value == name && match.Groups["model"].Value == "income")
+            {
+                series[match.Groups["feature"].Value] = double.Parse(match.Groups["value"].Value, CultureInfo.InvariantCulture);
+            }
+        }
+        return series;
+    }
+
+    [GeneratedRegex("""^(?<name>\w+)\{model="(?<model>[^"]*)",version="1",feature="(?<feature>[^"]*)"\} (?<value>\S+)$""", RegexOptions.Multiline)]
+    private static partial Regex SeriesLine();
+}
