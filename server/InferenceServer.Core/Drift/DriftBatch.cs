@@ -27,6 +27,20 @@ public sealed class DriftBatch : DriftSamples
     public static DriftBatch Create(TrainingProfile profile, string profilePath, Features.FeatureView? view, int capacity = DefaultCapacity) =>
         new(DriftPlan.Compile(profile, profilePath, view), capacity);
 
+    /// <summary>
+    /// The batch of a model version whose folders are <paramref name="modelFolder"/> and <paramref name="versionFolder"/>,
+    /// against the profile the server would load for it (the version folder's <c>profile.json</c>, else the model
+    /// folder's); null when there is none. Throws <see cref="FormatException"/> for a profile that cannot be used.
+    /// </summary>
+    public static DriftBatch? ForModel(string modelFolder, string versionFolder, Features.FeatureView? view, int capacity = DefaultCapacity)
+    {
+        if (TrainingProfile.Find(modelFolder, versionFolder) is not { } path)
+        {
+            return null;
+        }
+        return Create(TrainingProfile.Read(path), Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(modelFolder))) + "/" + Path.GetRelativePath(modelFolder, path).Replace('\\', '/'), view, capacity);
+    }
+
     /// <inheritdoc />
     public override long FeatureRowsSeen => _features;
 

@@ -53,7 +53,12 @@ public sealed class DriftMonitor
             request.DriftRows = null;
             try
             {
-                Window.RecordRows(rows, _maxRows);
+                // Rows of another view (a route's own, or this model's view changed since the version loaded) do not
+                // hold the fields the plan reads; the request's predictions are still recorded.
+                if (Plan.View is { } view && (ReferenceEquals(rows.View, view) || view.SameAs(rows.View)))
+                {
+                    Window.RecordRows(rows, _maxRows);
+                }
             }
             finally
             {
@@ -67,6 +72,20 @@ public sealed class DriftMonitor
         }
         Window.RecordInputs(request.Inputs, _batched, _maxRows);
         return true;
+    }
+
+    /// <summary>
+    /// For a version without monitoring: gives back the raw rows the feature stage kept for it at once (they are pooled),
+    /// rather than when the request is disposed. Always false: nothing is sampled.
+    /// </summary>
+    internal static bool Release(InferenceRequest request)
+    {
+        if (request.DriftRows is { } rows)
+        {
+            request.DriftRows = null;
+            rows.Dispose();
+        }
+        return false;
     }
 
     /// <summary>Records a sampled request's outputs.</summary>

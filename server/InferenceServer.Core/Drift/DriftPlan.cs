@@ -5,8 +5,9 @@ namespace InferenceServer.Core.Drift;
 /// <summary>A profile compiled for recording: one <see cref="DriftColumn"/> per profiled feature and per prediction output.</summary>
 internal sealed class DriftPlan
 {
-    private DriftPlan(TrainingProfile profile, string profilePath, DriftColumn[] features, DriftColumn[] predictions)
+    private DriftPlan(TrainingProfile profile, string profilePath, FeatureView? view, DriftColumn[] features, DriftColumn[] predictions)
     {
+        View = view;
         Profile = profile;
         ProfilePath = profilePath;
         Features = features;
@@ -21,6 +22,9 @@ internal sealed class DriftPlan
 
     /// <summary>True when the features are a view's raw fields.</summary>
     public bool ViewLevel => Profile.Level == TrainingProfile.ViewLevel;
+
+    /// <summary>The view whose raw rows a view-level plan reads (field indices are the view's); null at tensor level.</summary>
+    public FeatureView? View { get; }
 
     /// <summary>The input features.</summary>
     public DriftColumn[] Features { get; }
@@ -58,6 +62,6 @@ internal sealed class DriftPlan
         {
             predictions[i] = new DriftColumn(profile.Predictions[i], null);
         }
-        return new DriftPlan(profile, profilePath, features, predictions);
+        return new DriftPlan(profile, profilePath, profile.Level == TrainingProfile.ViewLevel ? view : null, features, predictions);
     }
 }

@@ -64,6 +64,30 @@ public sealed class DriftReport
     public Task WriteJsonAsync(Stream stream, CancellationToken cancellationToken) =>
         JsonSerializer.SerializeAsync(stream, this, ProfileJsonContext.Default.DriftReport, cancellationToken);
 
+    /// <summary>
+    /// The report as a few lines of text for a terminal (what <c>score</c> prints after a run): the verdict, then one
+    /// line per feature and prediction with its samples, PSI, KS and level.
+    /// </summary>
+    public string ToText()
+    {
+        var text = new System.Text.StringBuilder();
+        var culture = System.Globalization.CultureInfo.InvariantCulture;
+        text.Append(culture, $"drift of model '{Model}' version {Version} ({Source}) against {Profile}: {Drift} ({RowsSampled} rows; PSI < {Thresholds.Moderate} none, to {Thresholds.Significant} moderate, above significant)").Append('\n');
+        Lines(text, "feature", Features, culture);
+        Lines(text, "prediction", Predictions, culture);
+        return text.ToString();
+    }
+
+    private static void Lines(System.Text.StringBuilder text, string what, IReadOnlyList<FeatureDrift> drifts, IFormatProvider culture)
+    {
+        foreach (var drift in drifts)
+        {
+            text.Append(culture, $"  {what} {drift.Name,-24} samples {drift.Samples,8}  PSI {Show(drift.Psi),7}  KS {Show(drift.Ks),6}  {drift.Drift}").Append('\n');
+        }
+    }
+
+    private static string Show(double? value) => value is { } v ? v.ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture) : "-";
+
     /// <summary>The worse of two drift levels.</summary>
     internal static string Worse(string a, string b) => Rank(a) >= Rank(b) ? a : b;
 

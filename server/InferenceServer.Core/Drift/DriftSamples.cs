@@ -53,6 +53,10 @@ public abstract class DriftSamples
         {
             return;
         }
+        if (Plan.View is { } view && !ReferenceEquals(rows.View, view) && !view.SameAs(rows.View))
+        {
+            throw new ArgumentException($"the rows are of feature view '{rows.View.Name}' as it is now; the profile was compiled for view '{view.Name}' as it was", nameof(rows));
+        }
         var count = Math.Min(rows.Count, maxRows);
         Span<int> slots = count <= 256 ? stackalloc int[count] : new int[count];
         Reserve(slots, predictions: false);

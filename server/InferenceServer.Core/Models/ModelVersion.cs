@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Google.Protobuf.Collections;
 using InferenceServer.Core.Backends;
+using InferenceServer.Core.Drift;
 using InferenceServer.Core.Inference;
 using InferenceServer.Core.Monitoring;
 using InferenceServer.Core.Repository;
@@ -94,10 +95,10 @@ internal sealed class ModelVersion : IAsyncDisposable
     internal VersionInstances? Instances { get; init; }
 
     /// <summary>Drift monitoring of this version against its training profile; null when there is none (see <see cref="DriftProblem"/>).</summary>
-    internal Drift.DriftMonitor? Drift { get; init; }
+    internal DriftMonitor? Drift { get; init; }
 
     /// <summary>Told when the version retires, so its drift series go (set with <see cref="Drift"/>).</summary>
-    internal Action<Drift.DriftMonitor>? DriftRetired { get; init; }
+    internal Action<DriftMonitor>? DriftRetired { get; init; }
 
     /// <summary>Why <see cref="Drift"/> is null, for the drift report's error; empty when it is not.</summary>
     internal string DriftProblem { get; init; } = "";
@@ -113,7 +114,7 @@ internal sealed class ModelVersion : IAsyncDisposable
     /// <summary>A version the loader built: READY, with what lifecycle changes need to know about it.</summary>
     internal static ModelVersion Loaded(string name, long version, ModelConfig config, IScheduler scheduler, ModelStatistics statistics,
         string configKey, string filesSignature, VersionInstances instances, IDisposable? owned, int warmupExecutions,
-        Drift.DriftMonitor? drift = null, string driftProblem = "", Action<Drift.DriftMonitor>? driftRetired = null) =>
+        DriftMonitor? drift = null, string driftProblem = "", Action<DriftMonitor>? driftRetired = null) =>
         new(name, version, ModelState.Ready, "", config, scheduler, instances.Count, statistics)
         {
             Drift = drift,
@@ -152,7 +153,7 @@ internal sealed class ModelVersion : IAsyncDisposable
             RequestValidator.Validate(config, request, Instances?.TextStrings ?? false);
             ApplyInputReshapes(config, request);
             // After validation (a refused request is not traffic) and before scheduling, which may release the inputs.
-            var sampled = drift is not null && drift.Starting(request);
+            var sampled = drift is not null ? drift.Starting(request) : DriftMonitor.Release(request);
 
             IReadOnlyList<string> outputNames = request.RequestedOutputs.Count > 0 ? request.RequestedOutputs : _allOutputNames;
             var work = new SchedulerWork(request.Inputs, outputNames, request.Priority, request.TimeoutMicroseconds);

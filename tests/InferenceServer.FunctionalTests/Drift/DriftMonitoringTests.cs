@@ -186,6 +186,63 @@ public sealed partial class DriftMonitoringTests : IDisposable
         Assert.DoesNotContain("feature_drift_psi{", await server.MetricsClient.GetStringAsync("/metrics"));
     }
 
+    [Fact]
+    public async Task Without_a_view_the_input_tensor_columns_are_monitored_on_the_infer_path()
+    {
+        // simple adds and subtracts two INT32[16] inputs. Its profile: each input column uniform on 0..99.
+        var builder = new ProfileBuilder("simple", "1", TrainingProfile.TensorLevel);
+        var random = new Random(11);
+        for (var batch = 0; batch < 40; batch++)
+        {
+            using var input0 = IntRows("INPUT0", random, 100, 0);
+            using var input1 = IntRows("INPUT1", random, 100, 0);
+            builder.AddInputs([input0, input1], batched: true);
+        }
+        builder.Build("train").Write(Path.Combine(_repository.Path, "simple", TrainingProfile.FileName));
+        await using var server = await RunningServer.StartAsync(_repository.Path, ("Drift:SampleRate", "1"));
+
+        for (var i = 0; i < 300; i++)
+        {
+            var body = new JsonObject
+            {
+                ["inputs"] = new JsonArray(Input("INPUT0", random, 0), Input("INPUT1", random, 50)),
+            };
+            var (response, answer) = await server.Client.PostJsonAsync("/v2/models/simple/infer", body.ToJsonString());
+            Assert.True(response.StatusCode == HttpStatusCode.OK, answer?.ToJsonString());
+        }
+
+        var (_, report) = await server.Client.GetJsonAsync("/v2/models/simple/drift");
+        Assert.Equal(TrainingProfile.TensorLevel, report!["level"]!.GetValue<string>());
+        var features = report["features"]!.AsArray();
+        Assert.Equal(32, features.Count);
+        foreach (var feature in features)
+        {
+            var name = feature!["name"]!.GetValue<string>();
+            Assert.Equal(300, feature["samples"]!.GetValue<long>());
+            Assert.Equal(name.StartsWith("INPUT1[", StringComparison.Ordinal) ? "significant" : "none", feature["drift"]!.GetValue<string>());
+        }
+    }
+
+    private static Core.Tensors.Tensor IntRows(string name, Random random, int rows, int shift)
+    {
+        var values = new int[rows * 16];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = random.Next(100) + shift;
+        }
+        return Core.Tensors.Tensor.Copy(name, Core.Tensors.DataType.Int32, [rows, 16], System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+    }
+
+    private static JsonObject Input(string name, Random random, int shift)
+    {
+        var data = new JsonArray();
+        for (var i = 0; i < 16; i++)
+        {
+            data.Add(random.Next(100) + shift);
+        }
+        return new JsonObject { ["name"] = name, ["datatype"] = "INT32", ["shape"] = new JsonArray(1, 16), ["data"] = data };
+    }
+
     private static Dictionary<string, double> Series(string metrics, string name)
     {
         var series = new Dictionary<string, double>(StringComparer.Ordinal);
