@@ -97,10 +97,12 @@ internal sealed class DriftColumn
     }
 
     /// <summary>The value at <paramref name="row"/> of a tensor <paramref name="width"/> values wide; NaN for a type without numbers.</summary>
-    public double Value(Tensor tensor, int row, int width)
+    public double Value(Tensor tensor, int row, int width) => Element(tensor, row * width + Column);
+
+    /// <summary>Element <paramref name="index"/> of <paramref name="tensor"/> as a double; NaN for a type without numbers.</summary>
+    internal static double Element(Tensor tensor, int index)
     {
         var data = tensor.Data;
-        var index = row * width + Column;
         return tensor.DataType switch
         {
             DataType.Fp32 => BinaryPrimitives.ReadSingleLittleEndian(data[(index * 4)..]),

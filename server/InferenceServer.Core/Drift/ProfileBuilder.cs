@@ -144,10 +144,9 @@ public sealed class ProfileBuilder
             {
                 var name = DriftColumn.ColumnName(tensor.Name, column, width);
                 var accumulator = prediction ? Prediction(name) : Feature(name, numeric: true);
-                var reader = new DriftColumn(new ProfiledFeature { Name = name }, null);
                 for (var row = 0; row < rows; row++)
                 {
-                    accumulator.Add(reader.Value(tensor, row, width));
+                    accumulator.Add(DriftColumn.Element(tensor, row * width + column));
                 }
             }
         }
