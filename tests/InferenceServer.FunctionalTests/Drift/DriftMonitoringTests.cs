@@ -172,6 +172,23 @@ public sealed partial class DriftMonitoringTests : IDisposable
     }
 
     [Fact]
+    public async Task A_profile_that_does_not_fit_the_view_is_reported_as_such_and_the_model_still_serves()
+    {
+        var builder = new ProfileBuilder("income", "1", TrainingProfile.ViewLevel);
+        builder.Feature("height", numeric: true).Add(1.8);
+        builder.Build("elsewhere").Write(Path.Combine(_repository.Path, "income", TrainingProfile.FileName));
+        await using var server = await RunningServer.StartAsync(_repository.Path);
+
+        var (predict, _) = await server.Client.PostJsonAsync("/v2/models/income/predict", IncomeTraffic.PredictBody(new Random(10), 1, ageShift: 0));
+        var (response, body) = await server.Client.GetJsonAsync("/v2/models/income/drift");
+
+        Assert.Equal(HttpStatusCode.OK, predict.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("the training profile of model 'income' version 1 cannot be used: training profile 'income/profile.json' has feature 'height', which feature view 'income' does not declare",
+            body!["error"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task With_monitoring_off_the_report_says_so_and_no_drift_series_appear()
     {
         await TrainAsync();
