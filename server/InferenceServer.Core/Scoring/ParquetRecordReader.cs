@@ -22,6 +22,8 @@ internal sealed class ParquetRecordReader : RecordReader
     private ReadOnlyMemory<char>[]?[] _texts = [];
     private int _rows = -1;
     private int _next;
+    // False once the file was handed on to the reader of the file's next row group (see Continue).
+    private bool _ownsFile = true;
 
     private ParquetRecordReader(InputSplit split, FileStream file, ParquetReader reader, DataField?[] fields, string[] fileColumns)
     {
@@ -35,6 +37,16 @@ internal sealed class ParquetRecordReader : RecordReader
     public override InputSplit Split => _split;
 
     public override IReadOnlyList<string> FileColumns => _fileColumns;
+
+    /// <summary>
+    /// A reader of <paramref name="next"/>, a later row group of the same file, that takes this reader's open file over,
+    /// so the file's footer is read once, not once per row group. This reader must not be read after.
+    /// </summary>
+    public ParquetRecordReader Continue(InputSplit next)
+    {
+        _ownsFile = false;
+        return new ParquetRecordReader(next, _file, _reader, _fields, _fileColumns);
+    }
 
     public static async Task<RecordReader> OpenSplitAsync(InputSplit split, IReadOnlyList<string> columns, CancellationToken cancellationToken)
     {
@@ -146,10 +158,7 @@ internal sealed class ParquetRecordReader : RecordReader
             {
                 var nullable = new ReadOnlyMemory<char>?[rows];
                 await group.ReadAsync(field, nullable.AsMemory(), null, cancellationToken).ConfigureAwait(false);
-                for (var i = 0; i < rows; i++)
-                {
-                    values[i] = nullable[i] ?? ReadOnlyMemory<char>.Empty;
-                }
+                Unwrap(nullable, values);
             }
             else
             {
@@ -190,26 +199,51 @@ internal sealed class ParquetRecordReader : RecordReader
             var values = new T?[rows];
             await group.ReadAsync(field, values.AsMemory(), null, cancellationToken).ConfigureAwait(false);
             var present = new bool[rows];
-            for (var i = 0; i < rows; i++)
-            {
-                if (values[i] is { } value)
-                {
-                    numbers[i] = double.CreateChecked(value);
-                    present[i] = true;
-                }
-            }
+            Widen(values, numbers, present);
             _present[c] = present;
         }
         else
         {
             var values = new T[rows];
             await group.ReadAsync(field, values.AsMemory(), null, cancellationToken).ConfigureAwait(false);
-            for (var i = 0; i < rows; i++)
-            {
-                numbers[i] = double.CreateChecked(values[i]);
-            }
+            Widen(values, numbers);
         }
         _numbers[c] = numbers;
+    }
+
+    // The loops of a row group's columns run once per column per row group: compiled optimized at once rather than
+    // waiting in unoptimized code for tiering to notice them.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void Widen<T>(T?[] values, double[] numbers, bool[] present)
+        where T : struct, INumberBase<T>
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (values[i] is { } value)
+            {
+                numbers[i] = double.CreateChecked(value);
+                present[i] = true;
+            }
+        }
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void Widen<T>(T[] values, double[] numbers)
+        where T : struct, INumberBase<T>
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            numbers[i] = double.CreateChecked(values[i]);
+        }
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void Unwrap(ReadOnlyMemory<char>?[] nullable, ReadOnlyMemory<char>[] values)
+    {
+        for (var i = 0; i < nullable.Length; i++)
+        {
+            values[i] = nullable[i] ?? ReadOnlyMemory<char>.Empty;
+        }
     }
 
     private async Task ReadBooleansAsync(ParquetRowGroupReader group, int c, DataField field, int rows, CancellationToken cancellationToken)
@@ -274,7 +308,10 @@ internal sealed class ParquetRecordReader : RecordReader
 
     public override async ValueTask DisposeAsync()
     {
-        await _reader.DisposeAsync().ConfigureAwait(false);
-        await _file.DisposeAsync().ConfigureAwait(false);
+        if (_ownsFile)
+        {
+            await _reader.DisposeAsync().ConfigureAwait(false);
+            await _file.DisposeAsync().ConfigureAwait(false);
+        }
     }
 }

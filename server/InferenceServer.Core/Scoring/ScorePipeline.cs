@@ -92,11 +92,6 @@ public sealed class ScorePipeline
 
     private double _resumedFraction;
 
-    internal static long TReadTicks, TEncodeTicks, TInferTicks, TWriteTicks;
-
-    /// <summary>Temporary: stage timings.</summary>
-    public static string Timings() => $"read {TReadTicks * 1000.0 / Stopwatch.Frequency:0} ms, encode {TEncodeTicks * 1000.0 / Stopwatch.Frequency:0} ms, infer {TInferTicks * 1000.0 / Stopwatch.Frequency:0} ms, write {TWriteTicks * 1000.0 / Stopwatch.Frequency:0} ms";
-
     /// <summary>Runs to the end of the shard's input; returns what it did.</summary>
     /// <exception cref="ScoreException">The run cannot go on (the message says why); what was committed stays.</exception>
     /// <exception cref="TooManyBadRowsException">Bad rows passed <see cref="ScoreOptions.MaxBadRows"/>.</exception>
@@ -421,25 +416,36 @@ public sealed class ScorePipeline
 
         private async Task ReadAsync(IReadOnlyList<InputSplit> pending, ChannelWriter<(InputSplit, RecordBatch?)> reads, CancellationToken cancellationToken)
         {
-            foreach (var split in pending)
+            RecordReader? reader = null;
+            try
             {
-                await using (var reader = await RecordReader.OpenAsync(split, _columns, cancellationToken).ConfigureAwait(false))
+                foreach (var split in pending)
                 {
+                    var next = await RecordReader.OpenAfterAsync(reader, split, _columns, cancellationToken).ConfigureAwait(false);
+                    if (reader is not null)
+                    {
+                        await reader.DisposeAsync().ConfigureAwait(false);
+                    }
+                    reader = next;
                     while (true)
                     {
                         var batch = RentBatch();
-                        var t0 = Stopwatch.GetTimestamp();
-                        var more = await reader.ReadAsync(batch, batchSize, cancellationToken).ConfigureAwait(false);
-                        Interlocked.Add(ref TReadTicks, Stopwatch.GetTimestamp() - t0);
-                        if (!more)
+                        if (!await reader.ReadAsync(batch, batchSize, cancellationToken).ConfigureAwait(false))
                         {
                             _batches.Add(batch);
                             break;
                         }
                         await reads.WriteAsync((split, batch), cancellationToken).ConfigureAwait(false);
                     }
+                    await reads.WriteAsync((split, null), cancellationToken).ConfigureAwait(false);
                 }
-                await reads.WriteAsync((split, null), cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (reader is not null)
+                {
+                    await reader.DisposeAsync().ConfigureAwait(false);
+                }
             }
         }
 
@@ -468,9 +474,7 @@ public sealed class ScorePipeline
             var rowsRead = batch.Count;
             try
             {
-                var t0 = Stopwatch.GetTimestamp();
                 inputs = encoder.Encode(batch, good, bad, owner._time.GetUtcNow());
-                Interlocked.Add(ref TEncodeTicks, Stopwatch.GetTimestamp() - t0);
                 keyValues = new string?[keys.Count][];
                 var keyStart = encoder.Columns.Count;
                 for (var k = 0; k < keys.Count; k++)
@@ -509,9 +513,7 @@ public sealed class ScorePipeline
             try
             {
                 var target = owner._frontDoor.Resolve(owner._options.Model, owner._options.ModelVersion, default);
-                var t1 = Stopwatch.GetTimestamp();
                 response = await owner._frontDoor.InferAsync(target, request, default, cancellationToken).ConfigureAwait(false);
-                Interlocked.Add(ref TInferTicks, Stopwatch.GetTimestamp() - t1);
             }
             catch (InferenceException e)
             {
@@ -582,9 +584,7 @@ public sealed class ScorePipeline
                         earlierRead += read;
                         continue;
                     }
-                    var tw = Stopwatch.GetTimestamp();
                     await part.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
-                    Interlocked.Add(ref TWriteTicks, Stopwatch.GetTimestamp() - tw);
                     rows += batch.Count;
                     read += batch.RowsRead;
                     badRows.AddRange(batch.Bad);
