@@ -22,8 +22,6 @@ internal sealed class ParquetRecordReader : RecordReader
     private ReadOnlyMemory<char>[]?[] _texts = [];
     private int _rows = -1;
     private int _next;
-    // False once the file was handed on to the reader of the file's next row group (see Continue).
-    private bool _ownsFile = true;
 
     private ParquetRecordReader(InputSplit split, FileStream file, ParquetReader reader, DataField?[] fields, string[] fileColumns)
     {
@@ -37,16 +35,6 @@ internal sealed class ParquetRecordReader : RecordReader
     public override InputSplit Split => _split;
 
     public override IReadOnlyList<string> FileColumns => _fileColumns;
-
-    /// <summary>
-    /// A reader of <paramref name="next"/>, a later row group of the same file, that takes this reader's open file over,
-    /// so the file's footer is read once, not once per row group. This reader must not be read after.
-    /// </summary>
-    public ParquetRecordReader Continue(InputSplit next)
-    {
-        _ownsFile = false;
-        return new ParquetRecordReader(next, _file, _reader, _fields, _fileColumns);
-    }
 
     public static async Task<RecordReader> OpenSplitAsync(InputSplit split, IReadOnlyList<string> columns, CancellationToken cancellationToken)
     {
@@ -308,10 +296,7 @@ internal sealed class ParquetRecordReader : RecordReader
 
     public override async ValueTask DisposeAsync()
     {
-        if (_ownsFile)
-        {
-            await _reader.DisposeAsync().ConfigureAwait(false);
-            await _file.DisposeAsync().ConfigureAwait(false);
-        }
+        await _reader.DisposeAsync().ConfigureAwait(false);
+        await _file.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -46,15 +46,6 @@ public abstract class RecordReader : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Opens <paramref name="split"/> after <paramref name="previous"/> (which the caller disposes after): a later row
-    /// group of the same Parquet file reuses the open file and its parsed footer.
-    /// </summary>
-    public static async Task<RecordReader> OpenAfterAsync(RecordReader? previous, InputSplit split, IReadOnlyList<string> columns, CancellationToken cancellationToken) =>
-        previous is ParquetRecordReader parquet && parquet.Split.Path == split.Path && split.Format == InputFormat.Parquet
-            ? parquet.Continue(split)
-            : await OpenAsync(split, columns, cancellationToken).ConfigureAwait(false);
-
     /// <inheritdoc />
     public abstract ValueTask DisposeAsync();
 }

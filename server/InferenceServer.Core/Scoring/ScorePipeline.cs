@@ -333,6 +333,10 @@ public sealed class ScorePipeline
     private sealed class Run(ScorePipeline owner, BatchEncoder encoder, OutputSchema schema, ScoreManifest manifest, string output, string quarantine,
         int batchSize, IReadOnlyList<string> keys)
     {
+        // Splits read at once, and the batches each may hold ready (on top of the read-ahead channel).
+        private const int ReadLanes = 2;
+        private const int LaneBatches = 4;
+
         private readonly ConcurrentBag<RecordBatch> _batches = [];
         private readonly SortedSet<string> _versions = new(StringComparer.Ordinal);
         private readonly string[] _columns = [.. encoder.Columns, .. keys];
@@ -414,38 +418,73 @@ public sealed class ScorePipeline
 
         private RecordBatch RentBatch() => _batches.TryTake(out var batch) ? batch : new RecordBatch(_columns);
 
+        // Splits are read by up to ReadLanes readers at once (decoding a Parquet row group or parsing CSV is the costliest
+        // serial step), each into its own small bounded channel; their batches are passed on strictly in split order.
         private async Task ReadAsync(IReadOnlyList<InputSplit> pending, ChannelWriter<(InputSplit, RecordBatch?)> reads, CancellationToken cancellationToken)
         {
-            RecordReader? reader = null;
+            var lanes = new Queue<(InputSplit Split, Channel<RecordBatch> Batches, Task Reading)>();
+            var next = 0;
             try
             {
-                foreach (var split in pending)
+                while (next < pending.Count || lanes.Count > 0)
                 {
-                    var next = await RecordReader.OpenAfterAsync(reader, split, _columns, cancellationToken).ConfigureAwait(false);
-                    if (reader is not null)
+                    while (lanes.Count < ReadLanes && next < pending.Count)
                     {
-                        await reader.DisposeAsync().ConfigureAwait(false);
+                        var split = pending[next++];
+                        var batches = Channel.CreateBounded<RecordBatch>(new BoundedChannelOptions(LaneBatches) { SingleReader = true, SingleWriter = true });
+                        lanes.Enqueue((split, batches, Task.Run(() => ReadSplitAsync(split, batches.Writer, cancellationToken), cancellationToken)));
                     }
-                    reader = next;
-                    while (true)
+                    var (current, channel, reading) = lanes.Dequeue();
+                    await foreach (var batch in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
                     {
-                        var batch = RentBatch();
-                        if (!await reader.ReadAsync(batch, batchSize, cancellationToken).ConfigureAwait(false))
-                        {
-                            _batches.Add(batch);
-                            break;
-                        }
-                        await reads.WriteAsync((split, batch), cancellationToken).ConfigureAwait(false);
+                        await reads.WriteAsync((current, batch), cancellationToken).ConfigureAwait(false);
                     }
-                    await reads.WriteAsync((split, null), cancellationToken).ConfigureAwait(false);
+                    await reading.ConfigureAwait(false);
+                    await reads.WriteAsync((current, null), cancellationToken).ConfigureAwait(false);
                 }
             }
             finally
             {
-                if (reader is not null)
+                // A failure leaves lanes reading: they stop on the cancellation; their batches go back to the pool.
+                foreach (var (_, channel, reading) in lanes)
                 {
-                    await reader.DisposeAsync().ConfigureAwait(false);
+                    try
+                    {
+                        await reading.ConfigureAwait(false);
+                    }
+                    catch (Exception)
+                    {
+                        // Already reported by the stage that failed first.
+                    }
+                    while (channel.Reader.TryRead(out var batch))
+                    {
+                        _batches.Add(batch);
+                    }
                 }
+            }
+        }
+
+        private async Task ReadSplitAsync(InputSplit split, ChannelWriter<RecordBatch> batches, CancellationToken cancellationToken)
+        {
+            try
+            {
+                await using var reader = await RecordReader.OpenAsync(split, _columns, cancellationToken).ConfigureAwait(false);
+                while (true)
+                {
+                    var batch = RentBatch();
+                    if (!await reader.ReadAsync(batch, batchSize, cancellationToken).ConfigureAwait(false))
+                    {
+                        _batches.Add(batch);
+                        break;
+                    }
+                    await batches.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+                }
+                batches.TryComplete();
+            }
+            catch (Exception e)
+            {
+                batches.TryComplete(e);
+                throw;
             }
         }
 
