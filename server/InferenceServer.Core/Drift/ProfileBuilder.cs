@@ -58,6 +58,12 @@ public sealed class ProfileBuilder
     /// <summary>Rows added (by <see cref="AddRows"/> or <see cref="AddInputs"/>).</summary>
     public long Rows => _rows;
 
+    /// <summary>Counts rows whose features were added by hand (through <see cref="Feature"/>).</summary>
+    public void CountRows(int rows) => _rows += rows;
+
+    /// <summary>The input features' accumulators so far.</summary>
+    public IReadOnlyList<ProfileAccumulator> Features() => _features;
+
     /// <summary>The accumulator of input feature <paramref name="name"/>, created as <paramref name="numeric"/> the first time.</summary>
     public ProfileAccumulator Feature(string name, bool numeric) => Accumulator(name, numeric, _features, "feature:");
 

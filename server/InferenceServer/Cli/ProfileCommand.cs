@@ -30,7 +30,7 @@ internal static class ProfileCommand
         };
         var from = new Option<string>("--from")
         {
-            Description = "The training records: a CSV file with a header row naming the view's fields.",
+            Description = "The training records: a Parquet, CSV or JSONL file, a folder of them or a glob; columns named as the view's fields (or, without a view, as the model's inputs).",
             HelpName = "FILE",
             Required = true,
         };
@@ -64,13 +64,22 @@ internal static class ProfileCommand
                 result.GetValue(batch));
             try
             {
-                var (profile, path) = await ProfileRunner.RunAsync(settings, cancellationToken).ConfigureAwait(false);
+                var (outcome, path) = await ProfileRunner.RunAsync(settings, cancellationToken).ConfigureAwait(false);
+                var profile = outcome.Profile;
                 await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                     $"profiled {profile.Rows} rows of model '{profile.Model}' version {profile.Version}: {profile.Features.Count} features, {profile.Predictions.Count} prediction outputs; wrote {path}"))
                     .ConfigureAwait(false);
+                if (outcome.BadRows > 0)
+                {
+                    await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"left out {outcome.BadRows} rows the reader or the view refused")).ConfigureAwait(false);
+                }
+                if (outcome.Unprofiled.Count > 0)
+                {
+                    await output.WriteLineAsync($"no row had a value for {string.Join(", ", outcome.Unprofiled)}: not profiled").ConfigureAwait(false);
+                }
                 return 0;
             }
-            catch (Exception e) when (e is ProfileException or IOException or UnauthorizedAccessException or InvalidDataException or Core.Inference.InferenceException)
+            catch (Exception e) when (e is ProfileException or Core.Scoring.ScoreException or IOException or UnauthorizedAccessException or InvalidDataException or Core.Inference.InferenceException)
             {
                 await error.WriteLineAsync($"inference-server profile: {e.Message}").ConfigureAwait(false);
                 return 1;

@@ -67,11 +67,51 @@ public sealed partial class DriftMonitoringTests : IDisposable
     }
 
     [Fact]
+    public async Task A_profile_from_JSONL_is_the_profile_from_CSV_of_the_same_records()
+    {
+        var csvPath = await TrainAsync();
+        var fromCsv = TrainingProfile.Read(csvPath);
+        // The same records as JSON lines: numbers as numbers, categories as strings.
+        var jsonl = Path.Combine(_repository.Path, "train.jsonl");
+        var lines = File.ReadAllLines(Path.Combine(_repository.Path, "train.csv"));
+        var names = lines[0].Split(',');
+        File.WriteAllLines(jsonl, lines.Skip(1).Select(line =>
+        {
+            var cells = line.Split(',');
+            var record = new JsonObject();
+            for (var i = 0; i < names.Length; i++)
+            {
+                record[names[i]] = double.TryParse(cells[i], NumberStyles.Float, CultureInfo.InvariantCulture, out var number) ? JsonValue.Create(number) : JsonValue.Create(cells[i]);
+            }
+            return record.ToJsonString();
+        }));
+        var output = Path.Combine(_repository.Path, "from-jsonl.json");
+
+        var (code, _, error) = await ProfileAsync("--model-repository", _repository.Path, "--model", "income", "--from", jsonl, "--output", output);
+        var fromJsonl = TrainingProfile.Read(output);
+
+        Assert.True(code == 0, error);
+        Assert.Equal(fromCsv.Rows, fromJsonl.Rows);
+        Assert.Equal(fromCsv.Features.Count, fromJsonl.Features.Count);
+        for (var i = 0; i < fromCsv.Features.Count; i++)
+        {
+            Assert.Equal(fromCsv.Features[i].Name, fromJsonl.Features[i].Name);
+            Assert.Equal(fromCsv.Features[i].Proportions, fromJsonl.Features[i].Proportions);
+            Assert.Equal(fromCsv.Features[i].Edges, fromJsonl.Features[i].Edges);
+            Assert.Equal(fromCsv.Features[i].Quantiles, fromJsonl.Features[i].Quantiles);
+            Assert.Equal(fromCsv.Features[i].Categories, fromJsonl.Features[i].Categories);
+        }
+        Assert.Equal(fromCsv.Predictions[0].Quantiles, fromJsonl.Predictions[0].Quantiles);
+        Assert.Equal(fromCsv.Predictions[0].Proportions, fromJsonl.Predictions[0].Proportions);
+    }
+
+    [Fact]
     public async Task The_profile_command_names_what_is_wrong_with_its_input()
     {
         var missing = await ProfileAsync("--model-repository", _repository.Path, "--model", "income", "--from", Path.Combine(_repository.Path, "none.csv"));
         Assert.Equal(1, missing.Code);
-        Assert.Contains("is not a file; expected a CSV file of training records", missing.Error);
+        Assert.Contains("--from '", missing.Error);
+        Assert.Contains("none.csv' is no file, folder or glob that matches anything", missing.Error);
 
         var csv = Path.Combine(_repository.Path, "other.csv");
         File.WriteAllText(csv, "a,b\n1,2\n");
@@ -206,16 +246,20 @@ public sealed partial class DriftMonitoringTests : IDisposable
     [Fact]
     public async Task Without_a_view_the_input_tensor_columns_are_monitored_on_the_infer_path()
     {
-        // simple adds and subtracts two INT32[16] inputs. Its profile: each input column uniform on 0..99.
-        var builder = new ProfileBuilder("simple", "1", TrainingProfile.TensorLevel);
+        // simple adds and subtracts two INT32[16] inputs; its training file (JSONL) holds each input as a list, every
+        // value uniform on 0..99. Profiled by the command, through score's tensor encoder.
         var random = new Random(11);
-        for (var batch = 0; batch < 40; batch++)
+        var jsonl = Path.Combine(_repository.Path, "simple-train.jsonl");
+        using (var writer = File.CreateText(jsonl))
         {
-            using var input0 = IntRows("INPUT0", random, 100, 0);
-            using var input1 = IntRows("INPUT1", random, 100, 0);
-            builder.AddInputs([input0, input1], batched: true);
+            for (var row = 0; row < 4000; row++)
+            {
+                writer.WriteLine(new JsonObject { ["INPUT0"] = Input("INPUT0", random, 0)["data"]!.DeepClone(), ["INPUT1"] = Input("INPUT1", random, 0)["data"]!.DeepClone() }.ToJsonString());
+            }
         }
-        builder.Build("train").Write(Path.Combine(_repository.Path, "simple", TrainingProfile.FileName));
+        var (code, output, error) = await ProfileAsync("--model-repository", _repository.Path, "--model", "simple", "--from", jsonl);
+        Assert.True(code == 0, error);
+        Assert.Contains("profiled 4000 rows of model 'simple' version 1: 32 features, 32 prediction outputs", output);
         await using var server = await RunningServer.StartAsync(_repository.Path, ("Drift:SampleRate", "1"));
 
         for (var i = 0; i < 300; i++)
@@ -238,16 +282,6 @@ public sealed partial class DriftMonitoringTests : IDisposable
             Assert.Equal(300, feature["samples"]!.GetValue<long>());
             Assert.Equal(name.StartsWith("INPUT1[", StringComparison.Ordinal) ? "significant" : "none", feature["drift"]!.GetValue<string>());
         }
-    }
-
-    private static Core.Tensors.Tensor IntRows(string name, Random random, int rows, int shift)
-    {
-        var values = new int[rows * 16];
-        for (var i = 0; i < values.Length; i++)
-        {
-            values[i] = random.Next(100) + shift;
-        }
-        return Core.Tensors.Tensor.Copy(name, Core.Tensors.DataType.Int32, [rows, 16], System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
     }
 
     private static JsonObject Input(string name, Random random, int shift)
