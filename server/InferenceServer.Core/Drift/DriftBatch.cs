@@ -41,6 +41,26 @@ public sealed class DriftBatch : DriftSamples
         return Create(TrainingProfile.Read(path), Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(modelFolder))) + "/" + Path.GetRelativePath(modelFolder, path).Replace('\\', '/'), view, capacity);
     }
 
+    /// <summary>
+    /// Records one scored batch: the raw cells of its <paramref name="rows"/> (those that were scored, in order) for a
+    /// view-level profile, or the encoded <paramref name="inputs"/> for a tensor-level one, and the model's
+    /// <paramref name="outputs"/> for those rows. What <c>score</c> calls per batch, so its summary can print
+    /// <see cref="DriftSamples.Report"/> for the file.
+    /// </summary>
+    public void Record(Scoring.RecordBatch batch, IReadOnlyList<int> rows, IReadOnlyList<Tensors.Tensor> inputs, IReadOnlyList<Tensors.Tensor> outputs, bool batched)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (Plan.ViewLevel)
+        {
+            RecordCells(batch, rows);
+        }
+        else
+        {
+            RecordInputs(inputs, batched);
+        }
+        RecordOutputs(outputs, batched);
+    }
+
     /// <inheritdoc />
     public override long FeatureRowsSeen => _features;
 

@@ -74,6 +74,69 @@ public abstract class DriftSamples
         }
     }
 
+    /// <summary>
+    /// Records the raw features of <paramref name="rows"/> of a file's <paramref name="batch"/> (view level): each
+    /// profiled field from the column of its name, a cell as a request would have sent it; a field the batch lacks is
+    /// missing.
+    /// </summary>
+    public void RecordCells(Scoring.RecordBatch batch, IReadOnlyList<int> rows)
+    {
+        var columns = Plan.Features;
+        if (columns.Length == 0 || !Plan.ViewLevel || rows.Count == 0)
+        {
+            return;
+        }
+        var slots = new int[rows.Count];
+        Reserve(slots, predictions: false);
+        Span<char> formatted = stackalloc char[32];
+        for (var c = 0; c < columns.Length; c++)
+        {
+            var column = columns[c];
+            var index = IndexOf(batch.Columns, column.Profile.Name);
+            var values = _features[c];
+            for (var i = 0; i < rows.Count; i++)
+            {
+                if (slots[i] < 0)
+                {
+                    continue;
+                }
+                var row = rows[i];
+                var value = double.NaN;
+                if (index >= 0)
+                {
+                    if (batch.TryGetNumber(index, row, out var number))
+                    {
+                        value = column.IsNumeric ? number : FormattedCategory(column, number, formatted);
+                    }
+                    else if (batch.TryGetText(index, row, out var text))
+                    {
+                        value = !column.IsNumeric ? column.Category(text)
+                            : double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var parsed) ? parsed : double.NaN;
+                    }
+                }
+                values[slots[i]] = value;
+            }
+        }
+    }
+
+    private static double FormattedCategory(DriftColumn column, double number, Span<char> buffer)
+    {
+        number.TryFormat(buffer, out var written, "R", System.Globalization.CultureInfo.InvariantCulture);
+        return column.Category(buffer[..written]);
+    }
+
+    private static int IndexOf(IReadOnlyList<string> names, string name)
+    {
+        for (var i = 0; i < names.Count; i++)
+        {
+            if (names[i] == name)
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     /// <summary>Records the columns of the input <paramref name="tensors"/> (tensor level), at most <paramref name="maxRows"/> rows.</summary>
     public void RecordInputs(IReadOnlyList<Tensor> tensors, bool batched, int maxRows = int.MaxValue)
     {

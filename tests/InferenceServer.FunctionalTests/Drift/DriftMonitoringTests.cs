@@ -106,6 +106,41 @@ public sealed partial class DriftMonitoringTests : IDisposable
     }
 
     [Fact]
+    public async Task A_scored_file_is_compared_with_the_profile_as_score_reads_it()
+    {
+        var profilePath = await TrainAsync();
+        // A file of 2,000 records whose age is shifted by 30 years, read with score's reader in batches of 256.
+        var csv = Path.Combine(_repository.Path, "shifted.csv");
+        var random = new Random(12);
+        File.WriteAllLines(csv, new[] { IncomeTraffic.Header }.Concat(Enumerable.Range(0, 2000).Select(i =>
+            string.Join(',', new object[] { i }.Concat(IncomeTraffic.Draw(random, 30)).Select(v => Convert.ToString(v, CultureInfo.InvariantCulture))))));
+        var view = Core.Features.FeatureViewReader.Parse(File.ReadAllText(Path.Combine(_repository.Path, "income", Core.Features.FeatureView.FileName)), "income");
+        var drift = DriftBatch.ForModel(Path.Combine(_repository.Path, "income"), Path.Combine(_repository.Path, "income", "1"), view)!;
+        var columns = view.Fields.Select(f => f.Name).ToArray();
+        var splits = await Core.Scoring.InputSplits.PlanAsync([csv], Core.Scoring.InputSplits.DefaultSplitBytes, default);
+        using var batch = new Core.Scoring.RecordBatch(columns);
+        foreach (var split in splits)
+        {
+            await using var reader = await Core.Scoring.RecordReader.OpenAsync(split, columns, default);
+            while (await reader.ReadAsync(batch, 256, default))
+            {
+                drift.Record(batch, Enumerable.Range(0, batch.Count).ToList(), [], [], batched: true);
+            }
+        }
+
+        var report = drift.Report("income", "1", "shifted.csv", 1);
+        var text = report.ToText();
+
+        Assert.Equal("income/profile.json", report.Profile);
+        Assert.Equal(2000, report.RowsSampled);
+        Assert.Equal("significant", report.Features.Single(f => f.Name == "age").Drift);
+        Assert.All(report.Features.Where(f => f.Name != "age"), f => Assert.True(f.Drift == "none", $"{f.Name}: PSI {f.Psi}"));
+        Assert.Contains("drift of model 'income' version 1 (shifted.csv) against income/profile.json: significant (2000 rows", text);
+        Assert.Contains("feature age", text);
+        Assert.True(File.Exists(profilePath));
+    }
+
+    [Fact]
     public async Task The_profile_command_names_what_is_wrong_with_its_input()
     {
         var missing = await ProfileAsync("--model-repository", _repository.Path, "--model", "income", "--from", Path.Combine(_repository.Path, "none.csv"));
