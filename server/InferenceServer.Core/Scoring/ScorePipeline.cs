@@ -336,6 +336,8 @@ public sealed class ScorePipeline
         // Splits read at once, and the batches each may hold ready (on top of the read-ahead channel).
         private const int ReadLanes = 2;
         private const int LaneBatches = 4;
+        // What a decoded Parquet cell holds: the value or text reference, plus Parquet.Net's own buffers.
+        private const long DecodedBytesPerCell = 32;
 
         private readonly ConcurrentBag<RecordBatch> _batches = [];
         private readonly SortedSet<string> _versions = new(StringComparer.Ordinal);
@@ -428,7 +430,7 @@ public sealed class ScorePipeline
             {
                 while (next < pending.Count || lanes.Count > 0)
                 {
-                    while (lanes.Count < ReadLanes && next < pending.Count)
+                    while (lanes.Count < Lanes(pending[next < pending.Count ? next : pending.Count - 1]) && next < pending.Count)
                     {
                         var split = pending[next++];
                         var batches = Channel.CreateBounded<RecordBatch>(new BoundedChannelOptions(LaneBatches) { SingleReader = true, SingleWriter = true });
@@ -463,6 +465,10 @@ public sealed class ScorePipeline
                 }
             }
         }
+
+        // A Parquet row group is decoded whole, so a second lane doubles that memory: taken only when two fit the limit.
+        private int Lanes(InputSplit split) =>
+            split.Rows > 0 && 2 * split.Rows * _columns.Length * DecodedBytesPerCell > owner._options.MemoryLimit ? 1 : ReadLanes;
 
         private async Task ReadSplitAsync(InputSplit split, ChannelWriter<RecordBatch> batches, CancellationToken cancellationToken)
         {
