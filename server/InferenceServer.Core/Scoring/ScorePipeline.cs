@@ -69,7 +69,10 @@ public sealed class ScorePipeline
                     var perRow = split.Rows > 0 ? (double)split.Length / split.Rows : _bytesPerTextRow;
                     current = Math.Min(split.Length * 0.99, _currentRows * perRow);
                 }
-                var fraction = _weightTotal <= 0 ? (_splitsTotal == 0 ? 1 : (double)_splitsDone / _splitsTotal) : Math.Min(1, (_weightDone + current) / _weightTotal);
+                // Nothing is done before the input is planned; an input of no bytes is done once it is.
+                var fraction = !_planned ? 0
+                    : _weightTotal <= 0 ? (_splitsTotal == 0 ? 1 : (double)_splitsDone / _splitsTotal)
+                    : Math.Min(1, (_weightDone + current) / _weightTotal);
                 var rate = elapsed.TotalSeconds > 0 ? _rows / elapsed.TotalSeconds : 0;
                 TimeSpan? remaining = null;
                 if (fraction >= 1)
@@ -91,6 +94,7 @@ public sealed class ScorePipeline
     }
 
     private double _resumedFraction;
+    private bool _planned;
 
     /// <summary>Runs to the end of the shard's input; returns what it did.</summary>
     /// <exception cref="ScoreException">The run cannot go on (the message says why); what was committed stays.</exception>
@@ -138,6 +142,7 @@ public sealed class ScorePipeline
             _weightTotal = splits.Sum(s => (double)s.Length);
             _weightDone = splits.Where(s => done.Contains(s.Index)).Sum(s => (double)s.Length);
             _resumedFraction = _weightTotal > 0 ? _weightDone / _weightTotal : 0;
+            _planned = true;
         }
 
         var run = new Run(this, encoder, schema, manifest, output, quarantinePath, batchSize, keys);
