@@ -394,14 +394,10 @@ public sealed class ScorePipeline
         }
 
         // In flight: read-ahead batches waiting to be encoded, and encoded batches being inferred or waiting to be written.
+        // A row's cost is estimated: its cells as read, its encoded input (a few floats per read column), its outputs and keys.
         private (int ReadAhead, int InFlight) Buffers()
         {
-            long inputBytes = 0;
-            foreach (var column in encoder.Columns)
-            {
-                inputBytes += 64;
-            }
-            var rowBytes = _columns.Length * 48L + inputBytes * 2 + schema.Predictions.Count * 16L + keys.Count * 48L;
+            var rowBytes = _columns.Length * 48L + encoder.Columns.Count * 128L + schema.Predictions.Count * 16L + keys.Count * 48L;
             var batches = owner._options.MemoryLimit / Math.Max(1, batchSize * rowBytes);
             var total = (int)Math.Clamp(batches, 4, 64);
             return (Math.Max(2, total / 4), Math.Max(2, total - total / 4));
