@@ -232,6 +232,7 @@ public sealed class ScorePipeline
             Same("shard", manifest.Shard, shard);
             Same("split size", manifest.SplitBytes.ToString(CultureInfo.InvariantCulture), options.SplitBytes.ToString(CultureInfo.InvariantCulture));
             Same("key columns", string.Join(",", manifest.KeyColumns), string.Join(",", keys));
+            Same("quarantine file", manifest.Quarantine, quarantine);
             var byIndex = splits.ToDictionary(s => s.Index);
             foreach (var committed in manifest.Splits)
             {
@@ -259,6 +260,7 @@ public sealed class ScorePipeline
                 Shard = shard,
                 SplitBytes = options.SplitBytes,
                 PlannedSplits = splits.Count,
+                Quarantine = quarantine,
                 KeyColumns = keys,
                 Complete = splits.Count == 0,
             };
