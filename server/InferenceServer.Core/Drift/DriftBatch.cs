@@ -2,8 +2,9 @@ namespace InferenceServer.Core.Drift;
 
 /// <summary>
 /// Drift of a batch of rows (a scored file) against a profile: every row offered, a uniform reservoir of at most
-/// <see cref="DriftSamples.Capacity"/> kept (Vitter's algorithm R, seeded, so a file gives the same report every run),
-/// so memory does not grow with the file. One writer at a time.
+/// <see cref="DriftSamples.Capacity"/> kept (Li's algorithm L, seeded, so a file gives the same report every run: once the
+/// reservoir is full it draws how many rows to skip rather than a number per row, so a row not kept costs one
+/// comparison), so memory does not grow with the file. One writer at a time.
 /// </summary>
 public sealed class DriftBatch : DriftSamples
 {
@@ -14,6 +15,9 @@ public sealed class DriftBatch : DriftSamples
     private readonly Random _predictionRandom = new(16);
     private long _features;
     private long _predictions;
+    // Algorithm L's state per stream (features, predictions): W, and the index of the next row kept once full.
+    private readonly double[] _w = new double[2];
+    private readonly long[] _next = new long[2];
 
     private DriftBatch(DriftPlan plan, int capacity)
         : base(plan, capacity)
@@ -71,6 +75,9 @@ public sealed class DriftBatch : DriftSamples
     {
         ref var seen = ref predictions ? ref _predictions : ref _features;
         var random = predictions ? _predictionRandom : _random;
+        var stream = predictions ? 1 : 0;
+        ref var w = ref _w[stream];
+        ref var next = ref _next[stream];
         for (var i = 0; i < slots.Length; i++)
         {
             if (seen < Capacity)
@@ -79,11 +86,35 @@ public sealed class DriftBatch : DriftSamples
             }
             else
             {
-                var pick = random.NextInt64(seen + 1);
-                slots[i] = pick < Capacity ? (int)pick : -1;
+                if (seen == Capacity)
+                {
+                    w = Math.Exp(Math.Log(Uniform(random)) / Capacity);
+                    next = seen + Skip(random, w);
+                }
+                if (seen == next)
+                {
+                    slots[i] = random.Next(Capacity);
+                    w *= Math.Exp(Math.Log(Uniform(random)) / Capacity);
+                    next = seen + 1 + Skip(random, w);
+                }
+                else
+                {
+                    slots[i] = -1;
+                }
             }
             seen++;
         }
+    }
+
+    // In (0, 1]: its logarithm is finite.
+    private static double Uniform(Random random) => 1 - random.NextDouble();
+
+    // The rows passed over before the next one kept: geometric with success probability w.
+    private static long Skip(Random random, double w)
+    {
+        var skip = Math.Floor(Math.Log(Uniform(random)) / Math.Log(1 - w));
+        // w so small that 1 - w is 1: no row is kept again in any file this side of 2^53 rows.
+        return double.IsFinite(skip) && skip < 1e15 ? (long)skip : (long)1e15;
     }
 
     private protected override int Filled(bool predictions) => (int)Math.Min(predictions ? _predictions : _features, Capacity);

@@ -88,6 +88,33 @@ public sealed class DriftWindowTests
     }
 
     [Fact]
+    public void A_batch_past_its_capacity_keeps_a_uniform_sample_of_every_row_offered()
+    {
+        // 50,000 rows into a reservoir of 2,000: the first half like training, the second with column 1 shifted by 5.
+        // A uniform sample holds half of each, so column 1's CDF is 0.25 below training's from 5 to 10 (KS 0.25); one
+        // that favoured early rows would show no drift, one that favoured late rows KS 0.5.
+        var profile = Train();
+        var batch = DriftBatch.Create(profile, "profile.json", view: null, capacity: 2000);
+        var again = DriftBatch.Create(profile, "profile.json", view: null, capacity: 2000);
+        var random = new Random(3);
+        for (var i = 0; i < 100; i++)
+        {
+            using var rows = Rows("input", Sample(random, 500, shift: i < 50 ? 0 : 5));
+            batch.RecordInputs([rows], batched: true);
+            again.RecordInputs([rows], batched: true);
+        }
+
+        var report = batch.Report("m", "1", "file.csv", 1);
+
+        Assert.Equal(50_000, report.RowsSampled);
+        Assert.All(report.Features, f => Assert.Equal(2000, f.Samples));
+        Assert.Equal("none", report.Features[0].Drift);
+        Assert.InRange(report.Features[1].Ks!.Value, 0.2, 0.3);
+        // Seeded: the same rows give the same report.
+        Assert.Equal(report.Features.Select(f => f.Psi), again.Report("m", "1", "file.csv", 1).Features.Select(f => f.Psi));
+    }
+
+    [Fact]
     public void Writers_on_many_threads_fill_the_ring_up_to_its_size_and_no_further()
     {
         var profile = Train();
