@@ -57,6 +57,9 @@ public sealed class ScorePipeline
         _time = time ?? TimeProvider.System;
     }
 
+    /// <summary>Where every scored batch's features and predictions are recorded for the drift report; null: no report.</summary>
+    public ScoreDrift? Drift { get; init; }
+
     /// <summary>Where the run is now; safe to read from any thread while it runs.</summary>
     public ScoreProgress Progress
     {

@@ -198,6 +198,7 @@ internal sealed class ScoreStages(ScorePipeline owner, BatchEncoder encoder, Out
         try
         {
             inputs = encoder.Encode(batch, good, bad, owner.Time.GetUtcNow());
+            owner.Drift?.Encoded(batch, good, inputs);
             keyValues = new string?[keys.Count][];
             var keyStart = encoder.Columns.Count;
             for (var k = 0; k < keys.Count; k++)
@@ -251,6 +252,7 @@ internal sealed class ScoreStages(ScorePipeline owner, BatchEncoder encoder, Out
                 throw new ScoreException($"model '{owner.Options.Model}' answered {good.Count} rows with output '{tensor.Name}' of shape [{string.Join(", ", tensor.Shape)}]: batch scoring needs one output row per input row");
             }
         }
+        owner.Drift?.Answered(outputs);
         return new ScoredBatch { Split = split, Count = good.Count, Keys = keyValues, Outputs = outputs, ModelVersion = response.ModelVersion, Bad = badRows, RowsRead = rowsRead };
     }
 

@@ -31,6 +31,7 @@ internal sealed class ScoreCommand
     private readonly Option<bool> _json = new("--json") { Description = "Progress and the summary as JSON objects, one per line, on stdout." };
     private readonly Option<string> _compare = Text("--compare-with", "URL", "After scoring, send a sample of the input to the server at URL (REST) and report each row whose answer differs.");
     private readonly Option<string> _compareRows = Text("--compare-rows", "N", "How many rows --compare-with sends.", "1000");
+    private readonly Option<bool> _noDrift = new("--no-drift") { Description = "Skip the drift report: by default, when the model has a training profile, the summary compares the scored rows with it." };
     private readonly Option<string> _splitSize = Text("--split-size", "SIZE", "The byte range CSV and JSONL inputs are cut into splits at (the unit of commit, resume and sharding).", "32MB");
 
     /// <summary>Builds the verb; <paramref name="run"/> scores what the command line asks and returns the exit code.</summary>
@@ -39,7 +40,7 @@ internal sealed class ScoreCommand
         Command = new Command("score",
             "Scores a Parquet, CSV or JSONL input with a model of a repository (no server started) and writes the predictions, with the input's key columns, "
             + "to an output folder, resumably. Exit codes: 0 done, 1 failed, 2 usage error, 3 too many bad rows.");
-        foreach (var option in new Option[] { _repository, _model, _version, _input, _output, _format, _batchSize, _memory, _keys, _resume, _shard, _maxBad, _quarantine, _json, _compare, _compareRows, _splitSize })
+        foreach (var option in new Option[] { _repository, _model, _version, _input, _output, _format, _batchSize, _memory, _keys, _resume, _shard, _maxBad, _quarantine, _json, _compare, _compareRows, _splitSize, _noDrift })
         {
             Command.Options.Add(option);
         }
@@ -98,7 +99,7 @@ internal sealed class ScoreCommand
         };
         var compare = Given(result, _compare) is { } url ? new Uri(url) : null;
         var compareRows = Given(result, _compareRows) is { } rows ? PositiveInt(rows)!.Value : 1000;
-        return new ScoreRequest(result.GetValue(_repository)!, options, result.GetValue(_json), compare, compareRows);
+        return new ScoreRequest(result.GetValue(_repository)!, options, result.GetValue(_json), compare, compareRows, !result.GetValue(_noDrift));
     }
 
     /// <summary>A size: bytes, or a number with KB, MB, GB or TB (powers of 1024; KiB, MiB, ... too); null when it is none.</summary>

@@ -1,6 +1,9 @@
 using System.Text.Json;
 using InferenceServer.Cli;
+using InferenceServer.Core.Drift;
+using InferenceServer.Core.Inference;
 using InferenceServer.Core.Lifecycle;
+using InferenceServer.Core.Routing;
 using InferenceServer.Core.Scoring;
 using InferenceServer.Core.Serving;
 using Microsoft.Extensions.Logging.Console;
@@ -11,7 +14,8 @@ namespace InferenceServer.Hosting;
 /// <summary>
 /// <c>score</c>: the serving core without any transport (<see cref="InferenceCoreServices.AddInferenceCore"/>), with only
 /// the named model loaded, running a <see cref="ScorePipeline"/>; a progress bar on a terminal, JSON lines with
-/// <c>--json</c>, and a summary at the end. Exit codes: 0 done, 1 failed, 3 too many bad rows.
+/// <c>--json</c>, and a summary at the end, with the drift report of the rows scored when the model has a training
+/// profile (<see cref="ScoreDrift"/>). Exit codes: 0 done, 1 failed, 3 too many bad rows.
 /// </summary>
 internal static class ScoreHost
 {
@@ -32,7 +36,8 @@ internal static class ScoreHost
                     + (failures.Count > 0 ? ": " + string.Join("; ", failures) : "")).ConfigureAwait(false);
                 return 1;
             }
-            var pipeline = new ScorePipeline(frontDoor, request.Options);
+            var drift = request.Drift ? await DriftOfAsync(frontDoor, request, error).ConfigureAwait(false) : null;
+            var pipeline = new ScorePipeline(frontDoor, request.Options) { Drift = drift };
             var run = pipeline.RunAsync(cancellationToken);
             ScoreSummary summary;
             try
@@ -43,11 +48,12 @@ internal static class ScoreHost
             }
             catch (TooManyBadRowsException e)
             {
-                await WriteSummaryAsync(e.Summary, request.Json, output).ConfigureAwait(false);
+                await WriteSummaryAsync(e.Summary, request.Json, output, null).ConfigureAwait(false);
                 await error.WriteLineAsync($"inference-server score: {e.Message}").ConfigureAwait(false);
                 return ScoreCommand.TooManyBadRows;
             }
-            await WriteSummaryAsync(summary, request.Json, output).ConfigureAwait(false);
+            // A resumed run that found every split committed scored nothing of its own: no report of no rows.
+            await WriteSummaryAsync(summary, request.Json, output, summary.Rows > 0 ? drift?.Report() : null).ConfigureAwait(false);
             if (request.CompareWith is { } server)
             {
                 var differences = await ScoreComparison.RunAsync(frontDoor, request, server, output, error, cancellationToken).ConfigureAwait(false);
@@ -84,6 +90,9 @@ internal static class ScoreHost
             ["Server:LoadModels:0"] = request.Options.Model,
             ["Server:MaxQueueBatches"] = "0",
             ["Server:MaxQueueWaitMilliseconds"] = "0",
+            // The server's sampled live window would only sample score's own requests; the file's report is built
+            // from every row instead (ScoreDrift).
+            ["Drift:Enabled"] = "false",
         };
         var configuration = new ConfigurationBuilder()
             .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "config", "appsettings.json"), optional: true)
@@ -101,6 +110,34 @@ internal static class ScoreHost
         services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         services.AddInferenceCore(configuration);
         return services.BuildServiceProvider();
+    }
+
+    // The file's drift report, when the model has a training profile (the version folder's, else the model folder's, as
+    // the server loads it); a profile that cannot be used is a warning, not a failed run: the predictions do not need it.
+    private static async Task<ScoreDrift?> DriftOfAsync(InferenceFrontDoor frontDoor, ScoreRequest request, TextWriter error)
+    {
+        var options = request.Options;
+        ModelTarget target;
+        try
+        {
+            target = frontDoor.Describe(options.Model, options.ModelVersion, default);
+        }
+        catch (InferenceException)
+        {
+            // The run reports what is wrong with the model (its first step is the same question).
+            return null;
+        }
+        var modelFolder = Path.Combine(request.ModelRepository, options.Model);
+        try
+        {
+            var batch = DriftBatch.ForModel(modelFolder, Path.Combine(modelFolder, target.Version), frontDoor.FindFeatureView(options.Model));
+            return batch is null ? null : new ScoreDrift(batch, options.Model, target.Version, options.Input, target.Config.MaxBatchSize > 0);
+        }
+        catch (Exception e) when (e is FormatException or IOException or UnauthorizedAccessException)
+        {
+            await error.WriteLineAsync($"inference-server score: warning: no drift report: the training profile of model '{options.Model}' version {target.Version} cannot be used: {e.Message}").ConfigureAwait(false);
+            return null;
+        }
     }
 
     private static async Task<ScoreSummary> ShowProgressAsync(ScorePipeline pipeline, Task<ScoreSummary> run)
@@ -159,7 +196,7 @@ internal static class ScoreHost
         return await run.ConfigureAwait(false);
     }
 
-    private static async Task WriteSummaryAsync(ScoreSummary summary, bool json, TextWriter output)
+    private static async Task WriteSummaryAsync(ScoreSummary summary, bool json, TextWriter output, DriftReport? drift)
     {
         if (json)
         {
@@ -183,6 +220,7 @@ internal static class ScoreHost
                 ["output"] = summary.Output,
                 ["quarantine"] = summary.Quarantine,
                 ["missing_columns"] = summary.MissingColumns,
+                ["drift"] = drift is null ? null : System.Text.Json.Nodes.JsonNode.Parse(drift.ToJson()),
             })).ConfigureAwait(false);
             await output.FlushAsync().ConfigureAwait(false);
             return;
@@ -197,6 +235,14 @@ internal static class ScoreHost
         if (summary.MissingColumns.Count > 0)
         {
             await output.WriteLineAsync($"Note: the input has no column {string.Join(", ", summary.MissingColumns.Select(c => $"'{c}'"))}; every row took the feature view's default for it.").ConfigureAwait(false);
+        }
+        if (drift is not null)
+        {
+            await output.WriteAsync(drift.ToText()).ConfigureAwait(false);
+            if (summary.SplitsResumed > 0)
+            {
+                await output.WriteLineAsync("Note: the drift report covers the rows this run scored, not those of the splits resumed.").ConfigureAwait(false);
+            }
         }
         await output.FlushAsync().ConfigureAwait(false);
     }
