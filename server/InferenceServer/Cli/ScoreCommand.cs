@@ -99,7 +99,7 @@ internal sealed class ScoreCommand
         };
         var compare = Given(result, _compare) is { } url ? new Uri(url) : null;
         var compareRows = Given(result, _compareRows) is { } rows ? PositiveInt(rows)!.Value : 1000;
-        return new ScoreRequest(result.GetValue(_repository)!, options, result.GetValue(_json), compare, compareRows, !result.GetValue(_noDrift));
+        return new ScoreRequest(result.GetValue(_repository)!, options, result.GetValue(_json), compare, compareRows) { Drift = !result.GetValue(_noDrift) };
     }
 
     /// <summary>A size: bytes, or a number with KB, MB, GB or TB (powers of 1024; KiB, MiB, ... too); null when it is none.</summary>
