@@ -120,7 +120,6 @@ public sealed partial class BatchScoringJobTests : IDisposable
         Assert.Contains("--resume", all);
         // Each shard writes a folder of its own, so no two pods write the same files.
         Assert.Contains("$(JOB_COMPLETION_INDEX)", Value(all, "--output"), StringComparison.Ordinal);
-        Assert.Contains("$(JOB_COMPLETION_INDEX)", Value(all, "--quarantine"), StringComparison.Ordinal);
         Assert.NotNull(Value(all, "--memory-limit"));
         // The input and the output folders are on the shared volume.
         var mounts = Sequence(container, "volumeMounts").Cast<YamlMappingNode>().Select(m => Text(m, "mountPath") + "/").ToArray();
