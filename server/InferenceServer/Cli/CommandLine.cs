@@ -6,7 +6,7 @@ namespace InferenceServer.Cli;
 
 /// <summary>
 /// The <c>inference-server</c> command line on System.CommandLine: a root command with one subcommand per verb
-/// (<c>serve</c>). A usage error is one line on stderr and exit code 2, never the whole help; <c>--help</c> lists every
+/// (<c>serve</c>, <c>score</c>). A usage error is one line on stderr and exit code 2, never the whole help; <c>--help</c> lists every
 /// flag with its default; <c>--version</c> prints the server's version.
 /// </summary>
 internal static class CommandLine
@@ -20,10 +20,12 @@ internal static class CommandLine
     /// Parses <paramref name="args"/> and runs the verb they name; returns the process exit code. <paramref name="serve"/>
     /// runs the server with the settings of <c>serve</c>'s flags.
     /// </summary>
+    /// <paramref name="score"/> runs a batch scoring run (default: <see cref="Hosting.ScoreHost"/>, writing to <paramref name="output"/>).
     public static async Task<int> RunAsync(string[] args, Func<IReadOnlyDictionary<string, string?>, CancellationToken, Task<int>> serve,
-        TextWriter output, TextWriter error)
+        TextWriter output, TextWriter error, Func<ScoreRequest, CancellationToken, Task<int>>? score = null)
     {
-        var root = CreateRoot(new ServeCommand(serve), output);
+        score ??= (request, cancellationToken) => Hosting.ScoreHost.RunAsync(request, output, error, interactive: ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected, cancellationToken);
+        var root = CreateRoot(new ServeCommand(serve), new ScoreCommand(score), output);
         var invocation = new InvocationConfiguration
         {
             Output = output,
@@ -54,16 +56,27 @@ internal static class CommandLine
     public static Dictionary<string, string?> Parse(IReadOnlyList<string> serveArgs)
     {
         var serve = new ServeCommand((_, _) => Task.FromResult(0));
-        var result = CreateRoot(serve, TextWriter.Null).Parse(["serve", .. serveArgs], Parsing);
+        var result = CreateRoot(serve, new ScoreCommand((_, _) => Task.FromResult(0)), TextWriter.Null).Parse(["serve", .. serveArgs], Parsing);
         return Describe(result) is { } problem ? throw new UsageException(problem) : serve.Settings(result);
+    }
+
+    /// <summary>
+    /// The run <c>score</c>'s flags (<paramref name="scoreArgs"/>, after the verb) ask for; throws
+    /// <see cref="UsageException"/> with the one-line message when they are wrong.
+    /// </summary>
+    public static ScoreRequest ParseScore(IReadOnlyList<string> scoreArgs)
+    {
+        var score = new ScoreCommand((_, _) => Task.FromResult(0));
+        var result = CreateRoot(new ServeCommand((_, _) => Task.FromResult(0)), score, TextWriter.Null).Parse(["score", .. scoreArgs], Parsing);
+        return Describe(result) is { } problem ? throw new UsageException(problem) : score.Request(result);
     }
 
     // Response files (@file) are not Triton's, and a path starting with '@' must stay a path.
     private static ParserConfiguration Parsing { get; } = new() { ResponseFileTokenReplacer = null };
 
-    private static RootCommand CreateRoot(ServeCommand serve, TextWriter output)
+    private static RootCommand CreateRoot(ServeCommand serve, ScoreCommand score, TextWriter output)
     {
-        var root = new RootCommand("Serves ONNX models from Triton-style model repositories over KServe v2 REST and gRPC.") { serve.Command };
+        var root = new RootCommand("Serves ONNX models from Triton-style model repositories over KServe v2 REST and gRPC, and scores files with them.") { serve.Command, score.Command };
         foreach (var option in root.Options)
         {
             if (option is VersionOption version)
@@ -79,7 +92,7 @@ internal static class CommandLine
     {
         if (result.UnmatchedTokens.Count > 0)
         {
-            return DescribeUnmatched(result.UnmatchedTokens[0], result.CommandResult.Command is RootCommand);
+            return DescribeUnmatched(result.UnmatchedTokens[0], result.CommandResult.Command is RootCommand ? null : result.CommandResult.Command.Name);
         }
         if (result.Errors.Count == 0)
         {
@@ -92,20 +105,21 @@ internal static class CommandLine
                 $"flag '{option.IdentifierToken?.Value ?? option.Option.Name}' needs a value",
             OptionResult option when option.Tokens.Count > option.Option.Arity.MaximumNumberOfValues =>
                 $"flag '{option.Option.Name}' is given more than once",
-            CommandResult { Command: RootCommand } => $"no command given; the command is serve (see {ProgramName} --help)",
+            CommandResult { Command: RootCommand } => $"no command given; the commands are serve and score (see {ProgramName} --help)",
             _ => error.Message,
         };
     }
 
-    private static string DescribeUnmatched(string token, bool atRoot)
+    private static string DescribeUnmatched(string token, string? verb)
     {
+        var atRoot = verb is null;
         if (!token.StartsWith('-'))
         {
-            return atRoot ? $"unknown command '{token}'; the command is serve (see {ProgramName} --help)" : $"unexpected argument '{token}'";
+            return atRoot ? $"unknown command '{token}'; the commands are serve and score (see {ProgramName} --help)" : $"unexpected argument '{token}'";
         }
         var equals = token.IndexOf('=', StringComparison.Ordinal);
         var name = equals < 0 ? token : token[..equals];
-        if (ServeFlags.UnsupportedTriton.TryGetValue(name, out var triton))
+        if (verb != "score" && ServeFlags.UnsupportedTriton.TryGetValue(name, out var triton))
         {
             return $"{name} is a Triton flag for {triton.Feature}, which is not supported" + (triton.Instead.Length > 0 ? $"; {triton.Instead}" : "");
         }
@@ -113,6 +127,6 @@ internal static class CommandLine
         {
             return $"'{name}' is a flag of serve; it goes after the command: {ProgramName} serve {name} ...";
         }
-        return $"unknown flag '{name}' (see {ProgramName} {(atRoot ? "" : "serve ")}--help)";
+        return $"unknown flag '{name}' (see {ProgramName} {(atRoot ? "" : verb + " ")}--help)";
     }
 }

@@ -1,0 +1,265 @@
+using System.Globalization;
+using System.Numerics;
+using Parquet;
+using Parquet.Schema;
+
+namespace InferenceServer.Core.Scoring;
+
+/// <summary>
+/// One row group of a Parquet file, read with Parquet.Net column by column (only the asked columns), then handed out in
+/// batches. Parquet.Net reads a column chunk whole, so memory follows the row group's size, which the file's writer chose.
+/// Numbers stay numbers, strings and binary (as UTF-8) are text, booleans are 1 or 0, dates and times are ISO text.
+/// </summary>
+internal sealed class ParquetRecordReader : RecordReader
+{
+    private readonly FileStream _file;
+    private readonly ParquetReader _reader;
+    private readonly InputSplit _split;
+    private readonly DataField?[] _fields;
+    private readonly string[] _fileColumns;
+    private double[]?[] _numbers = [];
+    private bool[]?[] _present = [];
+    private string?[]?[] _texts = [];
+    private int _rows = -1;
+    private int _next;
+
+    private ParquetRecordReader(InputSplit split, FileStream file, ParquetReader reader, DataField?[] fields, string[] fileColumns)
+    {
+        _split = split;
+        _file = file;
+        _reader = reader;
+        _fields = fields;
+        _fileColumns = fileColumns;
+    }
+
+    public override InputSplit Split => _split;
+
+    public override IReadOnlyList<string> FileColumns => _fileColumns;
+
+    public static async Task<RecordReader> OpenSplitAsync(InputSplit split, IReadOnlyList<string> columns, CancellationToken cancellationToken)
+    {
+        var file = new FileStream(split.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: false);
+        ParquetReader? reader = null;
+        try
+        {
+            reader = await ParquetReader.CreateAsync(file, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var all = reader.Schema.GetDataFields();
+            var fields = new DataField?[columns.Count];
+            for (var i = 0; i < columns.Count; i++)
+            {
+                fields[i] = Array.Find(all, f => f.Name == columns[i] && f.Path.ToList().Count == 1);
+            }
+            return new ParquetRecordReader(split, file, reader, fields, [.. all.Select(f => f.Name)]);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            if (reader is not null)
+            {
+                await reader.DisposeAsync().ConfigureAwait(false);
+            }
+            await file.DisposeAsync().ConfigureAwait(false);
+            throw e is ScoreException ? e : new ScoreException($"'{split.Path}' is not a readable Parquet file: {e.Message}", e);
+        }
+    }
+
+
+    public override async ValueTask<bool> ReadAsync(RecordBatch batch, int maxRows, CancellationToken cancellationToken)
+    {
+        batch.Reset(maxRows);
+        if (_rows < 0)
+        {
+            await LoadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        var count = Math.Min(maxRows, _rows - _next);
+        if (count <= 0)
+        {
+            return false;
+        }
+        for (var r = 0; r < count; r++)
+        {
+            batch.AddRow(_next + r + 1);
+        }
+        for (var c = 0; c < _fields.Length; c++)
+        {
+            if (_numbers[c] is { } numbers)
+            {
+                var present = _present[c];
+                for (var r = 0; r < count; r++)
+                {
+                    var at = _next + r;
+                    if (present is null || present[at])
+                    {
+                        batch.SetNumber(c, r, numbers[at]);
+                    }
+                }
+            }
+            else if (_texts[c] is { } texts)
+            {
+                for (var r = 0; r < count; r++)
+                {
+                    if (texts[_next + r] is { } text)
+                    {
+                        batch.SetText(c, r, text);
+                    }
+                }
+            }
+        }
+        _next += count;
+        return true;
+    }
+
+    private async Task LoadAsync(CancellationToken cancellationToken)
+    {
+        using var group = _reader.OpenRowGroupReader(_split.IndexInFile);
+        var rows = checked((int)group.RowCount);
+        _numbers = new double[]?[_fields.Length];
+        _present = new bool[]?[_fields.Length];
+        _texts = new string?[]?[_fields.Length];
+        for (var c = 0; c < _fields.Length; c++)
+        {
+            if (_fields[c] is not { } field)
+            {
+                continue;
+            }
+            try
+            {
+                await ReadColumnAsync(group, c, field, rows, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException and not ScoreException)
+            {
+                throw new ScoreException($"{_split}: column '{field.Name}' cannot be read: {e.Message}", e);
+            }
+        }
+        _rows = rows;
+    }
+
+    private async Task ReadColumnAsync(ParquetRowGroupReader group, int c, DataField field, int rows, CancellationToken cancellationToken)
+    {
+        var type = field.ClrType;
+        if (type == typeof(string) || type == typeof(ReadOnlyMemory<char>))
+        {
+            var values = new string?[rows];
+            await group.ReadAsync(field, values.AsMemory(), null, cancellationToken).ConfigureAwait(false);
+            _texts[c] = values;
+        }
+        else if (type == typeof(byte[]) || type == typeof(ReadOnlyMemory<byte>))
+        {
+            var values = new byte[]?[rows];
+            await group.ReadAsync(field, values.AsMemory()!, null, cancellationToken).ConfigureAwait(false);
+            _texts[c] = Array.ConvertAll(values, static v => v is null ? null : System.Text.Encoding.UTF8.GetString(v));
+        }
+        else if (type == typeof(double)) { await ReadNumbersAsync<double>(group, c, field, rows, cancellationToken).ConfigureAwait(false); }
+        else if (type == typeof(float)) { await ReadNumbersAsync<float>(group, c, field, rows, cancellationToken).ConfigureAwait(false); }
+        else if (type == typeof(int)) { await ReadNumbersAsync<int>(group, c, field, rows, cancellationToken).ConfigureAwait(false); }
+        else if (type == typeof(long)) { await ReadNumbersAsync<long>(group, c, field, rows, cancellationToken).ConfigureAwait(false); }
+        else if (type == typeof(short)) { await ReadNumbersAsync<short>(group, c, field, rows, cancellationToken).ConfigureAwait(false); }
+        else if (type == typeof(sbyte)) { await ReadNumbersAsync<sbyte>(group, c, field, rows, cancellationToken).ConfigureAwait(false); }
+        else if (type == typeof(byte)) { await ReadNumbersAsync<byte>(group, c, field, rows, cancellationToken).ConfigureAwait(false); }
+        else if (type == typeof(ushort)) { await ReadNumbersAsync<ushort>(group, c, field, rows, cancellationToken).ConfigureAwait(false); }
+        else if (type == typeof(uint)) { await ReadNumbersAsync<uint>(group, c, field, rows, cancellationToken).ConfigureAwait(false); }
+        else if (type == typeof(ulong)) { await ReadNumbersAsync<ulong>(group, c, field, rows, cancellationToken).ConfigureAwait(false); }
+        else if (type == typeof(decimal)) { await ReadNumbersAsync<decimal>(group, c, field, rows, cancellationToken).ConfigureAwait(false); }
+        else if (type == typeof(bool)) { await ReadBooleansAsync(group, c, field, rows, cancellationToken).ConfigureAwait(false); }
+        else
+        {
+            await ReadFormattedAsync(group, c, field, rows, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ReadNumbersAsync<T>(ParquetRowGroupReader group, int c, DataField field, int rows, CancellationToken cancellationToken)
+        where T : struct, INumberBase<T>
+    {
+        var numbers = new double[rows];
+        if (field.IsNullable)
+        {
+            var values = new T?[rows];
+            await group.ReadAsync(field, values.AsMemory(), null, cancellationToken).ConfigureAwait(false);
+            var present = new bool[rows];
+            for (var i = 0; i < rows; i++)
+            {
+                if (values[i] is { } value)
+                {
+                    numbers[i] = double.CreateChecked(value);
+                    present[i] = true;
+                }
+            }
+            _present[c] = present;
+        }
+        else
+        {
+            var values = new T[rows];
+            await group.ReadAsync(field, values.AsMemory(), null, cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < rows; i++)
+            {
+                numbers[i] = double.CreateChecked(values[i]);
+            }
+        }
+        _numbers[c] = numbers;
+    }
+
+    private async Task ReadBooleansAsync(ParquetRowGroupReader group, int c, DataField field, int rows, CancellationToken cancellationToken)
+    {
+        var values = new bool?[rows];
+        if (field.IsNullable)
+        {
+            await group.ReadAsync(field, values.AsMemory(), null, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var plain = new bool[rows];
+            await group.ReadAsync(field, plain.AsMemory(), null, cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < rows; i++)
+            {
+                values[i] = plain[i];
+            }
+        }
+        var numbers = new double[rows];
+        var present = new bool[rows];
+        for (var i = 0; i < rows; i++)
+        {
+            present[i] = values[i].HasValue;
+            numbers[i] = values[i] == true ? 1 : 0;
+        }
+        _numbers[c] = numbers;
+        _present[c] = present;
+    }
+
+    // Dates, times and the like: text, as the materializer writes them.
+    private async Task ReadFormattedAsync(ParquetRowGroupReader group, int c, DataField field, int rows, CancellationToken cancellationToken)
+    {
+        var texts = new string?[rows];
+        var type = field.ClrType;
+        if (type == typeof(DateTime))
+        {
+            var values = new DateTime?[rows];
+            if (field.IsNullable)
+            {
+                await group.ReadAsync(field, values.AsMemory(), null, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                var plain = new DateTime[rows];
+                await group.ReadAsync(field, plain.AsMemory(), null, cancellationToken).ConfigureAwait(false);
+                for (var i = 0; i < rows; i++)
+                {
+                    values[i] = plain[i];
+                }
+            }
+            for (var i = 0; i < rows; i++)
+            {
+                texts[i] = values[i]?.ToString("O", CultureInfo.InvariantCulture);
+            }
+        }
+        else
+        {
+            throw new ScoreException($"{_split}: column '{field.Name}' holds {type.Name} values; batch scoring reads numbers, strings, booleans and timestamps");
+        }
+        _texts[c] = texts;
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await _reader.DisposeAsync().ConfigureAwait(false);
+        await _file.DisposeAsync().ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,176 @@
+using System.Buffers;
+
+namespace InferenceServer.Core.Scoring;
+
+/// <summary>
+/// A batch of input rows as a reader gives them, column by column: per cell a number, a text, or missing, with each
+/// row's number in its file. Pooled buffers, reused from batch to batch: filling it allocates nothing per row once it
+/// has grown to the batch size. Not thread-safe; one holder at a time.
+/// </summary>
+public sealed class RecordBatch : IDisposable
+{
+    private const byte Missing = 0;
+    private const byte NumberValue = 1;
+    private const byte TextValue = 2;
+
+    private int _capacity;
+    // Cells are indexed column * _capacity + row.
+    private byte[] _state = [];
+    private double[] _numbers = [];
+    private int[] _textStart = [];
+    private int[] _textLength = [];
+    private long[] _rowNumbers = [];
+    private char[] _chars = [];
+    private int _charsUsed;
+    // Rows the reader could not take apart (a short CSV row, a JSONL line that is no object): rare, so a list.
+    private readonly List<(int Row, string Reason)> _problems = [];
+
+    /// <summary>Creates a batch for rows of <paramref name="columns"/>.</summary>
+    public RecordBatch(IReadOnlyList<string> columns)
+    {
+        ArgumentNullException.ThrowIfNull(columns);
+        Columns = columns;
+    }
+
+    /// <summary>The columns, in the order the cell accessors take them.</summary>
+    public IReadOnlyList<string> Columns { get; }
+
+    /// <summary>The number of rows.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>The row's 1-based number in its file (CSV and JSONL: data rows, the header not counted).</summary>
+    public long RowNumber(int row) => _rowNumbers[row];
+
+    /// <summary>The cell's number; false when it holds a text or nothing.</summary>
+    public bool TryGetNumber(int column, int row, out double value)
+    {
+        var cell = column * _capacity + row;
+        value = _numbers[cell];
+        return _state[cell] == NumberValue;
+    }
+
+    /// <summary>The cell's text; false when it holds a number or nothing.</summary>
+    public bool TryGetText(int column, int row, out ReadOnlySpan<char> value)
+    {
+        var cell = column * _capacity + row;
+        if (_state[cell] != TextValue)
+        {
+            value = default;
+            return false;
+        }
+        value = _chars.AsSpan(_textStart[cell], _textLength[cell]);
+        return true;
+    }
+
+    /// <summary>True when the cell holds neither a number nor a text.</summary>
+    public bool IsMissing(int column, int row) => _state[column * _capacity + row] == Missing;
+
+    /// <summary>Empties the batch and makes room for <paramref name="capacity"/> rows, every cell missing.</summary>
+    public void Reset(int capacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(capacity);
+        if (capacity > _capacity)
+        {
+            ReleaseBuffers();
+            _capacity = capacity;
+            var cells = Math.Max(1, Columns.Count * capacity);
+            _state = ArrayPool<byte>.Shared.Rent(cells);
+            _numbers = ArrayPool<double>.Shared.Rent(cells);
+            _textStart = ArrayPool<int>.Shared.Rent(cells);
+            _textLength = ArrayPool<int>.Shared.Rent(cells);
+            _rowNumbers = ArrayPool<long>.Shared.Rent(Math.Max(1, capacity));
+        }
+        Count = 0;
+        _charsUsed = 0;
+        _problems.Clear();
+    }
+
+    /// <summary>Rows the reader found malformed, with why; their cells are whatever could be read.</summary>
+    public IReadOnlyList<(int Row, string Reason)> Problems => _problems;
+
+    /// <summary>Marks <paramref name="row"/> as malformed: it will be quarantined, not scored.</summary>
+    public void SetProblem(int row, string reason) => _problems.Add((row, reason));
+
+    /// <summary>The batch's room, in rows.</summary>
+    public int Capacity => _capacity;
+
+    /// <summary>Starts a row numbered <paramref name="rowNumber"/> in its file, every cell missing; returns its index.</summary>
+    public int AddRow(long rowNumber)
+    {
+        if (Count == _capacity)
+        {
+            throw new InvalidOperationException($"the batch is full at {_capacity} rows");
+        }
+        var row = Count++;
+        _rowNumbers[row] = rowNumber;
+        for (var c = 0; c < Columns.Count; c++)
+        {
+            _state[c * _capacity + row] = Missing;
+        }
+        return row;
+    }
+
+    /// <summary>Sets a cell to a number.</summary>
+    public void SetNumber(int column, int row, double value)
+    {
+        var cell = column * _capacity + row;
+        _state[cell] = NumberValue;
+        _numbers[cell] = value;
+    }
+
+    /// <summary>Sets a cell to a text.</summary>
+    public void SetText(int column, int row, ReadOnlySpan<char> value)
+    {
+        var cell = column * _capacity + row;
+        var start = _charsUsed;
+        if (start + value.Length > _chars.Length)
+        {
+            var grown = ArrayPool<char>.Shared.Rent(Math.Max(start + value.Length, Math.Max(1024, _chars.Length * 2)));
+            _chars.AsSpan(0, start).CopyTo(grown);
+            if (_chars.Length > 0)
+            {
+                ArrayPool<char>.Shared.Return(_chars);
+            }
+            _chars = grown;
+        }
+        value.CopyTo(_chars.AsSpan(start));
+        _charsUsed = start + value.Length;
+        _state[cell] = TextValue;
+        _textStart[cell] = start;
+        _textLength[cell] = value.Length;
+    }
+
+    /// <summary>The cell as text, for keys, quarantine and comparisons: a number written invariantly (round-trip), missing as null.</summary>
+    public string? CellText(int column, int row)
+    {
+        if (TryGetText(column, row, out var text))
+        {
+            return text.ToString();
+        }
+        return TryGetNumber(column, row, out var number) ? number.ToString("R", System.Globalization.CultureInfo.InvariantCulture) : null;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => ReleaseBuffers();
+
+    private void ReleaseBuffers()
+    {
+        Return(ref _state);
+        Return(ref _numbers);
+        Return(ref _textStart);
+        Return(ref _textLength);
+        Return(ref _rowNumbers);
+        Return(ref _chars);
+        _capacity = 0;
+        Count = 0;
+    }
+
+    private static void Return<T>(ref T[] buffer)
+    {
+        if (buffer.Length > 0)
+        {
+            ArrayPool<T>.Shared.Return(buffer);
+        }
+        buffer = [];
+    }
+}
