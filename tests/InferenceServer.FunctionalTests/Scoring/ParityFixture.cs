@@ -4,8 +4,11 @@ using Grpc.Net.Client;
 using InferenceServer.Core.Features;
 using InferenceServer.FunctionalTests.Features;
 using InferenceServer.FunctionalTests.Features.Sidecar;
+using InferenceServer.FunctionalTests.Hosting;
 using InferenceServer.Protocols.Grpc.Messages;
 using InferenceServer.Tests.Common.IncomeData;
+using nietras.SeparatedValues;
+using Parquet;
 
 namespace InferenceServer.FunctionalTests.Scoring;
 
@@ -15,7 +18,9 @@ namespace InferenceServer.FunctionalTests.Scoring;
 /// plus an output <c>features_seen</c> that echoes its input (tests/fixtures/onnx/income_echo.onnx), under the sample's
 /// own feature view. The online path is the real thing: <c>feature-sidecar materialize</c> loads the Parquet file into
 /// a real Redis, <c>feature-sidecar serve</c> answers lookups from it, and the server predicts every entity by its id
-/// over gRPC. <see cref="Reference"/> is the view's encoding of the records computed in the test, apart from every path.
+/// over gRPC. The batch path is the real thing too: <c>inference-server score</c> as a process, once over the Parquet
+/// file (writing Parquet) and once over the CSV file (writing CSV), its part files read back. <see cref="Reference"/>
+/// is the view's encoding of the records computed in the test, apart from every path.
 /// </summary>
 public sealed class ParityFixture : IAsyncLifetime
 {
@@ -47,6 +52,12 @@ public sealed class ParityFixture : IAsyncLifetime
     /// <summary>What the model received and answered for every entity, predicted online by its id.</summary>
     internal ScoredRows Online { get; private set; } = null!;
 
+    /// <summary>What <c>score</c> wrote for the Parquet file.</summary>
+    internal ScoredRows FromParquet { get; private set; } = null!;
+
+    /// <summary>What <c>score</c> wrote for the CSV file.</summary>
+    internal ScoredRows FromCsv { get; private set; } = null!;
+
     public async Task InitializeAsync()
     {
         // Several row groups, so the Parquet path reads across their boundaries.
@@ -67,6 +78,103 @@ public sealed class ParityFixture : IAsyncLifetime
         _sidecar = await SidecarProcess.ServeAsync(socket, _redis.Address);
         _server = await RunningServer.StartAsync(Repository, ("FeatureSidecar:Path", socket));
         Online = await PredictOnlineAsync(_server);
+        FromParquet = await ScoreAsync(ParquetFile, "parquet");
+        FromCsv = await ScoreAsync(CsvFile, "csv");
+    }
+
+    /// <summary>
+    /// <c>inference-server score</c> over <paramref name="input"/>, writing <paramref name="format"/> part files, read
+    /// back in name order: every row once, in the input's order, with the model's name and version.
+    /// </summary>
+    private async Task<ScoredRows> ScoreAsync(string input, string format)
+    {
+        var output = Path.Combine(_folder, "scored-" + Path.GetExtension(input).TrimStart('.'));
+        var (exitCode, process) = await ServerProcess.RunAsync("score", "--model-repository", Repository, "--model", "income",
+            "--input", input, "--output", output, "--output-format", format, "--json");
+        using (process)
+        {
+            Assert.True(exitCode == 0, $"score {input} exited {exitCode}: {string.Join('\n', process.Error.Concat(process.Output.TakeLast(3)))}");
+        }
+        var scored = new ScoredRows($"the batch scorer from {Path.GetExtension(input).TrimStart('.').ToUpperInvariant()} (writing {format})", Rows, Width);
+        var order = new List<long>();
+        var parts = Directory.GetFiles(output, "part-*." + format).Order(StringComparer.Ordinal).ToArray();
+        Assert.NotEmpty(parts);
+        foreach (var part in parts)
+        {
+            if (format == "parquet")
+            {
+                await ReadParquetAsync(part, scored, order);
+            }
+            else
+            {
+                ReadCsv(part, scored, order);
+            }
+        }
+        scored.AssertComplete();
+        // Row order follows the input: the ids are the rows' numbers.
+        Assert.Equal(Enumerable.Range(0, Rows).Select(i => (long)i), order);
+        return scored;
+    }
+
+    private static async Task ReadParquetAsync(string part, ScoredRows scored, List<long> order)
+    {
+        await using var file = File.OpenRead(part);
+        await using var reader = await ParquetReader.CreateAsync(file);
+        var fields = reader.Schema.GetDataFields();
+        Parquet.Schema.DataField Field(string name) => Array.Find(fields, f => f.Name == name) ?? throw new InvalidOperationException($"{part} has no column '{name}'");
+        for (var g = 0; g < reader.RowGroupCount; g++)
+        {
+            using var group = reader.OpenRowGroupReader(g);
+            var rows = (int)group.RowCount;
+            var ids = new string?[rows];
+            await group.ReadAsync(Field("id"), ids.AsMemory());
+            var probability = new float[rows];
+            await group.ReadAsync(Field("probability"), probability.AsMemory());
+            var features = new float[Width][];
+            for (var c = 0; c < Width; c++)
+            {
+                features[c] = new float[rows];
+                await group.ReadAsync(Field($"features_seen_{c}"), features[c].AsMemory());
+            }
+            var models = new string?[rows];
+            await group.ReadAsync(Field("model"), models.AsMemory());
+            var versions = new string?[rows];
+            await group.ReadAsync(Field("model_version"), versions.AsMemory());
+            var row = new float[Width];
+            for (var r = 0; r < rows; r++)
+            {
+                for (var c = 0; c < Width; c++)
+                {
+                    row[c] = features[c][r];
+                }
+                var id = long.Parse(ids[r]!, CultureInfo.InvariantCulture);
+                Assert.Equal(("income", "1"), (models[r], versions[r]));
+                scored.Set(id, probability[r], row);
+                order.Add(id);
+            }
+        }
+    }
+
+    private static void ReadCsv(string part, ScoredRows scored, List<long> order)
+    {
+        using var reader = Sep.Reader().FromFile(part);
+        var id = reader.Header.IndexOf("id");
+        var probability = reader.Header.IndexOf("probability");
+        var features = Enumerable.Range(0, Width).Select(c => reader.Header.IndexOf($"features_seen_{c}")).ToArray();
+        var model = reader.Header.IndexOf("model");
+        var version = reader.Header.IndexOf("model_version");
+        var values = new float[Width];
+        foreach (var row in reader)
+        {
+            for (var c = 0; c < Width; c++)
+            {
+                values[c] = float.Parse(row[features[c]].Span, CultureInfo.InvariantCulture);
+            }
+            Assert.Equal(("income", "1"), (row[model].ToString(), row[version].ToString()));
+            var key = long.Parse(row[id].Span, CultureInfo.InvariantCulture);
+            scored.Set(key, float.Parse(row[probability].Span, CultureInfo.InvariantCulture), values);
+            order.Add(key);
+        }
     }
 
     /// <summary>The sample's income, its model swapped for the echoing one and its config given the echo output.</summary>

@@ -18,5 +18,25 @@ public sealed class TrainingServingParityTests(ParityFixture fixture) : IClassFi
         Assert.All(fixture.Online.Probability, p => Assert.InRange(p, 0f, 1f));
     }
 
+    [Fact]
+    public void The_batch_scorer_from_parquet_gives_the_model_the_same_inputs_and_gets_the_same_outputs_as_the_online_path()
+    {
+        fixture.Online.AssertIdentical(fixture.FromParquet);
+    }
+
+    [Fact]
+    public void The_batch_scorer_from_csv_gives_the_model_the_same_inputs_and_gets_the_same_outputs_as_the_online_path()
+    {
+        fixture.Online.AssertIdentical(fixture.FromCsv);
+    }
+
+    [Fact]
+    public void The_three_paths_agree_with_each_other_and_with_the_views_encoding()
+    {
+        fixture.FromParquet.AssertIdentical(fixture.FromCsv);
+        fixture.Reference.AssertIdentical(fixture.FromParquet, probabilities: false);
+        fixture.Reference.AssertIdentical(fixture.FromCsv, probabilities: false);
+    }
+
     private static int Distinct(float[] values) => values.Select(BitConverter.SingleToInt32Bits).Distinct().Count();
 }
