@@ -19,7 +19,7 @@ internal sealed class ParquetRecordReader : RecordReader
     private readonly string[] _fileColumns;
     private double[]?[] _numbers = [];
     private bool[]?[] _present = [];
-    private string?[]?[] _texts = [];
+    private ReadOnlyMemory<char>[]?[] _texts = [];
     private int _rows = -1;
     private int _next;
 
@@ -95,11 +95,13 @@ internal sealed class ParquetRecordReader : RecordReader
             }
             else if (_texts[c] is { } texts)
             {
+                // Referenced, not copied: the column's values stay as Parquet.Net decoded them until the split is done.
                 for (var r = 0; r < count; r++)
                 {
-                    if (texts[_next + r] is { } text)
+                    var text = texts[_next + r];
+                    if (!text.IsEmpty)
                     {
-                        batch.SetText(c, r, text);
+                        batch.SetSharedText(c, r, text);
                     }
                 }
             }
@@ -114,7 +116,7 @@ internal sealed class ParquetRecordReader : RecordReader
         var rows = checked((int)group.RowCount);
         _numbers = new double[]?[_fields.Length];
         _present = new bool[]?[_fields.Length];
-        _texts = new string?[]?[_fields.Length];
+        _texts = new ReadOnlyMemory<char>[]?[_fields.Length];
         for (var c = 0; c < _fields.Length; c++)
         {
             if (_fields[c] is not { } field)
@@ -138,15 +140,28 @@ internal sealed class ParquetRecordReader : RecordReader
         var type = field.ClrType;
         if (type == typeof(string) || type == typeof(ReadOnlyMemory<char>))
         {
-            var values = new string?[rows];
-            await group.ReadAsync(field, values.AsMemory(), null, cancellationToken).ConfigureAwait(false);
+            // As ReadOnlyMemory<char> over Parquet.Net's decoded buffer: no string per cell. Null reads as empty (missing).
+            var values = new ReadOnlyMemory<char>[rows];
+            if (field.IsNullable)
+            {
+                var nullable = new ReadOnlyMemory<char>?[rows];
+                await group.ReadAsync(field, nullable.AsMemory(), null, cancellationToken).ConfigureAwait(false);
+                for (var i = 0; i < rows; i++)
+                {
+                    values[i] = nullable[i] ?? ReadOnlyMemory<char>.Empty;
+                }
+            }
+            else
+            {
+                await group.ReadAsync(field, values.AsMemory(), null, cancellationToken).ConfigureAwait(false);
+            }
             _texts[c] = values;
         }
         else if (type == typeof(byte[]) || type == typeof(ReadOnlyMemory<byte>))
         {
             var values = new byte[]?[rows];
             await group.ReadAsync(field, values.AsMemory()!, null, cancellationToken).ConfigureAwait(false);
-            _texts[c] = Array.ConvertAll(values, static v => v is null ? null : System.Text.Encoding.UTF8.GetString(v));
+            _texts[c] = Array.ConvertAll(values, static v => v is null ? ReadOnlyMemory<char>.Empty : System.Text.Encoding.UTF8.GetString(v).AsMemory());
         }
         else if (type == typeof(double)) { await ReadNumbersAsync<double>(group, c, field, rows, cancellationToken).ConfigureAwait(false); }
         else if (type == typeof(float)) { await ReadNumbersAsync<float>(group, c, field, rows, cancellationToken).ConfigureAwait(false); }
@@ -227,7 +242,7 @@ internal sealed class ParquetRecordReader : RecordReader
     // Dates, times and the like: text, as the materializer writes them.
     private async Task ReadFormattedAsync(ParquetRowGroupReader group, int c, DataField field, int rows, CancellationToken cancellationToken)
     {
-        var texts = new string?[rows];
+        var texts = new ReadOnlyMemory<char>[rows];
         var type = field.ClrType;
         if (type == typeof(DateTime))
         {
@@ -247,7 +262,7 @@ internal sealed class ParquetRecordReader : RecordReader
             }
             for (var i = 0; i < rows; i++)
             {
-                texts[i] = values[i]?.ToString("O", CultureInfo.InvariantCulture);
+                texts[i] = values[i]?.ToString("O", CultureInfo.InvariantCulture).AsMemory() ?? ReadOnlyMemory<char>.Empty;
             }
         }
         else

@@ -12,6 +12,7 @@ public sealed class RecordBatch : IDisposable
     private const byte Missing = 0;
     private const byte NumberValue = 1;
     private const byte TextValue = 2;
+    private const byte SharedTextValue = 3;
 
     private int _capacity;
     // Cells are indexed column * _capacity + row.
@@ -20,6 +21,8 @@ public sealed class RecordBatch : IDisposable
     private int[] _textStart = [];
     private int[] _textLength = [];
     private long[] _rowNumbers = [];
+    // Text a reader holds already (a Parquet column's decoded values): referenced, not copied.
+    private ReadOnlyMemory<char>[] _shared = [];
     private char[] _chars = [];
     private int _charsUsed;
     // Rows the reader could not take apart (a short CSV row, a JSONL line that is no object): rare, so a list.
@@ -53,13 +56,18 @@ public sealed class RecordBatch : IDisposable
     public bool TryGetText(int column, int row, out ReadOnlySpan<char> value)
     {
         var cell = column * _capacity + row;
-        if (_state[cell] != TextValue)
+        switch (_state[cell])
         {
-            value = default;
-            return false;
+            case TextValue:
+                value = _chars.AsSpan(_textStart[cell], _textLength[cell]);
+                return true;
+            case SharedTextValue:
+                value = _shared[cell].Span;
+                return true;
+            default:
+                value = default;
+                return false;
         }
-        value = _chars.AsSpan(_textStart[cell], _textLength[cell]);
-        return true;
     }
 
     /// <summary>True when the cell holds neither a number nor a text.</summary>
@@ -79,6 +87,7 @@ public sealed class RecordBatch : IDisposable
             _textStart = ArrayPool<int>.Shared.Rent(cells);
             _textLength = ArrayPool<int>.Shared.Rent(cells);
             _rowNumbers = ArrayPool<long>.Shared.Rent(Math.Max(1, capacity));
+            _shared = ArrayPool<ReadOnlyMemory<char>>.Shared.Rent(cells);
         }
         Count = 0;
         _charsUsed = 0;
@@ -140,6 +149,17 @@ public sealed class RecordBatch : IDisposable
         _textLength[cell] = value.Length;
     }
 
+    /// <summary>
+    /// Sets a cell to a text the caller keeps unchanged until the batch is reset: referenced, not copied (a Parquet
+    /// column's decoded values).
+    /// </summary>
+    public void SetSharedText(int column, int row, ReadOnlyMemory<char> value)
+    {
+        var cell = column * _capacity + row;
+        _state[cell] = SharedTextValue;
+        _shared[cell] = value;
+    }
+
     /// <summary>The cell as text, for keys, quarantine and comparisons: a number written invariantly (round-trip), missing as null.</summary>
     public string? CellText(int column, int row)
     {
@@ -161,6 +181,12 @@ public sealed class RecordBatch : IDisposable
         Return(ref _textLength);
         Return(ref _rowNumbers);
         Return(ref _chars);
+        if (_shared.Length > 0)
+        {
+            // Cleared: the pool must not keep the reader's buffers alive.
+            ArrayPool<ReadOnlyMemory<char>>.Shared.Return(_shared, clearArray: true);
+            _shared = [];
+        }
         _capacity = 0;
         Count = 0;
     }

@@ -92,6 +92,11 @@ public sealed class ScorePipeline
 
     private double _resumedFraction;
 
+    internal static long TReadTicks, TEncodeTicks, TInferTicks, TWriteTicks;
+
+    /// <summary>Temporary: stage timings.</summary>
+    public static string Timings() => $"read {TReadTicks * 1000.0 / Stopwatch.Frequency:0} ms, encode {TEncodeTicks * 1000.0 / Stopwatch.Frequency:0} ms, infer {TInferTicks * 1000.0 / Stopwatch.Frequency:0} ms, write {TWriteTicks * 1000.0 / Stopwatch.Frequency:0} ms";
+
     /// <summary>Runs to the end of the shard's input; returns what it did.</summary>
     /// <exception cref="ScoreException">The run cannot go on (the message says why); what was committed stays.</exception>
     /// <exception cref="TooManyBadRowsException">Bad rows passed <see cref="ScoreOptions.MaxBadRows"/>.</exception>
@@ -423,7 +428,10 @@ public sealed class ScorePipeline
                     while (true)
                     {
                         var batch = RentBatch();
-                        if (!await reader.ReadAsync(batch, batchSize, cancellationToken).ConfigureAwait(false))
+                        var t0 = Stopwatch.GetTimestamp();
+                        var more = await reader.ReadAsync(batch, batchSize, cancellationToken).ConfigureAwait(false);
+                        Interlocked.Add(ref TReadTicks, Stopwatch.GetTimestamp() - t0);
+                        if (!more)
                         {
                             _batches.Add(batch);
                             break;
@@ -460,7 +468,9 @@ public sealed class ScorePipeline
             var rowsRead = batch.Count;
             try
             {
+                var t0 = Stopwatch.GetTimestamp();
                 inputs = encoder.Encode(batch, good, bad, owner._time.GetUtcNow());
+                Interlocked.Add(ref TEncodeTicks, Stopwatch.GetTimestamp() - t0);
                 keyValues = new string?[keys.Count][];
                 var keyStart = encoder.Columns.Count;
                 for (var k = 0; k < keys.Count; k++)
@@ -499,7 +509,9 @@ public sealed class ScorePipeline
             try
             {
                 var target = owner._frontDoor.Resolve(owner._options.Model, owner._options.ModelVersion, default);
+                var t1 = Stopwatch.GetTimestamp();
                 response = await owner._frontDoor.InferAsync(target, request, default, cancellationToken).ConfigureAwait(false);
+                Interlocked.Add(ref TInferTicks, Stopwatch.GetTimestamp() - t1);
             }
             catch (InferenceException e)
             {
@@ -570,7 +582,9 @@ public sealed class ScorePipeline
                         earlierRead += read;
                         continue;
                     }
+                    var tw = Stopwatch.GetTimestamp();
                     await part.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+                    Interlocked.Add(ref TWriteTicks, Stopwatch.GetTimestamp() - tw);
                     rows += batch.Count;
                     read += batch.RowsRead;
                     badRows.AddRange(batch.Bad);
