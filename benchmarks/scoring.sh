@@ -7,7 +7,9 @@
 #     the limit, as nothing is read, parsed, encoded or written;
 #   - the 25,000 rows/s our users' Spark + pandas UDF job scores at.
 # Then the peak RSS (/usr/bin/time -v) of scoring the CSV file, which is at least 10x larger than the run's
-# --memory-limit (MEMORY_LIMIT), to show memory stays bounded by the flag, not the file.
+# --memory-limit (MEMORY_LIMIT), to show memory stays bounded by the flag, not the file. Last, the compute-bound
+# sample: `income_slow` (tests/fixtures/onnx: income plus ~20 ms of work a run), where ONNX Runtime is nearly all of
+# the cost, so `score` against raw ORT there shows what the pipeline costs when the model dominates.
 # Every score run writes Parquet into a fresh folder. rows/s is the command's own (its --json summary: rows over the
 # pipeline's time), and beside it the file's rows over the whole command's wall time (process start and model load
 # included). Prints Markdown; the raw outputs stay in the output folder.
@@ -17,7 +19,8 @@
 # Environment: BATCH (rows per inference, default 256: income's max_batch_size, the score command's default and
 #   most), RAW_SECONDS (the raw baseline's measured time, default 20), MEMORY_LIMIT (the RSS run's --memory-limit,
 #   default 64MB), ROUNDS (score runs per format, default 1; the table gives the best), DATA (where the generated
-#   files are kept between runs, default benchmarks/.scoring-data, ignored by git).
+#   files are kept between runs, default benchmarks/.scoring-data, ignored by git), SLOW_ROWS (rows of the
+#   compute-bound sample, default 200000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-10000000}
@@ -27,6 +30,7 @@ raw_seconds=${RAW_SECONDS:-20}
 memory_limit=${MEMORY_LIMIT:-64MB}
 rounds=${ROUNDS:-1}
 data=${DATA:-benchmarks/.scoring-data}
+slow_rows=${SLOW_ROWS:-200000}
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -40,6 +44,11 @@ bench() { dotnet run --project benchmarks/InferenceServer.Benchmarks -c Release 
 # Only income: the sample repository also holds a route-only folder and models this run does not need.
 mkdir -p "$work/repository"
 cp -r models/income "$work/repository/"
+# The compute-bound sample: income_slow under income's config and feature view.
+mkdir -p "$work/repository/income_slow/1"
+cp tests/fixtures/onnx/income_slow.onnx "$work/repository/income_slow/1/model.onnx"
+cp models/income/features.pbtxt "$work/repository/income_slow/"
+sed 's/^name: "income"/name: "income_slow"/' models/income/config.pbtxt >"$work/repository/income_slow/config.pbtxt"
 
 parquet="$data/income-$rows.parquet"
 csv="$data/income-$rows.csv"
@@ -47,16 +56,20 @@ if [ ! -s "$parquet" ] || [ ! -s "$csv" ]; then
   echo "generating $rows rows into $data..." >&2
   bench generate-income --rows "$rows" --seed 1 --parquet "$parquet" --csv "$csv" | tee "$out/generate.txt" >&2
 fi
+slow_parquet="$data/income-$slow_rows-groups-10000.parquet"
+if [ ! -s "$slow_parquet" ]; then
+  bench generate-income --rows "$slow_rows" --seed 2 --row-group 10000 --parquet "$slow_parquet" >&2
+fi
 
 echo "raw ONNX Runtime, batch $batch, ${raw_seconds}s..." >&2
 bench raw-scoring --model "$work/repository/income" --rows 1000000 --batch "$batch" --seconds "$raw_seconds" >"$out/raw.txt"
 
-score() { # name input memory-limit
-  local name=$1 input=$2 limit=$3 status=0
+score() { # name input memory-limit [model]
+  local name=$1 input=$2 limit=$3 model=${4:-income} status=0
   rm -rf "$work/out-$name"
   echo "score $name ($input, --memory-limit $limit)..." >&2
   /usr/bin/time -v -o "$out/$name.time" "$work/server/inference-server" score --model-repository "$work/repository" \
-    --model income --input "$input" --output "$work/out-$name" --output-format parquet --batch-size "$batch" \
+    --model "$model" --input "$input" --output "$work/out-$name" --output-format parquet --batch-size "$batch" \
     --memory-limit "$limit" --json >"$out/$name.jsonl" 2>"$out/$name.err" || status=$?
   echo "$status" >"$out/$name.status"
   [ "$status" = 0 ] || echo "  failed (exit $status): $(tail -n 3 "$out/$name.err")" >&2
@@ -66,10 +79,14 @@ for round in $(seq 1 "$rounds"); do
   score "csv-r$round" "$csv" 256MB
 done
 score rss-csv "$csv" "$memory_limit"
+echo "compute-bound sample: raw ONNX Runtime and score of income_slow..." >&2
+bench raw-scoring --model "$work/repository/income_slow" --rows $((batch * 8)) --batch "$batch" --seconds "$raw_seconds" >"$out/raw-slow.txt"
+score slow-parquet "$slow_parquet" 256MB income_slow
 
-/usr/bin/python3 - "$out" "$rows" "$batch" "$rounds" "$memory_limit" "$csv" <<'PY'
+/usr/bin/python3 - "$out" "$rows" "$batch" "$rounds" "$memory_limit" "$csv" "$slow_rows" <<'PY'
 import json, os, re, sys
 out, rows, batch, rounds, memory_limit, csv = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6]
+slow_rows = int(sys.argv[7])
 SPARK = 25_000
 
 def time_of(name):
@@ -108,11 +125,17 @@ def summary(name):
         pass
     return last
 
-raw = None
-for line in open(os.path.join(out, "raw.txt")):
-    m = re.search(r"rows_per_s=(\d+)", line)
-    if m:
-        raw = float(m.group(1))
+def raw_rate(name):
+    try:
+        for line in open(os.path.join(out, name)):
+            m = re.search(r"rows_per_s=(\d+)", line)
+            if m:
+                return float(m.group(1))
+    except OSError:
+        pass
+    return None
+
+raw = raw_rate("raw.txt")
 
 def mb(b):
     return f"{b / 2**20:,.0f} MB" if b else "—"
@@ -150,7 +173,16 @@ print()
 print(f"Peak RSS scoring the CSV file ({size / 2**20:,.0f} MB, {size / limit:.1f}× the limit) with --memory-limit {memory_limit}: "
       + (f"**{mb(rss)}** ({(summary('rss-csv') or {}).get('rows_per_second', 0):,.0f} rows/s)" if ok("rss-csv") and rss else "failed (see rss-csv.err)")
       + ("" if not limit or size >= 10 * limit else " — the file is less than 10× the limit: use more rows or a smaller MEMORY_LIMIT"))
-for name in [f"{f}-r{r}" for f in ("parquet", "csv") for r in range(1, rounds + 1)] + ["rss-csv"]:
+raw_slow = raw_rate("raw-slow.txt")
+s = summary("slow-parquet") or {}
+print()
+if ok("slow-parquet") and s.get("rows") == slow_rows and raw_slow:
+    rate = float(s["rows_per_second"])
+    print(f"Compute-bound sample (`income_slow`, {slow_rows:,} rows from Parquet, batch {batch}): `score` {rate:,.0f} rows/s, "
+          f"raw ONNX Runtime {raw_slow:,.0f} rows/s: **{rate / raw_slow:.2f}** of raw ORT.")
+else:
+    print(f"Compute-bound sample (`income_slow`): failed or incomplete (see slow-parquet.err, raw-slow.txt)")
+for name in [f"{f}-r{r}" for f in ("parquet", "csv") for r in range(1, rounds + 1)] + ["rss-csv", "slow-parquet"]:
     s = summary(name)
     if s is not None:
         print(f"\n`{name}` summary: `{json.dumps(s, separators=(',', ':'))}`")
