@@ -5,7 +5,9 @@ namespace InferenceServer.Tests.Common.IncomeData;
 /// dependencies of <c>synth_records</c> in models/generate.py (education leans occupation, age leans marital status,
 /// marital status and sex decide the relationship, hours and capital gains follow work, age and education), plus the
 /// real data set's unknown <c>?</c> for workclass and occupation, which the view encodes as an all-zero group.
-/// Deterministic: the same seed and shift give the same records, row for row, however the rows are split into blocks.
+/// Deterministic: the same seed and shift give the same records, row for row, however the rows are split into blocks;
+/// and a shift of age or hours only (<see cref="IncomeShift.AgeYears"/>, <see cref="IncomeShift.HoursPerWeek"/>) gives
+/// the same seed's records with that column moved and every other column as it was.
 /// The weight tables that depend on another field are built once, so a row costs a few draws and table searches.
 /// </summary>
 internal sealed class IncomeRecordGenerator
@@ -109,7 +111,9 @@ internal sealed class IncomeRecordGenerator
     private void Draw(IncomeColumns c, int i)
     {
         c.Id[i] = _nextId++;
-        var age = (int)Math.Round(Math.Clamp(Normal(38.5, 13.5) + _shift.AgeYears, MinAge, MaxAge));
+        // The fields that lean on age are drawn from the unshifted age, so a shift of age moves that column alone.
+        var drawnAge = Normal(38.5, 13.5);
+        var age = (int)Math.Round(Math.Clamp(drawnAge, MinAge, MaxAge));
         var education = Pick(_education);
         var educationNum = education + 1;
         var male = _random.NextDouble() < _shift.MaleShare;
@@ -133,7 +137,7 @@ internal sealed class IncomeRecordGenerator
             relationship = RelationshipNames[3 + Pick(_unattached)];
         }
 
-        var hours = Normal(40.0, 11.0) + _shift.HoursPerWeek;
+        var hours = Normal(40.0, 11.0);
         var workclassName = WorkclassNames[workclass];
         var occupationName = OccupationNames[occupation];
         hours += workclassName is "Self-emp-inc" or "Self-emp-not-inc" ? 5.0 : 0.0;
@@ -147,9 +151,9 @@ internal sealed class IncomeRecordGenerator
         var hasLoss = !hasGain && _random.NextDouble() < 0.045;
         var loss = hasLoss ? Math.Round(Math.Clamp(Normal(1850, 350), 150, 4356)) : 0;
 
-        c.Age[i] = age;
+        c.Age[i] = (int)Math.Round(Math.Clamp(drawnAge + _shift.AgeYears, MinAge, MaxAge));
         c.EducationNum[i] = educationNum;
-        c.HoursPerWeek[i] = (int)Math.Round(Math.Clamp(hours, 1, 99));
+        c.HoursPerWeek[i] = (int)Math.Round(Math.Clamp(hours + _shift.HoursPerWeek, 1, 99));
         c.CapitalGain[i] = (int)gain;
         c.CapitalLoss[i] = (int)loss;
         c.Workclass[i] = unknownWork ? Unknown : workclassName;

@@ -9,13 +9,20 @@ internal sealed record IncomeShift
     /// <summary>The training distribution.</summary>
     public static IncomeShift None { get; } = new();
 
-    /// <summary>A population that is older, works longer and studied longer: PSI well above 0.2 on age and hours.</summary>
+    /// <summary>
+    /// A population that is older, works longer, studied longer and gains more: PSI over deciles of the training
+    /// distribution about 0.5 on age, 0.45 on hours and 0.6 on education_num (occupation, which leans on education,
+    /// about 0.18).
+    /// </summary>
     public static IncomeShift Significant { get; } = new() { AgeYears = 10, HoursPerWeek = 8, EducationTilt = 1.0, CapitalGainRate = 2.5 };
 
-    /// <summary>Years added to every age before it is clipped to 17–90.</summary>
+    /// <summary>
+    /// Years added to every age before it is clipped to 17–90. Only the age column moves: marital status,
+    /// relationship, hours and gains are drawn from the age before the shift, so drift shows on age alone.
+    /// </summary>
     public double AgeYears { get; init; }
 
-    /// <summary>Hours added to every week before it is clipped to 1–99.</summary>
+    /// <summary>Hours added to every week before it is clipped to 1–99; only that column moves.</summary>
     public double HoursPerWeek { get; init; }
 
     /// <summary>

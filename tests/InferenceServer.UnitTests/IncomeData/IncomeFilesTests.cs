@@ -112,6 +112,20 @@ public sealed class IncomeFilesTests : IDisposable
         Assert.True(shifted.CapitalGain.Count(g => g > 0) > 2 * plain.CapitalGain.Count(g => g > 0));
     }
 
+    [Fact]
+    public void A_shift_of_age_moves_the_age_column_alone()
+    {
+        var plain = Columns(5, 20_000, IncomeShift.None);
+        var older = Columns(5, 20_000, new IncomeShift { AgeYears = 12 });
+
+        Assert.InRange(older.Age.Average() - plain.Age.Average(), 10.0, 12.0);
+        Assert.Equal(plain.HoursPerWeek, older.HoursPerWeek);
+        Assert.Equal(plain.MaritalStatus, older.MaritalStatus);
+        Assert.Equal(plain.Relationship, older.Relationship);
+        Assert.Equal(plain.Occupation, older.Occupation);
+        Assert.Equal(plain.CapitalGain, older.CapitalGain);
+    }
+
     private static double Share(string[] values, string value) => values.Count(v => v == value) / (double)values.Length;
 
     private static IncomeColumns Columns(int seed, int rows, IncomeShift shift)
