@@ -146,10 +146,7 @@ internal sealed class ParquetRecordReader : RecordReader
             {
                 var nullable = new ReadOnlyMemory<char>?[rows];
                 await group.ReadAsync(field, nullable.AsMemory(), null, cancellationToken).ConfigureAwait(false);
-                for (var i = 0; i < rows; i++)
-                {
-                    values[i] = nullable[i] ?? ReadOnlyMemory<char>.Empty;
-                }
+                Unwrap(nullable, values);
             }
             else
             {
@@ -190,26 +187,51 @@ internal sealed class ParquetRecordReader : RecordReader
             var values = new T?[rows];
             await group.ReadAsync(field, values.AsMemory(), null, cancellationToken).ConfigureAwait(false);
             var present = new bool[rows];
-            for (var i = 0; i < rows; i++)
-            {
-                if (values[i] is { } value)
-                {
-                    numbers[i] = double.CreateChecked(value);
-                    present[i] = true;
-                }
-            }
+            Widen(values, numbers, present);
             _present[c] = present;
         }
         else
         {
             var values = new T[rows];
             await group.ReadAsync(field, values.AsMemory(), null, cancellationToken).ConfigureAwait(false);
-            for (var i = 0; i < rows; i++)
-            {
-                numbers[i] = double.CreateChecked(values[i]);
-            }
+            Widen(values, numbers);
         }
         _numbers[c] = numbers;
+    }
+
+    // The loops of a row group's columns run once per column per row group: compiled optimized at once rather than
+    // waiting in unoptimized code for tiering to notice them.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void Widen<T>(T?[] values, double[] numbers, bool[] present)
+        where T : struct, INumberBase<T>
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (values[i] is { } value)
+            {
+                numbers[i] = double.CreateChecked(value);
+                present[i] = true;
+            }
+        }
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void Widen<T>(T[] values, double[] numbers)
+        where T : struct, INumberBase<T>
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            numbers[i] = double.CreateChecked(values[i]);
+        }
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void Unwrap(ReadOnlyMemory<char>?[] nullable, ReadOnlyMemory<char>[] values)
+    {
+        for (var i = 0; i < nullable.Length; i++)
+        {
+            values[i] = nullable[i] ?? ReadOnlyMemory<char>.Empty;
+        }
     }
 
     private async Task ReadBooleansAsync(ParquetRowGroupReader group, int c, DataField field, int rows, CancellationToken cancellationToken)

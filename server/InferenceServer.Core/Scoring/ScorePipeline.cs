@@ -92,11 +92,6 @@ public sealed class ScorePipeline
 
     private double _resumedFraction;
 
-    internal static long TReadTicks, TEncodeTicks, TInferTicks, TWriteTicks;
-
-    /// <summary>Temporary: stage timings.</summary>
-    public static string Timings() => $"read {TReadTicks * 1000.0 / Stopwatch.Frequency:0} ms, encode {TEncodeTicks * 1000.0 / Stopwatch.Frequency:0} ms, infer {TInferTicks * 1000.0 / Stopwatch.Frequency:0} ms, write {TWriteTicks * 1000.0 / Stopwatch.Frequency:0} ms";
-
     /// <summary>Runs to the end of the shard's input; returns what it did.</summary>
     /// <exception cref="ScoreException">The run cannot go on (the message says why); what was committed stays.</exception>
     /// <exception cref="TooManyBadRowsException">Bad rows passed <see cref="ScoreOptions.MaxBadRows"/>.</exception>
@@ -338,6 +333,10 @@ public sealed class ScorePipeline
     private sealed class Run(ScorePipeline owner, BatchEncoder encoder, OutputSchema schema, ScoreManifest manifest, string output, string quarantine,
         int batchSize, IReadOnlyList<string> keys)
     {
+        // Splits read at once, and the batches each may hold ready (on top of the read-ahead channel).
+        private const int ReadLanes = 2;
+        private const int LaneBatches = 4;
+
         private readonly ConcurrentBag<RecordBatch> _batches = [];
         private readonly SortedSet<string> _versions = new(StringComparer.Ordinal);
         private readonly string[] _columns = [.. encoder.Columns, .. keys];
@@ -419,27 +418,73 @@ public sealed class ScorePipeline
 
         private RecordBatch RentBatch() => _batches.TryTake(out var batch) ? batch : new RecordBatch(_columns);
 
+        // Splits are read by up to ReadLanes readers at once (decoding a Parquet row group or parsing CSV is the costliest
+        // serial step), each into its own small bounded channel; their batches are passed on strictly in split order.
         private async Task ReadAsync(IReadOnlyList<InputSplit> pending, ChannelWriter<(InputSplit, RecordBatch?)> reads, CancellationToken cancellationToken)
         {
-            foreach (var split in pending)
+            var lanes = new Queue<(InputSplit Split, Channel<RecordBatch> Batches, Task Reading)>();
+            var next = 0;
+            try
             {
-                await using (var reader = await RecordReader.OpenAsync(split, _columns, cancellationToken).ConfigureAwait(false))
+                while (next < pending.Count || lanes.Count > 0)
                 {
-                    while (true)
+                    while (lanes.Count < ReadLanes && next < pending.Count)
                     {
-                        var batch = RentBatch();
-                        var t0 = Stopwatch.GetTimestamp();
-                        var more = await reader.ReadAsync(batch, batchSize, cancellationToken).ConfigureAwait(false);
-                        Interlocked.Add(ref TReadTicks, Stopwatch.GetTimestamp() - t0);
-                        if (!more)
-                        {
-                            _batches.Add(batch);
-                            break;
-                        }
-                        await reads.WriteAsync((split, batch), cancellationToken).ConfigureAwait(false);
+                        var split = pending[next++];
+                        var batches = Channel.CreateBounded<RecordBatch>(new BoundedChannelOptions(LaneBatches) { SingleReader = true, SingleWriter = true });
+                        lanes.Enqueue((split, batches, Task.Run(() => ReadSplitAsync(split, batches.Writer, cancellationToken), cancellationToken)));
+                    }
+                    var (current, channel, reading) = lanes.Dequeue();
+                    await foreach (var batch in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        await reads.WriteAsync((current, batch), cancellationToken).ConfigureAwait(false);
+                    }
+                    await reading.ConfigureAwait(false);
+                    await reads.WriteAsync((current, null), cancellationToken).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                // A failure leaves lanes reading: they stop on the cancellation; their batches go back to the pool.
+                foreach (var (_, channel, reading) in lanes)
+                {
+                    try
+                    {
+                        await reading.ConfigureAwait(false);
+                    }
+                    catch (Exception)
+                    {
+                        // Already reported by the stage that failed first.
+                    }
+                    while (channel.Reader.TryRead(out var batch))
+                    {
+                        _batches.Add(batch);
                     }
                 }
-                await reads.WriteAsync((split, null), cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        private async Task ReadSplitAsync(InputSplit split, ChannelWriter<RecordBatch> batches, CancellationToken cancellationToken)
+        {
+            try
+            {
+                await using var reader = await RecordReader.OpenAsync(split, _columns, cancellationToken).ConfigureAwait(false);
+                while (true)
+                {
+                    var batch = RentBatch();
+                    if (!await reader.ReadAsync(batch, batchSize, cancellationToken).ConfigureAwait(false))
+                    {
+                        _batches.Add(batch);
+                        break;
+                    }
+                    await batches.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+                }
+                batches.TryComplete();
+            }
+            catch (Exception e)
+            {
+                batches.TryComplete(e);
+                throw;
             }
         }
 
@@ -468,9 +513,7 @@ public sealed class ScorePipeline
             var rowsRead = batch.Count;
             try
             {
-                var t0 = Stopwatch.GetTimestamp();
                 inputs = encoder.Encode(batch, good, bad, owner._time.GetUtcNow());
-                Interlocked.Add(ref TEncodeTicks, Stopwatch.GetTimestamp() - t0);
                 keyValues = new string?[keys.Count][];
                 var keyStart = encoder.Columns.Count;
                 for (var k = 0; k < keys.Count; k++)
@@ -509,9 +552,7 @@ public sealed class ScorePipeline
             try
             {
                 var target = owner._frontDoor.Resolve(owner._options.Model, owner._options.ModelVersion, default);
-                var t1 = Stopwatch.GetTimestamp();
                 response = await owner._frontDoor.InferAsync(target, request, default, cancellationToken).ConfigureAwait(false);
-                Interlocked.Add(ref TInferTicks, Stopwatch.GetTimestamp() - t1);
             }
             catch (InferenceException e)
             {
@@ -582,9 +623,7 @@ public sealed class ScorePipeline
                         earlierRead += read;
                         continue;
                     }
-                    var tw = Stopwatch.GetTimestamp();
                     await part.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
-                    Interlocked.Add(ref TWriteTicks, Stopwatch.GetTimestamp() - tw);
                     rows += batch.Count;
                     read += batch.RowsRead;
                     badRows.AddRange(batch.Bad);

@@ -48,10 +48,6 @@ internal static class ScoreHost
                 return ScoreCommand.TooManyBadRows;
             }
             await WriteSummaryAsync(summary, request.Json, output).ConfigureAwait(false);
-            if (Environment.GetEnvironmentVariable("SCORE_TIMINGS") == "1")
-            {
-                await error.WriteLineAsync(ScorePipeline.Timings()).ConfigureAwait(false);
-            }
             if (request.CompareWith is { } server)
             {
                 var differences = await ScoreComparison.RunAsync(frontDoor, request, server, output, error, cancellationToken).ConfigureAwait(false);
