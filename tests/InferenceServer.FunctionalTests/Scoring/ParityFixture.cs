@@ -5,6 +5,7 @@ using InferenceServer.Core.Features;
 using InferenceServer.FunctionalTests.Features;
 using InferenceServer.FunctionalTests.Features.Sidecar;
 using InferenceServer.FunctionalTests.Hosting;
+using InferenceServer.FunctionalTests.Http;
 using InferenceServer.Protocols.Grpc.Messages;
 using InferenceServer.Tests.Common.IncomeData;
 using nietras.SeparatedValues;
@@ -52,6 +53,9 @@ public sealed class ParityFixture : IAsyncLifetime
     /// <summary>What the model received and answered for every entity, predicted online by its id.</summary>
     internal ScoredRows Online { get; private set; } = null!;
 
+    /// <summary>The same online path over REST: predict with lists of entities, so the model sees batches of them, and the answers are JSON numbers.</summary>
+    internal ScoredRows OnlineRest { get; private set; } = null!;
+
     /// <summary>What <c>score</c> wrote for the Parquet file.</summary>
     internal ScoredRows FromParquet { get; private set; } = null!;
 
@@ -78,6 +82,7 @@ public sealed class ParityFixture : IAsyncLifetime
         _sidecar = await SidecarProcess.ServeAsync(socket, _redis.Address);
         _server = await RunningServer.StartAsync(Repository, ("FeatureSidecar:Path", socket));
         Online = await PredictOnlineAsync(_server);
+        OnlineRest = await PredictRestAsync(_server);
         FromParquet = await ScoreAsync(ParquetFile, "parquet");
         FromCsv = await ScoreAsync(CsvFile, "csv");
     }
@@ -253,6 +258,34 @@ public sealed class ParityFixture : IAsyncLifetime
                 request.Parameters.Add(FeatureParameters.EntityPrefix + "id", new InferParameter { StringParam = id.ToString(CultureInfo.InvariantCulture) });
                 var response = await client.ModelInferAsync(request);
                 online.Set(id, Output(response, "probability", 1)[0], Output(response, "features_seen", Width));
+            }
+        })));
+        online.AssertComplete();
+        return online;
+    }
+
+    /// <summary>Every entity predicted over REST, 100 a request (<c>{"entities": [{"id": "0"}, ...]}</c>).</summary>
+    private static async Task<ScoredRows> PredictRestAsync(RunningServer server)
+    {
+        const int PerRequest = 100;
+        var online = new ScoredRows("the online path over REST (predict with lists of 100 entities)", Rows, Width);
+        var next = -PerRequest;
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            int first;
+            while ((first = Interlocked.Add(ref next, PerRequest)) < Rows)
+            {
+                var ids = Enumerable.Range(first, Math.Min(PerRequest, Rows - first)).ToArray();
+                var body = "{\"entities\": [" + string.Join(", ", ids.Select(id => $"{{\"id\": \"{id}\"}}")) + "]}";
+                var (response, answer) = await server.Client.PostJsonAsync("/v2/models/income/predict", body);
+                Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}: {answer?.ToJsonString()}");
+                var outputs = answer!["outputs"]!.AsArray();
+                Assert.Equal(ids.Length, outputs.Count);
+                for (var i = 0; i < ids.Length; i++)
+                {
+                    var features = outputs[i]!["features_seen"]!.AsArray().Select(v => v!.GetValue<float>()).ToArray();
+                    online.Set(ids[i], outputs[i]!["probability"]!.GetValue<float>(), features);
+                }
             }
         })));
         online.AssertComplete();

@@ -3,7 +3,8 @@ namespace InferenceServer.FunctionalTests.Scoring;
 /// <summary>
 /// Training–serving parity (issue 15): the same 10,000 raw records scored by the batch scorer from Parquet, by the
 /// batch scorer from CSV, and online (server + feature sidecar + Redis, materialized from the same Parquet file) give
-/// the model bit-identical inputs and get bit-identical outputs. The model echoes its input (<c>features_seen</c>), so
+/// the model bit-identical inputs and get bit-identical outputs (and so does the online path over REST, 100 entities a
+/// request, whose answers travel as JSON numbers). The model echoes its input (<c>features_seen</c>), so
 /// every path reports the exact tensor the model received, not a re-encoding of it.
 /// </summary>
 public sealed class TrainingServingParityTests(ParityFixture fixture) : IClassFixture<ParityFixture>
@@ -16,6 +17,12 @@ public sealed class TrainingServingParityTests(ParityFixture fixture) : IClassFi
         // The records are varied enough for the comparison to mean something: many distinct encodings and answers.
         Assert.True(Distinct(fixture.Online.Probability) > ParityFixture.Rows / 2, "the online answers are too alike to compare");
         Assert.All(fixture.Online.Probability, p => Assert.InRange(p, 0f, 1f));
+    }
+
+    [Fact]
+    public void The_online_path_over_rest_with_lists_of_entities_gives_the_same_bits_as_grpc_one_entity_at_a_time()
+    {
+        fixture.Online.AssertIdentical(fixture.OnlineRest);
     }
 
     [Fact]
