@@ -13,7 +13,7 @@ internal sealed class JsonLinesRecordReader : RecordReader
 {
     private readonly InputSplit _split;
     private readonly Stream _window;
-    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _columns;
+    private readonly Dictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> _columns;
     private readonly long _begin;
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
     private int _start;
@@ -28,10 +28,11 @@ internal sealed class JsonLinesRecordReader : RecordReader
         _split = split;
         _window = window;
         _begin = begin;
-        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        // A name asked for twice (a key column that is also a field) fills both columns.
+        var index = new Dictionary<string, int[]>(StringComparer.Ordinal);
         for (var i = 0; i < columns.Count; i++)
         {
-            index.TryAdd(columns[i], i);
+            index[columns[i]] = index.TryGetValue(columns[i], out var earlier) ? [.. earlier, i] : [i];
         }
         _columns = index.GetAlternateLookup<ReadOnlySpan<char>>();
     }
@@ -125,13 +126,14 @@ internal sealed class JsonLinesRecordReader : RecordReader
             }
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                var column = Column(ref reader);
+                var targets = Columns(ref reader);
                 reader.Read();
-                if (column < 0)
+                if (targets is null)
                 {
                     reader.Skip();
                     continue;
                 }
+                var column = targets[0];
                 switch (reader.TokenType)
                 {
                     case JsonTokenType.Number:
@@ -156,6 +158,10 @@ internal sealed class JsonLinesRecordReader : RecordReader
                         SetUtf8(batch, column, row, text);
                         break;
                 }
+                for (var t = 1; t < targets.Length; t++)
+                {
+                    Copy(batch, column, targets[t], row);
+                }
             }
             if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
             {
@@ -168,7 +174,7 @@ internal sealed class JsonLinesRecordReader : RecordReader
         }
     }
 
-    private int Column(ref Utf8JsonReader reader)
+    private int[]? Columns(ref Utf8JsonReader reader)
     {
         var length = reader.HasValueSequence ? (int)reader.ValueSequence.Length : reader.ValueSpan.Length;
         if (_name.Length < length)
@@ -176,7 +182,20 @@ internal sealed class JsonLinesRecordReader : RecordReader
             _name = new char[length * 2];
         }
         var written = reader.CopyString(_name);
-        return _columns.TryGetValue(_name.AsSpan(0, written), out var column) ? column : -1;
+        return _columns.TryGetValue(_name.AsSpan(0, written), out var columns) ? columns : null;
+    }
+
+    private static void Copy(RecordBatch batch, int from, int to, int row)
+    {
+        if (batch.TryGetNumber(from, row, out var number))
+        {
+            batch.SetNumber(to, row, number);
+        }
+        else if (batch.TryGetText(from, row, out var text))
+        {
+            // Copied out first: the batch's text buffer may grow while the copy is added.
+            batch.SetText(to, row, text.ToString());
+        }
     }
 
     private void SetString(RecordBatch batch, int column, int row, ref Utf8JsonReader reader)

@@ -30,6 +30,9 @@ public sealed class ScoreManifest
     /// <summary>The splits of the shard, in all (done or not).</summary>
     public required int PlannedSplits { get; init; }
 
+    /// <summary>The quarantine file (a full path).</summary>
+    public required string Quarantine { get; init; }
+
     /// <summary>The key columns written.</summary>
     public required IReadOnlyList<string> KeyColumns { get; init; }
 
@@ -72,6 +75,7 @@ public sealed class ScoreManifest
                 Shard = root.GetProperty("shard").GetString()!,
                 SplitBytes = root.GetProperty("split_bytes").GetInt64(),
                 PlannedSplits = root.GetProperty("planned_splits").GetInt32(),
+                Quarantine = root.GetProperty("quarantine").GetString()!,
                 KeyColumns = [.. root.GetProperty("key_columns").EnumerateArray().Select(e => e.GetString()!)],
                 QuarantineBytes = root.GetProperty("quarantine_bytes").GetInt64(),
                 Complete = root.GetProperty("complete").GetBoolean(),
@@ -114,6 +118,7 @@ public sealed class ScoreManifest
                 json.WriteString("shard", Shard);
                 json.WriteNumber("split_bytes", SplitBytes);
                 json.WriteNumber("planned_splits", PlannedSplits);
+                json.WriteString("quarantine", Quarantine);
                 json.WriteStartArray("key_columns");
                 foreach (var key in KeyColumns)
                 {

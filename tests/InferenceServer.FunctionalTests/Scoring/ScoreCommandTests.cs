@@ -73,6 +73,23 @@ public sealed class ScoreCommandTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("in.parquet")]
+    [InlineData("in.csv")]
+    [InlineData("in.jsonl")]
+    public async Task AKeyColumnMayAlsoBeAFeature(string input)
+    {
+        var records = ScoringFiles.Income(50, seed: 2);
+        await ScoringFiles.WriteParquetAsync(PathOf("in.parquet"), records, rowGroupRows: 20);
+        ScoringFiles.WriteCsv(PathOf("in.csv"), records);
+        ScoringFiles.WriteJsonLines(PathOf("in.jsonl"), records);
+        var run = await ScoreRun.RunAsync("--model-repository", Models, "--model", "income", "--input", PathOf(input), "--output", PathOf("out"),
+            "--key-columns", "id,age,sex", "--output-format", "csv");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var rows = await ScoringFiles.ReadOutputAsync(PathOf("out"));
+        Assert.Equal(records.Select(r => (r.Id.ToString(CultureInfo.InvariantCulture), r.Age, r.Sex)), rows.Select(r => (r["id"]!, r["age"]!, r["sex"]!)));
+    }
+
     [Fact]
     public async Task AModelWithoutAViewTakesItsInputsByColumnName()
     {
