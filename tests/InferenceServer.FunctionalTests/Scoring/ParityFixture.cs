@@ -44,6 +44,9 @@ public sealed class ParityFixture : IAsyncLifetime
 
     public string CsvFile => Path.Combine(_folder, "records.csv");
 
+    /// <summary>The online server's REST address.</summary>
+    public Uri ServerAddress => _server!.Client.BaseAddress!;
+
     /// <summary>A folder of the fixture's for a test's outputs.</summary>
     public string Folder => _folder;
 

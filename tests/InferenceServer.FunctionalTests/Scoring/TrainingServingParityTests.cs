@@ -1,3 +1,6 @@
+using System.Text.Json;
+using InferenceServer.FunctionalTests.Hosting;
+
 namespace InferenceServer.FunctionalTests.Scoring;
 
 /// <summary>
@@ -43,6 +46,20 @@ public sealed class TrainingServingParityTests(ParityFixture fixture) : IClassFi
         fixture.FromParquet.AssertIdentical(fixture.FromCsv);
         fixture.Reference.AssertIdentical(fixture.FromParquet, probabilities: false);
         fixture.Reference.AssertIdentical(fixture.FromCsv, probabilities: false);
+    }
+
+    [Fact]
+    public async Task The_users_own_parity_check_compare_with_finds_no_row_that_differs_from_the_online_server()
+    {
+        var (exitCode, run) = await ServerProcess.RunAsync("score", "--model-repository", fixture.Repository, "--model", "income",
+            "--input", fixture.CsvFile, "--output", Path.Combine(fixture.Folder, "compared"), "--output-format", "csv",
+            "--compare-with", fixture.ServerAddress.ToString(), "--compare-rows", "2000", "--json");
+        using var _ = run;
+
+        Assert.True(exitCode == 0, string.Join('\n', run.Error.Concat(run.Output.TakeLast(2))));
+        using var compare = JsonDocument.Parse(run.Output.Last(l => l.Contains("\"compare\"", StringComparison.Ordinal)));
+        Assert.Equal(2000, compare.RootElement.GetProperty("compared").GetInt32());
+        Assert.Equal(0, compare.RootElement.GetProperty("differ").GetInt32());
     }
 
     private static int Distinct(float[] values) => values.Select(BitConverter.SingleToInt32Bits).Distinct().Count();
