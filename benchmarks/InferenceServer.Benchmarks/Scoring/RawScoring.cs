@@ -10,7 +10,7 @@ namespace InferenceServer.Benchmarks.Scoring;
 /// <summary>
 /// The <c>raw-scoring</c> mode: the limit batch scoring is measured against. Generated income records are encoded once,
 /// up front, by income's own feature view into one array of [rows, 58] floats; then the model runs over them batch after
-/// batch on one thread with ONNX Runtime's <see cref="InferenceSession"/> called directly: each batch's input an
+/// batch on one thread (or <c>--callers</c> threads at once) with ONNX Runtime's <see cref="InferenceSession"/> called directly: each batch's input an
 /// <see cref="OrtValue"/> over its slice of that array and its output one over a reused array, so nothing is read,
 /// parsed, copied or written. Session options are ONNX Runtime's defaults (as the server's with no parameters in
 /// config.pbtxt) unless <c>--intra-op</c> is given. Rows/s counts rows scored, cycling over the encoded rows until the
@@ -21,9 +21,10 @@ internal static class RawScoring
     public const string Mode = "raw-scoring";
 
     private const string Usage =
-        "usage: raw-scoring --model FOLDER [--rows 1000000] [--batch 4096] [--seconds 10] [--seed 1] [--intra-op N]\n" +
+        "usage: raw-scoring --model FOLDER [--rows 1000000] [--batch 4096] [--seconds 10] [--seed 1] [--intra-op N] [--callers 1]\n" +
         "  FOLDER: income's model folder (config.pbtxt, features.pbtxt, <version>/model.onnx);\n" +
-        "  --rows: generated records encoded once and scored in a cycle; --batch: rows per run.";
+        "  --rows: generated records encoded once and scored in a cycle; --batch: rows per run;\n" +
+        "  --callers: threads calling Run at once on the one session.";
 
     public static int Run(string[] args)
     {
@@ -59,14 +60,23 @@ internal static class RawScoring
         var outputWidth = (int)session.OutputMetadata[outputName].Dimensions[^1];
         using var runOptions = new RunOptions();
         var batch = options.Batch;
-        var output = new float[batch * outputWidth];
+        var callers = options.Callers;
+        var outputs = new float[callers][];
+        for (var c = 0; c < callers; c++)
+        {
+            outputs[c] = new float[batch * outputWidth];
+        }
         var handle = GCHandle.Alloc(encoded, GCHandleType.Pinned);
         try
         {
             var rows = options.Rows;
             // Whole batches only, so every run has the same shape (a ragged last batch would be a second plan).
             var batches = Math.Max(1, rows / batch);
-            using var outputValue = OrtValue.CreateTensorValueFromMemory(output, [batch, outputWidth]);
+            var outputValues = new OrtValue[callers];
+            for (var c = 0; c < callers; c++)
+            {
+                outputValues[c] = OrtValue.CreateTensorValueFromMemory(outputs[c], [batch, outputWidth]);
+            }
             var inputs = new OrtValue[batches];
             for (var b = 0; b < batches; b++)
             {
@@ -77,38 +87,58 @@ internal static class RawScoring
             {
                 string[] inputNames = [inputName];
                 string[] outputNames = [outputName];
-                OrtValue[] outputValues = [outputValue];
                 for (var w = 0; w < Math.Min(batches, 3); w++)
                 {
-                    session.Run(runOptions, inputNames, [inputs[w]], outputNames, outputValues);
+                    session.Run(runOptions, inputNames, [inputs[w]], outputNames, [outputValues[0]]);
                 }
-                Check(output);
+                Check(outputs[0]);
 
+                // Each caller runs batch after batch on its own thread, on the one session (Run is thread-safe), as a
+                // pipeline with several batches in flight would; one caller is the plain loop.
                 long scored = 0;
-                var started = Stopwatch.GetTimestamp();
                 var limit = TimeSpan.FromSeconds(options.Seconds);
-                TimeSpan elapsed;
-                var next = 0;
-                var one = new OrtValue[1];
-                do
+                var started = Stopwatch.GetTimestamp();
+                var threads = new Thread[callers];
+                for (var c = 0; c < callers; c++)
                 {
-                    one[0] = inputs[next];
-                    session.Run(runOptions, inputNames, one, outputNames, outputValues);
-                    scored += batch;
-                    next = next + 1 == batches ? 0 : next + 1;
-                    elapsed = Stopwatch.GetElapsedTime(started);
+                    var caller = c;
+                    threads[c] = new Thread(() =>
+                    {
+                        var one = new OrtValue[1];
+                        OrtValue[] mine = [outputValues[caller]];
+                        var next = caller % batches;
+                        long done = 0;
+                        do
+                        {
+                            one[0] = inputs[next];
+                            session.Run(runOptions, inputNames, one, outputNames, mine);
+                            done += batch;
+                            next = next + 1 == batches ? 0 : next + 1;
+                        }
+                        while (Stopwatch.GetElapsedTime(started) < limit);
+                        Interlocked.Add(ref scored, done);
+                    });
+                    threads[c].Start();
                 }
-                while (elapsed < limit);
+                foreach (var thread in threads)
+                {
+                    thread.Join();
+                }
+                var elapsed = Stopwatch.GetElapsedTime(started);
 
                 // One line in a fixed format; benchmarks/scoring.sh reads it.
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"RAW_SCORING batch={batch} rows={scored} seconds={elapsed.TotalSeconds:F2} rows_per_s={scored / elapsed.TotalSeconds:F0} encoded_rows={(long)batches * batch}"));
+                    $"RAW_SCORING batch={batch} callers={callers} rows={scored} seconds={elapsed.TotalSeconds:F2} rows_per_s={scored / elapsed.TotalSeconds:F0} encoded_rows={(long)batches * batch}"));
             }
             finally
             {
                 foreach (var input in inputs)
                 {
                     input.Dispose();
+                }
+                foreach (var value in outputValues)
+                {
+                    value.Dispose();
                 }
             }
         }
@@ -184,7 +214,7 @@ internal static class RawScoring
         }
     }
 
-    private sealed record Options(string Model, int Rows, int Batch, double Seconds, int Seed, int? IntraOp)
+    private sealed record Options(string Model, int Rows, int Batch, double Seconds, int Seed, int? IntraOp, int Callers)
     {
         public static Options Parse(string[] args)
         {
@@ -194,6 +224,7 @@ internal static class RawScoring
             var seconds = 10.0;
             var seed = 1;
             int? intra = null;
+            var callers = 1;
             for (var i = 0; i < args.Length; i++)
             {
                 var name = args[i];
@@ -224,6 +255,9 @@ internal static class RawScoring
                     case "--intra-op":
                         intra = Positive(name, value);
                         break;
+                    case "--callers":
+                        callers = Positive(name, value);
+                        break;
                     default:
                         throw new ArgumentException($"unknown option '{name}'");
                 }
@@ -241,7 +275,7 @@ internal static class RawScoring
             {
                 throw new ArgumentException($"--batch {batch} is more than --rows {rows}");
             }
-            return new Options(model, rows, batch, seconds, seed, intra);
+            return new Options(model, rows, batch, seconds, seed, intra, callers);
         }
 
         private static int Positive(string name, string text) =>
