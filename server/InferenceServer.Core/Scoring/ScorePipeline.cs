@@ -312,19 +312,18 @@ public sealed class ScorePipeline
         }
     }
 
-    internal void Committed(InputSplit split, long rows, long bad)
+    // A split is committed; its rows were counted as they were written (Scored). Text splits teach the bytes a row takes.
+    internal void Committed(InputSplit split, long rowsRead)
     {
         lock (_progressLock)
         {
-            _rows += rows;
-            _bad += bad;
             _splitsDone++;
             _weightDone += split.Length;
             _current = null;
             _currentRows = 0;
-            if (split.Rows < 0 && rows + bad > 0)
+            if (split.Rows < 0 && rowsRead > 0)
             {
-                _bytesPerTextRow = (double)split.Length / (rows + bad);
+                _bytesPerTextRow = (double)split.Length / rowsRead;
             }
         }
     }

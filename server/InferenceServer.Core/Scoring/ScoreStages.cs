@@ -302,7 +302,7 @@ internal sealed class ScoreStages(ScorePipeline owner, BatchEncoder encoder, Out
                         bytes, hashing.Checksum));
                     manifest.Complete = manifest.Splits.Count == manifest.PlannedSplits;
                     manifest.Save(output);
-                    owner.Committed(split, 0, 0);
+                    owner.Committed(split, read);
                     earlierBad += badRows.Count;
                     earlierRead += read;
                     continue;
