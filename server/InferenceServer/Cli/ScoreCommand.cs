@@ -32,6 +32,12 @@ internal sealed class ScoreCommand
     private readonly Option<string> _compare = Text("--compare-with", "URL", "After scoring, send a sample of the input to the server at URL (REST) and report each row whose answer differs.");
     private readonly Option<string> _compareRows = Text("--compare-rows", "N", "How many rows --compare-with sends.", "1000");
     private readonly Option<bool> _noDrift = new("--no-drift") { Description = "Skip the drift report: by default, when the model has a training profile, the summary compares the scored rows with it." };
+    private readonly Option<string> _instances = Text("--instances", "N|config",
+        "CPU instances of the model for this run (replaces its config's instance_group counts; the files are not changed): batches are scored on them at once. 'config' keeps the config's.",
+        "one per core");
+    private readonly Option<string> _intraOp = Text("--intra-op-threads", "N|config",
+        "ONNX Runtime threads within each inference for this run (the model's intra_op_thread_count). One per instance, with an instance per core, spends no CPU on threads waiting for work. 'config' keeps the server's choice.",
+        "1");
     private readonly Option<string> _splitSize = Text("--split-size", "SIZE", "The byte range CSV and JSONL inputs are cut into splits at (the unit of commit, resume and sharding).", "32MB");
 
     /// <summary>Builds the verb; <paramref name="run"/> scores what the command line asks and returns the exit code.</summary>
@@ -40,7 +46,7 @@ internal sealed class ScoreCommand
         Command = new Command("score",
             "Scores a Parquet, CSV or JSONL input with a model of a repository (no server started) and writes the predictions, with the input's key columns, "
             + "to an output folder, resumably. Exit codes: 0 done, 1 failed, 2 usage error, 3 too many bad rows.");
-        foreach (var option in new Option[] { _repository, _model, _version, _input, _output, _format, _batchSize, _memory, _keys, _resume, _shard, _maxBad, _quarantine, _json, _compare, _compareRows, _splitSize, _noDrift })
+        foreach (var option in new Option[] { _repository, _model, _version, _input, _output, _format, _batchSize, _memory, _keys, _resume, _shard, _maxBad, _quarantine, _json, _compare, _compareRows, _splitSize, _instances, _intraOp, _noDrift })
         {
             Command.Options.Add(option);
         }
@@ -51,6 +57,8 @@ internal sealed class ScoreCommand
         Check(_shard, v => ParseShard(v) is null ? "I/N with 0 <= I < N, such as 0/4" : null);
         Check(_maxBad, v => BadRowLimit.Parse(v) is null ? "a count (100) or a percentage (0.5%)" : null);
         Check(_compare, v => Uri.TryCreate(v, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" ? null : "an http:// or https:// address, such as http://localhost:8000");
+        Check(_instances, v => v == "config" || PositiveInt(v) is not null ? null : "a whole number of at least 1, or config");
+        Check(_intraOp, v => v == "config" || PositiveInt(v) is not null ? null : "a whole number of at least 1, or config");
         Check(_compareRows, v => PositiveInt(v) is null ? "a whole number of at least 1" : null);
         Check(_keys, v => v.Split(',').Any(k => k.Trim().Length == 0) ? "column names separated by commas" : null);
         Command.Validators.Add(result =>
@@ -99,7 +107,14 @@ internal sealed class ScoreCommand
         };
         var compare = Given(result, _compare) is { } url ? new Uri(url) : null;
         var compareRows = Given(result, _compareRows) is { } rows ? PositiveInt(rows)!.Value : 1000;
-        return new ScoreRequest(result.GetValue(_repository)!, options, result.GetValue(_json), compare, compareRows) { Drift = !result.GetValue(_noDrift) };
+        var instances = Given(result, _instances) ?? "";
+        var intraOp = Given(result, _intraOp) ?? "1";
+        return new ScoreRequest(result.GetValue(_repository)!, options, result.GetValue(_json), compare, compareRows)
+        {
+            Instances = instances == "config" ? null : PositiveInt(instances) ?? Environment.ProcessorCount,
+            IntraOpThreads = intraOp == "config" ? null : PositiveInt(intraOp),
+            Drift = !result.GetValue(_noDrift),
+        };
     }
 
     /// <summary>A size: bytes, or a number with KB, MB, GB or TB (powers of 1024; KiB, MiB, ... too); null when it is none.</summary>

@@ -7,4 +7,10 @@ internal sealed record ScoreRequest(string ModelRepository, ScoreOptions Options
 {
     /// <summary>Whether the summary carries the drift report (when the model has a training profile); false: --no-drift.</summary>
     public bool Drift { get; init; } = true;
+
+    /// <summary>The model's CPU instances for this run; null keeps its config's.</summary>
+    public int? Instances { get; init; }
+
+    /// <summary>ONNX Runtime's intra-op threads per instance for this run; null keeps the server's choice.</summary>
+    public int? IntraOpThreads { get; init; }
 }

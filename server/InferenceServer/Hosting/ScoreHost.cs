@@ -1,8 +1,10 @@
+using System.Globalization;
 using System.Text.Json;
 using InferenceServer.Cli;
 using InferenceServer.Core.Drift;
 using InferenceServer.Core.Inference;
 using InferenceServer.Core.Lifecycle;
+using InferenceServer.Core.Repository;
 using InferenceServer.Core.Routing;
 using InferenceServer.Core.Scoring;
 using InferenceServer.Core.Serving;
@@ -36,6 +38,7 @@ internal static class ScoreHost
                     + (failures.Count > 0 ? ": " + string.Join("; ", failures) : "")).ConfigureAwait(false);
                 return 1;
             }
+            await TuneForThroughputAsync(frontDoor, request, cancellationToken).ConfigureAwait(false);
             var drift = request.Drift ? await DriftOfAsync(frontDoor, request, error).ConfigureAwait(false) : null;
             var pipeline = new ScorePipeline(frontDoor, request.Options) { Drift = drift };
             var run = pipeline.RunAsync(cancellationToken);
@@ -77,6 +80,49 @@ internal static class ScoreHost
             await error.WriteLineAsync("inference-server score: stopped; what was committed stays, --resume continues").ConfigureAwait(false);
             return 1;
         }
+    }
+
+    // A batch job wants throughput, a server latency: the model is reloaded for this run only (a load override, its
+    // files untouched) with --instances CPU instances of --intra-op-threads threads each. By default one single-threaded
+    // instance per core: the pipeline keeps them all busy, and no ONNX Runtime thread spins waiting for a share of a
+    // small batch (income: about a fifth less CPU per row than two threads on one instance). A route keeps its models'.
+    private static async Task TuneForThroughputAsync(InferenceFrontDoor frontDoor, ScoreRequest request, CancellationToken cancellationToken)
+    {
+        if (request.Instances is null && request.IntraOpThreads is null)
+        {
+            return;
+        }
+        ModelConfig config;
+        try
+        {
+            config = frontDoor.ModelConfig(request.Options.Model, request.Options.ModelVersion, default);
+        }
+        catch (InferenceException)
+        {
+            return;
+        }
+        var tuned = config.Clone();
+        if (request.Instances is { } instances)
+        {
+            foreach (var group in tuned.InstanceGroup)
+            {
+                if (group.Kind != ModelInstanceGroup.Types.Kind.Gpu)
+                {
+                    group.Count = instances;
+                }
+            }
+        }
+        if (request.IntraOpThreads is { } threads)
+        {
+            tuned.Parameters["intra_op_thread_count"] = new ModelParameter { StringValue = threads.ToString(CultureInfo.InvariantCulture) };
+        }
+        if (tuned.Equals(config))
+        {
+            return;
+        }
+        // Only the fields set (protobuf's JSON mapping): the load reads them as a repository-API config.
+        var json = Google.Protobuf.JsonFormatter.Default.Format(tuned);
+        await frontDoor.LoadModelAsync(request.Options.Model, new ModelLoadOverrides(json, null), cancellationToken).ConfigureAwait(false);
     }
 
     // Only the named model is loaded; the queue never sheds (the pipeline bounds what it sends), and warnings and

@@ -1,79 +1,35 @@
-using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 
 namespace InferenceServer.FunctionalTests.Features.Sidecar;
 
 /// <summary>
-/// The real <c>feature-sidecar</c> executable (the apphost the build copies next to the tests) in its own process, its
-/// output collected line by line.
+/// The real <c>feature-sidecar</c> executable (the apphost the build copies next to the tests) in its own process (a
+/// <see cref="ChildProcess"/>), with its <c>serve</c> started and waited for.
 /// </summary>
 internal sealed partial class SidecarProcess : IDisposable
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    private readonly ChildProcess _process;
 
-    private readonly Process _process;
-    private readonly List<string> _output = [];
-    private readonly List<string> _error = [];
-    private readonly Lock _lock = new();
-    private bool _disposed;
-
-    private SidecarProcess(Process process) => _process = process;
+    private SidecarProcess(ChildProcess process) => _process = process;
 
     public bool HasExited => _process.HasExited;
 
-    public IReadOnlyList<string> Output
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return [.. _output];
-            }
-        }
-    }
+    public IReadOnlyList<string> Output => _process.Output;
 
-    public IReadOnlyList<string> Error
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return [.. _error];
-            }
-        }
-    }
+    public IReadOnlyList<string> Error => _process.Error;
 
     public static SidecarProcess Start(params string[] args) => Start(null, args);
 
     /// <summary>Starts the sidecar with <paramref name="environment"/> added to the test's own environment.</summary>
     public static SidecarProcess Start(IReadOnlyDictionary<string, string>? environment, string[] args)
     {
-        var info = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "feature-sidecar"))
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = Path.GetTempPath(),
-        };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
         // Spectre.Console draws no live progress bar into a pipe, but keep its width fixed for stable lines.
-        info.Environment["COLUMNS"] = "120";
+        var all = new Dictionary<string, string> { ["COLUMNS"] = "120" };
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {
-            info.Environment[name] = value;
+            all[name] = value;
         }
-        var process = new Process { StartInfo = info };
-        var started = new SidecarProcess(process);
-        process.OutputDataReceived += (_, e) => started.Add(started._output, e.Data);
-        process.ErrorDataReceived += (_, e) => started.Add(started._error, e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return started;
+        return new SidecarProcess(ChildProcess.Start(Path.Combine(AppContext.BaseDirectory, "feature-sidecar"), args, all, "feature-sidecar"));
     }
 
     /// <summary>Starts <c>serve</c> and waits until it listens.</summary>
@@ -97,79 +53,18 @@ internal sealed partial class SidecarProcess : IDisposable
         return (await sidecar.WaitForExitAsync(), sidecar);
     }
 
-    public async Task<int> WaitForExitAsync()
-    {
-        using var timeout = new CancellationTokenSource(Patience);
-        await _process.WaitForExitAsync(timeout.Token);
-        // The asynchronous readers may still hold the last lines.
-        _process.WaitForExit();
-        return _process.ExitCode;
-    }
+    public Task<int> WaitForExitAsync() => _process.WaitForExitAsync();
 
-    public async Task<string> WaitForOutputAsync(Regex pattern)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (true)
-        {
-            foreach (var line in Output)
-            {
-                if (pattern.IsMatch(line))
-                {
-                    return line;
-                }
-            }
-            Assert.False(_process.HasExited, $"feature-sidecar exited ({(_process.HasExited ? _process.ExitCode : 0)}) before a line like /{pattern}/; stderr: {string.Join(" | ", Error)}; stdout: {string.Join(" | ", Output)}");
-            Assert.True(DateTime.UtcNow < deadline, $"no line like /{pattern}/ within {Patience}; output: {string.Join(" | ", Output.TakeLast(5))}");
-            await Task.Delay(20);
-        }
-    }
+    public Task<string> WaitForOutputAsync(Regex pattern) => _process.WaitForOutputAsync(pattern);
 
     /// <summary>Sends SIGKILL: the sidecar ends at once, leaving its socket file behind.</summary>
-    public void KillHard()
-    {
-        _process.Kill();
-        _process.WaitForExit();
-    }
+    public void KillHard() => _process.KillHard();
 
     /// <summary>Sends SIGTERM, as a service manager stops the sidecar.</summary>
-    public void Terminate()
-    {
-        if (SendSignal(_process.Id, 15) != 0)
-        {
-            throw new InvalidOperationException($"kill({_process.Id}, SIGTERM) failed: errno {Marshal.GetLastPInvokeError()}");
-        }
-    }
-
-    [LibraryImport("libc.so.6", EntryPoint = "kill", SetLastError = true)]
-    private static partial int SendSignal(int pid, int signal);
+    public void Terminate() => _process.Terminate();
 
     [GeneratedRegex("feature sidecar listening on unix:")]
     private static partial Regex Listening();
 
-    private void Add(List<string> lines, string? line)
-    {
-        if (line is not null)
-        {
-            lock (_lock)
-            {
-                lines.Add(line);
-            }
-        }
-    }
-
-    public void Dispose()
-    {
-        // A test may dispose a process it also keeps in a list that its own Dispose empties.
-        if (_disposed)
-        {
-            return;
-        }
-        _disposed = true;
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(TimeSpan.FromSeconds(10));
-        }
-        _process.Dispose();
-    }
+    public void Dispose() => _process.Dispose();
 }
