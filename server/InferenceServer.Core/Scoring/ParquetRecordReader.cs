@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Numerics;
 using Parquet;
@@ -22,6 +23,10 @@ internal sealed class ParquetRecordReader : RecordReader
     private ReadOnlyMemory<char>[]?[] _texts = [];
     private int _rows = -1;
     private int _next;
+    // A row group's column arrays (a million rows: megabytes each, on the large object heap) are rented and given back
+    // when the split is done, so that split after split reuses them instead of making the GC collect and the kernel
+    // clear fresh ones. The batches copy the values (texts as references into Parquet.Net's buffers), not the arrays.
+    private readonly List<Action> _returns = [];
 
     private ParquetRecordReader(InputSplit split, FileStream file, ParquetReader reader, DataField?[] fields, string[] fileColumns)
     {
@@ -75,23 +80,13 @@ internal sealed class ParquetRecordReader : RecordReader
         {
             return false;
         }
-        for (var r = 0; r < count; r++)
-        {
-            batch.AddRow(_next + r + 1);
-        }
+        var first = batch.AddRows(count, _next + 1);
         for (var c = 0; c < _fields.Length; c++)
         {
             if (_numbers[c] is { } numbers)
             {
-                var present = _present[c];
-                for (var r = 0; r < count; r++)
-                {
-                    var at = _next + r;
-                    if (present is null || present[at])
-                    {
-                        batch.SetNumber(c, r, numbers[at]);
-                    }
-                }
+                // A column at a time, copied as a block: no per-cell call.
+                batch.SetNumbers(c, first, numbers.AsSpan(_next, count), _present[c] is { } present ? present.AsSpan(_next, count) : default);
             }
             else if (_texts[c] is { } texts)
             {
@@ -101,7 +96,7 @@ internal sealed class ParquetRecordReader : RecordReader
                     var text = texts[_next + r];
                     if (!text.IsEmpty)
                     {
-                        batch.SetSharedText(c, r, text);
+                        batch.SetSharedText(c, first + r, text);
                     }
                 }
             }
@@ -141,16 +136,16 @@ internal sealed class ParquetRecordReader : RecordReader
         if (type == typeof(string) || type == typeof(ReadOnlyMemory<char>))
         {
             // As ReadOnlyMemory<char> over Parquet.Net's decoded buffer: no string per cell. Null reads as empty (missing).
-            var values = new ReadOnlyMemory<char>[rows];
+            var values = Rent<ReadOnlyMemory<char>>(rows);
             if (field.IsNullable)
             {
-                var nullable = new ReadOnlyMemory<char>?[rows];
-                await group.ReadAsync(field, nullable.AsMemory(), null, cancellationToken).ConfigureAwait(false);
-                Unwrap(nullable, values);
+                var nullable = Rent<ReadOnlyMemory<char>?>(rows);
+                await group.ReadAsync(field, nullable.AsMemory(0, rows), null, cancellationToken).ConfigureAwait(false);
+                Unwrap(nullable, values, rows);
             }
             else
             {
-                await group.ReadAsync(field, values.AsMemory(), null, cancellationToken).ConfigureAwait(false);
+                await group.ReadAsync(field, values.AsMemory(0, rows), null, cancellationToken).ConfigureAwait(false);
             }
             _texts[c] = values;
         }
@@ -181,20 +176,20 @@ internal sealed class ParquetRecordReader : RecordReader
     private async Task ReadNumbersAsync<T>(ParquetRowGroupReader group, int c, DataField field, int rows, CancellationToken cancellationToken)
         where T : struct, INumberBase<T>
     {
-        var numbers = new double[rows];
+        var numbers = Rent<double>(rows);
         if (field.IsNullable)
         {
-            var values = new T?[rows];
-            await group.ReadAsync(field, values.AsMemory(), null, cancellationToken).ConfigureAwait(false);
-            var present = new bool[rows];
-            Widen(values, numbers, present);
+            var values = Rent<T?>(rows);
+            await group.ReadAsync(field, values.AsMemory(0, rows), null, cancellationToken).ConfigureAwait(false);
+            var present = Rent<bool>(rows);
+            Widen(values, numbers, present, rows);
             _present[c] = present;
         }
         else
         {
-            var values = new T[rows];
-            await group.ReadAsync(field, values.AsMemory(), null, cancellationToken).ConfigureAwait(false);
-            Widen(values, numbers);
+            var values = Rent<T>(rows);
+            await group.ReadAsync(field, values.AsMemory(0, rows), null, cancellationToken).ConfigureAwait(false);
+            Widen(values, numbers, rows);
         }
         _numbers[c] = numbers;
     }
@@ -202,33 +197,31 @@ internal sealed class ParquetRecordReader : RecordReader
     // The loops of a row group's columns run once per column per row group: compiled optimized at once rather than
     // waiting in unoptimized code for tiering to notice them.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static void Widen<T>(T?[] values, double[] numbers, bool[] present)
+    private static void Widen<T>(T?[] values, double[] numbers, bool[] present, int rows)
         where T : struct, INumberBase<T>
     {
-        for (var i = 0; i < values.Length; i++)
+        for (var i = 0; i < rows; i++)
         {
-            if (values[i] is { } value)
-            {
-                numbers[i] = double.CreateChecked(value);
-                present[i] = true;
-            }
+            var value = values[i];
+            present[i] = value.HasValue;
+            numbers[i] = value.HasValue ? double.CreateChecked(value.GetValueOrDefault()) : 0;
         }
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static void Widen<T>(T[] values, double[] numbers)
+    private static void Widen<T>(T[] values, double[] numbers, int rows)
         where T : struct, INumberBase<T>
     {
-        for (var i = 0; i < values.Length; i++)
+        for (var i = 0; i < rows; i++)
         {
             numbers[i] = double.CreateChecked(values[i]);
         }
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static void Unwrap(ReadOnlyMemory<char>?[] nullable, ReadOnlyMemory<char>[] values)
+    private static void Unwrap(ReadOnlyMemory<char>?[] nullable, ReadOnlyMemory<char>[] values, int rows)
     {
-        for (var i = 0; i < nullable.Length; i++)
+        for (var i = 0; i < rows; i++)
         {
             values[i] = nullable[i] ?? ReadOnlyMemory<char>.Empty;
         }
@@ -294,8 +287,24 @@ internal sealed class ParquetRecordReader : RecordReader
         _texts[c] = texts;
     }
 
+    private T[] Rent<T>(int rows)
+    {
+        var array = ArrayPool<T>.Shared.Rent(Math.Max(1, rows));
+        // Cleared: the pool must not keep Parquet.Net's buffers (texts) alive, and a rented array holds old values.
+        _returns.Add(() => ArrayPool<T>.Shared.Return(array, clearArray: System.Runtime.CompilerServices.RuntimeHelpers.IsReferenceOrContainsReferences<T>()));
+        return array;
+    }
+
     public override async ValueTask DisposeAsync()
     {
+        foreach (var giveBack in _returns)
+        {
+            giveBack();
+        }
+        _returns.Clear();
+        _numbers = [];
+        _present = [];
+        _texts = [];
         await _reader.DisposeAsync().ConfigureAwait(false);
         await _file.DisposeAsync().ConfigureAwait(false);
     }

@@ -119,6 +119,50 @@ public sealed class RecordBatch : IDisposable
         return row;
     }
 
+    /// <summary>
+    /// Starts <paramref name="count"/> rows numbered from <paramref name="firstRowNumber"/> on, every cell missing;
+    /// returns the first's index. A column at a time: what a columnar reader (Parquet) fills.
+    /// </summary>
+    public int AddRows(int count, long firstRowNumber)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        if (count > _capacity - Count)
+        {
+            throw new InvalidOperationException($"{count} more rows do not fit the batch of {_capacity} rows holding {Count}");
+        }
+        var first = Count;
+        for (var r = 0; r < count; r++)
+        {
+            _rowNumbers[first + r] = firstRowNumber + r;
+        }
+        for (var c = 0; c < Columns.Count; c++)
+        {
+            _state.AsSpan(c * _capacity + first, count).Clear();
+        }
+        Count = first + count;
+        return first;
+    }
+
+    /// <summary>
+    /// Sets a column's cells from <paramref name="row"/> on to <paramref name="values"/>; where <paramref name="present"/>
+    /// (when given) is false the cell stays missing.
+    /// </summary>
+    public void SetNumbers(int column, int row, ReadOnlySpan<double> values, ReadOnlySpan<bool> present = default)
+    {
+        var cell = column * _capacity + row;
+        values.CopyTo(_numbers.AsSpan(cell, values.Length));
+        var state = _state.AsSpan(cell, values.Length);
+        if (present.IsEmpty)
+        {
+            state.Fill(NumberValue);
+            return;
+        }
+        for (var i = 0; i < state.Length; i++)
+        {
+            state[i] = present[i] ? NumberValue : Missing;
+        }
+    }
+
     /// <summary>Sets a cell to a number.</summary>
     public void SetNumber(int column, int row, double value)
     {
@@ -167,7 +211,15 @@ public sealed class RecordBatch : IDisposable
         {
             return text.ToString();
         }
-        return TryGetNumber(column, row, out var number) ? number.ToString("R", System.Globalization.CultureInfo.InvariantCulture) : null;
+        if (!TryGetNumber(column, row, out var number))
+        {
+            return null;
+        }
+        // Whole numbers (ids, the usual key) below 10^15 are written by "R" as their digits: formatted as integers,
+        // the same text at a fraction of the cost. Negative zero ("-0") and larger ones ("1E+15") take "R" itself.
+        return Math.Abs(number) < 1e15 && number == Math.Floor(number) && !(number == 0 && double.IsNegative(number))
+            ? ((long)number).ToString(System.Globalization.CultureInfo.InvariantCulture)
+            : number.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <inheritdoc />

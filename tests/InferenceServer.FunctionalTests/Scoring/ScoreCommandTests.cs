@@ -91,6 +91,27 @@ public sealed class ScoreCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task TheRunsOwnInstancesAndThreadsChangeNoAnswer()
+    {
+        // The default run reloads income as one single-threaded instance per core (a load override); the model's own
+        // config (one instance, the server's threads) must give the same bits.
+        var records = ScoringFiles.Income(2000, seed: 4);
+        await ScoringFiles.WriteParquetAsync(PathOf("in.parquet"), records, rowGroupRows: 700);
+        var tuned = await ScoreRun.RunAsync("--model-repository", Models, "--model", "income", "--input", PathOf("in.parquet"), "--output", PathOf("tuned"),
+            "--output-format", "csv", "--instances", "2");
+        Assert.True(tuned.ExitCode == 0, tuned.ToString());
+        var asConfigured = await ScoreRun.RunAsync("--model-repository", Models, "--model", "income", "--input", PathOf("in.parquet"), "--output", PathOf("config"),
+            "--output-format", "csv", "--instances", "config", "--intra-op-threads", "config");
+        Assert.True(asConfigured.ExitCode == 0, asConfigured.ToString());
+        var expected = await ScoringFiles.ReadOutputAsync(PathOf("config"));
+        var actual = await ScoringFiles.ReadOutputAsync(PathOf("tuned"));
+        Assert.Equal(2000, actual.Count);
+        Assert.Equal(expected.Select(r => (r["id"], r["probability"])), actual.Select(r => (r["id"], r["probability"])));
+        Assert.Equal(records.Select(r => r.Id.ToString(CultureInfo.InvariantCulture)), actual.Select(r => r["id"]!));
+        Assert.DoesNotContain("warn", tuned.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AModelWithoutAViewTakesItsInputsByColumnName()
     {
         var lines = new List<string> { "key,INPUT0,INPUT1" };
@@ -160,6 +181,8 @@ public sealed class ScoreCommandTests : IDisposable
     [InlineData("--output-format: 'xml' is not valid; expected parquet, csv or jsonl", "--output-format", "xml")]
     [InlineData("--memory-limit: '12 apples' is not valid; expected a size of at least 1MB, such as 256MB or 2GB", "--memory-limit", "12 apples")]
     [InlineData("--batch-size: '0' is not valid; expected a whole number of at least 1", "--batch-size", "0")]
+    [InlineData("--instances: '0' is not valid; expected a whole number of at least 1, or config", "--instances", "0")]
+    [InlineData("--intra-op-threads: 'all' is not valid; expected a whole number of at least 1, or config", "--intra-op-threads", "all")]
     [InlineData("unknown flag '--http-port' (see inference-server score --help)", "--http-port", "8000")]
     [InlineData("flag '--model-version' needs a value", "--model-version")]
     public async Task UsageErrorsAreOneLineAndExitCode2(string message, params string[] args)

@@ -61,5 +61,16 @@ public sealed class ScoreFlagTests
             defaults.Options.MemoryLimit, defaults.Options.Resume, defaults.Options.Shard, defaults.Options.Shards));
         Assert.Null(defaults.Options.KeyColumns);
         Assert.Same(BadRowLimit.None, defaults.Options.MaxBadRows);
+        Assert.Equal((Environment.ProcessorCount, 1), (defaults.Instances, defaults.IntraOpThreads));
+    }
+
+    [Fact]
+    public void TheRunsInstancesAndThreadsAreFlags()
+    {
+        string[] required = ["--model-repository", "m", "--model", "x", "--input", "i.parquet", "--output", "o"];
+        var given = CommandLine.ParseScore([.. required, "--instances", "3", "--intra-op-threads", "2"]);
+        Assert.Equal((3, 2), (given.Instances, given.IntraOpThreads));
+        var asConfigured = CommandLine.ParseScore([.. required, "--instances", "config", "--intra-op-threads", "config"]);
+        Assert.Equal((null, null), (asConfigured.Instances, asConfigured.IntraOpThreads));
     }
 }

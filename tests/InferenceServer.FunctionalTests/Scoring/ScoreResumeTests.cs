@@ -16,7 +16,9 @@ namespace InferenceServer.FunctionalTests.Scoring;
 /// </summary>
 public sealed class ScoreResumeTests(ITestOutputHelper log) : IDisposable
 {
-    private const int Rows = 40_000;
+    // Enough that a run outlasts the kill's window (a commit, then up to 40 ms) now that score runs near a million rows a
+    // second: at 40,000 rows a whole run could finish inside it, and no kill landed.
+    private const int Rows = 160_000;
 
     private readonly string _folder = Directory.CreateTempSubdirectory("score-resume-").FullName;
 
