@@ -32,9 +32,12 @@ internal sealed class ScoreCommand
     private readonly Option<string> _compare = Text("--compare-with", "URL", "After scoring, send a sample of the input to the server at URL (REST) and report each row whose answer differs.");
     private readonly Option<string> _compareRows = Text("--compare-rows", "N", "How many rows --compare-with sends.", "1000");
     private readonly Option<bool> _noDrift = new("--no-drift") { Description = "Skip the drift report: by default, when the model has a training profile, the summary compares the scored rows with it." };
+    // An instance is a whole copy of the model: past a few, a big model costs more memory than the cores give back.
+    private static int DefaultInstances => Math.Min(Environment.ProcessorCount, 4);
+
     private readonly Option<string> _instances = Text("--instances", "N|config",
         "CPU instances of the model for this run (replaces its config's instance_group counts; the files are not changed): batches are scored on them at once. 'config' keeps the config's.",
-        "one per core");
+        "one per core, at most 4");
     private readonly Option<string> _intraOp = Text("--intra-op-threads", "N|config",
         "ONNX Runtime threads within each inference for this run (the model's intra_op_thread_count). One per instance, with an instance per core, spends no CPU on threads waiting for work. 'config' keeps the server's choice.",
         "1");
@@ -111,7 +114,7 @@ internal sealed class ScoreCommand
         var intraOp = Given(result, _intraOp) ?? "1";
         return new ScoreRequest(result.GetValue(_repository)!, options, result.GetValue(_json), compare, compareRows)
         {
-            Instances = instances == "config" ? null : PositiveInt(instances) ?? Environment.ProcessorCount,
+            Instances = instances == "config" ? null : PositiveInt(instances) ?? DefaultInstances,
             IntraOpThreads = intraOp == "config" ? null : PositiveInt(intraOp),
             Drift = !result.GetValue(_noDrift),
         };
