@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using InferenceServer.Tests.Common.IncomeData;
 using Parquet;
 using Parquet.Schema;
 
@@ -8,22 +9,12 @@ namespace InferenceServer.Tests.Common;
 
 /// <summary>
 /// Input files for batch scoring, and the output read back: income's raw records (the fields of its feature view, with
-/// an <c>id</c>), generated from a seed and written as Parquet, CSV or JSONL; and a scored output folder's part files,
-/// read in name order into rows of text, whatever their format.
+/// an <c>id</c>), drawn by <see cref="IncomeRecordGenerator"/> from a seed and written as Parquet, CSV or JSONL, with
+/// bad rows where a test asks; and a scored output folder's part files, read in name order into rows of text, whatever
+/// their format.
 /// </summary>
 internal static class ScoringFiles
 {
-    private static readonly string[] Workclass = ["Private", "Self-emp-not-inc", "Self-emp-inc", "Federal-gov", "Local-gov", "State-gov", "Without-pay", "?"];
-    private static readonly string[] Education = ["HS-grad", "Some-college", "Bachelors", "Masters", "Doctorate", "11th", "Assoc-voc"];
-    private static readonly string[] Marital = ["Married-civ-spouse", "Never-married", "Divorced", "Widowed"];
-    private static readonly string[] Occupation = ["Prof-specialty", "Craft-repair", "Exec-managerial", "Adm-clerical", "Sales", "Other-service"];
-    private static readonly string[] Relationship = ["Husband", "Wife", "Own-child", "Not-in-family", "Unmarried"];
-    private static readonly string[] Sex = ["Female", "Male"];
-
-    /// <summary>The columns of a record, id first.</summary>
-    public static readonly string[] Columns =
-        ["id", "age", "education_num", "hours_per_week", "capital_gain", "capital_loss", "workclass", "education", "marital_status", "occupation", "relationship", "sex"];
-
     /// <summary>One raw income record; <see cref="Age"/> is text so a test can make it bad ("abc").</summary>
     public sealed record IncomeRecord(long Id, string Age, double EducationNum, double HoursPerWeek, double CapitalGain, double CapitalLoss,
         string Workclass, string Education, string MaritalStatus, string Occupation, string Relationship, string Sex)
@@ -31,27 +22,28 @@ internal static class ScoringFiles
         public object[] Values() => [Id, Age, EducationNum, HoursPerWeek, CapitalGain, CapitalLoss, Workclass, Education, MaritalStatus, Occupation, Relationship, Sex];
     }
 
-    /// <summary><paramref name="count"/> records with ids 0.. from <paramref name="seed"/>; the ids in <paramref name="bad"/> get an age that is no number.</summary>
-    public static IncomeRecord[] Income(int count, int seed = 1, ISet<long>? bad = null)
+    /// <summary>
+    /// <paramref name="count"/> records with ids 0.. drawn by <see cref="IncomeRecordGenerator"/> from <paramref name="seed"/>
+    /// (and <paramref name="shift"/>, if any); the ids in <paramref name="bad"/> get an age that is no number.
+    /// </summary>
+    public static IncomeRecord[] Income(int count, int seed = 1, ISet<long>? bad = null, IncomeShift? shift = null)
     {
-        var random = new Random(seed);
+        var block = new IncomeColumns(Math.Max(count, 1));
+        new IncomeRecordGenerator(seed, shift).Fill(block, count);
         var records = new IncomeRecord[count];
         for (var i = 0; i < count; i++)
         {
-            var age = bad is not null && bad.Contains(i) ? "abc" : random.Next(17, 90).ToString(CultureInfo.InvariantCulture);
-            records[i] = new IncomeRecord(i, age, random.Next(1, 17), random.Next(1, 99), random.Next(4) == 0 ? random.Next(0, 99999) : 0,
-                random.Next(8) == 0 ? random.Next(0, 4000) : 0, Pick(random, Workclass), Pick(random, Education), Pick(random, Marital),
-                Pick(random, Occupation), Pick(random, Relationship), Pick(random, Sex));
+            var age = bad is not null && bad.Contains(block.Id[i]) ? "abc" : block.Age[i].ToString(CultureInfo.InvariantCulture);
+            records[i] = new IncomeRecord(block.Id[i], age, block.EducationNum[i], block.HoursPerWeek[i], block.CapitalGain[i], block.CapitalLoss[i],
+                block.Workclass[i], block.Education[i], block.MaritalStatus[i], block.Occupation[i], block.Relationship[i], block.Sex[i]);
         }
         return records;
     }
 
-    private static string Pick(Random random, string[] values) => values[random.Next(values.Length)];
-
     public static void WriteCsv(string path, IEnumerable<IncomeRecord> records)
     {
         using var writer = new StreamWriter(path, false, new UTF8Encoding(false));
-        writer.Write(string.Join(',', Columns) + "\n");
+        writer.Write(string.Join(',', IncomeRecordGenerator.Columns) + "\n");
         foreach (var record in records)
         {
             writer.Write(string.Join(',', record.Values().Select(Invariant)) + "\n");
@@ -67,21 +59,21 @@ internal static class ScoringFiles
             {
                 json.WriteStartObject();
                 var values = record.Values();
-                for (var c = 0; c < Columns.Length; c++)
+                for (var c = 0; c < IncomeRecordGenerator.Columns.Length; c++)
                 {
                     switch (values[c])
                     {
                         case string text when c == 1 && double.TryParse(text, CultureInfo.InvariantCulture, out var number):
-                            json.WriteNumber(Columns[c], number);
+                            json.WriteNumber(IncomeRecordGenerator.Columns[c], number);
                             break;
                         case string text:
-                            json.WriteString(Columns[c], text);
+                            json.WriteString(IncomeRecordGenerator.Columns[c], text);
                             break;
                         case long id:
-                            json.WriteNumber(Columns[c], id);
+                            json.WriteNumber(IncomeRecordGenerator.Columns[c], id);
                             break;
                         case double number:
-                            json.WriteNumber(Columns[c], number);
+                            json.WriteNumber(IncomeRecordGenerator.Columns[c], number);
                             break;
                     }
                 }

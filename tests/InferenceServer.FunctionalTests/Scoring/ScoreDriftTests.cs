@@ -1,7 +1,7 @@
-using System.Globalization;
 using System.Text.Json;
 using InferenceServer.Cli;
 using InferenceServer.Core.Drift;
+using InferenceServer.Tests.Common.IncomeData;
 
 namespace InferenceServer.FunctionalTests.Scoring;
 
@@ -39,9 +39,10 @@ public sealed class ScoreDriftTests : IDisposable
         Assert.True(File.Exists(Path.Combine(_repository.Path, "income", TrainingProfile.FileName)));
     }
 
-    // Records drawn as the training ones were (another seed), their age shifted by ageShift years.
+    // Records drawn as the training ones were (another seed), their age alone shifted by ageShift years: the generator's
+    // shift of age leaves every other column as the seed drew it.
     private static ScoringFiles.IncomeRecord[] Records(int count, int seed, int ageShift) =>
-        [.. ScoringFiles.Income(count, seed).Select(r => r with { Age = (int.Parse(r.Age, CultureInfo.InvariantCulture) + ageShift).ToString(CultureInfo.InvariantCulture) })];
+        ScoringFiles.Income(count, seed, shift: new IncomeShift { AgeYears = ageShift });
 
     [Fact]
     public async Task A_file_whose_age_is_shifted_reports_significant_drift_on_age_alone()
