@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using InferenceServer.Cli;
 using InferenceServer.Core.Drift;
 using InferenceServer.FunctionalTests.Http;
+using InferenceServer.Tests.Common.IncomeData;
 
 namespace InferenceServer.FunctionalTests.Drift;
 
@@ -17,6 +18,9 @@ namespace InferenceServer.FunctionalTests.Drift;
 public sealed partial class DriftMonitoringTests : IDisposable
 {
     private readonly TestRepository _repository = new TestRepository().AddSample("income").AddSample("simple");
+
+    // Traffic whose age alone is 30 years older than training's: the generator moves that column and no other.
+    private static readonly IncomeShift AgeShifted = new() { AgeYears = 30 };
 
     public void Dispose() => _repository.Dispose();
 
@@ -31,7 +35,7 @@ public sealed partial class DriftMonitoringTests : IDisposable
     private async Task<string> TrainAsync()
     {
         var csv = Path.Combine(_repository.Path, "train.csv");
-        IncomeTraffic.WriteCsv(csv, 5_000, seed: 1);
+        IncomeFiles.WriteCsv(csv, 5_000, seed: 1);
         var (code, output, error) = await ProfileAsync("--model-repository", _repository.Path, "--view", "income", "--from", csv);
         Assert.True(code == 0, error);
         Assert.Contains("profiled 5000 rows of model 'income' version 1: 11 features, 1 prediction outputs", output);
@@ -53,8 +57,10 @@ public sealed partial class DriftMonitoringTests : IDisposable
         var age = profile.Features[0];
         Assert.Equal(ProfiledFeature.NumericKind, age.Kind);
         Assert.Equal(10, age.Proportions.Length);
-        Assert.Equal(17, age.Quantiles![0]);
-        Assert.Equal(60, age.Quantiles[100]);
+        // The extreme quantiles are the training CSV's own youngest and oldest ages.
+        var ages = File.ReadLines(Path.Combine(_repository.Path, "train.csv")).Skip(1).Select(line => int.Parse(line.Split(',')[1], CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(ages.Min(), age.Quantiles![0]);
+        Assert.Equal(ages.Max(), age.Quantiles[100]);
         Assert.Equal(1, age.Proportions.Sum(), 9);
         var sex = profile.Features[^1];
         Assert.Equal(ProfiledFeature.CategoricalKind, sex.Kind);
@@ -111,9 +117,7 @@ public sealed partial class DriftMonitoringTests : IDisposable
         var profilePath = await TrainAsync();
         // A file of 2,000 records whose age is shifted by 30 years, read with score's reader in batches of 256.
         var csv = Path.Combine(_repository.Path, "shifted.csv");
-        var random = new Random(12);
-        File.WriteAllLines(csv, new[] { IncomeTraffic.Header }.Concat(Enumerable.Range(0, 2000).Select(i =>
-            string.Join(',', new object[] { i }.Concat(IncomeTraffic.Draw(random, 30)).Select(v => Convert.ToString(v, CultureInfo.InvariantCulture))))));
+        IncomeFiles.WriteCsv(csv, 2000, seed: 12, AgeShifted);
         var view = Core.Features.FeatureViewReader.Parse(File.ReadAllText(Path.Combine(_repository.Path, "income", Core.Features.FeatureView.FileName)), "income");
         var drift = DriftBatch.ForModel(Path.Combine(_repository.Path, "income"), Path.Combine(_repository.Path, "income", "1"), view)!;
         var columns = view.Fields.Select(f => f.Name).ToArray();
@@ -164,10 +168,10 @@ public sealed partial class DriftMonitoringTests : IDisposable
     {
         await TrainAsync();
         await using var server = await RunningServer.StartAsync(_repository.Path, ("Drift:SampleRate", "1"), ("Drift:WindowSize", "4096"));
-        var random = new Random(7);
+        var traffic = new IncomeRecordGenerator(7, AgeShifted);
         for (var i = 0; i < 60; i++)
         {
-            var (response, body) = await server.Client.PostJsonAsync("/v2/models/income/predict", IncomeTraffic.PredictBody(random, 50, ageShift: 30));
+            var (response, body) = await server.Client.PostJsonAsync("/v2/models/income/predict", IncomeTraffic.PredictBody(traffic, 50));
             Assert.True(response.StatusCode == HttpStatusCode.OK, body?.ToJsonString());
         }
 
@@ -218,10 +222,10 @@ public sealed partial class DriftMonitoringTests : IDisposable
     {
         await TrainAsync();
         await using var server = await RunningServer.StartAsync(_repository.Path, ("Drift:SampleRate", "1"));
-        var random = new Random(8);
+        var traffic = new IncomeRecordGenerator(8);
         for (var i = 0; i < 40; i++)
         {
-            var (response, _) = await server.Client.PostJsonAsync("/v2/models/income/predict", IncomeTraffic.PredictBody(random, 50, ageShift: 0));
+            var (response, _) = await server.Client.PostJsonAsync("/v2/models/income/predict", IncomeTraffic.PredictBody(traffic, 50));
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
 
@@ -254,7 +258,7 @@ public sealed partial class DriftMonitoringTests : IDisposable
         builder.Build("elsewhere").Write(Path.Combine(_repository.Path, "income", TrainingProfile.FileName));
         await using var server = await RunningServer.StartAsync(_repository.Path);
 
-        var (predict, _) = await server.Client.PostJsonAsync("/v2/models/income/predict", IncomeTraffic.PredictBody(new Random(10), 1, ageShift: 0));
+        var (predict, _) = await server.Client.PostJsonAsync("/v2/models/income/predict", IncomeTraffic.PredictBody(new IncomeRecordGenerator(10), 1));
         var (response, body) = await server.Client.GetJsonAsync("/v2/models/income/drift");
 
         Assert.Equal(HttpStatusCode.OK, predict.StatusCode);
@@ -268,7 +272,7 @@ public sealed partial class DriftMonitoringTests : IDisposable
     {
         await TrainAsync();
         await using var server = await RunningServer.StartAsync(_repository.Path, ("Drift:Enabled", "false"));
-        var (predict, _) = await server.Client.PostJsonAsync("/v2/models/income/predict", IncomeTraffic.PredictBody(new Random(9), 5, ageShift: 30));
+        var (predict, _) = await server.Client.PostJsonAsync("/v2/models/income/predict", IncomeTraffic.PredictBody(new IncomeRecordGenerator(9, AgeShifted), 5));
         Assert.Equal(HttpStatusCode.OK, predict.StatusCode);
 
         var (response, body) = await server.Client.GetJsonAsync("/v2/models/income/drift");
