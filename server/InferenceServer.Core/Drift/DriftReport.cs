@@ -82,7 +82,7 @@ public sealed class DriftReport
     {
         foreach (var drift in drifts)
         {
-            text.Append(culture, $"  {what} {drift.Name,-24} samples {drift.Samples,8}  PSI {Show(drift.Psi),7}  KS {Show(drift.Ks),6}  {drift.Drift}").Append('\n');
+            text.Append(culture, $"  {what + " " + drift.Name,-35} samples {drift.Samples,8}  PSI {Show(drift.Psi),7}  KS {Show(drift.Ks),6}  {drift.Drift}").Append('\n');
         }
     }
 
