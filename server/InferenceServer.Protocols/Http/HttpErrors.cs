@@ -28,6 +28,11 @@ internal static class HttpErrors
         ? (Microsoft.Net.Http.Headers.HeaderNames.RetryAfter, Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture))
         : null;
 
+    private static readonly object BodyUnread = new();
+
+    /// <summary>Marks a request whose body the server stopped reading part way (a refusal), so its error response closes the connection.</summary>
+    public static void LeaveBodyUnread(HttpContext context) => context.Items[BodyUnread] = true;
+
     /// <summary>
     /// Replaces whatever the response held with <paramref name="status"/>, the optional <paramref name="header"/> and
     /// <c>{"error": message}</c>, unless the response has already started.
@@ -40,6 +45,13 @@ internal static class HttpErrors
         }
         context.Response.Clear();
         context.Response.StatusCode = status;
+        if (context.Items.ContainsKey(BodyUnread) && HttpProtocol.IsHttp11(context.Request.Protocol))
+        {
+            // The rest of the body is still on its way: the connection cannot carry another request, and a client told
+            // so opens a new one instead of sending its next request down a connection the server is about to close
+            // ("response ended prematurely").
+            context.Response.Headers.Connection = "close";
+        }
         if (header is { } extra)
         {
             context.Response.Headers[extra.Name] = extra.Value;

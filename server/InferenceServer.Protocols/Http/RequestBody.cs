@@ -68,6 +68,7 @@ internal sealed class RequestBody : IDisposable
         var declared = request.ContentLength;
         if (declared > limit)
         {
+            HttpErrors.LeaveBodyUnread(request.HttpContext);
             throw new InferenceException(InferenceErrorKind.TooLarge, string.Create(CultureInfo.InvariantCulture,
                 $"request body of {declared.Value} bytes (Content-Length) exceeds the limit of {limit} bytes (Http:MaxRequestBodyBytes)"));
         }
@@ -87,6 +88,7 @@ internal sealed class RequestBody : IDisposable
         }
         catch
         {
+            HttpErrors.LeaveBodyUnread(request.HttpContext);
             body.Dispose();
             throw;
         }

@@ -37,6 +37,8 @@ public sealed class RequestBodyLimitTests
         Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
         Assert.Equal(TimeSpan.FromSeconds(1), refused.Headers.RetryAfter?.Delta);
         Assert.Contains("Server:MaxRequestBodyBytesInFlight", ErrorOf(await refused.Content.ReadAsStringAsync()));
+        // Its body was left unread, so the connection closes, and says so: the next request goes on a new one.
+        Assert.True(refused.Headers.ConnectionClose, "a refusal of an unread body says Connection: close");
 
         // The slow body arrives whole and is answered (it is not JSON); its room goes back to the budget.
         held.Release();
