@@ -168,20 +168,26 @@ public sealed class LatencyHistogramTests
         var recorder = new LatencyRecorder();
         var intervals = new LatencyHistogram();
         var done = false;
+        var taken = 0;
         var writer = new Thread(() =>
         {
             for (var i = 0; i < 200_000; i++)
             {
+                // Halfway, wait for an interval to have been taken, so at least one is taken mid-stream even when a
+                // busy machine starts this thread late.
+                if (i == 100_000)
+                {
+                    SpinWait.SpinUntil(() => Volatile.Read(ref taken) > 0);
+                }
                 recorder.Record(Microsecond + (i % 5000));
             }
             Volatile.Write(ref done, true);
         });
         writer.Start();
-        var taken = 0;
         while (!Volatile.Read(ref done))
         {
             recorder.AddIntervalTo(intervals);
-            taken++;
+            Interlocked.Increment(ref taken);
         }
         writer.Join();
         recorder.AddIntervalTo(intervals);
