@@ -1,3 +1,4 @@
+using InferenceServer.Core.Devices;
 using InferenceServer.Core.Drift;
 using InferenceServer.Core.Features;
 using InferenceServer.Core.Features.Sidecar;
@@ -31,6 +32,8 @@ public static class ServingServiceCollectionExtensions
     {
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(_ => new ServerInfo());
+        // The GPUs: none unless a host registers a reader (NVML) or a test a scripted device.
+        services.TryAddSingleton<IGpuDevices>(NoGpuDevices.Instance);
         // Each server its own registry: several run in one test process, and prometheus-net's process-wide default
         // registry would mix their series (and add .NET process metrics that Triton does not expose).
         services.AddSingleton(_ => Metrics.NewCustomRegistry());
