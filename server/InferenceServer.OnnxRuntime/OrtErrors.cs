@@ -1,5 +1,6 @@
 using InferenceServer.Core.Backends;
 using InferenceServer.Core.Inference;
+using System.Text.RegularExpressions;
 using Microsoft.ML.OnnxRuntime;
 
 namespace InferenceServer.OnnxRuntime;
@@ -14,7 +15,7 @@ namespace InferenceServer.OnnxRuntime;
 /// its names stop at code 12 and differ from the C API's from code 11 on (its 11 and 12 are the C
 /// API's EP_FAIL and MODEL_LOAD_CANCELED), so the name is mapped here by its position in that enum.
 /// </remarks>
-internal static class OrtErrors
+internal static partial class OrtErrors
 {
     private const string Prefix = "[ErrorCode:";
 
@@ -75,19 +76,25 @@ internal static class OrtErrors
         return (FailIndex, text);
     }
 
-    /// <summary>Replaces the model folder's absolute path in <paramref name="message"/> by nothing, so files read as <c>1/model.onnx</c>.</summary>
+    /// <summary>
+    /// Replaces the model folder's absolute path in <paramref name="message"/> by nothing, so files read as
+    /// <c>1/model.onnx</c>, and any other quoted absolute path by a phrase: ONNX Runtime quotes where a file it refused
+    /// resolved to (weights in an external data file linked from elsewhere), and a client must not learn the server's
+    /// file system from a reason.
+    /// </summary>
     internal static string HidePaths(string message, string? modelPath)
     {
-        if (string.IsNullOrEmpty(modelPath))
+        if (!string.IsNullOrEmpty(modelPath))
         {
-            return message;
+            var modelFolder = Path.GetDirectoryName(Path.GetDirectoryName(modelPath));
+            message = string.IsNullOrEmpty(modelFolder)
+                ? message.Replace(modelPath, Path.GetFileName(modelPath), StringComparison.Ordinal)
+                : message.Replace(modelFolder + Path.DirectorySeparatorChar, "", StringComparison.Ordinal)
+                    .Replace(modelFolder, ".", StringComparison.Ordinal);
         }
-        var modelFolder = Path.GetDirectoryName(Path.GetDirectoryName(modelPath));
-        if (string.IsNullOrEmpty(modelFolder))
-        {
-            return message.Replace(modelPath, Path.GetFileName(modelPath), StringComparison.Ordinal);
-        }
-        return message.Replace(modelFolder + Path.DirectorySeparatorChar, "", StringComparison.Ordinal)
-            .Replace(modelFolder, ".", StringComparison.Ordinal);
+        return QuotedAbsolutePath().Replace(message, "\"(a path outside the model folder)\"");
     }
+
+    [GeneratedRegex("\"/[^\"]*\"")]
+    private static partial Regex QuotedAbsolutePath();
 }
