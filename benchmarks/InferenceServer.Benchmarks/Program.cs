@@ -1,3 +1,4 @@
+using System.CommandLine;
 using BenchmarkDotNet.Running;
 using InferenceServer.Benchmarks.Raw;
 using InferenceServer.Benchmarks.Scoring;
@@ -15,17 +16,23 @@ internal static class Program
 {
     private static int Main(string[] args)
     {
-        if (args.Length > 0 && args[0] == RawThroughput.Mode)
+        var modes = new RootCommand("The benchmark program's modes outside BenchmarkDotNet; any other arguments go to BenchmarkDotNet.")
         {
-            return RawThroughput.Run(args[1..]);
-        }
-        if (args.Length > 0 && args[0] == RawScoring.Mode)
+            RawThroughput.Create(), RawScoring.Create(), GenerateIncome.Create(),
+        };
+        if (args.Length > 0 && modes.Subcommands.Any(mode => mode.Name == args[0]))
         {
-            return RawScoring.Run(args[1..]);
-        }
-        if (args.Length > 0 && args[0] == GenerateIncome.Mode)
-        {
-            return GenerateIncome.Run(args[1..]);
+            var parsed = modes.Parse(args);
+            if (parsed.Errors.Count == 0)
+            {
+                return parsed.Invoke();
+            }
+            foreach (var error in parsed.Errors)
+            {
+                Console.Error.WriteLine(error.Message);
+            }
+            Console.Error.WriteLine($"usage: {args[0]} --help");
+            return 2;
         }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, ShortMemoryConfig.Create());
         return 0;

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -23,26 +24,27 @@ internal static class RawThroughput
 {
     public const string Mode = "raw-throughput";
 
-    private const string Usage =
-        "usage: raw-throughput --model PATH [--batch 1,8,32] [--seconds 20] [--warmup 2] [--intra-op N] [--inter-op N]\n" +
-        "  PATH: a model folder (config.pbtxt + <version>/model.onnx) or a model.onnx inside one;\n" +
-        "  the config's parameters and optimization level are passed as the server passes them.\n" +
-        "  --seconds: measured time per batch size (at least 3 runs each); --warmup: untimed runs first.";
-
-    public static int Run(string[] args)
+    /// <summary>The mode as a command of the benchmark program.</summary>
+    public static Command Create()
     {
-        Options options;
-        try
+        var model = ModeOptions.Path("--model", "PATH",
+            "A model folder (config.pbtxt + <version>/model.onnx) or a model.onnx inside one; the config's parameters and optimization level are passed as the server passes them.");
+        var batches = ModeOptions.Sizes("--batch", [1, 8, 32], "Batch sizes, each measured in turn.");
+        var seconds = ModeOptions.Seconds(20, "Measured time per batch size (at least 3 runs each).");
+        var warmup = ModeOptions.Count("--warmup", 2, 1, "Untimed runs first.");
+        var intraOp = ModeOptions.OptionalCount("--intra-op", 0, "intra_op_thread_count, over the config's.");
+        var interOp = ModeOptions.OptionalCount("--inter-op", 0, "inter_op_thread_count, over the config's.");
+        var command = new Command(Mode, "Images per second of one model instance called in a loop on one thread, with no server in front of it.")
         {
-            options = Options.Parse(args);
-        }
-        catch (ArgumentException e)
-        {
-            Console.Error.WriteLine(e.Message);
-            Console.Error.WriteLine(Usage);
-            return 2;
-        }
+            model, batches, seconds, warmup, intraOp, interOp,
+        };
+        command.SetAction(result => Run(new Options(result.GetValue(model)!, result.GetValue(batches)!, result.GetValue(seconds), result.GetValue(warmup),
+            result.GetValue(intraOp), result.GetValue(interOp))));
+        return command;
+    }
 
+    private static int Run(Options options)
+    {
         var instanceOptions = BuildInstanceOptions(options);
         Console.WriteLine($"model: {instanceOptions.ModelPath}");
         Console.WriteLine($"parameters: {Describe(instanceOptions.Parameters)}");
@@ -222,65 +224,5 @@ internal static class RawThroughput
     private static string Describe(IReadOnlyDictionary<string, string> parameters) =>
         parameters.Count == 0 ? "none" : string.Join(", ", parameters.Select(p => $"{p.Key}={p.Value}"));
 
-    private sealed record Options(string ModelPath, int[] Batches, double Seconds, int WarmupRuns, int? IntraOp, int? InterOp)
-    {
-        public static Options Parse(string[] args)
-        {
-            string? model = null;
-            int[] batches = [1, 8, 32];
-            var seconds = 20.0;
-            var warmup = 2;
-            int? intra = null;
-            int? inter = null;
-            for (var i = 0; i < args.Length; i++)
-            {
-                var name = args[i];
-                if (i + 1 >= args.Length)
-                {
-                    throw new ArgumentException($"{name} needs a value");
-                }
-                var value = args[++i];
-                switch (name)
-                {
-                    case "--model":
-                        model = value;
-                        break;
-                    case "--batch":
-                        batches = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(b => Positive(name, b)).ToArray();
-                        break;
-                    case "--seconds":
-                        seconds = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0
-                            ? s
-                            : throw new ArgumentException($"--seconds must be a positive number, not '{value}'");
-                        break;
-                    case "--warmup":
-                        warmup = Positive(name, value);
-                        break;
-                    case "--intra-op":
-                        intra = NonNegative(name, value);
-                        break;
-                    case "--inter-op":
-                        inter = NonNegative(name, value);
-                        break;
-                    default:
-                        throw new ArgumentException($"unknown option '{name}'");
-                }
-            }
-            if (model is null)
-            {
-                throw new ArgumentException("--model is required");
-            }
-            if (batches.Length == 0)
-            {
-                throw new ArgumentException("--batch needs at least one size");
-            }
-            return new Options(model, batches, seconds, warmup, intra, inter);
-        }
-
-        private static int Positive(string name, string text) =>
-            int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new ArgumentException($"{name} takes whole numbers above 0, not '{text}'");
-
-        private static int NonNegative(string name, string text) =>
-            int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : throw new ArgumentException($"{name} takes a whole number, 0 or more, not '{text}'");
-    }
+    private sealed record Options(string ModelPath, int[] Batches, double Seconds, int WarmupRuns, int? IntraOp, int? InterOp);
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using InferenceServer.Tests.Common.IncomeData;
@@ -13,73 +14,38 @@ internal static class GenerateIncome
 {
     public const string Mode = "generate-income";
 
-    private const string Usage =
-        "usage: generate-income --rows N [--parquet PATH] [--csv PATH] [--seed 1] [--row-group 1000000] [--shift none|significant]\n" +
-        "  at least one of --parquet and --csv; --shift significant draws an older, longer-working, better-educated population.";
-
-    public static int Run(string[] args)
+    /// <summary>The mode as a command of the benchmark program.</summary>
+    public static Command Create()
     {
-        long rows = -1;
-        string? parquet = null;
-        string? csv = null;
-        var seed = 1;
-        var rowGroup = IncomeFiles.DefaultRowGroupRows;
-        var shift = IncomeShift.None;
-        try
+        var rows = ModeOptions.Count<long>("--rows", null, 0, "Records to write.");
+        var parquet = new Option<string?>("--parquet") { Description = "Parquet file to write.", HelpName = "PATH" };
+        var csv = new Option<string?>("--csv") { Description = "CSV file to write.", HelpName = "PATH" };
+        var seed = ModeOptions.Seed();
+        var rowGroup = ModeOptions.Count("--row-group", IncomeFiles.DefaultRowGroupRows, 1, "Rows per Parquet row group.");
+        var shift = new Option<string>("--shift")
         {
-            for (var i = 0; i < args.Length; i++)
-            {
-                var name = args[i];
-                if (i + 1 >= args.Length)
-                {
-                    throw new ArgumentException($"{name} needs a value");
-                }
-                var value = args[++i];
-                switch (name)
-                {
-                    case "--rows":
-                        rows = long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var r) ? r : throw new ArgumentException($"--rows takes a whole number, 0 or more, not '{value}'");
-                        break;
-                    case "--parquet":
-                        parquet = value;
-                        break;
-                    case "--csv":
-                        csv = value;
-                        break;
-                    case "--seed":
-                        seed = int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var s) ? s : throw new ArgumentException($"--seed takes a whole number, not '{value}'");
-                        break;
-                    case "--row-group":
-                        rowGroup = int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var g) && g > 0 ? g : throw new ArgumentException($"--row-group takes a whole number above 0, not '{value}'");
-                        break;
-                    case "--shift":
-                        shift = value switch
-                        {
-                            "none" => IncomeShift.None,
-                            "significant" => IncomeShift.Significant,
-                            _ => throw new ArgumentException($"--shift: '{value}' is not known; expected none or significant"),
-                        };
-                        break;
-                    default:
-                        throw new ArgumentException($"unknown option '{name}'");
-                }
-            }
-            if (rows < 0)
-            {
-                throw new ArgumentException("--rows is required");
-            }
-            if (parquet is null && csv is null)
-            {
-                throw new ArgumentException("name a file to write: --parquet PATH, --csv PATH or both");
-            }
-        }
-        catch (ArgumentException e)
+            Description = "'significant' draws an older, longer-working, better-educated population.",
+            DefaultValueFactory = _ => "none",
+        };
+        shift.AcceptOnlyFromAmong("none", "significant");
+        var command = new Command(Mode, "Writes generated income records to Parquet, CSV or both; the same seed gives the same records in both.")
         {
-            Console.Error.WriteLine(e.Message);
-            Console.Error.WriteLine(Usage);
-            return 2;
-        }
+            rows, parquet, csv, seed, rowGroup, shift,
+        };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(parquet) is null && result.GetValue(csv) is null)
+            {
+                result.AddError("name a file to write: --parquet PATH, --csv PATH or both");
+            }
+        });
+        command.SetAction(result => Run(result.GetValue(rows), result.GetValue(parquet), result.GetValue(csv), result.GetValue(seed), result.GetValue(rowGroup),
+            result.GetValue(shift) == "significant" ? IncomeShift.Significant : IncomeShift.None));
+        return command;
+    }
 
+    private static int Run(long rows, string? parquet, string? csv, int seed, int rowGroup, IncomeShift shift)
+    {
         if (parquet is not null)
         {
             var started = Stopwatch.GetTimestamp();

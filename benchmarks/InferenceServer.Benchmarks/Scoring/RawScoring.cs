@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -20,26 +21,39 @@ internal static class RawScoring
 {
     public const string Mode = "raw-scoring";
 
-    private const string Usage =
-        "usage: raw-scoring --model FOLDER [--rows 1000000] [--batch 4096] [--seconds 10] [--seed 1] [--intra-op N] [--callers 1]\n" +
-        "  FOLDER: income's model folder (config.pbtxt, features.pbtxt, <version>/model.onnx);\n" +
-        "  --rows: generated records encoded once and scored in a cycle; --batch: rows per run;\n" +
-        "  --callers: threads calling Run at once on the one session.";
-
-    public static int Run(string[] args)
+    /// <summary>The mode as a command of the benchmark program.</summary>
+    public static Command Create()
     {
-        Options options;
-        try
+        var model = ModeOptions.Path("--model", "FOLDER", "Income's model folder (config.pbtxt, features.pbtxt, <version>/model.onnx).");
+        var rows = ModeOptions.Count("--rows", 1_000_000, 1, "Generated records, encoded once and scored in a cycle (at most 30,000,000: they are encoded into one array).");
+        var batch = ModeOptions.Count("--batch", 4096, 1, "Rows per run.");
+        var seconds = ModeOptions.Seconds(10, "Measured time.");
+        var seed = ModeOptions.Seed();
+        var intraOp = ModeOptions.OptionalCount("--intra-op", 1, "ONNX Runtime's intra-op threads; default: its own choice.");
+        var callers = ModeOptions.Count("--callers", 1, 1, "Threads calling Run at once on the one session.");
+        var command = new Command(Mode, "Batch scoring's limit: income's model run over pre-encoded records, nothing read or written.")
         {
-            options = Options.Parse(args);
-        }
-        catch (ArgumentException e)
+            model, rows, batch, seconds, seed, intraOp, callers,
+        };
+        command.Validators.Add(result =>
         {
-            Console.Error.WriteLine(e.Message);
-            Console.Error.WriteLine(Usage);
-            return 2;
-        }
+            // The encoded rows live in one array: 58 floats a row keeps 30 million of them under its 2^31 elements.
+            if (result.GetValue(rows) > 30_000_000)
+            {
+                result.AddError("--rows is more than 30000000 (the records are encoded into one array)");
+            }
+            if (result.GetValue(batch) > result.GetValue(rows))
+            {
+                result.AddError("--batch is more than --rows");
+            }
+        });
+        command.SetAction(result => Run(new Options(result.GetValue(model)!, result.GetValue(rows), result.GetValue(batch), result.GetValue(seconds),
+            result.GetValue(seed), result.GetValue(intraOp), result.GetValue(callers))));
+        return command;
+    }
 
+    private static int Run(Options options)
+    {
         var folder = Path.GetFullPath(options.Model);
         var view = FeatureViewReader.Parse(File.ReadAllText(Path.Combine(folder, FeatureView.FileName)), Path.GetFileName(folder));
         var encoded = Encode(view, options.Rows, options.Seed, out var width);
@@ -214,71 +228,5 @@ internal static class RawScoring
         }
     }
 
-    private sealed record Options(string Model, int Rows, int Batch, double Seconds, int Seed, int? IntraOp, int Callers)
-    {
-        public static Options Parse(string[] args)
-        {
-            string? model = null;
-            var rows = 1_000_000;
-            var batch = 4096;
-            var seconds = 10.0;
-            var seed = 1;
-            int? intra = null;
-            var callers = 1;
-            for (var i = 0; i < args.Length; i++)
-            {
-                var name = args[i];
-                if (i + 1 >= args.Length)
-                {
-                    throw new ArgumentException($"{name} needs a value");
-                }
-                var value = args[++i];
-                switch (name)
-                {
-                    case "--model":
-                        model = value;
-                        break;
-                    case "--rows":
-                        rows = Positive(name, value);
-                        break;
-                    case "--batch":
-                        batch = Positive(name, value);
-                        break;
-                    case "--seconds":
-                        seconds = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0
-                            ? s
-                            : throw new ArgumentException($"--seconds must be a positive number, not '{value}'");
-                        break;
-                    case "--seed":
-                        seed = int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : throw new ArgumentException($"--seed takes a whole number, not '{value}'");
-                        break;
-                    case "--intra-op":
-                        intra = Positive(name, value);
-                        break;
-                    case "--callers":
-                        callers = Positive(name, value);
-                        break;
-                    default:
-                        throw new ArgumentException($"unknown option '{name}'");
-                }
-            }
-            if (model is null)
-            {
-                throw new ArgumentException("--model is required");
-            }
-            // The encoded rows live in one array: 58 floats a row keeps 30 million of them under its 2^31 elements.
-            if (rows > 30_000_000)
-            {
-                throw new ArgumentException($"--rows {rows} is more than 30000000 (the records are encoded into one array)");
-            }
-            if (batch > rows)
-            {
-                throw new ArgumentException($"--batch {batch} is more than --rows {rows}");
-            }
-            return new Options(model, rows, batch, seconds, seed, intra, callers);
-        }
-
-        private static int Positive(string name, string text) =>
-            int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new ArgumentException($"{name} takes whole numbers above 0, not '{text}'");
-    }
+    private sealed record Options(string Model, int Rows, int Batch, double Seconds, int Seed, int? IntraOp, int Callers);
 }
