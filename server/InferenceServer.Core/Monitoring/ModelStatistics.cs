@@ -32,6 +32,8 @@ internal sealed class ModelStatistics : ISchedulerObserver, IDisposable
     private long _inferenceCount;
     private long _executionCount;
     private long _loadDurationTicks;
+    private long _resourceWaits;
+    private long _resourceWaitTicks;
     private DurationCounter _success;
     private DurationCounter _fail;
     private DurationCounter _queue;
@@ -111,6 +113,17 @@ internal sealed class ModelStatistics : ISchedulerObserver, IDisposable
         _fail.AddCountOnly();
         _series?.RequestFailed(failure);
     }
+
+    /// <inheritdoc />
+    public void ResourcesWaited(TimeSpan waited)
+    {
+        Interlocked.Increment(ref _resourceWaits);
+        Interlocked.Add(ref _resourceWaitTicks, waited.Ticks);
+        _series?.ResourcesWaited(waited.TotalMicroseconds);
+    }
+
+    /// <summary>How often, and how long in all, the version's instances waited for rate-limiter resources.</summary>
+    public (long Count, TimeSpan Duration) ResourceWaits => (Volatile.Read(ref _resourceWaits), TimeSpan.FromTicks(Volatile.Read(ref _resourceWaitTicks)));
 
     /// <summary>A request finished successfully after <paramref name="duration"/> end to end.</summary>
     /// <param name="inferences">Its batch size (1 for a model that does not batch).</param>

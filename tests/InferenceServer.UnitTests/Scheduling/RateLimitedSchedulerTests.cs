@@ -1,0 +1,166 @@
+using InferenceServer.Core.Repository;
+using InferenceServer.Core.Scheduling;
+using InferenceServer.Core.Tensors;
+using InferenceServer.UnitTests.TestDoubles;
+
+namespace InferenceServer.UnitTests.Scheduling;
+
+/// <summary>
+/// Schedulers of two models sharing one rate-limiter resource, on their real instance threads: an instance runs only
+/// while it holds the resource, a queued request cancelled or a model unloaded leaves nothing held, and whoever waited
+/// is woken.
+/// </summary>
+public sealed class RateLimitedSchedulerTests : IAsyncLifetime
+{
+    // Only a guard against a hung test run; no assertion depends on how long anything takes.
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    private readonly RateLimiter _limiter = new([]);
+    private readonly List<ModelScheduler> _schedulers = [];
+    private readonly List<AddOneInstance> _instances = [];
+    private readonly List<Tensor> _inputs = [];
+
+    private (ModelScheduler Scheduler, AddOneInstance Instance, RecordingSchedulerObserver Observer) Model(string name, uint priority = 1)
+    {
+        var config = new ModelRateLimiter { Priority = priority };
+        config.Resources.Add(new ModelRateLimiter.Types.Resource { Name = "R", Count = 1 });
+        var leases = _limiter.TryRegister(name, [new InstanceDemand(config, 0, name + "_0")], out var problem);
+        Assert.Null(problem);
+        var instance = new AddOneInstance();
+        var observer = new RecordingSchedulerObserver();
+        var scheduler = new ModelScheduler(name, 0, null, [instance], observer: observer, limiter: _limiter, leases: leases);
+        _schedulers.Add(scheduler);
+        _instances.Add(instance);
+        return (scheduler, instance, observer);
+    }
+
+    private Task<Tensor[]> Send(ModelScheduler scheduler, int id, CancellationToken cancellationToken = default)
+    {
+        var input = AddOneInstance.Int32Tensor("INPUT0", [1, 2], [id * 100, (id * 100) + 1]);
+        _inputs.Add(input);
+        return scheduler.ScheduleAsync(new SchedulerWork([input], DynamicBatchHarness.Outputs, 0, 0), cancellationToken).AsTask();
+    }
+
+    private int Used => _limiter.Snapshot().Single().Used;
+
+    [Fact]
+    public async Task An_instance_runs_only_while_it_holds_the_shared_resource()
+    {
+        var (a, aInstance, _) = Model("a");
+        var (b, bInstance, bObserver) = Model("b");
+        aInstance.Close();
+        var first = Send(a, 1);
+        await aInstance.WaitForRunStartAsync().WaitAsync(Patience);
+
+        // B's request is queued and its instance waits in line: no thread blocks for it, and it does not run.
+        var second = Send(b, 2);
+        Assert.Equal(1, _limiter.WaitingCount);
+        Assert.False(second.IsCompleted);
+        Assert.Empty(bInstance.BatchSizes);
+        Assert.Equal(1, Used);
+
+        aInstance.Open();
+        DynamicBatchHarness.AssertAddedOne(await first.WaitAsync(Patience), 1);
+        DynamicBatchHarness.AssertAddedOne(await second.WaitAsync(Patience), 2);
+        Assert.Equal([1L], bInstance.BatchSizes);
+        Assert.Equal(0, _limiter.WaitingCount);
+        Assert.Equal(0, Used);
+        // B's wait for the resource is reported (the metrics' nv_inference_resource_wait_*).
+        Assert.Equal(1, bObserver.ResourceWaits);
+    }
+
+    [Fact]
+    public async Task A_cancelled_request_leaves_its_instance_out_of_line_and_holds_nothing()
+    {
+        var (a, aInstance, _) = Model("a");
+        var (b, bInstance, _) = Model("b");
+        var (c, cInstance, _) = Model("c");
+        aInstance.Close();
+        var first = Send(a, 1);
+        await aInstance.WaitForRunStartAsync().WaitAsync(Patience);
+        using var cancel = new CancellationTokenSource();
+        var cancelled = Send(b, 2, cancel.Token);
+        var third = Send(c, 3);
+        Assert.Equal(2, _limiter.WaitingCount);
+
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled.WaitAsync(Patience));
+        // B no longer waits: when A finishes, C (behind it in line) runs.
+        Assert.Equal(1, _limiter.WaitingCount);
+        aInstance.Open();
+        await first.WaitAsync(Patience);
+        DynamicBatchHarness.AssertAddedOne(await third.WaitAsync(Patience), 3);
+        Assert.Empty(bInstance.BatchSizes);
+        Assert.Equal(0, _limiter.WaitingCount);
+        Assert.Equal(0, Used);
+
+        // And B still serves afterwards: nothing of it was left behind in the limiter.
+        DynamicBatchHarness.AssertAddedOne(await Send(b, 4).WaitAsync(Patience), 4);
+        Assert.Equal(0, Used);
+    }
+
+    [Fact]
+    public async Task Unloading_a_model_gives_back_what_it_holds_and_wakes_the_waiters()
+    {
+        var (a, aInstance, _) = Model("a");
+        var (b, _, _) = Model("b");
+        aInstance.Close();
+        var first = Send(a, 1);
+        await aInstance.WaitForRunStartAsync().WaitAsync(Patience);
+        var queued = Send(a, 2);
+        var waiting = Send(b, 3);
+
+        // The unload drains A: its running and queued requests finish (taking their turns), then its place in the limiter goes.
+        var unload = a.DisposeAsync().AsTask();
+        aInstance.Open();
+        await unload.WaitAsync(Patience);
+        _schedulers.Remove(a);
+
+        DynamicBatchHarness.AssertAddedOne(await first.WaitAsync(Patience), 1);
+        DynamicBatchHarness.AssertAddedOne(await queued.WaitAsync(Patience), 2);
+        DynamicBatchHarness.AssertAddedOne(await waiting.WaitAsync(Patience), 3);
+        Assert.Equal(0, _limiter.WaitingCount);
+        Assert.Equal(0, Used);
+    }
+
+    [Fact]
+    public async Task Many_requests_from_two_models_all_finish_and_leave_nothing_held()
+    {
+        var (a, _, aObserver) = Model("a", priority: 1);
+        var (b, _, bObserver) = Model("b", priority: 2);
+        var tasks = new List<Task<Tensor[]>>();
+        for (var i = 0; i < 200; i++)
+        {
+            tasks.Add(Send(i % 2 == 0 ? a : b, i));
+        }
+        for (var i = 0; i < tasks.Count; i++)
+        {
+            DynamicBatchHarness.AssertAddedOne(await tasks[i].WaitAsync(Patience), i);
+        }
+
+        Assert.Equal(100, aObserver.BatchSizes.Length);
+        Assert.Equal(100, bObserver.BatchSizes.Length);
+        Assert.Equal(0, _limiter.WaitingCount);
+        Assert.Equal(0, Used);
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var instance in _instances)
+        {
+            instance.Open();
+        }
+        foreach (var scheduler in _schedulers)
+        {
+            await scheduler.DisposeAsync();
+        }
+        // Every model gone: nothing is registered, so the resource itself is gone.
+        Assert.Empty(_limiter.Snapshot());
+        foreach (var input in _inputs)
+        {
+            input.Dispose();
+        }
+    }
+}
