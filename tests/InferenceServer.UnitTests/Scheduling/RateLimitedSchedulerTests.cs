@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using InferenceServer.Core.Repository;
 using InferenceServer.Core.Scheduling;
 using InferenceServer.Core.Tensors;
@@ -22,16 +23,22 @@ public sealed class RateLimitedSchedulerTests : IAsyncLifetime
 
     private (ModelScheduler Scheduler, AddOneInstance Instance, RecordingSchedulerObserver Observer) Model(string name, uint priority = 1)
     {
+        var observer = new RecordingSchedulerObserver();
+        var (scheduler, instance) = Model(name, priority, observer);
+        return (scheduler, instance, observer);
+    }
+
+    private (ModelScheduler Scheduler, AddOneInstance Instance) Model(string name, uint priority, ISchedulerObserver observer)
+    {
         var config = new ModelRateLimiter { Priority = priority };
         config.Resources.Add(new ModelRateLimiter.Types.Resource { Name = "R", Count = 1 });
         var leases = _limiter.TryRegister(name, [new InstanceDemand(config, 0, name + "_0")], out var problem);
         Assert.Null(problem);
         var instance = new AddOneInstance();
-        var observer = new RecordingSchedulerObserver();
         var scheduler = new ModelScheduler(name, 0, null, [instance], observer: observer, limiter: _limiter, leases: leases);
         _schedulers.Add(scheduler);
         _instances.Add(instance);
-        return (scheduler, instance, observer);
+        return (scheduler, instance);
     }
 
     private Task<Tensor[]> Send(ModelScheduler scheduler, int id, CancellationToken cancellationToken = default)
@@ -120,6 +127,37 @@ public sealed class RateLimitedSchedulerTests : IAsyncLifetime
         DynamicBatchHarness.AssertAddedOne(await queued.WaitAsync(Patience), 2);
         DynamicBatchHarness.AssertAddedOne(await waiting.WaitAsync(Patience), 3);
         Assert.Equal(0, _limiter.WaitingCount);
+        Assert.Equal(0, Used);
+    }
+
+    [Fact]
+    public async Task Two_saturated_models_take_turns_by_priority()
+    {
+        var order = new ConcurrentQueue<string>();
+        var (holder, holderInstance, _) = Model("holder");
+        var (one, _) = Model("one", 1, new ExecutionOrderObserver("one", order));
+        var (two, _) = Model("two", 2, new ExecutionOrderObserver("two", order));
+        holderInstance.Close();
+        var held = Send(holder, 0);
+        await holderInstance.WaitForRunStartAsync().WaitAsync(Patience);
+        var tasks = new List<Task<Tensor[]>>();
+        for (var i = 1; i <= 60; i++)
+        {
+            tasks.Add(Send(one, i));
+        }
+        for (var i = 61; i <= 90; i++)
+        {
+            tasks.Add(Send(two, i));
+        }
+
+        holderInstance.Open();
+        await held.WaitAsync(Patience);
+        await Task.WhenAll(tasks).WaitAsync(Patience);
+
+        // While both have work, priority 1 gets two turns for each of priority 2's: one, two, one, one, two, ...
+        var firstThirty = order.Take(30).ToArray();
+        Assert.Equal(20, firstThirty.Count(m => m == "one"), 1.0);
+        Assert.Equal(90, order.Count);
         Assert.Equal(0, Used);
     }
 
