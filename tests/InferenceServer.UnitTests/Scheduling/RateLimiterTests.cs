@@ -36,6 +36,39 @@ public sealed class RateLimiterTests
         return lease;
     }
 
+    // Registers one instance per entry (priority 1, resource R) and asks for each in turn: the first is granted, the
+    // others wait in that order.
+    private static ResourceLease[] Line(RateLimiter limiter, Waiter waiter, params (string Model, uint Count)[] instances)
+    {
+        var leases = instances.Select(i => Register(limiter, waiter, i.Model, Limits(1, ("R", i.Count, false)))).ToArray();
+        ResourceLease? granted = null;
+        Assert.True(limiter.TryAcquire(leases[0], ref granted));
+        foreach (var lease in leases[1..])
+        {
+            Assert.False(limiter.TryAcquire(lease, ref granted));
+        }
+        Assert.Null(granted);
+        return leases;
+    }
+
+    // Both always have work: whoever holds the resource gives it back and queues again in the same step. The holder of
+    // each of the next turns, in order.
+    private static List<ResourceLease> Turns(RateLimiter limiter, ResourceLease holder, int count)
+    {
+        var turns = new List<ResourceLease>(count);
+        for (var i = 0; i < count; i++)
+        {
+            ResourceLease? granted = null;
+            if (!limiter.Release(holder, requeue: true, ref granted))
+            {
+                holder = Assert.IsType<ResourceLease>(granted);
+                Assert.Null(granted.NextGranted);
+            }
+            turns.Add(holder);
+        }
+        return turns;
+    }
+
     // Tells the owners of a chain of grants, as a scheduler does once it has let go of its lock.
     private static void Tell(ResourceLease? granted)
     {
@@ -99,15 +132,9 @@ public sealed class RateLimiterTests
     {
         var limiter = new RateLimiter([]);
         var waiter = new Waiter();
-        var a = Register(limiter, waiter, "a", Limits(1, ("R", 1, false)));
-        var b = Register(limiter, waiter, "b", Limits(1, ("R", 1, false)));
-        var c = Register(limiter, waiter, "c", Limits(1, ("R", 1, false)));
+        var line = Line(limiter, waiter, ("a", 1), ("b", 1), ("c", 1));
+        var (a, b, c) = (line[0], line[1], line[2]);
         ResourceLease? granted = null;
-
-        Assert.True(limiter.TryAcquire(a, ref granted));
-        Assert.False(limiter.TryAcquire(b, ref granted));
-        Assert.False(limiter.TryAcquire(c, ref granted));
-        Assert.Null(granted);
         Assert.Equal(2, limiter.WaitingCount);
 
         Assert.False(limiter.Release(a, requeue: false, ref granted));
@@ -131,22 +158,10 @@ public sealed class RateLimiterTests
         Assert.True(limiter.TryAcquire(one, ref granted));
         Assert.False(limiter.TryAcquire(two, ref granted));
 
-        // Both always have work: whoever holds the resource gives it back and queues again in the same step.
-        var holder = one;
-        var turns = new Dictionary<ResourceLease, int> { [one] = 1, [two] = 0 };
-        for (var i = 0; i < 299; i++)
-        {
-            granted = null;
-            if (!limiter.Release(holder, requeue: true, ref granted))
-            {
-                holder = Assert.IsType<ResourceLease>(granted);
-                Assert.Null(granted.NextGranted);
-            }
-            turns[holder]++;
-        }
+        var turns = Turns(limiter, one, 300);
 
-        Assert.Equal(200, turns[one], 1.0);
-        Assert.Equal(100, turns[two], 1.0);
+        Assert.Equal(200, turns.Count(t => t == one), 1.0);
+        Assert.Equal(100, turns.Count(t => t == two), 1.0);
     }
 
     [Fact]
@@ -154,15 +169,10 @@ public sealed class RateLimiterTests
     {
         var limiter = new RateLimiter([new RateLimitResource("R", 4, null)]);
         var waiter = new Waiter();
-        var small = Register(limiter, waiter, "small", Limits(1, ("R", 1, false)));
-        var big = Register(limiter, waiter, "big", Limits(1, ("R", 4, false)));
-        var other = Register(limiter, waiter, "other", Limits(1, ("R", 1, false)));
+        // Once the small one holds a copy, three are free, but the big one waits ahead of the other.
+        var line = Line(limiter, waiter, ("small", 1), ("big", 4), ("other", 1));
+        var (small, big) = (line[0], line[1]);
         ResourceLease? granted = null;
-
-        Assert.True(limiter.TryAcquire(small, ref granted));
-        Assert.False(limiter.TryAcquire(big, ref granted));
-        // Three copies are free, but the big one waits ahead of it.
-        Assert.False(limiter.TryAcquire(other, ref granted));
 
         limiter.Release(small, requeue: false, ref granted);
         Tell(granted);
@@ -174,13 +184,9 @@ public sealed class RateLimiterTests
     {
         var limiter = new RateLimiter([new RateLimitResource("R", 4, null)]);
         var waiter = new Waiter();
-        var small = Register(limiter, waiter, "small", Limits(1, ("R", 1, false)));
-        var big = Register(limiter, waiter, "big", Limits(1, ("R", 4, false)));
-        var other = Register(limiter, waiter, "other", Limits(1, ("R", 1, false)));
+        var line = Line(limiter, waiter, ("small", 1), ("big", 4), ("other", 1));
+        var (big, other) = (line[1], line[2]);
         ResourceLease? granted = null;
-        limiter.TryAcquire(small, ref granted);
-        limiter.TryAcquire(big, ref granted);
-        limiter.TryAcquire(other, ref granted);
 
         // The big one's work is gone (its requests were cancelled): the one behind it runs at once.
         Assert.True(limiter.Withdraw(big, ref granted));
@@ -230,20 +236,10 @@ public sealed class RateLimiterTests
         Assert.True(limiter.TryAcquire(old, ref granted));
         Assert.False(limiter.TryAcquire(newcomer, ref granted));
 
-        var holder = old;
-        var oldTurns = 0;
-        for (var i = 0; i < 20; i++)
-        {
-            granted = null;
-            if (!limiter.Release(holder, requeue: true, ref granted))
-            {
-                holder = granted!;
-            }
-            oldTurns += holder == old ? 1 : 0;
-        }
+        var turns = Turns(limiter, old, 20);
 
         // Equal priorities alternate from the start, rather than the newcomer taking 100 turns in a row.
-        Assert.Equal(10, oldTurns, 1.0);
+        Assert.Equal(10, turns.Count(t => t == old), 1.0);
     }
 
     [Theory]
