@@ -28,14 +28,20 @@ public sealed class RateLimitedSchedulerTests : IAsyncLifetime
         return (scheduler, instance, observer);
     }
 
-    private (ModelScheduler Scheduler, AddOneInstance Instance) Model(string name, uint priority, ISchedulerObserver observer)
+    private static ModelRateLimiter Limits(uint priority)
     {
         var config = new ModelRateLimiter { Priority = priority };
         config.Resources.Add(new ModelRateLimiter.Types.Resource { Name = "R", Count = 1 });
-        var leases = _limiter.TryRegister(name, [new InstanceDemand(config, 0, name + "_0")], out var problem);
+        return config;
+    }
+
+    private (ModelScheduler Scheduler, AddOneInstance Instance) Model(string name, uint priority, ISchedulerObserver observer, TimeProvider? clock = null,
+        QueueDefaults? queueDefaults = null)
+    {
+        var leases = _limiter.TryRegister(name, [new InstanceDemand(Limits(priority), 0, name + "_0")], out var problem);
         Assert.Null(problem);
         var instance = new AddOneInstance();
-        var scheduler = new ModelScheduler(name, 0, null, [instance], observer: observer, limiter: _limiter, leases: leases);
+        var scheduler = new ModelScheduler(name, 0, null, [instance], clock, observer, queueDefaults, _limiter, leases);
         _schedulers.Add(scheduler);
         _instances.Add(instance);
         return (scheduler, instance);
@@ -104,6 +110,55 @@ public sealed class RateLimitedSchedulerTests : IAsyncLifetime
         // And B still serves afterwards: nothing of it was left behind in the limiter.
         DynamicBatchHarness.AssertAddedOne(await Send(b, 4).WaitAsync(Patience), 4);
         Assert.Equal(0, Used);
+    }
+
+    [Fact]
+    public async Task A_request_that_times_out_while_its_instance_waits_leaves_nothing_held()
+    {
+        var (a, aInstance, _) = Model("a");
+        var clock = new ManualTimeProvider();
+        var (b, bInstance) = Model("b", 1, new RecordingSchedulerObserver(), clock, new QueueDefaults(0, 1_000));
+        aInstance.Close();
+        var first = Send(a, 1);
+        await aInstance.WaitForRunStartAsync().WaitAsync(Patience);
+        var late = Send(b, 2);
+        Assert.Equal(1, _limiter.WaitingCount);
+
+        // B's one request waits past --max-queue-wait-ms (1 ms here): it is refused, and B's instance leaves the line.
+        clock.Advance(TimeSpan.FromMilliseconds(2));
+        var refusal = await Assert.ThrowsAsync<Core.Inference.InferenceException>(() => late.WaitAsync(Patience));
+        Assert.Contains("timed out", refusal.Message);
+        Assert.Equal(0, _limiter.WaitingCount);
+
+        aInstance.Open();
+        await first.WaitAsync(Patience);
+        Assert.Empty(bInstance.BatchSizes);
+        Assert.Equal(0, Used);
+    }
+
+    [Fact]
+    public async Task An_instance_added_to_a_serving_model_takes_its_place_in_the_limiter_and_leaves_it_when_removed()
+    {
+        var (a, aInstance, _) = Model("a");
+        var added = new AddOneInstance();
+        _instances.Add(added);
+        Assert.True(a.TryAddInstance(added, new InstanceDemand(Limits(1), 0, "a_0")));
+        // Two instances of R:1 each: still one copy, so they take turns.
+        aInstance.Close();
+        added.Close();
+        var first = Send(a, 1);
+        var second = Send(a, 2);
+        await Task.WhenAny(aInstance.WaitForRunStartAsync(), added.WaitForRunStartAsync()).WaitAsync(Patience);
+        Assert.Equal(1, _limiter.WaitingCount);
+        Assert.Equal(1, Used);
+
+        aInstance.Open();
+        added.Open();
+        await Task.WhenAll(first, second).WaitAsync(Patience);
+        Assert.True(await a.RemoveInstanceAsync(added));
+        Assert.Equal(0, Used);
+        Assert.Equal(0, _limiter.WaitingCount);
+        DynamicBatchHarness.AssertAddedOne(await Send(a, 3).WaitAsync(Patience), 3);
     }
 
     [Fact]
