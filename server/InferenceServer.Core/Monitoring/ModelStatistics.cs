@@ -32,8 +32,6 @@ internal sealed class ModelStatistics : ISchedulerObserver, IDisposable
     private long _inferenceCount;
     private long _executionCount;
     private long _loadDurationTicks;
-    private long _resourceWaits;
-    private long _resourceWaitTicks;
     private DurationCounter _success;
     private DurationCounter _fail;
     private DurationCounter _queue;
@@ -115,15 +113,8 @@ internal sealed class ModelStatistics : ISchedulerObserver, IDisposable
     }
 
     /// <inheritdoc />
-    public void ResourcesWaited(TimeSpan waited)
-    {
-        Interlocked.Increment(ref _resourceWaits);
-        Interlocked.Add(ref _resourceWaitTicks, waited.Ticks);
-        _series?.ResourcesWaited(waited.TotalMicroseconds);
-    }
-
-    /// <summary>How often, and how long in all, the version's instances waited for rate-limiter resources.</summary>
-    public (long Count, TimeSpan Duration) ResourceWaits => (Volatile.Read(ref _resourceWaits), TimeSpan.FromTicks(Volatile.Read(ref _resourceWaitTicks)));
+    /// <remarks>Metrics only: the statistics extension keeps Triton's schema, which has no rate-limiter field.</remarks>
+    public void ResourcesWaited(TimeSpan waited) => _series?.ResourcesWaited(waited.TotalMicroseconds);
 
     /// <summary>A request finished successfully after <paramref name="duration"/> end to end.</summary>
     /// <param name="inferences">Its batch size (1 for a model that does not batch).</param>
