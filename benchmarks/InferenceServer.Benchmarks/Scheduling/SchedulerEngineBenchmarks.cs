@@ -13,7 +13,9 @@ namespace InferenceServer.Benchmarks.Scheduling;
 /// measured is the scheduler and its thread crossings, not a model. The baselines call the instance
 /// directly on the benchmark's thread: the difference is what scheduling costs. At concurrency 1 the
 /// engine runs with batching off; at concurrency 32 (32 requests sent, then awaited, per operation of
-/// 32) with batching on. Issue 11 measured this engine against the two it replaced (RESULTS.md).
+/// 32) with batching on. Issue 11 measured this engine against the two it replaced (RESULTS.md). The rate-limited
+/// case is the engine with <c>--rate-limit execution_count</c> and an instance that asks for a resource nobody else
+/// holds: what taking and giving back a lease costs when there is no contention.
 /// </summary>
 [MemoryDiagnoser]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
@@ -28,6 +30,7 @@ public class SchedulerEngineBenchmarks
     private readonly EchoInstance _direct = new();
     private ModelScheduler _unbatched = null!;
     private ModelScheduler _batching = null!;
+    private ModelScheduler _limited = null!;
     private SchedulerWork _work = null!;
     private Tensor _input = null!;
 
@@ -36,6 +39,10 @@ public class SchedulerEngineBenchmarks
     {
         _unbatched = new ModelScheduler("income", MaxBatchSize, null, [new EchoInstance()]);
         _batching = new ModelScheduler("income", MaxBatchSize, new ModelDynamicBatching(), [new EchoInstance()]);
+        var limiter = new RateLimiter([]);
+        var demand = new ModelRateLimiter { Resources = { new ModelRateLimiter.Types.Resource { Name = "R", Count = 1 } } };
+        var leases = limiter.TryRegister("income", [new InstanceDemand(demand, 0, "income_0")], out _);
+        _limited = new ModelScheduler("income", MaxBatchSize, null, [new EchoInstance()], limiter: limiter, leases: leases);
         _input = Tensor.Allocate("input", DataType.Fp32, [1, 58], 58 * sizeof(float));
         _work = new SchedulerWork([_input], OutputNames, 0, 0);
     }
@@ -45,6 +52,7 @@ public class SchedulerEngineBenchmarks
     {
         await _unbatched.DisposeAsync();
         await _batching.DisposeAsync();
+        await _limited.DisposeAsync();
         _input.Dispose();
     }
 
@@ -57,6 +65,14 @@ public class SchedulerEngineBenchmarks
     public async Task EngineBatchingOff()
     {
         var outputs = await _unbatched.ScheduleAsync(_work, CancellationToken.None);
+        outputs[0].Dispose();
+    }
+
+    [Benchmark(Description = "engine, batching off, rate limiter on")]
+    [BenchmarkCategory("concurrency 1")]
+    public async Task EngineRateLimited()
+    {
+        var outputs = await _limited.ScheduleAsync(_work, CancellationToken.None);
         outputs[0].Dispose();
     }
 

@@ -116,6 +116,29 @@ public class ModelLifecycleOptions
     /// </summary>
     public int MaxQueueWaitMilliseconds { get; set; } = 1000;
 
+    /// <summary>The <see cref="RateLimit"/> that leaves instances to run whenever they are idle (Triton's default).</summary>
+    public const string RateLimitOff = "off";
+
+    /// <summary>The <see cref="RateLimit"/> that enforces the instance groups' <c>rate_limiter</c> resources and priorities.</summary>
+    public const string RateLimitExecutionCount = "execution_count";
+
+    /// <summary>
+    /// <c>--rate-limit</c>: <c>off</c> (the default, as in Triton) or <c>execution_count</c>, under which an instance whose
+    /// group declares <c>rate_limiter</c> resources runs only while it holds them, and instances waiting for them take
+    /// turns weighted by their <c>priority</c>.
+    /// </summary>
+    public string RateLimit { get; set; } = RateLimitOff;
+
+    /// <summary>
+    /// <c>--rate-limit-resource</c> (repeatable): <c>name:count</c> or <c>name:count:device</c>, the copies of a resource
+    /// (on every device, or on one); a resource not given has as many as the largest count one instance asks for.
+    /// </summary>
+    public IList<string> RateLimitResources { get; set; } = [];
+
+    /// <summary>The server's rate limiter as these settings describe it; null when <see cref="RateLimit"/> is off.</summary>
+    internal Scheduling.RateLimiter? CreateRateLimiter() =>
+        RateLimit == RateLimitExecutionCount ? new Scheduling.RateLimiter(RateLimitResources.Select(Scheduling.RateLimitResource.Parse)) : null;
+
     /// <summary>The queue policy the server gives what a model's config leaves unset.</summary>
     public Scheduling.QueueDefaults QueueDefaults() => new(MaxQueueBatches, MaxQueueWaitMilliseconds * 1000L);
 
@@ -170,6 +193,15 @@ public class ModelLifecycleOptions
         if (ModelUploadMaxTotalBytes < ModelUploadMaxBytes)
         {
             throw new ArgumentException($"Server:ModelUploadMaxTotalBytes {ModelUploadMaxTotalBytes} is not valid; expected at least Server:ModelUploadMaxBytes ({ModelUploadMaxBytes})");
+        }
+        if (RateLimit is not (RateLimitOff or RateLimitExecutionCount))
+        {
+            throw new ArgumentException($"Server:RateLimit '{RateLimit}' is not valid; expected {RateLimitOff} or {RateLimitExecutionCount}");
+        }
+        foreach (var resource in RateLimitResources)
+        {
+            // Throws naming the entry and what is wrong with it.
+            Scheduling.RateLimitResource.Parse(resource);
         }
         if (LoadModels.Count > 1 && LoadModels.Contains(AllModels))
         {

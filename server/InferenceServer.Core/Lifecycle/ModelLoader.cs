@@ -19,8 +19,9 @@ namespace InferenceServer.Core.Lifecycle;
 /// schedulers' delays, timeouts and durations.
 /// </summary>
 internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, ModelLifecycleOptions options, ILogger<ModelLoader> logger,
-    InferenceMetrics? metrics = null, TimeProvider? timeProvider = null, Drift.DriftMonitors? drift = null)
+    InferenceMetrics? metrics = null, TimeProvider? timeProvider = null, Drift.DriftMonitors? drift = null, RateLimiterHolder? rateLimiter = null)
 {
+    private readonly RateLimiter? _limiter = rateLimiter?.Limiter;
     private readonly IModelBackend[] _backends = backends.ToArray();
     private readonly TimeProvider _timeProvider = timeProvider ?? TimeProvider.System;
     private readonly Scheduling.QueueDefaults _queueDefaults = options.QueueDefaults();
@@ -226,6 +227,8 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
         var parameters = InstanceParameters(config, intraOpThreads);
         var byGroup = new List<List<IModelInstance>>();
         var instances = new List<IModelInstance>();
+        // What each instance asks of the rate limiter, in the order of instances.
+        var demands = new List<InstanceDemand>();
         var stage = "load";
         try
         {
@@ -233,6 +236,7 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
             cancellationToken.ThrowIfCancellationRequested();
             var first = backend.CreateInstance(Options(config, groups[0], modelPath, parameters, backend));
             instances.Add(first);
+            demands.Add(new InstanceDemand(groups[0].RateLimiter, Devices(groups[0], backend)[0], groups[0].Name));
             var signature = first.Signature;
             var completed = options.StrictModelConfig ? config : ConfigAutoCompleter.Complete(config, signature, backend, options.DefaultMaxBatchSize);
             var mismatch = ConfigSignatureValidator.FindMismatch(completed, signature);
@@ -261,6 +265,7 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
                         cancellationToken.ThrowIfCancellationRequested();
                         var instance = backend.CreateInstance(Options(config, group, modelPath, parameters, backend) with { DeviceId = device });
                         instances.Add(instance);
+                        demands.Add(new InstanceDemand(group.RateLimiter, device, group.Name));
                         members.Add(instance);
                     }
                 }
@@ -283,7 +288,17 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
 
             var statistics = new ModelStatistics(directory.Name, number.ToString(CultureInfo.InvariantCulture), completed.MaxBatchSize, metrics);
             var driftProblem = "drift monitoring is off on this server";
-            var scheduler = CreateScheduler(directory.Name, completed, instances, statistics);
+            ResourceLease?[]? leases = null;
+            if (_limiter is not null)
+            {
+                leases = _limiter.TryRegister(directory.Name, demands, out var problem);
+                if (leases is null)
+                {
+                    statistics.Dispose();
+                    throw new ModelLoadException(problem!);
+                }
+            }
+            var scheduler = CreateScheduler(directory.Name, completed, instances, statistics, leases);
             var loadDuration = System.Diagnostics.Stopwatch.GetElapsedTime(startedAt);
             statistics.VersionLoaded(loadDuration);
             LogVersionLoaded(directory.Name, number, backend.Name, instances.Count, Describe(completed.Input, completed), Describe(completed.Output, completed),
@@ -317,8 +332,9 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
 
     // One engine for every model, as in Triton: it batches when the model batches and has dynamic_batching, and is
     // otherwise Triton's default scheduler (one request per instance at a time).
-    private IScheduler CreateScheduler(string name, ModelConfig config, List<IModelInstance> instances, ISchedulerObserver observer) =>
-        new ModelScheduler(name, config.MaxBatchSize, config.DynamicBatching, instances, _timeProvider, observer, _queueDefaults);
+    // With the rate limiter on, the instances' places in it (registered by the caller) go with them.
+    private IScheduler CreateScheduler(string name, ModelConfig config, List<IModelInstance> instances, ISchedulerObserver observer, ResourceLease?[]? leases) =>
+        new ModelScheduler(name, config.MaxBatchSize, config.DynamicBatching, instances, _timeProvider, observer, _queueDefaults, _limiter, leases);
 
     private static IReadOnlyDictionary<string, string> InstanceParameters(ModelConfig config, int intraOpThreads)
     {

@@ -319,7 +319,11 @@ internal sealed class ModelVersion : IAsyncDisposable
                     var created = await Task.Run(() => CreateWarmInstances(instances, group, delta, cancellationToken), cancellationToken).ConfigureAwait(false);
                     foreach (var instance in created)
                     {
-                        if (!_scheduler.TryAddInstance(instance))
+                        // A resize changes CPU counts only: the new instance runs on device 0, as its group's others do.
+                        var added = _scheduler is ModelScheduler engine
+                            ? engine.TryAddInstance(instance, new InstanceDemand(groups[g].RateLimiter, 0, groups[g].Name))
+                            : _scheduler.TryAddInstance(instance);
+                        if (!added)
                         {
                             instance.Dispose();
                             return false;

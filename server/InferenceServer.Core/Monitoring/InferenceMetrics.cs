@@ -61,6 +61,13 @@ internal sealed class InferenceMetrics
         ComputeInferHistogram = Histogram(factory, "nv_inference_compute_infer_histogram_us",
             "Histogram of model execution (compute infer) durations in microseconds, one per execution", LatencyBucketsUs);
         BatchSizeHistogram = Histogram(factory, "nv_inference_batch_size_histogram", "Histogram of the batch size of each model execution", BatchSizeBuckets);
+        // Ours, not Triton's (it has no rate-limiter metric): how long a model's instances waited in the rate limiter's
+        // line for their resources while requests were queued for them. A model starved by others shows a wait that
+        // grows about as fast as the clock, per waiting instance.
+        ResourceWaitDuration = Counter(factory, "nv_inference_resource_wait_duration_us",
+            "Cumulative time the model's instances waited for rate limiter resources while requests were queued, in microseconds (--rate-limit execution_count)");
+        ResourceWaitCount = Counter(factory, "nv_inference_resource_wait_count",
+            "Number of times one of the model's instances had to wait for rate limiter resources before it could execute (--rate-limit execution_count)");
         registry.AddBeforeCollectCallback(UpdateGauges);
     }
 
@@ -89,6 +96,10 @@ internal sealed class InferenceMetrics
     internal Histogram ComputeInferHistogram { get; }
 
     internal Histogram BatchSizeHistogram { get; }
+
+    internal Counter ResourceWaitDuration { get; }
+
+    internal Counter ResourceWaitCount { get; }
 
     /// <summary>The series of one version, unpublished until <see cref="VersionLoaded"/>.</summary>
     internal ModelSeries CreateSeries(string model, string version) => new(this, model, version);

@@ -31,6 +31,8 @@ internal sealed class ModelSeries
     private readonly Histogram.Child _queueHistogram;
     private readonly Histogram.Child _computeInferHistogram;
     private readonly Histogram.Child _batchSizeHistogram;
+    private readonly Counter.Child _resourceWaitDuration;
+    private readonly Counter.Child _resourceWaitCount;
 
     public ModelSeries(InferenceMetrics metrics, string model, string version)
     {
@@ -52,6 +54,8 @@ internal sealed class ModelSeries
         _queueHistogram = metrics.QueueHistogram.WithLabels(model, version);
         _computeInferHistogram = metrics.ComputeInferHistogram.WithLabels(model, version);
         _batchSizeHistogram = metrics.BatchSizeHistogram.WithLabels(model, version);
+        _resourceWaitDuration = metrics.ResourceWaitDuration.WithLabels(model, version);
+        _resourceWaitCount = metrics.ResourceWaitCount.WithLabels(model, version);
     }
 
     /// <summary>Triton's spelling of a failure reason.</summary>
@@ -108,6 +112,16 @@ internal sealed class ModelSeries
         _executionCount.Inc();
         _batchSizeHistogram.Observe(batchSize);
         _computeInferHistogram.Observe(computeInferUs);
+    }
+
+    /// <summary>
+    /// An instance waited for rate-limiter resources. These series are not published with the others: they appear with
+    /// a model's first wait, so a server without <c>--rate-limit</c> shows none of them.
+    /// </summary>
+    public void ResourcesWaited(double waitedUs)
+    {
+        _resourceWaitCount.Inc();
+        _resourceWaitDuration.Inc(NonNegative(waitedUs));
     }
 
     // A counter refuses to go down (it throws); a duration measured as negative by a clock step counts as zero instead

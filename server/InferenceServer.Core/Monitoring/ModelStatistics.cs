@@ -112,6 +112,10 @@ internal sealed class ModelStatistics : ISchedulerObserver, IDisposable
         _series?.RequestFailed(failure);
     }
 
+    /// <inheritdoc />
+    /// <remarks>Metrics only: the statistics extension keeps Triton's schema, which has no rate-limiter field.</remarks>
+    public void ResourcesWaited(TimeSpan waited) => _series?.ResourcesWaited(waited.TotalMicroseconds);
+
     /// <summary>A request finished successfully after <paramref name="duration"/> end to end.</summary>
     /// <param name="inferences">Its batch size (1 for a model that does not batch).</param>
     /// <param name="duration">From the version receiving it to its outputs being ready.</param>

@@ -127,12 +127,6 @@ internal sealed class ModelConfigValidator(string fileName, ConfigPositions posi
         Unsupported(AsksForSomething(config.ModelRepositoryAgents), "model_repository_agents",
             "repository agents (such as checksum or decryption) are not supported by this server");
         Unsupported(AsksForSomething(config.ModelOperations), "model_operations", "custom operation libraries are not supported by this server");
-        for (var i = 0; i < config.InstanceGroup.Count; i++)
-        {
-            Unsupported(AsksForSomething(config.InstanceGroup[i].RateLimiter), $"instance_group[{i}].rate_limiter",
-                "the rate limiter (instance resources and priority) is not supported by this server");
-        }
-
         foreach (var name in IgnoredFields)
         {
             WarnIgnored(name);
@@ -269,6 +263,10 @@ internal sealed class ModelConfigValidator(string fileName, ConfigPositions posi
                 var kind = ConfigFieldTypes.EnumName(ModelInstanceGroup.Descriptor.FindFieldByNumber(ModelInstanceGroup.KindFieldNumber).EnumType, (int)group.Kind);
                 throw FieldError($"{path}.gpus", $"'gpus' cannot be given for {kind}");
             }
+            if (group.RateLimiter is { } limiter)
+            {
+                CheckRateLimiter(limiter, $"{path}.rate_limiter");
+            }
             foreach (var name in IgnoredGroupFields)
             {
                 WarnIgnored($"{path}.{name}");
@@ -282,6 +280,30 @@ internal sealed class ModelConfigValidator(string fileName, ConfigPositions posi
         if (total > limits.MaxInstances)
         {
             throw FieldError("instance_group", $"the groups ask for {total} instances together, more than the {limits.MaxInstances} a model may have (--model-max-instances)");
+        }
+    }
+
+    // The resources an instance holds while it runs (--rate-limit execution_count): each named once, by a name that
+    // --rate-limit-resource can spell (no ':'). Counts are unsigned in the schema; a negative one fails where it is read.
+    private void CheckRateLimiter(ModelRateLimiter limiter, string path)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (var j = 0; j < limiter.Resources.Count; j++)
+        {
+            var resource = limiter.Resources[j];
+            var at = $"{path}.resources[{j}]";
+            if (resource.Name.Length == 0)
+            {
+                throw FieldError($"{at}.name", "must specify a non-empty 'name' for the resource");
+            }
+            if (resource.Name.Contains(':', StringComparison.Ordinal))
+            {
+                throw ValueError($"{at}.name", $"'{resource.Name}' must not contain ':' (--rate-limit-resource separates name, count and device with it)");
+            }
+            if (!names.Add(resource.Name))
+            {
+                throw ValueError($"{at}.name", $"resource '{resource.Name}' is listed more than once; list each resource once with the count the instance needs");
+            }
         }
     }
 

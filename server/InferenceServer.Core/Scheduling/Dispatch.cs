@@ -4,4 +4,5 @@ namespace InferenceServer.Core.Scheduling;
 /// <param name="Expired">Requests whose queue timeout rejected them, chained by <see cref="QueuedRequest.NextExpired"/>.</param>
 /// <param name="Started">Instances handed a batch, chained by <see cref="InstanceWorker.NextStarted"/>.</param>
 /// <param name="Drained">The scheduler is closing and nothing is left to run.</param>
-internal readonly record struct Dispatch(QueuedRequest? Expired, InstanceWorker? Started, bool Drained);
+/// <param name="Granted">Rate-limiter leases granted meanwhile, chained by <see cref="ResourceLease.NextGranted"/>, whose owners are to be told.</param>
+internal readonly record struct Dispatch(QueuedRequest? Expired, InstanceWorker? Started, bool Drained, ResourceLease? Granted = null);

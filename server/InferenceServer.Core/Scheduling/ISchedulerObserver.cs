@@ -26,4 +26,12 @@ public interface ISchedulerObserver
 
     /// <summary>A request failed inside the scheduler (<paramref name="queue"/>: how long it had waited).</summary>
     void RequestFailed(SchedulerFailure failure, TimeSpan queue);
+
+    /// <summary>
+    /// An instance that had work waited <paramref name="waited"/> in the rate limiter's line for its resources, and was
+    /// then granted them or left the line because its work was gone. Only with <c>--rate-limit</c> on.
+    /// </summary>
+    void ResourcesWaited(TimeSpan waited)
+    {
+    }
 }

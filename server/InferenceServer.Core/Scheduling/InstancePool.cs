@@ -10,6 +10,7 @@ namespace InferenceServer.Core.Scheduling;
 internal sealed class InstancePool(int batchCapacity)
 {
     private readonly List<InstanceWorker> _workers = [];
+    private readonly List<InstanceWorker> _staged = [];
     private InstanceWorker[] _idle = new InstanceWorker[4];
     private int _retiring;
     private int _nextIndex;
@@ -23,10 +24,13 @@ internal sealed class InstancePool(int batchCapacity)
     /// <summary>Every instance is idle: nothing runs.</summary>
     public bool AllIdle => IdleCount == _workers.Count;
 
-    /// <summary>Adds an instance, idle; the caller starts its thread.</summary>
-    public InstanceWorker Add(IModelInstance instance)
+    /// <summary>Instances waiting for rate-limiter resources (neither idle nor running).</summary>
+    public int StagedCount => _staged.Count;
+
+    /// <summary>Adds an instance, idle; the caller starts its thread. <paramref name="lease"/>: its place in the rate limiter, if any.</summary>
+    public InstanceWorker Add(IModelInstance instance, ResourceLease? lease)
     {
-        var worker = new InstanceWorker(instance, _nextIndex++, batchCapacity);
+        var worker = new InstanceWorker(instance, _nextIndex++, batchCapacity, lease);
         _workers.Add(worker);
         if (_idle.Length < _workers.Count)
         {
@@ -42,6 +46,38 @@ internal sealed class InstancePool(int batchCapacity)
 
     /// <summary>Takes <see cref="PeekIdle"/> out of the idle ones: it is about to be handed a batch.</summary>
     public void TakeIdle() => _idle[--IdleCount] = null!;
+
+    /// <summary>Takes <see cref="PeekIdle"/> out of the idle ones into the rate limiter's line.</summary>
+    public void Stage()
+    {
+        var worker = _idle[IdleCount - 1];
+        TakeIdle();
+        worker.Staged = true;
+        _staged.Add(worker);
+    }
+
+    /// <summary>The <paramref name="index"/>th instance in the rate limiter's line, oldest first.</summary>
+    public InstanceWorker StagedAt(int index) => _staged[index];
+
+    /// <summary>
+    /// <paramref name="worker"/> leaves the rate limiter's line: it becomes the first idle one (true), or leaves the pool
+    /// (false) when it is being removed; the caller then stops its thread.
+    /// </summary>
+    public bool Unstage(InstanceWorker worker)
+    {
+        _staged.Remove(worker);
+        worker.Staged = false;
+        worker.GrantPending = false;
+        if (worker.Retiring)
+        {
+            _workers.Remove(worker);
+            _retiring--;
+            return false;
+        }
+        // Not BecomeIdle: its thread has been waiting for a batch all along, and may be asleep already.
+        _idle[IdleCount++] = worker;
+        return true;
+    }
 
     /// <summary>
     /// A worker finished its batch: it becomes idle (true), or leaves the pool (false) when it is being removed.

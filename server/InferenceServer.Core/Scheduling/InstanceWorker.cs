@@ -34,11 +34,12 @@ internal sealed class InstanceWorker
     private int _state;
     private volatile bool _stopping;
 
-    public InstanceWorker(IModelInstance instance, int index, int batchCapacity)
+    public InstanceWorker(IModelInstance instance, int index, int batchCapacity, ResourceLease? lease)
     {
         Instance = instance;
         Index = index;
         Batch = new Batch(batchCapacity);
+        Lease = lease;
     }
 
     public IModelInstance Instance { get; }
@@ -47,6 +48,24 @@ internal sealed class InstanceWorker
 
     /// <summary>The batch it runs next (or now); filled under the scheduler's lock while the worker is idle.</summary>
     public Batch Batch { get; }
+
+    /// <summary>Its place in the rate limiter; null when the limiter is off or its group asks for no resources.</summary>
+    public ResourceLease? Lease { get; }
+
+    /// <summary>It holds its <see cref="Lease"/>'s resources (under the scheduler's lock).</summary>
+    public bool HoldsResources { get; set; }
+
+    /// <summary>
+    /// It waits in the rate limiter's line (under the scheduler's lock): out of the idle ones, with no batch, until its
+    /// resources are granted or the work it waited for is gone.
+    /// </summary>
+    public bool Staged { get; set; }
+
+    /// <summary>The limiter granted it while the scheduler was taking it out of line: the grant's callback is on its way.</summary>
+    public bool GrantPending { get; set; }
+
+    /// <summary>When it joined the rate limiter's line, for the time models wait for resources.</summary>
+    public long StagedAt { get; set; }
 
     /// <summary>Set (under the scheduler's lock) when the instance is being removed: after its current batch it leaves instead of going idle.</summary>
     public bool Retiring { get; set; }

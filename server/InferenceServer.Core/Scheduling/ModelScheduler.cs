@@ -17,8 +17,16 @@ namespace InferenceServer.Core.Scheduling;
 /// that queues a request hands it to an idle instance at once, an instance that finishes a batch takes
 /// the next one itself (under load no thread is woken at all), and the queue-delay timer and a cancelled
 /// request do the rest. Backends run only on the instances' threads, never on a thread-pool thread.
+/// <para>
+/// With the server's <see cref="RateLimiter"/> on, an instance whose group asks for resources must hold them to run a
+/// batch. One that has work but cannot get them is staged: out of the idle ones and in the limiter's line, with its
+/// requests still queued (they can still join a batch, time out or be cancelled). When it is granted, the limiter's
+/// caller tells it (<see cref="OnGranted"/>) and it forms its batch then; when the work it waited for is gone first,
+/// it leaves the line. Nothing blocks a thread while it waits. With the limiter off none of this runs: no instance
+/// has a lease, and the dispatch pass reads two more fields.
+/// </para>
 /// </remarks>
-internal sealed class ModelScheduler : IScheduler
+internal sealed class ModelScheduler : IScheduler, IResourceWaiter
 {
     // A pool larger than this would only keep memory from a past burst alive.
     private const int MaxPooledRequests = 1024;
@@ -43,6 +51,7 @@ internal sealed class ModelScheduler : IScheduler
     private readonly TimeProvider _time;
     private readonly ISchedulerObserver _observer;
     private readonly QueueDefaults _queueDefaults;
+    private readonly RateLimiter? _limiter;
     private readonly ITimer _timer;
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -53,6 +62,9 @@ internal sealed class ModelScheduler : IScheduler
     // Guarded by _lock.
     private long _timerDue = long.MaxValue;
     private bool _closing;
+    // Leases the rate limiter granted to others (or to this model's staged instances) during calls made under the lock,
+    // whose owners are told once it is released (Finish).
+    private ResourceLease? _granted;
 
     private int _disposeStarted;
 
@@ -64,6 +76,9 @@ internal sealed class ModelScheduler : IScheduler
     /// <paramref name="timeProvider"/> (default <see cref="TimeProvider.System"/>) and reported to
     /// <paramref name="observer"/> (default <see cref="NullSchedulerObserver.Instance"/>). What the queue policies
     /// leave unset comes from <paramref name="queueDefaults"/> (default <see cref="QueueDefaults.Unbounded"/>).
+    /// With <paramref name="limiter"/> (the server's, when <c>--rate-limit</c> is on), <paramref name="leases"/> are the
+    /// instances' places in it (registered by the caller, null for an instance that asks for nothing), which the
+    /// scheduler owns from now on.
     /// </summary>
     public ModelScheduler(
         string modelName,
@@ -72,7 +87,9 @@ internal sealed class ModelScheduler : IScheduler
         IReadOnlyList<IModelInstance> instances,
         TimeProvider? timeProvider = null,
         ISchedulerObserver? observer = null,
-        QueueDefaults? queueDefaults = null)
+        QueueDefaults? queueDefaults = null,
+        RateLimiter? limiter = null,
+        IReadOnlyList<ResourceLease?>? leases = null)
     {
         ArgumentOutOfRangeException.ThrowIfZero(instances.Count);
         ArgumentOutOfRangeException.ThrowIfNegative(maxBatchSize);
@@ -81,6 +98,11 @@ internal sealed class ModelScheduler : IScheduler
         _time = timeProvider ?? TimeProvider.System;
         _observer = observer ?? NullSchedulerObserver.Instance;
         _queueDefaults = queueDefaults ?? QueueDefaults.Unbounded;
+        _limiter = limiter;
+        if (leases is not null && leases.Count != instances.Count)
+        {
+            throw new ArgumentException("one lease (or null) per instance is expected", nameof(leases));
+        }
         _shedAfterTicks = Timestamps.FromMicroseconds((long)QueueDefaults.ShedAfter.TotalMicroseconds, _time.TimestampFrequency);
         _spare = new SpareCapacityMeter(_time.TimestampFrequency);
         // A model that does not batch keeps Triton's default scheduler, one request at a time; its queue still takes the
@@ -102,7 +124,11 @@ internal sealed class ModelScheduler : IScheduler
         {
             for (var i = 0; i < workers.Length; i++)
             {
-                workers[i] = _pool.Add(instances[i]);
+                workers[i] = _pool.Add(instances[i], Own(leases?[i]));
+                if (workers[i].Lease is { } lease)
+                {
+                    lease.Tag = workers[i];
+                }
             }
             ResizeQueueLocked();
         }
@@ -115,20 +141,66 @@ internal sealed class ModelScheduler : IScheduler
     private void StartWorker(InstanceWorker worker) =>
         worker.Start($"{(_former.Batching ? "batcher" : "instance")} {_modelName} #{worker.Index}", RunWorker);
 
-    /// <inheritdoc />
-    public bool TryAddInstance(IModelInstance instance)
+    // A lease is told of grants through this scheduler, and names its worker once that exists.
+    private ResourceLease? Own(ResourceLease? lease)
     {
+        if (lease is not null)
+        {
+            if (_limiter is null)
+            {
+                throw new ArgumentException("a lease needs the rate limiter it was registered with", nameof(lease));
+            }
+            lease.Owner = this;
+        }
+        return lease;
+    }
+
+    /// <inheritdoc />
+    public bool TryAddInstance(IModelInstance instance) => TryAddInstance(instance, default);
+
+    /// <summary>
+    /// As <see cref="TryAddInstance(IModelInstance)"/>, for an instance of the group <paramref name="demand"/> describes:
+    /// with the rate limiter on, the instance takes its place in it (false, and nothing changes, when it cannot).
+    /// </summary>
+    public bool TryAddInstance(IModelInstance instance, InstanceDemand demand)
+    {
+        ResourceLease? lease = null;
+        if (_limiter is not null && demand.AsksForResources)
+        {
+            lease = _limiter.TryRegister(_modelName, [demand], out _)?[0];
+            if (lease is null)
+            {
+                return false;
+            }
+        }
         InstanceWorker worker;
         Dispatch dispatch;
         lock (_lock)
         {
             if (_closing)
             {
-                return false;
+                if (lease is not null)
+                {
+                    _limiter!.Unregister(lease, ref _granted);
+                }
+                dispatch = new Dispatch(null, null, false, TakeGrantedLocked());
+                worker = null!;
             }
-            worker = _pool.Add(instance);
-            ResizeQueueLocked();
-            dispatch = DispatchLocked();
+            else
+            {
+                worker = _pool.Add(instance, Own(lease));
+                if (worker.Lease is { } added)
+                {
+                    added.Tag = worker;
+                }
+                ResizeQueueLocked();
+                dispatch = DispatchLocked();
+            }
+        }
+        if (worker is null)
+        {
+            Finish(dispatch);
+            return false;
         }
         // A batch handed to it before its thread runs is waiting for it when it does.
         StartWorker(worker);
@@ -155,7 +227,64 @@ internal sealed class ModelScheduler : IScheduler
         }
         // A busy one finishes its batch, answering its callers, and leaves instead of going idle.
         await worker.Exited.ConfigureAwait(false);
+        Unregister([worker]);
         return true;
+    }
+
+    /// <summary>Gives back the rate-limiter places of instances that have left, waking whoever waited behind them.</summary>
+    private void Unregister(InstanceWorker[] workers)
+    {
+        if (_limiter is null)
+        {
+            return;
+        }
+        Dispatch dispatch;
+        lock (_lock)
+        {
+            foreach (var worker in workers)
+            {
+                if (worker.Lease is { } lease)
+                {
+                    worker.HoldsResources = false;
+                    _limiter.Unregister(lease, ref _granted);
+                }
+            }
+            dispatch = new Dispatch(null, null, false, TakeGrantedLocked());
+        }
+        Finish(dispatch);
+    }
+
+    private ResourceLease? TakeGrantedLocked()
+    {
+        var granted = _granted;
+        _granted = null;
+        return granted;
+    }
+
+    /// <inheritdoc />
+    void IResourceWaiter.OnGranted(ResourceLease lease) => OnGranted(lease);
+
+    /// <summary>A staged instance holds its resources now: it takes the batch it waited for, or gives them back when that is gone.</summary>
+    internal void OnGranted(ResourceLease lease)
+    {
+        var worker = (InstanceWorker)lease.Tag!;
+        Dispatch dispatch;
+        lock (_lock)
+        {
+            var now = _time.GetTimestamp();
+            _observer.ResourcesWaited(TicksToTimeSpan(now - worker.StagedAt));
+            worker.HoldsResources = true;
+            if (!_pool.Unstage(worker))
+            {
+                // Removed while it waited: it leaves without running.
+                worker.HoldsResources = false;
+                _limiter!.Release(lease, requeue: false, ref _granted);
+                worker.Stop();
+            }
+            // The granted instance is the first idle one: the pass hands it the next batch, or releases what it holds.
+            dispatch = DispatchLocked(now);
+        }
+        Finish(dispatch);
     }
 
     // The default bound while shedding is counted in batches per instance, so it follows the instance count.
@@ -292,7 +421,7 @@ internal sealed class ModelScheduler : IScheduler
 
     // An empty queue with no timer armed has nothing to expire, form or arm: the common case after a batch, which
     // then skips reading the clock.
-    private Dispatch DispatchLocked(InstanceWorker? finished = null) => _queue.Count == 0 && _timerDue == long.MaxValue
+    private Dispatch DispatchLocked(InstanceWorker? finished = null) => _queue.Count == 0 && _timerDue == long.MaxValue && _pool.StagedCount == 0 && _granted is null
         ? new Dispatch(null, null, _closing && _pool.AllIdle)
         : DispatchLocked(_time.GetTimestamp(), finished);
 
@@ -311,13 +440,31 @@ internal sealed class ModelScheduler : IScheduler
         }
         var wakeAt = _queue.NextDeadline;
         InstanceWorker? started = null;
-        while (_pool.IdleCount > 0 && _queue.Count > 0)
+        // An instance waiting for resources has a claim on a request; one that asks for none, or holds its resources, may
+        // still take it.
+        while (_pool.IdleCount > 0 && _queue.Count > 0
+            && (_queue.Count > _pool.StagedCount || _pool.PeekIdle() is { Lease: null } or { HoldsResources: true }))
         {
             var worker = _pool.PeekIdle();
             if (!_former.TryForm(_queue, now, _closing, worker.Batch, out var batchWakeAt))
             {
                 wakeAt = Math.Min(wakeAt, batchWakeAt);
                 break;
+            }
+            if (worker.Lease is { } lease && !worker.HoldsResources)
+            {
+                if (!_limiter!.TryAcquire(lease, ref _granted))
+                {
+                    // Its batch is formed again once it is granted, from whatever waits then.
+                    var formed = worker.Batch;
+                    Array.Clear(formed.Requests, 0, formed.Count);
+                    formed.Count = 0;
+                    formed.TotalSize = 0;
+                    _pool.Stage();
+                    worker.StagedAt = now;
+                    continue;
+                }
+                worker.HoldsResources = true;
             }
             _pool.TakeIdle();
             var batch = worker.Batch;
@@ -339,12 +486,59 @@ internal sealed class ModelScheduler : IScheduler
             started = worker;
         }
         ArmTimerLocked(now, wakeAt);
-        return new Dispatch(expired, started, _closing && _queue.Count == 0 && _pool.AllIdle);
+        if (_limiter is not null)
+        {
+            SettleLocked(now);
+        }
+        return new Dispatch(expired, started, _closing && _queue.Count == 0 && _pool.AllIdle, TakeGrantedLocked());
+    }
+
+    /// <summary>
+    /// After a dispatch pass with the rate limiter on: no instance holds resources it has no batch for, and no more
+    /// instances wait in line than there are requests for them, so a cancelled or expired request leaves nothing held
+    /// and no one behind it held up.
+    /// </summary>
+    private void SettleLocked(long now)
+    {
+        // Only a granted instance just put back can be idle and holding: it is the first idle one.
+        if (_pool.IdleCount > 0 && _pool.PeekIdle() is { HoldsResources: true } holder)
+        {
+            holder.HoldsResources = false;
+            _limiter!.Release(holder.Lease!, requeue: false, ref _granted);
+        }
+        var excess = _pool.StagedCount - _queue.Count;
+        for (var i = _pool.StagedCount - 1; i >= 0 && excess > 0; i--)
+        {
+            var worker = _pool.StagedAt(i);
+            if (worker.GrantPending)
+            {
+                continue;
+            }
+            excess--;
+            if (!_limiter!.Withdraw(worker.Lease!, ref _granted))
+            {
+                // Granted already: its callback puts it back and gives the resources up.
+                worker.GrantPending = true;
+                continue;
+            }
+            _observer.ResourcesWaited(TicksToTimeSpan(now - worker.StagedAt));
+            if (!_pool.Unstage(worker))
+            {
+                worker.Stop();
+            }
+        }
     }
 
     /// <summary>Carries out a dispatch outside the lock: fails the expired requests, wakes the instances.</summary>
     private void Finish(Dispatch dispatch)
     {
+        for (var lease = dispatch.Granted; lease is not null;)
+        {
+            var next = lease.NextGranted;
+            lease.NextGranted = null;
+            lease.Owner.OnGranted(lease);
+            lease = next;
+        }
         for (var worker = dispatch.Started; worker is not null;)
         {
             var next = worker.NextStarted;
@@ -414,6 +608,10 @@ internal sealed class ModelScheduler : IScheduler
             lock (_lock)
             {
                 stays = _pool.Finished(worker);
+                if (worker.HoldsResources)
+                {
+                    ReleaseAfterBatchLocked(worker, stays);
+                }
                 // Takes the next batch for this instance (the most recently idled) when one is waiting; also when
                 // it leaves, as a dispose may be waiting for every remaining instance to be idle.
                 dispatch = DispatchLocked(worker);
@@ -430,6 +628,27 @@ internal sealed class ModelScheduler : IScheduler
             {
                 return;
             }
+        }
+    }
+
+    /// <summary>
+    /// Gives back the resources <paramref name="worker"/> ran its batch with. When it stays and work waits for it, it
+    /// takes its place in line again in the same step, so that it competes with the other waiters by weight rather
+    /// than handing its turn to whoever waits.
+    /// </summary>
+    private void ReleaseAfterBatchLocked(InstanceWorker worker, bool stays)
+    {
+        worker.HoldsResources = false;
+        var requeue = stays && _queue.Count > _pool.StagedCount;
+        if (_limiter!.Release(worker.Lease!, requeue, ref _granted))
+        {
+            // Its turn again at once; it is the first idle one, and the dispatch pass hands it the batch.
+            worker.HoldsResources = true;
+        }
+        else if (requeue)
+        {
+            _pool.Stage();
+            worker.StagedAt = _time.GetTimestamp();
         }
     }
 
@@ -652,6 +871,8 @@ internal sealed class ModelScheduler : IScheduler
             {
                 await worker.Exited.ConfigureAwait(false);
             }
+            // What the instances held goes back, and whoever waited behind them is woken.
+            Unregister(workers);
             _timer.Dispose();
             foreach (var worker in workers)
             {

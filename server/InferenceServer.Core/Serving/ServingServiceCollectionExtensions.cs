@@ -6,6 +6,7 @@ using InferenceServer.Core.Lifecycle;
 using InferenceServer.Core.Models;
 using InferenceServer.Core.Monitoring;
 using InferenceServer.Core.Routing;
+using InferenceServer.Core.Scheduling;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -39,6 +40,9 @@ public static class ServingServiceCollectionExtensions
         services.AddSingleton(_ => Metrics.NewCustomRegistry());
         services.AddSingleton<InferenceMetrics>();
         services.AddSingleton<HostMetrics>();
+        // One rate limiter for every model of the server, so that their instances share the resources; none when
+        // --rate-limit is off (the default), and then no scheduler touches it.
+        services.TryAddSingleton(static sp => new RateLimiterHolder(sp.GetRequiredService<ModelLifecycleOptions>().CreateRateLimiter()));
         services.AddSingleton<ModelLoader>();
         services.AddSingleton<ModelRegistry>();
         services.AddSingleton<RoutingMetrics>();

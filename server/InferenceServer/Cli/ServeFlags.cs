@@ -99,6 +99,18 @@ internal static class ServeFlags
         {
             HelpName = "BYTES", Min = 1,
         },
+        new("--rate-limit", "Server:RateLimit", FlagKind.Choice, "off",
+            "off: an instance runs as soon as it is idle; execution_count: an instance whose instance_group declares rate_limiter resources runs only while it holds them, "
+            + "and instances waiting for them take turns by their priority (priority 2 gets half the turns of priority 1), across all models.")
+        {
+            Values = ["off", "execution_count"],
+        },
+        new("--rate-limit-resource", "Server:RateLimitResources", FlagKind.Repeated, "the largest count one instance asks for",
+            "With --rate-limit execution_count: <name>:<count> sets how many copies of a resource exist on each device (or globally), <name>:<count>:<device> on "
+            + "one device; repeat for several.")
+        {
+            HelpName = "NAME:COUNT[:DEVICE]",
+        },
         new("--id", "Server:Id", FlagKind.Text, "inference-server", "The server's name, as server metadata (GET /v2) reports it.")
         {
             HelpName = "NAME",
@@ -382,8 +394,6 @@ internal static class ServeFlags
         ["--cache-config"] = new("the response cache"),
         ["--cache-directory"] = new("the response cache"),
         ["--response-cache-byte-size"] = new("the response cache"),
-        ["--rate-limit"] = new("the rate limiter"),
-        ["--rate-limit-resource"] = new("the rate limiter"),
         ["--pinned-memory-pool-byte-size"] = new("a pinned memory pool"),
         ["--cuda-memory-pool-byte-size"] = new("a CUDA memory pool"),
         ["--cuda-virtual-address-size"] = new("growable CUDA memory"),

@@ -104,6 +104,7 @@ public sealed class CommandLineTests
     [InlineData("--model-load-thread-count", "0", "--model-load-thread-count: '0' is not valid; expected a whole number from 1 to 1024")]
     [InlineData("--repository-poll-secs", "soon", "--repository-poll-secs: 'soon' is not valid; expected a number of at least 0")]
     [InlineData("--log-verbose", "loud", "--log-verbose: 'loud' is not valid; expected a level of 0 or more (0 is off), or true or false")]
+    [InlineData("--rate-limit", "always", "--rate-limit: 'always' is not valid; expected off or execution_count")]
     public void ABadValueIsOneLineNamingTheFlagAndTheValidValues(string flag, string value, string message)
     {
         var error = Assert.Throws<UsageException>(() => CommandLine.Parse([flag, value]));
@@ -114,7 +115,7 @@ public sealed class CommandLineTests
     [Theory]
     [InlineData("--backend-directory", "--backend-directory is a Triton flag for backend shared libraries, which is not supported")]
     [InlineData("--cache-config=local,size=1048576", "--cache-config is a Triton flag for the response cache, which is not supported")]
-    [InlineData("--rate-limit", "--rate-limit is a Triton flag for the rate limiter, which is not supported")]
+    [InlineData("--pinned-memory-pool-byte-size", "--pinned-memory-pool-byte-size is a Triton flag for a pinned memory pool, which is not supported")]
     [InlineData("--grpc-infer-response-compression-level", "--grpc-infer-response-compression-level is a Triton flag for gRPC response compression levels, which is not supported; use --grpc-response-compression gzip")]
     public void TritonFlagsThisServerLacksAreNamedAsNotSupported(string arg, string message)
     {

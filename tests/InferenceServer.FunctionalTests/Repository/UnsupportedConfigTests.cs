@@ -49,7 +49,6 @@ public sealed class UnsupportedConfigTests
         {
             ["stateful"] = "stateful/config.pbtxt:5:1: sequence_batching: stateful models (sequence batching) are not supported by this server",
             ["cached"] = "cached/config.pbtxt:5:1: response_cache: the response cache is not supported by this server; set 'enable: false' or remove it",
-            ["limited"] = "limited/config.pbtxt:5:44: instance_group[0].rate_limiter: the rate limiter (instance resources and priority) is not supported by this server",
             ["decoupled"] = "decoupled/config.pbtxt:5:1: model_transaction_policy: decoupled models (any number of responses per request) are not supported by this server",
             ["pipeline"] = "pipeline/config.pbtxt:1:11: platform: ensemble models are not supported by this server",
         };
@@ -62,6 +61,8 @@ public sealed class UnsupportedConfigTests
             Assert.NotEqual(HttpStatusCode.OK, response.StatusCode);
         }
         Assert.Equal("READY", index["cache_off"].State);
+        // The rate limiter is supported: with --rate-limit off (the default) its resources are accepted and not enforced, as in Triton.
+        Assert.Equal("READY", index["limited"].State);
         Assert.Equal("READY", index["fine"].State);
     }
 

@@ -156,7 +156,6 @@ public sealed class ModelConfigJsonParseTests
     [Theory]
     [InlineData("""{"name": "m", "sequenceBatching": {}}""", "sequence_batching: stateful models (sequence batching) are not supported by this server")]
     [InlineData("""{"name": "m", "responseCache": {"enable": true}}""", "response_cache: the response cache is not supported by this server")]
-    [InlineData("""{"name": "m", "instanceGroup": [{"rateLimiter": {"priority": 1}}]}""", "instance_group[0].rate_limiter: the rate limiter")]
     [InlineData("""{"name": "m", "model_transaction_policy": {"decoupled": true}}""", "decoupled models")]
     [InlineData("""{"name": "m", "platform": "ensemble", "ensembleScheduling": {"step": []}}""", "platform: ensemble models are not supported by this server")]
     public void Unsupported_features_fail_as_in_config_pbtxt(string json, string expected)

@@ -398,8 +398,6 @@ public sealed class ModelConfigReaderTests
         { "ensemble_scheduling { step [ { model_name: 'a' model_version: -1 } ] }", "config.pbtxt:2:1: ensemble_scheduling: ensemble models are not supported by this server" },
         { "response_cache { enable: true }", "config.pbtxt:2:1: response_cache: the response cache is not supported by this server" },
         { "model_transaction_policy { decoupled: true }", "config.pbtxt:2:1: model_transaction_policy: decoupled models (any number of responses per request) are not supported" },
-        { "instance_group { kind: KIND_CPU rate_limiter { resources [ { name: 'R1' count: 4 } ] } }", "config.pbtxt:2:33: instance_group[0].rate_limiter: the rate limiter (instance resources and priority) is not supported" },
-        { "instance_group { rate_limiter { priority: 2 } }", "instance_group[0].rate_limiter: the rate limiter" },
         { "batch_input { kind: BATCH_ELEMENT_COUNT target_name: 'N' data_type: TYPE_INT32 source_input: 'x' }", "batch_input: batch inputs and outputs (ragged batching) are not supported" },
         { "batch_output { target_name: 'y' kind: BATCH_SCATTER_WITH_INPUT_SHAPE source_input: 'x' }", "batch_output: batch inputs and outputs (ragged batching) are not supported" },
         { "model_repository_agents { agents [ { name: 'checksum' } ] }", "model_repository_agents: repository agents (such as checksum or decryption) are not supported" },

@@ -15,6 +15,7 @@ public sealed class RecordingSchedulerObserver : ISchedulerObserver
     private int _dequeued;
     private int _pending;
     private int _maxPending;
+    private int _resourceWaits;
 
     public int Queued => Volatile.Read(ref _queued);
 
@@ -85,4 +86,9 @@ public sealed class RecordingSchedulerObserver : ISchedulerObserver
         _failures.Enqueue(failure);
         _failed.Release();
     }
+
+    /// <summary>How many times an instance waited for rate-limiter resources.</summary>
+    public int ResourceWaits => Volatile.Read(ref _resourceWaits);
+
+    public void ResourcesWaited(TimeSpan waited) => Interlocked.Increment(ref _resourceWaits);
 }
