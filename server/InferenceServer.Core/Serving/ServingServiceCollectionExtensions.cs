@@ -39,6 +39,7 @@ public static class ServingServiceCollectionExtensions
         services.AddSingleton(_ => Metrics.NewCustomRegistry());
         services.AddSingleton<InferenceMetrics>();
         services.AddSingleton<HostMetrics>();
+        services.AddSingleton<GpuMetrics>();
         services.AddSingleton<ModelLoader>();
         services.AddSingleton<ModelRegistry>();
         services.AddSingleton<RoutingMetrics>();
