@@ -40,6 +40,9 @@ except ImportError:
     sys.exit("generate_variants.py needs onnx: install the Debian package python3-onnx "
              "(apt-get install python3-onnx) and run with /usr/bin/python3")
 
+# The heavy model's generator is a sibling script (this folder is first on sys.path when either runs).
+from generate_heavy import write_atomically  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 DEFAULT_REPOSITORY = os.path.join(ROOT, "benchmarks", ".variants-repository")
@@ -126,14 +129,6 @@ instance_group [
 """
 
 
-def write_atomically(path, data):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    temporary = path + ".tmp"
-    with open(temporary, "wb") as f:
-        f.write(data)
-    os.replace(temporary, path)
-
-
 def main():
     repository = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else DEFAULT_REPOSITORY)
     try:
@@ -158,8 +153,8 @@ def main():
         data = build_model(index).SerializeToString()
         size = len(data)
         # The model first, the config (which carries the stamp) last: an interrupted run regenerates.
-        write_atomically(model_path, data)
-        write_atomically(config_path, config.encode("utf-8"))
+        write_atomically(model_path, data, report=False)
+        write_atomically(config_path, config.encode("utf-8"), report=False)
         written += 1
         if written % 20 == 0:
             print(f"  {written} written...", flush=True)
