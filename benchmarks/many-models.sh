@@ -8,9 +8,10 @@
 #               benchmarks/.variants-repository (kept between runs; a rerun skips what is up to date)
 #   plain load  a server in explicit mode loads variant_0 through the repository API: the load's wall time and the
 #               resident memory it added
-#   capacity    the same server loads the warm set (the BUDGET_MODELS hottest variants): its resident memory over its
-#               size is the footprint the budget is sized from; a closed loop measures its throughput over them (Zipf,
-#               as the run below): RATE is 70% of that unless given
+#   capacity    the same server loads the warm set (the BUDGET_MODELS hottest variants): the footprint the budget is
+#               sized from is what the server accounts for them (nv_model_memory_bytes, +2%), or, from a server without
+#               that accounting, their resident memory over their number; a closed loop measures their throughput
+#               (Zipf, as the run below): RATE is 70% of that unless given
 #   cold start  (on-demand servers) a fresh server with the budget; the first request to variant_0 waits for its load,
 #               and the server says how long in Inference-Cold-Start-Ms: cold start against the plain load above
 #   run         DURATION of open-loop Poisson traffic at RATE, Zipf-distributed (s = ZIPF) over all MODELS variants,
@@ -116,8 +117,16 @@ done
 warm_set="variant_{0..$(( budget_models - 1 ))}"
 warm_rss_kb=$(rss_kb)
 footprint_bytes=$(( (warm_rss_kb - before) * 1024 / budget_models ))
+footprint_from="RSS"
+# A server that accounts for its models' memory (nv_model_memory_bytes, issue 16) checks the budget against its own
+# figures: size the budget from those, 2% over, so the warm set fits as that server counts it.
+accounted=$(curl -s "http://127.0.0.1:$(( port + 2 ))/metrics" | awk '/^nv_model_memory_bytes\{.*device="cpu"/ { sum += $NF } END { printf "%.0f", sum }')
+if [ "${accounted:-0}" -gt 0 ]; then
+  footprint_bytes=$(( accounted * 102 / 100 / budget_models ))
+  footprint_from="the server's nv_model_memory_bytes"
+fi
 budget=${BUDGET:-$(( budget_models * footprint_bytes ))}
-echo "warm set of $budget_models: RSS +$(( (warm_rss_kb - before) / 1024 )) MiB, $(( footprint_bytes / 1048576 )) MiB a model; budget $budget bytes" >&2
+echo "warm set of $budget_models: RSS +$(( (warm_rss_kb - before) / 1024 )) MiB; $(( footprint_bytes / 1048576 )) MiB a model by $footprint_from; budget $budget bytes" >&2
 if [ -z "$rate" ]; then
   "$LOADTEST" --url "$url" --models "$warm_set" --model-distribution "zipf:$zipf" --input "$out/request.jsonl" \
     --concurrency "$concurrency" --duration 15s --warmup 3s --no-progress --json "$out/capacity.json" >"$out/capacity.txt"
@@ -170,7 +179,7 @@ for line in open(f"{out}/metrics.txt"):
 mib = lambda b: f"{b / 1048576:,.0f} MiB"
 seconds = s["durationSeconds"]
 print(f"models        {target.get('models', 1)} ({target.get('modelDistribution', 'one model')}), budget {mib(budget)} "
-      f"({budget_models} x {mib(footprint)} measured footprint){'' if on_demand == 'true' else ' -- PENDING: not enforced by this server'}")
+      f"({budget_models} x {mib(footprint)} footprint){'' if on_demand == 'true' else ' -- PENDING: not enforced by this server'}")
 print(f"traffic       {run['load']['description']} for {seconds:.0f} s: {s['requests']:,} requests, {s['successes']:,} ok, "
       f"throughput {s['throughput']:.1f}/s")
 if m and on_demand == "true":
