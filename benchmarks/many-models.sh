@@ -25,7 +25,7 @@
 #
 # Usage: benchmarks/many-models.sh [DURATION] [RATE]     (default 5m; RATE: 70% of the warm set's capacity)
 # Environment: MODELS (200), BUDGET_MODELS (20), BUDGET (bytes; default BUDGET_MODELS x the measured footprint),
-#   ZIPF (1.1), WARMUP (30s), CONCURRENCY (capacity probe workers, 8), PORT (18200; gRPC +1, metrics +2),
+#   ZIPF (1.1), WARMUP (30s), SERVER_ARGS (more flags for the on-demand server, e.g. "--eviction-min-idle 1"), CONCURRENCY (capacity probe workers, 8), PORT (18200; gRPC +1, metrics +2),
 #   SERVER (a published inference-server binary; default: publishes a Release build), LOADTEST (likewise),
 #   REPOSITORY (benchmarks/.variants-repository), OUT (a fresh temp folder; results, logs and samples stay there).
 set -euo pipefail
@@ -139,7 +139,8 @@ fi
 
 if $on_demand; then
   stop_server
-  start_server "$out/server-on-demand.log" --model-control-mode on-demand --model-memory-budget "$budget"
+  # shellcheck disable=SC2086 # SERVER_ARGS is a list of flags
+  start_server "$out/server-on-demand.log" --model-control-mode on-demand --model-memory-budget "$budget" ${SERVER_ARGS:-}
   cold_ms=$(curl -s -o /dev/null -D - -X POST -H 'Content-Type: application/json' --data-binary "@$out/request.jsonl" \
     "$url/v2/models/variant_0/infer" | awk 'tolower($1) == "inference-cold-start-ms:" { print $2 + 0 }')
   echo "cold start of variant_0: ${cold_ms:-?} ms (the server's Inference-Cold-Start-Ms)" >&2
