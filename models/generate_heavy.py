@@ -184,13 +184,15 @@ instance_group [
 """
 
 
-def write_atomically(path, data):
+def write_atomically(path, data, report=True):
+    """Writes beside the target and renames over it, so a reader never sees half a file."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     temporary = path + ".tmp"
     with open(temporary, "wb") as f:
         f.write(data)
     os.replace(temporary, path)
-    print("wrote", path, f"({len(data) / 1e6:.1f} MB)")
+    if report:
+        print("wrote", path, f"({len(data) / 1e6:.1f} MB)")
 
 
 def main():

@@ -83,7 +83,7 @@ internal sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, TimeProv
                 break;
             }
             var ceiling = ceilings.FirstOrDefault(c => c.Protocol == options.Protocol);
-            stdout.WriteLine($"run '{options.Name}': {options.Model} over {options.Protocol.Name()} at {options.Url} — {Describe(options)}");
+            stdout.WriteLine($"run '{options.Name}': {options.ModelText} over {options.Protocol.Name()} at {options.Url} — {Describe(options)}");
             var report = options.FindMaxRate
                 ? await SearchCapacityAsync(options, inputs, ceiling, cancellationToken).ConfigureAwait(false)
                 : await RunOnceAsync(options, inputs, ceiling, cancellationToken).ConfigureAwait(false);
@@ -125,11 +125,27 @@ internal sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, TimeProv
         if (run.InputFile is not null)
         {
             var inputs = run.Protocol == Protocol.RestPredict ? JsonlInputReader.ReadPredictBodies(run.InputFile) : JsonlInputReader.Read(run.InputFile);
-            // Still ask, so a server that is down is a setup failure (exit 3) rather than a run of connection errors.
-            await MetadataClient.FetchAsync(run.Url, run.Model, run.Version, run.Protocol, MetadataTimeout, cancellationToken).ConfigureAwait(false);
+            // Still ask, so a server that is down is a setup failure (exit 3) rather than a run of connection errors. Many
+            // models may not be loaded yet (an on-demand server loads them on first request), so then only the server is asked.
+            if (run.Models is null)
+            {
+                await MetadataClient.FetchAsync(run.Url, run.Model, run.Version, run.Protocol, MetadataTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await MetadataClient.CheckLiveAsync(run.Url, run.Protocol, MetadataTimeout, cancellationToken).ConfigureAwait(false);
+            }
             return inputs;
         }
-        var metadata = await MetadataClient.FetchAsync(run.Url, run.Model, run.Version, run.Protocol, MetadataTimeout, cancellationToken).ConfigureAwait(false);
+        ModelMetadata metadata;
+        try
+        {
+            metadata = await MetadataClient.FetchAsync(run.Url, run.Model, run.Version, run.Protocol, MetadataTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TargetUnavailableException e) when (run.Models is not null)
+        {
+            throw new TargetUnavailableException($"{e.Message} (--models generates its inputs from the first model's metadata; where it is not loaded yet, give them with --input)");
+        }
         try
         {
             return InputGenerator.Generate(metadata, run.BatchSize, run.DistinctInputs, run.Seed);
@@ -141,8 +157,8 @@ internal sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, TimeProv
     }
 
     private static IInferenceTarget CreateTarget(RunOptions options, Uri url, IReadOnlyList<InferenceInput> inputs) => options.Protocol == Protocol.Grpc
-        ? new GrpcTarget(url, options.EffectiveConnections, options.Model, options.Version, inputs, options.Timeout)
-        : new RestTarget(url, options.Model, options.Version, options.Protocol, inputs, options.EffectiveConnections, TimeSpan.FromSeconds(10));
+        ? new GrpcTarget(url, options.EffectiveConnections, options.AllModels, options.Version, inputs, options.Timeout)
+        : new RestTarget(url, options.AllModels, options.Version, options.Protocol, inputs, options.EffectiveConnections, TimeSpan.FromSeconds(10));
 
     private async Task<RunSummary> ExecuteAsync(RunOptions options, IReadOnlyList<InferenceInput> inputs, Uri url, string title, CancellationToken cancellationToken)
     {
@@ -150,13 +166,13 @@ internal sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, TimeProv
         await using (target.ConfigureAwait(false))
         {
             var progress = new LiveProgress(_liveDisplay);
-            return await progress.RunAsync(title, report => new LoadRunner(time).RunAsync(options.ToPlan(), target, report, cancellationToken)).ConfigureAwait(false);
+            return await progress.RunAsync(title, report => new LoadRunner(time).RunAsync(options.ToPlan(), target, report, cancellationToken, options.AllModels)).ConfigureAwait(false);
         }
     }
 
     private async Task<RunReport> RunOnceAsync(RunOptions options, IReadOnlyList<InferenceInput> inputs, CeilingMeasurement? ceiling, CancellationToken cancellationToken)
     {
-        var summary = await ExecuteAsync(options, inputs, options.Url, $"{options.Name}: {options.Model} over {options.Protocol.Name()}, {options.LoadText}", cancellationToken).ConfigureAwait(false);
+        var summary = await ExecuteAsync(options, inputs, options.Url, $"{options.Name}: {options.ModelText} over {options.Protocol.Name()}, {options.LoadText}", cancellationToken).ConfigureAwait(false);
         var checks = SlaEvaluator.Evaluate(options.Sla, summary);
         var failures = new List<string>();
         if (summary.Sent == 0)

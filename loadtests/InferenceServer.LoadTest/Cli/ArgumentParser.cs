@@ -3,6 +3,7 @@ using System.CommandLine.Help;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using InferenceServer.LoadTest.Load;
+using InferenceServer.LoadTest.ModelMix;
 using InferenceServer.LoadTest.Scenarios;
 using InferenceServer.LoadTest.Sla;
 using InferenceServer.LoadTest.Targets;
@@ -37,7 +38,7 @@ internal static class ArgumentParser
                 throw new UsageException("--scenario needs --scenario-file");
             }
             var global = BuildGlobal(parsed);
-            var onlyCeiling = global.ServeTrivialPort is not null || (global.Ceiling && !cli.ContainsKey("model"));
+            var onlyCeiling = global.ServeTrivialPort is not null || (global.Ceiling && !cli.ContainsKey("model") && !cli.ContainsKey("models"));
             if (onlyCeiling)
             {
                 // A bare --ceiling measures the protocol and concurrency given, if any.
@@ -221,9 +222,23 @@ internal static class ArgumentParser
         var protocol = IsGiven(p, LoadTestCommand.Protocol) ? p.GetValue(LoadTestCommand.Protocol) : Protocol.RestJson;
         var url = p.GetValue(LoadTestCommand.Url) ?? new Uri(protocol == Protocol.Grpc ? "http://127.0.0.1:8001" : "http://127.0.0.1:8000");
         var model = p.GetValue(LoadTestCommand.Model);
+        var models = p.GetValue(LoadTestCommand.Models);
+        if (models is not null && IsGiven(p, LoadTestCommand.Model))
+        {
+            throw new UsageException("--model and --models exclude each other (one model, or many)");
+        }
+        if (models is null && IsGiven(p, LoadTestCommand.Distribution))
+        {
+            throw new UsageException("--model-distribution spreads requests over --models; with one --model there is nothing to spread");
+        }
+        if (models is not null)
+        {
+            // The first model stands for the run where one name is wanted (the metadata that shapes generated inputs).
+            model = models[0];
+        }
         if (string.IsNullOrWhiteSpace(model))
         {
-            throw new UsageException("--model is required (the model to load-test)");
+            throw new UsageException("--model is required (the model to load-test), or --models for many");
         }
 
         var findMaxRate = p.GetValue(LoadTestCommand.FindMaxRate);
@@ -324,6 +339,8 @@ internal static class ArgumentParser
             Name = name,
             Url = url,
             Model = model,
+            Models = models is { Count: > 1 } ? models : null,
+            ModelDistribution = p.GetValue(LoadTestCommand.Distribution) ?? ModelDistribution.Uniform,
             Version = p.GetValue(LoadTestCommand.ModelVersion),
             Protocol = protocol,
             Mode = mode,

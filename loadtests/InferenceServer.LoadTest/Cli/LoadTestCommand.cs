@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using InferenceServer.LoadTest.Load;
+using InferenceServer.LoadTest.ModelMix;
 using InferenceServer.LoadTest.Sla;
 using InferenceServer.LoadTest.Targets;
 
@@ -15,6 +16,12 @@ internal static class LoadTestCommand
 {
     public static readonly Option<Uri> Url = Value("url", "URL", "Server address [default: http://127.0.0.1:8000, or http://127.0.0.1:8001 with --protocol grpc]", ValueParsers.Url);
     public static readonly Option<string> Model = Value("model", "NAME", "Model to load-test (required, except for a bare --ceiling)", (text, _) => text);
+    public static readonly Option<IReadOnlyList<string>> Models = Value("models", "LIST",
+        "Many models instead of --model: names separated by commas, each with at most one range, e.g. \"variant_{0..199}\"; the order is the rank for --model-distribution",
+        ModelList.Parse);
+    public static readonly Option<ModelDistribution> Distribution = Value("model-distribution", "D",
+        "With --models, how requests spread over them: uniform | zipf:S (the k-th listed gets a share proportional to 1/k^S) [default: uniform]",
+        ModelDistribution.Parse);
     public static readonly Option<string> ModelVersion = Value("version", "V", "Model version [default: the server's choice]", (text, _) => text);
     public static readonly Option<Protocol> Protocol = Value("protocol", "P", "rest-json | rest-binary | grpc | rest-predict (predict bodies from --input) [default: rest-json]", (text, _) => ProtocolNames.Parse(text));
     public static readonly Option<int> Concurrency = Value("concurrency", "N", "Closed loop: N workers, each sending when its previous request is answered",
@@ -74,7 +81,7 @@ internal static class LoadTestCommand
     /// <summary>Every option of ours (not the library's help), in help order.</summary>
     public static readonly IReadOnlyList<Option> All =
     [
-        Url, Model, ModelVersion, Protocol, Concurrency, Rate, Arrival, Stages, Loop, Duration, Warmup, Input, BatchSize, DistinctInputs, Seed,
+        Url, Model, Models, Distribution, ModelVersion, Protocol, Concurrency, Rate, Arrival, Stages, Loop, Duration, Warmup, Input, BatchSize, DistinctInputs, Seed,
         Timeout, Connections, MaxInFlight, LateThreshold, SpinWindow, SampleInterval, Sla, FindMaxRate, StartRate, MaxRate, Precision, MaxTrials,
         MaxTrialDuration, ScenarioFile, Scenario, Json, Report, Ceiling, CeilingUrl, CeilingDuration, CeilingWarn, ServeTrivial, NoProgress,
     ];
@@ -94,10 +101,13 @@ internal static class LoadTestCommand
               loadtest --model income --rate 2000 --arrival poisson --sla "p99<20ms,errors<0.1%"
               loadtest --model income --stages "10s:100,20s:500" --report run.html --json run.json
               loadtest --model income --find-max-rate --sla "p99<10ms"
+              loadtest --models "variant_{0..199}" --model-distribution zipf:1.1 --rate 200 --input request.jsonl
               loadtest --scenario-file scenarios.yaml [--scenario NAME]
               loadtest --ceiling [--protocol grpc]
 
             Latency counts from each request's intended start (open loop: its scheduled time), to the end of the response.
+            With --models, requests that waited for their model to load (the server's Inference-Cold-Start-Ms) are reported
+            apart from warm ones, and 503s (gRPC UNAVAILABLE) as cold-start deadline misses.
             Exit codes: 0 every SLA assertion held; 1 one failed, or no request succeeded, or no rate met the SLA;
             2 bad usage; 3 server unreachable or model not ready before the load; 130 interrupted.
             """);

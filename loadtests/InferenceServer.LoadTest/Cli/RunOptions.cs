@@ -1,4 +1,5 @@
 using InferenceServer.LoadTest.Load;
+using InferenceServer.LoadTest.ModelMix;
 using InferenceServer.LoadTest.Sla;
 using InferenceServer.LoadTest.Targets;
 
@@ -12,6 +13,17 @@ internal sealed record RunOptions
     public required Uri Url { get; init; }
 
     public required string Model { get; init; }
+
+    /// <summary>A multi-model run's models (<c>--models</c>), in rank order; null for one model (<see cref="Model"/>, then the first of these).</summary>
+    public IReadOnlyList<string>? Models { get; init; }
+
+    public ModelDistribution ModelDistribution { get; init; } = ModelDistribution.Uniform;
+
+    /// <summary>Every model requests go to: <see cref="Models"/>, or the one <see cref="Model"/>.</summary>
+    public IReadOnlyList<string> AllModels => Models ?? [Model];
+
+    /// <summary>The target as reports name it: the model, or "200 models (zipf:1.1)".</summary>
+    public string ModelText => Models is null ? Model : $"{Models.Count} models ({ModelDistribution})";
 
     public string? Version { get; init; }
 
@@ -97,5 +109,6 @@ internal sealed record RunOptions
         MaxInFlight = MaxInFlight,
         Seed = Seed,
         SampleInterval = SampleInterval,
+        Models = Models is null ? null : new ModelPicker(Models.Count, ModelDistribution, Seed),
     };
 }

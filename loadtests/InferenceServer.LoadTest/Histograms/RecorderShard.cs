@@ -9,6 +9,12 @@ internal sealed class RecorderShard
     /// <summary>Latency of successful requests, from intended start to the end of the response.</summary>
     public LatencyRecorder Latency { get; } = new();
 
+    /// <summary>Latency of the successes whose model was already loaded (no cold-start wait reported).</summary>
+    public LatencyHistogram Warm { get; } = new();
+
+    /// <summary>Latency of the successes that waited for their model to load.</summary>
+    public LatencyHistogram Cold { get; } = new();
+
     /// <summary>Open loop: how late each request started against its intended time.</summary>
     public LatencyHistogram Lateness { get; } = new();
 

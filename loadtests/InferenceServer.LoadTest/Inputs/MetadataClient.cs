@@ -33,6 +33,52 @@ internal static class MetadataClient
         }
     }
 
+    /// <summary>
+    /// Asks only whether the server is live (REST <c>GET /v2/health/live</c>, gRPC <c>ServerLive</c>): for runs over many
+    /// models, which an on-demand server has not loaded yet. Throws <see cref="TargetUnavailableException"/> when it is not.
+    /// </summary>
+    public static async Task CheckLiveAsync(Uri url, Protocol protocol, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(timeout);
+        try
+        {
+            if (protocol == Protocol.Grpc)
+            {
+                using var channel = GrpcChannels.Create(url, TimeSpan.FromSeconds(10));
+                var client = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
+                bool live;
+                try
+                {
+                    live = (await client.ServerLiveAsync(new ServerLiveRequest(), cancellationToken: cts.Token).ConfigureAwait(false)).Live;
+                }
+                catch (RpcException e)
+                {
+                    throw Unavailable(url, e, "ServerLive");
+                }
+                if (!live)
+                {
+                    throw new TargetUnavailableException($"{url} is not live (gRPC ServerLive: false)");
+                }
+                return;
+            }
+            using var http = new HttpClient(HttpHandlers.Create(1, TimeSpan.FromSeconds(10)));
+            using var response = await http.GetAsync(new Uri(RestTarget.WithTrailingSlash(url), "v2/health/live"), cts.Token).ConfigureAwait(false);
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                throw new TargetUnavailableException($"{url} is not live (GET /v2/health/live answered {(int)response.StatusCode})");
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TargetUnavailableException($"{url} did not answer within {timeout.TotalSeconds:0.#} s");
+        }
+        catch (HttpRequestException e)
+        {
+            throw new TargetUnavailableException($"cannot reach {url}: {e.GetBaseException().Message}");
+        }
+    }
+
     private static async Task<ModelMetadata> FetchRestAsync(Uri url, string model, string? version, CancellationToken cancellationToken)
     {
         using var client = new HttpClient(HttpHandlers.Create(1, TimeSpan.FromSeconds(10)));

@@ -15,10 +15,18 @@ namespace InferenceServer.LoadTest.Load;
 internal sealed class LoadRunner(TimeProvider time)
 {
     /// <summary>Runs <paramref name="plan"/>; <paramref name="cancellationToken"/> ends it early (what was measured is kept).</summary>
-    public async Task<RunSummary> RunAsync(RunPlan plan, IInferenceTarget target, Action<ProgressSnapshot>? progress, CancellationToken cancellationToken)
+    /// <param name="plan">What to run.</param>
+    /// <param name="target">Where the requests go.</param>
+    /// <param name="progress">Called with each time-series sample, for a live display.</param>
+    /// <param name="cancellationToken">Ends the run early.</param>
+    /// <param name="modelNames">The models of a multi-model plan, by index, for the summary's per-model counts.</param>
+    public async Task<RunSummary> RunAsync(RunPlan plan, IInferenceTarget target, Action<ProgressSnapshot>? progress, CancellationToken cancellationToken,
+        IReadOnlyList<string>? modelNames = null)
     {
-        using var warmup = new Measurement(plan.LateThreshold);
-        using var main = new Measurement(plan.LateThreshold);
+        var names = modelNames ?? [];
+        var models = plan.Models?.Count ?? 1;
+        using var warmup = new Measurement(plan.LateThreshold, models);
+        using var main = new Measurement(plan.LateThreshold, models);
         var state = new RunState(time, plan, target, warmup, main, progress);
         using var stopSampling = new CancellationTokenSource();
         using var samplerClock = new ClockWaiter(time);
@@ -46,7 +54,7 @@ internal sealed class LoadRunner(TimeProvider time)
             await sampler.ConfigureAwait(false);
         }
         state.TakeSample(time.GetTimestamp(), final: true);
-        return state.Summarize(cancellationToken.IsCancellationRequested);
+        return state.Summarize(cancellationToken.IsCancellationRequested, names);
     }
 
     private sealed class RunState
@@ -163,24 +171,27 @@ internal sealed class LoadRunner(TimeProvider time)
         private void Start(long sequence, long intended, long now)
         {
             var measurement = intended < _measureStart ? _warmup : _main;
-            measurement.RecordStart(Nanoseconds(now - intended), openLoop: true);
+            var model = PickModel(sequence);
+            measurement.RecordStart(Nanoseconds(now - intended), openLoop: true, model);
             Interlocked.Increment(ref _inFlight);
-            var input = (int)(sequence % _target.InputCount);
+            var request = new Request(model, (int)(sequence % _target.InputCount));
             if (_plan.DispatchOnThreadPool)
             {
-                ThreadPool.UnsafeQueueUserWorkItem(static s => _ = s.Self.ExecuteOpenAsync(s.Measurement, s.Intended, s.Input), (Self: this, Measurement: measurement, Intended: intended, Input: input), preferLocal: false);
+                ThreadPool.UnsafeQueueUserWorkItem(static s => _ = s.Self.ExecuteOpenAsync(s.Measurement, s.Intended, s.Request), (Self: this, Measurement: measurement, Intended: intended, Request: request), preferLocal: false);
             }
             else
             {
-                _ = ExecuteOpenAsync(measurement, intended, input);
+                _ = ExecuteOpenAsync(measurement, intended, request);
             }
         }
 
-        private async Task ExecuteOpenAsync(Measurement measurement, long intended, int input)
+        private int PickModel(long sequence) => _plan.Models?.Pick(sequence) ?? 0;
+
+        private async Task ExecuteOpenAsync(Measurement measurement, long intended, Request request)
         {
             try
             {
-                await ExecuteAsync(measurement, intended, input).ConfigureAwait(false);
+                await ExecuteAsync(measurement, intended, request).ConfigureAwait(false);
             }
             finally
             {
@@ -218,11 +229,12 @@ internal sealed class LoadRunner(TimeProvider time)
                         continue;
                     }
                     var measurement = now < _measureStart ? _warmup : _main;
-                    measurement.RecordStart(0, openLoop: false);
+                    var model = PickModel(sequence);
+                    measurement.RecordStart(0, openLoop: false, model);
                     Interlocked.Increment(ref _inFlight);
                     try
                     {
-                        await ExecuteAsync(measurement, now, (int)(sequence % _target.InputCount)).ConfigureAwait(false);
+                        await ExecuteAsync(measurement, now, new Request(model, (int)(sequence % _target.InputCount))).ConfigureAwait(false);
                     }
                     finally
                     {
@@ -237,16 +249,16 @@ internal sealed class LoadRunner(TimeProvider time)
             }
         }
 
-        private async Task ExecuteAsync(Measurement measurement, long intended, int input)
+        private async Task ExecuteAsync(Measurement measurement, long intended, Request request)
         {
             using var timeout = new CancellationTokenSource(_plan.Timeout, _time);
             try
             {
-                var outcome = await _target.SendAsync(input, timeout.Token).ConfigureAwait(false);
+                var outcome = await _target.SendAsync(request.Model, request.Input, timeout.Token).ConfigureAwait(false);
                 var end = _time.GetTimestamp();
                 if (outcome.Success)
                 {
-                    measurement.RecordSuccess(Nanoseconds(end - intended));
+                    measurement.RecordSuccess(Nanoseconds(end - intended), outcome.ColdStartMs, request.Model);
                     if (end >= _measureStart && end < _windowEnd)
                     {
                         _main.RecordWindowSuccess();
@@ -254,13 +266,13 @@ internal sealed class LoadRunner(TimeProvider time)
                 }
                 else
                 {
-                    measurement.RecordError(outcome.Error, outcome.Detail);
+                    measurement.RecordError(outcome.Error, outcome.Detail, request.Model);
                 }
             }
             catch (Exception e)
             {
                 var kind = ErrorClassifier.Classify(e, timeout.IsCancellationRequested);
-                measurement.RecordError(kind, kind == ErrorKey.Timeout ? $"no response within {_plan.Timeout.TotalSeconds:0.###} s" : e.GetBaseException().Message);
+                measurement.RecordError(kind, kind == ErrorKey.Timeout ? $"no response within {_plan.Timeout.TotalSeconds:0.###} s" : e.GetBaseException().Message, request.Model);
             }
         }
 
@@ -367,14 +379,18 @@ internal sealed class LoadRunner(TimeProvider time)
             }
         }
 
-        public RunSummary Summarize(bool interrupted)
+        public RunSummary Summarize(bool interrupted, IReadOnlyList<string> names)
         {
             var (latency, lateness, sent, late, errors, windowSuccesses) = _main.Merge();
+            var (warm, cold) = _main.MergeWarmCold();
             var seconds = Math.Max(0, (_windowEnd - _measureStart) / _frequency);
             return new RunSummary
             {
                 Mode = _plan.Mode,
                 Latency = latency,
+                Warm = warm,
+                Cold = cold,
+                PerModel = _main.ModelCounts(names),
                 Lateness = lateness,
                 Sent = sent,
                 Errors = errors,
@@ -391,6 +407,9 @@ internal sealed class LoadRunner(TimeProvider time)
         }
 
         private long Timestamps(double seconds) => (long)Math.Round(seconds * _frequency);
+
+        // Which model and which prepared input one request sends.
+        private readonly record struct Request(int Model, int Input);
 
         private long Nanoseconds(long timestamps) => (long)(timestamps * (1e9 / _frequency));
     }

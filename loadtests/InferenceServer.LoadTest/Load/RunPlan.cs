@@ -1,3 +1,5 @@
+using InferenceServer.LoadTest.ModelMix;
+
 namespace InferenceServer.LoadTest.Load;
 
 /// <summary>What one run does: the load model, its profile (rate or workers over time), warm-up and limits.</summary>
@@ -27,6 +29,9 @@ internal sealed record RunPlan
 
     /// <summary>Open loop: requests allowed in flight at once; beyond it the schedule waits (and the wait shows as lateness).</summary>
     public int MaxInFlight { get; init; } = 10_000;
+
+    /// <summary>Picks each request's model in a multi-model run; null sends every request to the one model.</summary>
+    public ModelPicker? Models { get; init; }
 
     /// <summary>Seeds the Poisson schedule.</summary>
     public int Seed { get; init; } = 1;

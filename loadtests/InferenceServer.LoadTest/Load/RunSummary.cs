@@ -1,4 +1,7 @@
+using Grpc.Core;
 using InferenceServer.LoadTest.Histograms;
+using InferenceServer.LoadTest.ModelMix;
+using InferenceServer.LoadTest.Targets;
 
 namespace InferenceServer.LoadTest.Load;
 
@@ -12,6 +15,15 @@ internal sealed class RunSummary
 
     /// <summary>Open loop: how late requests started against their intended times (ns).</summary>
     public required LatencyHistogram Lateness { get; init; }
+
+    /// <summary>Latency of the successes whose model was loaded already (ns); all of them when the server reports no cold starts.</summary>
+    public LatencyHistogram Warm { get; init; } = new();
+
+    /// <summary>Latency of the successes that waited for their model to load (ns): the server said so in <c>Inference-Cold-Start-Ms</c>.</summary>
+    public LatencyHistogram Cold { get; init; } = new();
+
+    /// <summary>A multi-model run's counts per model, in the order listed (the Zipf rank); empty for one model.</summary>
+    public IReadOnlyList<ModelCount> PerModel { get; init; } = [];
 
     public required long Sent { get; init; }
 
@@ -58,6 +70,43 @@ internal sealed class RunSummary
     public double ErrorShare => Completed == 0 ? 0 : Errors / (double)Completed;
 
     public double LateShare => Sent == 0 ? 0 : Late / (double)Sent;
+
+    /// <summary>Successes answered after a cold start.</summary>
+    public long ColdStarts => Cold.Count;
+
+    /// <summary>
+    /// Requests refused because their model could not be loaded in time: HTTP 503 or gRPC UNAVAILABLE, which an on-demand
+    /// server answers when the cold-start queue is full or its deadline passes (with Retry-After). Counted apart from the
+    /// other failures, which a many-model run should have none of.
+    /// </summary>
+    public long ColdStartDeadlineMisses
+    {
+        get
+        {
+            long misses = 0;
+            foreach (var error in ErrorsByKind)
+            {
+                if (error.Kind == ErrorKey.Http(503) || error.Kind == ErrorKey.Grpc(StatusCode.Unavailable))
+                {
+                    misses += error.Count;
+                }
+            }
+            return misses;
+        }
+    }
+
+    /// <summary>
+    /// Share of requests whose model was loaded when they came: warm successes over every success and cold-start deadline
+    /// miss (a miss wanted a model that was not there). Other failures say nothing about the cache and are left out.
+    /// </summary>
+    public double HitRate
+    {
+        get
+        {
+            var wanted = Warm.Count + ColdStarts + ColdStartDeadlineMisses;
+            return wanted == 0 ? 0 : Warm.Count / (double)wanted;
+        }
+    }
 
     /// <summary>A latency percentile in milliseconds.</summary>
     public double PercentileMs(double percentile) => Latency.ValueAtPercentile(percentile) / 1e6;

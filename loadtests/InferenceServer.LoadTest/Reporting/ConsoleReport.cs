@@ -1,4 +1,6 @@
 using InferenceServer.LoadTest.Ceiling;
+using InferenceServer.LoadTest.Cli;
+using InferenceServer.LoadTest.Histograms;
 using InferenceServer.LoadTest.Load;
 using InferenceServer.LoadTest.Targets;
 
@@ -13,6 +15,26 @@ internal static class ConsoleReport
         o.WriteLine($"generator ceiling  {ceiling.Protocol.Name()}: {Units.Rate(s.Throughput)} at concurrency {ceiling.Concurrency} against {ceiling.Target} (p50 {Units.Ms(s.PercentileMs(50))}, p99 {Units.Ms(s.PercentileMs(99))}, {Units.Count(s.Errors)} errors)");
     }
 
+    // Many models: the cache's hit rate, warm and cold latency apart, deadline misses, and where the traffic went.
+    private static void WriteModels(TextWriter o, RunOptions opts, RunSummary s)
+    {
+        var models = opts.Models is null ? "" : $"{Units.Count(opts.Models.Count)} models ({opts.ModelDistribution}); ";
+        o.WriteLine($"  models       {models}hit rate {Units.Share(s.HitRate)}: {Units.Count(s.Warm.Count)} warm, {Units.Count(s.ColdStarts)} cold, {Units.Count(s.ColdStartDeadlineMisses)} cold-start deadline misses (503)");
+        foreach (var (name, latency) in (ReadOnlySpan<(string, LatencyHistogram)>)[("warm", s.Warm), ("cold", s.Cold)])
+        {
+            if (latency.Count > 0)
+            {
+                o.WriteLine($"  {name,-12} p50 {Units.Ms(latency.ValueAtPercentile(50) / 1e6)}   p99 {Units.Ms(latency.ValueAtPercentile(99) / 1e6)}   max {Units.Ms(latency.Max / 1e6)}   ({Units.Count(latency.Count)})");
+            }
+        }
+        if (s.PerModel.Count > 0)
+        {
+            var busiest = s.PerModel.OrderByDescending(m => m.Requests).Take(5).Select(m => $"{m.Name} {Units.Share(s.Sent == 0 ? 0 : m.Requests / (double)s.Sent)}");
+            var idle = s.PerModel.Count(m => m.Requests == 0);
+            o.WriteLine($"  busiest      {string.Join(", ", busiest)}{(idle > 0 ? $"; {Units.Count(idle)} models got no request" : "")} (all counts in --json)");
+        }
+    }
+
     public static void WriteRun(TextWriter o, RunReport run)
     {
         var opts = run.Options;
@@ -24,6 +46,10 @@ internal static class ConsoleReport
             if (s.Successes > 0)
             {
                 o.WriteLine($"  latency      p50 {Units.Ms(s.PercentileMs(50))}   p90 {Units.Ms(s.PercentileMs(90))}   p99 {Units.Ms(s.PercentileMs(99))}   p99.9 {Units.Ms(s.PercentileMs(99.9))}   max {Units.Ms(s.Latency.Max / 1e6)}   mean {Units.Ms(s.Latency.Mean / 1e6)}");
+            }
+            if (opts.Models is not null || s.ColdStarts > 0)
+            {
+                WriteModels(o, opts, s);
             }
             if (s.Mode == LoadMode.Open)
             {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using InferenceServer.LoadTest.Ceiling;
+using InferenceServer.LoadTest.Histograms;
 using InferenceServer.LoadTest.Load;
 using InferenceServer.LoadTest.Targets;
 
@@ -67,6 +68,11 @@ internal static class JsonResultWriter
             w.WriteString("version", o.Version);
         }
         w.WriteString("protocol", o.Protocol.Name());
+        if (o.Models is not null)
+        {
+            w.WriteNumber("models", o.Models.Count);
+            w.WriteString("modelDistribution", o.ModelDistribution.ToString());
+        }
         w.WriteEndObject();
 
         w.WriteStartObject("load");
@@ -118,6 +124,10 @@ internal static class JsonResultWriter
         if (run.Summary is { } s)
         {
             WriteSummary(w, s);
+            if (o.Models is not null || s.ColdStarts > 0)
+            {
+                WriteModels(w, s);
+            }
         }
         else
         {
@@ -232,6 +242,38 @@ internal static class JsonResultWriter
 
         Strings(w, "failures", run.Failures);
         Strings(w, "warnings", run.Warnings);
+        w.WriteEndObject();
+    }
+
+    // Many models: hit rate, warm and cold latency, deadline misses, and every model's counts in rank order.
+    private static void WriteModels(Utf8JsonWriter w, RunSummary s)
+    {
+        w.WriteStartObject("models");
+        Number(w, "hitRate", s.HitRate);
+        w.WriteNumber("warm", s.Warm.Count);
+        w.WriteNumber("coldStarts", s.ColdStarts);
+        w.WriteNumber("coldStartDeadlineMisses", s.ColdStartDeadlineMisses);
+        foreach (var (name, latency) in (ReadOnlySpan<(string, LatencyHistogram)>)[("warmLatencyMs", s.Warm), ("coldLatencyMs", s.Cold)])
+        {
+            w.WriteStartObject(name);
+            w.WriteNumber("count", latency.Count);
+            Number(w, "p50", latency.ValueAtPercentile(50) / 1e6);
+            Number(w, "p99", latency.ValueAtPercentile(99) / 1e6);
+            Number(w, "max", latency.Max / 1e6);
+            w.WriteEndObject();
+        }
+        w.WriteStartArray("perModel");
+        foreach (var model in s.PerModel)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", model.Name);
+            w.WriteNumber("requests", model.Requests);
+            w.WriteNumber("successes", model.Successes);
+            w.WriteNumber("coldStarts", model.ColdStarts);
+            w.WriteNumber("errors", model.Errors);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
         w.WriteEndObject();
     }
 

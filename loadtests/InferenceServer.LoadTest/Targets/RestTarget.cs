@@ -8,7 +8,8 @@ namespace InferenceServer.LoadTest.Targets;
 /// <summary>
 /// KServe v2 REST over HTTP/1.1: a POST to <c>/v2/models/{m}[/versions/{v}]/infer</c> with a body built once per
 /// distinct input (JSON, or the binary tensor extension with <c>Inference-Header-Content-Length</c>), or to
-/// <c>/predict</c> with a predict body. A request ends when the whole response body has been read.
+/// <c>/predict</c> with a predict body. A request ends when the whole response body has been read. With several models
+/// the bodies are shared (they do not name the model) and each model has its own URL on the same connections.
 /// </summary>
 internal sealed class RestTarget : IInferenceTarget
 {
@@ -17,13 +18,22 @@ internal sealed class RestTarget : IInferenceTarget
     private static readonly byte[] Sink = new byte[64 * 1024];
 
     private readonly HttpMessageInvoker _invoker;
-    private readonly Uri _inferUri;
+    private readonly Uri[] _inferUris;
     private readonly Body[] _bodies;
 
     public RestTarget(Uri baseAddress, string model, string? version, Protocol protocol, IReadOnlyList<InferenceInput> inputs, int connections, TimeSpan connectTimeout)
+        : this(baseAddress, [model], version, protocol, inputs, connections, connectTimeout)
+    {
+    }
+
+    public RestTarget(Uri baseAddress, IReadOnlyList<string> models, string? version, Protocol protocol, IReadOnlyList<InferenceInput> inputs, int connections, TimeSpan connectTimeout)
     {
         _invoker = new HttpMessageInvoker(HttpHandlers.Create(connections, connectTimeout), disposeHandler: true);
-        _inferUri = InferUri(baseAddress, model, version, protocol == Protocol.RestPredict ? "predict" : "infer");
+        _inferUris = new Uri[models.Count];
+        for (var m = 0; m < models.Count; m++)
+        {
+            _inferUris[m] = InferUri(baseAddress, models[m], version, protocol == Protocol.RestPredict ? "predict" : "infer");
+        }
         _bodies = new Body[inputs.Count];
         for (var i = 0; i < inputs.Count; i++)
         {
@@ -44,6 +54,8 @@ internal sealed class RestTarget : IInferenceTarget
         }
     }
 
+    public int ModelCount => _inferUris.Length;
+
     public int InputCount => _bodies.Length;
 
     public static Uri InferUri(Uri baseAddress, string model, string? version, string action = "infer")
@@ -56,10 +68,10 @@ internal sealed class RestTarget : IInferenceTarget
         address.AbsoluteUri.EndsWith('/') ? address : new Uri(address.AbsoluteUri + "/");
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<RequestOutcome> SendAsync(int input, CancellationToken cancellationToken)
+    public async ValueTask<RequestOutcome> SendAsync(int model, int input, CancellationToken cancellationToken)
     {
         var body = _bodies[input];
-        using var request = new HttpRequestMessage(HttpMethod.Post, _inferUri)
+        using var request = new HttpRequestMessage(HttpMethod.Post, _inferUris[model])
         {
             Content = new ReadOnlyMemoryContent(body.Bytes),
         };
@@ -78,7 +90,7 @@ internal sealed class RestTarget : IInferenceTarget
                 {
                 }
             }
-            return RequestOutcome.Ok;
+            return ColdStart.Of(response) is { } coldMs ? RequestOutcome.OkCold(coldMs) : RequestOutcome.Ok;
         }
         var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
         return RequestOutcome.Failed(ErrorKey.Http((int)response.StatusCode), Detail(text));

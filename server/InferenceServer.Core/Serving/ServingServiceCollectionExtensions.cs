@@ -40,6 +40,7 @@ public static class ServingServiceCollectionExtensions
         services.AddSingleton(_ => Metrics.NewCustomRegistry());
         services.AddSingleton<InferenceMetrics>();
         services.AddSingleton<HostMetrics>();
+        services.AddSingleton<GpuMetrics>();
         // One rate limiter for every model of the server, so that their instances share the resources; none when
         // --rate-limit is off (the default), and then no scheduler touches it.
         services.TryAddSingleton(static sp => new RateLimiterHolder(sp.GetRequiredService<ModelLifecycleOptions>().CreateRateLimiter()));

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using InferenceServer.Core.Devices;
 using InferenceServer.Core.Lifecycle;
 using InferenceServer.Core.Models;
 using InferenceServer.Core.Monitoring;
@@ -88,6 +89,8 @@ internal sealed partial class ServerHost : IAsyncDisposable
         ConfigureLogging(builder, configuration, log);
 
         var services = builder.Services;
+        // The GPUs as the driver reports them, where it does (the core's default is none); a test may replace it.
+        services.AddSingleton<IGpuDevices>(static sp => NvmlGpuDevices.Open(sp.GetRequiredService<ILogger<NvmlGpuDevices>>()));
         // One options type per section, each bound once by the options system and checked at start (ValidateOnStart);
         // the host resolves them all below, before anything starts, so a bad setting is one line and exit status 2.
         services.AddInferenceCore(configuration);
@@ -188,8 +191,9 @@ internal sealed partial class ServerHost : IAsyncDisposable
             LogAllocator(logger, glibc, threshold);
         }
 
-        // The host gauges exist before the first scrape.
+        // The host gauges exist before the first scrape; resolving the GPU ones opens NVML, which logs what it found.
         Services.GetRequiredService<HostMetrics>();
+        Services.GetRequiredService<GpuMetrics>();
         // A port that is taken is named here, in one line: Kestrel's own failure would be logged with its stack trace.
         if (_endpoints.FindTakenPort() is { } taken)
         {

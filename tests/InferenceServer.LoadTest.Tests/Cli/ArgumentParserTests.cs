@@ -1,5 +1,6 @@
 using InferenceServer.LoadTest.Cli;
 using InferenceServer.LoadTest.Load;
+using InferenceServer.LoadTest.ModelMix;
 using InferenceServer.LoadTest.Targets;
 
 namespace InferenceServer.LoadTest.Tests.Cli;
@@ -29,6 +30,24 @@ public sealed class ArgumentParserTests
         Assert.Equal(Protocol.RestBinary, run.Protocol);
         Assert.Equal(8, run.Profile.MaxLevel);
         Assert.Equal(8, run.EffectiveConnections);
+    }
+
+    [Fact]
+    public void Many_models_take_a_range_and_a_zipf_distribution_and_the_plan_picks_among_them()
+    {
+        var run = Single("--models", "variant_{0..199}", "--model-distribution", "zipf:1.1", "--rate", "100", "--input", "r.jsonl", "--seed", "9");
+        Assert.Equal(200, run.Models!.Count);
+        Assert.Equal("variant_0", run.Model);
+        Assert.Equal("200 models (zipf:1.1)", run.ModelText);
+        var picker = run.ToPlan().Models!;
+        Assert.Equal(200, picker.Count);
+        Assert.Equal("zipf:1.1", picker.Distribution.ToString());
+        Assert.Equal(new ModelPicker(200, run.ModelDistribution, 9).Pick(42), picker.Pick(42));
+
+        var one = Single("--models", "only");
+        Assert.Null(one.Models);
+        Assert.Equal("only", one.Model);
+        Assert.Null(one.ToPlan().Models);
     }
 
     [Fact]
@@ -88,6 +107,10 @@ public sealed class ArgumentParserTests
     [InlineData("--timeout needs a value", "--model", "m", "--timeout")]
     [InlineData("carry their own", "--model", "m", "--input", "x.jsonl", "--batch-size", "4")]
     [InlineData("--protocol rest-predict sends the predict bodies of --input", "--model", "m", "--protocol", "rest-predict")]
+    [InlineData("--model and --models exclude each other", "--model", "m", "--models", "a,b")]
+    [InlineData("--model-distribution spreads requests over --models", "--model", "m", "--model-distribution", "zipf:1.1")]
+    [InlineData("--model-distribution: 'zipf:x' is not uniform or zipf:S", "--models", "a,b", "--model-distribution", "zipf:x")]
+    [InlineData("--models: model 'a' is listed twice", "--models", "a,b,a")]
     [InlineData("unexpected argument 'income'", "income")]
     [InlineData("--scenario needs --scenario-file", "--scenario", "smoke")]
     public void Bad_usage_is_refused_with_a_message_naming_the_problem(string message, params string[] args)

@@ -23,7 +23,7 @@ public sealed class GrpcTargetTests(ServerFixture server) : IClassFixture<Server
         var inputs = InputGenerator.Generate(Simple, batchSize: 1, count: 4, seed: 1);
         await using var target = new GrpcTarget(server.GrpcAddress, connections: 3, "simple", null, inputs, TimeSpan.FromSeconds(30));
 
-        var outcomes = await Task.WhenAll(Enumerable.Range(0, 300).Select(i => target.SendAsync(i % target.InputCount, CancellationToken.None).AsTask()));
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 300).Select(i => target.SendAsync(0, i % target.InputCount, CancellationToken.None).AsTask()));
 
         Assert.Equal(4, target.InputCount);
         Assert.All(outcomes, o => Assert.True(o.Success, o.Detail));
@@ -37,8 +37,8 @@ public sealed class GrpcTargetTests(ServerFixture server) : IClassFixture<Server
         await using var unknown = new GrpcTarget(server.GrpcAddress, 1, "no_such_model", null, inputs, null);
         await using var wrongVersion = new GrpcTarget(server.GrpcAddress, 1, "simple", "7", inputs, null);
 
-        var notFound = await unknown.SendAsync(0, CancellationToken.None);
-        var badVersion = await wrongVersion.SendAsync(0, CancellationToken.None);
+        var notFound = await unknown.SendAsync(0, 0, CancellationToken.None);
+        var badVersion = await wrongVersion.SendAsync(0, 0, CancellationToken.None);
 
         Assert.False(notFound.Success);
         Assert.Equal(ErrorKey.Grpc(StatusCode.NotFound), notFound.Error);
@@ -53,7 +53,7 @@ public sealed class GrpcTargetTests(ServerFixture server) : IClassFixture<Server
         var inputs = InputGenerator.Generate(Simple, batchSize: 1, count: 1, seed: 1);
         await using var target = new GrpcTarget(server.GrpcAddress, 1, "simple", null, inputs, TimeSpan.FromTicks(1));
 
-        var outcome = await target.SendAsync(0, CancellationToken.None);
+        var outcome = await target.SendAsync(0, 0, CancellationToken.None);
 
         Assert.Equal(ErrorKey.Grpc(StatusCode.DeadlineExceeded), outcome.Error);
     }
@@ -67,7 +67,7 @@ public sealed class GrpcTargetTests(ServerFixture server) : IClassFixture<Server
         listener.Stop();
         await using var target = new GrpcTarget(new Uri($"http://127.0.0.1:{port}"), 1, "simple", null, InputGenerator.Generate(Simple, 1, 1, 1), null);
 
-        var error = await Record.ExceptionAsync(() => target.SendAsync(0, CancellationToken.None).AsTask());
+        var error = await Record.ExceptionAsync(() => target.SendAsync(0, 0, CancellationToken.None).AsTask());
 
         Assert.True(error is HttpRequestException or SocketException, error?.ToString());
         Assert.Equal(ErrorKey.Connection, ErrorClassifier.Classify(error!, timedOut: false));
@@ -80,7 +80,7 @@ public sealed class GrpcTargetTests(ServerFixture server) : IClassFixture<Server
         using var cancelled = new CancellationTokenSource();
         await cancelled.CancelAsync();
 
-        var error = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => target.SendAsync(0, cancelled.Token).AsTask());
+        var error = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => target.SendAsync(0, 0, cancelled.Token).AsTask());
 
         Assert.Equal(ErrorKey.Timeout, ErrorClassifier.Classify(error, timedOut: true));
     }

@@ -1,4 +1,5 @@
 using InferenceServer.LoadTest.Load;
+using InferenceServer.LoadTest.ModelMix;
 using InferenceServer.LoadTest.Targets;
 using InferenceServer.LoadTest.Tests.TestDoubles;
 
@@ -125,5 +126,48 @@ public sealed class LoadRunnerTests
         Assert.Equal(200, summary.TimeSeries.Sum(s => s.Successes));
         Assert.All(summary.TimeSeries, s => Assert.Equal(5, s.P99Ms, 1));
         Assert.All(summary.TimeSeries, s => Assert.Equal(50, s.TargetLevel));
+    }
+
+    [Fact]
+    public async Task Many_models_are_picked_by_the_plan_counted_per_model_and_cold_starts_split_from_warm_latency()
+    {
+        // 200/s for 2 s over four models, Zipf-distributed: m0 and m1 answer warm in 5 ms, m2 after a 180 ms load
+        // (the server says so, as Inference-Cold-Start-Ms would) in 200 ms, m3 is refused with 503 (its cold start missed
+        // the deadline).
+        var clock = new ManualTimeProvider();
+        var target = new ScriptedTarget(clock, 1, _ => ScriptedTarget.Step.Ok(5))
+        {
+            ModelCount = 4,
+            ModelScript = model => model switch
+            {
+                2 => new ScriptedTarget.Step(TimeSpan.FromMilliseconds(200), RequestOutcome.OkCold(180)),
+                3 => new ScriptedTarget.Step(TimeSpan.FromMilliseconds(1), RequestOutcome.Failed(ErrorKey.Http(503), "cold-start deadline")),
+                _ => ScriptedTarget.Step.Ok(5),
+            },
+        };
+        var picker = new ModelPicker(4, ModelDistribution.Parse("zipf:1.1", "--model-distribution"), seed: 5);
+        var plan = OpenPlan(rate: 200, seconds: 2) with { Models = picker };
+        var summary = await target.DriveAsync(() => new LoadRunner(clock).RunAsync(plan, target, null, CancellationToken.None, ["m0", "m1", "m2", "m3"]));
+
+        // Request n goes to the model the picker gives sequence n: the plan decides, reproducibly.
+        var expected = new long[4];
+        for (var sequence = 0; sequence < 400; sequence++)
+        {
+            expected[picker.Pick(sequence)]++;
+        }
+        Assert.Equal(expected, summary.PerModel.Select(m => m.Requests));
+        Assert.Equal(expected.Select(e => (int)e), target.SentPerModel);
+        Assert.Equal(["m0", "m1", "m2", "m3"], summary.PerModel.Select(m => m.Name));
+        Assert.True(expected[0] > expected[1] && expected[1] > expected[3], string.Join(",", expected));
+
+        Assert.Equal(expected[0] + expected[1], summary.Warm.Count);
+        Assert.Equal(expected[2], summary.ColdStarts);
+        Assert.Equal(expected[3], summary.ColdStartDeadlineMisses);
+        Assert.Equal([0, 0, expected[2], 0], summary.PerModel.Select(m => m.ColdStarts));
+        Assert.Equal([0, 0, 0, expected[3]], summary.PerModel.Select(m => m.Errors));
+        Assert.Equal(5, summary.Warm.ValueAtPercentile(99) / 1e6, 1);
+        Assert.Equal(200, summary.Cold.ValueAtPercentile(50) / 1e6, 0);
+        Assert.Equal(summary.Warm.Count + summary.Cold.Count, summary.Successes);
+        Assert.Equal((expected[0] + expected[1]) / 400.0, summary.HitRate, 9);
     }
 }

@@ -20,12 +20,22 @@ internal sealed class ScriptedTarget(ManualTimeProvider clock, int inputs, Func<
 
     public int InputCount => inputs;
 
+    /// <summary>How many models requests may go to (a multi-model plan picks among them); 1 unless the test says.</summary>
+    public int ModelCount { get; init; } = 1;
+
     public int Sent { get; private set; }
 
+    /// <summary>How many requests went to each model, by index.</summary>
+    public int[] SentPerModel => [.. Enumerable.Range(0, ModelCount).Select(m => _perModel.GetValueOrDefault(m))];
 
-    public ValueTask<RequestOutcome> SendAsync(int input, CancellationToken cancellationToken)
+    /// <summary>What a request to a model does, where the test scripts by model (else <c>script</c> by input decides).</summary>
+    public Func<int, Step>? ModelScript { get; init; }
+
+    private readonly Dictionary<int, int> _perModel = [];
+
+    public ValueTask<RequestOutcome> SendAsync(int model, int input, CancellationToken cancellationToken)
     {
-        var step = script(input);
+        var step = ModelScript is { } byModel ? byModel(model) : script(input);
         // Continuations run inline, on the test's thread, as a real response would run them on the thread that read it.
         var completion = new TaskCompletionSource<RequestOutcome>();
         var pending = new Pending(step.Hang ? long.MaxValue : clock.GetTimestamp() + step.ServiceTime.Ticks, step, completion);
@@ -40,6 +50,7 @@ internal sealed class ScriptedTarget(ManualTimeProvider clock, int inputs, Func<
         lock (_lock)
         {
             Sent++;
+            _perModel[model] = _perModel.GetValueOrDefault(model) + 1;
             _pending.Add(pending);
         }
         return new ValueTask<RequestOutcome>(completion.Task);
