@@ -154,6 +154,10 @@ internal sealed partial class ModelReconciler(ModelRegistry registry, ModelLoade
             return [];
         }
         var retiring = current.Versions.Values.ToList();
+        foreach (var version in retiring)
+        {
+            version.UnloadedReason = reason;
+        }
         registry.Publish(new ModelEntry(name, new Dictionary<long, ModelVersion>(), reason)
         {
             Unloaded = true,

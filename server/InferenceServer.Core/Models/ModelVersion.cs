@@ -91,6 +91,9 @@ internal sealed class ModelVersion : IAsyncDisposable
         set => Volatile.Write(ref _footprint, value);
     }
 
+    /// <summary>The reason the index gives once the version has unloaded: "unloaded", or why it was (an eviction says so).</summary>
+    internal string UnloadedReason { get; set; } = "unloaded";
+
     /// <summary>When a request last entered (or the version loaded), in <see cref="Environment.TickCount64"/> milliseconds: the LRU order of eviction.</summary>
     internal long LastUsedMs => Volatile.Read(ref _lastUsedMs);
 
@@ -444,7 +447,7 @@ internal sealed class ModelVersion : IAsyncDisposable
         Statistics?.Dispose();
         DriftRetired?.Invoke(Drift!);
         Owned?.Dispose();
-        _reason = "unloaded";
+        _reason = UnloadedReason;
         _state = ModelState.Unavailable;
     }
 

@@ -24,9 +24,9 @@ internal static class EvictionPolicy
         var unpinned = resident.Where(c => !c.Pinned)
             .OrderBy(c => c.LastUsedMs).ThenBy(c => c.Model, StringComparer.Ordinal).ToList();
         var pinned = Subtract(used, unpinned);
-        if (Shortfall(budgets, pinned, need) is { } never)
+        if (Shortfall(budgets, pinned, need) is not null)
         {
-            return new EvictionPlan([], $"{loading} cannot load: {Describe(never, need, used, pinned)}; it cannot fit even after evicting every model that is not pinned", null);
+            return new EvictionPlan([], $"{loading} cannot load: {Describe(Shortfall(budgets, used, need)!, need, used, pinned)}; it cannot fit even after evicting every model that is not pinned", null);
         }
 
         var victims = new List<EvictionCandidate>();
@@ -37,10 +37,10 @@ internal static class EvictionPolicy
             if (idle < minIdleMs)
             {
                 // Sorted by last use: every later candidate is more recent still. Wait until this one has been idle long enough.
-                var held = Subtract(remaining, unpinned.Where(c => !victims.Contains(c)));
+                // Everything still loaded is pinned or in the window.
                 var shortfall = Shortfall(budgets, remaining, need)!;
                 return new EvictionPlan([],
-                    $"{loading} cannot load now: {Describe(shortfall, need, remaining, held)}; the rest is held by models used in the last "
+                    $"{loading} cannot load now: {Describe(shortfall, need, used, remaining)}; the rest is held by models used in the last "
                     + $"{Seconds(minIdleMs)} s, which are not evicted for a model that is not loaded (--eviction-min-idle)",
                     TimeSpan.FromMilliseconds(minIdleMs - idle));
             }
@@ -111,7 +111,7 @@ internal static class EvictionPolicy
     private static string Describe(Shortfall shortfall, VersionFootprint need, VersionFootprint used, VersionFootprint kept) =>
         string.Create(CultureInfo.InvariantCulture,
             $"it needs {Bytes(shortfall.Need)} of {shortfall.Resource}{(need.Measured ? "" : " (estimated)")} and the {shortfall.Flag} of {Bytes(shortfall.Budget)} "
-            + $"has {Bytes(Math.Max(0, shortfall.Budget - shortfall.Used))} free ({Bytes(shortfall.Used)} loaded, {Bytes(Math.Max(0, Pick(kept, shortfall)))} of it pinned or in use)");
+            + $"has {Bytes(Math.Max(0, shortfall.Budget - Pick(used, shortfall)))} free ({Bytes(Pick(used, shortfall))} loaded, {Bytes(Math.Max(0, Pick(kept, shortfall)))} of it pinned or in use)");
 
     // The same resource's bytes in another total.
     private static long Pick(VersionFootprint total, Shortfall shortfall) => shortfall.Device is { } device ? total.Gpu(device) : total.CpuBytes;
