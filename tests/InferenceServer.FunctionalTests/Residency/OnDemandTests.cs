@@ -27,9 +27,11 @@ public sealed class OnDemandTests
         Assert.True(status == HttpStatusCode.OK, error);
         Assert.Null(cold);
 
-        // Requests that arrive together share one load, and each says it waited.
+        // Requests sent together all succeed: those that arrive while b loads wait for the one load (and say so), those
+        // that arrive after it run warm.
         var together = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => InferAsync(server.Client, "b")));
-        Assert.All(together, r => Assert.True(r.Status == HttpStatusCode.OK && r.ColdStartMs is not null, $"{r.Status} {r.ColdStartMs} {r.Error}"));
+        Assert.All(together, r => Assert.True(r.Status == HttpStatusCode.OK, $"{r.Status} {r.Error}"));
+        Assert.Contains(together, r => r.ColdStartMs is not null);
 
         var rows = await VersionRowsAsync(server.Client);
         Assert.Equal("READY", rows["a"]["state"]!.GetValue<string>());
