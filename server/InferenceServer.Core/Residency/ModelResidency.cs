@@ -169,6 +169,10 @@ internal sealed partial class ModelResidency
         return described;
     }
 
+    // Only where a model can come back without an operator: on demand (its next request) or explicit (the repository API).
+    // With none and poll the startup load is the whole plan, so a budget there refuses what does not fit instead.
+    private bool Evicts => _options.ModelControlMode is ModelControlMode.OnDemand or ModelControlMode.Explicit;
+
     /// <summary>True when <paramref name="config"/> pins its model (never evicted).</summary>
     public static bool IsPinned(ModelConfig? config) =>
         config is not null && config.Parameters.TryGetValue(PinnedParameter, out var value)
@@ -181,7 +185,7 @@ internal sealed partial class ModelResidency
         var loading = $"model '{name}' version {number.ToString(CultureInfo.InvariantCulture)}";
         while (true)
         {
-            var plan = EvictionPolicy.Plan(loading, Budgets, Used(), need, Candidates(busy), Environment.TickCount64,
+            var plan = EvictionPolicy.Plan(loading, Budgets, Used(), need, Evicts ? Candidates(busy) : [], Environment.TickCount64,
                 (long)(_options.EvictionMinIdleSeconds * 1000));
             if (!plan.Fits)
             {

@@ -25,7 +25,7 @@ public sealed class GpuBudgetTests : IDisposable
     {
         var gpu = new ScriptedGpuMemory(16 * Gb);
         var registry = new ModelRegistry();
-        var options = new ModelLifecycleOptions { GpuMemoryBudgets = ["0:4000000000"], EvictionMinIdleSeconds = 0 };
+        var options = new ModelLifecycleOptions { ModelControlMode = ModelControlMode.OnDemand, GpuMemoryBudgets = ["0:4000000000"], EvictionMinIdleSeconds = 0 };
         var residency = new ModelResidency(registry, options, gpu, NullLogger<ModelResidency>.Instance);
         var evicted = new List<string>();
         residency.Evict = name =>
