@@ -29,8 +29,8 @@ internal sealed partial class OnDemandLoads(ModelRegistry registry, ModelLifecyc
 
     /// <summary>
     /// Completes once <paramref name="model"/> serves: at once (null) when it does already, or when the mode is not
-    /// on demand; else after loading it, with how long the request waited. A name that is a route, or that no repository
-    /// holds, is left to routing (which answers NotFound for the latter).
+    /// on demand; else after loading it, with how long the request waited. A route (routing.pbtxt) is loaded with the
+    /// models of its variants. A name that no repository holds is left to routing, which answers NotFound.
     /// </summary>
     public ValueTask<TimeSpan?> AwaitAsync(string model, CancellationToken cancellationToken)
     {
@@ -39,24 +39,66 @@ internal sealed partial class OnDemandLoads(ModelRegistry registry, ModelLifecyc
             return ValueTask.FromResult<TimeSpan?>(null);
         }
         var snapshot = registry.Snapshot;
-        if (snapshot.Models.TryGetValue(model, out var entry) ? !entry.Unloaded && entry.LatestReady() is not null : snapshot.Routes.ContainsKey(model))
+        var cold = NeedsLoad(snapshot, model) ? model : null;
+        List<string>? variants = null;
+        if (snapshot.Routes.TryGetValue(model, out var route))
         {
-            return ValueTask.FromResult<TimeSpan?>(null);
-        }
-        if (!snapshot.Repository.Names.Contains(model) && !snapshot.Models.ContainsKey(model))
-        {
-            lifecycle.RefreshRepositoryContents();
-            if (!registry.Snapshot.Repository.Names.Contains(model))
+            foreach (var variant in route.Config.Variant)
             {
-                return ValueTask.FromResult<TimeSpan?>(null);
+                if (variant.Model != model && NeedsLoad(snapshot, variant.Model))
+                {
+                    (variants ??= []).Add(variant.Model);
+                }
             }
         }
-        return new ValueTask<TimeSpan?>(LoadAndWaitAsync(model, cancellationToken));
+        return cold is null && variants is null
+            ? ValueTask.FromResult<TimeSpan?>(null)
+            : new ValueTask<TimeSpan?>(LoadAllAsync(cold, variants, cancellationToken));
     }
 
-    private async Task<TimeSpan?> LoadAndWaitAsync(string model, CancellationToken cancellationToken)
+    // True when name is a model of the repositories that does not serve now.
+    private bool NeedsLoad(RegistrySnapshot snapshot, string name)
+    {
+        if (snapshot.Models.TryGetValue(name, out var entry))
+        {
+            return entry.Unloaded || entry.LatestReady() is null;
+        }
+        if (snapshot.Routes.ContainsKey(name))
+        {
+            // A route of its own folder, published: nothing to load under its name.
+            return false;
+        }
+        if (snapshot.Repository.Names.Contains(name))
+        {
+            return true;
+        }
+        // A folder added since the repositories were last listed.
+        lifecycle.RefreshRepositoryContents();
+        return registry.Snapshot.Repository.Names.Contains(name);
+    }
+
+    // The name itself first (a route folder's load publishes its route), then the variants its route names.
+    private async Task<TimeSpan?> LoadAllAsync(string? model, List<string>? variants, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
+        if (model is not null)
+        {
+            await LoadAndWaitAsync(model, cancellationToken).ConfigureAwait(false);
+            var snapshot = registry.Snapshot;
+            if (variants is null && snapshot.Routes.TryGetValue(model, out var route))
+            {
+                variants = route.Config.Variant.Select(v => v.Model).Where(v => v != model && NeedsLoad(snapshot, v)).ToList();
+            }
+        }
+        if (variants is { Count: > 0 })
+        {
+            await Task.WhenAll(variants.Distinct(StringComparer.Ordinal).Select(v => LoadAndWaitAsync(v, cancellationToken))).ConfigureAwait(false);
+        }
+        return Stopwatch.GetElapsedTime(started);
+    }
+
+    private async Task LoadAndWaitAsync(string model, CancellationToken cancellationToken)
+    {
         if (Interlocked.Increment(ref _waiting) > options.ColdStartQueueSize)
         {
             Interlocked.Decrement(ref _waiting);
@@ -85,7 +127,6 @@ internal sealed partial class OnDemandLoads(ModelRegistry registry, ModelLifecyc
                 // A load refused for memory may fit once models in the anti-thrash window go idle; a failed one is retried too.
                 throw new InferenceException(e.Kind, e.Message, e) { RetryAfter = RetryAfter };
             }
-            return Stopwatch.GetElapsedTime(started);
         }
         finally
         {

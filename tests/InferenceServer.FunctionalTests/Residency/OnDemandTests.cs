@@ -45,6 +45,25 @@ public sealed class OnDemandTests
     }
 
     [Fact]
+    public async Task ARequestToARouteLoadsTheRouteAndTheModelsOfItsVariants()
+    {
+        using var repository = new TestRepository().AddFixture("a", "add_sub.onnx", Config()).AddFixture("b", "add_sub.onnx", Config());
+        Directory.CreateDirectory(Path.Combine(repository.Path, "ab"));
+        await File.WriteAllTextAsync(Path.Combine(repository.Path, "ab", "routing.pbtxt"),
+            """variant [ { name: "a" model: "a" weight: 50 }, { name: "b" model: "b" weight: 50 } ]""");
+        await using var server = await RunningServer.StartAsync(repository.Path, OnDemand(budget: null));
+
+        var (status, cold, error, _) = await InferAsync(server.Client, "ab");
+        Assert.True(status == HttpStatusCode.OK, error);
+        Assert.NotNull(cold);
+        Assert.Equal("a,b", await LoadedAsync(server.Client));
+        // Both variants serve now: a request to the route waits for nothing.
+        (status, cold, error, _) = await InferAsync(server.Client, "ab");
+        Assert.True(status == HttpStatusCode.OK, error);
+        Assert.Null(cold);
+    }
+
+    [Fact]
     public async Task AGrpcRequestForAColdModelCarriesTheWaitInItsResponseMetadata()
     {
         using var repository = new TestRepository().AddFixture("a", "add_sub.onnx", Config());
@@ -61,6 +80,11 @@ public sealed class OnDemandTests
         using var warm = client.ModelInferAsync(AddSubGrpc("a"));
         Assert.DoesNotContain(await warm.ResponseHeadersAsync, h => h.Key == "inference-cold-start-ms");
         await warm.ResponseAsync;
+
+        // The gRPC index carries the footprint too.
+        var index = await client.RepositoryIndexAsync(new RepositoryIndexRequest { Ready = true });
+        var row = Assert.Single(index.Models);
+        Assert.True(row.Memory.CpuBytes >= Footprint && row.Memory.Measured, row.ToString());
     }
 
     [Fact]
