@@ -90,14 +90,7 @@ public sealed class OnDemandTests
     [Fact]
     public async Task RequestsPastTheColdStartDeadlineGet503WithRetryAfterAndTheLoadGoesOn()
     {
-        // A warm-up of 150,000 iterations (read from a file) makes the load take far longer than the 1 ms deadline.
-        using var repository = new TestRepository().AddFixture("slow", "slow.onnx", Lifecycle.Lifecycle.SlowConfig + """
-            model_warmup [ { name: "long" batch_size: 1
-              inputs { key: "X" value: { data_type: TYPE_FP32 dims: [ 64, 64 ] random_data: true } }
-              inputs { key: "ITERATIONS" value: { data_type: TYPE_INT64 dims: [ 1 ] input_data_file: "iterations" } } } ]
-            """);
-        Directory.CreateDirectory(Path.Combine(repository.Path, "slow", "warmup"));
-        await File.WriteAllBytesAsync(Path.Combine(repository.Path, "slow", "warmup", "iterations"), BitConverter.GetBytes(150_000L));
+        using var repository = SlowLoadingRepository();
         await using var server = await RunningServer.StartAsync(repository.Path, [.. OnDemand(budget: null), ("Server:ColdStartTimeoutMilliseconds", "1")]);
 
         var (response, body) = await server.Client.PostJsonAsync("/v2/models/slow/infer", Lifecycle.Lifecycle.SlowRequest(1));
@@ -106,6 +99,38 @@ public sealed class OnDemandTests
         Assert.Contains("--cold-start-timeout-ms", body!["error"]!.GetValue<string>());
         // The load went on: the model becomes READY without another request.
         await Lifecycle.Lifecycle.WaitForStateAsync(server.Client, "slow/1", "READY");
+    }
+
+    [Fact]
+    public async Task ARequestBeyondTheColdStartQueueIsRefusedAtOnceWithRetryAfter()
+    {
+        using var repository = SlowLoadingRepository();
+        await using var server = await RunningServer.StartAsync(repository.Path, [.. OnDemand(budget: null), ("Server:ColdStartQueueSize", "1")]);
+
+        var first = server.Client.PostJsonAsync("/v2/models/slow/infer", Lifecycle.Lifecycle.SlowRequest(1));
+        await Lifecycle.Lifecycle.WaitForStateAsync(server.Client, "slow/1", "LOADING");
+        // The one place in the queue is taken by the first request, which waits for the load.
+        var (response, body) = await server.Client.PostJsonAsync("/v2/models/slow/infer", Lifecycle.Lifecycle.SlowRequest(1));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.NotNull(response.Headers.RetryAfter);
+        Assert.Contains("--cold-start-queue-size", body!["error"]!.GetValue<string>());
+
+        var (firstResponse, _) = await first;
+        Assert.Equal(HttpStatusCode.OK, firstResponse.StatusCode);
+        Assert.True(firstResponse.Headers.Contains("Inference-Cold-Start-Ms"));
+    }
+
+    // slow with a warm-up of 150,000 iterations (read from a file): its load takes a while on any machine.
+    private static TestRepository SlowLoadingRepository()
+    {
+        var repository = new TestRepository().AddFixture("slow", "slow.onnx", Lifecycle.Lifecycle.SlowConfig + """
+            model_warmup [ { name: "long" batch_size: 1
+              inputs { key: "X" value: { data_type: TYPE_FP32 dims: [ 64, 64 ] random_data: true } }
+              inputs { key: "ITERATIONS" value: { data_type: TYPE_INT64 dims: [ 1 ] input_data_file: "iterations" } } } ]
+            """);
+        Directory.CreateDirectory(Path.Combine(repository.Path, "slow", "warmup"));
+        File.WriteAllBytes(Path.Combine(repository.Path, "slow", "warmup", "iterations"), BitConverter.GetBytes(150_000L));
+        return repository;
     }
 
     private static ModelInferRequest AddSubGrpc(string model)
