@@ -53,14 +53,19 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
     private int _disposed;
 
     /// <summary>Creates the lifecycle; <paramref name="timeProvider"/> is the clock of poll mode's completion rule.</summary>
-    public ModelLifecycle(ModelRegistry registry, ModelLoader loader, ModelLifecycleOptions options, ILogger<ModelLifecycle> logger, TimeProvider? timeProvider = null)
+    public ModelLifecycle(ModelRegistry registry, ModelLoader loader, ModelLifecycleOptions options, ILogger<ModelLifecycle> logger, TimeProvider? timeProvider = null,
+        Residency.ModelResidency? residency = null)
     {
         _registry = registry;
         _loader = loader;
         _options = options;
         _logger = logger;
         _time = timeProvider ?? TimeProvider.System;
-        _reconciler = new ModelReconciler(registry, loader, _retirement, options, logger);
+        _reconciler = new ModelReconciler(registry, loader, _retirement, options, logger, residency);
+        if (residency is not null)
+        {
+            residency.Evict = TryEvict;
+        }
         _uploadQuota = new UploadQuota(options.ModelUploadMaxTotalBytes);
     }
 
@@ -100,13 +105,14 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
         var directories = ModelRepositoryScanner.Scan(_options.ModelRepositories, duplicates);
         var wanted = new SortedSet<string>(directories.Select(d => d.Name), StringComparer.Ordinal);
         wanted.UnionWith(duplicates);
-        if (_options.ModelControlMode == ModelControlMode.Explicit)
+        if (_options.ModelControlMode is ModelControlMode.Explicit or ModelControlMode.OnDemand)
         {
-            // The index lists the repositories' models that are not loaded.
+            // The index lists the repositories' models that are not loaded; on demand, only --load-model names load now.
             _registry.Record(new RepositoryContents(new HashSet<string>(wanted, StringComparer.Ordinal), new HashSet<string>(duplicates, StringComparer.Ordinal)));
             if (!_options.LoadModels.Contains(ModelLifecycleOptions.AllModels))
             {
                 var found = wanted;
+                // (In on-demand mode an empty list loads nothing: every model waits for its first request.)
                 wanted = new SortedSet<string>(_options.LoadModels, StringComparer.Ordinal);
                 foreach (var missing in wanted.Where(w => !found.Contains(w)))
                 {
@@ -171,9 +177,41 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
     /// such model (and no files were given); DeadlineExceeded past the deadline; Unavailable when the control mode forbids
     /// it, the load failed, or an unload or the shutdown cancelled it.
     /// </exception>
-    public async Task LoadModelAsync(string modelName, ModelLoadOverrides? overrides, CancellationToken cancellationToken)
+    public Task LoadModelAsync(string modelName, ModelLoadOverrides? overrides, CancellationToken cancellationToken)
     {
         RequireExplicitMode();
+        return LoadAsync(modelName, overrides, cancellationToken);
+    }
+
+    /// <summary>
+    /// On-demand mode's load of a model a request asked for (see <see cref="LoadModelAsync"/>, from the repository only);
+    /// the caller coalesces the requests that wait for one model.
+    /// </summary>
+    public Task LoadOnDemandAsync(string modelName, CancellationToken cancellationToken) => LoadAsync(modelName, null, cancellationToken);
+
+    /// <summary>
+    /// Unloads <paramref name="name"/> to make room under a memory budget: its requests in flight finish, new ones load it
+    /// again (on demand). Null when a load or unload of it holds its lock now (it is not evicted then).
+    /// </summary>
+    private IReadOnlyList<ModelVersion>? TryEvict(string name)
+    {
+        var gate = _modelLocks.GetOrAdd(name, _ => new SemaphoreSlim(1, 1));
+        if (!gate.Wait(0))
+        {
+            return null;
+        }
+        try
+        {
+            return _reconciler.Remove(name, "evicted to make room for another model (memory budget); loads again on its next request");
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task LoadAsync(string modelName, ModelLoadOverrides? overrides, CancellationToken cancellationToken)
+    {
         ValidateModelName(modelName);
         ModelConfigReadResult? configOverride = null;
         if (overrides?.ConfigJson is { } json)
@@ -281,7 +319,7 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
     /// </summary>
     public void RefreshRepositoryContents()
     {
-        if (_options.ModelControlMode != ModelControlMode.Explicit)
+        if (_options.ModelControlMode is not (ModelControlMode.Explicit or ModelControlMode.OnDemand))
         {
             return;
         }
@@ -310,7 +348,7 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
 
     private void RequireExplicitMode()
     {
-        if (_options.ModelControlMode != ModelControlMode.Explicit)
+        if (_options.ModelControlMode is not (ModelControlMode.Explicit or ModelControlMode.OnDemand))
         {
             // Triton's words, which clients match on; then what this server's mode is.
             throw new InferenceException(InferenceErrorKind.Unavailable,

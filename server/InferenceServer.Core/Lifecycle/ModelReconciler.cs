@@ -12,7 +12,8 @@ namespace InferenceServer.Core.Lifecycle;
 /// The caller holds the model's lock; loads of different models run in parallel, at most
 /// <see cref="ModelLifecycleOptions.ModelLoadThreadCount"/> at a time.
 /// </summary>
-internal sealed partial class ModelReconciler(ModelRegistry registry, ModelLoader loader, VersionRetirement retirement, ModelLifecycleOptions options, ILogger logger)
+internal sealed partial class ModelReconciler(ModelRegistry registry, ModelLoader loader, VersionRetirement retirement, ModelLifecycleOptions options, ILogger logger,
+    Residency.ModelResidency? residency = null)
 {
     private readonly SemaphoreSlim _loadSlots = new(Math.Max(1, options.ModelLoadThreadCount));
 
@@ -86,7 +87,11 @@ internal sealed partial class ModelReconciler(ModelRegistry registry, ModelLoade
                 ModelVersion loaded;
                 try
                 {
-                    loaded = await loader.LoadVersionAsync(plan, number, threads, signature, owned, cancellationToken).ConfigureAwait(false);
+                    // Through the residency: within the memory budgets (evicting to make room), its footprint measured.
+                    loaded = residency is null
+                        ? await loader.LoadVersionAsync(plan, number, threads, signature, owned, cancellationToken).ConfigureAwait(false)
+                        : await residency.LoadAsync(plan, number, signature,
+                            token => loader.LoadVersionAsync(plan, number, threads, signature, owned, token), cancellationToken).ConfigureAwait(false);
                 }
                 catch
                 {
@@ -142,14 +147,18 @@ internal sealed partial class ModelReconciler(ModelRegistry registry, ModelLoade
     /// Takes the model out of service, under its lock: requests find no such model; the index keeps its versions'
     /// final states. Returns the versions now retiring (empty when it was not loaded).
     /// </summary>
-    public IReadOnlyList<ModelVersion> Remove(string name)
+    public IReadOnlyList<ModelVersion> Remove(string name, string reason = "unloaded")
     {
         if (!registry.Snapshot.Models.TryGetValue(name, out var current) || current.Unloaded)
         {
             return [];
         }
         var retiring = current.Versions.Values.ToList();
-        registry.Publish(new ModelEntry(name, new Dictionary<long, ModelVersion>(), "unloaded")
+        foreach (var version in retiring)
+        {
+            version.UnloadedReason = reason;
+        }
+        registry.Publish(new ModelEntry(name, new Dictionary<long, ModelVersion>(), reason)
         {
             Unloaded = true,
             Retired = Merge(current.Retired, retiring, []),

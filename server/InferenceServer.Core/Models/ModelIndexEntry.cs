@@ -5,4 +5,8 @@ namespace InferenceServer.Core.Models;
 /// <param name="Version">Version number; empty when the model failed before any version was known, and for a route of its own folder.</param>
 /// <param name="State">The version's state.</param>
 /// <param name="Reason">Why it is not READY; empty when it is, except a READY route whose changed file did not load (the published route serves on).</param>
-public sealed record ModelIndexEntry(string Name, string Version, ModelState State, string Reason);
+public sealed record ModelIndexEntry(string Name, string Version, ModelState State, string Reason)
+{
+    /// <summary>A loaded version's footprint against the memory budgets; null for rows that hold no memory.</summary>
+    public ModelIndexMemory? Memory { get; init; }
+}

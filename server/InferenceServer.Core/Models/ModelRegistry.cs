@@ -177,6 +177,15 @@ internal sealed class ModelRegistry
         return snapshot.Index(loading, routeReasons);
     }
 
+    /// <summary>True while a load of <paramref name="model"/> runs or waits (<see cref="BeginLoading"/>): eviction leaves it alone.</summary>
+    public bool IsLoading(string model)
+    {
+        lock (_lock)
+        {
+            return _loading.ContainsKey(model);
+        }
+    }
+
     /// <summary>What every model's instances hold (see <see cref="ModelEntry.MemoryBytes"/>), summed.</summary>
     public long MemoryBytes()
     {

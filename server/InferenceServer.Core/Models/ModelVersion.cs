@@ -33,6 +33,8 @@ internal sealed class ModelVersion : IAsyncDisposable
     private int _leases;
     private int _instanceCount;
     private long _memoryBytes;
+    private long _lastUsedMs = Environment.TickCount64;
+    private Residency.VersionFootprint _footprint = Residency.VersionFootprint.None;
     private Task? _retirement;
 
     private ModelVersion(string name, long version, ModelState state, string reason, ModelConfig? config, IScheduler? scheduler, int instanceCount, ModelStatistics? statistics)
@@ -78,6 +80,22 @@ internal sealed class ModelVersion : IAsyncDisposable
     /// resizes and drops to 0 once a retired version has released its instances.
     /// </summary>
     public long MemoryBytes => Volatile.Read(ref _memoryBytes);
+
+    /// <summary>
+    /// The memory measured across this version's load (resident growth of the process, device memory per GPU), charged
+    /// against the memory budgets; <see cref="Residency.VersionFootprint.None"/> until measured and once released.
+    /// </summary>
+    internal Residency.VersionFootprint Footprint
+    {
+        get => Volatile.Read(ref _footprint);
+        set => Volatile.Write(ref _footprint, value);
+    }
+
+    /// <summary>The reason the index gives once the version has unloaded: "unloaded", or why it was (an eviction says so).</summary>
+    internal string UnloadedReason { get; set; } = "unloaded";
+
+    /// <summary>When a request last entered (or the version loaded), in <see cref="Environment.TickCount64"/> milliseconds: the LRU order of eviction.</summary>
+    internal long LastUsedMs => Volatile.Read(ref _lastUsedMs);
 
     /// <summary>What this version has served (the statistics extension, the metrics); null unless it loaded.</summary>
     public ModelStatistics? Statistics { get; }
@@ -202,6 +220,12 @@ internal sealed class ModelVersion : IAsyncDisposable
             var seen = Interlocked.CompareExchange(ref _leases, leases + 1, leases);
             if (seen == leases)
             {
+                // Written only when the millisecond changed, so a hot model's requests do not all write one cache line.
+                var now = Environment.TickCount64;
+                if (Volatile.Read(ref _lastUsedMs) != now)
+                {
+                    Volatile.Write(ref _lastUsedMs, now);
+                }
                 return true;
             }
             leases = seen;
@@ -423,10 +447,11 @@ internal sealed class ModelVersion : IAsyncDisposable
         // queue is empty, so disposing it only stops its workers and releases the instances.
         await _scheduler.DisposeAsync().ConfigureAwait(false);
         Volatile.Write(ref _memoryBytes, 0);
+        Footprint = Residency.VersionFootprint.None;
         Statistics?.Dispose();
         DriftRetired?.Invoke(Drift!);
         Owned?.Dispose();
-        _reason = "unloaded";
+        _reason = UnloadedReason;
         _state = ModelState.Unavailable;
     }
 

@@ -35,10 +35,14 @@ public sealed class InferenceFrontDoor
     private readonly ModelLifecycle _lifecycle;
     private readonly ServerReadiness _readiness;
     private readonly FeatureStage _features;
+    private readonly Residency.OnDemandLoads? _onDemand;
+    private readonly Residency.ModelResidency? _residency;
 
     internal InferenceFrontDoor(ModelRegistry registry, ModelRouter router, RouteServices routes, ModelLifecycle lifecycle, ServerReadiness readiness, ServerInfo server,
-        FeatureStage features)
+        FeatureStage features, Residency.OnDemandLoads? onDemand = null, Residency.ModelResidency? residency = null)
     {
+        _onDemand = onDemand;
+        _residency = residency;
         _features = features;
         routes.ShadowRunner = RunShadowAsync;
         routes.ShadowBatchRows = ShadowBatchRows;
@@ -81,6 +85,16 @@ public sealed class InferenceFrontDoor
         _readiness.BeginStopping();
         _lifecycle.BeginStopping();
     }
+
+    /// <summary>
+    /// In on-demand mode, loads <paramref name="model"/> when it is in a repository but not loaded, and completes once it
+    /// serves: the request that calls this (before <see cref="FindModel"/>) then runs as on a warm model. Returns how long
+    /// it waited for the load (the protocols answer it as <c>Inference-Cold-Start-Ms</c>), null when it did not wait.
+    /// Unavailable with a retry hint when the wait is too long or too many wait (see <see cref="Residency.OnDemandLoads"/>),
+    /// or when the load failed or did not fit the memory budget (the reason says which).
+    /// </summary>
+    public ValueTask<TimeSpan?> AwaitModelAsync(string model, CancellationToken cancellationToken) =>
+        _onDemand is null ? ValueTask.FromResult<TimeSpan?>(null) : _onDemand.AwaitAsync(model, cancellationToken);
 
     /// <summary>The route of <paramref name="model"/>; NotFound when the server has no such model (or it was unloaded).</summary>
     public ModelRoute FindModel(string model) => _router.Find(model);
@@ -397,12 +411,13 @@ public sealed class InferenceFrontDoor
 
     /// <summary>
     /// Every model and version the server knows, with its state and reason (see <see cref="ModelIndexEntry"/>): what the
-    /// registry holds, and in explicit mode the repositories' models that are not loaded.
+    /// registry holds, and in explicit and on-demand modes the repositories' models that are not loaded; each loaded
+    /// version with the memory it holds, the budget and the headroom (<see cref="ModelIndexEntry.Memory"/>).
     /// </summary>
     public IReadOnlyList<ModelIndexEntry> RepositoryIndex()
     {
         _lifecycle.RefreshRepositoryContents();
-        return _registry.Index();
+        return _residency is null ? _registry.Index() : _residency.Describe(_registry.Index());
     }
 
     /// <summary>

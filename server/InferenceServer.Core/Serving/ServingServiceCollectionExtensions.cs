@@ -51,7 +51,11 @@ public static class ServingServiceCollectionExtensions
             sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()));
         services.TryAddSingleton<IRoutingPolicy, TrafficPolicy>();
         services.AddSingleton<ModelRouter>();
+        services.AddSingleton<Residency.ModelResidency>();
         services.AddSingleton<ModelLifecycle>();
+        services.AddSingleton<Residency.OnDemandLoads>();
+        services.AddSingleton(static sp => new Residency.ResidencyMetrics(sp.GetRequiredService<CollectorRegistry>(), sp.GetRequiredService<ModelRegistry>(),
+            sp.GetRequiredService<Residency.ModelResidency>(), sp.GetRequiredService<Residency.OnDemandLoads>()));
         services.AddSingleton<ServerReadiness>();
         services.AddSingleton<FeatureMetrics>();
         // The sidecar client exists only when a host registers its options with a socket path (--feature-sidecar).
@@ -65,7 +69,8 @@ public static class ServingServiceCollectionExtensions
         services.AddSingleton(static sp => new FeatureStage(sp.GetRequiredService<FeatureSidecarHolder>().Client, sp.GetRequiredService<FeatureMetrics>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<DriftMonitors>() is { Options.Enabled: true } drift ? drift : null));
         services.AddSingleton(sp => new InferenceFrontDoor(sp.GetRequiredService<ModelRegistry>(), sp.GetRequiredService<ModelRouter>(), sp.GetRequiredService<RouteServices>(),
-            sp.GetRequiredService<ModelLifecycle>(), sp.GetRequiredService<ServerReadiness>(), sp.GetRequiredService<ServerInfo>(), sp.GetRequiredService<FeatureStage>()));
+            sp.GetRequiredService<ModelLifecycle>(), sp.GetRequiredService<ServerReadiness>(), sp.GetRequiredService<ServerInfo>(), sp.GetRequiredService<FeatureStage>(),
+            sp.GetRequiredService<Residency.OnDemandLoads>(), sp.GetRequiredService<Residency.ModelResidency>()));
         return services;
     }
 }

@@ -45,7 +45,7 @@ internal sealed class InferenceGrpcService(InferenceFrontDoor door, TimeProvider
     /// timeout, where the model's queue policy lets a request set one, and the call's token (deadline or client
     /// reset) takes a queued request out of the queue.
     /// </summary>
-    internal Task<InferenceResponse> InferAsync(InferenceRequest request, ServerCallContext context)
+    internal Task<InferenceResponse> InferAsync(InferenceRequest request, ServerCallContext context, bool unary = false)
     {
         var deadline = context.Deadline;
         if (deadline != DateTime.MaxValue)
@@ -54,7 +54,24 @@ internal sealed class InferenceGrpcService(InferenceFrontDoor door, TimeProvider
             request.TimeoutMicroseconds = request.TimeoutMicroseconds == 0 ? remaining : Math.Min(request.TimeoutMicroseconds, remaining);
         }
         // As REST does: a request that meets a version being retired runs on its successor.
-        return door.InferAsync(request, Routing(context, request), context.CancellationToken);
+        var waited = door.AwaitModelAsync(request.ModelName, context.CancellationToken);
+        return waited.IsCompletedSuccessfully && waited.Result is null
+            ? door.InferAsync(request, Routing(context, request), context.CancellationToken)
+            : InferColdAsync(waited, request, context, unary);
+    }
+
+    /// <summary>The response metadata key of a cold start's wait in milliseconds (REST's <c>Inference-Cold-Start-Ms</c> header).</summary>
+    public const string ColdStartMetadata = "inference-cold-start-ms";
+
+    // On demand, the request waited for its model to load: a unary answer's metadata says how long (a stream's headers
+    // went with its first answer, so its messages cannot).
+    private async Task<InferenceResponse> InferColdAsync(ValueTask<TimeSpan?> waited, InferenceRequest request, ServerCallContext context, bool unary)
+    {
+        if (await waited.ConfigureAwait(false) is { } wait && unary)
+        {
+            await context.WriteResponseHeadersAsync(new Metadata { { ColdStartMetadata, Http.InferenceHeaders.Milliseconds(wait) } }).ConfigureAwait(false);
+        }
+        return await door.InferAsync(request, Routing(context, request), context.CancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>ModelInfer; the response marshaller writes the response and then disposes it.</summary>
@@ -64,7 +81,7 @@ internal sealed class InferenceGrpcService(InferenceFrontDoor door, TimeProvider
         {
             try
             {
-                var response = await InferAsync(request, context).ConfigureAwait(false);
+                var response = await InferAsync(request, context, unary: true).ConfigureAwait(false);
                 if (response.VariantHeader is { } variantHeader)
                 {
                     // The variant that answered, in a trailer named as the response header REST sends it in.
@@ -132,13 +149,31 @@ internal sealed class InferenceGrpcService(InferenceFrontDoor door, TimeProvider
             {
                 continue;
             }
-            response.Models.Add(new RepositoryIndexResponse.Types.ModelIndex
+            var index = new RepositoryIndexResponse.Types.ModelIndex
             {
                 Name = row.Name,
                 Version = row.Version,
                 State = row.State.ProtocolName(),
                 Reason = row.Reason,
-            });
+            };
+            if (row.Memory is { } memory)
+            {
+                index.Memory = new RepositoryIndexResponse.Types.ModelMemory
+                {
+                    CpuBytes = memory.CpuBytes,
+                    Measured = memory.Measured,
+                    CpuBudgetBytes = memory.CpuBudgetBytes ?? 0,
+                    CpuHeadroomBytes = memory.CpuHeadroomBytes ?? 0,
+                };
+                foreach (var gpu in memory.Gpus)
+                {
+                    index.Memory.Gpus.Add(new RepositoryIndexResponse.Types.GpuMemory
+                    {
+                        Device = gpu.Device, Bytes = gpu.Bytes, BudgetBytes = gpu.BudgetBytes ?? 0, HeadroomBytes = gpu.HeadroomBytes ?? 0,
+                    });
+                }
+            }
+            response.Models.Add(index);
         }
         return response;
     }

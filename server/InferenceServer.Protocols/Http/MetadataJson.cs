@@ -95,6 +95,36 @@ internal static class MetadataJson
             }
             writer.WriteString("state"u8, row.State.ProtocolName());
             writer.WriteString("reason"u8, row.Reason);
+            if (row.Memory is { } memory)
+            {
+                // This server's addition to Triton's row: the version's footprint, the budget and the headroom.
+                writer.WriteStartObject("memory"u8);
+                writer.WriteNumber("cpu_bytes"u8, memory.CpuBytes);
+                writer.WriteBoolean("measured"u8, memory.Measured);
+                if (memory.CpuBudgetBytes is { } budget)
+                {
+                    writer.WriteNumber("cpu_budget_bytes"u8, budget);
+                    writer.WriteNumber("cpu_headroom_bytes"u8, memory.CpuHeadroomBytes!.Value);
+                }
+                if (memory.Gpus.Count > 0)
+                {
+                    writer.WriteStartArray("gpus"u8);
+                    foreach (var gpu in memory.Gpus)
+                    {
+                        writer.WriteStartObject();
+                        writer.WriteNumber("device"u8, gpu.Device);
+                        writer.WriteNumber("bytes"u8, gpu.Bytes);
+                        if (gpu.BudgetBytes is { } gpuBudget)
+                        {
+                            writer.WriteNumber("budget_bytes"u8, gpuBudget);
+                            writer.WriteNumber("headroom_bytes"u8, gpu.HeadroomBytes!.Value);
+                        }
+                        writer.WriteEndObject();
+                    }
+                    writer.WriteEndArray();
+                }
+                writer.WriteEndObject();
+            }
             writer.WriteEndObject();
         }
         writer.WriteEndArray();

@@ -238,6 +238,7 @@ public static class V2Endpoints
         var door = services.GetRequiredService<InferenceFrontDoor>();
         var limit = services.GetRequiredService<IOptions<HttpProtocolOptions>>().Value.MaxRequestBodyBytes;
         var (model, version) = Route(context);
+        await AwaitModelAsync(context, door, model).ConfigureAwait(false);
         // An unknown model is refused before the body is read. A JSON request is routed once its parameters and inputs
         // are read. A raw body has none, and decoding it needs a config: a model's raw body is routed first and decoded
         // with the config of the version it goes to; a route's is decoded with the config that describes the route (its
@@ -286,6 +287,7 @@ public static class V2Endpoints
         var door = services.GetRequiredService<InferenceFrontDoor>();
         var limit = services.GetRequiredService<IOptions<HttpProtocolOptions>>().Value.MaxRequestBodyBytes;
         var (model, version) = Route(context);
+        await AwaitModelAsync(context, door, model).ConfigureAwait(false);
         var route = door.FindModel(model);
         InferenceRequest request;
         FeatureQuery query;
@@ -304,6 +306,15 @@ public static class V2Endpoints
             }
             await WriteJsonAsync(context, StatusCodes.Status200OK,
                 writer => PredictResponseEncoder.Write(writer, response, list, Stopwatch.GetElapsedTime(started))).ConfigureAwait(false);
+        }
+    }
+
+    // On demand, a model that is not loaded is loaded first (the request waits); the answer then says how long it waited.
+    private static async ValueTask AwaitModelAsync(HttpContext context, InferenceFrontDoor door, string model)
+    {
+        if (await door.AwaitModelAsync(model, context.RequestAborted).ConfigureAwait(false) is { } wait)
+        {
+            context.Response.Headers[InferenceHeaders.ColdStartMs] = InferenceHeaders.Milliseconds(wait);
         }
     }
 

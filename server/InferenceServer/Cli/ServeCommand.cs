@@ -74,7 +74,8 @@ internal sealed class ServeCommand
                     break;
                 case FlagKind.Choice:
                     var value = Array.Find(flag.Values, v => v.Equals(tokens[0].Value, StringComparison.OrdinalIgnoreCase))!;
-                    settings[flag.Key] = flag.NoneIsEmpty && value == "none" ? "" : value;
+                    // Spelt with a hyphen on the command line (on-demand), bound to the enum member without it (OnDemand).
+                    settings[flag.Key] = flag.NoneIsEmpty && value == "none" ? "" : value.Replace("-", "", StringComparison.Ordinal);
                     break;
                 default:
                     settings[flag.Key] = tokens[0].Value;

@@ -19,9 +19,41 @@ internal static class ServeFlags
             Aliases = ["--model-store"], HelpName = "PATH",
         },
         new("--model-control-mode", "Server:ModelControlMode", FlagKind.Choice, "none",
-            "none: load every model at startup, never change; poll: also follow the repositories' changes; explicit: load only --load-model names and what the repository API asks for.")
+            "none: load every model at startup, never change; poll: also follow the repositories' changes; explicit: load only --load-model names and what the repository API asks for; "
+            + "on-demand: list every model, load each on its first request (and evict least recently used ones under --model-memory-budget).")
         {
-            Values = ["none", "poll", "explicit"],
+            Values = ["none", "poll", "explicit", "on-demand"],
+        },
+        new("--model-memory-budget", "Server:ModelMemoryBudget", FlagKind.Text, "none",
+            "The CPU memory the loaded models may hold together: bytes (8589934592, 8Gi, 512Mi) or a fraction of RAM (0.75). A load that would exceed it "
+            + "first evicts least recently used unpinned models, else fails naming the sizes.")
+        {
+            HelpName = "BYTES|FRACTION",
+        },
+        new("--gpu-memory-budget", "Server:GpuMemoryBudgets", FlagKind.Repeated, "none",
+            "<device>:<bytes|fraction>: the device memory the loaded models may hold on one GPU (e.g. 0:0.8, 1:16Gi); repeat per GPU.")
+        {
+            HelpName = "DEVICE:BYTES|FRACTION",
+        },
+        new("--eviction-min-idle", "Server:EvictionMinIdleSeconds", FlagKind.Number, "5",
+            "A model used within this many seconds is never evicted to make room for one that is not loaded (its requests get 503 with Retry-After instead). 0: LRU alone.")
+        {
+            HelpName = "SECONDS",
+        },
+        new("--model-memory-estimate-factor", "Server:ModelMemoryEstimateFactor", FlagKind.Number, "1.2",
+            "Before a model version's first load, its memory is estimated as its files' size times this; the measurement across the load replaces it.")
+        {
+            HelpName = "FACTOR",
+        },
+        new("--cold-start-queue-size", "Server:ColdStartQueueSize", FlagKind.Integer, "256",
+            "On demand: the most requests that may wait at once for models to load; past it 503 with Retry-After.")
+        {
+            HelpName = "N", Min = 1, Max = int.MaxValue,
+        },
+        new("--cold-start-timeout-ms", "Server:ColdStartTimeoutMilliseconds", FlagKind.Integer, "30000",
+            "On demand: how long a request waits for its model to load; past it 503 with Retry-After (the load goes on).")
+        {
+            HelpName = "MS", Min = 1, Max = int.MaxValue,
         },
         new("--load-model", "Server:LoadModels", FlagKind.Repeated, "none",
             "With explicit control: a model to load at startup; repeat for several; '*' loads every model.")

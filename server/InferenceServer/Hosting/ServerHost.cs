@@ -194,6 +194,7 @@ internal sealed partial class ServerHost : IAsyncDisposable
         // The host gauges exist before the first scrape; resolving the GPU ones opens NVML, which logs what it found.
         Services.GetRequiredService<HostMetrics>();
         Services.GetRequiredService<GpuMetrics>();
+        Services.GetRequiredService<Core.Residency.ResidencyMetrics>();
         // A port that is taken is named here, in one line: Kestrel's own failure would be logged with its stack trace.
         if (_endpoints.FindTakenPort() is { } taken)
         {

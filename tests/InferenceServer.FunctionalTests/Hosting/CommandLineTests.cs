@@ -98,7 +98,7 @@ public sealed class CommandLineTests
     [InlineData("--strict-readiness", "maybe", "--strict-readiness: 'maybe' is not valid; expected true or false (also on/off, 1/0)")]
     [InlineData("--http-port", "http", "--http-port: 'http' is not valid; expected a whole number from 0 to 65535")]
     [InlineData("--http-port", "70000", "--http-port: '70000' is not valid; expected a whole number from 0 to 65535")]
-    [InlineData("--model-control-mode", "auto", "--model-control-mode: 'auto' is not valid; expected none, poll or explicit")]
+    [InlineData("--model-control-mode", "auto", "--model-control-mode: 'auto' is not valid; expected none, poll, explicit or on-demand")]
     [InlineData("--log-format", "json", "--log-format: 'json' is not valid; expected default or ISO8601")]
     [InlineData("--http-address", "my-host", "--http-address: 'my-host' is not valid; expected an IP address (e.g. 0.0.0.0, 127.0.0.1, ::) or localhost")]
     [InlineData("--model-load-thread-count", "0", "--model-load-thread-count: '0' is not valid; expected a whole number from 1 to 1024")]

@@ -140,6 +140,9 @@ public sealed class ModelLifecycleTests : IDisposable
         Assert.Contains("max_batch_size", badConfig.Message);
     }
 
+    // The rows as states and reasons; what each version holds is the residency's, tested there.
+    private static ModelIndexEntry[] WithoutMemory(IEnumerable<ModelIndexEntry> rows) => rows.Select(r => r with { Memory = null }).ToArray();
+
     [Fact]
     public async Task The_index_reads_the_registry_which_the_lifecycle_keeps_up_to_date_with_the_repository()
     {
@@ -151,7 +154,7 @@ public sealed class ModelLifecycleTests : IDisposable
 
         Assert.Equal(
             [new ModelIndexEntry("a", "1", ModelState.Ready, ""), new ModelIndexEntry("b", "", ModelState.Unavailable, "not loaded")],
-            manager.Door.RepositoryIndex());
+            WithoutMemory(manager.Door.RepositoryIndex()));
 
         // The registry answers alone: a folder gone from the disk is still listed until the lifecycle looks again.
         Directory.Delete(Path.Combine(_repository.Path, "b"), recursive: true);
@@ -162,7 +165,7 @@ public sealed class ModelLifecycleTests : IDisposable
         // The index call has the lifecycle record the repository first, as Triton's index rescans it.
         Assert.Equal(
             [new ModelIndexEntry("a", "1", ModelState.Ready, ""), new ModelIndexEntry("c", "", ModelState.Unavailable, "not loaded")],
-            manager.Door.RepositoryIndex());
+            WithoutMemory(manager.Door.RepositoryIndex()));
         Assert.Single(backend.Created);
         // Looking again at an unchanged repository swaps nothing.
         var generation = manager.Registry.Snapshot.Generation;

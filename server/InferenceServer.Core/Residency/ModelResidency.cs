@@ -1,0 +1,376 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using InferenceServer.Core.Devices;
+using InferenceServer.Core.Lifecycle;
+using InferenceServer.Core.Models;
+using InferenceServer.Core.Repository;
+using Microsoft.Extensions.Logging;
+
+namespace InferenceServer.Core.Residency;
+
+/// <summary>
+/// What the loaded models hold against the memory budgets, and the loads that must fit them. Every version's load goes
+/// through <see cref="LoadAsync"/>: its footprint is estimated before (the last measurement of the same files, else the
+/// files' size times <see cref="ModelLifecycleOptions.ModelMemoryEstimateFactor"/>, never below a declared
+/// <c>memory_footprint_bytes</c>), room is made by evicting least recently used unpinned models
+/// (<see cref="EvictionPolicy"/>), and the footprint is measured across the load: the process's resident growth (CPU)
+/// and each GPU's used memory (through <see cref="IGpuDevices"/>).
+/// </summary>
+/// <remarks>
+/// Resident growth is the process's, so two loads that overlap would each see the other's memory. Under a budget, loads
+/// therefore run one at a time (a load is seconds; what matters under a budget is that the charge is right, and eviction
+/// must see the memory of the previous load before deciding the next). Without a budget loads stay parallel, and a load
+/// that overlapped another keeps its estimate (marked not measured in the index).
+/// </remarks>
+internal sealed partial class ModelResidency
+{
+    /// <summary>The config parameter that keeps a model loaded: <c>parameters { key: "pinned" value { string_value: "true" } }</c>.</summary>
+    public const string PinnedParameter = "pinned";
+
+    /// <summary>The config parameter that declares a model's footprint in bytes, a floor under what is measured (KServe's TrainedModel <c>memory</c>).</summary>
+    public const string FootprintParameter = "memory_footprint_bytes";
+
+    private readonly ModelRegistry _registry;
+    private readonly ModelLifecycleOptions _options;
+    private readonly IGpuDevices _gpus;
+    private readonly ILogger<ModelResidency> _logger;
+    private readonly SemaphoreSlim _budgetGate = new(1, 1);
+    // The last footprint measured per version folder state (model, version, files signature), for the next estimate.
+    private readonly ConcurrentDictionary<(string Model, long Version, string Signature), VersionFootprint> _measured = new();
+    private int _running;
+    private long _started;
+
+    /// <summary>Creates the residency with the budgets resolved against this machine's RAM and GPUs.</summary>
+    public ModelResidency(ModelRegistry registry, ModelLifecycleOptions options, IGpuDevices gpus, ILogger<ModelResidency> logger)
+    {
+        _registry = registry;
+        _options = options;
+        _gpus = gpus;
+        _logger = logger;
+        Budgets = Resolve(options, gpus);
+    }
+
+    /// <summary>The budgets in force, in bytes.</summary>
+    public MemoryBudgets Budgets { get; }
+
+    /// <summary>
+    /// Unloads a model to make room: takes it out of the registry (its requests in flight finish) and returns the versions
+    /// now draining, or null when it cannot be evicted now (a load or unload of it holds its lock). Set by the lifecycle.
+    /// </summary>
+    internal Func<string, IReadOnlyList<ModelVersion>?>? Evict { get; set; }
+
+    /// <summary>Raised once per model evicted (for the metrics).</summary>
+    public event Action? Evicted;
+
+    /// <summary>What every loaded version holds (serving ones, and retired ones until they released their instances).</summary>
+    public VersionFootprint Used()
+    {
+        long cpu = 0;
+        var gpu = new Dictionary<int, long>();
+        foreach (var entry in _registry.Snapshot.Models.Values)
+        {
+            Add(entry.Versions.Values, ref cpu, gpu);
+            Add(entry.Retired.Values, ref cpu, gpu);
+        }
+        return new VersionFootprint(cpu, gpu, true);
+    }
+
+    /// <summary>
+    /// Loads one version through <paramref name="load"/> within the budgets: evicts what the plan asks, then loads and
+    /// measures. A load that cannot fit returns an UNAVAILABLE version whose reason names the budget and the sizes (the
+    /// lifecycle reports it as any failed load; nothing was created).
+    /// </summary>
+    public async Task<ModelVersion> LoadAsync(ModelLoadPlan plan, long number, string signature, Func<CancellationToken, Task<ModelVersion>> load,
+        CancellationToken cancellationToken)
+    {
+        var name = plan.Directory.Name;
+        var estimate = Estimate(plan, number, signature);
+        var budgeted = Budgets.Any;
+        if (budgeted)
+        {
+            await _budgetGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        try
+        {
+            if (budgeted && await MakeRoomAsync(name, number, estimate, cancellationToken).ConfigureAwait(false) is { } refusal)
+            {
+                LogRefused(name, number, refusal);
+                return ModelVersion.Failed(name, number, refusal, plan.Config);
+            }
+            var startedBefore = Interlocked.Increment(ref _started);
+            var alone = Interlocked.Increment(ref _running) == 1;
+            var cpuBefore = ProcessMemory.ResidentBytes();
+            var gpuBefore = ReadGpus(estimate);
+            ModelVersion version;
+            try
+            {
+                version = await load(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _running);
+            }
+            alone &= Interlocked.Read(ref _started) == startedBefore;
+            if (version.State != ModelState.Ready)
+            {
+                return version;
+            }
+            var footprint = alone ? Measure(plan.Config, cpuBefore, gpuBefore) : estimate with { Measured = false };
+            version.Footprint = footprint;
+            if (footprint.Measured)
+            {
+                _measured[(name, number, signature)] = footprint;
+            }
+            LogFootprint(name, number, footprint.CpuBytes, footprint.Measured ? "measured" : "estimated (another load overlapped)", estimate.CpuBytes);
+            if (budgeted && Budgets.CpuBytes is { } cpu && Used().CpuBytes > cpu)
+            {
+                // The estimate was low: the next load evicts what this one went over by.
+                LogOverBudget(name, number, Used().CpuBytes, cpu);
+            }
+            return version;
+        }
+        finally
+        {
+            if (budgeted)
+            {
+                _budgetGate.Release();
+            }
+        }
+    }
+
+    /// <summary>
+    /// The index rows with each loaded version's footprint, the budgets and the headroom added (rows of versions that hold
+    /// nothing stay as they are).
+    /// </summary>
+    public IReadOnlyList<ModelIndexEntry> Describe(IReadOnlyList<ModelIndexEntry> rows)
+    {
+        var snapshot = _registry.Snapshot;
+        var used = Used();
+        var described = new List<ModelIndexEntry>(rows.Count);
+        foreach (var row in rows)
+        {
+            if (row.State == ModelState.Ready && snapshot.Models.TryGetValue(row.Name, out var entry)
+                && long.TryParse(row.Version, NumberStyles.None, CultureInfo.InvariantCulture, out var number)
+                && entry.Versions.TryGetValue(number, out var version) && version.Footprint is { } footprint && footprint != VersionFootprint.None)
+            {
+                var gpus = footprint.GpuBytes.OrderBy(p => p.Key).Select(p => new GpuIndexMemory(p.Key, p.Value,
+                    Budgets.GpuBytes.TryGetValue(p.Key, out var budget) ? budget : null,
+                    Budgets.GpuBytes.TryGetValue(p.Key, out var limit) ? limit - used.Gpu(p.Key) : null)).ToList();
+                described.Add(row with
+                {
+                    Memory = new ModelIndexMemory(footprint.CpuBytes, footprint.Measured, Budgets.CpuBytes, Budgets.CpuBytes - used.CpuBytes, gpus),
+                });
+            }
+            else
+            {
+                described.Add(row);
+            }
+        }
+        return described;
+    }
+
+    // Only where a model can come back without an operator: on demand (its next request) or explicit (the repository API).
+    // With none and poll the startup load is the whole plan, so a budget there refuses what does not fit instead.
+    private bool Evicts => _options.ModelControlMode is ModelControlMode.OnDemand or ModelControlMode.Explicit;
+
+    /// <summary>True when <paramref name="config"/> pins its model (never evicted).</summary>
+    public static bool IsPinned(ModelConfig? config) =>
+        config is not null && config.Parameters.TryGetValue(PinnedParameter, out var value)
+        && string.Equals(value.StringValue.Trim(), "true", StringComparison.OrdinalIgnoreCase);
+
+    // Evicts until the estimate fits; returns why it cannot, or null once it fits.
+    private async Task<string?> MakeRoomAsync(string name, long number, VersionFootprint need, CancellationToken cancellationToken)
+    {
+        var busy = new HashSet<string>(StringComparer.Ordinal) { name };
+        var loading = $"model '{name}' version {number.ToString(CultureInfo.InvariantCulture)}";
+        while (true)
+        {
+            var plan = EvictionPolicy.Plan(loading, Budgets, Used(), need, Evicts ? Candidates(busy) : [], Environment.TickCount64,
+                (long)(_options.EvictionMinIdleSeconds * 1000));
+            if (!plan.Fits)
+            {
+                return plan.Refusal;
+            }
+            if (plan.Victims.Count == 0)
+            {
+                return null;
+            }
+            var draining = new List<ModelVersion>();
+            foreach (var victim in plan.Victims)
+            {
+                if (Evict?.Invoke(victim.Model) is { } versions)
+                {
+                    LogEvicted(victim.Model, victim.Footprint.CpuBytes, Environment.TickCount64 - victim.LastUsedMs, loading);
+                    Evicted?.Invoke();
+                    draining.AddRange(versions);
+                }
+                else
+                {
+                    busy.Add(victim.Model);
+                }
+            }
+            // Their requests in flight finish, then their instances go: only then is the memory free for this load.
+            await Task.WhenAll(draining.Select(v => v.RetireAsync())).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    // The loaded models that could make room, but not those in busy (the one loading, those that could not be evicted).
+    private List<EvictionCandidate> Candidates(HashSet<string> busy)
+    {
+        var candidates = new List<EvictionCandidate>();
+        foreach (var entry in _registry.Snapshot.Models.Values)
+        {
+            if (entry.Unloaded || busy.Contains(entry.Name) || _registry.IsLoading(entry.Name))
+            {
+                continue;
+            }
+            long cpu = 0;
+            var gpu = new Dictionary<int, long>();
+            long lastUsed = long.MinValue;
+            var pinned = false;
+            foreach (var version in entry.Versions.Values)
+            {
+                if (version.State != ModelState.Ready)
+                {
+                    continue;
+                }
+                Add([version], ref cpu, gpu);
+                lastUsed = Math.Max(lastUsed, version.LastUsedMs);
+                pinned |= IsPinned(version.Config);
+            }
+            if (lastUsed != long.MinValue)
+            {
+                candidates.Add(new EvictionCandidate(entry.Name, new VersionFootprint(cpu, gpu, true), lastUsed, pinned));
+            }
+        }
+        return candidates;
+    }
+
+    // Before the load: the last measurement of these files, else their size times the factor; never below what the config declares.
+    private VersionFootprint Estimate(ModelLoadPlan plan, long number, string signature)
+    {
+        var declared = Declared(plan.Config);
+        if (_measured.TryGetValue((plan.Directory.Name, number, signature), out var known))
+        {
+            return known with { CpuBytes = Math.Max(known.CpuBytes, declared), Measured = false };
+        }
+        var files = plan.Directory.Versions.TryGetValue(number, out var folder) ? FolderBytes(folder) : 0;
+        var bytes = (long)(files * _options.ModelMemoryEstimateFactor);
+        var gpu = new Dictionary<int, long>();
+        if (plan.Config is { } config)
+        {
+            foreach (var group in VersionInstances.Effective(config))
+            {
+                if (group.Kind != ModelInstanceGroup.Types.Kind.Gpu)
+                {
+                    continue;
+                }
+                var devices = group.Gpus.Count > 0 ? (IEnumerable<int>)group.Gpus : _gpus.Devices.Select(d => d.Index);
+                foreach (var device in devices)
+                {
+                    gpu[device] = gpu.GetValueOrDefault(device) + bytes * Math.Max(1, group.Count);
+                }
+            }
+        }
+        return new VersionFootprint(Math.Max(bytes, declared), gpu, false);
+    }
+
+    private VersionFootprint Measure(ModelConfig? config, long cpuBefore, Dictionary<int, long> gpuBefore)
+    {
+        var cpu = Math.Max(0, ProcessMemory.ResidentBytes() - cpuBefore);
+        var gpu = new Dictionary<int, long>();
+        foreach (var (device, before) in gpuBefore)
+        {
+            if (_gpus.TryReadMemory(device, out var after))
+            {
+                gpu[device] = Math.Max(0, after.UsedBytes - before);
+            }
+        }
+        return new VersionFootprint(Math.Max(cpu, Declared(config)), gpu, true);
+    }
+
+    // The used memory of the GPUs the load places instances on, before it.
+    private Dictionary<int, long> ReadGpus(VersionFootprint estimate)
+    {
+        var before = new Dictionary<int, long>();
+        foreach (var device in estimate.GpuBytes.Keys)
+        {
+            if (_gpus.TryReadMemory(device, out var memory))
+            {
+                before[device] = memory.UsedBytes;
+            }
+        }
+        return before;
+    }
+
+    private static long Declared(ModelConfig? config) =>
+        config is not null && config.Parameters.TryGetValue(FootprintParameter, out var value)
+        && long.TryParse(value.StringValue.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var bytes) ? bytes : 0;
+
+    private static long FolderBytes(string folder)
+    {
+        try
+        {
+            return new DirectoryInfo(folder).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
+    }
+
+    private static void Add(IEnumerable<ModelVersion> versions, ref long cpu, Dictionary<int, long> gpu)
+    {
+        foreach (var version in versions)
+        {
+            var footprint = version.Footprint;
+            cpu += footprint.CpuBytes;
+            foreach (var (device, bytes) in footprint.GpuBytes)
+            {
+                gpu[device] = gpu.GetValueOrDefault(device) + bytes;
+            }
+        }
+    }
+
+    private static MemoryBudgets Resolve(ModelLifecycleOptions options, IGpuDevices gpus)
+    {
+        long? cpu = null;
+        if (options.ModelMemoryBudget.Length > 0 && MemorySize.TryParse(options.ModelMemoryBudget, out var size, out _))
+        {
+            cpu = size.Resolve(ProcessMemory.TotalBytes());
+        }
+        var gpu = new Dictionary<int, long>();
+        foreach (var text in options.GpuMemoryBudgets)
+        {
+            if (!GpuMemoryBudget.TryParse(text, out var budget, out _))
+            {
+                continue;
+            }
+            if (budget.Size.Fraction > 0)
+            {
+                if (!gpus.TryReadMemory(budget.Device, out var memory))
+                {
+                    throw new ArgumentException($"Server:GpuMemoryBudgets '{text}' is a fraction of GPU {budget.Device}'s memory, which this server cannot read (no such GPU, or no NVML); give it in bytes");
+                }
+                gpu[budget.Device] = budget.Size.Resolve(memory.TotalBytes);
+            }
+            else
+            {
+                gpu[budget.Device] = budget.Size.Bytes;
+            }
+        }
+        return new MemoryBudgets(cpu, gpu);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Evicted model '{Model}' ({Bytes} bytes, idle {IdleMs} ms) to make room for {Loading}")]
+    private partial void LogEvicted(string model, long bytes, long idleMs, string loading);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model '{Model}' version {Version} refused: {Reason}")]
+    private partial void LogRefused(string model, long version, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model '{Model}' version {Version} holds {Bytes} bytes of CPU memory, {How} (estimated {Estimate} before the load)")]
+    private partial void LogFootprint(string model, long version, long bytes, string how, long estimate);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model '{Model}' version {Version} measured above its estimate: the models hold {Used} bytes, over the --model-memory-budget of {Budget}; the next load evicts the difference")]
+    private partial void LogOverBudget(string model, long version, long used, long budget);
+}

@@ -1,0 +1,148 @@
+using System.Net;
+using InferenceServer.Protocols.Grpc.Messages;
+using InferenceServer.FunctionalTests.Http;
+using static InferenceServer.FunctionalTests.Residency.Residency;
+
+namespace InferenceServer.FunctionalTests.Residency;
+
+/// <summary>On-demand mode against a real server: every model listed, each loaded by its first request, which waits for it.</summary>
+public sealed class OnDemandTests
+{
+    [Fact]
+    public async Task AModelIsListedUnloadedThenLoadedByItsFirstRequestWhichSaysItWaited()
+    {
+        using var repository = new TestRepository().AddFixture("a", "add_sub.onnx", Config()).AddFixture("b", "add_sub.onnx", Config());
+        await using var server = await RunningServer.StartAsync(repository.Path, OnDemand(budget: null));
+
+        var index = await Lifecycle.Lifecycle.IndexAsync(server.Client);
+        Assert.Equal(("UNAVAILABLE", "not loaded"), index["a/-"]);
+        Assert.Equal(("UNAVAILABLE", "not loaded"), index["b/-"]);
+
+        var (status, cold, error, _) = await InferAsync(server.Client, "a");
+        Assert.True(status == HttpStatusCode.OK, error);
+        Assert.NotNull(cold);
+        Assert.InRange(cold.Value, 0, 60_000);
+        // Warm now: no cold-start header.
+        (status, cold, error, _) = await InferAsync(server.Client, "a");
+        Assert.True(status == HttpStatusCode.OK, error);
+        Assert.Null(cold);
+
+        // Requests sent together all succeed: those that arrive while b loads wait for the one load (and say so), those
+        // that arrive after it run warm.
+        var together = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => InferAsync(server.Client, "b")));
+        Assert.All(together, r => Assert.True(r.Status == HttpStatusCode.OK, $"{r.Status} {r.Error}"));
+        Assert.Contains(together, r => r.ColdStartMs is not null);
+
+        var rows = await VersionRowsAsync(server.Client);
+        Assert.Equal("READY", rows["a"]["state"]!.GetValue<string>());
+        // The footprint: at least what the config declares, measured across the load.
+        Assert.True(rows["a"]["memory"]!["cpu_bytes"]!.GetValue<long>() >= Footprint);
+        Assert.True(rows["a"]["memory"]!["measured"]!.GetValue<bool>());
+
+        // A name that is in no repository is still NotFound, without waiting.
+        var (missing, _) = await server.Client.PostJsonAsync("/v2/models/nope/infer", Lifecycle.Lifecycle.AddSubRequest());
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+    }
+
+    [Fact]
+    public async Task ARequestToARouteLoadsTheRouteAndTheModelsOfItsVariants()
+    {
+        using var repository = new TestRepository().AddFixture("a", "add_sub.onnx", Config()).AddFixture("b", "add_sub.onnx", Config());
+        Directory.CreateDirectory(Path.Combine(repository.Path, "ab"));
+        await File.WriteAllTextAsync(Path.Combine(repository.Path, "ab", "routing.pbtxt"),
+            """variant [ { name: "a" model: "a" weight: 50 }, { name: "b" model: "b" weight: 50 } ]""");
+        await using var server = await RunningServer.StartAsync(repository.Path, OnDemand(budget: null));
+
+        var (status, cold, error, _) = await InferAsync(server.Client, "ab");
+        Assert.True(status == HttpStatusCode.OK, error);
+        Assert.NotNull(cold);
+        Assert.Equal("a,b", await LoadedAsync(server.Client));
+        // Both variants serve now: a request to the route waits for nothing.
+        (status, cold, error, _) = await InferAsync(server.Client, "ab");
+        Assert.True(status == HttpStatusCode.OK, error);
+        Assert.Null(cold);
+    }
+
+    [Fact]
+    public async Task AGrpcRequestForAColdModelCarriesTheWaitInItsResponseMetadata()
+    {
+        using var repository = new TestRepository().AddFixture("a", "add_sub.onnx", Config());
+        await using var server = await RunningServer.StartAsync(repository.Path, OnDemand(budget: null));
+        using var channel = GrpcChannels.For(server.Host.GrpcAddress);
+        var client = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
+
+        using var call = client.ModelInferAsync(AddSubGrpc("a"));
+        var headers = await call.ResponseHeadersAsync;
+        var response = await call.ResponseAsync;
+        Assert.Equal("a", response.ModelName);
+        Assert.Contains(headers, h => h.Key == "inference-cold-start-ms" && long.TryParse(h.Value, out var ms) && ms >= 0);
+
+        using var warm = client.ModelInferAsync(AddSubGrpc("a"));
+        Assert.DoesNotContain(await warm.ResponseHeadersAsync, h => h.Key == "inference-cold-start-ms");
+        await warm.ResponseAsync;
+
+        // The gRPC index carries the footprint too.
+        var index = await client.RepositoryIndexAsync(new RepositoryIndexRequest { Ready = true });
+        var row = Assert.Single(index.Models);
+        Assert.True(row.Memory.CpuBytes >= Footprint && row.Memory.Measured, row.ToString());
+    }
+
+    [Fact]
+    public async Task RequestsPastTheColdStartDeadlineGet503WithRetryAfterAndTheLoadGoesOn()
+    {
+        using var repository = SlowLoadingRepository();
+        await using var server = await RunningServer.StartAsync(repository.Path, [.. OnDemand(budget: null), ("Server:ColdStartTimeoutMilliseconds", "1")]);
+
+        var (response, body) = await server.Client.PostJsonAsync("/v2/models/slow/infer", Lifecycle.Lifecycle.SlowRequest(1));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.NotNull(response.Headers.RetryAfter);
+        Assert.Contains("--cold-start-timeout-ms", body!["error"]!.GetValue<string>());
+        // The load went on: the model becomes READY without another request.
+        await Lifecycle.Lifecycle.WaitForStateAsync(server.Client, "slow/1", "READY");
+    }
+
+    [Fact]
+    public async Task ARequestBeyondTheColdStartQueueIsRefusedAtOnceWithRetryAfter()
+    {
+        using var repository = SlowLoadingRepository();
+        await using var server = await RunningServer.StartAsync(repository.Path, [.. OnDemand(budget: null), ("Server:ColdStartQueueSize", "1")]);
+
+        var first = server.Client.PostJsonAsync("/v2/models/slow/infer", Lifecycle.Lifecycle.SlowRequest(1));
+        await Lifecycle.Lifecycle.WaitForStateAsync(server.Client, "slow/1", "LOADING");
+        // The one place in the queue is taken by the first request, which waits for the load.
+        var (response, body) = await server.Client.PostJsonAsync("/v2/models/slow/infer", Lifecycle.Lifecycle.SlowRequest(1));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.NotNull(response.Headers.RetryAfter);
+        Assert.Contains("--cold-start-queue-size", body!["error"]!.GetValue<string>());
+
+        var (firstResponse, _) = await first;
+        Assert.Equal(HttpStatusCode.OK, firstResponse.StatusCode);
+        Assert.True(firstResponse.Headers.Contains("Inference-Cold-Start-Ms"));
+    }
+
+    // slow with a warm-up of 150,000 iterations (read from a file): its load takes a while on any machine.
+    private static TestRepository SlowLoadingRepository()
+    {
+        var repository = new TestRepository().AddFixture("slow", "slow.onnx", Lifecycle.Lifecycle.SlowConfig + """
+            model_warmup [ { name: "long" batch_size: 1
+              inputs { key: "X" value: { data_type: TYPE_FP32 dims: [ 64, 64 ] random_data: true } }
+              inputs { key: "ITERATIONS" value: { data_type: TYPE_INT64 dims: [ 1 ] input_data_file: "iterations" } } } ]
+            """);
+        Directory.CreateDirectory(Path.Combine(repository.Path, "slow", "warmup"));
+        File.WriteAllBytes(Path.Combine(repository.Path, "slow", "warmup", "iterations"), BitConverter.GetBytes(150_000L));
+        return repository;
+    }
+
+    private static ModelInferRequest AddSubGrpc(string model)
+    {
+        var request = new ModelInferRequest { ModelName = model };
+        foreach (var name in new[] { "INPUT0", "INPUT1" })
+        {
+            var input = new ModelInferRequest.Types.InferInputTensor { Name = name, Datatype = "INT32", Shape = { 1, 16 } };
+            input.Contents = new InferTensorContents();
+            input.Contents.IntContents.AddRange(Enumerable.Repeat(1, 16));
+            request.Inputs.Add(input);
+        }
+        return request;
+    }
+}

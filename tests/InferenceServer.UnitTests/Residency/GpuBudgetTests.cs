@@ -1,0 +1,121 @@
+using InferenceServer.Core.Lifecycle;
+using InferenceServer.Core.Models;
+using InferenceServer.Core.Repository;
+using InferenceServer.Core.Residency;
+using InferenceServer.Core.Scheduling;
+using InferenceServer.Tests.Common;
+using InferenceServer.UnitTests.Repository;
+using InferenceServer.UnitTests.TestDoubles;
+using Microsoft.Extensions.Logging.Abstractions;
+using DataType = InferenceServer.Core.Tensors.DataType;
+
+namespace InferenceServer.UnitTests.Residency;
+
+/// <summary>
+/// The GPU side of the residency against a GPU whose memory the test scripts (no GPU on this machine): a load's device
+/// memory is measured across it, charged against <c>--gpu-memory-budget</c>, and a later load evicts to make room.
+/// </summary>
+public sealed class GpuBudgetTests : IDisposable
+{
+    private const long Gb = 1_000_000_000;
+    private readonly string _folder = Directory.CreateTempSubdirectory("gpu-budget").FullName;
+
+    [Fact]
+    public async Task Device_memory_is_measured_across_the_load_corrected_after_it_and_a_later_load_evicts_to_fit_the_gpu_budget()
+    {
+        var gpu = new ScriptedGpuMemory(16 * Gb);
+        var registry = new ModelRegistry();
+        var options = new ModelLifecycleOptions { ModelControlMode = ModelControlMode.OnDemand, GpuMemoryBudgets = ["0:4000000000"], EvictionMinIdleSeconds = 0 };
+        var residency = new ModelResidency(registry, options, gpu, NullLogger<ModelResidency>.Instance);
+        var evicted = new List<string>();
+        residency.Evict = name =>
+        {
+            evicted.Add(name);
+            return Unload(registry, gpu, name);
+        };
+        Assert.Equal(4 * Gb, residency.Budgets.GpuBytes[0]);
+
+        var a = await LoadAsync(residency, registry, gpu, "a", 3 * Gb);
+        Assert.Equal(3 * Gb, a.Footprint.Gpu(0));
+        Assert.True(a.Footprint.Measured);
+
+        // b's first estimate (its files' size) fits; the measurement then charges what it really took, over the budget.
+        var b = await LoadAsync(residency, registry, gpu, "b", 3 * Gb / 2);
+        Assert.Empty(evicted);
+        Assert.Equal(3 * Gb + 3 * Gb / 2, residency.Used().Gpu(0));
+
+        // a unloaded, then asked for again: estimated at its last measurement (3 GB), which does not fit beside b.
+        await Task.WhenAll(Unload(registry, gpu, "a").Select(v => v.RetireAsync()));
+        Assert.Equal(3 * Gb / 2, residency.Used().Gpu(0));
+        var again = await LoadAsync(residency, registry, gpu, "a", 3 * Gb);
+        Assert.Equal(ModelState.Ready, again.State);
+        Assert.Equal(["b"], evicted);
+        Assert.Equal(ModelState.Unavailable, b.State);
+        Assert.Equal(3 * Gb, residency.Used().Gpu(0));
+    }
+
+    [Fact]
+    public async Task A_load_larger_than_the_gpu_budget_is_refused_before_anything_is_created()
+    {
+        var gpu = new ScriptedGpuMemory(16 * Gb);
+        var registry = new ModelRegistry();
+        var residency = new ModelResidency(registry, new ModelLifecycleOptions { GpuMemoryBudgets = ["0:4000000000"] }, gpu, NullLogger<ModelResidency>.Instance);
+        await LoadAsync(residency, registry, gpu, "a", 5 * Gb);
+        await Task.WhenAll(Unload(registry, gpu, "a").Select(v => v.RetireAsync()));
+
+        var created = false;
+        var plan = Plan("a");
+        var version = await residency.LoadAsync(plan, 1, "signature", _ =>
+        {
+            created = true;
+            throw new InvalidOperationException("not reached");
+        }, CancellationToken.None);
+        Assert.False(created);
+        Assert.Equal(ModelState.Unavailable, version.State);
+        Assert.Contains("--gpu-memory-budget 0 of 4000000000 bytes", version.Reason);
+        Assert.Contains("needs 5000000000 bytes", version.Reason);
+    }
+
+    // Takes the model out of the registry; the scripted GPU gets its memory back as the instances would free it.
+    private static List<ModelVersion> Unload(ModelRegistry registry, ScriptedGpuMemory gpu, string name)
+    {
+        var versions = registry.Snapshot.Models[name].Versions.Values.ToList();
+        registry.Publish(new ModelEntry(name, new Dictionary<long, ModelVersion>(), "unloaded") { Unloaded = true });
+        foreach (var version in versions)
+        {
+            gpu.Use(0, -version.Footprint.Gpu(0));
+        }
+        return versions;
+    }
+
+    private ModelLoadPlan Plan(string name)
+    {
+        var folder = Path.Combine(_folder, name, "1");
+        Directory.CreateDirectory(folder);
+        File.WriteAllBytes(Path.Combine(folder, "model.onnx"), new byte[1000]);
+        var config = TestConfigs.Config(name, 0, [TestConfigs.Input("INPUT0", DataType.Int32, [2])], [TestConfigs.Output("OUTPUT0", DataType.Int32, [2])]);
+        config.InstanceGroup.Add(new ModelInstanceGroup { Kind = ModelInstanceGroup.Types.Kind.Gpu, Count = 1, Gpus = { 0 } });
+        var directory = new ModelDirectory(name, Path.Combine(_folder, name), null, new Dictionary<long, string> { [1] = folder });
+        return new ModelLoadPlan(directory, config, null, [1], "");
+    }
+
+    // Loads a GPU model whose load makes the scripted device use gpuBytes more, and publishes it.
+    private async Task<ModelVersion> LoadAsync(ModelResidency residency, ModelRegistry registry, ScriptedGpuMemory gpu, string name, long gpuBytes)
+    {
+        var plan = Plan(name);
+        var version = await residency.LoadAsync(plan, 1, "signature", _ =>
+        {
+            gpu.Use(0, gpuBytes);
+            return Task.FromResult(ModelVersion.Ready(name, 1, plan.Config!, new ModelScheduler(name, 0, null, [new AddOneInstance()]), 1));
+        }, CancellationToken.None);
+        if (version.State == ModelState.Ready)
+        {
+            registry.Publish(new ModelEntry(name, new Dictionary<long, ModelVersion> { [1] = version }, ""));
+        }
+        // The next use is later: LRU order is by millisecond.
+        await Task.Delay(5);
+        return version;
+    }
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+}
