@@ -23,7 +23,7 @@ public sealed class GpuBudgetTests : IDisposable
     [Fact]
     public async Task Device_memory_is_measured_across_the_load_corrected_after_it_and_a_later_load_evicts_to_fit_the_gpu_budget()
     {
-        var gpu = new ScriptedGpuMemory(16 * Gb);
+        var gpu = new ScriptedGpuDevices(16 * Gb);
         var registry = new ModelRegistry();
         var options = new ModelLifecycleOptions { ModelControlMode = ModelControlMode.OnDemand, GpuMemoryBudgets = ["0:4000000000"], EvictionMinIdleSeconds = 0 };
         var residency = new ModelResidency(registry, options, gpu, NullLogger<ModelResidency>.Instance);
@@ -57,7 +57,7 @@ public sealed class GpuBudgetTests : IDisposable
     [Fact]
     public async Task A_load_larger_than_the_gpu_budget_is_refused_before_anything_is_created()
     {
-        var gpu = new ScriptedGpuMemory(16 * Gb);
+        var gpu = new ScriptedGpuDevices(16 * Gb);
         var registry = new ModelRegistry();
         var residency = new ModelResidency(registry, new ModelLifecycleOptions { GpuMemoryBudgets = ["0:4000000000"] }, gpu, NullLogger<ModelResidency>.Instance);
         await LoadAsync(residency, registry, gpu, "a", 5 * Gb);
@@ -77,13 +77,13 @@ public sealed class GpuBudgetTests : IDisposable
     }
 
     // Takes the model out of the registry; the scripted GPU gets its memory back as the instances would free it.
-    private static List<ModelVersion> Unload(ModelRegistry registry, ScriptedGpuMemory gpu, string name)
+    private static List<ModelVersion> Unload(ModelRegistry registry, ScriptedGpuDevices gpu, string name)
     {
         var versions = registry.Snapshot.Models[name].Versions.Values.ToList();
         registry.Publish(new ModelEntry(name, new Dictionary<long, ModelVersion>(), "unloaded") { Unloaded = true });
         foreach (var version in versions)
         {
-            gpu.Use(0, -version.Footprint.Gpu(0));
+            gpu.AddUsed(0, -version.Footprint.Gpu(0));
         }
         return versions;
     }
@@ -100,12 +100,12 @@ public sealed class GpuBudgetTests : IDisposable
     }
 
     // Loads a GPU model whose load makes the scripted device use gpuBytes more, and publishes it.
-    private async Task<ModelVersion> LoadAsync(ModelResidency residency, ModelRegistry registry, ScriptedGpuMemory gpu, string name, long gpuBytes)
+    private async Task<ModelVersion> LoadAsync(ModelResidency residency, ModelRegistry registry, ScriptedGpuDevices gpu, string name, long gpuBytes)
     {
         var plan = Plan(name);
         var version = await residency.LoadAsync(plan, 1, "signature", _ =>
         {
-            gpu.Use(0, gpuBytes);
+            gpu.AddUsed(0, gpuBytes);
             return Task.FromResult(ModelVersion.Ready(name, 1, plan.Config!, new ModelScheduler(name, 0, null, [new AddOneInstance()]), 1));
         }, CancellationToken.None);
         if (version.State == ModelState.Ready)
