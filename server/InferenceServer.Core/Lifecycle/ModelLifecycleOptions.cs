@@ -150,9 +150,12 @@ public class ModelLifecycleOptions
 
     /// <summary>
     /// <c>--eviction-min-idle</c>: a model used within this many seconds is never evicted to make room for one that is not
-    /// loaded (the anti-thrash window); the cold model's requests get 503 with Retry-After instead. 0: evict by LRU alone.
+    /// loaded (the anti-thrash window); the cold model's load waits until one leaves the window, as long as its requests
+    /// wait (<see cref="ColdStartTimeoutMilliseconds"/>). 0: evict by LRU alone. The default, 1 s, keeps a model that was
+    /// just loaded for the requests that waited for it; a longer window freezes the loaded set whenever every loaded model
+    /// sees a request that often (200 models under Zipf traffic of a few hundred requests a second do).
     /// </summary>
-    public double EvictionMinIdleSeconds { get; set; } = 5;
+    public double EvictionMinIdleSeconds { get; set; } = 1;
 
     /// <summary>
     /// <c>--model-memory-estimate-factor</c>: before a version's first load its footprint is estimated as its files' size

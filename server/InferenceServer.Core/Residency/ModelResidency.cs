@@ -86,17 +86,13 @@ internal sealed partial class ModelResidency
         var name = plan.Directory.Name;
         var estimate = Estimate(plan, number, signature);
         var budgeted = Budgets.Any;
-        if (budgeted)
+        if (budgeted && await EnterWithRoomAsync(name, number, estimate, cancellationToken).ConfigureAwait(false) is { } refusal)
         {
-            await _budgetGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            LogRefused(name, number, refusal);
+            return ModelVersion.Failed(name, number, refusal, plan.Config);
         }
         try
         {
-            if (budgeted && await MakeRoomAsync(name, number, estimate, cancellationToken).ConfigureAwait(false) is { } refusal)
-            {
-                LogRefused(name, number, refusal);
-                return ModelVersion.Failed(name, number, refusal, plan.Config);
-            }
             var startedBefore = Interlocked.Increment(ref _started);
             var alone = Interlocked.Increment(ref _running) == 1;
             var cpuBefore = ProcessMemory.ResidentBytes();
@@ -178,8 +174,45 @@ internal sealed partial class ModelResidency
         config is not null && config.Parameters.TryGetValue(PinnedParameter, out var value)
         && string.Equals(value.StringValue.Trim(), "true", StringComparison.OrdinalIgnoreCase);
 
-    // Evicts until the estimate fits; returns why it cannot, or null once it fits.
-    private async Task<string?> MakeRoomAsync(string name, long number, VersionFootprint need, CancellationToken cancellationToken)
+    /// <summary>
+    /// Takes the budget gate and makes room for <paramref name="need"/>: returns null holding the gate, or why it cannot fit
+    /// without it. On demand, a load held back only by the anti-thrash window waits (without the gate, so other loads go
+    /// on) until the window lets a model go, for as long as its requests would wait (<c>--cold-start-timeout-ms</c>); in
+    /// the other modes the refusal is immediate, as the repository API's caller decides about retrying.
+    /// </summary>
+    private async Task<string?> EnterWithRoomAsync(string name, long number, VersionFootprint need, CancellationToken cancellationToken)
+    {
+        var patience = _options.ModelControlMode == ModelControlMode.OnDemand ? _options.ColdStartTimeoutMilliseconds : 0L;
+        var started = Environment.TickCount64;
+        while (true)
+        {
+            await _budgetGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            (string? Refusal, TimeSpan? RetryAfter) room;
+            try
+            {
+                room = await MakeRoomAsync(name, number, need, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                _budgetGate.Release();
+                throw;
+            }
+            if (room.Refusal is not null)
+            {
+                _budgetGate.Release();
+            }
+            if (room.Refusal is null || room.RetryAfter is not { } wait
+                || Environment.TickCount64 - started + (long)wait.TotalMilliseconds > patience)
+            {
+                return room.Refusal;
+            }
+            LogWaitingForRoom(name, number, (long)wait.TotalMilliseconds);
+            await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    // Evicts until the estimate fits; returns why it cannot (and when it may, if the anti-thrash window is why), or no refusal once it fits.
+    private async Task<(string? Refusal, TimeSpan? RetryAfter)> MakeRoomAsync(string name, long number, VersionFootprint need, CancellationToken cancellationToken)
     {
         var busy = new HashSet<string>(StringComparer.Ordinal) { name };
         var loading = $"model '{name}' version {number.ToString(CultureInfo.InvariantCulture)}";
@@ -189,11 +222,11 @@ internal sealed partial class ModelResidency
                 (long)(_options.EvictionMinIdleSeconds * 1000));
             if (!plan.Fits)
             {
-                return plan.Refusal;
+                return (plan.Refusal, plan.RetryAfter);
             }
             if (plan.Victims.Count == 0)
             {
-                return null;
+                return (null, null);
             }
             var draining = new List<ModelVersion>();
             foreach (var victim in plan.Victims)
@@ -364,6 +397,9 @@ internal sealed partial class ModelResidency
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Evicted model '{Model}' ({Bytes} bytes, idle {IdleMs} ms) to make room for {Loading}")]
     private partial void LogEvicted(string model, long bytes, long idleMs, string loading);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Model '{Model}' version {Version} waits {Milliseconds} ms for a model to leave the anti-thrash window (--eviction-min-idle)")]
+    private partial void LogWaitingForRoom(string model, long version, long milliseconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Model '{Model}' version {Version} refused: {Reason}")]
     private partial void LogRefused(string model, long version, string reason);

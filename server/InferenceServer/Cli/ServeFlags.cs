@@ -35,8 +35,8 @@ internal static class ServeFlags
         {
             HelpName = "DEVICE:BYTES|FRACTION",
         },
-        new("--eviction-min-idle", "Server:EvictionMinIdleSeconds", FlagKind.Number, "5",
-            "A model used within this many seconds is never evicted to make room for one that is not loaded (its requests get 503 with Retry-After instead). 0: LRU alone.")
+        new("--eviction-min-idle", "Server:EvictionMinIdleSeconds", FlagKind.Number, "1",
+            "A model used within this many seconds is never evicted to make room for one that is not loaded (its load waits, within --cold-start-timeout-ms, until one has been idle that long). 0: LRU alone.")
         {
             HelpName = "SECONDS",
         },

@@ -89,6 +89,24 @@ public sealed class EvictionTests
     }
 
     [Fact]
+    public async Task AColdModelWaitsForTheWindowToLetTheLeastRecentlyUsedGo()
+    {
+        using var repository = new TestRepository()
+            .AddFixture("a", "add_sub.onnx", Config()).AddFixture("b", "add_sub.onnx", Config()).AddFixture("c", "add_sub.onnx", Config());
+        await using var server = await RunningServer.StartAsync(repository.Path, OnDemand(minIdleSeconds: 1.5));
+
+        Assert.Equal(HttpStatusCode.OK, (await InferAsync(server.Client, "a")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await InferAsync(server.Client, "b")).Status);
+
+        // Both are in the window: c's request waits (within --cold-start-timeout-ms) until a, used first, leaves it.
+        var (status, coldMs, error, _) = await InferAsync(server.Client, "c");
+        Assert.True(status == HttpStatusCode.OK, error);
+        Assert.NotNull(coldMs);
+        Assert.InRange(coldMs!.Value, 1000, 30_000);
+        Assert.Equal("b,c", await LoadedAsync(server.Client));
+    }
+
+    [Fact]
     public async Task ALoadThatCannotFitFailsNamingTheBudgetAndTheSizesAndLeavesNothingLoaded()
     {
         using var repository = new TestRepository()
