@@ -182,7 +182,8 @@ internal sealed class ParquetRecordReader : RecordReader
         return rows;
     }
 
-    // INFERENCE_SERVER_SCORE_MEMORY_LOG=1: a line per row group read, of what it holds and what the process does.
+    // INFERENCE_SERVER_SCORE_MEMORY_LOG=1: a line per row group read (to standard error), of what it holds and what the
+    // process does. A diagnostic: it forces a full collection per row group to tell the live heap from garbage.
     private static readonly bool MemoryLog = Environment.GetEnvironmentVariable("INFERENCE_SERVER_SCORE_MEMORY_LOG") == "1";
 
     private Task<ParquetColumn> ReadColumnAsync(ParquetRowGroupReader group, DataField field, int rows, CancellationToken cancellationToken)

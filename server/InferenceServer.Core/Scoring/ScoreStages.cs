@@ -8,9 +8,10 @@ namespace InferenceServer.Core.Scoring;
 
 /// <summary>
 /// The stages of one <see cref="ScorePipeline"/> run over the splits not yet done: the reader (up to two splits at once,
-/// admitted against the run's <see cref="ReadBudget"/> by what they hold decoded, passed on in split order), the dispatcher (each batch's encode and inference started on the thread pool, the tasks
-/// passed on in order) and the writer (awaits them in order; writes a split's part, then commits it). Bounded channels
-/// between them keep the batches in flight within the memory limit. A stage that fails stops the others.
+/// admitted against the run's <see cref="ReadBudget"/> by what they hold decoded, passed on in split order), the
+/// dispatcher (each batch's encode and inference started on the thread pool, the tasks passed on in order) and the
+/// writer (awaits them in order; writes a split's part, then commits it). Bounded channels between them keep the
+/// batches in flight within the memory limit. A stage that fails stops the others.
 /// </summary>
 internal sealed class ScoreStages(ScorePipeline owner, BatchEncoder encoder, OutputSchema schema, ScoreManifest manifest, string output, string quarantine,
     int batchSize, IReadOnlyList<string> keys)
