@@ -4,8 +4,9 @@
 # the benchmarks' `generate-income` mode; not committed) from Parquet and from CSV, against two baselines:
 #   - raw ONNX Runtime in-process at the same batch size (the benchmarks' `raw-scoring` mode: the records encoded once
 #     up front by income's feature view, then InferenceSession.Run over them batch after batch, by one calling thread
-#     and by one per core (CALLERS, default nproc) at once; the better of the two): the limit, as nothing is read,
-#     parsed, encoded or written;
+#     and by one per core (CALLERS, default nproc) at once with ONNX Runtime's default intra-op threads, and by one
+#     per core with one intra-op thread each, the shape `score` runs its instances in; the best of the three): the
+#     limit, as nothing is read, parsed, encoded or written;
 #   - the 25,000 rows/s our users' Spark + pandas UDF job scores at.
 # Then the peak RSS (/usr/bin/time -v) of scoring the CSV file, which is at least 10x larger than the run's
 # --memory-limit (MEMORY_LIMIT), to show memory stays bounded by the flag, not the file. Last, the compute-bound
@@ -21,7 +22,7 @@
 #   most), RAW_SECONDS (the raw baseline's measured time, default 20), MEMORY_LIMIT (the RSS run's --memory-limit,
 #   default 64MB), ROUNDS (score runs per format, default 1; the table gives the best), DATA (where the generated
 #   files are kept between runs, default benchmarks/.scoring-data, ignored by git), SLOW_ROWS (rows of the
-#   compute-bound sample, default 200000), CALLERS (the raw baseline's calling threads besides 1, default nproc).
+#   compute-bound sample, default 200000), CALLERS (the raw baseline's calling threads besides 1, default nproc; also taken with one intra-op thread each).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-10000000}
@@ -69,6 +70,8 @@ raw() { # name model rows
   if [ "$callers" -gt 1 ]; then
     bench raw-scoring --model "$2" --rows "$3" --batch "$batch" --seconds "$raw_seconds" --callers "$callers" >>"$out/$1.txt"
   fi
+  # The shape score runs: single-threaded sessions' work, one caller per core.
+  bench raw-scoring --model "$2" --rows "$3" --batch "$batch" --seconds "$raw_seconds" --callers "$callers" --intra-op 1 >>"$out/$1.txt"
 }
 raw raw "$work/repository/income" 1000000
 
@@ -134,16 +137,21 @@ def summary(name):
     return last
 
 def raw_rates(name):
-    """{callers: rows/s} of a raw-scoring output."""
+    """{(callers, intra-op threads or 'default'): rows/s} of a raw-scoring output."""
     rates = {}
     try:
         for line in open(os.path.join(out, name)):
-            m = re.search(r"callers=(\d+) .*rows_per_s=(\d+)", line)
+            m = re.search(r"callers=(\d+) (?:intra_op=(\S+) )?.*rows_per_s=(\d+)", line)
             if m:
-                rates[int(m.group(1))] = float(m.group(2))
+                rates[(int(m.group(1)), m.group(2) or "default")] = float(m.group(3))
     except OSError:
         pass
     return rates
+
+def raw_label(key):
+    callers, intra = key
+    threads = "ONNX Runtime's default intra-op threads" if intra == "default" else f"{intra} intra-op thread{'s' if intra != '1' else ''}"
+    return f"{callers} calling thread{'s' if callers > 1 else ''}, {threads}"
 
 def raw_rate(name):
     rates = raw_rates(name)
@@ -157,8 +165,8 @@ def mb(b):
 print(f"### Batch scoring `income`: {rows:,} generated rows, batch {batch}\n")
 print("| path | rows/s | / raw ORT | / 25K rows/s (Spark) | rows/s over the wall time | wall | peak RSS |")
 print("|---|---:|---:|---:|---:|---:|---:|")
-for n, rate in sorted(raw_rates("raw.txt").items()):
-    print(f"| raw ONNX Runtime (pre-encoded, in-process), {n} calling thread{'s' if n > 1 else ''} | {rate:,.0f} | {rate / raw:.2f} | {rate / SPARK:,.1f}× | | | |")
+for key, rate in sorted(raw_rates("raw.txt").items()):
+    print(f"| raw ONNX Runtime (pre-encoded, in-process), {raw_label(key)} | {rate:,.0f} | {rate / raw:.2f} | {rate / SPARK:,.1f}× | | | |")
 for fmt in ("parquet", "csv"):
     best = None
     for r in range(1, rounds + 1):
@@ -193,9 +201,9 @@ s = summary("slow-parquet") or {}
 print()
 if ok("slow-parquet") and s.get("rows") == slow_rows and raw_slow:
     rate = float(s["rows_per_second"])
-    per = ", ".join(f"{v:,.0f} with {n} calling thread{'s' if n > 1 else ''}" for n, v in sorted(raw_rates("raw-slow.txt").items()))
+    per = "; ".join(f"{v:,.0f} with {raw_label(key)}" for key, v in sorted(raw_rates("raw-slow.txt").items()))
     print(f"Compute-bound sample (`income_slow`, {slow_rows:,} rows from Parquet, batch {batch}): `score` {rate:,.0f} rows/s, "
-          f"raw ONNX Runtime {per} rows/s: **{rate / raw_slow:.2f}** of the better.")
+          f"raw ONNX Runtime {per} rows/s: **{rate / raw_slow:.2f}** of the best.")
 else:
     print(f"Compute-bound sample (`income_slow`): failed or incomplete (see slow-parquet.err, raw-slow.txt)")
 for name in [f"{f}-r{r}" for f in ("parquet", "csv") for r in range(1, rounds + 1)] + ["rss-csv", "slow-parquet"]:

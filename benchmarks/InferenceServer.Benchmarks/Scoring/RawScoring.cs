@@ -142,7 +142,7 @@ internal static class RawScoring
 
                 // One line in a fixed format; benchmarks/scoring.sh reads it.
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"RAW_SCORING batch={batch} callers={callers} rows={scored} seconds={elapsed.TotalSeconds:F2} rows_per_s={scored / elapsed.TotalSeconds:F0} encoded_rows={(long)batches * batch}"));
+                    $"RAW_SCORING batch={batch} callers={callers} intra_op={(options.IntraOp is { } intraOp ? intraOp.ToString(CultureInfo.InvariantCulture) : "default")} rows={scored} seconds={elapsed.TotalSeconds:F2} rows_per_s={scored / elapsed.TotalSeconds:F0} encoded_rows={(long)batches * batch}"));
             }
             finally
             {

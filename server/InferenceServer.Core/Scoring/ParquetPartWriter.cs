@@ -14,6 +14,11 @@ internal sealed class ParquetPartWriter : PartWriter
     /// <summary>Rows per row group at most: large enough for a reader to scan fast, small enough to bound the buffers.</summary>
     public const int RowGroupRows = 65536;
 
+    // Parquet.Net tries a dictionary for every text column by hashing the whole row group first; for the keys (ids:
+    // every value distinct) that built a dictionary of 65,536 entries per row group only to drop it. A sample of the
+    // first values decides instead; the model and version columns (one value) are still dictionary-encoded.
+    private static readonly ParquetOptions WriterOptions = new() { DictionaryEncodingSampleSize = 1024 };
+
     private readonly Stream _stream;
     private readonly OutputSchema _schema;
     private readonly ParquetSchema _parquetSchema;
@@ -159,7 +164,7 @@ internal sealed class ParquetPartWriter : PartWriter
 
     private async Task FlushRowGroupAsync(CancellationToken cancellationToken)
     {
-        _writer ??= await ParquetWriter.CreateAsync(_parquetSchema, _stream, cancellationToken: cancellationToken).ConfigureAwait(false);
+        _writer ??= await ParquetWriter.CreateAsync(_parquetSchema, _stream, WriterOptions, cancellationToken: cancellationToken).ConfigureAwait(false);
         var rows = _buffered;
         using (var group = _writer.CreateRowGroup())
         {

@@ -7,43 +7,64 @@ using Parquet.Schema;
 namespace InferenceServer.Core.Scoring;
 
 /// <summary>
-/// One row group of a Parquet file, read with Parquet.Net column by column (only the asked columns), then handed out in
-/// batches. Parquet.Net reads a column chunk whole, so memory follows the row group's size, which the file's writer chose.
-/// Numbers stay numbers, strings and binary (as UTF-8) are text, booleans are 1 or 0, dates and times are ISO text.
+/// One row group of a Parquet file, read with Parquet.Net a column at a time (only the asked columns), each column
+/// encoded at once into its compact form (<see cref="ParquetColumn"/>) and Parquet.Net's buffers for it given back,
+/// then handed out in batches. Parquet.Net reads a column chunk whole, so what a split holds follows its row group's
+/// rows: <see cref="DecodedBytes"/> estimates it from the row group's metadata before anything is read, and the
+/// pipeline admits splits against its memory limit by it. Numbers stay numbers, strings and binary (as UTF-8) are
+/// text, booleans are 1 or 0, timestamps are ISO text.
 /// </summary>
 internal sealed class ParquetRecordReader : RecordReader
 {
-    private readonly FileStream _file;
+    private readonly SynchronousReadStream _file;
     private readonly ParquetReader _reader;
     private readonly InputSplit _split;
     private readonly DataField?[] _fields;
     private readonly string[] _fileColumns;
-    private double[]?[] _numbers = [];
-    private bool[]?[] _present = [];
-    private ReadOnlyMemory<char>[]?[] _texts = [];
+    private readonly ParquetColumn?[] _columns;
     private int _rows = -1;
     private int _next;
-    // A row group's column arrays (a million rows: megabytes each, on the large object heap) are rented and given back
-    // when the split is done, so that split after split reuses them instead of making the GC collect and the kernel
-    // clear fresh ones. The batches copy the values (texts as references into Parquet.Net's buffers), not the arrays.
-    private readonly List<Action> _returns = [];
 
-    private ParquetRecordReader(InputSplit split, FileStream file, ParquetReader reader, DataField?[] fields, string[] fileColumns)
+    private ParquetRecordReader(InputSplit split, SynchronousReadStream file, ParquetReader reader, DataField?[] fields, string[] fileColumns)
     {
         _split = split;
         _file = file;
         _reader = reader;
         _fields = fields;
         _fileColumns = fileColumns;
+        _columns = new ParquetColumn?[fields.Length];
+        DecodedBytes = fields.Length == 0 || split.IndexInFile >= reader.RowGroupCount ? 0 : Estimate();
     }
 
     public override InputSplit Split => _split;
 
     public override IReadOnlyList<string> FileColumns => _fileColumns;
 
+    /// <summary>
+    /// What reading the row group holds at most, from its metadata: every asked column in compact form (its values'
+    /// own width and a byte a row for nulls; for text a 4-byte code a row and the distinct values, at most twice the
+    /// chunk's uncompressed bytes), plus the largest one column's passing cost while Parquet.Net decodes it (its
+    /// values as Parquet.Net gives them, the definition levels, the chunk's pages, and for text a buffer per value).
+    /// </summary>
+    public override long DecodedBytes { get; }
+
+    /// <summary>What the decoded columns hold now (for the tests and the memory log).</summary>
+    internal long HeldBytes
+    {
+        get
+        {
+            long bytes = 0;
+            foreach (var column in _columns)
+            {
+                bytes += column?.Bytes ?? 0;
+            }
+            return bytes;
+        }
+    }
+
     public static async Task<RecordReader> OpenSplitAsync(InputSplit split, IReadOnlyList<string> columns, CancellationToken cancellationToken)
     {
-        var file = new FileStream(split.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: false);
+        var file = new SynchronousReadStream(new FileStream(split.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: false));
         ParquetReader? reader = null;
         try
         {
@@ -67,13 +88,56 @@ internal sealed class ParquetRecordReader : RecordReader
         }
     }
 
+    private long Estimate()
+    {
+        using var group = _reader.OpenRowGroupReader(_split.IndexInFile);
+        var rows = group.RowCount;
+        long held = 0;
+        long passing = 0;
+        foreach (var field in _fields)
+        {
+            if (field is null)
+            {
+                continue;
+            }
+            var chunk = group.GetMetadata(field)?.MetaData?.TotalUncompressedSize ?? 0;
+            var (compact, raw) = Widths(field.ClrType);
+            var nullable = field.MaxDefinitionLevel > 0;
+            if (compact == 4 && raw == 16)
+            {
+                // Text: a code a row (nulls are a code), and the distinct values, at most the chunk's text as UTF-16.
+                // Passing: Parquet.Net's values, levels, the chunk's pages (compressed and not) and, for a chunk
+                // that is not dictionary-encoded, a buffer per value (24 bytes besides its characters).
+                held += rows * 4 + 2 * chunk;
+                passing = Math.Max(passing, rows * (16 + 4 + 24) + 4 * chunk);
+            }
+            else
+            {
+                held += rows * (compact + (nullable ? 1 : 0));
+                passing = Math.Max(passing, rows * (raw + (nullable ? 4 : 0)) + 2 * chunk);
+            }
+            if (MemoryLog)
+            {
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[score memory] {_split}: column '{field.Name}' ({field.ClrType.Name}, definition level {field.MaxDefinitionLevel}): {chunk} bytes uncompressed"));
+            }
+        }
+        return held + passing;
+    }
+
+    // Bytes a row: in compact form, and as Parquet.Net gives the values.
+    private static (int Compact, int Raw) Widths(Type type) =>
+        type == typeof(string) || type == typeof(ReadOnlyMemory<char>) || type == typeof(byte[]) || type == typeof(ReadOnlyMemory<byte>) ? (4, 16)
+        : type == typeof(DateTime) ? (4, 24)
+        : type == typeof(decimal) ? (16, 16)
+        : type == typeof(bool) ? (1, 1)
+        : (System.Runtime.InteropServices.Marshal.SizeOf(type), System.Runtime.InteropServices.Marshal.SizeOf(type));
 
     public override async ValueTask<bool> ReadAsync(RecordBatch batch, int maxRows, CancellationToken cancellationToken)
     {
         batch.Reset(maxRows);
         if (_rows < 0)
         {
-            await LoadAsync(cancellationToken).ConfigureAwait(false);
+            _rows = await ParquetDecodeThread.RunAsync(() => LoadAsync(cancellationToken)).ConfigureAwait(false);
         }
         var count = Math.Min(maxRows, _rows - _next);
         if (count <= 0)
@@ -81,37 +145,19 @@ internal sealed class ParquetRecordReader : RecordReader
             return false;
         }
         var first = batch.AddRows(count, _next + 1);
-        for (var c = 0; c < _fields.Length; c++)
+        for (var c = 0; c < _columns.Length; c++)
         {
-            if (_numbers[c] is { } numbers)
-            {
-                // A column at a time, copied as a block: no per-cell call.
-                batch.SetNumbers(c, first, numbers.AsSpan(_next, count), _present[c] is { } present ? present.AsSpan(_next, count) : default);
-            }
-            else if (_texts[c] is { } texts)
-            {
-                // Referenced, not copied: the column's values stay as Parquet.Net decoded them until the split is done.
-                for (var r = 0; r < count; r++)
-                {
-                    var text = texts[_next + r];
-                    if (!text.IsEmpty)
-                    {
-                        batch.SetSharedText(c, first + r, text);
-                    }
-                }
-            }
+            // A column at a time, a block at a time: no per-cell call.
+            _columns[c]?.Fill(batch, c, first, _next, count);
         }
         _next += count;
         return true;
     }
 
-    private async Task LoadAsync(CancellationToken cancellationToken)
+    private async Task<int> LoadAsync(CancellationToken cancellationToken)
     {
         using var group = _reader.OpenRowGroupReader(_split.IndexInFile);
         var rows = checked((int)group.RowCount);
-        _numbers = new double[]?[_fields.Length];
-        _present = new bool[]?[_fields.Length];
-        _texts = new ReadOnlyMemory<char>[]?[_fields.Length];
         for (var c = 0; c < _fields.Length; c++)
         {
             if (_fields[c] is not { } field)
@@ -120,191 +166,232 @@ internal sealed class ParquetRecordReader : RecordReader
             }
             try
             {
-                await ReadColumnAsync(group, c, field, rows, cancellationToken).ConfigureAwait(false);
+                _columns[c] = await ReadColumnAsync(group, field, rows, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException and not ScoreException)
             {
                 throw new ScoreException($"{_split}: column '{field.Name}' cannot be read: {e.Message}", e);
             }
         }
-        _rows = rows;
+        if (MemoryLog)
+        {
+            var gc = GC.GetGCMemoryInfo();
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"[score memory] {_split}: estimated {DecodedBytes >> 20} MB, decoded {HeldBytes >> 20} MB ({string.Join(", ", _columns.Select((c, i) => $"{_fields[i]?.Name} {(c?.Bytes ?? 0) >> 10} KB"))}); GC heap {GC.GetTotalMemory(false) >> 20} MB (committed {gc.TotalCommittedBytes >> 20} MB, live {GC.GetTotalMemory(true) >> 20} MB), process working set {Environment.WorkingSet >> 20} MB, peak {System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 >> 20} MB"));
+        }
+        return rows;
     }
 
-    private async Task ReadColumnAsync(ParquetRowGroupReader group, int c, DataField field, int rows, CancellationToken cancellationToken)
+    // INFERENCE_SERVER_SCORE_MEMORY_LOG=1: a line per row group read (to standard error), of what it holds and what the
+    // process does. A diagnostic: it forces a full collection per row group to tell the live heap from garbage.
+    private static readonly bool MemoryLog = Environment.GetEnvironmentVariable("INFERENCE_SERVER_SCORE_MEMORY_LOG") == "1";
+
+    private Task<ParquetColumn> ReadColumnAsync(ParquetRowGroupReader group, DataField field, int rows, CancellationToken cancellationToken)
     {
         var type = field.ClrType;
         if (type == typeof(string) || type == typeof(ReadOnlyMemory<char>))
         {
-            // As ReadOnlyMemory<char> over Parquet.Net's decoded buffer: no string per cell. Null reads as empty (missing).
-            var values = Rent<ReadOnlyMemory<char>>(rows);
-            if (field.IsNullable)
-            {
-                var nullable = Rent<ReadOnlyMemory<char>?>(rows);
-                await group.ReadAsync(field, nullable.AsMemory(0, rows), null, cancellationToken).ConfigureAwait(false);
-                Unwrap(nullable, values, rows);
-            }
-            else
-            {
-                await group.ReadAsync(field, values.AsMemory(0, rows), null, cancellationToken).ConfigureAwait(false);
-            }
-            _texts[c] = values;
+            return ReadTextAsync(group, field, rows, cancellationToken);
         }
-        else if (type == typeof(byte[]) || type == typeof(ReadOnlyMemory<byte>))
+        if (type == typeof(byte[]) || type == typeof(ReadOnlyMemory<byte>))
         {
-            var values = new byte[]?[rows];
-            await group.ReadAsync(field, values.AsMemory()!, null, cancellationToken).ConfigureAwait(false);
-            _texts[c] = Array.ConvertAll(values, static v => v is null ? ReadOnlyMemory<char>.Empty : System.Text.Encoding.UTF8.GetString(v).AsMemory());
+            return ReadBinaryAsync(group, field, rows, cancellationToken);
         }
-        else if (type == typeof(double)) { await ReadNumbersAsync<double>(group, c, field, rows, cancellationToken).ConfigureAwait(false); }
-        else if (type == typeof(float)) { await ReadNumbersAsync<float>(group, c, field, rows, cancellationToken).ConfigureAwait(false); }
-        else if (type == typeof(int)) { await ReadNumbersAsync<int>(group, c, field, rows, cancellationToken).ConfigureAwait(false); }
-        else if (type == typeof(long)) { await ReadNumbersAsync<long>(group, c, field, rows, cancellationToken).ConfigureAwait(false); }
-        else if (type == typeof(short)) { await ReadNumbersAsync<short>(group, c, field, rows, cancellationToken).ConfigureAwait(false); }
-        else if (type == typeof(sbyte)) { await ReadNumbersAsync<sbyte>(group, c, field, rows, cancellationToken).ConfigureAwait(false); }
-        else if (type == typeof(byte)) { await ReadNumbersAsync<byte>(group, c, field, rows, cancellationToken).ConfigureAwait(false); }
-        else if (type == typeof(ushort)) { await ReadNumbersAsync<ushort>(group, c, field, rows, cancellationToken).ConfigureAwait(false); }
-        else if (type == typeof(uint)) { await ReadNumbersAsync<uint>(group, c, field, rows, cancellationToken).ConfigureAwait(false); }
-        else if (type == typeof(ulong)) { await ReadNumbersAsync<ulong>(group, c, field, rows, cancellationToken).ConfigureAwait(false); }
-        else if (type == typeof(decimal)) { await ReadNumbersAsync<decimal>(group, c, field, rows, cancellationToken).ConfigureAwait(false); }
-        else if (type == typeof(bool)) { await ReadBooleansAsync(group, c, field, rows, cancellationToken).ConfigureAwait(false); }
-        else
+        if (type == typeof(double)) { return ReadNumbersAsync<double>(group, field, rows, cancellationToken); }
+        if (type == typeof(float)) { return ReadNumbersAsync<float>(group, field, rows, cancellationToken); }
+        if (type == typeof(int)) { return ReadNumbersAsync<int>(group, field, rows, cancellationToken); }
+        if (type == typeof(long)) { return ReadNumbersAsync<long>(group, field, rows, cancellationToken); }
+        if (type == typeof(short)) { return ReadNumbersAsync<short>(group, field, rows, cancellationToken); }
+        if (type == typeof(sbyte)) { return ReadNumbersAsync<sbyte>(group, field, rows, cancellationToken); }
+        if (type == typeof(byte)) { return ReadNumbersAsync<byte>(group, field, rows, cancellationToken); }
+        if (type == typeof(ushort)) { return ReadNumbersAsync<ushort>(group, field, rows, cancellationToken); }
+        if (type == typeof(uint)) { return ReadNumbersAsync<uint>(group, field, rows, cancellationToken); }
+        if (type == typeof(ulong)) { return ReadNumbersAsync<ulong>(group, field, rows, cancellationToken); }
+        if (type == typeof(decimal)) { return ReadNumbersAsync<decimal>(group, field, rows, cancellationToken); }
+        if (type == typeof(bool)) { return ReadBooleansAsync(group, field, rows, cancellationToken); }
+        if (type == typeof(DateTime)) { return ReadTimestampsAsync(group, field, rows, cancellationToken); }
+        throw new ScoreException($"{_split}: column '{field.Name}' holds {type.Name} values; batch scoring reads numbers, strings, booleans and timestamps");
+    }
+
+    // The values as Parquet.Net decodes them (the defined ones, in order) and, for a nullable column, the definition
+    // level of every row; both rented, and returned by the caller as soon as the column is encoded.
+    private static async Task<(T[] Values, int[]? Levels)> ReadRawAsync<T>(ParquetRowGroupReader group, DataField field, int rows, CancellationToken cancellationToken)
+        where T : struct
+    {
+        var values = ColumnPool<T>.Shared.Rent(Math.Max(1, rows));
+        var levels = field.MaxDefinitionLevel > 0 ? ColumnPool<int>.Shared.Rent(Math.Max(1, rows)) : null;
+        try
         {
-            await ReadFormattedAsync(group, c, field, rows, cancellationToken).ConfigureAwait(false);
+            await group.ReadRawAsync(field, values.AsMemory(0, rows), levels?.AsMemory(0, rows), null, cancellationToken).ConfigureAwait(false);
+            return (values, levels);
+        }
+        catch
+        {
+            Return(values, levels);
+            throw;
         }
     }
 
-    private async Task ReadNumbersAsync<T>(ParquetRowGroupReader group, int c, DataField field, int rows, CancellationToken cancellationToken)
-        where T : struct, INumberBase<T>
+    private static void Return<T>(T[] values, int[]? levels)
     {
-        var numbers = Rent<double>(rows);
-        if (field.IsNullable)
+        // Cleared when they hold references: the pool must not keep Parquet.Net's decoded texts alive.
+        ColumnPool<T>.Shared.Return(values, clearArray: System.Runtime.CompilerServices.RuntimeHelpers.IsReferenceOrContainsReferences<T>());
+        if (levels is not null)
         {
-            var values = Rent<T?>(rows);
-            await group.ReadAsync(field, values.AsMemory(0, rows), null, cancellationToken).ConfigureAwait(false);
-            var present = Rent<bool>(rows);
-            Widen(values, numbers, present, rows);
-            _present[c] = present;
-        }
-        else
-        {
-            var values = Rent<T>(rows);
-            await group.ReadAsync(field, values.AsMemory(0, rows), null, cancellationToken).ConfigureAwait(false);
-            Widen(values, numbers, rows);
-        }
-        _numbers[c] = numbers;
-    }
-
-    // The loops of a row group's columns run once per column per row group: compiled optimized at once rather than
-    // waiting in unoptimized code for tiering to notice them.
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static void Widen<T>(T?[] values, double[] numbers, bool[] present, int rows)
-        where T : struct, INumberBase<T>
-    {
-        for (var i = 0; i < rows; i++)
-        {
-            var value = values[i];
-            present[i] = value.HasValue;
-            numbers[i] = value.HasValue ? double.CreateChecked(value.GetValueOrDefault()) : 0;
+            ColumnPool<int>.Shared.Return(levels);
         }
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static void Widen<T>(T[] values, double[] numbers, int rows)
-        where T : struct, INumberBase<T>
+    private static async Task<ParquetColumn> ReadTextAsync(ParquetRowGroupReader group, DataField field, int rows, CancellationToken cancellationToken)
     {
-        for (var i = 0; i < rows; i++)
+        var (values, levels) = await ReadRawAsync<ReadOnlyMemory<char>>(group, field, rows, cancellationToken).ConfigureAwait(false);
+        ParquetTextColumn column;
+        try
         {
-            numbers[i] = double.CreateChecked(values[i]);
+            column = ParquetTextColumn.Encode(values.AsSpan(0, rows), levels is null ? default : levels.AsSpan(0, rows), field.MaxDefinitionLevel, rows);
         }
+        finally
+        {
+            Return(values, levels);
+        }
+        return column;
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static void Unwrap(ReadOnlyMemory<char>?[] nullable, ReadOnlyMemory<char>[] values, int rows)
+    private static async Task<ParquetColumn> ReadBinaryAsync(ParquetRowGroupReader group, DataField field, int rows, CancellationToken cancellationToken)
     {
-        for (var i = 0; i < rows; i++)
+        var (values, levels) = await ReadRawAsync<ReadOnlyMemory<byte>>(group, field, rows, cancellationToken).ConfigureAwait(false);
+        try
         {
-            values[i] = nullable[i] ?? ReadOnlyMemory<char>.Empty;
-        }
-    }
-
-    private async Task ReadBooleansAsync(ParquetRowGroupReader group, int c, DataField field, int rows, CancellationToken cancellationToken)
-    {
-        var values = new bool?[rows];
-        if (field.IsNullable)
-        {
-            await group.ReadAsync(field, values.AsMemory(), null, cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            var plain = new bool[rows];
-            await group.ReadAsync(field, plain.AsMemory(), null, cancellationToken).ConfigureAwait(false);
+            var texts = new string?[rows];
+            var v = 0;
             for (var i = 0; i < rows; i++)
             {
-                values[i] = plain[i];
+                texts[i] = levels is null || levels[i] == field.MaxDefinitionLevel ? System.Text.Encoding.UTF8.GetString(values[v++].Span) : null;
             }
+            return ParquetTextColumn.Encode(texts);
         }
-        var numbers = new double[rows];
-        var present = new bool[rows];
-        for (var i = 0; i < rows; i++)
+        finally
         {
-            present[i] = values[i].HasValue;
-            numbers[i] = values[i] == true ? 1 : 0;
+            Return(values, levels);
         }
-        _numbers[c] = numbers;
-        _present[c] = present;
     }
 
-    // Dates, times and the like: text, as the materializer writes them.
-    private async Task ReadFormattedAsync(ParquetRowGroupReader group, int c, DataField field, int rows, CancellationToken cancellationToken)
+    private static async Task<ParquetColumn> ReadNumbersAsync<T>(ParquetRowGroupReader group, DataField field, int rows, CancellationToken cancellationToken)
+        where T : struct, INumberBase<T>
     {
-        var texts = new ReadOnlyMemory<char>[rows];
-        var type = field.ClrType;
-        if (type == typeof(DateTime))
+        var (values, levels) = await ReadRawAsync<T>(group, field, rows, cancellationToken).ConfigureAwait(false);
+        if (levels is null)
         {
-            var values = new DateTime?[rows];
-            if (field.IsNullable)
+            return new ParquetNumberColumn<T>(values, null, rows);
+        }
+        try
+        {
+            var present = Spread(values, levels, field.MaxDefinitionLevel, rows);
+            return new ParquetNumberColumn<T>(values, present, rows);
+        }
+        catch
+        {
+            ColumnPool<T>.Shared.Return(values);
+            throw;
+        }
+        finally
+        {
+            ColumnPool<int>.Shared.Return(levels);
+        }
+    }
+
+    // Moves the defined values (packed at the front) to their rows, in place from the back (a value never moves
+    // forward, so none is overwritten before it moves); returns which rows have one, or null when all do.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static bool[]? Spread<T>(T[] values, int[] levels, int maxLevel, int rows)
+        where T : struct
+    {
+        var defined = 0;
+        for (var i = 0; i < rows; i++)
+        {
+            defined += levels[i] == maxLevel ? 1 : 0;
+        }
+        if (defined == rows)
+        {
+            return null;
+        }
+        var present = ColumnPool<bool>.Shared.Rent(Math.Max(1, rows));
+        var v = defined - 1;
+        for (var i = rows - 1; i >= 0; i--)
+        {
+            if (levels[i] == maxLevel)
             {
-                await group.ReadAsync(field, values.AsMemory(), null, cancellationToken).ConfigureAwait(false);
+                values[i] = values[v--];
+                present[i] = true;
             }
             else
             {
-                var plain = new DateTime[rows];
-                await group.ReadAsync(field, plain.AsMemory(), null, cancellationToken).ConfigureAwait(false);
-                for (var i = 0; i < rows; i++)
+                values[i] = default;
+                present[i] = false;
+            }
+        }
+        return present;
+    }
+
+    private static async Task<ParquetColumn> ReadBooleansAsync(ParquetRowGroupReader group, DataField field, int rows, CancellationToken cancellationToken)
+    {
+        var (values, levels) = await ReadRawAsync<bool>(group, field, rows, cancellationToken).ConfigureAwait(false);
+        var bytes = ColumnPool<byte>.Shared.Rent(Math.Max(1, rows));
+        try
+        {
+            var v = 0;
+            var present = levels is null ? null : ColumnPool<bool>.Shared.Rent(Math.Max(1, rows));
+            var anyMissing = false;
+            for (var i = 0; i < rows; i++)
+            {
+                var has = levels is null || levels[i] == field.MaxDefinitionLevel;
+                bytes[i] = has && values[v++] ? (byte)1 : (byte)0;
+                if (present is not null)
                 {
-                    values[i] = plain[i];
+                    present[i] = has;
+                    anyMissing |= !has;
                 }
             }
-            for (var i = 0; i < rows; i++)
+            if (present is not null && !anyMissing)
             {
-                texts[i] = values[i]?.ToString("O", CultureInfo.InvariantCulture).AsMemory() ?? ReadOnlyMemory<char>.Empty;
+                ColumnPool<bool>.Shared.Return(present);
+                present = null;
             }
+            return new ParquetNumberColumn<byte>(bytes, present, rows);
         }
-        else
+        finally
         {
-            throw new ScoreException($"{_split}: column '{field.Name}' holds {type.Name} values; batch scoring reads numbers, strings, booleans and timestamps");
+            Return(values, levels);
         }
-        _texts[c] = texts;
     }
 
-    private T[] Rent<T>(int rows)
+    // Timestamps: text, as the materializer writes them.
+    private static async Task<ParquetColumn> ReadTimestampsAsync(ParquetRowGroupReader group, DataField field, int rows, CancellationToken cancellationToken)
     {
-        var array = ArrayPool<T>.Shared.Rent(Math.Max(1, rows));
-        // Cleared: the pool must not keep Parquet.Net's buffers (texts) alive, and a rented array holds old values.
-        _returns.Add(() => ArrayPool<T>.Shared.Return(array, clearArray: System.Runtime.CompilerServices.RuntimeHelpers.IsReferenceOrContainsReferences<T>()));
-        return array;
+        var (values, levels) = await ReadRawAsync<DateTime>(group, field, rows, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var texts = new string?[rows];
+            var v = 0;
+            for (var i = 0; i < rows; i++)
+            {
+                texts[i] = levels is null || levels[i] == field.MaxDefinitionLevel ? values[v++].ToString("O", CultureInfo.InvariantCulture) : null;
+            }
+            return ParquetTextColumn.Encode(texts);
+        }
+        finally
+        {
+            Return(values, levels);
+        }
     }
 
     public override async ValueTask DisposeAsync()
     {
-        foreach (var giveBack in _returns)
+        for (var c = 0; c < _columns.Length; c++)
         {
-            giveBack();
+            _columns[c]?.Dispose();
+            _columns[c] = null;
         }
-        _returns.Clear();
-        _numbers = [];
-        _present = [];
-        _texts = [];
         await _reader.DisposeAsync().ConfigureAwait(false);
         await _file.DisposeAsync().ConfigureAwait(false);
     }

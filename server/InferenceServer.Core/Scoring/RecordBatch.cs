@@ -144,13 +144,26 @@ public sealed class RecordBatch : IDisposable
     }
 
     /// <summary>
-    /// Sets a column's cells from <paramref name="row"/> on to <paramref name="values"/>; where <paramref name="present"/>
-    /// (when given) is false the cell stays missing.
+    /// Sets a column's cells from <paramref name="row"/> on to <paramref name="values"/> (widened to double); where
+    /// <paramref name="present"/> (when given) is false the cell stays missing.
     /// </summary>
-    public void SetNumbers(int column, int row, ReadOnlySpan<double> values, ReadOnlySpan<bool> present = default)
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public void SetNumbers<T>(int column, int row, ReadOnlySpan<T> values, ReadOnlySpan<bool> present = default)
+        where T : struct, System.Numerics.INumberBase<T>
     {
         var cell = column * _capacity + row;
-        values.CopyTo(_numbers.AsSpan(cell, values.Length));
+        var numbers = _numbers.AsSpan(cell, values.Length);
+        if (typeof(T) == typeof(double))
+        {
+            System.Runtime.InteropServices.MemoryMarshal.Cast<T, double>(values).CopyTo(numbers);
+        }
+        else
+        {
+            for (var i = 0; i < numbers.Length; i++)
+            {
+                numbers[i] = double.CreateTruncating(values[i]);
+            }
+        }
         var state = _state.AsSpan(cell, values.Length);
         if (present.IsEmpty)
         {
@@ -202,6 +215,31 @@ public sealed class RecordBatch : IDisposable
         var cell = column * _capacity + row;
         _state[cell] = SharedTextValue;
         _shared[cell] = value;
+    }
+
+    /// <summary>
+    /// Sets a column's cells from <paramref name="row"/> on to the texts <paramref name="codes"/> pick from
+    /// <paramref name="values"/> (a code below 0: missing), referenced as <see cref="SetSharedText"/> does: a
+    /// dictionary-encoded column's cells share its few distinct values.
+    /// </summary>
+    public void SetSharedTexts(int column, int row, ReadOnlySpan<int> codes, ReadOnlySpan<ReadOnlyMemory<char>> values)
+    {
+        var cell = column * _capacity + row;
+        var state = _state.AsSpan(cell, codes.Length);
+        var shared = _shared.AsSpan(cell, codes.Length);
+        for (var i = 0; i < codes.Length; i++)
+        {
+            var code = codes[i];
+            if (code >= 0)
+            {
+                state[i] = SharedTextValue;
+                shared[i] = values[code];
+            }
+            else
+            {
+                state[i] = Missing;
+            }
+        }
     }
 
     /// <summary>The cell as text, for keys, quarantine and comparisons: a number written invariantly (round-trip), missing as null.</summary>

@@ -14,6 +14,12 @@ public abstract class RecordReader : IAsyncDisposable
     public abstract IReadOnlyList<string> FileColumns { get; }
 
     /// <summary>
+    /// What reading the split holds besides the batches, estimated before anything is read (a Parquet row group's
+    /// decoded columns); 0 where a reader holds no more than a buffer (CSV, JSONL).
+    /// </summary>
+    public virtual long DecodedBytes => 0;
+
+    /// <summary>
     /// Fills <paramref name="batch"/> (reset first) with up to <paramref name="maxRows"/> next rows, cells in the batch's
     /// column order; false when the split has no rows left (the batch is then empty). Each row's number is its 1-based
     /// position in the split; <see cref="InputSplits.RowsBefore"/> turns it into the file's.

@@ -35,6 +35,17 @@ public sealed class ScorePipeline
     internal ScoreOptions Options => _options;
 
     internal TimeProvider Time => _time;
+
+    /// <summary>
+    /// What the splits being read may hold decoded together: half of <see cref="ScoreOptions.MemoryLimit"/>, the other
+    /// half bounding the batches in flight (<see cref="BatchBytes"/>). Kept after the run, for the tests.
+    /// </summary>
+    internal ReadBudget ReadBudget { get; private set; } = new(0);
+
+    /// <summary>The share of the memory limit the batches in flight may hold.</summary>
+    internal static long BatchBytes(long memoryLimit) => memoryLimit - ReadBytes(memoryLimit);
+
+    private static long ReadBytes(long memoryLimit) => memoryLimit / 2;
     private readonly Lock _progressLock = new();
     private long _started;
     private long _rows;
@@ -150,6 +161,7 @@ public sealed class ScorePipeline
             _planned = true;
         }
 
+        ReadBudget = new ReadBudget(ReadBytes(options.MemoryLimit));
         var run = new ScoreStages(this, encoder, schema, manifest, output, quarantinePath, batchSize, keys);
         var versions = await run.ExecuteAsync(pending, cancellationToken).ConfigureAwait(false);
         return Summary(manifest, output, quarantinePath, pending.Length, splits.Count - pending.Length, batchSize, versions, view is null ? [] : missing);

@@ -8,9 +8,10 @@ namespace InferenceServer.Core.Scoring;
 
 /// <summary>
 /// The stages of one <see cref="ScorePipeline"/> run over the splits not yet done: the reader (up to two splits at once,
-/// passed on in split order), the dispatcher (each batch's encode and inference started on the thread pool, the tasks
-/// passed on in order) and the writer (awaits them in order; writes a split's part, then commits it). Bounded channels
-/// between them keep the batches in flight within the memory limit. A stage that fails stops the others.
+/// admitted against the run's <see cref="ReadBudget"/> by what they hold decoded, passed on in split order), the
+/// dispatcher (each batch's encode and inference started on the thread pool, the tasks passed on in order) and the
+/// writer (awaits them in order; writes a split's part, then commits it). Bounded channels between them keep the
+/// batches in flight within the memory limit. A stage that fails stops the others.
 /// </summary>
 internal sealed class ScoreStages(ScorePipeline owner, BatchEncoder encoder, OutputSchema schema, ScoreManifest manifest, string output, string quarantine,
     int batchSize, IReadOnlyList<string> keys)
@@ -18,8 +19,6 @@ internal sealed class ScoreStages(ScorePipeline owner, BatchEncoder encoder, Out
     // Splits read at once, and the batches each may hold ready (on top of the read-ahead channel).
     private const int ReadLanes = 2;
     private const int LaneBatches = 4;
-    // What a decoded Parquet cell holds: the value or text reference, plus Parquet.Net's own buffers.
-    private const long DecodedBytesPerCell = 32;
 
     private readonly ConcurrentBag<RecordBatch> _batches = [];
     private readonly SortedSet<string> _versions = new(StringComparer.Ordinal);
@@ -75,7 +74,7 @@ internal sealed class ScoreStages(ScorePipeline owner, BatchEncoder encoder, Out
     private (int ReadAhead, int InFlight) Buffers()
     {
         var rowBytes = _columns.Length * 48L + encoder.Columns.Count * 128L + schema.Predictions.Count * 16L + keys.Count * 48L;
-        var batches = owner.Options.MemoryLimit / Math.Max(1, batchSize * rowBytes);
+        var batches = ScorePipeline.BatchBytes(owner.Options.MemoryLimit) / Math.Max(1, batchSize * rowBytes);
         var total = (int)Math.Clamp(batches, 4, 64);
         return (Math.Max(2, total / 4), Math.Max(2, total - total / 4));
     }
@@ -99,7 +98,10 @@ internal sealed class ScoreStages(ScorePipeline owner, BatchEncoder encoder, Out
     private RecordBatch RentBatch() => _batches.TryTake(out var batch) ? batch : new RecordBatch(_columns);
 
     // Splits are read by up to ReadLanes readers at once (decoding a Parquet row group or parsing CSV is the costliest
-    // serial step), each into its own small bounded channel; their batches are passed on strictly in split order.
+    // serial step), each into its own small bounded channel; their batches are passed on strictly in split order. A
+    // lane reads once the budget admits what its split holds decoded. Its request is made here, as the lane starts,
+    // and the budget admits in request order: the oldest lane, whose batches are passed on first, never waits on a
+    // younger one (which would wait, its channel full, for the oldest to be passed on).
     private async Task ReadAsync(IReadOnlyList<InputSplit> pending, ChannelWriter<(InputSplit, RecordBatch?)> reads, CancellationToken cancellationToken)
     {
         var lanes = new Queue<(InputSplit Split, Channel<RecordBatch> Batches, Task Reading)>();
@@ -108,11 +110,11 @@ internal sealed class ScoreStages(ScorePipeline owner, BatchEncoder encoder, Out
         {
             while (next < pending.Count || lanes.Count > 0)
             {
-                while (lanes.Count < Lanes(pending[next < pending.Count ? next : pending.Count - 1]) && next < pending.Count)
+                while (lanes.Count < ReadLanes && next < pending.Count)
                 {
                     var split = pending[next++];
                     var batches = Channel.CreateBounded<RecordBatch>(new BoundedChannelOptions(LaneBatches) { SingleReader = true, SingleWriter = true });
-                    lanes.Enqueue((split, batches, Task.Run(() => ReadSplitAsync(split, batches.Writer, cancellationToken), cancellationToken)));
+                    lanes.Enqueue((split, batches, await StartLaneAsync(split, batches.Writer, cancellationToken).ConfigureAwait(false)));
                 }
                 var (current, channel, reading) = lanes.Dequeue();
                 await foreach (var batch in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
@@ -144,24 +146,57 @@ internal sealed class ScoreStages(ScorePipeline owner, BatchEncoder encoder, Out
         }
     }
 
-    // A Parquet row group is decoded whole, so a second lane doubles that memory: taken only when two fit the limit.
-    private int Lanes(InputSplit split) =>
-        split.Rows > 0 && 2 * split.Rows * _columns.Length * DecodedBytesPerCell > owner.Options.MemoryLimit ? 1 : ReadLanes;
+    // Opens the split and queues its request for the budget; a split that cannot be opened fails its lane, reported
+    // when the lane's turn comes, so the splits before it are still committed.
+    private async Task<Task> StartLaneAsync(InputSplit split, ChannelWriter<RecordBatch> batches, CancellationToken cancellationToken)
+    {
+        RecordReader reader;
+        try
+        {
+            reader = await RecordReader.OpenAsync(split, _columns, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            batches.TryComplete(e);
+            return Task.FromException(e);
+        }
+        var held = reader.DecodedBytes;
+        var admitted = owner.ReadBudget.AcquireAsync(held, cancellationToken);
+        // Not cancelled before it starts: the lane must run to give back the reader and the budget.
+        return Task.Run(() => ReadSplitAsync(reader, held, admitted, batches, cancellationToken), CancellationToken.None);
+    }
 
-    private async Task ReadSplitAsync(InputSplit split, ChannelWriter<RecordBatch> batches, CancellationToken cancellationToken)
+    private async Task ReadSplitAsync(RecordReader reader, long held, Task admitted, ChannelWriter<RecordBatch> batches, CancellationToken cancellationToken)
     {
         try
         {
-            await using var reader = await RecordReader.OpenAsync(split, _columns, cancellationToken).ConfigureAwait(false);
-            while (true)
+            try
             {
-                var batch = RentBatch();
-                if (!await reader.ReadAsync(batch, batchSize, cancellationToken).ConfigureAwait(false))
+                await admitted.ConfigureAwait(false);
+            }
+            catch
+            {
+                await reader.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+            try
+            {
+                while (true)
                 {
-                    _batches.Add(batch);
-                    break;
+                    var batch = RentBatch();
+                    if (!await reader.ReadAsync(batch, batchSize, cancellationToken).ConfigureAwait(false))
+                    {
+                        _batches.Add(batch);
+                        break;
+                    }
+                    await batches.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
                 }
-                await batches.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                // The decoded columns go back to the pool before the next split is admitted in their place.
+                await reader.DisposeAsync().ConfigureAwait(false);
+                owner.ReadBudget.Release(held);
             }
             batches.TryComplete();
         }

@@ -22,7 +22,7 @@ internal sealed class ScoreCommand
     private readonly Option<string> _output = Text("--output", "DIR", "The output folder: one part file per input split and _manifest.json.");
     private readonly Option<string> _format = Text("--output-format", "parquet|csv|jsonl", "The part files' format.", "parquet");
     private readonly Option<string> _batchSize = Text("--batch-size", "N", "Rows per inference request, at most the model's max_batch_size.", "max_batch_size");
-    private readonly Option<string> _memory = Text("--memory-limit", "SIZE", "What the pipeline's batches in flight may hold (e.g. 256MB, 2GB); the Parquet row groups being decoded (one, or two when two fit the limit) are on top.", "256MB");
+    private readonly Option<string> _memory = Text("--memory-limit", "SIZE", "What the run may hold (e.g. 256MB, 2GB): half for the batches in flight, half for the splits being read. Parquet row groups are admitted by their decoded size, estimated from the file's metadata; one whose estimate alone exceeds that half is read alone, and its estimate is then the bound instead.", "256MB");
     private readonly Option<string> _keys = Text("--key-columns", "A,B", "Input columns copied to each output row; default: the feature view's entity keys the input has.");
     private readonly Option<bool> _resume = new("--resume") { Description = "Continue the run whose manifest is in --output: committed splits are kept, everything else is redone." };
     private readonly Option<string> _shard = Text("--shard", "I/N", "Score only shard I (0-based) of N: a contiguous run of the input's splits (Parquet row groups, CSV/JSONL byte ranges).", "0/1");
