@@ -39,6 +39,11 @@ internal sealed partial class ModelResidency
     private readonly ConcurrentDictionary<(string Model, long Version, string Signature), VersionFootprint> _measured = new();
     private int _running;
     private long _started;
+    // Under a budget: loads waiting for the gate or holding it (counted until they end), and how long one holds it (an average that follows recent loads), in ms.
+    private int _queued;
+    private double _averageLoadMs;
+    // The models whose load waits for the gate (not started yet), with how many of their loads wait.
+    private readonly ConcurrentDictionary<string, int> _awaitingRoom = new(StringComparer.Ordinal);
 
     /// <summary>Creates the residency with the budgets resolved against this machine's RAM and GPUs.</summary>
     public ModelResidency(ModelRegistry registry, ModelLifecycleOptions options, IGpuDevices gpus, ILogger<ModelResidency> logger)
@@ -61,6 +66,18 @@ internal sealed partial class ModelResidency
 
     /// <summary>Raised once per model evicted (for the metrics).</summary>
     public event Action? Evicted;
+
+    /// <summary>
+    /// Under a budget, about how long a load asked for now would wait before it could start: the loads ahead of it (they
+    /// run one at a time) times how long a load has lately held the budget (evictions, the load and warm-up). Zero without a
+    /// budget (loads run side by side) or before the first load.
+    /// </summary>
+    public TimeSpan ExpectedQueueWait => Budgets.Any
+        ? TimeSpan.FromMilliseconds(Volatile.Read(ref _queued) * Volatile.Read(ref _averageLoadMs))
+        : TimeSpan.Zero;
+
+    /// <summary>True while a load of <paramref name="model"/> waits for its turn under the budget (it has not started).</summary>
+    public bool AwaitsRoom(string model) => _awaitingRoom.ContainsKey(model);
 
     /// <summary>What every loaded version holds (serving ones, and retired ones until they released their instances).</summary>
     public VersionFootprint Used()
@@ -86,11 +103,35 @@ internal sealed partial class ModelResidency
         var name = plan.Directory.Name;
         var estimate = Estimate(plan, number, signature);
         var budgeted = Budgets.Any;
-        if (budgeted && await EnterWithRoomAsync(name, number, estimate, cancellationToken).ConfigureAwait(false) is { } refusal)
+        string? refusal = null;
+        if (budgeted)
         {
+            Interlocked.Increment(ref _queued);
+            _awaitingRoom.AddOrUpdate(name, 1, static (_, n) => n + 1);
+            try
+            {
+                refusal = await EnterWithRoomAsync(name, number, estimate, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                Interlocked.Decrement(ref _queued);
+                throw;
+            }
+            finally
+            {
+                if (_awaitingRoom.AddOrUpdate(name, 0, static (_, n) => n - 1) <= 0)
+                {
+                    _awaitingRoom.TryRemove(KeyValuePair.Create(name, 0));
+                }
+            }
+        }
+        if (refusal is not null)
+        {
+            Interlocked.Decrement(ref _queued);
             LogRefused(name, number, refusal);
             return ModelVersion.Failed(name, number, refusal, plan.Config);
         }
+        var entered = Environment.TickCount64;
         try
         {
             var startedBefore = Interlocked.Increment(ref _started);
@@ -129,6 +170,11 @@ internal sealed partial class ModelResidency
         {
             if (budgeted)
             {
+                // A plain average weighted to the last loads; one writer at a time (the gate is still held).
+                var held = Environment.TickCount64 - entered;
+                var average = Volatile.Read(ref _averageLoadMs);
+                Volatile.Write(ref _averageLoadMs, average == 0 ? held : (0.8 * average) + (0.2 * held));
+                Interlocked.Decrement(ref _queued);
                 _budgetGate.Release();
             }
         }

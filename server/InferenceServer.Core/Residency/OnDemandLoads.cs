@@ -12,16 +12,18 @@ namespace InferenceServer.Core.Residency;
 /// for it, with the requests that arrive meanwhile (one load per model). The wait is bounded twice: at most
 /// <see cref="ModelLifecycleOptions.ColdStartQueueSize"/> requests wait at once, each at most
 /// <see cref="ModelLifecycleOptions.ColdStartTimeoutMilliseconds"/>; past either the request is answered 503 with
-/// Retry-After (gRPC UNAVAILABLE with the retry pushback), and the load goes on so that the retry finds the model.
+/// Retry-After (gRPC UNAVAILABLE with the retry pushback), and a load that has started goes on so that the retry finds
+/// the model. Under a budget, where loads take turns, a load nobody waits for any more is dropped before its turn, and a
+/// request that could not load within its deadline behind the loads ahead of it is refused at once.
 /// </summary>
-internal sealed partial class OnDemandLoads(ModelRegistry registry, ModelLifecycle lifecycle, ModelLifecycleOptions options, TimeProvider time,
-    ILogger<OnDemandLoads> logger)
+internal sealed partial class OnDemandLoads(ModelRegistry registry, ModelLifecycle lifecycle, ModelResidency residency, ModelLifecycleOptions options,
+    TimeProvider time, ILogger<OnDemandLoads> logger)
 {
     // How long a client should wait before retrying a request refused while its model loads or could not load yet.
     private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(1);
 
     private readonly bool _enabled = options.ModelControlMode == ModelControlMode.OnDemand;
-    private readonly Dictionary<string, Task> _loads = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ColdLoad> _loads = new(StringComparer.Ordinal);
     private int _waiting;
 
     /// <summary>How many requests wait for a model to load now.</summary>
@@ -106,14 +108,23 @@ internal sealed partial class OnDemandLoads(ModelRegistry registry, ModelLifecyc
                 $"model '{model}' is not loaded and {options.ColdStartQueueSize} requests already wait for models to load (--cold-start-queue-size); try again later"))
             { RetryAfter = RetryAfter };
         }
+        ColdLoad load;
         try
         {
-            var load = Start(model);
+            load = Join(model);
+        }
+        catch
+        {
+            Interlocked.Decrement(ref _waiting);
+            throw;
+        }
+        try
+        {
             using var deadline = new CancellationTokenSource(TimeSpan.FromMilliseconds(options.ColdStartTimeoutMilliseconds), time);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, cancellationToken);
             try
             {
-                await load.WaitAsync(linked.Token).ConfigureAwait(false);
+                await load.Task.WaitAsync(linked.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
@@ -121,6 +132,11 @@ internal sealed partial class OnDemandLoads(ModelRegistry registry, ModelLifecyc
                 throw new InferenceException(InferenceErrorKind.Unavailable, string.Create(CultureInfo.InvariantCulture,
                     $"model '{model}' is still loading after {options.ColdStartTimeoutMilliseconds} ms (--cold-start-timeout-ms); try again later"))
                 { RetryAfter = RetryAfter };
+            }
+            catch (OperationCanceledException) when (load.Abandoned && !cancellationToken.IsCancellationRequested)
+            {
+                // Every request that waited for it left before it could start, so it was dropped; this one came as it went.
+                throw new InferenceException(InferenceErrorKind.Unavailable, $"model '{model}' is not loaded yet; try again") { RetryAfter = RetryAfter };
             }
             catch (InferenceException e) when (e.Kind == InferenceErrorKind.Unavailable && e.RetryAfter is null)
             {
@@ -130,31 +146,82 @@ internal sealed partial class OnDemandLoads(ModelRegistry registry, ModelLifecyc
         }
         finally
         {
+            Leave(model, load);
             Interlocked.Decrement(ref _waiting);
         }
     }
 
-    // The model's load in progress, or a new one. Not cancelled by a waiter that leaves: the next request finds it loaded.
-    private Task Start(string model)
+    // Joins the model's load in progress, or starts one: refused at once when the loads ahead of it would outlast the
+    // deadline, so that requests a server cannot load models for fast enough get their 503 now instead of after waiting.
+    private ColdLoad Join(string model)
     {
         lock (_loads)
         {
             if (_loads.TryGetValue(model, out var running))
             {
+                running.Waiters++;
                 return running;
             }
-            var load = Task.Run(() => lifecycle.LoadOnDemandAsync(model, CancellationToken.None));
+            var expected = residency.ExpectedQueueWait;
+            if (expected.TotalMilliseconds > options.ColdStartTimeoutMilliseconds)
+            {
+                throw new InferenceException(InferenceErrorKind.Unavailable, string.Create(CultureInfo.InvariantCulture,
+                    $"model '{model}' is not loaded, and the loads ahead of it would take about {expected.TotalMilliseconds:F0} ms, past --cold-start-timeout-ms ({options.ColdStartTimeoutMilliseconds} ms); try again later"))
+                { RetryAfter = RetryAfter };
+            }
+            var load = new ColdLoad { Waiters = 1 };
+            load.Task = Task.Run(() => lifecycle.LoadOnDemandAsync(model, load.Cancellation.Token));
             _loads[model] = load;
-            _ = load.ContinueWith(_ =>
+            _ = load.Task.ContinueWith(_ =>
             {
                 lock (_loads)
                 {
-                    _loads.Remove(model);
+                    if (_loads.TryGetValue(model, out var current) && current == load)
+                    {
+                        _loads.Remove(model);
+                    }
                 }
             }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             return load;
         }
     }
+
+    // A request stops waiting. When none is left and the load still waits for its turn under the budget, it is dropped:
+    // a model nobody waits for would only take the turn (and evict a model in use) from loads that requests still wait
+    // for. A load that has started goes on, so that a retry finds the model. The next request starts a new one.
+    private void Leave(string model, ColdLoad load)
+    {
+        lock (_loads)
+        {
+            if (--load.Waiters > 0 || load.Task.IsCompleted || !residency.AwaitsRoom(model))
+            {
+                return;
+            }
+            load.Abandoned = true;
+            if (_loads.TryGetValue(model, out var current) && current == load)
+            {
+                _loads.Remove(model);
+            }
+        }
+        LogAbandoned(model);
+        load.Cancellation.Cancel();
+    }
+
+    // One model's load on demand and the requests waiting for it (guarded by the dictionary's lock).
+    private sealed class ColdLoad
+    {
+        public Task Task { get; set; } = Task.CompletedTask;
+
+        // Never disposed: it has no timer and no links, and a late Cancel must not meet a disposed source.
+        public CancellationTokenSource Cancellation { get; } = new();
+
+        public int Waiters { get; set; }
+
+        public bool Abandoned { get; set; }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Dropped the load of model '{Model}' on demand: every request waiting for it left")]
+    private partial void LogAbandoned(string model);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Requests for model '{Model}' waited {Milliseconds} ms for its load (--cold-start-timeout-ms) and were answered 503; the load goes on")]
     private partial void LogColdStartTimeout(string model, int milliseconds);

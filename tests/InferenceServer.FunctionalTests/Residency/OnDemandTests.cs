@@ -120,16 +120,55 @@ public sealed class OnDemandTests
         Assert.True(firstResponse.Headers.Contains("Inference-Cold-Start-Ms"));
     }
 
-    // slow with a warm-up of 150,000 iterations (read from a file): its load takes a while on any machine.
-    private static TestRepository SlowLoadingRepository()
+    [Fact]
+    public async Task UnderABudgetALoadNobodyWaitsForIsDroppedAndAColdRequestThatCouldNotLoadInTimeIsRefusedAtOnce()
     {
-        var repository = new TestRepository().AddFixture("slow", "slow.onnx", Lifecycle.Lifecycle.SlowConfig + """
-            model_warmup [ { name: "long" batch_size: 1
-              inputs { key: "X" value: { data_type: TYPE_FP32 dims: [ 64, 64 ] random_data: true } }
-              inputs { key: "ITERATIONS" value: { data_type: TYPE_INT64 dims: [ 1 ] input_data_file: "iterations" } } } ]
-            """);
-        Directory.CreateDirectory(Path.Combine(repository.Path, "slow", "warmup"));
-        File.WriteAllBytes(Path.Combine(repository.Path, "slow", "warmup", "iterations"), BitConverter.GetBytes(150_000L));
+        using var repository = SlowLoadingRepository("slow", "queued", "third", "fourth");
+        await using var server = await RunningServer.StartAsync(repository.Path,
+            [.. OnDemand(budget: 4 * Footprint), ("Server:ColdStartTimeoutMilliseconds", "300")]);
+
+        // slow's load takes the budget's turn for seconds; queued's waits behind it. Both requests give up at 300 ms.
+        var first = server.Client.PostJsonAsync("/v2/models/slow/infer", Lifecycle.Lifecycle.SlowRequest(1));
+        await Lifecycle.Lifecycle.WaitForStateAsync(server.Client, "slow/1", "LOADING");
+        var (queued, _) = await server.Client.PostJsonAsync("/v2/models/queued/infer", Lifecycle.Lifecycle.SlowRequest(1));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, queued.StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await first).Response.StatusCode);
+
+        // slow's load had started: it goes on. queued's had not: nobody waited for it, so it never ran.
+        await Lifecycle.Lifecycle.WaitForStateAsync(server.Client, "slow/1", "READY");
+        await Task.Delay(500);
+        Assert.NotEqual("READY", (await VersionRowsAsync(server.Client)).GetValueOrDefault("queued")?["state"]?.GetValue<string>());
+
+        // Now a load is known to hold the turn for seconds: while third loads, a request for fourth could not load within
+        // 300 ms, and says so at once instead of after waiting.
+        var third = server.Client.PostJsonAsync("/v2/models/third/infer", Lifecycle.Lifecycle.SlowRequest(1));
+        await Lifecycle.Lifecycle.WaitForStateAsync(server.Client, "third/1", "LOADING");
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var (fourth, body) = await server.Client.PostJsonAsync("/v2/models/fourth/infer", Lifecycle.Lifecycle.SlowRequest(1));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, fourth.StatusCode);
+        Assert.NotNull(fourth.Headers.RetryAfter);
+        Assert.Contains("loads ahead of it", body!["error"]!.GetValue<string>());
+        Assert.True(System.Diagnostics.Stopwatch.GetElapsedTime(started) < TimeSpan.FromMilliseconds(300), "refused only after waiting");
+        await third;
+    }
+
+    // Models (slow.onnx) with a warm-up of 600,000 iterations read from a file: each load takes seconds (about 5 on the
+    // 2-core development VM), so a deadline or a queue meets a load still running on any machine.
+    private static TestRepository SlowLoadingRepository(params string[] names)
+    {
+        var repository = new TestRepository();
+        foreach (var name in names.Length == 0 ? ["slow"] : names)
+        {
+            repository.AddFixture(name, "slow.onnx", Lifecycle.Lifecycle.SlowConfig + $$"""
+
+                parameters { key: "memory_footprint_bytes" value { string_value: "{{Footprint}}" } }
+                model_warmup [ { name: "long" batch_size: 1
+                  inputs { key: "X" value: { data_type: TYPE_FP32 dims: [ 64, 64 ] random_data: true } }
+                  inputs { key: "ITERATIONS" value: { data_type: TYPE_INT64 dims: [ 1 ] input_data_file: "iterations" } } } ]
+                """);
+            Directory.CreateDirectory(Path.Combine(repository.Path, name, "warmup"));
+            File.WriteAllBytes(Path.Combine(repository.Path, name, "warmup", "iterations"), BitConverter.GetBytes(600_000L));
+        }
         return repository;
     }
 

@@ -12,13 +12,40 @@ using DataType = InferenceServer.Core.Tensors.DataType;
 namespace InferenceServer.UnitTests.Residency;
 
 /// <summary>
-/// The GPU side of the residency against a GPU whose memory the test scripts (no GPU on this machine): a load's device
-/// memory is measured across it, charged against <c>--gpu-memory-budget</c>, and a later load evicts to make room.
+/// The residency with loads the test scripts. The GPU side, against a GPU whose memory the test scripts (no GPU on this
+/// machine): a load's device memory is measured across it, charged against <c>--gpu-memory-budget</c>, and a later load
+/// evicts to make room. And the wait a load asked for now should expect, which on-demand mode refuses cold requests by.
 /// </summary>
-public sealed class GpuBudgetTests : IDisposable
+public sealed class ResidencyLoadTests : IDisposable
 {
     private const long Gb = 1_000_000_000;
-    private readonly string _folder = Directory.CreateTempSubdirectory("gpu-budget").FullName;
+    private readonly string _folder = Directory.CreateTempSubdirectory("residency-load").FullName;
+
+    [Fact]
+    public async Task The_expected_wait_is_the_loads_queued_under_the_budget_times_how_long_a_load_holds_it()
+    {
+        var gpu = new ScriptedGpuDevices(16 * Gb);
+        var registry = new ModelRegistry();
+        var options = new ModelLifecycleOptions { ModelControlMode = ModelControlMode.OnDemand, GpuMemoryBudgets = ["0:4000000000"], EvictionMinIdleSeconds = 0 };
+        var residency = new ModelResidency(registry, options, gpu, NullLogger<ModelResidency>.Instance);
+        Assert.Equal(TimeSpan.Zero, residency.ExpectedQueueWait);
+
+        // One load that holds the budget at least 200 ms teaches the average.
+        await LoadAsync(residency, registry, gpu, "a", Gb / 10, TimeSpan.FromMilliseconds(200));
+        Assert.Equal(TimeSpan.Zero, residency.ExpectedQueueWait);
+
+        // Three more at once: one holds the budget (until released), two wait behind it.
+        var release = new TaskCompletionSource();
+        var loads = new[] { "b", "c", "d" }.Select(name => LoadAsync(residency, registry, gpu, name, Gb / 10, release: release.Task)).ToList();
+        for (var waited = 0; residency.ExpectedQueueWait < TimeSpan.FromMilliseconds(3 * 200) && waited < 10_000; waited += 10)
+        {
+            await Task.Delay(10);
+        }
+        Assert.InRange(residency.ExpectedQueueWait.TotalMilliseconds, 3 * 200, 3 * 10_000);
+        release.SetResult();
+        await Task.WhenAll(loads);
+        Assert.Equal(TimeSpan.Zero, residency.ExpectedQueueWait);
+    }
 
     [Fact]
     public async Task Device_memory_is_measured_across_the_load_corrected_after_it_and_a_later_load_evicts_to_fit_the_gpu_budget()
@@ -100,13 +127,17 @@ public sealed class GpuBudgetTests : IDisposable
     }
 
     // Loads a GPU model whose load makes the scripted device use gpuBytes more, and publishes it.
-    private async Task<ModelVersion> LoadAsync(ModelResidency residency, ModelRegistry registry, ScriptedGpuDevices gpu, string name, long gpuBytes)
+    // The load takes at least `takes`, and does not end before `release` completes.
+    private async Task<ModelVersion> LoadAsync(ModelResidency residency, ModelRegistry registry, ScriptedGpuDevices gpu, string name, long gpuBytes,
+        TimeSpan takes = default, Task? release = null)
     {
         var plan = Plan(name);
-        var version = await residency.LoadAsync(plan, 1, "signature", _ =>
+        var version = await residency.LoadAsync(plan, 1, "signature", async _ =>
         {
             gpu.AddUsed(0, gpuBytes);
-            return Task.FromResult(ModelVersion.Ready(name, 1, plan.Config!, new ModelScheduler(name, 0, null, [new AddOneInstance()]), 1));
+            await Task.Delay(takes);
+            await (release ?? Task.CompletedTask);
+            return ModelVersion.Ready(name, 1, plan.Config!, new ModelScheduler(name, 0, null, [new AddOneInstance()]), 1);
         }, CancellationToken.None);
         if (version.State == ModelState.Ready)
         {
