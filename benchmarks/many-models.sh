@@ -25,7 +25,7 @@
 #
 # Usage: benchmarks/many-models.sh [DURATION] [RATE]     (default 5m; RATE: 70% of the warm set's capacity)
 # Environment: MODELS (200), BUDGET_MODELS (20), BUDGET (bytes; default BUDGET_MODELS x the measured footprint),
-#   ZIPF (1.1), WARMUP (30s), SERVER_ARGS (more flags for the on-demand server, e.g. "--eviction-min-idle 1"), CONCURRENCY (capacity probe workers, 8), PORT (18200; gRPC +1, metrics +2),
+#   ZIPF (1.1), WARMUP (30s), LOADTEST_ARGS (more flags for the run's loadtest), SERVER_ARGS (more flags for the on-demand server, e.g. "--eviction-min-idle 1"), CONCURRENCY (capacity probe workers, 8), PORT (18200; gRPC +1, metrics +2),
 #   SERVER (a published inference-server binary; default: publishes a Release build), LOADTEST (likewise),
 #   REPOSITORY (benchmarks/.variants-repository), OUT (a fresh temp folder; results, logs and samples stay there).
 set -euo pipefail
@@ -37,6 +37,9 @@ budget_models=${BUDGET_MODELS:-20}
 zipf=${ZIPF:-1.1}
 warmup=${WARMUP:-30s}
 concurrency=${CONCURRENCY:-8}
+# More flags for the run's loadtest, e.g. "--connections 1024 --max-in-flight 4096": requests that wait out cold starts
+# hold a connection each, and the default 256 fill up long before the schedule's rate is reached.
+loadtest_args=${LOADTEST_ARGS:-}
 port=${PORT:-18200}
 repository=${REPOSITORY:-benchmarks/.variants-repository}
 out=${OUT:-$(mktemp -d)}
@@ -157,7 +160,7 @@ fi
 sampler=$!
 echo "running $duration (+$warmup warm-up) at $rate/s over $targets, zipf:$zipf..." >&2
 "$LOADTEST" --url "$url" --models "$targets" --model-distribution "zipf:$zipf" --input "$out/request.jsonl" \
-  --rate "$rate" --arrival poisson --duration "$duration" --warmup "$warmup" --timeout 120s \
+  --rate "$rate" --arrival poisson --duration "$duration" --warmup "$warmup" --timeout 120s $loadtest_args \
   --no-progress --json "$out/run.json" >"$out/run.txt" || true
 [ -s "$out/run.json" ] || { echo "loadtest wrote no results:" >&2; cat "$out/run.txt" >&2; exit 1; }
 curl -s "http://127.0.0.1:$(( port + 2 ))/metrics" >"$out/metrics.txt" || true
