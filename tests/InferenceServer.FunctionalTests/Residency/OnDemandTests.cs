@@ -108,7 +108,7 @@ public sealed class OnDemandTests
         await using var server = await RunningServer.StartAsync(repository.Path, [.. OnDemand(budget: null), ("Server:ColdStartQueueSize", "1")]);
 
         var first = server.Client.PostJsonAsync("/v2/models/slow/infer", Lifecycle.Lifecycle.SlowRequest(1));
-        await Lifecycle.Lifecycle.WaitForStateAsync(server.Client, "slow/1", "LOADING");
+        await WaitForColdWaitersAsync(server);
         // The one place in the queue is taken by the first request, which waits for the load.
         var (response, body) = await server.Client.PostJsonAsync("/v2/models/slow/infer", Lifecycle.Lifecycle.SlowRequest(1));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
@@ -129,7 +129,7 @@ public sealed class OnDemandTests
 
         // slow's load takes the budget's turn for seconds; queued's waits behind it. Both requests give up at 300 ms.
         var first = server.Client.PostJsonAsync("/v2/models/slow/infer", Lifecycle.Lifecycle.SlowRequest(1));
-        await Lifecycle.Lifecycle.WaitForStateAsync(server.Client, "slow/1", "LOADING");
+        await WaitForColdWaitersAsync(server);
         var (queued, _) = await server.Client.PostJsonAsync("/v2/models/queued/infer", Lifecycle.Lifecycle.SlowRequest(1));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, queued.StatusCode);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await first).Response.StatusCode);
@@ -142,7 +142,9 @@ public sealed class OnDemandTests
         // Now a load is known to hold the turn for seconds: while third loads, a request for fourth could not load within
         // 300 ms, and says so at once instead of after waiting.
         var third = server.Client.PostJsonAsync("/v2/models/third/infer", Lifecycle.Lifecycle.SlowRequest(1));
-        await Lifecycle.Lifecycle.WaitForStateAsync(server.Client, "third/1", "LOADING");
+        await WaitForColdWaitersAsync(server);
+        // The request waits; give its load the moment it needs to reach its turn (the load itself takes seconds).
+        await Task.Delay(500);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var (fourth, body) = await server.Client.PostJsonAsync("/v2/models/fourth/infer", Lifecycle.Lifecycle.SlowRequest(1));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, fourth.StatusCode);
@@ -150,6 +152,27 @@ public sealed class OnDemandTests
         Assert.Contains("loads ahead of it", body!["error"]!.GetValue<string>());
         Assert.True(System.Diagnostics.Stopwatch.GetElapsedTime(started) < TimeSpan.FromMilliseconds(300), "refused only after waiting");
         await third;
+    }
+
+    // Until a request waits for a load, by the server's own gauge: the index is no clock for it, as a version's row may
+    // show only once its load is done.
+    private static async Task WaitForColdWaitersAsync(RunningServer server)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var metrics = await server.MetricsClient.GetStringAsync("/metrics");
+            var line = metrics.Split('\n').FirstOrDefault(l => l.StartsWith("nv_model_cold_start_waiting ", StringComparison.Ordinal));
+            if (line is not null && double.Parse(line.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture) >= 1)
+            {
+                return;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"no request waited for a load within 30 s; {line ?? "no nv_model_cold_start_waiting"}");
+            }
+            await Task.Delay(20);
+        }
     }
 
     // Models (slow.onnx) with a warm-up of 600,000 iterations read from a file: each load takes seconds (about 5 on the
