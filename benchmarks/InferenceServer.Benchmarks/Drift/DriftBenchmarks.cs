@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using InferenceServer.Benchmarks.Features;
 using InferenceServer.Core.Drift;
 using InferenceServer.Core.Features;
 using InferenceServer.Core.Tensors;
@@ -14,17 +15,6 @@ namespace InferenceServer.Benchmarks.Drift;
 [MemoryDiagnoser]
 public class DriftBenchmarks
 {
-    private static readonly string[] NumberFields = ["age", "education_num", "hours_per_week", "capital_gain", "capital_loss"];
-    private static readonly string[] TextFields = ["workclass", "education", "marital_status", "occupation", "relationship", "sex"];
-
-    private static readonly (double[] Numbers, string[] Texts)[] Records =
-    [
-        ([52, 14, 50, 15024, 0], ["Self-emp-inc", "Masters", "Married-civ-spouse", "Exec-managerial", "Husband", "Male"]),
-        ([23, 9, 30, 0, 0], ["Private", "HS-grad", "Never-married", "Other-service", "Own-child", "Female"]),
-        ([41, 13, 45, 0, 1902], ["Local-gov", "Bachelors", "Divorced", "Prof-specialty", "Unmarried", "Female"]),
-        ([35, 10, 40, 0, 0], ["?", "Some-college", "Married-civ-spouse", "Craft-repair", "Husband", "Male"]),
-    ];
-
     private DriftWindow _window = null!;
     private FeatureRows _rows = null!;
     private Tensor _probability = null!;
@@ -40,15 +30,15 @@ public class DriftBenchmarks
         _rows = view.RentRows(Rows);
         for (var row = 0; row < Rows; row++)
         {
-            var (numbers, texts) = Records[row % Records.Length];
+            var (numbers, texts) = SampleIncomeRecords.Records[row % SampleIncomeRecords.Records.Length];
             for (var i = 0; i < numbers.Length; i++)
             {
-                view.TryGetField(NumberFields[i], out var field);
+                view.TryGetField(SampleIncomeRecords.NumberFields[i], out var field);
                 _rows.SetNumber(row, field, numbers[i]);
             }
             for (var i = 0; i < texts.Length; i++)
             {
-                view.TryGetField(TextFields[i], out var field);
+                view.TryGetField(SampleIncomeRecords.TextFields[i], out var field);
                 _rows.SetText(row, field, texts[i]);
             }
         }

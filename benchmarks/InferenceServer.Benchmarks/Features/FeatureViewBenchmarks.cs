@@ -16,17 +16,6 @@ public class FeatureViewBenchmarks
 {
     private static readonly DateTimeOffset Now = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000);
 
-    private static readonly string[] NumberFields = ["age", "education_num", "hours_per_week", "capital_gain", "capital_loss"];
-    private static readonly string[] TextFields = ["workclass", "education", "marital_status", "occupation", "relationship", "sex"];
-
-    private static readonly (double[] Numbers, string[] Texts)[] Records =
-    [
-        ([52, 14, 50, 15024, 0], ["Self-emp-inc", "Masters", "Married-civ-spouse", "Exec-managerial", "Husband", "Male"]),
-        ([23, 9, 30, 0, 0], ["Private", "HS-grad", "Never-married", "Other-service", "Own-child", "Female"]),
-        ([41, 13, 45, 0, 1902], ["Local-gov", "Bachelors", "Divorced", "Prof-specialty", "Unmarried", "Female"]),
-        ([35, 10, 40, 0, 0], ["?", "Some-college", "Married-civ-spouse", "Craft-repair", "Husband", "Male"]),
-    ];
-
     private FeatureView _view = null!;
     private int[] _numberFields = null!;
     private int[] _textFields = null!;
@@ -40,18 +29,18 @@ public class FeatureViewBenchmarks
     public void Setup()
     {
         _view = FeatureViewReader.Parse(File.ReadAllText(Path.Combine(RepositoryRoot(), "models", "income", FeatureView.FileName)), "income");
-        _numberFields = [.. NumberFields.Select(Field)];
-        _textFields = [.. TextFields.Select(Field)];
+        _numberFields = [.. SampleIncomeRecords.NumberFields.Select(Field)];
+        _textFields = [.. SampleIncomeRecords.TextFields.Select(Field)];
         _stored = new byte[Rows][][];
         for (var row = 0; row < Rows; row++)
         {
-            var (numbers, texts) = Records[row % Records.Length];
+            var (numbers, texts) = SampleIncomeRecords.Records[row % SampleIncomeRecords.Records.Length];
             _stored[row] = new byte[_view.StoreFields.Count][];
             for (var s = 0; s < _view.StoreFields.Count; s++)
             {
                 var name = _view.StoreFields[s];
-                var n = Array.IndexOf(NumberFields, name);
-                _stored[row][s] = Encoding.UTF8.GetBytes(n >= 0 ? numbers[n].ToString(System.Globalization.CultureInfo.InvariantCulture) : texts[Array.IndexOf(TextFields, name)]);
+                var n = Array.IndexOf(SampleIncomeRecords.NumberFields, name);
+                _stored[row][s] = Encoding.UTF8.GetBytes(n >= 0 ? numbers[n].ToString(System.Globalization.CultureInfo.InvariantCulture) : texts[Array.IndexOf(SampleIncomeRecords.TextFields, name)]);
             }
         }
     }
@@ -62,7 +51,7 @@ public class FeatureViewBenchmarks
         using var rows = _view.RentRows(Rows);
         for (var row = 0; row < Rows; row++)
         {
-            var (numbers, texts) = Records[row % Records.Length];
+            var (numbers, texts) = SampleIncomeRecords.Records[row % SampleIncomeRecords.Records.Length];
             for (var i = 0; i < numbers.Length; i++)
             {
                 rows.SetNumber(row, _numberFields[i], numbers[i]);
