@@ -40,4 +40,10 @@ public interface IModelBackend
     /// no <c>gpus</c> (Triton then uses every visible GPU); empty when it runs on CPU only.
     /// </summary>
     IReadOnlyList<int> GpuDevices => [];
+
+    /// <summary>
+    /// Makes quantized variants of this backend's model files (int8, fp16), for the <c>quantize</c> command and a config's
+    /// <c>quantize</c> parameter; null when the backend cannot.
+    /// </summary>
+    Quantization.IModelQuantizer? Quantizer => null;
 }
