@@ -48,7 +48,7 @@ internal sealed class OnnxQuantizer : IModelQuantizer
                 new Int8DynamicTransform(settings, log).Apply(graph, cancellationToken);
                 break;
             case QuantizationMethod.Int8Static:
-                new Int8StaticTransform(settings, log).Apply(graph, parentPath, calibration, cancellationToken);
+                new Int8StaticTransform(settings, log).Apply(graph, calibration, cancellationToken);
                 break;
             case QuantizationMethod.Fp16:
                 new Fp16Transform(settings, log).Apply(model, cancellationToken);
