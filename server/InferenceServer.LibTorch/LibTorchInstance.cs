@@ -147,7 +147,20 @@ internal sealed class LibTorchInstance : IModelInstance
                 }
             }
 
-            var results = Results(_module.forward(_arguments));
+            object? returned;
+            try
+            {
+                returned = _module.forward(_arguments);
+            }
+            catch (Exception e) when (e is NotImplementedException or ArgumentOutOfRangeException)
+            {
+                // TorchSharp converts forward()'s result to .NET values and fails on kinds it has no value for (a string, a dict).
+                throw new BackendException(
+                    "the model's forward() returned something other than tensors; the pytorch backend serves models whose forward() returns a tensor, " +
+                    "or a tuple or list of tensors",
+                    code: "RUNTIME_EXCEPTION", inner: e);
+            }
+            var results = Results(returned);
             return CopyOutputs(results, outputNames);
         }
         catch (ExternalException e)

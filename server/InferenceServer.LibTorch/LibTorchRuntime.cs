@@ -43,7 +43,7 @@ internal sealed class LibTorchRuntime
             {
                 torch.InitializeDeviceType(DeviceType.CPU);
             }
-            return new LibTorchRuntime(torch.__version__, gpu ? torch.cuda.device_count() : 0);
+            return new LibTorchRuntime(ShortVersion(torch.__version__), gpu ? torch.cuda.device_count() : 0);
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException or TypeInitializationException
             or NotSupportedException or InvalidOperationException)
@@ -56,6 +56,10 @@ internal sealed class LibTorchRuntime
                 inner: e);
         }
     }
+
+    // TorchSharp reports its LibTorch package's version with four parts (2.10.0.0); LibTorch itself says 2.10.0.
+    private static string ShortVersion(string version) =>
+        System.Version.TryParse(version, out var parsed) && parsed.Build >= 0 ? $"{parsed.Major}.{parsed.Minor}.{parsed.Build}" : version;
 
     private static string ReadFlavor()
     {
