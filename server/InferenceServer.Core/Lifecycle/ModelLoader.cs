@@ -305,7 +305,7 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
                 loadDuration.TotalMilliseconds);
             var monitor = drift?.Create(directory.Name, number, directory.Path, versionPath, loadPlan.View, completed.MaxBatchSize > 0, out driftProblem);
             return ModelVersion.Loaded(directory.Name, number, completed, scheduler, statistics, ConfigKey(config), filesSignature,
-                new VersionInstances(backend, modelPath, parameters, config.Optimization?.Graph?.Level, groups, byGroup) { Warmup = warmupSources }, owned, warmupExecutions,
+                new VersionInstances(backend, modelPath, parameters, config.Optimization?.Graph?.Level, groups, byGroup) { Warmup = warmupSources, Declared = ConfigDeclaredSignature.From(config) }, owned, warmupExecutions,
                 monitor, driftProblem, monitor is null ? null : drift!.Retired);
         }
         catch (OperationCanceledException)
@@ -349,6 +349,7 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
         {
             GraphOptimizationLevel = config.Optimization?.Graph?.Level,
             GpuExecutionAccelerators = config.Optimization?.ExecutionAccelerators?.GpuExecutionAccelerator ?? [],
+            Declared = ConfigDeclaredSignature.From(config),
         };
 
     // As in Triton: a KIND_GPU group places its count on each listed GPU, or on every GPU the backend
