@@ -137,6 +137,11 @@ internal static class QuantizeCommand
             Ansi = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected ? AnsiSupport.Detect : AnsiSupport.No,
             ColorSystem = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
         });
+        if (!ReferenceEquals(output, Console.Out) || Console.IsOutputRedirected)
+        {
+            // Not a terminal: no width to wrap at; lines stay whole for whoever reads them.
+            console.Profile.Width = 240;
+        }
         var gate = outcome.Gate;
         console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{outcome.Method} variant of '{outcome.Model}' version {outcome.ParentVersion}, compared on {gate.Rows} rows of {gate.Source}; limits: {gate.Limits}"));
