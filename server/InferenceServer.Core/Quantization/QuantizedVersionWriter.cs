@@ -121,7 +121,8 @@ public static class QuantizedVersionWriter
             if (gate.Passed)
             {
                 Directory.Move(staging, target);
-                written = target;
+                // As the user named it (a relative repository stays relative in the report).
+                written = Path.Combine(job.Repository, job.Model, version.ToString(CultureInfo.InvariantCulture));
             }
             return new QuantizeOutcome(job.Model, parentVersion, version, QuantizeSettings.MethodName(job.Settings.Method), report, gate, written,
                 PolicyNotes(config, directory, parentVersion, version));
