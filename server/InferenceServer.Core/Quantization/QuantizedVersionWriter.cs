@@ -99,7 +99,17 @@ public static class QuantizedVersionWriter
         {
             Directory.CreateDirectory(staging);
             var variantPath = Path.Combine(staging, fileName);
-            var report = quantizer.Quantize(parentPath, variantPath, job.Settings, (calibration ?? evaluation).AsRequests(), cancellationToken);
+            QuantizationReport report;
+            try
+            {
+                report = quantizer.Quantize(parentPath, variantPath, job.Settings, (calibration ?? evaluation).AsRequests(), cancellationToken);
+            }
+            catch (QuantizationException e)
+            {
+                // Name the version, which the user may not have chosen: the highest may be a variant already.
+                throw new QuantizationException(
+                    $"version {parentVersion} of model '{job.Model}'{(job.Version is null ? " (the highest; choose the FP32 one with --version)" : "")}: {e.Message}", e);
+            }
             GateResult gate;
             try
             {

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using InferenceServer.Core.Backends;
 using InferenceServer.FunctionalTests.Grpc;
 using InferenceServer.FunctionalTests.Http;
+using InferenceServer.Protocols.Grpc.Messages;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -37,7 +38,7 @@ public sealed class LoadTimeQuantizationTests : IDisposable
 
     private string CacheFolder => Path.Combine(_repository, "income", ".quantized");
 
-    private static Task<RunningServer> StartAsync(string repository, IModelBackend? backend, CapturedLog? log = null) =>
+    private static Task<RunningServer> StartAsync(string repository, IModelBackend? backend, CapturedLog? log = null, params (string Key, string Value)[] settings) =>
         RunningServer.StartAsync(repository, services =>
         {
             if (backend is not null)
@@ -49,7 +50,7 @@ public sealed class LoadTimeQuantizationTests : IDisposable
             {
                 services.AddSingleton<ILoggerProvider>(log);
             }
-        }, ("Logging:LogLevel:InferenceServer.Core.Lifecycle", "Information"));
+        }, [("Logging:LogLevel:InferenceServer.Core.Lifecycle", "Information"), .. settings]);
 
     [Fact]
     public async Task ABrokenVariantIsRefusedAndFp32KeepsServingWithTheReason()
@@ -167,6 +168,49 @@ public sealed class LoadTimeQuantizationTests : IDisposable
             Assert.Equal("fp32", row["precision"]!.GetValue<string>());
             Assert.Contains("there are no evaluation rows (give 'quantize_eval_file' or model_warmup samples)", row["reason"]!.GetValue<string>());
         }
+    }
+
+    [Fact]
+    public async Task GrpcAnswersSayThePrecisionToo()
+    {
+        QuantizeFiles.AddParameters(_repository, ("quantize", "int8-dynamic"), ("quantize_eval_file", "eval.jsonl"));
+        await using var server = await StartAsync(_repository, new BrokenQuantizerBackend());
+        using var channel = GrpcChannels.For(server.Host.GrpcAddress);
+        var client = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
+
+        var row = (await client.RepositoryIndexAsync(new RepositoryIndexRequest())).Models.Single(m => m.Name == "income");
+        Assert.Equal("fp32", row.Precision);
+        Assert.StartsWith("serving FP32: the int8-dynamic variant was refused by the accuracy gate", row.Reason);
+        Assert.Equal("fp32", (await client.ModelMetadataAsync(new ModelMetadataRequest { Name = "income" })).Precision);
+        Assert.Equal("fp32", (await client.ModelStatisticsAsync(new ModelStatisticsRequest { Name = "income" })).ModelStats.Single().Precision);
+    }
+
+    [Fact]
+    public async Task TheCacheBesideTheModelDoesNotMakeAPollingServerReload()
+    {
+        QuantizeFiles.AddParameters(_repository, ("quantize", "int8-dynamic"), ("quantize_eval_file", "eval.jsonl"), ("quantize_min_agreement", "0.95"));
+        await using var server = await StartAsync(_repository, null, null,
+            ("Server:ModelControlMode", "poll"), ("Server:RepositoryPollSeconds", "1"), ("Server:RepositoryPollQuietMilliseconds", "500"));
+        var loaded = server.Version("income", 1);
+        Assert.Equal("int8-dynamic", loaded.Precision);
+        Assert.True(Directory.Exists(CacheFolder));
+
+        // Several polls later the same version serves: the hidden folder is no version and no change of one.
+        await Task.Delay(TimeSpan.FromSeconds(3.5));
+        Assert.Same(loaded, server.Version("income", 1));
+    }
+
+    [Fact]
+    public async Task UnderAMemoryBudgetTheServedVariantIsCharged()
+    {
+        QuantizeFiles.AddParameters(_repository, ("quantize", "int8-dynamic"), ("quantize_eval_file", "eval.jsonl"), ("quantize_min_agreement", "0.95"));
+        await using var server = await StartAsync(_repository, null, null, ("Server:ModelMemoryBudget", "1000000000"));
+        var row = await IndexRowAsync(server);
+        Assert.Equal("int8-dynamic", row["precision"]!.GetValue<string>());
+        var memory = row["memory"]!;
+        Assert.True(memory["cpu_bytes"]!.GetValue<long>() > 0, row.ToJsonString());
+        Assert.Equal(1000000000, memory["cpu_budget_bytes"]!.GetValue<long>());
+        Assert.Equal(Assert.Single(Directory.GetFiles(CacheFolder)), server.Version("income", 1).Instances!.ModelPath);
     }
 
     private string Fp32Repository()
