@@ -148,6 +148,18 @@ public sealed class LoadTimeQuantizationTests : IDisposable
         }
         Assert.Equal(1, second.Broken.Calls);
         Assert.Equal(2, Directory.GetFiles(CacheFolder).Length);
+
+        // A new model file makes a new variant, and the variants of the old file go. The new file is the same model with
+        // an unknown protobuf field appended (number 1000, varint 1), which ONNX Runtime skips.
+        var before = Directory.GetFiles(CacheFolder);
+        File.AppendAllBytes(Path.Combine(_repository, "income", "1", "model.onnx"), [0xC0, 0x3E, 0x01]);
+        await using (var server = await StartAsync(_repository, second))
+        {
+            Assert.Equal("READY", (await IndexRowAsync(server))["state"]!.GetValue<string>());
+        }
+        Assert.Equal(2, second.Broken.Calls);
+        var after = Assert.Single(Directory.GetFiles(CacheFolder));
+        Assert.DoesNotContain(after, before);
     }
 
     [Fact]
