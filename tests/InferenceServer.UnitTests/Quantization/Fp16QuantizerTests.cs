@@ -1,9 +1,7 @@
 using System.Runtime.InteropServices;
-using Google.Protobuf;
 using InferenceServer.Core.Quantization;
 using InferenceServer.Core.Tensors;
 using InferenceServer.OnnxRuntime.Quantization;
-using InferenceServer.OnnxRuntime.Quantization.Onnx;
 using Xunit.Abstractions;
 
 namespace InferenceServer.UnitTests.Quantization;
@@ -84,7 +82,7 @@ public sealed class Fp16QuantizerTests(ITestOutputHelper output) : IDisposable
     {
         // Celu is typed for FP32 only, so ONNX Runtime refuses an FP16 Celu when the variant is loaded.
         var parentPath = Path.Combine(_folder, "celu.onnx");
-        WriteMatMulThen("Celu", parentPath);
+        QuantizationFixtures.WriteMatMulThen("Celu", parentPath);
         var variant = Path.Combine(_folder, "celu-fp16.onnx");
         var report = new OnnxQuantizer().Quantize(parentPath, variant, new QuantizeSettings(QuantizationMethod.Fp16), []);
 
@@ -111,24 +109,6 @@ public sealed class Fp16QuantizerTests(ITestOutputHelper output) : IDisposable
         var error = Assert.Throws<QuantizationException>(() =>
             new OnnxQuantizer().Quantize(first, Path.Combine(_folder, "again.onnx"), new QuantizeSettings(QuantizationMethod.Int8Dynamic), []));
         Assert.Contains("already a quantized variant (fp16;", error.Message, StringComparison.Ordinal);
-    }
-
-    /// <summary>X [batch, 16] ─MatMul─▶ h ─<paramref name="op"/>─▶ Y, written with our own onnx.proto.</summary>
-    private static void WriteMatMulThen(string op, string path)
-    {
-        var type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = 1, Shape = new TensorShapeProto() } };
-        type.TensorType.Shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = "batch" });
-        type.TensorType.Shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = 16 });
-        var model = new ModelProto { IrVersion = 8, Graph = new GraphProto { Name = "matmul_then_" + op } };
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 17 });
-        model.Graph.Input.Add(new ValueInfoProto { Name = "X", Type = type });
-        model.Graph.Output.Add(new ValueInfoProto { Name = "Y", Type = type.Clone() });
-        model.Graph.Initializer.Add(OnnxTensorData.Floats("w", [16, 16], QuantizationFixtures.Uniform(256, seed: 7)));
-        var matMul = new NodeProto { OpType = "MatMul", Name = "matmul", Input = { "X", "w" }, Output = { "h" } };
-        var then = new NodeProto { OpType = op, Name = "then", Input = { "h" }, Output = { "Y" } };
-        model.Graph.Node.Add(matMul);
-        model.Graph.Node.Add(then);
-        File.WriteAllBytes(path, model.ToByteArray());
     }
 
     private static string Counts(QuantizationReport report) => string.Join(", ", report.QuantizedNodes.Select(p => $"{p.Key} {p.Value}"));

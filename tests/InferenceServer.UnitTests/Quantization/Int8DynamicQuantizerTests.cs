@@ -111,6 +111,38 @@ public sealed class Int8DynamicQuantizerTests(ITestOutputHelper output) : IDispo
         Assert.Single(model.Graph.Node, n => n.OpType == "Gemm");
     }
 
+    [Fact]
+    public void An_operator_set_below_11_is_raised_and_the_report_says_so()
+    {
+        var parentPath = Path.Combine(_folder, "opset10.onnx");
+        QuantizationFixtures.WriteMatMulThen("Relu", parentPath, opset: 10);
+        var variant = Path.Combine(_folder, "opset10-int8.onnx");
+        var report = new OnnxQuantizer().Quantize(parentPath, variant, new QuantizeSettings(QuantizationMethod.Int8Dynamic), []);
+
+        Assert.Equal("default operator set raised from 10 to 11: int8-dynamic's DynamicQuantizeLinear needs it", Assert.Single(report.Notes));
+        Assert.Contains(OnnxModelFile.Read(variant).OpsetImport, o => o.Domain == "" && o.Version == 11);
+        using var quantized = QuantizationFixtures.Load(variant);
+        using var parent = QuantizationFixtures.Load(parentPath);
+        var input = QuantizationFixtures.Uniform(4 * 16, seed: 8);
+        var expected = QuantizationFixtures.Run(parent, "X", [4, 16], input);
+        var (max, _) = QuantizationFixtures.Difference(expected, QuantizationFixtures.Run(quantized, "X", [4, 16], input));
+        Assert.True(max < 0.05 * QuantizationFixtures.Difference(new float[expected.Length], expected).Max, $"largest error {max}");
+    }
+
+    [Fact]
+    public void An_operator_set_that_cannot_be_raised_without_changing_the_model_is_refused()
+    {
+        // The list of changed operators is cautious: Softmax changed at 13, and raising 10 to 11 under it is refused all the same.
+        var parentPath = Path.Combine(_folder, "opset10-softmax.onnx");
+        QuantizationFixtures.WriteMatMulThen("Softmax", parentPath, opset: 10);
+
+        var error = Assert.Throws<QuantizationException>(() => new OnnxQuantizer().Quantize(parentPath, Path.Combine(_folder, "variant.onnx"),
+            new QuantizeSettings(QuantizationMethod.Int8Dynamic), []));
+        Assert.Equal("int8-dynamic's DynamicQuantizeLinear needs operator set 11, but the model uses 10, and its Softmax 'then' is an operator " +
+            "whose definition changed between operator sets 7 and 13, so raising the version could change what it computes; " +
+            "export the model at operator set 11 or later", error.Message);
+    }
+
     internal static void AssertSameSignature(Core.Backends.IModelInstance parent, Core.Backends.IModelInstance variant)
     {
         Assert.Equal(parent.Signature.Inputs.Count, variant.Signature.Inputs.Count);
