@@ -101,6 +101,27 @@ public sealed class Fp16QuantizerTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Weights_beyond_the_fp16_range_are_clamped_and_the_report_says_how_many()
+    {
+        var parentPath = Path.Combine(_folder, "large.onnx");
+        QuantizationFixtures.WriteMatMulThen("Relu", parentPath);
+        var model = OnnxModelFile.Read(parentPath);
+        var weights = OnnxTensorData.ReadFloats(model.Graph.Initializer[0]);
+        weights[3] = 1e6f;
+        weights[7] = -7e4f;
+        model.Graph.Initializer[0] = OnnxTensorData.Floats("w", [16, 16], weights);
+        OnnxModelFile.Write(model, parentPath);
+
+        var variant = Path.Combine(_folder, "large-fp16.onnx");
+        var report = new OnnxQuantizer().Quantize(parentPath, variant, new QuantizeSettings(QuantizationMethod.Fp16), []);
+
+        Assert.Equal("weight values beyond the FP16 range clamped to ±65504: 2", Assert.Single(report.Notes));
+        var halves = MemoryMarshal.Cast<byte, Half>(OnnxModelFile.Read(variant).Graph.Initializer[0].RawData.Span);
+        Assert.Equal((Half)65504f, halves[3]);
+        Assert.Equal((Half)(-65504f), halves[7]);
+    }
+
+    [Fact]
     public void An_fp16_model_is_refused()
     {
         var first = Path.Combine(_folder, "fp16.onnx");

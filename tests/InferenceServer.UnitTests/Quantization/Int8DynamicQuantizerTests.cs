@@ -41,13 +41,13 @@ public sealed class Int8DynamicQuantizerTests(ITestOutputHelper output) : IDispo
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public void Small_network_quantizes_matmul_gemm_and_conv_and_skips_a_depthwise_conv(bool perChannel)
+    public void Small_network_asked_for_conv_quantizes_matmul_gemm_and_conv_and_skips_a_depthwise_conv(bool perChannel)
     {
         var parentPath = Path.Combine(_folder, "small.onnx");
         SmallNetwork.Write(parentPath);
         var variant = Path.Combine(_folder, "small-int8.onnx");
         var report = new OnnxQuantizer().Quantize(parentPath, variant,
-            new QuantizeSettings(QuantizationMethod.Int8Dynamic) { PerChannel = perChannel }, []);
+            new QuantizeSettings(QuantizationMethod.Int8Dynamic) { PerChannel = perChannel, OperatorTypes = ["MatMul", "Gemm", "Conv"] }, []);
 
         Assert.Equal(2, report.QuantizedNodes["Conv"]);
         Assert.Equal(1, report.QuantizedNodes["Gemm"]);
@@ -68,6 +68,18 @@ public sealed class Int8DynamicQuantizerTests(ITestOutputHelper output) : IDispo
             $"error max {max:G3}, mean {mean:G3}, largest output {spread:G3}");
         Assert.True(max < 0.05 * spread, $"largest error {max} against outputs up to {spread}");
         Assert.True(mean < 0.01 * spread, $"mean error {mean} against outputs up to {spread}");
+    }
+
+    [Fact]
+    public void By_default_conv_is_left_fp32_with_the_reason()
+    {
+        var parentPath = Path.Combine(_folder, "small.onnx");
+        SmallNetwork.Write(parentPath);
+        var report = new OnnxQuantizer().Quantize(parentPath, Path.Combine(_folder, "small-int8.onnx"), new QuantizeSettings(QuantizationMethod.Int8Dynamic), []);
+
+        Assert.Equal(new Dictionary<string, int> { ["Gemm"] = 1, ["MatMul"] = 1 }, report.QuantizedNodes);
+        Assert.Equal(["conv1", "conv2", "dw"], report.SkippedNodes.Select(s => s.Split('\'')[1]));
+        Assert.All(report.SkippedNodes, s => Assert.Contains("int8-dynamic leaves Conv in FP32 unless its operator types name Conv", s, StringComparison.Ordinal));
     }
 
     [Fact]
