@@ -4,6 +4,7 @@ using System.Text.Json;
 using InferenceServer.Core.Backends;
 using InferenceServer.Core.Quantization;
 using Spectre.Console;
+using static InferenceServer.Cli.CliOptions;
 
 namespace InferenceServer.Cli;
 
@@ -287,25 +288,4 @@ internal static class QuantizeCommand
 
     private static long? Whole(string? text) =>
         text is not null && long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= 1 ? value : null;
-
-    // Required flags are checked by the command's validator, which names the missing one in the house style.
-    private static Option<string> Text(string name, string helpName, string description) => new(name)
-    {
-        Description = description,
-        HelpName = helpName,
-        Arity = ArgumentArity.ExactlyOne,
-    };
-
-    private static void Check(Option<string> option, Func<string, string?> problem) =>
-        option.Validators.Add(result =>
-        {
-            foreach (var token in result.Tokens)
-            {
-                if (problem(token.Value) is { } expected)
-                {
-                    result.AddError($"{option.Name}: '{token.Value}' is not valid; expected {expected}");
-                    return;
-                }
-            }
-        });
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using InferenceServer.Core.Scoring;
+using static InferenceServer.Cli.CliOptions;
 
 namespace InferenceServer.Cli;
 
@@ -162,24 +163,4 @@ internal sealed class ScoreCommand
 
     private static string? Given(ParseResult result, Option<string> option) =>
         result.GetResult(option) is { Implicit: false } given && given.Tokens.Count > 0 ? given.Tokens[0].Value : null;
-
-    private static Option<string> Text(string name, string helpName, string description, string? shownDefault = null) => new(name)
-    {
-        Description = shownDefault is null ? description : $"{description} [default: {shownDefault}]",
-        HelpName = helpName,
-        Arity = ArgumentArity.ExactlyOne,
-    };
-
-    private static void Check(Option<string> option, Func<string, string?> problem) =>
-        option.Validators.Add(result =>
-        {
-            foreach (var token in result.Tokens)
-            {
-                if (problem(token.Value) is { } expected)
-                {
-                    result.AddError($"{option.Name}: '{token.Value}' is not valid; expected {expected}");
-                    return;
-                }
-            }
-        });
 }
