@@ -53,61 +53,45 @@ class ReturnsString(torch.nn.Module):
         return "not a tensor"
 
 
-MLP_CONFIG = """# tiny_mlp_torch: the TorchScript copy of tiny_mlp (4 features -> 3 class probabilities), served by LibTorch.
-# TorchScript does not declare its tensors' shapes or types, so the config lists them; INPUT__0 is forward()'s
-# first argument and OUTPUT__0 its first result (Triton's naming convention).
-name: "tiny_mlp_torch"
-platform: "pytorch_libtorch"
+def mlp_config(comment, name, platform):
+    """The config of one copy of the MLP: the two copies differ only in name and platform."""
+    return f"""{comment}
+name: "{name}"
+platform: "{platform}"
 max_batch_size: 32
 input [
-  {
+  {{
     name: "INPUT__0"
     data_type: TYPE_FP32
     dims: [ 4 ]
-  }
+  }}
 ]
 output [
-  {
+  {{
     name: "OUTPUT__0"
     data_type: TYPE_FP32
     dims: [ 3 ]
-  }
+  }}
 ]
-dynamic_batching { }
+dynamic_batching {{ }}
 instance_group [
-  {
+  {{
     count: 1
     kind: KIND_CPU
-  }
+  }}
 ]
 """
 
-ONNX_CONFIG = """# tiny_mlp: 4 features -> 3 class probabilities; the ONNX copy of tiny_mlp_torch (same weights), served by ONNX Runtime.
-name: "tiny_mlp"
-platform: "onnxruntime_onnx"
-max_batch_size: 32
-input [
-  {
-    name: "INPUT__0"
-    data_type: TYPE_FP32
-    dims: [ 4 ]
-  }
-]
-output [
-  {
-    name: "OUTPUT__0"
-    data_type: TYPE_FP32
-    dims: [ 3 ]
-  }
-]
-dynamic_batching { }
-instance_group [
-  {
-    count: 1
-    kind: KIND_CPU
-  }
-]
-"""
+
+MLP_CONFIG = mlp_config(
+    "# tiny_mlp_torch: the TorchScript copy of tiny_mlp (4 features -> 3 class probabilities), served by LibTorch.\n"
+    "# TorchScript does not declare its tensors' shapes or types, so the config lists them; INPUT__0 is forward()'s\n"
+    "# first argument and OUTPUT__0 its first result (Triton's naming convention).",
+    "tiny_mlp_torch", "pytorch_libtorch")
+
+ONNX_CONFIG = mlp_config(
+    "# tiny_mlp: 4 features -> 3 class probabilities; the ONNX copy of tiny_mlp_torch (same weights), served by ONNX Runtime.",
+    "tiny_mlp", "onnxruntime_onnx")
 
 
 def write(path, text):
