@@ -45,6 +45,10 @@ public sealed class OnnxRuntimeBackend : IModelBackend
     public IReadOnlyList<int> GpuDevices => OrtExecutionProviders.VisibleGpus();
 
     /// <inheritdoc />
+    /// <remarks>Rewrites the ONNX file itself: int8-dynamic, int8-static (QDQ) and fp16 variants.</remarks>
+    public Core.Quantization.IModelQuantizer Quantizer { get; } = new Quantization.OnnxQuantizer();
+
+    /// <inheritdoc />
     public IModelInstance CreateInstance(InstanceOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);

@@ -2,6 +2,7 @@ using System.Globalization;
 using InferenceServer.Core.Backends;
 using InferenceServer.Core.Models;
 using InferenceServer.Core.Monitoring;
+using InferenceServer.Core.Quantization;
 using InferenceServer.Core.Repository;
 using InferenceServer.Core.Scheduling;
 using InferenceServer.Core.Tensors;
@@ -245,6 +246,35 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
                 DisposeAll(instances);
                 return Failed(directory, number, mismatch, completed, loadPlan.UnknownFields);
             }
+
+            // A config may ask to serve a quantized variant: it is made (or taken from the cache) and checked against
+            // this FP32 instance's model now, and replaces it only if the accuracy gate passes.
+            stage = "quantize";
+            var (precision, quantizationNote) = ("", "");
+            if (Quantize(directory, number, config, completed, backend, Options(config, groups[0], modelPath, parameters, backend), warmupSources,
+                    cancellationToken) is { } decision)
+            {
+                (precision, quantizationNote) = (decision.Precision, decision.Note);
+                if (decision.ServesVariant)
+                {
+                    var variant = backend.CreateInstance(Options(config, groups[0], decision.ModelPath, parameters, backend));
+                    if (ConfigSignatureValidator.FindMismatch(completed, variant.Signature) is { } changed)
+                    {
+                        // The config is the model's contract with its clients: a variant that changed its inputs or outputs cannot serve under it.
+                        variant.Dispose();
+                        (precision, quantizationNote) = (VariantDecision.Fp32, $"serving FP32: the {decision.Precision} variant does not match the config: {changed}");
+                        LogQuantizationRefused(directory.Name, number, quantizationNote);
+                    }
+                    else
+                    {
+                        first.Dispose();
+                        first = variant;
+                        instances[0] = variant;
+                        modelPath = decision.ModelPath;
+                    }
+                }
+            }
+            stage = "load";
             var firstPlaced = false;
             foreach (var group in groups)
             {
@@ -304,9 +334,10 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
             LogVersionLoaded(directory.Name, number, backend.Name, instances.Count, Describe(completed.Input, completed), Describe(completed.Output, completed),
                 loadDuration.TotalMilliseconds);
             var monitor = drift?.Create(directory.Name, number, directory.Path, versionPath, loadPlan.View, completed.MaxBatchSize > 0, out driftProblem);
+            statistics.Precision = precision;
             return ModelVersion.Loaded(directory.Name, number, completed, scheduler, statistics, ConfigKey(config), filesSignature,
                 new VersionInstances(backend, modelPath, parameters, config.Optimization?.Graph?.Level, groups, byGroup) { Warmup = warmupSources }, owned, warmupExecutions,
-                monitor, driftProblem, monitor is null ? null : drift!.Retired);
+                monitor, driftProblem, monitor is null ? null : drift!.Retired, precision, quantizationNote);
         }
         catch (OperationCanceledException)
         {
@@ -328,6 +359,41 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
             DisposeAll(instances);
             return Failed(directory, number, $"failed to {stage} '{modelPath}': {e.Message}", config, loadPlan.UnknownFields);
         }
+    }
+
+    // The variant the config's 'quantize' parameters ask for, decided; null when they ask for none. Parameters that cannot be
+    // read keep FP32 serving too: the model itself is fine, and the reason says what to fix.
+    private VariantDecision? Quantize(ModelDirectory directory, long number, ModelConfig config, ModelConfig completed, IModelBackend backend, InstanceOptions parent,
+        WarmupSources warmup, CancellationToken cancellationToken)
+    {
+        QuantizeParameters? request;
+        try
+        {
+            request = QuantizeParameters.Read(config.StringParameters());
+        }
+        catch (QuantizationException e)
+        {
+            var note = $"serving FP32: {e.Message}";
+            LogQuantizationRefused(directory.Name, number, note);
+            return new VariantDecision(parent.ModelPath, VariantDecision.Fp32, note, null, false);
+        }
+        if (request is null)
+        {
+            return null;
+        }
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var decision = LoadTimeQuantization.Decide(request, directory.Path, number, completed, backend, parent, warmup, cancellationToken);
+        decision = decision with { Note = Relative(directory, decision.Note) };
+        var milliseconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        if (decision.ServesVariant)
+        {
+            LogQuantizationServed(directory.Name, number, decision.Precision, decision.Reused ? "reused from the cache" : "made", decision.Gate!.Summary(), milliseconds);
+        }
+        else
+        {
+            LogQuantizationRefused(directory.Name, number, decision.Note);
+        }
+        return decision;
     }
 
     // One engine for every model, as in Triton: it batches when the model batches and has dynamic_batching, and is
@@ -389,6 +455,12 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Warmed up model '{Model}' version {Version}: {Samples} sample(s) on {Instances} instance(s), {Executions} execution(s) in {Milliseconds:F0} ms")]
     private partial void LogWarmedUp(string model, long version, int samples, int instances, int executions, double milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model '{Model}' version {Version} serves its {Precision} variant ({How}), which {Gate}; decided in {Milliseconds:F0} ms")]
+    private partial void LogQuantizationServed(string model, long version, string precision, string how, string gate, double milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model '{Model}' version {Version}: {Reason}")]
+    private partial void LogQuantizationRefused(string model, long version, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Model '{Model}' version {Version} is UNAVAILABLE: {Reason}")]
     private partial void LogVersionFailed(string model, long version, string reason);

@@ -121,6 +121,15 @@ internal sealed class ModelVersion : IAsyncDisposable
     /// <summary>Why <see cref="Drift"/> is null, for the drift report's error; empty when it is not.</summary>
     internal string DriftProblem { get; init; } = "";
 
+    /// <summary>
+    /// The precision the version serves when its config asked for a quantized variant: the method (<c>int8-dynamic</c>) when
+    /// the variant passed the accuracy gate, <c>fp32</c> when it did not; empty when the config asked for none.
+    /// </summary>
+    internal string Precision { get; init; } = "";
+
+    /// <summary>Why a READY version serves FP32 although its config asked for a variant; empty otherwise. The index shows it as the reason.</summary>
+    internal string QuantizationNote { get; init; } = "";
+
     /// <summary>Released once the version's instances are gone (e.g. the temporary folder of uploaded model files).</summary>
     internal IDisposable? Owned { get; init; }
 
@@ -132,9 +141,11 @@ internal sealed class ModelVersion : IAsyncDisposable
     /// <summary>A version the loader built: READY, with what lifecycle changes need to know about it.</summary>
     internal static ModelVersion Loaded(string name, long version, ModelConfig config, IScheduler scheduler, ModelStatistics statistics,
         string configKey, string filesSignature, VersionInstances instances, IDisposable? owned, int warmupExecutions,
-        DriftMonitor? drift = null, string driftProblem = "", Action<DriftMonitor>? driftRetired = null) =>
+        DriftMonitor? drift = null, string driftProblem = "", Action<DriftMonitor>? driftRetired = null, string precision = "", string quantizationNote = "") =>
         new(name, version, ModelState.Ready, "", config, scheduler, instances.Count, statistics)
         {
+            Precision = precision,
+            QuantizationNote = quantizationNote,
             Drift = drift,
             DriftProblem = driftProblem,
             DriftRetired = driftRetired,

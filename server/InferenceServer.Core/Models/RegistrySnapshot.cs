@@ -119,7 +119,11 @@ internal sealed class RegistrySnapshot
                 }
                 foreach (var (number, version) in entry.Versions)
                 {
-                    rows[number] = new ModelIndexEntry(name, version.VersionText, version.State, version.Reason);
+                    rows[number] = new ModelIndexEntry(name, version.VersionText, version.State,
+                        version.State == ModelState.Ready && version.QuantizationNote.Length > 0 ? version.QuantizationNote : version.Reason)
+                    {
+                        Precision = version.Precision,
+                    };
                 }
                 if (entry.Reason.Length > 0 && (rows.Count == 0 || !entry.Unloaded) && loadingVersions is null)
                 {

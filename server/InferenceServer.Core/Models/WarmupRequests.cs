@@ -28,6 +28,9 @@ internal sealed class WarmupRequests : IDisposable
         _outputNames = config.Output.Select(o => o.Name).ToArray();
     }
 
+    /// <summary>Each sample's inputs (one batch), still owned by this object: the accuracy gate copies them as its evaluation rows.</summary>
+    public IEnumerable<IReadOnlyList<Tensor>> Inputs => _samples.Select(s => (IReadOnlyList<Tensor>)s.Inputs);
+
     /// <summary>True when the config has no warm-up samples.</summary>
     public bool IsEmpty => _samples.Count == 0;
 

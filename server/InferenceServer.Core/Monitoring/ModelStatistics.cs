@@ -147,6 +147,12 @@ internal sealed class ModelStatistics : ISchedulerObserver, IDisposable
         TouchLastInference();
     }
 
+    /// <summary>
+    /// The precision the version serves when its config asked for a quantized variant (see <see cref="ModelStatisticsSnapshot.Precision"/>);
+    /// set by the loader before the version serves.
+    /// </summary>
+    public string Precision { get; set; } = "";
+
     /// <summary>Reads every counter for the statistics extension.</summary>
     public ModelStatisticsSnapshot Snapshot()
     {
@@ -167,6 +173,7 @@ internal sealed class ModelStatistics : ISchedulerObserver, IDisposable
         {
             Name = Name,
             Version = Version,
+            Precision = Precision,
             LastInferenceMs = Volatile.Read(ref _lastInferenceMs),
             InferenceCount = Volatile.Read(ref _inferenceCount),
             ExecutionCount = Volatile.Read(ref _executionCount),

@@ -13,6 +13,12 @@ public sealed record ModelStatisticsSnapshot
     /// <summary>Version, as the protocols spell it.</summary>
     public required string Version { get; init; }
 
+    /// <summary>
+    /// This server's addition: the precision served when the config asked for a quantized variant (<c>int8-dynamic</c>,
+    /// <c>fp32</c> when the gate refused it); empty otherwise.
+    /// </summary>
+    public string Precision { get; init; } = "";
+
     /// <summary>When the last request finished (either way), in milliseconds since the Unix epoch; 0 if none has.</summary>
     public long LastInferenceMs { get; init; }
 

@@ -29,6 +29,9 @@ public sealed class ModelTarget
     /// <summary>The completed config the version serves with (instance counts follow in-place resizes).</summary>
     public ModelConfig Config => Serving.Config!;
 
+    /// <summary>The precision the version serves when its config asked for a quantized variant; empty otherwise.</summary>
+    public string Precision => Serving.Precision;
+
     /// <summary>The loaded version behind the target.</summary>
     internal ModelVersion Serving { get; }
 

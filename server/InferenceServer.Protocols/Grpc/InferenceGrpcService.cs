@@ -120,7 +120,7 @@ internal sealed class InferenceGrpcService(InferenceFrontDoor door, TimeProvider
         // A route's metadata is its primary variant's, whatever variant a request would go to.
         var target = door.Describe(request.Name, request.Version, Routing(context));
         var config = target.Config;
-        var response = new ModelMetadataResponse { Name = target.Name, Platform = config.Platform };
+        var response = new ModelMetadataResponse { Name = target.Name, Platform = config.Platform, Precision = target.Precision };
         response.Versions.AddRange(target.Route.ReadyVersions);
         AddTensors(response.Inputs, config, config.Input);
         AddTensors(response.Outputs, config, config.Output);
@@ -155,6 +155,7 @@ internal sealed class InferenceGrpcService(InferenceFrontDoor door, TimeProvider
                 Version = row.Version,
                 State = row.State.ProtocolName(),
                 Reason = row.Reason,
+                Precision = row.Precision,
             };
             if (row.Memory is { } memory)
             {
@@ -257,6 +258,7 @@ internal sealed class InferenceGrpcService(InferenceFrontDoor door, TimeProvider
         {
             Name = snapshot.Name,
             Version = snapshot.Version,
+            Precision = snapshot.Precision,
             LastInference = (ulong)snapshot.LastInferenceMs,
             InferenceCount = (ulong)snapshot.InferenceCount,
             ExecutionCount = (ulong)snapshot.ExecutionCount,

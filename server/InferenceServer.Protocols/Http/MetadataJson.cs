@@ -53,6 +53,11 @@ internal static class MetadataJson
         }
         writer.WriteEndArray();
         writer.WriteString("platform"u8, config.Platform);
+        if (target.Precision.Length > 0)
+        {
+            // This server's addition: the precision a quantizing config ended up serving (int8-dynamic, or fp32 when refused).
+            writer.WriteString("precision"u8, target.Precision);
+        }
         WriteTensors(writer, "inputs"u8, config, config.Input);
         WriteTensors(writer, "outputs"u8, config, config.Output);
         writer.WriteEndObject();
@@ -95,6 +100,10 @@ internal static class MetadataJson
             }
             writer.WriteString("state"u8, row.State.ProtocolName());
             writer.WriteString("reason"u8, row.Reason);
+            if (row.Precision.Length > 0)
+            {
+                writer.WriteString("precision"u8, row.Precision);
+            }
             if (row.Memory is { } memory)
             {
                 // This server's addition to Triton's row: the version's footprint, the budget and the headroom.

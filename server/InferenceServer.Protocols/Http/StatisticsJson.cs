@@ -16,6 +16,11 @@ internal static class StatisticsJson
             writer.WriteStartObject();
             writer.WriteString("name"u8, model.Name);
             writer.WriteString("version"u8, model.Version);
+            if (model.Precision.Length > 0)
+            {
+                // This server's addition, which Triton's clients ignore: the precision a quantizing config ended up serving.
+                writer.WriteString("precision"u8, model.Precision);
+            }
             writer.WriteNumber("last_inference"u8, model.LastInferenceMs);
             writer.WriteNumber("inference_count"u8, model.InferenceCount);
             writer.WriteNumber("execution_count"u8, model.ExecutionCount);

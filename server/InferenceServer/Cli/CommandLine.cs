@@ -6,7 +6,7 @@ namespace InferenceServer.Cli;
 
 /// <summary>
 /// The <c>inference-server</c> command line on System.CommandLine: a root command with one subcommand per verb
-/// (<c>serve</c>, <c>score</c>). A usage error is one line on stderr and exit code 2, never the whole help; <c>--help</c> lists every
+/// (<c>serve</c>, <c>score</c>, <c>profile</c>, <c>quantize</c>). A usage error is one line on stderr and exit code 2, never the whole help; <c>--help</c> lists every
 /// flag with its default; <c>--version</c> prints the server's version.
 /// </summary>
 internal static class CommandLine
@@ -21,11 +21,13 @@ internal static class CommandLine
     /// runs the server with the settings of <c>serve</c>'s flags.
     /// </summary>
     /// <paramref name="score"/> runs a batch scoring run (default: <see cref="Hosting.ScoreHost"/>, writing to <paramref name="output"/>).
+    /// <paramref name="backends"/> makes the runtimes <c>quantize</c> loads models with (default: ONNX Runtime).
     public static async Task<int> RunAsync(string[] args, Func<IReadOnlyDictionary<string, string?>, CancellationToken, Task<int>> serve,
-        TextWriter output, TextWriter error, Func<ScoreRequest, CancellationToken, Task<int>>? score = null)
+        TextWriter output, TextWriter error, Func<ScoreRequest, CancellationToken, Task<int>>? score = null,
+        Func<IEnumerable<Core.Backends.IModelBackend>>? backends = null)
     {
         score ??= (request, cancellationToken) => Hosting.ScoreHost.RunAsync(request, output, error, interactive: ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected, cancellationToken);
-        var root = CreateRoot(new ServeCommand(serve), new ScoreCommand(score), output, error);
+        var root = CreateRoot(new ServeCommand(serve), new ScoreCommand(score), output, error, backends);
         var invocation = new InvocationConfiguration
         {
             Output = output,
@@ -74,11 +76,13 @@ internal static class CommandLine
     // Response files (@file) are not Triton's, and a path starting with '@' must stay a path.
     private static ParserConfiguration Parsing { get; } = new() { ResponseFileTokenReplacer = null };
 
-    private static RootCommand CreateRoot(ServeCommand serve, ScoreCommand score, TextWriter output, TextWriter error)
+    private static RootCommand CreateRoot(ServeCommand serve, ScoreCommand score, TextWriter output, TextWriter error,
+        Func<IEnumerable<Core.Backends.IModelBackend>>? backends = null)
     {
-        var root = new RootCommand("Serves ONNX models from Triton-style model repositories over KServe v2 REST and gRPC, scores files with them, and profiles their training data for drift monitoring.")
+        var root = new RootCommand("Serves ONNX models from Triton-style model repositories over KServe v2 REST and gRPC, scores files with them, profiles their training data for drift monitoring, and quantizes them behind an accuracy gate.")
         {
             serve.Command, score.Command, ProfileCommand.Create(output, error),
+            QuantizeCommand.Create(output, error, backends ?? (static () => [new OnnxRuntime.OnnxRuntimeBackend()])),
         };
         foreach (var option in root.Options)
         {
@@ -108,7 +112,7 @@ internal static class CommandLine
                 $"flag '{option.IdentifierToken?.Value ?? option.Option.Name}' needs a value",
             OptionResult option when option.Tokens.Count > option.Option.Arity.MaximumNumberOfValues =>
                 $"flag '{option.Option.Name}' is given more than once",
-            CommandResult { Command: RootCommand } => $"no command given; the commands are serve, score and profile (see {ProgramName} --help)",
+            CommandResult { Command: RootCommand } => $"no command given; the commands are serve, score, profile and quantize (see {ProgramName} --help)",
             _ => error.Message,
         };
     }
@@ -118,7 +122,7 @@ internal static class CommandLine
         var atRoot = verb is null;
         if (!token.StartsWith('-'))
         {
-            return atRoot ? $"unknown command '{token}'; the commands are serve, score and profile (see {ProgramName} --help)" : $"unexpected argument '{token}'";
+            return atRoot ? $"unknown command '{token}'; the commands are serve, score, profile and quantize (see {ProgramName} --help)" : $"unexpected argument '{token}'";
         }
         var equals = token.IndexOf('=', StringComparison.Ordinal);
         var name = equals < 0 ? token : token[..equals];

@@ -64,7 +64,7 @@ public sealed partial class ExecutableTests
     [InlineData("--backend-directory is a Triton flag for backend shared libraries, which is not supported", "serve", "--backend-directory", "/opt/tritonserver/backends")]
     [InlineData("--http-port: 'http' is not valid; expected a whole number from 0 to 65535", "serve", "--http-port", "http")]
     [InlineData("--allow-http: 'no' is not valid; expected true or false (also on/off, 1/0)", "serve", "--allow-http=no")]
-    [InlineData("unknown command 'server'; the commands are serve, score and profile (see inference-server --help)", "server")]
+    [InlineData("unknown command 'server'; the commands are serve, score, profile and quantize (see inference-server --help)", "server")]
     public async Task AUsageErrorIsOneLineAndExitCode2(string message, params string[] args)
     {
         var (exitCode, process) = await ServerProcess.RunAsync(args);

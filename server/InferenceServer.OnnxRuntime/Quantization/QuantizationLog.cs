@@ -1,0 +1,26 @@
+using InferenceServer.Core.Quantization;
+
+namespace InferenceServer.OnnxRuntime.Quantization;
+
+/// <summary>What a transform did, node by node, gathered into the <see cref="QuantizationReport"/>.</summary>
+internal sealed class QuantizationLog
+{
+    private readonly SortedDictionary<string, int> _quantized = new(StringComparer.Ordinal);
+    private readonly List<string> _skipped = [];
+
+    public int QuantizedCount { get; private set; }
+
+    public void Quantized(string opType)
+    {
+        _quantized[opType] = _quantized.GetValueOrDefault(opType) + 1;
+        QuantizedCount++;
+    }
+
+    /// <summary>A node of a quantizable type left as it was, e.g. <c>Conv 'dw1': depthwise (group 32) ...</c>.</summary>
+    public void Skipped(string node, string why) => _skipped.Add($"{node}: {why}");
+
+    public IReadOnlyList<string> SkippedNodes => _skipped;
+
+    public QuantizationReport ToReport(long parentBytes, long variantBytes) =>
+        new(new Dictionary<string, int>(_quantized, StringComparer.Ordinal), [.. _skipped], parentBytes, variantBytes);
+}

@@ -1,0 +1,25 @@
+using InferenceServer.Core.Backends;
+using InferenceServer.Core.Quantization;
+using InferenceServer.OnnxRuntime;
+
+namespace InferenceServer.FunctionalTests.Quantization;
+
+/// <summary>Real ONNX Runtime whose quantizer is the deliberately broken <see cref="NegatedWeightsQuantizer"/>.</summary>
+internal sealed class BrokenQuantizerBackend : IModelBackend
+{
+    private readonly OnnxRuntimeBackend _runtime = new();
+
+    public NegatedWeightsQuantizer Broken { get; } = new();
+
+    public string Name => _runtime.Name;
+
+    public string Platform => _runtime.Platform;
+
+    public string DefaultModelFilename => _runtime.DefaultModelFilename;
+
+    public bool TextStrings => _runtime.TextStrings;
+
+    public IModelInstance CreateInstance(InstanceOptions options) => _runtime.CreateInstance(options);
+
+    public IModelQuantizer? Quantizer => Broken;
+}
