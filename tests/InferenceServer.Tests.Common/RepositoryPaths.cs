@@ -9,6 +9,8 @@ internal static class RepositoryPaths
 
     public static string OnnxFixtures => Path.Combine(Root, "tests", "fixtures", "onnx");
 
+    public static string TorchScriptFixtures => Path.Combine(Root, "tests", "fixtures", "torchscript");
+
     private static string FindRoot()
     {
         var directory = new DirectoryInfo(AppContext.BaseDirectory);

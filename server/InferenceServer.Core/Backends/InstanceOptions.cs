@@ -25,4 +25,10 @@ public sealed record InstanceOptions(
     /// (e.g. <c>tensorrt</c>), for instances placed on a GPU.
     /// </summary>
     public IReadOnlyList<Accelerator> GpuExecutionAccelerators { get; init; } = [];
+
+    /// <summary>
+    /// The inputs and outputs the config declares (<see cref="ConfigDeclaredSignature"/>), for a backend whose model files
+    /// do not declare their own (TorchScript); empty lists when the config gives none.
+    /// </summary>
+    public ModelSignature Declared { get; init; } = new([], []);
 }

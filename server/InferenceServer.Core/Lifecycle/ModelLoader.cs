@@ -336,7 +336,7 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
             var monitor = drift?.Create(directory.Name, number, directory.Path, versionPath, loadPlan.View, completed.MaxBatchSize > 0, out driftProblem);
             statistics.Precision = precision;
             return ModelVersion.Loaded(directory.Name, number, completed, scheduler, statistics, ConfigKey(config), filesSignature,
-                new VersionInstances(backend, modelPath, parameters, config.Optimization?.Graph?.Level, groups, byGroup) { Warmup = warmupSources }, owned, warmupExecutions,
+                new VersionInstances(backend, modelPath, parameters, config.Optimization?.Graph?.Level, groups, byGroup) { Warmup = warmupSources, Declared = ConfigDeclaredSignature.From(config) }, owned, warmupExecutions,
                 monitor, driftProblem, monitor is null ? null : drift!.Retired, precision, quantizationNote);
         }
         catch (OperationCanceledException)
@@ -415,6 +415,7 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
         {
             GraphOptimizationLevel = config.Optimization?.Graph?.Level,
             GpuExecutionAccelerators = config.Optimization?.ExecutionAccelerators?.GpuExecutionAccelerator ?? [],
+            Declared = ConfigDeclaredSignature.From(config),
         };
 
     // As in Triton: a KIND_GPU group places its count on each listed GPU, or on every GPU the backend

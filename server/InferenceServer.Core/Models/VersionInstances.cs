@@ -33,6 +33,9 @@ internal sealed class VersionInstances
     /// <summary>Where new instances' warm-up reads its data files; a version built without one warms up without files.</summary>
     public WarmupSources? Warmup { get; init; }
 
+    /// <summary>The inputs and outputs the config declares, for new instances of a backend that needs them.</summary>
+    public ModelSignature Declared { get; init; } = new([], []);
+
     /// <summary>Where new instances' model file lives.</summary>
     public string ModelPath => _modelPath;
 
@@ -83,7 +86,7 @@ internal sealed class VersionInstances
 
     /// <summary>Creates one instance of group <paramref name="group"/> (not yet counted in it).</summary>
     public IModelInstance Create(int group) =>
-        _backend.CreateInstance(new InstanceOptions(_modelPath, Groups[group].Kind.ToInstanceKind(), 0, _parameters) { GraphOptimizationLevel = _graphLevel });
+        _backend.CreateInstance(new InstanceOptions(_modelPath, Groups[group].Kind.ToInstanceKind(), 0, _parameters) { GraphOptimizationLevel = _graphLevel, Declared = Declared });
 
     public IReadOnlyList<IModelInstance> InGroup(int group) => _byGroup[group];
 

@@ -3,6 +3,9 @@ using InferenceServer.Core.Drift;
 using InferenceServer.Core.Features.Sidecar;
 using InferenceServer.Core.Lifecycle;
 using InferenceServer.Core.Serving;
+#if LIBTORCH_BACKEND
+using InferenceServer.LibTorch;
+#endif
 using InferenceServer.OnnxRuntime;
 using Microsoft.Extensions.Options;
 
@@ -32,6 +35,9 @@ internal static class InferenceCoreServices
         services.AddSection<DriftOptions>(configuration, "Drift", static o => o.Validate());
         services.AddSingleton(static sp => sp.GetRequiredService<IOptions<DriftOptions>>().Value);
         services.AddSingleton<IModelBackend, OnnxRuntimeBackend>();
+#if LIBTORCH_BACKEND
+        services.AddSingleton<IModelBackend, LibTorchBackend>();
+#endif
         services.AddSingleton(static sp => new ServerInfo
         {
             Name = sp.GetRequiredService<IOptions<ServerOptions>>().Value.Id,
