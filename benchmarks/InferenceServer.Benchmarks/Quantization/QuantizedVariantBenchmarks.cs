@@ -2,7 +2,11 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
 using InferenceServer.Core.Backends;
+using InferenceServer.Core.Repository;
 using InferenceServer.Core.Tensors;
+#if LIBTORCH_BACKEND
+using InferenceServer.LibTorch;
+#endif
 using InferenceServer.OnnxRuntime;
 using DataType = InferenceServer.Core.Tensors.DataType;
 
@@ -11,7 +15,7 @@ namespace InferenceServer.Benchmarks.Quantization;
 /// <summary>
 /// Raw throughput of a model's precision variants (FP32, int8-dynamic, int8-static, fp16, and the same network in
 /// another backend) at batch 1 and 32: one server instance (<see cref="IModelInstance.Run"/>, the code the server
-/// runs) called in a loop, no server in front. The variants are files named in the environment variable
+/// runs) called in a loop, no server in front; a <c>.pt</c> file runs on the TorchScript backend. The variants are files named in the environment variable
 /// <c>QUANTIZATION_VARIANTS</c> as <c>name=path</c> pairs separated by <c>;</c> (benchmarks/quantization.sh makes
 /// them); without it, the FP32 <c>income</c> sample alone. Every variant gets the same input, so the rows of one model
 /// compare like for like; the FP32 row of each model is the baseline its ratio is read against.
@@ -61,7 +65,11 @@ public class QuantizedVariantBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _instance = Backend(Variant.Path).CreateInstance(new InstanceOptions(Variant.Path, InstanceKind.Cpu, 0, new Dictionary<string, string>()));
+        // The model's config (two folders up, as in a repository) declares the signature for a backend whose files do not
+        // (TorchScript); its parameters are left out so that every variant runs with the same runtime defaults.
+        var config = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(Variant.Path)!)!, "config.pbtxt");
+        var declared = File.Exists(config) ? ConfigDeclaredSignature.From(ModelConfigReader.ReadFile(config).Config) : new ModelSignature([], []);
+        _instance = Backend(Variant.Path).CreateInstance(new InstanceOptions(Variant.Path, InstanceKind.Cpu, 0, new Dictionary<string, string>()) { Declared = declared });
         _inputs = new Tensor[_instance.Signature.Inputs.Count];
         for (var i = 0; i < _inputs.Length; i++)
         {
@@ -93,7 +101,10 @@ public class QuantizedVariantBenchmarks
     private static IModelBackend Backend(string path) => Path.GetExtension(path).ToLowerInvariant() switch
     {
         ".onnx" => new OnnxRuntimeBackend(),
-        var other => throw new NotSupportedException($"no backend in this benchmark for '{other}' files ({path}); expected .onnx"),
+#if LIBTORCH_BACKEND
+        ".pt" => new LibTorchBackend(),
+#endif
+        var other => throw new NotSupportedException($"no backend in this benchmark for '{other}' files ({path}); expected .onnx, or .pt in a build with the TorchScript backend"),
     };
 
     // FP32 inputs of the variant's shape at this batch, element i = (i mod 251) / 125 - 1 as in raw-throughput:
