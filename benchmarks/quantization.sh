@@ -110,9 +110,11 @@ fi
 if [ "${SKIP_RAW:-0}" != 1 ]; then
   echo "raw throughput (BenchmarkDotNet, $(( ${#variants[@]} * 2 )) cases)..." >&2
   dotnet build benchmarks/InferenceServer.Benchmarks -c Release --nologo -v q >/dev/null
+  # In process: BenchmarkDotNet's default toolchain rebuilds the project and everything under it (LibTorch included)
+  # in a fresh folder with /m:1, ten minutes on this machine; the in-process toolchain measures the build above.
   QUANTIZATION_VARIANTS=$(IFS=';'; echo "${variants[*]}") \
     dotnet benchmarks/InferenceServer.Benchmarks/bin/Release/net10.0/InferenceServer.Benchmarks.dll \
-    --filter '*QuantizedVariantBenchmarks*' --exporters json --artifacts "$out/bdn" >"$out/bdn.log" 2>&1 \
+    --filter '*QuantizedVariantBenchmarks*' --inProcess --exporters json --artifacts "$out/bdn" >"$out/bdn.log" 2>&1 \
     || { echo "BenchmarkDotNet failed; see $out/bdn.log" >&2; tail -20 "$out/bdn.log" >&2; }
 fi
 

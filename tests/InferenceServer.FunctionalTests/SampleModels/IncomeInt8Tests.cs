@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using InferenceServer.FunctionalTests.Http;
 using Xunit.Abstractions;
 
 namespace InferenceServer.FunctionalTests.SampleModels;
