@@ -9,4 +9,11 @@ public sealed record QuantizationReport(
     IReadOnlyDictionary<string, int> QuantizedNodes,
     IReadOnlyList<string> SkippedNodes,
     long ParentBytes,
-    long VariantBytes);
+    long VariantBytes)
+{
+    /// <summary>
+    /// What else the quantizer changed that a user should know, beyond nodes, e.g. "operator set raised from 10 to 11" or
+    /// "3 weight values beyond the FP16 range clamped to ±65504".
+    /// </summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
+}

@@ -99,7 +99,17 @@ public static class QuantizedVersionWriter
         {
             Directory.CreateDirectory(staging);
             var variantPath = Path.Combine(staging, fileName);
-            var report = quantizer.Quantize(parentPath, variantPath, job.Settings, (calibration ?? evaluation).AsRequests(), cancellationToken);
+            QuantizationReport report;
+            try
+            {
+                report = quantizer.Quantize(parentPath, variantPath, job.Settings, (calibration ?? evaluation).AsRequests(), cancellationToken);
+            }
+            catch (QuantizationException e)
+            {
+                // Name the version, which the user may not have chosen: the highest may be a variant already.
+                throw new QuantizationException(
+                    $"version {parentVersion} of model '{job.Model}'{(job.Version is null ? " (the highest; choose the FP32 one with --version)" : "")}: {e.Message}", e);
+            }
             GateResult gate;
             try
             {
@@ -121,7 +131,8 @@ public static class QuantizedVersionWriter
             if (gate.Passed)
             {
                 Directory.Move(staging, target);
-                written = target;
+                // As the user named it (a relative repository stays relative in the report).
+                written = Path.Combine(job.Repository, job.Model, version.ToString(CultureInfo.InvariantCulture));
             }
             return new QuantizeOutcome(job.Model, parentVersion, version, QuantizeSettings.MethodName(job.Settings.Method), report, gate, written,
                 PolicyNotes(config, directory, parentVersion, version));

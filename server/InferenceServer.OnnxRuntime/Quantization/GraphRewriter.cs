@@ -136,7 +136,7 @@ internal sealed class GraphRewriter
     /// Raises the default operator set to <paramref name="minimum"/> when it is lower. Refused when the graph uses an
     /// operator whose definition changed between the two versions, since raising the number would change what it computes.
     /// </summary>
-    public void RequireOpset(long minimum, string why)
+    public void RequireOpset(long minimum, string why, QuantizationLog log)
     {
         var current = DefaultOpset;
         if (current >= minimum)
@@ -152,6 +152,7 @@ internal sealed class GraphRewriter
                     $"export the model at operator set {minimum} or later");
             }
         }
+        log.Note($"default operator set raised from {current} to {minimum}: {why}");
         foreach (var import in Model.OpsetImport)
         {
             if (import.Domain is "" or "ai.onnx")

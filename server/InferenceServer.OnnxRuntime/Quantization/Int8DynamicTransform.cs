@@ -51,7 +51,7 @@ internal sealed class Int8DynamicTransform(QuantizeSettings settings, Quantizati
         graph.ReplaceNodes(nodes);
         if (log.QuantizedCount > 0)
         {
-            graph.RequireOpset(11, "int8-dynamic (DynamicQuantizeLinear)");
+            graph.RequireOpset(11, "int8-dynamic's DynamicQuantizeLinear needs 11", log);
         }
     }
 

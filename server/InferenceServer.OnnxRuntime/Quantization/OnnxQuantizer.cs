@@ -48,10 +48,10 @@ internal sealed class OnnxQuantizer : IModelQuantizer
                 new Int8DynamicTransform(settings, log).Apply(graph, cancellationToken);
                 break;
             case QuantizationMethod.Int8Static:
-                new Int8StaticTransform(settings, log).Apply(graph, parentPath, calibration, cancellationToken);
+                new Int8StaticTransform(settings, log).Apply(graph, calibration, cancellationToken);
                 break;
             case QuantizationMethod.Fp16:
-                new Fp16Transform(settings, log).Apply(graph, cancellationToken);
+                new Fp16Transform(settings, log).Apply(model, cancellationToken);
                 break;
             default:
                 throw new QuantizationException($"quantization method {settings.Method} is not known; expected int8-dynamic, int8-static or fp16");
@@ -60,7 +60,7 @@ internal sealed class OnnxQuantizer : IModelQuantizer
         {
             var why = log.SkippedNodes.Count == 0 ? "" : ": " + string.Join("; ", log.SkippedNodes);
             throw new QuantizationException(settings.Method == QuantizationMethod.Fp16
-                ? $"nothing in '{Path.GetFileName(parentPath)}' can run in FP16{why}"
+                ? $"nothing in '{Path.GetFileName(parentPath)}' can run in FP16: " + (why.Length == 0 ? "it computes no FP32 tensor" : why[2..])
                 : $"nothing in '{Path.GetFileName(parentPath)}' can be quantized: it has no MatMul, Gemm or Conv with a constant FP32 weight{why}");
         }
 

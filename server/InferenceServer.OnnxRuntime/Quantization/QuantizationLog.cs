@@ -7,6 +7,7 @@ internal sealed class QuantizationLog
 {
     private readonly SortedDictionary<string, int> _quantized = new(StringComparer.Ordinal);
     private readonly List<string> _skipped = [];
+    private readonly List<string> _notes = [];
 
     public int QuantizedCount { get; private set; }
 
@@ -21,6 +22,21 @@ internal sealed class QuantizationLog
 
     public IReadOnlyList<string> SkippedNodes => _skipped;
 
+    /// <summary>Something else the user should know, e.g. an operator set raised or values clamped.</summary>
+    public void Note(string note) => _notes.Add(note);
+
     public QuantizationReport ToReport(long parentBytes, long variantBytes) =>
-        new(new Dictionary<string, int>(_quantized, StringComparer.Ordinal), [.. _skipped], parentBytes, variantBytes);
+        new(new Dictionary<string, int>(_quantized, StringComparer.Ordinal), [.. _skipped], parentBytes, variantBytes) { Notes = [.. _notes] };
+
+    /// <summary>Adds this log's entries to <paramref name="other"/> (a transform that tries several times keeps the last try's).</summary>
+    public void CopyTo(QuantizationLog other)
+    {
+        foreach (var (opType, count) in _quantized)
+        {
+            other._quantized[opType] = other._quantized.GetValueOrDefault(opType) + count;
+            other.QuantizedCount += count;
+        }
+        other._skipped.AddRange(_skipped);
+        other._notes.AddRange(_notes);
+    }
 }

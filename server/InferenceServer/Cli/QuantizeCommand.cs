@@ -137,6 +137,11 @@ internal static class QuantizeCommand
             Ansi = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected ? AnsiSupport.Detect : AnsiSupport.No,
             ColorSystem = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
         });
+        if (!ReferenceEquals(output, Console.Out) || Console.IsOutputRedirected)
+        {
+            // Not a terminal: no width to wrap at; lines stay whole for whoever reads them.
+            console.Profile.Width = 240;
+        }
         var gate = outcome.Gate;
         console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{outcome.Method} variant of '{outcome.Model}' version {outcome.ParentVersion}, compared on {gate.Rows} rows of {gate.Source}; limits: {gate.Limits}"));
@@ -151,6 +156,10 @@ internal static class QuantizeCommand
             $"size: {gate.VariantBytes:N0} bytes, ×{gate.SizeRatio:F2} of {gate.ParentBytes:N0}; latency: ×{gate.LatencyRatio:F2} ({gate.VariantMilliseconds:F1} ms vs {gate.ParentMilliseconds:F1} ms, same batches, interleaved)"));
         var quantized = string.Join(", ", outcome.Report.QuantizedNodes.Select(n => $"{n.Key} {n.Value.ToString(CultureInfo.InvariantCulture)}"));
         console.WriteLine($"quantized nodes: {(quantized.Length == 0 ? "none" : quantized)}{(outcome.Report.SkippedNodes.Count > 0 ? $"; left in FP32: {outcome.Report.SkippedNodes.Count}" : "")}");
+        foreach (var note in outcome.Report.Notes)
+        {
+            console.WriteLine("quantizer: " + note);
+        }
         foreach (var failure in gate.Failures)
         {
             console.WriteLine("FAILED " + failure);
@@ -168,7 +177,8 @@ internal static class QuantizeCommand
     private static string Json(QuantizeOutcome outcome)
     {
         using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer))
+        // Relaxed escaping: the output is read by people and scripts, not embedded in HTML.
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             var gate = outcome.Gate;
             writer.WriteStartObject();
@@ -226,6 +236,12 @@ internal static class QuantizeCommand
             foreach (var skipped in outcome.Report.SkippedNodes)
             {
                 writer.WriteStringValue(skipped);
+            }
+            writer.WriteEndArray();
+            writer.WriteStartArray("quantizer_notes");
+            foreach (var note in outcome.Report.Notes)
+            {
+                writer.WriteStringValue(note);
             }
             writer.WriteEndArray();
             writer.WriteStartArray("notes");

@@ -68,6 +68,32 @@ public sealed class QuantizeCommandTests : IDisposable
         Assert.NotEmpty(root.GetProperty("failures").EnumerateArray());
     }
 
+    [Fact]
+    public async Task TheInt8VariantIsWrittenAsANewVersionThatTheServerServes()
+    {
+        var run = await QuantizeRun.RunAsync(null, "--model-repository", Repository, "--model", "income", "--method", "int8-dynamic",
+            "--eval", EvalFile, "--label", "label", "--min-agreement", "0.95", "--max-abs-error", "0.1");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("int8-dynamic variant of 'income' version 1, compared on 500 rows of eval.jsonl (500 rows, labels from 'label')", run.Output);
+        Assert.Contains("wrote version 2", run.Output);
+        Assert.Contains("note: a server serves version 2 in place of version 1", run.Output);
+        Assert.Matches(@"quantized nodes: (Gemm|MatMul) [1-9]", run.Output);
+        var variant = Path.Combine(Repository, "income", "2", "model.onnx");
+        Assert.True(File.Exists(variant));
+        Assert.True(new FileInfo(variant).Length < new FileInfo(Path.Combine(Repository, "income", "1", "model.onnx")).Length);
+        Assert.DoesNotContain(Directory.EnumerateDirectories(Path.Combine(Repository, "income")), d => Path.GetFileName(d).StartsWith('.'));
+
+        await using var server = await RunningServer.StartAsync(Repository);
+        var (_, ready) = await Http.V2Client.GetJsonAsync(server.Client, "/v2/models/income");
+        Assert.Equal("2", ready!["versions"]![0]!.GetValue<string>());
+        var features = string.Join(',', Enumerable.Repeat("0.5", 58));
+        var (response, body) = await Http.V2Client.PostJsonAsync(server.Client, "/v2/models/income/versions/2/infer",
+            $"{{\"inputs\":[{{\"name\":\"features\",\"datatype\":\"FP32\",\"shape\":[1,58],\"data\":[{features}]}}]}}");
+        Assert.True(response.IsSuccessStatusCode, body?.ToJsonString());
+        Assert.InRange(body!["outputs"]![0]!["data"]![0]!.GetValue<double>(), 0, 1);
+    }
+
     [Theory]
     [InlineData(new[] { "--model", "income", "--method", "int8-dynamic" }, "flag '--model-repository' is required")]
     [InlineData(new[] { "--model-repository", "R", "--model", "income" }, "flag '--method' is required")]
