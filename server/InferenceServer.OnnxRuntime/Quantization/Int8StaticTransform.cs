@@ -60,7 +60,11 @@ internal sealed class Int8StaticTransform(QuantizeSettings settings, Quantizatio
         }
         graph.RequireOpset(10, "QuantizeLinear and DequantizeLinear need 10", log);
 
-        var activations = chosen.Select(c => c.Node.Input[0]).Distinct(StringComparer.Ordinal).ToList();
+        // Conv's output is measured too: ONNX Runtime forms its integer convolution (QLinearConv) only from a Conv whose
+        // output is quantized as well; without it the weight would be dequantized on every run, slower than FP32.
+        var activations = chosen.Select(c => c.Node.Input[0])
+            .Concat(chosen.Where(c => c.Node.OpType == "Conv").Select(c => c.Node.Output[0]))
+            .Distinct(StringComparer.Ordinal).ToList();
         var ranges = ActivationCalibrator.Measure(graph.Model, activations, calibration, settings, cancellationToken);
 
         var rewrite = new HashSet<NodeProto>(chosen.Select(c => c.Node), ReferenceEqualityComparer.Instance);
@@ -72,6 +76,12 @@ internal sealed class Int8StaticTransform(QuantizeSettings settings, Quantizatio
             {
                 Rewrite(graph, node, graph.Constant(node.Input[1])!, ranges, perChannel, nodes);
                 log.Quantized(node.OpType);
+                nodes.Add(node);
+                if (node.OpType == "Conv")
+                {
+                    QuantizeOutput(graph, node, ranges[node.Output[0]], nodes);
+                }
+                continue;
             }
             nodes.Add(node);
         }
@@ -158,6 +168,25 @@ internal sealed class Int8StaticTransform(QuantizeSettings settings, Quantizatio
             ? graph.Node("DequantizeLinear", bias.Name + "_dequantize", [biasQ, biasScale, biasZero], [biasDq], GraphRewriter.Int("axis", 0))
             : graph.Node("DequantizeLinear", bias.Name + "_dequantize", [biasQ, biasScale, biasZero], [biasDq]));
         node.Input[2] = biasDq;
+    }
+
+    /// <summary>
+    /// The node writes a fresh value, quantized and dequantized into the original name, so readers (and a graph output of
+    /// that name) are unchanged. The pair is also what a later node reading this value uses.
+    /// </summary>
+    private void QuantizeOutput(GraphRewriter graph, NodeProto node, (float Low, float High) range, List<NodeProto> nodes)
+    {
+        var y = node.Output[0];
+        var raw = graph.Fresh(y + "_float");
+        node.Output[0] = raw;
+        var (scale, zeroPoint) = WeightQuantizer.UInt8Range(range.Low, range.High);
+        var scaleName = graph.AddInitializer(OnnxTensorData.Floats(y + "_scale", [], [scale]));
+        var zeroName = graph.AddInitializer(OnnxTensorData.UInt8s(y + "_zero_point", [], [zeroPoint]));
+        var q = graph.Fresh(y + "_quantized");
+        nodes.Add(graph.Node("QuantizeLinear", y + "_quantize", [raw, scaleName, zeroName], [q]));
+        nodes.Add(graph.Node("DequantizeLinear", y + "_dequantize", [q, scaleName, zeroName], [y]));
+        // A MatMul, Gemm or Conv reading y needs no second pair: y is already its dequantized self.
+        _activations[y] = (y, scaleName, scale);
     }
 
     private (string Dequantized, float Scale) QuantizeActivation(GraphRewriter graph, string x, (float Low, float High) range, List<NodeProto> nodes)
