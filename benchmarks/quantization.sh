@@ -67,7 +67,9 @@ source_of() {
 }
 served() {   # the sample's config, every version served, batches formed from concurrent requests
   { grep -v '^version_policy\|^dynamic_batching' "$1/config.pbtxt"
-    printf 'version_policy: { all { } }\ndynamic_batching { max_queue_delay_microseconds: 500 }\n'; } >"$2/config.pbtxt"
+    # A queue timeout of a minute: 32 requests wait for a model that runs a few dozen sequences a second (the
+    # server's default of a second would turn the slow rows' waits into 503s rather than measure them).
+    printf 'version_policy: { all { } }\ndynamic_batching {\n  max_queue_delay_microseconds: 500\n  default_queue_policy { default_timeout_microseconds: 60000000 }\n}\n'; } >"$2/config.pbtxt"
 }
 variants=()   # name=path pairs for the raw benchmark
 rows=()       # model method version
@@ -162,7 +164,8 @@ for start in range(0, len(rows), 32):
     def infer(model, input_name, output):
         body = json.dumps({"inputs": [{"name": input_name, "datatype": "FP32", "shape": shape, "data": data}],
                            "outputs": [{"name": output}]}).encode()
-        request = urllib.request.Request(f"{url}/v2/models/{model}/infer", body, {"Content-Type": "application/json"})
+        # Version 1: without one the server answers with the highest version, the int8 variant.
+        request = urllib.request.Request(f"{url}/v2/models/{model}/versions/1/infer", body, {"Content-Type": "application/json"})
         return json.load(urllib.request.urlopen(request))["outputs"][0]["data"]
     a = infer("encoder", "tokens", "logits")
     b = infer("encoder_torchscript", "INPUT__0", "OUTPUT__0")
@@ -182,6 +185,8 @@ raw = {}   # (variant name, batch) -> rows per second
 for path in glob.glob(f"{out}/bdn/results/*QuantizedVariantBenchmarks*.json"):
     for b in json.load(open(path))["Benchmarks"]:
         p = dict(kv.split("=", 1) for kv in b["Parameters"].split("&"))
+        if not b.get("Statistics"):
+            continue   # a case that failed: its row shows a dash
         batch = int(p["Batch"])
         mean_ns = b["Statistics"]["Mean"]
         raw[(p["Variant"], batch)] = batch * 1e9 / mean_ns
@@ -197,6 +202,9 @@ def gate(model, method):
         return json.load(open(f"{out}/{model}-{method}.json"))
     except (OSError, ValueError):
         return None
+
+def size_text(n):
+    return f"{n / 1e6:.2f} MB" if n >= 1e6 else f"{n / 1e3:.1f} KB"
 
 def fmt(x, digits=0):
     return "—" if x is None else f"{x:,.{digits}f}"
@@ -215,7 +223,7 @@ for model, method, version in rows:
     if method == "fp32":
         base[model] = (r1, r32, s)
         size = os.path.getsize(f"{repository}/{model}/1/model.onnx")
-        print(f"| {model} | FP32 | {size / 1e6:.2f} MB | | | | | {fmt(r1)} | {fmt(r32)} | {fmt(s)} |")
+        print(f"| {model} | FP32 | {size_text(size)} | | | | | {fmt(r1)} | {fmt(r32)} | {fmt(s)} |")
         continue
     b1, b32, bs = base.get(model, (None, None, None))
     g = gate(model, method)
@@ -226,7 +234,7 @@ for model, method, version in rows:
     o = g["outputs"][0]
     auc = "" if o.get("parent_auc") is None else f"{o['parent_auc']:.4f} → {o['variant_auc']:.4f}"
     refused = "" if g["passed"] else " (refused: " + "; ".join(g["failures"]) + ")"
-    print(f"| {model} | {method}{refused} | {g['variant_bytes'] / 1e6:.2f} MB ({g['size_ratio']:.2f}×) | {fmt(o['max_abs_error'], 4) if o['max_abs_error'] is not None else '—'} "
+    print(f"| {model} | {method}{refused} | {size_text(g['variant_bytes'])} ({g['size_ratio']:.2f}×) | {fmt(o['max_abs_error'], 4) if o['max_abs_error'] is not None else '—'} "
           f"| {o['mean_abs_error']:.2e} | {o['agreement'] * 100:.2f}% ({o['decision']}) | {auc} "
           f"| {fmt(r1)}{ratio(r1, b1)} | {fmt(r32)}{ratio(r32, b32)} | {fmt(s)}{ratio(s, bs)} |")
 
