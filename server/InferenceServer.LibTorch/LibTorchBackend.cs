@@ -19,10 +19,18 @@ public sealed class LibTorchBackend : IModelBackend
     public string DefaultModelFilename => "model.pt";
 
     /// <inheritdoc />
+    /// <remarks>
+    /// LibTorch is loaded by the first TorchScript model, not at start: it costs about 110 MB of resident memory, which a
+    /// server that serves only ONNX models should not pay. Until then the version is the package's the server was built with.
+    /// </remarks>
     public BackendRuntime Runtime
     {
         get
         {
+            if (!LibTorchRuntime.IsLoaded)
+            {
+                return new BackendRuntime(Name, "LibTorch", LibTorchRuntime.PackageVersion, LibTorchRuntime.Flavor);
+            }
             try
             {
                 return new BackendRuntime(Name, "LibTorch", LibTorchRuntime.Shared.Version, LibTorchRuntime.Flavor);

@@ -23,7 +23,13 @@ internal sealed class LibTorchRuntime
     }
 
     /// <summary>The package flavour this assembly was built against: <c>cpu</c> or <c>gpu</c> (MSBuild property LibTorchFlavor).</summary>
-    public static string Flavor { get; } = ReadFlavor();
+    public static string Flavor { get; } = ReadMetadata("LibTorchFlavor") ?? CpuFlavor;
+
+    /// <summary>The LibTorch package version this assembly was built against, e.g. <c>2.10.0</c>; known without loading LibTorch.</summary>
+    public static string PackageVersion { get; } = ReadMetadata("LibTorchVersion") ?? "unknown";
+
+    /// <summary>Whether LibTorch has been loaded (by the first TorchScript model, or a KIND_GPU group asking for devices).</summary>
+    public static bool IsLoaded => Instance.IsValueCreated;
 
     /// <summary>The loaded runtime; throws <see cref="BackendException"/> when the native libraries cannot be loaded.</summary>
     public static LibTorchRuntime Shared => Instance.Value;
@@ -61,15 +67,15 @@ internal sealed class LibTorchRuntime
     private static string ShortVersion(string version) =>
         System.Version.TryParse(version, out var parsed) && parsed.Build >= 0 ? $"{parsed.Major}.{parsed.Minor}.{parsed.Build}" : version;
 
-    private static string ReadFlavor()
+    private static string? ReadMetadata(string key)
     {
         foreach (var attribute in typeof(LibTorchRuntime).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>())
         {
-            if (attribute.Key == "LibTorchFlavor" && !string.IsNullOrEmpty(attribute.Value))
+            if (attribute.Key == key && !string.IsNullOrEmpty(attribute.Value))
             {
                 return attribute.Value;
             }
         }
-        return CpuFlavor;
+        return null;
     }
 }

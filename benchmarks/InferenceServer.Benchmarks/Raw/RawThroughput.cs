@@ -5,6 +5,9 @@ using System.Runtime.InteropServices;
 using InferenceServer.Core.Backends;
 using InferenceServer.Core.Repository;
 using InferenceServer.Core.Tensors;
+#if LIBTORCH_BACKEND
+using InferenceServer.LibTorch;
+#endif
 using InferenceServer.OnnxRuntime;
 using DataType = InferenceServer.Core.Tensors.DataType;
 
@@ -16,7 +19,8 @@ namespace InferenceServer.Benchmarks.Raw;
 /// <see cref="OnnxRuntimeBackend"/> — the code the server runs, including its zero-copy input
 /// binding and its outputs written into (or copied once into) pooled tensors — and gets the same
 /// <see cref="InstanceOptions"/> the server's loader would build from the model's
-/// <c>config.pbtxt</c>, so thread settings match unless overridden here.
+/// <c>config.pbtxt</c>, so thread settings match unless overridden here. A version folder holding a TorchScript
+/// <c>model.pt</c> instead runs on the server's LibTorchBackend, with the config's inputs and outputs as its signature.
 /// Kept out of BenchmarkDotNet: one ResNet-50 batch takes seconds on a small machine, which its
 /// short jobs do not fit.
 /// </summary>
@@ -28,7 +32,7 @@ internal static class RawThroughput
     public static Command Create()
     {
         var model = ModeOptions.Path("--model", "PATH",
-            "A model folder (config.pbtxt + <version>/model.onnx) or a model.onnx inside one; the config's parameters and optimization level are passed as the server passes them.");
+            "A model folder (config.pbtxt + <version>/model.onnx or model.pt) or a model file inside one; the config's parameters, optimization level and tensors are passed as the server passes them.");
         var batches = ModeOptions.Sizes("--batch", [1, 8, 32], "Batch sizes, each measured in turn.");
         var seconds = ModeOptions.Seconds(20, "Measured time per batch size (at least 3 runs each).");
         var warmup = ModeOptions.Count("--warmup", 2, 1, "Untimed runs first.");
@@ -54,9 +58,13 @@ internal static class RawThroughput
 
         // The environment first, so that the thread count below sees only what the session starts:
         // ONNX Runtime's intra-op workers (the thread calling Run works too, so N threads start N - 1).
-        _ = OrtRuntime.Shared;
+        var torchScript = instanceOptions.ModelPath.EndsWith(".pt", StringComparison.Ordinal);
+        if (!torchScript)
+        {
+            _ = OrtRuntime.Shared;
+        }
         var threadsBefore = ThreadCount();
-        using var instance = new OnnxRuntimeBackend().CreateInstance(instanceOptions);
+        using var instance = Backend(torchScript).CreateInstance(instanceOptions);
         Console.WriteLine($"threads started with the session: {ThreadCount() - threadsBefore}");
 
         var input = instance.Signature.Inputs[0];
@@ -115,7 +123,7 @@ internal static class RawThroughput
             {
                 throw new FileNotFoundException($"no numbered version folder in {path}");
             }
-            modelFile = Path.Combine(versions[^1], "model.onnx");
+            modelFile = Path.Combine(versions[^1], File.Exists(Path.Combine(versions[^1], "model.pt")) ? "model.pt" : "model.onnx");
         }
         else
         {
@@ -125,11 +133,13 @@ internal static class RawThroughput
 
         var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
         int? graphLevel = null;
+        var declared = new ModelSignature([], []);
         if (File.Exists(configFile))
         {
             var config = ModelConfigReader.ReadFile(configFile).Config;
             parameters = config.StringParameters();
             graphLevel = config.Optimization?.Graph?.Level;
+            declared = ConfigDeclaredSignature.From(config);
             Console.WriteLine($"config: {configFile}");
         }
         if (options.IntraOp is { } intra)
@@ -140,8 +150,16 @@ internal static class RawThroughput
         {
             parameters["inter_op_thread_count"] = inter.ToString(CultureInfo.InvariantCulture);
         }
-        return new InstanceOptions(modelFile, InstanceKind.Cpu, 0, parameters) { GraphOptimizationLevel = graphLevel };
+        return new InstanceOptions(modelFile, InstanceKind.Cpu, 0, parameters) { GraphOptimizationLevel = graphLevel, Declared = declared };
     }
+
+    private static IModelBackend Backend(bool torchScript) => torchScript
+#if LIBTORCH_BACKEND
+        ? new LibTorchBackend()
+#else
+        ? throw new NotSupportedException("this build leaves the TorchScript backend out (-p:LibTorchBackend=false)")
+#endif
+        : new OnnxRuntimeBackend();
 
     private static Tensor MakeInput(TensorInfo info, int batch)
     {
