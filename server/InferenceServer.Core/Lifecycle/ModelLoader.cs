@@ -257,15 +257,25 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
                 (precision, quantizationNote) = (decision.Precision, decision.Note);
                 if (decision.ServesVariant)
                 {
-                    var variant = backend.CreateInstance(Options(config, groups[0], decision.ModelPath, parameters, backend));
-                    if (ConfigSignatureValidator.FindMismatch(completed, variant.Signature) is { } changed)
+                    IModelInstance? variant = null;
+                    try
+                    {
+                        variant = backend.CreateInstance(Options(config, groups[0], decision.ModelPath, parameters, backend));
+                    }
+                    catch (BackendException e)
+                    {
+                        // The gate ran it, so this is rare (another device, say); the FP32 instance made already serves on.
+                        (precision, quantizationNote) = (VariantDecision.Fp32, Relative(directory, $"serving FP32: the {decision.Precision} variant does not load: {e.Message}"));
+                        LogQuantizationRefused(directory.Name, number, quantizationNote);
+                    }
+                    if (variant is not null && ConfigSignatureValidator.FindMismatch(completed, variant.Signature) is { } changed)
                     {
                         // The config is the model's contract with its clients: a variant that changed its inputs or outputs cannot serve under it.
                         variant.Dispose();
                         (precision, quantizationNote) = (VariantDecision.Fp32, $"serving FP32: the {decision.Precision} variant does not match the config: {changed}");
                         LogQuantizationRefused(directory.Name, number, quantizationNote);
                     }
-                    else
+                    else if (variant is not null)
                     {
                         first.Dispose();
                         first = variant;

@@ -48,6 +48,7 @@ internal static class LoadTimeQuantization
             {
                 var samples = (calibration ?? evaluation).AsRequests();
                 VariantCache.Write(path, temporary => quantizer.Quantize(parent.ModelPath, temporary, request.Settings, samples, cancellationToken));
+                VariantCache.PruneStale(path);
             }
             var gate = AccuracyGate.Evaluate(backend, parent, path, completed.Output.Select(o => o.Name).ToArray(), evaluation, request.Limits, cancellationToken);
             return gate.Passed

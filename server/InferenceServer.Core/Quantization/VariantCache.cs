@@ -46,6 +46,39 @@ internal static class VariantCache
         }
     }
 
+    /// <summary>
+    /// Deletes the variants of the same version made from another parent file than <paramref name="path"/>'s: the model
+    /// file changed, so they can never be used again. Variants of other settings stay (switching back reuses them).
+    /// Best effort: a file that cannot be deleted now is tried again at the next new variant.
+    /// </summary>
+    public static void PruneStale(string path)
+    {
+        var name = Path.GetFileName(path);
+        var parts = name.Split('-', 3);
+        if (parts.Length < 3 || Path.GetDirectoryName(path) is not { } folder)
+        {
+            return;
+        }
+        var sameVersion = parts[0] + "-";
+        var sameParent = parts[0] + "-" + parts[1] + "-";
+        foreach (var file in Directory.EnumerateFiles(folder, sameVersion + "*"))
+        {
+            var other = Path.GetFileName(file);
+            // A .tmp file is another load's variant being written.
+            if (!other.StartsWith(sameParent, StringComparison.Ordinal) && !other.EndsWith(".tmp", StringComparison.Ordinal))
+            {
+                try
+                {
+                    File.Delete(file);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // Kept for now; it only takes room.
+                }
+            }
+        }
+    }
+
     private static string Folder(string modelFolder)
     {
         var preferred = Path.Combine(modelFolder, FolderName);

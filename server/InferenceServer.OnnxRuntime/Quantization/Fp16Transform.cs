@@ -302,7 +302,7 @@ internal sealed partial class Fp16Transform(QuantizeSettings settings, Quantizat
         }
         if (clamped > 0)
         {
-            attempt.Note($"{clamped} weight values beyond the FP16 range were clamped to ±{HalfMax}");
+            attempt.Note($"weight values beyond the FP16 range clamped to ±{HalfMax}: {clamped}");
         }
     }
 

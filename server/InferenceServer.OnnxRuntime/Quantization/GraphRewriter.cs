@@ -15,6 +15,8 @@ internal sealed class GraphRewriter
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TensorProto> _initializers = new(StringComparer.Ordinal);
     private readonly HashSet<string> _graphInputs = new(StringComparer.Ordinal);
+    // What the parent's nodes read: only initializers a rewrite stopped reading are dropped, never one the parent left unused.
+    private readonly HashSet<string> _readBefore;
 
     public GraphRewriter(ModelProto model)
     {
@@ -44,6 +46,7 @@ internal sealed class GraphRewriter
         {
             _names.Add(value.Name);
         }
+        _readBefore = ReadNames();
     }
 
     public ModelProto Model { get; }
@@ -91,24 +94,16 @@ internal sealed class GraphRewriter
         return node;
     }
 
-    /// <summary>Replaces the node list (the transforms build it anew in order) and drops initializers no node reads any more.</summary>
+    /// <summary>Replaces the node list (the transforms build it anew in order) and drops the initializers it no longer reads.</summary>
     public void ReplaceNodes(List<NodeProto> nodes)
     {
         Graph.Node.Clear();
         Graph.Node.AddRange(nodes);
-        var read = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var node in OnnxGraphWalkNodes())
-        {
-            read.UnionWith(node.Input);
-        }
-        foreach (var value in Graph.Output)
-        {
-            read.Add(value.Name);
-        }
+        var read = ReadNames();
         for (var i = Graph.Initializer.Count - 1; i >= 0; i--)
         {
             var name = Graph.Initializer[i].Name;
-            if (!read.Contains(name) && !_graphInputs.Contains(name))
+            if (!read.Contains(name) && !_graphInputs.Contains(name) && _readBefore.Contains(name))
             {
                 Graph.Initializer.RemoveAt(i);
                 _initializers.Remove(name);
@@ -148,11 +143,12 @@ internal sealed class GraphRewriter
             if (node.Domain is "" or "ai.onnx" && ChangedBefore13.Contains(node.OpType))
             {
                 throw new QuantizationException(
-                    $"{why} needs operator set {minimum}, but the model uses {current} and its {Describe(node)} changed meaning since; " +
+                    $"{why} needs operator set {minimum}, but the model uses {current}, and its {Describe(node)} is an operator whose " +
+                    $"definition changed between operator sets 7 and 13, so raising the version could change what it computes; " +
                     $"export the model at operator set {minimum} or later");
             }
         }
-        log.Note($"default operator set raised from {current} to {minimum}: {why}");
+        log.Note($"default operator set raised from {current} to {minimum}: {why} needs it");
         foreach (var import in Model.OpsetImport)
         {
             if (import.Domain is "" or "ai.onnx")
@@ -201,7 +197,21 @@ internal sealed class GraphRewriter
 
     public static ByteString Utf8(string text) => ByteString.CopyFromUtf8(text);
 
-    private IEnumerable<NodeProto> OnnxGraphWalkNodes()
+    private HashSet<string> ReadNames()
+    {
+        var read = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var node in AllNodes())
+        {
+            read.UnionWith(node.Input);
+        }
+        foreach (var value in Graph.Output)
+        {
+            read.Add(value.Name);
+        }
+        return read;
+    }
+
+    private IEnumerable<NodeProto> AllNodes()
     {
         // Subgraphs (If/Loop/Scan bodies) may read the outer graph's initializers by name.
         var pending = new Stack<GraphProto>();

@@ -58,7 +58,7 @@ internal sealed class Int8StaticTransform(QuantizeSettings settings, Quantizatio
             perChannel = false;
             log.Note($"per-channel weights need operator set 13 (DequantizeLinear's axis); the model uses {graph.DefaultOpset}, so each weight has one scale");
         }
-        graph.RequireOpset(10, "QuantizeLinear and DequantizeLinear need 10", log);
+        graph.RequireOpset(10, "int8-static's QuantizeLinear and DequantizeLinear", log);
 
         // Conv's output is measured too: ONNX Runtime forms its integer convolution (QLinearConv) only from a Conv whose
         // output is quantized as well; without it the weight would be dequantized on every run, slower than FP32.

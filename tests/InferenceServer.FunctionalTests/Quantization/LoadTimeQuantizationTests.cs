@@ -148,6 +148,18 @@ public sealed class LoadTimeQuantizationTests : IDisposable
         }
         Assert.Equal(1, second.Broken.Calls);
         Assert.Equal(2, Directory.GetFiles(CacheFolder).Length);
+
+        // A new model file makes a new variant, and the variants of the old file go. The new file is the same model with
+        // an unknown protobuf field appended (number 1000, varint 1), which ONNX Runtime skips.
+        var before = Directory.GetFiles(CacheFolder);
+        File.AppendAllBytes(Path.Combine(_repository, "income", "1", "model.onnx"), [0xC0, 0x3E, 0x01]);
+        await using (var server = await StartAsync(_repository, second))
+        {
+            Assert.Equal("READY", (await IndexRowAsync(server))["state"]!.GetValue<string>());
+        }
+        Assert.Equal(2, second.Broken.Calls);
+        var after = Assert.Single(Directory.GetFiles(CacheFolder));
+        Assert.DoesNotContain(after, before);
     }
 
     [Fact]
@@ -168,6 +180,22 @@ public sealed class LoadTimeQuantizationTests : IDisposable
             Assert.Equal("fp32", row["precision"]!.GetValue<string>());
             Assert.Contains("there are no evaluation rows (give 'quantize_eval_file' or model_warmup samples)", row["reason"]!.GetValue<string>());
         }
+    }
+
+    [Theory]
+    [InlineData("int8-dynamic")]
+    [InlineData("int8-static")]
+    [InlineData("fp16")]
+    public async Task EveryMethodServesItsVariantWhenItPasses(string method)
+    {
+        // int8-static calibrates on its own rows; the gate then checks it on the evaluation rows.
+        QuantizeFiles.IncomeFeatures(Path.Combine(_repository, "income", "calibration.jsonl"), 200, seed: 11);
+        QuantizeFiles.AddParameters(_repository, ("quantize", method), ("quantize_eval_file", "eval.jsonl"), ("quantize_calibration", "calibration.jsonl"),
+            ("quantize_max_abs_error", "0.05"));
+        await using var server = await StartAsync(_repository, null);
+        var row = await IndexRowAsync(server);
+        Assert.True(row["precision"]!.GetValue<string>() == method, row.ToJsonString());
+        Assert.InRange(await InferAsync(server), 0, 1);
     }
 
     [Fact]
@@ -207,10 +235,15 @@ public sealed class LoadTimeQuantizationTests : IDisposable
         await using var server = await StartAsync(_repository, null, null, ("Server:ModelMemoryBudget", "1000000000"));
         var row = await IndexRowAsync(server);
         Assert.Equal("int8-dynamic", row["precision"]!.GetValue<string>());
+        // The budget charges what the load measured (the process's growth across it, here in a test process that has
+        // grown before, possibly 0); what the instances report holding is the file they loaded: the variant's.
         var memory = row["memory"]!;
-        Assert.True(memory["cpu_bytes"]!.GetValue<long>() > 0, row.ToJsonString());
         Assert.Equal(1000000000, memory["cpu_budget_bytes"]!.GetValue<long>());
-        Assert.Equal(Assert.Single(Directory.GetFiles(CacheFolder)), server.Version("income", 1).Instances!.ModelPath);
+        Assert.Equal(1000000000 - memory["cpu_bytes"]!.GetValue<long>(), memory["cpu_headroom_bytes"]!.GetValue<long>());
+        var variant = Assert.Single(Directory.GetFiles(CacheFolder));
+        var version = server.Version("income", 1);
+        Assert.Equal(variant, version.Instances!.ModelPath);
+        Assert.Equal(new FileInfo(variant).Length, version.MemoryBytes);
     }
 
     private string Fp32Repository()

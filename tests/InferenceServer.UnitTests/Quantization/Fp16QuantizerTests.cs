@@ -1,9 +1,7 @@
 using System.Runtime.InteropServices;
-using Google.Protobuf;
 using InferenceServer.Core.Quantization;
 using InferenceServer.Core.Tensors;
 using InferenceServer.OnnxRuntime.Quantization;
-using InferenceServer.OnnxRuntime.Quantization.Onnx;
 using Xunit.Abstractions;
 
 namespace InferenceServer.UnitTests.Quantization;
@@ -84,7 +82,7 @@ public sealed class Fp16QuantizerTests(ITestOutputHelper output) : IDisposable
     {
         // Celu is typed for FP32 only, so ONNX Runtime refuses an FP16 Celu when the variant is loaded.
         var parentPath = Path.Combine(_folder, "celu.onnx");
-        WriteMatMulThen("Celu", parentPath);
+        QuantizationFixtures.WriteMatMulThen("Celu", parentPath);
         var variant = Path.Combine(_folder, "celu-fp16.onnx");
         var report = new OnnxQuantizer().Quantize(parentPath, variant, new QuantizeSettings(QuantizationMethod.Fp16), []);
 
@@ -103,6 +101,27 @@ public sealed class Fp16QuantizerTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Weights_beyond_the_fp16_range_are_clamped_and_the_report_says_how_many()
+    {
+        var parentPath = Path.Combine(_folder, "large.onnx");
+        QuantizationFixtures.WriteMatMulThen("Relu", parentPath);
+        var model = OnnxModelFile.Read(parentPath);
+        var weights = OnnxTensorData.ReadFloats(model.Graph.Initializer[0]);
+        weights[3] = 1e6f;
+        weights[7] = -7e4f;
+        model.Graph.Initializer[0] = OnnxTensorData.Floats("w", [16, 16], weights);
+        OnnxModelFile.Write(model, parentPath);
+
+        var variant = Path.Combine(_folder, "large-fp16.onnx");
+        var report = new OnnxQuantizer().Quantize(parentPath, variant, new QuantizeSettings(QuantizationMethod.Fp16), []);
+
+        Assert.Equal("weight values beyond the FP16 range clamped to ±65504: 2", Assert.Single(report.Notes));
+        var halves = MemoryMarshal.Cast<byte, Half>(OnnxModelFile.Read(variant).Graph.Initializer[0].RawData.Span);
+        Assert.Equal((Half)65504f, halves[3]);
+        Assert.Equal((Half)(-65504f), halves[7]);
+    }
+
+    [Fact]
     public void An_fp16_model_is_refused()
     {
         var first = Path.Combine(_folder, "fp16.onnx");
@@ -111,24 +130,6 @@ public sealed class Fp16QuantizerTests(ITestOutputHelper output) : IDisposable
         var error = Assert.Throws<QuantizationException>(() =>
             new OnnxQuantizer().Quantize(first, Path.Combine(_folder, "again.onnx"), new QuantizeSettings(QuantizationMethod.Int8Dynamic), []));
         Assert.Contains("already a quantized variant (fp16;", error.Message, StringComparison.Ordinal);
-    }
-
-    /// <summary>X [batch, 16] ─MatMul─▶ h ─<paramref name="op"/>─▶ Y, written with our own onnx.proto.</summary>
-    private static void WriteMatMulThen(string op, string path)
-    {
-        var type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = 1, Shape = new TensorShapeProto() } };
-        type.TensorType.Shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = "batch" });
-        type.TensorType.Shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = 16 });
-        var model = new ModelProto { IrVersion = 8, Graph = new GraphProto { Name = "matmul_then_" + op } };
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 17 });
-        model.Graph.Input.Add(new ValueInfoProto { Name = "X", Type = type });
-        model.Graph.Output.Add(new ValueInfoProto { Name = "Y", Type = type.Clone() });
-        model.Graph.Initializer.Add(OnnxTensorData.Floats("w", [16, 16], QuantizationFixtures.Uniform(256, seed: 7)));
-        var matMul = new NodeProto { OpType = "MatMul", Name = "matmul", Input = { "X", "w" }, Output = { "h" } };
-        var then = new NodeProto { OpType = op, Name = "then", Input = { "h" }, Output = { "Y" } };
-        model.Graph.Node.Add(matMul);
-        model.Graph.Node.Add(then);
-        File.WriteAllBytes(path, model.ToByteArray());
     }
 
     private static string Counts(QuantizationReport report) => string.Join(", ", report.QuantizedNodes.Select(p => $"{p.Key} {p.Value}"));

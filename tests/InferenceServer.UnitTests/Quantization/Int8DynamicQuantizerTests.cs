@@ -41,13 +41,13 @@ public sealed class Int8DynamicQuantizerTests(ITestOutputHelper output) : IDispo
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public void Small_network_quantizes_matmul_gemm_and_conv_and_skips_a_depthwise_conv(bool perChannel)
+    public void Small_network_asked_for_conv_quantizes_matmul_gemm_and_conv_and_skips_a_depthwise_conv(bool perChannel)
     {
         var parentPath = Path.Combine(_folder, "small.onnx");
         SmallNetwork.Write(parentPath);
         var variant = Path.Combine(_folder, "small-int8.onnx");
         var report = new OnnxQuantizer().Quantize(parentPath, variant,
-            new QuantizeSettings(QuantizationMethod.Int8Dynamic) { PerChannel = perChannel }, []);
+            new QuantizeSettings(QuantizationMethod.Int8Dynamic) { PerChannel = perChannel, OperatorTypes = ["MatMul", "Gemm", "Conv"] }, []);
 
         Assert.Equal(2, report.QuantizedNodes["Conv"]);
         Assert.Equal(1, report.QuantizedNodes["Gemm"]);
@@ -68,6 +68,18 @@ public sealed class Int8DynamicQuantizerTests(ITestOutputHelper output) : IDispo
             $"error max {max:G3}, mean {mean:G3}, largest output {spread:G3}");
         Assert.True(max < 0.05 * spread, $"largest error {max} against outputs up to {spread}");
         Assert.True(mean < 0.01 * spread, $"mean error {mean} against outputs up to {spread}");
+    }
+
+    [Fact]
+    public void By_default_conv_is_left_fp32_with_the_reason()
+    {
+        var parentPath = Path.Combine(_folder, "small.onnx");
+        SmallNetwork.Write(parentPath);
+        var report = new OnnxQuantizer().Quantize(parentPath, Path.Combine(_folder, "small-int8.onnx"), new QuantizeSettings(QuantizationMethod.Int8Dynamic), []);
+
+        Assert.Equal(new Dictionary<string, int> { ["Gemm"] = 1, ["MatMul"] = 1 }, report.QuantizedNodes);
+        Assert.Equal(["conv1", "conv2", "dw"], report.SkippedNodes.Select(s => s.Split('\'')[1]));
+        Assert.All(report.SkippedNodes, s => Assert.Contains("int8-dynamic leaves Conv in FP32 unless its operator types name Conv", s, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -109,6 +121,38 @@ public sealed class Int8DynamicQuantizerTests(ITestOutputHelper output) : IDispo
         var model = OnnxModelFile.Read(variant);
         Assert.Equal(3, model.Graph.Node.Count(n => n.OpType == "Conv"));
         Assert.Single(model.Graph.Node, n => n.OpType == "Gemm");
+    }
+
+    [Fact]
+    public void An_operator_set_below_11_is_raised_and_the_report_says_so()
+    {
+        var parentPath = Path.Combine(_folder, "opset10.onnx");
+        QuantizationFixtures.WriteMatMulThen("Relu", parentPath, opset: 10);
+        var variant = Path.Combine(_folder, "opset10-int8.onnx");
+        var report = new OnnxQuantizer().Quantize(parentPath, variant, new QuantizeSettings(QuantizationMethod.Int8Dynamic), []);
+
+        Assert.Equal("default operator set raised from 10 to 11: int8-dynamic's DynamicQuantizeLinear needs it", Assert.Single(report.Notes));
+        Assert.Contains(OnnxModelFile.Read(variant).OpsetImport, o => o.Domain == "" && o.Version == 11);
+        using var quantized = QuantizationFixtures.Load(variant);
+        using var parent = QuantizationFixtures.Load(parentPath);
+        var input = QuantizationFixtures.Uniform(4 * 16, seed: 8);
+        var expected = QuantizationFixtures.Run(parent, "X", [4, 16], input);
+        var (max, _) = QuantizationFixtures.Difference(expected, QuantizationFixtures.Run(quantized, "X", [4, 16], input));
+        Assert.True(max < 0.05 * QuantizationFixtures.Difference(new float[expected.Length], expected).Max, $"largest error {max}");
+    }
+
+    [Fact]
+    public void An_operator_set_that_cannot_be_raised_without_changing_the_model_is_refused()
+    {
+        // The list of changed operators is cautious: Softmax changed at 13, and raising 10 to 11 under it is refused all the same.
+        var parentPath = Path.Combine(_folder, "opset10-softmax.onnx");
+        QuantizationFixtures.WriteMatMulThen("Softmax", parentPath, opset: 10);
+
+        var error = Assert.Throws<QuantizationException>(() => new OnnxQuantizer().Quantize(parentPath, Path.Combine(_folder, "variant.onnx"),
+            new QuantizeSettings(QuantizationMethod.Int8Dynamic), []));
+        Assert.Equal("int8-dynamic's DynamicQuantizeLinear needs operator set 11, but the model uses 10, and its Softmax 'then' is an operator " +
+            "whose definition changed between operator sets 7 and 13, so raising the version could change what it computes; " +
+            "export the model at operator set 11 or later", error.Message);
     }
 
     internal static void AssertSameSignature(Core.Backends.IModelInstance parent, Core.Backends.IModelInstance variant)

@@ -1,7 +1,10 @@
 using System.Runtime.InteropServices;
+using Google.Protobuf;
 using InferenceServer.Core.Backends;
 using InferenceServer.Core.Tensors;
 using InferenceServer.OnnxRuntime;
+using InferenceServer.OnnxRuntime.Quantization;
+using InferenceServer.OnnxRuntime.Quantization.Onnx;
 
 namespace InferenceServer.UnitTests.Quantization;
 
@@ -76,6 +79,24 @@ internal static class QuantizationFixtures
             sum += difference;
         }
         return (max, sum / expected.Length);
+    }
+
+/// <summary>X [batch, 16] ─MatMul─▶ h ─<paramref name="op"/>─▶ Y, written with our own onnx.proto.</summary>
+    public static void WriteMatMulThen(string op, string path, long opset = 17)
+    {
+        var type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = 1, Shape = new TensorShapeProto() } };
+        type.TensorType.Shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = "batch" });
+        type.TensorType.Shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = 16 });
+        var model = new ModelProto { IrVersion = 8, Graph = new GraphProto { Name = "matmul_then_" + op } };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = opset });
+        model.Graph.Input.Add(new ValueInfoProto { Name = "X", Type = type });
+        model.Graph.Output.Add(new ValueInfoProto { Name = "Y", Type = type.Clone() });
+        model.Graph.Initializer.Add(OnnxTensorData.Floats("w", [16, 16], Uniform(256, seed: 7)));
+        var matMul = new NodeProto { OpType = "MatMul", Name = "matmul", Input = { "X", "w" }, Output = { "h" } };
+        var then = new NodeProto { OpType = op, Name = "then", Input = { "h" }, Output = { "Y" } };
+        model.Graph.Node.Add(matMul);
+        model.Graph.Node.Add(then);
+        File.WriteAllBytes(path, model.ToByteArray());
     }
 
     /// <summary>A fresh folder for one test's variant files, removed by the caller.</summary>
