@@ -21,12 +21,13 @@ internal sealed class LibTorchInstance : IModelInstance
     public const string IntraOpThreadCount = "intra_op_thread_count";
 
     // LibTorch's intra-op thread count is set per calling thread (OpenMP's setting is per thread; LibTorch's own
-    // count is process-wide), so a run sets it on the thread it runs on, once per thread and count.
+    // count is process-wide), so a run sets it on the thread it runs on, once per thread and count. An instance whose
+    // count is 0 (LibTorch's default) sets nothing, and so runs with what its thread was last given; the loader always
+    // passes the server's division of the cores, so that happens only when a config asks for 0.
     [ThreadStatic]
     private static int t_threads;
 
     private readonly jit.ScriptModule _module;
-    private readonly string _modelPath;
     private readonly Device _device;
     private readonly int _threads;
     private readonly Dictionary<string, int> _inputIndex;
@@ -40,10 +41,9 @@ internal sealed class LibTorchInstance : IModelInstance
     private readonly Core.Tensors.Tensor?[] _given;
     private bool _disposed;
 
-    private LibTorchInstance(jit.ScriptModule module, ModelSignature signature, string modelPath, Device device, int threads)
+    private LibTorchInstance(jit.ScriptModule module, ModelSignature signature, Device device, int threads)
     {
         _module = module;
-        _modelPath = modelPath;
         _device = device;
         _threads = threads;
         Signature = signature;
@@ -73,9 +73,6 @@ internal sealed class LibTorchInstance : IModelInstance
     /// </summary>
     public long MemoryBytes { get; private init; }
 
-    /// <summary>Where this instance runs: <c>cpu</c> or <c>cuda:N</c>.</summary>
-    public string Placement => _device.ToString();
-
     public static LibTorchInstance Create(InstanceOptions options)
     {
         // The config is checked before the library is touched, so a config error reads as one.
@@ -103,7 +100,7 @@ internal sealed class LibTorchInstance : IModelInstance
                     string.Join(", ", signature.Inputs.Select(i => i.Name)) + "; list one input per argument, INPUT__0 for the first",
                     code: "INVALID_ARGUMENT");
             }
-            return new LibTorchInstance(module, signature, options.ModelPath, device, threads) { MemoryBytes = new FileInfo(options.ModelPath).Length };
+            return new LibTorchInstance(module, signature, device, threads) { MemoryBytes = new FileInfo(options.ModelPath).Length };
         }
         catch
         {

@@ -1,7 +1,7 @@
 namespace InferenceServer.Core.Backends;
 
 /// <summary>
-/// A runtime that can execute a kind of model file (ONNX Runtime today; LibTorch later).
+/// A runtime that can execute a kind of model file (ONNX Runtime for model.onnx, LibTorch for TorchScript model.pt).
 /// The protocols never see a backend: they reach models through the front door.
 /// </summary>
 public interface IModelBackend

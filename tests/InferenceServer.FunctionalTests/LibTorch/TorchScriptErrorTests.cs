@@ -57,6 +57,8 @@ public sealed class TorchScriptErrorTests : IAsyncLifetime
             input [ { name: "INPUT__0" data_type: TYPE_FP32 dims: [ 1 ] } ]
             output [ { name: "OUTPUT__0" data_type: TYPE_FP32 dims: [ 1 ] } ]
             """, Fixture("returns_string.pt"), "model.pt")
+        .Add("on_auto", MlpConfig("on_auto", "instance_group [ { count: 2 kind: KIND_AUTO } ]"), TinyMlp, "model.pt")
+        .Add("default_threads", MlpConfig("default_threads", """parameters { key: "intra_op_thread_count" value { string_value: "0" } }"""), TinyMlp, "model.pt")
         .AddSample("tiny_mlp_torch");
 
     private RunningServer _server = null!;
@@ -89,6 +91,19 @@ public sealed class TorchScriptErrorTests : IAsyncLifetime
         Assert.Equal("UNAVAILABLE", state);
         Assert.Contains(reason, indexReason, StringComparison.Ordinal);
         await AssertTheOtherModelServesAsync();
+    }
+
+    // KIND_AUTO takes the CPU on the CPU build, as ONNX Runtime's does without CUDA; 0 threads leaves LibTorch's default.
+    [Theory]
+    [InlineData("on_auto")]
+    [InlineData("default_threads")]
+    public async Task ConfigsNearTheEdgesLoadAndServe(string model)
+    {
+        var (status, error) = await RepositoryAsync(_server.Client, $"/v2/repository/models/{model}/load");
+        Assert.True(status == HttpStatusCode.OK, error);
+        var (response, body) = await _server.Client.PostJsonAsync($"/v2/models/{model}/infer", MlpRequest(MlpFeatures(2, 7)));
+        Assert.True(response.StatusCode == HttpStatusCode.OK, body?.ToJsonString());
+        Assert.Equal(6, body!["outputs"]![0]!["data"]!.AsArray().Count);
     }
 
     // The client reads "internal error" and an id (a model fault is no client's business); the reason goes to the log,

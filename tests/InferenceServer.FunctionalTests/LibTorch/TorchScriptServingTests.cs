@@ -90,6 +90,24 @@ public sealed class TorchScriptServingTests(TorchScriptServingTests.Server serve
         Assert.NotEqual(Parse(datatype, values), Parse(datatype, expected));
     }
 
+    [Theory]
+    [MemberData(nameof(Values))]
+    public async Task EveryDatatypeGoesInAndComesBackAsBinaryTensors(string datatype, string values, string expected)
+    {
+        var blobs = Values.Select(c => Encode((string)c[0], (string)c[1])).ToArray();
+        var index = Array.IndexOf(Types, datatype);
+        var request = $$$"""
+            {"inputs": [{{{string.Join(",", Values.Select((c, i) => $$$"""{"name": "INPUT__{{{i}}}", "datatype": "{{{c[0]}}}", "shape": [1, 3], "parameters": {"binary_data_size": {{{blobs[i].Length}}}}}"""))}}}],
+             "outputs": [{"name": "OUTPUT__{{{index}}}", "parameters": {"binary_data": true}}]}
+            """;
+
+        var response = await _client.PostBinaryAsync("/v2/models/all_types/infer", request, blobs);
+
+        Assert.Equal(HttpStatusCode.OK, response.Response.StatusCode);
+        Assert.Equal(Encode(datatype, expected), response.Binary[$"OUTPUT__{index}"]);
+        Assert.NotEqual(Encode(datatype, values), Encode(datatype, expected));
+    }
+
     [Fact]
     public async Task ConcurrentRequestsAreBatchedTogetherAndEachGetsItsOwnRows()
     {
@@ -156,6 +174,34 @@ public sealed class TorchScriptServingTests(TorchScriptServingTests.Server serve
         var (_, stats) = await _client.GetJsonAsync($"/v2/models/{model}/stats");
         var row = stats!["model_stats"]![0]!;
         return (row["inference_count"]!.GetValue<long>(), row["execution_count"]!.GetValue<long>());
+    }
+
+    // The binary tensor extension's layout: little-endian values, one byte per BOOL.
+    private static byte[] Encode(string datatype, string values)
+    {
+        var stream = new MemoryStream();
+        using var writer = new BinaryWriter(stream);
+        foreach (var value in JsonNode.Parse($"[{values}]")!.AsArray())
+        {
+            var text = value!.ToJsonString();
+            switch (datatype)
+            {
+                case "BOOL": writer.Write(value.GetValue<bool>()); break;
+                case "UINT8": writer.Write(byte.Parse(text, CultureInfo.InvariantCulture)); break;
+                case "INT8": writer.Write(sbyte.Parse(text, CultureInfo.InvariantCulture)); break;
+                case "INT16": writer.Write(short.Parse(text, CultureInfo.InvariantCulture)); break;
+                case "INT32": writer.Write(int.Parse(text, CultureInfo.InvariantCulture)); break;
+                case "INT64": writer.Write(long.Parse(text, CultureInfo.InvariantCulture)); break;
+                case "FP16": writer.Write((Half)double.Parse(text, CultureInfo.InvariantCulture)); break;
+                // The values here are exact in BF16: its bits are the top half of the FP32 value's.
+                case "BF16": writer.Write((ushort)(BitConverter.SingleToUInt32Bits(float.Parse(text, CultureInfo.InvariantCulture)) >> 16)); break;
+                case "FP32": writer.Write(float.Parse(text, CultureInfo.InvariantCulture)); break;
+                case "FP64": writer.Write(double.Parse(text, CultureInfo.InvariantCulture)); break;
+                default: throw new ArgumentException($"no encoding for {datatype}", nameof(datatype));
+            }
+        }
+        writer.Flush();
+        return stream.ToArray();
     }
 
     private static object[] Parse(string datatype, string values) =>
