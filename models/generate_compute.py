@@ -26,10 +26,10 @@ operator int8 quantization speeds up.
 The task is synthetic, so that the decisions have margins (agreement measured on an untrained network's near-tied
 logits would measure noise): each class c has a prototype vector P_c; a sequence of class c is standard normal noise
 with P_c added at 8 random positions. The network is trained for 200 Adam steps of 16 sequences (two to four minutes on
-two busy cores) and reaches about 90% accuracy on held-out sequences, with wide
-margins (median top-1 margin about 6 logits, fewer than 1 in 500 under 0.1); the script prints the figures. Inputs in the JSONL files
-are flat lists of 64 x 16 numbers (token-major), the layout the batch scorer and the accuracy gate read for an input
-of shape [64, 16]; `label` is the class.
+two busy cores) and reaches about 90% accuracy on held-out sequences, with wide margins (median top-1 margin about 6
+logits, under 0.1 for about 1 sequence in 1,000); the script prints the figures. Inputs in the JSONL files are flat
+lists of 64 x 16 numbers (token-major), the layout the batch scorer and the accuracy gate read for an input of shape
+[64, 16]; `label` is the class.
 
 Determinism: fixed seeds, so a rerun on the same machine writes the same weights; a different
 CPU may round differently during training. A rerun skips the work when every file exists and config.pbtxt carries the
