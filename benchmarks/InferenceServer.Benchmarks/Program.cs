@@ -34,7 +34,11 @@ internal static class Program
             Console.Error.WriteLine($"usage: {args[0]} --help");
             return 2;
         }
-        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, ShortMemoryConfig.Create());
+        // --inProcess: the short job in this process. BenchmarkDotNet's own flag would add a second, default job beside
+        // the short one, and the short job would still rebuild the project and all it references in a fresh folder.
+        var inProcess = args.Contains("--inProcess", StringComparer.OrdinalIgnoreCase);
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly)
+            .Run([.. args.Where(a => !string.Equals(a, "--inProcess", StringComparison.OrdinalIgnoreCase))], ShortMemoryConfig.Create(inProcess));
         return 0;
     }
 }

@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Order;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
 
 namespace InferenceServer.Benchmarks;
 
@@ -11,8 +12,12 @@ namespace InferenceServer.Benchmarks;
 /// </summary>
 internal static class ShortMemoryConfig
 {
-    public static IConfig Create() =>
-        ManualConfig.Create(DefaultConfig.Instance)
-            .AddJob(Job.ShortRun.WithLaunchCount(1).WithWarmupCount(3).WithIterationCount(5).WithId("Short"))
+    /// <summary>The configuration; <paramref name="inProcess"/> runs the short job in this process instead of a fresh build.</summary>
+    public static IConfig Create(bool inProcess = false)
+    {
+        var job = Job.ShortRun.WithLaunchCount(1).WithWarmupCount(3).WithIterationCount(5).WithId("Short");
+        return ManualConfig.Create(DefaultConfig.Instance)
+            .AddJob(inProcess ? job.WithToolchain(InProcessEmitToolchain.Instance) : job)
             .WithOrderer(new DefaultOrderer(SummaryOrderPolicy.Declared));
+    }
 }
