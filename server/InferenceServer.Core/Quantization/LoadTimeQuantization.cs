@@ -30,7 +30,7 @@ internal static class LoadTimeQuantization
         try
         {
             evaluation = request.EvalFile is { } evalFile
-                ? EvaluationSet.ReadFileAsync(InModelFolder(modelFolder, evalFile, QuantizeParameters.EvalFileKey), completed, request.EvalLabel,
+                ? EvaluationSet.ReadFileAsync(InModelFolder(modelFolder, evalFile, QuantizeParameters.EvalFileKey, warmup.FollowLinks), completed, request.EvalLabel,
                     cancellationToken: cancellationToken).GetAwaiter().GetResult()
                 : EvaluationSet.FromWarmup(completed, warmup);
             if (evaluation.Batches.Count == 0)
@@ -39,7 +39,7 @@ internal static class LoadTimeQuantization
             }
             if (request.CalibrationFile is { } calibrationFile)
             {
-                calibration = EvaluationSet.ReadFileAsync(InModelFolder(modelFolder, calibrationFile, QuantizeParameters.CalibrationKey), completed, null,
+                calibration = EvaluationSet.ReadFileAsync(InModelFolder(modelFolder, calibrationFile, QuantizeParameters.CalibrationKey, warmup.FollowLinks), completed, null,
                     cancellationToken: cancellationToken).GetAwaiter().GetResult();
             }
             var path = VariantCache.PathFor(modelFolder, version, parent.ModelPath, request.Settings);
@@ -80,14 +80,19 @@ internal static class LoadTimeQuantization
 
     private static VariantDecision Keep(InstanceOptions parent, string note) => new(parent.ModelPath, VariantDecision.Fp32, note, null, false);
 
-    // A file a parameter names lies in the model folder, as warm-up data files lie in its warmup folder.
-    private static string InModelFolder(string modelFolder, string relative, string key)
+    // A file a parameter names lies in the model folder, as warm-up data files lie in its warmup folder; and, as for them,
+    // a symbolic link on the way (which could point anywhere) is refused unless --repository-follow-symlinks allows it.
+    private static string InModelFolder(string modelFolder, string relative, string key, bool followLinks)
     {
         var folder = Path.GetFullPath(modelFolder);
         var path = Path.GetFullPath(Path.Combine(folder, relative));
         if (!path.StartsWith(folder + Path.DirectorySeparatorChar, StringComparison.Ordinal))
         {
             throw new QuantizationException($"parameter '{key}' names '{relative}', which is outside the model folder");
+        }
+        if (!followLinks && SymbolicLinks.FirstLink(folder, path) is not null)
+        {
+            throw new QuantizationException($"parameter '{key}' names '{relative}': {SymbolicLinks.Refused(relative)}");
         }
         if (!File.Exists(path))
         {

@@ -182,6 +182,22 @@ public sealed class LoadTimeQuantizationTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task AnEvaluationFileThatIsALinkOutOfTheModelFolderIsRefusedAndFp32KeepsServing()
+    {
+        // A link could point anywhere on the machine; as for warm-up files, it is followed only with --repository-follow-symlinks.
+        var outside = Directory.CreateDirectory(_repository + "-plain").FullName;
+        File.Copy(Path.Combine(_repository, "income", "eval.jsonl"), Path.Combine(outside, "rows.jsonl"));
+        File.CreateSymbolicLink(Path.Combine(_repository, "income", "linked.jsonl"), Path.Combine(outside, "rows.jsonl"));
+        QuantizeFiles.AddParameters(_repository, ("quantize", "int8-dynamic"), ("quantize_eval_file", "linked.jsonl"));
+        await using var server = await StartAsync(_repository, null);
+        var row = await IndexRowAsync(server);
+        Assert.Equal("READY", row["state"]!.GetValue<string>());
+        Assert.Equal("fp32", row["precision"]!.GetValue<string>());
+        Assert.Contains("parameter 'quantize_eval_file' names 'linked.jsonl': 'linked.jsonl' is a symbolic link", row["reason"]!.GetValue<string>());
+        Assert.InRange(await InferAsync(server), 0, 1);
+    }
+
     [Theory]
     [InlineData("int8-dynamic")]
     [InlineData("int8-static")]
