@@ -26,7 +26,7 @@ public class DriftBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var view = FeatureViewReader.Parse(File.ReadAllText(Path.Combine(RepositoryRoot(), "models", "income", FeatureView.FileName)), "income");
+        var view = FeatureViewReader.Parse(File.ReadAllText(Path.Combine(RepositoryFolder.Root(), "models", "income", FeatureView.FileName)), "income");
         _rows = view.RentRows(Rows);
         for (var row = 0; row < Rows; row++)
         {
@@ -81,14 +81,4 @@ public class DriftBenchmarks
 
     [Benchmark(Description = "reading the report (per scrape or GET /drift; 4096 rows, 12 series)")]
     public int Report() => _window.Report("income", "1", "live", 1).Features.Count;
-
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !Directory.Exists(Path.Combine(directory.FullName, "models", "income")))
-        {
-            directory = directory.Parent;
-        }
-        return directory?.FullName ?? throw new DirectoryNotFoundException("models/income not found above " + AppContext.BaseDirectory);
-    }
 }

@@ -28,7 +28,7 @@ public class FeatureViewBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _view = FeatureViewReader.Parse(File.ReadAllText(Path.Combine(RepositoryRoot(), "models", "income", FeatureView.FileName)), "income");
+        _view = FeatureViewReader.Parse(File.ReadAllText(Path.Combine(RepositoryFolder.Root(), "models", "income", FeatureView.FileName)), "income");
         _numberFields = [.. SampleIncomeRecords.NumberFields.Select(Field)];
         _textFields = [.. SampleIncomeRecords.TextFields.Select(Field)];
         _stored = new byte[Rows][][];
@@ -94,16 +94,4 @@ public class FeatureViewBenchmarks
     }
 
     private int Field(string name) => _view.TryGetField(name, out var index) ? index : throw new InvalidOperationException($"income's view has no field '{name}'");
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "InferenceServer.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-        throw new DirectoryNotFoundException("InferenceServer.sln not found above " + AppContext.BaseDirectory);
-    }
 }

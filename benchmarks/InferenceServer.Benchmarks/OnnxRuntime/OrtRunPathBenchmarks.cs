@@ -39,7 +39,7 @@ public class OrtRunPathBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var model = Path.Combine(RepositoryRoot(), "models", "income", "1", "model.onnx");
+        var model = Path.Combine(RepositoryFolder.Root(), "models", "income", "1", "model.onnx");
         _instance = new OnnxRuntimeBackend().CreateInstance(new InstanceOptions(model, InstanceKind.Cpu, 0, new Dictionary<string, string>()));
         _tensor = Tensor.Allocate(Input, DataType.Fp32, [Batch, Features], Batch * Features * sizeof(float));
         _inputs = [_tensor];
@@ -81,16 +81,4 @@ public class OrtRunPathBenchmarks
 
     [Benchmark(Description = "InferenceSession.Run, OrtValues made once (floor)")]
     public void SessionRunReused() => _session.Run(_runOptions, InputNames, [_inputValue], OutputNames, [_outputValue]);
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "InferenceServer.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-        throw new DirectoryNotFoundException("InferenceServer.sln not found above " + AppContext.BaseDirectory);
-    }
 }

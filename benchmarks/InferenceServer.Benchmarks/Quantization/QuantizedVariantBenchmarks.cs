@@ -1,14 +1,8 @@
-using System.Globalization;
-using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
 using InferenceServer.Core.Backends;
 using InferenceServer.Core.Repository;
 using InferenceServer.Core.Tensors;
-#if LIBTORCH_BACKEND
-using InferenceServer.LibTorch;
-#endif
-using InferenceServer.OnnxRuntime;
-using DataType = InferenceServer.Core.Tensors.DataType;
+using InferenceServer.Benchmarks.Raw;
 
 namespace InferenceServer.Benchmarks.Quantization;
 
@@ -42,7 +36,7 @@ public class QuantizedVariantBenchmarks
         var text = Environment.GetEnvironmentVariable(VariablesName);
         if (string.IsNullOrWhiteSpace(text))
         {
-            return [new ModelVariant("income/fp32", Path.Combine(RepositoryRoot(), "models", "income", "1", "model.onnx"))];
+            return [new ModelVariant("income/fp32", Path.Combine(RepositoryFolder.Root(), "models", "income", "1", "model.onnx"))];
         }
         var variants = new List<ModelVariant>();
         foreach (var pair in text.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -73,7 +67,7 @@ public class QuantizedVariantBenchmarks
         _inputs = new Tensor[_instance.Signature.Inputs.Count];
         for (var i = 0; i < _inputs.Length; i++)
         {
-            _inputs[i] = MakeInput(_instance.Signature.Inputs[i], Batch);
+            _inputs[i] = RawThroughput.MakeInput(_instance.Signature.Inputs[i], Batch);
         }
         _outputNames = _instance.Signature.Outputs.Select(output => output.Name).ToArray();
     }
@@ -100,49 +94,8 @@ public class QuantizedVariantBenchmarks
     // The backend the server would pick for the file.
     private static IModelBackend Backend(string path) => Path.GetExtension(path).ToLowerInvariant() switch
     {
-        ".onnx" => new OnnxRuntimeBackend(),
-#if LIBTORCH_BACKEND
-        ".pt" => new LibTorchBackend(),
-#endif
-        var other => throw new NotSupportedException($"no backend in this benchmark for '{other}' files ({path}); expected .onnx, or .pt in a build with the TorchScript backend"),
+        ".onnx" => RawThroughput.Backend(torchScript: false),
+        ".pt" => RawThroughput.Backend(torchScript: true),
+        var other => throw new NotSupportedException($"no backend in this benchmark for '{other}' files ({path}); expected .onnx or .pt"),
     };
-
-    // FP32 inputs of the variant's shape at this batch, element i = (i mod 251) / 125 - 1 as in raw-throughput:
-    // values in [-1, 1] that neither saturate a quantized range nor favour a variant.
-    private static Tensor MakeInput(TensorInfo info, int batch)
-    {
-        if (info.DataType != DataType.Fp32)
-        {
-            throw new NotSupportedException($"the variant benchmark feeds FP32 inputs; '{info.Name}' is {info.DataType.ProtocolName()}");
-        }
-        var shape = (long[])info.Shape.Clone();
-        for (var d = 0; d < shape.Length; d++)
-        {
-            if (shape[d] < 0)
-            {
-                shape[d] = d == 0 ? batch : throw new NotSupportedException(string.Create(CultureInfo.InvariantCulture,
-                    $"input '{info.Name}' has a dynamic dimension {d} other than the batch: {ShapeMath.Format(info.Shape)}"));
-            }
-        }
-        var count = ShapeMath.ElementCount(shape);
-        var tensor = Tensor.Allocate(info.Name, DataType.Fp32, shape, checked((int)count * sizeof(float)));
-        var values = MemoryMarshal.Cast<byte, float>(tensor.Data);
-        for (var i = 0; i < values.Length; i++)
-        {
-            values[i] = ((i % 251) / 125f) - 1f;
-        }
-        return tensor;
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "InferenceServer.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-        throw new DirectoryNotFoundException("InferenceServer.sln not found above " + AppContext.BaseDirectory);
-    }
 }

@@ -153,7 +153,8 @@ internal static class RawThroughput
         return new InstanceOptions(modelFile, InstanceKind.Cpu, 0, parameters) { GraphOptimizationLevel = graphLevel, Declared = declared };
     }
 
-    private static IModelBackend Backend(bool torchScript) => torchScript
+    /// <summary>The backend raw runs use: LibTorch for a TorchScript file, ONNX Runtime otherwise.</summary>
+    internal static IModelBackend Backend(bool torchScript) => torchScript
 #if LIBTORCH_BACKEND
         ? new LibTorchBackend()
 #else
@@ -161,11 +162,15 @@ internal static class RawThroughput
 #endif
         : new OnnxRuntimeBackend();
 
-    private static Tensor MakeInput(TensorInfo info, int batch)
+    /// <summary>
+    /// An FP32 input of <paramref name="info"/>'s shape at <paramref name="batch"/> rows, element i = <see cref="InputValue"/>(i):
+    /// values in [-1, 1] that neither saturate a quantized range nor favour a variant.
+    /// </summary>
+    internal static Tensor MakeInput(TensorInfo info, int batch)
     {
         if (info.DataType != DataType.Fp32)
         {
-            throw new NotSupportedException($"raw-throughput feeds FP32 inputs; '{info.Name}' is {info.DataType.ProtocolName()}");
+            throw new NotSupportedException($"raw benchmarks feed FP32 inputs; '{info.Name}' is {info.DataType.ProtocolName()}");
         }
         var shape = (long[])info.Shape.Clone();
         for (var d = 0; d < shape.Length; d++)
