@@ -190,22 +190,22 @@ def jsonl(x, labels=None):
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def onnx_config():
-    return f"""# encoder: a transformer encoder classifier (4 layers, d_model 256), written by models/generate_compute.py
-# for benchmarks/quantization.sh, the compute-bound sample of quantization. spec: {SPEC_STAMP}
-name: "encoder"
-platform: "onnxruntime_onnx"
+def encoder_config(comment, name, platform, input_name, output_name):
+    """The config of one copy of the encoder: the ONNX and TorchScript copies differ in name, platform and tensor names."""
+    return f"""{comment}
+name: "{name}"
+platform: "{platform}"
 max_batch_size: {SPEC["max_batch_size"]}
 input [
   {{
-    name: "tokens"
+    name: "{input_name}"
     data_type: TYPE_FP32
     dims: [ {SPEC["tokens"]}, {SPEC["features"]} ]
   }}
 ]
 output [
   {{
-    name: "logits"
+    name: "{output_name}"
     data_type: TYPE_FP32
     dims: [ {SPEC["classes"]} ]
   }}
@@ -217,35 +217,20 @@ instance_group [
   }}
 ]
 """
+
+
+def onnx_config():
+    return encoder_config(
+        "# encoder: a transformer encoder classifier (4 layers, d_model 256), written by models/generate_compute.py\n"
+        f"# for benchmarks/quantization.sh, the compute-bound sample of quantization. spec: {SPEC_STAMP}",
+        "encoder", "onnxruntime_onnx", "tokens", "logits")
 
 
 def torchscript_config():
-    return f"""# encoder_torchscript: the encoder sample's network as TorchScript (the same weights as encoder/1/model.onnx),
-# written by models/generate_compute.py for the TorchScript-against-ONNX-Runtime comparison. spec: {SPEC_STAMP}
-name: "encoder_torchscript"
-platform: "pytorch_libtorch"
-max_batch_size: {SPEC["max_batch_size"]}
-input [
-  {{
-    name: "INPUT__0"
-    data_type: TYPE_FP32
-    dims: [ {SPEC["tokens"]}, {SPEC["features"]} ]
-  }}
-]
-output [
-  {{
-    name: "OUTPUT__0"
-    data_type: TYPE_FP32
-    dims: [ {SPEC["classes"]} ]
-  }}
-]
-instance_group [
-  {{
-    count: 1
-    kind: KIND_CPU
-  }}
-]
-"""
+    return encoder_config(
+        "# encoder_torchscript: the encoder sample's network as TorchScript (the same weights as encoder/1/model.onnx),\n"
+        f"# written by models/generate_compute.py for the TorchScript-against-ONNX-Runtime comparison. spec: {SPEC_STAMP}",
+        "encoder_torchscript", "pytorch_libtorch", "INPUT__0", "OUTPUT__0")
 
 
 def main():
