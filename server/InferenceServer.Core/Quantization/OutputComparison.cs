@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Globalization;
 using InferenceServer.Core.Tensors;
 
@@ -113,23 +112,7 @@ internal sealed class OutputComparison(string name, double threshold)
         var values = new double[data.Length / size];
         for (var i = 0; i < values.Length; i++)
         {
-            var e = data.Slice(i * size, size);
-            values[i] = type switch
-            {
-                DataType.Fp32 => BinaryPrimitives.ReadSingleLittleEndian(e),
-                DataType.Fp64 => BinaryPrimitives.ReadDoubleLittleEndian(e),
-                DataType.Fp16 => (double)BinaryPrimitives.ReadHalfLittleEndian(e),
-                DataType.Bf16 => BitConverter.UInt32BitsToSingle((uint)BinaryPrimitives.ReadUInt16LittleEndian(e) << 16),
-                DataType.Bool or DataType.UInt8 => e[0],
-                DataType.Int8 => (sbyte)e[0],
-                DataType.Int16 => BinaryPrimitives.ReadInt16LittleEndian(e),
-                DataType.UInt16 => BinaryPrimitives.ReadUInt16LittleEndian(e),
-                DataType.Int32 => BinaryPrimitives.ReadInt32LittleEndian(e),
-                DataType.UInt32 => BinaryPrimitives.ReadUInt32LittleEndian(e),
-                DataType.Int64 => BinaryPrimitives.ReadInt64LittleEndian(e),
-                DataType.UInt64 => BinaryPrimitives.ReadUInt64LittleEndian(e),
-                _ => double.NaN,
-            };
+            values[i] = TensorElements.ToDouble(type, data, i);
         }
         return values;
     }

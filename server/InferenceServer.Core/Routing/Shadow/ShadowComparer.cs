@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using InferenceServer.Core.Tensors;
 
 namespace InferenceServer.Core.Routing.Shadow;
@@ -107,8 +106,8 @@ internal static class ShadowComparer
         var flips = 0L;
         for (var i = 0; i < (int)count; i++)
         {
-            var a = Value(primary.DataType, expected, i);
-            var b = Value(shadow.DataType, actual, i);
+            var a = TensorElements.ToDouble(primary.DataType, expected, i);
+            var b = TensorElements.ToDouble(shadow.DataType, actual, i);
             // Equal infinities and two NaNs agree; their difference would be NaN.
             if (a != b && !(double.IsNaN(a) && double.IsNaN(b)))
             {
@@ -129,24 +128,4 @@ internal static class ShadowComparer
         }
         return new ShadowOutputDifference(primary.Name, ShapeMismatch: false, count, sum, mismatches, decisions ? count : 0, flips);
     }
-
-    // The layout is the v2 binary one (little-endian, BOOL one byte); every integer and float fits a double closely
-    // enough for a difference (64-bit integers beyond 2^53 round, which a mean difference does not notice).
-    private static double Value(DataType type, ReadOnlySpan<byte> data, int index) => type switch
-    {
-        DataType.Fp32 => BinaryPrimitives.ReadSingleLittleEndian(data[(index * 4)..]),
-        DataType.Fp64 => BinaryPrimitives.ReadDoubleLittleEndian(data[(index * 8)..]),
-        DataType.Fp16 => (double)BinaryPrimitives.ReadHalfLittleEndian(data[(index * 2)..]),
-        DataType.Bf16 => BFloat16Bits.ToSingle(BinaryPrimitives.ReadUInt16LittleEndian(data[(index * 2)..])),
-        DataType.Bool => data[index] != 0 ? 1 : 0,
-        DataType.UInt8 => data[index],
-        DataType.Int8 => (sbyte)data[index],
-        DataType.UInt16 => BinaryPrimitives.ReadUInt16LittleEndian(data[(index * 2)..]),
-        DataType.Int16 => BinaryPrimitives.ReadInt16LittleEndian(data[(index * 2)..]),
-        DataType.UInt32 => BinaryPrimitives.ReadUInt32LittleEndian(data[(index * 4)..]),
-        DataType.Int32 => BinaryPrimitives.ReadInt32LittleEndian(data[(index * 4)..]),
-        DataType.UInt64 => BinaryPrimitives.ReadUInt64LittleEndian(data[(index * 8)..]),
-        DataType.Int64 => BinaryPrimitives.ReadInt64LittleEndian(data[(index * 8)..]),
-        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "not a numeric element type"),
-    };
 }
