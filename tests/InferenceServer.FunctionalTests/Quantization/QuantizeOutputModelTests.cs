@@ -20,9 +20,7 @@ public sealed class QuantizeOutputModelTests : IDisposable
 
     public QuantizeOutputModelTests()
     {
-        Directory.CreateDirectory(Path.Combine(Repository, "income", "1"));
-        File.Copy(Path.Combine(RepositoryPaths.Models, "income", "config.pbtxt"), Path.Combine(Repository, "income", "config.pbtxt"));
-        File.Copy(Path.Combine(RepositoryPaths.Models, "income", "1", "model.onnx"), Path.Combine(Repository, "income", "1", "model.onnx"));
+        QuantizeFiles.CopyIncome(Repository);
         QuantizeFiles.IncomeFeatures(EvalFile, 500);
     }
 
