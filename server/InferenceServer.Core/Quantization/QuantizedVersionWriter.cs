@@ -160,7 +160,7 @@ public static class QuantizedVersionWriter
                     if (ConfigSignatureValidator.FindMismatch(completed, variant.Signature) is { } changed)
                     {
                         throw new QuantizationException(
-                            $"the variant does not fit model '{job.Model}'s config.pbtxt, which every version shares: {changed}. fp16 keeps FP32 inputs and outputs unless asked otherwise");
+                            $"the variant does not fit model '{job.Model}'s config.pbtxt, which every version shares: {changed}; a variant whose inputs or outputs differ needs a model of its own (--output-model NAME)");
                     }
                 }
                 else
