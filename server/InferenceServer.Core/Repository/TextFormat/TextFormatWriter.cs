@@ -83,9 +83,24 @@ internal static class TextFormatWriter
 
     private static void WriteMessage(StringBuilder text, string name, IMessage message, int depth)
     {
-        Line(text, depth).Append(name).Append(" {\n");
+        Line(text, depth).Append(name).Append(' ');
+        WriteBody(text, message, depth);
+        text.Append('\n');
+    }
+
+    // "{ ... }" over several lines, or "{ }" for a message with nothing set (dynamic_batching { } means batching on).
+    private static void WriteBody(StringBuilder text, IMessage message, int depth)
+    {
+        text.Append("{\n");
+        var start = text.Length;
         WriteFields(text, message, depth + 1);
-        Line(text, depth).Append("}\n");
+        if (text.Length == start)
+        {
+            text.Length--;
+            text.Append(" }");
+            return;
+        }
+        Line(text, depth).Append('}');
     }
 
     private static void WriteList(StringBuilder text, FieldDescriptor field, IList values, int depth)
@@ -107,9 +122,9 @@ internal static class TextFormatWriter
         Line(text, depth).Append(field.Name).Append(" [\n");
         for (var i = 0; i < values.Count; i++)
         {
-            Line(text, depth + 1).Append("{\n");
-            WriteFields(text, (IMessage)values[i]!, depth + 2);
-            Line(text, depth + 1).Append(i + 1 < values.Count ? "},\n" : "}\n");
+            Line(text, depth + 1);
+            WriteBody(text, (IMessage)values[i]!, depth + 1);
+            text.Append(i + 1 < values.Count ? ",\n" : "\n");
         }
         Line(text, depth).Append("]\n");
     }

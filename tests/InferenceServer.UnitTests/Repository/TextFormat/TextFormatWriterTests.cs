@@ -119,6 +119,8 @@ public sealed class TextFormatWriterTests
         Assert.NotNull(read.Optimization);
         Assert.StartsWith("# written by a test\n# line two\n", text);
         Assert.Contains("data_type: TYPE_FP16", text);
+        Assert.Contains("    reshape { }\n", text);
+        Assert.Contains("  {\n    name: \"y\"\n  }\n", text);
         Assert.Contains("dims: [ -1, 0, 9223372036854775807, -9223372036854775808 ]", text);
         // Map entries in key order, whatever order they were added in.
         Assert.True(text.IndexOf("key: \"a\"", StringComparison.Ordinal) < text.IndexOf("key: \"z\"", StringComparison.Ordinal), text);
