@@ -70,6 +70,43 @@ public sealed class QuantizeOutputModelTests : IDisposable
     }
 
     [Fact]
+    public async Task The_files_the_config_names_travel_with_it_and_the_version_can_be_chosen()
+    {
+        // A warm-up sample read from a file, and a label file: both beside the parent's config, both named by it.
+        var income = Path.Combine(Repository, "income");
+        Directory.CreateDirectory(Path.Combine(income, "warmup"));
+        await File.WriteAllBytesAsync(Path.Combine(income, "warmup", "features.bin"), [.. Rows.Take(58).SelectMany(BitConverter.GetBytes)]);
+        await File.WriteAllTextAsync(Path.Combine(income, "labels.txt"), "above_50k\n");
+        var config = (await File.ReadAllTextAsync(Path.Combine(income, "config.pbtxt")))
+            .Replace("    dims: [ 1 ]\n", "    dims: [ 1 ]\n    label_filename: \"labels.txt\"\n", StringComparison.Ordinal)
+            + "model_warmup [ { name: \"real\" batch_size: 1 inputs { key: \"features\" value { data_type: TYPE_FP32 dims: [ 58 ] input_data_file: \"features.bin\" } } } ]\n";
+        await File.WriteAllTextAsync(Path.Combine(income, "config.pbtxt"), config);
+
+        var run = await QuantizeRun.RunAsync(null, "--model-repository", Repository, "--model", "income", "--method", "int8-dynamic", "--output-model", "income_int8",
+            "--output-version", "3", "--eval", EvalFile);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("wrote model 'income_int8' version 3", run.Output);
+        var written = Path.Combine(Repository, "income_int8");
+        Assert.Equal(["3", "config.pbtxt", "labels.txt", "warmup"], Directory.EnumerateFileSystemEntries(written).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(income, "warmup", "features.bin")), await File.ReadAllBytesAsync(Path.Combine(written, "warmup", "features.bin")));
+        Assert.Equal("labels.txt", WrittenConfig("income_int8").Output[0].LabelFilename);
+        Assert.Equal("features.bin", WrittenConfig("income_int8").ModelWarmup[0].Inputs["features"].InputDataFile);
+
+        await using var server = await RunningServer.StartAsync(Repository);
+        var (ready, _) = await server.Client.GetJsonAsync("/v2/models/income_int8/versions/3/ready");
+        Assert.True(ready.IsSuccessStatusCode);
+
+        // The same warm-up file cannot feed an FP16 input: refused by name, before anything is written.
+        var fp16 = await QuantizeRun.RunAsync(null, "--model-repository", Repository, "--model", "income", "--method", "fp16", "--fp16-io", "--output-model", "income_fp16",
+            "--eval", EvalFile);
+        Assert.True(fp16.ExitCode == 1, fp16.ToString());
+        Assert.Contains("warm-up sample 'real' reads input 'features' as FP32 values from 'features.bin', but the variant takes FP16 there", fp16.Error);
+        Assert.False(Directory.Exists(Path.Combine(Repository, "income_fp16")));
+        Assert.DoesNotContain(Directory.EnumerateDirectories(Repository), d => Path.GetFileName(d).StartsWith('.'));
+    }
+
+    [Fact]
     public async Task An_fp16_variant_with_FP16_io_loads_and_answers_every_protocol_close_to_the_FP32_model()
     {
         var run = await QuantizeRun.RunAsync(null, "--model-repository", Repository, "--model", "income", "--method", "fp16", "--fp16-io", "--output-model", "income_fp16",
