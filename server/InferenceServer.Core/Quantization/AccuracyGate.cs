@@ -1,4 +1,6 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using InferenceServer.Core.Backends;
 using InferenceServer.Core.Tensors;
 
@@ -9,6 +11,9 @@ namespace InferenceServer.Core.Quantization;
 /// backend, runs both on every batch of an evaluation set, and measures per output the absolute errors, how often
 /// the two decide alike and, with labels, each one's AUC. Latency is measured side by side: after one warm-up run of
 /// each, every batch runs on both, alternating which goes first, so that neither always meets warm caches.
+/// The evaluation rows are read for the parent; a variant that takes an input in FP16 where the parent takes FP32 (fp16
+/// with FP16 inputs and outputs) is fed those rows rounded to FP16, converted once before any run, and its outputs,
+/// whatever their type, are compared as numbers with the parent's.
 /// Backend-agnostic: it knows models only through <see cref="IModelBackend.CreateInstance"/>.
 /// </summary>
 public static class AccuracyGate
@@ -38,12 +43,30 @@ public static class AccuracyGate
         }
         using var parentInstance = backend.CreateInstance(parent);
         using var variantInstance = backend.CreateInstance(parent with { ModelPath = variantPath });
+        var converted = new List<Tensor>();
+        try
+        {
+            var variantBatches = VariantInputs(variantInstance.Signature, evaluation.Batches, converted);
+            return Run(parentInstance, variantInstance, variantBatches, parent.ModelPath, variantPath, outputNames, evaluation, limits, cancellationToken);
+        }
+        finally
+        {
+            foreach (var tensor in converted)
+            {
+                tensor.Dispose();
+            }
+        }
+    }
+
+    private static GateResult Run(IModelInstance parentInstance, IModelInstance variantInstance, IReadOnlyList<Tensor[]> variantBatches, string parentPath,
+        string variantPath, IReadOnlyList<string> outputNames, EvaluationSet evaluation, GateLimits limits, CancellationToken cancellationToken)
+    {
         var comparisons = outputNames.Select(name => new OutputComparison(name, limits.Threshold)).ToArray();
         var failures = new List<string>();
 
         // Warm-up: the first run of a session pays for allocations and kernel selection, which is no part of its latency.
         Dispose(parentInstance.Run(evaluation.Batches[0], outputNames));
-        Dispose(variantInstance.Run(evaluation.Batches[0], outputNames));
+        Dispose(variantInstance.Run(variantBatches[0], outputNames));
 
         long parentTicks = 0;
         long variantTicks = 0;
@@ -64,11 +87,11 @@ public static class AccuracyGate
                     if ((round + b) % 2 == 0)
                     {
                         (expected, parentTicks) = Timed(parentInstance, batch, outputNames, parentTicks);
-                        (actual, variantTicks) = Timed(variantInstance, batch, outputNames, variantTicks);
+                        (actual, variantTicks) = Timed(variantInstance, variantBatches[b], outputNames, variantTicks);
                     }
                     else
                     {
-                        (actual, variantTicks) = Timed(variantInstance, batch, outputNames, variantTicks);
+                        (actual, variantTicks) = Timed(variantInstance, variantBatches[b], outputNames, variantTicks);
                         (expected, parentTicks) = Timed(parentInstance, batch, outputNames, parentTicks);
                     }
                     // Accuracy is the same every round: it is taken from the first.
@@ -121,8 +144,49 @@ public static class AccuracyGate
                 }
             }
         }
-        return new GateResult(outputs, limits, evaluation.Source, evaluation.Rows, FileBytes(parent.ModelPath), FileBytes(variantPath),
+        return new GateResult(outputs, limits, evaluation.Source, evaluation.Rows, FileBytes(parentPath), FileBytes(variantPath),
             Stopwatch.GetElapsedTime(0, parentTicks).TotalMilliseconds, Stopwatch.GetElapsedTime(0, variantTicks).TotalMilliseconds, failures);
+    }
+
+    // The batches as the variant takes them: the same tensors, but FP32 ones rounded to FP16 where the variant's input is
+    // FP16. The new tensors are added to owned, for the caller to release.
+    private static IReadOnlyList<Tensor[]> VariantInputs(ModelSignature variant, IReadOnlyList<Tensor[]> batches, List<Tensor> owned)
+    {
+        var half = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var input in variant.Inputs)
+        {
+            if (input.DataType == DataType.Fp16)
+            {
+                half.Add(input.Name);
+            }
+        }
+        if (half.Count == 0)
+        {
+            return batches;
+        }
+        var result = new Tensor[batches.Count][];
+        for (var b = 0; b < batches.Count; b++)
+        {
+            result[b] = new Tensor[batches[b].Length];
+            for (var i = 0; i < batches[b].Length; i++)
+            {
+                var tensor = batches[b][i];
+                if (tensor.DataType != DataType.Fp32 || !half.Contains(tensor.Name))
+                {
+                    result[b][i] = tensor;
+                    continue;
+                }
+                var values = MemoryMarshal.Cast<byte, float>(tensor.Data);
+                var halves = Tensor.Allocate(tensor.Name, DataType.Fp16, tensor.Shape, values.Length * 2);
+                owned.Add(halves);
+                for (var e = 0; e < values.Length; e++)
+                {
+                    BinaryPrimitives.WriteHalfLittleEndian(halves.Data[(e * 2)..], (Half)values[e]);
+                }
+                result[b][i] = halves;
+            }
+        }
+        return result;
     }
 
     private static (Tensor[] Outputs, long Ticks) Timed(IModelInstance instance, Tensor[] batch, IReadOnlyList<string> outputNames, long ticks)

@@ -17,9 +17,16 @@ namespace InferenceServer.Core.Quantization;
 /// as it would break every client of the model. What the config's <c>version_policy</c> makes of the new version is
 /// reported (hidden by <c>specific</c>, served beside the parent by <c>all</c> or <c>latest</c> &gt; 1).
 /// </para>
-/// The variant is written in a hidden folder in the model folder (which the repository scanner ignores) and renamed to
-/// its number only once it passed: a refused or failed variant leaves nothing behind, and a polling server never sees
-/// half a version.
+/// <para>
+/// A variant that should not share the parent's config (fp16 with native FP16 inputs and outputs, or any variant
+/// served under a name of its own) is written as a new model instead, with <see cref="QuantizeJob.OutputModel"/>:
+/// <c>&lt;repository&gt;/NAME/1/&lt;file&gt;</c> and a <c>config.pbtxt</c> made by <see cref="QuantizedModelConfig"/>
+/// (the parent's, renamed, with the variant's types), checked against the variant like any version's. The gate is the
+/// same; it feeds each model the input types it takes.
+/// </para>
+/// The variant is written in a hidden folder (in the model folder for a version, in the repository for a model; the
+/// repository scanner ignores both) and renamed to its number or name only once it passed: a refused or failed variant
+/// leaves nothing behind, and a polling server never sees half a version or half a model.
 /// </summary>
 public static class QuantizedVersionWriter
 {
@@ -54,11 +61,33 @@ public static class QuantizedVersionWriter
         {
             throw new QuantizationException($"model '{job.Model}' has no version {parentVersion}; it has {string.Join(", ", directory.Versions.Keys.Order())}");
         }
-        var version = job.OutputVersion ?? directory.Versions.Keys.Max() + 1;
-        var target = Path.Combine(directory.Path, version.ToString(CultureInfo.InvariantCulture));
-        if (Directory.Exists(target) || File.Exists(target))
+        var newModel = job.OutputModel;
+        var version = job.OutputVersion ?? (newModel is null ? directory.Versions.Keys.Max() + 1 : 1);
+        var versionName = version.ToString(CultureInfo.InvariantCulture);
+        string target;
+        if (newModel is null)
         {
-            throw new QuantizationException($"model '{job.Model}' already has a version {version}; choose another with --output-version");
+            target = Path.Combine(directory.Path, versionName);
+            if (Directory.Exists(target) || File.Exists(target))
+            {
+                throw new QuantizationException($"model '{job.Model}' already has a version {version}; choose another with --output-version");
+            }
+        }
+        else
+        {
+            if (!IsModelFolderName(newModel))
+            {
+                throw new QuantizationException($"output model '{newModel}' is not valid; expected {ModelFolderNameExpected}");
+            }
+            target = Path.Combine(Path.GetDirectoryName(directory.Path)!, newModel);
+            if (Directory.Exists(target) || File.Exists(target))
+            {
+                throw new QuantizationException($"model repository '{job.Repository}' already has a model '{newModel}'; choose another name with --output-model (nothing is overwritten)");
+            }
+        }
+        if (job.Settings is { Method: not QuantizationMethod.Fp16, KeepIoFp32: false } || (!job.Settings.KeepIoFp32 && newModel is null))
+        {
+            throw new QuantizationException("FP16 inputs and outputs are made only by fp16 written as a new model (--method fp16 --output-model NAME)");
         }
         var fileName = config.DefaultModelFilename.Length > 0 ? config.DefaultModelFilename : backend.DefaultModelFilename;
         var parentPath = Path.Combine(parentFolder, fileName);
@@ -93,12 +122,15 @@ public static class QuantizedVersionWriter
             throw new QuantizationException("int8-static needs calibration rows: give --calibration FILE (a CSV or JSONL file of the model's inputs)");
         }
 
-        // A hidden sibling folder: invisible to the scanner until renamed to its number.
-        var staging = Path.Combine(directory.Path, $".quantize-{version.ToString(CultureInfo.InvariantCulture)}-{Guid.NewGuid():N}");
+        // A hidden sibling folder: invisible to the scanner until renamed to its number (or, for a new model, its name).
+        var staging = newModel is null
+            ? Path.Combine(directory.Path, $".quantize-{versionName}-{Guid.NewGuid():N}")
+            : Path.Combine(Path.GetDirectoryName(directory.Path)!, $".quantize-{newModel}-{Guid.NewGuid():N}");
         try
         {
-            Directory.CreateDirectory(staging);
-            var variantPath = Path.Combine(staging, fileName);
+            var variantFolder = newModel is null ? staging : Path.Combine(staging, versionName);
+            Directory.CreateDirectory(variantFolder);
+            var variantPath = Path.Combine(variantFolder, fileName);
             QuantizationReport report;
             try
             {
@@ -119,23 +151,52 @@ public static class QuantizedVersionWriter
             {
                 throw new QuantizationException($"the {QuantizeSettings.MethodName(job.Settings.Method)} variant does not run: {e.Message.Replace(staging, target, StringComparison.Ordinal)}", e);
             }
+            var notes = new List<string>();
+            ModelConfig? newConfig = null;
             using (var variant = CreateInstance(backend, parent with { ModelPath = variantPath }, "the variant"))
             {
-                if (ConfigSignatureValidator.FindMismatch(completed, variant.Signature) is { } changed)
+                if (newModel is null)
                 {
-                    throw new QuantizationException(
-                        $"the variant does not fit model '{job.Model}'s config.pbtxt, which every version shares: {changed}. fp16 keeps FP32 inputs and outputs unless asked otherwise");
+                    if (ConfigSignatureValidator.FindMismatch(completed, variant.Signature) is { } changed)
+                    {
+                        throw new QuantizationException(
+                            $"the variant does not fit model '{job.Model}'s config.pbtxt, which every version shares: {changed}; a variant whose inputs or outputs differ needs a model of its own (--output-model NAME)");
+                    }
+                }
+                else
+                {
+                    newConfig = QuantizedModelConfig.For(ReadAsWritten(directory, job.Model), newModel, variant.Signature, notes);
+                    if (ConfigSignatureValidator.FindMismatch(QuantizedModelConfig.For(completed, newModel, variant.Signature), variant.Signature) is { } changed)
+                    {
+                        throw new QuantizationException($"the variant does not fit the config written for model '{newModel}' (model '{job.Model}'s, renamed, with the variant's types): {changed}");
+                    }
                 }
             }
             string? written = null;
             if (gate.Passed)
             {
+                if (newConfig is not null)
+                {
+                    await File.WriteAllTextAsync(Path.Combine(staging, ModelRepositoryScanner.ConfigFileName),
+                        QuantizedModelConfig.Text(newConfig, job.Model, parentVersion, job.Settings), cancellationToken).ConfigureAwait(false);
+                    foreach (var file in QuantizedModelConfig.ReferencedFiles(newConfig))
+                    {
+                        CopyBeside(directory.Path, staging, file);
+                    }
+                }
                 Directory.Move(staging, target);
                 // As the user named it (a relative repository stays relative in the report).
-                written = Path.Combine(job.Repository, job.Model, version.ToString(CultureInfo.InvariantCulture));
+                written = newModel is null
+                    ? Path.Combine(job.Repository, job.Model, versionName)
+                    : Path.Combine(job.Repository, newModel);
             }
-            return new QuantizeOutcome(job.Model, parentVersion, version, QuantizeSettings.MethodName(job.Settings.Method), report, gate, written,
-                PolicyNotes(config, directory, parentVersion, version));
+            notes.AddRange(newModel is null
+                ? PolicyNotes(config, directory, parentVersion, version)
+                : [$"a server serves model '{newModel}' once it sees the folder (poll mode, or a load request); model '{job.Model}' is unchanged"]);
+            return new QuantizeOutcome(job.Model, parentVersion, version, QuantizeSettings.MethodName(job.Settings.Method), report, gate, written, notes)
+            {
+                OutputModel = newModel,
+            };
         }
         finally
         {
@@ -145,6 +206,56 @@ public static class QuantizedVersionWriter
             }
         }
     }
+
+    // The parent's config as its author wrote it (no defaults filled in, no names given to instance groups), for the new
+    // model's config: what the author left to the server is left to it again.
+    private static ModelConfig ReadAsWritten(ModelDirectory directory, string model)
+    {
+        var config = new ModelConfig();
+        if (directory.ConfigPath is { } path)
+        {
+            try
+            {
+                ConfigTextReader.ReadText(File.ReadAllText(path), $"{model}/{ModelRepositoryScanner.ConfigFileName}", config);
+            }
+            catch (ModelConfigException e)
+            {
+                throw new QuantizationException($"model '{model}'s config cannot be read: {e.Message}", e);
+            }
+        }
+        return config;
+    }
+
+    // A file or folder the new config names, copied from the parent's model folder; one that is not there is not
+    // copied (the server reports it when it loads the new model, as it would the parent).
+    private static void CopyBeside(string from, string to, string relative)
+    {
+        var source = Path.GetFullPath(Path.Combine(from, relative));
+        if (!source.StartsWith(Path.GetFullPath(from) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        {
+            return;
+        }
+        var destination = Path.Combine(to, relative);
+        if (File.Exists(source))
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+            File.Copy(source, destination);
+        }
+        else if (Directory.Exists(source))
+        {
+            foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+            {
+                CopyBeside(from, to, Path.GetRelativePath(from, file));
+            }
+        }
+    }
+
+    /// <summary>What <see cref="IsModelFolderName"/> takes, for messages.</summary>
+    public const string ModelFolderNameExpected = "a model folder name without path separators, not starting with '.', such as income_fp16";
+
+    /// <summary>Whether <paramref name="name"/> is a folder name the repository scanner serves as a model of its own.</summary>
+    public static bool IsModelFolderName(string name) =>
+        name.Length > 0 && !name.StartsWith('.') && name.IndexOfAny(['/', '\\']) < 0 && name.IndexOfAny(Path.GetInvalidFileNameChars()) < 0;
 
     private static EvaluationSet Warmup(ModelConfig completed, string modelFolder, ModelLifecycleOptions options)
     {

@@ -185,7 +185,8 @@ internal sealed class ConfigTextReader(string fileName)
                 {
                     throw Expected(field, f, path);
                 }
-                return field.FieldType == FieldType.Float ? (float)number : number;
+                // Boxed as the field's own type: a conditional of float and double would box a double, which a float field's setter refuses.
+                return field.FieldType == FieldType.Float ? (object)(float)number : number;
             }
             case FieldType.Enum:
                 return Enum.ToObject(field.EnumType.ClrType, ReadEnum(field.EnumType, f, path));

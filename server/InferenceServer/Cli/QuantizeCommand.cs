@@ -11,8 +11,9 @@ namespace InferenceServer.Cli;
 /// <summary>
 /// The <c>quantize</c> verb: <c>inference-server quantize --model-repository models --model income --method int8-dynamic</c>
 /// makes a quantized variant of a version of the model, compares it with its FP32 parent on an evaluation set (the
-/// accuracy gate), and writes it as a new version folder only when no limit is exceeded. Exit codes: 0 written,
-/// 1 failed, 2 usage error, 3 refused by the gate (nothing written).
+/// accuracy gate), and writes it as a new version folder only when no limit is exceeded; with <c>--output-model NAME</c>,
+/// as a new model with a config of its own instead, which fp16 with FP16 inputs and outputs (<c>--fp16-io</c>) needs.
+/// Exit codes: 0 written, 1 failed, 2 usage error, 3 refused by the gate (nothing written).
 /// </summary>
 internal static class QuantizeCommand
 {
@@ -36,11 +37,18 @@ internal static class QuantizeCommand
         var minAgreement = Text("--min-agreement", "X", "Refuse the variant when parent and variant decide alike on less than this fraction (0..1) of rows. [default: no limit]");
         var maxAucDrop = Text("--max-auc-drop", "X", "Refuse the variant when its AUC is more than X below the parent's (needs --label). [default: no limit]");
         var outputVersion = Text("--output-version", "N", "The version folder to write. [default: the next free number]");
+        var outputModel = Text("--output-model", "NAME",
+            "Write the variant as a new model NAME in the repository (NAME/1/ and a config.pbtxt: the parent's, renamed, with the variant's types) instead of as a version of --model.");
+        var fp16Io = new Option<bool>("--fp16-io")
+        {
+            Description = "With --method fp16 and --output-model: the variant takes and gives FP16 tensors instead of casting at its edges to keep FP32 inputs and outputs.",
+        };
         var perTensor = new Option<bool>("--per-tensor") { Description = "One int8 scale per weight tensor instead of one per output channel." };
         var json = new Option<bool>("--json") { Description = "The result as one JSON object on stdout instead of a table." };
 
         Check(version, v => Whole(v) is null ? "a version number of at least 1" : null);
         Check(outputVersion, v => Whole(v) is null ? "a version number of at least 1" : null);
+        Check(outputModel, v => QuantizedVersionWriter.IsModelFolderName(v) ? null : QuantizedVersionWriter.ModelFolderNameExpected);
         Check(method, v => QuantizeSettings.TryParseMethod(v, out _) ? null : "int8-dynamic, int8-static or fp16");
         Check(calibrationMethod, v => v.ToLowerInvariant() is "minmax" or "percentile" ? null : "minmax or percentile");
         Check(percentile, v => Number(v) is > 0 and <= 100 ? null : "a percentile above 0, at most 100, such as 99.99");
@@ -51,10 +59,11 @@ internal static class QuantizeCommand
 
         var command = new Command("quantize",
             "Makes a quantized variant (int8 or fp16) of a model version, compares it with its FP32 parent on evaluation rows (errors, decision agreement, AUC, "
-            + "size, latency), and writes it as a new version folder only if it is within the limits. Exit codes: 0 written, 1 failed, 2 usage error, 3 refused by the gate.")
+            + "size, latency), and writes it as a new version folder (or, with --output-model, a new model) only if it is within the limits. "
+            + "Exit codes: 0 written, 1 failed, 2 usage error, 3 refused by the gate.")
         {
             repository, model, version, method, calibration, calibrationMethod, percentile, eval, label, threshold, maxAbs, minAgreement, maxAucDrop, outputVersion,
-            perTensor, json,
+            outputModel, fp16Io, perTensor, json,
         };
         command.Validators.Add(result =>
         {
@@ -74,6 +83,18 @@ internal static class QuantizeCommand
             {
                 result.AddError("--max-auc-drop needs labels: give --eval FILE --label COL");
             }
+            if (result.GetValue(fp16Io))
+            {
+                // A variant with FP16 inputs no longer fits the parent's config, which its versions share: it needs a model of its own.
+                if (!QuantizeSettings.TryParseMethod(result.GetValue(method) ?? "", out var chosen) || chosen != QuantizationMethod.Fp16)
+                {
+                    result.AddError("--fp16-io asks for FP16 inputs and outputs, which only --method fp16 makes");
+                }
+                else if (result.GetResult(outputModel) is null)
+                {
+                    result.AddError("--fp16-io changes the model's input and output types, which its versions share through config.pbtxt: give --output-model NAME to write a new model");
+                }
+            }
         });
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -83,6 +104,7 @@ internal static class QuantizeCommand
                 Calibration = result.GetValue(calibrationMethod)?.ToLowerInvariant() == "percentile" ? CalibrationMethod.Percentile : CalibrationMethod.MinMax,
                 Percentile = Number(result.GetValue(percentile)) ?? 99.99,
                 PerChannel = !result.GetValue(perTensor),
+                KeepIoFp32 = !result.GetValue(fp16Io),
             };
             var limits = new GateLimits(Number(result.GetValue(maxAbs)), Number(result.GetValue(minAgreement)), Number(result.GetValue(maxAucDrop)))
             {
@@ -92,6 +114,7 @@ internal static class QuantizeCommand
             {
                 Version = Whole(result.GetValue(version)),
                 OutputVersion = Whole(result.GetValue(outputVersion)),
+                OutputModel = result.GetValue(outputModel),
                 CalibrationFile = result.GetValue(calibration),
                 EvalFile = result.GetValue(eval),
                 Label = result.GetValue(label),
@@ -121,7 +144,7 @@ internal static class QuantizeCommand
             }
             if (!outcome.Gate.Passed)
             {
-                await error.WriteLineAsync($"inference-server quantize: the {outcome.Method} variant of '{outcome.Model}' was {outcome.Gate.Summary()}; no version folder written")
+                await error.WriteLineAsync($"inference-server quantize: the {outcome.Method} variant of '{outcome.Model}' was {outcome.Gate.Summary()}; no {(outcome.OutputModel is null ? "version" : "model")} folder written")
                     .ConfigureAwait(false);
                 return Refused;
             }
@@ -167,7 +190,9 @@ internal static class QuantizeCommand
         }
         if (outcome.Written is not null)
         {
-            console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote version {outcome.Version}: {outcome.Written}"));
+            console.WriteLine(outcome.OutputModel is { } name
+                ? string.Create(CultureInfo.InvariantCulture, $"wrote model '{name}' version {outcome.Version}: {outcome.Written}")
+                : string.Create(CultureInfo.InvariantCulture, $"wrote version {outcome.Version}: {outcome.Written}"));
             foreach (var note in outcome.Notes)
             {
                 console.WriteLine("note: " + note);
@@ -186,6 +211,14 @@ internal static class QuantizeCommand
             writer.WriteString("model", outcome.Model);
             writer.WriteNumber("parent_version", outcome.ParentVersion);
             writer.WriteNumber("version", outcome.Version);
+            if (outcome.OutputModel is null)
+            {
+                writer.WriteNull("output_model");
+            }
+            else
+            {
+                writer.WriteString("output_model", outcome.OutputModel);
+            }
             writer.WriteString("method", outcome.Method);
             writer.WriteBoolean("passed", gate.Passed);
             if (outcome.Written is null)

@@ -7,9 +7,15 @@ namespace InferenceServer.FunctionalTests.Quantization;
 /// <summary>Real ONNX Runtime whose quantizer is the deliberately broken <see cref="NegatedWeightsQuantizer"/>.</summary>
 internal sealed class BrokenQuantizerBackend : IModelBackend
 {
-    private readonly OnnxRuntimeBackend _runtime = new();
+    private readonly OnnxRuntimeBackend _runtime;
 
-    public NegatedWeightsQuantizer Broken { get; } = new();
+    public BrokenQuantizerBackend()
+    {
+        _runtime = new OnnxRuntimeBackend();
+        Broken = new NegatedWeightsQuantizer(_runtime.Quantizer);
+    }
+
+    public NegatedWeightsQuantizer Broken { get; }
 
     public string Name => _runtime.Name;
 

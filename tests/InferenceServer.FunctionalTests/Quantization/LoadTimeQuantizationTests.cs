@@ -21,9 +21,7 @@ public sealed class LoadTimeQuantizationTests : IDisposable
 
     public LoadTimeQuantizationTests()
     {
-        Directory.CreateDirectory(Path.Combine(_repository, "income", "1"));
-        File.Copy(Path.Combine(RepositoryPaths.Models, "income", "config.pbtxt"), Path.Combine(_repository, "income", "config.pbtxt"));
-        File.Copy(Path.Combine(RepositoryPaths.Models, "income", "1", "model.onnx"), Path.Combine(_repository, "income", "1", "model.onnx"));
+        QuantizeFiles.CopyIncome(_repository);
         QuantizeFiles.IncomeFeatures(Path.Combine(_repository, "income", "eval.jsonl"), 400);
     }
 

@@ -8,9 +8,11 @@ namespace InferenceServer.FunctionalTests.Quantization;
 /// A deliberately BROKEN quantizer, for the tests in which the accuracy gate must refuse a variant: it "quantizes" by
 /// copying the FP32 model with its largest weight tensor negated, so the variant loads and runs like the parent but
 /// answers differently. It finds that tensor without an ONNX parser: the largest length-delimited field 9
-/// (<c>TensorProto.raw_data</c>, tag byte 0x4A) whose bytes read as small finite floats.
+/// (<c>TensorProto.raw_data</c>, tag byte 0x4A) whose bytes read as small finite floats. Asked for fp16 and given the
+/// real quantizer, it makes the real fp16 variant (with FP16 inputs and outputs when asked) of that broken copy, so that
+/// the gate's FP16 path meets a broken variant too.
 /// </summary>
-internal sealed class NegatedWeightsQuantizer : IModelQuantizer
+internal sealed class NegatedWeightsQuantizer(IModelQuantizer? real = null) : IModelQuantizer
 {
     /// <summary>How many times it was asked for a variant: a cached variant is not asked for again.</summary>
     public int Calls { get; private set; }
@@ -24,6 +26,19 @@ internal sealed class NegatedWeightsQuantizer : IModelQuantizer
         for (var at = start; at < start + length; at += 4)
         {
             BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(at), -BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(at)));
+        }
+        if (settings.Method == QuantizationMethod.Fp16 && real is not null)
+        {
+            var negated = variantPath + ".negated";
+            File.WriteAllBytes(negated, bytes);
+            try
+            {
+                return real.Quantize(negated, variantPath, settings, calibration, cancellationToken);
+            }
+            finally
+            {
+                File.Delete(negated);
+            }
         }
         File.WriteAllBytes(variantPath, bytes);
         return new QuantizationReport(new Dictionary<string, int> { ["MatMul"] = 1 }, [], bytes.Length, bytes.Length);

@@ -13,9 +13,7 @@ public sealed class QuantizeCommandTests : IDisposable
 
     public QuantizeCommandTests()
     {
-        Directory.CreateDirectory(Path.Combine(Repository, "income", "1"));
-        File.Copy(Path.Combine(RepositoryPaths.Models, "income", "config.pbtxt"), Path.Combine(Repository, "income", "config.pbtxt"));
-        File.Copy(Path.Combine(RepositoryPaths.Models, "income", "1", "model.onnx"), Path.Combine(Repository, "income", "1", "model.onnx"));
+        QuantizeFiles.CopyIncome(Repository);
         QuantizeFiles.IncomeFeatures(EvalFile, 500);
     }
 

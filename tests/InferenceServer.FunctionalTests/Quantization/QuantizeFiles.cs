@@ -28,6 +28,14 @@ internal static class QuantizeFiles
         return path;
     }
 
+    /// <summary>Copies income's config and model file (version 1, FP32) into <paramref name="repository"/>.</summary>
+    public static void CopyIncome(string repository)
+    {
+        Directory.CreateDirectory(Path.Combine(repository, "income", "1"));
+        File.Copy(Path.Combine(RepositoryPaths.Models, "income", "config.pbtxt"), Path.Combine(repository, "income", "config.pbtxt"));
+        File.Copy(Path.Combine(RepositoryPaths.Models, "income", "1", "model.onnx"), Path.Combine(repository, "income", "1", "model.onnx"));
+    }
+
     /// <summary>income's folder under <paramref name="repository"/> with <paramref name="parameters"/> added to its config.</summary>
     public static void AddParameters(string repository, params (string Key, string Value)[] parameters)
     {

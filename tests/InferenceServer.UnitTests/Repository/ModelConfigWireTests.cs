@@ -13,7 +13,7 @@ namespace InferenceServer.UnitTests.Repository;
 public sealed class ModelConfigWireTests
 {
     // Touches every part of the config the server acts on, with values that differ from the defaults.
-    private const string Rich = """
+    internal const string Rich = """
         name: "rich"
         platform: "onnxruntime_onnx"
         backend: "onnxruntime"
