@@ -173,7 +173,8 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
     /// shuts down, and past its deadline (<see cref="ModelLoadOverrides.Timeout"/>, or the server's load timeout).
     /// </summary>
     /// <exception cref="InferenceException">
-    /// InvalidArgument for a bad model name, config or file path; NotFound when the repository has no
+    /// InvalidArgument for a bad model name, config or file path, or a config given with the request that the backend
+    /// refuses (see <see cref="LoadFailures.ConfigRefused"/>); NotFound when the repository has no
     /// such model (and no files were given); DeadlineExceeded past the deadline; Unavailable when the control mode forbids
     /// it, the load failed, or an unload or the shutdown cancelled it.
     /// </exception>
@@ -273,8 +274,12 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
         var (failures, timedOut) = await ApplyAsync(plan, null, uploaded, null, overrides?.Timeout, cancellationToken).ConfigureAwait(false);
         if (failures.Count > 0)
         {
-            throw new InferenceException(timedOut ? InferenceErrorKind.DeadlineExceeded : InferenceErrorKind.Unavailable,
-                HidePaths($"failed to load '{modelName}': {string.Join("; ", failures)}"));
+            // A config the request brought that the backend (or the model) refuses is the client's to fix, as a config
+            // the validator refuses is; the same refusal of the repository's own config.pbtxt is the server's state.
+            var kind = timedOut ? InferenceErrorKind.DeadlineExceeded
+                : configOverride is not null && failures is LoadFailures { ConfigRefused: true } ? InferenceErrorKind.InvalidArgument
+                : InferenceErrorKind.Unavailable;
+            throw new InferenceException(kind, HidePaths($"failed to load '{modelName}': {string.Join("; ", failures)}"));
         }
     }
 

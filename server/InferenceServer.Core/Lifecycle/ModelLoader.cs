@@ -1,5 +1,6 @@
 using System.Globalization;
 using InferenceServer.Core.Backends;
+using InferenceServer.Core.Inference;
 using InferenceServer.Core.Models;
 using InferenceServer.Core.Monitoring;
 using InferenceServer.Core.Quantization;
@@ -223,7 +224,7 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
         if (instanceCount > options.ModelMaxInstances)
         {
             return Failed(directory, number, $"the instance groups place {instanceCount} instances on this machine's devices, more than the {options.ModelMaxInstances} a model may have (--model-max-instances)",
-                config, loadPlan.UnknownFields);
+                config, loadPlan.UnknownFields, configRefused: true);
         }
         var parameters = InstanceParameters(config, intraOpThreads);
         var byGroup = new List<List<IModelInstance>>();
@@ -244,7 +245,7 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
             if (mismatch is not null)
             {
                 DisposeAll(instances);
-                return Failed(directory, number, mismatch, completed, loadPlan.UnknownFields);
+                return Failed(directory, number, mismatch, completed, loadPlan.UnknownFields, configRefused: true);
             }
 
             // A config may ask to serve a quantized variant: it is made (or taken from the cache) and checked against
@@ -357,7 +358,10 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
         catch (BackendException e)
         {
             DisposeAll(instances);
-            return Failed(directory, number, $"failed to {stage} '{modelPath}': {e.Message}", config, loadPlan.UnknownFields);
+            // A backend's own refusal of a config value (a thread count, an execution mode, an accelerator's parameter)
+            // is InvalidArgument without a runtime code; one the runtime reports has its code and may be the model file's.
+            return Failed(directory, number, $"failed to {stage} '{modelPath}': {e.Message}", config, loadPlan.UnknownFields,
+                configRefused: e.Kind == InferenceErrorKind.InvalidArgument && e.Code is null);
         }
         catch (ModelLoadException e)
         {
@@ -436,12 +440,13 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
         : backend.GpuDevices.Count > 0 ? backend.GpuDevices
         : [0];
 
-    private ModelVersion Failed(ModelDirectory directory, long number, string reason, ModelConfig? config, IReadOnlyList<ModelConfigWarning> unknownFields)
+    private ModelVersion Failed(ModelDirectory directory, long number, string reason, ModelConfig? config, IReadOnlyList<ModelConfigWarning> unknownFields,
+        bool configRefused = false)
     {
         // A misspelt field is the likeliest cause of a failure it precedes: the reason names what was ignored.
         reason = ModelConfigWarning.AppendUnknownFields(Relative(directory, reason), unknownFields);
         LogVersionFailed(directory.Name, number, reason);
-        return ModelVersion.Failed(directory.Name, number, reason, config);
+        return ModelVersion.Failed(directory.Name, number, reason, config, configRefused);
     }
 
     // A reason reaches clients (the repository index, load errors, 503 answers), so it names files relative to the

@@ -140,7 +140,8 @@ internal sealed partial class ModelReconciler(ModelRegistry registry, ModelLoade
             LogRetiring(name, version.Version);
         }
         retirement.Start(retiring);
-        return failed.Values.Select(v => $"version {v.VersionText}: {v.Reason}").ToList();
+        return new LoadFailures(failed.Values.Select(v => $"version {v.VersionText}: {v.Reason}").ToList(),
+            configRefused: failed.Count > 0 && failed.Values.All(v => v.ConfigRefused));
     }
 
     /// <summary>

@@ -157,9 +157,19 @@ internal sealed class ModelVersion : IAsyncDisposable
             _memoryBytes = instances.MemoryBytes(),
         };
 
-    /// <summary>A version that failed to load.</summary>
-    public static ModelVersion Failed(string name, long version, string reason, ModelConfig? config = null) =>
-        new(name, version, ModelState.Unavailable, reason, config, null, 0, null);
+    /// <summary>
+    /// A version that failed to load; <paramref name="configRefused"/> when it failed on what its config asks for (see
+    /// <see cref="ConfigRefused"/>).
+    /// </summary>
+    public static ModelVersion Failed(string name, long version, string reason, ModelConfig? config = null, bool configRefused = false) =>
+        new(name, version, ModelState.Unavailable, reason, config, null, 0, null) { ConfigRefused = configRefused };
+
+    /// <summary>
+    /// The version failed to load because of what its config asks for, not because of the server or the model's files: a
+    /// parameter the backend refuses, more instances than the machine's devices allow, inputs or outputs the model does
+    /// not have. A load whose config came with the request is then the client's error (400 / INVALID_ARGUMENT).
+    /// </summary>
+    internal bool ConfigRefused { get; private init; }
 
     /// <summary>
     /// Validates the request against the config, runs it and returns the outputs it asked for.
@@ -208,6 +218,20 @@ internal sealed class ModelVersion : IAsyncDisposable
         {
             Exit();
         }
+    }
+
+    /// <summary>
+    /// The refusal a request would get now from a full queue, decided before the request is read (see
+    /// <see cref="IScheduler.RefuseBeforeReading"/>) and counted as a failed request; null when it may be admitted.
+    /// </summary>
+    internal string? RefuseBeforeReading()
+    {
+        if (_scheduler?.RefuseBeforeReading() is not { } refusal)
+        {
+            return null;
+        }
+        Statistics?.InferenceFailed(TimeSpan.Zero, reportedByScheduler: true);
+        return refusal;
     }
 
     /// <summary>The failure a request gets from a version that does not (or no longer) serve.</summary>

@@ -15,6 +15,13 @@ public interface IScheduler : IAsyncDisposable
     ValueTask<Tensor[]> ScheduleAsync(SchedulerWork work, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Admission before a request is read: the message of the refusal a request at the default priority would get now
+    /// because the queue is full (a configured max_queue_size, or the default bound while the model sheds load), counted
+    /// as a rejected request; null when it may be admitted, and then <see cref="ScheduleAsync"/> decides as usual.
+    /// </summary>
+    string? RefuseBeforeReading();
+
+    /// <summary>
     /// Starts giving work to one more instance, which the scheduler owns from now on. False when the
     /// scheduler is shutting down; the caller then keeps (and disposes) the instance.
     /// </summary>

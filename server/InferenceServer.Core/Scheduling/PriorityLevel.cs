@@ -55,6 +55,14 @@ internal sealed class PriorityLevel
     public bool Shedding { get; set; }
 
     /// <summary>
+    /// Whether <see cref="IsFull"/> refuses whatever the clock says: the configured bound is reached, or the level sheds
+    /// and its default bound is reached. A cheap look that changes nothing.
+    /// </summary>
+    public bool IsFullNow => ConfiguredMaxQueueSize > 0
+        ? Count >= ConfiguredMaxQueueSize
+        : Shedding && SheddingQueueSize > 0 && Count >= SheddingQueueSize;
+
+    /// <summary>
     /// Whether a request arriving at <paramref name="now"/> must be refused. A configured max_queue_size is a plain bound,
     /// as in Triton. Otherwise the level starts shedding when a request finds <see cref="SheddingQueueSize"/> waiting, the
     /// oldest of them for <paramref name="shedAfter"/> (ticks) or longer, and while it sheds refuses past that bound.

@@ -154,6 +154,17 @@ public sealed class InferenceFrontDoor
     public ModelConfig ModelConfig(string model, string? version, in RoutingContext context) => Describe(model, version, context).Config;
 
     /// <summary>
+    /// Admission before a request's body is read: the message of the 503 a request to <paramref name="target"/> would get
+    /// now because its queue is full, counted as a refused request; null when it may be admitted (then its body is read
+    /// and it runs as usual). Under overload this is how most requests are refused: without reading or decoding a body
+    /// and without an exception. A route's variant is left to the route, which times and counts its own requests.
+    /// </summary>
+    public string? RefuseBeforeReading(ModelTarget target) => target.Variant is null ? target.Serving.RefuseBeforeReading() : null;
+
+    /// <summary>When a client refused by <see cref="RefuseBeforeReading"/> may try again.</summary>
+    public static TimeSpan RefusalRetryAfter => Scheduling.ModelScheduler.RetryAfter;
+
+    /// <summary>
     /// Runs <paramref name="request"/> on <paramref name="target"/>, which routed it. When that version was retired
     /// since, the request is routed again (with the same <paramref name="context"/>) and runs on the version that
     /// replaced it. A target of a route's variant is timed and recorded for its variant (see

@@ -49,9 +49,16 @@ internal sealed class GrpcMethodBinder<TService>(ServiceMethodProviderContext<TS
     public void UnaryAsync<TRequest, TResponse>(string name, ApiCategory category, MessageParser<TRequest> request, MessageParser<TResponse> response,
         Func<TService, TRequest, ServerCallContext, Task<TResponse>> handle)
         where TRequest : class, IMessage<TRequest>, new()
+        where TResponse : class, IMessage<TResponse>, new() =>
+        UnaryAsync(name, category, ProtobufMarshallers.Create(request, maxSend), response, handle);
+
+    /// <summary>As the other UnaryAsync, with a request read by a marshaller of its own.</summary>
+    public void UnaryAsync<TRequest, TResponse>(string name, ApiCategory category, Marshaller<TRequest> request, MessageParser<TResponse> response,
+        Func<TService, TRequest, ServerCallContext, Task<TResponse>> handle)
+        where TRequest : class
         where TResponse : class, IMessage<TResponse>, new()
     {
-        var method = Method(MethodType.Unary, name, ProtobufMarshallers.Create(request, maxSend), ProtobufMarshallers.Create(response, maxSend));
+        var method = Method(MethodType.Unary, name, request, ProtobufMarshallers.Create(response, maxSend));
         context.AddUnaryMethod(method, [category], async (service, message, call) =>
         {
             try

@@ -1,8 +1,10 @@
 using Google.Protobuf;
 using Grpc.AspNetCore.Server.Model;
 using Grpc.Core;
+using InferenceServer.Core.Serving;
 using InferenceServer.Protocols.Access;
 using InferenceServer.Protocols.Grpc.Messages;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -14,7 +16,7 @@ namespace InferenceServer.Protocols.Grpc;
 /// the generated messages (<see cref="ProtobufMarshallers"/>). Every method the service's descriptor declares must
 /// be bound here, so reflection never describes a method the server does not serve.
 /// </summary>
-internal sealed class InferenceGrpcMethodProvider(IOptions<GrpcProtocolOptions> options, ILogger<InferenceGrpcService> logger)
+internal sealed class InferenceGrpcMethodProvider(IOptions<GrpcProtocolOptions> options, IServiceProvider services, ILogger<InferenceGrpcService> logger)
     : IServiceMethodProvider<InferenceGrpcService>
 {
     public void OnServiceMethodDiscovery(ServiceMethodProviderContext<InferenceGrpcService> context)
@@ -39,7 +41,9 @@ internal sealed class InferenceGrpcMethodProvider(IOptions<GrpcProtocolOptions> 
         bind.Unary("ModelConfig", ApiCategory.ModelConfig, ModelConfigRequest.Parser, ModelConfigResponse.Parser, static (s, r, c) => s.ModelConfig(r, c));
         bind.Unary("ModelStatistics", ApiCategory.Statistics, ModelStatisticsRequest.Parser, ModelStatisticsResponse.Parser, static (s, r, _) => s.ModelStatistics(r));
         bind.Unary("RepositoryIndex", ApiCategory.ModelRepository, RepositoryIndexRequest.Parser, RepositoryIndexResponse.Parser, static (s, r, _) => s.RepositoryIndex(r));
-        bind.UnaryAsync("RepositoryModelLoad", ApiCategory.ModelRepository, RepositoryModelLoadRequest.Parser, RepositoryModelLoadResponse.Parser, static (s, r, c) => s.RepositoryModelLoad(r, c));
+        // Uploaded files go from the call's buffers to disk as the request is read (ModelLoadMarshaller).
+        bind.UnaryAsync("RepositoryModelLoad", ApiCategory.ModelRepository, ModelLoadMarshaller.Create(services.GetRequiredService<InferenceFrontDoor>, maxSend),
+            RepositoryModelLoadResponse.Parser, static (s, r, c) => s.RepositoryModelLoad(r, c));
         bind.UnaryAsync("RepositoryModelUnload", ApiCategory.ModelRepository, RepositoryModelUnloadRequest.Parser, RepositoryModelUnloadResponse.Parser, static (s, r, c) => s.RepositoryModelUnload(r, c));
 
         bind.EnsureAllBound(GRPCInferenceService.Descriptor);

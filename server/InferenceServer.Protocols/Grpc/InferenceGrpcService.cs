@@ -181,11 +181,14 @@ internal sealed class InferenceGrpcService(InferenceFrontDoor door, TimeProvider
 
     // Answers once the model serves, or with the reason the load failed; the same call REST's load makes. Uploaded files
     // go to disk from the message's own bytes; the call's deadline (or a 'timeout' parameter, microseconds) bounds the load.
-    public async Task<RepositoryModelLoadResponse> RepositoryModelLoad(RepositoryModelLoadRequest request, ServerCallContext context)
+    // The files came written to disk already (ModelLoadMarshaller); a file: parameter still here was encoded in a way
+    // the marshaller leaves to the generated parser, and is written (or refused) here.
+    public async Task<RepositoryModelLoadResponse> RepositoryModelLoad(ModelLoadMessage message, ServerCallContext context)
     {
+        var request = message.Request;
         string? config = null;
         TimeSpan? timeout = null;
-        ModelUpload? upload = null;
+        var upload = message.Upload;
         try
         {
             foreach (var (key, value) in request.Parameters)
@@ -225,6 +228,7 @@ internal sealed class InferenceGrpcService(InferenceFrontDoor door, TimeProvider
         finally
         {
             upload?.Dispose();
+            message.Dispose();
         }
         return new RepositoryModelLoadResponse();
     }

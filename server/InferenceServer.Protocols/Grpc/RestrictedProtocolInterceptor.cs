@@ -15,7 +15,16 @@ internal sealed class RestrictedProtocolInterceptor(ApiAccess access) : Intercep
 {
     public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
-        Check(context);
+        try
+        {
+            Check(context);
+        }
+        catch (RpcException)
+        {
+            // A request that holds something (an upload's files, read to disk with the request) lets it go: no handler will.
+            (request as IDisposable)?.Dispose();
+            throw;
+        }
         return continuation(request, context);
     }
 

@@ -24,9 +24,11 @@ internal static class HttpErrors
     /// The <c>Retry-After</c> header of a request shed under load (<see cref="InferenceException.RetryAfter"/>), in the
     /// whole seconds the header counts; null for any other failure.
     /// </summary>
-    public static (string Name, string Value)? RetryAfter(InferenceException e) => e.RetryAfter is { } wait
-        ? (Microsoft.Net.Http.Headers.HeaderNames.RetryAfter, Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture))
-        : null;
+    public static (string Name, string Value)? RetryAfter(InferenceException e) => e.RetryAfter is { } wait ? RetryAfter(wait) : null;
+
+    /// <summary>The <c>Retry-After</c> header for a wait of <paramref name="wait"/>, in whole seconds, at least one.</summary>
+    public static (string Name, string Value) RetryAfter(TimeSpan wait) =>
+        (Microsoft.Net.Http.Headers.HeaderNames.RetryAfter, Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     private static readonly object BodyUnread = new();
 

@@ -247,6 +247,10 @@ public static class V2Endpoints
         var headerLength = ReadHeaderLength(context.Request);
         var raw = headerLength == 0 ? door.Describe(route, version, Routing(context)) : null;
         ModelTarget? target = raw is not null && !route.RoutesTraffic ? raw : null;
+        if (await RefusedBeforeReadingAsync(context, door, route, version, raw).ConfigureAwait(false))
+        {
+            return;
+        }
 
         InferenceRequest request;
         OutputFormat format;
@@ -289,6 +293,10 @@ public static class V2Endpoints
         var (model, version) = Route(context);
         await AwaitModelAsync(context, door, model).ConfigureAwait(false);
         var route = door.FindModel(model);
+        if (await RefusedBeforeReadingAsync(context, door, route, version, null).ConfigureAwait(false))
+        {
+            return;
+        }
         InferenceRequest request;
         FeatureQuery query;
         bool list;
@@ -307,6 +315,22 @@ public static class V2Endpoints
             await WriteJsonAsync(context, StatusCodes.Status200OK,
                 writer => PredictResponseEncoder.Write(writer, response, list, Stopwatch.GetElapsedTime(started))).ConfigureAwait(false);
         }
+    }
+
+    private static readonly (string, string) RefusalRetryAfter = HttpErrors.RetryAfter(InferenceFrontDoor.RefusalRetryAfter);
+
+    // A request to a model whose queue is full is refused with 503 before its body is read: under overload most requests
+    // are, and reading, decoding and throwing for each took the core the model needed. Kestrel discards the unread body.
+    // A route's request goes on: which variant it goes to is decided later, and the variant's queue refuses it then.
+    private static async ValueTask<bool> RefusedBeforeReadingAsync(HttpContext context, InferenceFrontDoor door, ModelRoute route, string? version,
+        ModelTarget? described)
+    {
+        if (route.RoutesTraffic || door.RefuseBeforeReading(described ?? door.Describe(route, version, Routing(context))) is not { } refusal)
+        {
+            return false;
+        }
+        await HttpErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, refusal, RefusalRetryAfter).ConfigureAwait(false);
+        return true;
     }
 
     // On demand, a model that is not loaded is loaded first (the request waits); the answer then says how long it waited.

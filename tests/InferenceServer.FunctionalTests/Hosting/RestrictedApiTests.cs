@@ -93,6 +93,29 @@ public sealed class RestrictedApiTests
         Assert.Equal(HttpStatusCode.OK, (await server.Client.PostAsync("/v2/repository/index", null)).StatusCode);
     }
 
+    // A gRPC load's files are written to disk as its message is read, before the restriction is checked: a refused load
+    // leaves none of them behind.
+    [Fact]
+    public async Task AGrpcUploadRefusedForItsMissingMetadataLeavesNoFiles()
+    {
+        using var repository = new TestRepository();
+        using var uploads = new TestRepository();
+        await using var server = await RunningServer.StartAsync(repository.Path, ("Server:ModelControlMode", "explicit"), ("Server:UploadDirectory", uploads.Path),
+            ("Grpc:RestrictedProtocol:0", "model-repository:admin-key=s3cret"));
+        using var channel = GrpcChannels.For(server.Host.GrpcAddress);
+        var client = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
+        var request = new RepositoryModelLoadRequest { ModelName = "m" };
+        request.Parameters["config"] = new ModelRepositoryParameter { StringParam = Repository.RepositoryApi.AddSubJson() };
+        request.Parameters["file:1/model.onnx"] = new ModelRepositoryParameter { BytesParam = Google.Protobuf.ByteString.CopyFrom(TestRepository.Fixture("add_sub.onnx")) };
+
+        var denied = await Assert.ThrowsAsync<RpcException>(() => client.RepositoryModelLoadAsync(request).ResponseAsync);
+
+        Assert.Equal(StatusCode.PermissionDenied, denied.StatusCode);
+        Assert.Empty(Directory.GetFiles(uploads.Path, "*", SearchOption.AllDirectories));
+        await client.RepositoryModelLoadAsync(request, new Metadata { { "triton-grpc-protocol-admin-key", "s3cret" } });
+        Assert.Equal("1", await InferAddSubAsync(server.Client, "m"));
+    }
+
     [Theory]
     [InlineData("Http:RestrictedApi:0", "models:k=v", "'models' is not a category")]
     [InlineData("Http:RestrictedApi:0", "health", "expected <category>[,<category>...]:<key>=<value>")]

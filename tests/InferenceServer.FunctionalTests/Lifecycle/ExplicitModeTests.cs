@@ -103,10 +103,10 @@ public sealed class ExplicitModeTests
         Assert.Equal(2, config!["max_batch_size"]!.GetValue<int>());
         Assert.Equal("1", await InferAddSubAsync(server.Client, "m"));
 
-        // A config the model contradicts fails the load, naming why; what served keeps serving.
+        // A config the model contradicts fails the load, naming why (the request's own config: 400); what served keeps serving.
         var contradicting = AddSubJson().Replace("\"TYPE_INT32\", \"dims\": [\"16\"]", "\"TYPE_FP32\", \"dims\": [\"16\"]", StringComparison.Ordinal);
         var (status, error) = await RepositoryAsync(server.Client, "/v2/repository/models/m/load", LoadBody(contradicting));
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Contains("failed to load 'm'", error);
         Assert.Contains("INPUT0", error);
         (_, config) = await server.Client.GetJsonAsync("/v2/models/m/config");

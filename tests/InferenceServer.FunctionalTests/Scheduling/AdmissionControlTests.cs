@@ -192,6 +192,83 @@ public sealed partial class AdmissionControlTests
     }
 
     [Fact]
+    public async Task WhileAModelShedsARequestIsRefusedBeforeItsBodyIsRead()
+    {
+        using var repository = Repository(dynamicBatching: false);
+        await using var server = await RunningServer.StartAsync(repository.Path, LongWait);
+        Assert.Equal(HttpStatusCode.OK, (await server.Client.GetAsync("/v2/models/slow/ready")).StatusCode);
+
+        for (var busyIterations = Busy; ; busyIterations *= 2)
+        {
+            var busy = await StartBusyAsync(server, dynamicBatching: false, busyIterations);
+            var rejectedBefore = await RejectedCountAsync(server);
+            var queued = server.Client.PostJsonAsync("/v2/models/slow/infer", SlowRequest(dynamicBatching: false, 2));
+            await WaitForPendingAsync(server, 1);
+            await Task.Delay(Backlog);
+            // The first request past a queue that has not drained starts the shedding (its body is read: it could have
+            // been admitted until then).
+            var (first, _) = await server.Client.PostJsonAsync("/v2/models/slow/infer", SlowRequest(dynamicBatching: false, 1));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, first.StatusCode);
+
+            // The next one declares a body of which it sends only the start, and gets its refusal all the same: the
+            // server decided without reading it.
+            var body = System.Text.Encoding.UTF8.GetBytes(SlowRequest(dynamicBatching: false, 1));
+            var (status, headers, error) = await SendHeadAndPartOfBodyAsync(server.Host.HttpAddress, body, sent: 100);
+            var conclusive = !busy.IsCompleted;
+            Assert.Equal(HttpStatusCode.OK, (await busy).Response.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await queued).Response.StatusCode);
+            if (!conclusive && busyIterations < 8 * Busy)
+            {
+                continue;
+            }
+            Assert.True(conclusive, $"the busy request finished before the refusal came, even at {busyIterations} iterations");
+            Assert.Equal(503, status);
+            Assert.Equal("1", headers["retry-after"]);
+            Assert.Contains("is overloaded", error, StringComparison.Ordinal);
+            Assert.Contains("retry later", error, StringComparison.Ordinal);
+            // Both refusals are counted as rejected, in the metrics and in the model's statistics.
+            Assert.Equal(rejectedBefore + 2, await RejectedCountAsync(server));
+            return;
+        }
+    }
+
+    // Sends an infer request whose Content-Length promises all of body but sends only its first bytes, and reads the
+    // response that comes while the rest is withheld: status, headers (lower-cased names) and the "error" of its body.
+    private static async Task<(int Status, Dictionary<string, string> Headers, string Error)> SendHeadAndPartOfBodyAsync(Uri server, byte[] body, int sent)
+    {
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(server.Host, server.Port);
+        var stream = tcp.GetStream();
+        var head = $"POST /v2/models/slow/infer HTTP/1.1\r\nHost: {server.Authority}\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n";
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(head));
+        await stream.WriteAsync(body.AsMemory(0, sent));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var received = new List<byte>();
+        var buffer = new byte[4096];
+        while (true)
+        {
+            var read = await stream.ReadAsync(buffer, timeout.Token);
+            Assert.True(read > 0, "the server closed the connection without a response");
+            received.AddRange(buffer.AsSpan(0, read));
+            var text = System.Text.Encoding.UTF8.GetString(received.ToArray());
+            var end = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+            if (end < 0)
+            {
+                continue;
+            }
+            var lines = text[..end].Split("\r\n");
+            var headers = lines.Skip(1).Select(line => line.Split(':', 2)).ToDictionary(p => p[0].Trim().ToLowerInvariant(), p => p[1].Trim());
+            var length = int.Parse(headers["content-length"], CultureInfo.InvariantCulture);
+            if (received.Count - (end + 4) < length)
+            {
+                continue;
+            }
+            var error = JsonNode.Parse(text.Substring(end + 4, length))!["error"]!.GetValue<string>();
+            return (int.Parse(lines[0].Split(' ')[1], CultureInfo.InvariantCulture), headers, error);
+        }
+    }
+
+    [Fact]
     public async Task ABurstThatDrainsIsQueuedWhole()
     {
         // Far more concurrent requests than one batch per instance, at a model that runs them in microseconds.

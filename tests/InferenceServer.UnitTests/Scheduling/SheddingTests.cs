@@ -31,6 +31,64 @@ public sealed class SheddingTests
         await h.Instance.WaitForRunStartAsync();
     }
 
+    // Admission before a request is read (the REST endpoints ask before reading the body): the same decision, counted once.
+    [Fact]
+    public async Task Before_reading_a_request_is_refused_only_while_the_level_sheds_at_its_bound_and_the_refusal_is_counted()
+    {
+        await using var h = WithoutBatching();
+        Assert.Null(h.Scheduler.RefuseBeforeReading());
+        var stalled = await h.BlockInstanceAsync(1, 1);
+        var waiting = h.Send(2);
+        // Full but draining (a burst): not refused before reading; ScheduleAsync decides.
+        Assert.Null(h.Scheduler.RefuseBeforeReading());
+        Assert.Empty(h.Observer.Failures);
+        h.Clock.Advance(QueueDefaults.ShedAfter);
+        await Assert.ThrowsAsync<InferenceException>(() => h.Send(3));
+
+        var refusal = h.Scheduler.RefuseBeforeReading();
+
+        Assert.NotNull(refusal);
+        Assert.Contains("is overloaded", refusal);
+        Assert.Contains("retry later", refusal);
+        Assert.Equal([SchedulerFailure.Rejected, SchedulerFailure.Rejected], h.Observer.Failures);
+        // Once the waiting request runs there is room: the next one is looked at, not counted, and queued.
+        h.Instance.Open();
+        DynamicBatchHarness.AssertAddedOne(await stalled, 1);
+        DynamicBatchHarness.AssertAddedOne(await waiting, 2);
+        await h.Instance.WaitForRunStartAsync();
+        Assert.Null(h.Scheduler.RefuseBeforeReading());
+        Assert.Equal(2, h.Observer.Failures.Length);
+    }
+
+    [Fact]
+    public async Task Before_reading_a_configured_max_queue_size_refuses_once_full_and_priority_levels_are_left_to_the_body()
+    {
+        await using (var h = new DynamicBatchHarness(0, new ModelDynamicBatching { DefaultQueuePolicy = new ModelQueuePolicy { MaxQueueSize = 1 } }))
+        {
+            var stalled = await h.BlockInstanceAsync(1, 1);
+            var waiting = h.Send(2);
+            Assert.Contains("queue is full (max_queue_size 1)", h.Scheduler.RefuseBeforeReading());
+            h.Instance.Open();
+            await stalled;
+            await waiting;
+        }
+        await using (var h = new DynamicBatchHarness(0, new ModelDynamicBatching
+        {
+            PriorityLevels = 2,
+            DefaultPriorityLevel = 2,
+            PriorityQueuePolicy = { [2] = new ModelQueuePolicy { MaxQueueSize = 1 } },
+        }))
+        {
+            var stalled = await h.BlockInstanceAsync(1, 1);
+            var waiting = h.Send(2);
+            // The default level is full, but a request may name level 1 in its body.
+            Assert.Null(h.Scheduler.RefuseBeforeReading());
+            h.Instance.Open();
+            await stalled;
+            await waiting;
+        }
+    }
+
     [Fact]
     public async Task After_a_stall_a_load_the_model_keeps_up_with_ends_the_shedding_within_a_second_and_nothing_more_is_refused()
     {
