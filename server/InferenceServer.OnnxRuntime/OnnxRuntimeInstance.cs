@@ -92,6 +92,7 @@ internal sealed class OnnxRuntimeInstance : IModelInstance
     {
         // Parameters are checked before the library is touched, so a config error reads as one.
         var settings = OnnxRuntimeSessionSettings.From(options);
+        OrtExecutionProviders.CheckAccelerators(options);
         var runtime = OrtRuntime.Shared;
         var gpu = OrtExecutionProviders.WantsGpu(options, runtime);
         InferenceSession session;

@@ -64,6 +64,32 @@ internal static class OrtExecutionProviders
             $"NVIDIA driver and the CUDA 13 and cuDNN 9 libraries): {cause.Message}",
             cause.Kind, cause.Code ?? "EP_FAIL", cause);
 
+    /// <summary>
+    /// Refuses an accelerator this server cannot put in front of ONNX Runtime, naming it: of Triton's names only
+    /// <c>tensorrt</c> on the GPU is carried (CUDA itself needs no entry; KIND_GPU uses it), and no CPU accelerator
+    /// (OpenVINO is not in this build). Ignoring one would serve the model on another provider than its config asks for.
+    /// </summary>
+    public static void CheckAccelerators(InstanceOptions options)
+    {
+        const string Path = "optimization.execution_accelerators";
+        for (var i = 0; i < options.GpuExecutionAccelerators.Count; i++)
+        {
+            var name = options.GpuExecutionAccelerators[i].Name;
+            if (!string.Equals(name, TensorRtAccelerator, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new BackendException(
+                    $"{Path}.gpu_execution_accelerator[{i}] names '{name}', which this server does not have; the onnxruntime backend takes '{TensorRtAccelerator}' (CUDA needs no entry)",
+                    InferenceErrorKind.InvalidArgument);
+            }
+        }
+        if (options.CpuExecutionAccelerators.Count > 0)
+        {
+            throw new BackendException(
+                $"{Path}.cpu_execution_accelerator[0] names '{options.CpuExecutionAccelerators[0].Name}', but this server's onnxruntime backend has no CPU accelerator (its CPU provider needs no entry)",
+                InferenceErrorKind.InvalidArgument);
+        }
+    }
+
     /// <summary>The TensorRT provider's options when the config's <c>gpu_execution_accelerator</c> names <c>tensorrt</c>; else null.</summary>
     public static Dictionary<string, string>? TensorRtOptions(InstanceOptions options)
     {

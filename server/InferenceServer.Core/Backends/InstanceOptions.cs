@@ -27,6 +27,12 @@ public sealed record InstanceOptions(
     public IReadOnlyList<Accelerator> GpuExecutionAccelerators { get; init; } = [];
 
     /// <summary>
+    /// The config's <c>optimization.execution_accelerators.cpu_execution_accelerator</c> entries (Triton's
+    /// <c>openvino</c>, say), so a backend that has none can refuse them by name instead of ignoring them.
+    /// </summary>
+    public IReadOnlyList<Accelerator> CpuExecutionAccelerators { get; init; } = [];
+
+    /// <summary>
     /// The inputs and outputs the config declares (<see cref="ConfigDeclaredSignature"/>), for a backend whose model files
     /// do not declare their own (TorchScript); empty lists when the config gives none.
     /// </summary>

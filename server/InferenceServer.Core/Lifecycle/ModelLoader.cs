@@ -429,6 +429,7 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
         {
             GraphOptimizationLevel = config.Optimization?.Graph?.Level,
             GpuExecutionAccelerators = config.Optimization?.ExecutionAccelerators?.GpuExecutionAccelerator ?? [],
+            CpuExecutionAccelerators = config.Optimization?.ExecutionAccelerators?.CpuExecutionAccelerator ?? [],
             Declared = ConfigDeclaredSignature.From(config),
         };
 

@@ -22,6 +22,9 @@ public sealed class LoadConfigRefusalTests
         { """, "parameters": {"inter_op_thread_count": {"string_value": "99999999"}}""", "'inter_op_thread_count' has value '99999999'" },
         { """, "parameters": {"execution_mode": {"string_value": "7"}}""", "'execution_mode' has value '7'" },
         { """, "parameters": {"enable_mem_arena": {"string_value": "maybe"}}""", "'enable_mem_arena' has value 'maybe'" },
+        // Accelerators this build does not have are refused by name, not ignored.
+        { """, "optimization": {"execution_accelerators": {"cpu_execution_accelerator": [{"name": "openvino"}]}}""", "cpu_execution_accelerator[0] names 'openvino'" },
+        { """, "optimization": {"execution_accelerators": {"gpu_execution_accelerator": [{"name": "tensorrt"}, {"name": "tensor_rt"}]}}""", "gpu_execution_accelerator[1] names 'tensor_rt'" },
     };
 
     [Theory]
