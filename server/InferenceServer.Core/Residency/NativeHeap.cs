@@ -3,12 +3,13 @@ using System.Runtime.InteropServices;
 namespace InferenceServer.Core.Residency;
 
 /// <summary>
-/// Gives the native heap's free memory back to the operating system after a model's instances are released. glibc's
-/// malloc keeps what ONNX Runtime frees in its arenas (and, once a large block has been freed, serves later large blocks
-/// from the arenas instead of their own mappings), so without a trim an unloaded or evicted model's weights stay resident:
-/// the process grows past the memory budget under churn, and the next load, reusing that memory, measures a footprint
-/// that is too small. <c>malloc_trim(0)</c> returns every free page of every arena (glibc 2.8 and later). Elsewhere
-/// (musl, macOS, Windows) there is no such call and <see cref="Trim"/> does nothing.
+/// Gives the native heap's free memory back to the operating system after a model's instances are released. The server
+/// fixes glibc's mmap threshold at start, so model-sized blocks (the weights) are mapped on their own and unmapped when
+/// freed; the smaller blocks ONNX Runtime frees with a session (its graph, kernels, per-thread buffers) stay in glibc's
+/// arenas as holes between live blocks, and free() returns none of that. Measured in the many-models rig under traffic:
+/// the arenas held 38 MiB at the peak without a trim, 18 MiB with one. Left there, that memory also makes the next
+/// load's footprint too small, as the load reuses it without growing the process. <c>malloc_trim(0)</c> returns every
+/// free page of every arena (glibc 2.8 and later). Elsewhere (musl, macOS, Windows) <see cref="Trim"/> does nothing.
 /// </summary>
 internal static partial class NativeHeap
 {
