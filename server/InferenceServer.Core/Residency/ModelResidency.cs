@@ -47,6 +47,8 @@ internal sealed partial class ModelResidency
     private double _averageLoadMs;
     // The models whose load waits for the gate (not started yet), with how many of their loads wait.
     private readonly ConcurrentDictionary<string, int> _awaitingRoom = new(StringComparer.Ordinal);
+    // The models whose last load was refused for room (cleared when one of their loads starts).
+    private readonly ConcurrentDictionary<string, bool> _refusedForRoom = new(StringComparer.Ordinal);
 
     /// <summary>Creates the residency with the budgets resolved against this machine's RAM and GPUs.</summary>
     public ModelResidency(ModelRegistry registry, ModelLifecycleOptions options, IGpuDevices gpus, ILogger<ModelResidency> logger)
@@ -78,6 +80,9 @@ internal sealed partial class ModelResidency
     public TimeSpan ExpectedQueueWait => Budgets.Any
         ? TimeSpan.FromMilliseconds(Volatile.Read(ref _queued) * Volatile.Read(ref _averageLoadMs))
         : TimeSpan.Zero;
+
+    /// <summary>True when the last load of <paramref name="model"/> was refused for want of room under a budget (not a failure of the model).</summary>
+    public bool LastLoadRefusedForRoom(string model) => _refusedForRoom.ContainsKey(model);
 
     /// <summary>True while a load of <paramref name="model"/> waits for its turn under the budget (it has not started).</summary>
     public bool AwaitsRoom(string model) => _awaitingRoom.ContainsKey(model);
@@ -130,10 +135,12 @@ internal sealed partial class ModelResidency
         }
         if (refusal is not null)
         {
+            _refusedForRoom[name] = true;
             Interlocked.Decrement(ref _queued);
             LogRefused(name, number, refusal);
             return ModelVersion.Failed(name, number, refusal, plan.Config);
         }
+        _refusedForRoom.TryRemove(name, out _);
         var entered = Environment.TickCount64;
         try
         {
