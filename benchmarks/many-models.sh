@@ -15,7 +15,8 @@
 #   cold start  (on-demand servers) a fresh server with the budget; the first request to variant_0 waits for its load,
 #               and the server says how long in Inference-Cold-Start-Ms: cold start against the plain load above
 #   run         DURATION of open-loop Poisson traffic at RATE, Zipf-distributed (s = ZIPF) over all MODELS variants,
-#               after WARMUP (left out of the figures); the server's RSS is sampled every 0.2 s throughout
+#               after WARMUP (left out of the figures); the server's RSS is sampled every 0.2 s throughout, with its
+#               anonymous and file-backed parts, and (where dotnet-counters is installed) the GC's committed memory
 #   summary     hit rate, warm / cold p50 and p99, cold starts and loads per second (the harness's cold count; the
 #               server's nv_model_eviction_count too), peak RSS against the budget, failures by status
 #
@@ -96,6 +97,9 @@ start_server() {
   exit 1
 }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$server/status"; }
+# Resident KiB in three columns: all of it, anonymous (heaps: the models, the GC, the C allocator's arenas) and
+# file-backed (the libraries' code and data pages, touched as the server first loads and runs a model).
+rss_split_kb() { awk '/^VmRSS:/ {t = $2} /^RssAnon:/ {a = $2} /^RssFile:/ {f = $2} END {print t, a, f}' "/proc/$server/status"; }
 post() {
   # Prints the wall time in seconds; fails on anything but 200.
   local code
@@ -107,6 +111,7 @@ post() {
 # Plain load of one variant, and the memory it adds.
 start_server "$out/server-explicit.log" --model-control-mode explicit
 before=$(rss_kb)
+empty_split=$(rss_split_kb)
 plain_load_s=$(post "$url/v2/repository/models/variant_0/load")
 post "$url/v2/models/variant_0/infer" --data-binary "@$out/request.jsonl" >/dev/null
 first_kb=$(( $(rss_kb) - before ))
@@ -156,8 +161,15 @@ else
 fi
 
 # RSS every 0.2 s, while the run lasts.
-( while kill -0 "$server" 2>/dev/null; do echo "$(date +%s.%N) $(rss_kb)"; sleep 0.2; done ) >"$out/rss.txt" 2>/dev/null &
+( while kill -0 "$server" 2>/dev/null; do echo "$(date +%s.%N) $(rss_split_kb)"; sleep 0.2; done ) >"$out/rss.txt" 2>/dev/null &
 sampler=$!
+# The managed heap's share, where dotnet-counters is installed (dotnet tool install -g dotnet-counters): the GC's
+# committed memory after each collection, once a second.
+counters=
+if command -v dotnet-counters >/dev/null 2>&1; then
+  dotnet-counters collect -p "$server" --counters System.Runtime --format csv -o "$out/counters.csv" --refresh-interval 1 >/dev/null 2>&1 &
+  counters=$!
+fi
 echo "running $duration (+$warmup warm-up) at $rate/s over $targets, zipf:$zipf..." >&2
 "$LOADTEST" --url "$url" --models "$targets" --model-distribution "zipf:$zipf" --input "$out/request.jsonl" \
   --rate "$rate" --arrival poisson --duration "$duration" --warmup "$warmup" --timeout 120s $loadtest_args \
@@ -166,16 +178,19 @@ echo "running $duration (+$warmup warm-up) at $rate/s over $targets, zipf:$zipf.
 curl -s "http://127.0.0.1:$(( port + 2 ))/metrics" >"$out/metrics.txt" || true
 kill "$sampler" 2>/dev/null || true
 sampler=
+[ -n "$counters" ] && { kill "$counters" 2>/dev/null; wait "$counters" 2>/dev/null || true; }
 stop_server
 
-/usr/bin/python3 - "$out" "$budget" "$footprint_bytes" "$plain_load_s" "${cold_ms:-}" "$on_demand" "$warm_rss_kb" "$budget_models" "$before" <<'PY'
-import json, sys
-out, budget, footprint, plain_s, cold_ms, on_demand, warm_rss_kb, budget_models, empty_kb = sys.argv[1:10]
+/usr/bin/python3 - "$out" "$budget" "$footprint_bytes" "$plain_load_s" "${cold_ms:-}" "$on_demand" "$warm_rss_kb" "$budget_models" "$before" "$empty_split" <<'PY'
+import json, os, sys
+out, budget, footprint, plain_s, cold_ms, on_demand, warm_rss_kb, budget_models, empty_kb, empty_split = sys.argv[1:11]
 budget, footprint, warm_rss, empty = int(budget), int(footprint), int(warm_rss_kb) * 1024, int(empty_kb) * 1024
 run = json.load(open(f"{out}/run.json"))["runs"][0]
 s, m = run["summary"], run.get("models", {})
 target = run["target"]
-peak = max(int(line.split()[1]) for line in open(f"{out}/rss.txt") if len(line.split()) == 2) * 1024
+samples = [[int(v) * 1024 for v in line.split()[1:4]] for line in open(f"{out}/rss.txt") if len(line.split()) == 4]
+peak, peak_anon, peak_file = max(samples)
+empty_anon, empty_file = (int(v) * 1024 for v in empty_split.split()[1:3])
 evictions = None
 for line in open(f"{out}/metrics.txt"):
     if line.startswith("nv_model_eviction_count"):
@@ -202,6 +217,15 @@ if m:
 models_peak = peak - empty
 print(f"peak RSS      {mib(peak)}: the empty server's {mib(empty)} + {mib(models_peak)} for models, against the budget {mib(budget)} "
       f"(+10%: {mib(budget * 1.1)}) -> {'within' if models_peak <= budget * 1.1 else 'OVER'}; the warm set loaded explicitly: {mib(warm_rss)}")
+gc_committed = 0
+if os.path.exists(f"{out}/counters.csv"):
+    for row in open(f"{out}/counters.csv"):
+        cells = row.rstrip().split(",")
+        if len(cells) >= 5 and cells[2].startswith("dotnet.gc.last_collection.memory.committed_size"):
+            gc_committed = max(gc_committed, float(cells[4]))
+print(f"  at the peak  anonymous {mib(peak_anon)} (empty server {mib(empty_anon)}: +{mib(peak_anon - empty_anon)}), file-backed {mib(peak_file)} "
+      f"(empty server {mib(empty_file)}: +{mib(peak_file - empty_file)})"
+      + (f"; the GC's committed memory peaked at {mib(gc_committed)}" if gc_committed else "; GC figures: install dotnet-counters"))
 failures = [e for e in run["errorsByKind"]]
 print("failures      " + ("; ".join(f"{e['kind']}: {e['count']:,} ({e.get('sample', '')[:120]})" for e in failures) if failures else "none"))
 cold = f"{float(cold_ms):.0f} ms" if cold_ms else "PENDING (no on-demand mode in this server)"

@@ -486,6 +486,9 @@ internal sealed class ModelVersion : IAsyncDisposable
         Statistics?.Dispose();
         DriftRetired?.Invoke(Drift!);
         Owned?.Dispose();
+        // What the instances freed goes back to the operating system now, not when the C library decides: under a memory
+        // budget the next load is measured by the process's resident growth and must not reuse this memory unseen.
+        Residency.NativeHeap.Trim();
         _reason = UnloadedReason;
         _state = ModelState.Unavailable;
     }

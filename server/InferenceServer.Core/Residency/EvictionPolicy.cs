@@ -62,9 +62,10 @@ internal static class EvictionPolicy
     /// <summary>The first budget that <paramref name="used"/> plus <paramref name="need"/> exceeds, or null when all hold.</summary>
     private static Shortfall? Shortfall(MemoryBudgets budgets, VersionFootprint used, VersionFootprint need)
     {
-        if (budgets.CpuBytes is { } cpu && need.CpuBytes > 0 && used.CpuBytes + need.CpuBytes > cpu)
+        // A load needs room for its peak while it runs (what it holds once loaded is less): the budget bounds the process's memory, loads included.
+        if (budgets.CpuBytes is { } cpu && need.CpuRoomBytes > 0 && used.CpuBytes + need.CpuRoomBytes > cpu)
         {
-            return new Shortfall("CPU memory", "--model-memory-budget", null, cpu, used.CpuBytes, need.CpuBytes);
+            return new Shortfall("CPU memory", "--model-memory-budget", null, cpu, used.CpuBytes, need.CpuRoomBytes);
         }
         foreach (var (device, budget) in budgets.GpuBytes.OrderBy(p => p.Key))
         {
@@ -79,7 +80,7 @@ internal static class EvictionPolicy
     // True when evicting footprint frees memory in a resource the load is short of.
     private static bool Frees(VersionFootprint footprint, MemoryBudgets budgets, VersionFootprint used, VersionFootprint need)
     {
-        if (budgets.CpuBytes is { } cpu && need.CpuBytes > 0 && used.CpuBytes + need.CpuBytes > cpu && footprint.CpuBytes > 0)
+        if (budgets.CpuBytes is { } cpu && need.CpuRoomBytes > 0 && used.CpuBytes + need.CpuRoomBytes > cpu && footprint.CpuBytes > 0)
         {
             return true;
         }
@@ -110,7 +111,7 @@ internal static class EvictionPolicy
 
     private static string Describe(Shortfall shortfall, VersionFootprint need, VersionFootprint used, VersionFootprint kept) =>
         string.Create(CultureInfo.InvariantCulture,
-            $"it needs {Bytes(shortfall.Need)} of {shortfall.Resource}{(need.Measured ? "" : " (estimated)")} and the {shortfall.Flag} of {Bytes(shortfall.Budget)} "
+            $"it needs {Bytes(shortfall.Need)} of {shortfall.Resource}{(need.Measured ? "" : " (estimated)")}{(shortfall.Device is null && need.CpuLoadPeakBytes > need.CpuBytes ? " while it loads" : "")} and the {shortfall.Flag} of {Bytes(shortfall.Budget)} "
             + $"has {Bytes(Math.Max(0, shortfall.Budget - Pick(used, shortfall)))} free ({Bytes(Pick(used, shortfall))} loaded, {Bytes(Math.Max(0, Pick(kept, shortfall)))} of it pinned or in use)");
 
     // The same resource's bytes in another total.

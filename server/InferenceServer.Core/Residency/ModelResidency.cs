@@ -14,7 +14,10 @@ namespace InferenceServer.Core.Residency;
 /// files' size times <see cref="ModelLifecycleOptions.ModelMemoryEstimateFactor"/>, never below a declared
 /// <c>memory_footprint_bytes</c>), room is made by evicting least recently used unpinned models
 /// (<see cref="EvictionPolicy"/>), and the footprint is measured across the load: the process's resident growth (CPU)
-/// and each GPU's used memory (through <see cref="IGpuDevices"/>).
+/// and each GPU's used memory (through <see cref="IGpuDevices"/>). Under a CPU budget the load's peak is measured too
+/// (the resident high-water mark), and the next load of the same files makes room for that peak, not only for what it
+/// holds once loaded; an evicted model's freed memory is given back to the system (<see cref="NativeHeap"/>) before
+/// the load that evicted it is measured.
 /// </summary>
 /// <remarks>
 /// Resident growth is the process's, so two loads that overlap would each see the other's memory. Under a budget, loads
@@ -44,6 +47,8 @@ internal sealed partial class ModelResidency
     private double _averageLoadMs;
     // The models whose load waits for the gate (not started yet), with how many of their loads wait.
     private readonly ConcurrentDictionary<string, int> _awaitingRoom = new(StringComparer.Ordinal);
+    // The models whose last load was refused for room (cleared when one of their loads starts).
+    private readonly ConcurrentDictionary<string, bool> _refusedForRoom = new(StringComparer.Ordinal);
 
     /// <summary>Creates the residency with the budgets resolved against this machine's RAM and GPUs.</summary>
     public ModelResidency(ModelRegistry registry, ModelLifecycleOptions options, IGpuDevices gpus, ILogger<ModelResidency> logger)
@@ -75,6 +80,9 @@ internal sealed partial class ModelResidency
     public TimeSpan ExpectedQueueWait => Budgets.Any
         ? TimeSpan.FromMilliseconds(Volatile.Read(ref _queued) * Volatile.Read(ref _averageLoadMs))
         : TimeSpan.Zero;
+
+    /// <summary>True when the last load of <paramref name="model"/> was refused for want of room under a budget (not a failure of the model).</summary>
+    public bool LastLoadRefusedForRoom(string model) => _refusedForRoom.ContainsKey(model);
 
     /// <summary>True while a load of <paramref name="model"/> waits for its turn under the budget (it has not started).</summary>
     public bool AwaitsRoom(string model) => _awaitingRoom.ContainsKey(model);
@@ -127,15 +135,20 @@ internal sealed partial class ModelResidency
         }
         if (refusal is not null)
         {
+            _refusedForRoom[name] = true;
             Interlocked.Decrement(ref _queued);
             LogRefused(name, number, refusal);
             return ModelVersion.Failed(name, number, refusal, plan.Config);
         }
+        _refusedForRoom.TryRemove(name, out _);
         var entered = Environment.TickCount64;
         try
         {
             var startedBefore = Interlocked.Increment(ref _started);
             var alone = Interlocked.Increment(ref _running) == 1;
+            // Under a CPU budget the load's peak is measured too (the next load of these files makes room for it); the
+            // high-water mark is the process's, so it is reset only where it is used.
+            var peakTracked = Budgets.CpuBytes is not null && ProcessMemory.ResetPeak();
             var cpuBefore = ProcessMemory.ResidentBytes();
             var gpuBefore = ReadGpus(estimate);
             ModelVersion version;
@@ -152,13 +165,13 @@ internal sealed partial class ModelResidency
             {
                 return version;
             }
-            var footprint = alone ? Measure(plan.Config, cpuBefore, gpuBefore) : estimate with { Measured = false };
+            var footprint = alone ? Measure(plan.Config, cpuBefore, gpuBefore, peakTracked) : estimate with { Measured = false };
             version.Footprint = footprint;
             if (footprint.Measured)
             {
                 _measured[(name, number, signature)] = footprint;
             }
-            LogFootprint(name, number, footprint.CpuBytes, footprint.Measured ? "measured" : "estimated (another load overlapped)", estimate.CpuBytes);
+            LogFootprint(name, number, footprint.CpuBytes, footprint.CpuRoomBytes, footprint.Measured ? "measured" : "estimated (another load overlapped)", estimate.CpuBytes);
             if (budgeted && Budgets.CpuBytes is { } cpu && Used().CpuBytes > cpu)
             {
                 // The estimate was low: the next load evicts what this one went over by.
@@ -354,9 +367,10 @@ internal sealed partial class ModelResidency
         return new VersionFootprint(Math.Max(bytes, declared), gpu, false);
     }
 
-    private VersionFootprint Measure(ModelConfig? config, long cpuBefore, Dictionary<int, long> gpuBefore)
+    private VersionFootprint Measure(ModelConfig? config, long cpuBefore, Dictionary<int, long> gpuBefore, bool peakTracked)
     {
         var cpu = Math.Max(0, ProcessMemory.ResidentBytes() - cpuBefore);
+        var peak = peakTracked && ProcessMemory.PeakResidentBytes() is { } highWater ? Math.Max(cpu, highWater - cpuBefore) : 0;
         var gpu = new Dictionary<int, long>();
         foreach (var (device, before) in gpuBefore)
         {
@@ -365,7 +379,7 @@ internal sealed partial class ModelResidency
                 gpu[device] = Math.Max(0, after.UsedBytes - before);
             }
         }
-        return new VersionFootprint(Math.Max(cpu, Declared(config)), gpu, true);
+        return new VersionFootprint(Math.Max(cpu, Declared(config)), gpu, true) { CpuLoadPeakBytes = peak };
     }
 
     // The used memory of the GPUs the load places instances on, before it.
@@ -450,8 +464,8 @@ internal sealed partial class ModelResidency
     [LoggerMessage(Level = LogLevel.Warning, Message = "Model '{Model}' version {Version} refused: {Reason}")]
     private partial void LogRefused(string model, long version, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Model '{Model}' version {Version} holds {Bytes} bytes of CPU memory, {How} (estimated {Estimate} before the load)")]
-    private partial void LogFootprint(string model, long version, long bytes, string how, long estimate);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model '{Model}' version {Version} holds {Bytes} bytes of CPU memory ({Peak} at most while it loaded), {How} (estimated {Estimate} before the load)")]
+    private partial void LogFootprint(string model, long version, long bytes, long peak, string how, long estimate);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Model '{Model}' version {Version} measured above its estimate: the models hold {Used} bytes, over the --model-memory-budget of {Budget}; the next load evicts the difference")]
     private partial void LogOverBudget(string model, long version, long used, long budget);

@@ -14,7 +14,9 @@ namespace InferenceServer.Core.Residency;
 /// <see cref="ModelLifecycleOptions.ColdStartTimeoutMilliseconds"/>; past either the request is answered 503 with
 /// Retry-After (gRPC UNAVAILABLE with the retry pushback), and a load that has started goes on so that the retry finds
 /// the model. Under a budget, where loads take turns, a load nobody waits for any more is dropped before its turn, and a
-/// request that could not load within its deadline behind the loads ahead of it is refused at once.
+/// request that could not load within its deadline behind the loads ahead of it is refused at once. A model whose load
+/// failed is not loaded again before a back-off (1 s, doubling with each failure in a row to 30 s): its requests are
+/// refused meanwhile with the reason and Retry-After.
 /// </summary>
 internal sealed partial class OnDemandLoads(ModelRegistry registry, ModelLifecycle lifecycle, ModelResidency residency, ModelLifecycleOptions options,
     TimeProvider time, ILogger<OnDemandLoads> logger)
@@ -22,8 +24,15 @@ internal sealed partial class OnDemandLoads(ModelRegistry registry, ModelLifecyc
     // How long a client should wait before retrying a request refused while its model loads or could not load yet.
     private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(1);
 
+    // A model whose load failed is not tried again before this, doubling with each failure in a row up to the most.
+    private static readonly TimeSpan FirstBackOff = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan MostBackOff = TimeSpan.FromSeconds(30);
+
     private readonly bool _enabled = options.ModelControlMode == ModelControlMode.OnDemand;
     private readonly Dictionary<string, ColdLoad> _loads = new(StringComparer.Ordinal);
+    // The models whose last loads failed (guarded by _loads' lock): a broken model would otherwise be loaded again for
+    // every request, each load costing what a good one does (and, under a budget, its turn and perhaps an eviction).
+    private readonly Dictionary<string, FailedLoads> _failed = new(StringComparer.Ordinal);
     private int _waiting;
 
     /// <summary>How many requests wait for a model to load now.</summary>
@@ -157,10 +166,18 @@ internal sealed partial class OnDemandLoads(ModelRegistry registry, ModelLifecyc
     {
         lock (_loads)
         {
-            if (_loads.TryGetValue(model, out var running))
+            // A load that has just ended may still be listed (its clean-up runs after its requests hear of it): not joined.
+            if (_loads.TryGetValue(model, out var running) && !running.Task.IsCompleted)
             {
                 running.Waiters++;
                 return running;
+            }
+            if (_failed.TryGetValue(model, out var failed) && failed.RetryAt > time.GetUtcNow())
+            {
+                var wait = failed.RetryAt - time.GetUtcNow();
+                throw new InferenceException(InferenceErrorKind.Unavailable, string.Create(CultureInfo.InvariantCulture,
+                    $"model '{model}' failed to load {failed.Count} time(s) in a row, and is tried again in {wait.TotalMilliseconds:F0} ms (after a failed load on demand the next waits {FirstBackOff.TotalSeconds:F0} s, doubling to {MostBackOff.TotalSeconds:F0} s): {failed.Reason}"))
+                { RetryAfter = TimeSpan.FromSeconds(Math.Ceiling(wait.TotalSeconds)) };
             }
             var expected = residency.ExpectedQueueWait;
             if (expected.TotalMilliseconds > options.ColdStartTimeoutMilliseconds)
@@ -170,7 +187,7 @@ internal sealed partial class OnDemandLoads(ModelRegistry registry, ModelLifecyc
                 { RetryAfter = RetryAfter };
             }
             var load = new ColdLoad { Waiters = 1 };
-            load.Task = Task.Run(() => lifecycle.LoadOnDemandAsync(model, load.Cancellation.Token));
+            load.Task = Task.Run(() => LoadAsync(model, load.Cancellation.Token));
             _loads[model] = load;
             _ = load.Task.ContinueWith(_ =>
             {
@@ -183,6 +200,33 @@ internal sealed partial class OnDemandLoads(ModelRegistry registry, ModelLifecyc
                 }
             }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             return load;
+        }
+    }
+
+    // The load, and what it leaves for the next (recorded before its requests hear of it): a success forgets earlier
+    // failures; a failure puts off the next load, longer with each failure in a row. Not a load refused for room under
+    // the budget (the model is fine, room may come within a second, and the refused request already says when to retry),
+    // nor one dropped because nobody waited for it.
+    private async Task LoadAsync(string model, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await lifecycle.LoadOnDemandAsync(model, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException && !residency.LastLoadRefusedForRoom(model))
+        {
+            lock (_loads)
+            {
+                var count = _failed.TryGetValue(model, out var before) ? before.Count + 1 : 1;
+                var backOff = TimeSpan.FromTicks(Math.Min(MostBackOff.Ticks, FirstBackOff.Ticks << Math.Min(count - 1, 16)));
+                _failed[model] = new FailedLoads(count, time.GetUtcNow() + backOff, e.Message);
+                LogBackOff(model, count, (long)backOff.TotalMilliseconds);
+            }
+            throw;
+        }
+        lock (_loads)
+        {
+            _failed.Remove(model);
         }
     }
 
@@ -219,6 +263,12 @@ internal sealed partial class OnDemandLoads(ModelRegistry registry, ModelLifecyc
 
         public bool Abandoned { get; set; }
     }
+
+    // One model's failed loads in a row: how many, when the next may start, and the last one's reason.
+    private sealed record FailedLoads(int Count, DateTimeOffset RetryAt, string Reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Model '{Model}' failed to load on demand ({Count} time(s) in a row); its requests are refused for the next {Milliseconds} ms before it is tried again")]
+    private partial void LogBackOff(string model, int count, long milliseconds);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Dropped the load of model '{Model}' on demand: every request waiting for it left")]
     private partial void LogAbandoned(string model);

@@ -64,6 +64,39 @@ public sealed class OnDemandTests
     }
 
     [Fact]
+    public async Task AModelThatFailsToLoadIsNotLoadedAgainForEveryRequestButAfterABackOffThatDoubles()
+    {
+        using var repository = new TestRepository().Add("bad", Config(), "not an ONNX model"u8.ToArray()).AddFixture("a", "add_sub.onnx", Config());
+        await using var server = await RunningServer.StartAsync(repository.Path, OnDemand(budget: null));
+
+        // The first request loads it, and gets the load's failure.
+        var (status, _, error, _) = await InferAsync(server.Client, "bad");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.Contains("failed to load 'bad'", error);
+        Assert.DoesNotContain("in a row", error);
+
+        // The next, at once: refused without a load, with the reason and when to retry.
+        (status, _, error, var response) = await InferAsync(server.Client, "bad");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.Contains("failed to load 1 time(s) in a row", error);
+        Assert.Contains("failed to load 'bad'", error);
+        Assert.Equal(TimeSpan.FromSeconds(1), response.Headers.RetryAfter?.Delta);
+
+        // After the back-off a request loads it again (it fails again), and the next back-off is longer.
+        await Task.Delay(1200);
+        (status, _, error, _) = await InferAsync(server.Client, "bad");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.DoesNotContain("in a row", error);
+        (_, _, error, response) = await InferAsync(server.Client, "bad");
+        Assert.Contains("failed to load 2 time(s) in a row", error);
+        Assert.Equal(TimeSpan.FromSeconds(2), response.Headers.RetryAfter?.Delta);
+
+        // Other models load and serve as ever.
+        (status, _, error, _) = await InferAsync(server.Client, "a");
+        Assert.True(status == HttpStatusCode.OK, error);
+    }
+
+    [Fact]
     public async Task AGrpcRequestForAColdModelCarriesTheWaitInItsResponseMetadata()
     {
         using var repository = new TestRepository().AddFixture("a", "add_sub.onnx", Config());

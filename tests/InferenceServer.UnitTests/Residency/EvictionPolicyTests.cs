@@ -37,6 +37,24 @@ public sealed class EvictionPolicyTests
     }
 
     [Fact]
+    public void A_load_makes_room_for_its_peak_while_it_loads_not_only_for_what_it_holds_after()
+    {
+        var a = Model("a", 100, idleMs: 30);
+        var b = Model("b", 100, idleMs: 20);
+        var c = Model("c", 90, idleMs: 10);
+        // Holds 10 MB once loaded: fits in the 10 MB left.
+        Assert.Empty(Plan(Cpu300, VersionFootprint.Cpu(10 * Mb, true), 0, a, b, c).Victims);
+        // But it held 60 MB while it loaded last time: the least recently used goes first.
+        var peaky = VersionFootprint.Cpu(10 * Mb, true) with { CpuLoadPeakBytes = 60 * Mb };
+        Assert.Equal(["a"], Plan(Cpu300, peaky, 0, a, b, c).Victims.Select(v => v.Model));
+
+        // A peak above the whole budget is refused, and the reason says it is the load's peak.
+        var plan = Plan(Cpu300, VersionFootprint.Cpu(10 * Mb, true) with { CpuLoadPeakBytes = 400 * Mb }, 0, a, b, c);
+        Assert.False(plan.Fits);
+        Assert.Contains("needs 400000000 bytes (381.5 MiB) of CPU memory while it loads", plan.Refusal);
+    }
+
+    [Fact]
     public void A_pinned_model_is_skipped_however_old()
     {
         var plan = Plan(Cpu300, VersionFootprint.Cpu(100 * Mb, false), 0, Model("old", 100, 1000, pinned: true), Model("a", 100, 10), Model("b", 100, 20));

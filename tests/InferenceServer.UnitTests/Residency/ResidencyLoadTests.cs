@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using InferenceServer.Core.Lifecycle;
 using InferenceServer.Core.Models;
 using InferenceServer.Core.Repository;
@@ -15,10 +16,14 @@ namespace InferenceServer.UnitTests.Residency;
 /// The residency with loads the test scripts. The GPU side, against a GPU whose memory the test scripts (no GPU on this
 /// machine): a load's device memory is measured across it, charged against <c>--gpu-memory-budget</c>, and a later load
 /// evicts to make room. And the wait a load asked for now should expect, which on-demand mode refuses cold requests by.
+/// The CPU side with real allocations: what a load keeps and its peak while it runs (alone: other tests would move the
+/// process's memory).
 /// </summary>
+[Collection(ProcessMemoryCollection.Name)]
 public sealed class ResidencyLoadTests : IDisposable
 {
     private const long Gb = 1_000_000_000;
+    private const long MiB = 1024 * 1024;
     private readonly string _folder = Directory.CreateTempSubdirectory("residency-load").FullName;
 
     [Fact]
@@ -82,6 +87,38 @@ public sealed class ResidencyLoadTests : IDisposable
     }
 
     [Fact]
+    public async Task Under_a_cpu_budget_a_load_is_charged_what_it_keeps_and_its_peak_while_it_ran_is_recorded()
+    {
+        var registry = new ModelRegistry();
+        var options = new ModelLifecycleOptions { ModelControlMode = ModelControlMode.OnDemand, ModelMemoryBudget = "4Gi", EvictionMinIdleSeconds = 0 };
+        var residency = new ModelResidency(registry, options, new ScriptedGpuDevices(16 * Gb), NullLogger<ModelResidency>.Instance);
+        var plan = Plan("a", gpu: false);
+        nint kept = 0;
+        try
+        {
+            var version = await residency.LoadAsync(plan, 1, "signature", _ =>
+            {
+                // 96 MiB while it loads, 32 MiB of it kept: as ONNX Runtime holds the read file and the weights at once.
+                var transient = Touched(64 * MiB);
+                kept = Touched(32 * MiB);
+                Marshal.FreeHGlobal(transient);
+                return Task.FromResult(ModelVersion.Ready("a", 1, plan.Config!, new ModelScheduler("a", 0, null, [new AddOneInstance()]), 1));
+            }, CancellationToken.None);
+
+            Assert.Equal(ModelState.Ready, version.State);
+            Assert.True(version.Footprint.Measured);
+            Assert.InRange(version.Footprint.CpuBytes, 28 * MiB, 48 * MiB);
+            Assert.True(version.Footprint.CpuLoadPeakBytes >= 92 * MiB, $"peak {version.Footprint.CpuLoadPeakBytes} should count the 64 MiB freed during the load");
+            // What the next load of these files makes room for.
+            Assert.Equal(version.Footprint.CpuLoadPeakBytes, version.Footprint.CpuRoomBytes);
+        }
+        finally
+        {
+            Marshal.FreeHGlobal(kept);
+        }
+    }
+
+    [Fact]
     public async Task A_load_larger_than_the_gpu_budget_is_refused_before_anything_is_created()
     {
         var gpu = new ScriptedGpuDevices(16 * Gb);
@@ -115,13 +152,26 @@ public sealed class ResidencyLoadTests : IDisposable
         return versions;
     }
 
-    private ModelLoadPlan Plan(string name)
+    // Allocates bytes with the C allocator and writes a byte in every page, so that all of it is resident.
+    private static nint Touched(long bytes)
+    {
+        var block = Marshal.AllocHGlobal((nint)bytes);
+        for (long offset = 0; offset < bytes; offset += 4096)
+        {
+            Marshal.WriteByte(block, (int)offset, 1);
+        }
+        return block;
+    }
+
+    private ModelLoadPlan Plan(string name, bool gpu = true)
     {
         var folder = Path.Combine(_folder, name, "1");
         Directory.CreateDirectory(folder);
         File.WriteAllBytes(Path.Combine(folder, "model.onnx"), new byte[1000]);
         var config = TestConfigs.Config(name, 0, [TestConfigs.Input("INPUT0", DataType.Int32, [2])], [TestConfigs.Output("OUTPUT0", DataType.Int32, [2])]);
-        config.InstanceGroup.Add(new ModelInstanceGroup { Kind = ModelInstanceGroup.Types.Kind.Gpu, Count = 1, Gpus = { 0 } });
+        config.InstanceGroup.Add(gpu
+            ? new ModelInstanceGroup { Kind = ModelInstanceGroup.Types.Kind.Gpu, Count = 1, Gpus = { 0 } }
+            : new ModelInstanceGroup { Kind = ModelInstanceGroup.Types.Kind.Cpu, Count = 1 });
         var directory = new ModelDirectory(name, Path.Combine(_folder, name), null, new Dictionary<long, string> { [1] = folder });
         return new ModelLoadPlan(directory, config, null, [1], "");
     }
