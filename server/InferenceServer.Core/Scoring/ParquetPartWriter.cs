@@ -14,10 +14,11 @@ internal sealed class ParquetPartWriter : PartWriter
     /// <summary>Rows per row group at most: large enough for a reader to scan fast, small enough to bound the buffers.</summary>
     public const int RowGroupRows = 65536;
 
-    // Parquet.Net tries a dictionary for every text column by hashing the whole row group first; for the keys (ids:
-    // every value distinct) that built a dictionary of 65,536 entries per row group only to drop it. A sample of the
-    // first values decides instead; the model and version columns (one value) are still dictionary-encoded.
-    private static readonly ParquetOptions WriterOptions = new() { DictionaryEncodingSampleSize = 1024 };
+    // Parquet.Net 6 writes a text column plain (each value's length and UTF-8 bytes) unless the column is hinted to
+    // take a dictionary. The label, model and version columns hold a value or two each: a dictionary is a few
+    // entries and a run of codes, where plain is every row's text encoded again. The keys (ids, every value distinct)
+    // stay plain. The sample bounds what a hinted column costs should it hold more distinct values than expected.
+    private static readonly ParquetOptions WriterOptions = Options();
 
     private readonly Stream _stream;
     private readonly OutputSchema _schema;
@@ -64,6 +65,16 @@ internal sealed class ParquetPartWriter : PartWriter
         _fields = [.. fields];
         _parquetSchema = new ParquetSchema(_fields);
         Array.Fill(_models, schema.Model);
+    }
+
+    private static ParquetOptions Options()
+    {
+        var options = new ParquetOptions { DictionaryEncodingSampleSize = 1024 };
+        foreach (var column in (string[])[OutputSchema.LabelColumn, OutputSchema.ModelColumn, OutputSchema.VersionColumn])
+        {
+            options.ColumnEncodingHints[column] = EncodingHint.Dictionary;
+        }
+        return options;
     }
 
     private enum ValueKind

@@ -72,7 +72,7 @@ internal sealed class ParquetTextColumn : ParquetColumn
     }
 
     public override void Fill(RecordBatch batch, int column, int row, int from, int count) =>
-        batch.SetSharedTexts(column, row, _codes.AsSpan(from, count), _values);
+        batch.SetCodedTexts(column, row, _codes.AsSpan(from, count), _values);
 
     public override void Dispose()
     {
@@ -85,8 +85,15 @@ internal sealed class ParquetTextColumn : ParquetColumn
 
     private sealed class Builder
     {
+        // A dictionary-encoded chunk's few buffers are found by a scan of this many before the hash of the buffer's
+        // identity (which costs more than a dozen reference comparisons).
+        private const int BuffersScanned = 16;
+
         private readonly Dictionary<string, int> _byText = new(StringComparer.Ordinal);
         private readonly Dictionary<char[], int> _byBuffer = new(ReferenceEqualityComparer.Instance);
+        private readonly char[]?[] _firstBuffers = new char[BuffersScanned][];
+        private readonly int[] _firstCodes = new int[BuffersScanned];
+        private int _firstCount;
         private char[]? _lastBuffer;
         private int _lastCode = -1;
 
@@ -109,7 +116,16 @@ internal sealed class ParquetTextColumn : ParquetColumn
                 {
                     return _lastCode;
                 }
-                if (_byBuffer.TryGetValue(buffer, out var known))
+                for (var i = 0; i < _firstCount; i++)
+                {
+                    if (ReferenceEquals(buffer, _firstBuffers[i]))
+                    {
+                        _lastBuffer = buffer;
+                        _lastCode = _firstCodes[i];
+                        return _lastCode;
+                    }
+                }
+                if (_firstCount == BuffersScanned && _byBuffer.TryGetValue(buffer, out var known))
                 {
                     _lastBuffer = buffer;
                     _lastCode = known;
@@ -126,7 +142,14 @@ internal sealed class ParquetTextColumn : ParquetColumn
                 // A string: its header and length beside its characters; and its entry in the lookup.
                 Bytes += 2L * text.Length + 64;
             }
-            if (buffer is not null && _byBuffer.Count < MaxBuffersRemembered)
+            if (buffer is not null && _firstCount < BuffersScanned)
+            {
+                _firstBuffers[_firstCount] = buffer;
+                _firstCodes[_firstCount++] = code;
+                _lastBuffer = buffer;
+                _lastCode = code;
+            }
+            else if (buffer is not null && _byBuffer.Count < MaxBuffersRemembered)
             {
                 _byBuffer[buffer] = code;
                 _lastBuffer = buffer;
