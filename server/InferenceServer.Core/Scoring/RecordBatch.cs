@@ -233,6 +233,14 @@ public sealed class RecordBatch : IDisposable
     public void SetCodedTexts(int column, int row, ReadOnlySpan<int> codes, ReadOnlyMemory<char>[] values)
     {
         ArgumentNullException.ThrowIfNull(values);
+        foreach (var code in codes)
+        {
+            // Checked here, once, so that reading a coded cell needs no check.
+            if (code >= values.Length)
+            {
+                throw new ArgumentOutOfRangeException(nameof(codes), code, $"a text code must be below the {values.Length} values it picks from");
+            }
+        }
         var current = _textValues[column];
         if (current is not null && !ReferenceEquals(current, values))
         {
@@ -252,23 +260,10 @@ public sealed class RecordBatch : IDisposable
         _textValues[column] = values;
         var cell = column * _capacity + row;
         var state = _state.AsSpan(cell, codes.Length);
-        var starts = _textStart.AsSpan(cell, codes.Length);
-        codes.CopyTo(starts);
+        codes.CopyTo(_textStart.AsSpan(cell, codes.Length));
         for (var i = 0; i < codes.Length; i++)
         {
-            // Checked here, once, so that reading a coded cell needs no check.
-            if ((uint)codes[i] < (uint)values.Length)
-            {
-                state[i] = CodedTextValue;
-            }
-            else if (codes[i] < 0)
-            {
-                state[i] = Missing;
-            }
-            else
-            {
-                throw new ArgumentOutOfRangeException(nameof(codes), codes[i], $"a text code must be below the {values.Length} values it picks from");
-            }
+            state[i] = codes[i] >= 0 ? CodedTextValue : Missing;
         }
     }
 

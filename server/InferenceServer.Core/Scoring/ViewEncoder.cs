@@ -7,8 +7,9 @@ namespace InferenceServer.Core.Scoring;
 /// Encodes raw records through a feature view: each read column is the view's request field of the same name, filled
 /// into pooled <see cref="FeatureRows"/> and transformed by <see cref="FeatureView.Transform"/>, exactly as a predict
 /// request's records are. A column read as codes into its distinct texts (Parquet) is handed over as codes, so the
-/// view encodes each distinct value once per batch rather than looking every row's text up. A batch with a row the view refuses is retried row by row to find every such row (the slow
-/// path, taken only by batches that have one), then encoded without them.
+/// view encodes each distinct value once per batch rather than looking every row's text up. A batch with a row the
+/// view refuses is retried row by row to find every such row (the slow path, taken only by batches that have one),
+/// then encoded without them.
 /// </summary>
 internal sealed class ViewEncoder : BatchEncoder
 {
