@@ -270,6 +270,14 @@ public sealed class RecordBatch : IDisposable
     /// <summary>The cell as text, for keys, quarantine and comparisons: a number written invariantly (round-trip), missing as null.</summary>
     public string? CellText(int column, int row)
     {
+        // A coded cell's value is usually a whole string already (a Parquet column's distinct values): that string,
+        // not a copy a row.
+        if (TryGetTextCode(column, row, out var code)
+            && System.Runtime.InteropServices.MemoryMarshal.TryGetString(_textValues[column]![code], out var whole, out var start, out var length)
+            && start == 0 && length == whole.Length)
+        {
+            return whole;
+        }
         if (TryGetText(column, row, out var text))
         {
             return text.ToString();

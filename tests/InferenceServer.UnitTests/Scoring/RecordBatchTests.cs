@@ -66,6 +66,8 @@ public sealed class RecordBatchTests
         Assert.False(batch.TryGetTextCode(0, 1, out _));
         Assert.True(batch.IsMissing(0, 1));
         Assert.Equal(["State-gov", null, "Private"], Enumerable.Range(0, 3).Select(r => batch.CellText(0, r)));
+        // A key read from a coded cell is the value's own string, not a copy a row.
+        Assert.Same(batch.CellText(0, 0), batch.CellText(0, 0));
         // Codes into other values than the column's: copied as text, readable all the same.
         first = batch.AddRows(2, 4);
         batch.SetCodedTexts(0, first, [0, 0], ["Local-gov".AsMemory()]);
