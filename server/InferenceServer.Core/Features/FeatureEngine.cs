@@ -19,7 +19,18 @@ internal static class FeatureEngine
     // The most characters of a value an error quotes.
     private const int QuotedLength = 64;
 
-    /// <summary>Fills <paramref name="data"/> ([rows, width], zeroed) with <paramref name="plan"/>'s columns.</summary>
+    // What is known of a distinct text value's encoding while a column is filled: nothing yet, its encoded value, or
+    // that it does not encode on its own (blank text for a number: the row's store value or default decides).
+    private const byte NotYet = 0;
+    private const byte Known = 1;
+    private const byte PerRow = 2;
+
+    /// <summary>
+    /// Fills <paramref name="data"/> ([rows, width], zeroed) with <paramref name="plan"/>'s columns. A field whose rows
+    /// are coded into distinct text values (<see cref="FeatureRows.SetTextValues"/>) is encoded once per distinct value,
+    /// by the same <see cref="EncodeRequestText"/> a row's own text goes through, at the first row that has it (so a
+    /// value that is refused is refused at the same row as it would be row by row), then copied to every row with it.
+    /// </summary>
     public static void Fill(OutputPlan plan, FeatureRows rows, long nowMilliseconds, Span<byte> data)
     {
         var output = plan.Output;
@@ -29,23 +40,60 @@ internal static class FeatureEngine
         {
             var column = plan.Columns[c];
             var offset = plan.Offsets[c];
-            for (var row = 0; row < rows.Count; row++)
+            var values = column.FromRequest ? rows.TextValues(column.Field.Index) : null;
+            var states = values is null ? null : ArrayPool<byte>.Shared.Rent(values.Length);
+            var encodings = values is null ? null : ArrayPool<double>.Shared.Rent(values.Length);
+            try
             {
-                var encoded = Encode(column, rows, row, nowMilliseconds);
-                var at = row * width + offset;
-                if (column.Encoding == FeatureEncoding.OneHot)
+                states?.AsSpan(0, values!.Length).Clear();
+                for (var row = 0; row < rows.Count; row++)
                 {
-                    if (encoded >= 0)
+                    var encoded = states is not null && rows.IsRequestCode(column.Field.Index, row, out var code)
+                        ? EncodeCoded(column, rows, row, nowMilliseconds, values![code].Span, ref states[code], ref encodings![code])
+                        : Encode(column, rows, row, nowMilliseconds);
+                    var at = row * width + offset;
+                    if (column.Encoding == FeatureEncoding.OneHot)
                     {
-                        Write(data, type, at + (int)encoded, 1, column, row);
+                        if (encoded >= 0)
+                        {
+                            Write(data, type, at + (int)encoded, 1, column, row);
+                        }
+                    }
+                    else
+                    {
+                        Write(data, type, at, encoded, column, row);
                     }
                 }
-                else
+            }
+            finally
+            {
+                if (states is not null)
                 {
-                    Write(data, type, at, encoded, column, row);
+                    ArrayPool<byte>.Shared.Return(states);
+                    ArrayPool<double>.Shared.Return(encodings!);
                 }
             }
         }
+    }
+
+    // A coded row's value: its distinct value's encoding, worked out the first time the value is met.
+    private static double EncodeCoded(FeatureColumn column, FeatureRows rows, int row, long nowMilliseconds, ReadOnlySpan<char> text,
+        ref byte state, ref double encoding)
+    {
+        if (state == Known)
+        {
+            return encoding;
+        }
+        if (state == NotYet)
+        {
+            if (EncodeRequestText(column, row, text, out encoding))
+            {
+                state = Known;
+                return encoding;
+            }
+            state = PerRow;
+        }
+        return Encode(column, rows, row, nowMilliseconds);
     }
 
     /// <summary>
@@ -65,16 +113,9 @@ internal static class FeatureEngine
                     return field.Kind == FeatureKind.Number ? EncodeNumber(column, row, number) : EncodeFormatted(column, row, number);
                 }
             }
-            else if (rows.IsRequestText(field.Index, row, out var text))
+            else if (rows.IsRequestText(field.Index, row, out var text) && EncodeRequestText(column, row, text, out var encoded))
             {
-                if (field.Kind == FeatureKind.Text)
-                {
-                    return EncodeText(column, row, text);
-                }
-                if (TryParseNumber(column, row, text, out var parsed))
-                {
-                    return EncodeNumber(column, row, parsed);
-                }
+                return encoded;
             }
         }
         string? why = null;
@@ -100,6 +141,27 @@ internal static class FeatureEngine
             return column.DefaultEncoded;
         }
         throw new FeatureException(row, field.Name, why ?? Missing(column));
+    }
+
+    /// <summary>
+    /// Encodes a request's text for <paramref name="column"/>: looked up for a text feature, parsed for a number one.
+    /// False when the text counts as missing (blank or NaN for a number), so the store or the default decides; it
+    /// depends on the text alone, which is what lets a distinct value be encoded once for all its rows.
+    /// </summary>
+    public static bool EncodeRequestText(FeatureColumn column, int row, ReadOnlySpan<char> text, out double encoded)
+    {
+        if (column.Field.Kind == FeatureKind.Text)
+        {
+            encoded = EncodeText(column, row, text);
+            return true;
+        }
+        if (TryParseNumber(column, row, text, out var parsed))
+        {
+            encoded = EncodeNumber(column, row, parsed);
+            return true;
+        }
+        encoded = 0;
+        return false;
     }
 
     /// <summary>Encodes a number through the column's transforms; a value no transform takes refuses the row.</summary>

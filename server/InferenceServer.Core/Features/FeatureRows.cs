@@ -17,6 +17,7 @@ public sealed class FeatureRows : IDisposable
     private const byte Missing = 0;
     private const byte NumberValue = 1;
     private const byte TextValue = 2;
+    private const byte CodedTextValue = 3;
 
     private readonly FeatureView _view;
     private readonly int _fieldCount;
@@ -29,6 +30,9 @@ public sealed class FeatureRows : IDisposable
     private int[] _textLength = [];
     private char[] _chars = [];
     private int _charsUsed;
+    // Per field, the distinct texts its coded cells pick from (a coded cell's code is in _textStart): the engine
+    // encodes each distinct value once, not once per row.
+    private readonly ReadOnlyMemory<char>[]?[] _textValues;
     // Store cells are indexed storeField * _capacity + row; a length of -1 is an absent value.
     private int[] _storeStart = [];
     private int[] _storeLength = [];
@@ -42,6 +46,7 @@ public sealed class FeatureRows : IDisposable
         _view = view;
         _fieldCount = view.Fields.Count;
         _storeFieldCount = view.StoreFields.Count;
+        _textValues = new ReadOnlyMemory<char>[]?[_fieldCount];
     }
 
     /// <summary>The view the rows belong to.</summary>
@@ -79,6 +84,40 @@ public sealed class FeatureRows : IDisposable
         _state[cell] = TextValue;
         _textStart[cell] = start;
         _textLength[cell] = length;
+    }
+
+    /// <summary>
+    /// Sets the distinct texts a field's rows then name by code (<see cref="SetTextCode"/>): a column whose values
+    /// repeat (a Parquet dictionary) is encoded once per distinct value, with exactly the result each row would get
+    /// from <see cref="SetText(int, int, ReadOnlySpan{char})"/>. The values are referenced, not copied, and must stay
+    /// unchanged until the rows are disposed; a field takes one set of values per rental.
+    /// </summary>
+    public void SetTextValues(int field, ReadOnlyMemory<char>[] values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        ObjectDisposedException.ThrowIf(!_rented, this);
+        if ((uint)field >= (uint)_fieldCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(field), field, $"view '{_view.Name}' has {_fieldCount} fields");
+        }
+        if (_textValues[field] is { } current && !ReferenceEquals(current, values))
+        {
+            throw new InvalidOperationException($"field '{_view.Fields[field].Name}' already has its text values for these rows");
+        }
+        _textValues[field] = values;
+    }
+
+    /// <summary>Sets a request value: the text <paramref name="code"/> names among the field's <see cref="SetTextValues"/>.</summary>
+    public void SetTextCode(int row, int field, int code)
+    {
+        var cell = Cell(row, field);
+        var values = _textValues[field] ?? throw new InvalidOperationException($"field '{_view.Fields[field].Name}' has no text values to code into: set them first");
+        if ((uint)code >= (uint)values.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(code), code, $"field '{_view.Fields[field].Name}' has {values.Length} text values");
+        }
+        _state[cell] = CodedTextValue;
+        _textStart[cell] = code;
     }
 
     /// <summary>Marks a request value as not given (every value starts so).</summary>
@@ -126,6 +165,8 @@ public sealed class FeatureRows : IDisposable
         {
             ReleaseBuffers();
         }
+        // Dropped: the pool must not keep a reader's values alive.
+        Array.Clear(_textValues);
         _view.ReturnRows(this);
     }
 
@@ -149,6 +190,7 @@ public sealed class FeatureRows : IDisposable
         }
         Count = count;
         _rented = true;
+        Array.Clear(_textValues);
         _charsUsed = 0;
         _storeBytesUsed = 0;
         for (var f = 0; f < _fieldCount; f++)
@@ -172,13 +214,28 @@ public sealed class FeatureRows : IDisposable
     internal bool IsRequestText(int field, int row, out ReadOnlySpan<char> value)
     {
         var cell = field * _capacity + row;
-        if (_state[cell] != TextValue)
+        switch (_state[cell])
         {
-            value = default;
-            return false;
+            case TextValue:
+                value = _chars.AsSpan(_textStart[cell], _textLength[cell]);
+                return true;
+            case CodedTextValue:
+                value = _textValues[field]![_textStart[cell]].Span;
+                return true;
+            default:
+                value = default;
+                return false;
         }
-        value = _chars.AsSpan(_textStart[cell], _textLength[cell]);
-        return true;
+    }
+
+    // The field's distinct texts, when some of its rows are coded into them; null otherwise.
+    internal ReadOnlyMemory<char>[]? TextValues(int field) => _textValues[field];
+
+    internal bool IsRequestCode(int field, int row, out int code)
+    {
+        var cell = field * _capacity + row;
+        code = _textStart[cell];
+        return _state[cell] == CodedTextValue;
     }
 
     internal bool TryGetStoreValue(int storeField, int row, out ReadOnlySpan<byte> value)

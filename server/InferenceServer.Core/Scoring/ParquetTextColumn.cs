@@ -72,7 +72,7 @@ internal sealed class ParquetTextColumn : ParquetColumn
     }
 
     public override void Fill(RecordBatch batch, int column, int row, int from, int count) =>
-        batch.SetSharedTexts(column, row, _codes.AsSpan(from, count), _values);
+        batch.SetCodedTexts(column, row, _codes.AsSpan(from, count), _values);
 
     public override void Dispose()
     {
@@ -85,9 +85,17 @@ internal sealed class ParquetTextColumn : ParquetColumn
 
     private sealed class Builder
     {
+        // A dictionary-encoded chunk's values are found among the first this many distinct ones by comparing the
+        // memory itself (its buffer's identity, offset and length), before anything costlier: taking the memory
+        // apart, hashing its buffer's identity, hashing its text.
+        private const int ValuesScanned = 16;
+
         private readonly Dictionary<string, int> _byText = new(StringComparer.Ordinal);
         private readonly Dictionary<char[], int> _byBuffer = new(ReferenceEqualityComparer.Instance);
-        private char[]? _lastBuffer;
+        private readonly ReadOnlyMemory<char>[] _scanned = new ReadOnlyMemory<char>[ValuesScanned];
+        private readonly int[] _scannedCodes = new int[ValuesScanned];
+        private int _scannedCount;
+        private ReadOnlyMemory<char> _last;
         private int _lastCode = -1;
 
         public List<ReadOnlyMemory<char>> Values { get; } = [];
@@ -100,18 +108,29 @@ internal sealed class ParquetTextColumn : ParquetColumn
             {
                 return -1;
             }
-            // Parquet.Net decodes each dictionary entry into a buffer of its own: the same buffer is the same value.
+            // Parquet.Net decodes each dictionary entry into a buffer of its own, and hands every row with that entry
+            // the same memory: the same memory is the same value. (The buffers stay alive while this column holds
+            // them, so none is reused for another value.)
+            if (value.Equals(_last))
+            {
+                return _lastCode;
+            }
+            for (var i = 0; i < _scannedCount; i++)
+            {
+                if (value.Equals(_scanned[i]))
+                {
+                    _last = value;
+                    _lastCode = _scannedCodes[i];
+                    return _lastCode;
+                }
+            }
             char[]? buffer = null;
             if (MemoryMarshal.TryGetArray(value, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length)
             {
                 buffer = segment.Array;
-                if (ReferenceEquals(buffer, _lastBuffer))
-                {
-                    return _lastCode;
-                }
                 if (_byBuffer.TryGetValue(buffer, out var known))
                 {
-                    _lastBuffer = buffer;
+                    _last = value;
                     _lastCode = known;
                     return known;
                 }
@@ -126,12 +145,17 @@ internal sealed class ParquetTextColumn : ParquetColumn
                 // A string: its header and length beside its characters; and its entry in the lookup.
                 Bytes += 2L * text.Length + 64;
             }
-            if (buffer is not null && _byBuffer.Count < MaxBuffersRemembered)
+            if (_scannedCount < ValuesScanned)
+            {
+                _scanned[_scannedCount] = value;
+                _scannedCodes[_scannedCount++] = code;
+            }
+            else if (buffer is not null && _byBuffer.Count < MaxBuffersRemembered)
             {
                 _byBuffer[buffer] = code;
-                _lastBuffer = buffer;
-                _lastCode = code;
             }
+            _last = value;
+            _lastCode = code;
             return code;
         }
     }

@@ -12,7 +12,7 @@ public sealed class RecordBatch : IDisposable
     private const byte Missing = 0;
     private const byte NumberValue = 1;
     private const byte TextValue = 2;
-    private const byte SharedTextValue = 3;
+    private const byte CodedTextValue = 3;
 
     private int _capacity;
     // Cells are indexed column * _capacity + row.
@@ -21,8 +21,9 @@ public sealed class RecordBatch : IDisposable
     private int[] _textStart = [];
     private int[] _textLength = [];
     private long[] _rowNumbers = [];
-    // Text a reader holds already (a Parquet column's decoded values): referenced, not copied.
-    private ReadOnlyMemory<char>[] _shared = [];
+    // Text a reader holds already (a Parquet column's distinct values), per column: a coded cell keeps its code in
+    // _textStart and is neither copied nor looked up again; consumers that can (a feature view) work per value.
+    private readonly ReadOnlyMemory<char>[]?[] _textValues;
     private char[] _chars = [];
     private int _charsUsed;
     // Rows the reader could not take apart (a short CSV row, a JSONL line that is no object): rare, so a list.
@@ -33,6 +34,7 @@ public sealed class RecordBatch : IDisposable
     {
         ArgumentNullException.ThrowIfNull(columns);
         Columns = columns;
+        _textValues = new ReadOnlyMemory<char>[]?[columns.Count];
     }
 
     /// <summary>The columns, in the order the cell accessors take them.</summary>
@@ -61,13 +63,27 @@ public sealed class RecordBatch : IDisposable
             case TextValue:
                 value = _chars.AsSpan(_textStart[cell], _textLength[cell]);
                 return true;
-            case SharedTextValue:
-                value = _shared[cell].Span;
+            case CodedTextValue:
+                value = _textValues[column]![_textStart[cell]].Span;
                 return true;
             default:
                 value = default;
                 return false;
         }
+    }
+
+    /// <summary>
+    /// The distinct texts the column's coded cells pick from (see <see cref="SetCodedTexts"/>); null when the column
+    /// has none this batch.
+    /// </summary>
+    public ReadOnlyMemory<char>[]? TextValues(int column) => _textValues[column];
+
+    /// <summary>The cell's code into <see cref="TextValues"/>; false when the cell holds no coded text.</summary>
+    public bool TryGetTextCode(int column, int row, out int code)
+    {
+        var cell = column * _capacity + row;
+        code = _textStart[cell];
+        return _state[cell] == CodedTextValue;
     }
 
     /// <summary>True when the cell holds neither a number nor a text.</summary>
@@ -87,8 +103,9 @@ public sealed class RecordBatch : IDisposable
             _textStart = ArrayPool<int>.Shared.Rent(cells);
             _textLength = ArrayPool<int>.Shared.Rent(cells);
             _rowNumbers = ArrayPool<long>.Shared.Rent(Math.Max(1, capacity));
-            _shared = ArrayPool<ReadOnlyMemory<char>>.Shared.Rent(cells);
         }
+        // Dropped, not kept: the batch must not hold a finished reader's values alive.
+        Array.Clear(_textValues);
         Count = 0;
         _charsUsed = 0;
         _problems.Clear();
@@ -207,44 +224,60 @@ public sealed class RecordBatch : IDisposable
     }
 
     /// <summary>
-    /// Sets a cell to a text the caller keeps unchanged until the batch is reset: referenced, not copied (a Parquet
-    /// column's decoded values).
-    /// </summary>
-    public void SetSharedText(int column, int row, ReadOnlyMemory<char> value)
-    {
-        var cell = column * _capacity + row;
-        _state[cell] = SharedTextValue;
-        _shared[cell] = value;
-    }
-
-    /// <summary>
     /// Sets a column's cells from <paramref name="row"/> on to the texts <paramref name="codes"/> pick from
-    /// <paramref name="values"/> (a code below 0: missing), referenced as <see cref="SetSharedText"/> does: a
-    /// dictionary-encoded column's cells share its few distinct values.
+    /// <paramref name="values"/> (a code below 0: missing). The values are referenced, not copied, and must stay
+    /// unchanged until the batch is reset: a dictionary-encoded column's cells share its few distinct values, and
+    /// keep their codes, so that a consumer can work once per distinct value (<see cref="TextValues"/>). A column
+    /// takes its codes from one set of values per batch; cells coded against another are copied as plain text.
     /// </summary>
-    public void SetSharedTexts(int column, int row, ReadOnlySpan<int> codes, ReadOnlySpan<ReadOnlyMemory<char>> values)
+    public void SetCodedTexts(int column, int row, ReadOnlySpan<int> codes, ReadOnlyMemory<char>[] values)
     {
+        ArgumentNullException.ThrowIfNull(values);
+        foreach (var code in codes)
+        {
+            // Checked here, once, so that reading a coded cell needs no check.
+            if (code >= values.Length)
+            {
+                throw new ArgumentOutOfRangeException(nameof(codes), code, $"a text code must be below the {values.Length} values it picks from");
+            }
+        }
+        var current = _textValues[column];
+        if (current is not null && !ReferenceEquals(current, values))
+        {
+            for (var i = 0; i < codes.Length; i++)
+            {
+                if (codes[i] >= 0)
+                {
+                    SetText(column, row + i, values[codes[i]].Span);
+                }
+                else
+                {
+                    _state[column * _capacity + row + i] = Missing;
+                }
+            }
+            return;
+        }
+        _textValues[column] = values;
         var cell = column * _capacity + row;
         var state = _state.AsSpan(cell, codes.Length);
-        var shared = _shared.AsSpan(cell, codes.Length);
+        codes.CopyTo(_textStart.AsSpan(cell, codes.Length));
         for (var i = 0; i < codes.Length; i++)
         {
-            var code = codes[i];
-            if (code >= 0)
-            {
-                state[i] = SharedTextValue;
-                shared[i] = values[code];
-            }
-            else
-            {
-                state[i] = Missing;
-            }
+            state[i] = codes[i] >= 0 ? CodedTextValue : Missing;
         }
     }
 
     /// <summary>The cell as text, for keys, quarantine and comparisons: a number written invariantly (round-trip), missing as null.</summary>
     public string? CellText(int column, int row)
     {
+        // A coded cell's value is usually a whole string already (a Parquet column's distinct values): that string,
+        // not a copy a row.
+        if (TryGetTextCode(column, row, out var code)
+            && System.Runtime.InteropServices.MemoryMarshal.TryGetString(_textValues[column]![code], out var whole, out var start, out var length)
+            && start == 0 && length == whole.Length)
+        {
+            return whole;
+        }
         if (TryGetText(column, row, out var text))
         {
             return text.ToString();
@@ -271,12 +304,7 @@ public sealed class RecordBatch : IDisposable
         Return(ref _textLength);
         Return(ref _rowNumbers);
         Return(ref _chars);
-        if (_shared.Length > 0)
-        {
-            // Cleared: the pool must not keep the reader's buffers alive.
-            ArrayPool<ReadOnlyMemory<char>>.Shared.Return(_shared, clearArray: true);
-            _shared = [];
-        }
+        Array.Clear(_textValues);
         _capacity = 0;
         Count = 0;
     }

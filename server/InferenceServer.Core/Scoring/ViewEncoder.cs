@@ -6,8 +6,10 @@ namespace InferenceServer.Core.Scoring;
 /// <summary>
 /// Encodes raw records through a feature view: each read column is the view's request field of the same name, filled
 /// into pooled <see cref="FeatureRows"/> and transformed by <see cref="FeatureView.Transform"/>, exactly as a predict
-/// request's records are. A batch with a row the view refuses is retried row by row to find every such row (the slow
-/// path, taken only by batches that have one), then encoded without them.
+/// request's records are. A column read as codes into its distinct texts (Parquet) is handed over as codes, so the
+/// view encodes each distinct value once per batch rather than looking every row's text up. A batch with a row the
+/// view refuses is retried row by row to find every such row (the slow path, taken only by batches that have one),
+/// then encoded without them.
 /// </summary>
 internal sealed class ViewEncoder : BatchEncoder
 {
@@ -86,10 +88,19 @@ internal sealed class ViewEncoder : BatchEncoder
         for (var c = 0; c < _columns.Length; c++)
         {
             var field = _fields[c];
+            var values = batch.TextValues(c);
+            if (values is not null)
+            {
+                features.SetTextValues(field, values);
+            }
             for (var i = 0; i < rows.Count; i++)
             {
                 var row = rows[i];
-                if (batch.TryGetNumber(c, row, out var number))
+                if (values is not null && batch.TryGetTextCode(c, row, out var code))
+                {
+                    features.SetTextCode(i, field, code);
+                }
+                else if (batch.TryGetNumber(c, row, out var number))
                 {
                     features.SetNumber(i, field, number);
                 }

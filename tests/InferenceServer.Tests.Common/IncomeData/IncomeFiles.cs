@@ -6,7 +6,7 @@ namespace InferenceServer.Tests.Common.IncomeData;
 
 /// <summary>
 /// Writes generated income records (<see cref="IncomeRecordGenerator"/>) to a Parquet file (Parquet.Net, one row group
-/// per block) or a CSV file (Sep, with a header row). The same rows, seed and shift give the same records in either
+/// per block, the categorical columns dictionary-encoded) or a CSV file (Sep, with a header row). The same rows, seed and shift give the same records in either
 /// format, so a file of each is the same table.
 /// </summary>
 internal static class IncomeFiles
@@ -32,6 +32,23 @@ internal static class IncomeFiles
         new DataField<string>("relationship"),
         new DataField<string>("sex"));
 
+    /// <summary>
+    /// The categorical columns dictionary-encoded, as Spark and pyarrow write them by default. Parquet.Net 6 writes
+    /// every column plain unless a column is hinted so, which would make a file unlike our users'.
+    /// </summary>
+    private static ParquetOptions DictionaryText()
+    {
+        var options = new ParquetOptions();
+        foreach (var column in ParquetSchema.DataFields)
+        {
+            if (column.ClrType == typeof(string) || column.ClrType == typeof(ReadOnlyMemory<char>))
+            {
+                options.ColumnEncodingHints[column.Path.ToString()] = EncodingHint.Dictionary;
+            }
+        }
+        return options;
+    }
+
     /// <summary>Writes <paramref name="rows"/> records to a new Parquet file at <paramref name="path"/>.</summary>
     public static async Task WriteParquetAsync(string path, long rows, int seed, IncomeShift? shift = null,
         int rowGroupRows = DefaultRowGroupRows, CancellationToken cancellationToken = default)
@@ -42,7 +59,7 @@ internal static class IncomeFiles
         var block = new IncomeColumns((int)Math.Min(rowGroupRows, Math.Max(rows, 1)));
         var fields = ParquetSchema.DataFields;
         await using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20, useAsync: true);
-        await using var writer = await ParquetWriter.CreateAsync(ParquetSchema, stream, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await using var writer = await ParquetWriter.CreateAsync(ParquetSchema, stream, DictionaryText(), cancellationToken: cancellationToken).ConfigureAwait(false);
         for (long written = 0; written < rows; written += block.Count)
         {
             generator.Fill(block, (int)Math.Min(block.Capacity, rows - written));

@@ -27,6 +27,7 @@ public sealed class ParquetRecordReaderTests : IDisposable
         var path = Path.Combine(_folder, $"values-{dictionary}.parquet");
         var groups = new[] { 1000, 1, 2500 };
         var rows = await WriteAsync(path, groups, dictionary);
+        await AssertTextEncodingAsync(path, dictionary);
         var splits = await InputSplits.PlanAsync([path], 1 << 20, CancellationToken.None);
         Assert.Equal(groups.Length, splits.Count);
 
@@ -107,6 +108,17 @@ public sealed class ParquetRecordReaderTests : IDisposable
         Assert.Equal(expected, text.ToString());
     }
 
+    // The file is what the test says it is: its text chunks dictionary-encoded, or plain.
+    private static async Task AssertTextEncodingAsync(string path, bool dictionary)
+    {
+        await using var file = File.OpenRead(path);
+        await using var reader = await ParquetReader.CreateAsync(file);
+        var text = reader.Schema.GetDataFields().First(f => f.Name == "kind");
+        using var group = reader.OpenRowGroupReader(0);
+        var encodings = group.GetMetadata(text)!.MetaData!.Encodings;
+        Assert.Equal(dictionary, encodings.Contains(Parquet.Meta.Encoding.RLE_DICTIONARY) || encodings.Contains(Parquet.Meta.Encoding.PLAIN_DICTIONARY));
+    }
+
     private static async Task<List<Row>> WriteAsync(string path, int[] groups, bool dictionary)
     {
         var fields = new DataField[]
@@ -116,7 +128,15 @@ public sealed class ParquetRecordReaderTests : IDisposable
         };
         var random = new Random(11);
         var all = new List<Row>();
-        var options = new ParquetOptions { DictionaryEncodingThreshold = dictionary ? 0.8 : 0 };
+        // Parquet.Net 6 dictionary-encodes a text column only when hinted to; without the hint every value is plain.
+        var options = new ParquetOptions();
+        if (dictionary)
+        {
+            foreach (var field in fields.Where(f => f.ClrType == typeof(string) || f.ClrType == typeof(ReadOnlyMemory<char>)))
+            {
+                options.ColumnEncodingHints[field.Path.ToString()] = EncodingHint.Dictionary;
+            }
+        }
         await using var file = File.Create(path);
         await using var writer = await ParquetWriter.CreateAsync(new ParquetSchema(fields), file, options);
         foreach (var count in groups)

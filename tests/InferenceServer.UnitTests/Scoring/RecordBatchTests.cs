@@ -51,4 +51,31 @@ public sealed class RecordBatchTests
         Assert.All(Enumerable.Range(0, 4), r => Assert.True(batch.IsMissing(1, r)));
         Assert.Throws<InvalidOperationException>(() => batch.AddRows(1, 5));
     }
+
+    [Fact]
+    public void CodedTextsKeepTheirCodesAndAColumnCodedAgainstOtherValuesIsCopied()
+    {
+        ReadOnlyMemory<char>[] values = ["Private".AsMemory(), "State-gov".AsMemory()];
+        using var batch = new RecordBatch(["t"]);
+        batch.Reset(5);
+        var first = batch.AddRows(3, 1);
+        batch.SetCodedTexts(0, first, [1, -1, 0], values);
+        Assert.Same(values, batch.TextValues(0));
+        Assert.True(batch.TryGetTextCode(0, 0, out var code));
+        Assert.Equal(1, code);
+        Assert.False(batch.TryGetTextCode(0, 1, out _));
+        Assert.True(batch.IsMissing(0, 1));
+        Assert.Equal(["State-gov", null, "Private"], Enumerable.Range(0, 3).Select(r => batch.CellText(0, r)));
+        // A key read from a coded cell is the value's own string, not a copy a row.
+        Assert.Same(batch.CellText(0, 0), batch.CellText(0, 0));
+        // Codes into other values than the column's: copied as text, readable all the same.
+        first = batch.AddRows(2, 4);
+        batch.SetCodedTexts(0, first, [0, 0], ["Local-gov".AsMemory()]);
+        Assert.False(batch.TryGetTextCode(0, 3, out _));
+        Assert.Equal(["Local-gov", "Local-gov"], Enumerable.Range(3, 2).Select(r => batch.CellText(0, r)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => batch.SetCodedTexts(0, 0, [2], values));
+        // A reset forgets the column's values.
+        batch.Reset(5);
+        Assert.Null(batch.TextValues(0));
+    }
 }
