@@ -78,6 +78,9 @@ public sealed class UploadMemoryTests
         var allocated = GC.GetTotalAllocatedBytes(precise: true) - pooled.Bytes - before;
 
         Assert.Equal("1", await InferAddSubAsync(server.Client, "m"));
+        // The second upload replaced the first, whose folder goes once its version has retired.
+        await Lifecycle.PollModeTests.WaitUntilAsync(() => Directory.GetFiles(uploads.Path, "blob.bin", SearchOption.AllDirectories).Length == 1,
+            "the first upload's folder to be deleted after its version retired");
         var written = Directory.GetFiles(uploads.Path, "blob.bin", SearchOption.AllDirectories);
         Assert.Equal(blob, File.ReadAllBytes(Assert.Single(written)));
         // A parsed copy of the file would add 32 MiB.
