@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using InferenceServer.Core.Devices;
 using InferenceServer.Core.Lifecycle;
 using InferenceServer.Core.Models;
+using InferenceServer.Core.Residency;
 using InferenceServer.Core.Monitoring;
 using InferenceServer.Core.Serving;
 using InferenceServer.Protocols;
@@ -186,7 +187,7 @@ internal sealed partial class ServerHost : IAsyncDisposable
         options.ModelRepositories = repositories;
 
         var threshold = Services.GetRequiredService<IOptions<ServerOptions>>().Value.NativeMmapThresholdBytes;
-        if (NativeAllocator.FixMmapThreshold(threshold) is { } glibc)
+        if (NativeHeap.FixMmapThreshold(threshold) is { } glibc)
         {
             LogAllocator(logger, glibc, threshold);
         }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using InferenceServer.Core.Lifecycle;
+using InferenceServer.Core.Residency;
 
 namespace InferenceServer.Hosting;
 
@@ -46,8 +47,8 @@ internal sealed class ServerOptions : ModelLifecycleOptions
     /// </summary>
     public int ShutdownDrainMilliseconds { get; set; } = 2000;
 
-    /// <summary>glibc's mmap threshold, fixed so an unloaded model's memory goes back to the OS (<see cref="NativeAllocator"/>).</summary>
-    public int NativeMmapThresholdBytes { get; set; } = NativeAllocator.DefaultMmapThresholdBytes;
+    /// <summary>glibc's mmap threshold, fixed so an unloaded model's memory goes back to the OS (<see cref="NativeHeap"/>).</summary>
+    public int NativeMmapThresholdBytes { get; set; } = NativeHeap.DefaultMmapThresholdBytes;
 
     /// <inheritdoc />
     public override void Validate()
