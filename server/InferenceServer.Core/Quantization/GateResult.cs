@@ -7,7 +7,7 @@ namespace InferenceServer.Core.Quantization;
 /// <param name="Rows">Rows evaluated.</param>
 /// <param name="ParentBytes">The parent's file size.</param>
 /// <param name="VariantBytes">The variant's file size.</param>
-/// <param name="ParentMilliseconds">The parent's time over the evaluation batches (measured interleaved with the variant's, after a warm-up).</param>
+/// <param name="ParentMilliseconds">The parent's time over the evaluation batches (measured interleaved with the variant's, after a warm-up), each run counted at the runs' median so that one stall does not decide it.</param>
 /// <param name="VariantMilliseconds">The variant's time over the same batches.</param>
 /// <param name="Failures">Each limit exceeded, naming the output, the figure and the limit; empty when the variant passes.</param>
 public sealed record GateResult(IReadOnlyList<OutputAccuracy> Outputs, GateLimits Limits, string Source, long Rows, long ParentBytes, long VariantBytes,
