@@ -31,6 +31,7 @@
 #   REPOSITORY (benchmarks/.variants-repository), OUT (a fresh temp folder; results, logs and samples stay there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source benchmarks/lib.sh
 duration=${1:-5m}
 rate=${2:-${RATE:-}}
 models=${MODELS:-200}
@@ -51,16 +52,8 @@ url="http://127.0.0.1:$port"
 /usr/bin/python3 models/generate_variants.py "$repository" "$models" >&2
 repository=$(cd "$repository" && pwd)
 
-if [ -z "${SERVER:-}" ]; then
-  echo "publishing the server (Release)..." >&2
-  dotnet publish server/InferenceServer -c Release -o "$out/server" --nologo -v q >/dev/null
-  SERVER="$out/server/inference-server"
-fi
-if [ -z "${LOADTEST:-}" ]; then
-  echo "building loadtest (Release)..." >&2
-  dotnet build loadtests/InferenceServer.LoadTest -c Release --nologo -v q >/dev/null
-  LOADTEST=loadtests/InferenceServer.LoadTest/bin/Release/net10.0/loadtest
-fi
+ensure_server "$out"
+ensure_loadtest
 on_demand=false
 if "$SERVER" serve --help 2>/dev/null | grep -q 'on-demand'; then
   on_demand=true

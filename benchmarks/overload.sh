@@ -21,6 +21,7 @@
 #   SLOW_ITERATIONS (400), OUT (a fresh temp folder; the JSON results and logs stay there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source benchmarks/lib.sh
 server_bin=$1
 label=$2
 model=${3:-slow}
@@ -32,28 +33,15 @@ client_cpu=${CLIENT_CPU:-1}
 iterations=${SLOW_ITERATIONS:-400}
 out=${OUT:-$(mktemp -d)}
 mkdir -p "$out"
-if [ -z "${LOADTEST:-}" ]; then
-  dotnet build loadtests/InferenceServer.LoadTest -c Release --nologo -v q >/dev/null
-  LOADTEST=loadtests/InferenceServer.LoadTest/bin/Release/net10.0/loadtest
-fi
+ensure_loadtest
 url="http://127.0.0.1:$port"
 
 repo="$out/repository"
 rm -rf "$repo"
 mkdir -p "$repo"
 if [ "$model" = slow ]; then
-  mkdir -p "$repo/slow/1"
-  cp tests/fixtures/onnx/slow.onnx "$repo/slow/1/model.onnx"
-  cat >"$repo/slow/config.pbtxt" <<'EOF'
-max_batch_size: 0
-input [ { name: "X" data_type: TYPE_FP32 dims: [ 64, 64 ] }, { name: "ITERATIONS" data_type: TYPE_INT64 dims: [ 1 ] } ]
-output [ { name: "Y" data_type: TYPE_FP32 dims: [ 64, 64 ] } ]
-instance_group [ { count: 1 kind: KIND_CPU } ]
-EOF
-  /usr/bin/python3 -c "
-import json
-print(json.dumps({'inputs': [{'name': 'X', 'datatype': 'FP32', 'shape': [64, 64], 'data': [0.01] * 4096},
-                             {'name': 'ITERATIONS', 'datatype': 'INT64', 'shape': [1], 'data': [$iterations]}]}))" >"$out/slow.jsonl"
+  slow_model "$repo"
+  slow_request "$iterations" >"$out/slow.jsonl"
   inputs=(--input "$out/slow.jsonl")
   capacity_concurrency=2
 else

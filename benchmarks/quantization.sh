@@ -28,6 +28,7 @@
 #   MODELS ("income encoder"), SKIP_RAW=1 (no BenchmarkDotNet part).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source benchmarks/lib.sh
 seconds=${1:-15}
 concurrency=${CONCURRENCY:-32}
 port=${PORT:-18300}
@@ -43,16 +44,8 @@ echo "machine: $(lscpu | awk -F: '/Model name/ { gsub(/^ +/, "", $2); print $2; 
 /usr/bin/python3 models/generate_compute.py "$compute" >&2
 /usr/bin/python3 models/generate_income_eval.py "$out/income-data" >&2
 
-if [ -z "${SERVER:-}" ]; then
-  echo "publishing the server (Release)..." >&2
-  dotnet publish server/InferenceServer -c Release -o "$out/server" --nologo -v q >/dev/null
-  SERVER="$out/server/inference-server"
-fi
-if [ -z "${LOADTEST:-}" ]; then
-  echo "building loadtest (Release)..." >&2
-  dotnet build loadtests/InferenceServer.LoadTest -c Release --nologo -v q >/dev/null
-  LOADTEST=loadtests/InferenceServer.LoadTest/bin/Release/net10.0/loadtest
-fi
+ensure_server "$out"
+ensure_loadtest
 
 # --- variants -------------------------------------------------------------------------------------------------------
 rm -rf "$repository"

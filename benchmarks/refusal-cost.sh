@@ -15,6 +15,7 @@
 #   OUT (a fresh temp folder; the JSON results and logs stay there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source benchmarks/lib.sh
 server_bin=$1
 label=$2
 seconds=${3:-10}
@@ -24,32 +25,16 @@ server_cpu=${SERVER_CPU:-0}
 client_cpu=${CLIENT_CPU:-1}
 out=${OUT:-$(mktemp -d)}
 mkdir -p "$out"
-if [ -z "${LOADTEST:-}" ]; then
-  dotnet build loadtests/InferenceServer.LoadTest -c Release --nologo -v q >/dev/null
-  LOADTEST=loadtests/InferenceServer.LoadTest/bin/Release/net10.0/loadtest
-fi
+ensure_loadtest
 url="http://127.0.0.1:$port"
 
 repo="$out/repository"
 rm -rf "$repo"
-mkdir -p "$repo/slow/1"
-cp tests/fixtures/onnx/slow.onnx "$repo/slow/1/model.onnx"
-cat >"$repo/slow/config.pbtxt" <<'EOF'
-max_batch_size: 0
-input [ { name: "X" data_type: TYPE_FP32 dims: [ 64, 64 ] }, { name: "ITERATIONS" data_type: TYPE_INT64 dims: [ 1 ] } ]
-output [ { name: "Y" data_type: TYPE_FP32 dims: [ 64, 64 ] } ]
-instance_group [ { count: 1 kind: KIND_CPU } ]
-EOF
-request() { # iterations
-  /usr/bin/python3 -c "
-import json
-print(json.dumps({'inputs': [{'name': 'X', 'datatype': 'FP32', 'shape': [64, 64], 'data': [0.01] * 4096},
-                             {'name': 'ITERATIONS', 'datatype': 'INT64', 'shape': [1], 'data': [$1]}]}))"
-}
-request 400 >"$out/refused.jsonl"
+slow_model "$repo"
+slow_request 400 >"$out/refused.jsonl"
 # Long enough to outlast the measurement on a slow machine: the busy request is cancelled at the end.
-request 50000000 >"$out/busy.json"
-request 1 >"$out/queued.json"
+slow_request 50000000 >"$out/busy.json"
+slow_request 1 >"$out/queued.json"
 
 if curl -s -o /dev/null "$url/v2/health/live"; then
   echo "something already answers on port $port" >&2
