@@ -208,27 +208,14 @@ internal static class QuantizeCommand
         {
             var gate = outcome.Gate;
             writer.WriteStartObject();
+            // A null string is written as JSON null: no output model, or nothing written because the gate refused.
             writer.WriteString("model", outcome.Model);
             writer.WriteNumber("parent_version", outcome.ParentVersion);
             writer.WriteNumber("version", outcome.Version);
-            if (outcome.OutputModel is null)
-            {
-                writer.WriteNull("output_model");
-            }
-            else
-            {
-                writer.WriteString("output_model", outcome.OutputModel);
-            }
+            writer.WriteString("output_model", outcome.OutputModel);
             writer.WriteString("method", outcome.Method);
             writer.WriteBoolean("passed", gate.Passed);
-            if (outcome.Written is null)
-            {
-                writer.WriteNull("written");
-            }
-            else
-            {
-                writer.WriteString("written", outcome.Written);
-            }
+            writer.WriteString("written", outcome.Written);
             writer.WriteString("source", gate.Source);
             writer.WriteNumber("rows", gate.Rows);
             writer.WriteNumber("parent_bytes", gate.ParentBytes);

@@ -52,6 +52,7 @@ public sealed class QuantizeCommandTests : IDisposable
         var root = json.RootElement;
         Assert.False(root.GetProperty("passed").GetBoolean());
         Assert.Equal(JsonValueKind.Null, root.GetProperty("written").ValueKind);
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("output_model").ValueKind);
         Assert.Equal(500, root.GetProperty("rows").GetInt64());
         Assert.Equal(2, root.GetProperty("version").GetInt64());
         var output = Assert.Single(root.GetProperty("outputs").EnumerateArray());
