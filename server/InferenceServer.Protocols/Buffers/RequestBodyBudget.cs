@@ -15,7 +15,8 @@ namespace InferenceServer.Protocols.Buffers;
 /// </remarks>
 public sealed class RequestBodyBudget : IDisposable
 {
-    private const int BytesPerPermit = 1024;
+    /// <summary>The budget's unit: every reservation is rounded up to whole units.</summary>
+    internal const int BytesPerPermit = 1024;
 
     private readonly ConcurrencyLimiter _limiter;
     private readonly TimeProvider _time;

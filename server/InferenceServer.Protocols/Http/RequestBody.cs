@@ -259,6 +259,11 @@ internal sealed class RequestBody : IDisposable
             return;
         }
         var capacity = Math.Max(needed, Math.Max(_capacity * 2, InitialCapacity));
+        // In whole units of the budget, so each growth reserves exactly what it adds and a body's reservations add up
+        // to its size rounded up once. Rounded per growth, a read larger than the buffer left a fraction of a unit
+        // over each time, and bodies that together just fit the budget did not: the last one waited for room only
+        // another's answer could free, and got 503.
+        capacity = (capacity + RequestBodyBudget.BytesPerPermit - 1) / RequestBodyBudget.BytesPerPermit * RequestBodyBudget.BytesPerPermit;
         if (declared >= needed)
         {
             capacity = Math.Min(capacity, declared.Value);
