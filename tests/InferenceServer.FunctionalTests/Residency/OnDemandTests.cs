@@ -131,14 +131,15 @@ public sealed class OnDemandTests
         Assert.NotNull(response.Headers.RetryAfter);
         Assert.Contains("--cold-start-timeout-ms", body!["error"]!.GetValue<string>());
         // The load went on: the model becomes READY without another request.
-        await Lifecycle.Lifecycle.WaitForStateAsync(server.Client, "slow/1", "READY");
+        await Lifecycle.Lifecycle.WaitForStateAsync(server.Client, "slow/1", "READY", SlowLoadSeconds);
     }
 
     [Fact]
     public async Task ARequestBeyondTheColdStartQueueIsRefusedAtOnceWithRetryAfter()
     {
         using var repository = SlowLoadingRepository();
-        await using var server = await RunningServer.StartAsync(repository.Path, [.. OnDemand(budget: null), ("Server:ColdStartQueueSize", "1")]);
+        await using var server = await RunningServer.StartAsync(repository.Path, [.. OnDemand(budget: null), ("Server:ColdStartQueueSize", "1"),
+            ("Server:ColdStartTimeoutMilliseconds", (SlowLoadSeconds * 1000).ToString(System.Globalization.CultureInfo.InvariantCulture))]);
 
         var first = server.Client.PostJsonAsync("/v2/models/slow/infer", Lifecycle.Lifecycle.SlowRequest(1));
         await WaitForColdWaitersAsync(server);
@@ -169,7 +170,7 @@ public sealed class OnDemandTests
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await first).Response.StatusCode);
 
         // slow's load had started: it goes on. queued's had not: nobody waited for it, so it never ran.
-        await Lifecycle.Lifecycle.WaitForStateAsync(server.Client, "slow/1", "READY");
+        await Lifecycle.Lifecycle.WaitForStateAsync(server.Client, "slow/1", "READY", SlowLoadSeconds);
         await Task.Delay(500);
         Assert.NotEqual("READY", (await VersionRowsAsync(server.Client)).GetValueOrDefault("queued")?["state"]?.GetValue<string>());
 
@@ -211,6 +212,10 @@ public sealed class OnDemandTests
 
     // Models (slow.onnx) with a warm-up of 600,000 iterations read from a file: each load takes seconds (about 5 on the
     // 2-core development VM), so a deadline or a queue meets a load still running on any machine.
+    // The slow models' warm-up takes about 5 s on a quiet two-core machine; the tests wait for their load far longer, as a
+    // machine busy with other builds slowed it past 30 s.
+    private const int SlowLoadSeconds = 180;
+
     private static TestRepository SlowLoadingRepository(params string[] names)
     {
         var repository = new TestRepository();
