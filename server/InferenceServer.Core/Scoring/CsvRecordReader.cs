@@ -102,7 +102,7 @@ internal sealed class CsvRecordReader : RecordReader
                 var text = source[index].Span.Trim();
                 if (text.Length > 0)
                 {
-                    batch.SetText(c, row, text);
+                    batch.Cells.SetText(c, row, text);
                 }
             }
         }
