@@ -189,10 +189,13 @@ public sealed class CellColumns : IDisposable
     public void SetText(int column, int row, ReadOnlySpan<char> value)
     {
         var start = _charsUsed;
-        var replaced = MakeRoom(start + value.Length);
+        var replaced = start + value.Length > _chars.Length ? Grow(start + value.Length) : null;
         value.CopyTo(_chars.AsSpan(start));
-        // Given back only now: the value may lie in it.
-        GiveBack(replaced);
+        if (replaced is not null)
+        {
+            // Given back only now: the value may lie in it.
+            GiveBack(replaced);
+        }
         SetTextCell(column, row, start, value.Length);
     }
 
@@ -200,7 +203,11 @@ public sealed class CellColumns : IDisposable
     public void SetText(int column, int row, ReadOnlySpan<byte> utf8)
     {
         var start = _charsUsed;
-        GiveBack(MakeRoom(start + Encoding.UTF8.GetMaxCharCount(utf8.Length)));
+        var needed = start + Encoding.UTF8.GetMaxCharCount(utf8.Length);
+        if (needed > _chars.Length)
+        {
+            GiveBack(Grow(needed));
+        }
         SetTextCell(column, row, start, Encoding.UTF8.GetChars(utf8, _chars.AsSpan(start)));
     }
 
@@ -354,22 +361,19 @@ public sealed class CellColumns : IDisposable
     }
 
     // Grows the text buffer to hold needed chars, its text kept; returns the buffer it replaced, for the caller to give
-    // back, or null.
-    private char[]? MakeRoom(int needed)
+    // back once nothing reads it. Out of line: the setters' common path, with room, stays small.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private char[] Grow(int needed)
     {
-        if (needed <= _chars.Length)
-        {
-            return null;
-        }
         var replaced = _chars;
         _chars = ArrayPool<char>.Shared.Rent(Math.Max(needed, Math.Max(1024, replaced.Length * 2)));
         replaced.AsSpan(0, _charsUsed).CopyTo(_chars);
         return replaced;
     }
 
-    private static void GiveBack(char[]? buffer)
+    private static void GiveBack(char[] buffer)
     {
-        if (buffer is { Length: > 0 })
+        if (buffer.Length > 0)
         {
             ArrayPool<char>.Shared.Return(buffer);
         }
