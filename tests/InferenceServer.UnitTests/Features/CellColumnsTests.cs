@@ -96,6 +96,44 @@ public sealed class CellColumnsTests
     }
 
     [Fact]
+    public void FillingAndCopyingRowsAllocatesNothingOnceTheStoresHaveGrown()
+    {
+        ReadOnlyMemory<char>[] values = ["Private".AsMemory(), "State-gov".AsMemory()];
+        int[] codes = [.. Enumerable.Repeat(1, 256)];
+        using var batch = new CellColumns(3);
+        using var rows = new CellColumns(3);
+        // A local function, not a lambda: calling it allocates no closure.
+        void Fill()
+        {
+            batch.Reset(256);
+            rows.Reset(256);
+            for (var row = 0; row < 256; row++)
+            {
+                batch.AddRow();
+                batch.SetNumber(0, row, row);
+                batch.SetText(1, row, "Bachelors");
+                rows.AddRow();
+            }
+            batch.SetCodedTexts(2, 0, codes, values);
+            for (var row = 0; row < 256; row++)
+            {
+                for (var c = 0; c < 3; c++)
+                {
+                    rows.CopyCell(batch, c, row, c, row);
+                }
+            }
+        }
+        Fill();
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        Fill();
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal("Bachelors", rows.CellText(1, 255));
+        Assert.Equal("State-gov", rows.CellText(2, 255));
+    }
+
+    [Fact]
     public void AResetForgetsTheRowsTheirTextsAndTheColumnsValues()
     {
         using var cells = new CellColumns(1);
