@@ -66,14 +66,14 @@ internal sealed class DriftColumn
         var field = Field!;
         if (field.FromRequest)
         {
-            if (rows.IsRequestNumber(field.Index, row, out var number))
+            if (rows.Request.TryGetNumber(field.Index, row, out var number))
             {
                 if (!double.IsNaN(number))
                 {
                     return IsNumeric ? number : FormattedCategory(number);
                 }
             }
-            else if (rows.IsRequestText(field.Index, row, out var text))
+            else if (rows.Request.TryGetText(field.Index, row, out var text))
             {
                 if (!IsNumeric)
                 {

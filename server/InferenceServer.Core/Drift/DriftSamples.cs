@@ -104,11 +104,11 @@ public abstract class DriftSamples
                 var value = double.NaN;
                 if (index >= 0)
                 {
-                    if (batch.TryGetNumber(index, row, out var number))
+                    if (batch.Cells.TryGetNumber(index, row, out var number))
                     {
                         value = column.IsNumeric ? number : FormattedCategory(column, number, formatted);
                     }
-                    else if (batch.TryGetText(index, row, out var text))
+                    else if (batch.Cells.TryGetText(index, row, out var text))
                     {
                         value = !column.IsNumeric ? column.Category(text)
                             : double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var parsed) ? parsed : double.NaN;

@@ -164,7 +164,7 @@ public sealed class ProfileBuilder
     {
         if (field.FromRequest)
         {
-            if (rows.IsRequestNumber(field.Index, row, out var number))
+            if (rows.Request.TryGetNumber(field.Index, row, out var number))
             {
                 if (!double.IsNaN(number))
                 {
@@ -181,7 +181,7 @@ public sealed class ProfileBuilder
                     return;
                 }
             }
-            else if (rows.IsRequestText(field.Index, row, out var text))
+            else if (rows.Request.TryGetText(field.Index, row, out var text))
             {
                 if (accumulator.IsNumeric && text.IsWhiteSpace())
                 {

@@ -135,7 +135,7 @@ public static class TrainingProfiler
         {
             foreach (var row in good)
             {
-                if (batch.TryGetNumber(column, row, out var number))
+                if (batch.Cells.TryGetNumber(column, row, out var number))
                 {
                     if (numeric)
                     {
@@ -147,7 +147,7 @@ public static class TrainingProfiler
                         accumulator.Add(formatted[..written]);
                     }
                 }
-                else if (batch.TryGetText(column, row, out var text) && !(numeric && text.IsWhiteSpace()))
+                else if (batch.Cells.TryGetText(column, row, out var text) && !(numeric && text.IsWhiteSpace()))
                 {
                     accumulator.Add(text);
                 }

@@ -27,7 +27,7 @@ internal static class FeatureEngine
 
     /// <summary>
     /// Fills <paramref name="data"/> ([rows, width], zeroed) with <paramref name="plan"/>'s columns. A field whose rows
-    /// are coded into distinct text values (<see cref="FeatureRows.SetTextValues"/>) is encoded once per distinct value,
+    /// are coded into distinct text values (<see cref="CellColumns.TextValues"/>) is encoded once per distinct value,
     /// by the same <see cref="EncodeRequestText"/> a row's own text goes through, at the first row that has it (so a
     /// value that is refused is refused at the same row as it would be row by row), then copied to every row with it.
     /// </summary>
@@ -40,7 +40,7 @@ internal static class FeatureEngine
         {
             var column = plan.Columns[c];
             var offset = plan.Offsets[c];
-            var values = column.FromRequest ? rows.TextValues(column.Field.Index) : null;
+            var values = column.FromRequest ? rows.Request.TextValues(column.Field.Index) : null;
             var states = values is null ? null : ArrayPool<byte>.Shared.Rent(values.Length);
             var encodings = values is null ? null : ArrayPool<double>.Shared.Rent(values.Length);
             try
@@ -48,7 +48,7 @@ internal static class FeatureEngine
                 states?.AsSpan(0, values!.Length).Clear();
                 for (var row = 0; row < rows.Count; row++)
                 {
-                    var encoded = states is not null && rows.IsRequestCode(column.Field.Index, row, out var code)
+                    var encoded = states is not null && rows.Request.TryGetTextCode(column.Field.Index, row, out var code)
                         ? EncodeCoded(column, rows, row, nowMilliseconds, values![code].Span, ref states[code], ref encodings![code])
                         : Encode(column, rows, row, nowMilliseconds);
                     var at = row * width + offset;
@@ -105,7 +105,7 @@ internal static class FeatureEngine
         var field = column.Field;
         if (column.FromRequest)
         {
-            if (rows.IsRequestNumber(field.Index, row, out var number))
+            if (rows.Request.TryGetNumber(field.Index, row, out var number))
             {
                 // NaN is how a client without a value sends a number: missing, like an absent field.
                 if (!double.IsNaN(number))
@@ -113,7 +113,7 @@ internal static class FeatureEngine
                     return field.Kind == FeatureKind.Number ? EncodeNumber(column, row, number) : EncodeFormatted(column, row, number);
                 }
             }
-            else if (rows.IsRequestText(field.Index, row, out var text) && EncodeRequestText(column, row, text, out var encoded))
+            else if (rows.Request.TryGetText(field.Index, row, out var text) && EncodeRequestText(column, row, text, out var encoded))
             {
                 return encoded;
             }

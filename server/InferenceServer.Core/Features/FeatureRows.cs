@@ -1,38 +1,23 @@
 using System.Buffers;
-using System.Text;
 
 namespace InferenceServer.Core.Features;
 
 /// <summary>
-/// The raw values of a batch of rows for one view, column by column: per raw field a request value (a number, a text,
-/// or missing), per store field the value the store answered (UTF-8 text, or absent), and per row when its stored
-/// values were written. Rented from <see cref="FeatureView.RentRows"/> and pooled: once rented, filling it and
-/// transforming it allocate nothing per row. Not thread-safe; one holder at a time; dispose to give it back.
+/// The raw values of a batch of rows for one view, column by column: per raw field a request value (a cell of
+/// <see cref="CellColumns"/>: a number, a text, a coded text, or missing), per store field the value the store
+/// answered (UTF-8 text, or absent), and per row when its stored values were written. Rented from
+/// <see cref="FeatureView.RentRows"/> and pooled: once rented, filling it and transforming it allocate nothing per row.
+/// Its setters check their rows and fields. Not thread-safe; one holder at a time; dispose to give it back.
 /// </summary>
 public sealed class FeatureRows : IDisposable
 {
     // Rows kept pooled at most: a batch bigger than this gives its buffers back instead of keeping them.
     private const int MaxPooledCapacity = 4096;
 
-    private const byte Missing = 0;
-    private const byte NumberValue = 1;
-    private const byte TextValue = 2;
-    private const byte CodedTextValue = 3;
-
     private readonly FeatureView _view;
     private readonly int _fieldCount;
     private readonly int _storeFieldCount;
     private int _capacity;
-    // Cells are indexed field * _capacity + row: a column is contiguous, as the engine reads it.
-    private byte[] _state = [];
-    private double[] _numbers = [];
-    private int[] _textStart = [];
-    private int[] _textLength = [];
-    private char[] _chars = [];
-    private int _charsUsed;
-    // Per field, the distinct texts its coded cells pick from (a coded cell's code is in _textStart): the engine
-    // encodes each distinct value once, not once per row.
-    private readonly ReadOnlyMemory<char>[]?[] _textValues;
     // Store cells are indexed storeField * _capacity + row; a length of -1 is an absent value.
     private int[] _storeStart = [];
     private int[] _storeLength = [];
@@ -46,44 +31,37 @@ public sealed class FeatureRows : IDisposable
         _view = view;
         _fieldCount = view.Fields.Count;
         _storeFieldCount = view.StoreFields.Count;
-        _textValues = new ReadOnlyMemory<char>[]?[_fieldCount];
+        Request = new CellColumns(_fieldCount);
     }
 
     /// <summary>The view the rows belong to.</summary>
     public FeatureView View => _view;
 
     /// <summary>The number of rows.</summary>
-    public int Count { get; private set; }
+    public int Count => Request.Count;
+
+    // The request values, one column per field of the view (FeatureField.Index).
+    internal CellColumns Request { get; }
 
     /// <summary>Sets a request value: a number.</summary>
     public void SetNumber(int row, int field, double value)
     {
-        var cell = Cell(row, field);
-        _state[cell] = NumberValue;
-        _numbers[cell] = value;
+        Check(row, field);
+        Request.SetNumber(field, row, value);
     }
 
     /// <summary>Sets a request value: a text (for a number field it is parsed invariantly when transformed).</summary>
     public void SetText(int row, int field, ReadOnlySpan<char> value)
     {
-        var cell = Cell(row, field);
-        var start = ReserveChars(value.Length);
-        value.CopyTo(_chars.AsSpan(start));
-        _state[cell] = TextValue;
-        _textStart[cell] = start;
-        _textLength[cell] = value.Length;
+        Check(row, field);
+        Request.SetText(field, row, value);
     }
 
     /// <summary>Sets a request value: a text given as UTF-8 (invalid sequences read as U+FFFD).</summary>
     public void SetText(int row, int field, ReadOnlySpan<byte> utf8)
     {
-        var cell = Cell(row, field);
-        var start = ReserveChars(Encoding.UTF8.GetMaxCharCount(utf8.Length));
-        var length = Encoding.UTF8.GetChars(utf8, _chars.AsSpan(start));
-        _charsUsed = start + length;
-        _state[cell] = TextValue;
-        _textStart[cell] = start;
-        _textLength[cell] = length;
+        Check(row, field);
+        Request.SetText(field, row, utf8);
     }
 
     /// <summary>
@@ -96,32 +74,31 @@ public sealed class FeatureRows : IDisposable
     {
         ArgumentNullException.ThrowIfNull(values);
         ObjectDisposedException.ThrowIf(!_rented, this);
-        if ((uint)field >= (uint)_fieldCount)
-        {
-            throw new ArgumentOutOfRangeException(nameof(field), field, $"view '{_view.Name}' has {_fieldCount} fields");
-        }
-        if (_textValues[field] is { } current && !ReferenceEquals(current, values))
+        CheckField(field);
+        if (!Request.TrySetTextValues(field, values))
         {
             throw new InvalidOperationException($"field '{_view.Fields[field].Name}' already has its text values for these rows");
         }
-        _textValues[field] = values;
     }
 
     /// <summary>Sets a request value: the text <paramref name="code"/> names among the field's <see cref="SetTextValues"/>.</summary>
     public void SetTextCode(int row, int field, int code)
     {
-        var cell = Cell(row, field);
-        var values = _textValues[field] ?? throw new InvalidOperationException($"field '{_view.Fields[field].Name}' has no text values to code into: set them first");
+        Check(row, field);
+        var values = Request.TextValues(field) ?? throw new InvalidOperationException($"field '{_view.Fields[field].Name}' has no text values to code into: set them first");
         if ((uint)code >= (uint)values.Length)
         {
             throw new ArgumentOutOfRangeException(nameof(code), code, $"field '{_view.Fields[field].Name}' has {values.Length} text values");
         }
-        _state[cell] = CodedTextValue;
-        _textStart[cell] = code;
+        Request.SetTextCode(field, row, code);
     }
 
     /// <summary>Marks a request value as not given (every value starts so).</summary>
-    public void SetMissing(int row, int field) => _state[Cell(row, field)] = Missing;
+    public void SetMissing(int row, int field)
+    {
+        Check(row, field);
+        Request.SetMissing(field, row);
+    }
 
     /// <summary>When the row's stored values were written, in unix milliseconds (for their TTL); 0: unknown or not found.</summary>
     public void SetStoredAt(int row, long unixMilliseconds)
@@ -165,8 +142,11 @@ public sealed class FeatureRows : IDisposable
         {
             ReleaseBuffers();
         }
-        // Dropped: the pool must not keep a reader's values alive.
-        Array.Clear(_textValues);
+        else
+        {
+            // Emptied: the pool must not keep a reader's values alive.
+            Request.Reset(0);
+        }
         _view.ReturnRows(this);
     }
 
@@ -178,64 +158,20 @@ public sealed class FeatureRows : IDisposable
         {
             ReleaseBuffers();
             _capacity = count;
-            var cells = Math.Max(1, _fieldCount * count);
             var storeCells = Math.Max(1, _storeFieldCount * count);
-            _state = ArrayPool<byte>.Shared.Rent(cells);
-            _numbers = ArrayPool<double>.Shared.Rent(cells);
-            _textStart = ArrayPool<int>.Shared.Rent(cells);
-            _textLength = ArrayPool<int>.Shared.Rent(cells);
             _storeStart = ArrayPool<int>.Shared.Rent(storeCells);
             _storeLength = ArrayPool<int>.Shared.Rent(storeCells);
             _storedAt = ArrayPool<long>.Shared.Rent(Math.Max(1, count));
         }
-        Count = count;
+        Request.Reset(count);
+        Request.AddRows(count);
         _rented = true;
-        Array.Clear(_textValues);
-        _charsUsed = 0;
         _storeBytesUsed = 0;
-        for (var f = 0; f < _fieldCount; f++)
-        {
-            _state.AsSpan(f * _capacity, count).Clear();
-        }
         for (var s = 0; s < _storeFieldCount; s++)
         {
             _storeLength.AsSpan(s * _capacity, count).Fill(-1);
         }
         _storedAt.AsSpan(0, count).Clear();
-    }
-
-    internal bool IsRequestNumber(int field, int row, out double value)
-    {
-        var cell = field * _capacity + row;
-        value = _numbers[cell];
-        return _state[cell] == NumberValue;
-    }
-
-    internal bool IsRequestText(int field, int row, out ReadOnlySpan<char> value)
-    {
-        var cell = field * _capacity + row;
-        switch (_state[cell])
-        {
-            case TextValue:
-                value = _chars.AsSpan(_textStart[cell], _textLength[cell]);
-                return true;
-            case CodedTextValue:
-                value = _textValues[field]![_textStart[cell]].Span;
-                return true;
-            default:
-                value = default;
-                return false;
-        }
-    }
-
-    // The field's distinct texts, when some of its rows are coded into them; null otherwise.
-    internal ReadOnlyMemory<char>[]? TextValues(int field) => _textValues[field];
-
-    internal bool IsRequestCode(int field, int row, out int code)
-    {
-        var cell = field * _capacity + row;
-        code = _textStart[cell];
-        return _state[cell] == CodedTextValue;
     }
 
     internal bool TryGetStoreValue(int storeField, int row, out ReadOnlySpan<byte> value)
@@ -253,14 +189,18 @@ public sealed class FeatureRows : IDisposable
 
     internal long StoredAt(int row) => _storedAt[row];
 
-    private int Cell(int row, int field)
+    private void Check(int row, int field)
     {
         CheckRow(row);
+        CheckField(field);
+    }
+
+    private void CheckField(int field)
+    {
         if ((uint)field >= (uint)_fieldCount)
         {
             throw new ArgumentOutOfRangeException(nameof(field), field, $"view '{_view.Name}' has {_fieldCount} fields");
         }
-        return field * _capacity + row;
     }
 
     private void CheckRow(int row)
@@ -270,17 +210,6 @@ public sealed class FeatureRows : IDisposable
         {
             throw new ArgumentOutOfRangeException(nameof(row), row, $"the batch has {Count} rows");
         }
-    }
-
-    private int ReserveChars(int length)
-    {
-        var start = _charsUsed;
-        if (start + length > _chars.Length)
-        {
-            _chars = Grow(_chars, start + length);
-        }
-        _charsUsed = start + length;
-        return start;
     }
 
     private static T[] Grow<T>(T[] buffer, int needed)
@@ -296,14 +225,10 @@ public sealed class FeatureRows : IDisposable
 
     private void ReleaseBuffers()
     {
-        Return(ref _state);
-        Return(ref _numbers);
-        Return(ref _textStart);
-        Return(ref _textLength);
+        Request.Dispose();
         Return(ref _storeStart);
         Return(ref _storeLength);
         Return(ref _storedAt);
-        Return(ref _chars);
         Return(ref _storeBytes);
         _capacity = 0;
     }

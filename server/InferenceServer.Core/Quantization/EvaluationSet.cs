@@ -156,11 +156,11 @@ public sealed class EvaluationSet : IDisposable
 
     private static bool Label(RecordBatch batch, int column, int row, string labelColumn, string display, InputSplit split)
     {
-        if (batch.TryGetNumber(column, row, out var number))
+        if (batch.Cells.TryGetNumber(column, row, out var number))
         {
             return number != 0;
         }
-        if (batch.TryGetText(column, row, out var text))
+        if (batch.Cells.TryGetText(column, row, out var text))
         {
             var trimmed = text.Trim();
             if (trimmed.Equals("true", StringComparison.OrdinalIgnoreCase) || trimmed.SequenceEqual("1"))
@@ -177,7 +177,7 @@ public sealed class EvaluationSet : IDisposable
             }
         }
         throw new QuantizationException(
-            $"evaluation file '{display}' row {batch.RowNumber(row) + InputSplits.RowsBefore(split)}: label column '{labelColumn}' holds '{batch.CellText(column, row)}'; expected 0/1 or true/false");
+            $"evaluation file '{display}' row {batch.RowNumber(row) + InputSplits.RowsBefore(split)}: label column '{labelColumn}' holds '{batch.Cells.CellText(column, row)}'; expected 0/1 or true/false");
     }
 
     private static void Release(List<Tensor[]> batches)

@@ -78,6 +78,7 @@ internal sealed class CsvRecordReader : RecordReader
     public override ValueTask<bool> ReadAsync(RecordBatch batch, int maxRows, CancellationToken cancellationToken)
     {
         batch.Reset(maxRows);
+        var cells = batch.Cells;
         while (batch.Count < maxRows && _reader.MoveNext())
         {
             var source = _reader.Current;
@@ -102,7 +103,7 @@ internal sealed class CsvRecordReader : RecordReader
                 var text = source[index].Span.Trim();
                 if (text.Length > 0)
                 {
-                    batch.SetText(c, row, text);
+                    cells.SetText(c, row, text);
                 }
             }
         }

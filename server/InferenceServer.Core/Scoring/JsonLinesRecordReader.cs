@@ -137,16 +137,16 @@ internal sealed class JsonLinesRecordReader : RecordReader
                 switch (reader.TokenType)
                 {
                     case JsonTokenType.Number:
-                        batch.SetNumber(column, row, reader.GetDouble());
+                        batch.Cells.SetNumber(column, row, reader.GetDouble());
                         break;
                     case JsonTokenType.String:
                         SetString(batch, column, row, ref reader);
                         break;
                     case JsonTokenType.True:
-                        batch.SetNumber(column, row, 1);
+                        batch.Cells.SetNumber(column, row, 1);
                         break;
                     case JsonTokenType.False:
-                        batch.SetNumber(column, row, 0);
+                        batch.Cells.SetNumber(column, row, 0);
                         break;
                     case JsonTokenType.Null:
                         break;
@@ -155,12 +155,12 @@ internal sealed class JsonLinesRecordReader : RecordReader
                         var from = (int)reader.TokenStartIndex;
                         reader.Skip();
                         var text = line[from..(int)(reader.TokenStartIndex + 1)];
-                        SetUtf8(batch, column, row, text);
+                        batch.Cells.SetText(column, row, text);
                         break;
                 }
                 for (var t = 1; t < targets.Length; t++)
                 {
-                    Copy(batch, column, targets[t], row);
+                    batch.Cells.CopyCell(batch.Cells, column, row, targets[t], row);
                 }
             }
             if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
@@ -185,19 +185,6 @@ internal sealed class JsonLinesRecordReader : RecordReader
         return _columns.TryGetValue(_name.AsSpan(0, written), out var columns) ? columns : null;
     }
 
-    private static void Copy(RecordBatch batch, int from, int to, int row)
-    {
-        if (batch.TryGetNumber(from, row, out var number))
-        {
-            batch.SetNumber(to, row, number);
-        }
-        else if (batch.TryGetText(from, row, out var text))
-        {
-            // Copied out first: the batch's text buffer may grow while the copy is added.
-            batch.SetText(to, row, text.ToString());
-        }
-    }
-
     private void SetString(RecordBatch batch, int column, int row, ref Utf8JsonReader reader)
     {
         var length = reader.ValueSpan.Length;
@@ -209,19 +196,8 @@ internal sealed class JsonLinesRecordReader : RecordReader
         var text = _name.AsSpan(0, written).Trim();
         if (text.Length > 0)
         {
-            batch.SetText(column, row, text);
+            batch.Cells.SetText(column, row, text);
         }
-    }
-
-    private void SetUtf8(RecordBatch batch, int column, int row, ReadOnlySpan<byte> utf8)
-    {
-        var length = Encoding.UTF8.GetMaxCharCount(utf8.Length);
-        if (_name.Length < length)
-        {
-            _name = new char[length * 2];
-        }
-        var written = Encoding.UTF8.GetChars(utf8, _name);
-        batch.SetText(column, row, _name.AsSpan(0, written));
     }
 
     private static string[] FirstRowKeys(string path)

@@ -25,7 +25,7 @@ internal sealed class ParquetNumberColumn<T> : ParquetColumn
     public override long Bytes => (long)_rows * (System.Runtime.CompilerServices.Unsafe.SizeOf<T>() + (_present is null ? 0 : 1));
 
     public override void Fill(RecordBatch batch, int column, int row, int from, int count) =>
-        batch.SetNumbers(column, row, _values.AsSpan(from, count), _present is null ? default : _present.AsSpan(from, count));
+        batch.Cells.SetNumbers(column, row, _values.AsSpan(from, count), _present is null ? default : _present.AsSpan(from, count));
 
     public override void Dispose()
     {

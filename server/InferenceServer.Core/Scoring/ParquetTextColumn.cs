@@ -72,7 +72,7 @@ internal sealed class ParquetTextColumn : ParquetColumn
     }
 
     public override void Fill(RecordBatch batch, int column, int row, int from, int count) =>
-        batch.SetCodedTexts(column, row, _codes.AsSpan(from, count), _values);
+        batch.Cells.SetCodedTexts(column, row, _codes.AsSpan(from, count), _values);
 
     public override void Dispose()
     {

@@ -87,7 +87,7 @@ public static class ScoreComparison
                     if (Difference(schema, local, remote.RootElement, view is not null, i) is { } difference)
                     {
                         before ??= InputSplits.RowsBefore(split);
-                        var key = string.Join(", ", Enumerable.Range(0, keys.Count).Select(k => $"{keys[k]}={batch.CellText(encoder.Columns.Count + k, good[i])}"));
+                        var key = string.Join(", ", Enumerable.Range(0, keys.Count).Select(k => $"{keys[k]}={batch.Cells.CellText(encoder.Columns.Count + k, good[i])}"));
                         differences.Add(new ComparedRow(split.Path, before.Value + batch.RowNumber(good[i]), key, difference.Output, difference.Local, difference.Remote));
                     }
                 }
@@ -141,11 +141,11 @@ public static class ScoreComparison
                 json.WriteStartObject();
                 for (var c = 0; c < fields; c++)
                 {
-                    if (batch.TryGetNumber(c, row, out var number))
+                    if (batch.Cells.TryGetNumber(c, row, out var number))
                     {
                         json.WriteNumber(batch.Columns[c], number);
                     }
-                    else if (batch.TryGetText(c, row, out var text))
+                    else if (batch.Cells.TryGetText(c, row, out var text))
                     {
                         json.WriteString(batch.Columns[c], text);
                     }

@@ -241,7 +241,7 @@ internal sealed class ScoreStages(ScorePipeline owner, BatchEncoder encoder, Out
                 var values = new string?[good.Count];
                 for (var i = 0; i < good.Count; i++)
                 {
-                    values[i] = batch.CellText(keyStart + k, good[i]);
+                    values[i] = batch.Cells.CellText(keyStart + k, good[i]);
                 }
                 keyValues[k] = values;
             }
@@ -252,7 +252,7 @@ internal sealed class ScoreStages(ScorePipeline owner, BatchEncoder encoder, Out
                 var raw = new KeyValuePair<string, string?>[_columns.Length];
                 for (var c = 0; c < _columns.Length; c++)
                 {
-                    raw[c] = new(_columns[c], batch.CellText(c, row));
+                    raw[c] = new(_columns[c], batch.Cells.CellText(c, row));
                 }
                 badRows[b++] = new BadRow(batch.RowNumber(row), raw, bad[row]);
             }

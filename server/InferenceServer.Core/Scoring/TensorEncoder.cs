@@ -139,7 +139,7 @@ internal sealed class TensorEncoder : BatchEncoder
     {
         var width = _widths[c];
         var values = scratch.AsSpan(0, width);
-        if (batch.TryGetNumber(c, row, out var number))
+        if (batch.Cells.TryGetNumber(c, row, out var number))
         {
             if (width != 1)
             {
@@ -147,7 +147,7 @@ internal sealed class TensorEncoder : BatchEncoder
             }
             values[0] = number;
         }
-        else if (batch.TryGetText(c, row, out var text))
+        else if (batch.Cells.TryGetText(c, row, out var text))
         {
             if (ParseList(text, values) is { } problem)
             {

@@ -88,26 +88,9 @@ internal sealed class ViewEncoder : BatchEncoder
         for (var c = 0; c < _columns.Length; c++)
         {
             var field = _fields[c];
-            var values = batch.TextValues(c);
-            if (values is not null)
-            {
-                features.SetTextValues(field, values);
-            }
             for (var i = 0; i < rows.Count; i++)
             {
-                var row = rows[i];
-                if (values is not null && batch.TryGetTextCode(c, row, out var code))
-                {
-                    features.SetTextCode(i, field, code);
-                }
-                else if (batch.TryGetNumber(c, row, out var number))
-                {
-                    features.SetNumber(i, field, number);
-                }
-                else if (batch.TryGetText(c, row, out var text))
-                {
-                    features.SetText(i, field, text);
-                }
+                features.Request.CopyCell(batch.Cells, c, rows[i], field, i);
             }
         }
         try

@@ -168,11 +168,11 @@ public sealed class InputSplitsTests : IDisposable
 
     private static long Id(RecordBatch batch, int row)
     {
-        if (batch.TryGetNumber(0, row, out var number))
+        if (batch.Cells.TryGetNumber(0, row, out var number))
         {
             return (long)number;
         }
-        Assert.True(batch.TryGetText(0, row, out var text), $"row {row} has no id");
+        Assert.True(batch.Cells.TryGetText(0, row, out var text), $"row {row} has no id");
         return long.Parse(text, CultureInfo.InvariantCulture);
     }
 }

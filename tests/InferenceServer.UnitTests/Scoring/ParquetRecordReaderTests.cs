@@ -42,7 +42,7 @@ public sealed class ParquetRecordReaderTests : IDisposable
                 for (var row = 0; row < batch.Count; row++)
                 {
                     var expected = rows[read++];
-                    Assert.True(batch.TryGetNumber(0, row, out var id));
+                    Assert.True(batch.Cells.TryGetNumber(0, row, out var id));
                     Assert.Equal(expected.Id, (long)id);
                     AssertNumber(expected.Age, batch, 1, row, expected.Id);
                     AssertNumber(expected.Score, batch, 2, row, expected.Id);
@@ -90,10 +90,10 @@ public sealed class ParquetRecordReaderTests : IDisposable
     {
         if (expected is null)
         {
-            Assert.True(batch.IsMissing(column, row), $"id {id}, column {Columns[column]}: expected missing");
+            Assert.True(batch.Cells.IsMissing(column, row), $"id {id}, column {Columns[column]}: expected missing");
             return;
         }
-        Assert.True(batch.TryGetNumber(column, row, out var value), $"id {id}, column {Columns[column]}: expected {expected}");
+        Assert.True(batch.Cells.TryGetNumber(column, row, out var value), $"id {id}, column {Columns[column]}: expected {expected}");
         Assert.Equal(expected.Value, value);
     }
 
@@ -101,10 +101,10 @@ public sealed class ParquetRecordReaderTests : IDisposable
     {
         if (string.IsNullOrEmpty(expected))
         {
-            Assert.True(batch.IsMissing(column, row), $"id {id}, column {Columns[column]}: expected missing");
+            Assert.True(batch.Cells.IsMissing(column, row), $"id {id}, column {Columns[column]}: expected missing");
             return;
         }
-        Assert.True(batch.TryGetText(column, row, out var text), $"id {id}, column {Columns[column]}: expected '{expected}'");
+        Assert.True(batch.Cells.TryGetText(column, row, out var text), $"id {id}, column {Columns[column]}: expected '{expected}'");
         Assert.Equal(expected, text.ToString());
     }
 

@@ -33,8 +33,8 @@ public sealed class RecordBatchTests
         using var batch = new RecordBatch(["n"]);
         batch.Reset(1);
         batch.AddRow(1);
-        batch.SetNumber(0, 0, value);
-        Assert.Equal(value.ToString("R", CultureInfo.InvariantCulture), batch.CellText(0, 0));
+        batch.Cells.SetNumber(0, 0, value);
+        Assert.Equal(value.ToString("R", CultureInfo.InvariantCulture), batch.Cells.CellText(0, 0));
     }
 
     [Fact]
@@ -44,11 +44,11 @@ public sealed class RecordBatchTests
         batch.Reset(4);
         batch.AddRow(1);
         var first = batch.AddRows(3, 2);
-        batch.SetNumbers(0, first, [1.5, 2.5, 3.5], [true, false, true]);
+        batch.Cells.SetNumbers(0, first, [1.5, 2.5, 3.5], [true, false, true]);
         Assert.Equal((1, 4), (first, batch.Count));
         Assert.Equal([1L, 2, 3, 4], Enumerable.Range(0, 4).Select(batch.RowNumber));
-        Assert.Equal([null, "1.5", null, "3.5"], Enumerable.Range(0, 4).Select(r => batch.CellText(0, r)));
-        Assert.All(Enumerable.Range(0, 4), r => Assert.True(batch.IsMissing(1, r)));
+        Assert.Equal([null, "1.5", null, "3.5"], Enumerable.Range(0, 4).Select(r => batch.Cells.CellText(0, r)));
+        Assert.All(Enumerable.Range(0, 4), r => Assert.True(batch.Cells.IsMissing(1, r)));
         Assert.Throws<InvalidOperationException>(() => batch.AddRows(1, 5));
     }
 
@@ -59,23 +59,23 @@ public sealed class RecordBatchTests
         using var batch = new RecordBatch(["t"]);
         batch.Reset(5);
         var first = batch.AddRows(3, 1);
-        batch.SetCodedTexts(0, first, [1, -1, 0], values);
-        Assert.Same(values, batch.TextValues(0));
-        Assert.True(batch.TryGetTextCode(0, 0, out var code));
+        batch.Cells.SetCodedTexts(0, first, [1, -1, 0], values);
+        Assert.Same(values, batch.Cells.TextValues(0));
+        Assert.True(batch.Cells.TryGetTextCode(0, 0, out var code));
         Assert.Equal(1, code);
-        Assert.False(batch.TryGetTextCode(0, 1, out _));
-        Assert.True(batch.IsMissing(0, 1));
-        Assert.Equal(["State-gov", null, "Private"], Enumerable.Range(0, 3).Select(r => batch.CellText(0, r)));
+        Assert.False(batch.Cells.TryGetTextCode(0, 1, out _));
+        Assert.True(batch.Cells.IsMissing(0, 1));
+        Assert.Equal(["State-gov", null, "Private"], Enumerable.Range(0, 3).Select(r => batch.Cells.CellText(0, r)));
         // A key read from a coded cell is the value's own string, not a copy a row.
-        Assert.Same(batch.CellText(0, 0), batch.CellText(0, 0));
+        Assert.Same(batch.Cells.CellText(0, 0), batch.Cells.CellText(0, 0));
         // Codes into other values than the column's: copied as text, readable all the same.
         first = batch.AddRows(2, 4);
-        batch.SetCodedTexts(0, first, [0, 0], ["Local-gov".AsMemory()]);
-        Assert.False(batch.TryGetTextCode(0, 3, out _));
-        Assert.Equal(["Local-gov", "Local-gov"], Enumerable.Range(3, 2).Select(r => batch.CellText(0, r)));
-        Assert.Throws<ArgumentOutOfRangeException>(() => batch.SetCodedTexts(0, 0, [2], values));
+        batch.Cells.SetCodedTexts(0, first, [0, 0], ["Local-gov".AsMemory()]);
+        Assert.False(batch.Cells.TryGetTextCode(0, 3, out _));
+        Assert.Equal(["Local-gov", "Local-gov"], Enumerable.Range(3, 2).Select(r => batch.Cells.CellText(0, r)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => batch.Cells.SetCodedTexts(0, 0, [2], values));
         // A reset forgets the column's values.
         batch.Reset(5);
-        Assert.Null(batch.TextValues(0));
+        Assert.Null(batch.Cells.TextValues(0));
     }
 }
