@@ -43,10 +43,10 @@ public sealed class ServerAccess : IDisposable
 
     /// <summary>
     /// What the settings ask of requests, decided from them alone before the host is built: whether any credential is
-    /// configured (so credentials are authenticated at all), and whether any scope is closed to a caller without one (so
-    /// requests are authorized at all). A server needing neither registers neither service, and so runs neither
-    /// middleware. Open scopes that do not parse count as closing something; they stop the start when the settings
-    /// are validated.
+    /// configured (so credentials are authenticated and scopes authorized by ASP.NET Core's middleware at all), and
+    /// whether any scope is closed to a caller without one. A server without credentials registers neither service, and
+    /// so runs neither middleware; its closed scopes are closed to everyone. Open scopes that do not parse count as
+    /// closing something; they stop the start when the settings are validated.
     /// </summary>
     public static (bool HasCredentials, bool Enforcing) Needs(AuthOptions auth, HttpProtocolOptions http, GrpcProtocolOptions grpc)
     {

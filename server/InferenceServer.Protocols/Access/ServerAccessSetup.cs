@@ -39,8 +39,9 @@ public static class ServerAccessSetup
         services.TryAddSingleton<AccessRefusals>();
 
         // WebApplication adds the authentication and authorization middleware to every request by itself whenever their
-        // services are registered, and even with nothing to do they took about 7% of a refusal's CPU under overload:
-        // a server that configures no credential and closes no scope registers neither.
+        // services are registered, and even with nothing to do they took about 7% of a refusal's CPU under overload.
+        // They are registered only when a credential is configured; without one, a scope that is not open is closed to
+        // everyone, which a plain check decides (AccessRefusals.RefuseClosedAsync, added by UseServerAccess).
         var (hasCredentials, enforcing) = ServerAccess.Needs(auth, http, grpc);
         if (hasCredentials)
         {
@@ -48,7 +49,7 @@ public static class ServerAccessSetup
             // The handler logs each failed authentication at Information; AccessRefusals logs the refusal itself once.
             services.Configure<LoggerFilterOptions>(static o => o.AddFilter(typeof(ApiCredentialAuthenticationHandler).FullName, LogLevel.Warning));
         }
-        if (enforcing)
+        if (hasCredentials && enforcing)
         {
             services.AddSingleton<IAuthorizationMiddlewareResultHandler>(static sp => sp.GetRequiredService<AccessRefusals>());
             services.AddSingleton<IAuthorizationHandler, ApiScopeAuthorizationHandler>();
@@ -119,6 +120,10 @@ public static class ServerAccessSetup
         if (registered.IsService(typeof(IAuthorizationHandlerProvider)))
         {
             app.UseAuthorization();
+        }
+        else if (services.GetRequiredService<ServerAccess>().Enforcing)
+        {
+            app.Use(services.GetRequiredService<AccessRefusals>().RefuseClosedAsync);
         }
         return app;
     }

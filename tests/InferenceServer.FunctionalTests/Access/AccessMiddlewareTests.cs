@@ -1,4 +1,5 @@
 using System.Net;
+using Grpc.Core;
 using InferenceServer.Protocols.Grpc.Messages;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
@@ -10,8 +11,8 @@ namespace InferenceServer.FunctionalTests.Access;
 
 /// <summary>
 /// WebApplication runs ASP.NET Core's authentication and authorization middleware on every request whenever their
-/// services are registered. The server registers authentication only when a credential is configured, and
-/// authorization only when some scope is closed to a caller without one; the answers are the same either way.
+/// services are registered. The server registers them only when a credential is configured; without one, a scope
+/// that is not open is closed to everyone and refused by a plain check. The answers are the same either way.
 /// </summary>
 public sealed class AccessMiddlewareTests
 {
@@ -35,17 +36,38 @@ public sealed class AccessMiddlewareTests
     }
 
     [Fact]
-    public async Task WithoutCredentialsBeyondLoopbackOnlyAuthorizationIsRegisteredAndItStillClosesTheRepositoryApi()
+    public async Task WithoutCredentialsBeyondLoopbackNeitherIsRegisteredAndTheRepositoryApiIsStillClosedOverRestAndGrpc()
     {
         using var repository = new TestRepository().AddFixture("m", "add_sub.onnx", AddSubConfig);
         await using var server = await RunningServer.StartAsync(repository.Path, ("Http:Address", "0.0.0.0"));
 
         Assert.False(Registered<IAuthenticationSchemeProvider>(server));
-        Assert.True(Registered<IAuthorizationHandlerProvider>(server));
+        Assert.False(Registered<IAuthorizationHandlerProvider>(server));
         var (status, error) = await RepositoryAsync(server.Client, "/v2/repository/index");
         Assert.Equal(HttpStatusCode.Forbidden, status);
-        Assert.Contains("no credential has scope 'repository'", error);
+        Assert.Contains("the repository API is refused to everyone on this server: the server listens beyond loopback and no credential has scope 'repository'", error);
+        using var channel = GrpcChannels.For(server.Host.GrpcAddress);
+        var client = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
+        var denied = await Assert.ThrowsAsync<RpcException>(() => client.RepositoryIndexAsync(new RepositoryIndexRequest()).ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, denied.StatusCode);
         Assert.Equal("1", await InferAddSubAsync(server.Client, "m"));
+        Assert.Equal(HttpStatusCode.OK, (await server.MetricsClient.GetAsync("/metrics")).StatusCode);
+        Assert.Equal(2.0, Refused(await server.MetricsClient.GetStringAsync("/metrics"), "repository", "closed"));
+    }
+
+    [Fact]
+    public async Task WithoutCredentialsAScopeClosedByTheSettingsIsRefusedToEveryone()
+    {
+        using var repository = new TestRepository().AddFixture("m", "add_sub.onnx", AddSubConfig);
+        await using var server = await RunningServer.StartAsync(repository.Path, ("Auth:OpenScopes", "health,infer"));
+
+        Assert.False(Registered<IAuthorizationHandlerProvider>(server));
+        Assert.Equal("1", await InferAddSubAsync(server.Client, "m"));
+        using var config = await server.Client.GetAsync("/v2/models/m/config");
+        Assert.Equal(HttpStatusCode.Forbidden, config.StatusCode);
+        Assert.Contains("the metadata API is refused to everyone on this server", await config.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.Forbidden, (await server.MetricsClient.GetAsync("/metrics")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await server.Client.GetAsync("/v2/health/ready")).StatusCode);
     }
 
     [Fact]
