@@ -12,7 +12,9 @@
 # Usage: benchmarks/refusal-cost.sh SERVER-BINARY LABEL [SECONDS] [CONCURRENCY]
 #   e.g. benchmarks/refusal-cost.sh /tmp/after/inference-server after 10 16
 # Environment: LOADTEST (default: builds loadtests/ and uses it), PORT (18120), SERVER_CPU (0), CLIENT_CPU (1),
-#   OUT (a fresh temp folder; the JSON results and logs stay there).
+#   OUT (a fresh temp folder; the JSON results and logs stay there), RATE (unset: the closed loop above; set: an open
+#   loop of RATE refusals/s with Poisson arrivals instead, as in overload.sh, where a refusal often finds the server
+#   idle and pays for waking it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source benchmarks/lib.sh
@@ -81,9 +83,14 @@ for task in os.listdir(f"/proc/{pid}/task"):
 print(total)
 PY
 }
+if [ -n "${RATE:-}" ]; then
+  load=(--rate "$RATE" --arrival poisson)
+else
+  load=(--concurrency "$concurrency")
+fi
 before=$(ticks)
 taskset -c "$client_cpu" "$LOADTEST" --url "$url" --model slow --protocol rest-binary --input "$out/refused.jsonl" --no-progress \
-  --concurrency "$concurrency" --duration "${seconds}s" --warmup 0s --json "$out/$label-refusals.json" >"$out/$label-refusals.txt" 2>&1 || true
+  "${load[@]}" --duration "${seconds}s" --warmup 0s --json "$out/$label-refusals.json" >"$out/$label-refusals.txt" 2>&1 || true
 after=$(ticks)
 hz=$(getconf CLK_TCK)
 
@@ -96,8 +103,10 @@ other = r["summary"]["requests"] - refused
 cpu = (after - before) / hz
 rate = refused / r["summary"]["durationSeconds"]
 # The loadtest's percentiles are of successes; in a closed loop the mean time per request is the workers over the rate.
-print(f"== {label}: {refused} refused in {r['summary']['durationSeconds']} s ({rate:.0f}/s, mean {1000 * r['load']['concurrency'] / max(rate, 1):.2f} ms each "
-      f"at concurrency {r['load']['concurrency']}), other answers {other}; "
+concurrency = r["load"].get("concurrency") or 0
+pace = (f"mean {1000 * concurrency / max(rate, 1):.2f} ms each at concurrency {concurrency}" if r["load"].get("mode", "closed") == "closed" and concurrency
+        else f"open loop, {r['load'].get('description')}, {r['load'].get('connections')} connections")
+print(f"== {label}: {refused} refused in {r['summary']['durationSeconds']} s ({rate:.0f}/s, {pace}), other answers {other}; "
       f"server CPU outside the instance {cpu:.2f} s = {1e6 * cpu / max(refused, 1):.0f} us per refusal")
 PY
 echo "(results in $out)"

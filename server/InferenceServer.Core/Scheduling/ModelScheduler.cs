@@ -839,17 +839,24 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
         Complete(request);
     }
 
-    // Read outside the lock: the counts may have moved on since the refusal, which a message can live with.
+    // Read outside the lock: the counts may have moved on since the refusal, which a message can live with. Under overload
+    // most arrivals are refused, so the message is built once for each bound and instance count, not for each refusal;
+    // the same string also lets a protocol keep the error body it encoded from it.
     private string QueueFullMessage(PriorityLevel level)
     {
-        if (level.ConfiguredMaxQueueSize > 0)
+        var size = level.ConfiguredMaxQueueSize > 0 ? level.ConfiguredMaxQueueSize : level.SheddingQueueSize;
+        var instances = Math.Max(1, _pool.Count);
+        if (level.Refusal is { } built && built.QueueSize == size && built.Instances == instances)
         {
-            return $"model '{_modelName}' priority level {level.Level} queue is full (max_queue_size {level.ConfiguredMaxQueueSize}); retry later";
+            return built.Text;
         }
-        var size = level.SheddingQueueSize;
-        return $"model '{_modelName}' priority level {level.Level} is overloaded: its queue has not drained for {QueueDefaults.ShedAfter.TotalMilliseconds:0} ms "
-            + $"and holds {size} requests, the server's default while it sheds load ({_queueDefaults.MaxQueueBatches} batch(es) of {_former.Capacity} per instance, "
-            + $"{Math.Max(1, _pool.Count)} instance(s); max_queue_size in the model's queue policy sets a bound of its own); retry later";
+        var text = level.ConfiguredMaxQueueSize > 0
+            ? $"model '{_modelName}' priority level {level.Level} queue is full (max_queue_size {size}); retry later"
+            : $"model '{_modelName}' priority level {level.Level} is overloaded: its queue has not drained for {QueueDefaults.ShedAfter.TotalMilliseconds:0} ms "
+              + $"and holds {size} requests, the server's default while it sheds load ({_queueDefaults.MaxQueueBatches} batch(es) of {_former.Capacity} per instance, "
+              + $"{instances} instance(s); max_queue_size in the model's queue policy sets a bound of its own); retry later";
+        level.Refusal = new RefusalMessage(size, instances, text);
+        return text;
     }
 
     /// <summary>Hands the request's outcome to its caller, in arrival order when preserve_ordering is set.</summary>

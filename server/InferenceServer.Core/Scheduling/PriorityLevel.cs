@@ -48,6 +48,9 @@ internal sealed class PriorityLevel
     /// </summary>
     public int SheddingQueueSize { get; set; }
 
+    /// <summary>The message of the level's refusals as last built (see <see cref="RefusalMessage"/>); null before the first.</summary>
+    public RefusalMessage? Refusal { get; set; }
+
     /// <summary>
     /// Whether the level sheds load: set once its queue stops draining (<see cref="IsFull"/>), cleared by the scheduler
     /// once demand fits the model's capacity again (<see cref="SpareCapacityMeter"/>).

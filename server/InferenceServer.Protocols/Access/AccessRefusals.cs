@@ -61,15 +61,34 @@ internal sealed class AccessRefusals(ServerAccess access, AccessMetrics metrics,
                 challenge = $"{Realm}, scope=\"{scope.Name}\"";
             }
         }
+        await RefuseAsync(context, scope, reason, message, challenge).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Without any credential configured, a scope that is not open is closed to everyone, and no authorization is
+    /// registered to decide it: this middleware refuses such requests (403 or PERMISSION_DENIED, counted and logged as
+    /// <see cref="HandleAsync"/> does) and passes the rest on.
+    /// </summary>
+    public Task RefuseClosedAsync(HttpContext context, RequestDelegate next)
+    {
+        if (ServerAccess.ScopeOf(context) is not { } scope || access.IsOpen(scope))
+        {
+            return next(context);
+        }
+        return RefuseAsync(context, scope, AccessMetrics.Closed, $"the {scope.Name} API is refused to everyone on this server: {access.ClosedReason(scope)}", null);
+    }
+
+    private Task RefuseAsync(HttpContext context, ApiScope scope, string reason, string message, string? challenge)
+    {
         Count(context, scope.Name, reason);
         var unauthenticated = reason is AccessMetrics.MissingCredential or AccessMetrics.InvalidCredential;
         if (context.ArrivedOn(ServerPort.Grpc))
         {
             WriteGrpcStatus(context, unauthenticated ? StatusCode.Unauthenticated : StatusCode.PermissionDenied, message);
-            return;
+            return Task.CompletedTask;
         }
-        await HttpErrors.WriteAsync(context, unauthenticated ? StatusCodes.Status401Unauthorized : StatusCodes.Status403Forbidden, message,
-            challenge is null ? null : ("WWW-Authenticate", challenge)).ConfigureAwait(false);
+        return HttpErrors.WriteAsync(context, unauthenticated ? StatusCodes.Status401Unauthorized : StatusCodes.Status403Forbidden, message,
+            challenge is null ? null : ("WWW-Authenticate", challenge));
     }
 
     /// <summary>The rate limiter's rejection: 429 with <c>Retry-After</c>, or RESOURCE_EXHAUSTED.</summary>

@@ -36,11 +36,31 @@ public sealed class ServerAccess : IDisposable
             _tokenFilePath = Path.GetFullPath(path);
             _tokenFile = new ReloadingFile<ApiTokens>($"token file '{_tokenFilePath}'", [_tokenFilePath], () => ReadTokenFile(_tokenFilePath), logger, time);
         }
-        HasCredentials = _settingsTokens.Count > 0 || _tokenFile is not null || _certificates.Count > 0;
-        var httpOptions = http.Value;
-        var grpcOptions = grpc.Value;
-        LoopbackOnly = (!httpOptions.Enabled || IsLoopback(httpOptions.Address)) && (!grpcOptions.Enabled || IsLoopback(grpcOptions.Address ?? httpOptions.Address));
+        HasCredentials = HasCredentialsIn(options);
+        LoopbackOnly = IsLoopbackOnly(http.Value, grpc.Value);
         Open = options.ParseOpenScopes() ?? DefaultOpen(HasCredentials, LoopbackOnly);
+    }
+
+    /// <summary>
+    /// What the settings ask of requests, decided from them alone before the host is built: whether any credential is
+    /// configured (so credentials are authenticated and scopes authorized by ASP.NET Core's middleware at all), and
+    /// whether any scope is closed to a caller without one. A server without credentials registers neither service, and
+    /// so runs neither middleware; its closed scopes are closed to everyone. Open scopes that do not parse count as
+    /// closing something; they stop the start when the settings are validated.
+    /// </summary>
+    public static (bool HasCredentials, bool Enforcing) Needs(AuthOptions auth, HttpProtocolOptions http, GrpcProtocolOptions grpc)
+    {
+        var hasCredentials = HasCredentialsIn(auth);
+        ApiScopes? open;
+        try
+        {
+            open = auth.ParseOpenScopes();
+        }
+        catch (ArgumentException)
+        {
+            return (hasCredentials, true);
+        }
+        return (hasCredentials, (open ?? DefaultOpen(hasCredentials, IsLoopbackOnly(http, grpc))) != ApiScopes.Every);
     }
 
     /// <summary>Whether any credential is configured (a token, a token file, a client certificate subject).</summary>
@@ -206,6 +226,12 @@ public sealed class ServerAccess : IDisposable
         }
         return ApiTokens.Parse(entries, i => $"token file '{path}' line {numbers[i]}", _settingsTokens);
     }
+
+    private static bool HasCredentialsIn(AuthOptions options) =>
+        options.Tokens.Count > 0 || !string.IsNullOrEmpty(options.TokenFile) || options.ClientCertificates.Count > 0;
+
+    private static bool IsLoopbackOnly(HttpProtocolOptions http, GrpcProtocolOptions grpc) =>
+        (!http.Enabled || IsLoopback(http.Address)) && (!grpc.Enabled || IsLoopback(grpc.Address ?? http.Address));
 
     private static bool IsLoopback(string address) =>
         address == "localhost" || (IPAddress.TryParse(address, out var parsed) && IPAddress.IsLoopback(parsed));

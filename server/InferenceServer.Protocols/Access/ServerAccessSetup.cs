@@ -1,4 +1,5 @@
 using System.Threading.RateLimiting;
+using InferenceServer.Protocols.Grpc;
 using InferenceServer.Protocols.Http;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
@@ -17,39 +18,45 @@ namespace InferenceServer.Protocols.Access;
 /// Authentication, authorization, per-client rate limits and CORS, on ASP.NET Core's own middleware, for every port:
 /// one authentication scheme (<see cref="ApiCredentialAuthenticationHandler"/>: tokens and client certificates), one
 /// authorization policy reading each endpoint's category (<see cref="ApiScopeRequirement"/>), the partitioned rate
-/// limiter, and the CORS middleware on the REST port. What is not configured costs a request nothing but a check.
+/// limiter, and the CORS middleware on the REST port. What is not configured is not registered, and costs a request
+/// nothing.
 /// </summary>
 public static class ServerAccessSetup
 {
     /// <summary>
     /// Registers the services; <see cref="AuthOptions"/>, <see cref="ClientRateLimitOptions"/> and
     /// <see cref="CrossOriginOptions"/> come from the host (sections <c>Auth</c>, <c>RateLimit</c>, <c>Cors</c>).
+    /// <paramref name="auth"/>, <paramref name="http"/> and <paramref name="grpc"/> are those sections as bound before the
+    /// host is built: they decide whether authentication and authorization are registered at all (see
+    /// <see cref="ServerAccess.Needs"/>).
     /// </summary>
-    public static IServiceCollection AddServerAccess(this IServiceCollection services)
+    public static IServiceCollection AddServerAccess(this IServiceCollection services, AuthOptions auth, HttpProtocolOptions http, GrpcProtocolOptions grpc)
     {
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<AccessMetrics>();
         services.TryAddSingleton<ServerAccess>();
         services.TryAddSingleton<ServerTls>();
         services.TryAddSingleton<AccessRefusals>();
-        services.AddSingleton<IAuthorizationMiddlewareResultHandler>(static sp => sp.GetRequiredService<AccessRefusals>());
-        services.AddSingleton<IAuthorizationHandler, ApiScopeAuthorizationHandler>();
 
-        services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, ApiCredentialAuthenticationHandler>(ApiClaims.Scheme, null);
-        // Without a credential there is nothing to authenticate: no default scheme, so the middleware does nothing.
-        services.AddOptions<AuthenticationOptions>().Configure<ServerAccess>(static (o, access) => o.DefaultScheme = access.HasCredentials ? ApiClaims.Scheme : null);
-        services.AddAuthorization();
-        // The fallback policy covers every request, endpoint or not (the metrics port has none); with every scope open
-        // there is none, and authorization costs nothing.
-        services.AddOptions<AuthorizationOptions>().Configure<ServerAccess>(static (o, access) =>
+        // WebApplication adds the authentication and authorization middleware to every request by itself whenever their
+        // services are registered, and even with nothing to do they took about 7% of a refusal's CPU under overload.
+        // They are registered only when a credential is configured; without one, a scope that is not open is closed to
+        // everyone, which a plain check decides (AccessRefusals.RefuseClosedAsync, added by UseServerAccess).
+        var (hasCredentials, enforcing) = ServerAccess.Needs(auth, http, grpc);
+        if (hasCredentials)
         {
-            if (access.Enforcing)
-            {
-                o.FallbackPolicy = new AuthorizationPolicyBuilder().AddRequirements(ApiScopeRequirement.Instance).Build();
-            }
-        });
-        // The handler logs each failed authentication at Information; AccessRefusals logs the refusal itself once.
-        services.Configure<LoggerFilterOptions>(static o => o.AddFilter(typeof(ApiCredentialAuthenticationHandler).FullName, LogLevel.Warning));
+            services.AddAuthentication(ApiClaims.Scheme).AddScheme<AuthenticationSchemeOptions, ApiCredentialAuthenticationHandler>(ApiClaims.Scheme, null);
+            // The handler logs each failed authentication at Information; AccessRefusals logs the refusal itself once.
+            services.Configure<LoggerFilterOptions>(static o => o.AddFilter(typeof(ApiCredentialAuthenticationHandler).FullName, LogLevel.Warning));
+        }
+        if (hasCredentials && enforcing)
+        {
+            services.AddSingleton<IAuthorizationMiddlewareResultHandler>(static sp => sp.GetRequiredService<AccessRefusals>());
+            services.AddSingleton<IAuthorizationHandler, ApiScopeAuthorizationHandler>();
+            services.AddAuthorization();
+            // The fallback policy covers every request, endpoint or not (the metrics port has none).
+            services.AddOptions<AuthorizationOptions>().Configure(static o => o.FallbackPolicy = new AuthorizationPolicyBuilder().AddRequirements(ApiScopeRequirement.Instance).Build());
+        }
 
         // The limiter itself is configured below, where the settings and the refusal writer can be injected.
         services.AddRateLimiter(static _ => { });
@@ -100,12 +107,24 @@ public static class ServerAccessSetup
         {
             app.UseWhen(static context => context.ArrivedOn(ServerPort.Rest), static rest => rest.UseCors());
         }
-        app.UseAuthentication();
+        // What AddServerAccess registered, it adds here, in this order; what it did not, WebApplication does not add either.
+        var registered = services.GetRequiredService<IServiceProviderIsService>();
+        if (registered.IsService(typeof(IAuthenticationSchemeProvider)))
+        {
+            app.UseAuthentication();
+        }
         if (services.GetRequiredService<IOptions<ClientRateLimitOptions>>().Value.Enabled)
         {
             app.UseRateLimiter();
         }
-        app.UseAuthorization();
+        if (registered.IsService(typeof(IAuthorizationHandlerProvider)))
+        {
+            app.UseAuthorization();
+        }
+        else if (services.GetRequiredService<ServerAccess>().Enforcing)
+        {
+            app.Use(services.GetRequiredService<AccessRefusals>().RefuseClosedAsync);
+        }
         return app;
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using InferenceServer.Core.Inference;
 using InferenceServer.Protocols.Buffers;
@@ -45,6 +46,49 @@ internal static class HttpErrors
         {
             return Task.CompletedTask;
         }
+        Replace(context, status, header);
+        return WriteBodyAsync(context, message);
+    }
+
+    // The encoded body of each refusal message the schedulers keep (one per priority level, while its bound and instances
+    // stay: see RefuseBeforeReading): under overload thousands of refusals a second share one message, and encoding it
+    // again for each took CPU the model needed. Weakly keyed: a message its scheduler dropped takes its body along.
+    private static readonly ConditionalWeakTable<string, byte[]> RefusalBodies = new();
+
+    /// <summary>
+    /// As <see cref="WriteAsync"/>, for a message that is written many times over (a full queue's refusal): the same
+    /// answer, with the body encoded once per message instance.
+    /// </summary>
+    public static Task WriteRepeatedAsync(HttpContext context, int status, string message, (string Name, string Value) header)
+    {
+        if (context.Response.HasStarted)
+        {
+            return Task.CompletedTask;
+        }
+        Replace(context, status, header);
+        var body = RefusalBodies.GetValue(message, static text =>
+        {
+            using var encoded = new PooledBufferWriter(256);
+            Encode(encoded, text);
+            return encoded.WrittenMemory.ToArray();
+        });
+        context.Response.ContentType = "application/json";
+        context.Response.ContentLength = body.Length;
+        return context.Response.Body.WriteAsync(body, context.RequestAborted).AsTask();
+    }
+
+    /// <summary>Writes <c>{"error": message}</c> as the body of the response's status, keeping its headers (a 405's <c>Allow</c>).</summary>
+    public static async Task WriteBodyAsync(HttpContext context, string message)
+    {
+        context.Response.ContentType = "application/json";
+        using var body = new PooledBufferWriter(256);
+        Encode(body, message);
+        context.Response.ContentLength = body.WrittenCount;
+        await context.Response.Body.WriteAsync(body.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static void Replace(HttpContext context, int status, (string Name, string Value)? header)
+    {
         context.Response.Clear();
         context.Response.StatusCode = status;
         if (context.Items.ContainsKey(BodyUnread) && HttpProtocol.IsHttp11(context.Request.Protocol))
@@ -58,21 +102,13 @@ internal static class HttpErrors
         {
             context.Response.Headers[extra.Name] = extra.Value;
         }
-        return WriteBodyAsync(context, message);
     }
 
-    /// <summary>Writes <c>{"error": message}</c> as the body of the response's status, keeping its headers (a 405's <c>Allow</c>).</summary>
-    public static async Task WriteBodyAsync(HttpContext context, string message)
+    private static void Encode(PooledBufferWriter body, string message)
     {
-        context.Response.ContentType = "application/json";
-        using var body = new PooledBufferWriter(256);
-        using (var writer = new Utf8JsonWriter(body, V2Json.WriterOptions))
-        {
-            writer.WriteStartObject();
-            writer.WriteString("error"u8, message);
-            writer.WriteEndObject();
-        }
-        context.Response.ContentLength = body.WrittenCount;
-        await context.Response.Body.WriteAsync(body.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
+        using var writer = new Utf8JsonWriter(body, V2Json.WriterOptions);
+        writer.WriteStartObject();
+        writer.WriteString("error"u8, message);
+        writer.WriteEndObject();
     }
 }

@@ -320,7 +320,9 @@ public static class V2Endpoints
     private static readonly (string, string) RefusalRetryAfter = HttpErrors.RetryAfter(InferenceFrontDoor.RefusalRetryAfter);
 
     // A request to a model whose queue is full is refused with 503 before its body is read: under overload most requests
-    // are, and reading, decoding and throwing for each took the core the model needed. Kestrel discards the unread body.
+    // are, and reading, decoding and throwing for each took the core the model needed. Kestrel then reads and drops the
+    // unread body, and the connection stays open: closing it instead ("Connection: close") cost the server about twice
+    // the CPU per refusal (accepting the client's new connection; benchmarks/RESULTS.md, issue 12).
     // A route's request goes on: which variant it goes to is decided later, and the variant's queue refuses it then.
     private static async ValueTask<bool> RefusedBeforeReadingAsync(HttpContext context, InferenceFrontDoor door, ModelRoute route, string? version,
         ModelTarget? described)
@@ -329,7 +331,7 @@ public static class V2Endpoints
         {
             return false;
         }
-        await HttpErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, refusal, RefusalRetryAfter).ConfigureAwait(false);
+        await HttpErrors.WriteRepeatedAsync(context, StatusCodes.Status503ServiceUnavailable, refusal, RefusalRetryAfter).ConfigureAwait(false);
         return true;
     }
 

@@ -101,7 +101,9 @@ internal sealed partial class ServerHost : IAsyncDisposable
         services.AddSection<AuthOptions>(configuration, "Auth", static o => o.Validate());
         services.AddSection<ClientRateLimitOptions>(configuration, "RateLimit", static o => o.Validate());
         services.AddSection<CrossOriginOptions>(configuration, "Cors", static o => o.Validate());
-        services.AddServerAccess();
+        // Bound here as well, before the host is built: whether authentication and authorization are registered at all
+        // depends on them.
+        services.AddServerAccess(Bind<AuthOptions>(configuration, "Auth"), Bind<HttpProtocolOptions>(configuration, "Http"), Bind<GrpcProtocolOptions>(configuration, "Grpc"));
         services.AddSingleton<ServerEndpoints>();
         services.AddOptions<HostOptions>().Configure<IOptions<ServerOptions>>(static (host, server) => host.ShutdownTimeout = TimeSpan.FromSeconds(server.Value.ShutdownTimeoutSeconds));
         services.AddInferenceGrpc();

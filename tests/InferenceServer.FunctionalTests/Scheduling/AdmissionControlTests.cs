@@ -207,13 +207,24 @@ public sealed partial class AdmissionControlTests
             await Task.Delay(Backlog);
             // The first request past a queue that has not drained starts the shedding (its body is read: it could have
             // been admitted until then).
-            var (first, _) = await server.Client.PostJsonAsync("/v2/models/slow/infer", SlowRequest(dynamicBatching: false, 1));
+            var (first, firstBody) = await server.Client.PostJsonAsync("/v2/models/slow/infer", SlowRequest(dynamicBatching: false, 1));
             Assert.Equal(HttpStatusCode.ServiceUnavailable, first.StatusCode);
 
             // The next one declares a body of which it sends only the start, and gets its refusal all the same: the
             // server decided without reading it.
             var body = System.Text.Encoding.UTF8.GetBytes(SlowRequest(dynamicBatching: false, 1));
-            var (status, headers, error) = await SendHeadAndPartOfBodyAsync(server.Host.HttpAddress, body, sent: 100);
+            using var tcp = new System.Net.Sockets.TcpClient();
+            await tcp.ConnectAsync(server.Host.HttpAddress.Host, server.Host.HttpAddress.Port);
+            var connection = tcp.GetStream();
+            await connection.WriteAsync(InferHead(server.Host.HttpAddress, body.Length));
+            await connection.WriteAsync(body.AsMemory(0, 100));
+            var (status, headers, text) = await ReadResponseAsync(connection);
+            // The rest of the body comes after the refusal: the server reads and drops it, and the connection carries
+            // the client's next request (a refused client that keeps its connection costs the server less than one
+            // that connects again).
+            await connection.WriteAsync(body.AsMemory(100));
+            await connection.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"GET /v2/health/live HTTP/1.1\r\nHost: {server.Host.HttpAddress.Authority}\r\n\r\n"));
+            var (liveStatus, _, _) = await ReadResponseAsync(connection);
             var conclusive = !busy.IsCompleted;
             Assert.Equal(HttpStatusCode.OK, (await busy).Response.StatusCode);
             Assert.Equal(HttpStatusCode.OK, (await queued).Response.StatusCode);
@@ -224,24 +235,26 @@ public sealed partial class AdmissionControlTests
             Assert.True(conclusive, $"the busy request finished before the refusal came, even at {busyIterations} iterations");
             Assert.Equal(503, status);
             Assert.Equal("1", headers["retry-after"]);
+            Assert.Equal("application/json", headers["content-type"]);
+            Assert.False(headers.ContainsKey("connection"), "a refusal before the body is read keeps the connection");
+            var error = JsonNode.Parse(text)!["error"]!.GetValue<string>();
             Assert.Contains("is overloaded", error, StringComparison.Ordinal);
             Assert.Contains("retry later", error, StringComparison.Ordinal);
+            // The same message as the refusal after reading (the one that started the shedding).
+            Assert.Equal(firstBody!["error"]!.GetValue<string>(), error);
+            Assert.Equal(200, liveStatus);
             // Both refusals are counted as rejected, in the metrics and in the model's statistics.
             Assert.Equal(rejectedBefore + 2, await RejectedCountAsync(server));
             return;
         }
     }
 
-    // Sends an infer request whose Content-Length promises all of body but sends only its first bytes, and reads the
-    // response that comes while the rest is withheld: status, headers (lower-cased names) and the "error" of its body.
-    private static async Task<(int Status, Dictionary<string, string> Headers, string Error)> SendHeadAndPartOfBodyAsync(Uri server, byte[] body, int sent)
+    private static byte[] InferHead(Uri server, int length) => System.Text.Encoding.ASCII.GetBytes(
+        $"POST /v2/models/slow/infer HTTP/1.1\r\nHost: {server.Authority}\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n");
+
+    // Reads one response from a raw HTTP/1.1 connection: status, headers (lower-cased names) and body text.
+    private static async Task<(int Status, Dictionary<string, string> Headers, string Body)> ReadResponseAsync(System.Net.Sockets.NetworkStream stream)
     {
-        using var tcp = new System.Net.Sockets.TcpClient();
-        await tcp.ConnectAsync(server.Host, server.Port);
-        var stream = tcp.GetStream();
-        var head = $"POST /v2/models/slow/infer HTTP/1.1\r\nHost: {server.Authority}\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n";
-        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(head));
-        await stream.WriteAsync(body.AsMemory(0, sent));
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         var received = new List<byte>();
         var buffer = new byte[4096];
@@ -263,8 +276,7 @@ public sealed partial class AdmissionControlTests
             {
                 continue;
             }
-            var error = JsonNode.Parse(text.Substring(end + 4, length))!["error"]!.GetValue<string>();
-            return (int.Parse(lines[0].Split(' ')[1], CultureInfo.InvariantCulture), headers, error);
+            return (int.Parse(lines[0].Split(' ')[1], CultureInfo.InvariantCulture), headers, text.Substring(end + 4, length));
         }
     }
 

@@ -43,13 +43,16 @@ public sealed class SheddingTests
         Assert.Null(h.Scheduler.RefuseBeforeReading());
         Assert.Empty(h.Observer.Failures);
         h.Clock.Advance(QueueDefaults.ShedAfter);
-        await Assert.ThrowsAsync<InferenceException>(() => h.Send(3));
+        var thrown = await Assert.ThrowsAsync<InferenceException>(() => h.Send(3));
 
         var refusal = h.Scheduler.RefuseBeforeReading();
 
         Assert.NotNull(refusal);
         Assert.Contains("is overloaded", refusal);
         Assert.Contains("retry later", refusal);
+        // Built once while the bound and the instances stay, not per refusal: the very same string, which lets the REST
+        // endpoint reuse the error body it encoded from it.
+        Assert.Same(thrown.Message, refusal);
         Assert.Equal([SchedulerFailure.Rejected, SchedulerFailure.Rejected], h.Observer.Failures);
         // Once the waiting request runs there is room: the next one is looked at, not counted, and queued.
         h.Instance.Open();
