@@ -96,7 +96,12 @@ internal sealed class ParquetPageCursor : IDisposable
         };
         if (!typeFits)
         {
-            return $"physical type {physicalType} as {clrType.Name}";
+            var name = physicalType switch
+            {
+                Boolean => "BOOLEAN", Int32 => "INT32", Int64 => "INT64", 3 => "INT96", Float => "FLOAT", Double => "DOUBLE",
+                ByteArray => "BYTE_ARRAY", 7 => "FIXED_LEN_BYTE_ARRAY", _ => $"physical type {physicalType}",
+            };
+            return $"{name} with a logical type (a date, timestamp, decimal, small or unsigned integer, or binary) the page reader does not convert";
         }
         if (maxRepetition != 0 || maxDefinition > 1)
         {
@@ -201,14 +206,6 @@ internal sealed class ParquetPageCursor : IDisposable
         {
             throw Corrupt(_pageOffset, e.Message);
         }
-        catch (IndexOutOfRangeException e)
-        {
-            throw Corrupt(_pageOffset, $"a value runs past the page's end ({e.Message})");
-        }
-        catch (ArgumentOutOfRangeException e)
-        {
-            throw Corrupt(_pageOffset, $"a value or dictionary index is out of range ({e.Message})");
-        }
     }
 
     private void FillFromPage(RecordBatch batch, int column, int row, int n)
@@ -270,7 +267,12 @@ internal sealed class ParquetPageCursor : IDisposable
             var dictionary = _numberDictionary ?? throw new InvalidDataException("a dictionary-encoded page comes before any dictionary page");
             for (var i = 0; i < target.Length; i++)
             {
-                target[i] = dictionary[indices[i]];
+                var index = indices[i];
+                if ((uint)index >= (uint)dictionary.Length)
+                {
+                    throw new InvalidDataException($"dictionary index {index} past the dictionary's {dictionary.Length} values");
+                }
+                target[i] = dictionary[index];
             }
             return;
         }
@@ -340,8 +342,18 @@ internal sealed class ParquetPageCursor : IDisposable
             var v = defined - 1;
             for (var i = n - 1; i >= 0; i--)
             {
-                // Moved to their rows from the back, as for numbers; a code checked here, as the batch checks it.
-                indices[i] = present.IsEmpty || present[i] ? codes[indices[v--]] : -1;
+                // Moved to their rows from the back, as for numbers.
+                if (!present.IsEmpty && !present[i])
+                {
+                    indices[i] = -1;
+                    continue;
+                }
+                var index = indices[v--];
+                if ((uint)index >= (uint)codes.Length)
+                {
+                    throw new InvalidDataException($"dictionary index {index} past the dictionary's {codes.Length} values");
+                }
+                indices[i] = codes[index];
             }
             batch.SetCodedTexts(column, row, indices, dictionary);
             return;
