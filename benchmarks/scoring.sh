@@ -9,7 +9,8 @@
 #     limit, as nothing is read, parsed, encoded or written;
 #   - the 25,000 rows/s our users' Spark + pandas UDF job scores at.
 # Then the peak RSS (/usr/bin/time -v) of scoring the CSV file, which is at least 10x larger than the run's
-# --memory-limit (MEMORY_LIMIT), to show memory stays bounded by the flag, not the file. Last, the compute-bound
+# --memory-limit (MEMORY_LIMIT), to show memory stays bounded by the flag, not the file, and of scoring the Parquet
+# file (1M-row row groups) at the same limit. Last, the compute-bound
 # sample: `income_slow` (tests/fixtures/onnx: income plus ~20 ms of work a run), where ONNX Runtime is nearly all of
 # the cost, so `score` against raw ORT there shows what the pipeline costs when the model dominates.
 # Every score run writes Parquet into a fresh folder. rows/s is the command's own (its --json summary: rows over the
@@ -92,11 +93,13 @@ for round in $(seq 1 "$rounds"); do
   score "csv-r$round" "$csv" 256MB
 done
 score rss-csv "$csv" "$memory_limit"
+# The same bound from Parquet: the generator's 1M-row row groups, read a page at a time.
+score rss-parquet "$parquet" "$memory_limit"
 echo "compute-bound sample: raw ONNX Runtime and score of income_slow..." >&2
 raw raw-slow "$work/repository/income_slow" $((batch * 8))
 score slow-parquet "$slow_parquet" 256MB income_slow
 
-/usr/bin/python3 - "$out" "$rows" "$batch" "$rounds" "$memory_limit" "$csv" "$slow_rows" <<'PY'
+/usr/bin/python3 - "$out" "$rows" "$batch" "$rounds" "$memory_limit" "$csv" "$slow_rows" "$parquet" <<'PY'
 import json, os, re, sys
 out, rows, batch, rounds, memory_limit, csv = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6]
 slow_rows = int(sys.argv[7])
@@ -198,6 +201,11 @@ print()
 print(f"Peak RSS scoring the CSV file ({size / 2**20:,.0f} MB, {size / limit:.1f}× the limit) with --memory-limit {memory_limit}: "
       + (f"**{mb(rss)}** ({(summary('rss-csv') or {}).get('rows_per_second', 0):,.0f} rows/s)" if ok("rss-csv") and rss else "failed (see rss-csv.err)")
       + ("" if not limit or size >= 10 * limit else " — the file is less than 10× the limit: use more rows or a smaller MEMORY_LIMIT"))
+wall, rss = time_of("rss-parquet")
+psize = os.path.getsize(sys.argv[8])
+print()
+print(f"Peak RSS scoring the Parquet file ({psize / 2**20:,.0f} MB, 1M-row row groups) with --memory-limit {memory_limit}: "
+      + (f"**{mb(rss)}** ({(summary('rss-parquet') or {}).get('rows_per_second', 0):,.0f} rows/s)" if ok("rss-parquet") and rss else "failed (see rss-parquet.err)"))
 raw_slow = raw_rate("raw-slow.txt")
 s = summary("slow-parquet") or {}
 print()
@@ -208,7 +216,7 @@ if ok("slow-parquet") and s.get("rows") == slow_rows and raw_slow:
           f"raw ONNX Runtime {per} rows/s: **{rate / raw_slow:.2f}** of the best.")
 else:
     print(f"Compute-bound sample (`income_slow`): failed or incomplete (see slow-parquet.err, raw-slow.txt)")
-for name in [f"{f}-r{r}" for f in ("parquet", "csv") for r in range(1, rounds + 1)] + ["rss-csv", "slow-parquet"]:
+for name in [f"{f}-r{r}" for f in ("parquet", "csv") for r in range(1, rounds + 1)] + ["rss-csv", "rss-parquet", "slow-parquet"]:
     s = summary(name)
     if s is not None:
         print(f"\n`{name}` summary: `{json.dumps(s, separators=(',', ':'))}`")

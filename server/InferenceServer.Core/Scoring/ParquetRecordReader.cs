@@ -1,17 +1,20 @@
 using System.Buffers;
 using System.Globalization;
 using System.Numerics;
+using Microsoft.Win32.SafeHandles;
 using Parquet;
 using Parquet.Schema;
 
 namespace InferenceServer.Core.Scoring;
 
 /// <summary>
-/// One row group of a Parquet file, read with Parquet.Net a column at a time (only the asked columns), each column
-/// encoded at once into its compact form (<see cref="ParquetColumn"/>) and Parquet.Net's buffers for it given back,
-/// then handed out in batches. Parquet.Net reads a column chunk whole, so what a split holds follows its row group's
-/// rows: <see cref="DecodedBytes"/> estimates it from the row group's metadata before anything is read, and the
-/// pipeline admits splits against its memory limit by it. Numbers stay numbers, strings and binary (as UTF-8) are
+/// One row group of a Parquet file, only the asked columns. Parquet.Net reads the footer (where each chunk lies, its
+/// codec and encodings); a flat column of numbers, booleans or text in PLAIN or dictionary encoding is then read a page
+/// at a time straight into the batches (<see cref="ParquetPageCursor"/>), so what the split holds is its pages, not its
+/// rows. Any other column (timestamps, decimals, binary, other encodings or codecs) is read whole by Parquet.Net, a
+/// column at a time, encoded at once into its compact form (<see cref="ParquetColumn"/>) and handed out in batches;
+/// what it holds follows the row group's rows. <see cref="DecodedBytes"/> adds both up before anything is read, and
+/// the pipeline admits splits against its memory limit by it. Numbers stay numbers, strings and binary (as UTF-8) are
 /// text, booleans are 1 or 0, timestamps are ISO text.
 /// </summary>
 internal sealed class ParquetRecordReader : RecordReader
@@ -22,17 +25,27 @@ internal sealed class ParquetRecordReader : RecordReader
     private readonly DataField?[] _fields;
     private readonly string[] _fileColumns;
     private readonly ParquetColumn?[] _columns;
+    private readonly SafeFileHandle _handle;
+    private readonly ParquetPageCursor?[] _cursors;
+    private readonly bool _wholeChunks;
+    private bool _loaded;
     private int _rows = -1;
     private int _next;
 
-    private ParquetRecordReader(InputSplit split, SynchronousReadStream file, ParquetReader reader, DataField?[] fields, string[] fileColumns)
+    // The batch rows the page cursors' scratch is estimated for (the pipeline's batches are far smaller).
+    private const int ScratchRows = 8192;
+
+    private ParquetRecordReader(InputSplit split, SynchronousReadStream file, SafeFileHandle handle, ParquetReader reader, DataField?[] fields, string[] fileColumns, bool wholeChunks)
     {
+        _wholeChunks = wholeChunks;
         _split = split;
         _file = file;
+        _handle = handle;
         _reader = reader;
         _fields = fields;
         _fileColumns = fileColumns;
         _columns = new ParquetColumn?[fields.Length];
+        _cursors = new ParquetPageCursor?[fields.Length];
         DecodedBytes = fields.Length == 0 || split.IndexInFile >= reader.RowGroupCount ? 0 : Estimate();
     }
 
@@ -58,16 +71,30 @@ internal sealed class ParquetRecordReader : RecordReader
             {
                 bytes += column?.Bytes ?? 0;
             }
+            foreach (var cursor in _cursors)
+            {
+                bytes += cursor?.CurrentBytes ?? 0;
+            }
             return bytes;
         }
     }
 
-    public static async Task<RecordReader> OpenSplitAsync(InputSplit split, IReadOnlyList<string> columns, CancellationToken cancellationToken)
+    /// <summary>How many of the asked columns are read page by page (the rest Parquet.Net reads whole).</summary>
+    internal int PageReadColumns => _cursors.Count(c => c is not null);
+
+    public static Task<RecordReader> OpenSplitAsync(InputSplit split, IReadOnlyList<string> columns, CancellationToken cancellationToken) =>
+        OpenSplitAsync(split, columns, WholeChunks, cancellationToken);
+
+    /// <summary>Opens <paramref name="split"/>; with <paramref name="wholeChunks"/>, every column is read whole by Parquet.Net (the path before the page reader, kept for the columns it does not read).</summary>
+    internal static async Task<RecordReader> OpenSplitAsync(InputSplit split, IReadOnlyList<string> columns, bool wholeChunks, CancellationToken cancellationToken)
     {
         var file = new SynchronousReadStream(new FileStream(split.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: false));
         ParquetReader? reader = null;
+        SafeFileHandle? handle = null;
         try
         {
+            // The pages are read by offset, apart from Parquet.Net's stream.
+            handle = File.OpenHandle(split.Path, FileMode.Open, FileAccess.Read, FileShare.Read);
             reader = await ParquetReader.CreateAsync(file, cancellationToken: cancellationToken).ConfigureAwait(false);
             var all = reader.Schema.GetDataFields();
             var fields = new DataField?[columns.Count];
@@ -75,7 +102,7 @@ internal sealed class ParquetRecordReader : RecordReader
             {
                 fields[i] = Array.Find(all, f => f.Name == columns[i] && f.Path.ToList().Count == 1);
             }
-            return new ParquetRecordReader(split, file, reader, fields, [.. all.Select(f => f.Name)]);
+            return new ParquetRecordReader(split, file, handle, reader, fields, [.. all.Select(f => f.Name)], wholeChunks);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -83,6 +110,7 @@ internal sealed class ParquetRecordReader : RecordReader
             {
                 await reader.DisposeAsync().ConfigureAwait(false);
             }
+            handle?.Dispose();
             await file.DisposeAsync().ConfigureAwait(false);
             throw e is ScoreException ? e : new ScoreException($"'{split.Path}' is not a readable Parquet file: {e.Message}", e);
         }
@@ -94,10 +122,16 @@ internal sealed class ParquetRecordReader : RecordReader
         var rows = group.RowCount;
         long held = 0;
         long passing = 0;
-        foreach (var field in _fields)
+        for (var c = 0; c < _fields.Length; c++)
         {
-            if (field is null)
+            if (_fields[c] is not { } field)
             {
+                continue;
+            }
+            if (OpenCursor(group, field, c) is { } cursor)
+            {
+                held += cursor.HeldBytes;
+                passing = Math.Max(passing, cursor.PassingBytes);
                 continue;
             }
             var chunk = group.GetMetadata(field)?.MetaData?.TotalUncompressedSize ?? 0;
@@ -124,6 +158,33 @@ internal sealed class ParquetRecordReader : RecordReader
         return held + passing;
     }
 
+    // A page cursor for the column when the page reader reads it (a flat column of a type, codec and encodings it
+    // knows, unless INFERENCE_SERVER_SCORE_WHOLE_CHUNKS=1 asks for Parquet.Net's whole-chunk reads); null otherwise.
+    private ParquetPageCursor? OpenCursor(ParquetRowGroupReader group, DataField field, int column)
+    {
+        if (_wholeChunks || group.GetMetadata(field)?.MetaData is not { } meta)
+        {
+            return null;
+        }
+        var why = ParquetPageCursor.Supports((int)meta.Type, field.ClrType, (int)meta.Codec, meta.Encodings.Select(e => (int)e), field.MaxDefinitionLevel, field.MaxRepetitionLevel);
+        if (why is not null)
+        {
+            if (MemoryLog)
+            {
+                Console.Error.WriteLine($"[score memory] {_split}: column '{field.Name}' read whole by Parquet.Net ({why})");
+            }
+            return null;
+        }
+        // A dictionary page, when there is one, comes first; some writers give its offset as 0 when there is none.
+        var start = meta.DictionaryPageOffset is > 0 and var d && d < meta.DataPageOffset ? d : meta.DataPageOffset;
+        var cursor = ParquetPageCursor.Open(_handle, $"{_split}: column '{field.Name}'", (int)meta.Type, (int)meta.Codec, field.MaxDefinitionLevel,
+            start, meta.TotalCompressedSize, group.RowCount, ScratchRows);
+        _cursors[column] = cursor;
+        return cursor;
+    }
+
+    private static readonly bool WholeChunks = Environment.GetEnvironmentVariable("INFERENCE_SERVER_SCORE_WHOLE_CHUNKS") == "1";
+
     // Bytes a row: in compact form, and as Parquet.Net gives the values.
     private static (int Compact, int Raw) Widths(Type type) =>
         type == typeof(string) || type == typeof(ReadOnlyMemory<char>) || type == typeof(byte[]) || type == typeof(ReadOnlyMemory<byte>) ? (4, 16)
@@ -135,9 +196,10 @@ internal sealed class ParquetRecordReader : RecordReader
     public override async ValueTask<bool> ReadAsync(RecordBatch batch, int maxRows, CancellationToken cancellationToken)
     {
         batch.Reset(maxRows);
-        if (_rows < 0)
+        if (!_loaded)
         {
             _rows = await ParquetDecodeThread.RunAsync(() => LoadAsync(cancellationToken)).ConfigureAwait(false);
+            _loaded = true;
         }
         var count = Math.Min(maxRows, _rows - _next);
         if (count <= 0)
@@ -148,7 +210,14 @@ internal sealed class ParquetRecordReader : RecordReader
         for (var c = 0; c < _columns.Length; c++)
         {
             // A column at a time, a block at a time: no per-cell call.
-            _columns[c]?.Fill(batch, c, first, _next, count);
+            if (_cursors[c] is { } cursor)
+            {
+                cursor.Fill(batch, c, first, count);
+            }
+            else
+            {
+                _columns[c]?.Fill(batch, c, first, _next, count);
+            }
         }
         _next += count;
         return true;
@@ -160,7 +229,7 @@ internal sealed class ParquetRecordReader : RecordReader
         var rows = checked((int)group.RowCount);
         for (var c = 0; c < _fields.Length; c++)
         {
-            if (_fields[c] is not { } field)
+            if (_fields[c] is not { } field || _cursors[c] is not null)
             {
                 continue;
             }
@@ -391,7 +460,10 @@ internal sealed class ParquetRecordReader : RecordReader
         {
             _columns[c]?.Dispose();
             _columns[c] = null;
+            _cursors[c]?.Dispose();
+            _cursors[c] = null;
         }
+        _handle.Dispose();
         await _reader.DisposeAsync().ConfigureAwait(false);
         await _file.DisposeAsync().ConfigureAwait(false);
     }

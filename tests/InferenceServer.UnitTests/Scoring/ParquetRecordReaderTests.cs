@@ -6,7 +6,8 @@ using Parquet.Schema;
 namespace InferenceServer.UnitTests.Scoring;
 
 /// <summary>
-/// The Parquet reader decodes a row group a column at a time into compact columns: every value comes back as
+/// The Parquet reader, page by page and (for the columns the page reader does not read) whole a column at a time into
+/// compact columns: every value comes back as
 /// written (nulls missing, empty text missing), whether the writer dictionary-encoded the text or not; text costs a
 /// code a row, not an object; and what the row group holds decoded stays within the estimate the pipeline admits it by.
 /// </summary>
@@ -24,7 +25,15 @@ public sealed class ParquetRecordReaderTests : IDisposable
     [InlineData(false)]
     public async Task EveryValueComesBackAsWritten(bool dictionary)
     {
-        var path = Path.Combine(_folder, $"values-{dictionary}.parquet");
+        foreach (var wholeChunks in new[] { false, true })
+        {
+            await EveryValueComesBackAsWrittenAsync(dictionary, wholeChunks);
+        }
+    }
+
+    private async Task EveryValueComesBackAsWrittenAsync(bool dictionary, bool wholeChunks)
+    {
+        var path = Path.Combine(_folder, $"values-{dictionary}-{wholeChunks}.parquet");
         var groups = new[] { 1000, 1, 2500 };
         var rows = await WriteAsync(path, groups, dictionary);
         await AssertTextEncodingAsync(path, dictionary);
@@ -35,7 +44,7 @@ public sealed class ParquetRecordReaderTests : IDisposable
         using var batch = new RecordBatch(Columns);
         foreach (var split in splits)
         {
-            await using var reader = await RecordReader.OpenAsync(split, Columns, CancellationToken.None);
+            await using var reader = await ParquetRecordReader.OpenSplitAsync(split, Columns, wholeChunks, CancellationToken.None);
             var size = 1;
             while (await reader.ReadAsync(batch, size, CancellationToken.None))
             {
@@ -71,7 +80,8 @@ public sealed class ParquetRecordReaderTests : IDisposable
         var split = Assert.Single(await InputSplits.PlanAsync([path], 1 << 20, CancellationToken.None));
         // Every column but the timestamps, which are (nearly) all distinct: each is a string.
         string[] columns = ["id", "age", "score", "flag", "kind", "note"];
-        await using var reader = await RecordReader.OpenAsync(split, columns, CancellationToken.None);
+        // The whole-chunk path (the page reader's is ParquetPageReaderTests').
+        await using var reader = await ParquetRecordReader.OpenSplitAsync(split, columns, wholeChunks: true, CancellationToken.None);
         var parquet = Assert.IsType<ParquetRecordReader>(reader);
         Assert.Equal(0, parquet.HeldBytes);
         using var batch = new RecordBatch(columns);
