@@ -56,7 +56,6 @@ internal sealed class ParquetPageCursor : IDisposable
     private int[] _indices = [];
     private double[] _numbers = [];
     private bool[] _present = [];
-    private char[] _chars = [];
     private long _dictionaryBytes;
 
     private ParquetPageCursor(SafeFileHandle file, string where, int type, int codec, int maxDefinition, long start, long length, long rows)
@@ -180,7 +179,7 @@ internal sealed class ParquetPageCursor : IDisposable
 
     /// <summary>What the cursor holds now: its buffers and its decoded dictionary.</summary>
     public long CurrentBytes => _header.Length + _page.Length + 4L * _levels.Length + 4L * _indices.Length + 8L * _numbers.Length
-        + _present.Length + 2L * _chars.Length + _dictionaryBytes;
+        + _present.Length + _dictionaryBytes;
 
     /// <summary>Sets <paramref name="count"/> cells of <paramref name="batch"/>'s <paramref name="column"/> from <paramref name="row"/> on to the chunk's next values.</summary>
     /// <exception cref="ScoreException">A page is corrupt, cut short or encoded in a way this reader does not read.</exception>
@@ -245,7 +244,7 @@ internal sealed class ParquetPageCursor : IDisposable
                 numbers[i] = present[i] ? numbers[v--] : 0;
             }
         }
-        batch.SetNumbers<double>(column, row, numbers, present);
+        batch.Cells.SetNumbers<double>(column, row, numbers, present);
     }
 
     private void DecodeNumbers(Span<double> target)
@@ -355,7 +354,7 @@ internal sealed class ParquetPageCursor : IDisposable
                 }
                 indices[i] = codes[index];
             }
-            batch.SetCodedTexts(column, row, indices, dictionary);
+            batch.Cells.SetCodedTexts(column, row, indices, dictionary);
             return;
         }
         var page = _page.AsSpan(0, _pageLength);
@@ -370,9 +369,7 @@ internal sealed class ParquetPageCursor : IDisposable
             {
                 continue;
             }
-            Grow(ref _chars, Encoding.UTF8.GetMaxCharCount(text.Length));
-            var chars = Encoding.UTF8.GetChars(text, _chars);
-            batch.SetText(column, row + i, _chars.AsSpan(0, chars));
+            batch.Cells.SetText(column, row + i, text);
         }
     }
 
@@ -655,7 +652,6 @@ internal sealed class ParquetPageCursor : IDisposable
         Release(ref _indices);
         Release(ref _numbers);
         Release(ref _present);
-        Release(ref _chars);
         _numberDictionary = null;
         _textDictionary = null;
         _dictionaryBytes = 0;

@@ -278,15 +278,15 @@ public sealed class ParquetPageReaderTests : IDisposable
         {
             case null:
             case string { Length: 0 }:
-                Assert.True(batch.IsMissing(column, row), $"{where}: expected missing");
+                Assert.True(batch.Cells.IsMissing(column, row), $"{where}: expected missing");
                 return;
             case string text:
-                Assert.True(batch.TryGetText(column, row, out var actual), $"{where}: expected '{text}'");
+                Assert.True(batch.Cells.TryGetText(column, row, out var actual), $"{where}: expected '{text}'");
                 Assert.Equal(text, actual.ToString());
                 return;
             default:
                 var number = expected is bool flag ? (flag ? 1.0 : 0.0) : Convert.ToDouble(expected, CultureInfo.InvariantCulture);
-                Assert.True(batch.TryGetNumber(column, row, out var value), $"{where}: expected {number}");
+                Assert.True(batch.Cells.TryGetNumber(column, row, out var value), $"{where}: expected {number}");
                 Assert.Equal(number, value);
                 return;
         }
