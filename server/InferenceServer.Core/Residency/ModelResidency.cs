@@ -304,15 +304,20 @@ internal sealed partial class ModelResidency : IDisposable
         while (true)
         {
             var used = Used();
+            var own = _server?.OwnBytes(used.CpuBytes) ?? 0;
             var plan = EvictionPolicy.Plan(loading, Budgets, used, need, Evicts ? Candidates(busy) : [], Environment.TickCount64,
-                (long)(_options.EvictionMinIdleSeconds * 1000), _server?.OwnBytes(used.CpuBytes) ?? 0);
+                (long)(_options.EvictionMinIdleSeconds * 1000), own);
+            if (plan.Victims.Count == 0 && plan.Fits)
+            {
+                return (null, null);
+            }
+            if (own > 0 && Reclaim(own))
+            {
+                continue;
+            }
             if (!plan.Fits)
             {
                 return (plan.Refusal, plan.RetryAfter);
-            }
-            if (plan.Victims.Count == 0)
-            {
-                return (null, null);
             }
             await EvictAsync(plan.Victims, busy, loading, cancellationToken).ConfigureAwait(false);
         }
@@ -342,6 +347,10 @@ internal sealed partial class ModelResidency : IDisposable
                 {
                     return evicted;
                 }
+                if (Reclaim(own))
+                {
+                    continue;
+                }
                 LogProcessOver(used.CpuBytes, own, Budgets.CpuBytes ?? 0);
                 evicted += await EvictAsync(victims, busy, "the server's own memory (--model-memory-budget-counts process)", cancellationToken).ConfigureAwait(false);
             }
@@ -350,6 +359,17 @@ internal sealed partial class ModelResidency : IDisposable
         {
             _budgetGate.Release();
         }
+    }
+
+    // The server's own memory stands in the way: has it give back what it can first (rate-limited); true when it did.
+    private bool Reclaim(long ownBefore)
+    {
+        if (_server?.TryReclaim() != true)
+        {
+            return false;
+        }
+        LogReclaimed(ownBefore, _server.OwnBytes(Used().CpuBytes));
+        return true;
     }
 
     /// <summary>Stops the check between loads.</summary>
@@ -564,6 +584,9 @@ internal sealed partial class ModelResidency : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "The process is over the --model-memory-budget of {Budget} bytes with no load asking: the models hold {Used} bytes and the server's own memory above its empty state {Own}; evicting idle models")]
     private partial void LogProcessOver(long used, long own, long budget);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The server's own memory stood in the models' way: a full collection took it from {Before} to {After} bytes before any model was evicted for it")]
+    private partial void LogReclaimed(long before, long after);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Evicting idle models for the server's own memory failed; the next check tries again")]
     private partial void LogReliefFailed(Exception exception);

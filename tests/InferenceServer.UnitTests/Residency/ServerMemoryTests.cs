@@ -112,14 +112,41 @@ public sealed class ServerMemoryTests : IDisposable
         Assert.Contains("300000000 bytes (286.1 MiB) of what is loaded is the server's own memory", refused.Reason);
     }
 
-    private ModelResidency Residency(string counts)
+    [Fact]
+    public async Task Before_a_model_is_evicted_for_the_servers_own_memory_the_server_is_asked_to_give_back_what_it_can_at_most_once_in_ten_seconds()
+    {
+        var reclaims = 0;
+        // The scripted server gives back 100 MB when asked (as a full collection decommits the GC's free memory).
+        using var residency = Residency(ModelLifecycleOptions.BudgetCountsProcess, () =>
+        {
+            reclaims++;
+            Interlocked.Add(ref _resident, -100 * Mb);
+        });
+        await LoadAsync(residency, "a");
+        await LoadAsync(residency, "b");
+
+        // 200 MB of models and 200 of the server's own: over by 50. Giving back 100 is enough, and nothing is evicted.
+        _resident += 200 * Mb;
+        Assert.Equal(0, await residency.RelieveAsync(CancellationToken.None));
+        Assert.Equal(1, reclaims);
+        Assert.Empty(_evicted);
+        Assert.Equal(100 * Mb, residency.ServerOwnBytes);
+
+        // Over again at once: the server was asked within the last ten seconds, so a model goes instead.
+        _resident += 100 * Mb;
+        Assert.Equal(1, await residency.RelieveAsync(CancellationToken.None));
+        Assert.Equal(1, reclaims);
+        Assert.Equal("a", string.Join(",", _evicted));
+    }
+
+    private ModelResidency Residency(string counts, Action? reclaim = null)
     {
         var options = new ModelLifecycleOptions
         {
             ModelControlMode = ModelControlMode.OnDemand, ModelMemoryBudget = "350000000", ModelMemoryBudgetCounts = counts, EvictionMinIdleSeconds = 0,
         };
         var residency = new ModelResidency(_registry, options, new ScriptedGpuDevices(16_000_000_000), NullLogger<ModelResidency>.Instance,
-            new ServerMemory(() => Volatile.Read(ref _resident), Timeout.InfiniteTimeSpan));
+            new ServerMemory(() => Volatile.Read(ref _resident), Timeout.InfiniteTimeSpan, reclaim));
         residency.Evict = name =>
         {
             _evicted.Add(name);
