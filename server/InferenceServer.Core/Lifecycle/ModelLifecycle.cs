@@ -203,7 +203,7 @@ internal sealed partial class ModelLifecycle : IAsyncDisposable
         }
         try
         {
-            return _reconciler.Remove(name, "evicted to make room for another model (memory budget); loads again on its next request");
+            return _reconciler.Remove(name, "evicted to keep within the memory budget (room for another model, or for the server's own memory); loads again on its next request");
         }
         finally
         {

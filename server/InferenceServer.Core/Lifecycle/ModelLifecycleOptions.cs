@@ -145,6 +145,21 @@ public class ModelLifecycleOptions
     /// </summary>
     public string ModelMemoryBudget { get; set; } = "";
 
+    /// <summary><see cref="ModelMemoryBudgetCounts"/>: the budget holds what the loaded models are charged, nothing else.</summary>
+    public const string BudgetCountsModels = "models";
+
+    /// <summary><see cref="ModelMemoryBudgetCounts"/>: the budget holds the process's resident memory above the empty server's.</summary>
+    public const string BudgetCountsProcess = "process";
+
+    /// <summary>
+    /// <c>--model-memory-budget-counts</c>: what <see cref="ModelMemoryBudget"/> bounds. <c>models</c> (the default): the sum
+    /// of what the loaded models are charged. <c>process</c>: the process's resident memory above what it held before its
+    /// first model load, so the server's own growth under traffic (the GC's heap, the C allocator's arenas, code pages) is
+    /// counted too: loads make room for it, and when it alone pushes the process over, idle models are evicted
+    /// (<see cref="Residency.ServerMemory"/>). Only for a server alone in its process.
+    /// </summary>
+    public string ModelMemoryBudgetCounts { get; set; } = BudgetCountsModels;
+
     /// <summary><c>--gpu-memory-budget</c> (repeatable): <c>&lt;device&gt;:&lt;bytes|fraction&gt;</c>, the device memory the models may hold on one GPU.</summary>
     public IList<string> GpuMemoryBudgets { get; set; } = [];
 
@@ -208,6 +223,10 @@ public class ModelLifecycleOptions
         if (ModelMemoryBudget.Length > 0 && !Residency.MemorySize.TryParse(ModelMemoryBudget, out _, out var budgetProblem))
         {
             throw new ArgumentException($"Server:ModelMemoryBudget '{ModelMemoryBudget}' is not valid; expected {budgetProblem}");
+        }
+        if (ModelMemoryBudgetCounts is not (BudgetCountsModels or BudgetCountsProcess))
+        {
+            throw new ArgumentException($"Server:ModelMemoryBudgetCounts '{ModelMemoryBudgetCounts}' is not valid; expected {BudgetCountsModels} or {BudgetCountsProcess}");
         }
         var gpus = new HashSet<int>();
         foreach (var text in GpuMemoryBudgets)

@@ -97,6 +97,9 @@ internal sealed class ModelVersion : IAsyncDisposable
     /// <summary>When a request last entered (or the version loaded), in <see cref="Environment.TickCount64"/> milliseconds: the LRU order of eviction.</summary>
     internal long LastUsedMs => Volatile.Read(ref _lastUsedMs);
 
+    /// <summary>True while a request admitted by <see cref="TryEnter"/> has not exited.</summary>
+    internal bool InUse => (Volatile.Read(ref _leases) & ~RetiredBit) > 0;
+
     /// <summary>What this version has served (the statistics extension, the metrics); null unless it loaded.</summary>
     public ModelStatistics? Statistics { get; }
 

@@ -5,4 +5,8 @@ namespace InferenceServer.Core.Residency;
 /// <param name="Footprint">What its loaded versions hold, summed.</param>
 /// <param name="LastUsedMs">When a request last entered one of its versions (or it loaded), in <see cref="Environment.TickCount64"/> milliseconds.</param>
 /// <param name="Pinned">Its config sets the <c>pinned</c> parameter: never evicted.</param>
-internal sealed record EvictionCandidate(string Model, VersionFootprint Footprint, long LastUsedMs, bool Pinned);
+internal sealed record EvictionCandidate(string Model, VersionFootprint Footprint, long LastUsedMs, bool Pinned)
+{
+    /// <summary>True while a request runs on one of its versions; the server's own growth never evicts such a model (a load may: its requests finish first).</summary>
+    public bool InUse { get; init; }
+}

@@ -13,8 +13,47 @@ internal static class EvictionPolicy
     /// The plan for loading <paramref name="loading"/> (a name for the messages, e.g. "model 'm' version 1"), which needs
     /// <paramref name="need"/> on top of <paramref name="used"/> (what every loaded version holds), given the loaded models
     /// <paramref name="resident"/> that could make room, the time <paramref name="nowMs"/> and the window <paramref name="minIdleMs"/>.
+    /// Where the CPU budget counts the process, <paramref name="serverBytes"/> is the server's own memory above its empty state
+    /// (<see cref="ServerMemory.OwnBytes"/>): it takes room like a pinned model, as no eviction gives it back.
     /// </summary>
     public static EvictionPlan Plan(string loading, MemoryBudgets budgets, VersionFootprint used, VersionFootprint need,
+        IReadOnlyList<EvictionCandidate> resident, long nowMs, long minIdleMs, long serverBytes = 0)
+    {
+        var plan = PlanModels(loading, budgets, serverBytes > 0 ? used with { CpuBytes = used.CpuBytes + serverBytes } : used, need, resident, nowMs, minIdleMs);
+        return plan.Refusal is { } refusal && serverBytes > 0 && need.CpuRoomBytes > 0 && budgets.CpuBytes is not null
+            ? plan with { Refusal = refusal + $"; the budget counts the process (--model-memory-budget-counts process), and {Bytes(serverBytes)} of what is loaded is the server's own memory above its empty state, not a model's" }
+            : plan;
+    }
+
+    /// <summary>
+    /// The models to evict because the process went over the CPU budget by itself, with no load asking (the budget counts the
+    /// process, <paramref name="serverBytes"/> grew under traffic): the least recently used unpinned ones first, none with a
+    /// request running, until what is loaded (<paramref name="used"/>) and the server's own memory fit. Not bound by the
+    /// anti-thrash window, which keeps hot models from being evicted for a cold one: the budget is the process's limit, and
+    /// the models that go are the coldest loaded. Empty when it fits, or when nothing can go.
+    /// </summary>
+    public static IReadOnlyList<EvictionCandidate> Relieve(MemoryBudgets budgets, VersionFootprint used, long serverBytes, IReadOnlyList<EvictionCandidate> resident)
+    {
+        if (budgets.CpuBytes is not { } cpu || used.CpuBytes + serverBytes <= cpu)
+        {
+            return [];
+        }
+        var over = used.CpuBytes + serverBytes - cpu;
+        var victims = new List<EvictionCandidate>();
+        foreach (var candidate in resident.Where(c => !c.Pinned && !c.InUse && c.Footprint.CpuBytes > 0)
+            .OrderBy(c => c.LastUsedMs).ThenBy(c => c.Model, StringComparer.Ordinal))
+        {
+            victims.Add(candidate);
+            over -= candidate.Footprint.CpuBytes;
+            if (over <= 0)
+            {
+                break;
+            }
+        }
+        return victims;
+    }
+
+    private static EvictionPlan PlanModels(string loading, MemoryBudgets budgets, VersionFootprint used, VersionFootprint need,
         IReadOnlyList<EvictionCandidate> resident, long nowMs, long minIdleMs)
     {
         if (Shortfall(budgets, used, need) is null)

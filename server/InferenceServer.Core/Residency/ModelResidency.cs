@@ -25,7 +25,7 @@ namespace InferenceServer.Core.Residency;
 /// must see the memory of the previous load before deciding the next). Without a budget loads stay parallel, and a load
 /// that overlapped another keeps its estimate (marked not measured in the index).
 /// </remarks>
-internal sealed partial class ModelResidency
+internal sealed partial class ModelResidency : IDisposable
 {
     /// <summary>The config parameter that keeps a model loaded: <c>parameters { key: "pinned" value { string_value: "true" } }</c>.</summary>
     public const string PinnedParameter = "pinned";
@@ -49,16 +49,33 @@ internal sealed partial class ModelResidency
     private readonly ConcurrentDictionary<string, int> _awaitingRoom = new(StringComparer.Ordinal);
     // The models whose last load was refused for room (cleared when one of their loads starts).
     private readonly ConcurrentDictionary<string, bool> _refusedForRoom = new(StringComparer.Ordinal);
+    // Where the CPU budget counts the process: the server's own memory, and the check between loads (stopped on dispose).
+    private readonly ServerMemory? _server;
+    private readonly CancellationTokenSource _stopping = new();
 
-    /// <summary>Creates the residency with the budgets resolved against this machine's RAM and GPUs.</summary>
-    public ModelResidency(ModelRegistry registry, ModelLifecycleOptions options, IGpuDevices gpus, ILogger<ModelResidency> logger)
+    /// <summary>
+    /// Creates the residency with the budgets resolved against this machine's RAM and GPUs. <paramref name="serverMemory"/>
+    /// reads the process's memory where the CPU budget counts it (<c>--model-memory-budget-counts process</c>); null: this
+    /// process's (tests give a script).
+    /// </summary>
+    public ModelResidency(ModelRegistry registry, ModelLifecycleOptions options, IGpuDevices gpus, ILogger<ModelResidency> logger, ServerMemory? serverMemory = null)
     {
         _registry = registry;
         _options = options;
         _gpus = gpus;
         _logger = logger;
         Budgets = Resolve(options, gpus);
+        if (Budgets.CpuBytes is not null && options.ModelMemoryBudgetCounts == ModelLifecycleOptions.BudgetCountsProcess)
+        {
+            _server = serverMemory ?? ServerMemory.OfThisProcess();
+        }
     }
+
+    /// <summary>
+    /// The server's own memory that the CPU budget holds besides the models: the process's resident memory above the empty
+    /// server's, less what the models are charged, where the budget counts the process; 0 where it counts the models only.
+    /// </summary>
+    public long ServerOwnBytes => _server?.OwnBytes(Used().CpuBytes) ?? 0;
 
     /// <summary>The budgets in force, in bytes.</summary>
     public MemoryBudgets Budgets { get; }
@@ -112,6 +129,14 @@ internal sealed partial class ModelResidency
         var estimate = Estimate(plan, number, signature);
         var budgeted = Budgets.Any;
         string? refusal = null;
+        if (_server is not null && _server.MarkEmpty())
+        {
+            LogEmpty(_server.EmptyBytes ?? 0);
+            if (_server.CheckEvery != Timeout.InfiniteTimeSpan)
+            {
+                _ = WatchAsync(_server.CheckEvery, _stopping.Token);
+            }
+        }
         if (budgeted)
         {
             Interlocked.Increment(ref _queued);
@@ -201,6 +226,7 @@ internal sealed partial class ModelResidency
     {
         var snapshot = _registry.Snapshot;
         var used = Used();
+        var own = _server?.OwnBytes(used.CpuBytes) ?? 0;
         var described = new List<ModelIndexEntry>(rows.Count);
         foreach (var row in rows)
         {
@@ -213,7 +239,7 @@ internal sealed partial class ModelResidency
                     Budgets.GpuBytes.TryGetValue(p.Key, out var limit) ? limit - used.Gpu(p.Key) : null)).ToList();
                 described.Add(row with
                 {
-                    Memory = new ModelIndexMemory(footprint.CpuBytes, footprint.Measured, Budgets.CpuBytes, Budgets.CpuBytes - used.CpuBytes, gpus),
+                    Memory = new ModelIndexMemory(footprint.CpuBytes, footprint.Measured, Budgets.CpuBytes, Budgets.CpuBytes - used.CpuBytes - own, gpus),
                 });
             }
             else
@@ -277,32 +303,128 @@ internal sealed partial class ModelResidency
         var loading = $"model '{name}' version {number.ToString(CultureInfo.InvariantCulture)}";
         while (true)
         {
-            var plan = EvictionPolicy.Plan(loading, Budgets, Used(), need, Evicts ? Candidates(busy) : [], Environment.TickCount64,
-                (long)(_options.EvictionMinIdleSeconds * 1000));
+            var used = Used();
+            var own = _server?.OwnBytes(used.CpuBytes) ?? 0;
+            var plan = EvictionPolicy.Plan(loading, Budgets, used, need, Evicts ? Candidates(busy) : [], Environment.TickCount64,
+                (long)(_options.EvictionMinIdleSeconds * 1000), own);
+            if (plan.Victims.Count == 0 && plan.Fits)
+            {
+                return (null, null);
+            }
+            if (own > 0 && Reclaim(own))
+            {
+                continue;
+            }
             if (!plan.Fits)
             {
                 return (plan.Refusal, plan.RetryAfter);
             }
-            if (plan.Victims.Count == 0)
+            await EvictAsync(plan.Victims, busy, loading, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Where the CPU budget counts the process and the server's own growth alone took it over (no load asking): evicts the
+    /// least recently used idle unpinned models until it fits (<see cref="EvictionPolicy.Relieve"/>). Does nothing while a load
+    /// holds the budget (that load makes room itself, counting the same memory). Returns how many models it evicted.
+    /// </summary>
+    public async Task<int> RelieveAsync(CancellationToken cancellationToken)
+    {
+        if (_server?.EmptyBytes is null || !Evicts || !await _budgetGate.WaitAsync(0, cancellationToken).ConfigureAwait(false))
+        {
+            return 0;
+        }
+        try
+        {
+            var busy = new HashSet<string>(StringComparer.Ordinal);
+            var evicted = 0;
+            while (true)
             {
-                return (null, null);
+                var used = Used();
+                var own = _server.OwnBytes(used.CpuBytes);
+                var victims = EvictionPolicy.Relieve(Budgets, used, own, Candidates(busy));
+                if (victims.Count == 0)
+                {
+                    return evicted;
+                }
+                if (Reclaim(own))
+                {
+                    continue;
+                }
+                LogProcessOver(used.CpuBytes, own, Budgets.CpuBytes ?? 0);
+                evicted += await EvictAsync(victims, busy, "the server's own memory (--model-memory-budget-counts process)", cancellationToken).ConfigureAwait(false);
             }
-            var draining = new List<ModelVersion>();
-            foreach (var victim in plan.Victims)
+        }
+        finally
+        {
+            _budgetGate.Release();
+        }
+    }
+
+    // The server's own memory stands in the way: has it give back what it can first (rate-limited); true when it did.
+    private bool Reclaim(long ownBefore)
+    {
+        if (_server?.TryReclaim() != true)
+        {
+            return false;
+        }
+        LogReclaimed(ownBefore, _server.OwnBytes(Used().CpuBytes));
+        return true;
+    }
+
+    /// <summary>Stops the check between loads.</summary>
+    public void Dispose()
+    {
+        _stopping.Cancel();
+        _stopping.Dispose();
+    }
+
+    // Evicts victims (one that cannot go now joins busy, so the next plan looks past it) and waits until their memory is free; returns how many went.
+    private async Task<int> EvictAsync(IReadOnlyList<EvictionCandidate> victims, HashSet<string> busy, string forWhat, CancellationToken cancellationToken)
+    {
+        var draining = new List<ModelVersion>();
+        var evicted = 0;
+        foreach (var victim in victims)
+        {
+            if (Evict?.Invoke(victim.Model) is { } versions)
             {
-                if (Evict?.Invoke(victim.Model) is { } versions)
+                LogEvicted(victim.Model, victim.Footprint.CpuBytes, Environment.TickCount64 - victim.LastUsedMs, forWhat);
+                Evicted?.Invoke();
+                draining.AddRange(versions);
+                evicted++;
+            }
+            else
+            {
+                busy.Add(victim.Model);
+            }
+        }
+        // Their requests in flight finish, then their instances go: only then is the memory free.
+        await Task.WhenAll(draining.Select(v => v.RetireAsync())).WaitAsync(cancellationToken).ConfigureAwait(false);
+        return evicted;
+    }
+
+    // The check between loads, for as long as the server runs.
+    private async Task WatchAsync(TimeSpan every, CancellationToken stopping)
+    {
+        try
+        {
+            using var timer = new PeriodicTimer(every);
+            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
+            {
+                try
                 {
-                    LogEvicted(victim.Model, victim.Footprint.CpuBytes, Environment.TickCount64 - victim.LastUsedMs, loading);
-                    Evicted?.Invoke();
-                    draining.AddRange(versions);
+                    await RelieveAsync(stopping).ConfigureAwait(false);
                 }
-                else
+                catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    busy.Add(victim.Model);
+                    // An eviction that failed leaves the models as they were; the next check or load tries again.
+                    LogReliefFailed(e);
                 }
             }
-            // Their requests in flight finish, then their instances go: only then is the memory free for this load.
-            await Task.WhenAll(draining.Select(v => v.RetireAsync())).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The server is stopping.
         }
     }
 
@@ -320,6 +442,7 @@ internal sealed partial class ModelResidency
             var gpu = new Dictionary<int, long>();
             long lastUsed = long.MinValue;
             var pinned = false;
+            var inUse = false;
             foreach (var version in entry.Versions.Values)
             {
                 if (version.State != ModelState.Ready)
@@ -329,10 +452,11 @@ internal sealed partial class ModelResidency
                 Add([version], ref cpu, gpu);
                 lastUsed = Math.Max(lastUsed, version.LastUsedMs);
                 pinned |= IsPinned(version.Config);
+                inUse |= version.InUse;
             }
             if (lastUsed != long.MinValue)
             {
-                candidates.Add(new EvictionCandidate(entry.Name, new VersionFootprint(cpu, gpu, true), lastUsed, pinned));
+                candidates.Add(new EvictionCandidate(entry.Name, new VersionFootprint(cpu, gpu, true), lastUsed, pinned) { InUse = inUse });
             }
         }
         return candidates;
@@ -454,6 +578,18 @@ internal sealed partial class ModelResidency
         }
         return new MemoryBudgets(cpu, gpu);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The CPU budget counts the process: the empty server holds {Bytes} bytes, and the budget bounds what the process holds above that")]
+    private partial void LogEmpty(long bytes);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The process is over the --model-memory-budget of {Budget} bytes with no load asking: the models hold {Used} bytes and the server's own memory above its empty state {Own}; evicting idle models")]
+    private partial void LogProcessOver(long used, long own, long budget);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The server's own memory stood in the models' way: a full collection took it from {Before} to {After} bytes before any model was evicted for it")]
+    private partial void LogReclaimed(long before, long after);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Evicting idle models for the server's own memory failed; the next check tries again")]
+    private partial void LogReliefFailed(Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Evicted model '{Model}' ({Bytes} bytes, idle {IdleMs} ms) to make room for {Loading}")]
     private partial void LogEvicted(string model, long bytes, long idleMs, string loading);

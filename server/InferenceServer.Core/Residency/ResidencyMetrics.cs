@@ -70,7 +70,8 @@ public sealed class ResidencyMetrics
         if (budgets.CpuBytes is { } cpu)
         {
             _budget.WithLabels("cpu").Set(cpu);
-            _headroom.WithLabels("cpu").Set(cpu - used.CpuBytes);
+            // Where the budget counts the process, the server's own memory takes room too.
+            _headroom.WithLabels("cpu").Set(cpu - used.CpuBytes - _residency.ServerOwnBytes);
         }
         foreach (var (device, bytes) in budgets.GpuBytes)
         {

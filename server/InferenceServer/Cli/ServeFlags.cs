@@ -30,6 +30,13 @@ internal static class ServeFlags
         {
             HelpName = "BYTES|FRACTION",
         },
+        new("--model-memory-budget-counts", "Server:ModelMemoryBudgetCounts", FlagKind.Choice, "models",
+            "What --model-memory-budget bounds. models: what the loaded models are charged (each one's resident growth across its load). process: the "
+            + "process's resident memory above the empty server's (before its first load), so the server's own growth under traffic counts too: loads make "
+            + "room for it, and idle models are evicted when it alone goes over.")
+        {
+            Values = ["models", "process"],
+        },
         new("--gpu-memory-budget", "Server:GpuMemoryBudgets", FlagKind.Repeated, "none",
             "<device>:<bytes|fraction>: the device memory the loaded models may hold on one GPU (e.g. 0:0.8, 1:16Gi); repeat per GPU.")
         {

@@ -107,4 +107,44 @@ public sealed class EvictionPolicyTests
         Assert.Contains("memory of GPU 0", plan.Refusal);
         Assert.Contains("--gpu-memory-budget 0 of 4000000000 bytes", plan.Refusal);
     }
+    [Fact]
+    public void Where_the_budget_counts_the_process_the_servers_own_memory_takes_room_that_no_eviction_gives_back()
+    {
+        var a = Model("a", 100, idleMs: 30);
+        var b = Model("b", 100, idleMs: 20);
+        var need = VersionFootprint.Cpu(50 * Mb, true);
+        // The models alone leave 100 MB: a 50 MB load fits without evicting.
+        Assert.Empty(Plan(Cpu300, need, 0, a, b).Victims);
+        // The server grew by 80 MB under traffic: 280 MB taken, so the least recently used goes first.
+        var plan = EvictionPolicy.Plan("model 'new' version 1", Cpu300, Used(a, b), need, [a, b], Now, 0, serverBytes: 80 * Mb);
+        Assert.Equal(["a"], plan.Victims.Select(v => v.Model));
+
+        // With 260 MB of it the load cannot fit even with every model gone, and the reason names the server's share.
+        var refused = EvictionPolicy.Plan("model 'new' version 1", Cpu300, Used(a, b), need, [a, b], Now, 0, serverBytes: 260 * Mb);
+        Assert.False(refused.Fits);
+        Assert.Contains("--model-memory-budget of 300000000 bytes", refused.Refusal);
+        Assert.Contains("--model-memory-budget-counts process", refused.Refusal);
+        Assert.Contains("260000000 bytes (248.0 MiB) of what is loaded is the server's own memory", refused.Refusal);
+    }
+
+    [Fact]
+    public void The_servers_growth_alone_evicts_the_least_recently_used_idle_unpinned_models_until_the_process_fits()
+    {
+        var hot = Model("hot", 100, idleMs: 0);
+        var warm = Model("warm", 100, idleMs: 200);
+        var cold = Model("cold", 50, idleMs: 900);
+        var pinned = Model("pinned", 50, idleMs: 5000, pinned: true);
+        var busy = Model("busy", 50, idleMs: 3000) with { InUse = true };
+        var budget = new MemoryBudgets(400 * Mb, new Dictionary<int, long>());
+        EvictionCandidate[] resident = [hot, warm, cold, pinned, busy];
+
+        // 350 MB of models and 40 MB of the server's own: within 400 MB, nothing goes.
+        Assert.Empty(EvictionPolicy.Relieve(budget, Used(resident), 40 * Mb, resident));
+        // 120 MB of the server's own: 70 over. The coldest idle unpinned model (50) is not enough; the next (warm) is.
+        Assert.Equal(["cold", "warm"], EvictionPolicy.Relieve(budget, Used(resident), 120 * Mb, resident).Select(v => v.Model));
+        // However far over, a pinned model and one with a request running stay.
+        Assert.Equal(["cold", "warm", "hot"], EvictionPolicy.Relieve(budget, Used(resident), 1000 * Mb, resident).Select(v => v.Model));
+        // Without a CPU budget there is nothing to hold.
+        Assert.Empty(EvictionPolicy.Relieve(MemoryBudgets.None, Used(resident), 1000 * Mb, resident));
+    }
 }
