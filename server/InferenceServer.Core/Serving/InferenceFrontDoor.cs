@@ -191,9 +191,21 @@ public sealed class InferenceFrontDoor
             {
                 throw version.NotServing();
             }
-            // Retired after the target was chosen; the swap that retired it is already in the route table.
+            // Retired after the target was chosen; the swap that retired it is already in the route table. On demand, a
+            // version evicted rather than replaced leaves its model out of the table: the request then waits for the
+            // model to load again, as one arriving now would, instead of finding it unknown.
+            if (_onDemand is not null && !_router.Table.TryFind(request.ModelName, out _))
+            {
+                return InferAfterColdStartAsync(request, context, shadow, cancellationToken);
+            }
             target = _router.Resolve(request.ModelName, request.ModelVersion, context);
         }
+    }
+
+    private async Task<InferenceResponse> InferAfterColdStartAsync(InferenceRequest request, RoutingContext context, bool shadow, CancellationToken cancellationToken)
+    {
+        await _onDemand!.AwaitAsync(request.ModelName, cancellationToken).ConfigureAwait(false);
+        return await InferAsync(_router.Resolve(request.ModelName, request.ModelVersion, context), request, context, shadow, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -5,9 +5,9 @@ namespace InferenceServer.FunctionalTests.Http;
 /// <summary>
 /// A request body of <c>length</c> bytes (declared, or chunked when <c>declare</c> is false) that sends its first
 /// <c>sentFirst</c> bytes at once and the rest only once <see cref="Release"/> is called: a slow client holding part of
-/// the server's attention.
+/// the server's attention. The bytes are <c>content</c> when given (its length is <c>length</c>), else 'x's.
 /// </summary>
-internal sealed class HeldBodyContent(int length, int sentFirst, bool declare = true) : HttpContent
+internal sealed class HeldBodyContent(int length, int sentFirst, bool declare = true, byte[]? content = null) : HttpContent
 {
     private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -15,8 +15,11 @@ internal sealed class HeldBodyContent(int length, int sentFirst, bool declare = 
 
     protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
     {
-        var body = new byte[length];
-        body.AsSpan().Fill((byte)'x');
+        var body = content ?? new byte[length];
+        if (content is null)
+        {
+            body.AsSpan().Fill((byte)'x');
+        }
         await stream.WriteAsync(body.AsMemory(0, sentFirst));
         await stream.FlushAsync();
         await _released.Task;

@@ -1,6 +1,7 @@
 using System.Net;
 using InferenceServer.Protocols.Grpc.Messages;
 using InferenceServer.FunctionalTests.Http;
+using Microsoft.Extensions.DependencyInjection;
 using static InferenceServer.FunctionalTests.Residency.Residency;
 
 namespace InferenceServer.FunctionalTests.Residency;
@@ -212,6 +213,36 @@ public sealed class OnDemandTests
 
     // Models (slow.onnx) with a warm-up of 600,000 iterations read from a file: each load takes seconds (about 5 on the
     // 2-core development VM), so a deadline or a queue meets a load still running on any machine.
+    [Fact]
+    public async Task ARequestRoutedBeforeItsModelWasEvictedWaitsForTheModelToLoadAgain()
+    {
+        using var repository = new TestRepository().AddFixture("a", "add_sub.onnx", Config()).AddFixture("b", "add_sub.onnx", Config());
+        // A budget that holds one model: loading b evicts a.
+        await using var server = await RunningServer.StartAsync(repository.Path, OnDemand(budget: Footprint + Footprint / 2));
+        Assert.Equal(HttpStatusCode.OK, (await InferAsync(server.Client, "a")).Status);
+        var bodies = server.Host.Services.GetRequiredService<InferenceServer.Protocols.Buffers.RequestBodyBudget>();
+
+        // A request to a is routed to a's version, then its client is slow to send the rest of its body.
+        var body = System.Text.Encoding.UTF8.GetBytes(Lifecycle.Lifecycle.AddSubRequest());
+        var held = new HeldBodyContent(body.Length, body.Length / 2, content: body);
+        using var slowClient = new HttpClient { BaseAddress = server.Host.HttpAddress };
+        var slow = slowClient.PostAsync("/v2/models/a/infer", held);
+        await RequestBodyLimitTests.WaitUntilAsync(() => bodies.ReservedBytes > 0, "the slow request's body to be read");
+
+        // Meanwhile b is asked for, and a, idle, is evicted for it.
+        Assert.Equal(HttpStatusCode.OK, (await InferAsync(server.Client, "b")).Status);
+        Assert.Equal("b", await LoadedAsync(server.Client));
+
+        // The slow request's version is gone with a; it waits for a to load again, and is answered.
+        held.Release();
+        var response = await slow;
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {text}");
+        Assert.Equal(2, System.Text.Json.Nodes.JsonNode.Parse(text)!["outputs"]!.AsArray()
+            .Single(o => o!["name"]!.GetValue<string>() == "OUTPUT0")!["data"]![0]!.GetValue<int>());
+        Assert.Equal("a", await LoadedAsync(server.Client));
+    }
+
     // The slow models' warm-up takes about 5 s on a quiet two-core machine; the tests wait for their load far longer, as a
     // machine busy with other builds slowed it past 30 s.
     private const int SlowLoadSeconds = 180;
