@@ -98,7 +98,12 @@ internal readonly record struct ParquetPageHeader(
         return page with { Type = type, UncompressedSize = uncompressed, CompressedSize = compressed };
     }
 
-    private static ParquetPageHeader ReadDataPage(ref ThriftCompactReader reader, ParquetPageHeader page)
+    // One field of a nested header: the page with the field read into it, or null for a field this reader does not use
+    // (it is then skipped).
+    private delegate ParquetPageHeader? FieldReader(ref ThriftCompactReader reader, ParquetPageHeader page, short id, byte type);
+
+    // The three nested headers differ only in which field id holds what: one loop walks them, each table says which.
+    private static ParquetPageHeader ReadNested(ref ThriftCompactReader reader, ParquetPageHeader page, FieldReader field)
     {
         reader.EnterStruct();
         short id = 0;
@@ -110,90 +115,47 @@ internal readonly record struct ParquetPageHeader(
                 break;
             }
             id = next;
-            switch (id)
+            if (field(ref reader, page, id, fieldType) is { } read)
             {
-                case 1 when fieldType == ThriftCompactReader.I32:
-                    page = page with { Values = reader.ReadI32() };
-                    break;
-                case 2 when fieldType == ThriftCompactReader.I32:
-                    page = page with { Encoding = reader.ReadI32() };
-                    break;
-                case 3 when fieldType == ThriftCompactReader.I32:
-                    page = page with { DefinitionLevelEncoding = reader.ReadI32() };
-                    break;
-                default:
-                    reader.Skip(fieldType);
-                    break;
+                page = read;
+            }
+            else
+            {
+                reader.Skip(fieldType);
             }
         }
         reader.LeaveStruct();
         return page;
     }
 
-    private static ParquetPageHeader ReadDictionaryPage(ref ThriftCompactReader reader, ParquetPageHeader page)
-    {
-        reader.EnterStruct();
-        short id = 0;
-        while (true)
+    private static ParquetPageHeader ReadDataPage(ref ThriftCompactReader reader, ParquetPageHeader page) =>
+        ReadNested(ref reader, page, static (ref ThriftCompactReader r, ParquetPageHeader p, short id, byte type) => (id, type) switch
         {
-            var (fieldType, next) = reader.ReadFieldHeader(id);
-            if (fieldType == ThriftCompactReader.Stop)
-            {
-                break;
-            }
-            id = next;
-            switch (id)
-            {
-                case 1 when fieldType == ThriftCompactReader.I32:
-                    page = page with { Values = reader.ReadI32() };
-                    break;
-                case 2 when fieldType == ThriftCompactReader.I32:
-                    page = page with { Encoding = reader.ReadI32() };
-                    break;
-                default:
-                    reader.Skip(fieldType);
-                    break;
-            }
-        }
-        reader.LeaveStruct();
-        return page;
-    }
+            (1, ThriftCompactReader.I32) => p with { Values = r.ReadI32() },
+            (2, ThriftCompactReader.I32) => p with { Encoding = r.ReadI32() },
+            (3, ThriftCompactReader.I32) => p with { DefinitionLevelEncoding = r.ReadI32() },
+            _ => null,
+        });
+
+    private static ParquetPageHeader ReadDictionaryPage(ref ThriftCompactReader reader, ParquetPageHeader page) =>
+        ReadNested(ref reader, page, static (ref ThriftCompactReader r, ParquetPageHeader p, short id, byte type) => (id, type) switch
+        {
+            (1, ThriftCompactReader.I32) => p with { Values = r.ReadI32() },
+            (2, ThriftCompactReader.I32) => p with { Encoding = r.ReadI32() },
+            _ => null,
+        });
 
     private static ParquetPageHeader ReadDataPageV2(ref ThriftCompactReader reader, ParquetPageHeader page)
     {
-        reader.EnterStruct();
-        short id = 0;
-        while (true)
+        page = ReadNested(ref reader, page, static (ref ThriftCompactReader r, ParquetPageHeader p, short id, byte type) => (id, type) switch
         {
-            var (fieldType, next) = reader.ReadFieldHeader(id);
-            if (fieldType == ThriftCompactReader.Stop)
-            {
-                break;
-            }
-            id = next;
-            switch (id)
-            {
-                case 1 when fieldType == ThriftCompactReader.I32:
-                    page = page with { Values = reader.ReadI32() };
-                    break;
-                case 4 when fieldType == ThriftCompactReader.I32:
-                    page = page with { Encoding = reader.ReadI32() };
-                    break;
-                case 5 when fieldType == ThriftCompactReader.I32:
-                    page = page with { DefinitionLevelsLength = reader.ReadI32() };
-                    break;
-                case 6 when fieldType == ThriftCompactReader.I32:
-                    page = page with { RepetitionLevelsLength = reader.ReadI32() };
-                    break;
-                case 7 when fieldType is ThriftCompactReader.BooleanTrue or ThriftCompactReader.BooleanFalse:
-                    page = page with { IsCompressed = fieldType == ThriftCompactReader.BooleanTrue };
-                    break;
-                default:
-                    reader.Skip(fieldType);
-                    break;
-            }
-        }
-        reader.LeaveStruct();
+            (1, ThriftCompactReader.I32) => p with { Values = r.ReadI32() },
+            (4, ThriftCompactReader.I32) => p with { Encoding = r.ReadI32() },
+            (5, ThriftCompactReader.I32) => p with { DefinitionLevelsLength = r.ReadI32() },
+            (6, ThriftCompactReader.I32) => p with { RepetitionLevelsLength = r.ReadI32() },
+            (7, ThriftCompactReader.BooleanTrue or ThriftCompactReader.BooleanFalse) => p with { IsCompressed = type == ThriftCompactReader.BooleanTrue },
+            _ => null,
+        });
         if (page.DefinitionLevelsLength < 0 || page.RepetitionLevelsLength < 0)
         {
             throw new InvalidDataException("the data page (version 2) header gives a negative level length");
