@@ -45,8 +45,9 @@ internal sealed partial class ModelResidency : IDisposable
     // Under a budget: loads waiting for the gate or holding it (counted until they end), and how long one holds it (an average that follows recent loads), in ms.
     private int _queued;
     private double _averageLoadMs;
-    // The models whose load waits for the gate (not started yet), with how many of their loads wait.
-    private readonly ConcurrentDictionary<string, int> _awaitingRoom = new(StringComparer.Ordinal);
+    // The models whose load has taken its turn under the budget (passed the gate), until ForgetTurn: a load before that
+    // has not started, wherever it is (the gate, the model's lock, a load slot, its config being read).
+    private readonly ConcurrentDictionary<string, bool> _turnTaken = new(StringComparer.Ordinal);
     // The models whose last load was refused for room (cleared when one of their loads starts).
     private readonly ConcurrentDictionary<string, bool> _refusedForRoom = new(StringComparer.Ordinal);
     // Where the CPU budget counts the process: the server's own memory, and the check between loads (stopped on dispose).
@@ -101,8 +102,14 @@ internal sealed partial class ModelResidency : IDisposable
     /// <summary>True when the last load of <paramref name="model"/> was refused for want of room under a budget (not a failure of the model).</summary>
     public bool LastLoadRefusedForRoom(string model) => _refusedForRoom.ContainsKey(model);
 
-    /// <summary>True while a load of <paramref name="model"/> waits for its turn under the budget (it has not started).</summary>
-    public bool AwaitsRoom(string model) => _awaitingRoom.ContainsKey(model);
+    /// <summary>
+    /// True once a load of <paramref name="model"/> has taken its turn under the budget (it has started), since the last
+    /// <see cref="ForgetTurn"/>; false without a budget.
+    /// </summary>
+    public bool TookTurn(string model) => _turnTaken.ContainsKey(model);
+
+    /// <summary>Forgets that a load of <paramref name="model"/> took its turn: called before its next load is asked for.</summary>
+    public void ForgetTurn(string model) => _turnTaken.TryRemove(model, out _);
 
     /// <summary>What every loaded version holds (serving ones, and retired ones until they released their instances).</summary>
     public VersionFootprint Used()
@@ -140,7 +147,6 @@ internal sealed partial class ModelResidency : IDisposable
         if (budgeted)
         {
             Interlocked.Increment(ref _queued);
-            _awaitingRoom.AddOrUpdate(name, 1, static (_, n) => n + 1);
             try
             {
                 refusal = await EnterWithRoomAsync(name, number, estimate, cancellationToken).ConfigureAwait(false);
@@ -150,12 +156,9 @@ internal sealed partial class ModelResidency : IDisposable
                 Interlocked.Decrement(ref _queued);
                 throw;
             }
-            finally
+            if (refusal is null)
             {
-                if (_awaitingRoom.AddOrUpdate(name, 0, static (_, n) => n - 1) <= 0)
-                {
-                    _awaitingRoom.TryRemove(KeyValuePair.Create(name, 0));
-                }
+                _turnTaken[name] = true;
             }
         }
         if (refusal is not null)

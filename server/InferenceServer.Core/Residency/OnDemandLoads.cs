@@ -187,6 +187,7 @@ internal sealed partial class OnDemandLoads(ModelRegistry registry, ModelLifecyc
                 { RetryAfter = RetryAfter };
             }
             var load = new ColdLoad { Waiters = 1 };
+            residency.ForgetTurn(model);
             load.Task = Task.Run(() => LoadAsync(model, load.Cancellation.Token));
             _loads[model] = load;
             _ = load.Task.ContinueWith(_ =>
@@ -230,14 +231,17 @@ internal sealed partial class OnDemandLoads(ModelRegistry registry, ModelLifecyc
         }
     }
 
-    // A request stops waiting. When none is left and the load still waits for its turn under the budget, it is dropped:
+    // A request stops waiting. When none is left and the load has not yet taken its turn under the budget, it is dropped:
     // a model nobody waits for would only take the turn (and evict a model in use) from loads that requests still wait
-    // for. A load that has started goes on, so that a retry finds the model. The next request starts a new one.
+    // for. Not only a load at the budget's gate: one still before it (reading its config, waiting for the model's lock or
+    // a load slot) has not started either; in a freshly started server that part alone took over a second, and such a
+    // load went on to take the turn from loads that were wanted. A load that has started goes on, so that a retry finds
+    // the model. The next request starts a new one.
     private void Leave(string model, ColdLoad load)
     {
         lock (_loads)
         {
-            if (--load.Waiters > 0 || load.Task.IsCompleted || !residency.AwaitsRoom(model))
+            if (--load.Waiters > 0 || load.Task.IsCompleted || !residency.Budgets.Any || residency.TookTurn(model))
             {
                 return;
             }

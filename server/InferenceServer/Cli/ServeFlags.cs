@@ -170,7 +170,7 @@ internal static class ServeFlags
             HelpName = "N",
         },
         new("--keepalive-timeout-secs", "Server:KeepAliveTimeoutSeconds", FlagKind.Integer, "30",
-            "Close a connection idle this long between requests (HTTP/1.1) or without a call (HTTP/2).")
+            "Close a connection idle this long between requests (HTTP/1.1) or without a call (HTTP/2); HTTP/1.1 clients are told it (Keep-Alive: timeout=N), and the server closes 10 s after it, so a client that keeps to it never sends into a closing connection.")
         {
             HelpName = "SECONDS", Min = 1, Max = int.MaxValue,
         },

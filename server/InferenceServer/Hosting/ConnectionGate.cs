@@ -9,7 +9,8 @@ namespace InferenceServer.Hosting;
 /// <summary>
 /// Keeps the server's connections below the process's descriptor limit: past <see cref="Limit"/> connections (every
 /// endpoint together) a new one is closed as soon as it is accepted, while those already open are served as before; idle
-/// keep-alive connections are closed after <c>Server:KeepAliveTimeoutSeconds</c>, and HTTP/2 connections whose peer
+/// keep-alive connections are closed after <c>Server:KeepAliveTimeoutSeconds</c> and <see cref="KeepAliveNotice.Grace"/>
+/// (clients are told the timeout, <see cref="KeepAliveNotice"/>), and HTTP/2 connections whose peer
 /// stopped answering are found by keep-alive pings. A process that runs out of descriptors does not fail one request:
 /// the runtime aborts it.
 /// </summary>
@@ -58,7 +59,7 @@ internal sealed partial class ConnectionGate
     /// <summary>Sets Kestrel's keep-alive limits and puts the gate in front of every endpoint added after it.</summary>
     public void Configure(KestrelServerOptions kestrel)
     {
-        kestrel.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(_server.KeepAliveTimeoutSeconds);
+        kestrel.Limits.KeepAliveTimeout = KeepAliveNotice.KeptFor(_server);
         kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromMilliseconds(_grpc.KeepAliveTimeMilliseconds);
         kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromMilliseconds(_grpc.KeepAliveTimeoutMilliseconds);
         if (_server.MaxConnections > 0)

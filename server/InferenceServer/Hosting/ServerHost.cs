@@ -120,6 +120,7 @@ internal sealed partial class ServerHost : IAsyncDisposable
         }
         services.AddSingleton<ConnectionGate>();
         services.AddSingleton<ShutdownDrain>();
+        services.AddSingleton<KeepAliveNotice>();
         services.AddHostedService(static sp => sp.GetRequiredService<ShutdownDrain>());
         services.AddSingleton(static sp =>
         {
@@ -149,6 +150,8 @@ internal sealed partial class ServerHost : IAsyncDisposable
         }
         // First: while the server drains for shutdown, every HTTP/1.1 answer closes its connection.
         app.Use(app.Services.GetRequiredService<ShutdownDrain>().MarkAsync);
+        // Every HTTP/1.1 answer says how long its connection is kept idle, so a client stops using it before the server closes it.
+        app.Use(app.Services.GetRequiredService<KeepAliveNotice>().MarkAsync);
         if (log.AccessLog)
         {
             // First after the drain, so every request is logged: REST, gRPC calls and metrics scrapes.

@@ -25,7 +25,8 @@ internal sealed class ServerOptions : ModelLifecycleOptions
 
     /// <summary>
     /// <c>--keepalive-timeout-secs</c>: how long a connection may stay idle between requests (HTTP/1.1) or without a call
-    /// (HTTP/2) before the server closes it. Shorter than Kestrel's 130 s, so idle sockets do not pile up.
+    /// (HTTP/2) before the server closes it. Shorter than Kestrel's 130 s, so idle sockets do not pile up. HTTP/1.1
+    /// clients are told it, and the server closes <see cref="KeepAliveNotice.Grace"/> after it (<see cref="KeepAliveNotice"/>).
     /// </summary>
     public int KeepAliveTimeoutSeconds { get; set; } = 30;
 
