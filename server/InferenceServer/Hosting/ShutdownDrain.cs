@@ -14,14 +14,21 @@ namespace InferenceServer.Hosting;
 internal sealed partial class ShutdownDrain(IOptions<ServerOptions> options, ConnectionGate connections, TimeProvider time, ILogger<ShutdownDrain> logger)
     : IHostedLifecycleService
 {
+    // Added as the answer starts, not when the request comes: an error answer replaces the headers set before it.
+    private static readonly Func<object, Task> CloseConnection = static state =>
+    {
+        ((HttpResponse)state).Headers.Connection = "close";
+        return Task.CompletedTask;
+    };
+
     private volatile bool _draining;
 
-    /// <summary>Marks a request's connection to close after its answer while the server drains.</summary>
+    /// <summary>Marks a request's connection to close after its answer while the server drains, whatever the answer.</summary>
     public Task MarkAsync(HttpContext context, RequestDelegate next)
     {
         if (_draining && HttpProtocol.IsHttp11(context.Request.Protocol))
         {
-            context.Response.Headers.Connection = "close";
+            context.Response.OnStarting(CloseConnection, context.Response);
         }
         return next(context);
     }
