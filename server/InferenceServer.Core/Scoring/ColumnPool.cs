@@ -3,15 +3,20 @@ using System.Buffers;
 namespace InferenceServer.Core.Scoring;
 
 /// <summary>
-/// The pool of a Parquet row group's column arrays (megabytes each). Not <see cref="ArrayPool{T}.Shared"/>: that pool
-/// keeps an array per size in every thread that returned one, and the lanes' continuations run on whichever pool
-/// thread is free, so a run kept a set of row-group-sized arrays per thread alive. This one keeps a few per size,
-/// whatever the thread: what the run holds stays what the read budget admitted.
+/// The pool of a Parquet row group's pages and column arrays (megabytes each). Not <see cref="ArrayPool{T}.Shared"/>:
+/// that pool keeps an array per size in every thread that returned one, and the lanes' continuations run on whichever
+/// pool thread is free, so a run kept a set of row-group-sized arrays per thread alive. Not a pool of a number of
+/// arrays per size either: that one came to keep, in a 10M-row run, about 75 MB of free pages (five of each size from
+/// 1 to 8 MB) on top of the pages the read budget admitted. This one keeps at most <see cref="FreeBytes"/> of free
+/// arrays of each element type, whatever the thread: what the run holds stays what the read budget admitted, plus that.
 /// </summary>
 internal static class ColumnPool<T>
 {
-    // Two lanes of a row group with a dozen columns of the same width, and their passing buffers.
-    private const int ArraysPerSize = 32;
+    /// <summary>
+    /// The free arrays kept, in bytes: the read share of a 64 MB memory limit (income's 1M-row row group holds 43 MB
+    /// of pages). A larger limit's row groups reuse what fits and allocate the rest.
+    /// </summary>
+    public const long FreeBytes = 32L << 20;
 
-    public static ArrayPool<T> Shared { get; } = ArrayPool<T>.Create(1 << 30, ArraysPerSize);
+    public static ArrayPool<T> Shared { get; } = new BoundedArrayPool<T>(FreeBytes);
 }

@@ -4,7 +4,9 @@ namespace InferenceServer.Core.Scoring;
 
 /// <summary>
 /// A write-only pass-through that hashes (XxHash64) and counts what is written, so a part's checksum costs no second
-/// read. It leaves the file open on dispose: the part is flushed to disk and renamed after its writer closes.
+/// read. It leaves the file open on dispose: the part is flushed to disk and renamed after its writer closes. Its
+/// asynchronous writes complete in place (a local file's buffered write is short): the Parquet writer runs on
+/// <see cref="ParquetThread.Encode"/> and must not be moved to a pool thread in the middle of a row group.
 /// </summary>
 internal sealed class HashingStream(Stream inner) : Stream
 {
@@ -37,11 +39,11 @@ internal sealed class HashingStream(Stream inner) : Stream
         inner.Write(buffer);
     }
 
-    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        _hash.Append(buffer.Span);
-        _written += buffer.Length;
-        await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        Write(buffer.Span);
+        return ValueTask.CompletedTask;
     }
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
@@ -51,7 +53,12 @@ internal sealed class HashingStream(Stream inner) : Stream
 
     public override void Flush() => inner.Flush();
 
-    public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+    public override Task FlushAsync(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        inner.Flush();
+        return Task.CompletedTask;
+    }
 
     public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 

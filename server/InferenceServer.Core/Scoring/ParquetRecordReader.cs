@@ -198,7 +198,7 @@ internal sealed class ParquetRecordReader : RecordReader
         batch.Reset(maxRows);
         if (!_loaded)
         {
-            _rows = await ParquetDecodeThread.RunAsync(() => LoadAsync(cancellationToken)).ConfigureAwait(false);
+            _rows = await ParquetThread.Decode.RunAsync(() => LoadAsync(cancellationToken)).ConfigureAwait(false);
             _loaded = true;
         }
         var count = Math.Min(maxRows, _rows - _next);

@@ -3,10 +3,13 @@ namespace InferenceServer.Core.Scoring;
 /// <summary>Writes the scored rows of one split into its part file, in the output format; <see cref="CompleteAsync"/> finishes the file.</summary>
 internal abstract class PartWriter : IAsyncDisposable
 {
-    /// <summary>A writer of <paramref name="format"/> over <paramref name="stream"/> (left open), for rows of <paramref name="schema"/>.</summary>
-    public static PartWriter Create(OutputFormat format, Stream stream, OutputSchema schema) => format switch
+    /// <summary>
+    /// A writer of <paramref name="format"/> over <paramref name="stream"/> (left open), for rows of <paramref name="schema"/>,
+    /// buffering at most about <paramref name="writerBytes"/> (the text formats stream, and buffer far less).
+    /// </summary>
+    public static PartWriter Create(OutputFormat format, Stream stream, OutputSchema schema, long writerBytes) => format switch
     {
-        OutputFormat.Parquet => new ParquetPartWriter(stream, schema),
+        OutputFormat.Parquet => new ParquetPartWriter(stream, schema, writerBytes),
         OutputFormat.Csv => new CsvPartWriter(stream, schema),
         _ => new JsonLinesPartWriter(stream, schema),
     };

@@ -37,13 +37,17 @@ public sealed class ScorePipeline
     internal TimeProvider Time => _time;
 
     /// <summary>
-    /// What the splits being read may hold decoded together: half of <see cref="ScoreOptions.MemoryLimit"/>, the other
-    /// half bounding the batches in flight (<see cref="BatchBytes"/>). Kept after the run, for the tests.
+    /// What the splits being read may hold decoded together: half of <see cref="ScoreOptions.MemoryLimit"/>; an eighth
+    /// is the part writer's (<see cref="WriterBytes"/>), and the rest bounds the batches in flight (<see cref="BatchBytes"/>).
+    /// Kept after the run, for the tests.
     /// </summary>
     internal ReadBudget ReadBudget { get; private set; } = new(0);
 
     /// <summary>The share of the memory limit the batches in flight may hold.</summary>
-    internal static long BatchBytes(long memoryLimit) => memoryLimit - ReadBytes(memoryLimit);
+    internal static long BatchBytes(long memoryLimit) => memoryLimit - ReadBytes(memoryLimit) - WriterBytes(memoryLimit);
+
+    /// <summary>The share of the memory limit the part writer may buffer: a Parquet part's row groups are sized by it.</summary>
+    internal static long WriterBytes(long memoryLimit) => memoryLimit / 8;
 
     private static long ReadBytes(long memoryLimit) => memoryLimit / 2;
     private readonly Lock _progressLock = new();

@@ -316,7 +316,7 @@ internal sealed class ScoreStages(ScorePipeline owner, BatchEncoder encoder, Out
                     temporary = Path.Combine(output, ScorePipeline.PartName(split.Index, format) + ScorePipeline.TemporarySuffix);
                     file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
                     hashing = new HashingStream(file);
-                    part = PartWriter.Create(format, hashing, schema);
+                    part = PartWriter.Create(format, hashing, schema, ScorePipeline.WriterBytes(owner.Options.MemoryLimit));
                     rows = 0;
                     read = 0;
                     badRows.Clear();

@@ -3,7 +3,7 @@ namespace InferenceServer.Core.Scoring;
 /// <summary>
 /// A file read synchronously even when asked asynchronously, so that Parquet.Net's reading of a column chunk
 /// (asynchronous throughout) runs start to end on the thread that asked, with nothing handed to the thread pool
-/// between its rented buffers' rent and return (see <see cref="ParquetDecodeThread"/>). A local file's reads are
+/// between its rented buffers' rent and return (see <see cref="ParquetThread"/>). A local file's reads are
 /// short; the pipeline's other stages run meanwhile on their own threads.
 /// </summary>
 internal sealed class SynchronousReadStream(FileStream file) : Stream

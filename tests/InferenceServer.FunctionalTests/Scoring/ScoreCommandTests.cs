@@ -91,6 +91,38 @@ public sealed class ScoreCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task AParquetOutputsRowGroupsFollowTheMemoryLimit()
+    {
+        // The part writer's share of --memory-limit sizes its row groups: at 1MB the smallest, at 2GB the largest, and
+        // the same rows either way.
+        const int Rows = 5000;
+        var records = ScoringFiles.Income(Rows, seed: 5);
+        await ScoringFiles.WriteParquetAsync(PathOf("in.parquet"), records, rowGroupRows: Rows);
+        var groups = new List<long[]>();
+        foreach (var limit in new[] { "1MB", "2GB" })
+        {
+            var output = PathOf($"out-{limit}");
+            var run = await ScoreRun.RunAsync("--model-repository", Models, "--model", "income", "--input", PathOf("in.parquet"), "--output", output,
+                "--output-format", "parquet", "--memory-limit", limit);
+            Assert.True(run.ExitCode == 0, run.ToString());
+            var part = Assert.Single(Directory.GetFiles(output, "part-*.parquet"));
+            await using var file = File.OpenRead(part);
+            await using var reader = await Parquet.ParquetReader.CreateAsync(file);
+            var sizes = new long[reader.RowGroupCount];
+            for (var g = 0; g < sizes.Length; g++)
+            {
+                using var group = reader.OpenRowGroupReader(g);
+                sizes[g] = group.RowCount;
+            }
+            groups.Add(sizes);
+            var rows = await ScoringFiles.ReadOutputAsync(output);
+            Assert.Equal(records.Select(r => r.Id.ToString(CultureInfo.InvariantCulture)), rows.Select(r => r["id"]!));
+        }
+        Assert.Equal([1024, 1024, 1024, 1024, 904], groups[0]);
+        Assert.Equal([Rows], groups[1]);
+    }
+
+    [Fact]
     public async Task TheRunsOwnInstancesAndThreadsChangeNoAnswer()
     {
         // The default run reloads income as one single-threaded instance per core (a load override); the model's own

@@ -1,0 +1,80 @@
+using System.Buffers;
+using System.Numerics;
+
+namespace InferenceServer.Core.Scoring;
+
+/// <summary>
+/// An array pool that keeps at most <see cref="FreeBytesLimit"/> bytes of free arrays, whatever their sizes and
+/// whichever thread returns them; an array returned past that is left to the collector. Arrays are powers of two long.
+/// A pool that keeps a number of arrays per size (<see cref="ArrayPool{T}.Create(int, int)"/>) keeps, over a run, the
+/// most each size was ever rented at once, summed over the sizes: more than was ever rented at once, and more as a run
+/// meets more page sizes.
+/// </summary>
+internal sealed class BoundedArrayPool<T>(long freeBytesLimit) : ArrayPool<T>
+{
+    private static readonly int ElementBytes = typeof(T).IsValueType ? System.Runtime.CompilerServices.Unsafe.SizeOf<T>() : IntPtr.Size;
+
+    private readonly Lock _lock = new();
+    private readonly Stack<T[]>?[] _free = new Stack<T[]>?[31];
+    private long _freeBytes;
+
+    /// <summary>The most bytes of free arrays the pool keeps.</summary>
+    public long FreeBytesLimit { get; } = freeBytesLimit;
+
+    /// <summary>The bytes of the free arrays the pool keeps now.</summary>
+    public long FreeBytes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _freeBytes;
+            }
+        }
+    }
+
+    public override T[] Rent(int minimumLength)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(minimumLength);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(minimumLength, 1 << 30);
+        if (minimumLength == 0)
+        {
+            return [];
+        }
+        var size = BitOperations.Log2(BitOperations.RoundUpToPowerOf2((uint)minimumLength));
+        lock (_lock)
+        {
+            if (_free[size] is { Count: > 0 } stack)
+            {
+                var array = stack.Pop();
+                _freeBytes -= (long)array.Length * ElementBytes;
+                return array;
+            }
+        }
+        return GC.AllocateUninitializedArray<T>(1 << size);
+    }
+
+    public override void Return(T[] array, bool clearArray = false)
+    {
+        ArgumentNullException.ThrowIfNull(array);
+        if (array.Length == 0 || !BitOperations.IsPow2(array.Length))
+        {
+            // Not one of this pool's sizes (an empty array, or one not rented here): nothing to keep.
+            return;
+        }
+        if (clearArray)
+        {
+            Array.Clear(array);
+        }
+        var bytes = (long)array.Length * ElementBytes;
+        lock (_lock)
+        {
+            if (_freeBytes + bytes > FreeBytesLimit)
+            {
+                return;
+            }
+            (_free[BitOperations.Log2((uint)array.Length)] ??= new Stack<T[]>()).Push(array);
+            _freeBytes += bytes;
+        }
+    }
+}
