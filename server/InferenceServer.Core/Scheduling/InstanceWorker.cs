@@ -16,12 +16,6 @@ namespace InferenceServer.Core.Scheduling;
 /// between a response and the next request), so one client in a loop never pays the wake. It yields
 /// its core to any thread that is ready to run, so a busy machine loses little to it; its cost is at
 /// most one spin per request, and an idle model stops spinning one spin after its last request.
-/// <para>
-/// Once the spin is over the thread blocks at once, on an event that does not spin. It used to block on a
-/// <see cref="SemaphoreSlim"/>, whose Wait spins again, yielding the core over and over, before it blocks: in a
-/// profile of <c>income</c> at concurrency 32 over REST binary on two cores (issue 11) that second spin took 5.6% of
-/// the server's CPU samples, against 2.6% for the spin above and 2.1% for running the model.
-/// </para>
 /// </remarks>
 internal sealed class InstanceWorker
 {
@@ -35,8 +29,7 @@ internal sealed class InstanceWorker
 
     private static readonly long SpinTicks = SpinMicroseconds * Stopwatch.Frequency / 1_000_000;
 
-    // Set only by the hand-off that found the thread asleep (exactly one per sleep), reset by the thread once awake.
-    private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
+    private readonly SemaphoreSlim _wake = new(0);
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _state;
     private volatile bool _stopping;
@@ -114,7 +107,7 @@ internal sealed class InstanceWorker
     {
         if (Interlocked.Exchange(ref _state, Handed) == Sleeping)
         {
-            _wake.Set();
+            _wake.Release();
         }
     }
 
@@ -142,7 +135,6 @@ internal sealed class InstanceWorker
                     if (Interlocked.CompareExchange(ref _state, Sleeping, Spinning) == Spinning)
                     {
                         _wake.Wait();
-                        _wake.Reset();
                     }
                     break;
                 }
