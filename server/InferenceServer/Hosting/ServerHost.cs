@@ -329,8 +329,13 @@ internal sealed partial class ServerHost : IAsyncDisposable
         // ASP.NET Core starts an Activity and a logging scope for every request whenever this category is enabled at any
         // level, though at Warning (the default for Microsoft.AspNetCore, --log-verbose included) it writes nothing for a
         // request: its request lines are Information. Off, each request saves both (issue 11: a quarter of the bytes a
-        // REST binary request allocated, a fifth of a gRPC one's). A Logging:LogLevel rule for the category wins over this.
-        logging.AddFilter(HostingDiagnosticsCategory, LogLevel.None);
+        // REST binary request allocated, a fifth of a gRPC one's). The scope is what gives every entry a request logs its
+        // RequestId, which the formatters write only with IncludeScopes: then the category stays as configured. A
+        // Logging:LogLevel rule for the category wins over this.
+        if (!Bind<ConsoleFormatterOptions>(configuration, "Logging:Console:FormatterOptions").IncludeScopes)
+        {
+            logging.AddFilter(HostingDiagnosticsCategory, LogLevel.None);
+        }
         logging.AddConfiguration(configuration.GetSection("Logging"));
         services.PostConfigure<LoggerFilterOptions>(o => LogLevelSwitches.Apply(o, log));
         if (log.File.Length > 0)

@@ -7,7 +7,8 @@ namespace InferenceServer.FunctionalTests.Hosting;
 
 /// <summary>
 /// ASP.NET Core's per-request hosting diagnostics: off by default (an enabled category costs every request an Activity
-/// and a logging scope, for request lines the default levels never write), back with a rule of its own.
+/// and a logging scope, for request lines the default levels never write), back with a rule of its own, and kept as
+/// configured when the log writes scopes (the request's scope gives its entries their RequestId).
 /// </summary>
 public sealed class HostingDiagnosticsTests
 {
@@ -40,6 +41,11 @@ public sealed class HostingDiagnosticsTests
     [Fact]
     public async Task Verbose_logging_leaves_it_off() =>
         Assert.Equal("", await EnabledAsync(("Logging:Verbose", "1")));
+
+    // The request's scope carries its RequestId into the entries it logs, which only a formatter with scopes writes.
+    [Fact]
+    public async Task Scopes_written_keep_it_as_configured() =>
+        Assert.Equal("Warning,Error,Critical", await EnabledAsync(("Logging:Console:FormatterOptions:IncludeScopes", "true")));
 
     [Fact]
     public async Task A_rule_for_the_category_wins() =>
