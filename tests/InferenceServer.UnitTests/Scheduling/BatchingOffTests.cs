@@ -159,6 +159,51 @@ public sealed class BatchingOffTests
         Assert.Equal(3, instance.Runs);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task No_hand_off_is_lost_while_instances_go_to_sleep_and_are_woken(int instanceCount)
+    {
+        // Senders pause from nothing to several spins between requests, so hand-offs land while an instance spins,
+        // while it is going to sleep, and while it sleeps; a lost wake would leave a request unanswered (Patience).
+        var instances = new AddingInstance[instanceCount];
+        for (var i = 0; i < instanceCount; i++)
+        {
+            instances[i] = new AddingInstance();
+        }
+        await using var scheduler = Create(instances);
+        const int Senders = 4;
+        const int PerSender = 60;
+
+        var senders = new Task[Senders];
+        for (var s = 0; s < Senders; s++)
+        {
+            var seed = s;
+            senders[s] = Task.Run(async () =>
+            {
+                var random = new Random(seed);
+                for (var i = 0; i < PerSender; i++)
+                {
+                    var value = seed * 1000 + i;
+                    Assert.Equal(new[] { value, value }, await SumOf(scheduler.ScheduleAsync(Work(value, 0), CancellationToken.None).AsTask()));
+                    var pause = random.Next(4);
+                    if (pause > 0)
+                    {
+                        await Task.Delay(TimeSpan.FromMicroseconds(pause * 2 * InstanceWorker.SpinMicroseconds));
+                    }
+                }
+            });
+        }
+        await Task.WhenAll(senders).WaitAsync(Patience);
+
+        var runs = 0;
+        foreach (var instance in instances)
+        {
+            runs += instance.Runs;
+        }
+        Assert.Equal(Senders * PerSender, runs);
+    }
+
     [Fact]
     public async Task A_priority_is_ignored_as_the_model_has_no_priority_levels()
     {
