@@ -41,12 +41,10 @@ for side in before after; do
 done
 dotnet publish loadtests/InferenceServer.LoadTest -c Release -o "$work/loadtest" --nologo -v q >/dev/null
 loadtest="$work/loadtest/loadtest"
-# The models only: a server from before routing (issue 13) takes a route-only folder (models/income_ab) for a model
-# without versions, fails to load it, and exits (--exit-on-error is on by default).
+# `income` only, the model measured: an older build fails on what came into models/ after it (routes, TorchScript,
+# quantized variants), and a server with --exit-on-error (the default) then exits before it is ready.
 mkdir -p "$work/repository"
-for model in models/*/; do
-  if [ -f "$model/config.pbtxt" ]; then cp -r "$model" "$work/repository/"; fi
-done
+cp -r models/income "$work/repository/"
 
 wait_ready() { # url
   for _ in $(seq 1 150); do
