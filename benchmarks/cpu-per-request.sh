@@ -41,7 +41,10 @@ for side in "$@"; do
   folder=${side#*=}
   labels+=("$label")
   base[$label]=$((port + 10 * i))
-  "$folder/inference-server" serve --model-repository "$work/repository" --max-queue-batches 0 --http-address 127.0.0.1 \
+  # A build from before admission control (issue 12) has no shedding to turn off, and no flag for it.
+  shedding=()
+  if "$folder/inference-server" serve --help 2>/dev/null | grep -q -- '--max-queue-batches'; then shedding=(--max-queue-batches 0); fi
+  "$folder/inference-server" serve --model-repository "$work/repository" "${shedding[@]}" --http-address 127.0.0.1 \
     --http-port "${base[$label]}" --grpc-port $((base[$label] + 1)) --metrics-port $((base[$label] + 2)) >"$out/$label.log" 2>&1 &
   pid[$label]=$!
   pids+=($!)
