@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 
 namespace InferenceServer.Hosting;
@@ -52,10 +53,23 @@ internal sealed class KeepAliveNotice
     {
         var headers = ((HttpContext)state).Response.Headers;
         // An answer that closes its connection keeps none alive.
-        if (!headers.Connection.Any(v => string.Equals(v, "close", StringComparison.OrdinalIgnoreCase)))
+        if (!Closes(headers.Connection))
         {
             headers[HeaderNames.KeepAlive] = _value;
         }
         return Task.CompletedTask;
+    }
+
+    // Runs for every HTTP/1.1 answer: StringValues' own enumerator, not LINQ's, which would box it on each.
+    private static bool Closes(StringValues connection)
+    {
+        foreach (var value in connection)
+        {
+            if (string.Equals(value, "close", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 }
