@@ -69,6 +69,12 @@ internal static class ScoreHost
             await error.WriteLineAsync($"inference-server score: {e.Message}").ConfigureAwait(false);
             return 1;
         }
+        catch (OutOfMemoryException e)
+        {
+            // Outside the pipeline's stages (which say which one): loading the model, planning the input, the summary.
+            await error.WriteLineAsync($"inference-server score: {ScoreException.OutOfMemory("preparing or ending the run", request.Options.MemoryLimit, e).Message}").ConfigureAwait(false);
+            return 1;
+        }
         catch (ArgumentException e)
         {
             // A setting from the environment or appsettings that its options refuse; the message names it.
