@@ -29,7 +29,8 @@ public sealed class ScoreException : Exception
         var heap = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         return new ScoreException(
             $"out of memory while {doing}: this process may hold {heap >> 20} MB (DOTNET_GCHeapHardLimit, or 75% of a container's memory limit) "
-            + $"and --memory-limit is {memoryLimit >> 20} MB; give a lower --memory-limit or more memory. What was committed stays: --resume continues",
+            + $"and the run {memoryLimit >> 20} MB (--memory-limit); give a lower --memory-limit, smaller Parquet row groups (one is read at least whole) "
+            + "or more memory. What was committed stays: --resume continues",
             inner);
     }
 }

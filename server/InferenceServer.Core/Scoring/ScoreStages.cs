@@ -74,7 +74,7 @@ internal sealed class ScoreStages(ScorePipeline owner, BatchEncoder encoder, Out
     private (int ReadAhead, int InFlight) Buffers()
     {
         var rowBytes = _columns.Length * 48L + encoder.Columns.Count * 128L + schema.Predictions.Count * 16L + keys.Count * 48L;
-        var batches = ScorePipeline.BatchBytes(owner.Options.MemoryLimit) / Math.Max(1, batchSize * rowBytes);
+        var batches = ScorePipeline.BatchBytes(owner.MemoryLimit) / Math.Max(1, batchSize * rowBytes);
         var total = (int)Math.Clamp(batches, 4, 64);
         return (Math.Max(2, total / 4), Math.Max(2, total - total / 4));
     }
@@ -90,7 +90,7 @@ internal sealed class ScoreStages(ScorePipeline owner, BatchEncoder encoder, Out
         }
         catch (OutOfMemoryException e)
         {
-            var failure = ScoreException.OutOfMemory(doing, owner.Options.MemoryLimit, e);
+            var failure = ScoreException.OutOfMemory(doing, owner.MemoryLimit, e);
             complete(failure);
             await stop.CancelAsync().ConfigureAwait(false);
             throw failure;
@@ -248,7 +248,7 @@ internal sealed class ScoreStages(ScorePipeline owner, BatchEncoder encoder, Out
         }
         catch (OutOfMemoryException e)
         {
-            throw ScoreException.OutOfMemory("encoding and scoring batches", owner.Options.MemoryLimit, e);
+            throw ScoreException.OutOfMemory("encoding and scoring batches", owner.MemoryLimit, e);
         }
     }
 
@@ -350,7 +350,7 @@ internal sealed class ScoreStages(ScorePipeline owner, BatchEncoder encoder, Out
                     temporary = Path.Combine(output, ScorePipeline.PartName(split.Index, format) + ScorePipeline.TemporarySuffix);
                     file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
                     hashing = new HashingStream(file);
-                    part = PartWriter.Create(format, hashing, schema, ScorePipeline.WriterBytes(owner.Options.MemoryLimit));
+                    part = PartWriter.Create(format, hashing, schema, ScorePipeline.WriterBytes(owner.MemoryLimit));
                     rows = 0;
                     read = 0;
                     badRows.Clear();

@@ -41,6 +41,10 @@ internal static class ScoreHost
             await TuneForThroughputAsync(frontDoor, request, cancellationToken).ConfigureAwait(false);
             var drift = request.Drift ? await DriftOfAsync(frontDoor, request, error).ConfigureAwait(false) : null;
             var pipeline = new ScorePipeline(frontDoor, request.Options) { Drift = drift };
+            if (pipeline.MemoryLimitNote is { } note)
+            {
+                await error.WriteLineAsync($"inference-server score: note: {note}").ConfigureAwait(false);
+            }
             var run = pipeline.RunAsync(cancellationToken);
             ScoreSummary summary;
             try
