@@ -17,4 +17,20 @@ public sealed class ScoreException : Exception
         : base(message, inner)
     {
     }
+
+    /// <summary>
+    /// A run that ran out of memory while <paramref name="doing"/> something: what the process may hold, what the run
+    /// was asked to hold, and what to change.
+    /// </summary>
+    public static ScoreException OutOfMemory(string doing, long memoryLimit, Exception inner)
+    {
+        // The limit the collector works to: DOTNET_GCHeapHardLimit when set, else 75% of a container's memory limit,
+        // else the machine's memory.
+        var heap = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        return new ScoreException(
+            $"out of memory while {doing}: this process may hold {heap >> 20} MB (DOTNET_GCHeapHardLimit, or 75% of a container's memory limit) "
+            + $"and the run {memoryLimit >> 20} MB (--memory-limit); give a lower --memory-limit, smaller Parquet row groups (one is read at least whole) "
+            + "or more memory. What was committed stays: --resume continues",
+            inner);
+    }
 }

@@ -37,7 +37,7 @@ public sealed class ScorePipeline
     internal TimeProvider Time => _time;
 
     /// <summary>
-    /// What the splits being read may hold decoded together: half of <see cref="ScoreOptions.MemoryLimit"/>; an eighth
+    /// What the splits being read may hold decoded together: half of <see cref="MemoryLimit"/>; an eighth
     /// is the part writer's (<see cref="WriterBytes"/>), and the rest bounds the batches in flight (<see cref="BatchBytes"/>).
     /// Kept after the run, for the tests.
     /// </summary>
@@ -70,6 +70,35 @@ public sealed class ScorePipeline
         _frontDoor = frontDoor;
         _options = options;
         _time = time ?? TimeProvider.System;
+        MemoryLimit = CapMemoryLimit(options.MemoryLimit, HeapLimit());
+    }
+
+    /// <summary>
+    /// What the run holds at most: <see cref="ScoreOptions.MemoryLimit"/>, or half of what this process's collector may
+    /// hold when that is less (a GC heap hard limit: DOTNET_GCHeapHardLimit, or 75% of a container's memory limit).
+    /// The other half is the process itself (the model, the runtime) and the collector's room to work in; a run asked
+    /// to hold more than it may ran out of memory instead.
+    /// </summary>
+    public long MemoryLimit { get; }
+
+    /// <summary>Why <see cref="MemoryLimit"/> is less than asked; null when it is what was asked.</summary>
+    public string? MemoryLimitNote => MemoryLimit < _options.MemoryLimit
+        ? $"--memory-limit {_options.MemoryLimit >> 20} MB is more than half of the {HeapLimit() >> 20} MB this process may hold (DOTNET_GCHeapHardLimit, or 75% of a container's memory limit): the run holds at most {MemoryLimit >> 20} MB"
+        : null;
+
+    /// <summary>The memory limit a run holds to under a collector that may hold <paramref name="heapBytes"/> (0: unknown).</summary>
+    internal static long CapMemoryLimit(long asked, long heapBytes) => heapBytes > 0 ? Math.Min(asked, heapBytes / 2) : asked;
+
+    // What the collector may hold: its hard limit when it has one, else the machine's (or container's) memory. Known
+    // once it has collected; before that, the configured hard limit, if any.
+    private static long HeapLimit()
+    {
+        var available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (available > 0)
+        {
+            return available;
+        }
+        return GC.GetConfigurationVariables().TryGetValue("GCHeapHardLimit", out var limit) && limit is ulong bytes and > 0 and < long.MaxValue ? (long)bytes : 0;
     }
 
     /// <summary>Where every scored batch's features and predictions are recorded for the drift report; null: no report.</summary>
@@ -165,7 +194,7 @@ public sealed class ScorePipeline
             _planned = true;
         }
 
-        ReadBudget = new ReadBudget(ReadBytes(options.MemoryLimit));
+        ReadBudget = new ReadBudget(ReadBytes(MemoryLimit));
         var run = new ScoreStages(this, encoder, schema, manifest, output, quarantinePath, batchSize, keys);
         var versions = await run.ExecuteAsync(pending, cancellationToken).ConfigureAwait(false);
         return Summary(manifest, output, quarantinePath, pending.Length, splits.Count - pending.Length, batchSize, versions, view is null ? [] : missing);

@@ -32,9 +32,9 @@ internal sealed class ScoreStages(ScorePipeline owner, BatchEncoder encoder, Out
         var scored = Channel.CreateBounded<Task<ScoredBatch>>(new BoundedChannelOptions(inFlight) { SingleReader = true, SingleWriter = true });
         var stages = new[]
         {
-            Stage(() => ReadAsync(pending, reads.Writer, stop.Token), e => reads.Writer.TryComplete(e), stop),
-            Stage(() => DispatchAsync(reads.Reader, scored.Writer, stop.Token), e => scored.Writer.TryComplete(e), stop),
-            Stage(() => WriteAsync(scored.Reader, stop.Token), _ => { }, stop),
+            Stage("reading and decoding the input", () => ReadAsync(pending, reads.Writer, stop.Token), e => reads.Writer.TryComplete(e), stop),
+            Stage("encoding and scoring batches", () => DispatchAsync(reads.Reader, scored.Writer, stop.Token), e => scored.Writer.TryComplete(e), stop),
+            Stage("writing the output", () => WriteAsync(scored.Reader, stop.Token), _ => { }, stop),
         };
         try
         {
@@ -74,18 +74,26 @@ internal sealed class ScoreStages(ScorePipeline owner, BatchEncoder encoder, Out
     private (int ReadAhead, int InFlight) Buffers()
     {
         var rowBytes = _columns.Length * 48L + encoder.Columns.Count * 128L + schema.Predictions.Count * 16L + keys.Count * 48L;
-        var batches = ScorePipeline.BatchBytes(owner.Options.MemoryLimit) / Math.Max(1, batchSize * rowBytes);
+        var batches = ScorePipeline.BatchBytes(owner.MemoryLimit) / Math.Max(1, batchSize * rowBytes);
         var total = (int)Math.Clamp(batches, 4, 64);
         return (Math.Max(2, total / 4), Math.Max(2, total - total / 4));
     }
 
-    // A stage that fails closes its output with the failure and stops the others.
-    private static async Task Stage(Func<Task> body, Action<Exception?> complete, CancellationTokenSource stop)
+    // A stage that fails closes its output with the failure and stops the others. Running out of memory is said in the
+    // user's words, with what to change: it is the one failure a setting of the run can cure.
+    private async Task Stage(string doing, Func<Task> body, Action<Exception?> complete, CancellationTokenSource stop)
     {
         try
         {
             await body().ConfigureAwait(false);
             complete(null);
+        }
+        catch (OutOfMemoryException e)
+        {
+            var failure = ScoreException.OutOfMemory(doing, owner.MemoryLimit, e);
+            complete(failure);
+            await stop.CancelAsync().ConfigureAwait(false);
+            throw failure;
         }
         catch (Exception e)
         {
@@ -106,6 +114,10 @@ internal sealed class ScoreStages(ScorePipeline owner, BatchEncoder encoder, Out
     {
         var lanes = new Queue<(InputSplit Split, Channel<RecordBatch> Batches, Task Reading)>();
         var next = 0;
+        // The lanes' own stop: when this stage fails (a lane's split did), the lanes still reading are stopped here,
+        // before they are waited for below. The run's stop comes only once this stage has ended, and a lane with a
+        // full channel that nobody reads any more would wait for it forever (a run stalled so, out of memory).
+        using var lanesStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
         {
             while (next < pending.Count || lanes.Count > 0)
@@ -114,7 +126,7 @@ internal sealed class ScoreStages(ScorePipeline owner, BatchEncoder encoder, Out
                 {
                     var split = pending[next++];
                     var batches = Channel.CreateBounded<RecordBatch>(new BoundedChannelOptions(LaneBatches) { SingleReader = true, SingleWriter = true });
-                    lanes.Enqueue((split, batches, await StartLaneAsync(split, batches.Writer, cancellationToken).ConfigureAwait(false)));
+                    lanes.Enqueue((split, batches, await StartLaneAsync(split, batches.Writer, lanesStop.Token).ConfigureAwait(false)));
                 }
                 var (current, channel, reading) = lanes.Dequeue();
                 await foreach (var batch in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
@@ -127,7 +139,9 @@ internal sealed class ScoreStages(ScorePipeline owner, BatchEncoder encoder, Out
         }
         finally
         {
-            // A failure leaves lanes reading: they stop on the cancellation; their batches go back to the pool.
+            // A failure leaves lanes reading (or waiting for the budget): they stop on the cancellation, give back what
+            // they hold, and their batches go back to the pool. After a success there are none.
+            await lanesStop.CancelAsync().ConfigureAwait(false);
             foreach (var (_, channel, reading) in lanes)
             {
                 try
@@ -194,9 +208,16 @@ internal sealed class ScoreStages(ScorePipeline owner, BatchEncoder encoder, Out
             }
             finally
             {
-                // The decoded columns go back to the pool before the next split is admitted in their place.
-                await reader.DisposeAsync().ConfigureAwait(false);
-                owner.ReadBudget.Release(held);
+                // The decoded columns go back to the pool before the next split is admitted in their place; the budget
+                // is given back even when that fails, or the splits after it would wait for it forever.
+                try
+                {
+                    await reader.DisposeAsync().ConfigureAwait(false);
+                }
+                finally
+                {
+                    owner.ReadBudget.Release(held);
+                }
             }
             batches.TryComplete();
         }
@@ -213,8 +234,21 @@ internal sealed class ScoreStages(ScorePipeline owner, BatchEncoder encoder, Out
         {
             var task = batch is null
                 ? Task.FromResult(new ScoredBatch { Split = split, EndOfSplit = true })
-                : Task.Run(() => ScoreAsync(split, batch, cancellationToken), cancellationToken);
+                : Task.Run(() => ScoreOrSayAsync(split, batch, cancellationToken), cancellationToken);
             await scored.WriteAsync(task, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    // A batch that runs out of memory fails where it did, not where the writer meets it.
+    private async Task<ScoredBatch> ScoreOrSayAsync(InputSplit split, RecordBatch batch, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ScoreAsync(split, batch, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OutOfMemoryException e)
+        {
+            throw ScoreException.OutOfMemory("encoding and scoring batches", owner.MemoryLimit, e);
         }
     }
 
@@ -316,7 +350,7 @@ internal sealed class ScoreStages(ScorePipeline owner, BatchEncoder encoder, Out
                     temporary = Path.Combine(output, ScorePipeline.PartName(split.Index, format) + ScorePipeline.TemporarySuffix);
                     file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
                     hashing = new HashingStream(file);
-                    part = PartWriter.Create(format, hashing, schema, ScorePipeline.WriterBytes(owner.Options.MemoryLimit));
+                    part = PartWriter.Create(format, hashing, schema, ScorePipeline.WriterBytes(owner.MemoryLimit));
                     rows = 0;
                     read = 0;
                     badRows.Clear();

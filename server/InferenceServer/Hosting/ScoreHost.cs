@@ -41,6 +41,10 @@ internal static class ScoreHost
             await TuneForThroughputAsync(frontDoor, request, cancellationToken).ConfigureAwait(false);
             var drift = request.Drift ? await DriftOfAsync(frontDoor, request, error).ConfigureAwait(false) : null;
             var pipeline = new ScorePipeline(frontDoor, request.Options) { Drift = drift };
+            if (pipeline.MemoryLimitNote is { } note)
+            {
+                await error.WriteLineAsync($"inference-server score: note: {note}").ConfigureAwait(false);
+            }
             var run = pipeline.RunAsync(cancellationToken);
             ScoreSummary summary;
             try
@@ -67,6 +71,12 @@ internal static class ScoreHost
         catch (ScoreException e)
         {
             await error.WriteLineAsync($"inference-server score: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
+        catch (OutOfMemoryException e)
+        {
+            // Outside the pipeline's stages (which say which one): loading the model, planning the input, the summary.
+            await error.WriteLineAsync($"inference-server score: {ScoreException.OutOfMemory("preparing or ending the run", request.Options.MemoryLimit, e).Message}").ConfigureAwait(false);
             return 1;
         }
         catch (ArgumentException e)
