@@ -6,6 +6,7 @@ namespace InferenceServer.Core.Scoring;
 /// <summary>
 /// An array pool that keeps at most <see cref="FreeBytesLimit"/> bytes of free arrays, whatever their sizes and
 /// whichever thread returns them; an array returned past that is left to the collector. Arrays are powers of two long.
+/// The bound can be raised while the pool is in use (<see cref="KeepAtLeast"/>), never lowered.
 /// A pool that keeps a number of arrays per size (<see cref="ArrayPool{T}.Create(int, int)"/>) keeps, over a run, the
 /// most each size was ever rented at once, summed over the sizes: more than was ever rented at once, and more as a run
 /// meets more page sizes.
@@ -19,7 +20,27 @@ internal sealed class BoundedArrayPool<T>(long freeBytesLimit) : ArrayPool<T>
     private long _freeBytes;
 
     /// <summary>The most bytes of free arrays the pool keeps.</summary>
-    public long FreeBytesLimit { get; } = freeBytesLimit;
+    public long FreeBytesLimit
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _freeBytesLimit;
+            }
+        }
+    }
+
+    private long _freeBytesLimit = freeBytesLimit;
+
+    /// <summary>Raises <see cref="FreeBytesLimit"/> to <paramref name="bytes"/> when it is lower.</summary>
+    public void KeepAtLeast(long bytes)
+    {
+        lock (_lock)
+        {
+            _freeBytesLimit = Math.Max(_freeBytesLimit, bytes);
+        }
+    }
 
     /// <summary>The bytes of the free arrays the pool keeps now.</summary>
     public long FreeBytes
@@ -69,7 +90,7 @@ internal sealed class BoundedArrayPool<T>(long freeBytesLimit) : ArrayPool<T>
         var bytes = (long)array.Length * ElementBytes;
         lock (_lock)
         {
-            if (_freeBytes + bytes > FreeBytesLimit)
+            if (_freeBytes + bytes > _freeBytesLimit)
             {
                 return;
             }

@@ -175,6 +175,8 @@ internal sealed class ScoreStages(ScorePipeline owner, BatchEncoder encoder, Out
             return Task.FromException(e);
         }
         var held = reader.DecodedBytes;
+        // What this split's pages and columns hold comes back to the pools when it is read; they keep it for the next.
+        ColumnPoolLimit.KeepAtLeast(Math.Max(owner.ReadBudget.Bytes, held));
         var admitted = owner.ReadBudget.AcquireAsync(held, cancellationToken);
         // Not cancelled before it starts: the lane must run to give back the reader and the budget.
         return Task.Run(() => ReadSplitAsync(reader, held, admitted, batches, cancellationToken), CancellationToken.None);

@@ -31,4 +31,32 @@ public sealed class BoundedArrayPoolTests
         Assert.Equal(0, pool.FreeBytes);
         Assert.Empty(pool.Rent(0));
     }
+
+    [Fact]
+    public void ARaisedLimitKeepsWhatTheLowerOneLeftToTheCollector()
+    {
+        var pool = new BoundedArrayPool<byte>(freeBytesLimit: 1024);
+        var page = pool.Rent(4096);
+        pool.Return(page);
+        Assert.Equal(0, pool.FreeBytes);
+        pool.KeepAtLeast(8192);
+        pool.KeepAtLeast(2048);
+        Assert.Equal(8192, pool.FreeBytesLimit);
+        page = pool.Rent(4096);
+        pool.Return(page);
+        Assert.Equal(4096, pool.FreeBytes);
+        Assert.Same(page, pool.Rent(4000));
+    }
+
+    [Fact]
+    public void ColumnPoolsFollowTheReadShareAndPoolsMadeLaterStartFromIt()
+    {
+        var early = ColumnPoolLimit.Register(new BoundedArrayPool<short>(freeBytesLimit: 1024));
+        // Raising to the default column-pool bound plus a little changes nothing another test relies on.
+        var bytes = ColumnPool<byte>.FreeBytes + 4096;
+        ColumnPoolLimit.KeepAtLeast(bytes);
+        Assert.True(early.FreeBytesLimit >= bytes);
+        var late = ColumnPoolLimit.Register(new BoundedArrayPool<short>(freeBytesLimit: 1024));
+        Assert.True(late.FreeBytesLimit >= bytes);
+    }
 }
