@@ -33,7 +33,6 @@ internal sealed class InstanceWorker
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _state;
     private volatile bool _stopping;
-    private bool _answering;
 
     public InstanceWorker(IModelInstance instance, int index, int batchCapacity, ResourceLease? lease)
     {
@@ -70,16 +69,6 @@ internal sealed class InstanceWorker
 
     /// <summary>Set (under the scheduler's lock) when the instance is being removed: after its current batch it leaves instead of going idle.</summary>
     public bool Retiring { get; set; }
-
-    /// <summary>
-    /// Its thread is running a caller's continuation after its batch (see ModelScheduler.RunWorker): a batch handed to it
-    /// now waits until that continuation yields.
-    /// </summary>
-    public bool Answering
-    {
-        get => Volatile.Read(ref _answering);
-        set => Volatile.Write(ref _answering, value);
-    }
 
     /// <summary>Chains workers one dispatch started, to hand them their batches outside the lock.</summary>
     public InstanceWorker? NextStarted { get; set; }

@@ -35,13 +35,6 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
     private const int InlineOutputBytes = 64 * 1024;
 
     /// <summary>
-    /// How long after a request last found every instance busy the instances keep answering on the thread pool (see
-    /// Execute). Under concurrent load that happens every few requests, so the window stays open; a lone client in a
-    /// closed loop never finds an instance busy, and after a burst the inline answer returns within this time.
-    /// </summary>
-    private static readonly TimeSpan ContendedWindow = TimeSpan.FromMilliseconds(1);
-
-    /// <summary>
     /// When a client whose request was shed (a full queue, a queue timeout) should try again: HTTP's Retry-After counts
     /// whole seconds, and one is the shortest it can say. By then a queue sized in executions has turned over many times.
     /// </summary>
@@ -64,7 +57,6 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
     private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private readonly long _shedAfterTicks;
-    private readonly long _contendedWindowTicks;
     private readonly SpareCapacityMeter _spare;
 
     // Guarded by _lock.
@@ -73,8 +65,6 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
     // Leases the rate limiter granted to others (or to this model's staged instances) during calls made under the lock,
     // whose owners are told once it is released (Finish).
     private ResourceLease? _granted;
-    // When a request last had to wait for an instance (written under _lock, read without it by Execute).
-    private long _contendedAt = long.MinValue;
 
     private int _disposeStarted;
 
@@ -115,7 +105,6 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
         }
         _shedAfterTicks = Timestamps.FromMicroseconds((long)QueueDefaults.ShedAfter.TotalMicroseconds, _time.TimestampFrequency);
         _spare = new SpareCapacityMeter(_time.TimestampFrequency);
-        _contendedWindowTicks = Timestamps.FromMicroseconds((long)ContendedWindow.TotalMicroseconds, _time.TimestampFrequency);
         // A model that does not batch keeps Triton's default scheduler, one request at a time; its queue still takes the
         // policies of a dynamic_batching it gives (a queue bound and timeout mean the same whether or not requests join).
         var queueing = maxBatchSize > 0 ? batching : null;
@@ -355,12 +344,6 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
                 _queue.Enqueue(request, now);
                 _order?.Arrived(request);
                 _observer.RequestQueued();
-                if (_pool.IdleCount == 0 || _pool.PeekIdle().Answering)
-                {
-                    // It waits for an instance, or for the answer its instance's thread is writing: the load is
-                    // concurrent (see Contended).
-                    Volatile.Write(ref _contendedAt, now);
-                }
                 // With every instance busy there is nothing to hand out: the instance that finishes first takes
                 // the queue's head itself. Dispatching still arms the timer for a new, earlier deadline.
                 if (_pool.IdleCount > 0 || request.Deadline < _timerDue)
@@ -667,16 +650,7 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
                 // Idle first, then the caller's continuation: a request the continuation (or anyone) sends meanwhile
                 // is handed to this instance at once and runs as soon as the continuation yields. Had a batch come
                 // already, the answer takes the thread-pool hop instead of holding it up.
-                var inline = !worker.HasBatch;
-                worker.Answering = inline;
-                try
-                {
-                    lone.Signal(inline);
-                }
-                finally
-                {
-                    worker.Answering = false;
-                }
+                lone.Signal(inline: !worker.HasBatch);
             }
             if (!stays)
             {
@@ -800,12 +774,11 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
             _observer.BatchExecuted(batch.TotalSize, computeInput, computeInfer, computeOutput);
         }
         // The caller's continuation runs on this thread when the instance would go idle anyway: one request, nothing
-        // waiting for an instance (an unlocked read; RunWorker checks again) nor lately (Contended), no response order to keep, and outputs
+        // waiting for an instance (an unlocked read; RunWorker checks again), no response order to keep, and outputs
         // small enough that encoding the response costs microseconds. The hop to the thread pool, and the wake of a
         // pool thread, then disappear from the path of a lone request. The continuations are the server's own async
         // request paths, which hand off at their first wait and never block on another request.
-        var inline = count == 1 && failure is null && _order is null && _queue.Count == 0 && !Contended(outputDone)
-            && IsSmall(requests[0].Result!);
+        var inline = count == 1 && failure is null && _order is null && _queue.Count == 0 && IsSmall(requests[0].Result!);
         QueuedRequest? lone = null;
         var reason = failure is BackendException ? SchedulerFailure.Backend : SchedulerFailure.Other;
         var kind = failure is BackendException backend ? backend.Kind : InferenceErrorKind.Internal;
@@ -840,20 +813,6 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
         batch.TotalSize = 0;
         return lone;
     }
-
-    /// <summary>
-    /// A request had to wait for an instance within <see cref="ContendedWindow"/> before <paramref name="now"/>: the load
-    /// is concurrent, and the instance's thread answers on the thread pool rather than itself.
-    /// </summary>
-    /// <remarks>
-    /// Under concurrent load an answer on the instance's thread holds up the request that arrives meanwhile (it is
-    /// handed to the instance, which runs it once the answer is written): the one thread that runs the model becomes
-    /// the one that also writes responses, while the thread pool's threads, with that work taken from them, go idle and
-    /// spin. On the shared two-core VM at concurrency 32 this cut REST binary's context switches per request by about a
-    /// quarter (benchmarks/RESULTS.md, issue 11). A lone client in a closed loop never finds its instance busy and keeps
-    /// the inline answer, which saves it a thread-pool hop.
-    /// </remarks>
-    private bool Contended(long now) => Volatile.Read(ref _contendedAt) >= now - _contendedWindowTicks;
 
     private static bool IsSmall(Tensor[] outputs)
     {

@@ -159,55 +159,6 @@ public sealed class BatchingOffTests
         Assert.Equal(3, instance.Runs);
     }
 
-    // Awaits the request and tells on which kind of thread its caller's continuation ran.
-    private static async Task<bool> AnsweredOnThreadPool(ValueTask<Tensor[]> request)
-    {
-        var outputs = await request.ConfigureAwait(false);
-        var onPool = Thread.CurrentThread.IsThreadPoolThread;
-        foreach (var output in outputs)
-        {
-            output.Dispose();
-        }
-        return onPool;
-    }
-
-    [Fact]
-    public async Task A_lone_request_is_answered_on_the_instance_thread_and_one_under_concurrent_load_on_the_thread_pool()
-    {
-        // The scheduler's clock is the test's: "lately" (the contended window) is decided by it, not by how fast this runs.
-        var clock = new ManualTimeProvider();
-        using var gate = new SemaphoreSlim(0);
-        using var entered = new SemaphoreSlim(0);
-        await using var scheduler = new ModelScheduler("m", 0, null, [new AddingInstance(gate, entered)], clock);
-
-        // A lone request: nothing else waits, and nothing has had to wait for the instance.
-        var lone = scheduler.ScheduleAsync(Work(1, 2), CancellationToken.None);
-        await WaitForRuns(entered, 1);
-        var loneOnPool = AnsweredOnThreadPool(lone);
-        gate.Release();
-        Assert.False(await loneOnPool.WaitAsync(Patience), "a lone request's answer should run on the instance's thread");
-
-        // B arrives while A runs and waits for the instance: concurrent load. Both answers go to the thread pool, B's too,
-        // although the queue is empty when it finishes.
-        var first = scheduler.ScheduleAsync(Work(3, 4), CancellationToken.None);
-        await WaitForRuns(entered, 1);
-        var second = scheduler.ScheduleAsync(Work(5, 6), CancellationToken.None);
-        var firstOnPool = AnsweredOnThreadPool(first);
-        var secondOnPool = AnsweredOnThreadPool(second);
-        gate.Release(2);
-        Assert.True(await firstOnPool.WaitAsync(Patience), "an answer with a request waiting behind it should go to the thread pool");
-        Assert.True(await secondOnPool.WaitAsync(Patience), "an answer right after a request waited for the instance should go to the thread pool");
-        await WaitForRuns(entered, 1);
-
-        // Once no request has waited for longer than the window, a lone request is answered on the instance's thread again.
-        var later = scheduler.ScheduleAsync(Work(7, 8), CancellationToken.None);
-        await WaitForRuns(entered, 1);
-        var laterOnPool = AnsweredOnThreadPool(later);
-        clock.Advance(TimeSpan.FromSeconds(1));
-        gate.Release();
-        Assert.False(await laterOnPool.WaitAsync(Patience), "a lone request's answer should run on the instance's thread once the load is gone");
-    }
-
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
