@@ -464,7 +464,7 @@ internal sealed partial class ShadowMirror : IAsyncDisposable, IThreadPoolWorkIt
         }
         catch (Exception exception)
         {
-            // The shadow's failure, or a comparison that broke: counted, and the worker goes on with the next copy.
+            // The shadow's failure, or a comparison that broke: counted, and the drain goes on with the next copy.
             Failed(exception);
         }
         finally
