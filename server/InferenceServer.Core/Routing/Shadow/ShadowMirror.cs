@@ -40,7 +40,7 @@ internal sealed partial class ShadowMirror : IAsyncDisposable, IThreadPoolWorkIt
     public const int MaxCopiesPerRun = 128;
 
     /// <summary>How long copies gather before a run where the shadow takes batches (a shadow's answer is never awaited by anyone).</summary>
-    public static readonly TimeSpan GatherWindow = TimeSpan.FromMilliseconds(20);
+    public static readonly TimeSpan GatherWindow = TimeSpan.FromMilliseconds(50);
 
     // A shadow that is down fails every copy; one line per interval says so without flooding the log.
     private static readonly TimeSpan FailureReportInterval = TimeSpan.FromSeconds(10);
