@@ -13,6 +13,13 @@
 #             (income alone) and `shadowed` (income, plus income_gbt at weight 0 receiving a copy of every request,
 #             compared on probability at 0.5). The capacity is the highest open-loop rate of `plain` that meets
 #             CAPACITY_SLA (loadtest --find-max-rate, as soak.sh searches it), unless RATE is given.
+#   shadow-cpu  what a 100% shadow costs the server in CPU, which unlike the p99 above a loaded machine does not
+#             drown: ROUNDS interleaved open-loop rounds (Poisson) of SECONDS_EACH at CPU_RATE on the same `plain` and
+#             `shadowed` routes, the side going first alternating, each side's server CPU time (utime + stime from
+#             /proc, read 1 s after the side ended so its tail is counted) divided by the requests it answered. The
+#             difference of a round is the shadow's CPU per copy; also reported: the shadow's runs (income_gbt's
+#             execution count) per copy, and the load average, which says how far to trust the figures. The server
+#             runs with unbounded queues (ROLLBACK_SERVER_ARGS) so a stall of a shared machine sheds nothing.
 #   rollback  for each faulty canary of tests/fixtures/onnx (income_faulty: fails a request whose first feature
 #             is >= 1000; income_slow: about 20 ms slower) and each PROTOCOL_LIST protocol, a fresh server in
 #             explicit mode serves `income` through its route, income/routing.pbtxt: stable = version 1, canary =
@@ -30,7 +37,7 @@
 #             this machine cannot shed requests (the default sheds once a queue has not drained for 100 ms) and
 #             every failure counted is the route's.
 #
-# Usage: benchmarks/routing.sh [overhead|shadow|rollback|all]     (default all)
+# Usage: benchmarks/routing.sh [overhead|shadow|shadow-cpu|rollback|all]     (default all; all leaves out shadow-cpu)
 # Environment:
 #   PROTOCOL       overhead and shadow: rest-binary, rest-json or grpc             (default rest-binary)
 #   CONCURRENCY    overhead: closed-loop concurrency                                (default 32)
@@ -38,6 +45,7 @@
 #   ROUNDS         overhead and shadow: rounds                                      (default 5)
 #   KEYS           routing keys (JSONL lines) for overhead                          (default 1000)
 #   SHARE, RATE    shadow: share of the capacity to run at, or the rate itself     (default 0.5, measured)
+#   CPU_RATE       shadow-cpu: requests/s of each side                              (default 1000)
 #   CAPACITY_SLA   shadow: the SLA of the capacity search                          (default p99<25ms,errors<0.1%)
 #   PROTOCOL_LIST  rollback: protocols                                              (default "rest-binary grpc")
 #   ROLLBACK_RATE  rollback: requests/s of both streams together                    (default 200)
@@ -60,6 +68,7 @@ seconds_each=${SECONDS_EACH:-10}
 rounds=${ROUNDS:-5}
 keys=${KEYS:-1000}
 share=${SHARE:-0.5}
+cpu_rate=${CPU_RATE:-1000}
 capacity_sla=${CAPACITY_SLA:-p99<25ms,errors<0.1%}
 protocol_list=${PROTOCOL_LIST:-rest-binary grpc}
 rollback_rate=${ROLLBACK_RATE:-200}
@@ -70,7 +79,7 @@ rollout_path=${ROLLOUT_PATH:-/v2/models/income/rollout}
 rolled_back_jq=${ROLLED_BACK_JQ:-'(.state // "") | tostring | ascii_downcase | test("rolled.?back")'}
 reason_jq=${REASON_JQ:-'((.history // []) | map(select(.reason != null and .reason != "")) | last | .reason) // .reason // ""'}
 port=${PORT:-18200}
-case "$parts" in overhead|shadow|rollback|all) ;; *) echo "usage: $0 [overhead|shadow|rollback|all]" >&2; exit 2 ;; esac
+case "$parts" in overhead|shadow|shadow-cpu|rollback|all) ;; *) echo "usage: $0 [overhead|shadow|shadow-cpu|rollback|all]" >&2; exit 2 ;; esac
 command -v jq >/dev/null || { echo "routing.sh needs jq (apt-get install jq)" >&2; exit 2; }
 
 work=$(mktemp -d)
@@ -143,7 +152,7 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 # ---------------------------------------------------------------------------------------------------------------
 # overhead and shadow: one server over income, income_gbt and three routes
 # ---------------------------------------------------------------------------------------------------------------
-if [ "$parts" = overhead ] || [ "$parts" = shadow ] || [ "$parts" = all ]; then
+if [ "$parts" = overhead ] || [ "$parts" = shadow ] || [ "$parts" = shadow-cpu ] || [ "$parts" = all ]; then
   repo="$work/repository-routes"
   mkdir -p "$repo/pair" "$repo/plain" "$repo/shadowed"
   cp -r models/income "$repo/income"
@@ -159,7 +168,12 @@ EOF
 variant [ { name: "primary" model: "income" weight: 100 }, { name: "shadow" model: "income_gbt" weight: 0 } ]
 shadow { variant: "shadow" percent: 100 decision_output: "probability" decision_threshold: 0.5 }
 EOF
-  start_server "$repo"
+  if [ "$parts" = shadow-cpu ]; then
+    # shellcheck disable=SC2086 # the extra flags are separate words
+    start_server "$repo" $rollback_server_args
+  else
+    start_server "$repo"
+  fi
   for m in income income_gbt pair plain shadowed; do wait_ready "$m"; done
   echo "warming up (5 s at concurrency 8 on each name)..." >&2
   for m in income pair plain shadowed; do
@@ -245,6 +259,42 @@ EOF
     echo "| protocol | rate | primary p99 without shadow (median) | with a 100% shadow (median) | with / without (median of paired rounds) | range | failed |"
     echo "|---|---|---|---|---|---|---|"
     printf '| %s | %s/s | %.2f ms | %.2f ms | %.2f | %s | %s |\n' "$protocol" "$rate" "$plain_p99" "$shadow_p99" "$ratio_median" "$ratio_range" "$shadow_errors"
+  fi
+
+  if [ "$parts" = shadow-cpu ]; then
+    hz=$(getconf CLK_TCK)
+    cpu_ticks() { sed 's/.*) //' "/proc/$server/stat" | awk '{ print $12 + $13 }'; }
+    shadow_runs() { curl -s "$url/v2/models/income_gbt/stats" | jq '.model_stats[0].execution_count // 0'; }
+    echo "shadow-cpu: $rounds rounds of ${seconds_each}s per side at $cpu_rate/s (Poisson), $protocol; load average $(cut -d' ' -f1-3 /proc/loadavg)..." >&2
+    : >"$work/shadow-cpu.csv"
+    for r in $(seq 1 "$rounds"); do
+      order="plain shadowed"
+      [ $(( r % 2 )) = 0 ] && order="shadowed plain"
+      for m in $order; do
+        t0=$(cpu_ticks); g0=$(shadow_runs)
+        "$loadtest" --url "$(target "$protocol")" --model "$m" --protocol "$protocol" --input "$work/clean.jsonl" \
+          --rate "$cpu_rate" --arrival poisson --seed "$r" --duration "${seconds_each}s" --warmup 0s --no-progress \
+          --json "$work/shadow-cpu-$r-$m.json" >"$work/shadow-cpu-$r-$m.txt" 2>&1 || true
+        [ -s "$work/shadow-cpu-$r-$m.json" ] || { cat "$work/shadow-cpu-$r-$m.txt" >&2; echo "loadtest wrote no result" >&2; exit 1; }
+        sleep 1
+        t1=$(cpu_ticks); g1=$(shadow_runs)
+        eval "ticks_$m=\$(( t1 - t0 )) runs_$m=\$(( g1 - g0 ))"
+        eval "ok_$m=\$(run_json \"\$work/shadow-cpu-\$r-\$m.json\" '.summary.successes')"
+      done
+      # shellcheck disable=SC2154 # set by the eval above
+      line=$(awk -v hz="$hz" -v tp="$ticks_plain" -v ts="$ticks_shadowed" -v np="$ok_plain" -v ns="$ok_shadowed" -v runs="$runs_shadowed" \
+        'BEGIN { p = tp / hz * 1e6 / np; s = ts / hz * 1e6 / ns; printf "%.1f,%.1f,%.1f,%.1f", p, s, s - p, (runs > 0 ? ns / runs : 0) }')
+      echo "$r,$line,$(cut -d' ' -f1 /proc/loadavg)" >>"$work/shadow-cpu.csv"
+      echo "  round $r: CPU per request without $(cut -d, -f1 <<<"$line") us, with $(cut -d, -f2 <<<"$line") us: $(cut -d, -f3 <<<"$line") us per copy, $(cut -d, -f4 <<<"$line") copies per shadow run" >&2
+    done
+    echo
+    echo "shadow-cpu: $protocol, $cpu_rate/s open loop (Poisson), $rounds interleaved rounds of ${seconds_each}s; load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "| server CPU per request without shadow (median) | with a 100% shadow (median) | CPU per copy (median of paired rounds) | range | copies per shadow run (median) |"
+    echo "|---|---|---|---|---|"
+    printf '| %.1f us | %.1f us | %.1f us | %s | %.1f |\n' "$(cut -d, -f2 "$work/shadow-cpu.csv" | median)" "$(cut -d, -f3 "$work/shadow-cpu.csv" | median)" \
+      "$(cut -d, -f4 "$work/shadow-cpu.csv" | median)" \
+      "$(awk -F, '{ if (NR == 1 || $4 < lo) lo = $4; if (NR == 1 || $4 > hi) hi = $4 } END { printf "%.1f to %.1f us", lo, hi }' "$work/shadow-cpu.csv")" \
+      "$(cut -d, -f5 "$work/shadow-cpu.csv" | median)"
   fi
   stop_server
 fi

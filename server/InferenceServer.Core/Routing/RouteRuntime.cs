@@ -149,7 +149,7 @@ internal sealed class RouteRuntime : IDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             Rollout?.Dispose();
-            // Called under the registry's lock: the mirror drops what is queued and its workers end on their own.
+            // Called under the registry's lock: the mirror drops what is queued and its drain ends on its own.
             _ = Shadow?.DisposeAsync().AsTask();
             // Last, so the final counts of the rollout are in what the metrics take with them.
             _metrics.Untrack(this);

@@ -2,7 +2,7 @@ namespace InferenceServer.Core.Routing.Shadow;
 
 /// <summary>
 /// A mirror's cumulative counts. What callers' threads count (sampled, enqueued, dropped, canceled) is one interlocked
-/// increment each; what the workers record after a comparison goes in under a lock, so that a snapshot's decisions
+/// increment each; what the drain records after a comparison goes in under a lock, so that a snapshot's decisions
 /// and flips (a rollout gate divides one by the other) and its per-output sums always belong to the same answers.
 /// </summary>
 internal sealed class ShadowCounters

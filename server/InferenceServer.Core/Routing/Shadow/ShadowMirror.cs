@@ -15,35 +15,41 @@ namespace InferenceServer.Core.Routing.Shadow;
 /// <remarks>
 /// <para>
 /// Why the shadow cannot take the primary's capacity first: a copy is queued only once its primary has answered, in the
-/// mirror's own bounded queue (not a scheduler's), and only <c>workers</c> runs are in flight at a time (copies that wait
-/// together share one run where the shadow takes batches: see <see cref="ShadowBatch"/>), so whatever the route's load
-/// the shadow adds at most that many requests to the shadow model's scheduler. A copy runs at the shadow model's
+/// mirror's own bounded queue (not a scheduler's), and one drain at a time takes copies from it, so whatever the route's
+/// load the shadow adds at most one request at a time to the shadow model's scheduler (copies that wait together share
+/// that request where the shadow takes batches: see <see cref="ShadowBatch"/>). A copy runs at the shadow model's
 /// default priority and queue timeout, never the primary's: the primary's priority was the client's choice for its own
 /// request, and a copy that carried it could overtake real requests where the shadow variant also serves traffic (a
 /// canary that is shadowed while it rolls out). A model's lowest level belongs to the shadow model's config, which can
 /// change while the route stays; the run delegate, which resolves the shadow's target, may lower the copy's priority to it.
 /// </para>
 /// <para>
-/// Why <see cref="DefaultWorkers"/> (two) workers: the shadow shares the machine with the primary, so the number of
-/// shadow requests in flight is the most the shadow can take from the primary at any moment. One worker leaves the
-/// shadow model idle while it compares and releases between runs; two keep one request running while the other finishes,
-/// and a burst of copies still waits in the queue instead of becoming a burst of shadow inferences. A shadow that cannot
-/// keep up drops copies, and the drops are counted: the comparison covers the configured share only while it keeps up.
+/// Why copies gather for <see cref="GatherWindow"/> and nothing wakes per copy: measured on a busy route, what a copy
+/// cost the server was not the shadow model's run nor the copying but the threads each run wakes (the drain, the shadow
+/// model's instance thread, the continuation after its answer), each of which spins a while before it sleeps again: a
+/// few hundred µs of CPU per run however few rows it holds. So the first copy to find the mirror idle only arms one
+/// timer, and the copies of the next <see cref="GatherWindow"/> run together; a full run's worth of copies (or half the
+/// queue) starts the drain at once, so a burst never waits to be dropped. A shadow that does not take batches gains
+/// nothing from waiting: its copies start the drain as they come. A shadow that cannot keep up drops copies, and the
+/// drops are counted: the comparison covers the configured share only while it keeps up.
 /// </para>
 /// </remarks>
-internal sealed partial class ShadowMirror : IAsyncDisposable
+internal sealed partial class ShadowMirror : IAsyncDisposable, IThreadPoolWorkItem
 {
-    /// <summary>Shadow requests in flight at once unless the constructor is told otherwise (see the remarks).</summary>
-    public const int DefaultWorkers = 2;
-
     /// <summary>The most copies one batched run takes, however many rows the shadow would take: bounds the work one run holds up.</summary>
-    public const int MaxCopiesPerRun = 64;
+    public const int MaxCopiesPerRun = 128;
 
-    /// <summary>How long a worker that could batch lets copies gather before a run (a shadow's answer is never awaited by anyone).</summary>
-    public static readonly TimeSpan GatherWindow = TimeSpan.FromMilliseconds(2);
+    /// <summary>How long copies gather before a run where the shadow takes batches (a shadow's answer is never awaited by anyone).</summary>
+    public static readonly TimeSpan GatherWindow = TimeSpan.FromMilliseconds(50);
 
     // A shadow that is down fails every copy; one line per interval says so without flooding the log.
     private static readonly TimeSpan FailureReportInterval = TimeSpan.FromSeconds(10);
+
+    // The drain's states: no copy waits; copies wait for the gather timer; one drain runs them; the mirror stopped.
+    private const int Idle = 0;
+    private const int Gathering = 1;
+    private const int Draining = 2;
+    private const int Stopped = 3;
 
     private readonly ShadowTraffic _config;
     private readonly Func<InferenceRequest, CancellationToken, Task<InferenceResponse>> _runShadow;
@@ -56,7 +62,14 @@ internal sealed partial class ShadowMirror : IAsyncDisposable
     private readonly Channel<ShadowCopy> _queue;
     private readonly ShadowCounters _counters = new();
     private readonly CancellationTokenSource _stopping = new();
-    private readonly Task[] _workers;
+    private readonly ITimer _gatherTimer;
+    // Completed by a drain that finds the mirror stopped when it ends, for the disposal that waits on it.
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<ShadowOutputDifference> _differences = [];
+    private readonly List<ShadowCopy> _batch = [];
+    private int _state;
+    // Copies queued that start the drain at once: a full run, as the last drain found the shadow's batch size; 1 without batches.
+    private int _startAt;
     private long _nextFailureReport = long.MinValue;
     private long _unreportedFailures;
     private int _disposed;
@@ -67,17 +80,15 @@ internal sealed partial class ShadowMirror : IAsyncDisposable
     /// the delegate must not dispose it. It carries the primary's model name (the route's), id, inputs, requested outputs
     /// and parameters; the token is cancelled when the mirror stops.
     /// </param>
-    /// <param name="time">The clock that spaces out the failure reports.</param>
+    /// <param name="time">The clock of the gather window and of the failure reports' spacing.</param>
     /// <param name="logger">Where the shadow's failures are reported, at most one line per ten seconds.</param>
-    /// <param name="workers">Shadow requests in flight at once, at least 1.</param>
     /// <param name="batchRows">
-    /// The most rows the shadow variant takes in one request (its max_batch_size), asked each time a worker starts a run;
-    /// 0, or no delegate, runs every copy alone. See <see cref="ShadowBatch"/>.
+    /// The most rows the shadow variant takes in one request (its max_batch_size), asked each time a drain starts a run;
+    /// 0, or no delegate, runs every copy alone, as it comes. See <see cref="ShadowBatch"/>.
     /// </param>
     public ShadowMirror(ShadowTraffic config, Func<InferenceRequest, CancellationToken, Task<InferenceResponse>> runShadow, TimeProvider time,
-        ILogger logger, int workers = DefaultWorkers, Func<int>? batchRows = null)
+        ILogger logger, Func<int>? batchRows = null)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(workers, 1);
         _config = config;
         _runShadow = runShadow;
         _batchRows = batchRows;
@@ -86,20 +97,18 @@ internal sealed partial class ShadowMirror : IAsyncDisposable
         _share = config.Percent / 100;
         _capacity = (int)Math.Clamp(config.QueueCapacity, 1u, int.MaxValue);
         _reportInterval = (long)(FailureReportInterval.TotalSeconds * time.TimestampFrequency);
+        // Until a drain has asked, a shadow that may batch is taken to: a copy then waits one window at most.
+        _startAt = batchRows is null ? 1 : StartAt(MaxCopiesPerRun);
         // Wait, not DropWrite: only a TryWrite that fails tells the writer to count the drop and release the copy.
         _queue = Channel.CreateBounded<ShadowCopy>(new BoundedChannelOptions(_capacity)
         {
             FullMode = BoundedChannelFullMode.Wait,
-            SingleReader = workers == 1,
+            SingleReader = true,
         });
-        _workers = new Task[workers];
-        // The workers outlive the request that happened to create the mirror: they must not carry its context (trace).
+        // The drains outlive the request that happened to create the mirror: they must not carry its context (trace).
         using (ExecutionContext.SuppressFlow())
         {
-            for (var i = 0; i < workers; i++)
-            {
-                _workers[i] = Task.Run(RunWorkerAsync);
-            }
+            _gatherTimer = time.CreateTimer(static state => ((ShadowMirror)state!).Gathered(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         }
     }
 
@@ -148,8 +157,8 @@ internal sealed partial class ShadowMirror : IAsyncDisposable
     public (long Decisions, long Flips) DecisionCounts() => _counters.DecisionCounts();
 
     /// <summary>
-    /// Stops the mirror: copies still queued are dropped unrun, shadow requests in flight are cancelled, every copy is
-    /// released; a copy sent afterwards is dropped and released at once. Completes when the workers have stopped.
+    /// Stops the mirror: copies still queued are dropped unrun, a shadow request in flight is cancelled, every copy is
+    /// released; a copy sent afterwards is dropped and released at once. Completes when the drain has stopped.
     /// </summary>
     public async ValueTask DisposeAsync()
     {
@@ -157,10 +166,21 @@ internal sealed partial class ShadowMirror : IAsyncDisposable
         {
             return;
         }
-        // Cancelled first, so the workers drop what is left in the queue instead of starting it.
+        // Cancelled first, so a drain drops what is left in the queue instead of starting it.
         await _stopping.CancelAsync().ConfigureAwait(false);
         _queue.Writer.TryComplete();
-        await Task.WhenAll(_workers).ConfigureAwait(false);
+        _gatherTimer.Dispose();
+        // No drain starts once the state is Stopped; one that runs now ends by completing _drained.
+        if (Interlocked.Exchange(ref _state, Stopped) == Draining)
+        {
+            await _drained.Task.ConfigureAwait(false);
+        }
+        // Whatever was queued before the writer completed (the drain left it, or none was running).
+        while (_queue.Reader.TryRead(out var copy))
+        {
+            _counters.Dropped();
+            copy.Release();
+        }
         _stopping.Dispose();
     }
 
@@ -183,6 +203,7 @@ internal sealed partial class ShadowMirror : IAsyncDisposable
             if (_queue.Writer.TryWrite(copy))
             {
                 _counters.Enqueued();
+                Arrived();
                 return;
             }
         }
@@ -197,57 +218,131 @@ internal sealed partial class ShadowMirror : IAsyncDisposable
         copy.Release();
     }
 
-    private async Task RunWorkerAsync()
+    // On the primary's thread, after its copy was queued: at most an interlocked exchange and, once per run, arming the
+    // timer or handing the drain to the thread pool; never the drain itself, which is the shadow's work.
+    private void Arrived()
     {
-        var differences = new List<ShadowOutputDifference>();
-        var batch = new List<ShadowCopy>();
-        var reader = _queue.Reader;
-        // No token: the loop ends when the queue is completed and empty, so every queued copy is released.
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        var state = Volatile.Read(ref _state);
+        if (state == Draining || state == Stopped)
         {
-            ShadowCopy? next = null;
-            while (next is not null || reader.TryRead(out next))
+            // The drain takes what is queued when its run ends; a stopped mirror releases it.
+            return;
+        }
+        if (_queue.Reader.Count >= Volatile.Read(ref _startAt))
+        {
+            if (Interlocked.CompareExchange(ref _state, Draining, state) == state)
             {
-                var copy = next;
-                next = null;
-                var limit = BatchRows();
-                var rows = limit > 1 ? ShadowBatch.Rows(copy.Request) : 0;
-                if (rows == 0 || rows >= limit)
-                {
-                    await RunAsync(copy, differences).ConfigureAwait(false);
-                    continue;
-                }
-                // A busy route's copies arrive microseconds apart: a moment's wait gathers them into one run, where taking
-                // each as it comes would wake this worker, and the shadow model, once per copy on the primary's cores.
-                if (reader.Count < MaxCopiesPerRun - 1)
-                {
-                    await Task.Delay(GatherWindow, _time).ConfigureAwait(false);
-                }
-                // What else waits joins the run while it fits; the first copy that does not starts the next run.
-                batch.Add(copy);
-                while (batch.Count < MaxCopiesPerRun && reader.TryRead(out var waiting))
-                {
-                    var more = ShadowBatch.Fits(copy.Request, waiting.Request) ? ShadowBatch.Rows(waiting.Request) : 0;
-                    if (more == 0 || rows + more > limit)
-                    {
-                        next = waiting;
-                        break;
-                    }
-                    batch.Add(waiting);
-                    rows += more;
-                }
-                if (batch.Count == 1)
-                {
-                    await RunAsync(copy, differences).ConfigureAwait(false);
-                }
-                else
-                {
-                    await RunBatchAsync(batch, rows, differences).ConfigureAwait(false);
-                }
-                batch.Clear();
+                // Gathering: the timer may still fire; it finds the state taken and does nothing.
+                ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
             }
+            return;
+        }
+        if (state == Idle && Interlocked.CompareExchange(ref _state, Gathering, Idle) == Idle)
+        {
+            _gatherTimer.Change(GatherWindow, Timeout.InfiniteTimeSpan);
         }
     }
+
+    // The gather window ended (the timer's thread-pool thread): unless an early start came first, this thread drains.
+    private void Gathered()
+    {
+        if (Interlocked.CompareExchange(ref _state, Draining, Gathering) == Gathering)
+        {
+            _ = DrainAsync();
+        }
+    }
+
+    /// <summary>An early start, queued by <see cref="Arrived"/> so that the primary's thread never runs the shadow.</summary>
+    void IThreadPoolWorkItem.Execute() => _ = DrainAsync();
+
+    // The one drain (the state is Draining): runs what is queued, a run's worth at a time, while full runs wait; copies that
+    // do not make a full run wait for the next window. Never throws: every copy it takes is counted and released.
+    private async Task DrainAsync()
+    {
+        var reader = _queue.Reader;
+        ShadowCopy? next = null;
+        try
+        {
+            do
+            {
+                var limit = BatchRows();
+                Volatile.Write(ref _startAt, StartAt(limit));
+                if (next is null && !reader.TryRead(out next))
+                {
+                    break;
+                }
+                next = await RunNextAsync(reader, next, limit).ConfigureAwait(false);
+            }
+            // A copy the last run could not take starts the next one, and a full run's worth does not wait for a window.
+            while (next is not null || reader.Count >= Volatile.Read(ref _startAt));
+        }
+        catch (Exception exception)
+        {
+            // A defect of the drain itself: counted and reported; the copies it held were released where they were taken.
+            Failed(exception);
+        }
+        if (next is not null)
+        {
+            _counters.Dropped();
+            next.Release();
+        }
+        if (Interlocked.CompareExchange(ref _state, Idle, Draining) != Draining)
+        {
+            // Stopped while this drain ran: the disposal, waiting, releases what is left.
+            _drained.TrySetResult();
+            return;
+        }
+        // A copy queued while the state was Draining found nothing to do: it starts the next window now.
+        if (reader.Count > 0)
+        {
+            Arrived();
+        }
+    }
+
+    // Runs `first` with what may join it; returns the first waiting copy that could not join (it starts the next run).
+    private async Task<ShadowCopy?> RunNextAsync(ChannelReader<ShadowCopy> reader, ShadowCopy first, int limit)
+    {
+        var rows = limit > 1 ? ShadowBatch.Rows(first.Request) : 0;
+        if (rows == 0 || rows >= limit)
+        {
+            await RunAsync(first, _differences).ConfigureAwait(false);
+            return null;
+        }
+        ShadowCopy? next = null;
+        // What else waits joins the run while it fits; the first copy that does not starts the next run.
+        _batch.Add(first);
+        while (_batch.Count < MaxCopiesPerRun && reader.TryRead(out var waiting))
+        {
+            var more = ShadowBatch.Fits(first.Request, waiting.Request) ? ShadowBatch.Rows(waiting.Request) : 0;
+            if (more == 0 || rows + more > limit)
+            {
+                next = waiting;
+                break;
+            }
+            _batch.Add(waiting);
+            rows += more;
+        }
+        try
+        {
+            if (_batch.Count == 1)
+            {
+                await RunAsync(first, _differences).ConfigureAwait(false);
+            }
+            else
+            {
+                await RunBatchAsync(_batch, rows, _differences).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _batch.Clear();
+        }
+        return next;
+    }
+
+    // The copies queued that start a drain at once: a full run (at most half the queue, so a burst starts it before the
+    // queue fills); 1 for a shadow without batches, whose copies gain nothing from waiting.
+    private int StartAt(int batchRows) => batchRows > 1 ? Math.Clamp(Math.Min(batchRows, MaxCopiesPerRun), 1, Math.Max(1, _capacity / 2)) : 1;
 
     private int BatchRows()
     {
@@ -257,7 +352,7 @@ internal sealed partial class ShadowMirror : IAsyncDisposable
         }
         catch (Exception exception)
         {
-            // Asking must not stop the worker: the copies run one by one, and the run itself will say what is wrong.
+            // Asking must not stop the drain: the copies run one by one, and the run itself will say what is wrong.
             LogBatchRowsUnknown(_config.Variant, exception);
             return 0;
         }
@@ -369,7 +464,7 @@ internal sealed partial class ShadowMirror : IAsyncDisposable
         }
         catch (Exception exception)
         {
-            // The shadow's failure, or a comparison that broke: counted, and the worker goes on with the next copy.
+            // The shadow's failure, or a comparison that broke: counted, and the drain goes on with the next copy.
             Failed(exception);
         }
         finally

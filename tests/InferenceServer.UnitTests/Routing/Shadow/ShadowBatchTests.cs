@@ -3,6 +3,7 @@ using InferenceServer.Core.Inference;
 using InferenceServer.Core.Routing.Config;
 using InferenceServer.Core.Routing.Shadow;
 using InferenceServer.Core.Tensors;
+using InferenceServer.Tests.Common;
 using InferenceServer.UnitTests.Tensors;
 using Microsoft.Extensions.Logging.Abstractions;
 using static InferenceServer.UnitTests.Routing.Shadow.ShadowTensors;
@@ -132,7 +133,7 @@ public sealed class ShadowBatchTests
                 entered.Release();
                 await gate.Task;
                 return Echo(request);
-            }, TimeProvider.System, NullLogger.Instance, workers: 1, batchRows: () => 8);
+            }, TimeProvider.System, NullLogger.Instance, batchRows: () => 8);
             using var r0 = Request("r0", 0.5f, 9f);
             using var r1 = Request("r1", 0.25f, 9f);
             using var r2 = Request("r2", 0.75f, 9f);
@@ -173,7 +174,7 @@ public sealed class ShadowBatchTests
                 entered.Release();
                 await gate.Task;
                 return request.Inputs[0].Shape[0] > 1 ? throw new InferenceException(InferenceErrorKind.Unavailable, "shadow down") : Echo(request);
-            }, TimeProvider.System, NullLogger.Instance, workers: 1, batchRows: () => batches);
+            }, TimeProvider.System, NullLogger.Instance, batchRows: () => batches);
             using var request = Request("r", 0.5f);
             var copies = Copies(mirror, request, request, request, request, request, request);
 
@@ -197,6 +198,102 @@ public sealed class ShadowBatchTests
             Assert.Equal((4L, 2L), (mirror.Snapshot().Compared, mirror.Snapshot().Failed));
         });
         Assert.Equal(0, leaked);
+    }
+
+    [Fact]
+    public async Task Copies_gather_for_the_window_and_then_run_as_one_request()
+    {
+        var time = new ManualTimeProvider();
+        var runs = new ConcurrentQueue<long[]>();
+        var leaked = await PooledBufferProbe.OutstandingAsync(async () =>
+        {
+            await using var mirror = new ShadowMirror(Config(), (request, _) =>
+            {
+                runs.Enqueue((long[])request.Inputs[0].Shape.Clone());
+                return Task.FromResult(Echo(request));
+            }, time, NullLogger.Instance, batchRows: () => 8);
+            using var r0 = Request("r0", 0.5f, 9f);
+            using var r1 = Request("r1", 0.25f, 9f);
+            using var r2 = Request("r2", 0.75f, 9f);
+            var copies = Copies(mirror, r0, r1, r2);
+
+            Send(copies[0], 0.5f);
+            Send(copies[1], 0.25f);
+            Send(copies[2], 0.75f);
+            // The first copy armed the one gather timer; none woke a thread, and nothing runs before the window ends.
+            Assert.Equal(1, time.ArmedTimers);
+            time.Advance(ShadowMirror.GatherWindow - TimeSpan.FromTicks(1));
+            Assert.Empty(runs);
+            Assert.Equal(3, mirror.Snapshot().Queued);
+
+            time.Advance(TimeSpan.FromTicks(1));
+            await WaitUntil(() => mirror.Snapshot().Compared == 3);
+
+            Assert.Equal([[3L, 2L]], runs.ToArray());
+            var snapshot = mirror.Snapshot();
+            Assert.Equal((3L, 0L, 0L, 0), (snapshot.Compared, snapshot.Failed, snapshot.Dropped, snapshot.Queued));
+            Assert.Equal((3L, 0.0), (snapshot.Outputs.Single().Elements, snapshot.Outputs.Single().AbsoluteDifferenceSum));
+        });
+        Assert.Equal(0, leaked);
+    }
+
+    [Fact]
+    public async Task A_full_run_of_copies_starts_at_once_without_waiting_for_the_window()
+    {
+        // The clock never moves: only the queue's length can start this run. A queue of 8 starts it at half: 4 copies.
+        var time = new ManualTimeProvider();
+        var runs = new ConcurrentQueue<long[]>();
+        var config = Config();
+        config.QueueCapacity = 8;
+        var leaked = await PooledBufferProbe.OutstandingAsync(async () =>
+        {
+            await using var mirror = new ShadowMirror(config, (request, _) =>
+            {
+                runs.Enqueue((long[])request.Inputs[0].Shape.Clone());
+                return Task.FromResult(Echo(request));
+            }, time, NullLogger.Instance, batchRows: () => 8);
+            using var request = Request("r", 0.5f, 9f);
+            var copies = Copies(mirror, request, request, request, request);
+
+            foreach (var copy in copies)
+            {
+                Send(copy, 0.5f);
+            }
+            await WaitUntil(() => mirror.Snapshot().Compared == 4);
+
+            Assert.Equal([[4L, 2L]], runs.ToArray());
+            Assert.Equal((4L, 0L, 0L), (mirror.Snapshot().Compared, mirror.Snapshot().Dropped, mirror.Snapshot().Failed));
+        });
+        Assert.Equal(0, leaked);
+    }
+
+    [Fact]
+    public async Task Copies_still_gathering_when_the_route_goes_are_dropped_unrun_and_released()
+    {
+        var time = new ManualTimeProvider();
+        var ran = 0;
+        ShadowSnapshot? stopped = null;
+        var leaked = await PooledBufferProbe.OutstandingAsync(async () =>
+        {
+            var mirror = new ShadowMirror(Config(), (request, _) =>
+            {
+                Interlocked.Increment(ref ran);
+                return Task.FromResult(Echo(request));
+            }, time, NullLogger.Instance, batchRows: () => 8);
+            using var request = Request("r", 0.5f, 9f);
+            var copies = Copies(mirror, request, request);
+            Send(copies[0], 0.5f);
+            Send(copies[1], 0.5f);
+
+            await mirror.DisposeAsync();
+            // The window ends after the mirror stopped: nothing may run.
+            time.Advance(ShadowMirror.GatherWindow);
+            stopped = mirror.Snapshot();
+        });
+
+        Assert.Equal(0, leaked);
+        Assert.Equal(0, ran);
+        Assert.Equal((2L, 2L, 0L, 0), (stopped!.Enqueued, stopped.Dropped, stopped.Compared, stopped.Queued));
     }
 
     private static void Send(ShadowCopy copy, float probability)

@@ -29,8 +29,8 @@ public sealed class ShadowMirrorTests
     };
 
     private static ShadowMirror Mirror(ShadowTraffic config, Func<InferenceRequest, CancellationToken, Task<InferenceResponse>> runShadow,
-        int workers = ShadowMirror.DefaultWorkers, TimeProvider? time = null, ILogger? logger = null) =>
-        new(config, runShadow, time ?? TimeProvider.System, logger ?? NullLogger.Instance, workers);
+        TimeProvider? time = null, ILogger? logger = null) =>
+        new(config, runShadow, time ?? TimeProvider.System, logger ?? NullLogger.Instance);
 
     private static readonly Func<InferenceRequest, CancellationToken, Task<InferenceResponse>> Unused =
         (_, _) => Task.FromException<InferenceResponse>(new InvalidOperationException("the shadow should not run"));
@@ -146,7 +146,7 @@ public sealed class ShadowMirrorTests
         var answers = new ConcurrentQueue<InferenceResponse>();
         var leaked = await PooledBufferProbe.OutstandingAsync(async () =>
         {
-            await using var mirror = Mirror(Config(), (_, _) => Task.FromResult(answers.TryDequeue(out var answer) ? answer : throw new InvalidOperationException("no answer")), workers: 1);
+            await using var mirror = Mirror(Config(), (_, _) => Task.FromResult(answers.TryDequeue(out var answer) ? answer : throw new InvalidOperationException("no answer")));
             for (var i = 0; i < 2; i++)
             {
                 answers.Enqueue(Response(
@@ -209,7 +209,7 @@ public sealed class ShadowMirrorTests
                 entered.Release();
                 await gate.Task;
                 return answers.TryDequeue(out var answer) ? answer : throw new InvalidOperationException("no answer");
-            }, workers: 1);
+            });
             for (var i = 0; i < 3; i++)
             {
                 answers.Enqueue(Response(Fp32("probability", [1], 0.5f)));
@@ -255,7 +255,7 @@ public sealed class ShadowMirrorTests
                 3 => FailLater(),
                 4 => Task.FromResult<InferenceResponse>(null!),
                 _ => Task.FromException<InferenceResponse>(new InferenceException(InferenceErrorKind.Unavailable, "model 'income' version 2 is unloading")),
-            }, workers: 1, time: time, logger: logger);
+            }, time: time, logger: logger);
             using var request = Request("r", 1f);
 
             async Task Fail(int expected)
@@ -337,7 +337,7 @@ public sealed class ShadowMirrorTests
                     throw;
                 }
                 throw new InvalidOperationException("unreachable");
-            }, workers: 1);
+            });
             using var request = Request("r", 1f, 2f);
             var copies = new ShadowCopy[4];
             for (var i = 0; i < copies.Length; i++)
