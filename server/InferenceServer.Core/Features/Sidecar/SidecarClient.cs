@@ -131,7 +131,9 @@ public sealed class SidecarClient : IAsyncDisposable
             var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             try
             {
-                await socket.ConnectAsync(new UnixDomainSocketEndPoint(_options.Path!), stopping).ConfigureAwait(false);
+                // Synchronous: one asynchronous call would make the socket non-blocking for good (see SidecarSocket). A
+                // connect to a Unix socket does not wait for the network: it succeeds or fails at once.
+                socket.Connect(new UnixDomainSocketEndPoint(_options.Path!));
             }
             catch (Exception e) when (e is SocketException or IOException)
             {
@@ -149,11 +151,6 @@ public sealed class SidecarClient : IAsyncDisposable
                 }
                 backoff = Math.Min(backoff * 2, _options.ReconnectMaxMilliseconds);
                 continue;
-            }
-            catch (OperationCanceledException)
-            {
-                socket.Dispose();
-                break;
             }
             backoff = _options.ReconnectMinMilliseconds;
             using var connection = new SidecarConnection(socket, Address, _time);
