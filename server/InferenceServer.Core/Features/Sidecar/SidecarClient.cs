@@ -4,8 +4,8 @@ using Microsoft.Extensions.Logging;
 namespace InferenceServer.Core.Features.Sidecar;
 
 /// <summary>
-/// The server's side of the feature sidecar: a few persistent connections to its Unix socket (System.IO.Pipelines over
-/// a <see cref="Socket"/>) carrying lookups multiplexed by id, answered in any order. Each lookup carries its deadline;
+/// The server's side of the feature sidecar: a few persistent connections to its Unix socket (each read by a thread of
+/// its own, see <see cref="SidecarSocket"/>) carrying lookups multiplexed by id, answered in any order. Each lookup carries its deadline;
 /// at most <see cref="FeatureSidecarOptions.MaxPending"/> are pending, and one beyond is refused at once as overloaded.
 /// A connection that breaks fails its lookups at once naming the sidecar and the reason, and reconnects by itself with
 /// a backoff; while no connection is up, lookups fail at once the same way, so a dead sidecar never holds a request.
