@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using System.Net.Sockets;
 
 namespace InferenceServer.Core.Features.Sidecar;
@@ -12,22 +13,26 @@ namespace InferenceServer.Core.Features.Sidecar;
 /// issue 14), and a lookup crosses the socket twice. So no asynchronous call may ever touch the socket: the writes are
 /// synchronous too. <see cref="TrySend"/> sends only what the socket takes without waiting, so a caller's thread never
 /// blocks on a peer that reads slowly; <see cref="Send"/> waits, for a thread that may, and fails past the send
-/// timeout, which ends the connection like any other write failure.
+/// timeout, which ends the connection like any other write failure. The bytes each way go through a
+/// System.IO.Pipelines <see cref="Pipe"/> (pooled segments, frames read across them) that never pauses and never
+/// schedules: both of its ends are driven here, synchronously, on the thread that receives or sends.
 /// </summary>
 public sealed class SidecarSocket : IDisposable
 {
-    private const int InitialReceiveBytes = 64 * 1024;
-
     // A Unix stream socket polls writable while at most a quarter of its send buffer (about 208 KB on Linux) is in use,
     // so a send of this much after such a poll fits without waiting.
     private const int ChunkBytes = 32 * 1024;
 
-    private readonly ArrayBufferWriter<byte> _output = new(4096);
-    private byte[] _buffer = ArrayPool<byte>.Shared.Rent(InitialReceiveBytes);
-    private int _start;
-    private int _end;
-    // How much of the output the socket took already (TrySend may stop part-way).
-    private int _sent;
+    // Never pauses a writer (the peer's frames are bounded by MaxBodyBytes and the lookups in flight by the peer's
+    // own bounds) and runs nothing on another thread.
+    private static readonly PipeOptions Synchronous = new(pauseWriterThreshold: 0, resumeWriterThreshold: 0,
+        readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, useSynchronizationContext: false);
+
+    private readonly Pipe _input = new(Synchronous);
+    private readonly Pipe _output = new(Synchronous);
+    private ReadOnlySequence<byte> _received;
+    private bool _holding;
+    private bool _outputWritten;
 
     /// <summary>Takes <paramref name="socket"/>, connected and never used asynchronously; disposing this disposes it.</summary>
     public SidecarSocket(Socket socket, TimeSpan sendTimeout, TimeSpan? receiveTimeout = null)
@@ -43,10 +48,17 @@ public sealed class SidecarSocket : IDisposable
     public Socket Socket { get; }
 
     /// <summary>What was received and not consumed yet: whole frames, perhaps followed by part of one.</summary>
-    public ReadOnlySequence<byte> Buffered => new(_buffer, _start, _end - _start);
+    public ReadOnlySequence<byte> Buffered => _received;
 
     /// <summary>Where frames are written before <see cref="Send"/>; one writer at a time (the caller's lock).</summary>
-    public IBufferWriter<byte> Output => _output;
+    public IBufferWriter<byte> Output
+    {
+        get
+        {
+            _outputWritten = true;
+            return _output.Writer;
+        }
+    }
 
     /// <summary>
     /// Starts <paramref name="loop"/> on a background thread of its own, named <paramref name="name"/>: a reader that
@@ -82,82 +94,82 @@ public sealed class SidecarSocket : IDisposable
     /// </summary>
     public bool Receive()
     {
-        if (_end == _buffer.Length)
+        if (_holding)
         {
-            MakeRoom();
+            // Everything buffered was looked at: what is left is part of a frame, wanting more bytes.
+            _input.Reader.AdvanceTo(_received.Start, _received.End);
+            _holding = false;
         }
-        var received = Socket.Receive(_buffer, _end, _buffer.Length - _end, SocketFlags.None);
-        _end += received;
-        return received > 0;
+        var memory = _input.Writer.GetMemory(4096);
+        var received = Socket.Receive(memory.Span, SocketFlags.None);
+        if (received == 0)
+        {
+            return false;
+        }
+        _input.Writer.Advance(received);
+        // Completes at once: the pipe never pauses its writer.
+        _ = _input.Writer.FlushAsync();
+        _input.Reader.TryRead(out var result);
+        _received = result.Buffer;
+        _holding = true;
+        return true;
     }
 
     /// <summary>Drops what lies before <paramref name="rest"/>, the tail of <see cref="Buffered"/> not yet read.</summary>
-    public void Consume(ReadOnlySequence<byte> rest)
-    {
-        _start = _end - (int)rest.Length;
-        if (_start == _end)
-        {
-            _start = _end = 0;
-        }
-    }
+    public void Consume(ReadOnlySequence<byte> rest) => _received = rest;
 
     /// <summary>
     /// Sends what was written to <see cref="Output"/> as far as the socket takes it without waiting; true when all of it
     /// went, false when the rest waits for <see cref="Send"/> (or another try).
     /// </summary>
-    public bool TrySend()
-    {
-        while (_sent < _output.WrittenCount)
-        {
-            if (!Socket.Poll(0, SelectMode.SelectWrite))
-            {
-                return false;
-            }
-            var chunk = _output.WrittenSpan[_sent..];
-            _sent += Socket.Send(chunk[..Math.Min(chunk.Length, ChunkBytes)], SocketFlags.None);
-        }
-        _output.ResetWrittenCount();
-        _sent = 0;
-        return true;
-    }
+    public bool TrySend() => SendOutput(wait: false);
 
     /// <summary>Sends everything written to <see cref="Output"/> and not sent yet, waiting while the socket is full.</summary>
-    public void Send()
+    public void Send() => SendOutput(wait: true);
+
+    private bool SendOutput(bool wait)
     {
-        while (_sent < _output.WrittenCount)
+        if (_outputWritten)
         {
-            _sent += Socket.Send(_output.WrittenSpan[_sent..], SocketFlags.None);
+            // Completes at once: the pipe never pauses its writer.
+            _ = _output.Writer.FlushAsync();
+            _outputWritten = false;
         }
-        _output.ResetWrittenCount();
-        _sent = 0;
+        if (!_output.Reader.TryRead(out var result))
+        {
+            return true;
+        }
+        var pending = result.Buffer;
+        try
+        {
+            while (!pending.IsEmpty)
+            {
+                var segment = pending.First.Span;
+                if (!wait)
+                {
+                    if (!Socket.Poll(0, SelectMode.SelectWrite))
+                    {
+                        return false;
+                    }
+                    segment = segment[..Math.Min(segment.Length, ChunkBytes)];
+                }
+                pending = pending.Slice(Socket.Send(segment, SocketFlags.None));
+            }
+            return true;
+        }
+        finally
+        {
+            _output.Reader.AdvanceTo(pending.Start);
+        }
     }
 
-    // The buffer is full: the unread part moves to its start, or, when it fills the buffer (one frame larger than the
-    // buffer), into one twice as large. A frame is at most MaxBodyBytes, which TryReadFrame checks before the buffer grows
-    // past it.
-    private void MakeRoom()
-    {
-        if (_start > 0)
-        {
-            Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
-            _end -= _start;
-            _start = 0;
-            return;
-        }
-        var larger = ArrayPool<byte>.Shared.Rent(_buffer.Length * 2);
-        Buffer.BlockCopy(_buffer, 0, larger, 0, _end);
-        ArrayPool<byte>.Shared.Return(_buffer);
-        _buffer = larger;
-    }
-
-    /// <summary>Closes the socket and returns the buffer; only once the reader thread has ended.</summary>
+    /// <summary>Closes the socket and returns the pipes' segments; only once the reader thread has ended.</summary>
     public void Dispose()
     {
         Socket.Dispose();
-        var buffer = Interlocked.Exchange(ref _buffer, []);
-        if (buffer.Length > 0)
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        _input.Writer.Complete();
+        _input.Reader.Complete();
+        _output.Writer.Complete();
+        _output.Reader.Complete();
     }
 }
