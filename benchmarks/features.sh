@@ -20,7 +20,10 @@
 # Usage: benchmarks/features.sh [seconds-per-point] [rounds] [output-folder]
 #   defaults: 10 3 benchmarks/features-results
 # Environment: PORT (base port, default 18400: server +0/+1/+2, peer +10, Redis +20), ENTITIES (default 100000),
-#   CAPACITY_TRIALS (per capacity search, default 12).
+#   CAPACITY_TRIALS (per capacity search, default 12), STORE (tcp, the default: the sidecar reads Redis at
+#   redis://127.0.0.1:PORT; unix: through Redis's Unix socket, redis+unix:), CONCURRENCIES (the closed-loop points,
+#   default "1 32"), CAPACITY (1, the default; 0 skips the capacity searches and the sidecar bench at 128: the c=1
+#   overhead alone is `CONCURRENCIES=1 CAPACITY=0 benchmarks/features.sh 10 5`).
 # Needs the .NET SDK; installs redis-server, python3-fastapi, python3-uvicorn, python3-redis, python3-onnx and
 # python3-numpy when root.
 set -euo pipefail
@@ -55,6 +58,9 @@ loadtest="$work/loadtest/loadtest"
 sidecar="$work/sidecar/feature-sidecar"
 redis_port=$((port + 20))
 store="redis://127.0.0.1:$redis_port"
+# What the sidecar serves from: the same Redis, over TCP or its Unix socket (materialize and the Python peer use TCP).
+serve_store=$store
+[ "${STORE:-tcp}" = unix ] && serve_store="redis+unix:$work/redis.sock"
 
 echo "writing $entities entities and the request bodies..." >&2
 /usr/bin/python3 - "$work" "$entities" <<'PY'
@@ -94,7 +100,8 @@ wait_ready() { # url
   exit 1
 }
 
-redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >"$work/redis.log" 2>&1 &
+redis-server --port "$redis_port" --bind 127.0.0.1 --unixsocket "$work/redis.sock" --unixsocketperm 700 --save "" \
+  --appendonly no >"$work/redis.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
@@ -102,7 +109,7 @@ echo "materialize..." >&2
 "$sidecar" materialize --view income --model-repository models --from "$work/entities.csv" --store "$store" \
   2>/dev/null | tr '\r' '\n' | grep '^materialized' | tee "$out/materialize.txt" >&2
 
-"$sidecar" serve --socket "$work/features.sock" --store "$store" >"$work/sidecar.log" 2>&1 &
+"$sidecar" serve --socket "$work/features.sock" --store "$serve_store" >"$work/sidecar.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do [ -S "$work/features.sock" ] && break; sleep 0.1; done
 "$work/server/inference-server" serve --model-repository models --http-address 127.0.0.1 --http-port "$port" \
@@ -135,7 +142,7 @@ for target in "${targets[@]}"; do
     --warmup 0s >/dev/null 2>&1 || true
 done
 for round in $(seq 1 "$rounds"); do
-  for c in 1 32; do
+  for c in ${CONCURRENCIES:-1 32}; do
     for target in "${targets[@]}"; do
       IFS='|' read -r label url protocol input <<<"$target"
       echo "round $round: $label c=$c" >&2
@@ -161,6 +168,7 @@ print(max(100, int(statistics.median(rates) / 2)) if rates else 100)
 PY
 }
 for target in "${targets[@]}"; do
+  [ "${CAPACITY:-1}" = 0 ] && break
   IFS='|' read -r label url protocol input <<<"$target"
   echo "capacity at $sla: $label" >&2
   "$loadtest" --url "$url" --model income --protocol "$protocol" --input "$input" --find-max-rate --sla "$sla" \
@@ -168,8 +176,8 @@ for target in "${targets[@]}"; do
     --json "$out/capacity-$label.json" >/dev/null 2>&1 || true
 done
 
-echo "sidecar bench at concurrency 128..." >&2
-"$sidecar" bench --socket "$work/features.sock" --view income --concurrency 128 --duration "${seconds}s" \
+[ "${CAPACITY:-1}" = 0 ] || echo "sidecar bench at concurrency 128..." >&2
+[ "${CAPACITY:-1}" = 0 ] || "$sidecar" bench --socket "$work/features.sock" --view income --concurrency 128 --duration "${seconds}s" \
   --fields age,education_num,hours_per_week,capital_gain,capital_loss,workclass,education,marital_status,occupation,relationship,sex \
   --keys "$(cat "$work/bench-key.txt")" | tee "$out/sidecar-bench.txt" >&2
 curl -sf "http://127.0.0.1:$((port + 2))/metrics" | grep '^inference_server_feature' >"$out/server-feature-metrics.txt" || true

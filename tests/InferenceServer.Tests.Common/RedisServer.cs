@@ -34,6 +34,9 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>Its address as the feature sidecar takes it (no credentials): <c>redis://</c>, or <c>rediss://</c> with TLS.</summary>
     public string Address => $"{(Options.Tls is null ? "redis" : "rediss")}://127.0.0.1:{Port}";
 
+    /// <summary>Its Unix socket as the feature sidecar takes it: <c>redis+unix:PATH</c> (every test Redis has one beside its port).</summary>
+    public string UnixAddress => "redis+unix:" + Path.Combine(_folder, "redis.sock");
+
     /// <summary>Its endpoint as StackExchange.Redis takes it.</summary>
     public string Endpoint => $"127.0.0.1:{Port}";
 
@@ -114,6 +117,7 @@ public sealed class RedisServer : IAsyncDisposable
         [
             "--bind", "127.0.0.1", "--dir", _folder,
             "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--daemonize", "no", "--protected-mode", "no",
+            "--unixsocket", Path.Combine(_folder, "redis.sock"), "--unixsocketperm", "700",
         ];
         if (Options.Tls is { } tls)
         {

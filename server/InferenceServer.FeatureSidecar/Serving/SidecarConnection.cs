@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.Pipelines;
 using System.Net.Sockets;
 using InferenceServer.Core.Features.Sidecar;
 using InferenceServer.FeatureSidecar.Stores;
@@ -8,22 +7,28 @@ using Microsoft.Extensions.Logging;
 namespace InferenceServer.FeatureSidecar.Serving;
 
 /// <summary>
-/// One client connection: a read loop that takes every whole frame off the pipe's buffer and starts their lookups
-/// together (so their store reads go out as one pipelined batch), and answers written as they complete, in any order,
-/// one frame at a time under a lock. The last writer waiting flushes, so answers that complete together share a
-/// send. In-flight lookups are bounded; a frame that breaks the wire format is refused and the connection closed once
-/// the lookups already started have been answered.
+/// One client connection: a read loop on a thread of the connection's own, blocked in the socket's receive (see
+/// <see cref="SidecarSocket"/>), that takes every whole frame off the buffer and starts their lookups there and then
+/// (so a lookup's store read goes out on the thread the kernel woke, and the reads of frames that came together go out
+/// as one pipelined batch), and answers written as they complete, in any order, one frame at a time under a lock. The
+/// last writer waiting sends, so answers that complete together share a send. In-flight lookups are bounded; a frame
+/// that breaks the wire format is refused and the connection closed once the lookups already started have been answered.
 /// </summary>
 internal sealed class SidecarConnection
 {
-    private readonly Socket _socket;
-    private readonly PipeReader _input;
-    private readonly PipeWriter _output;
+    // A send waits only while the client reads nothing at all (its reader drains the socket); past this the client
+    // counts as gone and the connection is closed, so that it connects again.
+    private static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(30);
+
+    // How soon the blocked reader sees a stop while nothing comes.
+    private static readonly TimeSpan StopCheck = TimeSpan.FromMilliseconds(200);
+
+    private readonly SidecarSocket _connection;
     private readonly StoreGuard _store;
     private readonly SidecarMetrics _metrics;
     private readonly ILogger _logger;
     private readonly int _maxInFlight;
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly Lock _writeLock = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     // Lookups and answers not yet written, plus one for the read loop itself, so that it reaches 0 only after the
@@ -36,10 +41,7 @@ internal sealed class SidecarConnection
 
     public SidecarConnection(Socket socket, StoreGuard store, SidecarMetrics metrics, ILogger logger, int maxInFlight)
     {
-        _socket = socket;
-        var stream = new NetworkStream(socket, ownsSocket: false);
-        _input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024));
-        _output = PipeWriter.Create(stream);
+        _connection = new SidecarSocket(socket, SendTimeout, StopCheck);
         _store = store;
         _metrics = metrics;
         _logger = logger;
@@ -52,48 +54,47 @@ internal sealed class SidecarConnection
         _metrics.ConnectionOpened();
         try
         {
-            await ReadLoopAsync().ConfigureAwait(false);
+            await SidecarSocket.StartReader(ReadLoop, "feature-sidecar connection").ConfigureAwait(false);
         }
         finally
         {
             Release();
             // Bounded: every lookup has a deadline (at most a minute) and then answers.
             await _drained.Task.ConfigureAwait(false);
-            await _input.CompleteAsync().ConfigureAwait(false);
-            await _output.CompleteAsync().ConfigureAwait(false);
-            _socket.Dispose();
+            _connection.Dispose();
             _metrics.ConnectionClosed();
         }
     }
 
-    /// <summary>Stops reading new frames; the lookups already started are still answered.</summary>
-    public void Stop()
-    {
-        _stopRequested = true;
-        try
-        {
-            _input.CancelPendingRead();
-        }
-        catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException)
-        {
-            // The connection ended on its own meanwhile: nothing left to stop.
-        }
-    }
+    /// <summary>
+    /// Stops reading new frames (the reader sees it within <see cref="StopCheck"/>); the lookups already started are
+    /// still answered. The socket is not shut down for reading: the client may still send, and must not see its writes
+    /// fail while its lookups are answered.
+    /// </summary>
+    public void Stop() => _stopRequested = true;
 
-    private async Task ReadLoopAsync()
+    // Returns once the client closed, broke the protocol, or a stop was asked for; the result only ends the task.
+    private bool ReadLoop()
     {
-        while (true)
+        while (!_stopRequested)
         {
-            ReadResult result;
             try
             {
-                result = await _input.ReadAsync().ConfigureAwait(false);
+                if (!_connection.Receive())
+                {
+                    return true;
+                }
             }
-            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock)
             {
-                return;
+                // Nothing came within StopCheck: look at _stopRequested again.
+                continue;
             }
-            var buffer = result.Buffer;
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                return true;
+            }
+            var buffer = _connection.Buffered;
             try
             {
                 while (!_stopRequested)
@@ -111,19 +112,15 @@ internal sealed class SidecarConnection
             {
                 _metrics.ProtocolError();
                 SidecarLog.ProtocolError(_logger, e.Message);
-                _input.AdvanceTo(result.Buffer.End);
                 if (_frameId is { } id)
                 {
-                    Track(SendAsync((Id: id, Message: e.Message), static (output, s) => SidecarMessages.WriteProtocolError(output, s.Id, s.Message)));
+                    Send((Id: id, Message: e.Message), static (output, s) => SidecarMessages.WriteProtocolError(output, s.Id, s.Message));
                 }
-                return;
+                return true;
             }
-            _input.AdvanceTo(buffer.Start, buffer.End);
-            if (result.IsCompleted || result.IsCanceled || _stopRequested)
-            {
-                return;
-            }
+            _connection.Consume(buffer);
         }
+        return true;
     }
 
     private void Dispatch(in ReadOnlySequence<byte> body)
@@ -134,7 +131,7 @@ internal sealed class SidecarConnection
         {
             case SidecarMessageKind.Ping:
                 SidecarMessages.ReadPing(body);
-                Track(SendAsync(id, static (output, pingId) => SidecarMessages.WritePing(output, pingId)));
+                Send(id, static (output, pingId) => SidecarMessages.WritePing(output, pingId));
                 break;
             case SidecarMessageKind.Lookup:
                 Start(SidecarMessages.ReadLookup(body));
@@ -172,19 +169,19 @@ internal sealed class SidecarConnection
         _metrics.Answered(lookup.View, outcome.Status, lookup.Keys.Length);
         if (outcome.Rows is { } rows)
         {
-            await SendAsync((Lookup: lookup, Rows: rows), static (output, s) => WriteRows(output, s.Lookup, s.Rows)).ConfigureAwait(false);
+            Send((Lookup: lookup, Rows: rows), static (output, s) => WriteRows(output, s.Lookup, s.Rows));
         }
         else
         {
-            await SendAsync((lookup.Id, outcome.Status, outcome.Message),
-                static (output, s) => SidecarMessages.WriteLookupFailure(output, s.Id, s.Status, s.Message)).ConfigureAwait(false);
+            Send((lookup.Id, outcome.Status, outcome.Message),
+                static (output, s) => SidecarMessages.WriteLookupFailure(output, s.Id, s.Status, s.Message));
         }
     }
 
     private void Fail(SidecarLookup lookup, SidecarStatus status, string message)
     {
         _metrics.Answered(lookup.View, status, lookup.Keys.Length);
-        Track(SendAsync((lookup.Id, Status: status, Message: message), static (output, s) => SidecarMessages.WriteLookupFailure(output, s.Id, s.Status, s.Message)));
+        Send((lookup.Id, Status: status, Message: message), static (output, s) => SidecarMessages.WriteLookupFailure(output, s.Id, s.Status, s.Message));
     }
 
     /// <summary>What is wrong with a well-formed lookup, which it is answered with (status 3); null when nothing is.</summary>
@@ -246,33 +243,44 @@ internal sealed class SidecarConnection
         }
     }
 
-    /// <summary>Writes one frame under the write lock; the last writer waiting flushes.</summary>
-    private async Task SendAsync<TState>(TState state, Action<IBufferWriter<byte>, TState> write)
+    /// <summary>
+    /// Writes one frame under the write lock, on the caller's thread (the reader's, or the one that completed the store
+    /// read: no hand-over on the way out); the last writer waiting sends what the others wrote too.
+    /// </summary>
+    private void Send<TState>(TState state, Action<IBufferWriter<byte>, TState> write)
     {
         Interlocked.Increment(ref _waitingWriters);
-        await _writeLock.WaitAsync().ConfigureAwait(false);
-        try
+        lock (_writeLock)
         {
             var last = Interlocked.Decrement(ref _waitingWriters) == 0;
             if (_broken)
             {
                 return;
             }
-            write(_output, state);
-            if (last)
+            try
             {
-                var flushed = await _output.FlushAsync().ConfigureAwait(false);
-                _broken |= flushed.IsCompleted;
+                write(_connection.Output, state);
+                if (last)
+                {
+                    _connection.Send();
+                }
             }
-        }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
-        {
-            // The client went away; the read loop sees it too. Answers still pending are dropped.
-            _broken = true;
-        }
-        finally
-        {
-            _writeLock.Release();
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                // The client went away, or read nothing for SendTimeout: part of a frame may have gone, so the
+                // connection cannot go on. Shut down, the client sees it closed (and reconnects) and the read loop ends.
+                // Answers still pending are dropped.
+                _broken = true;
+                Stop();
+                try
+                {
+                    _connection.Socket.Shutdown(SocketShutdown.Both);
+                }
+                catch (Exception again) when (again is SocketException or ObjectDisposedException)
+                {
+                    // Gone already.
+                }
+            }
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Net.Security;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using StackExchange.Redis;
@@ -19,12 +20,19 @@ internal static class RedisOptions
     {
         var options = new ConfigurationOptions
         {
-            EndPoints = { address.RedisEndpoint! },
             User = address.User,
             Password = address.Password,
             DefaultDatabase = address.Database,
             Ssl = address.Tls,
         };
+        if (address.UnixSocket)
+        {
+            options.EndPoints.Add(new UnixDomainSocketEndPoint(address.RedisEndpoint!));
+        }
+        else
+        {
+            options.EndPoints.Add(address.RedisEndpoint!);
+        }
         if (!address.Tls)
         {
             return options;

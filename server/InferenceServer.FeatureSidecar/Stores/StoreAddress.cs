@@ -4,19 +4,21 @@ namespace InferenceServer.FeatureSidecar.Stores;
 
 /// <summary>
 /// Where the online store is and how to reach it, as <c>--store</c> and its companion flags give it:
-/// <c>redis://[USER[:PASSWORD]@]HOST[:PORT][/DB]</c>, <c>rediss://...</c> (the same over TLS), or <c>file:PATH</c> (the
-/// embedded store). The password is never part of <see cref="Text"/> or <see cref="ToString"/>: everything that names
+/// <c>redis://[USER[:PASSWORD]@]HOST[:PORT][/DB]</c>, <c>rediss://...</c> (the same over TLS), <c>redis+unix:PATH</c> (a
+/// Redis on this machine through its Unix socket: no TCP on the way, which takes microseconds off every lookup), or
+/// <c>file:PATH</c> (the embedded store). The password is never part of <see cref="Text"/> or <see cref="ToString"/>: everything that names
 /// the store in a log line, an error or a metric shows <c>***</c> in its place.
 /// </summary>
 internal sealed class StoreAddress
 {
     private const string RedisScheme = "redis://";
     private const string TlsScheme = "rediss://";
+    private const string UnixScheme = "redis+unix:";
     private const string FileScheme = "file:";
     private const string Hidden = "***";
 
     /// <summary>What <c>--store</c> takes, for usage errors and help.</summary>
-    public const string Expected = "redis://[USER[:PASSWORD]@]HOST[:PORT][/DB], rediss://... (TLS) or file:PATH";
+    public const string Expected = "redis://[USER[:PASSWORD]@]HOST[:PORT][/DB], rediss://... (TLS), redis+unix:SOCKET-PATH or file:PATH";
 
     private StoreAddress(string text)
     {
@@ -29,7 +31,10 @@ internal sealed class StoreAddress
     /// <summary>The embedded store's file (full path); null for Redis.</summary>
     public string? FilePath { get; private init; }
 
-    /// <summary>Redis's <c>HOST:PORT</c> (port 6379 when not given); null for the file store.</summary>
+    /// <summary>
+    /// Redis's <c>HOST:PORT</c> (port 6379 when not given), or the full path of its Unix socket
+    /// (<see cref="UnixSocket"/>); null for the file store.
+    /// </summary>
     public string? RedisEndpoint { get; private init; }
 
     /// <summary>The host as given (without IPv6 brackets): what a TLS server certificate must name.</summary>
@@ -43,6 +48,9 @@ internal sealed class StoreAddress
 
     /// <summary>The database number (<c>/DB</c>); null when the address names none (database 0).</summary>
     public int? Database { get; private init; }
+
+    /// <summary>Whether <see cref="RedisEndpoint"/> is the path of Redis's Unix socket (<c>redis+unix:</c>).</summary>
+    public bool UnixSocket { get; private init; }
 
     /// <summary>Whether the connection is TLS (<c>rediss://</c>).</summary>
     public bool Tls { get; private init; }
@@ -60,6 +68,20 @@ internal sealed class StoreAddress
         if (tls || text.StartsWith(RedisScheme, StringComparison.OrdinalIgnoreCase))
         {
             return TryParseRedis(text, tls ? TlsScheme.Length : RedisScheme.Length, tls, out problem);
+        }
+        if (text.StartsWith(UnixScheme, StringComparison.OrdinalIgnoreCase))
+        {
+            var socket = text[UnixScheme.Length..];
+            if (socket.Length == 0 || socket.Contains('@', StringComparison.Ordinal))
+            {
+                problem = socket.Length == 0
+                    ? $"'{text}' names no socket path; expected redis+unix:SOCKET-PATH, the unixsocket of a Redis on this machine"
+                    // Not echoed: what stands before the '@' may be a password.
+                    : "a redis+unix: address carries no user or password (the path has an '@'); give the password with --store-password-file or the environment";
+                return null;
+            }
+            var path = Path.GetFullPath(socket);
+            return new StoreAddress(UnixScheme + path) { RedisEndpoint = path, RedisHost = path, UnixSocket = true };
         }
         if (text.StartsWith(FileScheme, StringComparison.OrdinalIgnoreCase) && text.Length > FileScheme.Length)
         {
@@ -86,6 +108,7 @@ internal sealed class StoreAddress
     {
         RedisEndpoint = RedisEndpoint,
         RedisHost = RedisHost,
+        UnixSocket = UnixSocket,
         User = User,
         Password = password ?? Password,
         Database = Database,

@@ -112,6 +112,37 @@ public sealed class SidecarSettingsTests
         Assert.Equal(Path.GetFullPath("store/features.msgpack"), address!.FilePath);
     }
 
+    [Fact]
+    public void ARedisUnixSocketAddressNamesTheSocketByItsFullPath()
+    {
+        var absolute = StoreAddress.TryParse("redis+unix:/run/redis/redis.sock", out var problem);
+        var relative = StoreAddress.TryParse("REDIS+UNIX:redis.sock", out _);
+
+        Assert.Null(problem);
+        Assert.True(absolute!.IsRedis);
+        Assert.True(absolute.UnixSocket);
+        Assert.Equal("/run/redis/redis.sock", absolute.RedisEndpoint);
+        Assert.Equal("redis+unix:/run/redis/redis.sock", absolute.Text);
+        Assert.False(absolute.Tls);
+        Assert.Null(absolute.Password);
+        Assert.Equal(Path.GetFullPath("redis.sock"), relative!.RedisEndpoint);
+        // The password from the flags beside --store, as for a TCP address.
+        var withPassword = absolute.WithConnection("hunter2", null, null, null);
+        Assert.True(withPassword.UnixSocket);
+        Assert.Equal("hunter2", withPassword.Password);
+        Assert.False(StoreAddress.TryParse("redis://cache", out _)!.UnixSocket);
+    }
+
+    [Theory]
+    [InlineData("redis+unix:", "names no socket path")]
+    [InlineData("redis+unix:app:s3cret@/run/redis.sock", "carries no user or password")]
+    public void AWrongUnixSocketAddressSaysWhatIsExpectedAndShowsNoPassword(string text, string expected)
+    {
+        Assert.Null(StoreAddress.TryParse(text, out var problem));
+        Assert.Contains(expected, problem, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cret", problem, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("redis://", "names no Redis host")]
     [InlineData("rediss://app@", "names no Redis host")]

@@ -4,8 +4,8 @@ using Microsoft.Extensions.Logging;
 namespace InferenceServer.Core.Features.Sidecar;
 
 /// <summary>
-/// The server's side of the feature sidecar: a few persistent connections to its Unix socket (System.IO.Pipelines over
-/// a <see cref="Socket"/>) carrying lookups multiplexed by id, answered in any order. Each lookup carries its deadline;
+/// The server's side of the feature sidecar: a few persistent connections to its Unix socket (each read by a thread of
+/// its own, see <see cref="SidecarSocket"/>) carrying lookups multiplexed by id, answered in any order. Each lookup carries its deadline;
 /// at most <see cref="FeatureSidecarOptions.MaxPending"/> are pending, and one beyond is refused at once as overloaded.
 /// A connection that breaks fails its lookups at once naming the sidecar and the reason, and reconnects by itself with
 /// a backoff; while no connection is up, lookups fail at once the same way, so a dead sidecar never holds a request.
@@ -131,7 +131,9 @@ public sealed class SidecarClient : IAsyncDisposable
             var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             try
             {
-                await socket.ConnectAsync(new UnixDomainSocketEndPoint(_options.Path!), stopping).ConfigureAwait(false);
+                // Synchronous: one asynchronous call would make the socket non-blocking for good (see SidecarSocket). A
+                // connect to a Unix socket does not wait for the network: it succeeds or fails at once.
+                socket.Connect(new UnixDomainSocketEndPoint(_options.Path!));
             }
             catch (Exception e) when (e is SocketException or IOException)
             {
@@ -149,11 +151,6 @@ public sealed class SidecarClient : IAsyncDisposable
                 }
                 backoff = Math.Min(backoff * 2, _options.ReconnectMaxMilliseconds);
                 continue;
-            }
-            catch (OperationCanceledException)
-            {
-                socket.Dispose();
-                break;
             }
             backoff = _options.ReconnectMinMilliseconds;
             using var connection = new SidecarConnection(socket, Address, _time);

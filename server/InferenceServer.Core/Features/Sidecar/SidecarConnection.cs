@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Collections.Concurrent;
-using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Threading.Channels;
 
@@ -11,9 +10,10 @@ namespace InferenceServer.Core.Features.Sidecar;
 /// queues it (no hand-over to another thread on the way out). While a frame is in flight, lookups wait in the queue
 /// and go out together when its answer comes, coalesced into one lookup frame per view and field list: one send, one
 /// sidecar read and one pipelined store round trip for all of them, so a busy connection batches by itself and an
-/// idle one adds no wait. A read loop matches each answer to its frame by id, in whatever order the answers come. When the read loop ends or a write fails (the
-/// sidecar went away, a malformed answer, the server stopping), <see cref="RunAsync"/> returns why, and every lookup
-/// still waiting fails with that reason at once.
+/// idle one adds no wait. A read loop on a thread of the connection's own, blocked in the socket's receive (see
+/// <see cref="SidecarSocket"/>), matches each answer to its frame by id, in whatever order the answers come, and the
+/// caller's continuation runs there. When the read loop ends or a write fails (the sidecar went away, a malformed answer,
+/// the server stopping), <see cref="RunAsync"/> returns why, and every lookup still waiting fails with that reason at once.
 /// </summary>
 internal sealed class SidecarConnection : IDisposable
 {
@@ -23,10 +23,11 @@ internal sealed class SidecarConnection : IDisposable
     // Frames sent and not yet answered after which lookups wait to go out together with the next answer.
     private const int MaxFramesInFlight = 2;
 
-    private readonly Socket _socket;
-    private readonly NetworkStream _stream;
-    private readonly PipeReader _input;
-    private readonly PipeWriter _output;
+    // Only a thread-pool thread waits for the socket, and only while the sidecar reads nothing (its reader drains the
+    // socket); past this the sidecar counts as gone.
+    private static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly SidecarSocket _connection;
     private readonly string _address;
     private readonly TimeProvider _time;
     private readonly Channel<PendingLookup> _queue = Channel.CreateUnbounded<PendingLookup>(new UnboundedChannelOptions { SingleReader = true });
@@ -43,10 +44,7 @@ internal sealed class SidecarConnection : IDisposable
 
     public SidecarConnection(Socket socket, string address, TimeProvider time)
     {
-        _socket = socket;
-        _stream = new NetworkStream(socket, ownsSocket: true);
-        _input = PipeReader.Create(_stream);
-        _output = PipeWriter.Create(_stream);
+        _connection = new SidecarSocket(socket, SendTimeout);
         _address = address;
         _time = time;
     }
@@ -68,13 +66,20 @@ internal sealed class SidecarConnection : IDisposable
     // Writes the queue out on this thread when a frame may be sent now and no one else is writing. Called after a lookup
     // is queued and after an answer is matched; each side changes its state before it looks at the other's, so the
     // last of them sees both and no lookup is left waiting for an answer that will not come.
-    private void TryDrain()
+    private void TryDrain(bool onReader = false)
     {
         Interlocked.MemoryBarrier();
         if (CanSend() && Interlocked.CompareExchange(ref _writing, 1, 0) == 0)
         {
-            // Runs here until a flush has to wait for the socket; a failure ends the connection through _writeFailed.
-            _ = DrainAsync();
+            // A failure ends the connection through _writeFailed.
+            if (onReader)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(static connection => connection.Drain(mayWait: true), this, preferLocal: false);
+            }
+            else
+            {
+                Drain(mayWait: false);
+            }
         }
     }
 
@@ -83,21 +88,12 @@ internal sealed class SidecarConnection : IDisposable
     /// <summary>Runs the connection until it breaks or <paramref name="stopping"/>; returns why it ended, for the lookups' errors.</summary>
     public async Task<string> RunAsync(CancellationToken stopping)
     {
-        using var stop = stopping.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), _ending);
-        var reading = ReadLoopAsync(_ending.Token);
+        using var stop = stopping.UnsafeRegister(static state => ((SidecarConnection)state!).Interrupt(), this);
+        var reading = SidecarSocket.StartReader(ReadLoop, "feature-sidecar reader");
         var first = await Task.WhenAny(_writeFailed.Task, reading).ConfigureAwait(false);
         var reason = stopping.IsCancellationRequested ? "the server is stopping" : await first.ConfigureAwait(false);
         _queue.Writer.TryComplete();
-        await _ending.CancelAsync().ConfigureAwait(false);
-        try
-        {
-            // Unblocks a read or write that does not watch the token.
-            _socket.Shutdown(SocketShutdown.Both);
-        }
-        catch (SocketException)
-        {
-            // Not connected any more: nothing to unblock.
-        }
+        Interrupt();
         await reading.ConfigureAwait(false);
         // Takes the writer's place for good, once a write under way has ended (the shutdown above ends one that waits):
         // nothing is added to the frames or taken from the queue after this.
@@ -118,14 +114,34 @@ internal sealed class SidecarConnection : IDisposable
         return reason;
     }
 
+    // Ends the blocking receive (and a send that waits) with the connection.
+    private void Interrupt()
+    {
+        _ending.Cancel();
+        try
+        {
+            _connection.Socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Not connected any more: nothing to unblock.
+        }
+    }
+
     // The writer's loop: what queued meanwhile goes out together, until the queue is empty or the frames in flight are
     // as many as allowed. The writer's place is given up before the last look at both, so a lookup queued or an answer
-    // matched meanwhile is either seen here or finds the place free.
-    private async Task DrainAsync()
+    // matched meanwhile is either seen here or finds the place free. A caller's thread (mayWait false) sends only what the
+    // socket takes at once, and hands the rest, still the writer, to a thread-pool thread that may wait for the socket.
+    private void Drain(bool mayWait)
     {
         string? failure;
         try
         {
+            if (mayWait)
+            {
+                // What a caller's thread left unsent goes first.
+                _connection.Send();
+            }
             do
             {
                 while (CanSend())
@@ -137,12 +153,20 @@ internal sealed class SidecarConnection : IDisposable
                             _batch.Add(lookup);
                         }
                     }
+                    if (_ending.IsCancellationRequested)
+                    {
+                        throw new OperationCanceledException();
+                    }
                     WriteFrames(_batch);
                     _batch.Clear();
-                    var flushed = await _output.FlushAsync(_ending.Token).ConfigureAwait(false);
-                    if (flushed.IsCompleted)
+                    if (mayWait)
                     {
-                        throw new IOException("the sidecar closed the connection");
+                        _connection.Send();
+                    }
+                    else if (!_connection.TrySend())
+                    {
+                        ThreadPool.UnsafeQueueUserWorkItem(static connection => connection.Drain(mayWait: true), this, preferLocal: false);
+                        return;
                     }
                 }
                 Interlocked.Exchange(ref _writing, 0);
@@ -218,7 +242,7 @@ internal sealed class SidecarConnection : IDisposable
         var lead = lookups[0];
         if (lookups.Length == 1)
         {
-            SidecarMessages.WriteLookup(_output, id, timeoutMs, lead.View, lead.Fields, lead.Keys);
+            SidecarMessages.WriteLookup(_connection.Output, id, timeoutMs, lead.View, lead.Fields, lead.Keys);
             return;
         }
         var joined = ArrayPool<string>.Shared.Rent(keys);
@@ -230,7 +254,7 @@ internal sealed class SidecarConnection : IDisposable
                 lookup.Keys.CopyTo(joined, next);
                 next += lookup.Keys.Length;
             }
-            SidecarMessages.WriteLookup(_output, id, timeoutMs, lead.View, lead.Fields, joined.AsSpan(0, keys));
+            SidecarMessages.WriteLookup(_connection.Output, id, timeoutMs, lead.View, lead.Fields, joined.AsSpan(0, keys));
         }
         finally
         {
@@ -238,43 +262,34 @@ internal sealed class SidecarConnection : IDisposable
         }
     }
 
-    private async Task<string> ReadLoopAsync(CancellationToken cancellationToken)
+    private string ReadLoop()
     {
         try
         {
             while (true)
             {
-                var read = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
-                var buffer = read.Buffer;
-                try
+                if (!_connection.Receive())
                 {
-                    while (SidecarFrames.TryReadFrame(ref buffer, out var body))
+                    return _ending.IsCancellationRequested ? "the server is stopping" : "the sidecar closed the connection";
+                }
+                var buffer = _connection.Buffered;
+                while (SidecarFrames.TryReadFrame(ref buffer, out var body))
+                {
+                    if (Dispatch(body) is { } broken)
                     {
-                        if (Dispatch(body) is { } broken)
-                        {
-                            return broken;
-                        }
+                        return broken;
                     }
                 }
-                finally
-                {
-                    _input.AdvanceTo(buffer.Start, buffer.End);
-                }
-                // What queued while the answered frames were in flight goes out now, together.
-                TryDrain();
-                if (read.IsCompleted)
-                {
-                    return "the sidecar closed the connection";
-                }
+                _connection.Consume(buffer);
+                // What queued while the answered frames were in flight goes out now, together, from a thread-pool
+                // thread: the reader never waits on a send, so a sidecar that waits for this side to read its answers
+                // while this side waits for it to read lookups cannot hold both. At low load the queue is empty here.
+                TryDrain(onReader: true);
             }
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
-            return "the server is stopping";
-        }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
-        {
-            return e.Message;
+            return _ending.IsCancellationRequested ? "the server is stopping" : e.Message;
         }
         catch (SidecarProtocolException e)
         {
@@ -357,17 +372,7 @@ internal sealed class SidecarConnection : IDisposable
 
     public void Dispose()
     {
-        _input.Complete();
-        try
-        {
-            // Gives the pipe's buffers back; what was not sent any more is dropped with the connection.
-            _output.Complete();
-        }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
-        {
-            // The connection is gone already.
-        }
-        _stream.Dispose();
+        _connection.Dispose();
         _ending.Dispose();
     }
 }

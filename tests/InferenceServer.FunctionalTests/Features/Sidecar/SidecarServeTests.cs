@@ -66,6 +66,23 @@ public sealed partial class SidecarServeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ARedisOnThisMachineIsReadThroughItsUnixSocket()
+    {
+        using var sidecar = await SidecarProcess.ServeAsync(Socket, _redis.UnixAddress);
+        await using var client = await WireClient.ConnectAsync(Socket);
+
+        var answer = await client.LookupAsync(9, Fields, ["income:1", "income:404"]);
+
+        Assert.Equal(SidecarStatus.Ok, answer.Status);
+        Assert.Equal(1_764_000_000_000, answer.Rows[0].StoredAt);
+        AssertValues(["39", "State-gov", "40"], answer.Rows[0].Values);
+        Assert.Equal(0, answer.Rows[1].StoredAt);
+        // Through the socket, not the port: Redis lists the sidecar's connection with its Unix-socket flag.
+        var clients = (string)(await _seed.GetDatabase().ExecuteAsync("CLIENT", "LIST"))!;
+        Assert.Contains(clients.Split('\n'), line => line.Contains("name=feature-sidecar", StringComparison.Ordinal) && line.Contains("flags=U", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task ManyLookupsInOneSendAreAllAnsweredEachByItsId()
     {
         using var sidecar = await SidecarProcess.ServeAsync(Socket, _redis.Address);
@@ -354,7 +371,7 @@ public sealed partial class SidecarServeTests : IAsyncLifetime
     private static partial Regex BenchLine();
 
     [Theory]
-    [InlineData(new[] { "serve", "--socket", "/tmp/x.sock", "--store", "mysql://db" }, "--store: 'mysql://db' is not a store address; expected redis://[USER[:PASSWORD]@]HOST[:PORT][/DB], rediss://... (TLS) or file:PATH")]
+    [InlineData(new[] { "serve", "--socket", "/tmp/x.sock", "--store", "mysql://db" }, "--store: 'mysql://db' is not a store address; expected redis://[USER[:PASSWORD]@]HOST[:PORT][/DB], rediss://... (TLS), redis+unix:SOCKET-PATH or file:PATH")]
     [InlineData(new[] { "serve", "--socket", "/tmp/x.sock", "--store", "redis://app:hunter2@h:0" }, "--store: 'redis://app:***@h:0' has no valid port")]
     [InlineData(new[] { "serve", "--socket", "/tmp/x.sock", "--store", "redis://h", "--store-ca", "/tmp/ca.pem" }, "--store-ca, --store-cert and --store-key are for TLS; --store redis://h is plain redis://: use rediss://")]
     [InlineData(new[] { "serve", "--socket", "/tmp/x.sock", "--store", "rediss://h", "--store-cert", "/tmp/c.pem" }, "--store-cert and --store-key go together")]
