@@ -178,8 +178,10 @@ internal sealed class SidecarConnection : IDisposable
         {
             failure = "the server is stopping";
         }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception e)
         {
+            // Any failure, expected (the socket broke) or not: this may run on a thread-pool thread, where an exception
+            // that escaped would end the process; here it ends the connection, which reconnects.
             failure = e.Message;
         }
         // Still the writer here. The frames written are registered, so they fail with the connection; lookups taken from

@@ -62,7 +62,8 @@ public sealed class SidecarSocket : IDisposable
 
     /// <summary>
     /// Starts <paramref name="loop"/> on a background thread of its own, named <paramref name="name"/>: a reader that
-    /// blocks in <see cref="Receive"/>. The task ends with what the loop returns or throws.
+    /// blocks in <see cref="Receive"/>. The task ends with what the loop returns or throws. The thread has the default
+    /// stack: the callers' continuations run on it (a request's whole way to the model), not only the loop.
     /// </summary>
     public static Task<T> StartReader<T>(Func<T> loop, string name)
     {
@@ -77,7 +78,7 @@ public sealed class SidecarSocket : IDisposable
             {
                 done.SetException(e);
             }
-        }, maxStackSize: 256 * 1024)
+        })
         {
             IsBackground = true,
             Name = name,
