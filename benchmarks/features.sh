@@ -46,7 +46,8 @@ fi
 
 work=$(mktemp -d)
 pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+# The processes' logs stay beside the results (a crash's message is in them); the rest of the work folder goes.
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; cp "$work"/*.log "$out"/ 2>/dev/null; rm -rf "$work"' EXIT
 mkdir -p "$out"
 rm -f "$out"/*.json "$out"/*.txt
 
