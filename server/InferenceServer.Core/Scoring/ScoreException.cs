@@ -24,9 +24,7 @@ public sealed class ScoreException : Exception
     /// </summary>
     public static ScoreException OutOfMemory(string doing, long memoryLimit, Exception inner)
     {
-        // The limit the collector works to: DOTNET_GCHeapHardLimit when set, else 75% of a container's memory limit,
-        // else the machine's memory.
-        var heap = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        var heap = ScorePipeline.HeapLimit();
         return new ScoreException(
             $"out of memory while {doing}: this process may hold {heap >> 20} MB (DOTNET_GCHeapHardLimit, or 75% of a container's memory limit) "
             + $"and the run {memoryLimit >> 20} MB (--memory-limit); give a lower --memory-limit, smaller Parquet row groups (one is read at least whole) "

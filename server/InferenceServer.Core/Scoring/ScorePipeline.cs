@@ -70,7 +70,8 @@ public sealed class ScorePipeline
         _frontDoor = frontDoor;
         _options = options;
         _time = time ?? TimeProvider.System;
-        MemoryLimit = CapMemoryLimit(options.MemoryLimit, HeapLimit());
+        _heapLimit = HeapLimit();
+        MemoryLimit = CapMemoryLimit(options.MemoryLimit, _heapLimit);
     }
 
     /// <summary>
@@ -83,15 +84,20 @@ public sealed class ScorePipeline
 
     /// <summary>Why <see cref="MemoryLimit"/> is less than asked; null when it is what was asked.</summary>
     public string? MemoryLimitNote => MemoryLimit < _options.MemoryLimit
-        ? $"--memory-limit {_options.MemoryLimit >> 20} MB is more than half of the {HeapLimit() >> 20} MB this process may hold (DOTNET_GCHeapHardLimit, or 75% of a container's memory limit): the run holds at most {MemoryLimit >> 20} MB"
+        ? $"--memory-limit {_options.MemoryLimit >> 20} MB is more than half of the {_heapLimit >> 20} MB this process may hold (DOTNET_GCHeapHardLimit, or 75% of a container's memory limit): the run holds at most {MemoryLimit >> 20} MB"
         : null;
 
     /// <summary>The memory limit a run holds to under a collector that may hold <paramref name="heapBytes"/> (0: unknown).</summary>
     internal static long CapMemoryLimit(long asked, long heapBytes) => heapBytes > 0 ? Math.Min(asked, heapBytes / 2) : asked;
 
-    // What the collector may hold: its hard limit when it has one, else the machine's (or container's) memory. Known
-    // once it has collected; before that, the configured hard limit, if any.
-    private static long HeapLimit()
+    // What the collector may hold (0: unknown), read once for the run.
+    private readonly long _heapLimit;
+
+    /// <summary>
+    /// What the collector may hold: its hard limit when it has one, else the machine's (or container's) memory. Known
+    /// once it has collected; before that, the configured hard limit, if any; 0 when neither is known.
+    /// </summary>
+    internal static long HeapLimit()
     {
         var available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         if (available > 0)

@@ -20,6 +20,9 @@ internal sealed class ScoreStages(ScorePipeline owner, BatchEncoder encoder, Out
     private const int ReadLanes = 2;
     private const int LaneBatches = 4;
 
+    // The scoring stage, as an out-of-memory error names it: the stage's and a batch's own, which the writer meets later.
+    private const string Scoring = "encoding and scoring batches";
+
     private readonly ConcurrentBag<RecordBatch> _batches = [];
     private readonly SortedSet<string> _versions = new(StringComparer.Ordinal);
     private readonly string[] _columns = [.. encoder.Columns, .. keys];
@@ -33,7 +36,7 @@ internal sealed class ScoreStages(ScorePipeline owner, BatchEncoder encoder, Out
         var stages = new[]
         {
             Stage("reading and decoding the input", () => ReadAsync(pending, reads.Writer, stop.Token), e => reads.Writer.TryComplete(e), stop),
-            Stage("encoding and scoring batches", () => DispatchAsync(reads.Reader, scored.Writer, stop.Token), e => scored.Writer.TryComplete(e), stop),
+            Stage(Scoring, () => DispatchAsync(reads.Reader, scored.Writer, stop.Token), e => scored.Writer.TryComplete(e), stop),
             Stage("writing the output", () => WriteAsync(scored.Reader, stop.Token), _ => { }, stop),
         };
         try
@@ -250,7 +253,7 @@ internal sealed class ScoreStages(ScorePipeline owner, BatchEncoder encoder, Out
         }
         catch (OutOfMemoryException e)
         {
-            throw ScoreException.OutOfMemory("encoding and scoring batches", owner.MemoryLimit, e);
+            throw ScoreException.OutOfMemory(Scoring, owner.MemoryLimit, e);
         }
     }
 
