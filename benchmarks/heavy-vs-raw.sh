@@ -25,7 +25,7 @@ batches=${2:-1 8 32}
 rounds=${3:-3}
 port=${PORT:-18001}
 repository=benchmarks/.heavy-repository
-command -v wrk >/dev/null || { [ "$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || { echo "install wrk (apt-get install wrk)" >&2; exit 1; }
+command -v wrk >/dev/null || { [ "$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } || { echo "install wrk (apt-get install wrk)" >&2; exit 1; }
 
 /usr/bin/python3 models/generate_heavy.py "$repository" >&2
 
