@@ -153,7 +153,7 @@ public sealed class SidecarClient : IAsyncDisposable
                 continue;
             }
             backoff = _options.ReconnectMinMilliseconds;
-            using var connection = new SidecarConnection(socket, Address, _time);
+            using var connection = new SidecarConnection(socket, Address, index, _time, _logger);
             Volatile.Write(ref _connections[index], connection);
             // Counted outside the event's invocation: with no handler, ?. would skip the argument too.
             var up = Interlocked.Increment(ref _connected);

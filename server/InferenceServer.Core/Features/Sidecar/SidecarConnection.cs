@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
 
 namespace InferenceServer.Core.Features.Sidecar;
 
@@ -27,10 +28,15 @@ internal sealed class SidecarConnection : IDisposable
     // socket); past this the sidecar counts as gone.
     private static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>What a lookup that failed for a defect of this side's own reads: the defect's own message is only logged.</summary>
+    internal const string InternalFailure = "the server's connection to it failed unexpectedly (the server logged why)";
+
     private readonly SidecarSocket _connection;
     private readonly string _address;
+    private readonly int _index;
     private readonly TimeProvider _time;
-    private readonly Channel<PendingLookup> _queue = Channel.CreateUnbounded<PendingLookup>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ILogger _logger;
+    private readonly Channel<PendingLookup> _queue = NewQueue();
     private readonly ConcurrentDictionary<uint, PendingFrame> _frames = new();
     private readonly List<PendingLookup> _group = [];
     private readonly List<PendingLookup?> _batch = [];
@@ -42,12 +48,21 @@ internal sealed class SidecarConnection : IDisposable
     private int _inFlight;
     private uint _nextId;
 
-    public SidecarConnection(Socket socket, string address, TimeProvider time)
+    public SidecarConnection(Socket socket, string address, int index, TimeProvider time, ILogger logger)
     {
         _connection = new SidecarSocket(socket, SendTimeout);
         _address = address;
+        _index = index;
         _time = time;
+        _logger = logger;
     }
+
+    /// <summary>
+    /// The queue of lookups waiting to go out. Every caller and the read loop peek at it (<see cref="CanSend"/>) while
+    /// the writer takes from it, so it must allow concurrent readers: the single-reader queue's peek moves its read
+    /// position, and peeks racing the writer made it hand out empty slots (a lookup read as null) and skip lookups.
+    /// </summary>
+    internal static Channel<PendingLookup> NewQueue() => Channel.CreateUnbounded<PendingLookup>(new UnboundedChannelOptions { SingleReader = false });
 
     /// <summary>
     /// Queues <paramref name="lookup"/> and, when no write is under way, writes the queue out on this thread; false once
@@ -178,11 +193,17 @@ internal sealed class SidecarConnection : IDisposable
         {
             failure = "the server is stopping";
         }
+        catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException)
+        {
+            failure = e.Message;
+        }
         catch (Exception e)
         {
-            // Any failure, expected (the socket broke) or not: this may run on a thread-pool thread, where an exception
-            // that escaped would end the process; here it ends the connection, which reconnects.
-            failure = e.Message;
+            // A defect of this side, not the sidecar's: this may run on a thread-pool thread, where an exception that
+            // escaped would end the process; here it is logged with its stack and ends the connection, which reconnects.
+            // The callers get what failed, not the runtime's message.
+            SidecarClientLog.Failed(_logger, e, _address, _index);
+            failure = InternalFailure;
         }
         // Still the writer here. The frames written are registered, so they fail with the connection; lookups taken from
         // the queue and not yet in a frame fail now (one that is in a frame too keeps the first answer). The place is
@@ -296,6 +317,13 @@ internal sealed class SidecarConnection : IDisposable
         catch (SidecarProtocolException e)
         {
             return "it sent a frame that is not a lookup answer: " + e.Message;
+        }
+        catch (Exception e)
+        {
+            // A defect of this side: the loop's task must end with a reason, never fault, or the connection would stay
+            // in the client's list with no reader, silently, and never reconnect.
+            SidecarClientLog.Failed(_logger, e, _address, _index);
+            return InternalFailure;
         }
     }
 
