@@ -9,7 +9,9 @@
 #             metrics and the variant header. Every request carries one of KEYS routing keys (one JSONL line per
 #             key, sent round robin), to the route and to the model alike, so both parse the same bytes.
 #   shadow    p99 of the primary at SHARE (50%) of its capacity without and with a 100% shadow, in ROUNDS
-#             interleaved open-loop rounds (Poisson) of SECONDS each. Two routes on the same server: `plain`
+#             interleaved open-loop rounds (Poisson) of SECONDS each. Where dotnet-counters is installed (dotnet tool
+#             install -g dotnet-counters), also the server's garbage collections (gen 0/1/2) during each side: the
+#             shadow's copies once brought on full collections the primary paid for in its tail. Two routes on the same server: `plain`
 #             (income alone) and `shadowed` (income, plus income_gbt at weight 0 receiving a copy of every request,
 #             compared on probability at 0.5). The capacity is the highest open-loop rate of `plain` that meets
 #             CAPACITY_SLA (loadtest --find-max-rate, as soak.sh searches it), unless RATE is given.
@@ -228,21 +230,34 @@ EOF
     fi
     echo "shadow: $rounds rounds of ${seconds_each}s per side at $rate/s (Poisson), $protocol..." >&2
     : >"$work/shadow.csv"
+    counters=$(command -v dotnet-counters || { [ -x "$HOME/.dotnet/tools/dotnet-counters" ] && echo "$HOME/.dotnet/tools/dotnet-counters"; } || true)
+    # The collections of each generation during a side, "gen0/gen1/gen2", from the per-second rates dotnet-counters wrote.
+    gc_counts() { awk -F, '/gc.collections/ { g = $3; sub(/.*generation=/, "", g); sub(/\].*/, "", g); n[g] += $5 }
+      END { printf "%d/%d/%d", n["gen0"], n["gen1"], n["gen2"] }' "$1" 2>/dev/null || echo "-/-/-"; }
     for r in $(seq 1 "$rounds"); do
       order="plain shadowed"
       [ $(( r % 2 )) = 0 ] && order="shadowed plain"
       for m in $order; do
+        counting=
+        if [ -n "$counters" ]; then
+          "$counters" collect -p "$server" --counters System.Runtime --format csv -o "$work/gc-$r-$m.csv" \
+            --duration "00:00:$(printf '%02d' $(( seconds_each + 2 )))" >/dev/null 2>&1 &
+          counting=$!
+        fi
         "$loadtest" --url "$(target "$protocol")" --model "$m" --protocol "$protocol" --input "$work/clean.jsonl" \
           --rate "$rate" --arrival poisson --seed "$r" --duration "${seconds_each}s" --warmup 2s --no-progress \
           --json "$work/shadow-$r-$m.json" >"$work/shadow-$r-$m.txt" 2>&1 || true
+        [ -n "$counting" ] && wait "$counting" 2>/dev/null || true
         [ -s "$work/shadow-$r-$m.json" ] || { cat "$work/shadow-$r-$m.txt" >&2; echo "loadtest wrote no result" >&2; exit 1; }
       done
       a=$(run_json "$work/shadow-$r-plain.json" '.latencyMs.p99')
       b=$(run_json "$work/shadow-$r-shadowed.json" '.latencyMs.p99')
       ae=$(run_json "$work/shadow-$r-plain.json" '.summary.errors')
       be=$(run_json "$work/shadow-$r-shadowed.json" '.summary.errors')
-      echo "$r,$a,$b,$ae,$be" >>"$work/shadow.csv"
-      printf '  round %d: p99 without %.2f ms, with %.2f ms (%.2f), errors %s / %s\n' "$r" "$a" "$b" "$(awk -v a="$b" -v b="$a" 'BEGIN { print a / b }')" "$ae" "$be" >&2
+      ag=$(gc_counts "$work/gc-$r-plain.csv") bg=$(gc_counts "$work/gc-$r-shadowed.csv")
+      echo "$r,$a,$b,$ae,$be,$ag,$bg" >>"$work/shadow.csv"
+      printf '  round %d: p99 without %.2f ms, with %.2f ms (%.2f), errors %s / %s%s\n' "$r" "$a" "$b" "$(awk -v a="$b" -v b="$a" 'BEGIN { print a / b }')" "$ae" "$be" \
+        "${counters:+, collections gen0/1/2 without $ag, with $bg}" >&2
     done
     plain_p99=$(cut -d, -f2 "$work/shadow.csv" | median)
     shadow_p99=$(cut -d, -f3 "$work/shadow.csv" | median)
@@ -259,6 +274,9 @@ EOF
     echo "| protocol | rate | primary p99 without shadow (median) | with a 100% shadow (median) | with / without (median of paired rounds) | range | failed |"
     echo "|---|---|---|---|---|---|---|"
     printf '| %s | %s/s | %.2f ms | %.2f ms | %.2f | %s | %s |\n' "$protocol" "$rate" "$plain_p99" "$shadow_p99" "$ratio_median" "$ratio_range" "$shadow_errors"
+    if [ -n "$counters" ]; then
+      echo "garbage collections per side of ${seconds_each}s (+2 s warm-up), gen0/gen1/gen2, round by round: without $(cut -d, -f6 "$work/shadow.csv" | paste -sd' '), with $(cut -d, -f7 "$work/shadow.csv" | paste -sd' ')"
+    fi
   fi
 
   if [ "$parts" = shadow-cpu ]; then

@@ -55,6 +55,9 @@ public sealed class Tensor : IDisposable
     /// <summary>Length of <see cref="Data"/> in bytes.</summary>
     public int ByteLength => _length;
 
+    /// <summary>Its data is in the aligned pool: pinned, on a 64-byte boundary, fit for a backend (see <see cref="CopyUnpinned"/>).</summary>
+    internal bool IsAligned => _aligned;
+
     private byte[] Buffer => _buffer ?? throw new ObjectDisposedException(nameof(Tensor), $"tensor '{Name}' was already released");
 
     /// <summary>Rents a buffer of <paramref name="byteLength"/> bytes for a new tensor; the caller fills <see cref="Data"/>.</summary>
@@ -96,6 +99,27 @@ public sealed class Tensor : IDisposable
     public static Tensor Copy(string name, DataType dataType, long[] shape, ReadOnlySpan<byte> data)
     {
         var tensor = Allocate(name, dataType, shape, data.Length);
+        data.CopyTo(tensor.Data);
+        return tensor;
+    }
+
+    /// <summary>
+    /// Copies <paramref name="data"/> into a tensor in <see cref="ArrayPool{T}.Shared"/> memory, unaligned and movable: for
+    /// bytes that are only read by managed code and never reach a backend, such as the shadow's copies waiting in its queue.
+    /// </summary>
+    /// <remarks>
+    /// Why not <see cref="Copy"/> for those: the aligned pool keeps 32 arrays of a size, and a busy shadow holds hundreds of
+    /// copies at once, each of which then took a new array on the pinned object heap and left it there when released. Those
+    /// allocations count towards full collections: measured on a route shadowing 3,000 requests a second, 5 to 6 gen 2
+    /// collections in 10 s against 0 to 1 without the shadow. Arrays this pool cannot keep are ordinary short-lived garbage.
+    /// </remarks>
+    internal static Tensor CopyUnpinned(string name, DataType dataType, long[] shape, ReadOnlySpan<byte> data)
+    {
+        if (data.IsEmpty)
+        {
+            return new Tensor(name, dataType, shape, [], 0, 0, aligned: false);
+        }
+        var tensor = new Tensor(name, dataType, shape, ArrayPool<byte>.Shared.Rent(data.Length), 0, data.Length, aligned: false);
         data.CopyTo(tensor.Data);
         return tensor;
     }

@@ -133,7 +133,8 @@ internal static class ShadowBatch
                     var length = SliceLength(output, data[offset..], rows[c] * perRow);
                     var shape = (long[])output.Shape.Clone();
                     shape[0] = rows[c];
-                    slices[c][o] = Tensor.Copy(output.Name, output.DataType, shape, data.Slice(offset, length));
+                    // Only compared, never run: unpinned, as the copies are (see ShadowMirror.CopyUnpinned).
+                    slices[c][o] = Tensor.CopyUnpinned(output.Name, output.DataType, shape, data.Slice(offset, length));
                     offset += length;
                 }
             }

@@ -141,7 +141,7 @@ internal sealed partial class ShadowMirror : IAsyncDisposable, IThreadPoolWorkIt
         }
         try
         {
-            return new ShadowCopy(this, CopyRequest(request));
+            return new ShadowCopy(this, CopyRequest(request, CopyUnpinned));
         }
         catch (Exception exception)
         {
@@ -446,9 +446,11 @@ internal sealed partial class ShadowMirror : IAsyncDisposable, IThreadPoolWorkIt
                 return;
             }
             InferenceResponse response;
+            // The queued copy's buffers are unpinned (see CopyUnpinned); what a backend reads must be in the aligned pool.
+            using var request = CopyRequest(copy.Request, CopyAligned);
             try
             {
-                response = await _runShadow(copy.Request, _stopping.Token).ConfigureAwait(false);
+                response = await _runShadow(request, _stopping.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
             {
@@ -488,7 +490,7 @@ internal sealed partial class ShadowMirror : IAsyncDisposable, IThreadPoolWorkIt
         _counters.Failed();
     }
 
-    private static InferenceRequest CopyRequest(InferenceRequest request)
+    private static InferenceRequest CopyRequest(InferenceRequest request, Func<Tensor, Tensor> copyTensor)
     {
         // Not the primary's priority or timeout: the copy runs at the shadow model's defaults (see the remarks).
         var copy = new InferenceRequest { ModelName = request.ModelName, Id = request.Id };
@@ -496,7 +498,7 @@ internal sealed partial class ShadowMirror : IAsyncDisposable, IThreadPoolWorkIt
         {
             foreach (var input in request.Inputs)
             {
-                copy.Inputs.Add(CopyTensor(input));
+                copy.Inputs.Add(copyTensor(input));
             }
         }
         catch
@@ -522,7 +524,7 @@ internal sealed partial class ShadowMirror : IAsyncDisposable, IThreadPoolWorkIt
         {
             for (var i = 0; i < tensors.Length; i++)
             {
-                copies[i] = CopyTensor(tensors[i]);
+                copies[i] = CopyUnpinned(tensors[i]);
             }
         }
         catch
@@ -536,8 +538,13 @@ internal sealed partial class ShadowMirror : IAsyncDisposable, IThreadPoolWorkIt
         return copies;
     }
 
+    // What waits in the queue is read only by the mirror (stacked into a run, or copied once more for a run alone, and
+    // compared), never by a backend: it need not be pinned nor aligned, and the aligned pool, which keeps 32 arrays a size,
+    // would hand a busy shadow's hundreds of waiting copies new arrays on the pinned object heap (see Tensor.CopyUnpinned).
     // The shape too: the primary's owner may reshape its tensor (a rename) while the copy waits.
-    private static Tensor CopyTensor(Tensor tensor) => Tensor.Copy(tensor.Name, tensor.DataType, (long[])tensor.Shape.Clone(), tensor.Data);
+    private static Tensor CopyUnpinned(Tensor tensor) => Tensor.CopyUnpinned(tensor.Name, tensor.DataType, (long[])tensor.Shape.Clone(), tensor.Data);
+
+    private static Tensor CopyAligned(Tensor tensor) => Tensor.Copy(tensor.Name, tensor.DataType, (long[])tensor.Shape.Clone(), tensor.Data);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Shadow variant '{Variant}': its batch size could not be read; its copies run one by one")]
     private partial void LogBatchRowsUnknown(string variant, Exception exception);

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using InferenceServer.Core.Inference;
 using InferenceServer.Core.Routing.Config;
 using InferenceServer.Core.Routing.Shadow;
@@ -199,6 +201,46 @@ public sealed class ShadowBatchTests
         });
         Assert.Equal(0, leaked);
     }
+
+    [Theory]
+    [InlineData(8)]
+    [InlineData(0)]
+    public async Task Waiting_copies_hold_no_pinned_arrays_and_the_shadow_reads_aligned_memory(int batchRows)
+    {
+        // A busy shadow holds hundreds of copies at once: in the aligned pool, which keeps 32 arrays a size, each would be a
+        // new array on the pinned object heap, and those bring on full collections. Whatever the shadow runs is aligned.
+        var time = new ManualTimeProvider();
+        var runs = new ConcurrentQueue<(bool Aligned, long Address, int Rows)>();
+        var leaked = await PooledBufferProbe.OutstandingAsync(async () =>
+        {
+            await using var mirror = new ShadowMirror(Config(), (request, _) =>
+            {
+                var input = request.Inputs[0];
+                runs.Enqueue((input.IsAligned, Address(input), (int)input.Shape[0]));
+                return Task.FromResult(Echo(request));
+            }, time, NullLogger.Instance, batchRows: () => batchRows);
+            using var r0 = Request("r0", 0.5f, 9f);
+            using var r1 = Request("r1", 0.25f, 9f);
+            var copies = Copies(mirror, r0, r1);
+            foreach (var copy in copies)
+            {
+                Assert.False(copy.Request.Inputs[0].IsAligned);
+            }
+            Send(copies[0], 0.5f);
+            Send(copies[1], 0.25f);
+            // Until a drain has asked the shadow's batch size, copies wait for the window either way.
+            Assert.All(copies, copy => Assert.False(copy.PrimaryOutputs[0].IsAligned));
+            time.Advance(ShadowMirror.GatherWindow);
+            await WaitUntil(() => mirror.Snapshot().Compared == 2);
+
+            var expected = batchRows > 0 ? new[] { (true, 0L, 2) } : [(true, 0L, 1), (true, 0L, 1)];
+            Assert.Equal(expected, runs.Select(run => (run.Aligned, run.Address % AlignedBufferPool.Alignment, run.Rows)).ToArray());
+            Assert.Equal((2L, 0L, 0L), (mirror.Snapshot().Compared, mirror.Snapshot().Failed, mirror.Snapshot().Dropped));
+        });
+        Assert.Equal(0, leaked);
+    }
+
+    private static unsafe long Address(Tensor tensor) => (long)Unsafe.AsPointer(ref MemoryMarshal.GetReference(tensor.Data));
 
     [Fact]
     public async Task Copies_gather_for_the_window_and_then_run_as_one_request()
