@@ -18,8 +18,11 @@ namespace InferenceServer.Core.Tensors;
 /// <see cref="System.Buffers.ArrayPool{T}.Shared"/> hands out arrays that start wherever the GC put
 /// them (8-byte aligned) and may move while unpinned, and no library pool offers pinned, aligned
 /// buffers of any size (Kestrel's pinned pool is internal and has fixed 4 KiB blocks).
-/// Buckets are powers of two from 64 bytes to 1 GiB; each keeps at most 32 arrays and 64 MiB (at
-/// least one array). At every full (gen 2) collection a bucket that has not been rented from for a
+/// Buckets are powers of two from 64 bytes to 1 GiB; each keeps at most 256 arrays and 64 MiB (at
+/// least one array). A miss allocates on the pinned object heap, which only a full (gen 2) collection
+/// reclaims, so a bucket must hold what is in flight at once: 32 arrays a size were fewer than the
+/// tensors of 128 concurrent requests, or of a busy shadow's waiting copies, and every miss then
+/// brought full collections closer (issue 13 counted 4–6 per 10 s on a shadowed route). At every full (gen 2) collection a bucket that has not been rented from for a
 /// minute gives half of its arrays back, and all buckets empty when the machine's memory load is
 /// high: idle memory returns to the system, while a size class in use keeps its arrays however many
 /// collections come (a count of collections would empty it between two bursts of traffic).
@@ -32,7 +35,7 @@ internal static class AlignedBufferPool
     private const int MinShift = 6;
     private const int MaxShift = 30;
     private const long RetainedBytesPerBucket = 64L * 1024 * 1024;
-    private const int MaxRetainedPerBucket = 32;
+    private const int MaxRetainedPerBucket = 256;
 
     /// <summary>How long a bucket goes without a rent before full collections start giving its arrays back.</summary>
     internal const long IdleMilliseconds = 60_000;
