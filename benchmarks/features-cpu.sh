@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Predict by entity (issue 14) for two or more builds side by side, in alternating order: the CPU each process spends
 # per request (server, feature sidecar, Redis: user + system time from /proc/<pid>/stat over the measured run, divided
-# by the requests answered), their context switches per request (summed over each process's threads from
-# /proc/<pid>/task/*/status; threads that exit during the run are missed), and the closed-loop throughput and p99 at
+# by the requests answered), their voluntary context switches per request (wake-ups, summed over each process's
+# threads from /proc/<pid>/task/*/status; threads that exit during the run are missed), and the closed-loop throughput and p99 at
 # concurrency 32; then the c=1 p50 of predict by entity and of plain infer of the same entities, whose difference is the
-# store hop's overhead. Each build runs its own server and sidecar on one shared Redis. On a loaded machine trust the
+# store hop's overhead. Each build runs its own server and sidecar on one shared Redis. The servers run with
+# --max-queue-batches 0, as in cpu-per-request.sh: a machine that stalls for 100 ms would otherwise start them shedding. On a loaded machine trust the
 # CPU per request and the per-round ratios over throughput.
 #
 # Usage: benchmarks/features-cpu.sh <label>=<folder>[:<server-flag>,...] <label>=<folder> ...
@@ -79,7 +80,7 @@ for side in "$@"; do
   pids+=($!)
   for _ in $(seq 1 100); do [ -S "$work/$label.sock" ] && break; sleep 0.1; done
   "$folder/server/inference-server" serve --model-repository models --http-address 127.0.0.1 --http-port "${base[$label]}" \
-    --grpc-port $((base[$label] + 1)) --metrics-port $((base[$label] + 2)) --feature-sidecar "$work/$label.sock" "${extra[@]}" >"$work/server-$label.log" 2>&1 &
+    --grpc-port $((base[$label] + 1)) --metrics-port $((base[$label] + 2)) --feature-sidecar "$work/$label.sock" --max-queue-batches 0 "${extra[@]}" >"$work/server-$label.log" 2>&1 &
   server[$label]=$!
   pids+=($!)
   i=$((i + 1))
@@ -92,7 +93,8 @@ for label in "${labels[@]}"; do
 done
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ { s += $2 } END { print s + 0 }'; }
+# Voluntary only: a thread that blocks and is woken again. The involuntary ones follow the machine's other load.
+switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/ { s += $2 } END { print s + 0 }'; }
 run() { # label protocol input concurrency json
   "$LOADTEST" --url "http://127.0.0.1:${base[$1]}" --model income --protocol "$2" --input "$3" --concurrency "$4" \
     --duration "${seconds}s" --warmup 2s --json "$5" >/dev/null 2>&1 || true
