@@ -118,10 +118,11 @@ internal sealed class RedisOnlineStore : IOnlineStore
         return rows;
     }
 
-    // Waits for the reads from the last one issued back. The multiplexer completes each read's task on a thread-pool
-    // thread of its own (its tasks run their continuations asynchronously), so waiting on all of them (Task.WhenAll)
-    // woke a thread for every key; the replies of one connection come in order, so by the time the last read's
-    // continuation runs the others are nearly always complete, and a frame's keys cost one wake-up instead of one each.
+    // Waits for the reads from the last one issued back. The multiplexer's tasks run their continuations
+    // asynchronously, so Task.WhenAll, which waits on each of them, queued a thread-pool work item for every key; the
+    // replies of one connection come in order, so by the time the last read's continuation runs the others are nearly
+    // always complete, and a frame's keys cost one work item. (At c=32 on a loaded machine the sidecar's wake-ups
+    // measured the same either way: its pool threads were awake already.)
     private static async Task AllAsync(Task<RedisValue[]>[] reads, CancellationToken cancellationToken)
     {
         try
