@@ -193,7 +193,7 @@ internal static class ServeFlags
             HelpName = "PATH",
         },
         new("--feature-sidecar-connections", "FeatureSidecar:Connections", FlagKind.Integer, "2",
-            "Persistent connections to the feature sidecar; lookups are multiplexed over them.")
+            "Persistent connections to the feature sidecar: the first one up carries the lookups, multiplexed; the others stand by for when it breaks.")
         {
             HelpName = "N", Min = 1, Max = 64,
         },

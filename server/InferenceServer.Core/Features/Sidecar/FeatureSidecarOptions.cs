@@ -10,7 +10,7 @@ public sealed class FeatureSidecarOptions
     /// <summary>The sidecar's Unix domain socket; null or empty: no sidecar.</summary>
     public string? Path { get; set; }
 
-    /// <summary>Persistent connections to the sidecar; lookups are multiplexed over them by id.</summary>
+    /// <summary>Persistent connections to the sidecar: the first one up carries the lookups, multiplexed by id; the others stand by.</summary>
     public int Connections { get; set; } = 2;
 
     /// <summary>Lookups sent or queued and not yet answered, over every connection; beyond it a lookup is refused at once as overloaded.</summary>

@@ -28,7 +28,7 @@ internal sealed class SidecarConnection : IDisposable
     // socket); past this the sidecar counts as gone.
     private static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(30);
 
-    /// <summary>What a lookup that failed for a defect of this side's own reads: the defect's own message is only logged.</summary>
+    /// <summary>Why a lookup failed when a defect on this side ended its connection; the defect itself is only logged.</summary>
     internal const string InternalFailure = "the server's connection to it failed unexpectedly (the server logged why)";
 
     private readonly SidecarSocket _connection;
@@ -59,8 +59,8 @@ internal sealed class SidecarConnection : IDisposable
 
     /// <summary>
     /// The queue of lookups waiting to go out. Every caller and the read loop peek at it (<see cref="CanSend"/>) while
-    /// the writer takes from it, so it must allow concurrent readers: the single-reader queue's peek moves its read
-    /// position, and peeks racing the writer made it hand out empty slots (a lookup read as null) and skip lookups.
+    /// the writer takes from it, so it must allow concurrent readers: the single-reader queue's peek writes the
+    /// reader's cached view of the tail, and peeks racing the writer made it hand out empty slots (a lookup read as null).
     /// </summary>
     internal static Channel<PendingLookup> NewQueue() => Channel.CreateUnbounded<PendingLookup>(new UnboundedChannelOptions { SingleReader = false });
 

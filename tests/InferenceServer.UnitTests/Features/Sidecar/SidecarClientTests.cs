@@ -281,6 +281,27 @@ public sealed class SidecarClientTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task With_several_connections_up_the_first_carries_every_lookup_and_the_others_stand_by()
+    {
+        var sidecar = Sidecar(Echo);
+        var client = Client(connections: 3);
+        for (var i = 0; i < 3000 && client.Connected < 3; i++)
+        {
+            await Task.Delay(10);
+        }
+        Assert.Equal(3, client.Connected);
+
+        for (var i = 0; i < 6; i++)
+        {
+            using var result = await Within(client.LookupAsync("income", Fields, [$"k:{i}"], Long, CancellationToken.None).AsTask());
+            Assert.Equal(SidecarLookupStatus.Ok, result.Status);
+        }
+
+        // Each connection numbers its own frames from 1: one connection sent them all.
+        Assert.Equal([1u, 2u, 3u, 4u, 5u, 6u], sidecar.Received.Select(frame => frame.Id).Order());
+    }
+
+    [Fact]
     public async Task A_lookup_past_its_deadline_ends_as_deadline_exceeded_naming_the_sidecar()
     {
         var time = new ManualTimeProvider();
