@@ -162,7 +162,18 @@ public sealed class SidecarClient : IAsyncDisposable
             ConnectionsChanged?.Invoke(up);
             SidecarClientLog.Connected(_logger, Address, index);
             FirstAttemptDone();
-            var reason = await connection.RunAsync(stopping).ConfigureAwait(false);
+            string reason;
+            try
+            {
+                reason = await connection.RunAsync(stopping).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                // A defect of this side while the connection ended: this loop must go on, or the connection would stay
+                // listed with nobody to reconnect it, and nothing logged. Lookups it still held stop at their deadlines.
+                SidecarClientLog.Failed(_logger, e, Address, index);
+                reason = SidecarConnection.InternalFailure;
+            }
             Volatile.Write(ref _connections[index], null);
             Volatile.Write(ref _lastError, reason);
             var left = Interlocked.Decrement(ref _connected);
