@@ -225,6 +225,13 @@ internal sealed class ParquetRecordReader : RecordReader
 
     private async Task<int> LoadAsync(CancellationToken cancellationToken)
     {
+        if (MemoryLog && Interlocked.Exchange(ref _collectorLogged, 1) == 0)
+        {
+            // Which collector runs, as the runtime was configured (server GC, DATAS, heap count, hard limit).
+            var settings = GC.GetConfigurationVariables();
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"[score memory] collector: server {System.Runtime.GCSettings.IsServerGC}, {string.Join(", ", settings.Where(s => s.Key is "GCDynamicAdaptationMode" or "GCHeapCount" or "GCHeapHardLimit" or "GCConserveMemory" or "GCGen0Size").Select(s => $"{s.Key} {s.Value}"))}"));
+        }
         using var group = _reader.OpenRowGroupReader(_split.IndexInFile);
         var rows = checked((int)group.RowCount);
         for (var c = 0; c < _fields.Length; c++)
@@ -267,6 +274,8 @@ internal sealed class ParquetRecordReader : RecordReader
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"[score memory] out of memory: last GC heap {gc.HeapSizeBytes >> 20} MB, committed {gc.TotalCommittedBytes >> 20} MB, {generations}; {e}"));
     }
+
+    private static int _collectorLogged;
 
     private static readonly bool MemoryLogCollects = Environment.GetEnvironmentVariable("INFERENCE_SERVER_SCORE_MEMORY_LOG") == "1";
 
