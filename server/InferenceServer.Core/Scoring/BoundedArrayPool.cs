@@ -18,6 +18,7 @@ internal sealed class BoundedArrayPool<T>(long freeBytesLimit) : ArrayPool<T>
     private readonly Lock _lock = new();
     private readonly Stack<T[]>?[] _free = new Stack<T[]>?[31];
     private long _freeBytes;
+    private long _rentedBytes;
 
     /// <summary>The most bytes of free arrays the pool keeps.</summary>
     public long FreeBytesLimit
@@ -54,6 +55,18 @@ internal sealed class BoundedArrayPool<T>(long freeBytesLimit) : ArrayPool<T>
         }
     }
 
+    /// <summary>The bytes of the arrays rented from the pool and not given back yet.</summary>
+    public long RentedBytes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _rentedBytes;
+            }
+        }
+    }
+
     public override T[] Rent(int minimumLength)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(minimumLength);
@@ -65,6 +78,7 @@ internal sealed class BoundedArrayPool<T>(long freeBytesLimit) : ArrayPool<T>
         var size = BitOperations.Log2(BitOperations.RoundUpToPowerOf2((uint)minimumLength));
         lock (_lock)
         {
+            _rentedBytes += (long)ElementBytes << size;
             if (_free[size] is { Count: > 0 } stack)
             {
                 var array = stack.Pop();
@@ -90,6 +104,8 @@ internal sealed class BoundedArrayPool<T>(long freeBytesLimit) : ArrayPool<T>
         var bytes = (long)array.Length * ElementBytes;
         lock (_lock)
         {
+            // An array not rented here (or returned twice) must not make the count negative.
+            _rentedBytes = Math.Max(0, _rentedBytes - bytes);
             if (_freeBytes + bytes > _freeBytesLimit)
             {
                 return;

@@ -472,7 +472,7 @@ internal sealed class ParquetPageCursor : IDisposable
         {
             var length = header.CompressedSize - levels;
             ReadExactly(body + levels, source.AsSpan(0, length));
-            ParquetCodecs.Decompress(_codec, source, length, _page.AsSpan(levels, _pageLength - levels));
+            ParquetCodecs.Decompress(_codec, source, length, _page.AsMemory(levels, _pageLength - levels));
         }
         finally
         {

@@ -225,6 +225,13 @@ internal sealed class ParquetRecordReader : RecordReader
 
     private async Task<int> LoadAsync(CancellationToken cancellationToken)
     {
+        if (MemoryLog && Interlocked.Exchange(ref _collectorLogged, 1) == 0)
+        {
+            // Which collector runs, as the runtime was configured (server GC, DATAS, heap count, hard limit).
+            var settings = GC.GetConfigurationVariables();
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"[score memory] collector: server {System.Runtime.GCSettings.IsServerGC}, {string.Join(", ", settings.Where(s => s.Key is "GCDynamicAdaptationMode" or "GCHeapCount" or "GCHeapHardLimit" or "GCConserveMemory" or "GCGen0Size").Select(s => $"{s.Key} {s.Value}"))}"));
+        }
         using var group = _reader.OpenRowGroupReader(_split.IndexInFile);
         var rows = checked((int)group.RowCount);
         for (var c = 0; c < _fields.Length; c++)
@@ -246,14 +253,31 @@ internal sealed class ParquetRecordReader : RecordReader
         {
             var gc = GC.GetGCMemoryInfo();
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"[score memory] {_split}: estimated {DecodedBytes >> 20} MB, decoded {HeldBytes >> 20} MB ({string.Join(", ", _columns.Select((c, i) => $"{_fields[i]?.Name} {(c?.Bytes ?? 0) >> 10} KB"))}); GC heap {GC.GetTotalMemory(false) >> 20} MB (committed {gc.TotalCommittedBytes >> 20} MB, live {GC.GetTotalMemory(true) >> 20} MB), process working set {Environment.WorkingSet >> 20} MB, peak {System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 >> 20} MB"));
+                $"[score memory] {_split}: estimated {DecodedBytes >> 20} MB, decoded {HeldBytes >> 20} MB ({string.Join(", ", _columns.Select((c, i) => $"{_fields[i]?.Name} {(c?.Bytes ?? 0) >> 10} KB"))}); GC heap {GC.GetTotalMemory(false) >> 20} MB (committed {gc.TotalCommittedBytes >> 20} MB, live {(MemoryLogCollects ? GC.GetTotalMemory(true) >> 20 : -1)} MB), byte pool {((BoundedArrayPool<byte>)ColumnPool<byte>.Shared).RentedBytes >> 20} MB rented + {((BoundedArrayPool<byte>)ColumnPool<byte>.Shared).FreeBytes >> 20} MB free, process working set {Environment.WorkingSet >> 20} MB, peak {System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 >> 20} MB"));
         }
         return rows;
     }
 
     // INFERENCE_SERVER_SCORE_MEMORY_LOG=1: a line per row group read (to standard error), of what it holds and what the
     // process does. A diagnostic: it forces a full collection per row group to tell the live heap from garbage.
-    private static readonly bool MemoryLog = Environment.GetEnvironmentVariable("INFERENCE_SERVER_SCORE_MEMORY_LOG") == "1";
+    private static readonly bool MemoryLog = Environment.GetEnvironmentVariable("INFERENCE_SERVER_SCORE_MEMORY_LOG") is "1" or "2";
+    /// <summary>With the memory log on, where the run ran out of memory and what the collector held then.</summary>
+    internal static void LogOutOfMemory(OutOfMemoryException e)
+    {
+        if (!MemoryLog)
+        {
+            return;
+        }
+        var gc = GC.GetGCMemoryInfo();
+        var generations = string.Join(", ", Enumerable.Range(0, gc.GenerationInfo.Length).Select(g =>
+            string.Create(CultureInfo.InvariantCulture, $"gen {g} {gc.GenerationInfo[g].SizeAfterBytes >> 20} MB ({gc.GenerationInfo[g].FragmentationAfterBytes >> 20} MB free)")));
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"[score memory] out of memory: last GC heap {gc.HeapSizeBytes >> 20} MB, committed {gc.TotalCommittedBytes >> 20} MB, {generations}; {e}"));
+    }
+
+    private static int _collectorLogged;
+
+    private static readonly bool MemoryLogCollects = Environment.GetEnvironmentVariable("INFERENCE_SERVER_SCORE_MEMORY_LOG") == "1";
 
     private Task<ParquetColumn> ReadColumnAsync(ParquetRowGroupReader group, DataField field, int rows, CancellationToken cancellationToken)
     {
@@ -456,6 +480,16 @@ internal sealed class ParquetRecordReader : RecordReader
 
     public override async ValueTask DisposeAsync()
     {
+        if (MemoryLog && _loaded)
+        {
+            // At the row group's end its pages are all held: the reading's peak. Without a forced collection here
+            // (INFERENCE_SERVER_SCORE_MEMORY_LOG=2) the figures are what the collector leaves on its own.
+            var gc = GC.GetGCMemoryInfo();
+            var live = MemoryLogCollects ? GC.GetTotalMemory(true) >> 20 : -1;
+            var bytePool = (BoundedArrayPool<byte>)ColumnPool<byte>.Shared;
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"[score memory] {_split}: read, holding {HeldBytes >> 20} MB; byte pool {bytePool.RentedBytes >> 20} MB rented + {bytePool.FreeBytes >> 20} MB free; live {live} MB; last GC: heap {gc.HeapSizeBytes >> 20} MB, fragmented {gc.FragmentedBytes >> 20} MB, committed {gc.TotalCommittedBytes >> 20} MB, gen {gc.Generation}, compacted {gc.Compacted}; allocated {GC.GetTotalAllocatedBytes() >> 20} MB in all; collections {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}; working set {Environment.WorkingSet >> 20} MB"));
+        }
         for (var c = 0; c < _columns.Length; c++)
         {
             _columns[c]?.Dispose();

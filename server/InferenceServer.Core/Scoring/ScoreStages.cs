@@ -93,6 +93,7 @@ internal sealed class ScoreStages(ScorePipeline owner, BatchEncoder encoder, Out
         }
         catch (OutOfMemoryException e)
         {
+            ParquetRecordReader.LogOutOfMemory(e);
             var failure = ScoreException.OutOfMemory(doing, owner.MemoryLimit, e);
             complete(failure);
             await stop.CancelAsync().ConfigureAwait(false);
@@ -253,6 +254,7 @@ internal sealed class ScoreStages(ScorePipeline owner, BatchEncoder encoder, Out
         }
         catch (OutOfMemoryException e)
         {
+            ParquetRecordReader.LogOutOfMemory(e);
             throw ScoreException.OutOfMemory(Scoring, owner.MemoryLimit, e);
         }
     }
