@@ -18,6 +18,7 @@
 #   CONCURRENCIES (default "1 32 128"), RAW_SECONDS (default 5), CODECS (0|1, default 0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source benchmarks/lib.sh
 before_src=$(cd "${1:?usage: benchmarks/before-after.sh <before-checkout> [seconds] [rounds] [out]}" && pwd)
 seconds=${2:-8}
 rounds=${3:-3}
@@ -45,15 +46,6 @@ loadtest="$work/loadtest/loadtest"
 # quantized variants), and a server with --exit-on-error (the default) then exits before it is ready.
 mkdir -p "$work/repository"
 cp -r models/income "$work/repository/"
-
-wait_ready() { # url
-  for _ in $(seq 1 150); do
-    curl -sf "$1" >/dev/null && return 0
-    sleep 0.2
-  done
-  echo "not ready: $1" >&2
-  exit 1
-}
 
 echo "raw backend throughput, $rounds rounds of ${raw_seconds}s per batch size" >&2
 for round in $(seq 1 "$rounds"); do

@@ -20,6 +20,7 @@
 # Needs the .NET SDK; installs python3-fastapi, python3-uvicorn, python3-onnx, python3-numpy when root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source benchmarks/lib.sh
 seconds=${1:-10}
 concurrencies=${2:-1 8 32 128}
 out=${3:-benchmarks/compare-results}
@@ -52,15 +53,6 @@ cp -r models "$work/repository"
 cp -r models/income "$work/repository/income_batched"
 sed -i 's/^name: "income"/name: "income_batched"/' "$work/repository/income_batched/config.pbtxt"
 printf '\n# Added by benchmarks/compare.sh: batch whatever queues while the instance is busy.\ndynamic_batching { }\n' >>"$work/repository/income_batched/config.pbtxt"
-
-wait_ready() { # url
-  for _ in $(seq 1 150); do
-    curl -sf "$1" >/dev/null && return 0
-    sleep 0.2
-  done
-  echo "not ready: $1" >&2
-  exit 1
-}
 
 "$work/server/inference-server" serve --model-repository "$work/repository" --http-address 127.0.0.1 \
   --http-port "$port" --grpc-port $((port + 1)) --metrics-port $((port + 2)) >"$work/server.log" 2>&1 &

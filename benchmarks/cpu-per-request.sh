@@ -50,14 +50,7 @@ for side in "$@"; do
   pids+=($!)
   i=$((i + 1))
 done
-for label in "${labels[@]}"; do
-  for _ in $(seq 1 150); do
-    curl -sf "http://127.0.0.1:${base[$label]}/v2/health/ready" >/dev/null && break
-    sleep 0.2
-  done
-done
-
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+for label in "${labels[@]}"; do wait_ready "http://127.0.0.1:${base[$label]}/v2/health/ready"; done
 ticks_per_second=$(getconf CLK_TCK)
 
 for round in $(seq 1 "$rounds"); do

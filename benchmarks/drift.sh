@@ -15,6 +15,7 @@
 #   SHED (0|1, default 0: the servers' default load shedding off, see start_server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source benchmarks/lib.sh
 seconds=${1:-8}
 rounds=${2:-3}
 out=${3:-benchmarks/drift-results}
@@ -65,15 +66,6 @@ with open(f"{work}/records.jsonl", "w") as f:
         f.write(json.dumps({"record": record(r)}) + "\n")
 PY
 "$work/server/inference-server" profile --model-repository "$work/repository" --model income --from "$work/train.csv" >&2
-
-wait_ready() { # url
-  for _ in $(seq 1 150); do
-    curl -sf "$1" >/dev/null && return 0
-    sleep 0.2
-  done
-  echo "not ready: $1" >&2
-  exit 1
-}
 
 # SHED=0 (the default here) turns the default load shedding off on all three servers (--max-queue-batches 0): its
 # trigger, a queue that has not drained for 100 ms, fires on a shared 2-core machine's stalls and then holds for the

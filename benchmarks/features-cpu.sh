@@ -85,14 +85,7 @@ for side in "$@"; do
   pids+=($!)
   i=$((i + 1))
 done
-for label in "${labels[@]}"; do
-  for _ in $(seq 1 150); do
-    curl -sf "http://127.0.0.1:${base[$label]}/v2/health/ready" >/dev/null && break
-    sleep 0.2
-  done
-done
-
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+for label in "${labels[@]}"; do wait_ready "http://127.0.0.1:${base[$label]}/v2/health/ready"; done
 # Voluntary only: a thread that blocks and is woken again. The involuntary ones follow the machine's other load.
 switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/ { s += $2 } END { print s + 0 }'; }
 run() { # label protocol input concurrency json

@@ -28,6 +28,7 @@
 # python3-numpy when root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source benchmarks/lib.sh
 seconds=${1:-10}
 rounds=${2:-3}
 out=${3:-benchmarks/features-results}
@@ -91,15 +92,6 @@ with open(os.path.join(work, "predict.jsonl"), "w") as p, open(os.path.join(work
 with open(os.path.join(work, "bench-key.txt"), "w") as k:
     k.write(f"income:{ids[0]}")
 PY
-
-wait_ready() { # url
-  for _ in $(seq 1 150); do
-    curl -sf "$1" >/dev/null && return 0
-    sleep 0.2
-  done
-  echo "not ready: $1" >&2
-  exit 1
-}
 
 redis-server --port "$redis_port" --bind 127.0.0.1 --unixsocket "$work/redis.sock" --unixsocketperm 700 --save "" \
   --appendonly no >"$work/redis.log" 2>&1 &

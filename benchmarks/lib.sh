@@ -38,3 +38,16 @@ import json
 print(json.dumps({'inputs': [{'name': 'X', 'datatype': 'FP32', 'shape': [64, 64], 'data': [0.01] * 4096},
                              {'name': 'ITERATIONS', 'datatype': 'INT64', 'shape': [1], 'data': [$1]}]}))"
 }
+
+wait_ready() { # URL: waits up to 30 s for it to answer, else stops the script
+  for _ in $(seq 1 150); do
+    curl -sf "$1" >/dev/null && return 0
+    sleep 0.2
+  done
+  echo "not ready: $1" >&2
+  exit 1
+}
+
+cpu_ticks() { # PID: its user + system CPU so far, in clock ticks
+  awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
