@@ -539,8 +539,9 @@ internal sealed partial class ShadowMirror : IAsyncDisposable, IThreadPoolWorkIt
     }
 
     // What waits in the queue is read only by the mirror (stacked into a run, or copied once more for a run alone, and
-    // compared), never by a backend: it need not be pinned nor aligned, and the aligned pool, which keeps 32 arrays a size,
-    // would hand a busy shadow's hundreds of waiting copies new arrays on the pinned object heap (see Tensor.CopyUnpinned).
+    // compared), never by a backend: it need not be pinned nor aligned, and the aligned pool, which keeps a bounded number of
+    // arrays a size, would hand a busy shadow's hundreds of waiting copies new arrays on the pinned object heap (see
+    // Tensor.CopyUnpinned).
     // The shape too: the primary's owner may reshape its tensor (a rename) while the copy waits.
     private static Tensor CopyUnpinned(Tensor tensor) => Tensor.CopyUnpinned(tensor.Name, tensor.DataType, (long[])tensor.Shape.Clone(), tensor.Data);
 
