@@ -30,28 +30,7 @@ work=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; cp "$work"/*.log "$out"/ 2>/dev/null; rm -rf "$work"' EXIT
 
-/usr/bin/python3 - "$work" "$entities" <<'PY'
-import csv, json, os, sys
-import numpy as np
-work, n = sys.argv[1], int(sys.argv[2])
-sys.path.insert(0, "models")
-import generate
-records, _ = generate.synth_records(np.random.default_rng(14), n)
-fields = ["age", "education_num", "hours_per_week", "capital_gain", "capital_loss", "workclass", "education",
-          "marital_status", "occupation", "relationship", "sex"]
-with open(os.path.join(work, "entities.csv"), "w", newline="") as f:
-    w = csv.writer(f)
-    w.writerow(["id"] + fields)
-    for i, r in enumerate(records):
-        w.writerow([i] + [int(r[k]) if isinstance(r[k], float) else r[k] for k in fields])
-ids = np.random.default_rng(15).choice(n, size=min(n, 2000), replace=False)
-with open(os.path.join(work, "predict.jsonl"), "w") as p, open(os.path.join(work, "infer.jsonl"), "w") as q:
-    for i in ids:
-        p.write(json.dumps({"entity": {"id": str(i)}}) + "\n")
-        record = {k: (float(v) if isinstance(v, float) else v) for k, v in records[i].items()}
-        data = [float(x) for x in generate.encode(record)]
-        q.write(json.dumps({"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, len(data)], "data": data}]}) + "\n")
-PY
+/usr/bin/python3 benchmarks/features_data.py "$work" "$entities"
 
 redis_port=$((port + 90))
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >"$work/redis.log" 2>&1 &

@@ -65,33 +65,7 @@ serve_store=$store
 [ "${STORE:-tcp}" = unix ] && serve_store="redis+unix:$work/redis.sock"
 
 echo "writing $entities entities and the request bodies..." >&2
-/usr/bin/python3 - "$work" "$entities" <<'PY'
-import csv, json, os, sys
-import numpy as np
-work, n = sys.argv[1], int(sys.argv[2])
-sys.path.insert(0, "models")
-import generate
-records, _ = generate.synth_records(np.random.default_rng(14), n)
-fields = ["age", "education_num", "hours_per_week", "capital_gain", "capital_loss", "workclass", "education",
-          "marital_status", "occupation", "relationship", "sex"]
-with open(os.path.join(work, "entities.csv"), "w", newline="") as f:
-    w = csv.writer(f)
-    w.writerow(["id"] + fields)
-    for i, r in enumerate(records):
-        w.writerow([i] + [int(r[k]) if isinstance(r[k], float) else r[k] for k in fields])
-# The same 2,000 entities for every target: predict by key, or infer with their encoding in the request.
-ids = np.random.default_rng(15).choice(n, size=min(n, 2000), replace=False)
-with open(os.path.join(work, "predict.jsonl"), "w") as p, open(os.path.join(work, "infer.jsonl"), "w") as q, \
-        open(os.path.join(work, "record.jsonl"), "w") as raw:
-    for i in ids:
-        p.write(json.dumps({"entity": {"id": str(i)}}) + "\n")
-        record = {k: (float(v) if isinstance(v, float) else v) for k, v in records[i].items()}
-        raw.write(json.dumps({"record": record}) + "\n")
-        data = [float(x) for x in generate.encode(record)]
-        q.write(json.dumps({"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, len(data)], "data": data}]}) + "\n")
-with open(os.path.join(work, "bench-key.txt"), "w") as k:
-    k.write(f"income:{ids[0]}")
-PY
+/usr/bin/python3 benchmarks/features_data.py "$work" "$entities"
 
 redis-server --port "$redis_port" --bind 127.0.0.1 --unixsocket "$work/redis.sock" --unixsocketperm 700 --save "" \
   --appendonly no >"$work/redis.log" 2>&1 &
