@@ -99,58 +99,38 @@ internal static class ShadowBatch
     }
 
     /// <summary>
-    /// Cuts each output of a batched answer into one slice per copy, <paramref name="rows"/>[c] rows for copy c, in the
-    /// order the copies were stacked. The slices are copies the caller disposes.
+    /// Where each copy's rows lie in one output of a batched answer, which is compared in place rather than cut into
+    /// copies: copy c, of <paramref name="rows"/>[c] rows in the order the copies were stacked, holds the bytes from
+    /// <paramref name="bounds"/>[c] to <paramref name="bounds"/>[c + 1] (<paramref name="bounds"/> has one more entry than
+    /// <paramref name="rows"/>).
     /// </summary>
     /// <exception cref="InvalidOperationException">An output whose first dimension is not the rows sent, or whose BYTES cannot be read.</exception>
-    public static Tensor[][] Split(Tensor[] outputs, IReadOnlyList<int> rows)
+    public static void SliceBounds(Tensor output, IReadOnlyList<int> rows, Span<int> bounds)
     {
         var total = 0L;
         foreach (var count in rows)
         {
             total += count;
         }
-        var slices = new Tensor[rows.Count][];
-        for (var c = 0; c < slices.Length; c++)
+        if (output.Shape.Length == 0 || output.Shape[0] != total)
         {
-            slices[c] = new Tensor[outputs.Length];
+            throw new InvalidOperationException(
+                $"the shadow's batched answer cannot be cut per request: output '{output.Name}' has shape [{string.Join(", ", output.Shape)}], not {total} rows first");
         }
-        try
+        var perRow = total == 0 ? 0 : ShapeMath.ElementCount(output.Shape) / total;
+        ReadOnlySpan<byte> data = output.Data;
+        var offset = 0;
+        bounds[0] = 0;
+        for (var c = 0; c < rows.Count; c++)
         {
-            for (var o = 0; o < outputs.Length; o++)
+            offset += SliceLength(output, data[offset..], rows[c] * perRow);
+            if (offset > data.Length)
             {
-                var output = outputs[o];
-                if (output.Shape.Length == 0 || output.Shape[0] != total)
-                {
-                    throw new InvalidOperationException(
-                        $"the shadow's batched answer cannot be cut per request: output '{output.Name}' has shape [{string.Join(", ", output.Shape)}], not {total} rows first");
-                }
-                var perRow = total == 0 ? 0 : ShapeMath.ElementCount(output.Shape) / total;
-                var data = output.Data;
-                var offset = 0;
-                for (var c = 0; c < slices.Length; c++)
-                {
-                    var length = SliceLength(output, data[offset..], rows[c] * perRow);
-                    var shape = (long[])output.Shape.Clone();
-                    shape[0] = rows[c];
-                    // Only compared, never run: unpinned, as the copies are (see ShadowMirror.CopyUnpinned).
-                    slices[c][o] = Tensor.CopyUnpinned(output.Name, output.DataType, shape, data.Slice(offset, length));
-                    offset += length;
-                }
+                throw new InvalidOperationException(
+                    $"the shadow's batched answer cannot be cut per request: output '{output.Name}' holds fewer bytes than its shape [{string.Join(", ", output.Shape)}] needs");
             }
+            bounds[c + 1] = offset;
         }
-        catch
-        {
-            foreach (var slice in slices)
-            {
-                foreach (var tensor in slice)
-                {
-                    tensor?.Dispose();
-                }
-            }
-            throw;
-        }
-        return slices;
     }
 
     // The bytes that hold the next `elements` elements of the output, from the start of `data`.

@@ -29,11 +29,17 @@ internal sealed class ShadowCounters
     public void Failed() => Interlocked.Increment(ref _failed);
 
     /// <summary>Records one shadow answer compared with its primary's, output by output.</summary>
-    public void Compared(List<ShadowOutputDifference> differences)
+    public void Compared(List<ShadowOutputDifference> differences) => Compared(differences, 1);
+
+    /// <summary>
+    /// Records <paramref name="answers"/> shadow answers compared with their primaries', the outputs of all of them in
+    /// <paramref name="differences"/>: a batched run takes the lock once, not once per copy.
+    /// </summary>
+    public void Compared(List<ShadowOutputDifference> differences, int answers)
     {
         lock (_lock)
         {
-            _compared++;
+            _compared += answers;
             foreach (var difference in differences)
             {
                 if (!_outputs.TryGetValue(difference.Output, out var totals))

@@ -372,51 +372,56 @@ internal sealed partial class ShadowMirror : IAsyncDisposable, IThreadPoolWorkIt
                 }
                 return;
             }
-            Tensor[][] slices;
-            using (var merged = ShadowBatch.Merge(batch, rows))
+            using var merged = ShadowBatch.Merge(batch, rows);
+            InferenceResponse response;
+            try
             {
-                InferenceResponse response;
-                try
-                {
-                    response = await _runShadow(merged, _stopping.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
-                {
-                    foreach (var _ in batch)
-                    {
-                        _counters.Dropped();
-                    }
-                    return;
-                }
-                using (response)
-                {
-                    var perCopy = new int[batch.Count];
-                    for (var i = 0; i < perCopy.Length; i++)
-                    {
-                        perCopy[i] = ShadowBatch.Rows(batch[i].Request);
-                    }
-                    slices = ShadowBatch.Split(response.Outputs, perCopy);
-                }
+                response = await _runShadow(merged, _stopping.Token).ConfigureAwait(false);
             }
-            for (var i = 0; i < batch.Count; i++)
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
             {
-                try
+                foreach (var _ in batch)
                 {
-                    differences.Clear();
-                    ShadowComparer.Compare(batch[i].PrimaryOutputs, slices[i], _config.DecisionOutput, _config.DecisionThreshold, differences);
-                    _counters.Compared(differences);
+                    _counters.Dropped();
                 }
-                catch (Exception exception)
+                return;
+            }
+            using (response)
+            {
+                // Each copy is compared with its rows where they lie in the answer: cutting them out first cost a copy,
+                // a tensor and a buffer per copy and output, for bytes read once.
+                var outputs = response.Outputs;
+                var perCopy = new int[batch.Count];
+                for (var i = 0; i < perCopy.Length; i++)
                 {
-                    Failed(exception);
+                    perCopy[i] = ShadowBatch.Rows(batch[i].Request);
                 }
-                finally
+                var bounds = new int[outputs.Length][];
+                for (var o = 0; o < outputs.Length; o++)
                 {
-                    foreach (var slice in slices[i])
+                    bounds[o] = new int[perCopy.Length + 1];
+                    ShadowBatch.SliceBounds(outputs[o], perCopy, bounds[o]);
+                }
+                differences.Clear();
+                var compared = 0;
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    var mark = differences.Count;
+                    try
                     {
-                        slice.Dispose();
+                        ShadowComparer.Compare(batch[i].PrimaryOutputs, outputs, bounds, i, perCopy[i], _config.DecisionOutput, _config.DecisionThreshold,
+                            differences);
+                        compared++;
+                    }
+                    catch (Exception exception)
+                    {
+                        // This copy's outputs only: the others of the run are still compared and counted.
+                        differences.RemoveRange(mark, differences.Count - mark);
+                        Failed(exception);
                     }
                 }
+                // One lock for the run's answers, not one per copy.
+                _counters.Compared(differences, compared);
             }
         }
         catch (Exception exception)

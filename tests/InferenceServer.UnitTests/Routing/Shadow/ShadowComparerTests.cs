@@ -149,4 +149,28 @@ public sealed class ShadowComparerTests
         var differences = Compare([Fp32("only_primary", [1], 1f), Fp32("both", [1], 1f)], [Fp32("both", [1], 1f), Fp32("only_shadow", [1], 1f)]);
         Assert.Equal([new ShadowOutputDifference("both", false, 1, 0, 0, 1, 0)], differences);
     }
+
+    [Fact]
+    public void A_copy_is_compared_with_its_own_rows_of_a_batched_answer_where_they_lie()
+    {
+        // Rows 1 and 2 of the batch (bytes 4 to 12 of probability, 3 to 12 of label) belong to the copy.
+        using var probability = Fp32("probability", [3, 1], 0.9f, 0.25f, 0.75f);
+        using var label = Bytes("label", [3], "", "no", "yes");
+        int[][] bounds = [[0, 4, 12], [0, 4, 17]];
+        using var expected = Fp32("probability", [2, 1], 0.5f, 0.75f);
+        using var expectedLabel = Bytes("label", [2], "no", "maybe");
+        using var otherRows = Fp32("probability", [1, 1], 0.25f);
+        var differences = new List<ShadowOutputDifference>();
+
+        ShadowComparer.Compare([expected, expectedLabel], [probability, label], bounds, 1, 2, "", 0.5, differences);
+        ShadowComparer.Compare([otherRows], [probability, label], bounds, 1, 2, "", 0.5, differences);
+
+        Assert.Equal(
+            [
+                new ShadowOutputDifference("probability", false, 2, 0.25, 0, 2, 1),
+                new ShadowOutputDifference("label", false, 2, 0, 1, 0, 0),
+                ShadowOutputDifference.Incomparable("probability"),
+            ],
+            differences);
+    }
 }
