@@ -39,9 +39,19 @@ internal static class ShadowBatch
     /// </summary>
     public static bool Fits(InferenceRequest first, InferenceRequest next)
     {
-        if (first.Inputs.Count != next.Inputs.Count || !first.RequestedOutputs.SequenceEqual(next.RequestedOutputs, StringComparer.Ordinal))
+        // Asked of every copy that joins a run: loops, not LINQ's SequenceEqual, whose enumerators it would allocate each time.
+        var firstOutputs = first.RequestedOutputs;
+        var nextOutputs = next.RequestedOutputs;
+        if (first.Inputs.Count != next.Inputs.Count || firstOutputs.Count != nextOutputs.Count)
         {
             return false;
+        }
+        for (var i = 0; i < firstOutputs.Count; i++)
+        {
+            if (!string.Equals(firstOutputs[i], nextOutputs[i], StringComparison.Ordinal))
+            {
+                return false;
+            }
         }
         for (var i = 0; i < first.Inputs.Count; i++)
         {

@@ -67,6 +67,8 @@ internal sealed partial class ShadowMirror : IAsyncDisposable, IThreadPoolWorkIt
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<ShadowOutputDifference> _differences = [];
     private readonly List<ShadowCopy> _batch = [];
+    // The rows of each copy in _batch, found once when it joined.
+    private readonly List<int> _rowsPerCopy = [];
     private int _state;
     // Copies queued that start the drain at once: a full run, as the last drain found the shadow's batch size; 1 without batches.
     private int _startAt;
@@ -311,6 +313,7 @@ internal sealed partial class ShadowMirror : IAsyncDisposable, IThreadPoolWorkIt
         ShadowCopy? next = null;
         // What else waits joins the run while it fits; the first copy that does not starts the next run.
         _batch.Add(first);
+        _rowsPerCopy.Add(rows);
         while (_batch.Count < MaxCopiesPerRun && reader.TryRead(out var waiting))
         {
             var more = ShadowBatch.Fits(first.Request, waiting.Request) ? ShadowBatch.Rows(waiting.Request) : 0;
@@ -320,6 +323,7 @@ internal sealed partial class ShadowMirror : IAsyncDisposable, IThreadPoolWorkIt
                 break;
             }
             _batch.Add(waiting);
+            _rowsPerCopy.Add(more);
             rows += more;
         }
         try
@@ -330,12 +334,13 @@ internal sealed partial class ShadowMirror : IAsyncDisposable, IThreadPoolWorkIt
             }
             else
             {
-                await RunBatchAsync(_batch, rows, _differences).ConfigureAwait(false);
+                await RunBatchAsync(_batch, _rowsPerCopy, rows, _differences).ConfigureAwait(false);
             }
         }
         finally
         {
             _batch.Clear();
+            _rowsPerCopy.Clear();
         }
         return next;
     }
@@ -360,7 +365,7 @@ internal sealed partial class ShadowMirror : IAsyncDisposable, IThreadPoolWorkIt
 
     // The copies of `batch` (more than one) as one request; each is compared with its own slice of the answer, and each
     // is counted (compared, failed or dropped) as when it runs alone.
-    private async Task RunBatchAsync(List<ShadowCopy> batch, int rows, List<ShadowOutputDifference> differences)
+    private async Task RunBatchAsync(List<ShadowCopy> batch, List<int> perCopy, int rows, List<ShadowOutputDifference> differences)
     {
         try
         {
@@ -391,15 +396,10 @@ internal sealed partial class ShadowMirror : IAsyncDisposable, IThreadPoolWorkIt
                 // Each copy is compared with its rows where they lie in the answer: cutting them out first cost a copy,
                 // a tensor and a buffer per copy and output, for bytes read once.
                 var outputs = response.Outputs;
-                var perCopy = new int[batch.Count];
-                for (var i = 0; i < perCopy.Length; i++)
-                {
-                    perCopy[i] = ShadowBatch.Rows(batch[i].Request);
-                }
                 var bounds = new int[outputs.Length][];
                 for (var o = 0; o < outputs.Length; o++)
                 {
-                    bounds[o] = new int[perCopy.Length + 1];
+                    bounds[o] = new int[perCopy.Count + 1];
                     ShadowBatch.SliceBounds(outputs[o], perCopy, bounds[o]);
                 }
                 differences.Clear();
