@@ -58,6 +58,8 @@
 #   ROLLED_BACK_JQ rollback: jq test of its JSON for "rolled back"  (default: .state mentions "rolled back")
 #   REASON_JQ      rollback: jq for the reason it gives     (default: the last history entry's reason, else .reason)
 #   PORT           HTTP port (gRPC PORT+1, metrics PORT+2)                          (default 18200)
+#   PUBLISHED      a folder holding server/ and loadtest/ already published (Release): skips publishing, so that
+#                  two builds can take turns round by round (default: publish this checkout)
 #   KEEP=1         keep the work folder (server logs, loadtest JSON, repositories)
 # Progress goes to stderr; the summary and RESULTS.md rows to stdout. Exit 1 when a rollback trial saw a failure
 # that was not the canary's own or no rollback.
@@ -93,9 +95,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "publishing the server and loadtest (Release)..." >&2
-dotnet publish server/InferenceServer -c Release -o "$work/server" --nologo -v q >/dev/null
-dotnet publish loadtests/InferenceServer.LoadTest -c Release -o "$work/loadtest" --nologo -v q >/dev/null
+if [ -n "${PUBLISHED:-}" ]; then
+  ln -s "$(realpath "$PUBLISHED")/server" "$work/server"
+  ln -s "$(realpath "$PUBLISHED")/loadtest" "$work/loadtest"
+else
+  echo "publishing the server and loadtest (Release)..." >&2
+  dotnet publish server/InferenceServer -c Release -o "$work/server" --nologo -v q >/dev/null
+  dotnet publish loadtests/InferenceServer.LoadTest -c Release -o "$work/loadtest" --nologo -v q >/dev/null
+fi
 loadtest="$work/loadtest/loadtest"
 url="http://127.0.0.1:$port"
 grpc_url="http://127.0.0.1:$(( port + 1 ))"
