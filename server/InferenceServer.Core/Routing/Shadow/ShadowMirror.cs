@@ -363,7 +363,7 @@ internal sealed partial class ShadowMirror : IAsyncDisposable, IThreadPoolWorkIt
         }
     }
 
-    // The copies of `batch` (more than one) as one request; each is compared with its own slice of the answer, and each
+    // The copies of `batch` (more than one) as one request; each is compared with its own rows of the answer, and each
     // is counted (compared, failed or dropped) as when it runs alone.
     private async Task RunBatchAsync(List<ShadowCopy> batch, List<int> perCopy, int rows, List<ShadowOutputDifference> differences)
     {
