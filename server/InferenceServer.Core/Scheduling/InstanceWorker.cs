@@ -93,7 +93,7 @@ internal sealed class InstanceWorker
             IsBackground = true,
             Name = name,
         };
-        thread.UnsafeStart((this, loop));
+        ThreadNice.StartAtStartPriority(thread, (this, loop));
     }
 
     /// <summary>Marks the worker as waiting for a batch; called before it is listed as idle, so no hand-off can come first.</summary>
