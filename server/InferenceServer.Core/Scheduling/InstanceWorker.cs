@@ -80,6 +80,7 @@ internal sealed class InstanceWorker
         var thread = new Thread(static state =>
         {
             var (worker, body) = ((InstanceWorker, Action<InstanceWorker>))state!;
+            ThreadNice.KeepThisThread();
             try
             {
                 body(worker);

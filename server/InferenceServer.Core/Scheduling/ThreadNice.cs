@@ -67,6 +67,13 @@ public static partial class ThreadNice
     }
 
     /// <summary>
+    /// Called first on a thread that runs a model: <see cref="LowerOnce"/> leaves it alone from then on. A model thread
+    /// completes its requests, and an answer's continuation can go on, on that thread, to read and start the
+    /// connection's next request, and with it the request pipeline's <see cref="LowerOnce"/>.
+    /// </summary>
+    public static void KeepThisThread() => t_lowered = true;
+
+    /// <summary>
     /// Puts the calling thread <paramref name="by"/> nice steps below the start priority (at most 19), the first time it
     /// is called on that thread; later calls cost a thread-static read. The steps count from the start priority, not
     /// from the thread's own: a thread-pool thread is often created by one already lowered, and starts where that one is.

@@ -86,6 +86,25 @@ public sealed class ThreadNiceTests
         Assert.Equal(start, model);
     }
 
+    [Fact]
+    public void AModelThreadThatRunsTheRequestPipelineIsNotLowered()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+        int before = 0, after = 0;
+        OnThread(() =>
+        {
+            before = NiceFromProc();
+            ThreadNice.KeepThisThread();
+            ThreadNice.LowerOnce(5);
+            after = NiceFromProc();
+        });
+
+        Assert.Equal(before, after);
+    }
+
     private static void OnThread(Action body)
     {
         Exception? failure = null;
