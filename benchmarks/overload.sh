@@ -22,7 +22,8 @@
 # Usage: benchmarks/overload.sh SERVER-BINARY LABEL [slow|income] [FACTOR] [SECONDS]
 #   e.g. benchmarks/overload.sh /tmp/after/inference-server after slow 3 20
 # Environment: LOADTEST (default: builds loadtests/ and uses it), PORT (18100), SERVER_CPU (0), CLIENT_CPU (1),
-#   SLOW_ITERATIONS (400), SERVER_ARGS (more flags for the server, e.g. --request-thread-nice 10), OUT (a fresh temp folder; the JSON results and logs stay there).
+#   SLOW_ITERATIONS (400), SERVER_ARGS (more flags for the server, e.g. --request-thread-nice 10),
+#   OUT (a fresh temp folder; the JSON results and logs stay there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source benchmarks/lib.sh
