@@ -10,6 +10,10 @@
 #              lone infer request (how fast a refusal comes) every 100 ms
 #   recovery   the first infer request after the overload stops: status and latency
 #   capacity   again, closed loop as before: goodput is given against the capacity before and against the mean of both
+#   instance   around the unloaded and the overload phase, the model instance thread's run time and run-queue wait
+#              per execution (/proc/PID/task/TID/schedstat over nv_inference_exec_count), and during the overload how
+#              many other server threads were runnable beside it (benchmarks/instance_sched.py): how long a run stood
+#              ready while other threads had the core, a figure a loaded machine disturbs less than goodput
 #
 # Models: `slow` (the test fixture that loops tanh(X@X) ITERATIONS times: the model is the bottleneck, as for any
 # model that costs something) or `income` (a 58->1 MLP of a few µs: the HTTP stack is the bottleneck). Both without
@@ -18,7 +22,8 @@
 # Usage: benchmarks/overload.sh SERVER-BINARY LABEL [slow|income] [FACTOR] [SECONDS]
 #   e.g. benchmarks/overload.sh /tmp/after/inference-server after slow 3 20
 # Environment: LOADTEST (default: builds loadtests/ and uses it), PORT (18100), SERVER_CPU (0), CLIENT_CPU (1),
-#   SLOW_ITERATIONS (400), OUT (a fresh temp folder; the JSON results and logs stay there).
+#   SLOW_ITERATIONS (400), SERVER_ARGS (more flags for the server, e.g. --request-thread-nice 10),
+#   OUT (a fresh temp folder; the JSON results and logs stay there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source benchmarks/lib.sh
@@ -53,7 +58,7 @@ body=$(if [ "$model" = slow ]; then cat "$out/slow.jsonl"; else /usr/bin/python3
 import json; print(json.dumps({'inputs': [{'name': 'features', 'datatype': 'FP32', 'shape': [1, 58], 'data': [0.1] * 58}]}))"; fi)
 
 taskset -c "$server_cpu" "$server_bin" serve --model-repository "$repo" --http-address 127.0.0.1 --http-port "$port" \
-  --grpc-port $((port + 1)) --metrics-port $((port + 2)) >"$out/$label-server.log" 2>&1 &
+  --grpc-port $((port + 1)) --metrics-port $((port + 2)) ${SERVER_ARGS:-} >"$out/$label-server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 150); do
@@ -74,7 +79,15 @@ field() { # json file, python expression over r (the first run)
 lt warm --concurrency 1 --duration 3s --warmup 0s
 lt capacity --concurrency "$capacity_concurrency" --duration 8s --warmup 2s
 capacity=$(field "$out/$label-capacity.json" "round(r['summary']['throughput'])")
+# The instance thread's schedstat and the model's executions around each open-loop phase: the run-queue wait per
+# execution says how long a run stood runnable while other threads had the core.
+executions() {
+  curl -s "http://127.0.0.1:$((port + 2))/metrics" | awk -v m="model=\"$model\"" '/^nv_inference_exec_count/ && index($0, m) { n += $NF } END { print n + 0 }'
+}
+sched() { echo "$(/usr/bin/python3 benchmarks/instance_sched.py snapshot "$server") $(executions)"; }
+sched_before=$(sched)
 lt unloaded --rate $((capacity / 4)) --arrival poisson --duration 10s --warmup 1s
+sched_unloaded=$(sched)
 
 # The probe: every 100 ms a scrape, a readiness check and a lone infer request, each timed (seconds), on the client core.
 probe() {
@@ -89,7 +102,12 @@ probe() {
 export port url model body
 taskset -c "$client_cpu" bash -c "$(declare -f probe); probe" >"$out/$label-probe.txt" &
 prober=$!
+taskset -c "$client_cpu" /usr/bin/python3 benchmarks/instance_sched.py sample "$server" $((seconds + 2)) >"$out/$label-runnable.txt" &
+sampler=$!
+sched_start=$(sched)
 lt overload --rate $((capacity * factor)) --arrival poisson --duration "${seconds}s" --warmup 2s
+sched_overload=$(sched)
+wait $sampler 2>/dev/null || true
 kill $prober 2>/dev/null || true
 wait $prober 2>/dev/null || true
 recovery=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' -H 'Content-Type: application/json' --data-binary "$body" "$url/v2/models/$model/infer")
@@ -117,6 +135,19 @@ print("                 /v2/health/ready %s (non-200: %d)" % (stats([float(r[3])
 print("                 lone infer refused (503): %s; served (200): %s; other: %d" % (
     stats([float(r[5]) for r in rows if r[4] == "503"]), stats([float(r[5]) for r in rows if r[4] == "200"]), sum(r[4] not in ("200", "503") for r in rows)))
 PY
+/usr/bin/python3 - "$sched_before" "$sched_unloaded" "$sched_start" "$sched_overload" <<'PY'
+import sys
+def per_run(a, b):
+    a, b = [int(x) for x in a.split()], [int(x) for x in b.split()]
+    runs = b[4] - a[4]
+    if runs <= 0:
+        return "no executions"
+    return "run %.0f µs, run-queue wait %.0f µs, on-CPU slices %.1f per execution (%d executions, nice %d)" % (
+        (b[0] - a[0]) / 1000 / runs, (b[1] - a[1]) / 1000 / runs, (b[2] - a[2]) / runs, runs, b[3])
+print("instance thread, unloaded: " + per_run(sys.argv[1], sys.argv[2]))
+print("instance thread, overload: " + per_run(sys.argv[3], sys.argv[4]))
+PY
+echo "runnable during overload: $(cat "$out/$label-runnable.txt")"
 echo "recovery: first request after the overload: $recovery"
 echo "failure counters: ${failures:-none}"
 echo "(results in $out)"

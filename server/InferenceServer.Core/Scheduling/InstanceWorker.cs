@@ -80,6 +80,7 @@ internal sealed class InstanceWorker
         var thread = new Thread(static state =>
         {
             var (worker, body) = ((InstanceWorker, Action<InstanceWorker>))state!;
+            ThreadNice.KeepThisThread();
             try
             {
                 body(worker);
@@ -93,7 +94,7 @@ internal sealed class InstanceWorker
             IsBackground = true,
             Name = name,
         };
-        thread.UnsafeStart((this, loop));
+        ThreadNice.StartAtStartPriority(thread, (this, loop));
     }
 
     /// <summary>Marks the worker as waiting for a batch; called before it is listed as idle, so no hand-off can come first.</summary>

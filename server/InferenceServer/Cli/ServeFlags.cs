@@ -184,6 +184,11 @@ internal static class ServeFlags
         {
             HelpName = "MS", Max = int.MaxValue,
         },
+        new("--request-thread-nice", "Server:RequestThreadNice", FlagKind.Integer, "0",
+            "Lower the priority of the threads that answer requests by this many nice steps (Linux; 0: off), so that under overload a model's run on a shared core goes before the refusals; the threads that run models keep the priority the server started with.")
+        {
+            HelpName = "N", Max = 19,
+        },
 
         // Online features.
         new("--feature-sidecar", "FeatureSidecar:Path", FlagKind.Text, "none",

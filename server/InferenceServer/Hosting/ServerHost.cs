@@ -3,6 +3,7 @@ using InferenceServer.Core.Devices;
 using InferenceServer.Core.Lifecycle;
 using InferenceServer.Core.Models;
 using InferenceServer.Core.Residency;
+using InferenceServer.Core.Scheduling;
 using InferenceServer.Core.Monitoring;
 using InferenceServer.Core.Serving;
 using InferenceServer.Protocols;
@@ -150,6 +151,17 @@ internal sealed partial class ServerHost : IAsyncDisposable
         catch (InvalidOperationException e) when (NamedConversionFailure(e) is { } named)
         {
             throw named;
+        }
+        // Before anything else, so every thread that answers a request is lowered the first time it does (ThreadNice).
+        var requestThreadNice = app.Services.GetRequiredService<IOptions<ServerOptions>>().Value.RequestThreadNice;
+        if (requestThreadNice > 0)
+        {
+            ThreadNice.KeepStartPriority();
+            app.Use((context, next) =>
+            {
+                ThreadNice.LowerOnce(requestThreadNice);
+                return next(context);
+            });
         }
         // First: while the server drains for shutdown, every HTTP/1.1 answer closes its connection.
         app.Use(app.Services.GetRequiredService<ShutdownDrain>().MarkAsync);

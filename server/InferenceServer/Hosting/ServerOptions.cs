@@ -1,6 +1,7 @@
 using System.Globalization;
 using InferenceServer.Core.Lifecycle;
 using InferenceServer.Core.Residency;
+using InferenceServer.Core.Scheduling;
 
 namespace InferenceServer.Hosting;
 
@@ -48,6 +49,17 @@ internal sealed class ServerOptions : ModelLifecycleOptions
     /// </summary>
     public int ShutdownDrainMilliseconds { get; set; } = 2000;
 
+    /// <summary>
+    /// <c>--request-thread-nice</c>: how far the threads that answer requests (HTTP and gRPC: reading, refusing, writing)
+    /// lower their own priority, in nice steps, once each, while the threads that run models keep the priority the
+    /// process started with (<see cref="ThreadNice"/>). Under overload a model's run then goes first on a shared core
+    /// instead of being split with the refusals. Linux only; 0 turns it off.
+    /// </summary>
+    public int RequestThreadNice { get; set; } = DefaultRequestThreadNice;
+
+    /// <summary>The default of <see cref="RequestThreadNice"/>.</summary>
+    public const int DefaultRequestThreadNice = 0;
+
     /// <summary>glibc's mmap threshold, fixed so an unloaded model's memory goes back to the OS (<see cref="NativeHeap"/>).</summary>
     public int NativeMmapThresholdBytes { get; set; } = NativeHeap.DefaultMmapThresholdBytes;
 
@@ -82,6 +94,10 @@ internal sealed class ServerOptions : ModelLifecycleOptions
         if (ShutdownDrainMilliseconds < 0)
         {
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Server:ShutdownDrainMilliseconds {ShutdownDrainMilliseconds} is not valid; expected 0 or more"));
+        }
+        if (RequestThreadNice is < 0 or > 19)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Server:RequestThreadNice {RequestThreadNice} is not valid; expected 0 (off) to 19"));
         }
         if (NativeMmapThresholdBytes < 0)
         {
