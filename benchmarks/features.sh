@@ -22,7 +22,8 @@
 # Environment: PORT (base port, default 18400: server +0/+1/+2, peer +10, Redis +20), ENTITIES (default 100000),
 #   CAPACITY_TRIALS (per capacity search, default 12), STORE (tcp, the default: the sidecar reads Redis at
 #   redis://127.0.0.1:PORT; unix: through Redis's Unix socket, redis+unix:), CONCURRENCIES (the closed-loop points,
-#   default "1 32"), CAPACITY (1, the default; 0 skips the capacity searches and the sidecar bench at 128: the c=1
+#   default "1 32"; the tables follow it, so "1 2 4 8 16 32" finds the Python stack's best closed loop under 10 ms),
+#   TARGETS (the labels to run, default all four), CAPACITY (1, the default; 0 skips the capacity searches and the sidecar bench at 128: the c=1
 #   overhead alone is `CONCURRENCIES=1 CAPACITY=0 benchmarks/features.sh 10 5`).
 # Needs the .NET SDK; installs redis-server, python3-fastapi, python3-uvicorn, python3-redis, python3-onnx and
 # python3-numpy when root.
@@ -112,6 +113,7 @@ for round in $(seq 1 "$rounds"); do
   for c in ${CONCURRENCIES:-1 32}; do
     for target in "${targets[@]}"; do
       IFS='|' read -r label url protocol input <<<"$target"
+      case " ${TARGETS:-$label} " in *" $label "*) ;; *) continue ;; esac
       echo "round $round: $label c=$c" >&2
       "$loadtest" --url "$url" --model income --protocol "$protocol" --input "$input" --concurrency "$c" \
         --duration "${seconds}s" --warmup 2s --json "$out/closed-$label-c$c-r$round.json" >/dev/null 2>&1 || true
@@ -137,6 +139,7 @@ PY
 for target in "${targets[@]}"; do
   [ "${CAPACITY:-1}" = 0 ] && break
   IFS='|' read -r label url protocol input <<<"$target"
+  case " ${TARGETS:-$label} " in *" $label "*) ;; *) continue ;; esac
   echo "capacity at $sla: $label" >&2
   "$loadtest" --url "$url" --model income --protocol "$protocol" --input "$input" --find-max-rate --sla "$sla" \
     --start-rate "$(start_rate "$label")" --duration 4s --warmup 1s --precision 10% --max-trials "${CAPACITY_TRIALS:-12}" \
@@ -149,9 +152,10 @@ done
   --keys "$(cat "$work/bench-key.txt")" | tee "$out/sidecar-bench.txt" >&2
 curl -sf "http://127.0.0.1:$((port + 2))/metrics" | grep '^inference_server_feature' >"$out/server-feature-metrics.txt" || true
 
-/usr/bin/python3 - "$out" "$rounds" "$sla" <<'PY'
+/usr/bin/python3 - "$out" "$rounds" "$sla" ${CONCURRENCIES:-1 32} <<'PY'
 import json, os, statistics, sys
 out, rounds, sla = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+concurrencies = [int(c) for c in sys.argv[4:]]
 labels = ["ours-predict", "ours-record", "ours-infer", "fastapi-predict"]
 
 def run_of(path):
@@ -176,7 +180,7 @@ def cell(values, fmt):
 print(f"### Closed loop, medians of {rounds} rounds (range)\n")
 print("| target | c | requests/s | p50 µs | p99 µs | errors |")
 print("|---|---|---|---|---|---|")
-for c in (1, 32):
+for c in concurrencies:
     for label in labels:
         runs = rounds_of(label, c)
         tput = [r["summary"]["throughput"] for r in runs]
@@ -188,7 +192,7 @@ for c in (1, 32):
 
 print("\n### Overhead over plain infer, per round (p50 µs, same round)\n")
 for label in ("ours-predict", "ours-record"):
-    for c in (1, 32):
+    for c in concurrencies:
         deltas = []
         for i in range(1, rounds + 1):
             p, q = (run_of(os.path.join(out, f"closed-{l}-c{c}-r{i}.json")) for l in (label, "ours-infer"))
@@ -201,7 +205,7 @@ print("| target | requests/s | at | vs FastAPI |")
 print("|---|---|---|---|")
 def best(label):
     points = []
-    for c in (1, 32):
+    for c in concurrencies:
         runs = rounds_of(label, c)
         if runs and med([r["latencyMs"]["p99"] for r in runs]) < 10:
             points.append((med([r["summary"]["throughput"] for r in runs]), c))
