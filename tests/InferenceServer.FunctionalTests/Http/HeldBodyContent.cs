@@ -3,11 +3,11 @@ using System.Net;
 namespace InferenceServer.FunctionalTests.Http;
 
 /// <summary>
-/// A request body of <c>length</c> bytes (declared, or chunked when <c>declare</c> is false) that sends its first
+/// A request body of <c>length</c> bytes, its length declared, that sends its first
 /// <c>sentFirst</c> bytes at once and the rest only once <see cref="Release"/> is called: a slow client holding part of
 /// the server's attention. The bytes are <c>content</c> when given (its length is <c>length</c>), else 'x's.
 /// </summary>
-internal sealed class HeldBodyContent(int length, int sentFirst, bool declare = true, byte[]? content = null) : HttpContent
+internal sealed class HeldBodyContent(int length, int sentFirst, byte[]? content = null) : HttpContent
 {
     private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -29,6 +29,6 @@ internal sealed class HeldBodyContent(int length, int sentFirst, bool declare = 
     protected override bool TryComputeLength(out long length1)
     {
         length1 = length;
-        return declare;
+        return true;
     }
 }

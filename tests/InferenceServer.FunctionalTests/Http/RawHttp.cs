@@ -40,9 +40,17 @@ internal static class RawHttp
         await stream.WriteAsync(request);
 
         // Connection: close: the server closes once the response is written, so the response is what arrives until then.
+        // A server that answers before it has read the whole body (413) may reset the connection after its answer, as
+        // HTTP/1.1 allows; what arrived before the reset is the response.
         var received = new MemoryStream();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await stream.CopyToAsync(received, timeout.Token);
+        try
+        {
+            await stream.CopyToAsync(received, timeout.Token);
+        }
+        catch (IOException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionReset } && received.Length > 0)
+        {
+        }
         return Parse(received.ToArray());
     }
 
