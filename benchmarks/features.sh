@@ -105,6 +105,7 @@ targets=(
 # Unrecorded warm-up of every path (JIT tiers, connection pools, Redis's and Python's first touches).
 for target in "${targets[@]}"; do
   IFS='|' read -r label url protocol input <<<"$target"
+  case " ${TARGETS:-$label} " in *" $label "*) ;; *) continue ;; esac
   echo "warm-up: $label" >&2
   "$loadtest" --url "$url" --model income --protocol "$protocol" --input "$input" --concurrency 8 --duration 5s \
     --warmup 0s >/dev/null 2>&1 || true
@@ -152,11 +153,13 @@ done
   --keys "$(cat "$work/bench-key.txt")" | tee "$out/sidecar-bench.txt" >&2
 curl -sf "http://127.0.0.1:$((port + 2))/metrics" | grep '^inference_server_feature' >"$out/server-feature-metrics.txt" || true
 
-/usr/bin/python3 - "$out" "$rounds" "$sla" ${CONCURRENCIES:-1 32} <<'PY'
+TARGETS=${TARGETS:-} CAPACITY=${CAPACITY:-1} /usr/bin/python3 - "$out" "$rounds" "$sla" ${CONCURRENCIES:-1 32} <<'PY'
 import json, os, statistics, sys
 out, rounds, sla = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 concurrencies = [int(c) for c in sys.argv[4:]]
-labels = ["ours-predict", "ours-record", "ours-infer", "fastapi-predict"]
+# Only the targets that ran have rows.
+chosen = os.environ.get("TARGETS", "").split()
+labels = [l for l in ("ours-predict", "ours-record", "ours-infer", "fastapi-predict") if not chosen or l in chosen]
 
 def run_of(path):
     try:
@@ -190,8 +193,9 @@ for c in concurrencies:
         print(f"| {label} | {c} | {cell(tput, lambda v: f'{v:,.0f}')} | {cell(p50, lambda v: f'{v:,.0f}')} | "
               f"{cell(p99, lambda v: f'{v:,.0f}')} | {errors} |")
 
-print("\n### Overhead over plain infer, per round (p50 µs, same round)\n")
-for label in ("ours-predict", "ours-record"):
+if "ours-infer" in labels and ("ours-predict" in labels or "ours-record" in labels):
+    print("\n### Overhead over plain infer, per round (p50 µs, same round)\n")
+for label in [l for l in ("ours-predict", "ours-record") if l in labels and "ours-infer" in labels]:
     for c in concurrencies:
         deltas = []
         for i in range(1, rounds + 1):
@@ -216,17 +220,18 @@ for label in labels:
     ratio = f"{b[0] / peer_best[0]:.1f}×" if b and peer_best else "—"
     print(f"| {label} | {b[0]:,.0f} | c={b[1]} | {ratio} |" if b else f"| {label} | none under 10 ms | — | — |")
 
-print(f"\n### Capacity at {sla} (open loop, highest passing rate)\n")
-print("| target | capacity req/s | vs FastAPI |")
-print("|---|---|---|")
 def capacity(label):
     run = run_of(os.path.join(out, f"capacity-{label}.json"))
     return ((run or {}).get("capacity", {}) or {}).get("maxRate")
-peer = capacity("fastapi-predict")
-for label in labels:
-    rate = capacity(label)
-    ratio = f"{rate / peer:.1f}×" if rate and peer else "—"
-    print(f"| {label} | {rate:,.0f} | {ratio} |" if rate else f"| {label} | none passed | — |")
+if os.environ.get("CAPACITY", "1") != "0":
+    print(f"\n### Capacity at {sla} (open loop, highest passing rate)\n")
+    print("| target | capacity req/s | vs FastAPI |")
+    print("|---|---|---|")
+    peer = capacity("fastapi-predict")
+    for label in labels:
+        rate = capacity(label)
+        ratio = f"{rate / peer:.1f}×" if rate and peer else "—"
+        print(f"| {label} | {rate:,.0f} | {ratio} |" if rate else f"| {label} | none passed | — |")
 
 for name in ("materialize.txt", "sidecar-bench.txt", "check-ours.txt", "check-fastapi.txt"):
     try:
