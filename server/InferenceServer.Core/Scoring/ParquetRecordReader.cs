@@ -253,14 +253,27 @@ internal sealed class ParquetRecordReader : RecordReader
         {
             var gc = GC.GetGCMemoryInfo();
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"[score memory] {_split}: estimated {DecodedBytes >> 20} MB, decoded {HeldBytes >> 20} MB ({string.Join(", ", _columns.Select((c, i) => $"{_fields[i]?.Name} {(c?.Bytes ?? 0) >> 10} KB"))}); GC heap {GC.GetTotalMemory(false) >> 20} MB (committed {gc.TotalCommittedBytes >> 20} MB, live {(MemoryLogCollects ? GC.GetTotalMemory(true) >> 20 : -1)} MB), byte pool {((BoundedArrayPool<byte>)ColumnPool<byte>.Shared).RentedBytes >> 20} MB rented + {((BoundedArrayPool<byte>)ColumnPool<byte>.Shared).FreeBytes >> 20} MB free, process working set {Environment.WorkingSet >> 20} MB, peak {System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 >> 20} MB"));
+                $"[score memory] {_split}: estimated {DecodedBytes >> 20} MB, decoded {HeldBytes >> 20} MB ({string.Join(", ", _columns.Select((c, i) => $"{_fields[i]?.Name} {(c?.Bytes ?? 0) >> 10} KB"))}); GC heap {GC.GetTotalMemory(false) >> 20} MB (committed {gc.TotalCommittedBytes >> 20} MB, live {(MemoryLogCollects ? GC.GetTotalMemory(true) >> 20 : -1)} MB), {BytePoolFigures()}, process working set {Environment.WorkingSet >> 20} MB, peak {System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 >> 20} MB"));
         }
         return rows;
     }
 
     // INFERENCE_SERVER_SCORE_MEMORY_LOG=1: a line per row group read (to standard error), of what it holds and what the
-    // process does. A diagnostic: it forces a full collection per row group to tell the live heap from garbage.
-    private static readonly bool MemoryLog = Environment.GetEnvironmentVariable("INFERENCE_SERVER_SCORE_MEMORY_LOG") is "1" or "2";
+    // process does. A diagnostic: it forces a full collection per row group to tell the live heap from garbage; =2 logs
+    // the same without forcing one (the figures are then what the collector leaves on its own).
+    private static readonly string? MemoryLogSetting = Environment.GetEnvironmentVariable("INFERENCE_SERVER_SCORE_MEMORY_LOG");
+    private static readonly bool MemoryLog = MemoryLogSetting is "1" or "2";
+    private static readonly bool MemoryLogCollects = MemoryLogSetting == "1";
+    // Whether the collector's settings were logged yet (once a process).
+    private static int _collectorLogged;
+
+    // The shared byte pool's rented and free megabytes, for the memory log.
+    private static string BytePoolFigures()
+    {
+        var pool = (BoundedArrayPool<byte>)ColumnPool<byte>.Shared;
+        return string.Create(CultureInfo.InvariantCulture, $"byte pool {pool.RentedBytes >> 20} MB rented + {pool.FreeBytes >> 20} MB free");
+    }
+
     /// <summary>With the memory log on, where the run ran out of memory and what the collector held then.</summary>
     internal static void LogOutOfMemory(OutOfMemoryException e)
     {
@@ -274,10 +287,6 @@ internal sealed class ParquetRecordReader : RecordReader
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"[score memory] out of memory: last GC heap {gc.HeapSizeBytes >> 20} MB, committed {gc.TotalCommittedBytes >> 20} MB, {generations}; {e}"));
     }
-
-    private static int _collectorLogged;
-
-    private static readonly bool MemoryLogCollects = Environment.GetEnvironmentVariable("INFERENCE_SERVER_SCORE_MEMORY_LOG") == "1";
 
     private Task<ParquetColumn> ReadColumnAsync(ParquetRowGroupReader group, DataField field, int rows, CancellationToken cancellationToken)
     {
@@ -486,9 +495,8 @@ internal sealed class ParquetRecordReader : RecordReader
             // (INFERENCE_SERVER_SCORE_MEMORY_LOG=2) the figures are what the collector leaves on its own.
             var gc = GC.GetGCMemoryInfo();
             var live = MemoryLogCollects ? GC.GetTotalMemory(true) >> 20 : -1;
-            var bytePool = (BoundedArrayPool<byte>)ColumnPool<byte>.Shared;
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"[score memory] {_split}: read, holding {HeldBytes >> 20} MB; byte pool {bytePool.RentedBytes >> 20} MB rented + {bytePool.FreeBytes >> 20} MB free; live {live} MB; last GC: heap {gc.HeapSizeBytes >> 20} MB, fragmented {gc.FragmentedBytes >> 20} MB, committed {gc.TotalCommittedBytes >> 20} MB, gen {gc.Generation}, compacted {gc.Compacted}; allocated {GC.GetTotalAllocatedBytes() >> 20} MB in all; collections {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}; working set {Environment.WorkingSet >> 20} MB"));
+                $"[score memory] {_split}: read, holding {HeldBytes >> 20} MB; {BytePoolFigures()}; live {live} MB; last GC: heap {gc.HeapSizeBytes >> 20} MB, fragmented {gc.FragmentedBytes >> 20} MB, committed {gc.TotalCommittedBytes >> 20} MB, gen {gc.Generation}, compacted {gc.Compacted}; allocated {GC.GetTotalAllocatedBytes() >> 20} MB in all; collections {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}; working set {Environment.WorkingSet >> 20} MB"));
         }
         for (var c = 0; c < _columns.Length; c++)
         {
