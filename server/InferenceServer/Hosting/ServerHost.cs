@@ -141,11 +141,12 @@ internal sealed partial class ServerHost : IAsyncDisposable
         configureServices?.Invoke(services);
         WebApplication app;
         ServerEndpoints endpoints;
+        ServerOptions serverOptions;
         try
         {
             // Building resolves the host's own options (the shutdown timeout reads the Server section).
             app = builder.Build();
-            _ = app.Services.GetRequiredService<IOptions<ServerOptions>>().Value;
+            serverOptions = app.Services.GetRequiredService<IOptions<ServerOptions>>().Value;
             endpoints = app.Services.GetRequiredService<ServerEndpoints>();
         }
         catch (InvalidOperationException e) when (NamedConversionFailure(e) is { } named)
@@ -153,7 +154,7 @@ internal sealed partial class ServerHost : IAsyncDisposable
             throw named;
         }
         // Before anything else, so every thread that answers a request is lowered the first time it does (ThreadNice).
-        var requestThreadNice = app.Services.GetRequiredService<IOptions<ServerOptions>>().Value.RequestThreadNice;
+        var requestThreadNice = serverOptions.RequestThreadNice;
         if (requestThreadNice > 0)
         {
             ThreadNice.KeepStartPriority();

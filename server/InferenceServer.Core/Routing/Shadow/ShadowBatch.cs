@@ -5,9 +5,9 @@ namespace InferenceServer.Core.Routing.Shadow;
 
 /// <summary>
 /// Copies that wait for the shadow together run as one request: their inputs stacked along the batch dimension, each
-/// copy compared with its own rows of the answer where they lie. For a small model the run costs about the same for one row as for dozens,
-/// so a shadow that keeps up with a busy route this way takes a fraction of the CPU its copies would take one by one,
-/// and the primary, which shares the machine, keeps its latency.
+/// copy compared with its own rows of the answer where they lie. For a small model the run costs about the same for one
+/// row as for dozens, so a shadow that keeps up with a busy route this way takes a fraction of the CPU its copies would
+/// take one by one, and the primary, which shares the machine, keeps its latency.
 /// </summary>
 internal static class ShadowBatch
 {
