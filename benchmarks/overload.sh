@@ -23,6 +23,9 @@
 #   e.g. benchmarks/overload.sh /tmp/after/inference-server after slow 3 20
 # Environment: LOADTEST (default: builds loadtests/ and uses it), PORT (18100), SERVER_CPU (0), CLIENT_CPU (1),
 #   SLOW_ITERATIONS (400), SERVER_ARGS (more flags for the server, e.g. --request-thread-nice 10),
+#   WARM_OVERLOAD (seconds of the same overload before the measured phases, default 0: the server is measured young,
+#   its refusal path still being compiled; a few seconds warm that path as long service would, like the capacity
+#   phase warms the served one),
 #   OUT (a fresh temp folder; the JSON results and logs stay there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -79,6 +82,9 @@ field() { # json file, python expression over r (the first run)
 lt warm --concurrency 1 --duration 3s --warmup 0s
 lt capacity --concurrency "$capacity_concurrency" --duration 8s --warmup 2s
 capacity=$(field "$out/$label-capacity.json" "round(r['summary']['throughput'])")
+if [ "${WARM_OVERLOAD:-0}" -gt 0 ]; then
+  lt warm-overload --rate $((capacity * factor)) --arrival poisson --duration "${WARM_OVERLOAD}s" --warmup 0s
+fi
 # The instance thread's schedstat and the model's executions around each open-loop phase: the run-queue wait per
 # execution says how long a run stood runnable while other threads had the core.
 executions() {
