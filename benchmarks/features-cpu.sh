@@ -4,7 +4,7 @@
 # by the requests answered), their voluntary context switches per request (wake-ups, summed over each process's
 # threads from /proc/<pid>/task/*/status; threads that exit during the run are missed), and the closed-loop throughput and p99 at
 # concurrency 32; then the c=1 p50 of predict by entity and of plain infer of the same entities, whose difference is the
-# store hop's overhead. Each build runs its own server and sidecar on one shared Redis. The servers run with
+# store hop's overhead, with each process's CPU and voluntary switches per request in those c=1 runs. Each build runs its own server and sidecar on one shared Redis. The servers run with
 # --max-queue-batches 0, as in cpu-per-request.sh: a machine that stalls for 100 ms would otherwise start them shedding. On a loaded machine trust the
 # CPU per request and the per-round ratios over throughput.
 #
@@ -102,13 +102,27 @@ PY
   done
   [ "${C1:-1}" = 0 ] && continue
   for label in "${labels[@]}"; do
+    procs=("${server[$label]}" "${sidecar[$label]}" "$redis_pid")
+    # At c=1 the wake-ups are the latency: each process's CPU and voluntary switches per request, for both targets.
+    before=(); for p in "${procs[@]}"; do before+=("$(cpu_ticks "$p") $(switches "$p")"); done
     run "$label" rest-predict "$work/predict.jsonl" 1 "$out/c1-predict-$label-r$round.json"
+    middle=(); for p in "${procs[@]}"; do middle+=("$(cpu_ticks "$p") $(switches "$p")"); done
     run "$label" rest-json "$work/infer.jsonl" 1 "$out/c1-infer-$label-r$round.json"
-    /usr/bin/python3 - "$out" "$label" "$round" <<'PY' | tee -a "$out/runs.txt"
+    after=(); for p in "${procs[@]}"; do after+=("$(cpu_ticks "$p") $(switches "$p")"); done
+    /usr/bin/python3 - "$out" "$label" "$round" "$hz" "${before[@]}" "${middle[@]}" "${after[@]}" <<'PY' | tee -a "$out/runs.txt"
 import json, sys, os
-out, label, rnd = sys.argv[1:]
-p50 = lambda k: json.load(open(os.path.join(out, f"c1-{k}-{label}-r{rnd}.json")))["runs"][0]["latencyMs"]["p50"] * 1000
-print(f"c1 {label} r{rnd} predict p50 {p50('predict'):.0f} us infer p50 {p50('infer'):.0f} us overhead {p50('predict') - p50('infer'):+.0f} us")
+out, label, rnd, hz = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+vals = [tuple(map(int, v.split())) for v in sys.argv[5:]]
+before, middle, after = vals[0:3], vals[3:6], vals[6:9]
+run = lambda k: json.load(open(os.path.join(out, f"c1-{k}-{label}-r{rnd}.json")))["runs"][0]
+p50 = lambda k: run(k)["latencyMs"]["p50"] * 1000
+def per_request(k, b, a):
+    s = run(k)["summary"]
+    requests = s["sent"] + s.get("warmupRequests", 0)
+    return " ".join(f"{name} {(y[0] - x[0]) / hz * 1e6 / requests:.1f} us {(y[1] - x[1]) / requests:.2f} cs"
+                    for name, x, y in zip(("server", "sidecar", "redis"), b, a))
+print(f"c1 {label} r{rnd} predict p50 {p50('predict'):.0f} us infer p50 {p50('infer'):.0f} us overhead {p50('predict') - p50('infer'):+.0f} us"
+      f" | predict: {per_request('predict', before, middle)} | infer: {per_request('infer', middle, after)}")
 PY
   done
 done
