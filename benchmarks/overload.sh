@@ -23,9 +23,9 @@
 #   e.g. benchmarks/overload.sh /tmp/after/inference-server after slow 3 20
 # Environment: LOADTEST (default: builds loadtests/ and uses it), PORT (18100), SERVER_CPU (0), CLIENT_CPU (1),
 #   SLOW_ITERATIONS (400), SERVER_ARGS (more flags for the server, e.g. --request-thread-nice 10),
-#   WARM_OVERLOAD (seconds of the same overload before the measured phases, default 0: the server is measured young,
-#   its refusal path still being compiled; a few seconds warm that path as long service would, like the capacity
-#   phase warms the served one),
+#   WARM_OVERLOAD (seconds of the same overload before the measured phases, default 0, so that the refusal path has
+#   run as in a server that has served a while; two quiet pairs did not tell it apart from the noise: RESULTS.md,
+#   issue 12, stop 32),
 #   OUT (a fresh temp folder; the JSON results and logs stay there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
