@@ -33,6 +33,8 @@ public sealed class SidecarSocket : IDisposable
     private ReadOnlySequence<byte> _received;
     private bool _holding;
     private bool _outputWritten;
+    // -1: poll() waits for as long as it takes.
+    private readonly int _receiveTimeoutMicroseconds = -1;
 
     /// <summary>Takes <paramref name="socket"/>, connected and never used asynchronously; disposing this disposes it.</summary>
     public SidecarSocket(Socket socket, TimeSpan sendTimeout, TimeSpan? receiveTimeout = null)
@@ -42,6 +44,7 @@ public sealed class SidecarSocket : IDisposable
         if (receiveTimeout is { } timeout)
         {
             socket.ReceiveTimeout = (int)timeout.TotalMilliseconds;
+            _receiveTimeoutMicroseconds = (int)Math.Min(timeout.Ticks / TimeSpan.TicksPerMicrosecond, int.MaxValue);
         }
     }
 
@@ -100,6 +103,13 @@ public sealed class SidecarSocket : IDisposable
             // Everything buffered was looked at: what is left is part of a frame, wanting more bytes.
             _input.Reader.AdvanceTo(_received.Start, _received.End);
             _holding = false;
+        }
+        // Waits in poll() for bytes, not in the receive: on Linux a thread blocked in a Unix stream socket's receive is
+        // also woken each time the peer reads what this side sent (the socket's "writable" wake-up reaches every waiter on
+        // it), then sleeps again, an extra switch per frame each way; poll() for POLLIN ignores that wake-up.
+        if (!Socket.Poll(_receiveTimeoutMicroseconds, SelectMode.SelectRead))
+        {
+            throw new SocketException((int)SocketError.TimedOut);
         }
         var memory = _input.Writer.GetMemory(4096);
         var received = Socket.Receive(memory.Span, SocketFlags.None);
