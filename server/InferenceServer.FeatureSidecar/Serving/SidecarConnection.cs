@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 namespace InferenceServer.FeatureSidecar.Serving;
 
 /// <summary>
-/// One client connection: a read loop on a thread of the connection's own, blocked in the socket's receive (see
+/// One client connection: a read loop on a thread of the connection's own, waiting on the socket (see
 /// <see cref="SidecarSocket"/>), that takes every whole frame off the buffer and starts their lookups there and then
 /// (so a lookup's store read goes out on the thread the kernel woke, and the reads of frames that came together go out
 /// as one pipelined batch), and answers written as they complete, in any order, one frame at a time under a lock. The

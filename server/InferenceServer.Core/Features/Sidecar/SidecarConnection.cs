@@ -11,7 +11,7 @@ namespace InferenceServer.Core.Features.Sidecar;
 /// queues it (no hand-over to another thread on the way out). While a frame is in flight, lookups wait in the queue
 /// and go out together when its answer comes, coalesced into one lookup frame per view and field list: one send, one
 /// sidecar read and one pipelined store round trip for all of them, so a busy connection batches by itself and an
-/// idle one adds no wait. A read loop on a thread of the connection's own, blocked in the socket's receive (see
+/// idle one adds no wait. A read loop on a thread of the connection's own, waiting on the socket (see
 /// <see cref="SidecarSocket"/>), matches each answer to its frame by id, in whatever order the answers come, and the
 /// caller's continuation runs there. When the read loop ends or a write fails (the sidecar went away, a malformed answer,
 /// the server stopping), <see cref="RunAsync"/> returns why, and every lookup still waiting fails with that reason at once.

@@ -8,9 +8,10 @@ namespace InferenceServer.Core.Features.Sidecar;
 /// One end of a sidecar connection, read and written with blocking calls only, the reads on a thread of the
 /// connection's own. On Linux, .NET turns a socket's descriptor non-blocking for good at its first asynchronous call;
 /// from then on a receive waits for the runtime's epoll thread to see the data and hand it to a thread-pool thread:
-/// two threads woken for every frame. A descriptor that stays blocking wakes the one thread that waits in the receive,
-/// directly from the kernel. At low load those wake-ups are most of what a lookup costs over plain infer (RESULTS.md,
-/// issue 14), and a lookup crosses the socket twice. So no asynchronous call may ever touch the socket: the writes are
+/// two threads woken for every frame. A descriptor that stays blocking wakes the one thread that waits for it, directly
+/// from the kernel; that thread waits in poll() for readable bytes, not in the receive (see <see cref="Receive"/>). At
+/// low load those wake-ups are most of what a lookup costs over plain infer (RESULTS.md, issue 14), and a lookup
+/// crosses the socket twice. So no asynchronous call may ever touch the socket: the writes are
 /// synchronous too. <see cref="TrySend"/> sends only what the socket takes without waiting, so a caller's thread never
 /// blocks on a peer that reads slowly; <see cref="Send"/> waits, for a thread that may, and fails past the send
 /// timeout, which ends the connection like any other write failure. The bytes each way go through a
