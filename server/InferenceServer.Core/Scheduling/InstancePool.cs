@@ -81,8 +81,10 @@ internal sealed class InstancePool(int batchCapacity)
 
     /// <summary>
     /// A worker finished its batch: it becomes idle (true), or leaves the pool (false) when it is being removed.
+    /// <paramref name="onItsThread"/>: its own thread ran the batch and now waits for the next; otherwise a caller ran it
+    /// and the thread has been waiting all along (spinning, or asleep already), which must not be undone.
     /// </summary>
-    public bool Finished(InstanceWorker worker)
+    public bool Finished(InstanceWorker worker, bool onItsThread = true)
     {
         if (worker.Retiring)
         {
@@ -90,7 +92,10 @@ internal sealed class InstancePool(int batchCapacity)
             _retiring--;
             return false;
         }
-        worker.BecomeIdle();
+        if (onItsThread)
+        {
+            worker.BecomeIdle();
+        }
         _idle[IdleCount++] = worker;
         return true;
     }

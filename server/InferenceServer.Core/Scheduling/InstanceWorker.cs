@@ -70,6 +70,13 @@ internal sealed class InstanceWorker
     /// <summary>Set (under the scheduler's lock) when the instance is being removed: after its current batch it leaves instead of going idle.</summary>
     public bool Retiring { get; set; }
 
+    /// <summary>
+    /// How long its last batch took to run and answer, in <see cref="Stopwatch"/> ticks (<see cref="long.MaxValue"/> before
+    /// the first): whether a caller may run the next one on its own thread. Written by whichever thread ran the batch, read
+    /// under the scheduler's lock; a stale value only moves one decision.
+    /// </summary>
+    public long LastRunTicks { get; set; } = long.MaxValue;
+
     /// <summary>Chains workers one dispatch started, to hand them their batches outside the lock.</summary>
     public InstanceWorker? NextStarted { get; set; }
 

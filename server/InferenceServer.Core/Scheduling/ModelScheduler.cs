@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using InferenceServer.Core.Backends;
 using InferenceServer.Core.Inference;
 using InferenceServer.Core.Repository;
@@ -16,7 +17,9 @@ namespace InferenceServer.Core.Scheduling;
 /// There is no dispatcher thread. Whoever changes what can run dispatches, under the one lock: a caller
 /// that queues a request hands it to an idle instance at once, an instance that finishes a batch takes
 /// the next one itself (under load no thread is woken at all), and the queue-delay timer and a cancelled
-/// request do the rest. Backends run only on the instances' threads, never on a thread-pool thread.
+/// request do the rest. Backends run on the instances' threads; with run-on-caller on (the server's choice), a request
+/// that finds a quick instance idle and nobody waiting runs on its caller's thread instead, at most one caller per
+/// instance (see <see cref="ScheduleAsync"/>).
 /// <para>
 /// With the server's <see cref="RateLimiter"/> on, an instance whose group asks for resources must hold them to run a
 /// batch. One that has work but cannot get them is staged: out of the idle ones and in the limiter's line, with its
@@ -33,6 +36,13 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
 
     // Outputs up to this size are answered on the instance's thread when it has nothing else to do (see Execute).
     private const int InlineOutputBytes = 64 * 1024;
+
+    /// <summary>
+    /// The server's bound for run-on-caller: a caller runs a request on its own thread only on an instance whose last
+    /// batch took at most this long, which bounds how long one thread-pool thread per instance is held in a native run
+    /// (see <see cref="ScheduleAsync"/>).
+    /// </summary>
+    public static readonly TimeSpan CallerRunLimit = TimeSpan.FromMilliseconds(1);
 
     /// <summary>
     /// When a client whose request was shed (a full queue, a queue timeout) should try again: HTTP's Retry-After counts
@@ -52,6 +62,9 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
     private readonly ISchedulerObserver _observer;
     private readonly QueueDefaults _queueDefaults;
     private readonly RateLimiter? _limiter;
+    private readonly bool _runOnCaller;
+    // In Stopwatch ticks: it bounds how long a caller's thread is held, which a test's fake clock must not stretch.
+    private readonly long _callerRunTicks;
     private readonly ITimer _timer;
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -78,7 +91,10 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
     /// leave unset comes from <paramref name="queueDefaults"/> (default <see cref="QueueDefaults.Unbounded"/>).
     /// With <paramref name="limiter"/> (the server's, when <c>--rate-limit</c> is on), <paramref name="leases"/> are the
     /// instances' places in it (registered by the caller, null for an instance that asks for nothing), which the
-    /// scheduler owns from now on.
+    /// scheduler owns from now on. With <paramref name="runOnCallerWithin"/> above zero (the server gives
+    /// <see cref="CallerRunLimit"/>), a request that finds idle an instance whose last batch ran within it, with nobody
+    /// waiting, runs on its caller's thread (see <see cref="ScheduleAsync"/>); at zero every batch runs on an instance's
+    /// thread. An instance that has not run yet counts as slow, except with <see cref="TimeSpan.MaxValue"/>.
     /// </summary>
     public ModelScheduler(
         string modelName,
@@ -89,7 +105,8 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
         ISchedulerObserver? observer = null,
         QueueDefaults? queueDefaults = null,
         RateLimiter? limiter = null,
-        IReadOnlyList<ResourceLease?>? leases = null)
+        IReadOnlyList<ResourceLease?>? leases = null,
+        TimeSpan runOnCallerWithin = default)
     {
         ArgumentOutOfRangeException.ThrowIfZero(instances.Count);
         ArgumentOutOfRangeException.ThrowIfNegative(maxBatchSize);
@@ -99,6 +116,11 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
         _observer = observer ?? NullSchedulerObserver.Instance;
         _queueDefaults = queueDefaults ?? QueueDefaults.Unbounded;
         _limiter = limiter;
+        ArgumentOutOfRangeException.ThrowIfLessThan(runOnCallerWithin, TimeSpan.Zero);
+        _runOnCaller = runOnCallerWithin > TimeSpan.Zero;
+        _callerRunTicks = runOnCallerWithin == TimeSpan.MaxValue
+            ? long.MaxValue
+            : (long)(runOnCallerWithin.TotalSeconds * Stopwatch.Frequency);
         if (leases is not null && leases.Count != instances.Count)
         {
             throw new ArgumentException("one lease (or null) per instance is expected", nameof(leases));
@@ -291,6 +313,15 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
     private void ResizeQueueLocked() => _queue.SetSheddingQueueSize(_queueDefaults.MaxQueueSize(_pool.Count, _former.Capacity));
 
     /// <inheritdoc />
+    /// <remarks>
+    /// With run-on-caller on, a request that is handed an idle instance while nothing else waits, on an instance whose
+    /// last batch ran within the scheduler's bound (<see cref="CallerRunLimit"/> in the server), runs on this thread and
+    /// returns complete: no hand-off to the instance's thread and no hop back to the thread pool for the answer. That
+    /// blocks the caller (a thread-pool thread, for the server's protocols) inside the native run, but at most one caller
+    /// per instance at a time, as the instance is out of the idle ones until the run ends, and only for about as long as
+    /// the instance's last batch took. Requests that arrive meanwhile queue as for any busy instance; the caller hands
+    /// them to the instance's own thread when it is done.
+    /// </remarks>
     public ValueTask<Tensor[]> ScheduleAsync(SchedulerWork work, CancellationToken cancellationToken)
     {
         if (cancellationToken.IsCancellationRequested)
@@ -321,6 +352,7 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
         var full = false;
         var canceled = false;
         Dispatch dispatch = default;
+        InstanceWorker? lent = null;
         long now;
         lock (_lock)
         {
@@ -349,6 +381,13 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
                 if (_pool.IdleCount > 0 || request.Deadline < _timerDue)
                 {
                     dispatch = DispatchLocked(now);
+                    if (_runOnCaller && _queue.Count == 0 && dispatch.Started is { NextStarted: null, Lease: null } worker
+                        && worker.Batch.Count == 1 && ReferenceEquals(worker.Batch.Requests[0], request)
+                        && worker.LastRunTicks <= _callerRunTicks)
+                    {
+                        lent = worker;
+                        dispatch = dispatch with { Started = null };
+                    }
                 }
             }
         }
@@ -371,7 +410,37 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
             return ValueTask.FromException<Tensor[]>(refusal!);
         }
         Finish(dispatch);
+        if (lent is not null)
+        {
+            RunOnCaller(lent);
+        }
         return new ValueTask<Tensor[]>(request, version);
+    }
+
+    /// <summary>
+    /// Runs the batch of <paramref name="worker"/>, lent to the calling thread by <see cref="ScheduleAsync"/>, and gives
+    /// the instance back: the next batch, if one waits, goes to the instance's own thread.
+    /// </summary>
+    private void RunOnCaller(InstanceWorker worker)
+    {
+        var began = Stopwatch.GetTimestamp();
+        var lone = Execute(worker.Instance, worker.Batch);
+        worker.LastRunTicks = Stopwatch.GetTimestamp() - began;
+        bool stays;
+        Dispatch dispatch;
+        lock (_lock)
+        {
+            stays = _pool.Finished(worker, onItsThread: false);
+            dispatch = DispatchLocked(worker);
+        }
+        Finish(dispatch);
+        // Complete before the caller awaits it: its await continues at once, on this thread.
+        lone?.Signal();
+        if (!stays)
+        {
+            // Removed while it ran: its thread, still waiting for a batch, ends.
+            worker.Stop();
+        }
     }
 
     /// <inheritdoc />
@@ -630,7 +699,9 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
     {
         while (worker.WaitForBatch())
         {
+            var began = Stopwatch.GetTimestamp();
             var lone = Execute(worker.Instance, worker.Batch);
+            worker.LastRunTicks = Stopwatch.GetTimestamp() - began;
             bool stays;
             Dispatch dispatch;
             lock (_lock)

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Collections.Concurrent;
 using InferenceServer.Core.Backends;
 using InferenceServer.Core.Tensors;
 
@@ -22,6 +23,9 @@ internal sealed class AddingInstance(SemaphoreSlim? gate = null, SemaphoreSlim? 
     /// <summary>Runs that happened on a thread-pool thread.</summary>
     public int ThreadPoolRuns => Volatile.Read(ref _poolRuns);
 
+    /// <summary>Each run's first element of its first input, and the managed thread it ran on, in the order the runs began.</summary>
+    public ConcurrentQueue<(int First, int Thread)> Started { get; } = new();
+
     /// <summary>Thrown by the next runs instead of computing, when set.</summary>
     public Exception? Failure { get; set; }
 
@@ -37,6 +41,7 @@ internal sealed class AddingInstance(SemaphoreSlim? gate = null, SemaphoreSlim? 
         {
             Interlocked.Increment(ref _poolRuns);
         }
+        Started.Enqueue((inputs[0].ByteLength >= 4 ? BinaryPrimitives.ReadInt32LittleEndian(inputs[0].Data) : 0, Environment.CurrentManagedThreadId));
         entered?.Release();
         gate?.Wait();
         if (Failure is { } failure)
