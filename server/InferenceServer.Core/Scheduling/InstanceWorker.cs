@@ -29,6 +29,9 @@ internal sealed class InstanceWorker
 
     private static readonly long SpinTicks = SpinMicroseconds * Stopwatch.Frequency / 1_000_000;
 
+    [ThreadStatic]
+    private static bool t_onInstanceThread;
+
     private readonly SemaphoreSlim _wake = new(0);
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _state;
@@ -82,12 +85,19 @@ internal sealed class InstanceWorker
 
     public Task Exited => _exited.Task;
 
+    /// <summary>
+    /// The current thread is an instance's (of any scheduler): one that answers inline runs its caller's continuation,
+    /// whose next request must not be run here, as this thread's own instance counts as idle meanwhile.
+    /// </summary>
+    public static bool OnInstanceThread => t_onInstanceThread;
+
     public void Start(string name, Action<InstanceWorker> loop)
     {
         var thread = new Thread(static state =>
         {
             var (worker, body) = ((InstanceWorker, Action<InstanceWorker>))state!;
             ThreadNice.KeepThisThread();
+            t_onInstanceThread = true;
             try
             {
                 body(worker);

@@ -383,7 +383,7 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
                     dispatch = DispatchLocked(now);
                     if (_runOnCaller && _queue.Count == 0 && dispatch.Started is { NextStarted: null, Lease: null } worker
                         && worker.Batch.Count == 1 && ReferenceEquals(worker.Batch.Requests[0], request)
-                        && worker.LastRunTicks <= _callerRunTicks)
+                        && worker.LastRunTicks <= _callerRunTicks && !InstanceWorker.OnInstanceThread)
                     {
                         lent = worker;
                         dispatch = dispatch with { Started = null };

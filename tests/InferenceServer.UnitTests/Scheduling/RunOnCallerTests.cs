@@ -95,9 +95,15 @@ public sealed class RunOnCallerTests
         var firstCaller = Environment.CurrentManagedThreadId;
         Assert.Equal(new[] { 1, 1 }, await SumOf(scheduler.ScheduleAsync(Work(1, 0), CancellationToken.None).AsTask()));
         Assert.NotEqual(firstCaller, ThreadOf(instance, 1));
-        // Whichever thread the test continues on (the instance's own, after an inline answer), it runs the next request.
-        var caller = Environment.CurrentManagedThreadId;
-        var second = scheduler.ScheduleAsync(Work(2, 0), CancellationToken.None);
+        // From a thread of its own: the test may continue on the instance's thread (an inline answer), which runs nothing as a caller.
+        var caller = 0;
+        var second = await Task.Factory.StartNew(
+            () =>
+            {
+                caller = Environment.CurrentManagedThreadId;
+                return scheduler.ScheduleAsync(Work(2, 0), CancellationToken.None);
+            },
+            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
         Assert.True(second.IsCompletedSuccessfully);
         Assert.Equal(new[] { 2, 2 }, await SumOf(second.AsTask()));
@@ -284,6 +290,35 @@ public sealed class RunOnCallerTests
         Assert.Equal(new[] { 2, 2 }, await SumOf(scheduler.ScheduleAsync(Work(2, 0), CancellationToken.None).AsTask()));
         Assert.Equal(1, first.Runs);
         Assert.Equal(1, second.Runs);
+    }
+
+    [Fact]
+    public async Task A_request_sent_from_an_instances_thread_is_handed_over_not_run_there()
+    {
+        using var gate = new SemaphoreSlim(0);
+        using var entered = new SemaphoreSlim(0);
+        var instance = new AddingInstance(gate, entered);
+        await using var scheduler = Create(TimeSpan.FromHours(1), instance);
+
+        // A continuation that the scheduler runs inline on the instance's thread sends the next request from there: the
+        // instance counts as idle meanwhile, so running it on that thread would leave the instance's own work waiting.
+        var next = new TaskCompletionSource<(int Thread, bool Complete, Task<Tensor[]> Answer)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var first = scheduler.ScheduleAsync(Work(1, 0), CancellationToken.None);
+        Assert.True(await entered.WaitAsync(Patience));
+        // Registered while the run is held, so it runs where the scheduler completes it: inline, on the instance's thread.
+        first.GetAwaiter().OnCompleted(() =>
+        {
+            var answer = scheduler.ScheduleAsync(Work(2, 0), CancellationToken.None);
+            next.SetResult((Environment.CurrentManagedThreadId, answer.IsCompleted, answer.AsTask()));
+        });
+        gate.Release(2);
+        var (thread, complete, second) = await next.Task.WaitAsync(Patience);
+
+        Assert.Equal(ThreadOf(instance, 1), thread);
+        Assert.False(complete);
+        Assert.Equal(new[] { 2, 2 }, await SumOf(second));
+        Assert.Equal(thread, ThreadOf(instance, 2));
+        Assert.Equal(new[] { 1, 1 }, await SumOf(first.AsTask()));
     }
 
     [Fact]
