@@ -7,7 +7,7 @@ namespace InferenceServer.Core.Scheduling;
 /// them are idle. The most recently idled instance is handed the next batch: its thread is the likeliest
 /// to be still spinning, and its caches are warm. Guarded by the scheduler's lock.
 /// </summary>
-internal sealed class InstancePool(int batchCapacity)
+internal sealed class InstancePool(int batchCapacity, long? spinTicks = null)
 {
     private readonly List<InstanceWorker> _workers = [];
     private readonly List<InstanceWorker> _staged = [];
@@ -24,13 +24,33 @@ internal sealed class InstancePool(int batchCapacity)
     /// <summary>Every instance is idle: nothing runs.</summary>
     public bool AllIdle => IdleCount == _workers.Count;
 
+    /// <summary>Every instance is idle and its thread asleep: what tests of run-on-caller wait for.</summary>
+    public bool AllAsleep
+    {
+        get
+        {
+            if (!AllIdle)
+            {
+                return false;
+            }
+            for (var i = 0; i < IdleCount; i++)
+            {
+                if (!_idle[i].Asleep)
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
     /// <summary>Instances waiting for rate-limiter resources (neither idle nor running).</summary>
     public int StagedCount => _staged.Count;
 
     /// <summary>Adds an instance, idle; the caller starts its thread. <paramref name="lease"/>: its place in the rate limiter, if any.</summary>
     public InstanceWorker Add(IModelInstance instance, ResourceLease? lease)
     {
-        var worker = new InstanceWorker(instance, _nextIndex++, batchCapacity, lease);
+        var worker = new InstanceWorker(instance, _nextIndex++, batchCapacity, lease, spinTicks);
         _workers.Add(worker);
         if (_idle.Length < _workers.Count)
         {
@@ -82,7 +102,7 @@ internal sealed class InstancePool(int batchCapacity)
     /// <summary>
     /// A worker finished its batch: it becomes idle (true), or leaves the pool (false) when it is being removed.
     /// <paramref name="onItsThread"/>: its own thread ran the batch and now waits for the next; otherwise a caller ran it
-    /// and the thread has been waiting all along (spinning, or asleep already), which must not be undone.
+    /// and the thread has been asleep all along, which must not be undone.
     /// </summary>
     public bool Finished(InstanceWorker worker, bool onItsThread = true)
     {

@@ -27,18 +27,21 @@ internal sealed class InstanceWorker
     private const int Sleeping = 2;
     private const int Handed = 3;
 
-    private static readonly long SpinTicks = SpinMicroseconds * Stopwatch.Frequency / 1_000_000;
+    private static readonly long DefaultSpinTicks = SpinMicroseconds * Stopwatch.Frequency / 1_000_000;
 
     [ThreadStatic]
     private static bool t_onInstanceThread;
 
     private readonly SemaphoreSlim _wake = new(0);
+    private readonly long _spinTicks;
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _state;
     private volatile bool _stopping;
 
-    public InstanceWorker(IModelInstance instance, int index, int batchCapacity, ResourceLease? lease)
+    /// <summary><paramref name="spinTicks"/>: how long its idle thread spins, in <see cref="Stopwatch"/> ticks (null: <see cref="SpinMicroseconds"/>).</summary>
+    public InstanceWorker(IModelInstance instance, int index, int batchCapacity, ResourceLease? lease, long? spinTicks = null)
     {
+        _spinTicks = spinTicks ?? DefaultSpinTicks;
         Instance = instance;
         Index = index;
         Batch = new Batch(batchCapacity);
@@ -120,6 +123,12 @@ internal sealed class InstanceWorker
     /// <summary>A batch (or the stop) has been handed over and the thread has not taken it up yet.</summary>
     public bool HasBatch => Volatile.Read(ref _state) == Handed;
 
+    /// <summary>
+    /// Its thread is past its spin and blocked (or about to block) until the next <see cref="Hand"/>: nothing but a
+    /// hand-off moves it on from here, so for an idle worker this stays true until it is handed a batch.
+    /// </summary>
+    public bool Asleep => Volatile.Read(ref _state) == Sleeping;
+
     /// <summary>Gives the thread the batch now in <see cref="Batch"/>, waking it only when it stopped spinning.</summary>
     public void Hand()
     {
@@ -143,7 +152,7 @@ internal sealed class InstanceWorker
         {
             // Stopwatch, not the scheduler's TimeProvider: this bounds CPU spent spinning, which a test's
             // fake clock must not stretch.
-            var until = Stopwatch.GetTimestamp() + SpinTicks;
+            var until = Stopwatch.GetTimestamp() + _spinTicks;
             var spinner = default(SpinWait);
             while (Volatile.Read(ref _state) != Handed)
             {

@@ -18,8 +18,8 @@ namespace InferenceServer.Core.Scheduling;
 /// that queues a request hands it to an idle instance at once, an instance that finishes a batch takes
 /// the next one itself (under load no thread is woken at all), and the queue-delay timer and a cancelled
 /// request do the rest. Backends run on the instances' threads; with run-on-caller on (the server's choice), a request
-/// that finds a quick instance idle and nobody waiting runs on its caller's thread instead, at most one caller per
-/// instance (see <see cref="ScheduleAsync"/>).
+/// that finds a quick instance idle, its thread asleep and nobody waiting runs on its caller's thread instead, at most
+/// one caller per instance (see <see cref="ScheduleAsync"/>).
 /// <para>
 /// With the server's <see cref="RateLimiter"/> on, an instance whose group asks for resources must hold them to run a
 /// batch. One that has work but cannot get them is staged: out of the idle ones and in the limiter's line, with its
@@ -92,9 +92,11 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
     /// With <paramref name="limiter"/> (the server's, when <c>--rate-limit</c> is on), <paramref name="leases"/> are the
     /// instances' places in it (registered by the caller, null for an instance that asks for nothing), which the
     /// scheduler owns from now on. With <paramref name="runOnCallerWithin"/> above zero (the server gives
-    /// <see cref="CallerRunLimit"/>), a request that finds idle an instance whose last batch ran within it, with nobody
-    /// waiting, runs on its caller's thread (see <see cref="ScheduleAsync"/>); at zero every batch runs on an instance's
-    /// thread. An instance that has not run yet counts as slow, except with <see cref="TimeSpan.MaxValue"/>.
+    /// <see cref="CallerRunLimit"/>), a request that finds idle an instance whose last batch ran within it and whose thread
+    /// is asleep, with nobody waiting, runs on its caller's thread (see <see cref="ScheduleAsync"/>); at zero every batch
+    /// runs on an instance's thread. An instance that has not run yet counts as slow, except with <see cref="TimeSpan.MaxValue"/>.
+    /// <paramref name="instanceSpin"/> is how long an idle instance's thread spins before it blocks (default
+    /// <see cref="InstanceWorker.SpinMicroseconds"/>); tests lengthen it to hold a thread spinning.
     /// </summary>
     public ModelScheduler(
         string modelName,
@@ -106,7 +108,8 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
         QueueDefaults? queueDefaults = null,
         RateLimiter? limiter = null,
         IReadOnlyList<ResourceLease?>? leases = null,
-        TimeSpan runOnCallerWithin = default)
+        TimeSpan runOnCallerWithin = default,
+        TimeSpan? instanceSpin = null)
     {
         ArgumentOutOfRangeException.ThrowIfZero(instances.Count);
         ArgumentOutOfRangeException.ThrowIfNegative(maxBatchSize);
@@ -132,7 +135,7 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
         var queueing = maxBatchSize > 0 ? batching : null;
         _queue = new RequestQueue(batching, _time.TimestampFrequency, _queueDefaults);
         _former = new BatchFormer(maxBatchSize, queueing, _time.TimestampFrequency);
-        _pool = new InstancePool(_former.Capacity);
+        _pool = new InstancePool(_former.Capacity, instanceSpin is { } spin ? (long)(spin.TotalSeconds * Stopwatch.Frequency) : null);
         _order = queueing is { PreserveOrdering: true } ? new ResponseOrder() : null;
         _requests = new DefaultObjectPool<QueuedRequest>(new QueuedRequestPolicy(this), MaxPooledRequests);
 
@@ -309,13 +312,26 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
         Finish(dispatch);
     }
 
+    /// <summary>Every instance is idle and its thread asleep, so the next request may run on its caller (for tests).</summary>
+    internal bool AllAsleep
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _pool.AllAsleep;
+            }
+        }
+    }
+
     // The default bound while shedding is counted in batches per instance, so it follows the instance count.
     private void ResizeQueueLocked() => _queue.SetSheddingQueueSize(_queueDefaults.MaxQueueSize(_pool.Count, _former.Capacity));
 
     /// <inheritdoc />
     /// <remarks>
     /// With run-on-caller on, a request that is handed an idle instance while nothing else waits, on an instance whose
-    /// last batch ran within the scheduler's bound (<see cref="CallerRunLimit"/> in the server), runs on this thread and
+    /// thread is asleep (past its spin) and whose last batch ran within the scheduler's bound (<see cref="CallerRunLimit"/>
+    /// in the server), runs on this thread and
     /// returns complete: no hand-off to the instance's thread and no hop back to the thread pool for the answer. That
     /// blocks the caller (a thread-pool thread, for the server's protocols) inside the native run, but at most one caller
     /// per instance at a time, as the instance is out of the idle ones until the run ends, and only for about as long as
@@ -381,7 +397,16 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
                 if (_pool.IdleCount > 0 || request.Deadline < _timerDue)
                 {
                     dispatch = DispatchLocked(now);
-                    if (_runOnCaller && _queue.Count == 0 && dispatch.Started is { NextStarted: null, Lease: null } worker
+                    // Only an instance whose thread is asleep is lent: handing a request to a thread that still spins
+                    // costs no wake anyway, and lending such instances too cost REST binary 7% at concurrency 32 in a
+                    // quiet paired run (issue 11; why was not profiled), while this kept it level. The state is read
+                    // without the worker's cooperation, but a stale read only moves this one decision: an idle worker
+                    // leaves Sleeping only by a Hand(), which comes after a dispatch under this lock, so "asleep" is
+                    // never stale; "spinning" may be (it blocks a moment later), and then the request is handed over as
+                    // it would be without run-on-caller, at worst with one wake. A lent worker's thread stays blocked
+                    // in Sleeping throughout (nothing hands it anything), so the next Hand() wakes it as usual, and
+                    // Stop() of one retired while lent still ends it.
+                    if (_runOnCaller && _queue.Count == 0 && dispatch.Started is { NextStarted: null, Lease: null, Asleep: true } worker
                         && worker.Batch.Count == 1 && ReferenceEquals(worker.Batch.Requests[0], request)
                         && worker.LastRunTicks <= _callerRunTicks && !InstanceWorker.OnInstanceThread)
                     {

@@ -7,8 +7,9 @@ using InferenceServer.Core.Tensors;
 namespace InferenceServer.UnitTests.Scheduling;
 
 /// <summary>
-/// Run-on-caller, the server's setting: a request that finds a quick instance idle with nobody waiting runs on the
-/// caller's thread, at most one caller per instance; everything else goes through the instance's own thread as before.
+/// Run-on-caller, the server's setting: a request that finds a quick instance idle, its thread asleep, with nobody
+/// waiting runs on the caller's thread, at most one caller per instance; everything else goes through the instance's own
+/// thread as before. A test that expects a caller to run a request first waits for the instance's thread to sleep.
 /// </summary>
 public sealed class RunOnCallerTests
 {
@@ -28,6 +29,19 @@ public sealed class RunOnCallerTests
     // TimeSpan.MaxValue: even an instance that has not run yet counts as quick, so which thread runs is certain.
     private static ModelScheduler Create(TimeSpan within, params AddingInstance[] instances) =>
         new("m", 0, null, instances, runOnCallerWithin: within);
+
+    // The spin is Stopwatch time (100 µs), not a fake clock's, so this waits for the threads themselves; from a
+    // thread-pool thread, as the test may be continuing on an instance's thread (an inline answer), which could then
+    // never get back to its spin and sleep.
+    private static async Task UntilAsleep(ModelScheduler scheduler) =>
+        Assert.True(await Task.Run(() => SpinWait.SpinUntil(() => scheduler.AllAsleep, Patience)), "the instances' threads never went to sleep");
+
+    // From a thread of its own: the test may be continuing on an instance's thread (an inline answer), which runs nothing
+    // as a caller. For a request that is not expected to block its caller.
+    private static Task<(int Caller, Task<Tensor[]> Answer)> SendFromOwnThread(ModelScheduler scheduler, int value) =>
+        Task.Factory.StartNew(
+            () => (Environment.CurrentManagedThreadId, scheduler.ScheduleAsync(Work(value, 0), CancellationToken.None).AsTask()),
+            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     private static SchedulerWork Work(int a, int b) => new([Int32s("a", a, a), Int32s("b", b, -b)], ["sum"], 0, 0);
 
@@ -75,6 +89,7 @@ public sealed class RunOnCallerTests
     {
         var instance = new AddingInstance();
         await using var scheduler = Create(TimeSpan.MaxValue, instance);
+        await UntilAsleep(scheduler);
 
         for (var i = 1; i <= 3; i++)
         {
@@ -83,6 +98,8 @@ public sealed class RunOnCallerTests
             Assert.True(answer.IsCompletedSuccessfully);
             Assert.Equal(Environment.CurrentManagedThreadId, ThreadOf(instance, i));
             Assert.Equal(new[] { i, i }, await SumOf(answer.AsTask()));
+            // Nothing woke the instance's thread: the next request is lent again without another wait.
+            Assert.True(scheduler.AllAsleep);
         }
     }
 
@@ -92,9 +109,11 @@ public sealed class RunOnCallerTests
         var instance = new AddingInstance();
         await using var scheduler = Create(TimeSpan.FromHours(1), instance);
 
+        await UntilAsleep(scheduler);
         var firstCaller = Environment.CurrentManagedThreadId;
         Assert.Equal(new[] { 1, 1 }, await SumOf(scheduler.ScheduleAsync(Work(1, 0), CancellationToken.None).AsTask()));
         Assert.NotEqual(firstCaller, ThreadOf(instance, 1));
+        await UntilAsleep(scheduler);
         // From a thread of its own: the test may continue on the instance's thread (an inline answer), which runs nothing as a caller.
         var caller = 0;
         var second = await Task.Factory.StartNew(
@@ -121,6 +140,8 @@ public sealed class RunOnCallerTests
 
         for (var i = 1; i <= 2; i++)
         {
+            // Asleep, so that only the bound keeps the request off its caller.
+            await UntilAsleep(scheduler);
             // From a thread of its own: the test's continuation may be running on the instance's thread (an inline answer).
             var caller = 0;
             var value = i;
@@ -146,6 +167,7 @@ public sealed class RunOnCallerTests
         using var entered = new SemaphoreSlim(0);
         var instance = new AddingInstance(gate, entered);
         await using var scheduler = Create(TimeSpan.MaxValue, instance);
+        await UntilAsleep(scheduler);
 
         var callerThread = 0;
         var lent = Task.Factory.StartNew(() =>
@@ -183,6 +205,7 @@ public sealed class RunOnCallerTests
         using var entered = new SemaphoreSlim(0);
         var instances = new[] { new AddingInstance(gate, entered), new AddingInstance(gate, entered) };
         await using var scheduler = Create(TimeSpan.MaxValue, instances);
+        await UntilAsleep(scheduler);
 
         var callers = new Task<Tensor[]>[2];
         var callerThreads = new int[2];
@@ -223,6 +246,7 @@ public sealed class RunOnCallerTests
         await using var scheduler = Create(TimeSpan.MaxValue, instance);
         using var callerCancellation = new CancellationTokenSource();
         using var waiterCancellation = new CancellationTokenSource();
+        await UntilAsleep(scheduler);
 
         var lent = Task.Factory.StartNew(
             () => scheduler.ScheduleAsync(Work(1, 0), callerCancellation.Token).AsTask(),
@@ -252,6 +276,7 @@ public sealed class RunOnCallerTests
         await using var scheduler = Create(TimeSpan.MaxValue, instance);
         var cause = new BackendException("shape [2] is not [3]", kind, null);
         instance.Failure = cause;
+        await UntilAsleep(scheduler);
 
         var caller = Environment.CurrentManagedThreadId;
         var answer = scheduler.ScheduleAsync(Work(1, 1), CancellationToken.None);
@@ -265,6 +290,7 @@ public sealed class RunOnCallerTests
 
         instance.Failure = null;
         Assert.Equal(new[] { 7, 3 }, await SumOf(scheduler.ScheduleAsync(Work(5, 2), CancellationToken.None).AsTask()));
+        Assert.Equal(caller, ThreadOf(instance, 5));
     }
 
     [Fact]
@@ -275,6 +301,7 @@ public sealed class RunOnCallerTests
         var first = new AddingInstance(gate, entered);
         var second = new AddingInstance();
         await using var scheduler = Create(TimeSpan.MaxValue, first);
+        await UntilAsleep(scheduler);
 
         var lent = Task.Factory.StartNew(
             () => scheduler.ScheduleAsync(Work(1, 0), CancellationToken.None).AsTask(),
@@ -297,28 +324,51 @@ public sealed class RunOnCallerTests
     {
         using var gate = new SemaphoreSlim(0);
         using var entered = new SemaphoreSlim(0);
-        var instance = new AddingInstance(gate, entered);
-        await using var scheduler = Create(TimeSpan.FromHours(1), instance);
+        var sending = new AddingInstance(gate, entered);
+        var receiving = new AddingInstance();
+        // An instance that has not run yet is not lent: the first request runs on the sending instance's thread.
+        await using var senders = Create(TimeSpan.FromHours(1), sending);
+        await using var receivers = Create(TimeSpan.MaxValue, receiving);
+        await UntilAsleep(receivers);
 
-        // A continuation that the scheduler runs inline on the instance's thread sends the next request from there: the
-        // instance counts as idle meanwhile, so running it on that thread would leave the instance's own work waiting.
-        var next = new TaskCompletionSource<(int Thread, bool Complete, Task<Tensor[]> Answer)>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var first = scheduler.ScheduleAsync(Work(1, 0), CancellationToken.None);
+        // A continuation that a scheduler runs inline on an instance's thread sends a request to another model, whose
+        // instance sleeps: running it there would hold the sending thread while its own instance counts as idle, and
+        // batches handed to it would wait. (For its own instance the thread still spins then, which alone rules it out.)
+        var next = new TaskCompletionSource<(int Thread, Task<Tensor[]> Answer)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var first = senders.ScheduleAsync(Work(1, 0), CancellationToken.None);
         Assert.True(await entered.WaitAsync(Patience));
         // Registered while the run is held, so it runs where the scheduler completes it: inline, on the instance's thread.
         first.GetAwaiter().OnCompleted(() =>
         {
-            var answer = scheduler.ScheduleAsync(Work(2, 0), CancellationToken.None);
-            next.SetResult((Environment.CurrentManagedThreadId, answer.IsCompleted, answer.AsTask()));
+            var answer = receivers.ScheduleAsync(Work(2, 0), CancellationToken.None);
+            next.SetResult((Environment.CurrentManagedThreadId, answer.AsTask()));
         });
-        gate.Release(2);
-        var (thread, complete, second) = await next.Task.WaitAsync(Patience);
+        gate.Release();
+        var (thread, second) = await next.Task.WaitAsync(Patience);
 
-        Assert.Equal(ThreadOf(instance, 1), thread);
-        Assert.False(complete);
+        Assert.Equal(ThreadOf(sending, 1), thread);
         Assert.Equal(new[] { 2, 2 }, await SumOf(second));
-        Assert.Equal(thread, ThreadOf(instance, 2));
+        Assert.NotEqual(thread, ThreadOf(receiving, 2));
         Assert.Equal(new[] { 1, 1 }, await SumOf(first.AsTask()));
+    }
+
+    [Fact]
+    public async Task An_instance_whose_thread_still_spins_is_not_lent_and_runs_on_its_own_thread()
+    {
+        var instance = new AddingInstance();
+        // Its thread spins for as long as the test runs, and is never asleep; the bound would lend it otherwise.
+        await using var scheduler = new ModelScheduler("m", 0, null, [instance], runOnCallerWithin: TimeSpan.MaxValue, instanceSpin: TimeSpan.FromHours(1));
+
+        for (var i = 1; i <= 3; i++)
+        {
+            var (caller, answer) = await SendFromOwnThread(scheduler, i);
+
+            Assert.Equal(new[] { i, i }, await SumOf(answer));
+            Assert.NotEqual(caller, ThreadOf(instance, i));
+            Assert.False(scheduler.AllAsleep);
+        }
+        Assert.Equal(ThreadOf(instance, 1), ThreadOf(instance, 2));
+        Assert.Equal(ThreadOf(instance, 1), ThreadOf(instance, 3));
     }
 
     [Fact]
@@ -328,6 +378,7 @@ public sealed class RunOnCallerTests
         using var entered = new SemaphoreSlim(0);
         var instance = new AddingInstance(gate, entered);
         var scheduler = Create(TimeSpan.MaxValue, instance);
+        await UntilAsleep(scheduler);
 
         var lent = Task.Factory.StartNew(
             () => scheduler.ScheduleAsync(Work(1, 0), CancellationToken.None).AsTask(),
