@@ -94,7 +94,8 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
     /// scheduler owns from now on. With <paramref name="runOnCallerWithin"/> above zero (the server gives
     /// <see cref="CallerRunLimit"/>), a request that finds idle an instance whose last batch ran within it and whose thread
     /// is asleep, with nobody waiting, runs on its caller's thread (see <see cref="ScheduleAsync"/>); at zero every batch
-    /// runs on an instance's thread. An instance that has not run yet counts as slow, except with <see cref="TimeSpan.MaxValue"/>.
+    /// runs on an instance's thread. An instance that has not run yet counts as slow, except with
+    /// <see cref="TimeSpan.MaxValue"/>.
     /// <paramref name="instanceSpin"/> is how long an idle instance's thread spins before it blocks (default
     /// <see cref="InstanceWorker.SpinMicroseconds"/>); tests lengthen it to hold a thread spinning.
     /// </summary>
