@@ -36,6 +36,8 @@ internal sealed class InstanceWorker
     private readonly long _spinTicks;
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _state;
+    // When its thread last went to sleep (Stopwatch ticks); written before the state becomes Sleeping.
+    private long _sleptAt;
     private volatile bool _stopping;
 
     /// <summary><paramref name="spinTicks"/>: how long its idle thread spins, in <see cref="Stopwatch"/> ticks (null: <see cref="SpinMicroseconds"/>).</summary>
@@ -129,6 +131,12 @@ internal sealed class InstanceWorker
     /// </summary>
     public bool Asleep => Volatile.Read(ref _state) == Sleeping;
 
+    /// <summary>
+    /// <see cref="Asleep"/>, and since at least <paramref name="ticks"/> (<see cref="Stopwatch"/> ticks) before
+    /// <paramref name="now"/>: the instance has had nothing to do for that long, not merely outwaited its spin.
+    /// </summary>
+    public bool AsleepFor(long ticks, long now) => Asleep && now - Volatile.Read(ref _sleptAt) >= ticks;
+
     /// <summary>Gives the thread the batch now in <see cref="Batch"/>, waking it only when it stopped spinning.</summary>
     public void Hand()
     {
@@ -159,6 +167,7 @@ internal sealed class InstanceWorker
                 if (Stopwatch.GetTimestamp() >= until)
                 {
                     // Only a hand-off moves the state on from Spinning; if one came first, it is ours without waiting.
+                    Volatile.Write(ref _sleptAt, Stopwatch.GetTimestamp());
                     if (Interlocked.CompareExchange(ref _state, Sleeping, Spinning) == Spinning)
                     {
                         _wake.Wait();

@@ -45,6 +45,15 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
     public static readonly TimeSpan CallerRunLimit = TimeSpan.FromMilliseconds(1);
 
     /// <summary>
+    /// The server's other condition for run-on-caller: the instance's thread has been asleep at least this long, so the
+    /// model has had nothing to do for a while and not merely outwaited the thread's spin. A lone client in a loop keeps
+    /// the thread asleep (its requests run on their callers, nothing wakes it) and keeps being lent; under steady
+    /// concurrent load the thread sleeps only in short gaps, so the instance stays with its own thread, which the
+    /// load keeps spinning (lending after any sleep cost REST binary at concurrency 32 0.89x in a quiet paired run).
+    /// </summary>
+    public static readonly TimeSpan CallerIdleLimit = TimeSpan.FromMilliseconds(1);
+
+    /// <summary>
     /// When a client whose request was shed (a full queue, a queue timeout) should try again: HTTP's Retry-After counts
     /// whole seconds, and one is the shortest it can say. By then a queue sized in executions has turned over many times.
     /// </summary>
@@ -65,6 +74,8 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
     private readonly bool _runOnCaller;
     // In Stopwatch ticks: it bounds how long a caller's thread is held, which a test's fake clock must not stretch.
     private readonly long _callerRunTicks;
+    // In Stopwatch ticks too: how long an instance's thread must have slept before it is lent.
+    private readonly long _lendAfterAsleepTicks;
     private readonly ITimer _timer;
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -96,6 +107,8 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
     /// is asleep, with nobody waiting, runs on its caller's thread (see <see cref="ScheduleAsync"/>); at zero every batch
     /// runs on an instance's thread. An instance that has not run yet counts as slow, except with
     /// <see cref="TimeSpan.MaxValue"/>.
+    /// With <paramref name="lendAfterAsleep"/> (the server gives <see cref="CallerIdleLimit"/>; default zero), the thread
+    /// must also have been asleep at least that long.
     /// <paramref name="instanceSpin"/> is how long an idle instance's thread spins before it blocks (default
     /// <see cref="InstanceWorker.SpinMicroseconds"/>); tests lengthen it to hold a thread spinning.
     /// </summary>
@@ -110,7 +123,8 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
         RateLimiter? limiter = null,
         IReadOnlyList<ResourceLease?>? leases = null,
         TimeSpan runOnCallerWithin = default,
-        TimeSpan? instanceSpin = null)
+        TimeSpan? instanceSpin = null,
+        TimeSpan lendAfterAsleep = default)
     {
         ArgumentOutOfRangeException.ThrowIfZero(instances.Count);
         ArgumentOutOfRangeException.ThrowIfNegative(maxBatchSize);
@@ -125,6 +139,8 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
         _callerRunTicks = runOnCallerWithin == TimeSpan.MaxValue
             ? long.MaxValue
             : (long)(runOnCallerWithin.TotalSeconds * Stopwatch.Frequency);
+        ArgumentOutOfRangeException.ThrowIfLessThan(lendAfterAsleep, TimeSpan.Zero);
+        _lendAfterAsleepTicks = (long)(lendAfterAsleep.TotalSeconds * Stopwatch.Frequency);
         if (leases is not null && leases.Count != instances.Count)
         {
             throw new ArgumentException("one lease (or null) per instance is expected", nameof(leases));
@@ -331,7 +347,7 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
     /// <inheritdoc />
     /// <remarks>
     /// With run-on-caller on, a request that is handed an idle instance while nothing else waits, on an instance whose
-    /// thread is asleep (past its spin) and whose last batch ran within the scheduler's bound (<see cref="CallerRunLimit"/>
+    /// thread is asleep (past its spin; in the server, for at least <see cref="CallerIdleLimit"/>) and whose last batch ran within the scheduler's bound (<see cref="CallerRunLimit"/>
     /// in the server), runs on this thread and
     /// returns complete: no hand-off to the instance's thread and no hop back to the thread pool for the answer. That
     /// blocks the caller (a thread-pool thread, for the server's protocols) inside the native run, but at most one caller
@@ -400,15 +416,16 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
                     dispatch = DispatchLocked(now);
                     // Only an instance whose thread is asleep is lent: handing a request to a thread that still spins
                     // costs no wake anyway, and lending such instances too cost REST binary 7% at concurrency 32 in a
-                    // quiet paired run (issue 11; why was not profiled), while this kept it level. The state is read
+                    // quiet paired run (issue 11; why was not profiled); in the server, only one asleep for
+                    // CallerIdleLimit (lending after any sleep still cost REST binary c=32 in a quiet run). The state is read
                     // without the worker's cooperation, but a stale read only moves this one decision: an idle worker
                     // leaves Sleeping only by a Hand(), which comes after a dispatch under this lock, so "asleep" is
                     // never stale; "spinning" may be (it blocks a moment later), and then the request is handed over as
                     // it would be without run-on-caller, at worst with one wake. A lent worker's thread stays blocked
                     // in Sleeping throughout (nothing hands it anything), so the next Hand() wakes it as usual, and
                     // Stop() of one retired while lent still ends it.
-                    if (_runOnCaller && _queue.Count == 0 && dispatch.Started is { NextStarted: null, Lease: null, Asleep: true } worker
-                        && worker.Batch.Count == 1 && ReferenceEquals(worker.Batch.Requests[0], request)
+                    if (_runOnCaller && _queue.Count == 0 && dispatch.Started is { NextStarted: null, Lease: null } worker
+                        && worker.AsleepFor(_lendAfterAsleepTicks, Stopwatch.GetTimestamp()) && worker.Batch.Count == 1 && ReferenceEquals(worker.Batch.Requests[0], request)
                         && worker.LastRunTicks <= _callerRunTicks && !InstanceWorker.OnInstanceThread)
                     {
                         lent = worker;

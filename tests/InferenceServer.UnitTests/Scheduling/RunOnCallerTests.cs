@@ -372,6 +372,44 @@ public sealed class RunOnCallerTests
     }
 
     [Fact]
+    public async Task An_instance_asleep_for_less_than_the_servers_idle_bound_is_not_lent()
+    {
+        var instance = new AddingInstance();
+        // Asleep, but never for an hour: every request goes to the instance's own thread.
+        await using var scheduler = new ModelScheduler("m", 0, null, [instance], runOnCallerWithin: TimeSpan.MaxValue, lendAfterAsleep: TimeSpan.FromHours(1));
+
+        for (var i = 1; i <= 3; i++)
+        {
+            await UntilAsleep(scheduler);
+            var (caller, answer) = await SendFromOwnThread(scheduler, i);
+
+            Assert.Equal(new[] { i, i }, await SumOf(answer));
+            Assert.NotEqual(caller, ThreadOf(instance, i));
+        }
+    }
+
+    [Fact]
+    public async Task An_instance_asleep_past_the_idle_bound_is_lent_and_stays_lent_while_its_thread_sleeps_on()
+    {
+        var instance = new AddingInstance();
+        var bound = TimeSpan.FromMilliseconds(5);
+        await using var scheduler = new ModelScheduler("m", 0, null, [instance], runOnCallerWithin: TimeSpan.MaxValue, lendAfterAsleep: bound);
+        await UntilAsleep(scheduler);
+        // Stopwatch time, as the bound is: asleep for longer than it.
+        await Task.Delay(bound * 4);
+
+        for (var i = 1; i <= 3; i++)
+        {
+            var answer = scheduler.ScheduleAsync(Work(i, 0), CancellationToken.None);
+
+            // Each request ran here, and none woke the thread, which has now slept longer still: the next is lent too.
+            Assert.True(answer.IsCompletedSuccessfully);
+            Assert.Equal(Environment.CurrentManagedThreadId, ThreadOf(instance, i));
+            Assert.Equal(new[] { i, i }, await SumOf(answer.AsTask()));
+        }
+    }
+
+    [Fact]
     public async Task Dispose_waits_for_a_run_on_a_caller()
     {
         using var gate = new SemaphoreSlim(0);
