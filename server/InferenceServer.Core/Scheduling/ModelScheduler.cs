@@ -466,9 +466,7 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
     /// </summary>
     private void RunOnCaller(InstanceWorker worker)
     {
-        var began = Stopwatch.GetTimestamp();
-        var lone = Execute(worker.Instance, worker.Batch);
-        worker.LastRunTicks = Stopwatch.GetTimestamp() - began;
+        var lone = ExecuteTimed(worker);
         bool stays;
         Dispatch dispatch;
         lock (_lock)
@@ -737,14 +735,21 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
         _timer.Change(TimeSpan.FromTicks(due), Timeout.InfiniteTimeSpan);
     }
 
+    // Runs the worker's batch and keeps how long it took, which decides whether a caller may run its next one.
+    private QueuedRequest? ExecuteTimed(InstanceWorker worker)
+    {
+        var began = Stopwatch.GetTimestamp();
+        var lone = Execute(worker.Instance, worker.Batch);
+        worker.LastRunTicks = Stopwatch.GetTimestamp() - began;
+        return lone;
+    }
+
     /// <summary>The body of each instance's thread.</summary>
     private void RunWorker(InstanceWorker worker)
     {
         while (worker.WaitForBatch())
         {
-            var began = Stopwatch.GetTimestamp();
-            var lone = Execute(worker.Instance, worker.Batch);
-            worker.LastRunTicks = Stopwatch.GetTimestamp() - began;
+            var lone = ExecuteTimed(worker);
             bool stays;
             Dispatch dispatch;
             lock (_lock)
