@@ -413,12 +413,12 @@ internal sealed partial class ModelLoader(IEnumerable<IModelBackend> backends, M
     // One engine for every model, as in Triton: it batches when the model batches and has dynamic_batching, and is
     // otherwise Triton's default scheduler (one request per instance at a time).
     // With the rate limiter on, the instances' places in it (registered by the caller) go with them. A request that finds
-    // a quick instance idle, its thread asleep for a while, runs on its caller's thread: the hand-off to the instance's thread costs a
-    // thread crossing each way and the thread's spin, most of a lone client's CPU per request (benchmarks/RESULTS.md,
-    // issue 11).
+    // a quick instance idle, its thread asleep for a while, runs on its caller's thread: the hand-off to the instance's
+    // thread costs a thread crossing each way and the thread's spin, most of a lone client's CPU per request
+    // (benchmarks/RESULTS.md, issue 11).
     private IScheduler CreateScheduler(string name, ModelConfig config, List<IModelInstance> instances, ISchedulerObserver observer, ResourceLease?[]? leases) =>
-        new ModelScheduler(name, config.MaxBatchSize, config.DynamicBatching, instances, _timeProvider, observer, _queueDefaults, _limiter, leases, ModelScheduler.CallerRunLimit,
-            lendAfterAsleep: ModelScheduler.CallerIdleLimit);
+        new ModelScheduler(name, config.MaxBatchSize, config.DynamicBatching, instances, _timeProvider, observer, _queueDefaults, _limiter, leases,
+            ModelScheduler.CallerRunLimit, lendAfterAsleep: ModelScheduler.CallerIdleLimit);
 
     private static IReadOnlyDictionary<string, string> InstanceParameters(ModelConfig config, int intraOpThreads)
     {

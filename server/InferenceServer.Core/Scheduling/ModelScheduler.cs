@@ -347,9 +347,9 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
     /// <inheritdoc />
     /// <remarks>
     /// With run-on-caller on, a request that is handed an idle instance while nothing else waits, on an instance whose
-    /// thread is asleep (past its spin; in the server, for at least <see cref="CallerIdleLimit"/>) and whose last batch ran within the scheduler's bound (<see cref="CallerRunLimit"/>
-    /// in the server), runs on this thread and
-    /// returns complete: no hand-off to the instance's thread and no hop back to the thread pool for the answer. That
+    /// thread is asleep (past its spin; in the server, for at least <see cref="CallerIdleLimit"/>) and whose last batch
+    /// ran within the scheduler's bound (<see cref="CallerRunLimit"/> in the server), runs on this thread and returns
+    /// complete: no hand-off to the instance's thread and no hop back to the thread pool for the answer. That
     /// blocks the caller (a thread-pool thread, for the server's protocols) inside the native run, but at most one caller
     /// per instance at a time, as the instance is out of the idle ones until the run ends, and only for about as long as
     /// the instance's last batch took. Requests that arrive meanwhile queue as for any busy instance; the caller hands
@@ -417,15 +417,16 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
                     // Only an instance whose thread is asleep is lent: handing a request to a thread that still spins
                     // costs no wake anyway, and lending such instances too cost REST binary 7% at concurrency 32 in a
                     // quiet paired run (issue 11; why was not profiled); in the server, only one asleep for
-                    // CallerIdleLimit (lending after any sleep still cost REST binary c=32 in a quiet run). The state is read
-                    // without the worker's cooperation, but a stale read only moves this one decision: an idle worker
+                    // CallerIdleLimit (lending after any sleep still cost REST binary c=32 in a quiet run). The state
+                    // is read without the worker's cooperation, but a stale read only moves this one decision: an idle worker
                     // leaves Sleeping only by a Hand(), which comes after a dispatch under this lock, so "asleep" is
                     // never stale; "spinning" may be (it blocks a moment later), and then the request is handed over as
                     // it would be without run-on-caller, at worst with one wake. A lent worker's thread stays blocked
                     // in Sleeping throughout (nothing hands it anything), so the next Hand() wakes it as usual, and
                     // Stop() of one retired while lent still ends it.
                     if (_runOnCaller && _queue.Count == 0 && dispatch.Started is { NextStarted: null, Lease: null } worker
-                        && worker.AsleepFor(_lendAfterAsleepTicks, Stopwatch.GetTimestamp()) && worker.Batch.Count == 1 && ReferenceEquals(worker.Batch.Requests[0], request)
+                        && worker.AsleepFor(_lendAfterAsleepTicks, Stopwatch.GetTimestamp())
+                        && worker.Batch.Count == 1 && ReferenceEquals(worker.Batch.Requests[0], request)
                         && worker.LastRunTicks <= _callerRunTicks && !InstanceWorker.OnInstanceThread)
                     {
                         lent = worker;
