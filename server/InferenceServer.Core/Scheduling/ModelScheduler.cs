@@ -136,11 +136,9 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
         _limiter = limiter;
         ArgumentOutOfRangeException.ThrowIfLessThan(runOnCallerWithin, TimeSpan.Zero);
         _runOnCaller = runOnCallerWithin > TimeSpan.Zero;
-        _callerRunTicks = runOnCallerWithin == TimeSpan.MaxValue
-            ? long.MaxValue
-            : (long)(runOnCallerWithin.TotalSeconds * Stopwatch.Frequency);
+        _callerRunTicks = runOnCallerWithin == TimeSpan.MaxValue ? long.MaxValue : StopwatchTicks(runOnCallerWithin);
         ArgumentOutOfRangeException.ThrowIfLessThan(lendAfterAsleep, TimeSpan.Zero);
-        _lendAfterAsleepTicks = (long)(lendAfterAsleep.TotalSeconds * Stopwatch.Frequency);
+        _lendAfterAsleepTicks = StopwatchTicks(lendAfterAsleep);
         if (leases is not null && leases.Count != instances.Count)
         {
             throw new ArgumentException("one lease (or null) per instance is expected", nameof(leases));
@@ -152,7 +150,7 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
         var queueing = maxBatchSize > 0 ? batching : null;
         _queue = new RequestQueue(batching, _time.TimestampFrequency, _queueDefaults);
         _former = new BatchFormer(maxBatchSize, queueing, _time.TimestampFrequency);
-        _pool = new InstancePool(_former.Capacity, instanceSpin is { } spin ? (long)(spin.TotalSeconds * Stopwatch.Frequency) : null);
+        _pool = new InstancePool(_former.Capacity, instanceSpin is { } spin ? StopwatchTicks(spin) : null);
         _order = queueing is { PreserveOrdering: true } ? new ResponseOrder() : null;
         _requests = new DefaultObjectPool<QueuedRequest>(new QueuedRequestPolicy(this), MaxPooledRequests);
 
@@ -329,6 +327,8 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
         Finish(dispatch);
     }
 
+    private static long StopwatchTicks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
+
     /// <summary>Every instance is idle and its thread asleep, so the next request may run on its caller (for tests).</summary>
     internal bool AllAsleep
     {
@@ -425,9 +425,9 @@ internal sealed class ModelScheduler : IScheduler, IResourceWaiter
                     // in Sleeping throughout (nothing hands it anything), so the next Hand() wakes it as usual, and
                     // Stop() of one retired while lent still ends it.
                     if (_runOnCaller && _queue.Count == 0 && dispatch.Started is { NextStarted: null, Lease: null } worker
-                        && worker.AsleepFor(_lendAfterAsleepTicks, Stopwatch.GetTimestamp())
                         && worker.Batch.Count == 1 && ReferenceEquals(worker.Batch.Requests[0], request)
-                        && worker.LastRunTicks <= _callerRunTicks && !InstanceWorker.OnInstanceThread)
+                        && worker.LastRunTicks <= _callerRunTicks && !InstanceWorker.OnInstanceThread
+                        && worker.AsleepFor(_lendAfterAsleepTicks, Stopwatch.GetTimestamp()))
                     {
                         lent = worker;
                         dispatch = dispatch with { Started = null };
