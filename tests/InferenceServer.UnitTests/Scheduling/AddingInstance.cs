@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using InferenceServer.Core.Backends;
+using InferenceServer.Core.Scheduling;
 using InferenceServer.Core.Tensors;
 
 namespace InferenceServer.UnitTests.Scheduling;
@@ -68,4 +69,18 @@ internal sealed class AddingInstance(SemaphoreSlim? gate = null, SemaphoreSlim? 
     }
 
     public void Dispose() => Interlocked.Increment(ref _disposals);
+
+    /// <summary>An INT32 tensor of <paramref name="values"/>, shape [n].</summary>
+    public static Tensor Int32s(string name, params int[] values)
+    {
+        var tensor = Tensor.Allocate(name, DataType.Int32, [values.Length], values.Length * 4);
+        for (var i = 0; i < values.Length; i++)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(tensor.Data[(i * 4)..], values[i]);
+        }
+        return tensor;
+    }
+
+    /// <summary>A request for "sum" of a = [a, a] and b = [b, -b]: its answer is [a + b, a - b].</summary>
+    public static SchedulerWork Work(int a, int b) => new([Int32s("a", a, a), Int32s("b", b, -b)], ["sum"], 0, 0);
 }

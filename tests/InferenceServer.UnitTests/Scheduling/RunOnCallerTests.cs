@@ -1,8 +1,10 @@
-using System.Buffers.Binary;
 using InferenceServer.Core.Backends;
 using InferenceServer.Core.Inference;
 using InferenceServer.Core.Scheduling;
 using InferenceServer.Core.Tensors;
+
+using InferenceServer.UnitTests.TestDoubles;
+using static InferenceServer.UnitTests.Scheduling.AddingInstance;
 
 namespace InferenceServer.UnitTests.Scheduling;
 
@@ -15,16 +17,6 @@ public sealed class RunOnCallerTests
 {
     // Only a guard against a hung test run; no assertion depends on how long anything takes.
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
-
-    private static Tensor Int32s(string name, params int[] values)
-    {
-        var tensor = Tensor.Allocate(name, DataType.Int32, [values.Length], values.Length * 4);
-        for (var i = 0; i < values.Length; i++)
-        {
-            BinaryPrimitives.WriteInt32LittleEndian(tensor.Data[(i * 4)..], values[i]);
-        }
-        return tensor;
-    }
 
     // TimeSpan.MaxValue: even an instance that has not run yet counts as quick, so which thread runs is certain.
     private static ModelScheduler Create(TimeSpan within, params AddingInstance[] instances) =>
@@ -43,18 +35,11 @@ public sealed class RunOnCallerTests
             () => (Environment.CurrentManagedThreadId, scheduler.ScheduleAsync(Work(value, 0), CancellationToken.None).AsTask()),
             CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
-    private static SchedulerWork Work(int a, int b) => new([Int32s("a", a, a), Int32s("b", b, -b)], ["sum"], 0, 0);
-
     private static async Task<int[]> SumOf(Task<Tensor[]> task)
     {
         var outputs = await task.WaitAsync(Patience);
         using var output = Assert.Single(outputs);
-        var values = new int[output.ByteLength / 4];
-        for (var i = 0; i < values.Length; i++)
-        {
-            values[i] = BinaryPrimitives.ReadInt32LittleEndian(output.Data[(i * 4)..]);
-        }
-        return values;
+        return AddOneInstance.ReadInt32(output);
     }
 
     private static int[] Firsts(AddingInstance instance)
