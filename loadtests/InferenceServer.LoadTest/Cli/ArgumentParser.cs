@@ -357,7 +357,7 @@ internal static class ArgumentParser
             Connections = IsGiven(p, LoadTestCommand.Connections) ? p.GetValue(LoadTestCommand.Connections) : null,
             MaxInFlight = p.GetValue(LoadTestCommand.MaxInFlight),
             LateThreshold = IsGiven(p, LoadTestCommand.LateThreshold) ? p.GetValue(LoadTestCommand.LateThreshold) : TimeSpan.FromMilliseconds(1),
-            SpinWindow = IsGiven(p, LoadTestCommand.SpinWindow) ? p.GetValue(LoadTestCommand.SpinWindow) : TimeSpan.FromMilliseconds(2),
+            SpinWindow = IsGiven(p, LoadTestCommand.SpinWindow) ? p.GetValue(LoadTestCommand.SpinWindow) : RunOptions.DefaultSpinWindow(Environment.ProcessorCount),
             SampleInterval = IsGiven(p, LoadTestCommand.SampleInterval) ? p.GetValue(LoadTestCommand.SampleInterval) : TimeSpan.FromSeconds(1),
             Sla = sla,
             SlaText = p.GetResult(LoadTestCommand.Sla) is { Implicit: false } slaResult ? slaResult.Tokens[0].Value : null,

@@ -52,7 +52,7 @@ internal static class LoadTestCommand
     public static readonly Option<TimeSpan> LateThreshold = Value("late-threshold", "D", "Open loop: a request starting this much after its intended time is late [default: 1ms]",
         DurationText.Parse);
     public static readonly Option<TimeSpan> SpinWindow = Value("spin-window", "D",
-        "Open loop: spin on the clock this long before each send instead of trusting the timer, which fires up to a few ms late on a busy machine; 0 saves CPU [default: 2ms]",
+        "Open loop: spin on the clock this long before each send instead of trusting the timer, which fires up to a few ms late on a busy machine; 0 saves CPU [default: 2ms; 0 on one core]",
         DurationText.Parse);
     public static readonly Option<TimeSpan> SampleInterval = Value("sample-interval", "D", "Length of one point of the time series [default: 1s]", ValueParsers.PositiveDuration);
     public static readonly Option<IReadOnlyList<SlaAssertion>> Sla = Value("sla", "LIST", "Assertions, e.g. \"p99<20ms,errors<0.1%,throughput>=2000\"; exit 1 when one fails",

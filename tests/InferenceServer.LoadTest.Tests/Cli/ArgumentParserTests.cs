@@ -23,6 +23,17 @@ public sealed class ArgumentParserTests
         Assert.Empty(run.Sla);
     }
 
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(2, 2)]
+    [InlineData(64, 2)]
+    public void The_open_loop_spins_2_ms_before_a_send_unless_the_generator_has_one_core(int processors, int milliseconds)
+    {
+        Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), RunOptions.DefaultSpinWindow(processors));
+        Assert.Equal(RunOptions.DefaultSpinWindow(Environment.ProcessorCount), Single("--model", "income", "--rate", "100").SpinWindow);
+        Assert.Equal(TimeSpan.FromMilliseconds(5), Single("--model", "income", "--rate", "100", "--spin-window", "5ms").SpinWindow);
+    }
+
     [Fact]
     public void The_brief_s_example_parses()
     {
