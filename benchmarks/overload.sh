@@ -69,6 +69,10 @@ for _ in $(seq 1 150); do
   sleep 0.2
 done
 
+# Open-loop phases send on timers (--spin-window 0): the generator shares its one core with the probes, and spinning
+# before each send (loadtest's default, 2 ms) kept that core busy and delivered the start of the overload late and in
+# bunches, so that the server's core idled in stretches while three times its capacity was offered (stop 34).
+open_loop=(--arrival poisson --spin-window "${GENERATOR_SPIN:-0ms}")
 lt() { # name, then loadtest flags
   local name=$1
   shift
@@ -79,11 +83,11 @@ field() { # json file, python expression over r (the first run)
   /usr/bin/python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['runs'][0]; print($2)" "$1"
 }
 
-lt warm --concurrency 1 --duration 3s --warmup 0s
+lt warm --concurrency "$capacity_concurrency" --duration "${WARM_SECONDS:-10}s" --warmup 0s
 lt capacity --concurrency "$capacity_concurrency" --duration 8s --warmup 2s
 capacity=$(field "$out/$label-capacity.json" "round(r['summary']['throughput'])")
 if [ "${WARM_OVERLOAD:-0}" -gt 0 ]; then
-  lt warm-overload --rate $((capacity * factor)) --arrival poisson --duration "${WARM_OVERLOAD}s" --warmup 0s
+  lt warm-overload --rate $((capacity * factor)) "${open_loop[@]}" --duration "${WARM_OVERLOAD}s" --warmup 0s
 fi
 # The instance thread's schedstat and the model's executions around each open-loop phase: the run-queue wait per
 # execution says how long a run stood runnable while other threads had the core.
@@ -92,7 +96,7 @@ executions() {
 }
 sched() { echo "$(/usr/bin/python3 benchmarks/instance_sched.py snapshot "$server") $(executions)"; }
 sched_before=$(sched)
-lt unloaded --rate $((capacity / 4)) --arrival poisson --duration 10s --warmup 1s
+lt unloaded --rate $((capacity / 4)) "${open_loop[@]}" --duration 10s --warmup 1s
 sched_unloaded=$(sched)
 
 # The probe: every 100 ms a scrape, a readiness check and a lone infer request, each timed (seconds), on the client core.
@@ -111,7 +115,7 @@ prober=$!
 taskset -c "$client_cpu" /usr/bin/python3 benchmarks/instance_sched.py sample "$server" $((seconds + 2)) >"$out/$label-runnable.txt" &
 sampler=$!
 sched_start=$(sched)
-lt overload --rate $((capacity * factor)) --arrival poisson --duration "${seconds}s" --warmup 2s
+lt overload --rate $((capacity * factor)) "${open_loop[@]}" --duration "${seconds}s" --warmup 2s
 sched_overload=$(sched)
 wait $sampler 2>/dev/null || true
 kill $prober 2>/dev/null || true
