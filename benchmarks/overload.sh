@@ -25,7 +25,8 @@
 #   SLOW_ITERATIONS (400), SERVER_ARGS (more flags for the server, e.g. --request-thread-nice 10),
 #   WARM_OVERLOAD (seconds of the same overload before the measured phases, default 0, so that the refusal path has
 #   run as in a server that has served a while; two quiet pairs did not tell it apart from the noise: RESULTS.md,
-#   issue 12, stop 32),
+#   issue 12, stop 32; nor did 45 s of it in stop 34), WARM_SECONDS (10: the closed-loop warm-up before the capacity),
+#   GENERATOR_SPIN (loadtest's --spin-window in the open-loop phases, default 0ms: see below),
 #   OUT (a fresh temp folder; the JSON results and logs stay there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -71,7 +72,8 @@ done
 
 # Open-loop phases send on timers (--spin-window 0): the generator shares its one core with the probes, and spinning
 # before each send (loadtest's default, 2 ms) kept that core busy and delivered the start of the overload late and in
-# bunches, so that the server's core idled in stretches while three times its capacity was offered (stop 34).
+# bunches, so that the server's core idled in stretches while three times its capacity was offered (RESULTS.md,
+# issue 12, stop 34).
 open_loop=(--arrival poisson --spin-window "${GENERATOR_SPIN:-0ms}")
 lt() { # name, then loadtest flags
   local name=$1
